@@ -1,0 +1,280 @@
+/*
+ * nudge.h: the C library API of nudge, the patient-communication engine.
+ *
+ * Everything the CLI does goes through these functions, and so will the HTTP
+ * API: one implementation, several fronts. A `nudge` handle owns an open
+ * store, a clock and the channel configuration. Functions return 0 on
+ * success and -1 on failure, with the reason in a caller-supplied nudge_err
+ * (code, offending field, message); nothing is printed.
+ *
+ * Records are plain structs with fixed-size text fields: input lengths are
+ * validated against them, so a record can be copied and freed with the stack.
+ * Times are int64 seconds since the Unix epoch, UTC.
+ *
+ * Scoping: every call that reads or changes a tenant row takes the clinic it
+ * acts for. NUDGE_ANY_CLINIC (0) lifts the scope; only the local admin CLI,
+ * which has the database file itself, uses it.
+ */
+#ifndef NUDGE_H
+#define NUDGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define NUDGE_ANY_CLINIC 0
+
+enum nudge_code {
+    NUDGE_OK = 0,
+    NUDGE_EINVAL,    /* bad input; err.field names it */
+    NUDGE_ENOTFOUND, /* no such record in this clinic */
+    NUDGE_ECONFLICT, /* state does not allow it (cancel a completed visit) */
+    NUDGE_ESTORE,    /* database failure */
+    NUDGE_EIO,       /* file or network failure */
+    NUDGE_ENOMEM,
+};
+
+typedef struct nudge_err {
+    int code;
+    char field[64];
+    char msg[256];
+} nudge_err;
+
+/* The clock every time reading goes through. Tests set `t` and use
+ * nudge_clock_fake; production uses the system clock. */
+typedef struct nudge_clock {
+    int64_t (*now)(struct nudge_clock *);
+    int64_t t;
+} nudge_clock;
+
+void nudge_clock_system(nudge_clock *c);
+void nudge_clock_fake(nudge_clock *c, int64_t t);
+
+typedef struct nudge nudge;
+
+typedef struct nudge_config {
+    const char *db;            /* SQLite file path */
+    const char *outbox_dir;    /* default "outbox" */
+    const char *smtp_url;      /* smtp://host:port or smtps://; NULL: email to outbox */
+    const char *smtp_from;     /* envelope and header From address */
+    const char *smtp_user;     /* AUTH when set */
+    const char *smtp_password; /* never logged */
+    int smtp_starttls;         /* require STARTTLS on smtp:// */
+    int smtp_insecure;         /* skip certificate checks (tests only) */
+    nudge_clock *clock;        /* NULL: system clock */
+    int lease_seconds;         /* default 300 */
+    int batch_size;            /* default 100 */
+} nudge_config;
+
+int nudge_open(const nudge_config *cfg, nudge **out, nudge_err *err);
+void nudge_close(nudge *n);
+int64_t nudge_now(nudge *n);
+/* Applies pending migrations; *applied gets how many ran (may be NULL). */
+int nudge_migrate(nudge *n, int *applied, nudge_err *err);
+
+/* ---- clinics ---- */
+#define NUDGE_MAX_OFFSETS 8
+typedef struct nudge_clinic {
+    int64_t id;
+    char name[128];
+    char timezone[64]; /* IANA zone, e.g. Asia/Kolkata */
+    char country[3];   /* ISO 3166 alpha-2: default for phone numbers */
+    char language[16]; /* default language of its patients */
+    char phone[20];    /* E.164 */
+    char email[256];
+    char address[256];
+    int quiet_start, quiet_end; /* minutes after local midnight; equal: none */
+    int offsets[NUDGE_MAX_OFFSETS]; /* reminder offsets, minutes before */
+    int n_offsets;
+    int followup_after;  /* minutes after completion; 0: no follow-up */
+    int max_retries;
+    int rate_per_minute; /* per channel */
+    char default_channel[16];
+    int64_t created_at;
+} nudge_clinic;
+
+/* Fills defaults (quiet hours 21:00-08:00, offsets 24 h and 2 h, 3 retries,
+ * 20 per minute, language en, channel sms). */
+void nudge_clinic_defaults(nudge_clinic *c);
+int nudge_clinic_add(nudge *n, nudge_clinic *c, nudge_err *err);
+int nudge_clinic_get(nudge *n, int64_t id, nudge_clinic *out, nudge_err *err);
+typedef int (*nudge_clinic_fn)(void *ctx, const nudge_clinic *c);
+int nudge_clinic_list(nudge *n, int64_t after_id, int limit, nudge_clinic_fn fn, void *ctx,
+                      nudge_err *err);
+
+/* ---- patients ---- */
+enum nudge_optout {
+    NUDGE_OPTOUT_REMINDERS = 1 << 0,
+    NUDGE_OPTOUT_BROADCASTS = 1 << 1,
+    NUDGE_OPTOUT_HEALTH_TIPS = 1 << 2,
+    NUDGE_OPTOUT_MARKETING = 1 << 3,
+    NUDGE_OPTOUT_SMS = 1 << 4,
+    NUDGE_OPTOUT_WHATSAPP = 1 << 5,
+    NUDGE_OPTOUT_EMAIL = 1 << 6,
+};
+
+typedef struct nudge_patient {
+    int64_t id, clinic_id;
+    char name[128];
+    char email[256];
+    char phone[20];    /* E.164 after normalisation */
+    char language[16]; /* "" on input: the clinic's */
+    char timezone[64]; /* "" : the clinic's */
+    char dob[11];      /* YYYY-MM-DD or "" */
+    char gender[16];
+    char tags[512];    /* comma-separated diagnoses and tags */
+    char preferred_channel[16]; /* "", sms, whatsapp, email */
+    int preferred_time;         /* minutes after local midnight, -1 none */
+    unsigned opt_outs;          /* enum nudge_optout bits */
+    int64_t loyalty_points;
+    int64_t last_visit; /* 0: never */
+    int64_t created_at;
+} nudge_patient;
+
+void nudge_patient_init(nudge_patient *p);
+int nudge_patient_add(nudge *n, nudge_patient *p, nudge_err *err);
+int nudge_patient_get(nudge *n, int64_t clinic_id, int64_t id, nudge_patient *out,
+                      nudge_err *err);
+typedef int (*nudge_patient_fn)(void *ctx, const nudge_patient *p);
+int nudge_patient_list(nudge *n, int64_t clinic_id, int64_t after_id, int limit,
+                       nudge_patient_fn fn, void *ctx, nudge_err *err);
+
+/* ---- appointments ---- */
+typedef struct nudge_appointment {
+    int64_t id, clinic_id, patient_id;
+    char service[128];
+    char provider[128]; /* dentist or doctor */
+    char notes[1024];
+    int64_t start_at;
+    int duration_min;
+    char status[16]; /* scheduled confirmed completed cancelled no-show rescheduled */
+    int64_t created_at, updated_at;
+} nudge_appointment;
+
+/* Books it and, in the same transaction, plans the confirmation and the
+ * reminders. clinic_id is taken from the patient. */
+int nudge_appointment_add(nudge *n, int64_t clinic_id, nudge_appointment *a, nudge_err *err);
+int nudge_appointment_get(nudge *n, int64_t clinic_id, int64_t id, nudge_appointment *out,
+                          nudge_err *err);
+typedef int (*nudge_appointment_fn)(void *ctx, const nudge_appointment *a);
+/* patient_id 0: all; status NULL: all. */
+int nudge_appointment_list(nudge *n, int64_t clinic_id, int64_t patient_id, const char *status,
+                           int64_t after_id, int limit, nudge_appointment_fn fn, void *ctx,
+                           nudge_err *err);
+int nudge_appointment_cancel(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err);
+int nudge_appointment_confirm(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err);
+int nudge_appointment_complete(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err);
+int nudge_appointment_no_show(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err);
+int nudge_appointment_reschedule(nudge *n, int64_t clinic_id, int64_t id, int64_t start_at,
+                                 nudge_err *err);
+
+/* ---- reminder plans ---- */
+typedef struct nudge_reminder {
+    int64_t id, clinic_id, patient_id, appointment_id, notification_id;
+    char kind[16];      /* confirmation reminder follow_up no_show */
+    char template_name[64];
+    int64_t due_at, expires_at;
+    char status[16];    /* planned enqueued cancelled expired */
+} nudge_reminder;
+typedef int (*nudge_reminder_fn)(void *ctx, const nudge_reminder *r);
+int nudge_reminder_list(nudge *n, int64_t clinic_id, int64_t appointment_id, nudge_reminder_fn fn,
+                        void *ctx, nudge_err *err);
+
+/* ---- templates ---- */
+typedef struct nudge_template {
+    int64_t clinic_id;    /* 0: built in */
+    char name[64];
+    char language[16];
+    char category[16];    /* transactional reminders broadcasts health_tips marketing */
+    char *sms;            /* SMS text, also WhatsApp unless `whatsapp` is set */
+    char *whatsapp;
+    char *subject, *text, *html; /* email */
+} nudge_template;
+void nudge_template_free(nudge_template *t); /* frees the strings, not t */
+
+typedef struct nudge_vars {
+    size_t n;
+    struct { char key[48]; char *value; } kv[48];
+} nudge_vars;
+int nudge_vars_set(nudge_vars *v, const char *key, const char *value); /* copies */
+const char *nudge_vars_get(const nudge_vars *v, const char *key);
+void nudge_vars_free(nudge_vars *v);
+
+/* Finds the clinic's own template or the built-in one, in `language`,
+ * falling back to the clinic's language and then English. */
+int nudge_template_get(nudge *n, int64_t clinic_id, const char *name, const char *language,
+                       nudge_template *out, nudge_err *err);
+/* Creates or replaces the clinic's own template (name, language). */
+int nudge_template_put(nudge *n, int64_t clinic_id, const nudge_template *t, nudge_err *err);
+typedef int (*nudge_template_fn)(void *ctx, const nudge_template *t);
+int nudge_template_list(nudge *n, int64_t clinic_id, nudge_template_fn fn, void *ctx,
+                        nudge_err *err);
+
+/* ---- notifications and the queue ---- */
+enum nudge_priority { NUDGE_LOW = 0, NUDGE_NORMAL = 1, NUDGE_HIGH = 2, NUDGE_URGENT = 3 };
+
+typedef struct nudge_notification {
+    int64_t id, clinic_id, patient_id, appointment_id, reminder_id;
+    char channel[16];   /* email sms whatsapp */
+    char recipient[256];
+    char template_name[64];
+    char language[16];
+    char category[16];
+    int priority;
+    char status[16];    /* pending sending sent delivered read failed cancelled */
+    int64_t due_at, expires_at, sent_at, created_at;
+    int attempts, max_retries;
+    char dedupe_key[128];
+    char provider_id[128];
+    char last_error[256];
+    char *subject, *body, *html; /* owned; nudge_notification_free */
+} nudge_notification;
+void nudge_notification_free(nudge_notification *m);
+
+/* A direct message: renders `template_name` for the patient with `vars`
+ * (patient and clinic variables are added) and enqueues it. */
+typedef struct nudge_send {
+    int64_t patient_id;
+    const char *template_name;
+    const char *channel;  /* NULL: the patient's preference */
+    int priority;
+    int64_t due_at;       /* 0: now */
+    const char *dedupe_key; /* NULL: none */
+    const nudge_vars *vars;
+} nudge_send;
+int nudge_enqueue(nudge *n, int64_t clinic_id, const nudge_send *s, int64_t *id_out,
+                  nudge_err *err);
+
+int nudge_notification_get(nudge *n, int64_t clinic_id, int64_t id, nudge_notification *out,
+                           nudge_err *err);
+typedef int (*nudge_notification_fn)(void *ctx, const nudge_notification *m);
+int nudge_notification_list(nudge *n, int64_t clinic_id, const char *status, int64_t after_id,
+                            int limit, nudge_notification_fn fn, void *ctx, nudge_err *err);
+int nudge_notification_retry(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err);
+int nudge_notification_cancel(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err);
+
+#define NUDGE_N_STATUS 7
+extern const char *const nudge_status_names[NUDGE_N_STATUS];
+int nudge_queue_status(nudge *n, int64_t clinic_id, int64_t counts[NUDGE_N_STATUS],
+                       nudge_err *err);
+
+/* ---- running ---- */
+typedef struct nudge_tick_stats {
+    int planned_enqueued; /* plans turned into notifications */
+    int expired;          /* plans that came due too late */
+    int claimed, sent, retried, failed, deferred;
+} nudge_tick_stats;
+/* One scheduler pass and one dispatcher pass (all due work, in batches). */
+int nudge_tick(nudge *n, nudge_tick_stats *st, nudge_err *err);
+
+/* Observer of every dispatch outcome, for the CLI's timeline and tests. */
+typedef void (*nudge_sent_fn)(void *ctx, const nudge_notification *m, const char *outcome);
+void nudge_on_sent(nudge *n, nudge_sent_fn fn, void *ctx);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

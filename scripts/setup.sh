@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what nudge needs to build and test on Debian. As root it runs
+# apt-get; otherwise it prints the exact command to run and fails.
+set -euo pipefail
+PKGS="build-essential clang pkg-config libsqlite3-dev libpq-dev libcurl4-openssl-dev
+      libmicrohttpd-dev libjansson-dev libical-dev libssl-dev libcmocka-dev
+      python3 python3-aiosmtpd sqlite3 tzdata curl"
+missing=""
+for p in $PKGS; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" = 0 ]; then
+  echo "setup: installing$missing"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends $missing
+else
+  echo "setup: missing packages:$missing" >&2
+  echo "setup: run: sudo apt-get update && sudo apt-get install -y$missing" >&2
+  exit 1
+fi

@@ -1,0 +1,248 @@
+/*
+ * appointment.c: appointments and their life cycle. Every status change
+ * moves the appointment's plans in the same transaction (booking plans the
+ * confirmation and reminders, cancelling cancels them, rescheduling plans
+ * afresh, completing plans the follow-up) and records an event and an audit
+ * row, so the database never holds a visit and plans that disagree.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "core.h"
+#include "util.h"
+
+static int appt_active(const char *status)
+{
+    return !strcmp(status, "scheduled") || !strcmp(status, "confirmed") ||
+           !strcmp(status, "rescheduled");
+}
+
+#define APPT_COLS                                                                      \
+    "id, clinic_id, patient_id, service, provider, notes, start_at, duration_min, status, " \
+    "created_at, updated_at"
+
+static void appt_row(store_stmt *st, nudge_appointment *a)
+{
+    memset(a, 0, sizeof *a);
+    a->id = store_int(st, 0);
+    a->clinic_id = store_int(st, 1);
+    a->patient_id = store_int(st, 2);
+    store_copy(st, 3, a->service, sizeof a->service);
+    store_copy(st, 4, a->provider, sizeof a->provider);
+    store_copy(st, 5, a->notes, sizeof a->notes);
+    a->start_at = store_int(st, 6);
+    a->duration_min = (int)store_int(st, 7);
+    store_copy(st, 8, a->status, sizeof a->status);
+    a->created_at = store_int(st, 9);
+    a->updated_at = store_int(st, 10);
+}
+
+int nudge_appointment_get(nudge *n, int64_t clinic_id, int64_t id, nudge_appointment *out,
+                          nudge_err *err)
+{
+    store_stmt *st;
+    if (store_query(n->db, &st, err,
+                    "SELECT " APPT_COLS " FROM appointments WHERE id = ? AND (? = 0 OR "
+                    "clinic_id = ?)",
+                    "iii", id, clinic_id, clinic_id) < 0)
+        return -1;
+    int r = store_next(st, err);
+    if (r == 1)
+        appt_row(st, out);
+    store_done(st);
+    if (r == 0)
+        return err_set(err, NUDGE_ENOTFOUND, "appointment", "no appointment %lld",
+                       (long long)id);
+    return r < 0 ? -1 : 0;
+}
+
+int nudge_appointment_list(nudge *n, int64_t clinic_id, int64_t patient_id, const char *status,
+                           int64_t after_id, int limit, nudge_appointment_fn fn, void *ctx,
+                           nudge_err *err)
+{
+    store_stmt *st;
+    if (store_query(n->db, &st, err,
+                    "SELECT " APPT_COLS " FROM appointments WHERE (? = 0 OR clinic_id = ?) AND "
+                    "(? = 0 OR patient_id = ?) AND (? IS NULL OR status = ?) AND id > ? "
+                    "ORDER BY id LIMIT ?",
+                    "iiiissid", clinic_id, clinic_id, patient_id, patient_id, status, status,
+                    after_id, limit > 0 ? limit : 1000) < 0)
+        return -1;
+    int r;
+    nudge_appointment a;
+    while ((r = store_next(st, err)) == 1) {
+        appt_row(st, &a);
+        if (fn(ctx, &a))
+            break;
+    }
+    store_done(st);
+    return r < 0 ? -1 : 0;
+}
+
+static json_t *appt_payload(const nudge_appointment *a)
+{
+    return json_pack("{s:I, s:I, s:I, s:s}", "appointment_id", (json_int_t)a->id, "patient_id",
+                     (json_int_t)a->patient_id, "start_at", (json_int_t)a->start_at, "status",
+                     a->status);
+}
+
+int nudge_appointment_add(nudge *n, int64_t clinic_id, nudge_appointment *a, nudge_err *err)
+{
+    err_clear(err);
+    nudge_patient p;
+    if (nudge_patient_get(n, clinic_id, a->patient_id, &p, err) < 0)
+        return err->code == NUDGE_ENOTFOUND
+                   ? err_set(err, NUDGE_EINVAL, "patient", "no patient %lld",
+                             (long long)a->patient_id)
+                   : -1;
+    if (str_blank(a->service))
+        return err_set(err, NUDGE_EINVAL, "service", "service is required");
+    if (a->start_at <= 0)
+        return err_set(err, NUDGE_EINVAL, "at", "the appointment time is required");
+    if (a->duration_min < 1 || a->duration_min > 24 * 60)
+        return err_set(err, NUDGE_EINVAL, "duration",
+                       "duration must be 1 to 1440 minutes (got %d)", a->duration_min);
+    nudge_clinic c;
+    if (nudge_clinic_get(n, p.clinic_id, &c, err) < 0)
+        return -1;
+    int64_t now = nudge_now(n);
+    a->clinic_id = p.clinic_id;
+    a->created_at = a->updated_at = now;
+    strcpy(a->status, "scheduled");
+    if (store_begin(n->db, err) < 0)
+        return -1;
+    if (store_exec(n->db, err,
+                   "INSERT INTO appointments (clinic_id, patient_id, service, provider, notes, "
+                   "start_at, duration_min, status, created_at, updated_at) "
+                   "VALUES (?,?,?,?,?,?,?,?,?,?)",
+                   "iiszzidsii", a->clinic_id, a->patient_id, a->service, a->provider, a->notes,
+                   a->start_at, a->duration_min, a->status, now, now) < 0)
+        goto fail;
+    if (store_scalar(n->db, &a->id, err, "SELECT last_insert_rowid()", "") != 1)
+        goto fail;
+    if (event_emit(n, a->clinic_id, "appointment.created", a->id, appt_payload(a), err) < 0 ||
+        reminder_plan_appointment(n, &c, a, 1, err) < 0 ||
+        audit_add(n, a->clinic_id, "create", "appointment", a->id, a->service, err) < 0)
+        goto fail;
+    return store_commit(n->db, err);
+fail:
+    store_rollback(n->db);
+    return -1;
+}
+
+/* The shared shape of every status change: load in scope, check the
+ * transition, write status, event, plans and audit in one transaction. */
+enum appt_op { OP_CANCEL, OP_CONFIRM, OP_COMPLETE, OP_NO_SHOW, OP_RESCHEDULE };
+
+static const struct {
+    const char *status, *event, *verb;
+} appt_ops[] = {
+    [OP_CANCEL] = {"cancelled", "appointment.cancelled", "cancel"},
+    [OP_CONFIRM] = {"confirmed", "appointment.confirmed", "confirm"},
+    [OP_COMPLETE] = {"completed", "appointment.completed", "complete"},
+    [OP_NO_SHOW] = {"no-show", "appointment.no_show", "mark as no-show"},
+    [OP_RESCHEDULE] = {"rescheduled", "appointment.rescheduled", "reschedule"},
+};
+
+static int appt_change(nudge *n, int64_t clinic_id, int64_t id, enum appt_op op,
+                       int64_t new_start, nudge_err *err)
+{
+    err_clear(err);
+    int64_t now = nudge_now(n);
+    if (op == OP_RESCHEDULE && new_start <= now)
+        return err_set(err, NUDGE_EINVAL, "at", "the new time must be in the future");
+    if (store_begin(n->db, err) < 0)
+        return -1;
+    nudge_appointment a;
+    nudge_clinic c;
+    if (nudge_appointment_get(n, clinic_id, id, &a, err) < 0 ||
+        nudge_clinic_get(n, a.clinic_id, &c, err) < 0)
+        goto fail;
+    if (!appt_active(a.status)) {
+        err_set(err, NUDGE_ECONFLICT, "status", "cannot %s appointment %lld: it is %s",
+                appt_ops[op].verb, (long long)id, a.status);
+        goto fail;
+    }
+    if (op == OP_NO_SHOW && now < a.start_at) {
+        err_set(err, NUDGE_ECONFLICT, "status",
+                "cannot mark appointment %lld as no-show before it starts", (long long)id);
+        goto fail;
+    }
+    if (op == OP_CONFIRM && !strcmp(a.status, "confirmed")) {
+        store_rollback(n->db);
+        return 0; /* confirming twice (a second "C" reply) is harmless */
+    }
+    const char *status = appt_ops[op].status;
+    if (op == OP_RESCHEDULE)
+        a.start_at = new_start;
+    if (store_exec(n->db, err,
+                   "UPDATE appointments SET status = ?, start_at = ?, version = version + 1, "
+                   "updated_at = ? WHERE id = ?",
+                   "siii", status, a.start_at, now, a.id) < 0)
+        goto fail;
+    snprintf(a.status, sizeof a.status, "%s", status);
+    a.updated_at = now;
+
+    int rc = 0;
+    switch (op) {
+    case OP_CONFIRM:
+        break;
+    case OP_CANCEL:
+        rc = reminder_cancel_appointment(n, a.id, "appointment cancelled", err);
+        break;
+    case OP_RESCHEDULE:
+        rc = reminder_cancel_appointment(n, a.id, "appointment rescheduled", err);
+        if (!rc)
+            rc = reminder_plan_appointment(n, &c, &a, 1, err);
+        break;
+    case OP_COMPLETE:
+        rc = reminder_cancel_appointment(n, a.id, "appointment completed", err);
+        if (!rc)
+            rc = store_exec(n->db, err,
+                            "UPDATE patients SET last_visit = ?, updated_at = ? WHERE id = ? "
+                            "AND (last_visit IS NULL OR last_visit < ?)",
+                            "iiii", a.start_at, now, a.patient_id, a.start_at);
+        if (!rc && c.followup_after > 0)
+            rc = reminder_plan_one(n, &a, "follow_up", "appointment_follow_up",
+                                   now + (int64_t)c.followup_after * 60, 0, err);
+        break;
+    case OP_NO_SHOW:
+        rc = reminder_cancel_appointment(n, a.id, "patient did not come", err);
+        if (!rc)
+            rc = reminder_plan_one(n, &a, "no_show", "no_show_follow_up", now, 0, err);
+        break;
+    }
+    if (rc < 0 || event_emit(n, a.clinic_id, appt_ops[op].event, a.id, appt_payload(&a), err) < 0 ||
+        audit_add(n, a.clinic_id, appt_ops[op].verb, "appointment", a.id, NULL, err) < 0)
+        goto fail;
+    return store_commit(n->db, err);
+fail:
+    store_rollback(n->db);
+    return -1;
+}
+
+int nudge_appointment_cancel(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err)
+{
+    return appt_change(n, clinic_id, id, OP_CANCEL, 0, err);
+}
+
+int nudge_appointment_confirm(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err)
+{
+    return appt_change(n, clinic_id, id, OP_CONFIRM, 0, err);
+}
+
+int nudge_appointment_complete(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err)
+{
+    return appt_change(n, clinic_id, id, OP_COMPLETE, 0, err);
+}
+
+int nudge_appointment_no_show(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err)
+{
+    return appt_change(n, clinic_id, id, OP_NO_SHOW, 0, err);
+}
+
+int nudge_appointment_reschedule(nudge *n, int64_t clinic_id, int64_t id, int64_t start_at,
+                                 nudge_err *err)
+{
+    return appt_change(n, clinic_id, id, OP_RESCHEDULE, start_at, err);
+}

@@ -1,0 +1,19 @@
+/*
+ * audit.c: the append-only audit log. Every change and every message sent
+ * leaves a row naming who did it (the handle's actor: "cli", an API key id,
+ * "worker:<id>"). The table refuses UPDATE and DELETE by trigger, so not
+ * even a bug in nudge can rewrite history. Details never hold message
+ * bodies or secrets.
+ */
+#include "core.h"
+#include "util.h"
+
+int audit_add(nudge *n, int64_t clinic_id, const char *action, const char *entity,
+              int64_t entity_id, const char *detail, nudge_err *err)
+{
+    return store_exec(n->db, err,
+                      "INSERT INTO audit_log (clinic_id, actor, action, entity, entity_id, detail, "
+                      "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                      "nsssnzi", clinic_id, n->actor, action, entity, entity_id, detail,
+                      nudge_now(n));
+}

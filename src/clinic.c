@@ -1,0 +1,198 @@
+/*
+ * clinic.c: clinics, the tenants. A clinic's settings (time zone, language,
+ * quiet hours, reminder offsets, retries, rate limit) drive every plan and
+ * send made for its patients, so they are validated hard here, once.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+#include "phone.h"
+#include "tz.h"
+#include "util.h"
+
+void nudge_clinic_defaults(nudge_clinic *c)
+{
+    memset(c, 0, sizeof *c);
+    strcpy(c->language, "en");
+    strcpy(c->default_channel, "sms");
+    c->quiet_start = 21 * 60;
+    c->quiet_end = 8 * 60;
+    c->offsets[0] = 24 * 60;
+    c->offsets[1] = 2 * 60;
+    c->n_offsets = 2;
+    c->followup_after = 24 * 60;
+    c->max_retries = 3;
+    c->rate_per_minute = 20;
+}
+
+int clinic_parse_offsets(const char *s, int *offs, int *n, nudge_err *err)
+{
+    *n = 0;
+    if (str_blank(s))
+        return 0;
+    const char *p = s;
+    while (*p) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || v < 1 || v > 60 * 24 * 60)
+            return err_set(err, NUDGE_EINVAL, "reminder_offsets",
+                           "reminder offsets are minutes before the visit, 1 to 86400, "
+                           "separated by commas (got \"%s\")", s);
+        if (*n >= NUDGE_MAX_OFFSETS)
+            return err_set(err, NUDGE_EINVAL, "reminder_offsets", "at most %d reminder offsets",
+                           NUDGE_MAX_OFFSETS);
+        offs[(*n)++] = (int)v;
+        p = end;
+        if (*p == ',')
+            p++;
+        else if (*p)
+            return err_set(err, NUDGE_EINVAL, "reminder_offsets",
+                           "reminder offsets must be numbers separated by commas (got \"%s\")", s);
+    }
+    return 0;
+}
+
+static void clinic_offsets_text(const nudge_clinic *c, char *buf, size_t n)
+{
+    buf[0] = 0;
+    size_t l = 0;
+    for (int i = 0; i < c->n_offsets && l < n; i++)
+        l += (size_t)snprintf(buf + l, n - l, "%s%d", i ? "," : "", c->offsets[i]);
+}
+
+static int channel_name_ok(const char *s)
+{
+    return !strcmp(s, "sms") || !strcmp(s, "whatsapp") || !strcmp(s, "email");
+}
+
+static int clinic_validate(nudge_clinic *c, nudge_err *err)
+{
+    if (str_blank(c->name))
+        return err_set(err, NUDGE_EINVAL, "name", "name is required");
+    if (!tz_valid(c->timezone))
+        return err_set(err, NUDGE_EINVAL, "timezone",
+                       "timezone must be an IANA zone such as Asia/Kolkata (got \"%s\")",
+                       c->timezone);
+    for (char *p = c->country; *p; p++)
+        if (*p >= 'a' && *p <= 'z')
+            *p = (char)(*p - 32);
+    if (!phone_country_known(c->country))
+        return err_set(err, NUDGE_EINVAL, "country",
+                       "country must be an ISO 3166 code nudge knows phone numbers for, such "
+                       "as IN or US (got \"%s\")", c->country);
+    if (str_blank(c->language))
+        strcpy(c->language, "en");
+    if (c->phone[0]) {
+        char e164[20];
+        if (phone_normalize(c->phone, c->country, e164, sizeof e164, "phone", err) < 0)
+            return -1;
+        strcpy(c->phone, e164);
+    }
+    if (c->email[0] && !strchr(c->email, '@'))
+        return err_set(err, NUDGE_EINVAL, "email", "email must be an address such as "
+                                                   "front-desk@clinic.example");
+    if (c->quiet_start < 0 || c->quiet_start >= 1440 || c->quiet_end < 0 || c->quiet_end >= 1440)
+        return err_set(err, NUDGE_EINVAL, "quiet_hours", "quiet hours must be HH:MM-HH:MM");
+    if (c->max_retries < 0 || c->max_retries > 20)
+        return err_set(err, NUDGE_EINVAL, "max_retries", "max retries must be 0 to 20");
+    if (c->rate_per_minute < 1 || c->rate_per_minute > 1000000)
+        return err_set(err, NUDGE_EINVAL, "rate_per_minute",
+                       "rate per minute must be 1 to 1000000");
+    if (!channel_name_ok(c->default_channel))
+        return err_set(err, NUDGE_EINVAL, "default_channel",
+                       "default channel must be sms, whatsapp or email");
+    if (c->followup_after < 0)
+        return err_set(err, NUDGE_EINVAL, "followup_after", "follow-up delay must be >= 0");
+    return 0;
+}
+
+int nudge_clinic_add(nudge *n, nudge_clinic *c, nudge_err *err)
+{
+    err_clear(err);
+    if (clinic_validate(c, err) < 0)
+        return -1;
+    char offs[128];
+    clinic_offsets_text(c, offs, sizeof offs);
+    c->created_at = nudge_now(n);
+    if (store_begin(n->db, err) < 0)
+        return -1;
+    if (store_exec(n->db, err,
+                   "INSERT INTO clinics (name, timezone, country, language, phone, email, "
+                   "address, quiet_start, quiet_end, reminder_offsets, followup_after, "
+                   "max_retries, rate_per_minute, default_channel, created_at) "
+                   "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                   "sssszzzddsdddsi", c->name, c->timezone, c->country, c->language, c->phone,
+                   c->email, c->address, c->quiet_start, c->quiet_end, offs, c->followup_after,
+                   c->max_retries, c->rate_per_minute, c->default_channel, c->created_at) < 0)
+        goto fail;
+    if (store_scalar(n->db, &c->id, err, "SELECT last_insert_rowid()", "") != 1)
+        goto fail;
+    if (audit_add(n, c->id, "create", "clinic", c->id, c->name, err) < 0)
+        goto fail;
+    return store_commit(n->db, err);
+fail:
+    store_rollback(n->db);
+    return -1;
+}
+
+#define CLINIC_COLS                                                                        \
+    "id, name, timezone, country, language, phone, email, address, quiet_start, quiet_end, " \
+    "reminder_offsets, followup_after, max_retries, rate_per_minute, default_channel, "      \
+    "created_at"
+
+static void clinic_row(store_stmt *st, nudge_clinic *c)
+{
+    memset(c, 0, sizeof *c);
+    c->id = store_int(st, 0);
+    store_copy(st, 1, c->name, sizeof c->name);
+    store_copy(st, 2, c->timezone, sizeof c->timezone);
+    store_copy(st, 3, c->country, sizeof c->country);
+    store_copy(st, 4, c->language, sizeof c->language);
+    store_copy(st, 5, c->phone, sizeof c->phone);
+    store_copy(st, 6, c->email, sizeof c->email);
+    store_copy(st, 7, c->address, sizeof c->address);
+    c->quiet_start = (int)store_int(st, 8);
+    c->quiet_end = (int)store_int(st, 9);
+    clinic_parse_offsets(store_text(st, 10), c->offsets, &c->n_offsets, NULL);
+    c->followup_after = (int)store_int(st, 11);
+    c->max_retries = (int)store_int(st, 12);
+    c->rate_per_minute = (int)store_int(st, 13);
+    store_copy(st, 14, c->default_channel, sizeof c->default_channel);
+    c->created_at = store_int(st, 15);
+}
+
+int nudge_clinic_get(nudge *n, int64_t id, nudge_clinic *out, nudge_err *err)
+{
+    store_stmt *st;
+    if (store_query(n->db, &st, err, "SELECT " CLINIC_COLS " FROM clinics WHERE id = ?", "i",
+                    id) < 0)
+        return -1;
+    int r = store_next(st, err);
+    if (r == 1)
+        clinic_row(st, out);
+    store_done(st);
+    if (r == 0)
+        return err_set(err, NUDGE_ENOTFOUND, "clinic", "no clinic %lld", (long long)id);
+    return r < 0 ? -1 : 0;
+}
+
+int nudge_clinic_list(nudge *n, int64_t after_id, int limit, nudge_clinic_fn fn, void *ctx,
+                      nudge_err *err)
+{
+    store_stmt *st;
+    if (store_query(n->db, &st, err,
+                    "SELECT " CLINIC_COLS " FROM clinics WHERE id > ? ORDER BY id LIMIT ?", "id",
+                    after_id, limit > 0 ? limit : 1000) < 0)
+        return -1;
+    int r;
+    nudge_clinic c;
+    while ((r = store_next(st, err)) == 1) {
+        clinic_row(st, &c);
+        if (fn(ctx, &c))
+            break;
+    }
+    store_done(st);
+    return r < 0 ? -1 : 0;
+}

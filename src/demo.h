@@ -1,0 +1,18 @@
+/*
+ * demo.h: the demo clinic. demo_seed fills an empty database with a clinic,
+ * patients and appointments around `now`; demo_replay runs three simulated
+ * days in a scratch database and prints the timeline of every message.
+ */
+#ifndef NUDGE_DEMO_H
+#define NUDGE_DEMO_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "nudge.h"
+
+/* *clinic_id gets the new clinic, or 0 when the database already had one. */
+int demo_seed(nudge *n, int64_t now, int64_t *clinic_id, nudge_err *err);
+int demo_replay(FILE *out, int days, nudge_err *err);
+
+#endif

@@ -1,0 +1,140 @@
+/*
+ * nudge.c: the library handle. Opens the store, applies migrations, sets up
+ * the transports from configuration, and owns the clock every module reads
+ * time from. Also `nudge_tick`, the single pass the daemon, cron and tests
+ * all drive.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "core.h"
+#include "util.h"
+
+static int64_t clock_system_now(nudge_clock *c)
+{
+    (void)c;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec;
+}
+
+static int64_t clock_fake_now(nudge_clock *c)
+{
+    return c->t;
+}
+
+void nudge_clock_system(nudge_clock *c)
+{
+    c->now = clock_system_now;
+    c->t = 0;
+}
+
+void nudge_clock_fake(nudge_clock *c, int64_t t)
+{
+    c->now = clock_fake_now;
+    c->t = t;
+}
+
+int64_t nudge_now(nudge *n)
+{
+    return n->clock->now(n->clock);
+}
+
+void nudge_set_actor(nudge *n, const char *actor)
+{
+    snprintf(n->actor, sizeof n->actor, "%s", actor ? actor : "system");
+}
+
+void nudge_on_sent(nudge *n, nudge_sent_fn fn, void *ctx)
+{
+    n->on_sent = fn;
+    n->on_sent_ctx = ctx;
+}
+
+int nudge_open(const nudge_config *cfg, nudge **out, nudge_err *err)
+{
+    err_clear(err);
+    nudge *n = calloc(1, sizeof *n);
+    if (!n)
+        return err_set(err, NUDGE_ENOMEM, "", "out of memory");
+    if (cfg->clock) {
+        n->clock = cfg->clock;
+    } else {
+        nudge_clock_system(&n->sysclock);
+        n->clock = &n->sysclock;
+    }
+    nudge_set_actor(n, "system");
+    unsigned char rnd[4] = {0};
+    RAND_bytes(rnd, sizeof rnd);
+    char host[32] = "host";
+    gethostname(host, sizeof host - 1);
+    host[sizeof host - 1] = 0;
+    snprintf(n->worker_id, sizeof n->worker_id, "%.31s:%d:%02x%02x%02x%02x", host, (int)getpid(),
+             rnd[0], rnd[1], rnd[2], rnd[3]);
+    n->lease_seconds = cfg->lease_seconds > 0 ? cfg->lease_seconds : 300;
+    n->batch_size = cfg->batch_size > 0 ? cfg->batch_size : 100;
+
+    if (store_open(cfg->db, &n->db, err) < 0)
+        goto fail;
+    if (store_migrate(n->db, nudge_now(n), NULL, err) < 0)
+        goto fail;
+    n->outbox = channel_outbox_new(cfg->outbox_dir ? cfg->outbox_dir : "outbox", err);
+    if (!n->outbox)
+        goto fail;
+    if (cfg->smtp_url && *cfg->smtp_url) {
+        smtp_config sc = {
+            .url = cfg->smtp_url,
+            .from = cfg->smtp_from,
+            .user = cfg->smtp_user,
+            .password = cfg->smtp_password,
+            .starttls = cfg->smtp_starttls,
+            .insecure = cfg->smtp_insecure,
+        };
+        if (!sc.from || !*sc.from) {
+            err_set(err, NUDGE_EINVAL, "smtp_from", "SMTP needs a From address");
+            goto fail;
+        }
+        n->email = channel_smtp_new(&sc, err);
+        if (!n->email)
+            goto fail;
+    }
+    *out = n;
+    return 0;
+fail:
+    nudge_close(n);
+    return -1;
+}
+
+void nudge_close(nudge *n)
+{
+    if (!n)
+        return;
+    if (n->email)
+        n->email->free(n->email);
+    if (n->outbox)
+        n->outbox->free(n->outbox);
+    store_close(n->db);
+    free(n);
+}
+
+int nudge_migrate(nudge *n, int *applied, nudge_err *err)
+{
+    return store_migrate(n->db, nudge_now(n), applied, err);
+}
+
+int nudge_tick(nudge *n, nudge_tick_stats *st, nudge_err *err)
+{
+    nudge_tick_stats local;
+    if (!st)
+        st = &local;
+    memset(st, 0, sizeof *st);
+    err_clear(err);
+    if (sched_run(n, st, err) < 0)
+        return -1;
+    return dispatch_run(n, st, err);
+}

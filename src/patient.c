@@ -1,0 +1,217 @@
+/*
+ * patient.c: patients and their communication preferences. The patient row
+ * holds who they are; patient_communication_preferences holds how they want
+ * to be reached and what they consented to, checked again at send time.
+ * Phone numbers are stored in E.164 only, normalised with the clinic's
+ * country, so inbound replies can be matched to a patient by number.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core.h"
+#include "phone.h"
+#include "tz.h"
+#include "util.h"
+
+void nudge_patient_init(nudge_patient *p)
+{
+    memset(p, 0, sizeof *p);
+    p->preferred_time = -1;
+}
+
+static int lang_ok(const char *s)
+{
+    /* "en", "hi", "pt-BR": a primary subtag of 2-3 letters, one region. */
+    size_t i = 0;
+    while (islower((unsigned char)s[i]))
+        i++;
+    if (i < 2 || i > 3)
+        return 0;
+    if (!s[i])
+        return 1;
+    if (s[i] != '-' || !isupper((unsigned char)s[i + 1]) || !isupper((unsigned char)s[i + 2]))
+        return 0;
+    return s[i + 3] == 0;
+}
+
+static int date_ok(const char *s)
+{
+    int y, m, d;
+    char tail;
+    if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3)
+        return 0;
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (y < 1880 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
+        return 0;
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return !(m == 2 && d == 29 && !leap);
+}
+
+static int email_ok(const char *s)
+{
+    const char *at = strchr(s, '@');
+    if (!at || at == s || strchr(at + 1, '@') || !strchr(at + 1, '.'))
+        return 0;
+    for (; *s; s++)
+        if (isspace((unsigned char)*s) || *s == '<' || *s == '>' || *s == ',' || *s == '"')
+            return 0;
+    return at[1] != '.' && s[-1] != '.';
+}
+
+static int patient_validate(const nudge_clinic *c, nudge_patient *p, nudge_err *err)
+{
+    if (str_blank(p->name))
+        return err_set(err, NUDGE_EINVAL, "name", "name is required");
+    if (!p->phone[0] && !p->email[0])
+        return err_set(err, NUDGE_EINVAL, "phone",
+                       "a patient needs a phone number or an email address");
+    if (p->phone[0]) {
+        char e164[20];
+        if (phone_normalize(p->phone, c->country, e164, sizeof e164, "phone", err) < 0)
+            return -1;
+        strcpy(p->phone, e164);
+    }
+    if (p->email[0] && !email_ok(p->email))
+        return err_set(err, NUDGE_EINVAL, "email",
+                       "email \"%s\" is not an address such as name@example.com", p->email);
+    if (!p->language[0])
+        strcpy(p->language, c->language);
+    if (!lang_ok(p->language))
+        return err_set(err, NUDGE_EINVAL, "language",
+                       "language must be a code such as en or hi (got \"%s\")", p->language);
+    if (p->timezone[0] && !tz_valid(p->timezone))
+        return err_set(err, NUDGE_EINVAL, "timezone",
+                       "timezone must be an IANA zone such as Asia/Kolkata (got \"%s\")",
+                       p->timezone);
+    if (p->dob[0] && !date_ok(p->dob))
+        return err_set(err, NUDGE_EINVAL, "date_of_birth",
+                       "date of birth must be YYYY-MM-DD (got \"%s\")", p->dob);
+    const char *pc = p->preferred_channel;
+    if (pc[0]) {
+        if (strcmp(pc, "sms") && strcmp(pc, "whatsapp") && strcmp(pc, "email"))
+            return err_set(err, NUDGE_EINVAL, "preferred_channel",
+                           "preferred channel must be sms, whatsapp or email");
+        if (!strcmp(pc, "email") ? !p->email[0] : !p->phone[0])
+            return err_set(err, NUDGE_EINVAL, "preferred_channel",
+                           "preferred channel %s needs the patient's %s", pc,
+                           strcmp(pc, "email") ? "phone number" : "email address");
+    }
+    if (p->preferred_time < -1 || p->preferred_time >= 1440)
+        return err_set(err, NUDGE_EINVAL, "preferred_time", "preferred time must be HH:MM");
+    return 0;
+}
+
+int nudge_patient_add(nudge *n, nudge_patient *p, nudge_err *err)
+{
+    err_clear(err);
+    nudge_clinic c;
+    if (nudge_clinic_get(n, p->clinic_id, &c, err) < 0)
+        return err->code == NUDGE_ENOTFOUND ? err_set(err, NUDGE_EINVAL, "clinic",
+                                                      "no clinic %lld", (long long)p->clinic_id)
+                                            : -1;
+    if (patient_validate(&c, p, err) < 0)
+        return -1;
+    int64_t now = nudge_now(n);
+    p->created_at = now;
+    if (store_begin(n->db, err) < 0)
+        return -1;
+    if (store_exec(n->db, err,
+                   "INSERT INTO patients (clinic_id, name, email, phone, language, timezone, "
+                   "date_of_birth, gender, tags, loyalty_points, last_visit, created_at, "
+                   "updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                   "iszzszzzzinii", p->clinic_id, p->name, p->email, p->phone, p->language,
+                   p->timezone, p->dob, p->gender, p->tags, p->loyalty_points, p->last_visit,
+                   now, now) < 0)
+        goto fail;
+    if (store_scalar(n->db, &p->id, err, "SELECT last_insert_rowid()", "") != 1)
+        goto fail;
+    unsigned o = p->opt_outs;
+    if (store_exec(n->db, err,
+                   "INSERT INTO patient_communication_preferences (patient_id, clinic_id, "
+                   "preferred_channel, preferred_time, opt_out_reminders, opt_out_broadcasts, "
+                   "opt_out_health_tips, opt_out_marketing, opt_out_sms, opt_out_whatsapp, "
+                   "opt_out_email, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                   "iizidddddddi", p->id, p->clinic_id, p->preferred_channel,
+                   (int64_t)p->preferred_time, !!(o & NUDGE_OPTOUT_REMINDERS),
+                   !!(o & NUDGE_OPTOUT_BROADCASTS), !!(o & NUDGE_OPTOUT_HEALTH_TIPS),
+                   !!(o & NUDGE_OPTOUT_MARKETING), !!(o & NUDGE_OPTOUT_SMS),
+                   !!(o & NUDGE_OPTOUT_WHATSAPP), !!(o & NUDGE_OPTOUT_EMAIL), now) < 0)
+        goto fail;
+    json_t *ev = json_pack("{s:I}", "patient_id", (json_int_t)p->id);
+    if (event_emit(n, p->clinic_id, "patient.created", p->id, ev, err) < 0)
+        goto fail;
+    if (audit_add(n, p->clinic_id, "create", "patient", p->id, NULL, err) < 0)
+        goto fail;
+    return store_commit(n->db, err);
+fail:
+    store_rollback(n->db);
+    return -1;
+}
+
+#define PATIENT_COLS                                                                          \
+    "p.id, p.clinic_id, p.name, p.email, p.phone, p.language, p.timezone, p.date_of_birth, "   \
+    "p.gender, p.tags, p.loyalty_points, p.last_visit, p.created_at, c.preferred_channel, "    \
+    "c.preferred_time, c.opt_out_reminders, c.opt_out_broadcasts, c.opt_out_health_tips, "     \
+    "c.opt_out_marketing, c.opt_out_sms, c.opt_out_whatsapp, c.opt_out_email "                 \
+    "FROM patients p LEFT JOIN patient_communication_preferences c ON c.patient_id = p.id "
+
+static void patient_row(store_stmt *st, nudge_patient *p)
+{
+    nudge_patient_init(p);
+    p->id = store_int(st, 0);
+    p->clinic_id = store_int(st, 1);
+    store_copy(st, 2, p->name, sizeof p->name);
+    store_copy(st, 3, p->email, sizeof p->email);
+    store_copy(st, 4, p->phone, sizeof p->phone);
+    store_copy(st, 5, p->language, sizeof p->language);
+    store_copy(st, 6, p->timezone, sizeof p->timezone);
+    store_copy(st, 7, p->dob, sizeof p->dob);
+    store_copy(st, 8, p->gender, sizeof p->gender);
+    store_copy(st, 9, p->tags, sizeof p->tags);
+    p->loyalty_points = store_int(st, 10);
+    p->last_visit = store_int(st, 11);
+    p->created_at = store_int(st, 12);
+    store_copy(st, 13, p->preferred_channel, sizeof p->preferred_channel);
+    p->preferred_time = store_null(st, 14) ? -1 : (int)store_int(st, 14);
+    for (int i = 0; i < 7; i++)
+        if (store_int(st, 15 + i))
+            p->opt_outs |= 1u << i;
+}
+
+int nudge_patient_get(nudge *n, int64_t clinic_id, int64_t id, nudge_patient *out,
+                      nudge_err *err)
+{
+    store_stmt *st;
+    if (store_query(n->db, &st, err,
+                    "SELECT " PATIENT_COLS "WHERE p.id = ? AND (? = 0 OR p.clinic_id = ?)", "iii",
+                    id, clinic_id, clinic_id) < 0)
+        return -1;
+    int r = store_next(st, err);
+    if (r == 1)
+        patient_row(st, out);
+    store_done(st);
+    if (r == 0)
+        return err_set(err, NUDGE_ENOTFOUND, "patient", "no patient %lld", (long long)id);
+    return r < 0 ? -1 : 0;
+}
+
+int nudge_patient_list(nudge *n, int64_t clinic_id, int64_t after_id, int limit,
+                       nudge_patient_fn fn, void *ctx, nudge_err *err)
+{
+    store_stmt *st;
+    if (store_query(n->db, &st, err,
+                    "SELECT " PATIENT_COLS "WHERE (? = 0 OR p.clinic_id = ?) AND p.id > ? "
+                    "ORDER BY p.id LIMIT ?",
+                    "iiid", clinic_id, clinic_id, after_id, limit > 0 ? limit : 1000) < 0)
+        return -1;
+    int r;
+    nudge_patient p;
+    while ((r = store_next(st, err)) == 1) {
+        patient_row(st, &p);
+        if (fn(ctx, &p))
+            break;
+    }
+    store_done(st);
+    return r < 0 ? -1 : 0;
+}

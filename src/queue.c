@@ -1,0 +1,591 @@
+/*
+ * queue.c: the durable notification queue. A notification is a rendered
+ * message for one recipient on one channel, with a priority, a due time, an
+ * optional expiry and a dedupe key unique per clinic (so enqueueing is safe
+ * to retry). Workers claim batches under a lease; the outcome of each send
+ * is recorded as a delivery attempt and moves the row on:
+ *
+ *   pending -> sending -> sent (-> delivered -> read by provider webhooks)
+ *                      -> pending again after a backoff (transient failure)
+ *                      -> failed (permanent, or retries used up)
+ *   pending -> cancelled (by staff, by the appointment, by policy, expired)
+ *
+ * A worker that dies leaves rows in `sending`; once their lease runs out
+ * queue_reap puts them back (counting the attempt), so nothing is lost and
+ * the window for a duplicate is one batch in flight.
+ *
+ * The per-channel rate limit is a sliding minute counted from the
+ * delivery_attempts table plus the rows in flight, so every worker sharing
+ * the store shares the limit without any extra state.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+#include "tmpl.h"
+#include "util.h"
+
+const char *const nudge_status_names[NUDGE_N_STATUS] = {
+    "pending", "sending", "sent", "delivered", "read", "failed", "cancelled",
+};
+
+/* The seed's backoff: 5 min, 15 min, 1 h, 4 h; the last step repeats when a
+ * clinic allows more retries than steps. */
+static const int queue_backoff[] = {5 * 60, 15 * 60, 60 * 60, 4 * 60 * 60};
+
+int queue_route(const nudge_clinic *c, const nudge_patient *p, const char *want,
+                const char **channel, const char **recipient, nudge_err *err)
+{
+    const char *order[4] = {want, p->preferred_channel, c->default_channel, NULL};
+    for (int i = 0; i < 3; i++) {
+        const char *ch = order[i];
+        if (!ch || !*ch)
+            continue;
+        if (!strcmp(ch, "email") && p->email[0]) {
+            *channel = "email";
+            *recipient = p->email;
+            return 0;
+        }
+        if ((!strcmp(ch, "sms") || !strcmp(ch, "whatsapp")) && p->phone[0]) {
+            *channel = !strcmp(ch, "sms") ? "sms" : "whatsapp";
+            *recipient = p->phone;
+            return 0;
+        }
+        if (i == 0)
+            return err_set(err, NUDGE_EINVAL, "channel", "patient %lld has no %s for channel %s",
+                           (long long)p->id, strcmp(ch, "email") ? "phone number" : "email",
+                           ch);
+    }
+    /* Whatever the patient has. */
+    if (p->phone[0]) {
+        *channel = "sms";
+        *recipient = p->phone;
+        return 0;
+    }
+    if (p->email[0]) {
+        *channel = "email";
+        *recipient = p->email;
+        return 0;
+    }
+    return err_set(err, NUDGE_EINVAL, "patient", "patient %lld has no phone and no email",
+                   (long long)p->id);
+}
+
+int queue_insert(nudge *n, const queue_item *it, int64_t *id, int *created, nudge_err *err)
+{
+    int64_t now = nudge_now(n);
+    int segments = strcmp(it->channel, "email") ? tmpl_sms_segments(it->body, NULL) : 0;
+    *created = 0;
+    if (it->dedupe_key) {
+        int r = store_scalar(n->db, id, err,
+                             "SELECT id FROM notification_queue WHERE clinic_id = ? AND "
+                             "dedupe_key = ?",
+                             "is", it->clinic_id, it->dedupe_key);
+        if (r)
+            return r < 0 ? -1 : 0;
+    }
+    if (store_exec(n->db, err,
+                   "INSERT INTO notification_queue (clinic_id, patient_id, appointment_id, "
+                   "reminder_id, channel, recipient, template, language, category, subject, "
+                   "body, html, segments, priority, status, due_at, expires_at, dedupe_key, "
+                   "max_retries, created_at, updated_at) "
+                   "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,'pending',?,?,?,?,?,?)",
+                   "innnssssszszndinzdii", it->clinic_id, it->patient_id, it->appointment_id,
+                   it->reminder_id, it->channel, it->recipient, it->template_name, it->language,
+                   it->category, it->subject, it->body, it->html, (int64_t)segments,
+                   it->priority, it->due_at, it->expires_at, it->dedupe_key, it->max_retries,
+                   now, now) < 0)
+        return -1;
+    if (store_scalar(n->db, id, err, "SELECT last_insert_rowid()", "") != 1)
+        return -1;
+    *created = 1;
+    return 0;
+}
+
+int nudge_enqueue(nudge *n, int64_t clinic_id, const nudge_send *s, int64_t *id_out,
+                  nudge_err *err)
+{
+    err_clear(err);
+    nudge_patient p;
+    nudge_clinic c;
+    nudge_template t = {0};
+    nudge_vars v = {0};
+    char *subject = NULL, *body = NULL, *html = NULL;
+    int rc = -1;
+    if (s->priority < NUDGE_LOW || s->priority > NUDGE_URGENT)
+        return err_set(err, NUDGE_EINVAL, "priority", "priority must be low, normal, high or "
+                                                      "urgent");
+    if (!s->template_name || !*s->template_name)
+        return err_set(err, NUDGE_EINVAL, "template", "template is required");
+    if (s->dedupe_key && strlen(s->dedupe_key) > 120)
+        return err_set(err, NUDGE_EINVAL, "dedupe_key", "dedupe key is at most 120 bytes");
+    if (nudge_patient_get(n, clinic_id, s->patient_id, &p, err) < 0) {
+        if (err->code == NUDGE_ENOTFOUND)
+            err_set(err, NUDGE_EINVAL, "patient", "no patient %lld", (long long)s->patient_id);
+        return -1;
+    }
+    if (nudge_clinic_get(n, p.clinic_id, &c, err) < 0)
+        return -1;
+    const char *channel, *recipient;
+    if (queue_route(&c, &p, s->channel, &channel, &recipient, err) < 0)
+        return -1;
+    if (nudge_template_get(n, c.id, s->template_name, p.language, &t, err) < 0) {
+        if (err->code == NUDGE_ENOTFOUND)
+            err->code = NUDGE_EINVAL;
+        return -1;
+    }
+    if (s->vars)
+        for (size_t i = 0; i < s->vars->n; i++)
+            nudge_vars_set(&v, s->vars->kv[i].key, s->vars->kv[i].value);
+    tmpl_patient_vars(n, &c, &p, NULL, &v, err);
+    if (!strcmp(channel, "email")) {
+        if (!(subject = tmpl_render(t.subject, &v, 0, err)) ||
+            !(body = tmpl_render(t.text, &v, 0, err)) || !(html = tmpl_render(t.html, &v, 1, err)))
+            goto out;
+    } else {
+        const char *src = !strcmp(channel, "whatsapp") && t.whatsapp ? t.whatsapp : t.sms;
+        if (!(body = tmpl_render(src, &v, 0, err)))
+            goto out;
+    }
+    queue_item it = {
+        .clinic_id = c.id,
+        .patient_id = p.id,
+        .channel = channel,
+        .recipient = recipient,
+        .template_name = t.name,
+        .language = t.language,
+        .category = t.category,
+        .subject = subject,
+        .body = body,
+        .html = html,
+        .priority = s->priority,
+        .max_retries = c.max_retries,
+        .due_at = s->due_at ? s->due_at : nudge_now(n),
+        .dedupe_key = s->dedupe_key,
+    };
+    int created;
+    if (store_begin(n->db, err) < 0)
+        goto out;
+    int64_t id;
+    if (queue_insert(n, &it, &id, &created, err) < 0 ||
+        (created && audit_add(n, c.id, "enqueue", "notification", id, t.name, err) < 0)) {
+        store_rollback(n->db);
+        goto out;
+    }
+    if (store_commit(n->db, err) < 0)
+        goto out;
+    if (id_out)
+        *id_out = id;
+    rc = 0;
+out:
+    free(subject);
+    free(body);
+    free(html);
+    nudge_template_free(&t);
+    nudge_vars_free(&v);
+    return rc;
+}
+
+#define NOTIF_COLS                                                                          \
+    "id, clinic_id, patient_id, appointment_id, reminder_id, channel, recipient, template, "  \
+    "language, category, priority, status, due_at, expires_at, sent_at, created_at, "         \
+    "attempts, max_retries, dedupe_key, provider_id, last_error, subject, body, html"
+
+static void notif_row(store_stmt *st, nudge_notification *m)
+{
+    memset(m, 0, sizeof *m);
+    m->id = store_int(st, 0);
+    m->clinic_id = store_int(st, 1);
+    m->patient_id = store_int(st, 2);
+    m->appointment_id = store_int(st, 3);
+    m->reminder_id = store_int(st, 4);
+    store_copy(st, 5, m->channel, sizeof m->channel);
+    store_copy(st, 6, m->recipient, sizeof m->recipient);
+    store_copy(st, 7, m->template_name, sizeof m->template_name);
+    store_copy(st, 8, m->language, sizeof m->language);
+    store_copy(st, 9, m->category, sizeof m->category);
+    m->priority = (int)store_int(st, 10);
+    store_copy(st, 11, m->status, sizeof m->status);
+    m->due_at = store_int(st, 12);
+    m->expires_at = store_int(st, 13);
+    m->sent_at = store_int(st, 14);
+    m->created_at = store_int(st, 15);
+    m->attempts = (int)store_int(st, 16);
+    m->max_retries = (int)store_int(st, 17);
+    store_copy(st, 18, m->dedupe_key, sizeof m->dedupe_key);
+    store_copy(st, 19, m->provider_id, sizeof m->provider_id);
+    store_copy(st, 20, m->last_error, sizeof m->last_error);
+    m->subject = store_dup(st, 21);
+    m->body = store_dup(st, 22);
+    m->html = store_dup(st, 23);
+}
+
+void nudge_notification_free(nudge_notification *m)
+{
+    free(m->subject);
+    free(m->body);
+    free(m->html);
+    m->subject = m->body = m->html = NULL;
+}
+
+int nudge_notification_get(nudge *n, int64_t clinic_id, int64_t id, nudge_notification *out,
+                           nudge_err *err)
+{
+    store_stmt *st;
+    if (store_query(n->db, &st, err,
+                    "SELECT " NOTIF_COLS " FROM notification_queue WHERE id = ? AND "
+                    "(? = 0 OR clinic_id = ?)",
+                    "iii", id, clinic_id, clinic_id) < 0)
+        return -1;
+    int r = store_next(st, err);
+    if (r == 1)
+        notif_row(st, out);
+    store_done(st);
+    if (r == 0)
+        return err_set(err, NUDGE_ENOTFOUND, "notification", "no notification %lld",
+                       (long long)id);
+    return r < 0 ? -1 : 0;
+}
+
+int queue_load(nudge *n, int64_t id, nudge_notification *m, nudge_err *err)
+{
+    return nudge_notification_get(n, NUDGE_ANY_CLINIC, id, m, err);
+}
+
+int nudge_notification_list(nudge *n, int64_t clinic_id, const char *status, int64_t after_id,
+                            int limit, nudge_notification_fn fn, void *ctx, nudge_err *err)
+{
+    store_stmt *st;
+    if (store_query(n->db, &st, err,
+                    "SELECT " NOTIF_COLS " FROM notification_queue WHERE (? = 0 OR clinic_id = ?) "
+                    "AND (? IS NULL OR status = ?) AND id > ? ORDER BY id LIMIT ?",
+                    "iissid", clinic_id, clinic_id, status, status, after_id,
+                    limit > 0 ? limit : 1000) < 0)
+        return -1;
+    int r;
+    nudge_notification m;
+    while ((r = store_next(st, err)) == 1) {
+        notif_row(st, &m);
+        int stop = fn(ctx, &m);
+        nudge_notification_free(&m);
+        if (stop)
+            break;
+    }
+    store_done(st);
+    return r < 0 ? -1 : 0;
+}
+
+/* Staff actions: only from the states where they make sense. */
+static int queue_staff_move(nudge *n, int64_t clinic_id, int64_t id, const char *from_sql,
+                            const char *to, const char *action, nudge_err *err)
+{
+    err_clear(err);
+    nudge_notification m;
+    if (store_begin(n->db, err) < 0)
+        return -1;
+    if (nudge_notification_get(n, clinic_id, id, &m, err) < 0)
+        goto fail;
+    nudge_notification_free(&m);
+    if (!strstr(from_sql, m.status)) {
+        err_set(err, NUDGE_ECONFLICT, "status", "cannot %s notification %lld: it is %s", action,
+                (long long)id, m.status);
+        goto fail;
+    }
+    int64_t now = nudge_now(n);
+    /* A retry starts the retry budget afresh: staff looked at it. */
+    if (store_exec(n->db, err,
+                   "UPDATE notification_queue SET status = ?, due_at = CASE WHEN ? = 'pending' "
+                   "THEN ? ELSE due_at END, attempts = CASE WHEN ? = 'pending' THEN 0 ELSE "
+                   "attempts END, last_error = CASE WHEN ? = 'cancelled' THEN 'cancelled by "
+                   "staff' ELSE last_error END, updated_at = ? WHERE id = ?",
+                   "ssisiii", to, to, now, to, to, now, id) < 0 ||
+        audit_add(n, m.clinic_id, action, "notification", id, NULL, err) < 0)
+        goto fail;
+    return store_commit(n->db, err);
+fail:
+    store_rollback(n->db);
+    return -1;
+}
+
+int nudge_notification_retry(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err)
+{
+    return queue_staff_move(n, clinic_id, id, "failed cancelled", "pending", "retry", err);
+}
+
+int nudge_notification_cancel(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err)
+{
+    return queue_staff_move(n, clinic_id, id, "pending", "cancelled", "cancel", err);
+}
+
+int nudge_queue_status(nudge *n, int64_t clinic_id, int64_t counts[NUDGE_N_STATUS],
+                       nudge_err *err)
+{
+    memset(counts, 0, sizeof(int64_t) * NUDGE_N_STATUS);
+    store_stmt *st;
+    if (store_query(n->db, &st, err,
+                    "SELECT status, COUNT(*) FROM notification_queue WHERE (? = 0 OR "
+                    "clinic_id = ?) GROUP BY status",
+                    "ii", clinic_id, clinic_id) < 0)
+        return -1;
+    int r;
+    while ((r = store_next(st, err)) == 1)
+        for (int i = 0; i < NUDGE_N_STATUS; i++)
+            if (!strcmp(store_text(st, 0), nudge_status_names[i]))
+                counts[i] = store_int(st, 1);
+    store_done(st);
+    return r < 0 ? -1 : 0;
+}
+
+int queue_reap(nudge *n, int *reaped, nudge_err *err)
+{
+    int64_t now = nudge_now(n);
+    *reaped = 0;
+    /* The lost attempt is recorded, so a message that kills its worker every
+     * time still runs out of retries instead of looping forever. */
+    if (store_exec(n->db, err,
+                   "INSERT INTO delivery_attempts (clinic_id, notification_id, channel, transport, "
+                   "started_at, outcome, detail) SELECT clinic_id, id, channel, '-', ?, "
+                   "'lease_expired', 'worker ' || COALESCE(lease_owner, 'unknown') || ' lost its lease' "
+                   "FROM notification_queue WHERE status = 'sending' AND lease_until <= ?",
+                   "ii", now, now) < 0)
+        return -1;
+    if (store_exec(n->db, err,
+                   "UPDATE notification_queue SET attempts = attempts + 1, "
+                   "status = CASE WHEN attempts + 1 > max_retries THEN 'failed' ELSE 'pending' END, "
+                   "last_error = 'lease expired', lease_until = NULL, lease_owner = NULL, "
+                   "updated_at = ? WHERE status = 'sending' AND lease_until <= ?",
+                   "ii", now, now) < 0)
+        return -1;
+    *reaped = (int)store_changes(n->db);
+    /* Expired before anyone could send them (a reminder for a visit that
+     * has begun): never send late. */
+    return store_exec(n->db, err,
+                      "UPDATE notification_queue SET status = 'cancelled', last_error = "
+                      "'expired before it could be sent', updated_at = ? WHERE status = 'pending' "
+                      "AND expires_at IS NOT NULL AND expires_at <= ?",
+                      "ii", now, now);
+}
+
+struct claimed {
+    int64_t id, priority, due_at;
+};
+
+static int claimed_cmp(const void *a, const void *b)
+{
+    const struct claimed *x = a, *y = b;
+    if (x->priority != y->priority)
+        return x->priority > y->priority ? -1 : 1;
+    if (x->due_at != y->due_at)
+        return x->due_at < y->due_at ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+int queue_claim(nudge *n, int64_t *ids, int max, nudge_err *err)
+{
+    struct claimed *cl = calloc((size_t)max + 1, sizeof *cl);
+    if (!cl)
+        return err_set(err, NUDGE_ENOMEM, "", "out of memory");
+    int64_t now = nudge_now(n);
+    int got = 0, reaped;
+    if (store_begin(n->db, err) < 0)
+        return -1;
+    if (queue_reap(n, &reaped, err) < 0)
+        goto fail;
+
+    /* Groups with due work, most urgent first, with what is left of each
+     * group's minute. */
+    store_stmt *st;
+    if (store_query(n->db, &st, err,
+                    "SELECT q.clinic_id, q.channel, c.rate_per_minute - "
+                    "(SELECT COUNT(*) FROM delivery_attempts a WHERE a.clinic_id = q.clinic_id "
+                    "AND a.channel = q.channel AND a.started_at > ? AND a.outcome <> "
+                    "'lease_expired') - "
+                    "(SELECT COUNT(*) FROM notification_queue s WHERE s.clinic_id = q.clinic_id "
+                    "AND s.channel = q.channel AND s.status = 'sending') "
+                    "FROM notification_queue q JOIN clinics c ON c.id = q.clinic_id "
+                    "WHERE q.status = 'pending' AND q.due_at <= ? "
+                    "GROUP BY q.clinic_id, q.channel ORDER BY MAX(q.priority) DESC, MIN(q.due_at)",
+                    "ii", now - 60, now) < 0)
+        goto fail;
+    struct group {
+        int64_t clinic_id;
+        char channel[16];
+        int64_t budget;
+    } *groups = NULL;
+    size_t ng = 0, cap = 0;
+    int r;
+    while ((r = store_next(st, err)) == 1) {
+        if (ng == cap) {
+            cap = cap ? cap * 2 : 16;
+            struct group *g = realloc(groups, cap * sizeof *g);
+            if (!g)
+                abort();
+            groups = g;
+        }
+        groups[ng].clinic_id = store_int(st, 0);
+        store_copy(st, 1, groups[ng].channel, sizeof groups[ng].channel);
+        groups[ng].budget = store_int(st, 2);
+        ng++;
+    }
+    store_done(st);
+    if (r < 0) {
+        free(groups);
+        goto fail;
+    }
+    for (size_t g = 0; g < ng && got < max; g++) {
+        int64_t take = groups[g].budget < max - got ? groups[g].budget : max - got;
+        if (take <= 0)
+            continue;
+        if (store_query(n->db, &st, err,
+                        "UPDATE notification_queue SET status = 'sending', lease_until = ?, "
+                        "lease_owner = ?, updated_at = ? WHERE id IN (SELECT id FROM "
+                        "notification_queue WHERE status = 'pending' AND due_at <= ? AND "
+                        "clinic_id = ? AND channel = ? ORDER BY priority DESC, due_at, id "
+                        "LIMIT ?) RETURNING id, priority, due_at",
+                        "isiiisi", now + n->lease_seconds, n->worker_id, now, now,
+                        groups[g].clinic_id, groups[g].channel, take) < 0) {
+            free(groups);
+            goto fail;
+        }
+        while ((r = store_next(st, err)) == 1 && got < max) {
+            cl[got].id = store_int(st, 0);
+            cl[got].priority = store_int(st, 1);
+            cl[got].due_at = store_int(st, 2);
+            got++;
+        }
+        store_done(st);
+        if (r < 0) {
+            free(groups);
+            goto fail;
+        }
+    }
+    free(groups);
+    if (store_commit(n->db, err) < 0) {
+        free(cl);
+        return -1;
+    }
+    /* RETURNING gives rows in the engine's order, not the subquery's:
+     * sort, so the batch is sent most urgent first. */
+    qsort(cl, (size_t)got, sizeof *cl, claimed_cmp);
+    for (int i = 0; i < got; i++)
+        ids[i] = cl[i].id;
+    free(cl);
+    return got;
+fail:
+    free(cl);
+    store_rollback(n->db);
+    return -1;
+}
+
+static const char *outcome_name(enum channel_result r)
+{
+    switch (r) {
+    case CHANNEL_SENT: return "sent";
+    case CHANNEL_TRANSIENT: return "transient";
+    case CHANNEL_PERMANENT: return "permanent";
+    case CHANNEL_CONFIG: return "config";
+    }
+    return "transient";
+}
+
+int queue_record(nudge *n, const nudge_notification *m, const char *transport,
+                 const channel_outcome *o, int *retried, nudge_err *err)
+{
+    int64_t now = nudge_now(n);
+    const char *status;
+    int64_t due = m->due_at;
+    int attempts = m->attempts + 1;
+    *retried = 0;
+    switch (o->result) {
+    case CHANNEL_SENT:
+        status = "sent";
+        break;
+    case CHANNEL_PERMANENT:
+        status = "failed";
+        break;
+    case CHANNEL_CONFIG:
+        /* Our mistake, not the message's: keep it, do not spend a retry. */
+        status = "pending";
+        attempts = m->attempts;
+        due = now + queue_backoff[0];
+        *retried = 1;
+        break;
+    case CHANNEL_TRANSIENT:
+    default:
+        if (attempts <= m->max_retries) {
+            int step = attempts - 1;
+            int nsteps = (int)(sizeof queue_backoff / sizeof *queue_backoff);
+            int64_t delay = queue_backoff[step < nsteps ? step : nsteps - 1];
+            if (o->retry_after > delay)
+                delay = o->retry_after;
+            status = "pending";
+            due = now + delay;
+            *retried = 1;
+        } else {
+            status = "failed";
+        }
+        break;
+    }
+    if (store_begin(n->db, err) < 0)
+        return -1;
+    /* Only the lease holder may record: if our lease expired and another
+     * worker took the row, its outcome stands and ours is dropped. */
+    if (store_exec(n->db, err,
+                   "UPDATE notification_queue SET status = ?, attempts = ?, due_at = ?, "
+                   "lease_until = NULL, lease_owner = NULL, provider_id = COALESCE(?, "
+                   "provider_id), last_error = ?, sent_at = CASE WHEN ? = 'sent' THEN ? ELSE "
+                   "sent_at END, updated_at = ? WHERE id = ? AND status = 'sending' AND "
+                   "lease_owner = ?",
+                   "sdizzsiiis", status, attempts, due, o->provider_id,
+                   o->result == CHANNEL_SENT ? "" : o->detail, status, now, now, m->id,
+                   n->worker_id) < 0)
+        goto fail;
+    if (store_changes(n->db) == 0) {
+        store_rollback(n->db);
+        return err_set(err, NUDGE_ECONFLICT, "lease", "lost the lease on notification %lld",
+                       (long long)m->id);
+    }
+    if (store_exec(n->db, err,
+                   "INSERT INTO delivery_attempts (clinic_id, notification_id, channel, "
+                   "transport, started_at, outcome, provider_id, detail) VALUES (?,?,?,?,?,?,?,?)",
+                   "iissiszz", m->clinic_id, m->id, m->channel, transport, now,
+                   outcome_name(o->result), o->provider_id, o->detail) < 0)
+        goto fail;
+    if (!strcmp(status, "sent") &&
+        audit_add(n, m->clinic_id, "send", "notification", m->id, m->template_name, err) < 0)
+        goto fail;
+    if (!strcmp(status, "failed") &&
+        audit_add(n, m->clinic_id, "fail", "notification", m->id, o->detail, err) < 0)
+        goto fail;
+    return store_commit(n->db, err);
+fail:
+    store_rollback(n->db);
+    return -1;
+}
+
+int queue_defer(nudge *n, int64_t id, int64_t until, const char *why, nudge_err *err)
+{
+    return store_exec(n->db, err,
+                      "UPDATE notification_queue SET status = 'pending', due_at = ?, "
+                      "lease_until = NULL, lease_owner = NULL, last_error = ?, updated_at = ? "
+                      "WHERE id = ? AND status = 'sending' AND lease_owner = ?",
+                      "isiis", until, why, nudge_now(n), id, n->worker_id);
+}
+
+int queue_drop(nudge *n, const nudge_notification *m, const char *status, const char *why,
+               nudge_err *err)
+{
+    if (store_begin(n->db, err) < 0)
+        return -1;
+    if (store_exec(n->db, err,
+                   "UPDATE notification_queue SET status = ?, lease_until = NULL, "
+                   "lease_owner = NULL, last_error = ?, updated_at = ? WHERE id = ? AND "
+                   "status = 'sending' AND lease_owner = ?",
+                   "ssiis", status, why, nudge_now(n), m->id, n->worker_id) < 0 ||
+        audit_add(n, m->clinic_id, status, "notification", m->id, why, err) < 0) {
+        store_rollback(n->db);
+        return -1;
+    }
+    return store_commit(n->db, err);
+}

@@ -1,0 +1,96 @@
+/*
+ * reminder.c: plans. A plan says "tell this patient about this appointment
+ * at due_at"; it carries no message text, so a reschedule or a template
+ * change before it is due is picked up for free. The scheduler turns due
+ * plans into notifications. Plans are only ever made inside the transaction
+ * that changes the appointment they are about.
+ */
+#include <string.h>
+
+#include "core.h"
+#include "util.h"
+
+int reminder_plan_one(nudge *n, const nudge_appointment *a, const char *kind,
+                      const char *template_name, int64_t due_at, int64_t expires_at,
+                      nudge_err *err)
+{
+    int64_t now = nudge_now(n);
+    return store_exec(n->db, err,
+                      "INSERT INTO reminders (clinic_id, patient_id, appointment_id, kind, "
+                      "template, offset_min, due_at, expires_at, status, created_at, updated_at) "
+                      "VALUES (?,?,?,?,?,?,?,?,'planned',?,?)",
+                      "iiissninii", a->clinic_id, a->patient_id, a->id, kind, template_name,
+                      expires_at && !strcmp(kind, "reminder") ? (expires_at - due_at) / 60 : 0,
+                      due_at, expires_at, now, now);
+}
+
+int reminder_plan_appointment(nudge *n, const nudge_clinic *c, const nudge_appointment *a,
+                              int confirmation, nudge_err *err)
+{
+    int64_t now = nudge_now(n);
+    if (a->start_at <= now)
+        return 0; /* a visit entered after the fact: nothing to remind of */
+    if (confirmation &&
+        reminder_plan_one(n, a, "confirmation", "appointment_confirmation", now, a->start_at,
+                          err) < 0)
+        return -1;
+    for (int i = 0; i < c->n_offsets; i++) {
+        int64_t due = a->start_at - (int64_t)c->offsets[i] * 60;
+        /* A "24 hours before" that is already past when booking would only
+         * repeat the confirmation: skip it. */
+        if (due <= now)
+            continue;
+        if (reminder_plan_one(n, a, "reminder", "appointment_reminder", due, a->start_at, err) <
+            0)
+            return -1;
+    }
+    return 0;
+}
+
+int reminder_cancel_appointment(nudge *n, int64_t appointment_id, const char *why,
+                                nudge_err *err)
+{
+    int64_t now = nudge_now(n);
+    if (store_exec(n->db, err,
+                   "UPDATE reminders SET status = 'cancelled', note = ?, updated_at = ? "
+                   "WHERE appointment_id = ? AND status = 'planned'",
+                   "sii", why, now, appointment_id) < 0)
+        return -1;
+    /* Messages already queued but not yet handed to a provider go too; one
+     * in a worker's hands cannot be recalled. */
+    return store_exec(n->db, err,
+                      "UPDATE notification_queue SET status = 'cancelled', last_error = ?, "
+                      "updated_at = ? WHERE appointment_id = ? AND status = 'pending'",
+                      "sii", why, now, appointment_id);
+}
+
+int nudge_reminder_list(nudge *n, int64_t clinic_id, int64_t appointment_id, nudge_reminder_fn fn,
+                        void *ctx, nudge_err *err)
+{
+    store_stmt *st;
+    if (store_query(n->db, &st, err,
+                    "SELECT id, clinic_id, patient_id, appointment_id, notification_id, kind, "
+                    "template, due_at, expires_at, status FROM reminders "
+                    "WHERE (? = 0 OR clinic_id = ?) AND (? = 0 OR appointment_id = ?) "
+                    "ORDER BY due_at, id",
+                    "iiii", clinic_id, clinic_id, appointment_id, appointment_id) < 0)
+        return -1;
+    int r;
+    while ((r = store_next(st, err)) == 1) {
+        nudge_reminder rm = {0};
+        rm.id = store_int(st, 0);
+        rm.clinic_id = store_int(st, 1);
+        rm.patient_id = store_int(st, 2);
+        rm.appointment_id = store_int(st, 3);
+        rm.notification_id = store_int(st, 4);
+        store_copy(st, 5, rm.kind, sizeof rm.kind);
+        store_copy(st, 6, rm.template_name, sizeof rm.template_name);
+        rm.due_at = store_int(st, 7);
+        rm.expires_at = store_int(st, 8);
+        store_copy(st, 9, rm.status, sizeof rm.status);
+        if (fn(ctx, &rm))
+            break;
+    }
+    store_done(st);
+    return r < 0 ? -1 : 0;
+}

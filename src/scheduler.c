@@ -1,0 +1,174 @@
+/*
+ * scheduler.c: turns due plans into notifications. For each plan that has
+ * come due it loads the appointment, patient and clinic as they are now,
+ * renders the template in the patient's language and enqueues it under the
+ * dedupe key "reminder:<id>", all in one transaction with the plan's own
+ * status change, so a crash at any point neither loses nor doubles it.
+ * A plan that comes due after the visit has begun expires instead.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+#include "tmpl.h"
+#include "util.h"
+
+static int sched_priority(const char *kind, int64_t due, int64_t expires)
+{
+    if (!strcmp(kind, "reminder") && expires && expires - due <= 3 * 3600)
+        return NUDGE_HIGH; /* the last reminder before the visit */
+    if (!strcmp(kind, "follow_up") || !strcmp(kind, "no_show"))
+        return NUDGE_LOW;
+    return NUDGE_NORMAL;
+}
+
+/* Renders template `name` for channel into subject/body/html (caller frees). */
+static int sched_render(nudge *n, const nudge_clinic *c, const nudge_patient *p,
+                        const char *name, const char *channel, const nudge_vars *v,
+                        nudge_template *t, char **subject, char **body, char **html,
+                        nudge_err *err)
+{
+    if (nudge_template_get(n, c->id, name, p->language, t, err) < 0)
+        return -1;
+    if (!strcmp(channel, "email")) {
+        if (!(*subject = tmpl_render(t->subject, v, 0, err)) ||
+            !(*body = tmpl_render(t->text, v, 0, err)) || !(*html = tmpl_render(t->html, v, 1, err)))
+            return -1;
+        return 0;
+    }
+    const char *src = !strcmp(channel, "whatsapp") && t->whatsapp ? t->whatsapp : t->sms;
+    return (*body = tmpl_render(src, v, 0, err)) ? 0 : -1;
+}
+
+static int sched_mark(nudge *n, int64_t id, const char *status, int64_t notification_id,
+                      const char *note, nudge_err *err)
+{
+    return store_exec(n->db, err,
+                      "UPDATE reminders SET status = ?, notification_id = ?, note = ?, "
+                      "updated_at = ? WHERE id = ?",
+                      "snzii", status, notification_id, note, nudge_now(n), id);
+}
+
+/* One plan, in its own transaction. Returns 1 enqueued, 2 expired,
+ * 3 failed (recorded on the plan), -1 store error. */
+static int sched_one(nudge *n, const nudge_reminder *rm, nudge_err *err)
+{
+    int64_t now = nudge_now(n);
+    nudge_appointment a;
+    nudge_patient p;
+    nudge_clinic c;
+    nudge_template t = {0};
+    nudge_vars v = {0};
+    char *subject = NULL, *body = NULL, *html = NULL;
+    nudge_err why = {0};
+    int rc = -1;
+
+    if (store_begin(n->db, err) < 0)
+        return -1;
+    if (nudge_appointment_get(n, rm->clinic_id, rm->appointment_id, &a, err) < 0 ||
+        nudge_patient_get(n, rm->clinic_id, rm->patient_id, &p, err) < 0 ||
+        nudge_clinic_get(n, rm->clinic_id, &c, err) < 0)
+        goto out;
+    if (rm->expires_at && rm->expires_at <= now) {
+        if (sched_mark(n, rm->id, "expired", 0, "came due after the visit began", err) < 0)
+            goto out;
+        rc = 2;
+        goto out;
+    }
+    const char *channel, *recipient;
+    tmpl_patient_vars(n, &c, &p, &a, &v, err);
+    if (queue_route(&c, &p, NULL, &channel, &recipient, &why) < 0 ||
+        sched_render(n, &c, &p, rm->template_name, channel, &v, &t, &subject, &body, &html,
+                     &why) < 0) {
+        /* The plan cannot become a message (a clinic template needs a
+         * variable we do not have): record why, for staff to see. */
+        if (sched_mark(n, rm->id, "failed", 0, why.msg, err) < 0 ||
+            audit_add(n, c.id, "fail", "reminder", rm->id, why.msg, err) < 0)
+            goto out;
+        rc = 3;
+        goto out;
+    }
+    char key[64];
+    snprintf(key, sizeof key, "reminder:%lld", (long long)rm->id);
+    queue_item it = {
+        .clinic_id = c.id,
+        .patient_id = p.id,
+        .appointment_id = a.id,
+        .reminder_id = rm->id,
+        .channel = channel,
+        .recipient = recipient,
+        .template_name = t.name,
+        .language = t.language,
+        .category = t.category,
+        .subject = subject,
+        .body = body,
+        .html = html,
+        .priority = sched_priority(rm->kind, rm->due_at, rm->expires_at),
+        .max_retries = c.max_retries,
+        .due_at = rm->due_at,
+        .expires_at = rm->expires_at,
+        .dedupe_key = key,
+    };
+    int64_t id;
+    int created;
+    if (queue_insert(n, &it, &id, &created, err) < 0 ||
+        sched_mark(n, rm->id, "enqueued", id, NULL, err) < 0)
+        goto out;
+    rc = 1;
+out:
+    if (rc < 0)
+        store_rollback(n->db);
+    else if (store_commit(n->db, err) < 0)
+        rc = -1;
+    free(subject);
+    free(body);
+    free(html);
+    nudge_template_free(&t);
+    nudge_vars_free(&v);
+    return rc;
+}
+
+
+int sched_run(nudge *n, nudge_tick_stats *st, nudge_err *err)
+{
+    int64_t now = nudge_now(n);
+    for (;;) {
+        /* Read a batch, then handle each plan in its own transaction. */
+        nudge_reminder batch[64];
+        int nb = 0;
+        store_stmt *q;
+        if (store_query(n->db, &q, err,
+                        "SELECT id, clinic_id, patient_id, appointment_id, kind, template, "
+                        "due_at, expires_at FROM reminders WHERE status = 'planned' AND "
+                        "due_at <= ? ORDER BY due_at, id LIMIT 64",
+                        "i", now) < 0)
+            return -1;
+        int r;
+        while (nb < 64 && (r = store_next(q, err)) == 1) {
+            nudge_reminder *rm = &batch[nb++];
+            memset(rm, 0, sizeof *rm);
+            rm->id = store_int(q, 0);
+            rm->clinic_id = store_int(q, 1);
+            rm->patient_id = store_int(q, 2);
+            rm->appointment_id = store_int(q, 3);
+            store_copy(q, 4, rm->kind, sizeof rm->kind);
+            store_copy(q, 5, rm->template_name, sizeof rm->template_name);
+            rm->due_at = store_int(q, 6);
+            rm->expires_at = store_int(q, 7);
+        }
+        store_done(q);
+        if (r < 0)
+            return -1;
+        for (int i = 0; i < nb; i++) {
+            int rc = sched_one(n, &batch[i], err);
+            if (rc < 0)
+                return -1;
+            if (rc == 1)
+                st->planned_enqueued++;
+            else if (rc == 2)
+                st->expired++;
+        }
+        if (nb < 64)
+            return 0;
+    }
+}

@@ -1,0 +1,214 @@
+/*
+ * sqlite.c: the embedded SQLite backend. WAL mode so readers never block the
+ * writer and several processes can share one file; a busy timeout so a
+ * second process waits for the write lock instead of failing; foreign keys
+ * on. Prepared statements are cached by SQL text, because the domain layer
+ * runs the same few statements over and over in the dispatcher's hot loop.
+ */
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store.h"
+#include "util.h"
+
+#define CACHE_SLOTS 64
+
+typedef struct sqlite_store {
+    store base;
+    sqlite3 *db;
+    struct {
+        char *sql; /* own copy: compared by content, never by address */
+        sqlite3_stmt *st;
+        int busy;
+    } cache[CACHE_SLOTS];
+    int last_rc;
+} sqlite_store;
+
+struct store_stmt {
+    store *s; /* must be first: store.c reads it */
+    sqlite3_stmt *st;
+    int slot; /* cache slot, -1 if not cached */
+};
+
+static sqlite_store *lite(store *s)
+{
+    return (sqlite_store *)s;
+}
+
+static int lite_prepare(store *s, const char *sql, store_stmt **out)
+{
+    sqlite_store *ls = lite(s);
+    store_stmt *h = calloc(1, sizeof *h);
+    if (!h)
+        return -1;
+    h->s = s;
+    h->slot = -1;
+    unsigned hash = 2166136261u;
+    for (const char *p = sql; *p; p++)
+        hash = (hash ^ (unsigned char)*p) * 16777619u;
+    hash %= CACHE_SLOTS;
+    if (ls->cache[hash].sql && !ls->cache[hash].busy && strcmp(ls->cache[hash].sql, sql) == 0) {
+        h->st = ls->cache[hash].st;
+        h->slot = (int)hash;
+        ls->cache[hash].busy = 1;
+        *out = h;
+        return 0;
+    }
+    int rc = sqlite3_prepare_v3(ls->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &h->st, NULL);
+    ls->last_rc = rc;
+    if (rc != SQLITE_OK) {
+        free(h);
+        return -1;
+    }
+    if (!ls->cache[hash].busy) {
+        if (ls->cache[hash].st)
+            sqlite3_finalize(ls->cache[hash].st);
+        free(ls->cache[hash].sql);
+        ls->cache[hash].sql = str_dup(sql);
+        ls->cache[hash].st = h->st;
+        ls->cache[hash].busy = 1;
+        h->slot = (int)hash;
+    }
+    *out = h;
+    return 0;
+}
+
+static int lite_rc(store_stmt *h, int rc)
+{
+    lite(h->s)->last_rc = rc;
+    return rc == SQLITE_OK ? 0 : -1;
+}
+
+static int lite_bind_int(store_stmt *h, int i, int64_t v)
+{
+    return lite_rc(h, sqlite3_bind_int64(h->st, i, v));
+}
+
+static int lite_bind_text(store_stmt *h, int i, const char *v)
+{
+    return lite_rc(h, sqlite3_bind_text(h->st, i, v, -1, SQLITE_TRANSIENT));
+}
+
+static int lite_bind_null(store_stmt *h, int i)
+{
+    return lite_rc(h, sqlite3_bind_null(h->st, i));
+}
+
+static int lite_step(store_stmt *h)
+{
+    int rc = sqlite3_step(h->st);
+    lite(h->s)->last_rc = rc;
+    if (rc == SQLITE_ROW)
+        return 1;
+    if (rc == SQLITE_DONE)
+        return 0;
+    return -1;
+}
+
+static int lite_column_null(store_stmt *h, int i)
+{
+    return sqlite3_column_type(h->st, i) == SQLITE_NULL;
+}
+
+static int64_t lite_column_int(store_stmt *h, int i)
+{
+    return sqlite3_column_int64(h->st, i);
+}
+
+static const char *lite_column_text(store_stmt *h, int i)
+{
+    return (const char *)sqlite3_column_text(h->st, i);
+}
+
+static void lite_finalize(store_stmt *h)
+{
+    if (h->slot >= 0) {
+        sqlite3_reset(h->st);
+        sqlite3_clear_bindings(h->st);
+        lite(h->s)->cache[h->slot].busy = 0;
+    } else {
+        sqlite3_finalize(h->st);
+    }
+    free(h);
+}
+
+static int lite_exec_script(store *s, const char *sql)
+{
+    int rc = sqlite3_exec(lite(s)->db, sql, NULL, NULL, NULL);
+    lite(s)->last_rc = rc;
+    return rc == SQLITE_OK ? 0 : -1;
+}
+
+static int64_t lite_changes(store *s)
+{
+    return sqlite3_changes64(lite(s)->db);
+}
+
+static int lite_is_constraint(store *s)
+{
+    return (lite(s)->last_rc & 0xff) == SQLITE_CONSTRAINT;
+}
+
+static const char *lite_errmsg(store *s)
+{
+    return sqlite3_errmsg(lite(s)->db);
+}
+
+static void lite_close(store *s)
+{
+    sqlite_store *ls = lite(s);
+    for (int i = 0; i < CACHE_SLOTS; i++)
+        if (ls->cache[i].st) {
+            sqlite3_finalize(ls->cache[i].st);
+            free(ls->cache[i].sql);
+        }
+    sqlite3_close(ls->db);
+    free(ls);
+}
+
+static const struct store_ops sqlite_ops = {
+    .engine = "sqlite",
+    .prepare = lite_prepare,
+    .bind_int = lite_bind_int,
+    .bind_text = lite_bind_text,
+    .bind_null = lite_bind_null,
+    .step = lite_step,
+    .column_null = lite_column_null,
+    .column_int = lite_column_int,
+    .column_text = lite_column_text,
+    .finalize = lite_finalize,
+    .exec_script = lite_exec_script,
+    .changes = lite_changes,
+    .is_constraint = lite_is_constraint,
+    .errmsg = lite_errmsg,
+    .close = lite_close,
+};
+
+int store_sqlite_open(const char *path, store **out, nudge_err *err)
+{
+    sqlite_store *ls = calloc(1, sizeof *ls);
+    if (!ls)
+        return err_set(err, NUDGE_ENOMEM, "", "out of memory");
+    ls->base.ops = &sqlite_ops;
+    int rc = sqlite3_open_v2(path, &ls->db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             NULL);
+    if (rc != SQLITE_OK) {
+        err_set(err, NUDGE_ESTORE, "db", "cannot open database %s: %s", path,
+                ls->db ? sqlite3_errmsg(ls->db) : sqlite3_errstr(rc));
+        sqlite3_close(ls->db);
+        free(ls);
+        return -1;
+    }
+    sqlite3_busy_timeout(ls->db, 10000);
+    if (lite_exec_script(&ls->base, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                                    "PRAGMA foreign_keys=ON;")) {
+        err_set(err, NUDGE_ESTORE, "db", "cannot use database %s: %s", path,
+                sqlite3_errmsg(ls->db));
+        lite_close(&ls->base);
+        return -1;
+    }
+    *out = &ls->base;
+    return 0;
+}

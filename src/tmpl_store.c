@@ -1,0 +1,235 @@
+/*
+ * tmpl_store.c: where templates come from and what they are filled with.
+ * A clinic's own template (name, language) wins over the built-in one;
+ * languages fall back patient -> clinic -> English, so a patient is never
+ * left without a message because one translation is missing. The variables
+ * offered to a template are the minimum about the patient and visit; the
+ * template decides which it shows.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+#include "tmpl.h"
+#include "tz.h"
+#include "util.h"
+
+void nudge_template_free(nudge_template *t)
+{
+    free(t->sms);
+    free(t->whatsapp);
+    free(t->subject);
+    free(t->text);
+    free(t->html);
+    t->sms = t->whatsapp = t->subject = t->text = t->html = NULL;
+}
+
+static void tmpl_from_builtin(const tmpl_builtin *b, nudge_template *t)
+{
+    memset(t, 0, sizeof *t);
+    str_copy(t->name, sizeof t->name, b->name);
+    str_copy(t->language, sizeof t->language, b->language);
+    str_copy(t->category, sizeof t->category, b->category);
+    t->sms = str_dup(b->sms);
+    t->whatsapp = str_dup(b->whatsapp);
+    t->subject = str_dup(b->subject);
+    t->text = str_dup(b->text);
+    t->html = str_dup(b->html);
+}
+
+#define TMPL_COLS "clinic_id, name, language, category, sms, whatsapp, subject, text, html"
+
+static void tmpl_row(store_stmt *st, nudge_template *t)
+{
+    memset(t, 0, sizeof *t);
+    t->clinic_id = store_int(st, 0);
+    store_copy(st, 1, t->name, sizeof t->name);
+    store_copy(st, 2, t->language, sizeof t->language);
+    store_copy(st, 3, t->category, sizeof t->category);
+    t->sms = store_dup(st, 4);
+    t->whatsapp = store_dup(st, 5);
+    t->subject = store_dup(st, 6);
+    t->text = store_dup(st, 7);
+    t->html = store_dup(st, 8);
+}
+
+/* One language, clinic first then built in. 1 found, 0 not, -1 error. */
+static int tmpl_find(nudge *n, int64_t clinic_id, const char *name, const char *lang,
+                     nudge_template *out, nudge_err *err)
+{
+    store_stmt *st;
+    if (clinic_id) {
+        if (store_query(n->db, &st, err,
+                        "SELECT " TMPL_COLS " FROM templates WHERE clinic_id = ? AND name = ? "
+                        "AND language = ?",
+                        "iss", clinic_id, name, lang) < 0)
+            return -1;
+        int r = store_next(st, err);
+        if (r == 1)
+            tmpl_row(st, out);
+        store_done(st);
+        if (r)
+            return r;
+    }
+    const tmpl_builtin *b = tmpl_builtin_find(name, lang);
+    if (!b)
+        return 0;
+    tmpl_from_builtin(b, out);
+    return 1;
+}
+
+int nudge_template_get(nudge *n, int64_t clinic_id, const char *name, const char *language,
+                       nudge_template *out, nudge_err *err)
+{
+    const char *tries[3] = {language, NULL, "en"};
+    nudge_clinic c;
+    if (clinic_id && nudge_clinic_get(n, clinic_id, &c, err) == 0)
+        tries[1] = c.language;
+    for (int i = 0; i < 3; i++) {
+        if (!tries[i] || !*tries[i])
+            continue;
+        int r = tmpl_find(n, clinic_id, name, tries[i], out, err);
+        if (r)
+            return r < 0 ? -1 : 0;
+    }
+    return err_set(err, NUDGE_ENOTFOUND, "template", "no template named %s", name);
+}
+
+static int tmpl_category_ok(const char *c)
+{
+    static const char *const ok[] = {"transactional", "reminders", "broadcasts", "health_tips",
+                                     "marketing"};
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++)
+        if (!strcmp(c, ok[i]))
+            return 1;
+    return 0;
+}
+
+int nudge_template_put(nudge *n, int64_t clinic_id, const nudge_template *t, nudge_err *err)
+{
+    err_clear(err);
+    nudge_clinic c;
+    if (nudge_clinic_get(n, clinic_id, &c, err) < 0)
+        return -1;
+    for (const char *p = t->name; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
+            return err_set(err, NUDGE_EINVAL, "name",
+                           "template names use a-z, 0-9 and _ (got \"%s\")", t->name);
+    if (!t->name[0])
+        return err_set(err, NUDGE_EINVAL, "name", "name is required");
+    if (!t->language[0])
+        return err_set(err, NUDGE_EINVAL, "language", "language is required");
+    if (!tmpl_category_ok(t->category))
+        return err_set(err, NUDGE_EINVAL, "category",
+                       "category must be transactional, reminders, broadcasts, health_tips or "
+                       "marketing");
+    const struct {
+        const char *field, *text;
+        int required;
+    } parts[] = {{"sms", t->sms, 1},  {"whatsapp", t->whatsapp, 0}, {"subject", t->subject, 1},
+                 {"text", t->text, 1}, {"html", t->html, 1}};
+    for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) {
+        if (str_blank(parts[i].text)) {
+            if (parts[i].required)
+                return err_set(err, NUDGE_EINVAL, parts[i].field, "%s is required",
+                               parts[i].field);
+            continue;
+        }
+        if (tmpl_check(parts[i].text, parts[i].field, err) < 0)
+            return -1;
+    }
+    int64_t now = nudge_now(n);
+    if (store_begin(n->db, err) < 0)
+        return -1;
+    if (store_exec(n->db, err,
+                   "INSERT INTO templates (clinic_id, name, language, category, sms, whatsapp, "
+                   "subject, text, html, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
+                   "ON CONFLICT (clinic_id, name, language) DO UPDATE SET "
+                   "category = excluded.category, sms = excluded.sms, "
+                   "whatsapp = excluded.whatsapp, subject = excluded.subject, "
+                   "text = excluded.text, html = excluded.html, updated_at = excluded.updated_at",
+                   "isssszsssii", clinic_id, t->name, t->language, t->category, t->sms,
+                   t->whatsapp, t->subject, t->text, t->html, now, now) < 0 ||
+        audit_add(n, clinic_id, "put", "template", 0, t->name, err) < 0) {
+        store_rollback(n->db);
+        return -1;
+    }
+    return store_commit(n->db, err);
+}
+
+int nudge_template_list(nudge *n, int64_t clinic_id, nudge_template_fn fn, void *ctx,
+                        nudge_err *err)
+{
+    /* Built-ins first, each replaced by the clinic's version where it has
+     * one; then the clinic's own additional templates. */
+    nudge_template t;
+    for (size_t i = 0; i < tmpl_builtins_count; i++) {
+        const tmpl_builtin *b = &tmpl_builtins[i];
+        int r = clinic_id ? tmpl_find(n, clinic_id, b->name, b->language, &t, err) : 0;
+        if (r < 0)
+            return -1;
+        if (r == 0)
+            tmpl_from_builtin(b, &t);
+        int stop = fn(ctx, &t);
+        nudge_template_free(&t);
+        if (stop)
+            return 0;
+    }
+    if (!clinic_id)
+        return 0;
+    store_stmt *st;
+    if (store_query(n->db, &st, err,
+                    "SELECT " TMPL_COLS " FROM templates WHERE clinic_id = ? ORDER BY name, "
+                    "language",
+                    "i", clinic_id) < 0)
+        return -1;
+    int r;
+    while ((r = store_next(st, err)) == 1) {
+        char name[64], lang[16];
+        store_copy(st, 1, name, sizeof name);
+        store_copy(st, 2, lang, sizeof lang);
+        if (tmpl_builtin_find(name, lang))
+            continue; /* already listed in place of the built-in */
+        tmpl_row(st, &t);
+        int stop = fn(ctx, &t);
+        nudge_template_free(&t);
+        if (stop)
+            break;
+    }
+    store_done(st);
+    return r < 0 ? -1 : 0;
+}
+
+int tmpl_patient_vars(nudge *n, const nudge_clinic *c, const nudge_patient *p,
+                      const nudge_appointment *a, nudge_vars *v, nudge_err *err)
+{
+    (void)n;
+    (void)err;
+    const char *tz = p && p->timezone[0] ? p->timezone : c->timezone;
+    const char *lang = p && p->language[0] ? p->language : c->language;
+    nudge_vars_set(v, "clinic_name", c->name);
+    if (c->phone[0])
+        nudge_vars_set(v, "clinic_phone", c->phone);
+    if (c->address[0])
+        nudge_vars_set(v, "clinic_address", c->address);
+    if (p) {
+        nudge_vars_set(v, "patient_name", p->name);
+        char first[128];
+        str_copy(first, sizeof first, p->name);
+        char *sp = strchr(first, ' ');
+        if (sp)
+            *sp = 0;
+        nudge_vars_set(v, "first_name", first);
+    }
+    if (a) {
+        char buf[64];
+        nudge_vars_set(v, "service", a->service);
+        if (a->provider[0])
+            nudge_vars_set(v, "doctor_name", a->provider);
+        tz_format_date(a->start_at, tz, lang, buf, sizeof buf);
+        nudge_vars_set(v, "date", buf);
+        tz_format_time(a->start_at, tz, lang, buf, sizeof buf);
+        nudge_vars_set(v, "time", buf);
+    }
+    return 0;
+}

@@ -1,0 +1,483 @@
+/*
+ * tz.c: conversions between UTC seconds and wall time in IANA zones, and the
+ * textual forms of time (RFC 3339 input/output, message dates in English and
+ * Hindi, RFC 5322 headers). Zone rules come from libical, which reads the
+ * system zoneinfo, so DST follows tzdata updates without a rebuild. Calendar
+ * arithmetic is done here in plain integers: it is exact for every year and
+ * keeps libical's time_t and struct tm conventions out of the picture.
+ *
+ * Nothing here reads the system clock; every function is a pure conversion.
+ */
+#include "tz.h"
+
+#include <ctype.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <libical/ical.h>
+
+#include "util.h"
+
+/* Years 0001-9999: what RFC 3339 can write and libical can expand. */
+#define TZ_MIN_T (-62135596800LL) /* 0001-01-01T00:00:00Z */
+#define TZ_MAX_T 253402300799LL   /* 9999-12-31T23:59:59Z */
+#define TZ_DAY 86400
+
+/*
+ * libical loads a builtin zone on first use into a process-wide cache and
+ * grows each zone's table of transitions lazily as later years are asked
+ * for; neither is thread-safe. Every call into libical's zone code therefore
+ * runs under this lock, not only the lookup.
+ */
+static pthread_mutex_t tz_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* ---- calendar arithmetic (proleptic Gregorian, Howard Hinnant's algorithms) ---- */
+
+static int64_t tz_floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+
+static int64_t tz_days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = tz_floor_div(y, 400);
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static void tz_civil_from_days(int64_t z, int *y, int *m, int *d)
+{
+    z += 719468;
+    int64_t era = tz_floor_div(z, 146097);
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+static int tz_leap(int y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static int tz_month_days(int y, int m)
+{
+    static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    return m == 2 && tz_leap(y) ? 29 : days[m - 1];
+}
+
+/* Fills the calendar fields of l for `local` seconds (UTC-like count). */
+static void tz_split(int64_t local, int offset, tz_local *l)
+{
+    int64_t days = tz_floor_div(local, TZ_DAY);
+    int64_t sod = local - days * TZ_DAY;
+    tz_civil_from_days(days, &l->year, &l->month, &l->day);
+    l->hour = (int)(sod / 3600);
+    l->minute = (int)(sod / 60 % 60);
+    l->second = (int)(sod % 60);
+    l->wday = (int)((days % 7 + 11) % 7); /* 1970-01-01 was a Thursday */
+    l->offset = offset;
+}
+
+static int64_t tz_clamp(int64_t t)
+{
+    return t < TZ_MIN_T ? TZ_MIN_T : t > TZ_MAX_T ? TZ_MAX_T : t;
+}
+
+/* ---- zones ---- */
+
+static int tz_is_utc(const char *tzid)
+{
+    return !strcmp(tzid, "UTC") || !strcmp(tzid, "Etc/UTC");
+}
+
+/*
+ * libical falls back to opening any file under the zoneinfo directory by the
+ * name it is given. Names come from API clients, so only the shape of an
+ * IANA name is let through: no path tricks, and none of the files that are
+ * not zones of a place (the host's own "localtime", leap-second "right/").
+ */
+static int tz_name_ok(const char *tzid)
+{
+    size_t len = strlen(tzid);
+    if (len == 0 || len > 63 || tzid[0] == '/' || tzid[len - 1] == '/')
+        return 0;
+    for (const char *p = tzid; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (!(isalnum(c) || c == '/' || c == '_' || c == '-' || c == '+'))
+            return 0;
+        if (c == '/' && p[1] == '/')
+            return 0;
+    }
+    static const char *const banned[] = {"localtime", "posixrules", "Factory"};
+    for (size_t i = 0; i < sizeof banned / sizeof banned[0]; i++)
+        if (!strcmp(tzid, banned[i]))
+            return 0;
+    return strncmp(tzid, "posix/", 6) != 0 && strncmp(tzid, "right/", 6) != 0;
+}
+
+/* Caller holds tz_lock. NULL for an unknown zone. */
+static icaltimezone *tz_zone_locked(const char *tzid)
+{
+    if (!tzid)
+        return NULL;
+    if (tz_is_utc(tzid))
+        return icaltimezone_get_utc_timezone();
+    if (!tz_name_ok(tzid))
+        return NULL;
+    return icaltimezone_get_builtin_timezone(tzid);
+}
+
+/* Offset east of UTC at instant t in zone z. Caller holds tz_lock. */
+static int tz_offset_locked(icaltimezone *z, int64_t t)
+{
+    if (z == icaltimezone_get_utc_timezone())
+        return 0;
+    t = tz_clamp(t);
+    tz_local u;
+    tz_split(t, 0, &u);
+    struct icaltimetype tt = icaltime_null_time();
+    tt.year = u.year;
+    tt.month = u.month;
+    tt.day = u.day;
+    tt.hour = u.hour;
+    tt.minute = u.minute;
+    tt.second = u.second;
+    tt.is_date = 0;
+    tt.zone = icaltimezone_get_utc_timezone();
+    int is_daylight = 0;
+    return icaltimezone_get_utc_offset_of_utc_time(z, &tt, &is_daylight);
+}
+
+int tz_valid(const char *tzid)
+{
+    pthread_mutex_lock(&tz_lock);
+    int ok = tz_zone_locked(tzid) != NULL;
+    pthread_mutex_unlock(&tz_lock);
+    return ok;
+}
+
+/* Callers use the result without checking (quiet hours, template dates), so
+ * a failure still leaves a defined value behind: the UTC wall time. */
+int tz_to_local(int64_t t, const char *tzid, tz_local *out)
+{
+    int rc = 0, off = 0;
+    if (t < TZ_MIN_T || t > TZ_MAX_T) {
+        rc = -1;
+        t = tz_clamp(t);
+    }
+    pthread_mutex_lock(&tz_lock);
+    icaltimezone *z = tz_zone_locked(tzid);
+    if (z)
+        off = tz_offset_locked(z, t);
+    else
+        rc = -1;
+    pthread_mutex_unlock(&tz_lock);
+    tz_split(t + off, off, out);
+    return rc;
+}
+
+/*
+ * Wall time N is some instant u with u + off(u) = N. Any u lies within a day
+ * of N, so the offsets in force around N are the only candidates: each one
+ * that reproduces itself is a solution. Two solutions mean an overlap (take
+ * the earlier instant, the first time the clock shows N); none means a gap,
+ * where reading N with the offset from before the change lands just as far
+ * past the change as N is into the gap. Zones never change twice within a
+ * day, which is what makes five samples enough.
+ */
+static int tz_resolve_locked(icaltimezone *z, int64_t n, int64_t *out)
+{
+    static const int64_t probe[] = {-TZ_DAY, -TZ_DAY / 2, 0, TZ_DAY / 2, TZ_DAY};
+    int64_t best = 0, gap = 0;
+    int found = 0, have_gap = 0;
+    for (size_t i = 0; i < sizeof probe / sizeof probe[0]; i++) {
+        int o = tz_offset_locked(z, n + probe[i]);
+        int64_t u = n - o;
+        int ou = tz_offset_locked(z, u);
+        if (ou == o) {
+            if (!found || u < best)
+                best = u;
+            found = 1;
+        } else if (ou > o && (!have_gap || u < gap)) {
+            gap = u; /* o is the offset from before a spring-forward change */
+            have_gap = 1;
+        }
+    }
+    if (found)
+        *out = best;
+    else if (have_gap)
+        *out = gap;
+    else
+        *out = n - tz_offset_locked(z, n);
+    return 0;
+}
+
+static int tz_resolve(int64_t n, const char *tzid, int64_t *out)
+{
+    pthread_mutex_lock(&tz_lock);
+    icaltimezone *z = tz_zone_locked(tzid);
+    if (z)
+        tz_resolve_locked(z, n, out);
+    pthread_mutex_unlock(&tz_lock);
+    if (!z) {
+        *out = n;
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * Fields out of range carry over as with timegm() (day 32 of January is
+ * 1 February), so callers can step wall time by editing a field. wday and
+ * offset are ignored: the zone's rules decide the offset.
+ */
+int tz_from_local(const tz_local *l, const char *tzid, int64_t *out)
+{
+    const int lim = 1000000; /* keeps the arithmetic far from overflow */
+    if (!l || l->year < -lim || l->year > lim || l->month < -lim || l->month > lim ||
+        l->day < -lim || l->day > lim || l->hour < -lim || l->hour > lim ||
+        l->minute < -lim || l->minute > lim || l->second < -lim || l->second > lim) {
+        *out = 0;
+        return -1;
+    }
+    int64_t mon0 = (int64_t)l->month - 1;
+    int64_t y = l->year + tz_floor_div(mon0, 12);
+    int m = (int)(mon0 - tz_floor_div(mon0, 12) * 12) + 1;
+    int64_t n = (tz_days_from_civil(y, m, 1) + l->day - 1) * TZ_DAY + (int64_t)l->hour * 3600 +
+                (int64_t)l->minute * 60 + l->second;
+    /* A day's margin: a wall time near the ends may still land inside. */
+    if (n < TZ_MIN_T + TZ_DAY || n > TZ_MAX_T - TZ_DAY) {
+        *out = n;
+        return -1;
+    }
+    return tz_resolve(n, tzid, out);
+}
+
+/* ---- RFC 3339 ---- */
+
+#define TZ_EXAMPLE "2026-12-01T10:00:00+05:30"
+
+/* Reads exactly `len` digits at *p, advancing it; -1 if they are not digits. */
+static int tz_digits(const char **p, int len)
+{
+    int v = 0;
+    for (int i = 0; i < len; i++) {
+        if (!isdigit((unsigned char)(*p)[i]))
+            return -1;
+        v = v * 10 + ((*p)[i] - '0');
+    }
+    *p += len;
+    return v;
+}
+
+static int tz_bad_form(const char *s, const char *tzid, const char *field, nudge_err *err)
+{
+    const char *f = field ? field : "time";
+    if (tzid)
+        return err_set(err, NUDGE_EINVAL, field,
+                       "%s must be an RFC 3339 time such as " TZ_EXAMPLE
+                       " or a local time such as 2026-12-01T10:00 (got \"%.40s\")",
+                       f, s);
+    return err_set(err, NUDGE_EINVAL, field,
+                   "%s must be an RFC 3339 time such as " TZ_EXAMPLE " (got \"%.40s\")", f, s);
+}
+
+int tz_parse(const char *s, const char *tzid, int64_t *out, const char *field, nudge_err *err)
+{
+    const char *f = field ? field : "time";
+    if (!s || !*s)
+        return err_set(err, NUDGE_EINVAL, field,
+                       "%s is required: expected an RFC 3339 time such as " TZ_EXAMPLE, f);
+    const char *p = s;
+    int year = tz_digits(&p, 4);
+    if (year < 0 || *p++ != '-')
+        return tz_bad_form(s, tzid, field, err);
+    int month = tz_digits(&p, 2);
+    if (month < 0 || *p++ != '-')
+        return tz_bad_form(s, tzid, field, err);
+    int day = tz_digits(&p, 2);
+    if (day < 0 || (*p != 'T' && *p != 't' && *p != ' '))
+        return tz_bad_form(s, tzid, field, err);
+    p++;
+    int hour = tz_digits(&p, 2);
+    if (hour < 0 || *p++ != ':')
+        return tz_bad_form(s, tzid, field, err);
+    int minute = tz_digits(&p, 2);
+    if (minute < 0)
+        return tz_bad_form(s, tzid, field, err);
+    int second = 0, has_seconds = 0;
+    if (*p == ':') {
+        p++;
+        second = tz_digits(&p, 2);
+        if (second < 0)
+            return tz_bad_form(s, tzid, field, err);
+        has_seconds = 1;
+        if (*p == '.') {
+            p++;
+            if (!isdigit((unsigned char)*p))
+                return tz_bad_form(s, tzid, field, err);
+            while (isdigit((unsigned char)*p))
+                p++;
+        }
+    }
+    int has_offset = 0, offset = 0;
+    if (*p == 'Z' || *p == 'z') {
+        has_offset = 1;
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int sign = *p++ == '-' ? -1 : 1;
+        int oh = tz_digits(&p, 2);
+        if (oh < 0 || *p++ != ':')
+            return tz_bad_form(s, tzid, field, err);
+        int om = tz_digits(&p, 2);
+        if (om < 0)
+            return tz_bad_form(s, tzid, field, err);
+        if (oh > 23 || om > 59)
+            return err_set(err, NUDGE_EINVAL, field,
+                           "%s has an invalid UTC offset in \"%.40s\": hours 00-23, minutes 00-59",
+                           f, s);
+        has_offset = 1;
+        offset = sign * (oh * 3600 + om * 60);
+    }
+    if (*p)
+        return tz_bad_form(s, tzid, field, err);
+    /* RFC 3339 needs seconds once an offset is given; the local form may omit them. */
+    if (has_offset && !has_seconds)
+        return tz_bad_form(s, tzid, field, err);
+
+    if (year < 1)
+        return err_set(err, NUDGE_EINVAL, field, "%s has an invalid year in \"%.40s\"", f, s);
+    if (month < 1 || month > 12)
+        return err_set(err, NUDGE_EINVAL, field,
+                       "%s has an invalid month in \"%.40s\": expected 01-12", f, s);
+    if (day < 1 || day > tz_month_days(year, month))
+        return err_set(err, NUDGE_EINVAL, field,
+                       "%s has an invalid day in \"%.40s\": %04d-%02d has %d days", f, s, year,
+                       month, tz_month_days(year, month));
+    if (hour > 23 || minute > 59 || second > 60)
+        return err_set(err, NUDGE_EINVAL, field,
+                       "%s has an invalid time of day in \"%.40s\": expected 00:00:00-23:59:60",
+                       f, s);
+    /* Epoch seconds have no leap seconds; :60 stays inside its minute (and day). */
+    if (second == 60)
+        second = 59;
+
+    int64_t n = tz_days_from_civil(year, month, day) * TZ_DAY + hour * 3600 + minute * 60 + second;
+    if (has_offset) {
+        *out = n - offset;
+        return 0;
+    }
+    if (!tzid)
+        return err_set(err, NUDGE_EINVAL, field,
+                       "%s needs a UTC offset, such as " TZ_EXAMPLE " or Z (got \"%.40s\")", f,
+                       s);
+    if (tz_resolve(n, tzid, out) < 0)
+        return err_set(err, NUDGE_EINVAL, field,
+                       "%s is a local time but time zone \"%.64s\" is not known", f, tzid);
+    return 0;
+}
+
+static void tz_local_or_utc(int64_t t, const char *tzid, tz_local *l)
+{
+    if (!tzid || tz_to_local(t, tzid, l) < 0)
+        tz_split(tz_clamp(t), 0, l);
+}
+
+void tz_format_rfc3339(int64_t t, const char *tzid, char *buf, size_t n)
+{
+    if (!buf || n == 0)
+        return;
+    tz_local l;
+    tz_local_or_utc(t, tzid, &l);
+    char off[8] = "Z";
+    /* A zone that merely sits at +00:00 (London in winter) is not UTC. */
+    if (tzid && !tz_is_utc(tzid) && tz_valid(tzid)) {
+        int a = l.offset < 0 ? -l.offset : l.offset;
+        snprintf(off, sizeof off, "%c%02d:%02d", l.offset < 0 ? '-' : '+', a / 3600 % 100,
+                 a / 60 % 60);
+    }
+    snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d%s", l.year, l.month, l.day, l.hour, l.minute,
+             l.second, off);
+}
+
+int tz_parse_hhmm(const char *s, int *minutes)
+{
+    if (!s || strlen(s) != 5 || s[2] != ':')
+        return -1;
+    const char *p = s;
+    int h = tz_digits(&p, 2);
+    p++;
+    int m = tz_digits(&p, 2);
+    if (h < 0 || m < 0 || h > 23 || m > 59)
+        return -1;
+    if (minutes)
+        *minutes = h * 60 + m;
+    return 0;
+}
+
+/* ---- message formats ---- */
+
+/* "hi", "hi-IN", "hi_IN" (any case) are Hindi; everything else English. */
+static int tz_lang_hi(const char *lang)
+{
+    return lang && tolower((unsigned char)lang[0]) == 'h' &&
+           tolower((unsigned char)lang[1]) == 'i' &&
+           (lang[2] == 0 || lang[2] == '-' || lang[2] == '_');
+}
+
+static const char *const tz_month_en[12] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+static const char *const tz_month_hi[12] = {
+    "जनवरी", "फ़रवरी", "मार्च", "अप्रैल", "मई", "जून",
+    "जुलाई", "अगस्त", "सितंबर", "अक्टूबर", "नवंबर", "दिसंबर"};
+static const char *const tz_wday_en[7] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+
+void tz_format_date(int64_t t, const char *tzid, const char *lang, char *buf, size_t n)
+{
+    if (!buf || n == 0)
+        return;
+    tz_local l;
+    tz_local_or_utc(t, tzid, &l);
+    if (tz_lang_hi(lang))
+        snprintf(buf, n, "%d %s %d", l.day, tz_month_hi[l.month - 1], l.year);
+    else
+        snprintf(buf, n, "%02d-%s-%04d", l.day, tz_month_en[l.month - 1], l.year);
+}
+
+void tz_format_time(int64_t t, const char *tzid, const char *lang, char *buf, size_t n)
+{
+    if (!buf || n == 0)
+        return;
+    tz_local l;
+    tz_local_or_utc(t, tzid, &l);
+    int h12 = l.hour % 12 == 0 ? 12 : l.hour % 12;
+    if (tz_lang_hi(lang)) {
+        /* The day part carries what AM/PM does in English, and more. */
+        const char *part = l.hour >= 4 && l.hour < 12    ? "सुबह"
+                           : l.hour >= 12 && l.hour < 16 ? "दोपहर"
+                           : l.hour >= 16 && l.hour < 20 ? "शाम"
+                                                         : "रात";
+        snprintf(buf, n, "%s %d:%02d", part, h12, l.minute);
+    } else {
+        snprintf(buf, n, "%02d:%02d %s", h12, l.minute, l.hour < 12 ? "AM" : "PM");
+    }
+}
+
+void tz_format_rfc5322(int64_t t, char *buf, size_t n)
+{
+    if (!buf || n == 0)
+        return;
+    tz_local l;
+    tz_split(tz_clamp(t), 0, &l);
+    snprintf(buf, n, "%s, %02d %s %04d %02d:%02d:%02d +0000", tz_wday_en[l.wday], l.day,
+             tz_month_en[l.month - 1], l.year, l.hour, l.minute, l.second);
+}

@@ -1,0 +1,136 @@
+/*
+ * util.c: shared helpers (error filling, bounded copies, growable buffer).
+ * Allocation failure aborts: a daemon that cannot allocate a few bytes cannot
+ * do anything useful, and unwinding every path for it hides real errors.
+ */
+#include "util.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int err_set(nudge_err *err, int code, const char *field, const char *fmt, ...)
+{
+    if (!err)
+        return -1;
+    err->code = code;
+    snprintf(err->field, sizeof err->field, "%s", field ? field : "");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+void err_clear(nudge_err *err)
+{
+    if (err)
+        memset(err, 0, sizeof *err);
+}
+
+int str_copy(char *dst, size_t n, const char *src)
+{
+    if (!src)
+        src = "";
+    size_t l = strlen(src);
+    if (l >= n)
+        return -1;
+    memcpy(dst, src, l + 1);
+    return 0;
+}
+
+int str_field(char *dst, size_t n, const char *src, const char *field, nudge_err *err)
+{
+    if (str_copy(dst, n, src) < 0)
+        return err_set(err, NUDGE_EINVAL, field, "%s is too long (at most %zu bytes)", field,
+                       n - 1);
+    return 0;
+}
+
+static void *xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n);
+    if (!q) {
+        fputs("nudge: out of memory\n", stderr);
+        abort();
+    }
+    return q;
+}
+
+char *str_dup(const char *s)
+{
+    if (!s)
+        return NULL;
+    size_t l = strlen(s) + 1;
+    return memcpy(xrealloc(NULL, l), s, l);
+}
+
+int str_blank(const char *s)
+{
+    if (!s)
+        return 1;
+    for (; *s; s++)
+        if (!isspace((unsigned char)*s))
+            return 0;
+    return 1;
+}
+
+void sbuf_add(sbuf *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 64;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        b->data = xrealloc(b->data, cap);
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    b->data[b->len] = 0;
+}
+
+void sbuf_puts(sbuf *b, const char *s)
+{
+    sbuf_add(b, s, strlen(s));
+}
+
+void sbuf_printf(sbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n <= 0)
+        return;
+    sbuf_add(b, "", 0);
+    if (b->len + (size_t)n + 1 > b->cap) {
+        sbuf_add(b, "", 0);
+        size_t cap = b->cap;
+        while (cap < b->len + (size_t)n + 1)
+            cap *= 2;
+        b->data = xrealloc(b->data, cap);
+        b->cap = cap;
+    }
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+char *sbuf_take(sbuf *b)
+{
+    char *d = b->data;
+    if (!d)
+        d = str_dup("");
+    b->data = NULL;
+    b->len = b->cap = 0;
+    return d;
+}
+
+void sbuf_free(sbuf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}

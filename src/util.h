@@ -1,0 +1,37 @@
+/*
+ * util.h: the few helpers every module shares: filling a nudge_err, bounded
+ * string copies, and a growable byte buffer. Kept tiny on purpose.
+ */
+#ifndef NUDGE_UTIL_H
+#define NUDGE_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nudge.h"
+
+/* Sets err (if not NULL) and returns -1, so callers can `return err_set(...)`. */
+int err_set(nudge_err *err, int code, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void err_clear(nudge_err *err);
+
+/* Copies src into dst[n]; returns -1 (and copies nothing) if it does not fit. */
+int str_copy(char *dst, size_t n, const char *src);
+/* Copies a validated input field, setting EINVAL naming `field` if too long. */
+int str_field(char *dst, size_t n, const char *src, const char *field, nudge_err *err);
+char *str_dup(const char *s); /* NULL-safe strdup; aborts on OOM */
+int str_blank(const char *s);  /* NULL, empty or only spaces */
+
+/* Growable NUL-terminated buffer. Starts zeroed; sbuf_take transfers data. */
+typedef struct sbuf {
+    char *data;
+    size_t len, cap;
+} sbuf;
+void sbuf_add(sbuf *b, const char *s, size_t n);
+void sbuf_puts(sbuf *b, const char *s);
+void sbuf_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+char *sbuf_take(sbuf *b); /* caller frees; buffer is reset */
+void sbuf_free(sbuf *b);
+
+#endif

@@ -1,0 +1,717 @@
+/*
+ * test_flow.c: the appointment path end to end on a fake clock: booking,
+ * confirmation, both reminders in the patient's language, cancel and
+ * reschedule, expiry, quiet hours, opt-outs, follow-ups, the queue's
+ * retries and backoff, the rate limit, dedupe, staff retry and cancel, and
+ * a worker killed mid-batch. Everything runs through the real store and
+ * the outbox channel; time only moves when the test moves it.
+ */
+#include <sys/wait.h>
+
+#include "testutil.h"
+
+/* 2026-12-01 10:00 Asia/Kolkata */
+#define VISIT TU_T(2026, 12, 1, 4, 30)
+/* Booked on 2026-11-24 at 11:30 Asia/Kolkata */
+#define BOOKED TU_T(2026, 11, 24, 6, 0)
+
+static int64_t add_clinic(nudge *n, const char *tz)
+{
+    nudge_clinic c;
+    nudge_clinic_defaults(&c);
+    strcpy(c.name, "Smile Dental");
+    strcpy(c.timezone, tz);
+    strcpy(c.country, "IN");
+    nudge_err e = {0};
+    if (nudge_clinic_add(n, &c, &e) < 0)
+        fail_msg("clinic: %s", e.msg);
+    return c.id;
+}
+
+static int64_t add_patient(nudge *n, int64_t clinic, const char *lang, const char *phone,
+                           const char *email)
+{
+    nudge_patient p;
+    nudge_patient_init(&p);
+    p.clinic_id = clinic;
+    strcpy(p.name, "Ram Lal");
+    strcpy(p.language, lang);
+    strcpy(p.phone, phone);
+    strcpy(p.email, email);
+    nudge_err e = {0};
+    if (nudge_patient_add(n, &p, &e) < 0)
+        fail_msg("patient: %s", e.msg);
+    return p.id;
+}
+
+static int64_t add_appt(nudge *n, int64_t clinic, int64_t patient, int64_t at)
+{
+    nudge_appointment a;
+    memset(&a, 0, sizeof a);
+    a.patient_id = patient;
+    strcpy(a.service, "Teeth Cleaning");
+    a.start_at = at;
+    a.duration_min = 60;
+    nudge_err e = {0};
+    if (nudge_appointment_add(n, clinic, &a, &e) < 0)
+        fail_msg("appointment: %s", e.msg);
+    return a.id;
+}
+
+static nudge_tick_stats tick_at(tu_env *env, int64_t t)
+{
+    env->clock.t = t;
+    nudge_tick_stats st;
+    nudge_err e = {0};
+    if (nudge_tick(env->n, &st, &e) < 0)
+        fail_msg("tick: %s", e.msg);
+    return st;
+}
+
+static int64_t count_status(nudge *n, const char *status)
+{
+    int64_t c[NUDGE_N_STATUS];
+    nudge_err e = {0};
+    assert_int_equal(nudge_queue_status(n, 0, c, &e), 0);
+    for (int i = 0; i < NUDGE_N_STATUS; i++)
+        if (!strcmp(nudge_status_names[i], status))
+            return c[i];
+    fail_msg("no status %s", status);
+    return -1;
+}
+
+struct plans {
+    int n;
+    nudge_reminder r[16];
+};
+static int collect_plan(void *ctx, const nudge_reminder *r)
+{
+    struct plans *p = ctx;
+    if (p->n < 16)
+        p->r[p->n++] = *r;
+    return 0;
+}
+static struct plans plans_of(nudge *n, int64_t appt)
+{
+    struct plans p = {0};
+    nudge_err e = {0};
+    assert_int_equal(nudge_reminder_list(n, 0, appt, collect_plan, &p, &e), 0);
+    return p;
+}
+
+static char *outbox_file(tu_env *env, int64_t id, const char *ext)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%lld-%s", env->outbox, (long long)id, ext);
+    return tu_read_file(path);
+}
+
+static void test_booking_plans_confirmation_and_two_reminders(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, BOOKED);
+    int64_t c = add_clinic(env.n, "Asia/Kolkata");
+    int64_t p = add_patient(env.n, c, "hi", "9876543210", "");
+    int64_t a = add_appt(env.n, c, p, VISIT);
+    struct plans pl = plans_of(env.n, a);
+    assert_int_equal(pl.n, 3);
+    assert_string_equal(pl.r[0].kind, "confirmation");
+    assert_int_equal(pl.r[0].due_at, BOOKED);
+    assert_string_equal(pl.r[1].kind, "reminder");
+    assert_int_equal(pl.r[1].due_at, VISIT - 24 * 3600);
+    assert_int_equal(pl.r[2].due_at, VISIT - 2 * 3600);
+    for (int i = 0; i < 3; i++) {
+        assert_string_equal(pl.r[i].status, "planned");
+        assert_int_equal(pl.r[i].expires_at, VISIT);
+    }
+    tu_close(&env);
+}
+
+static void test_reminders_go_out_on_time_in_hindi(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, BOOKED);
+    int64_t c = add_clinic(env.n, "Asia/Kolkata");
+    int64_t p = add_patient(env.n, c, "hi", "9876543210", "");
+    add_appt(env.n, c, p, VISIT);
+
+    nudge_tick_stats st = tick_at(&env, BOOKED);
+    assert_int_equal(st.sent, 1); /* the confirmation */
+    char *conf = outbox_file(&env, 1, "sms.json");
+    assert_non_null(conf);
+    assert_non_null(strstr(conf, "\"to\": \"+919876543210\""));
+    assert_non_null(strstr(conf, "appointment_confirmation"));
+    free(conf);
+
+    /* One second before the 24 h mark nothing is due. */
+    st = tick_at(&env, VISIT - 24 * 3600 - 1);
+    assert_int_equal(st.sent, 0);
+    assert_int_equal(tu_count_files(env.outbox, ".json"), 1);
+
+    st = tick_at(&env, VISIT - 24 * 3600);
+    assert_int_equal(st.sent, 1);
+    char *rem = outbox_file(&env, 2, "sms.json");
+    assert_non_null(rem);
+    assert_non_null(strstr(rem, "appointment_reminder"));
+    assert_non_null(strstr(rem, "\"language\": \"hi\""));
+    assert_non_null(strstr(rem, "दिसंबर"));     /* the date, in Hindi */
+    assert_non_null(strstr(rem, "सुबह 10:00")); /* 10:00 local, not UTC */
+    assert_non_null(strstr(rem, "Teeth Cleaning"));
+    free(rem);
+
+    st = tick_at(&env, VISIT - 2 * 3600);
+    assert_int_equal(st.sent, 1);
+    assert_int_equal(tu_count_files(env.outbox, ".json"), 3);
+    /* Nothing is sent twice, however often the clock ticks. */
+    st = tick_at(&env, VISIT - 3600);
+    assert_int_equal(st.sent, 0);
+    assert_int_equal(count_status(env.n, "sent"), 3);
+    tu_close(&env);
+}
+
+static void test_english_patient_by_email_gets_eml(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, BOOKED);
+    int64_t c = add_clinic(env.n, "America/New_York");
+    int64_t p = add_patient(env.n, c, "en", "", "ram@example.com");
+    /* 2026-12-01 10:00 New York (EST, UTC-5) */
+    int64_t visit = TU_T(2026, 12, 1, 15, 0);
+    add_appt(env.n, c, p, visit);
+    tick_at(&env, visit - 24 * 3600);
+    assert_int_equal(tu_count_files(env.outbox, ".eml"), 2);
+    char *eml = outbox_file(&env, 2, "email.eml");
+    assert_non_null(eml);
+    assert_non_null(strstr(eml, "To: ram@example.com"));
+    assert_non_null(strstr(eml, "multipart/alternative"));
+    free(eml);
+    nudge_notification m;
+    nudge_err e = {0};
+    assert_int_equal(nudge_notification_get(env.n, c, 2, &m, &e), 0);
+    assert_non_null(strstr(m.body, "01-Dec-2026"));
+    assert_non_null(strstr(m.body, "10:00 AM"));
+    assert_non_null(m.html);
+    nudge_notification_free(&m);
+    tu_close(&env);
+}
+
+static void test_cancel_drops_plans_and_pending(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, BOOKED);
+    int64_t c = add_clinic(env.n, "Asia/Kolkata");
+    int64_t p = add_patient(env.n, c, "en", "9876543210", "");
+    int64_t a = add_appt(env.n, c, p, VISIT);
+    nudge_err e = {0};
+    assert_int_equal(nudge_appointment_cancel(env.n, c, a, &e), 0);
+    struct plans pl = plans_of(env.n, a);
+    for (int i = 0; i < pl.n; i++)
+        assert_string_equal(pl.r[i].status, "cancelled");
+    nudge_tick_stats st = tick_at(&env, VISIT - 60);
+    assert_int_equal(st.sent, 0);
+    assert_int_equal(tu_count_files(env.outbox, ".json"), 0);
+    /* Cancelling again is refused, and changes nothing. */
+    assert_int_equal(nudge_appointment_cancel(env.n, c, a, &e), -1);
+    assert_int_equal(e.code, NUDGE_ECONFLICT);
+    tu_close(&env);
+}
+
+static void test_cancel_after_enqueue_cancels_the_queued_message(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, BOOKED);
+    int64_t c = add_clinic(env.n, "Asia/Kolkata");
+    int64_t p = add_patient(env.n, c, "en", "9876543210", "");
+    /* 09:30 local: the 2 h reminder is enqueued at 07:30 and waits in the
+     * queue for quiet hours to end at 08:00. */
+    int64_t visit = TU_T(2026, 12, 1, 4, 0);
+    int64_t a = add_appt(env.n, c, p, visit);
+    tick_at(&env, visit - 24 * 3600);
+    nudge_tick_stats st = tick_at(&env, visit - 2 * 3600);
+    assert_int_equal(st.deferred, 1);
+    assert_int_equal(count_status(env.n, "pending"), 1);
+    nudge_err e = {0};
+    env.clock.t = visit - 45 * 60;
+    assert_int_equal(nudge_appointment_cancel(env.n, c, a, &e), 0);
+    assert_int_equal(count_status(env.n, "pending"), 0);
+    st = tick_at(&env, visit - 30 * 60);
+    assert_int_equal(st.sent, 0);
+    assert_int_equal(count_status(env.n, "sent"), 2); /* confirmation, 24 h */
+    tu_close(&env);
+}
+
+static void test_reschedule_moves_reminders(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, BOOKED);
+    int64_t c = add_clinic(env.n, "Asia/Kolkata");
+    int64_t p = add_patient(env.n, c, "en", "9876543210", "");
+    int64_t a = add_appt(env.n, c, p, VISIT);
+    tick_at(&env, BOOKED);
+    int64_t later = VISIT + 2 * 86400;
+    nudge_err e = {0};
+    assert_int_equal(nudge_appointment_reschedule(env.n, c, a, later, &e), 0);
+    nudge_appointment ap;
+    assert_int_equal(nudge_appointment_get(env.n, c, a, &ap, &e), 0);
+    assert_string_equal(ap.status, "rescheduled");
+    assert_int_equal(ap.start_at, later);
+    /* The old times pass silently ... */
+    nudge_tick_stats st = tick_at(&env, VISIT - 24 * 3600);
+    assert_int_equal(st.sent, 1); /* the new confirmation, due at reschedule */
+    st = tick_at(&env, VISIT - 2 * 3600);
+    assert_int_equal(st.sent, 0);
+    /* ... and the new ones send. */
+    st = tick_at(&env, later - 24 * 3600);
+    assert_int_equal(st.sent, 1);
+    st = tick_at(&env, later - 2 * 3600);
+    assert_int_equal(st.sent, 1);
+    assert_int_equal(count_status(env.n, "sent"), 4);
+    tu_close(&env);
+}
+
+static void test_plan_due_after_visit_began_expires(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, BOOKED);
+    int64_t c = add_clinic(env.n, "Asia/Kolkata");
+    int64_t p = add_patient(env.n, c, "en", "9876543210", "");
+    int64_t a = add_appt(env.n, c, p, VISIT);
+    /* The worker was down from booking until after the visit. */
+    nudge_tick_stats st = tick_at(&env, VISIT + 60);
+    assert_int_equal(st.sent, 0);
+    assert_int_equal(st.expired, 3);
+    struct plans pl = plans_of(env.n, a);
+    for (int i = 0; i < pl.n; i++)
+        assert_string_equal(pl.r[i].status, "expired");
+    assert_int_equal(tu_count_files(env.outbox, ".json"), 0);
+    tu_close(&env);
+}
+
+static void test_quiet_hours_defer_to_morning(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, BOOKED);
+    int64_t c = add_clinic(env.n, "Asia/Kolkata");
+    int64_t p = add_patient(env.n, c, "en", "9876543210", "");
+    /* Visit at 09:30 local: the 2 h reminder falls at 07:30, in quiet
+     * hours (21:00-08:00), and waits until 08:00. */
+    int64_t visit = TU_T(2026, 12, 1, 4, 0);
+    add_appt(env.n, c, p, visit);
+    tick_at(&env, BOOKED);
+    tick_at(&env, visit - 24 * 3600);
+    nudge_tick_stats st = tick_at(&env, visit - 2 * 3600);
+    assert_int_equal(st.sent, 0);
+    assert_int_equal(st.deferred, 1);
+    st = tick_at(&env, visit - 90 * 60 - 1); /* 07:59:59 */
+    assert_int_equal(st.sent, 0);
+    st = tick_at(&env, visit - 90 * 60); /* 08:00 */
+    assert_int_equal(st.sent, 1);
+    tu_close(&env);
+}
+
+static void test_quiet_hours_until_visit_cancels(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, BOOKED);
+    int64_t c = add_clinic(env.n, "Asia/Kolkata");
+    int64_t p = add_patient(env.n, c, "en", "9876543210", "");
+    /* Visit at 07:30 local: its 2 h reminder (05:30) could only leave
+     * after the visit. It is dropped, not sent late. */
+    int64_t visit = TU_T(2026, 12, 1, 2, 0);
+    add_appt(env.n, c, p, visit);
+    tick_at(&env, BOOKED);
+    /* The 24 h reminder (07:30 the day before) waits for 08:00 and goes. */
+    nudge_tick_stats st = tick_at(&env, visit - 24 * 3600);
+    assert_int_equal(st.deferred, 1);
+    st = tick_at(&env, visit - 24 * 3600 + 30 * 60);
+    assert_int_equal(st.sent, 1);
+    st = tick_at(&env, visit - 2 * 3600);
+    assert_int_equal(st.sent, 0);
+    assert_int_equal(count_status(env.n, "cancelled"), 1);
+    st = tick_at(&env, visit + 3600);
+    assert_int_equal(st.sent, 0);
+    tu_close(&env);
+}
+
+static void test_opt_out_is_honoured_at_send_time(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, BOOKED);
+    int64_t c = add_clinic(env.n, "Asia/Kolkata");
+    nudge_patient pt;
+    nudge_patient_init(&pt);
+    pt.clinic_id = c;
+    strcpy(pt.name, "Asha");
+    strcpy(pt.phone, "9876543210");
+    pt.opt_outs = NUDGE_OPTOUT_REMINDERS;
+    nudge_err e = {0};
+    assert_int_equal(nudge_patient_add(env.n, &pt, &e), 0);
+    add_appt(env.n, c, pt.id, VISIT);
+    /* The confirmation is transactional and goes; reminders do not. */
+    nudge_tick_stats st = tick_at(&env, BOOKED);
+    assert_int_equal(st.sent, 1);
+    st = tick_at(&env, VISIT - 24 * 3600);
+    assert_int_equal(st.sent, 0);
+    assert_int_equal(count_status(env.n, "cancelled"), 1);
+    tu_close(&env);
+}
+
+static void test_complete_plans_follow_up_and_no_show_message(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, BOOKED);
+    int64_t c = add_clinic(env.n, "Asia/Kolkata");
+    int64_t p = add_patient(env.n, c, "en", "9876543210", "");
+    int64_t a1 = add_appt(env.n, c, p, VISIT);
+    int64_t a2 = add_appt(env.n, c, p, VISIT + 86400);
+    nudge_err e = {0};
+    env.clock.t = VISIT + 3600;
+    assert_int_equal(nudge_appointment_complete(env.n, c, a1, &e), 0);
+    nudge_patient pt;
+    assert_int_equal(nudge_patient_get(env.n, c, p, &pt, &e), 0);
+    assert_int_equal(pt.last_visit, VISIT);
+    /* no-show before the visit is refused */
+    assert_int_equal(nudge_appointment_no_show(env.n, c, a2, &e), -1);
+    assert_int_equal(e.code, NUDGE_ECONFLICT);
+    env.clock.t = VISIT + 86400 + 3600;
+    assert_int_equal(nudge_appointment_no_show(env.n, c, a2, &e), 0);
+    struct plans pl = plans_of(env.n, a1);
+    assert_string_equal(pl.r[pl.n - 1].kind, "follow_up");
+    nudge_tick_stats st = tick_at(&env, env.clock.t);
+    /* follow-up (due 24 h after completion) and no-show message (now) */
+    assert_int_equal(st.sent, 2);
+    tu_close(&env);
+}
+
+/* A transport that always fails, via SMTP to a closed loopback port. */
+static void open_failing(tu_env *env, int64_t t)
+{
+    memset(env, 0, sizeof *env);
+    tu_tmpdir(env->dir, sizeof env->dir);
+    snprintf(env->db, sizeof env->db, "%s/n.db", env->dir);
+    snprintf(env->outbox, sizeof env->outbox, "%s/out", env->dir);
+    nudge_clock_fake(&env->clock, t);
+    nudge_config cfg = {.db = env->db,
+                        .outbox_dir = env->outbox,
+                        .clock = &env->clock,
+                        .smtp_url = "smtp://127.0.0.1:9",
+                        .smtp_from = "clinic@example.com"};
+    nudge_err err = {0};
+    if (nudge_open(&cfg, &env->n, &err) < 0)
+        fail_msg("nudge_open: %s", err.msg);
+}
+
+static void test_transient_failure_backs_off_then_fails(void **state)
+{
+    (void)state;
+    tu_env env;
+    open_failing(&env, BOOKED);
+    int64_t c = add_clinic(env.n, "Asia/Kolkata");
+    int64_t p = add_patient(env.n, c, "en", "", "ram@example.com");
+    nudge_send s = {.patient_id = p, .template_name = "prescription_ready",
+                    .priority = NUDGE_NORMAL};
+    nudge_err e = {0};
+    int64_t id;
+    assert_int_equal(nudge_enqueue(env.n, c, &s, &id, &e), 0);
+    int64_t t = BOOKED;
+    nudge_tick_stats st = tick_at(&env, t);
+    assert_int_equal(st.retried, 1);
+    /* The seed's schedule: 5 min, 15 min, 1 h, then failed (3 retries). */
+    static const int64_t steps[] = {5 * 60, 15 * 60, 3600};
+    for (int i = 0; i < 3; i++) {
+        st = tick_at(&env, t + steps[i] - 1);
+        assert_int_equal(st.claimed, 0);
+        t += steps[i];
+        st = tick_at(&env, t);
+        assert_int_equal(st.claimed, 1);
+        if (i < 2)
+            assert_int_equal(st.retried, 1);
+        else
+            assert_int_equal(st.failed, 1);
+    }
+    nudge_notification m;
+    assert_int_equal(nudge_notification_get(env.n, c, id, &m, &e), 0);
+    assert_string_equal(m.status, "failed");
+    assert_int_equal(m.attempts, 4);
+    assert_true(strlen(m.last_error) > 0);
+    nudge_notification_free(&m);
+    /* Nothing more happens to a failed message ... */
+    st = tick_at(&env, t + 86400);
+    assert_int_equal(st.claimed, 0);
+    /* ... until staff retry it, which starts the budget afresh. */
+    assert_int_equal(nudge_notification_retry(env.n, c, id, &e), 0);
+    st = tick_at(&env, t + 86400);
+    assert_int_equal(st.claimed, 1);
+    tu_close(&env);
+}
+
+static void test_rate_limit_holds_over_a_minute(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, BOOKED);
+    int64_t c = add_clinic(env.n, "Asia/Kolkata"); /* 20 per minute */
+    int64_t p = add_patient(env.n, c, "en", "9876543210", "");
+    nudge_err e = {0};
+    for (int i = 0; i < 45; i++) {
+        nudge_send s = {.patient_id = p, .template_name = "prescription_ready",
+                        .priority = NUDGE_NORMAL};
+        assert_int_equal(nudge_enqueue(env.n, c, &s, NULL, &e), 0);
+    }
+    int64_t t = BOOKED;
+    assert_int_equal(tick_at(&env, t).sent, 20);
+    /* Within the same sliding minute: nothing more. */
+    assert_int_equal(tick_at(&env, t + 30).sent, 0);
+    assert_int_equal(tick_at(&env, t + 59).sent, 0);
+    assert_int_equal(tick_at(&env, t + 60).sent, 20);
+    assert_int_equal(tick_at(&env, t + 90).sent, 0);
+    assert_int_equal(tick_at(&env, t + 120).sent, 5);
+    assert_int_equal(count_status(env.n, "sent"), 45);
+    tu_close(&env);
+}
+
+struct order {
+    int n;
+    int64_t ids[8];
+};
+static void record_order(void *ctx, const nudge_notification *m, const char *outcome)
+{
+    struct order *o = ctx;
+    if (!strcmp(outcome, "sent") && o->n < 8)
+        o->ids[o->n++] = m->id;
+}
+
+static void test_urgent_first_and_ignores_quiet_hours(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, TU_T(2026, 11, 24, 18, 0)); /* 23:30 local: quiet */
+    int64_t c = add_clinic(env.n, "Asia/Kolkata");
+    int64_t p = add_patient(env.n, c, "en", "9876543210", "");
+    nudge_err e = {0};
+    int prios[3] = {NUDGE_LOW, NUDGE_URGENT, NUDGE_HIGH};
+    int64_t ids[3];
+    for (int i = 0; i < 3; i++) {
+        nudge_send s = {.patient_id = p, .template_name = "prescription_ready",
+                        .priority = prios[i]};
+        assert_int_equal(nudge_enqueue(env.n, c, &s, &ids[i], &e), 0);
+    }
+    struct order o = {0};
+    nudge_on_sent(env.n, record_order, &o);
+    nudge_tick_stats st = tick_at(&env, env.clock.t);
+    assert_int_equal(st.sent, 1); /* only urgent, at night */
+    assert_int_equal(o.ids[0], ids[1]);
+    assert_int_equal(st.deferred, 2);
+    st = tick_at(&env, TU_T(2026, 11, 25, 2, 30)); /* 08:00 local */
+    assert_int_equal(st.sent, 2);
+    assert_int_equal(o.ids[1], ids[2]); /* high before low */
+    assert_int_equal(o.ids[2], ids[0]);
+    tu_close(&env);
+}
+
+static void test_dedupe_key_enqueues_once(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, BOOKED);
+    int64_t c = add_clinic(env.n, "Asia/Kolkata");
+    int64_t p = add_patient(env.n, c, "en", "9876543210", "");
+    nudge_err e = {0};
+    nudge_send s = {.patient_id = p, .template_name = "prescription_ready",
+                    .priority = NUDGE_NORMAL, .dedupe_key = "rx-42"};
+    int64_t a, b;
+    assert_int_equal(nudge_enqueue(env.n, c, &s, &a, &e), 0);
+    assert_int_equal(nudge_enqueue(env.n, c, &s, &b, &e), 0);
+    assert_int_equal(a, b);
+    assert_int_equal(count_status(env.n, "pending"), 1);
+    tu_close(&env);
+}
+
+static void test_enqueue_rejects_missing_variable(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, BOOKED);
+    int64_t c = add_clinic(env.n, "Asia/Kolkata");
+    int64_t p = add_patient(env.n, c, "en", "9876543210", "");
+    nudge_err e = {0};
+    nudge_send s = {.patient_id = p, .template_name = "lab_due", .priority = NUDGE_NORMAL};
+    assert_int_equal(nudge_enqueue(env.n, c, &s, NULL, &e), -1);
+    assert_int_equal(e.code, NUDGE_EINVAL);
+    assert_non_null(strstr(e.field, "test_name"));
+    assert_int_equal(count_status(env.n, "pending"), 0);
+    tu_close(&env);
+}
+
+static void test_staff_cancel_and_state_rules(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, BOOKED);
+    int64_t c = add_clinic(env.n, "Asia/Kolkata");
+    int64_t p = add_patient(env.n, c, "en", "9876543210", "");
+    nudge_err e = {0};
+    nudge_send s = {.patient_id = p, .template_name = "prescription_ready",
+                    .priority = NUDGE_NORMAL};
+    int64_t id, id2;
+    assert_int_equal(nudge_enqueue(env.n, c, &s, &id, &e), 0);
+    assert_int_equal(nudge_notification_cancel(env.n, c, id, &e), 0);
+    assert_int_equal(tick_at(&env, BOOKED).sent, 0);
+    assert_int_equal(nudge_notification_cancel(env.n, c, id, &e), -1);
+    assert_int_equal(e.code, NUDGE_ECONFLICT);
+    assert_int_equal(nudge_enqueue(env.n, c, &s, &id2, &e), 0);
+    assert_int_equal(tick_at(&env, BOOKED).sent, 1);
+    /* A sent message cannot be retried or cancelled. */
+    assert_int_equal(nudge_notification_retry(env.n, c, id2, &e), -1);
+    assert_int_equal(e.code, NUDGE_ECONFLICT);
+    /* Another clinic cannot see it. */
+    int64_t other = add_clinic(env.n, "Asia/Kolkata");
+    assert_int_equal(nudge_notification_cancel(env.n, other, id, &e), -1);
+    assert_int_equal(e.code, NUDGE_ENOTFOUND);
+    tu_close(&env);
+}
+
+/* A worker claims a batch and is killed before recording anything. Once the
+ * lease runs out the next pass sends every message exactly once. */
+static void test_worker_killed_mid_batch_loses_nothing(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, BOOKED);
+    int64_t c = add_clinic(env.n, "Asia/Kolkata");
+    int64_t p = add_patient(env.n, c, "en", "9876543210", "");
+    nudge_err e = {0};
+    for (int i = 0; i < 5; i++) {
+        nudge_send s = {.patient_id = p, .template_name = "prescription_ready",
+                        .priority = NUDGE_NORMAL};
+        assert_int_equal(nudge_enqueue(env.n, c, &s, NULL, &e), 0);
+    }
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        /* The doomed worker: its own handle on the same database. */
+        nudge_clock clk;
+        nudge_clock_fake(&clk, BOOKED);
+        nudge_config cfg = {.db = env.db, .outbox_dir = env.outbox, .clock = &clk,
+                            .lease_seconds = 120};
+        nudge *w;
+        nudge_err we = {0};
+        if (nudge_open(&cfg, &w, &we) < 0)
+            _exit(2);
+        extern int queue_claim(nudge *, int64_t *, int, nudge_err *);
+        int64_t ids[16];
+        int got = queue_claim(w, ids, 16, &we);
+        if (got != 5)
+            _exit(3);
+        kill(getpid(), SIGKILL);
+        _exit(4);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(count_status(env.n, "sending"), 5);
+    /* Before the lease ends nobody touches them. */
+    assert_int_equal(tick_at(&env, BOOKED + 119).sent, 0);
+    assert_int_equal(tick_at(&env, BOOKED + 120).sent, 5);
+    assert_int_equal(count_status(env.n, "sent"), 5);
+    assert_int_equal(tu_count_files(env.outbox, ".json"), 5);
+    nudge_notification m;
+    assert_int_equal(nudge_notification_get(env.n, c, 1, &m, &e), 0);
+    assert_int_equal(m.attempts, 2); /* the lost attempt is counted */
+    nudge_notification_free(&m);
+    tu_close(&env);
+}
+
+static void test_bad_input_is_rejected_with_field(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, BOOKED);
+    nudge_err e = {0};
+    nudge_clinic cl;
+    nudge_clinic_defaults(&cl);
+    strcpy(cl.name, "X");
+    strcpy(cl.timezone, "Mars/Olympus");
+    strcpy(cl.country, "IN");
+    assert_int_equal(nudge_clinic_add(env.n, &cl, &e), -1);
+    assert_string_equal(e.field, "timezone");
+    int64_t c = add_clinic(env.n, "Asia/Kolkata");
+    nudge_patient p;
+    nudge_patient_init(&p);
+    p.clinic_id = c;
+    strcpy(p.name, "A");
+    strcpy(p.phone, "12345");
+    assert_int_equal(nudge_patient_add(env.n, &p, &e), -1);
+    assert_string_equal(e.field, "phone");
+    strcpy(p.phone, "");
+    strcpy(p.email, "not-an-email");
+    assert_int_equal(nudge_patient_add(env.n, &p, &e), -1);
+    assert_string_equal(e.field, "email");
+    strcpy(p.email, "a@example.com");
+    strcpy(p.preferred_channel, "sms");
+    assert_int_equal(nudge_patient_add(env.n, &p, &e), -1);
+    assert_string_equal(e.field, "preferred_channel");
+    nudge_appointment a;
+    memset(&a, 0, sizeof a);
+    a.patient_id = 999;
+    strcpy(a.service, "x");
+    a.start_at = VISIT;
+    a.duration_min = 30;
+    assert_int_equal(nudge_appointment_add(env.n, c, &a, &e), -1);
+    assert_string_equal(e.field, "patient");
+    tu_close(&env);
+}
+
+static void test_audit_log_is_append_only(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, BOOKED);
+    add_clinic(env.n, "Asia/Kolkata");
+    nudge_close(env.n);
+    /* Reopen the raw file: even direct SQL cannot rewrite history. */
+    char cmd[512];
+    snprintf(cmd, sizeof cmd,
+             "sqlite3 '%s' \"DELETE FROM audit_log\" 2>&1 | grep -q append-only", env.db);
+    assert_int_equal(system(cmd), 0);
+    env.n = NULL;
+    tu_rmrf(env.dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_booking_plans_confirmation_and_two_reminders),
+        cmocka_unit_test(test_reminders_go_out_on_time_in_hindi),
+        cmocka_unit_test(test_english_patient_by_email_gets_eml),
+        cmocka_unit_test(test_cancel_drops_plans_and_pending),
+        cmocka_unit_test(test_cancel_after_enqueue_cancels_the_queued_message),
+        cmocka_unit_test(test_reschedule_moves_reminders),
+        cmocka_unit_test(test_plan_due_after_visit_began_expires),
+        cmocka_unit_test(test_quiet_hours_defer_to_morning),
+        cmocka_unit_test(test_quiet_hours_until_visit_cancels),
+        cmocka_unit_test(test_opt_out_is_honoured_at_send_time),
+        cmocka_unit_test(test_complete_plans_follow_up_and_no_show_message),
+        cmocka_unit_test(test_transient_failure_backs_off_then_fails),
+        cmocka_unit_test(test_rate_limit_holds_over_a_minute),
+        cmocka_unit_test(test_urgent_first_and_ignores_quiet_hours),
+        cmocka_unit_test(test_dedupe_key_enqueues_once),
+        cmocka_unit_test(test_enqueue_rejects_missing_variable),
+        cmocka_unit_test(test_staff_cancel_and_state_rules),
+        cmocka_unit_test(test_worker_killed_mid_batch_loses_nothing),
+        cmocka_unit_test(test_bad_input_is_rejected_with_field),
+        cmocka_unit_test(test_audit_log_is_append_only),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
