@@ -4,7 +4,9 @@
 CC      ?= cc
 PKGS    := sqlite3 libcurl jansson libical libcrypto
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -Isrc
+# Kept apart from CFLAGS so `make CFLAGS=...` (the sanitizer build) cannot
+# drop the language level or the warnings.
+STRICT  := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -Isrc
 BUILD   ?= build
 SETUP   := $(BUILD)/.setup-ok
 
@@ -32,7 +34,7 @@ setup: $(SETUP)
 
 $(BUILD)/%.o: %.c $(SETUP) $(wildcard src/*.h src/store/*.h src/channel/*.h include/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS) $(STRICT) $(PKG_CFLAGS) -c $< -o $@
 
 # Migrations are plain SQL files, embedded so the binary carries its schema.
 $(BUILD)/src/store/migrations.c: $(MIGRATIONS) scripts/embed-sql.sh
@@ -40,7 +42,7 @@ $(BUILD)/src/store/migrations.c: $(MIGRATIONS) scripts/embed-sql.sh
 	bash scripts/embed-sql.sh $(MIGRATIONS) > $@
 
 $(BUILD)/src/store/migrations.o: $(BUILD)/src/store/migrations.c
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS) $(STRICT) -c $< -o $@
 
 $(BUILD)/libnudge.a: $(LIB_OBJ)
 	ar rcs $@ $^
@@ -50,7 +52,7 @@ $(BUILD)/nudge: $(BUILD)/src/main.o $(BUILD)/libnudge.a
 
 $(BUILD)/tests/%: tests/%.c tests/testutil.h $(BUILD)/libnudge.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests -o $@ $< $(BUILD)/libnudge.a $(PKG_LIBS) $(TEST_LIBS)
+	$(CC) $(CFLAGS) $(STRICT) $(PKG_CFLAGS) -Itests -o $@ $< $(BUILD)/libnudge.a $(PKG_LIBS) $(TEST_LIBS)
 
 test: $(BUILD)/nudge $(TEST_BIN)
 	bash tests/run.sh $(BUILD)
@@ -61,6 +63,7 @@ san:
 	$(MAKE) BUILD=build/san CC=clang CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" $(BUILD:%=build/san/nudge) build/san/libnudge.a $(TEST_BIN:$(BUILD)/%=build/san/%)
 
 check: $(BUILD)/nudge $(TEST_BIN)
+	python3 scripts/check-binds.py
 	@$(MAKE) --no-print-directory san
 	bash tests/run.sh $(BUILD) build/san
 

@@ -270,6 +270,10 @@ typedef struct nudge_tick_stats {
 /* One scheduler pass and one dispatcher pass (all due work, in batches). */
 int nudge_tick(nudge *n, nudge_tick_stats *st, nudge_err *err);
 
+/* A flag (set by a signal handler) that makes the dispatcher stop after the
+ * batch in hand instead of draining everything due. */
+void nudge_set_stop(nudge *n, volatile int *flag);
+
 /* Observer of every dispatch outcome, for the CLI's timeline and tests. */
 typedef void (*nudge_sent_fn)(void *ctx, const nudge_notification *m, const char *outcome);
 void nudge_on_sent(nudge *n, nudge_sent_fn fn, void *ctx);

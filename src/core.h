@@ -22,6 +22,7 @@ struct nudge {
     int batch_size;
     channel *outbox;     /* always there: the default transport */
     channel *email;      /* smtp when configured, else outbox */
+    volatile int *stop;  /* set: finish the batch in hand, then return */
     nudge_sent_fn on_sent;
     void *on_sent_ctx;
 };

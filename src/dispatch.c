@@ -186,7 +186,7 @@ int dispatch_run(nudge *n, nudge_tick_stats *st, nudge_err *err)
                 rc = -1;
                 break;
             }
-        if (rc < 0 || got < n->batch_size)
+        if (rc < 0 || got < n->batch_size || (n->stop && *n->stop))
             break;
     }
     free(ids);

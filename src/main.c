@@ -1130,7 +1130,7 @@ static int cmd_tick(ctx *c)
     return 0;
 }
 
-static volatile sig_atomic_t stopping;
+static volatile int stopping; /* int, not sig_atomic_t: the library reads it */
 static void on_signal(int sig)
 {
     (void)sig;
@@ -1179,6 +1179,7 @@ static int cmd_serve(ctx *c)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     nudge_on_sent(c->n, log_sent, NULL);
+    nudge_set_stop(c->n, &stopping);
     fprintf(stderr, "nudge: serving %s (outbox %s); stop with SIGTERM\n",
             arg_get(&c->a, "db") ? arg_get(&c->a, "db") : "nudge.db",
             arg_get(&c->a, "outbox") ? arg_get(&c->a, "outbox") : "outbox");

@@ -50,6 +50,11 @@ void nudge_set_actor(nudge *n, const char *actor)
     snprintf(n->actor, sizeof n->actor, "%s", actor ? actor : "system");
 }
 
+void nudge_set_stop(nudge *n, volatile int *flag)
+{
+    n->stop = flag;
+}
+
 void nudge_on_sent(nudge *n, nudge_sent_fn fn, void *ctx)
 {
     n->on_sent = fn;

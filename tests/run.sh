@@ -12,7 +12,7 @@ for tree in "$@"; do
     [ -x "$t" ] || continue
     out=$("$t" 2>&1); rc=$?
     p=$(grep -c '^\[       OK \]' <<<"$out")
-    f=$(grep -c '^\[  FAILED  \] [a-z_]' <<<"$out")
+    f=$(grep '^\[  FAILED  \] [a-z_]' <<<"$out" | sort -u | wc -l)
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi   # crashed or sanitizer report
     passed=$((passed + p)); failed=$((failed + f))
     if [ "$f" -ne 0 ]; then failures+=("$t"); printf '%s\n' "$out" | tail -n 40; fi

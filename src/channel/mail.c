@@ -77,13 +77,21 @@ char *channel_header_encode(const char *value)
     sbuf b = {0};
     const unsigned char *p = (const unsigned char *)value;
     while (*p) {
-        size_t n = 0;
+        size_t n = 0, space = 0;
         while (p[n]) {
             size_t l = mail_utf8_len(p + n);
             if (n + l > MAIL_WORD_BYTES)
                 break;
             n += l;
+            if (p[n - 1] == ' ')
+                space = n;
         }
+        /* End a word after a space when one is at hand. Compliant readers
+         * do not care, but some parsers put a space between adjacent
+         * words (CPython before gh-128110 does in display names); that
+         * doubles a space instead of splitting a Devanagari conjunct. */
+        if (p[n] && space)
+            n = space;
         unsigned char enc[4 * ((MAIL_WORD_BYTES + 2) / 3) + 1];
         EVP_EncodeBlock(enc, p, (int)n);
         /* Folding (CRLF + space) between words: libcurl sends a header
