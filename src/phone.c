@@ -252,9 +252,12 @@ int phone_normalize(const char *in, const char *country, char *out, size_t n,
         cc = r->cc;
         nsn = digits;
         /* No NSN in the table starts with its country's trunk digit, so a
-         * leading one is always the trunk prefix (optional when typing). */
+         * leading one is the trunk prefix (optional when typing). NANP's "1"
+         * is taken as one only on a number too long without it: on ten
+         * digits it is a mistyped area code, and saying that helps more. */
         size_t tl = strlen(r->trunk);
-        if (tl && !strncmp(nsn, r->trunk, tl))
+        if (tl && !strncmp(nsn, r->trunk, tl) &&
+            (strcmp(r->trunk, "1") != 0 || strlen(nsn) > (size_t)r->max))
             nsn += tl;
         if (phone_check(r, nsn, why, sizeof why) < 0)
             return err_set(err, NUDGE_EINVAL, field, "%s %.40s is not a valid number for %s: %s",
