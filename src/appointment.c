@@ -17,8 +17,8 @@ static int appt_active(const char *status)
            !strcmp(status, "rescheduled");
 }
 
-#define APPT_COLS                                                                      \
-    "id, clinic_id, patient_id, service, provider, notes, start_at, duration_min, status, " \
+#define APPT_COLS                                                                                  \
+    "id, clinic_id, patient_id, service, provider, notes, start_at, duration_min, status, "        \
     "created_at, updated_at"
 
 static void appt_row(store_stmt *st, nudge_appointment *a)
@@ -44,15 +44,14 @@ int nudge_appointment_get(nudge *n, int64_t clinic_id, int64_t id, nudge_appoint
     if (store_query(n->db, &st, err,
                     "SELECT " APPT_COLS " FROM appointments WHERE id = ? AND (? = 0 OR "
                     "clinic_id = ?)",
-                    "iii", id, clinic_id, clinic_id) < 0)
+                    bind_int(id), bind_int(clinic_id), bind_int(clinic_id)) < 0)
         return -1;
     int r = store_next(st, err);
     if (r == 1)
         appt_row(st, out);
     store_done(st);
     if (r == 0)
-        return err_set(err, NUDGE_ENOTFOUND, "appointment", "no appointment %lld",
-                       (long long)id);
+        return err_set(err, NUDGE_ENOTFOUND, "appointment", "no appointment %lld", (long long)id);
     return r < 0 ? -1 : 0;
 }
 
@@ -60,13 +59,24 @@ int nudge_appointment_list(nudge *n, int64_t clinic_id, int64_t patient_id, cons
                            int64_t after_id, int limit, nudge_appointment_fn fn, void *ctx,
                            nudge_err *err)
 {
+    static const char *const statuses[] = {"scheduled", "confirmed", "completed",
+                                           "cancelled", "no-show",   "rescheduled"};
+    int known = !status;
+    for (size_t i = 0; status && i < sizeof statuses / sizeof *statuses; i++)
+        known |= !strcmp(status, statuses[i]);
+    if (!known)
+        return err_set(err, NUDGE_EINVAL, "status",
+                       "status must be scheduled, confirmed, completed, cancelled, no-show or "
+                       "rescheduled (got \"%s\")",
+                       status);
     store_stmt *st;
     if (store_query(n->db, &st, err,
                     "SELECT " APPT_COLS " FROM appointments WHERE (? = 0 OR clinic_id = ?) AND "
                     "(? = 0 OR patient_id = ?) AND (? IS NULL OR status = ?) AND id > ? "
                     "ORDER BY id LIMIT ?",
-                    "iiiissid", clinic_id, clinic_id, patient_id, patient_id, status, status,
-                    after_id, limit > 0 ? limit : 1000) < 0)
+                    bind_int(clinic_id), bind_int(clinic_id), bind_int(patient_id),
+                    bind_int(patient_id), bind_text(status), bind_text(status), bind_int(after_id),
+                    bind_int(limit > 0 ? limit : 1000)) < 0)
         return -1;
     int r;
     nudge_appointment a;
@@ -91,17 +101,16 @@ int nudge_appointment_add(nudge *n, int64_t clinic_id, nudge_appointment *a, nud
     err_clear(err);
     nudge_patient p;
     if (nudge_patient_get(n, clinic_id, a->patient_id, &p, err) < 0)
-        return err->code == NUDGE_ENOTFOUND
-                   ? err_set(err, NUDGE_EINVAL, "patient", "no patient %lld",
-                             (long long)a->patient_id)
-                   : -1;
+        return err->code == NUDGE_ENOTFOUND ? err_set(err, NUDGE_EINVAL, "patient",
+                                                      "no patient %lld", (long long)a->patient_id)
+                                            : -1;
     if (str_blank(a->service))
         return err_set(err, NUDGE_EINVAL, "service", "service is required");
     if (a->start_at <= 0)
         return err_set(err, NUDGE_EINVAL, "at", "the appointment time is required");
     if (a->duration_min < 1 || a->duration_min > 24 * 60)
-        return err_set(err, NUDGE_EINVAL, "duration",
-                       "duration must be 1 to 1440 minutes (got %d)", a->duration_min);
+        return err_set(err, NUDGE_EINVAL, "duration", "duration must be 1 to 1440 minutes (got %d)",
+                       a->duration_min);
     nudge_clinic c;
     if (nudge_clinic_get(n, p.clinic_id, &c, err) < 0)
         return -1;
@@ -115,10 +124,12 @@ int nudge_appointment_add(nudge *n, int64_t clinic_id, nudge_appointment *a, nud
                    "INSERT INTO appointments (clinic_id, patient_id, service, provider, notes, "
                    "start_at, duration_min, status, created_at, updated_at) "
                    "VALUES (?,?,?,?,?,?,?,?,?,?)",
-                   "iiszzidsii", a->clinic_id, a->patient_id, a->service, a->provider, a->notes,
-                   a->start_at, a->duration_min, a->status, now, now) < 0)
+                   bind_int(a->clinic_id), bind_int(a->patient_id), bind_text(a->service),
+                   bind_text_or_null(a->provider), bind_text_or_null(a->notes),
+                   bind_int(a->start_at), bind_int(a->duration_min), bind_text(a->status),
+                   bind_int(now), bind_int(now)) < 0)
         goto fail;
-    if (store_scalar(n->db, &a->id, err, "SELECT last_insert_rowid()", "") != 1)
+    if (store_scalar(n->db, &a->id, err, "SELECT last_insert_rowid()") != 1)
         goto fail;
     if (event_emit(n, a->clinic_id, "appointment.created", a->id, appt_payload(a), err) < 0 ||
         reminder_plan_appointment(n, &c, a, 1, err) < 0 ||
@@ -144,8 +155,8 @@ static const struct {
     [OP_RESCHEDULE] = {"rescheduled", "appointment.rescheduled", "reschedule"},
 };
 
-static int appt_change(nudge *n, int64_t clinic_id, int64_t id, enum appt_op op,
-                       int64_t new_start, nudge_err *err)
+static int appt_change(nudge *n, int64_t clinic_id, int64_t id, enum appt_op op, int64_t new_start,
+                       nudge_err *err)
 {
     err_clear(err);
     int64_t now = nudge_now(n);
@@ -178,18 +189,15 @@ static int appt_change(nudge *n, int64_t clinic_id, int64_t id, enum appt_op op,
     if (store_exec(n->db, err,
                    "UPDATE appointments SET status = ?, start_at = ?, version = version + 1, "
                    "updated_at = ? WHERE id = ?",
-                   "siii", status, a.start_at, now, a.id) < 0)
+                   bind_text(status), bind_int(a.start_at), bind_int(now), bind_int(a.id)) < 0)
         goto fail;
     snprintf(a.status, sizeof a.status, "%s", status);
     a.updated_at = now;
 
     int rc = 0;
     switch (op) {
-    case OP_CONFIRM:
-        break;
-    case OP_CANCEL:
-        rc = reminder_cancel_appointment(n, a.id, "appointment cancelled", err);
-        break;
+    case OP_CONFIRM: break;
+    case OP_CANCEL: rc = reminder_cancel_appointment(n, a.id, "appointment cancelled", err); break;
     case OP_RESCHEDULE:
         rc = reminder_cancel_appointment(n, a.id, "appointment rescheduled", err);
         if (!rc)
@@ -201,7 +209,8 @@ static int appt_change(nudge *n, int64_t clinic_id, int64_t id, enum appt_op op,
             rc = store_exec(n->db, err,
                             "UPDATE patients SET last_visit = ?, updated_at = ? WHERE id = ? "
                             "AND (last_visit IS NULL OR last_visit < ?)",
-                            "iiii", a.start_at, now, a.patient_id, a.start_at);
+                            bind_int(a.start_at), bind_int(now), bind_int(a.patient_id),
+                            bind_int(a.start_at));
         if (!rc && c.followup_after > 0)
             rc = reminder_plan_one(n, &a, "follow_up", "appointment_follow_up",
                                    now + (int64_t)c.followup_after * 60, 0, err);

@@ -14,6 +14,7 @@ int audit_add(nudge *n, int64_t clinic_id, const char *action, const char *entit
     return store_exec(n->db, err,
                       "INSERT INTO audit_log (clinic_id, actor, action, entity, entity_id, detail, "
                       "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                      "nsssnzi", clinic_id, n->actor, action, entity, entity_id, detail,
-                      nudge_now(n));
+                      bind_int_or_null(clinic_id), bind_text(n->actor), bind_text(action),
+                      bind_text(entity), bind_int_or_null(entity_id), bind_text_or_null(detail),
+                      bind_int(nudge_now(n)));
 }

@@ -39,7 +39,8 @@ int clinic_parse_offsets(const char *s, int *offs, int *n, nudge_err *err)
         if (end == p || v < 1 || v > 60 * 24 * 60)
             return err_set(err, NUDGE_EINVAL, "reminder_offsets",
                            "reminder offsets are minutes before the visit, 1 to 86400, "
-                           "separated by commas (got \"%s\")", s);
+                           "separated by commas (got \"%s\")",
+                           s);
         if (*n >= NUDGE_MAX_OFFSETS)
             return err_set(err, NUDGE_EINVAL, "reminder_offsets", "at most %d reminder offsets",
                            NUDGE_MAX_OFFSETS);
@@ -81,9 +82,13 @@ static int clinic_validate(nudge_clinic *c, nudge_err *err)
     if (!phone_country_known(c->country))
         return err_set(err, NUDGE_EINVAL, "country",
                        "country must be an ISO 3166 code nudge knows phone numbers for, such "
-                       "as IN or US (got \"%s\")", c->country);
+                       "as IN or US (got \"%s\")",
+                       c->country);
     if (str_blank(c->language))
         strcpy(c->language, "en");
+    if (!lang_code_ok(c->language))
+        return err_set(err, NUDGE_EINVAL, "language",
+                       "language must be a code such as en or hi (got \"%s\")", c->language);
     if (c->phone[0]) {
         char e164[20];
         if (phone_normalize(c->phone, c->country, e164, sizeof e164, "phone", err) < 0)
@@ -91,8 +96,9 @@ static int clinic_validate(nudge_clinic *c, nudge_err *err)
         strcpy(c->phone, e164);
     }
     if (c->email[0] && !strchr(c->email, '@'))
-        return err_set(err, NUDGE_EINVAL, "email", "email must be an address such as "
-                                                   "front-desk@clinic.example");
+        return err_set(err, NUDGE_EINVAL, "email",
+                       "email must be an address such as "
+                       "front-desk@clinic.example");
     if (c->quiet_start < 0 || c->quiet_start >= 1440 || c->quiet_end < 0 || c->quiet_end >= 1440)
         return err_set(err, NUDGE_EINVAL, "quiet_hours", "quiet hours must be HH:MM-HH:MM");
     if (c->max_retries < 0 || c->max_retries > 20)
@@ -123,11 +129,14 @@ int nudge_clinic_add(nudge *n, nudge_clinic *c, nudge_err *err)
                    "address, quiet_start, quiet_end, reminder_offsets, followup_after, "
                    "max_retries, rate_per_minute, default_channel, created_at) "
                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                   "sssszzzddsdddsi", c->name, c->timezone, c->country, c->language, c->phone,
-                   c->email, c->address, c->quiet_start, c->quiet_end, offs, c->followup_after,
-                   c->max_retries, c->rate_per_minute, c->default_channel, c->created_at) < 0)
+                   bind_text(c->name), bind_text(c->timezone), bind_text(c->country),
+                   bind_text(c->language), bind_text_or_null(c->phone), bind_text_or_null(c->email),
+                   bind_text_or_null(c->address), bind_int(c->quiet_start), bind_int(c->quiet_end),
+                   bind_text(offs), bind_int(c->followup_after), bind_int(c->max_retries),
+                   bind_int(c->rate_per_minute), bind_text(c->default_channel),
+                   bind_int(c->created_at)) < 0)
         goto fail;
-    if (store_scalar(n->db, &c->id, err, "SELECT last_insert_rowid()", "") != 1)
+    if (store_scalar(n->db, &c->id, err, "SELECT last_insert_rowid()") != 1)
         goto fail;
     if (audit_add(n, c->id, "create", "clinic", c->id, c->name, err) < 0)
         goto fail;
@@ -137,9 +146,9 @@ fail:
     return -1;
 }
 
-#define CLINIC_COLS                                                                        \
-    "id, name, timezone, country, language, phone, email, address, quiet_start, quiet_end, " \
-    "reminder_offsets, followup_after, max_retries, rate_per_minute, default_channel, "      \
+#define CLINIC_COLS                                                                                \
+    "id, name, timezone, country, language, phone, email, address, quiet_start, quiet_end, "       \
+    "reminder_offsets, followup_after, max_retries, rate_per_minute, default_channel, "            \
     "created_at"
 
 static void clinic_row(store_stmt *st, nudge_clinic *c)
@@ -166,8 +175,8 @@ static void clinic_row(store_stmt *st, nudge_clinic *c)
 int nudge_clinic_get(nudge *n, int64_t id, nudge_clinic *out, nudge_err *err)
 {
     store_stmt *st;
-    if (store_query(n->db, &st, err, "SELECT " CLINIC_COLS " FROM clinics WHERE id = ?", "i",
-                    id) < 0)
+    if (store_query(n->db, &st, err, "SELECT " CLINIC_COLS " FROM clinics WHERE id = ?",
+                    bind_int(id)) < 0)
         return -1;
     int r = store_next(st, err);
     if (r == 1)
@@ -183,8 +192,8 @@ int nudge_clinic_list(nudge *n, int64_t after_id, int limit, nudge_clinic_fn fn,
 {
     store_stmt *st;
     if (store_query(n->db, &st, err,
-                    "SELECT " CLINIC_COLS " FROM clinics WHERE id > ? ORDER BY id LIMIT ?", "id",
-                    after_id, limit > 0 ? limit : 1000) < 0)
+                    "SELECT " CLINIC_COLS " FROM clinics WHERE id > ? ORDER BY id LIMIT ?",
+                    bind_int(after_id), bind_int(limit > 0 ? limit : 1000)) < 0)
         return -1;
     int r;
     nudge_clinic c;

@@ -9,8 +9,8 @@
 #include "core.h"
 #include "util.h"
 
-int event_emit(nudge *n, int64_t clinic_id, const char *type, int64_t subject_id,
-               json_t *payload, nudge_err *err)
+int event_emit(nudge *n, int64_t clinic_id, const char *type, int64_t subject_id, json_t *payload,
+               nudge_err *err)
 {
     char *js = json_dumps(payload ? payload : json_object(), JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(payload);
@@ -19,7 +19,8 @@ int event_emit(nudge *n, int64_t clinic_id, const char *type, int64_t subject_id
     int rc = store_exec(n->db, err,
                         "INSERT INTO events (clinic_id, type, subject_id, payload, created_at) "
                         "VALUES (?, ?, ?, ?, ?)",
-                        "isisi", clinic_id, type, subject_id, js, nudge_now(n));
+                        bind_int(clinic_id), bind_text(type), bind_int(subject_id), bind_text(js),
+                        bind_int(nudge_now(n)));
     free(js);
     return rc;
 }

@@ -1238,44 +1238,49 @@ typedef struct command {
     int (*fn)(ctx *);
     const opt *opts;
     const char *const *help;
+    int takes_id; /* one positional argument: the id (or template name) */
 } command;
 
 static const command commands[] = {
-    {"migrate", NULL, cmd_migrate, NULL, &help_migrate},
-    {"clinic", "add", cmd_clinic_add, clinic_add_opts, &help_clinic},
-    {"clinic", "list", cmd_clinic_list, NULL, &help_clinic},
-    {"patient", "add", cmd_patient_add, patient_add_opts, &help_patient},
-    {"patient", "list", cmd_patient_list, list_opts, &help_patient},
-    {"patient", "show", cmd_patient_show, NULL, &help_patient},
-    {"appointment", "add", cmd_appt_add, appt_add_opts, &help_appointment},
-    {"appointment", "list", cmd_appt_list, list_opts, &help_appointment},
-    {"appointment", "show", cmd_appt_show, NULL, &help_appointment},
-    {"appointment", "confirm", cmd_appt_change, NULL, &help_appointment},
-    {"appointment", "cancel", cmd_appt_change, NULL, &help_appointment},
-    {"appointment", "complete", cmd_appt_change, NULL, &help_appointment},
-    {"appointment", "no-show", cmd_appt_change, NULL, &help_appointment},
-    {"appointment", "reschedule", cmd_appt_change, appt_resched_opts, &help_appointment},
-    {"template", "list", cmd_tmpl_list, tmpl_opts, &help_template},
-    {"template", "show", cmd_tmpl_show, tmpl_opts, &help_template},
-    {"template", "render", cmd_tmpl_render, tmpl_opts, &help_template},
-    {"template", "put", cmd_tmpl_put, tmpl_put_opts, &help_template},
-    {"send", NULL, cmd_send, send_opts, &help_send},
-    {"queue", "status", cmd_queue_status, list_opts, &help_queue},
-    {"queue", "list", cmd_queue_list, list_opts, &help_queue},
-    {"queue", "show", cmd_queue_one, NULL, &help_queue},
-    {"queue", "retry", cmd_queue_one, NULL, &help_queue},
-    {"queue", "cancel", cmd_queue_one, NULL, &help_queue},
-    {"tick", NULL, cmd_tick, NULL, &help_tick},
-    {"serve", NULL, cmd_serve, serve_opts, &help_serve},
-    {"demo", NULL, cmd_demo, demo_opts, &help_demo},
+    {"migrate", NULL, cmd_migrate, NULL, &help_migrate, 0},
+    {"clinic", "add", cmd_clinic_add, clinic_add_opts, &help_clinic, 0},
+    {"clinic", "list", cmd_clinic_list, NULL, &help_clinic, 0},
+    {"patient", "add", cmd_patient_add, patient_add_opts, &help_patient, 0},
+    {"patient", "list", cmd_patient_list, list_opts, &help_patient, 0},
+    {"patient", "show", cmd_patient_show, NULL, &help_patient, 1},
+    {"appointment", "add", cmd_appt_add, appt_add_opts, &help_appointment, 0},
+    {"appointment", "list", cmd_appt_list, list_opts, &help_appointment, 0},
+    {"appointment", "show", cmd_appt_show, NULL, &help_appointment, 1},
+    {"appointment", "confirm", cmd_appt_change, NULL, &help_appointment, 1},
+    {"appointment", "cancel", cmd_appt_change, NULL, &help_appointment, 1},
+    {"appointment", "complete", cmd_appt_change, NULL, &help_appointment, 1},
+    {"appointment", "no-show", cmd_appt_change, NULL, &help_appointment, 1},
+    {"appointment", "reschedule", cmd_appt_change, appt_resched_opts, &help_appointment, 1},
+    {"template", "list", cmd_tmpl_list, tmpl_opts, &help_template, 0},
+    {"template", "show", cmd_tmpl_show, tmpl_opts, &help_template, 1},
+    {"template", "render", cmd_tmpl_render, tmpl_opts, &help_template, 1},
+    {"template", "put", cmd_tmpl_put, tmpl_put_opts, &help_template, 0},
+    {"send", NULL, cmd_send, send_opts, &help_send, 0},
+    {"queue", "status", cmd_queue_status, list_opts, &help_queue, 0},
+    {"queue", "list", cmd_queue_list, list_opts, &help_queue, 0},
+    {"queue", "show", cmd_queue_one, NULL, &help_queue, 1},
+    {"queue", "retry", cmd_queue_one, NULL, &help_queue, 1},
+    {"queue", "cancel", cmd_queue_one, NULL, &help_queue, 1},
+    {"tick", NULL, cmd_tick, NULL, &help_tick, 0},
+    {"serve", NULL, cmd_serve, serve_opts, &help_serve, 0},
+    {"demo", NULL, cmd_demo, demo_opts, &help_demo, 0},
 };
 
 int main(int argc, char **argv)
 {
     /* Global options may come before the command: skip them to find it. */
     int i = 1;
+    if (i < argc && !strcmp(argv[i], "-h")) {
+        fputs(help_main, stdout);
+        return 0;
+    }
     while (i < argc && !strncmp(argv[i], "--", 2)) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+        if (!strcmp(argv[i], "--help")) {
             fputs(help_main, stdout);
             return 0;
         }
@@ -1333,8 +1338,8 @@ int main(int argc, char **argv)
             fputs(*cm->help, stdout);
             return 0;
         }
-        if (!cm->verb && c.a.npos && cm->fn != cmd_tick)
-            return usage_error(name, "unexpected argument \"%s\"", c.a.pos[0]);
+        if (c.a.npos > cm->takes_id)
+            return usage_error(name, "unexpected argument \"%s\"", c.a.pos[cm->takes_id]);
         rc = cm->fn(&c);
         nudge_close(c.n);
         return rc;

@@ -20,21 +20,6 @@ void nudge_patient_init(nudge_patient *p)
     p->preferred_time = -1;
 }
 
-static int lang_ok(const char *s)
-{
-    /* "en", "hi", "pt-BR": a primary subtag of 2-3 letters, one region. */
-    size_t i = 0;
-    while (islower((unsigned char)s[i]))
-        i++;
-    if (i < 2 || i > 3)
-        return 0;
-    if (!s[i])
-        return 1;
-    if (s[i] != '-' || !isupper((unsigned char)s[i + 1]) || !isupper((unsigned char)s[i + 2]))
-        return 0;
-    return s[i + 3] == 0;
-}
-
 static int date_ok(const char *s)
 {
     int y, m, d;
@@ -59,7 +44,7 @@ static int email_ok(const char *s)
     return at[1] != '.' && s[-1] != '.';
 }
 
-static int patient_validate(const nudge_clinic *c, nudge_patient *p, nudge_err *err)
+static int patient_validate(const nudge_clinic *c, nudge_patient *p, int64_t now, nudge_err *err)
 {
     if (str_blank(p->name))
         return err_set(err, NUDGE_EINVAL, "name", "name is required");
@@ -77,7 +62,7 @@ static int patient_validate(const nudge_clinic *c, nudge_patient *p, nudge_err *
                        "email \"%s\" is not an address such as name@example.com", p->email);
     if (!p->language[0])
         strcpy(p->language, c->language);
-    if (!lang_ok(p->language))
+    if (!lang_code_ok(p->language))
         return err_set(err, NUDGE_EINVAL, "language",
                        "language must be a code such as en or hi (got \"%s\")", p->language);
     if (p->timezone[0] && !tz_valid(p->timezone))
@@ -87,6 +72,15 @@ static int patient_validate(const nudge_clinic *c, nudge_patient *p, nudge_err *
     if (p->dob[0] && !date_ok(p->dob))
         return err_set(err, NUDGE_EINVAL, "date_of_birth",
                        "date of birth must be YYYY-MM-DD (got \"%s\")", p->dob);
+    if (p->dob[0]) {
+        tz_local today;
+        char ymd[16];
+        tz_to_local(now, c->timezone, &today);
+        snprintf(ymd, sizeof ymd, "%04d-%02d-%02d", today.year, today.month, today.day);
+        if (strcmp(p->dob, ymd) > 0)
+            return err_set(err, NUDGE_EINVAL, "date_of_birth",
+                           "date of birth %s is in the future", p->dob);
+    }
     const char *pc = p->preferred_channel;
     if (pc[0]) {
         if (strcmp(pc, "sms") && strcmp(pc, "whatsapp") && strcmp(pc, "email"))
@@ -107,10 +101,10 @@ int nudge_patient_add(nudge *n, nudge_patient *p, nudge_err *err)
     err_clear(err);
     nudge_clinic c;
     if (nudge_clinic_get(n, p->clinic_id, &c, err) < 0)
-        return err->code == NUDGE_ENOTFOUND ? err_set(err, NUDGE_EINVAL, "clinic",
-                                                      "no clinic %lld", (long long)p->clinic_id)
-                                            : -1;
-    if (patient_validate(&c, p, err) < 0)
+        return err->code == NUDGE_ENOTFOUND
+                   ? err_set(err, NUDGE_EINVAL, "clinic", "no clinic %lld", (long long)p->clinic_id)
+                   : -1;
+    if (patient_validate(&c, p, nudge_now(n), err) < 0)
         return -1;
     int64_t now = nudge_now(n);
     p->created_at = now;
@@ -120,11 +114,14 @@ int nudge_patient_add(nudge *n, nudge_patient *p, nudge_err *err)
                    "INSERT INTO patients (clinic_id, name, email, phone, language, timezone, "
                    "date_of_birth, gender, tags, loyalty_points, last_visit, created_at, "
                    "updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                   "iszzszzzzinii", p->clinic_id, p->name, p->email, p->phone, p->language,
-                   p->timezone, p->dob, p->gender, p->tags, p->loyalty_points, p->last_visit,
-                   now, now) < 0)
+                   bind_int(p->clinic_id), bind_text(p->name), bind_text_or_null(p->email),
+                   bind_text_or_null(p->phone), bind_text(p->language),
+                   bind_text_or_null(p->timezone), bind_text_or_null(p->dob),
+                   bind_text_or_null(p->gender), bind_text_or_null(p->tags),
+                   bind_int(p->loyalty_points), bind_int_or_null(p->last_visit), bind_int(now),
+                   bind_int(now)) < 0)
         goto fail;
-    if (store_scalar(n->db, &p->id, err, "SELECT last_insert_rowid()", "") != 1)
+    if (store_scalar(n->db, &p->id, err, "SELECT last_insert_rowid()") != 1)
         goto fail;
     unsigned o = p->opt_outs;
     if (store_exec(n->db, err,
@@ -132,11 +129,13 @@ int nudge_patient_add(nudge *n, nudge_patient *p, nudge_err *err)
                    "preferred_channel, preferred_time, opt_out_reminders, opt_out_broadcasts, "
                    "opt_out_health_tips, opt_out_marketing, opt_out_sms, opt_out_whatsapp, "
                    "opt_out_email, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                   "iizidddddddi", p->id, p->clinic_id, p->preferred_channel,
-                   (int64_t)p->preferred_time, !!(o & NUDGE_OPTOUT_REMINDERS),
-                   !!(o & NUDGE_OPTOUT_BROADCASTS), !!(o & NUDGE_OPTOUT_HEALTH_TIPS),
-                   !!(o & NUDGE_OPTOUT_MARKETING), !!(o & NUDGE_OPTOUT_SMS),
-                   !!(o & NUDGE_OPTOUT_WHATSAPP), !!(o & NUDGE_OPTOUT_EMAIL), now) < 0)
+                   bind_int(p->id), bind_int(p->clinic_id), bind_text_or_null(p->preferred_channel),
+                   bind_int((int64_t)p->preferred_time), bind_int(!!(o & NUDGE_OPTOUT_REMINDERS)),
+                   bind_int(!!(o & NUDGE_OPTOUT_BROADCASTS)),
+                   bind_int(!!(o & NUDGE_OPTOUT_HEALTH_TIPS)),
+                   bind_int(!!(o & NUDGE_OPTOUT_MARKETING)), bind_int(!!(o & NUDGE_OPTOUT_SMS)),
+                   bind_int(!!(o & NUDGE_OPTOUT_WHATSAPP)), bind_int(!!(o & NUDGE_OPTOUT_EMAIL)),
+                   bind_int(now)) < 0)
         goto fail;
     json_t *ev = json_pack("{s:I}", "patient_id", (json_int_t)p->id);
     if (event_emit(n, p->clinic_id, "patient.created", p->id, ev, err) < 0)
@@ -149,11 +148,11 @@ fail:
     return -1;
 }
 
-#define PATIENT_COLS                                                                          \
-    "p.id, p.clinic_id, p.name, p.email, p.phone, p.language, p.timezone, p.date_of_birth, "   \
-    "p.gender, p.tags, p.loyalty_points, p.last_visit, p.created_at, c.preferred_channel, "    \
-    "c.preferred_time, c.opt_out_reminders, c.opt_out_broadcasts, c.opt_out_health_tips, "     \
-    "c.opt_out_marketing, c.opt_out_sms, c.opt_out_whatsapp, c.opt_out_email "                 \
+#define PATIENT_COLS                                                                               \
+    "p.id, p.clinic_id, p.name, p.email, p.phone, p.language, p.timezone, p.date_of_birth, "       \
+    "p.gender, p.tags, p.loyalty_points, p.last_visit, p.created_at, c.preferred_channel, "        \
+    "c.preferred_time, c.opt_out_reminders, c.opt_out_broadcasts, c.opt_out_health_tips, "         \
+    "c.opt_out_marketing, c.opt_out_sms, c.opt_out_whatsapp, c.opt_out_email "                     \
     "FROM patients p LEFT JOIN patient_communication_preferences c ON c.patient_id = p.id "
 
 static void patient_row(store_stmt *st, nudge_patient *p)
@@ -179,13 +178,12 @@ static void patient_row(store_stmt *st, nudge_patient *p)
             p->opt_outs |= 1u << i;
 }
 
-int nudge_patient_get(nudge *n, int64_t clinic_id, int64_t id, nudge_patient *out,
-                      nudge_err *err)
+int nudge_patient_get(nudge *n, int64_t clinic_id, int64_t id, nudge_patient *out, nudge_err *err)
 {
     store_stmt *st;
     if (store_query(n->db, &st, err,
-                    "SELECT " PATIENT_COLS "WHERE p.id = ? AND (? = 0 OR p.clinic_id = ?)", "iii",
-                    id, clinic_id, clinic_id) < 0)
+                    "SELECT " PATIENT_COLS "WHERE p.id = ? AND (? = 0 OR p.clinic_id = ?)",
+                    bind_int(id), bind_int(clinic_id), bind_int(clinic_id)) < 0)
         return -1;
     int r = store_next(st, err);
     if (r == 1)
@@ -203,7 +201,8 @@ int nudge_patient_list(nudge *n, int64_t clinic_id, int64_t after_id, int limit,
     if (store_query(n->db, &st, err,
                     "SELECT " PATIENT_COLS "WHERE (? = 0 OR p.clinic_id = ?) AND p.id > ? "
                     "ORDER BY p.id LIMIT ?",
-                    "iiid", clinic_id, clinic_id, after_id, limit > 0 ? limit : 1000) < 0)
+                    bind_int(clinic_id), bind_int(clinic_id), bind_int(after_id),
+                    bind_int(limit > 0 ? limit : 1000)) < 0)
         return -1;
     int r;
     nudge_patient p;

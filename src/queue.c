@@ -54,8 +54,7 @@ int queue_route(const nudge_clinic *c, const nudge_patient *p, const char *want,
         }
         if (i == 0)
             return err_set(err, NUDGE_EINVAL, "channel", "patient %lld has no %s for channel %s",
-                           (long long)p->id, strcmp(ch, "email") ? "phone number" : "email",
-                           ch);
+                           (long long)p->id, strcmp(ch, "email") ? "phone number" : "email", ch);
     }
     /* Whatever the patient has. */
     if (p->phone[0]) {
@@ -81,7 +80,7 @@ int queue_insert(nudge *n, const queue_item *it, int64_t *id, int *created, nudg
         int r = store_scalar(n->db, id, err,
                              "SELECT id FROM notification_queue WHERE clinic_id = ? AND "
                              "dedupe_key = ?",
-                             "is", it->clinic_id, it->dedupe_key);
+                             bind_int(it->clinic_id), bind_text(it->dedupe_key));
         if (r)
             return r < 0 ? -1 : 0;
     }
@@ -91,20 +90,23 @@ int queue_insert(nudge *n, const queue_item *it, int64_t *id, int *created, nudg
                    "body, html, segments, priority, status, due_at, expires_at, dedupe_key, "
                    "max_retries, created_at, updated_at) "
                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,'pending',?,?,?,?,?,?)",
-                   "innnssssszszndinzdii", it->clinic_id, it->patient_id, it->appointment_id,
-                   it->reminder_id, it->channel, it->recipient, it->template_name, it->language,
-                   it->category, it->subject, it->body, it->html, (int64_t)segments,
-                   it->priority, it->due_at, it->expires_at, it->dedupe_key, it->max_retries,
-                   now, now) < 0)
+                   bind_int(it->clinic_id), bind_int_or_null(it->patient_id),
+                   bind_int_or_null(it->appointment_id), bind_int_or_null(it->reminder_id),
+                   bind_text(it->channel), bind_text(it->recipient), bind_text(it->template_name),
+                   bind_text(it->language), bind_text(it->category), bind_text_or_null(it->subject),
+                   bind_text(it->body), bind_text_or_null(it->html),
+                   bind_int_or_null((int64_t)segments), bind_int(it->priority),
+                   bind_int(it->due_at), bind_int_or_null(it->expires_at),
+                   bind_text_or_null(it->dedupe_key), bind_int(it->max_retries), bind_int(now),
+                   bind_int(now)) < 0)
         return -1;
-    if (store_scalar(n->db, id, err, "SELECT last_insert_rowid()", "") != 1)
+    if (store_scalar(n->db, id, err, "SELECT last_insert_rowid()") != 1)
         return -1;
     *created = 1;
     return 0;
 }
 
-int nudge_enqueue(nudge *n, int64_t clinic_id, const nudge_send *s, int64_t *id_out,
-                  nudge_err *err)
+int nudge_enqueue(nudge *n, int64_t clinic_id, const nudge_send *s, int64_t *id_out, nudge_err *err)
 {
     err_clear(err);
     nudge_patient p;
@@ -114,8 +116,9 @@ int nudge_enqueue(nudge *n, int64_t clinic_id, const nudge_send *s, int64_t *id_
     char *subject = NULL, *body = NULL, *html = NULL;
     int rc = -1;
     if (s->priority < NUDGE_LOW || s->priority > NUDGE_URGENT)
-        return err_set(err, NUDGE_EINVAL, "priority", "priority must be low, normal, high or "
-                                                      "urgent");
+        return err_set(err, NUDGE_EINVAL, "priority",
+                       "priority must be low, normal, high or "
+                       "urgent");
     if (!s->template_name || !*s->template_name)
         return err_set(err, NUDGE_EINVAL, "template", "template is required");
     if (s->dedupe_key && strlen(s->dedupe_key) > 120)
@@ -187,9 +190,9 @@ out:
     return rc;
 }
 
-#define NOTIF_COLS                                                                          \
-    "id, clinic_id, patient_id, appointment_id, reminder_id, channel, recipient, template, "  \
-    "language, category, priority, status, due_at, expires_at, sent_at, created_at, "         \
+#define NOTIF_COLS                                                                                 \
+    "id, clinic_id, patient_id, appointment_id, reminder_id, channel, recipient, template, "       \
+    "language, category, priority, status, due_at, expires_at, sent_at, created_at, "              \
     "attempts, max_retries, dedupe_key, provider_id, last_error, subject, body, html"
 
 static void notif_row(store_stmt *st, nudge_notification *m)
@@ -236,15 +239,14 @@ int nudge_notification_get(nudge *n, int64_t clinic_id, int64_t id, nudge_notifi
     if (store_query(n->db, &st, err,
                     "SELECT " NOTIF_COLS " FROM notification_queue WHERE id = ? AND "
                     "(? = 0 OR clinic_id = ?)",
-                    "iii", id, clinic_id, clinic_id) < 0)
+                    bind_int(id), bind_int(clinic_id), bind_int(clinic_id)) < 0)
         return -1;
     int r = store_next(st, err);
     if (r == 1)
         notif_row(st, out);
     store_done(st);
     if (r == 0)
-        return err_set(err, NUDGE_ENOTFOUND, "notification", "no notification %lld",
-                       (long long)id);
+        return err_set(err, NUDGE_ENOTFOUND, "notification", "no notification %lld", (long long)id);
     return r < 0 ? -1 : 0;
 }
 
@@ -260,8 +262,8 @@ int nudge_notification_list(nudge *n, int64_t clinic_id, const char *status, int
     if (store_query(n->db, &st, err,
                     "SELECT " NOTIF_COLS " FROM notification_queue WHERE (? = 0 OR clinic_id = ?) "
                     "AND (? IS NULL OR status = ?) AND id > ? ORDER BY id LIMIT ?",
-                    "iissid", clinic_id, clinic_id, status, status, after_id,
-                    limit > 0 ? limit : 1000) < 0)
+                    bind_int(clinic_id), bind_int(clinic_id), bind_text(status), bind_text(status),
+                    bind_int(after_id), bind_int(limit > 0 ? limit : 1000)) < 0)
         return -1;
     int r;
     nudge_notification m;
@@ -299,7 +301,8 @@ static int queue_staff_move(nudge *n, int64_t clinic_id, int64_t id, const char 
                    "THEN ? ELSE due_at END, attempts = CASE WHEN ? = 'pending' THEN 0 ELSE "
                    "attempts END, last_error = CASE WHEN ? = 'cancelled' THEN 'cancelled by "
                    "staff' ELSE last_error END, updated_at = ? WHERE id = ?",
-                   "ssisiii", to, to, now, to, to, now, id) < 0 ||
+                   bind_text(to), bind_text(to), bind_int(now), bind_text(to), bind_text(to),
+                   bind_int(now), bind_int(id)) < 0 ||
         audit_add(n, m.clinic_id, action, "notification", id, NULL, err) < 0)
         goto fail;
     return store_commit(n->db, err);
@@ -318,15 +321,14 @@ int nudge_notification_cancel(nudge *n, int64_t clinic_id, int64_t id, nudge_err
     return queue_staff_move(n, clinic_id, id, "pending", "cancelled", "cancel", err);
 }
 
-int nudge_queue_status(nudge *n, int64_t clinic_id, int64_t counts[NUDGE_N_STATUS],
-                       nudge_err *err)
+int nudge_queue_status(nudge *n, int64_t clinic_id, int64_t counts[NUDGE_N_STATUS], nudge_err *err)
 {
     memset(counts, 0, sizeof(int64_t) * NUDGE_N_STATUS);
     store_stmt *st;
     if (store_query(n->db, &st, err,
                     "SELECT status, COUNT(*) FROM notification_queue WHERE (? = 0 OR "
                     "clinic_id = ?) GROUP BY status",
-                    "ii", clinic_id, clinic_id) < 0)
+                    bind_int(clinic_id), bind_int(clinic_id)) < 0)
         return -1;
     int r;
     while ((r = store_next(st, err)) == 1)
@@ -343,19 +345,21 @@ int queue_reap(nudge *n, int *reaped, nudge_err *err)
     *reaped = 0;
     /* The lost attempt is recorded, so a message that kills its worker every
      * time still runs out of retries instead of looping forever. */
-    if (store_exec(n->db, err,
-                   "INSERT INTO delivery_attempts (clinic_id, notification_id, channel, transport, "
-                   "started_at, outcome, detail) SELECT clinic_id, id, channel, '-', ?, "
-                   "'lease_expired', 'worker ' || COALESCE(lease_owner, 'unknown') || ' lost its lease' "
-                   "FROM notification_queue WHERE status = 'sending' AND lease_until <= ?",
-                   "ii", now, now) < 0)
+    if (store_exec(
+            n->db, err,
+            "INSERT INTO delivery_attempts (clinic_id, notification_id, channel, transport, "
+            "started_at, outcome, detail) SELECT clinic_id, id, channel, '-', ?, "
+            "'lease_expired', 'worker ' || COALESCE(lease_owner, 'unknown') || ' lost its lease' "
+            "FROM notification_queue WHERE status = 'sending' AND lease_until <= ?",
+            bind_int(now), bind_int(now)) < 0)
         return -1;
-    if (store_exec(n->db, err,
-                   "UPDATE notification_queue SET attempts = attempts + 1, "
-                   "status = CASE WHEN attempts + 1 > max_retries THEN 'failed' ELSE 'pending' END, "
-                   "last_error = 'lease expired', lease_until = NULL, lease_owner = NULL, "
-                   "updated_at = ? WHERE status = 'sending' AND lease_until <= ?",
-                   "ii", now, now) < 0)
+    if (store_exec(
+            n->db, err,
+            "UPDATE notification_queue SET attempts = attempts + 1, "
+            "status = CASE WHEN attempts + 1 > max_retries THEN 'failed' ELSE 'pending' END, "
+            "last_error = 'lease expired', lease_until = NULL, lease_owner = NULL, "
+            "updated_at = ? WHERE status = 'sending' AND lease_until <= ?",
+            bind_int(now), bind_int(now)) < 0)
         return -1;
     *reaped = (int)store_changes(n->db);
     /* Expired before anyone could send them (a reminder for a visit that
@@ -364,7 +368,7 @@ int queue_reap(nudge *n, int *reaped, nudge_err *err)
                       "UPDATE notification_queue SET status = 'cancelled', last_error = "
                       "'expired before it could be sent', updated_at = ? WHERE status = 'pending' "
                       "AND expires_at IS NOT NULL AND expires_at <= ?",
-                      "ii", now, now);
+                      bind_int(now), bind_int(now));
 }
 
 struct claimed {
@@ -406,7 +410,7 @@ int queue_claim(nudge *n, int64_t *ids, int max, nudge_err *err)
                     "FROM notification_queue q JOIN clinics c ON c.id = q.clinic_id "
                     "WHERE q.status = 'pending' AND q.due_at <= ? "
                     "GROUP BY q.clinic_id, q.channel ORDER BY MAX(q.priority) DESC, MIN(q.due_at)",
-                    "ii", now - 60, now) < 0)
+                    bind_int(now - 60), bind_int(now)) < 0)
         goto fail;
     struct group {
         int64_t clinic_id;
@@ -443,8 +447,9 @@ int queue_claim(nudge *n, int64_t *ids, int max, nudge_err *err)
                         "notification_queue WHERE status = 'pending' AND due_at <= ? AND "
                         "clinic_id = ? AND channel = ? ORDER BY priority DESC, due_at, id "
                         "LIMIT ?) RETURNING id, priority, due_at",
-                        "isiiisi", now + n->lease_seconds, n->worker_id, now, now,
-                        groups[g].clinic_id, groups[g].channel, take) < 0) {
+                        bind_int(now + n->lease_seconds), bind_text(n->worker_id), bind_int(now),
+                        bind_int(now), bind_int(groups[g].clinic_id), bind_text(groups[g].channel),
+                        bind_int(take)) < 0) {
             free(groups);
             goto fail;
         }
@@ -498,12 +503,8 @@ int queue_record(nudge *n, const nudge_notification *m, const char *transport,
     int attempts = m->attempts + 1;
     *retried = 0;
     switch (o->result) {
-    case CHANNEL_SENT:
-        status = "sent";
-        break;
-    case CHANNEL_PERMANENT:
-        status = "failed";
-        break;
+    case CHANNEL_SENT: status = "sent"; break;
+    case CHANNEL_PERMANENT: status = "failed"; break;
     case CHANNEL_CONFIG:
         /* Our mistake, not the message's: keep it, do not spend a retry. */
         status = "pending";
@@ -537,9 +538,10 @@ int queue_record(nudge *n, const nudge_notification *m, const char *transport,
                    "provider_id), last_error = ?, sent_at = CASE WHEN ? = 'sent' THEN ? ELSE "
                    "sent_at END, updated_at = ? WHERE id = ? AND status = 'sending' AND "
                    "lease_owner = ?",
-                   "sdizzsiiis", status, attempts, due, o->provider_id,
-                   o->result == CHANNEL_SENT ? "" : o->detail, status, now, now, m->id,
-                   n->worker_id) < 0)
+                   bind_text(status), bind_int(attempts), bind_int(due),
+                   bind_text_or_null(o->provider_id),
+                   bind_text_or_null(o->result == CHANNEL_SENT ? "" : o->detail), bind_text(status),
+                   bind_int(now), bind_int(now), bind_int(m->id), bind_text(n->worker_id)) < 0)
         goto fail;
     if (store_changes(n->db) == 0) {
         store_rollback(n->db);
@@ -549,8 +551,9 @@ int queue_record(nudge *n, const nudge_notification *m, const char *transport,
     if (store_exec(n->db, err,
                    "INSERT INTO delivery_attempts (clinic_id, notification_id, channel, "
                    "transport, started_at, outcome, provider_id, detail) VALUES (?,?,?,?,?,?,?,?)",
-                   "iissiszz", m->clinic_id, m->id, m->channel, transport, now,
-                   outcome_name(o->result), o->provider_id, o->detail) < 0)
+                   bind_int(m->clinic_id), bind_int(m->id), bind_text(m->channel),
+                   bind_text(transport), bind_int(now), bind_text(outcome_name(o->result)),
+                   bind_text_or_null(o->provider_id), bind_text_or_null(o->detail)) < 0)
         goto fail;
     if (!strcmp(status, "sent") &&
         audit_add(n, m->clinic_id, "send", "notification", m->id, m->template_name, err) < 0)
@@ -570,7 +573,8 @@ int queue_defer(nudge *n, int64_t id, int64_t until, const char *why, nudge_err 
                       "UPDATE notification_queue SET status = 'pending', due_at = ?, "
                       "lease_until = NULL, lease_owner = NULL, last_error = ?, updated_at = ? "
                       "WHERE id = ? AND status = 'sending' AND lease_owner = ?",
-                      "isiis", until, why, nudge_now(n), id, n->worker_id);
+                      bind_int(until), bind_text(why), bind_int(nudge_now(n)), bind_int(id),
+                      bind_text(n->worker_id));
 }
 
 int queue_drop(nudge *n, const nudge_notification *m, const char *status, const char *why,
@@ -582,7 +586,8 @@ int queue_drop(nudge *n, const nudge_notification *m, const char *status, const 
                    "UPDATE notification_queue SET status = ?, lease_until = NULL, "
                    "lease_owner = NULL, last_error = ?, updated_at = ? WHERE id = ? AND "
                    "status = 'sending' AND lease_owner = ?",
-                   "ssiis", status, why, nudge_now(n), m->id, n->worker_id) < 0 ||
+                   bind_text(status), bind_text(why), bind_int(nudge_now(n)), bind_int(m->id),
+                   bind_text(n->worker_id)) < 0 ||
         audit_add(n, m->clinic_id, status, "notification", m->id, why, err) < 0) {
         store_rollback(n->db);
         return -1;

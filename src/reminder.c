@@ -11,17 +11,18 @@
 #include "util.h"
 
 int reminder_plan_one(nudge *n, const nudge_appointment *a, const char *kind,
-                      const char *template_name, int64_t due_at, int64_t expires_at,
-                      nudge_err *err)
+                      const char *template_name, int64_t due_at, int64_t expires_at, nudge_err *err)
 {
     int64_t now = nudge_now(n);
-    return store_exec(n->db, err,
-                      "INSERT INTO reminders (clinic_id, patient_id, appointment_id, kind, "
-                      "template, offset_min, due_at, expires_at, status, created_at, updated_at) "
-                      "VALUES (?,?,?,?,?,?,?,?,'planned',?,?)",
-                      "iiissninii", a->clinic_id, a->patient_id, a->id, kind, template_name,
-                      expires_at && !strcmp(kind, "reminder") ? (expires_at - due_at) / 60 : 0,
-                      due_at, expires_at, now, now);
+    return store_exec(
+        n->db, err,
+        "INSERT INTO reminders (clinic_id, patient_id, appointment_id, kind, "
+        "template, offset_min, due_at, expires_at, status, created_at, updated_at) "
+        "VALUES (?,?,?,?,?,?,?,?,'planned',?,?)",
+        bind_int(a->clinic_id), bind_int(a->patient_id), bind_int(a->id), bind_text(kind),
+        bind_text(template_name),
+        bind_int_or_null(expires_at && !strcmp(kind, "reminder") ? (expires_at - due_at) / 60 : 0),
+        bind_int(due_at), bind_int_or_null(expires_at), bind_int(now), bind_int(now));
 }
 
 int reminder_plan_appointment(nudge *n, const nudge_clinic *c, const nudge_appointment *a,
@@ -30,9 +31,8 @@ int reminder_plan_appointment(nudge *n, const nudge_clinic *c, const nudge_appoi
     int64_t now = nudge_now(n);
     if (a->start_at <= now)
         return 0; /* a visit entered after the fact: nothing to remind of */
-    if (confirmation &&
-        reminder_plan_one(n, a, "confirmation", "appointment_confirmation", now, a->start_at,
-                          err) < 0)
+    if (confirmation && reminder_plan_one(n, a, "confirmation", "appointment_confirmation", now,
+                                          a->start_at, err) < 0)
         return -1;
     for (int i = 0; i < c->n_offsets; i++) {
         int64_t due = a->start_at - (int64_t)c->offsets[i] * 60;
@@ -40,28 +40,26 @@ int reminder_plan_appointment(nudge *n, const nudge_clinic *c, const nudge_appoi
          * repeat the confirmation: skip it. */
         if (due <= now)
             continue;
-        if (reminder_plan_one(n, a, "reminder", "appointment_reminder", due, a->start_at, err) <
-            0)
+        if (reminder_plan_one(n, a, "reminder", "appointment_reminder", due, a->start_at, err) < 0)
             return -1;
     }
     return 0;
 }
 
-int reminder_cancel_appointment(nudge *n, int64_t appointment_id, const char *why,
-                                nudge_err *err)
+int reminder_cancel_appointment(nudge *n, int64_t appointment_id, const char *why, nudge_err *err)
 {
     int64_t now = nudge_now(n);
     if (store_exec(n->db, err,
                    "UPDATE reminders SET status = 'cancelled', note = ?, updated_at = ? "
                    "WHERE appointment_id = ? AND status = 'planned'",
-                   "sii", why, now, appointment_id) < 0)
+                   bind_text(why), bind_int(now), bind_int(appointment_id)) < 0)
         return -1;
     /* Messages already queued but not yet handed to a provider go too; one
      * in a worker's hands cannot be recalled. */
     return store_exec(n->db, err,
                       "UPDATE notification_queue SET status = 'cancelled', last_error = ?, "
                       "updated_at = ? WHERE appointment_id = ? AND status = 'pending'",
-                      "sii", why, now, appointment_id);
+                      bind_text(why), bind_int(now), bind_int(appointment_id));
 }
 
 int nudge_reminder_list(nudge *n, int64_t clinic_id, int64_t appointment_id, nudge_reminder_fn fn,
@@ -73,7 +71,8 @@ int nudge_reminder_list(nudge *n, int64_t clinic_id, int64_t appointment_id, nud
                     "template, due_at, expires_at, status FROM reminders "
                     "WHERE (? = 0 OR clinic_id = ?) AND (? = 0 OR appointment_id = ?) "
                     "ORDER BY due_at, id",
-                    "iiii", clinic_id, clinic_id, appointment_id, appointment_id) < 0)
+                    bind_int(clinic_id), bind_int(clinic_id), bind_int(appointment_id),
+                    bind_int(appointment_id)) < 0)
         return -1;
     int r;
     while ((r = store_next(st, err)) == 1) {

@@ -23,16 +23,16 @@ static int sched_priority(const char *kind, int64_t due, int64_t expires)
 }
 
 /* Renders template `name` for channel into subject/body/html (caller frees). */
-static int sched_render(nudge *n, const nudge_clinic *c, const nudge_patient *p,
-                        const char *name, const char *channel, const nudge_vars *v,
-                        nudge_template *t, char **subject, char **body, char **html,
-                        nudge_err *err)
+static int sched_render(nudge *n, const nudge_clinic *c, const nudge_patient *p, const char *name,
+                        const char *channel, const nudge_vars *v, nudge_template *t, char **subject,
+                        char **body, char **html, nudge_err *err)
 {
     if (nudge_template_get(n, c->id, name, p->language, t, err) < 0)
         return -1;
     if (!strcmp(channel, "email")) {
         if (!(*subject = tmpl_render(t->subject, v, 0, err)) ||
-            !(*body = tmpl_render(t->text, v, 0, err)) || !(*html = tmpl_render(t->html, v, 1, err)))
+            !(*body = tmpl_render(t->text, v, 0, err)) ||
+            !(*html = tmpl_render(t->html, v, 1, err)))
             return -1;
         return 0;
     }
@@ -46,7 +46,8 @@ static int sched_mark(nudge *n, int64_t id, const char *status, int64_t notifica
     return store_exec(n->db, err,
                       "UPDATE reminders SET status = ?, notification_id = ?, note = ?, "
                       "updated_at = ? WHERE id = ?",
-                      "snzii", status, notification_id, note, nudge_now(n), id);
+                      bind_text(status), bind_int_or_null(notification_id), bind_text_or_null(note),
+                      bind_int(nudge_now(n)), bind_int(id));
 }
 
 /* One plan, in its own transaction. Returns 1 enqueued, 2 expired,
@@ -78,8 +79,8 @@ static int sched_one(nudge *n, const nudge_reminder *rm, nudge_err *err)
     const char *channel, *recipient;
     tmpl_patient_vars(n, &c, &p, &a, &v, err);
     if (queue_route(&c, &p, NULL, &channel, &recipient, &why) < 0 ||
-        sched_render(n, &c, &p, rm->template_name, channel, &v, &t, &subject, &body, &html,
-                     &why) < 0) {
+        sched_render(n, &c, &p, rm->template_name, channel, &v, &t, &subject, &body, &html, &why) <
+            0) {
         /* The plan cannot become a message (a clinic template needs a
          * variable we do not have): record why, for staff to see. */
         if (sched_mark(n, rm->id, "failed", 0, why.msg, err) < 0 ||
@@ -128,7 +129,6 @@ out:
     return rc;
 }
 
-
 int sched_run(nudge *n, nudge_tick_stats *st, nudge_err *err)
 {
     int64_t now = nudge_now(n);
@@ -141,7 +141,7 @@ int sched_run(nudge *n, nudge_tick_stats *st, nudge_err *err)
                         "SELECT id, clinic_id, patient_id, appointment_id, kind, template, "
                         "due_at, expires_at FROM reminders WHERE status = 'planned' AND "
                         "due_at <= ? ORDER BY due_at, id LIMIT 64",
-                        "i", now) < 0)
+                        bind_int(now)) < 0)
             return -1;
         int r;
         while (nb < 64 && (r = store_next(q, err)) == 1) {

@@ -62,7 +62,7 @@ static int tmpl_find(nudge *n, int64_t clinic_id, const char *name, const char *
         if (store_query(n->db, &st, err,
                         "SELECT " TMPL_COLS " FROM templates WHERE clinic_id = ? AND name = ? "
                         "AND language = ?",
-                        "iss", clinic_id, name, lang) < 0)
+                        bind_int(clinic_id), bind_text(name), bind_text(lang)) < 0)
             return -1;
         int r = store_next(st, err);
         if (r == 1)
@@ -126,13 +126,15 @@ int nudge_template_put(nudge *n, int64_t clinic_id, const nudge_template *t, nud
     const struct {
         const char *field, *text;
         int required;
-    } parts[] = {{"sms", t->sms, 1},  {"whatsapp", t->whatsapp, 0}, {"subject", t->subject, 1},
-                 {"text", t->text, 1}, {"html", t->html, 1}};
+    } parts[] = {{"sms", t->sms, 1},
+                 {"whatsapp", t->whatsapp, 0},
+                 {"subject", t->subject, 1},
+                 {"text", t->text, 1},
+                 {"html", t->html, 1}};
     for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) {
         if (str_blank(parts[i].text)) {
             if (parts[i].required)
-                return err_set(err, NUDGE_EINVAL, parts[i].field, "%s is required",
-                               parts[i].field);
+                return err_set(err, NUDGE_EINVAL, parts[i].field, "%s is required", parts[i].field);
             continue;
         }
         if (tmpl_check(parts[i].text, parts[i].field, err) < 0)
@@ -148,8 +150,10 @@ int nudge_template_put(nudge *n, int64_t clinic_id, const nudge_template *t, nud
                    "category = excluded.category, sms = excluded.sms, "
                    "whatsapp = excluded.whatsapp, subject = excluded.subject, "
                    "text = excluded.text, html = excluded.html, updated_at = excluded.updated_at",
-                   "isssszsssii", clinic_id, t->name, t->language, t->category, t->sms,
-                   t->whatsapp, t->subject, t->text, t->html, now, now) < 0 ||
+                   bind_int(clinic_id), bind_text(t->name), bind_text(t->language),
+                   bind_text(t->category), bind_text(t->sms), bind_text_or_null(t->whatsapp),
+                   bind_text(t->subject), bind_text(t->text), bind_text(t->html), bind_int(now),
+                   bind_int(now)) < 0 ||
         audit_add(n, clinic_id, "put", "template", 0, t->name, err) < 0) {
         store_rollback(n->db);
         return -1;
@@ -181,7 +185,7 @@ int nudge_template_list(nudge *n, int64_t clinic_id, nudge_template_fn fn, void 
     if (store_query(n->db, &st, err,
                     "SELECT " TMPL_COLS " FROM templates WHERE clinic_id = ? ORDER BY name, "
                     "language",
-                    "i", clinic_id) < 0)
+                    bind_int(clinic_id)) < 0)
         return -1;
     int r;
     while ((r = store_next(st, err)) == 1) {

@@ -76,6 +76,20 @@ int str_blank(const char *s)
     return 1;
 }
 
+int lang_code_ok(const char *s)
+{
+    size_t i = 0;
+    while (islower((unsigned char)s[i]))
+        i++;
+    if (i < 2 || i > 3)
+        return 0;
+    if (!s[i])
+        return 1;
+    if (s[i] != '-' || !isupper((unsigned char)s[i + 1]) || !isupper((unsigned char)s[i + 2]))
+        return 0;
+    return s[i + 3] == 0;
+}
+
 void sbuf_add(sbuf *b, const char *s, size_t n)
 {
     if (b->len + n + 1 > b->cap) {

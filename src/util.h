@@ -22,6 +22,8 @@ int str_copy(char *dst, size_t n, const char *src);
 int str_field(char *dst, size_t n, const char *src, const char *field, nudge_err *err);
 char *str_dup(const char *s); /* NULL-safe strdup; aborts on OOM */
 int str_blank(const char *s);  /* NULL, empty or only spaces */
+/* A language tag nudge accepts: "en", "hi", "pt-BR". */
+int lang_code_ok(const char *s);
 
 /* Growable NUL-terminated buffer. Starts zeroed; sbuf_take transfers data. */
 typedef struct sbuf {

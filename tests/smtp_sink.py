@@ -20,12 +20,14 @@ import argparse
 import email
 import email.policy
 import json
+import logging
 import os
 import signal
 import socket
 import ssl
 import sys
 import threading
+import warnings
 
 
 def parse_message(raw):
@@ -111,7 +113,15 @@ def main():
     ap.add_argument("--tls-cert")
     ap.add_argument("--tls-key")
     ap.add_argument("--parse", help="print the parsed form of an .eml file and exit")
+    ap.add_argument("--verbose", action="store_true", help="aiosmtpd's log on stderr")
     a = ap.parse_args()
+    # Tests provoke failures on purpose (bad passwords, refused TLS);
+    # aiosmtpd's warnings and tracebacks about them are noise unless asked.
+    if not a.verbose:
+        warnings.simplefilter("ignore")
+        logging.getLogger("mail.log").setLevel(logging.CRITICAL + 1)
+    else:
+        logging.basicConfig(level=logging.DEBUG)
 
     if a.parse:
         with open(a.parse, "rb") as f:
@@ -137,7 +147,9 @@ def main():
             ok = (isinstance(auth_data, LoginPassword)
                   and auth_data.login == user.encode()
                   and auth_data.password == password.encode())
-            return AuthResult(success=ok)
+            # handled=False: aiosmtpd then answers 535 itself; with the
+            # default (True) it says nothing and the client waits forever.
+            return AuthResult(success=ok, handled=False)
 
         kwargs.update(authenticator=authenticator, auth_required=True,
                       auth_require_tls=bool(a.tls_cert))

@@ -13,7 +13,7 @@ static int64_t count(nudge *n, const char *sql)
 {
     int64_t c = -1;
     nudge_err e = {0};
-    assert_int_equal(store_scalar(n->db, &c, &e, sql, ""), 1);
+    assert_int_equal(store_scalar(n->db, &c, &e, sql), 1);
     return c;
 }
 
@@ -171,8 +171,7 @@ static void test_patient_round_trip_and_scope(void **state)
     /* Clinic B cannot see A's patient: the same answer as no patient. */
     assert_int_equal(nudge_patient_get(env.n, b.id, p.id, &got, &e), -1);
     assert_int_equal(e.code, NUDGE_ENOTFOUND);
-    assert_int_equal(count(env.n, "SELECT COUNT(*) FROM events WHERE type = 'patient.created'"),
-                     1);
+    assert_int_equal(count(env.n, "SELECT COUNT(*) FROM events WHERE type = 'patient.created'"), 1);
     tu_close(&env);
 }
 

@@ -19,8 +19,10 @@ static store *open_store(char *dir, size_t n)
     nudge_err e = {0};
     assert_int_equal(store_open(path, &s, &e), 0);
     assert_int_equal(store_migrate(s, 1000, NULL, &e), 0);
-    assert_int_equal(store_exec(s, &e, "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT, "
-                                       "b INTEGER, u TEXT UNIQUE)", ""), 0);
+    assert_int_equal(store_exec(s, &e,
+                                "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT, "
+                                "b INTEGER, u TEXT UNIQUE)"),
+                     0);
     return s;
 }
 
@@ -28,7 +30,7 @@ static int64_t count_t(store *s)
 {
     int64_t c = -1;
     nudge_err e = {0};
-    assert_int_equal(store_scalar(s, &c, &e, "SELECT COUNT(*) FROM t", ""), 1);
+    assert_int_equal(store_scalar(s, &c, &e, "SELECT COUNT(*) FROM t"), 1);
     return c;
 }
 
@@ -44,21 +46,26 @@ static void test_migrations_apply_once(void **state)
     assert_int_equal(store_schema_version(s, &version, &e), 0);
     assert_true(version >= 1);
     int64_t at = 0;
-    assert_int_equal(store_scalar(s, &at, &e,
-                                  "SELECT applied_at FROM schema_migrations WHERE version = 1",
-                                  ""),
-                     1);
+    assert_int_equal(
+        store_scalar(s, &at, &e, "SELECT applied_at FROM schema_migrations WHERE version = 1"), 1);
     assert_int_equal(at, 1000); /* from the clock given, not the system's */
     /* The seed's tables are there, each with its clinic. */
-    const char *tables[] = {"reminders", "notification_queue", "broadcasts", "patient_segments",
-                            "patient_communication_preferences", "templates", "events",
-                            "audit_log", "appointments", "patients"};
+    const char *tables[] = {"reminders",
+                            "notification_queue",
+                            "broadcasts",
+                            "patient_segments",
+                            "patient_communication_preferences",
+                            "templates",
+                            "events",
+                            "audit_log",
+                            "appointments",
+                            "patients"};
     for (size_t i = 0; i < sizeof tables / sizeof *tables; i++) {
         int64_t has = 0;
         assert_int_equal(store_scalar(s, &has, &e,
                                       "SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = "
                                       "'clinic_id'",
-                                      "s", tables[i]),
+                                      bind_text(tables[i])),
                          1);
         assert_int_equal(has, 1);
     }
@@ -72,14 +79,16 @@ static void test_binds_round_trip(void **state)
     char dir[64];
     store *s = open_store(dir, sizeof dir);
     nudge_err e = {0};
-    assert_int_equal(store_exec(s, &e, "INSERT INTO t (a, b, u) VALUES (?, ?, ?)", "zns", "",
-                                (int64_t)0, "x"),
+    assert_int_equal(store_exec(s, &e, "INSERT INTO t (a, b, u) VALUES (?, ?, ?)",
+                                bind_text_or_null(""), bind_int_or_null((int64_t)0),
+                                bind_text("x")),
                      0);
-    assert_int_equal(store_exec(s, &e, "INSERT INTO t (a, b, u) VALUES (?, ?, ?)", "sds",
-                                "it's \"quoted\"; DROP TABLE t;--", 42, "y"),
+    assert_int_equal(store_exec(s, &e, "INSERT INTO t (a, b, u) VALUES (?, ?, ?)",
+                                bind_text("it's \"quoted\"; DROP TABLE t;--"), bind_int(42),
+                                bind_text("y")),
                      0);
     store_stmt *st;
-    assert_int_equal(store_query(s, &st, &e, "SELECT a, b FROM t ORDER BY id", ""), 0);
+    assert_int_equal(store_query(s, &st, &e, "SELECT a, b FROM t ORDER BY id"), 0);
     assert_int_equal(store_next(st, &e), 1);
     assert_true(store_null(st, 0));
     assert_true(store_null(st, 1));
@@ -106,15 +115,15 @@ static void test_nested_transactions(void **state)
     nudge_err e = {0};
     /* Inner commit does not commit; outer rollback undoes both. */
     assert_int_equal(store_begin(s, &e), 0);
-    assert_int_equal(store_exec(s, &e, "INSERT INTO t (a) VALUES ('1')", ""), 0);
+    assert_int_equal(store_exec(s, &e, "INSERT INTO t (a) VALUES ('1')"), 0);
     assert_int_equal(store_begin(s, &e), 0);
-    assert_int_equal(store_exec(s, &e, "INSERT INTO t (a) VALUES ('2')", ""), 0);
+    assert_int_equal(store_exec(s, &e, "INSERT INTO t (a) VALUES ('2')"), 0);
     assert_int_equal(store_commit(s, &e), 0);
     store_rollback(s);
     assert_int_equal(count_t(s), 0);
     /* Inner rollback dooms the outer commit. */
     assert_int_equal(store_begin(s, &e), 0);
-    assert_int_equal(store_exec(s, &e, "INSERT INTO t (a) VALUES ('1')", ""), 0);
+    assert_int_equal(store_exec(s, &e, "INSERT INTO t (a) VALUES ('1')"), 0);
     assert_int_equal(store_begin(s, &e), 0);
     store_rollback(s);
     assert_int_equal(store_commit(s, &e), -1);
@@ -122,7 +131,7 @@ static void test_nested_transactions(void **state)
     assert_int_equal(count_t(s), 0);
     /* And a plain one commits. */
     assert_int_equal(store_begin(s, &e), 0);
-    assert_int_equal(store_exec(s, &e, "INSERT INTO t (a) VALUES ('1')", ""), 0);
+    assert_int_equal(store_exec(s, &e, "INSERT INTO t (a) VALUES ('1')"), 0);
     assert_int_equal(store_commit(s, &e), 0);
     assert_int_equal(count_t(s), 1);
     assert_int_equal(store_commit(s, &e), -1); /* commit without begin */
@@ -136,11 +145,11 @@ static void test_unique_violation_is_conflict(void **state)
     char dir[64];
     store *s = open_store(dir, sizeof dir);
     nudge_err e = {0};
-    assert_int_equal(store_exec(s, &e, "INSERT INTO t (u) VALUES (?)", "s", "k"), 0);
-    assert_int_equal(store_exec(s, &e, "INSERT INTO t (u) VALUES (?)", "s", "k"), -1);
+    assert_int_equal(store_exec(s, &e, "INSERT INTO t (u) VALUES (?)", bind_text("k")), 0);
+    assert_int_equal(store_exec(s, &e, "INSERT INTO t (u) VALUES (?)", bind_text("k")), -1);
     assert_int_equal(e.code, NUDGE_ECONFLICT);
     assert_true(store_is_constraint(s));
-    assert_int_equal(store_exec(s, &e, "SELEC nonsense", ""), -1);
+    assert_int_equal(store_exec(s, &e, "SELEC nonsense"), -1);
     assert_int_equal(e.code, NUDGE_ESTORE);
     store_close(s);
     tu_rmrf(dir);
@@ -153,14 +162,14 @@ static void test_statement_cache_nesting(void **state)
     store *s = open_store(dir, sizeof dir);
     nudge_err e = {0};
     for (int i = 0; i < 3; i++)
-        assert_int_equal(store_exec(s, &e, "INSERT INTO t (b) VALUES (?)", "d", i), 0);
+        assert_int_equal(store_exec(s, &e, "INSERT INTO t (b) VALUES (?)", bind_int(i)), 0);
     /* The same SQL open twice at once: the second must not reuse (and
      * reset) the first's statement. */
     const char *q = "SELECT b FROM t WHERE b >= ? ORDER BY b";
     store_stmt *a, *b;
-    assert_int_equal(store_query(s, &a, &e, q, "d", 0), 0);
+    assert_int_equal(store_query(s, &a, &e, q, bind_int(0)), 0);
     assert_int_equal(store_next(a, &e), 1);
-    assert_int_equal(store_query(s, &b, &e, q, "d", 2), 0);
+    assert_int_equal(store_query(s, &b, &e, q, bind_int(2)), 0);
     assert_int_equal(store_next(b, &e), 1);
     assert_int_equal(store_int(b, 0), 2);
     store_done(b);
@@ -169,8 +178,26 @@ static void test_statement_cache_nesting(void **state)
     store_done(a);
     /* Reused from the cache, with fresh bindings. */
     int64_t v;
-    assert_int_equal(store_scalar(s, &v, &e, q, "d", 1), 1);
+    assert_int_equal(store_scalar(s, &v, &e, q, bind_int(1)), 1);
     assert_int_equal(v, 1);
+    store_close(s);
+    tu_rmrf(dir);
+}
+
+static void test_bind_count_must_match(void **state)
+{
+    (void)state;
+    char dir[64];
+    store *s = open_store(dir, sizeof dir);
+    nudge_err e = {0};
+    /* Too few and too many values are refused before anything runs. */
+    assert_int_equal(store_exec(s, &e, "INSERT INTO t (a, b) VALUES (?, ?)", bind_text("x")), -1);
+    assert_int_equal(e.code, NUDGE_ESTORE);
+    assert_non_null(strstr(e.msg, "1 values bound to 2 placeholders"));
+    assert_int_equal(store_exec(s, &e, "INSERT INTO t (a) VALUES (?)", bind_text("x"),
+                                bind_int(1)),
+                     -1);
+    assert_int_equal(count_t(s), 0);
     store_close(s);
     tu_rmrf(dir);
 }
@@ -196,6 +223,7 @@ int main(void)
         cmocka_unit_test(test_nested_transactions),
         cmocka_unit_test(test_unique_violation_is_conflict),
         cmocka_unit_test(test_statement_cache_nesting),
+        cmocka_unit_test(test_bind_count_must_match),
         cmocka_unit_test(test_bad_urls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

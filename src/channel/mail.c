@@ -18,20 +18,14 @@
 #include <openssl/rand.h>
 
 #include "channel/channel.h"
+#include "channel/mail.h"
 #include "tz.h"
 #include "util.h"
 
-/* mail.c's interface to outbox.c and smtp.c (see the note there). */
-int mail_address_ok(const char *addr);
-const char *mail_domain(const char *addr);
-int mail_message_id(int64_t id, const char *from_addr, char *buf, size_t n);
-char **mail_headers(const channel_msg *m, const char *from_addr, const char *message_id);
-void mail_headers_free(char **v);
 
 /* Raw bytes per encoded word: 39 bytes make 52 base64 characters, so a word
  * is 64 characters and even "Reply-To: " plus one word stays within the 76
- * characters RFC 2047 allows on a line holding encoded words. A multiple of
- * 3 also keeps '=' padding out of all but the last word. */
+ * characters RFC 2047 allows on a line holding encoded words. */
 #define MAIL_WORD_BYTES 39
 
 /* Copy of s with every control character (CR and LF above all) turned into a
@@ -120,7 +114,7 @@ int mail_address_ok(const char *addr)
     return 1;
 }
 
-const char *mail_domain(const char *addr)
+static const char *mail_domain(const char *addr)
 {
     const char *at = addr ? strrchr(addr, '@') : NULL;
     return at && at[1] ? at + 1 : "localhost";

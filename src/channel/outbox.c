@@ -24,15 +24,9 @@
 #include <openssl/evp.h>
 
 #include "channel/channel.h"
+#include "channel/mail.h"
 #include "util.h"
 
-/* mail.c's interface, shared with smtp.c. It belongs in a
- * src/channel/mail.h; channel.h is the only header of this directory for
- * now, so the declarations are repeated here and in smtp.c. */
-int mail_address_ok(const char *addr);
-int mail_message_id(int64_t id, const char *from_addr, char *buf, size_t n);
-char **mail_headers(const channel_msg *m, const char *from_addr, const char *message_id);
-void mail_headers_free(char **v);
 
 /* The outbox is not a mail server: From needs an address, and this one says
  * plainly where the message went. */

@@ -25,15 +25,8 @@
 #include <openssl/crypto.h>
 
 #include "channel/channel.h"
+#include "channel/mail.h"
 #include "util.h"
-
-/* mail.c's interface, shared with outbox.c. It belongs in a
- * src/channel/mail.h; channel.h is the only header of this directory for
- * now, so the declarations are repeated here and in outbox.c. */
-int mail_address_ok(const char *addr);
-int mail_message_id(int64_t id, const char *from_addr, char *buf, size_t n);
-char **mail_headers(const channel_msg *m, const char *from_addr, const char *message_id);
-void mail_headers_free(char **v);
 
 #define SMTP_CONNECT_TIMEOUT_MS 10000L
 #define SMTP_DEFAULT_TIMEOUT_MS 30000L
@@ -158,49 +151,14 @@ static curl_mime *smtp_mime(CURL *c, const channel_msg *m)
     return root;
 }
 
-static int smtp_send(channel *ch, const channel_msg *m, channel_outcome *out)
+/* One transfer on the channel's handle; fills out's result and detail. */
+static void smtp_perform(smtp_priv *p, struct curl_slist *rcpt, struct curl_slist *headers,
+                         curl_mime *mime, channel_outcome *out)
 {
-    smtp_priv *p = ch->priv;
-    memset(out, 0, sizeof *out);
-    if (!mail_address_ok(m->to)) {
-        smtp_fail(out, CHANNEL_PERMANENT, "invalid recipient address");
-        return 0;
-    }
-    if (m->reply_to && *m->reply_to && !mail_address_ok(m->reply_to)) {
-        smtp_fail(out, CHANNEL_CONFIG, "invalid Reply-To address");
-        return 0;
-    }
-    char msgid[192];
-    if (mail_message_id(m->id, p->from, msgid, sizeof msgid) < 0) {
-        smtp_fail(out, CHANNEL_TRANSIENT, "smtp: no random bytes for Message-ID");
-        return 0;
-    }
-
     CURL *c = p->curl;
-    struct curl_slist *headers = NULL, *rcpt = NULL, *t;
-    char **hv = mail_headers(m, p->from, msgid);
-    int oom = 0;
-    for (char **h = hv; *h && !oom; h++) {
-        if ((t = curl_slist_append(headers, *h)))
-            headers = t;
-        else
-            oom = 1;
-    }
-    mail_headers_free(hv);
-    sbuf b = {0};
-    sbuf_printf(&b, "<%s>", m->to);
-    char *to = sbuf_take(&b);
-    sbuf_printf(&b, "<%s>", p->from);
-    char *from = sbuf_take(&b);
-    if (!oom && !(rcpt = curl_slist_append(NULL, to)))
-        oom = 1;
-    curl_mime *mime = oom ? NULL : smtp_mime(c, m);
-    if (!mime) {
-        smtp_fail(out, CHANNEL_TRANSIENT, "smtp: out of memory building the message");
-        goto done;
-    }
-
     char errbuf[CURL_ERROR_SIZE] = "";
+    char from[320];
+    snprintf(from, sizeof from, "<%s>", p->from); /* fits: checked <= 254 */
     CURLcode rc = CURLE_OK;
 #define SMTP_SET(opt, val)                                                                    \
     do {                                                                                      \
@@ -239,26 +197,65 @@ static int smtp_send(channel *ch, const channel_msg *m, channel_outcome *out)
     }
     if (rc == CURLE_OK) {
         out->result = CHANNEL_SENT;
-        str_copy(out->provider_id, sizeof out->provider_id, msgid);
     } else {
         /* libcurl's message names the step and the reply code; it never
          * holds the password or the body. */
         const char *why = errbuf[0] ? errbuf : curl_easy_strerror(rc);
-        if (code > 0)
+        if (code >= 400)
             smtp_fail(out, smtp_classify(rc, code), "smtp: %s (server replied %ld)", why, code);
         else
             smtp_fail(out, smtp_classify(rc, code), "smtp: %s", why);
     }
-    /* Reset now rather than before the next send: libcurl lets go of our
-     * headers, mime and error buffer before they are freed, and keeps the
-     * connection for the next message. */
+    /* Reset now rather than before the next send: libcurl lets go of the
+     * caller's headers and mime and of errbuf before they are freed, and
+     * keeps the connection for the next message. */
     curl_easy_reset(c);
-done:
+}
+
+static int smtp_send(channel *ch, const channel_msg *m, channel_outcome *out)
+{
+    smtp_priv *p = ch->priv;
+    memset(out, 0, sizeof *out);
+    if (!mail_address_ok(m->to)) {
+        smtp_fail(out, CHANNEL_PERMANENT, "invalid recipient address");
+        return 0;
+    }
+    if (m->reply_to && *m->reply_to && !mail_address_ok(m->reply_to)) {
+        smtp_fail(out, CHANNEL_CONFIG, "invalid Reply-To address");
+        return 0;
+    }
+    char msgid[192];
+    if (mail_message_id(m->id, p->from, msgid, sizeof msgid) < 0) {
+        smtp_fail(out, CHANNEL_TRANSIENT, "smtp: no random bytes for Message-ID");
+        return 0;
+    }
+
+    struct curl_slist *headers = NULL, *rcpt = NULL, *t;
+    char **hv = mail_headers(m, p->from, msgid);
+    int oom = 0;
+    for (char **h = hv; *h && !oom; h++) {
+        if ((t = curl_slist_append(headers, *h)))
+            headers = t;
+        else
+            oom = 1;
+    }
+    mail_headers_free(hv);
+    sbuf b = {0};
+    sbuf_printf(&b, "<%s>", m->to);
+    char *to = sbuf_take(&b);
+    if (!oom && !(rcpt = curl_slist_append(NULL, to)))
+        oom = 1;
+    curl_mime *mime = oom ? NULL : smtp_mime(p->curl, m);
+    if (mime)
+        smtp_perform(p, rcpt, headers, mime, out);
+    else
+        smtp_fail(out, CHANNEL_TRANSIENT, "smtp: out of memory building the message");
+    if (out->result == CHANNEL_SENT)
+        str_copy(out->provider_id, sizeof out->provider_id, msgid);
     curl_mime_free(mime);
     curl_slist_free_all(headers);
     curl_slist_free_all(rcpt);
     free(to);
-    free(from);
     return 0;
 }
 

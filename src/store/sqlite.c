@@ -95,6 +95,11 @@ static int lite_bind_null(store_stmt *h, int i)
     return lite_rc(h, sqlite3_bind_null(h->st, i));
 }
 
+static int lite_param_count(store_stmt *h)
+{
+    return sqlite3_bind_parameter_count(h->st);
+}
+
 static int lite_step(store_stmt *h)
 {
     int rc = sqlite3_step(h->st);
@@ -173,6 +178,7 @@ static const struct store_ops sqlite_ops = {
     .bind_int = lite_bind_int,
     .bind_text = lite_bind_text,
     .bind_null = lite_bind_null,
+    .param_count = lite_param_count,
     .step = lite_step,
     .column_null = lite_column_null,
     .column_int = lite_column_int,

@@ -5,7 +5,6 @@
  */
 #include "store/store.h"
 
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,34 +39,23 @@ static int store_fail(store *s, nudge_err *err)
                    "database: %s", s->ops->errmsg(s));
 }
 
-static int store_bindv(store *s, store_stmt *st, const char *types, va_list ap, nudge_err *err)
+static int store_bind(store *s, store_stmt *st, const char *sql, const store_val *v, int n,
+                      nudge_err *err)
 {
-    int rc = 0;
-    for (int i = 0; types && types[i] && rc == 0; i++) {
-        int idx = i + 1;
-        switch (types[i]) {
-        case 'i': rc = s->ops->bind_int(st, idx, va_arg(ap, int64_t)); break;
-        case 'd': rc = s->ops->bind_int(st, idx, va_arg(ap, int)); break;
-        case 'n': {
-            int64_t v = va_arg(ap, int64_t);
-            rc = v ? s->ops->bind_int(st, idx, v) : s->ops->bind_null(st, idx);
-            break;
+    int want = s->ops->param_count(st);
+    if (want != n)
+        return err_set(err, NUDGE_ESTORE, "", "store: %d values bound to %d placeholders in: %.80s",
+                       n, want, sql);
+    for (int i = 0; i < n; i++) {
+        int rc;
+        switch (v[i].type) {
+        case STORE_INT: rc = s->ops->bind_int(st, i + 1, v[i].i); break;
+        case STORE_TEXT: rc = s->ops->bind_text(st, i + 1, v[i].s); break;
+        default: rc = s->ops->bind_null(st, i + 1); break;
         }
-        case 's':
-        case 'z': {
-            const char *v = va_arg(ap, const char *);
-            if (!v || (types[i] == 'z' && !*v))
-                rc = s->ops->bind_null(st, idx);
-            else
-                rc = s->ops->bind_text(st, idx, v);
-            break;
-        }
-        default:
-            return err_set(err, NUDGE_ESTORE, "", "store: bad bind type '%c'", types[i]);
-        }
+        if (rc)
+            return store_fail(s, err);
     }
-    if (rc)
-        return store_fail(s, err);
     return 0;
 }
 
@@ -76,13 +64,13 @@ struct stmt_head {
     store *s;
 };
 
-static int store_preparev(store *s, store_stmt **out, nudge_err *err, const char *sql,
-                          const char *types, va_list ap)
+static int store_prepare(store *s, store_stmt **out, nudge_err *err, const char *sql,
+                         const store_val *v, int n)
 {
     store_stmt *st;
     if (s->ops->prepare(s, sql, &st))
         return store_fail(s, err);
-    if (store_bindv(s, st, types, ap, err)) {
+    if (store_bind(s, st, sql, v, n, err)) {
         s->ops->finalize(st);
         return -1;
     }
@@ -96,14 +84,10 @@ static store *stmt_store(store_stmt *st)
     return ((struct stmt_head *)st)->s;
 }
 
-int store_exec(store *s, nudge_err *err, const char *sql, const char *types, ...)
+int store_exec_v(store *s, nudge_err *err, const char *sql, const store_val *v, int n)
 {
     store_stmt *st;
-    va_list ap;
-    va_start(ap, types);
-    int rc = store_preparev(s, &st, err, sql, types, ap);
-    va_end(ap);
-    if (rc)
+    if (store_prepare(s, &st, err, sql, v, n))
         return -1;
     int r;
     while ((r = s->ops->step(st)) == 1)
@@ -117,14 +101,10 @@ int store_exec(store *s, nudge_err *err, const char *sql, const char *types, ...
     return 0;
 }
 
-int store_query(store *s, store_stmt **out, nudge_err *err, const char *sql, const char *types,
-                ...)
+int store_query_v(store *s, store_stmt **out, nudge_err *err, const char *sql, const store_val *v,
+                  int n)
 {
-    va_list ap;
-    va_start(ap, types);
-    int rc = store_preparev(s, out, err, sql, types, ap);
-    va_end(ap);
-    return rc;
+    return store_prepare(s, out, err, sql, v, n);
 }
 
 int store_next(store_stmt *st, nudge_err *err)
@@ -173,14 +153,11 @@ char *store_dup(store_stmt *st, int col)
     return store_null(st, col) ? NULL : str_dup(store_text(st, col));
 }
 
-int store_scalar(store *s, int64_t *out, nudge_err *err, const char *sql, const char *types, ...)
+int store_scalar_v(store *s, int64_t *out, nudge_err *err, const char *sql, const store_val *v,
+                   int n)
 {
     store_stmt *st;
-    va_list ap;
-    va_start(ap, types);
-    int rc = store_preparev(s, &st, err, sql, types, ap);
-    va_end(ap);
-    if (rc)
+    if (store_prepare(s, &st, err, sql, v, n))
         return -1;
     int r = store_next(st, err);
     if (r == 1)
@@ -245,8 +222,7 @@ void store_rollback(store *s)
 int store_schema_version(store *s, int *version, nudge_err *err)
 {
     int64_t v = 0;
-    int r = store_scalar(s, &v, err, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-                         "");
+    int r = store_scalar(s, &v, err, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
     if (r < 0)
         return -1;
     *version = (int)v;
@@ -259,15 +235,14 @@ int store_migrate(store *s, int64_t now, int *applied, nudge_err *err)
     int n = 0;
     if (store_exec(s, err,
                    "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
-                   "name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
-                   ""))
+                   "name TEXT NOT NULL, applied_at INTEGER NOT NULL)"))
         return -1;
     for (; m->sql; m++) {
         if (store_begin(s, err))
             return -1;
         int64_t have = 0;
         int r = store_scalar(s, &have, err, "SELECT 1 FROM schema_migrations WHERE version = ?",
-                             "d", m->version);
+                             bind_int(m->version));
         if (r == 0) {
             if (s->ops->exec_script(s, m->sql)) {
                 err_set(err, NUDGE_ESTORE, "", "migration %s: %s", m->name, s->ops->errmsg(s));
@@ -277,7 +252,7 @@ int store_migrate(store *s, int64_t now, int *applied, nudge_err *err)
             if (store_exec(s, err,
                            "INSERT INTO schema_migrations (version, name, applied_at) "
                            "VALUES (?, ?, ?)",
-                           "dsi", m->version, m->name, now)) {
+                           bind_int(m->version), bind_text(m->name), bind_int(now))) {
                 store_rollback(s);
                 return -1;
             }

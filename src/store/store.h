@@ -32,7 +32,8 @@ struct store_ops {
     int (*bind_int)(store_stmt *st, int i, int64_t v); /* i from 1 */
     int (*bind_text)(store_stmt *st, int i, const char *v);
     int (*bind_null)(store_stmt *st, int i);
-    int (*step)(store_stmt *st); /* 1 row, 0 done, -1 error */
+    int (*param_count)(store_stmt *st);
+    int (*step)(store_stmt *st);               /* 1 row, 0 done, -1 error */
     int (*column_null)(store_stmt *st, int i); /* i from 0 */
     int64_t (*column_int)(store_stmt *st, int i);
     const char *(*column_text)(store_stmt *st, int i); /* NULL for NULL */
@@ -46,8 +47,8 @@ struct store_ops {
 
 struct store {
     const struct store_ops *ops;
-    int tx_depth;   /* nesting of store_begin */
-    int tx_failed;  /* an inner level rolled back: the outer must too */
+    int tx_depth;  /* nesting of store_begin */
+    int tx_failed; /* an inner level rolled back: the outer must too */
 };
 
 /* Opens "path" or "sqlite:path" (PostgreSQL URLs in a later backend). */
@@ -57,11 +58,53 @@ const char *store_engine(store *s);
 int store_migrate(store *s, int64_t now, int *applied, nudge_err *err);
 int store_schema_version(store *s, int *version, nudge_err *err);
 
-/* Bind types: 'i' int64_t, 'd' int, 's' const char * (NULL binds NULL),
- * 'z' const char * ("" binds NULL too), 'n' int64_t (0 binds NULL). */
-int store_exec(store *s, nudge_err *err, const char *sql, const char *types, ...);
-int store_query(store *s, store_stmt **out, nudge_err *err, const char *sql,
-                const char *types, ...);
+/* Bound values carry their type, set by a typed constructor, so the
+ * compiler checks every argument and a text can never be read as a number:
+ *   store_exec(db, err, "UPDATE t SET a = ? WHERE id = ?", bind_text(a), bind_int(id));
+ * The backend also checks that the count matches the statement's `?`s. */
+typedef struct store_val {
+    enum { STORE_NULL, STORE_INT, STORE_TEXT } type;
+    int64_t i;
+    const char *s;
+} store_val;
+
+static inline store_val bind_int(int64_t v)
+{
+    return (store_val){.type = STORE_INT, .i = v};
+}
+/* NULL binds SQL NULL. */
+static inline store_val bind_text(const char *v)
+{
+    return (store_val){.type = v ? STORE_TEXT : STORE_NULL, .s = v};
+}
+/* "" binds NULL too: for optional text fields kept as empty strings. */
+static inline store_val bind_text_or_null(const char *v)
+{
+    return (store_val){.type = v && *v ? STORE_TEXT : STORE_NULL, .s = v};
+}
+/* 0 binds NULL: for optional ids and times. */
+static inline store_val bind_int_or_null(int64_t v)
+{
+    return (store_val){.type = v ? STORE_INT : STORE_NULL, .i = v};
+}
+
+/* The leading {0} makes an empty argument list a valid array; n excludes it. */
+#define STORE_VALS(...)                                                                            \
+    ((const store_val[]){{0}, __VA_ARGS__}) + 1,                                                   \
+        (int)(sizeof((const store_val[]){{0}, __VA_ARGS__}) / sizeof(store_val)) - 1
+
+#define store_exec(s, err, sql, ...) store_exec_v((s), (err), (sql), STORE_VALS(__VA_ARGS__))
+#define store_query(s, out, err, sql, ...)                                                         \
+    store_query_v((s), (out), (err), (sql), STORE_VALS(__VA_ARGS__))
+/* Runs a query expected to give one integer: 1 found (in *out), 0 no row. */
+#define store_scalar(s, out, err, sql, ...)                                                        \
+    store_scalar_v((s), (out), (err), (sql), STORE_VALS(__VA_ARGS__))
+
+int store_exec_v(store *s, nudge_err *err, const char *sql, const store_val *v, int n);
+int store_query_v(store *s, store_stmt **out, nudge_err *err, const char *sql, const store_val *v,
+                  int n);
+int store_scalar_v(store *s, int64_t *out, nudge_err *err, const char *sql, const store_val *v,
+                   int n);
 /* 1 row, 0 done (statement stays open until store_done), -1 error. */
 int store_next(store_stmt *st, nudge_err *err);
 void store_done(store_stmt *st);
@@ -71,9 +114,6 @@ int store_null(store_stmt *st, int col);
 /* Copies a text column into dst[n], truncating safely. */
 void store_copy(store_stmt *st, int col, char *dst, size_t n);
 char *store_dup(store_stmt *st, int col); /* NULL for NULL; caller frees */
-/* Runs a query expected to give one integer: 1 found (in *out), 0 no row. */
-int store_scalar(store *s, int64_t *out, nudge_err *err, const char *sql, const char *types,
-                 ...);
 int64_t store_changes(store *s);
 int store_is_constraint(store *s);
 
