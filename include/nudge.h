@@ -203,6 +203,15 @@ int nudge_vars_set(nudge_vars *v, const char *key, const char *value); /* copies
 const char *nudge_vars_get(const nudge_vars *v, const char *key);
 void nudge_vars_free(nudge_vars *v);
 
+/* A template rendered for one channel: email fills subject, body (text)
+ * and html; SMS and WhatsApp fill body only. Owned; nudge_rendered_free. */
+typedef struct nudge_rendered {
+    char *subject, *body, *html;
+} nudge_rendered;
+int nudge_template_render(const nudge_template *t, const char *channel, const nudge_vars *vars,
+                          nudge_rendered *out, nudge_err *err);
+void nudge_rendered_free(nudge_rendered *r);
+
 /* Finds the clinic's own template or the built-in one, in `language`,
  * falling back to the clinic's language and then English. */
 int nudge_template_get(nudge *n, int64_t clinic_id, const char *name, const char *language,

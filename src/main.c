@@ -845,11 +845,9 @@ static int cmd_tmpl_show(ctx *c)
     return 0;
 }
 
-extern char *tmpl_render(const char *src, const nudge_vars *vars, int html, nudge_err *err);
-
-static int cmd_tmpl_render(ctx *c)
+/* Every --var key=value into vars; on error vars is freed. */
+static int parse_vars(ctx *c, nudge_vars *vars)
 {
-    nudge_vars vars = {0};
     for (int i = 0; i < c->a.nkv; i++) {
         if (strcmp(c->a.kv[i].name, "var"))
             continue;
@@ -857,16 +855,25 @@ static int cmd_tmpl_render(ctx *c)
         const char *eq = strchr(kv, '=');
         char key[48];
         if (!eq || eq == kv || (size_t)(eq - kv) >= sizeof key) {
-            nudge_vars_free(&vars);
+            nudge_vars_free(vars);
             return usage_error(c->cmd, "--var must be key=value (got \"%s\")", kv);
         }
         memcpy(key, kv, (size_t)(eq - kv));
         key[eq - kv] = 0;
-        if (nudge_vars_set(&vars, key, eq + 1) < 0) {
-            nudge_vars_free(&vars);
-            return usage_error(c->cmd, "too many variables or key too long: %s", key);
+        if (nudge_vars_set(vars, key, eq + 1) < 0) {
+            nudge_vars_free(vars);
+            return usage_error(c->cmd, "too many variables, or a bad name: %s", key);
         }
     }
+    return 0;
+}
+
+static int cmd_tmpl_render(ctx *c)
+{
+    nudge_vars vars = {0};
+    int rc = parse_vars(c, &vars);
+    if (rc)
+        return rc;
     const char *channel = arg_get(&c->a, "channel");
     if (!channel)
         channel = "sms";
@@ -876,29 +883,19 @@ static int cmd_tmpl_render(ctx *c)
                            channel);
     }
     nudge_template t = {0};
-    int rc = tmpl_load(c, &t);
-    if (rc) {
+    if ((rc = tmpl_load(c, &t))) {
         nudge_vars_free(&vars);
         return rc;
     }
     nudge_err e = {0};
-    char *out[3] = {0};
-    if (!strcmp(channel, "email")) {
-        if ((out[0] = tmpl_render(t.subject, &vars, 0, &e)) &&
-            (out[1] = tmpl_render(t.text, &vars, 0, &e)) &&
-            (out[2] = tmpl_render(t.html, &vars, 1, &e)))
-            printf("Subject: %s\n\n%s\n\n%s\n", out[0], out[1], out[2]);
-        else
-            rc = fail(c->cmd, &e);
-    } else {
-        const char *src = !strcmp(channel, "whatsapp") && t.whatsapp ? t.whatsapp : t.sms;
-        if ((out[0] = tmpl_render(src, &vars, 0, &e)))
-            printf("%s\n", out[0]);
-        else
-            rc = fail(c->cmd, &e);
-    }
-    for (int i = 0; i < 3; i++)
-        free(out[i]);
+    nudge_rendered r;
+    if (nudge_template_render(&t, channel, &vars, &r, &e) < 0)
+        rc = fail(c->cmd, &e);
+    else if (r.subject)
+        printf("Subject: %s\n\n%s\n\n%s\n", r.subject, r.body, r.html);
+    else
+        printf("%s\n", r.body);
+    nudge_rendered_free(&r);
     nudge_template_free(&t);
     nudge_vars_free(&vars);
     return rc;
@@ -971,19 +968,8 @@ static int cmd_send(ctx *c)
                            v);
     s.channel = arg_get(a, "channel");
     s.dedupe_key = arg_get(a, "dedupe-key");
-    for (int i = 0; i < a->nkv; i++) {
-        if (strcmp(a->kv[i].name, "var"))
-            continue;
-        const char *kv = a->kv[i].value, *eq = strchr(kv, '=');
-        char key[48];
-        if (!eq || eq == kv || (size_t)(eq - kv) >= sizeof key) {
-            nudge_vars_free(&vars);
-            return usage_error(c->cmd, "--var must be key=value (got \"%s\")", kv);
-        }
-        memcpy(key, kv, (size_t)(eq - kv));
-        key[eq - kv] = 0;
-        nudge_vars_set(&vars, key, eq + 1);
-    }
+    if ((rc = parse_vars(c, &vars)))
+        return rc;
     s.vars = &vars;
     if ((rc = open_nudge(c))) {
         nudge_vars_free(&vars);

@@ -113,7 +113,7 @@ int nudge_enqueue(nudge *n, int64_t clinic_id, const nudge_send *s, int64_t *id_
     nudge_clinic c;
     nudge_template t = {0};
     nudge_vars v = {0};
-    char *subject = NULL, *body = NULL, *html = NULL;
+    nudge_rendered r = {0};
     int rc = -1;
     if (s->priority < NUDGE_LOW || s->priority > NUDGE_URGENT)
         return err_set(err, NUDGE_EINVAL, "priority",
@@ -142,15 +142,8 @@ int nudge_enqueue(nudge *n, int64_t clinic_id, const nudge_send *s, int64_t *id_
         for (size_t i = 0; i < s->vars->n; i++)
             nudge_vars_set(&v, s->vars->kv[i].key, s->vars->kv[i].value);
     tmpl_patient_vars(n, &c, &p, NULL, &v, err);
-    if (!strcmp(channel, "email")) {
-        if (!(subject = tmpl_render(t.subject, &v, 0, err)) ||
-            !(body = tmpl_render(t.text, &v, 0, err)) || !(html = tmpl_render(t.html, &v, 1, err)))
-            goto out;
-    } else {
-        const char *src = !strcmp(channel, "whatsapp") && t.whatsapp ? t.whatsapp : t.sms;
-        if (!(body = tmpl_render(src, &v, 0, err)))
-            goto out;
-    }
+    if (nudge_template_render(&t, channel, &v, &r, err) < 0)
+        goto out;
     queue_item it = {
         .clinic_id = c.id,
         .patient_id = p.id,
@@ -159,9 +152,9 @@ int nudge_enqueue(nudge *n, int64_t clinic_id, const nudge_send *s, int64_t *id_
         .template_name = t.name,
         .language = t.language,
         .category = t.category,
-        .subject = subject,
-        .body = body,
-        .html = html,
+        .subject = r.subject,
+        .body = r.body,
+        .html = r.html,
         .priority = s->priority,
         .max_retries = c.max_retries,
         .due_at = s->due_at ? s->due_at : nudge_now(n),
@@ -182,9 +175,7 @@ int nudge_enqueue(nudge *n, int64_t clinic_id, const nudge_send *s, int64_t *id_
         *id_out = id;
     rc = 0;
 out:
-    free(subject);
-    free(body);
-    free(html);
+    nudge_rendered_free(&r);
     nudge_template_free(&t);
     nudge_vars_free(&v);
     return rc;

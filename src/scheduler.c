@@ -22,24 +22,6 @@ static int sched_priority(const char *kind, int64_t due, int64_t expires)
     return NUDGE_NORMAL;
 }
 
-/* Renders template `name` for channel into subject/body/html (caller frees). */
-static int sched_render(nudge *n, const nudge_clinic *c, const nudge_patient *p, const char *name,
-                        const char *channel, const nudge_vars *v, nudge_template *t, char **subject,
-                        char **body, char **html, nudge_err *err)
-{
-    if (nudge_template_get(n, c->id, name, p->language, t, err) < 0)
-        return -1;
-    if (!strcmp(channel, "email")) {
-        if (!(*subject = tmpl_render(t->subject, v, 0, err)) ||
-            !(*body = tmpl_render(t->text, v, 0, err)) ||
-            !(*html = tmpl_render(t->html, v, 1, err)))
-            return -1;
-        return 0;
-    }
-    const char *src = !strcmp(channel, "whatsapp") && t->whatsapp ? t->whatsapp : t->sms;
-    return (*body = tmpl_render(src, v, 0, err)) ? 0 : -1;
-}
-
 static int sched_mark(nudge *n, int64_t id, const char *status, int64_t notification_id,
                       const char *note, nudge_err *err)
 {
@@ -60,7 +42,7 @@ static int sched_one(nudge *n, const nudge_reminder *rm, nudge_err *err)
     nudge_clinic c;
     nudge_template t = {0};
     nudge_vars v = {0};
-    char *subject = NULL, *body = NULL, *html = NULL;
+    nudge_rendered r = {0};
     nudge_err why = {0};
     int rc = -1;
 
@@ -79,8 +61,8 @@ static int sched_one(nudge *n, const nudge_reminder *rm, nudge_err *err)
     const char *channel, *recipient;
     tmpl_patient_vars(n, &c, &p, &a, &v, err);
     if (queue_route(&c, &p, NULL, &channel, &recipient, &why) < 0 ||
-        sched_render(n, &c, &p, rm->template_name, channel, &v, &t, &subject, &body, &html, &why) <
-            0) {
+        nudge_template_get(n, c.id, rm->template_name, p.language, &t, &why) < 0 ||
+        nudge_template_render(&t, channel, &v, &r, &why) < 0) {
         /* The plan cannot become a message (a clinic template needs a
          * variable we do not have): record why, for staff to see. */
         if (sched_mark(n, rm->id, "failed", 0, why.msg, err) < 0 ||
@@ -101,9 +83,9 @@ static int sched_one(nudge *n, const nudge_reminder *rm, nudge_err *err)
         .template_name = t.name,
         .language = t.language,
         .category = t.category,
-        .subject = subject,
-        .body = body,
-        .html = html,
+        .subject = r.subject,
+        .body = r.body,
+        .html = r.html,
         .priority = sched_priority(rm->kind, rm->due_at, rm->expires_at),
         .max_retries = c.max_retries,
         .due_at = rm->due_at,
@@ -121,9 +103,7 @@ out:
         store_rollback(n->db);
     else if (store_commit(n->db, err) < 0)
         rc = -1;
-    free(subject);
-    free(body);
-    free(html);
+    nudge_rendered_free(&r);
     nudge_template_free(&t);
     nudge_vars_free(&v);
     return rc;

@@ -24,6 +24,32 @@ void nudge_template_free(nudge_template *t)
     t->sms = t->whatsapp = t->subject = t->text = t->html = NULL;
 }
 
+int nudge_template_render(const nudge_template *t, const char *channel, const nudge_vars *vars,
+                          nudge_rendered *out, nudge_err *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!strcmp(channel, "email")) {
+        if ((out->subject = tmpl_render(t->subject, vars, 0, err)) &&
+            (out->body = tmpl_render(t->text, vars, 0, err)) &&
+            (out->html = tmpl_render(t->html, vars, 1, err)))
+            return 0;
+    } else {
+        const char *src = !strcmp(channel, "whatsapp") && t->whatsapp ? t->whatsapp : t->sms;
+        if ((out->body = tmpl_render(src, vars, 0, err)))
+            return 0;
+    }
+    nudge_rendered_free(out);
+    return -1;
+}
+
+void nudge_rendered_free(nudge_rendered *r)
+{
+    free(r->subject);
+    free(r->body);
+    free(r->html);
+    r->subject = r->body = r->html = NULL;
+}
+
 static void tmpl_from_builtin(const tmpl_builtin *b, nudge_template *t)
 {
     memset(t, 0, sizeof *t);
