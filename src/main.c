@@ -510,7 +510,8 @@ static int cmd_patient_add(ctx *c)
     if ((rc = open_nudge(c)))
         return rc;
     nudge_err e = {0};
-    if (nudge_patient_add(c->n, &p, &e) < 0)
+    nudge_clinic cl;
+    if (nudge_clinic_get(c->n, p.clinic_id, &cl, &e) < 0 || nudge_patient_add(c->n, &p, &e) < 0)
         return fail(c->cmd, &e);
     printf("%lld\n", (long long)p.id);
     return 0;
@@ -663,9 +664,22 @@ static int cmd_appt_add(ctx *c)
     return 0;
 }
 
+typedef struct appt_list {
+    nudge *n;
+    int header; /* printed: only once a row or the end shows the call worked */
+} appt_list;
+
+static void appt_header(appt_list *l)
+{
+    if (!l->header++)
+        printf("id\tpatient\tat\tservice\tminutes\tdoctor\tstatus\n");
+}
+
 static int print_appt_row(void *x, const nudge_appointment *ap)
 {
-    nudge *n = x;
+    appt_list *l = x;
+    nudge *n = l->n;
+    appt_header(l);
     char tzb[64], t[40];
     fmt_time(ap->start_at, clinic_tz(n, ap->clinic_id, tzb, sizeof tzb), t, sizeof t);
     printf("%lld\t%lld\t%s\t%s\t%d\t%s\t%s\n", (long long)ap->id, (long long)ap->patient_id, t,
@@ -685,10 +699,11 @@ static int cmd_appt_list(ctx *c)
     if ((rc = open_nudge(c)))
         return rc;
     nudge_err e = {0};
-    printf("id\tpatient\tat\tservice\tminutes\tdoctor\tstatus\n");
+    appt_list l = {c->n, 0};
     if (nudge_appointment_list(c->n, clinic, patient, arg_get(&c->a, "status"), after, limit,
-                               print_appt_row, c->n, &e) < 0)
+                               print_appt_row, &l, &e) < 0)
         return fail(c->cmd, &e);
+    appt_header(&l);
     return 0;
 }
 

@@ -119,6 +119,10 @@ int nudge_enqueue(nudge *n, int64_t clinic_id, const nudge_send *s, int64_t *id_
         return err_set(err, NUDGE_EINVAL, "priority",
                        "priority must be low, normal, high or "
                        "urgent");
+    if (s->channel && strcmp(s->channel, "sms") && strcmp(s->channel, "whatsapp") &&
+        strcmp(s->channel, "email"))
+        return err_set(err, NUDGE_EINVAL, "channel",
+                       "channel must be sms, whatsapp or email (got \"%s\")", s->channel);
     if (!s->template_name || !*s->template_name)
         return err_set(err, NUDGE_EINVAL, "template", "template is required");
     if (s->dedupe_key && strlen(s->dedupe_key) > 120)

@@ -11,6 +11,8 @@
 #
 # Exit codes under test: 0 ok, 1 failure, 2 bad usage or input, 3 not found,
 # 4 not allowed in the current state.
+# Each test runs in a subshell that sets D (its folder) and FAILS (its count).
+# shellcheck disable=SC2030,SC2031
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
@@ -243,8 +245,7 @@ add_patient() {
     P=$OUT
 }
 add_appt() {
-    must appointment add --patient "${P:-1}" --service "Teeth Cleaning" --at "$VISIT" \
-        --now "$BOOK" "$@"
+    must appointment add --patient "${P:-1}" --service "Teeth Cleaning" --at "$VISIT" --now "$BOOK"
     A=$OUT
 }
 fixture() { add_clinic && add_patient && add_appt; }
@@ -265,12 +266,19 @@ tick_at() {
 issue_session() {
     # appointment add runs on the real clock here (late Nov 2026), so a
     # confirmation is planned too; the tick sends it and the 24 h reminder.
+    # Once the real clock passes the 24 h mark the session as written can no
+    # longer plan that reminder, so from then on (and only then) the booking
+    # is pinned to the day the issue was written.
+    PIN=""
+    if [ "$(date -u +%s)" -ge "$(date -u -d 2026-11-30T04:30:00Z +%s)" ]; then
+        PIN="--now 2026-11-24T12:00:00+05:30"
+    fi
     N="$NUDGE --db $D/n.db"
     C=$($N clinic add --name "Smile Dental" --timezone Asia/Kolkata --country IN 2>"$D/.e1")
     RC_C=$?
     P=$($N patient add --clinic $C --name "Ram Lal" --phone 9876543210 --email ram@example.com --language hi 2>"$D/.e2")
     RC_P=$?
-    A=$($N appointment add --patient $P --service "Teeth Cleaning" --at 2026-12-01T10:00:00+05:30 --duration 60 2>"$D/.e3")
+    A=$($N appointment add --patient $P --service "Teeth Cleaning" --at 2026-12-01T10:00:00+05:30 --duration 60 $PIN 2>"$D/.e3")
     RC_A=$?
     TICK=$($N tick --now 2026-11-30T10:00:00+05:30 --outbox $D/out 2>"$D/.e4") # writes the 24 h reminder, in Hindi, into $D/out
     RC_T=$?
@@ -743,6 +751,9 @@ h_queue_list() {
     expect_stdout_lacks "	sent	"
     expect_eq "$(rows queue list --status sent)" 1 "rows with --status sent"
     expect_eq "$(rows queue list --status failed)" 0 "rows with --status failed"
+    expect_eq "$(rows queue list --limit 1)" 1 "rows with --limit 1"
+    expect_eq "$(rows queue list --after "$sent")" 1 "rows with --after"
+    expect_eq "$(rows queue list --clinic "$C")" 2 "rows with --clinic"
 }
 t "queue list shows every notification; --status filters" h_queue_list
 
@@ -866,14 +877,19 @@ h_serve() {
     run send --patient "$P" --template clinic_notice --var notice=x --now "$BOOK"
     (cd "$D" && exec "$NUDGE" --db "$D/n.db" --outbox "$D/out" serve --interval 1 --now "$BOOK") \
         >"$D/serve.out" 2>"$D/serve.err" &
-    local pid=$! i
-    for i in $(seq 100); do             # wait for the message, at most 10 s
+    local pid=$!
+    for _ in $(seq 100); do             # wait for the message, at most 10 s
         [ "$(count_files)" -ge 1 ] && break
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done
     [ "$(count_files)" -ge 1 ] || fail "serve should send the due message"
     kill -TERM "$pid" 2>/dev/null
+    for _ in $(seq 100); do             # and for it to stop, at most 10 s
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null && fail "serve should stop within 10 s of SIGTERM"
     wait "$pid"
     local rc=$?
     CMD="nudge serve --interval 1" RC=$rc OUT="" ERR=$(cat "$D/serve.err")
@@ -1080,7 +1096,7 @@ t "patient add with a bad --timezone: exit 2" with_clinic 2 "timezone" "${PA[@]}
 
 with_patient() { add_clinic; add_patient; expect_rejected "$@"; }
 t "patient show without an id: exit 2" with_patient 2 "patient id" patient show
-t "patient show with two ids: exit 2" with_patient 2 "one patient id" patient show 1 2
+t "patient show with two ids: exit 2" with_patient 2 '"2"' patient show 1 2
 t "patient show abc: exit 2" with_patient 2 "patient id" patient show abc
 t "patient show -3: exit 2" with_patient 2 "patient id" patient show -3
 t "patient show 1x: exit 2" with_patient 2 "patient id" patient show 1x
@@ -1108,7 +1124,7 @@ t "appointment add --at an offset without seconds: exit 2" with_patient 2 "at" "
 t "appointment add --duration 0: exit 2" with_patient 2 "--duration" "${AA[@]}" --at "$VISIT" --duration 0
 t "appointment add --duration 2000: exit 2" with_patient 2 "--duration" "${AA[@]}" --at "$VISIT" --duration 2000
 t "appointment add --duration abc: exit 2" with_patient 2 "--duration" "${AA[@]}" --at "$VISIT" --duration abc
-t "appointment list --status bogus: exit 2" with_patient 2 "--status" appointment list --status bogus
+t "appointment list --status bogus: exit 2" with_patient 2 "status" appointment list --status bogus
 t "appointment list --patient x: exit 2" with_patient 2 "--patient" appointment list --patient x
 
 with_appt() { fixture; expect_rejected "$@"; }
@@ -1429,6 +1445,76 @@ time_backoff() {
     expect_eq "$NEW" 1 "files when the back-off ends"
 }
 t "a transient failure is retried after the 5 min back-off" time_backoff
+
+time_patient_zone() {
+    add_clinic
+    add_patient --timezone America/New_York
+    add_appt
+    tick_at 2026-11-21T18:30:00+05:30   # the confirmation, at 08:00 in New York
+    expect_eq "$NEW" 1 "files when quiet hours end in New York"
+    tick_at "$R24"                      # 15:00 in Kolkata is 04:30 in New York
+    expect_eq "$NEW" 0 "files at 04:30 patient time"
+    expect_stdout_contains "deferred 1"
+    tick_at 2026-11-30T18:29:00+05:30
+    expect_eq "$NEW" 0 "files at 07:59 patient time"
+    tick_at 2026-11-30T18:30:00+05:30
+    expect_eq "$NEW" 1 "files at 08:00 patient time"
+}
+t "quiet hours follow the patient's own time zone" time_patient_zone
+
+time_quiet_until_visit() {
+    add_clinic
+    add_patient
+    run appointment add --patient "$P" --service Early --at 2026-12-05T07:30:00+05:30 --now "$BOOK"
+    tick_at "$BOOK"
+    tick_at 2026-12-04T08:00:00+05:30   # the 24 h reminder, held until quiet hours ended
+    expect_eq "$NEW" 1 "files at 08:00 the day before"
+    tick_at 2026-12-05T05:30:00+05:30   # the 2 h reminder: quiet hours outlast the visit
+    expect_eq "$NEW" 0 "files at 05:30 on the day"
+    tick_at 2026-12-05T08:00:00+05:30
+    expect_eq "$NEW" 0 "files after the visit began"
+    run queue list --status cancelled
+    expect_stdout_matches "appointment_reminder	hi	high	cancelled	"
+}
+t "a reminder that quiet hours would hold past the visit is dropped, not sent late" time_quiet_until_visit
+
+time_rate() {
+    add_clinic --rate 1
+    add_patient
+    run send --patient "$P" --template clinic_notice --var notice=a --now "$BOOK"
+    run send --patient "$P" --template clinic_notice --var notice=b --now "$BOOK"
+    tick_at "$BOOK"
+    expect_eq "$NEW" 1 "files in the first minute with --rate 1"
+    tick_at 2026-11-20T09:00:59+05:30
+    expect_eq "$NEW" 0 "files later in the same minute"
+    tick_at 2026-11-20T09:01:00+05:30
+    expect_eq "$NEW" 1 "files in the next minute"
+}
+t "clinic --rate 1 sends one message per minute" time_rate
+
+time_retries_used_up() {
+    add_clinic
+    add_patient
+    run send --patient "$P" --template clinic_notice --var notice=x --now "$BOOK"
+    local id=$OUT
+    mkdir -p "$D/out/$id-sms.json"      # every attempt fails
+    FIELD=due
+    tick_at "$BOOK"
+    expect_eq "$(field queue show "$id")" 2026-11-20T09:05:00+05:30 "due after attempt 1 (5 min)"
+    tick_at 2026-11-20T09:05:00+05:30
+    expect_eq "$(field queue show "$id")" 2026-11-20T09:20:00+05:30 "due after attempt 2 (15 min)"
+    tick_at 2026-11-20T09:19:00+05:30
+    FIELD=attempts
+    expect_eq "$(field queue show "$id")" "2 of 4" "attempts before the back-off ends"
+    tick_at 2026-11-20T09:20:00+05:30
+    FIELD=due
+    expect_eq "$(field queue show "$id")" 2026-11-20T10:20:00+05:30 "due after attempt 3 (1 h)"
+    run tick --now 2026-11-20T10:20:00+05:30
+    expect_stdout_contains "failed 1"
+    run queue show "$id"
+    expect_stdout_contains "status: failed" "attempts: 4 of 4"
+}
+t "a failing send backs off 5 min, 15 min, 1 h, then fails after 3 retries" time_retries_used_up
 
 # ---------------------------------------------------------------- summary
 echo "1..$T"

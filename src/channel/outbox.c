@@ -177,6 +177,12 @@ static int outbox_write(const char *dir, const char *name, const char *data, cha
         snprintf(why, whyn, "outbox path too long");
         return -1;
     }
+    /* Made on first use, not at open: a command that only reads the
+     * database must not leave an empty outbox folder behind. */
+    if (outbox_mkdirs(dir) < 0) {
+        snprintf(why, whyn, "outbox: cannot create folder: %s", strerror(errno));
+        return -1;
+    }
     const char *step = "create";
     int fd = mkstemp(tmp);
     if (fd < 0)
@@ -284,11 +290,6 @@ channel *channel_outbox_new(const char *dir, nudge_err *err)
 {
     if (str_blank(dir)) {
         err_set(err, NUDGE_EINVAL, "outbox_dir", "outbox directory is empty");
-        return NULL;
-    }
-    if (outbox_mkdirs(dir) < 0) {
-        err_set(err, NUDGE_EIO, "outbox_dir", "cannot create outbox %s: %s", dir,
-                strerror(errno));
         return NULL;
     }
     channel *ch = calloc(1, sizeof *ch);
