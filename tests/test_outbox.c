@@ -80,9 +80,13 @@ static channel_msg msg_email(void)
     };
 }
 
-/* Every entry but . and ..: a leftover temporary file would show here. */
+/* Every entry but . and ..: a leftover temporary file would show here. A
+ * folder not made yet holds nothing. */
 static int count_entries(const char *dir)
 {
+    struct stat st;
+    if (stat(dir, &st) < 0)
+        return 0;
     return tu_count_files(dir, "") - 2;
 }
 
@@ -100,21 +104,26 @@ static void send_ok(fx *f, const channel_msg *m, channel_outcome *o)
         fail_msg("send: result %d: %s", o->result, o->detail);
 }
 
-static void test_new_creates_parents(void **state)
+/* The folder and its parents appear with the first message, not at
+ * open: opening for a read-only command must leave nothing behind. */
+static void test_send_creates_parents(void **state)
 {
     fx *f = *state;
     struct stat st;
+    assert_string_equal(f->ch->name, "outbox");
+    assert_int_equal(stat(f->out, &st), -1);
+    channel_msg m = msg_sms();
+    channel_outcome o;
+    send_ok(f, &m, &o);
     assert_int_equal(stat(f->out, &st), 0);
     assert_true(S_ISDIR(st.st_mode));
-    assert_string_equal(f->ch->name, "outbox");
-    /* An existing directory is fine too. */
-    nudge_err err = {0};
-    channel *again = channel_outbox_new(f->out, &err);
-    assert_non_null(again);
-    again->free(again);
+    /* An existing folder is fine too. */
+    m.id = 44;
+    send_ok(f, &m, &o);
+    assert_int_equal(count_entries(f->out), 2);
 }
 
-static void test_new_under_file_fails(void **state)
+static void test_folder_under_file_fails_transient(void **state)
 {
     fx *f = *state;
     char file[256], sub[300];
@@ -124,12 +133,17 @@ static void test_new_under_file_fails(void **state)
     fclose(fp);
     snprintf(sub, sizeof sub, "%s/outbox", file);
     nudge_err err = {0};
-    assert_null(channel_outbox_new(sub, &err));
-    assert_int_equal(err.code, NUDGE_EIO);
-    assert_string_equal(err.field, "outbox_dir");
-    assert_null(channel_outbox_new(file, &err)); /* a file is not a folder */
+    channel *ch = channel_outbox_new(sub, &err);
+    assert_non_null(ch);
+    channel_msg m = msg_sms();
+    channel_outcome o;
+    assert_int_equal(ch->send(ch, &m, &o), 0);
+    assert_int_equal(o.result, CHANNEL_TRANSIENT);
+    assert_non_null(strstr(o.detail, "cannot create folder"));
+    ch->free(ch);
     assert_null(channel_outbox_new("", &err));
     assert_int_equal(err.code, NUDGE_EINVAL);
+    assert_string_equal(err.field, "outbox_dir");
 }
 
 static void test_sms_json(void **state)
@@ -443,7 +457,7 @@ static void test_bad_channel_name(void **state)
         assert_string_equal(o.provider_id, "");
     }
     assert_int_equal(count_entries(f->out), 0);
-    assert_int_equal(count_entries(f->dir), 1); /* nothing escaped upwards */
+    assert_int_equal(count_entries(f->dir), 0); /* nothing escaped upwards */
 }
 
 static void test_invalid_utf8_json(void **state)
@@ -465,6 +479,9 @@ static void test_unwritable_transient(void **state)
     channel_msg m = msg_sms();
     channel_outcome o;
     tu_rmrf(f->out);
+    char parent[512];
+    snprintf(parent, sizeof parent, "mkdir -p '%s/a/b'", f->dir);
+    assert_int_equal(system(parent), 0);
     FILE *fp = fopen(f->out, "w");
     assert_non_null(fp);
     fclose(fp);
@@ -488,8 +505,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
-        T(test_new_creates_parents),
-        T(test_new_under_file_fails),
+        T(test_send_creates_parents),
+        T(test_folder_under_file_fails_transient),
         T(test_sms_json),
         T(test_whatsapp_json_nulls),
         T(test_resend_overwrites),

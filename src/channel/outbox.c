@@ -180,7 +180,7 @@ static int outbox_write(const char *dir, const char *name, const char *data, cha
     /* Made on first use, not at open: a command that only reads the
      * database must not leave an empty outbox folder behind. */
     if (outbox_mkdirs(dir) < 0) {
-        snprintf(why, whyn, "outbox: cannot create folder: %s", strerror(errno));
+        snprintf(why, whyn, "outbox: cannot create folder for %s: %s", name, strerror(errno));
         return -1;
     }
     const char *step = "create";
