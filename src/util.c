@@ -90,15 +90,21 @@ int lang_code_ok(const char *s)
     return s[i + 3] == 0;
 }
 
+/* Room for n more bytes and the terminating NUL. */
+static void sbuf_reserve(sbuf *b, size_t n)
+{
+    if (b->len + n + 1 <= b->cap)
+        return;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < b->len + n + 1)
+        cap *= 2;
+    b->data = xrealloc(b->data, cap);
+    b->cap = cap;
+}
+
 void sbuf_add(sbuf *b, const char *s, size_t n)
 {
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        b->data = xrealloc(b->data, cap);
-        b->cap = cap;
-    }
+    sbuf_reserve(b, n);
     memcpy(b->data + b->len, s, n);
     b->len += n;
     b->data[b->len] = 0;
@@ -117,15 +123,7 @@ void sbuf_printf(sbuf *b, const char *fmt, ...)
     va_end(ap);
     if (n <= 0)
         return;
-    sbuf_add(b, "", 0);
-    if (b->len + (size_t)n + 1 > b->cap) {
-        sbuf_add(b, "", 0);
-        size_t cap = b->cap;
-        while (cap < b->len + (size_t)n + 1)
-            cap *= 2;
-        b->data = xrealloc(b->data, cap);
-        b->cap = cap;
-    }
+    sbuf_reserve(b, (size_t)n);
     va_start(ap, fmt);
     vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
     va_end(ap);

@@ -1,0 +1,98 @@
+/*
+ * test_util.c: the shared helpers: error filling, bounded copies, language
+ * codes and the growable buffer (growth past its first size, formatted
+ * appends of any length, ownership handed over by sbuf_take).
+ */
+#include "testutil.h"
+
+#include "util.h"
+
+static void test_err_set(void **state)
+{
+    (void)state;
+    nudge_err e;
+    assert_int_equal(err_set(&e, NUDGE_EINVAL, "phone", "bad %s %d", "number", 42), -1);
+    assert_int_equal(e.code, NUDGE_EINVAL);
+    assert_string_equal(e.field, "phone");
+    assert_string_equal(e.msg, "bad number 42");
+    assert_int_equal(err_set(NULL, NUDGE_EIO, NULL, "ignored"), -1);
+    err_set(&e, NUDGE_EIO, NULL, "%s", "x");
+    assert_string_equal(e.field, "");
+    err_clear(&e);
+    assert_int_equal(e.code, NUDGE_OK);
+}
+
+static void test_str_copy_bounds(void **state)
+{
+    (void)state;
+    char b[4] = "zzz";
+    assert_int_equal(str_copy(b, sizeof b, "abc"), 0);
+    assert_string_equal(b, "abc");
+    assert_int_equal(str_copy(b, sizeof b, "abcd"), -1);
+    assert_string_equal(b, "abc"); /* untouched on failure */
+    assert_int_equal(str_copy(b, sizeof b, NULL), 0);
+    assert_string_equal(b, "");
+    nudge_err e = {0};
+    assert_int_equal(str_field(b, sizeof b, "long", "name", &e), -1);
+    assert_string_equal(e.field, "name");
+    assert_non_null(strstr(e.msg, "at most 3 bytes"));
+    assert_true(str_blank(NULL));
+    assert_true(str_blank(" \t\n"));
+    assert_false(str_blank(" x "));
+    char *d = str_dup("hello");
+    assert_string_equal(d, "hello");
+    free(d);
+    assert_null(str_dup(NULL));
+}
+
+static void test_lang_codes(void **state)
+{
+    (void)state;
+    const char *good[] = {"en", "hi", "pt-BR", "kok"};
+    const char *bad[] = {"", "e", "EN", "english", "hi-in", "pt-BRA", "123", "en-", "hi_IN"};
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+        assert_true(lang_code_ok(good[i]));
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        if (lang_code_ok(bad[i]))
+            fail_msg("accepted \"%s\"", bad[i]);
+}
+
+static void test_sbuf(void **state)
+{
+    (void)state;
+    sbuf b = {0};
+    for (int i = 0; i < 1000; i++)
+        sbuf_puts(&b, "ab");
+    assert_int_equal(b.len, 2000);
+    assert_int_equal(strlen(b.data), 2000);
+    sbuf_printf(&b, "%s-%d", "x", 7);
+    assert_string_equal(b.data + 2000, "x-7");
+    char big[5000];
+    memset(big, 'q', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    sbuf_printf(&b, "[%s]", big);
+    assert_int_equal(b.len, 2003 + 5001);
+    assert_int_equal(b.data[b.len - 1], ']');
+    sbuf_add(&b, "\0z", 2); /* bytes, not strings */
+    assert_int_equal(b.len, 7006);
+    char *s = sbuf_take(&b);
+    assert_null(b.data);
+    assert_int_equal(b.len, 0);
+    assert_int_equal(s[0], 'a');
+    free(s);
+    char *empty = sbuf_take(&b); /* never NULL */
+    assert_string_equal(empty, "");
+    free(empty);
+    sbuf_free(&b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_err_set),
+        cmocka_unit_test(test_str_copy_bounds),
+        cmocka_unit_test(test_lang_codes),
+        cmocka_unit_test(test_sbuf),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
