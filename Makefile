@@ -2,7 +2,7 @@
 # installs what is missing (apt-get as root) and is run once per machine by the
 # targets below, so a fresh Debian needs nothing but `make run` / `make check`.
 CC      ?= cc
-PKGS    := sqlite3 libcurl jansson libical libcrypto
+PKGS    := sqlite3 libcurl jansson libical libcrypto libmicrohttpd
 CFLAGS  ?= -O2 -g
 # Kept apart from CFLAGS so `make CFLAGS=...` (the sanitizer build) cannot
 # drop the language level or the warnings.
@@ -14,7 +14,7 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 TEST_LIBS  = $(shell pkg-config --libs cmocka 2>/dev/null)
 
-LIB_SRC := $(wildcard src/*.c src/store/*.c src/channel/*.c)
+LIB_SRC := $(wildcard src/*.c src/store/*.c src/channel/*.c src/http/*.c)
 LIB_SRC := $(filter-out src/main.c,$(LIB_SRC))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/src/store/migrations.o
 MIGRATIONS := $(sort $(wildcard src/store/sql/sqlite/*.sql))
@@ -32,7 +32,7 @@ $(SETUP): scripts/setup.sh
 
 setup: $(SETUP)
 
-$(BUILD)/%.o: %.c $(SETUP) $(wildcard src/*.h src/store/*.h src/channel/*.h include/*.h)
+$(BUILD)/%.o: %.c $(SETUP) $(wildcard src/*.h src/store/*.h src/channel/*.h src/http/*.h include/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(STRICT) $(PKG_CFLAGS) -c $< -o $@
 

@@ -101,6 +101,8 @@ typedef struct nudge_clinic {
 void nudge_clinic_defaults(nudge_clinic *c);
 int nudge_clinic_add(nudge *n, nudge_clinic *c, nudge_err *err);
 int nudge_clinic_get(nudge *n, int64_t id, nudge_clinic *out, nudge_err *err);
+/* Replaces the clinic's settings (all but id and created_at). */
+int nudge_clinic_update(nudge *n, nudge_clinic *c, nudge_err *err);
 typedef int (*nudge_clinic_fn)(void *ctx, const nudge_clinic *c);
 int nudge_clinic_list(nudge *n, int64_t after_id, int limit, nudge_clinic_fn fn, void *ctx,
                       nudge_err *err);
@@ -132,10 +134,17 @@ typedef struct nudge_patient {
     int64_t loyalty_points;
     int64_t last_visit; /* 0: never */
     int64_t created_at;
+    int64_t version; /* bumped by every change: the ETag */
 } nudge_patient;
 
 void nudge_patient_init(nudge_patient *p);
 int nudge_patient_add(nudge *n, nudge_patient *p, nudge_err *err);
+/* Replaces the patient's editable fields (all but id, clinic, loyalty,
+ * last visit). if_version != 0: refused with ECONFLICT unless the stored
+ * version still equals it (someone else changed it meanwhile). On success
+ * p holds the stored record with its new version. */
+int nudge_patient_update(nudge *n, int64_t clinic_id, nudge_patient *p, int64_t if_version,
+                         nudge_err *err);
 int nudge_patient_get(nudge *n, int64_t clinic_id, int64_t id, nudge_patient *out,
                       nudge_err *err);
 typedef int (*nudge_patient_fn)(void *ctx, const nudge_patient *p);
@@ -152,6 +161,7 @@ typedef struct nudge_appointment {
     int duration_min;
     char status[16]; /* scheduled confirmed completed cancelled no-show rescheduled */
     int64_t created_at, updated_at;
+    int64_t version; /* bumped by every change: the ETag */
 } nudge_appointment;
 
 /* Books it and, in the same transaction, plans the confirmation and the
@@ -262,6 +272,19 @@ int nudge_notification_get(nudge *n, int64_t clinic_id, int64_t id, nudge_notifi
 typedef int (*nudge_notification_fn)(void *ctx, const nudge_notification *m);
 int nudge_notification_list(nudge *n, int64_t clinic_id, const char *status, int64_t after_id,
                             int limit, nudge_notification_fn fn, void *ctx, nudge_err *err);
+/* The attempt history of one notification, oldest first. */
+typedef struct nudge_attempt {
+    int64_t id, notification_id;
+    char transport[16];
+    char outcome[16]; /* sent transient permanent config lease_expired */
+    char provider_id[128];
+    char detail[256];
+    int64_t at;
+} nudge_attempt;
+typedef int (*nudge_attempt_fn)(void *ctx, const nudge_attempt *a);
+int nudge_attempt_list(nudge *n, int64_t clinic_id, int64_t notification_id, nudge_attempt_fn fn,
+                       void *ctx, nudge_err *err);
+
 int nudge_notification_retry(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err);
 int nudge_notification_cancel(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err);
 
@@ -269,6 +292,48 @@ int nudge_notification_cancel(nudge *n, int64_t clinic_id, int64_t id, nudge_err
 extern const char *const nudge_status_names[NUDGE_N_STATUS];
 int nudge_queue_status(nudge *n, int64_t clinic_id, int64_t counts[NUDGE_N_STATUS],
                        nudge_err *err);
+
+/* ---- audit log ---- */
+typedef struct nudge_audit {
+    int64_t id, clinic_id, entity_id, at;
+    char actor[64], action[32], entity[32];
+    char detail[256];
+} nudge_audit;
+typedef int (*nudge_audit_fn)(void *ctx, const nudge_audit *a);
+/* Newest first; before_id 0 starts at the newest. */
+int nudge_audit_list(nudge *n, int64_t clinic_id, int64_t before_id, int limit, nudge_audit_fn fn,
+                     void *ctx, nudge_err *err);
+/* Who the following changes are made by, for the audit log ("cli",
+ * "key:<prefix>"). */
+void nudge_set_actor(nudge *n, const char *actor);
+
+/* ---- API keys ---- */
+enum nudge_role { NUDGE_ROLE_ADMIN = 1, NUDGE_ROLE_STAFF = 2, NUDGE_ROLE_INTEGRATION = 3 };
+const char *nudge_role_name(int role);  /* "admin" ...; NULL for an unknown role */
+int nudge_role_parse(const char *name); /* 0 for an unknown name */
+
+typedef struct nudge_key {
+    int64_t id, clinic_id;
+    int role;
+    char label[64];
+    char prefix[24]; /* the public part, shown in lists and logs */
+    int64_t created_at, last_used_at, revoked_at;
+} nudge_key;
+
+#define NUDGE_KEY_SECRET_LEN 96
+/* Creates a key and writes its secret ("nudge_<prefix>_<random>") into
+ * secret[NUDGE_KEY_SECRET_LEN]: the only time it exists outside the
+ * caller; the store keeps a SHA-256 hash. */
+int nudge_key_create(nudge *n, int64_t clinic_id, int role, const char *label, nudge_key *out,
+                     char secret[NUDGE_KEY_SECRET_LEN], nudge_err *err);
+/* The key a secret belongs to; ENOTFOUND for unknown, malformed or
+ * revoked secrets (all alike, so a caller cannot tell which). */
+int nudge_key_verify(nudge *n, const char *secret, nudge_key *out, nudge_err *err);
+typedef int (*nudge_key_fn)(void *ctx, const nudge_key *k);
+int nudge_key_list(nudge *n, int64_t clinic_id, nudge_key_fn fn, void *ctx, nudge_err *err);
+int nudge_key_revoke(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err);
+/* Number of keys not revoked, across all clinics. */
+int nudge_key_count(nudge *n, int64_t *count, nudge_err *err);
 
 /* ---- running ---- */
 typedef struct nudge_tick_stats {

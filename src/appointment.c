@@ -19,7 +19,7 @@ static int appt_active(const char *status)
 
 #define APPT_COLS                                                                                  \
     "id, clinic_id, patient_id, service, provider, notes, start_at, duration_min, status, "        \
-    "created_at, updated_at"
+    "created_at, updated_at, version"
 
 static void appt_row(store_stmt *st, nudge_appointment *a)
 {
@@ -35,6 +35,7 @@ static void appt_row(store_stmt *st, nudge_appointment *a)
     store_copy(st, 8, a->status, sizeof a->status);
     a->created_at = store_int(st, 9);
     a->updated_at = store_int(st, 10);
+    a->version = store_int(st, 11);
 }
 
 int nudge_appointment_get(nudge *n, int64_t clinic_id, int64_t id, nudge_appointment *out,

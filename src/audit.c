@@ -5,6 +5,8 @@
  * even a bug in nudge can rewrite history. Details never hold message
  * bodies or secrets.
  */
+#include <string.h>
+
 #include "core.h"
 #include "util.h"
 
@@ -17,4 +19,34 @@ int audit_add(nudge *n, int64_t clinic_id, const char *action, const char *entit
                       bind_int_or_null(clinic_id), bind_text(n->actor), bind_text(action),
                       bind_text(entity), bind_int_or_null(entity_id), bind_text_or_null(detail),
                       bind_int(nudge_now(n)));
+}
+
+int nudge_audit_list(nudge *n, int64_t clinic_id, int64_t before_id, int limit, nudge_audit_fn fn,
+                     void *ctx, nudge_err *err)
+{
+    store_stmt *st;
+    if (store_query(n->db, &st, err,
+                    "SELECT id, clinic_id, entity_id, created_at, actor, action, entity, detail "
+                    "FROM audit_log WHERE (? = 0 OR clinic_id = ?) AND (? = 0 OR id < ?) "
+                    "ORDER BY id DESC LIMIT ?",
+                    bind_int(clinic_id), bind_int(clinic_id), bind_int(before_id),
+                    bind_int(before_id), bind_int(limit > 0 ? limit : 100)) < 0)
+        return -1;
+    int r;
+    while ((r = store_next(st, err)) == 1) {
+        nudge_audit a;
+        memset(&a, 0, sizeof a);
+        a.id = store_int(st, 0);
+        a.clinic_id = store_int(st, 1);
+        a.entity_id = store_int(st, 2);
+        a.at = store_int(st, 3);
+        store_copy(st, 4, a.actor, sizeof a.actor);
+        store_copy(st, 5, a.action, sizeof a.action);
+        store_copy(st, 6, a.entity, sizeof a.entity);
+        store_copy(st, 7, a.detail, sizeof a.detail);
+        if (fn(ctx, &a))
+            break;
+    }
+    store_done(st);
+    return r < 0 ? -1 : 0;
 }

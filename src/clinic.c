@@ -205,3 +205,35 @@ int nudge_clinic_list(nudge *n, int64_t after_id, int limit, nudge_clinic_fn fn,
     store_done(st);
     return r < 0 ? -1 : 0;
 }
+
+int nudge_clinic_update(nudge *n, nudge_clinic *c, nudge_err *err)
+{
+    err_clear(err);
+    nudge_clinic old;
+    if (nudge_clinic_get(n, c->id, &old, err) < 0)
+        return -1;
+    if (clinic_validate(c, err) < 0)
+        return -1;
+    char offs[128];
+    clinic_offsets_text(c, offs, sizeof offs);
+    c->created_at = old.created_at;
+    if (store_begin(n->db, err) < 0)
+        return -1;
+    if (store_exec(n->db, err,
+                   "UPDATE clinics SET name = ?, timezone = ?, country = ?, language = ?, phone = ?, "
+                   "email = ?, address = ?, quiet_start = ?, quiet_end = ?, reminder_offsets = ?, "
+                   "followup_after = ?, max_retries = ?, rate_per_minute = ?, default_channel = ? "
+                   "WHERE id = ?",
+                   bind_text(c->name), bind_text(c->timezone), bind_text(c->country),
+                   bind_text(c->language), bind_text_or_null(c->phone),
+                   bind_text_or_null(c->email), bind_text_or_null(c->address),
+                   bind_int(c->quiet_start), bind_int(c->quiet_end), bind_text(offs),
+                   bind_int(c->followup_after), bind_int(c->max_retries),
+                   bind_int(c->rate_per_minute), bind_text(c->default_channel),
+                   bind_int(c->id)) < 0 ||
+        audit_add(n, c->id, "update", "clinic", c->id, NULL, err) < 0) {
+        store_rollback(n->db);
+        return -1;
+    }
+    return store_commit(n->db, err);
+}

@@ -27,8 +27,6 @@ struct nudge {
     void *on_sent_ctx;
 };
 
-/* nudge.c */
-void nudge_set_actor(nudge *n, const char *actor);
 
 /* event.c: the transactional outbox. Must be called inside the caller's
  * transaction; payload is stolen. */

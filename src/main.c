@@ -251,6 +251,7 @@ static int open_nudge(ctx *c)
     memset(pw, 0, sizeof pw);
     if (rc < 0)
         return fail(c->cmd, &e);
+    nudge_set_actor(c->n, "cli");
     return 0;
 }
 
@@ -297,6 +298,7 @@ static const char *const help_main =
     "  template list|show|render|put message templates\n"
     "  send                          enqueue a direct message to a patient\n"
     "  queue status|list|show|retry|cancel\n"
+    "  key create|list|revoke        API keys (shown once, stored hashed)\n"
     "  tick [--now TIME]             one scheduler and dispatcher pass, then exit\n"
     "  serve                         run the scheduler and dispatcher until SIGTERM\n"
     "  demo                          replay three days of a demo clinic\n"
@@ -1106,6 +1108,85 @@ static int cmd_queue_one(ctx *c)
     return rc < 0 ? fail(c->cmd, &e) : 0;
 }
 
+/* ---- API keys ---- */
+
+static const opt key_create_opts[] = {
+    {"clinic", 1, 0}, {"role", 1, 0}, {"label", 1, 0}, {NULL, 0, 0}};
+
+static const char *const help_key =
+    "usage: nudge key create --clinic ID --role admin|staff|integration [--label TEXT]\n"
+    "       nudge key list [--clinic ID]\n"
+    "       nudge key revoke ID\n"
+    "\n"
+    "create prints the new key, once: only a hash of it is kept. Send it as\n"
+    "`Authorization: Bearer KEY`. list shows each key's public prefix only.\n";
+
+static int cmd_key_create(ctx *c)
+{
+    int64_t clinic;
+    int rc, role;
+    const char *v;
+    if ((rc = parse_id(c->cmd, "--clinic", arg_get(&c->a, "clinic"), &clinic)))
+        return rc;
+    if (!(v = arg_get(&c->a, "role")))
+        return usage_error(c->cmd, "%s is required", "--role");
+    if (!(role = nudge_role_parse(v)))
+        return usage_error(c->cmd, "--role must be admin, staff or integration (got \"%s\")", v);
+    if ((rc = open_nudge(c)))
+        return rc;
+    nudge_key k;
+    char secret[NUDGE_KEY_SECRET_LEN];
+    nudge_err e = {0};
+    if (nudge_key_create(c->n, clinic, role, arg_get(&c->a, "label"), &k, secret, &e) < 0)
+        return fail(c->cmd, &e);
+    printf("%s\n", secret);
+    fprintf(stderr, "nudge: key %lld (%s, %s) created; it is shown only now\n", (long long)k.id,
+            k.prefix, nudge_role_name(k.role));
+    memset(secret, 0, sizeof secret);
+    return 0;
+}
+
+static int print_key_row(void *x, const nudge_key *k)
+{
+    nudge *n = x;
+    char tzb[64], created[40], used[40], revoked[40];
+    const char *tz = clinic_tz(n, k->clinic_id, tzb, sizeof tzb);
+    fmt_time(k->created_at, tz, created, sizeof created);
+    fmt_time(k->last_used_at, tz, used, sizeof used);
+    fmt_time(k->revoked_at, tz, revoked, sizeof revoked);
+    printf("%lld\t%lld\t%s\t%s\t%s\t%s\t%s\t%s\n", (long long)k->id, (long long)k->clinic_id,
+           nudge_role_name(k->role), k->prefix, k->label[0] ? k->label : "-", created, used,
+           revoked);
+    return 0;
+}
+
+static int cmd_key_list(ctx *c)
+{
+    int64_t clinic, after;
+    int limit, rc;
+    if ((rc = list_paging(c, &clinic, &after, &limit)) || (rc = open_nudge(c)))
+        return rc;
+    nudge_err e = {0};
+    printf("id\tclinic\trole\tprefix\tlabel\tcreated\tlast_used\trevoked\n");
+    if (nudge_key_list(c->n, clinic, print_key_row, c->n, &e) < 0)
+        return fail(c->cmd, &e);
+    return 0;
+}
+
+static int cmd_key_revoke(ctx *c)
+{
+    int64_t id;
+    int rc;
+    if (c->a.npos != 1)
+        return usage_error(c->cmd, "%s", "give one key id");
+    if ((rc = parse_id(c->cmd, "key id", c->a.pos[0], &id)) || (rc = open_nudge(c)))
+        return rc;
+    nudge_err e = {0};
+    if (nudge_key_revoke(c->n, NUDGE_ANY_CLINIC, id, &e) < 0)
+        return fail(c->cmd, &e);
+    return 0;
+}
+
 /* ---- running ---- */
 
 static const char *const help_tick =
@@ -1267,6 +1348,9 @@ static const command commands[] = {
     {"queue", "show", cmd_queue_one, NULL, &help_queue, 1},
     {"queue", "retry", cmd_queue_one, NULL, &help_queue, 1},
     {"queue", "cancel", cmd_queue_one, NULL, &help_queue, 1},
+    {"key", "create", cmd_key_create, key_create_opts, &help_key, 0},
+    {"key", "list", cmd_key_list, list_opts, &help_key, 0},
+    {"key", "revoke", cmd_key_revoke, NULL, &help_key, 1},
     {"tick", NULL, cmd_tick, NULL, &help_tick, 0},
     {"serve", NULL, cmd_serve, serve_opts, &help_serve, 0},
     {"demo", NULL, cmd_demo, demo_opts, &help_demo, 0},

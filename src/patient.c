@@ -78,8 +78,8 @@ static int patient_validate(const nudge_clinic *c, nudge_patient *p, int64_t now
         tz_to_local(now, c->timezone, &today);
         snprintf(ymd, sizeof ymd, "%04d-%02d-%02d", today.year, today.month, today.day);
         if (strcmp(p->dob, ymd) > 0)
-            return err_set(err, NUDGE_EINVAL, "date_of_birth",
-                           "date of birth %s is in the future", p->dob);
+            return err_set(err, NUDGE_EINVAL, "date_of_birth", "date of birth %s is in the future",
+                           p->dob);
     }
     const char *pc = p->preferred_channel;
     if (pc[0]) {
@@ -152,7 +152,7 @@ fail:
     "p.id, p.clinic_id, p.name, p.email, p.phone, p.language, p.timezone, p.date_of_birth, "       \
     "p.gender, p.tags, p.loyalty_points, p.last_visit, p.created_at, c.preferred_channel, "        \
     "c.preferred_time, c.opt_out_reminders, c.opt_out_broadcasts, c.opt_out_health_tips, "         \
-    "c.opt_out_marketing, c.opt_out_sms, c.opt_out_whatsapp, c.opt_out_email "                     \
+    "c.opt_out_marketing, c.opt_out_sms, c.opt_out_whatsapp, c.opt_out_email, p.version "          \
     "FROM patients p LEFT JOIN patient_communication_preferences c ON c.patient_id = p.id "
 
 static void patient_row(store_stmt *st, nudge_patient *p)
@@ -176,6 +176,7 @@ static void patient_row(store_stmt *st, nudge_patient *p)
     for (int i = 0; i < 7; i++)
         if (store_int(st, 15 + i))
             p->opt_outs |= 1u << i;
+    p->version = store_int(st, 22);
 }
 
 int nudge_patient_get(nudge *n, int64_t clinic_id, int64_t id, nudge_patient *out, nudge_err *err)
@@ -213,4 +214,58 @@ int nudge_patient_list(nudge *n, int64_t clinic_id, int64_t after_id, int limit,
     }
     store_done(st);
     return r < 0 ? -1 : 0;
+}
+
+int nudge_patient_update(nudge *n, int64_t clinic_id, nudge_patient *p, int64_t if_version,
+                         nudge_err *err)
+{
+    err_clear(err);
+    nudge_patient old;
+    nudge_clinic c;
+    if (store_begin(n->db, err) < 0)
+        return -1;
+    if (nudge_patient_get(n, clinic_id, p->id, &old, err) < 0 ||
+        nudge_clinic_get(n, old.clinic_id, &c, err) < 0)
+        goto fail;
+    if (if_version && old.version != if_version) {
+        err_set(err, NUDGE_ECONFLICT, "version",
+                "patient %lld was changed by someone else (version %lld, not %lld)",
+                (long long)p->id, (long long)old.version, (long long)if_version);
+        goto fail;
+    }
+    p->clinic_id = old.clinic_id;
+    if (patient_validate(&c, p, nudge_now(n), err) < 0)
+        goto fail;
+    int64_t now = nudge_now(n);
+    unsigned o = p->opt_outs;
+    if (store_exec(
+            n->db, err,
+            "UPDATE patients SET name = ?, email = ?, phone = ?, language = ?, timezone = ?, "
+            "date_of_birth = ?, gender = ?, tags = ?, updated_at = ?, version = version + 1 "
+            "WHERE id = ?",
+            bind_text(p->name), bind_text_or_null(p->email), bind_text_or_null(p->phone),
+            bind_text(p->language), bind_text_or_null(p->timezone), bind_text_or_null(p->dob),
+            bind_text_or_null(p->gender), bind_text_or_null(p->tags), bind_int(now),
+            bind_int(p->id)) < 0 ||
+        store_exec(
+            n->db, err,
+            "UPDATE patient_communication_preferences SET preferred_channel = ?, "
+            "preferred_time = ?, opt_out_reminders = ?, opt_out_broadcasts = ?, "
+            "opt_out_health_tips = ?, opt_out_marketing = ?, opt_out_sms = ?, "
+            "opt_out_whatsapp = ?, opt_out_email = ?, updated_at = ? WHERE patient_id = ?",
+            bind_text_or_null(p->preferred_channel), bind_int(p->preferred_time),
+            bind_int(!!(o & NUDGE_OPTOUT_REMINDERS)), bind_int(!!(o & NUDGE_OPTOUT_BROADCASTS)),
+            bind_int(!!(o & NUDGE_OPTOUT_HEALTH_TIPS)), bind_int(!!(o & NUDGE_OPTOUT_MARKETING)),
+            bind_int(!!(o & NUDGE_OPTOUT_SMS)), bind_int(!!(o & NUDGE_OPTOUT_WHATSAPP)),
+            bind_int(!!(o & NUDGE_OPTOUT_EMAIL)), bind_int(now), bind_int(p->id)) < 0)
+        goto fail;
+    json_t *ev = json_pack("{s:I}", "patient_id", (json_int_t)p->id);
+    if (event_emit(n, p->clinic_id, "patient.updated", p->id, ev, err) < 0 ||
+        audit_add(n, p->clinic_id, "update", "patient", p->id, NULL, err) < 0 ||
+        nudge_patient_get(n, clinic_id, p->id, p, err) < 0)
+        goto fail;
+    return store_commit(n->db, err);
+fail:
+    store_rollback(n->db);
+    return -1;
 }

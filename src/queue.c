@@ -589,3 +589,31 @@ int queue_drop(nudge *n, const nudge_notification *m, const char *status, const 
     }
     return store_commit(n->db, err);
 }
+
+int nudge_attempt_list(nudge *n, int64_t clinic_id, int64_t notification_id, nudge_attempt_fn fn,
+                       void *ctx, nudge_err *err)
+{
+    store_stmt *st;
+    if (store_query(n->db, &st, err,
+                    "SELECT id, notification_id, transport, outcome, provider_id, detail, "
+                    "started_at FROM delivery_attempts WHERE notification_id = ? AND "
+                    "(? = 0 OR clinic_id = ?) ORDER BY id",
+                    bind_int(notification_id), bind_int(clinic_id), bind_int(clinic_id)) < 0)
+        return -1;
+    int r;
+    while ((r = store_next(st, err)) == 1) {
+        nudge_attempt a;
+        memset(&a, 0, sizeof a);
+        a.id = store_int(st, 0);
+        a.notification_id = store_int(st, 1);
+        store_copy(st, 2, a.transport, sizeof a.transport);
+        store_copy(st, 3, a.outcome, sizeof a.outcome);
+        store_copy(st, 4, a.provider_id, sizeof a.provider_id);
+        store_copy(st, 5, a.detail, sizeof a.detail);
+        a.at = store_int(st, 6);
+        if (fn(ctx, &a))
+            break;
+    }
+    store_done(st);
+    return r < 0 ? -1 : 0;
+}

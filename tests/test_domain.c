@@ -277,6 +277,49 @@ static void test_appointment_rules(void **state)
     tu_close(&env);
 }
 
+static void test_patient_update_and_versions(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, T0);
+    nudge_err e = {0};
+    nudge_clinic c = clinic("A"), other = clinic("B");
+    assert_int_equal(nudge_clinic_add(env.n, &c, &e), 0);
+    assert_int_equal(nudge_clinic_add(env.n, &other, &e), 0);
+    nudge_patient p;
+    nudge_patient_init(&p);
+    p.clinic_id = c.id;
+    strcpy(p.name, "Asha");
+    strcpy(p.phone, "9876543210");
+    assert_int_equal(nudge_patient_add(env.n, &p, &e), 0);
+    nudge_patient got;
+    assert_int_equal(nudge_patient_get(env.n, c.id, p.id, &got, &e), 0);
+    assert_int_equal(got.version, 1);
+    /* Two receptionists load version 1; the first save wins ... */
+    nudge_patient a = got, b = got;
+    strcpy(a.email, "asha@example.com");
+    a.opt_outs = NUDGE_OPTOUT_SMS;
+    assert_int_equal(nudge_patient_update(env.n, c.id, &a, 1, &e), 0);
+    assert_int_equal(a.version, 2);
+    assert_string_equal(a.email, "asha@example.com");
+    assert_int_equal(a.opt_outs, NUDGE_OPTOUT_SMS);
+    /* ... and the second is refused, not silently merged. */
+    strcpy(b.name, "Asha Rao");
+    assert_int_equal(nudge_patient_update(env.n, c.id, &b, 1, &e), -1);
+    assert_int_equal(e.code, NUDGE_ECONFLICT);
+    assert_int_equal(nudge_patient_get(env.n, c.id, p.id, &got, &e), 0);
+    assert_string_equal(got.name, "Asha");
+    /* Validation applies as on create; another clinic cannot update. */
+    strcpy(got.phone, "123");
+    assert_int_equal(nudge_patient_update(env.n, c.id, &got, 0, &e), -1);
+    assert_string_equal(e.field, "phone");
+    strcpy(got.phone, "9876543210");
+    assert_int_equal(nudge_patient_update(env.n, other.id, &got, 0, &e), -1);
+    assert_int_equal(e.code, NUDGE_ENOTFOUND);
+    assert_int_equal(count(env.n, "SELECT COUNT(*) FROM audit_log WHERE action = 'update'"), 1);
+    tu_close(&env);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -285,6 +328,7 @@ int main(void)
         cmocka_unit_test(test_patient_round_trip_and_scope),
         cmocka_unit_test(test_lists_page_by_id),
         cmocka_unit_test(test_appointment_rules),
+        cmocka_unit_test(test_patient_update_and_versions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
