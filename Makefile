@@ -50,7 +50,7 @@ $(BUILD)/libnudge.a: $(LIB_OBJ)
 $(BUILD)/nudge: $(BUILD)/src/main.o $(BUILD)/libnudge.a
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(BUILD)/tests/%: tests/%.c tests/testutil.h tests/sink.h $(BUILD)/libnudge.a
+$(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(BUILD)/libnudge.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(STRICT) $(PKG_CFLAGS) -Itests -o $@ $< $(BUILD)/libnudge.a $(PKG_LIBS) $(TEST_LIBS)
 

@@ -19,6 +19,7 @@
 
 #include "nudge.h"
 #include "demo.h"
+#include "http/server.h"
 #include "tz.h"
 #include "util.h"
 
@@ -197,6 +198,7 @@ static int set_field(const char *cmd, char *dst, size_t n, const char *v, const 
 
 typedef struct ctx {
     nudge *n;
+    nudge_config cfg; /* as opened: serve hands it to the API threads */
     nudge_clock clock;
     args a;
     const char *cmd;
@@ -249,6 +251,8 @@ static int open_nudge(ctx *c)
     nudge_err e = {0};
     int rc = nudge_open(&cfg, &c->n, &e);
     memset(pw, 0, sizeof pw);
+    cfg.smtp_password = NULL; /* read once, by the sending handle only */
+    c->cfg = cfg;
     if (rc < 0)
         return fail(c->cmd, &e);
     nudge_set_actor(c->n, "cli");
@@ -1229,15 +1233,51 @@ static void log_sent(void *x, const nudge_notification *m, const char *outcome)
             strcmp(outcome, "sent") ? m->last_error : "");
 }
 
-static const opt serve_opts[] = {{"demo", 0, 0}, {"interval", 1, 0}, {NULL, 0, 0}};
+static const opt serve_opts[] = {
+    {"demo", 0, 0}, {"interval", 1, 0}, {"listen", 1, 0}, {NULL, 0, 0}};
 
 static const char *const help_serve =
-    "usage: nudge serve [--demo] [--interval SECONDS]\n"
+    "usage: nudge serve [--listen HOST:PORT|none] [--demo] [--interval SECONDS]\n"
     "\n"
-    "Runs the scheduler and dispatcher until SIGTERM or SIGINT, then finishes\n"
-    "the batch in hand and exits. --demo first creates a demo clinic with\n"
-    "patients and appointments if the database has no clinic. The HTTP API is\n"
-    "not part of this build yet.\n";
+    "Serves the HTTP API (default 127.0.0.1:8080) and runs the scheduler and\n"
+    "dispatcher until SIGTERM or SIGINT; then stops accepting requests, lets\n"
+    "those in flight finish, finishes the batch in hand and exits.\n"
+    "--demo first creates a demo clinic with patients and appointments if the\n"
+    "database has no clinic. When no API key exists yet and a clinic does, an\n"
+    "admin key for the first clinic is created and printed, once.\n";
+
+static int first_clinic(void *x, const nudge_clinic *cl)
+{
+    *(int64_t *)x = cl->id;
+    return 1;
+}
+
+/* The first admin key, so a fresh install can be used over HTTP at once. */
+static int bootstrap_key(ctx *c)
+{
+    int64_t keys = 0, clinic = 0;
+    nudge_err e = {0};
+    if (nudge_key_count(c->n, &keys, &e) < 0 ||
+        nudge_clinic_list(c->n, 0, 1, first_clinic, &clinic, &e) < 0)
+        return fail(c->cmd, &e);
+    if (keys)
+        return 0;
+    if (!clinic) {
+        fprintf(stderr, "nudge: no clinic yet: add one with `nudge clinic add`, then make a key "
+                        "with `nudge key create --clinic ID --role admin`\n");
+        return 0;
+    }
+    nudge_key k;
+    char secret[NUDGE_KEY_SECRET_LEN];
+    if (nudge_key_create(c->n, clinic, NUDGE_ROLE_ADMIN, "first admin key", &k, secret, &e) < 0)
+        return fail(c->cmd, &e);
+    fprintf(stderr, "nudge: created the first admin key for clinic %lld; it is shown only now:\n",
+            (long long)clinic);
+    printf("%s\n", secret);
+    fflush(stdout);
+    memset(secret, 0, sizeof secret);
+    return 0;
+}
 
 static int cmd_serve(ctx *c)
 {
@@ -1256,15 +1296,26 @@ static int cmd_serve(ctx *c)
         if (clinic)
             fprintf(stderr, "nudge: created demo clinic %lld\n", (long long)clinic);
     }
+    if ((rc = bootstrap_key(c)))
+        return rc;
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
     nudge_on_sent(c->n, log_sent, NULL);
     nudge_set_stop(c->n, &stopping);
-    fprintf(stderr, "nudge: serving %s (outbox %s); stop with SIGTERM\n",
-            arg_get(&c->a, "db") ? arg_get(&c->a, "db") : "nudge.db",
-            arg_get(&c->a, "outbox") ? arg_get(&c->a, "outbox") : "outbox");
+    const char *listen = arg_get(&c->a, "listen") ? arg_get(&c->a, "listen") : "127.0.0.1:8080";
+    http_server *api = NULL;
+    if (strcmp(listen, "none")) {
+        http_config hc = {.listen = listen, .nudge = c->cfg, .access_log = 1};
+        if (http_start(&hc, &api, &e) < 0)
+            return fail(c->cmd, &e);
+        fprintf(stderr, "nudge: API on http://%.*s:%d\n", (int)(strrchr(listen, ':') - listen),
+                listen, http_port(api));
+    }
+    fprintf(stderr, "nudge: serving %s (outbox %s); stop with SIGTERM\n", c->cfg.db,
+            c->cfg.outbox_dir ? c->cfg.outbox_dir : "outbox");
     while (!stopping) {
         nudge_tick_stats st;
         if (nudge_tick(c->n, &st, &e) < 0)
@@ -1275,6 +1326,7 @@ static int cmd_serve(ctx *c)
         while (!stopping && nanosleep(&ts, &ts) < 0 && errno == EINTR)
             ;
     }
+    http_stop(api);
     fprintf(stderr, "nudge: stopped\n");
     return 0;
 }

@@ -1,0 +1,181 @@
+/*
+ * appointments.c: /v1/appointments. Booking, reading and listing, and the
+ * status changes as actions (confirm, cancel, complete, no-show,
+ * reschedule), each the same library call the CLI makes, so the plans
+ * follow exactly as they do there. Actions honour If-Match when sent.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "http/codec.h"
+#include "http/http.h"
+#include "tz.h"
+#include "util.h"
+
+static int appt_answer(http_req *r, int status, const nudge_appointment *a)
+{
+    http_set_etag(r, a->version);
+    return http_ok(r, status, codec_appointment_out(a, r->clinic.timezone));
+}
+
+int api_appointment_create(http_req *r)
+{
+    json_t *j = http_body(r);
+    if (!j)
+        return 0;
+    nudge_appointment a;
+    memset(&a, 0, sizeof a);
+    a.duration_min = 30;
+    nudge_err e = {0};
+    int rc = codec_appointment_in(j, r->clinic.timezone, &a, 0, &e);
+    json_decref(j);
+    if (rc < 0 || nudge_appointment_add(r->n, r->key.clinic_id, &a, &e) < 0)
+        return http_fail(r, &e);
+    if (nudge_appointment_get(r->n, r->key.clinic_id, a.id, &a, &e) < 0)
+        return http_fail(r, &e);
+    snprintf(r->location, sizeof r->location, "/v1/appointments/%lld", (long long)a.id);
+    return appt_answer(r, 201, &a);
+}
+
+int api_appointment_get(http_req *r)
+{
+    int64_t id;
+    if (http_param_id(r, 0, &id) < 0)
+        return 0;
+    nudge_appointment a;
+    nudge_err e = {0};
+    if (nudge_appointment_get(r->n, r->key.clinic_id, id, &a, &e) < 0)
+        return http_fail(r, &e);
+    return appt_answer(r, 200, &a);
+}
+
+typedef struct page {
+    json_t *items;
+    const char *tz;
+    int64_t last;
+    int count;
+} page;
+
+static int page_appt(void *ctx, const nudge_appointment *a)
+{
+    page *pg = ctx;
+    json_array_append_new(pg->items, codec_appointment_out(a, pg->tz));
+    pg->last = a->id;
+    pg->count++;
+    return 0;
+}
+
+int api_appointment_list(http_req *r)
+{
+    int64_t after, patient = 0;
+    int limit;
+    if (http_paging(r, &after, &limit) < 0)
+        return 0;
+    const char *pid = http_query(r, "patient_id");
+    if (pid) {
+        char *end;
+        long long v = strtoll(pid, &end, 10);
+        if (*end || v <= 0)
+            return http_problem(r, 400, "Malformed request", "patient_id must be a positive id",
+                                "patient_id");
+        patient = v;
+    }
+    page pg = {json_array(), r->clinic.timezone, 0, 0};
+    nudge_err e = {0};
+    if (nudge_appointment_list(r->n, r->key.clinic_id, patient, http_query(r, "status"), after,
+                               limit, page_appt, &pg, &e) < 0) {
+        json_decref(pg.items);
+        if (e.code == NUDGE_EINVAL)
+            return http_problem(r, 400, "Malformed request", e.msg, e.field);
+        return http_fail(r, &e);
+    }
+    return http_ok(r, 200, http_page(pg.items, pg.last, pg.count == limit));
+}
+
+static int page_reminder(void *ctx, const nudge_reminder *rm)
+{
+    page *pg = ctx;
+    json_array_append_new(pg->items, codec_reminder_out(rm, pg->tz));
+    return 0;
+}
+
+int api_appointment_reminders(http_req *r)
+{
+    int64_t id;
+    if (http_param_id(r, 0, &id) < 0)
+        return 0;
+    nudge_appointment a;
+    nudge_err e = {0};
+    if (nudge_appointment_get(r->n, r->key.clinic_id, id, &a, &e) < 0)
+        return http_fail(r, &e);
+    page pg = {json_array(), r->clinic.timezone, 0, 0};
+    if (nudge_reminder_list(r->n, r->key.clinic_id, id, page_reminder, &pg, &e) < 0) {
+        json_decref(pg.items);
+        return http_fail(r, &e);
+    }
+    return http_ok(r, 200, json_pack("{s:o}", "data", pg.items));
+}
+
+/* POST /v1/appointments/{id}/{action} */
+int api_appointment_action(http_req *r)
+{
+    int64_t id;
+    if (http_param_id(r, 0, &id) < 0)
+        return 0;
+    const char *action = r->params[1];
+    nudge_appointment a;
+    nudge_err e = {0};
+    if (nudge_appointment_get(r->n, r->key.clinic_id, id, &a, &e) < 0)
+        return http_fail(r, &e);
+    int64_t want = http_if_match(r);
+    if (want < 0)
+        return http_problem(r, 400, "Malformed request", "If-Match must be an ETag such as \"3\"",
+                            "If-Match");
+    if (want && want != a.version)
+        return http_problem(r, 412, "Precondition failed",
+                            "the appointment was changed since you read it", "If-Match");
+    int rc;
+    if (!strcmp(action, "reschedule")) {
+        json_t *j = http_body(r);
+        if (!j)
+            return 0;
+        json_t *at = json_object_get(j, "start_at");
+        const char *k;
+        json_t *v;
+        json_object_foreach(j, k, v)
+        {
+            if (strcmp(k, "start_at")) {
+                char msg[128];
+                snprintf(msg, sizeof msg, "unknown field \"%.64s\"", k);
+                json_decref(j);
+                return http_problem(r, 422, "Invalid input", msg, k);
+            }
+        }
+        int64_t t;
+        if (!json_is_string(at)) {
+            json_decref(j);
+            return http_problem(r, 422, "Invalid input", "start_at is required, as RFC 3339",
+                                "start_at");
+        }
+        rc = tz_parse(json_string_value(at), r->clinic.timezone, &t, "start_at", &e);
+        json_decref(j);
+        if (rc == 0)
+            rc = nudge_appointment_reschedule(r->n, r->key.clinic_id, id, t, &e);
+    } else {
+        if (r->body_len && !str_blank(r->body) && strcmp(r->body, "{}"))
+            return http_problem(r, 422, "Invalid input", "this action takes no body", "body");
+        if (!strcmp(action, "confirm"))
+            rc = nudge_appointment_confirm(r->n, r->key.clinic_id, id, &e);
+        else if (!strcmp(action, "cancel"))
+            rc = nudge_appointment_cancel(r->n, r->key.clinic_id, id, &e);
+        else if (!strcmp(action, "complete"))
+            rc = nudge_appointment_complete(r->n, r->key.clinic_id, id, &e);
+        else if (!strcmp(action, "no-show"))
+            rc = nudge_appointment_no_show(r->n, r->key.clinic_id, id, &e);
+        else
+            return http_problem(r, 404, "Not found", "no such action", NULL);
+    }
+    if (rc < 0 || nudge_appointment_get(r->n, r->key.clinic_id, id, &a, &e) < 0)
+        return http_fail(r, &e);
+    return appt_answer(r, 200, &a);
+}

@@ -1,0 +1,70 @@
+/*
+ * http.h: what the HTTP server (server.c) and the resource handlers (one
+ * file per resource family) share. A handler gets a parsed request whose
+ * caller is already authenticated and whose role is already allowed, calls
+ * the library with the key's clinic, and fills in a response. Handlers
+ * never talk to libmicrohttpd.
+ */
+#ifndef NUDGE_HTTP_H
+#define NUDGE_HTTP_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nudge.h"
+
+typedef struct http_req {
+    nudge *n;            /* this worker thread's handle */
+    const char *method;  /* GET POST PUT PATCH DELETE */
+    const char *path;
+    const char *params[3]; /* {name}s of the route, in order */
+    const char *body;    /* raw body, NUL-terminated (may be "") */
+    size_t body_len;
+    void *conn;          /* for query and header lookups */
+    nudge_key key;       /* the caller */
+    nudge_clinic clinic; /* the caller's clinic */
+    /* response */
+    int status;
+    json_t *out;         /* stolen by the server */
+    char etag[32];
+    char location[128];
+} http_req;
+
+typedef int (*http_handler)(http_req *r);
+
+/* min_role: the weakest role allowed (ADMIN < STAFF < INTEGRATION in
+ * numbers, so a role passes when role <= min_role). 0: no auth at all. */
+typedef struct http_route {
+    const char *method;
+    const char *pattern; /* "/v1/patients/{id}" */
+    http_handler fn;
+    int min_role;
+} http_route;
+
+extern const http_route http_routes[];
+
+/* Responses. Each returns 0 so handlers can `return http_ok(r, 200, j);`. */
+int http_ok(http_req *r, int status, json_t *body);
+/* RFC 9457 problem from a library error: EINVAL 422 (400 for malformed),
+ * ENOTFOUND 404, ECONFLICT 409, anything else 500 (no internals shown). */
+int http_fail(http_req *r, const nudge_err *e);
+int http_problem(http_req *r, int status, const char *title, const char *detail,
+                 const char *field);
+
+/* The request body as a JSON object; on failure the problem is already
+ * set and NULL returned. Caller decrefs. */
+json_t *http_body(http_req *r);
+const char *http_query(http_req *r, const char *name);
+const char *http_header(http_req *r, const char *name);
+/* Path parameter i as a positive id; on failure a 404 is set. */
+int http_param_id(http_req *r, int i, int64_t *out);
+/* ?limit (1..200, default 50) and ?after (an id); on failure a 400 is set. */
+int http_paging(http_req *r, int64_t *after, int *limit);
+/* {"data": items, "next_after": last id or null} */
+json_t *http_page(json_t *items, int64_t last_id, int full);
+/* If-Match: 0 absent, else the version it names (-1 if malformed). */
+int64_t http_if_match(http_req *r);
+void http_set_etag(http_req *r, int64_t version);
+
+#endif

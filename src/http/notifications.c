@@ -1,0 +1,155 @@
+/*
+ * notifications.c: /v1/notifications and /v1/queue. Enqueue a direct
+ * message (rendered from a template in the patient's language), read one
+ * with its attempt history, list, retry, cancel, and the queue's counts.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "http/codec.h"
+#include "http/http.h"
+#include "tz.h"
+
+int api_notification_create(http_req *r)
+{
+    json_t *j = http_body(r);
+    if (!j)
+        return 0;
+    nudge_send s;
+    memset(&s, 0, sizeof s);
+    nudge_vars vars = {0};
+    nudge_err e = {0};
+    int64_t id;
+    int rc = codec_send_in(j, r->clinic.timezone, &s, &vars, &e);
+    if (rc == 0)
+        rc = nudge_enqueue(r->n, r->key.clinic_id, &s, &id, &e);
+    json_decref(j); /* s points into j until here */
+    nudge_vars_free(&vars);
+    if (rc < 0)
+        return http_fail(r, &e);
+    nudge_notification m;
+    if (nudge_notification_get(r->n, r->key.clinic_id, id, &m, &e) < 0)
+        return http_fail(r, &e);
+    snprintf(r->location, sizeof r->location, "/v1/notifications/%lld", (long long)id);
+    http_ok(r, 201, codec_notification_out(&m, r->clinic.timezone));
+    nudge_notification_free(&m);
+    return 0;
+}
+
+typedef struct attempts {
+    json_t *items;
+    const char *tz;
+} attempts;
+
+static int add_attempt(void *ctx, const nudge_attempt *a)
+{
+    attempts *x = ctx;
+    char at[40];
+    tz_format_rfc3339(a->at, x->tz, at, sizeof at);
+    json_array_append_new(x->items,
+                          json_pack("{s:I, s:s, s:s, s:s, s:o, s:o}", "id", (json_int_t)a->id,
+                                    "at", at, "transport", a->transport, "outcome", a->outcome,
+                                    "provider_id",
+                                    a->provider_id[0] ? json_string(a->provider_id) : json_null(),
+                                    "detail", a->detail[0] ? json_string(a->detail) : json_null()));
+    return 0;
+}
+
+int api_notification_get(http_req *r)
+{
+    int64_t id;
+    if (http_param_id(r, 0, &id) < 0)
+        return 0;
+    nudge_notification m;
+    nudge_err e = {0};
+    if (nudge_notification_get(r->n, r->key.clinic_id, id, &m, &e) < 0)
+        return http_fail(r, &e);
+    json_t *out = codec_notification_out(&m, r->clinic.timezone);
+    nudge_notification_free(&m);
+    attempts x = {json_array(), r->clinic.timezone};
+    if (nudge_attempt_list(r->n, r->key.clinic_id, id, add_attempt, &x, &e) < 0) {
+        json_decref(x.items);
+        json_decref(out);
+        return http_fail(r, &e);
+    }
+    json_object_set_new(out, "attempts", x.items);
+    return http_ok(r, 200, out);
+}
+
+typedef struct page {
+    json_t *items;
+    const char *tz;
+    int64_t last;
+    int count;
+} page;
+
+static int page_notification(void *ctx, const nudge_notification *m)
+{
+    page *pg = ctx;
+    json_array_append_new(pg->items, codec_notification_out(m, pg->tz));
+    pg->last = m->id;
+    pg->count++;
+    return 0;
+}
+
+int api_notification_list(http_req *r)
+{
+    int64_t after;
+    int limit;
+    if (http_paging(r, &after, &limit) < 0)
+        return 0;
+    const char *status = http_query(r, "status");
+    if (status) {
+        int ok = 0;
+        for (int i = 0; i < NUDGE_N_STATUS; i++)
+            ok |= !strcmp(status, nudge_status_names[i]);
+        if (!ok)
+            return http_problem(r, 400, "Malformed request",
+                                "status must be pending, sending, sent, delivered, read, failed "
+                                "or cancelled",
+                                "status");
+    }
+    page pg = {json_array(), r->clinic.timezone, 0, 0};
+    nudge_err e = {0};
+    if (nudge_notification_list(r->n, r->key.clinic_id, status, after, limit, page_notification,
+                                &pg, &e) < 0) {
+        json_decref(pg.items);
+        return http_fail(r, &e);
+    }
+    return http_ok(r, 200, http_page(pg.items, pg.last, pg.count == limit));
+}
+
+int api_notification_action(http_req *r)
+{
+    int64_t id;
+    if (http_param_id(r, 0, &id) < 0)
+        return 0;
+    nudge_err e = {0};
+    int rc;
+    if (!strcmp(r->params[1], "retry"))
+        rc = nudge_notification_retry(r->n, r->key.clinic_id, id, &e);
+    else if (!strcmp(r->params[1], "cancel"))
+        rc = nudge_notification_cancel(r->n, r->key.clinic_id, id, &e);
+    else
+        return http_problem(r, 404, "Not found", "no such action", NULL);
+    if (rc < 0)
+        return http_fail(r, &e);
+    nudge_notification m;
+    if (nudge_notification_get(r->n, r->key.clinic_id, id, &m, &e) < 0)
+        return http_fail(r, &e);
+    http_ok(r, 200, codec_notification_out(&m, r->clinic.timezone));
+    nudge_notification_free(&m);
+    return 0;
+}
+
+int api_queue_status(http_req *r)
+{
+    int64_t counts[NUDGE_N_STATUS];
+    nudge_err e = {0};
+    if (nudge_queue_status(r->n, r->key.clinic_id, counts, &e) < 0)
+        return http_fail(r, &e);
+    json_t *o = json_object();
+    for (int i = 0; i < NUDGE_N_STATUS; i++)
+        json_object_set_new(o, nudge_status_names[i], json_integer(counts[i]));
+    return http_ok(r, 200, o);
+}

@@ -1,0 +1,579 @@
+/*
+ * server.c: the HTTP API's front door. It owns everything a handler should
+ * not think about: libmicrohttpd, the per-thread nudge handles, reading
+ * the body under a size limit, routing, authentication and roles, the
+ * Idempotency-Key replay store, problem+json answers and the access log.
+ *
+ * A request that changes data and carries an Idempotency-Key runs in one
+ * transaction with the stored answer, so a replay either finds the first
+ * answer or finds nothing was done. Errors roll back: a failed request
+ * leaves nothing behind.
+ */
+#include "http/server.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "core.h"
+#include "http/codec.h"
+#include "http/http.h"
+#include "util.h"
+
+struct http_server {
+    struct MHD_Daemon *d;
+    http_config cfg;
+    char *db, *outbox; /* copies of the strings in cfg.nudge */
+    int port;
+    pthread_key_t handle_key;
+};
+
+typedef struct conn_ctx {
+    sbuf body;
+    int too_big;
+    struct timespec started;
+} conn_ctx;
+
+/* ---- per-thread handles ---- */
+
+static void handle_free(void *p)
+{
+    nudge_close(p);
+}
+
+static nudge *thread_handle(http_server *s, nudge_err *err)
+{
+    nudge *n = pthread_getspecific(s->handle_key);
+    if (n)
+        return n;
+    if (nudge_open(&s->cfg.nudge, &n, err) < 0)
+        return NULL;
+    pthread_setspecific(s->handle_key, n);
+    return n;
+}
+
+/* ---- responses ---- */
+
+int http_ok(http_req *r, int status, json_t *body)
+{
+    r->status = status;
+    json_decref(r->out);
+    r->out = body;
+    return 0;
+}
+
+int http_problem(http_req *r, int status, const char *title, const char *detail,
+                 const char *field)
+{
+    json_t *p = json_pack("{s:s, s:s, s:i, s:s}", "type", "about:blank", "title", title,
+                          "status", status, "detail", detail ? detail : title);
+    if (field && *field) {
+        json_object_set_new(p, "field", json_string(field));
+        json_object_set_new(p, "errors",
+                            json_pack("[{s:s, s:s}]", "field", field, "detail",
+                                      detail ? detail : title));
+    }
+    return http_ok(r, status, p);
+}
+
+int http_fail(http_req *r, const nudge_err *in)
+{
+    /* The library names its own fields ("at", "provider"); the client sent
+     * JSON names ("start_at", "doctor"). */
+    nudge_err copy = *in, *e = &copy;
+    codec_err_fields(e);
+    switch (e->code) {
+    case NUDGE_EINVAL:
+        return http_problem(r, 422, "Invalid input", e->msg, e->field);
+    case NUDGE_ENOTFOUND:
+        return http_problem(r, 404, "Not found", e->msg, NULL);
+    case NUDGE_ECONFLICT:
+        return http_problem(r, 409, "Conflict", e->msg, e->field);
+    default:
+        /* The store's message may name tables; the client gets none of it. */
+        return http_problem(r, 500, "Internal error", "the request could not be completed",
+                            NULL);
+    }
+}
+
+/* ---- request helpers ---- */
+
+json_t *http_body(http_req *r)
+{
+    if (!r->body_len)
+        return http_problem(r, 400, "Malformed request", "a JSON object body is required",
+                            "body"),
+               NULL;
+    json_error_t je;
+    json_t *j = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &je);
+    if (!j) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "body is not valid JSON: %s (at byte %d)", je.text,
+                 je.position);
+        http_problem(r, 400, "Malformed request", msg, "body");
+        return NULL;
+    }
+    if (!json_is_object(j)) {
+        json_decref(j);
+        http_problem(r, 400, "Malformed request", "the body must be a JSON object", "body");
+        return NULL;
+    }
+    return j;
+}
+
+const char *http_query(http_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *http_header(http_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+static int parse_pos(const char *s, int64_t *out)
+{
+    if (!s || !*s)
+        return -1;
+    int64_t v = 0;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9' || v > (INT64_MAX - 9) / 10)
+            return -1;
+        v = v * 10 + (*s - '0');
+    }
+    if (v <= 0)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int http_param_id(http_req *r, int i, int64_t *out)
+{
+    if (parse_pos(r->params[i], out) < 0) {
+        http_problem(r, 404, "Not found", "no such resource", NULL);
+        return -1;
+    }
+    return 0;
+}
+
+int http_paging(http_req *r, int64_t *after, int *limit)
+{
+    const char *a = http_query(r, "after"), *l = http_query(r, "limit");
+    int64_t v;
+    *after = 0;
+    *limit = 50;
+    if (a && parse_pos(a, after) < 0)
+        return http_problem(r, 400, "Malformed request", "after must be a positive id", "after"),
+               -1;
+    if (l) {
+        if (parse_pos(l, &v) < 0 || v > 200)
+            return http_problem(r, 400, "Malformed request", "limit must be 1 to 200", "limit"),
+                   -1;
+        *limit = (int)v;
+    }
+    return 0;
+}
+
+json_t *http_page(json_t *items, int64_t last_id, int full)
+{
+    return json_pack("{s:o, s:o}", "data", items, "next_after",
+                     full && last_id ? json_integer(last_id) : json_null());
+}
+
+int64_t http_if_match(http_req *r)
+{
+    const char *h = http_header(r, "If-Match");
+    if (!h)
+        return 0;
+    int64_t v;
+    char buf[32];
+    size_t l = strlen(h);
+    if (l < 3 || l >= sizeof buf || h[0] != '"' || h[l - 1] != '"')
+        return -1;
+    memcpy(buf, h + 1, l - 2);
+    buf[l - 2] = 0;
+    return parse_pos(buf, &v) < 0 ? -1 : v;
+}
+
+void http_set_etag(http_req *r, int64_t version)
+{
+    snprintf(r->etag, sizeof r->etag, "\"%lld\"", (long long)version);
+}
+
+/* ---- routing ---- */
+
+/* Matches "/v1/patients/{id}" against a path, capturing {..} segments into
+ * params (pointing into buf, a writable copy of the path). */
+static int route_match(const char *pattern, char *buf, const char *params[3])
+{
+    const char *p = pattern;
+    char *s = buf;
+    int np = 0;
+    while (*p && *s) {
+        if (*p == '{') {
+            const char *pe = strchr(p, '}');
+            char *se = strchr(s, '/');
+            if (!pe || np == 3)
+                return 0;
+            if (se)
+                *se = 0;
+            if (!*s)
+                return 0;
+            params[np++] = s;
+            p = pe + 1;
+            s = se ? se + 1 : s + strlen(s);
+            if (se && *p == '/')
+                p++;
+            else if (se)
+                return 0;
+            continue;
+        }
+        if (*p != *s)
+            return 0;
+        p++;
+        s++;
+    }
+    return !*p && !*s;
+}
+
+static const http_route *route_find(const char *method, const char *path, const char *params[3],
+                                    char *buf, size_t bufsz, int *path_known)
+{
+    *path_known = 0;
+    for (const http_route *rt = http_routes; rt->method; rt++) {
+        if (strlen(path) >= bufsz)
+            return NULL;
+        strcpy(buf, path);
+        const char *pp[3] = {0};
+        if (!route_match(rt->pattern, buf, pp))
+            continue;
+        *path_known = 1;
+        if (strcmp(rt->method, method))
+            continue;
+        strcpy(buf, path);
+        route_match(rt->pattern, buf, params);
+        return rt;
+    }
+    return NULL;
+}
+
+/* ---- idempotency ---- */
+
+static void request_hash(const http_req *r, char out[65])
+{
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    unsigned char md[32];
+    unsigned len = 0;
+    EVP_DigestInit_ex(c, EVP_sha256(), NULL);
+    EVP_DigestUpdate(c, r->method, strlen(r->method));
+    EVP_DigestUpdate(c, " ", 1);
+    EVP_DigestUpdate(c, r->path, strlen(r->path));
+    EVP_DigestUpdate(c, "\n", 1);
+    EVP_DigestUpdate(c, r->body, r->body_len);
+    EVP_DigestFinal_ex(c, md, &len);
+    EVP_MD_CTX_free(c);
+    for (int i = 0; i < 32; i++)
+        sprintf(out + 2 * i, "%02x", md[i]);
+}
+
+/* Runs the handler, under an Idempotency-Key when the request has one. */
+static void run_handler(http_req *r, const http_route *rt)
+{
+    const char *ikey = strcmp(r->method, "POST") ? NULL : http_header(r, "Idempotency-Key");
+    if (!ikey) {
+        rt->fn(r);
+        return;
+    }
+    if (!*ikey || strlen(ikey) > 200) {
+        http_problem(r, 400, "Malformed request", "Idempotency-Key must be 1 to 200 characters",
+                     "Idempotency-Key");
+        return;
+    }
+    nudge_err e = {0};
+    store *db = r->n->db;
+    char hash[65];
+    request_hash(r, hash);
+    if (store_begin(db, &e) < 0) {
+        http_fail(r, &e);
+        return;
+    }
+    store_stmt *st;
+    if (store_query(db, &st, &e,
+                    "SELECT request_hash, status, response FROM idempotency_keys WHERE "
+                    "clinic_id = ? AND key = ?",
+                    bind_int(r->key.clinic_id), bind_text(ikey)) < 0) {
+        store_rollback(db);
+        http_fail(r, &e);
+        return;
+    }
+    int found = store_next(st, &e);
+    if (found == 1) {
+        int same = !strcmp(store_text(st, 0), hash);
+        int status = (int)store_int(st, 1);
+        json_t *body = json_loads(store_text(st, 2), 0, NULL);
+        store_done(st);
+        store_rollback(db);
+        if (!same) {
+            json_decref(body);
+            http_problem(r, 422, "Idempotency-Key reused",
+                         "this Idempotency-Key was used with a different request",
+                         "Idempotency-Key");
+            return;
+        }
+        http_ok(r, status, body);
+        return;
+    }
+    store_done(st);
+    rt->fn(r);
+    if (r->status >= 200 && r->status < 300) {
+        char *js = r->out ? json_dumps(r->out, JSON_COMPACT) : str_dup("null");
+        int rc = store_exec(db, &e,
+                            "INSERT INTO idempotency_keys (clinic_id, key, request_hash, status, "
+                            "response, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                            bind_int(r->key.clinic_id), bind_text(ikey), bind_text(hash),
+                            bind_int(r->status), bind_text(js), bind_int(nudge_now(r->n)));
+        free(js);
+        if (rc == 0 && store_commit(db, &e) == 0)
+            return;
+        store_rollback(db);
+        http_fail(r, &e);
+        return;
+    }
+    store_rollback(db);
+}
+
+/* ---- the request ---- */
+
+static int authenticate(http_req *r, const http_route *rt)
+{
+    const char *h = http_header(r, "Authorization");
+    nudge_err e = {0};
+    if (!h || strncmp(h, "Bearer ", 7) != 0)
+        return http_problem(r, 401, "Unauthorized",
+                            "send an API key as Authorization: Bearer KEY", NULL),
+               -1;
+    int rc = nudge_key_verify(r->n, h + 7, &r->key, &e);
+    if (rc < 0 && e.code == NUDGE_ENOTFOUND)
+        return http_problem(r, 401, "Unauthorized", "the API key is not valid", NULL), -1;
+    if (rc < 0)
+        return http_fail(r, &e), -1;
+    if (r->key.role > rt->min_role)
+        return http_problem(r, 403, "Forbidden", "this key's role may not do this", NULL), -1;
+    if (nudge_clinic_get(r->n, r->key.clinic_id, &r->clinic, &e) < 0)
+        return http_fail(r, &e), -1;
+    char actor[64];
+    snprintf(actor, sizeof actor, "key:%s", r->key.prefix);
+    nudge_set_actor(r->n, actor);
+    return 0;
+}
+
+static void handle(http_server *s, http_req *r)
+{
+    char buf[512];
+    int known;
+    const http_route *rt = route_find(r->method, r->path, r->params, buf, sizeof buf, &known);
+    if (!rt) {
+        if (known)
+            http_problem(r, 405, "Method not allowed", "this resource does not take that method",
+                         NULL);
+        else
+            http_problem(r, 404, "Not found", "no such resource", NULL);
+        return;
+    }
+    nudge_err e = {0};
+    if (!(r->n = thread_handle(s, &e))) {
+        http_fail(r, &e);
+        return;
+    }
+    nudge_set_actor(r->n, "api");
+    if (rt->min_role && authenticate(r, rt) < 0)
+        return;
+    run_handler(r, rt);
+    if (!r->status)
+        http_problem(r, 500, "Internal error", "no response", NULL);
+}
+
+static enum MHD_Result send_response(struct MHD_Connection *c, http_req *r)
+{
+    char *text = r->out ? json_dumps(r->out, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+    if (!text)
+        text = str_dup("");
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    MHD_add_response_header(resp, "Content-Type",
+                            r->status >= 400 ? "application/problem+json" : "application/json");
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    if (r->etag[0])
+        MHD_add_response_header(resp, "ETag", r->etag);
+    if (r->location[0])
+        MHD_add_response_header(resp, "Location", r->location);
+    if (r->status == 401)
+        MHD_add_response_header(resp, "WWW-Authenticate", "Bearer");
+    enum MHD_Result ret = MHD_queue_response(c, (unsigned)r->status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload, size_t *upload_size, void **con_cls)
+{
+    (void)version;
+    http_server *s = cls;
+    conn_ctx *cx = *con_cls;
+    if (!cx) {
+        cx = calloc(1, sizeof *cx);
+        if (!cx)
+            return MHD_NO;
+        clock_gettime(CLOCK_MONOTONIC, &cx->started); /* a duration, not a time of day */
+        *con_cls = cx;
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        if (!cx->too_big && cx->body.len + *upload_size <= s->cfg.max_body)
+            sbuf_add(&cx->body, upload, *upload_size);
+        else
+            cx->too_big = 1;
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    http_req r;
+    memset(&r, 0, sizeof r);
+    r.method = method;
+    r.path = url;
+    r.conn = c;
+    r.body = cx->body.data ? cx->body.data : "";
+    r.body_len = cx->body.len;
+    if (cx->too_big) {
+        char d[96];
+        snprintf(d, sizeof d, "the body is larger than %zu bytes", s->cfg.max_body);
+        http_problem(&r, 413, "Payload too large", d, "body");
+    } else if (r.body_len && !codec_depth_ok(r.body, r.body_len, s->cfg.max_depth)) {
+        char d[96];
+        snprintf(d, sizeof d, "the body nests deeper than %d levels", s->cfg.max_depth);
+        http_problem(&r, 400, "Malformed request", d, "body");
+    } else {
+        handle(s, &r);
+    }
+    enum MHD_Result ret = send_response(c, &r);
+    if (s->cfg.access_log) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        double ms = (double)(now.tv_sec - cx->started.tv_sec) * 1e3 +
+                    (double)(now.tv_nsec - cx->started.tv_nsec) / 1e6;
+        /* Method, path, status, time and key prefix: never bodies, names or
+         * secrets (the path holds ids only). */
+        fprintf(stderr, "nudge: http %s %s %d %.1fms key=%s\n", method, url, r.status, ms,
+                r.key.prefix[0] ? r.key.prefix : "-");
+    }
+    json_decref(r.out);
+    return ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode why)
+{
+    (void)cls;
+    (void)c;
+    (void)why;
+    conn_ctx *cx = *con_cls;
+    if (cx) {
+        sbuf_free(&cx->body);
+        free(cx);
+    }
+    *con_cls = NULL;
+}
+
+int http_start(const http_config *cfg, http_server **out, nudge_err *err)
+{
+    http_server *s = calloc(1, sizeof *s);
+    if (!s)
+        return err_set(err, NUDGE_ENOMEM, "", "out of memory");
+    s->cfg = *cfg;
+    if (!s->cfg.max_body)
+        s->cfg.max_body = 1 << 20;
+    if (!s->cfg.max_depth)
+        s->cfg.max_depth = 32;
+    if (!s->cfg.threads)
+        s->cfg.threads = 4;
+    if (!s->cfg.timeout_s)
+        s->cfg.timeout_s = 30;
+    s->db = str_dup(cfg->nudge.db);
+    s->outbox = str_dup(cfg->nudge.outbox_dir);
+    s->cfg.nudge.db = s->db;
+    s->cfg.nudge.outbox_dir = s->outbox;
+    s->cfg.nudge.smtp_url = NULL; /* API threads enqueue; they never send */
+
+    const char *listen = cfg->listen ? cfg->listen : "127.0.0.1:8080";
+    const char *colon = strrchr(listen, ':');
+    struct sockaddr_in addr = {.sin_family = AF_INET};
+    char host[64];
+    long port = colon ? strtol(colon + 1, NULL, 10) : -1;
+    if (!colon || (size_t)(colon - listen) >= sizeof host || port < 0 || port > 65535) {
+        http_stop(s);
+        return err_set(err, NUDGE_EINVAL, "listen", "listen must be HOST:PORT (got \"%s\")",
+                       listen);
+    }
+    memcpy(host, listen, (size_t)(colon - listen));
+    host[colon - listen] = 0;
+    if (inet_pton(AF_INET, host, &addr.sin_addr) != 1) {
+        http_stop(s);
+        return err_set(err, NUDGE_EINVAL, "listen",
+                       "listen host must be an IPv4 address such as 127.0.0.1 (got \"%s\")",
+                       host);
+    }
+    addr.sin_port = htons((uint16_t)port);
+    pthread_key_create(&s->handle_key, handle_free);
+    s->d = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL_LINUX_ONLY | MHD_USE_ITC, 0,
+        NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->cfg.threads, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)s->cfg.timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)128 * 1024,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+    if (!s->d) {
+        pthread_key_delete(s->handle_key);
+        free(s->db);
+        free(s->outbox);
+        free(s);
+        return err_set(err, NUDGE_EIO, "listen", "cannot listen on %s", listen);
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = info ? info->port : (int)port;
+    *out = s;
+    return 0;
+}
+
+int http_port(const http_server *s)
+{
+    return s->port;
+}
+
+void http_stop(http_server *s)
+{
+    if (!s)
+        return;
+    if (s->d) {
+        MHD_quiesce_daemon(s->d);
+        /* Requests in flight finish; new connections are refused. */
+        for (int i = 0; i < 1000; i++) {
+            const union MHD_DaemonInfo *info =
+                MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+            if (!info || info->num_connections == 0)
+                break;
+            struct timespec ts = {0, 10 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+        MHD_stop_daemon(s->d);
+        pthread_key_delete(s->handle_key);
+    }
+    free(s->db);
+    free(s->outbox);
+    free(s);
+}

@@ -1,0 +1,31 @@
+/*
+ * server.h: the HTTP API server, started by `nudge serve` beside the
+ * scheduler and dispatcher. libmicrohttpd runs a small pool of threads;
+ * each opens its own nudge handle (SQLite connections are not shared
+ * between threads) on first use.
+ */
+#ifndef NUDGE_HTTP_SERVER_H
+#define NUDGE_HTTP_SERVER_H
+
+#include <stddef.h>
+
+#include "nudge.h"
+
+typedef struct http_config {
+    const char *listen;      /* "127.0.0.1:8080"; port 0 picks a free one */
+    nudge_config nudge;      /* how each worker thread opens its handle */
+    size_t max_body;         /* bytes; default 1 MiB */
+    int max_depth;           /* JSON nesting; default 32 */
+    int threads;             /* default 4 */
+    int timeout_s;           /* idle connection timeout; default 30 */
+    int access_log;          /* one line per request on stderr */
+} http_config;
+
+typedef struct http_server http_server;
+
+int http_start(const http_config *cfg, http_server **out, nudge_err *err);
+int http_port(const http_server *s);
+/* Stops accepting, lets requests in flight finish (up to 10 s), stops. */
+void http_stop(http_server *s);
+
+#endif

@@ -1,0 +1,447 @@
+/*
+ * test_http.c: the HTTP API through a real HTTP client (libcurl) against
+ * the server running in this process on 127.0.0.1 and a fake clock:
+ * authentication and roles, the appointment life cycle ending in the
+ * outbox, tenant isolation, Idempotency-Key replays, ETag conflicts, and
+ * malformed requests answered with problem+json and nothing written.
+ */
+#include "httputil.h"
+
+#include "core.h"
+
+#define T0 TU_T(2026, 11, 24, 6, 0) /* 11:30 in Kolkata */
+
+static int64_t rows(api_env *a, const char *table)
+{
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM %s", table);
+    int64_t c = -1;
+    nudge_err e = {0};
+    store_stmt *st;
+    assert_int_equal(store_query_v(a->env.n->db, &st, &e, sql, NULL, 0), 0);
+    assert_int_equal(store_next(st, &e), 1);
+    c = store_int(st, 0);
+    store_done(st);
+    return c;
+}
+
+/* Every table a write could touch: unchanged means nothing was written. */
+static uint64_t fingerprint(api_env *a)
+{
+    const char *t[] = {"patients", "appointments", "reminders", "notification_queue", "events",
+                       "audit_log", "templates", "api_keys", "idempotency_keys"};
+    uint64_t f = 0;
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++)
+        f = f * 1000003u + (uint64_t)rows(a, t[i]);
+    return f;
+}
+
+/* Every run of digits becomes one '#': answers compared but for ids. */
+static void squash_digits(char *s)
+{
+    char *w = s;
+    for (const char *r = s; *r; r++) {
+        if (*r >= '0' && *r <= '9') {
+            if (w == s || w[-1] != '#')
+                *w++ = '#';
+        } else {
+            *w++ = *r;
+        }
+    }
+    *w = 0;
+}
+
+static int setup(void **state)
+{
+    api_env *a = calloc(1, sizeof *a);
+    api_open(a, T0);
+    *state = a;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    api_close(*state);
+    free(*state);
+    return 0;
+}
+
+static int64_t make_patient(api_env *a, const char *key)
+{
+    api_resp r = api_call(a, "POST", "/v1/patients", key,
+                          "{\"name\":\"Ram Lal\",\"phone\":\"9876543210\",\"language\":\"hi\"}");
+    if (r.status != 201)
+        fail_msg("patient: %ld %s", r.status, r.body);
+    int64_t id = api_int(&r, "id");
+    api_free(&r);
+    return id;
+}
+
+static void test_health_needs_no_key(void **state)
+{
+    api_env *a = *state;
+    api_resp r = api_call(a, "GET", "/healthz", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(api_str(&r, "status"), "ok");
+    api_free(&r);
+    r = api_call(a, "GET", "/readyz", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_true(api_int(&r, "schema_version") >= 2);
+    api_free(&r);
+}
+
+static void test_auth_and_roles(void **state)
+{
+    api_env *a = *state;
+    api_resp r = api_call(a, "GET", "/v1/patients", NULL, NULL);
+    API_EXPECT_PROBLEM(r, 401, NULL);
+    api_free(&r);
+    r = api_call(a, "GET", "/v1/patients", "nudge_000000000000_nope", NULL);
+    API_EXPECT_PROBLEM(r, 401, NULL);
+    api_free(&r);
+    /* A key with one character changed is as unknown as any other. */
+    char bad[NUDGE_KEY_SECRET_LEN];
+    strcpy(bad, a->staff_a);
+    bad[strlen(bad) - 1] = bad[strlen(bad) - 1] == 'a' ? 'b' : 'a';
+    r = api_call(a, "GET", "/v1/patients", bad, NULL);
+    API_EXPECT_PROBLEM(r, 401, NULL);
+    api_free(&r);
+    r = api_call(a, "GET", "/v1/patients", a->integ_a, NULL);
+    assert_int_equal(r.status, 200);
+    api_free(&r);
+    /* Roles: integration may not change settings, staff may not see keys. */
+    r = api_call(a, "PATCH", "/v1/clinic", a->integ_a, "{\"name\":\"X\"}");
+    API_EXPECT_PROBLEM(r, 403, NULL);
+    api_free(&r);
+    r = api_call(a, "GET", "/v1/keys", a->staff_a, NULL);
+    API_EXPECT_PROBLEM(r, 403, NULL);
+    api_free(&r);
+    r = api_call(a, "GET", "/v1/audit", a->admin_a, NULL);
+    assert_int_equal(r.status, 200);
+    api_free(&r);
+    /* A revoked key stops working at once. */
+    r = api_call(a, "POST", "/v1/keys", a->admin_a, "{\"role\":\"integration\"}");
+    assert_int_equal(r.status, 201);
+    char secret[NUDGE_KEY_SECRET_LEN], path[64];
+    snprintf(secret, sizeof secret, "%s", api_str(&r, "secret"));
+    snprintf(path, sizeof path, "/v1/keys/%lld/revoke", (long long)api_int(&r, "id"));
+    api_free(&r);
+    r = api_call(a, "GET", "/v1/clinic", secret, NULL);
+    assert_int_equal(r.status, 200);
+    api_free(&r);
+    r = api_call(a, "POST", path, a->admin_a, NULL);
+    assert_int_equal(r.status, 200);
+    api_free(&r);
+    r = api_call(a, "GET", "/v1/clinic", secret, NULL);
+    API_EXPECT_PROBLEM(r, 401, NULL);
+    api_free(&r);
+}
+
+static void test_appointment_lifecycle_to_outbox(void **state)
+{
+    api_env *a = *state;
+    int64_t p = make_patient(a, a->integ_a);
+    char body[256];
+    snprintf(body, sizeof body,
+             "{\"patient_id\":%lld,\"service\":\"Teeth Cleaning\","
+             "\"start_at\":\"2026-12-01T10:00:00+05:30\",\"duration_minutes\":60}",
+             (long long)p);
+    api_resp r = api_call(a, "POST", "/v1/appointments", a->integ_a, body);
+    assert_int_equal(r.status, 201);
+    assert_string_equal(r.etag, "\"1\"");
+    assert_string_equal(api_str(&r, "start_at"), "2026-12-01T10:00:00+05:30");
+    assert_string_equal(api_str(&r, "status"), "scheduled");
+    int64_t id = api_int(&r, "id");
+    char loc[64];
+    snprintf(loc, sizeof loc, "/v1/appointments/%lld", (long long)id);
+    assert_string_equal(r.location, loc);
+    api_free(&r);
+
+    char path[96];
+    snprintf(path, sizeof path, "/v1/appointments/%lld/reminders", (long long)id);
+    r = api_call(a, "GET", path, a->integ_a, NULL);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "data")), 3);
+    api_free(&r);
+
+    /* The workers send what the API planned. */
+    nudge_tick_stats st;
+    nudge_err e = {0};
+    assert_int_equal(nudge_tick(a->env.n, &st, &e), 0);
+    assert_int_equal(st.sent, 1);
+    a->env.clock.t = TU_T(2026, 11, 30, 4, 30);
+    assert_int_equal(nudge_tick(a->env.n, &st, &e), 0);
+    assert_int_equal(st.sent, 1);
+    assert_int_equal(tu_count_files(a->env.outbox, ".json"), 2);
+
+    r = api_call(a, "GET", "/v1/notifications?status=sent", a->integ_a, NULL);
+    assert_int_equal(r.status, 200);
+    json_t *data = json_object_get(r.json, "data");
+    assert_int_equal(json_array_size(data), 2);
+    int64_t nid = json_integer_value(json_object_get(json_array_get(data, 1), "id"));
+    api_free(&r);
+    snprintf(path, sizeof path, "/v1/notifications/%lld", (long long)nid);
+    r = api_call(a, "GET", path, a->integ_a, NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(api_str(&r, "template"), "appointment_reminder");
+    json_t *att = json_object_get(r.json, "attempts");
+    assert_int_equal(json_array_size(att), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(att, 0), "outcome")),
+                        "sent");
+    api_free(&r);
+
+    /* Cancel: the 2 h reminder is dropped. */
+    snprintf(path, sizeof path, "/v1/appointments/%lld/cancel", (long long)id);
+    r = api_call(a, "POST", path, a->integ_a, NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(api_str(&r, "status"), "cancelled");
+    api_free(&r);
+    r = api_call(a, "POST", path, a->integ_a, NULL);
+    API_EXPECT_PROBLEM(r, 409, NULL);
+    api_free(&r);
+    a->env.clock.t = TU_T(2026, 12, 1, 2, 30);
+    assert_int_equal(nudge_tick(a->env.n, &st, &e), 0);
+    assert_int_equal(st.sent, 0);
+    r = api_call(a, "GET", "/v1/queue/status", a->integ_a, NULL);
+    assert_int_equal(api_int(&r, "sent"), 2);
+    api_free(&r);
+}
+
+static void test_tenant_isolation(void **state)
+{
+    api_env *a = *state;
+    int64_t p = make_patient(a, a->staff_a);
+    char body[256], path[96];
+    snprintf(body, sizeof body,
+             "{\"patient_id\":%lld,\"service\":\"X\",\"start_at\":\"2026-12-01T10:00\"}",
+             (long long)p);
+    api_resp r = api_call(a, "POST", "/v1/appointments", a->staff_a, body);
+    int64_t appt = api_int(&r, "id");
+    api_free(&r);
+    uint64_t before = fingerprint(a);
+    /* Clinic B's admin sees A's ids exactly as ids that do not exist. */
+    const char *gets[] = {"/v1/patients/%lld", "/v1/appointments/%lld",
+                          "/v1/appointments/%lld/reminders", "/v1/notifications/%lld"};
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(path, sizeof path, gets[i], (long long)(i == 0 ? p : appt));
+        api_resp x = api_call(a, "GET", path, a->admin_b, NULL);
+        snprintf(path, sizeof path, gets[i], 999999LL);
+        api_resp y = api_call(a, "GET", path, a->admin_b, NULL);
+        API_EXPECT_PROBLEM(x, 404, NULL);
+        assert_int_equal(y.status, 404);
+        /* The same answer but for the id asked about. */
+        squash_digits(x.body);
+        squash_digits(y.body);
+        assert_string_equal(x.body, y.body);
+        api_free(&x);
+        api_free(&y);
+    }
+    const char *posts[] = {"cancel", "confirm", "complete", "no-show"};
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(path, sizeof path, "/v1/appointments/%lld/%s", (long long)appt, posts[i]);
+        r = api_call(a, "POST", path, a->admin_b, NULL);
+        API_EXPECT_PROBLEM(r, 404, NULL);
+        api_free(&r);
+    }
+    snprintf(path, sizeof path, "/v1/patients/%lld", (long long)p);
+    const char *ifm[] = {"If-Match: \"1\"", NULL};
+    r = api_call_raw(a, "PATCH", path, a->admin_b, "{\"name\":\"Hacked\"}", 17, ifm);
+    API_EXPECT_PROBLEM(r, 404, NULL);
+    api_free(&r);
+    snprintf(body, sizeof body, "{\"patient_id\":%lld,\"service\":\"X\","
+                                "\"start_at\":\"2026-12-01T10:00:00Z\"}", (long long)p);
+    r = api_call(a, "POST", "/v1/appointments", a->admin_b, body);
+    API_EXPECT_PROBLEM(r, 422, "patient_id");
+    api_free(&r);
+    snprintf(body, sizeof body, "{\"patient_id\":%lld,\"template\":\"prescription_ready\"}",
+             (long long)p);
+    r = api_call(a, "POST", "/v1/notifications", a->admin_b, body);
+    API_EXPECT_PROBLEM(r, 422, "patient_id");
+    api_free(&r);
+    /* Lists show only one's own. */
+    r = api_call(a, "GET", "/v1/patients", a->admin_b, NULL);
+    assert_int_equal(json_array_size(json_object_get(r.json, "data")), 0);
+    api_free(&r);
+    assert_int_equal(fingerprint(a), before);
+}
+
+static void test_idempotency_key(void **state)
+{
+    api_env *a = *state;
+    const char *body = "{\"name\":\"Asha\",\"email\":\"asha@example.com\"}";
+    const char *h[] = {"Idempotency-Key: create-asha-1", NULL};
+    api_resp r1 = api_call_raw(a, "POST", "/v1/patients", a->staff_a, body, strlen(body), h);
+    api_resp r2 = api_call_raw(a, "POST", "/v1/patients", a->staff_a, body, strlen(body), h);
+    assert_int_equal(r1.status, 201);
+    assert_int_equal(r2.status, 201);
+    assert_string_equal(r1.body, r2.body);
+    assert_int_equal(rows(a, "patients"), 1);
+    api_free(&r1);
+    api_free(&r2);
+    const char *other = "{\"name\":\"Someone else\",\"email\":\"x@example.com\"}";
+    api_resp r3 = api_call_raw(a, "POST", "/v1/patients", a->staff_a, other, strlen(other), h);
+    API_EXPECT_PROBLEM(r3, 422, "Idempotency-Key");
+    api_free(&r3);
+    assert_int_equal(rows(a, "patients"), 1);
+    /* Keys are per clinic: B's use of the same key is its own. */
+    api_resp r4 = api_call_raw(a, "POST", "/v1/patients", a->admin_b, body, strlen(body), h);
+    assert_int_equal(r4.status, 201);
+    api_free(&r4);
+    /* A failed request stores nothing: retried with a fixed body, it runs. */
+    const char *h2[] = {"Idempotency-Key: k2", NULL};
+    const char *bad = "{\"name\":\"\"}";
+    api_resp r5 = api_call_raw(a, "POST", "/v1/patients", a->staff_a, bad, strlen(bad), h2);
+    API_EXPECT_PROBLEM(r5, 422, "name");
+    api_free(&r5);
+    assert_int_equal(rows(a, "idempotency_keys"), 2);
+}
+
+static void test_etag_conflict(void **state)
+{
+    api_env *a = *state;
+    int64_t p = make_patient(a, a->staff_a);
+    char path[64];
+    snprintf(path, sizeof path, "/v1/patients/%lld", (long long)p);
+    api_resp r = api_call(a, "GET", path, a->staff_a, NULL);
+    assert_string_equal(r.etag, "\"1\"");
+    api_free(&r);
+    const char *body = "{\"email\":\"ram@example.com\"}";
+    r = api_call(a, "PATCH", path, a->staff_a, body);
+    API_EXPECT_PROBLEM(r, 428, "If-Match");
+    api_free(&r);
+    const char *v1[] = {"If-Match: \"1\"", NULL};
+    r = api_call_raw(a, "PATCH", path, a->staff_a, body, strlen(body), v1);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.etag, "\"2\"");
+    assert_string_equal(api_str(&r, "email"), "ram@example.com");
+    assert_string_equal(api_str(&r, "name"), "Ram Lal"); /* untouched */
+    api_free(&r);
+    /* The second receptionist still holds version 1. */
+    const char *body2 = "{\"name\":\"Ram Prasad\"}";
+    r = api_call_raw(a, "PATCH", path, a->staff_a, body2, strlen(body2), v1);
+    API_EXPECT_PROBLEM(r, 412, "If-Match");
+    api_free(&r);
+    r = api_call(a, "GET", path, a->staff_a, NULL);
+    assert_string_equal(api_str(&r, "name"), "Ram Lal");
+    api_free(&r);
+}
+
+static void test_bad_requests_write_nothing(void **state)
+{
+    api_env *a = *state;
+    make_patient(a, a->staff_a);
+    uint64_t before = fingerprint(a);
+    struct {
+        const char *path, *body;
+        int status;
+        const char *field;
+    } cases[] = {
+        {"/v1/patients", "{\"name\":", 400, "body"},
+        {"/v1/patients", "[1,2]", 400, "body"},
+        {"/v1/patients", "{\"name\":\"A\",\"phnoe\":\"1\"}", 422, "phnoe"},
+        {"/v1/patients", "{\"name\":42}", 422, "name"},
+        {"/v1/patients", "{\"name\":\"A\",\"phone\":\"12\"}", 422, "phone"},
+        {"/v1/patients", "{\"name\":\"A\",\"id\":5,\"phone\":\"9876543210\"}", 422, "id"},
+        {"/v1/patients", "{\"name\":\"A\",\"name\":\"B\",\"phone\":\"9876543210\"}", 400, "body"},
+        {"/v1/appointments", "{\"patient_id\":1,\"service\":\"X\"}", 422, "start_at"},
+        {"/v1/appointments", "{\"patient_id\":\"1\",\"service\":\"X\","
+                             "\"start_at\":\"2026-12-01T10:00Z\"}", 422, "patient_id"},
+        {"/v1/appointments", "{\"patient_id\":1,\"service\":\"X\",\"start_at\":\"tomorrow\"}",
+         422, "start_at"},
+        {"/v1/notifications", "{\"patient_id\":1,\"template\":\"lab_due\"}", 422,
+         "vars.test_name"},
+        {"/v1/notifications", "{\"patient_id\":1,\"template\":\"nope\"}", 422, "template"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        api_resp r = api_call(a, "POST", cases[i].path, a->staff_a, cases[i].body);
+        if (r.status != cases[i].status)
+            fail_msg("case %zu: want %d got %ld: %s", i, cases[i].status, r.status, r.body);
+        API_EXPECT_PROBLEM(r, cases[i].status, cases[i].field);
+        api_free(&r);
+    }
+    /* Bad UTF-8, deep nesting and an oversized body. */
+    const char utf8[] = "{\"name\":\"R\xff\xfem\",\"phone\":\"9876543210\"}";
+    api_resp r = api_call_raw(a, "POST", "/v1/patients", a->staff_a, utf8, sizeof utf8 - 1, NULL);
+    API_EXPECT_PROBLEM(r, 400, "body");
+    api_free(&r);
+    char deep[200];
+    memset(deep, '[', 100);
+    memset(deep + 100, ']', 99);
+    deep[199] = 0;
+    char nested[256];
+    snprintf(nested, sizeof nested, "{\"name\":%s}", deep);
+    r = api_call(a, "POST", "/v1/patients", a->staff_a, nested);
+    API_EXPECT_PROBLEM(r, 400, "body");
+    api_free(&r);
+    size_t big = 80 * 1024;
+    char *huge = malloc(big + 1);
+    memset(huge, ' ', big);
+    memcpy(huge, "{\"name\":\"", 9);
+    huge[big - 2] = '"';
+    huge[big - 1] = '}';
+    huge[big] = 0;
+    r = api_call_raw(a, "POST", "/v1/patients", a->staff_a, huge, big, NULL);
+    API_EXPECT_PROBLEM(r, 413, "body");
+    api_free(&r);
+    free(huge);
+    assert_int_equal(fingerprint(a), before);
+}
+
+static void test_unknown_routes_and_methods(void **state)
+{
+    api_env *a = *state;
+    api_resp r = api_call(a, "GET", "/v1/nothing", a->staff_a, NULL);
+    API_EXPECT_PROBLEM(r, 404, NULL);
+    api_free(&r);
+    r = api_call(a, "DELETE", "/v1/patients", a->staff_a, NULL);
+    API_EXPECT_PROBLEM(r, 405, NULL);
+    api_free(&r);
+    r = api_call(a, "GET", "/v1/patients/abc", a->staff_a, NULL);
+    API_EXPECT_PROBLEM(r, 404, NULL);
+    api_free(&r);
+    r = api_call(a, "GET", "/v1/patients?limit=0", a->staff_a, NULL);
+    API_EXPECT_PROBLEM(r, 400, "limit");
+    api_free(&r);
+}
+
+static void test_pagination(void **state)
+{
+    api_env *a = *state;
+    for (int i = 0; i < 5; i++)
+        make_patient(a, a->staff_a);
+    api_resp r = api_call(a, "GET", "/v1/patients?limit=2", a->staff_a, NULL);
+    assert_int_equal(json_array_size(json_object_get(r.json, "data")), 2);
+    int64_t next = api_int(&r, "next_after");
+    assert_true(next > 0);
+    api_free(&r);
+    char path[64];
+    int seen = 2;
+    while (next) {
+        snprintf(path, sizeof path, "/v1/patients?limit=2&after=%lld", (long long)next);
+        r = api_call(a, "GET", path, a->staff_a, NULL);
+        seen += (int)json_array_size(json_object_get(r.json, "data"));
+        next = api_int(&r, "next_after");
+        api_free(&r);
+    }
+    assert_int_equal(seen, 5);
+}
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_health_needs_no_key),
+        T(test_auth_and_roles),
+        T(test_appointment_lifecycle_to_outbox),
+        T(test_tenant_isolation),
+        T(test_idempotency_key),
+        T(test_etag_conflict),
+        T(test_bad_requests_write_nothing),
+        T(test_unknown_routes_and_methods),
+        T(test_pagination),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    curl_global_cleanup();
+    return rc;
+}
