@@ -16,7 +16,7 @@ TEST_LIBS  = $(shell pkg-config --libs cmocka 2>/dev/null)
 
 LIB_SRC := $(wildcard src/*.c src/store/*.c src/channel/*.c src/http/*.c)
 LIB_SRC := $(filter-out src/main.c,$(LIB_SRC))
-LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/src/store/migrations.o
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/src/store/migrations.o $(BUILD)/src/http/openapi_doc.o
 MIGRATIONS := $(sort $(wildcard src/store/sql/sqlite/*.sql))
 
 TEST_SRC := $(wildcard tests/test_*.c)
@@ -42,6 +42,15 @@ $(BUILD)/src/store/migrations.c: $(MIGRATIONS) scripts/embed-sql.sh
 	bash scripts/embed-sql.sh $(MIGRATIONS) > $@
 
 $(BUILD)/src/store/migrations.o: $(BUILD)/src/store/migrations.c
+	$(CC) $(CFLAGS) $(STRICT) -c $< -o $@
+
+# The OpenAPI document is kept in docs/ as the single source and served
+# from the binary.
+$(BUILD)/src/http/openapi_doc.c: docs/openapi.json scripts/embed-file.sh
+	@mkdir -p $(dir $@)
+	bash scripts/embed-file.sh http_openapi_json docs/openapi.json > $@
+
+$(BUILD)/src/http/openapi_doc.o: $(BUILD)/src/http/openapi_doc.c
 	$(CC) $(CFLAGS) $(STRICT) -c $< -o $@
 
 $(BUILD)/libnudge.a: $(LIB_OBJ)

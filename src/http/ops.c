@@ -1,6 +1,7 @@
 /*
  * ops.c: what operators and load balancers ask: /healthz (the process
- * answers), /readyz (the store answers and its schema is current).
+ * answers), /readyz (the store answers and its schema is current), and
+ * /openapi.json (docs/openapi.json, built into the binary).
  */
 #include "core.h"
 #include "http/http.h"
@@ -8,6 +9,17 @@
 int api_healthz(http_req *r)
 {
     return http_ok(r, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+extern const char http_openapi_json[];
+
+int api_openapi(http_req *r)
+{
+    json_error_t je;
+    json_t *doc = json_loads(http_openapi_json, 0, &je);
+    if (!doc)
+        return http_problem(r, 500, "Internal error", "the API description is damaged", NULL);
+    return http_ok(r, 200, doc);
 }
 
 int api_readyz(http_req *r)

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# serve.sh: `nudge serve` as an operator runs it: the first admin key is
+# printed once, the API answers on loopback, and SIGTERM stops accepting,
+# lets a request in flight finish, and exits 0. TAP-style output.
+set -u
+NUDGE=${NUDGE:-build/nudge}
+[[ $NUDGE = /* ]] || NUDGE="$PWD/$NUDGE"
+n=0; failed=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "  # $l"; done; }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else not_ok "$what" "command: $*"; fi; }
+
+D=$(mktemp -d)
+trap 'kill -9 $PID 2>/dev/null; rm -rf "$D"' EXIT
+"$NUDGE" --db "$D/n.db" --outbox "$D/out" serve --demo --listen 127.0.0.1:0 --interval 1 \
+    >"$D/stdout" 2>"$D/stderr" &
+PID=$!
+PORT=""
+for _ in $(seq 1 100); do   # waiting for the process to listen, not for a schedule
+    PORT=$(grep -o 'API on http://127.0.0.1:[0-9]*' "$D/stderr" 2>/dev/null | grep -o '[0-9]*$')
+    [ -n "$PORT" ] && break
+    sleep 0.1
+done
+check "serve prints the port it listens on" test -n "$PORT"
+KEY=$(head -n 1 "$D/stdout")
+check "the first admin key is printed once, on stdout" grep -Eq '^nudge_[0-9a-f]{12}_[0-9a-f]{64}$' <<<"$KEY"
+check "the key never reaches the log" bash -c "! grep -q '${KEY:-none}' '$D/stderr'"
+
+URL="http://127.0.0.1:$PORT"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/healthz")
+check "GET /healthz answers 200 without a key" test "$code" = 200
+code=$(curl -s -o "$D/clinic.json" -w '%{http_code}' -H "Authorization: Bearer $KEY" "$URL/v1/clinic")
+check "the printed key is an admin key of the demo clinic" \
+    bash -c "test $code = 200 && grep -q 'Smile Dental' '$D/clinic.json'"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/clinic")
+check "no key: 401" test "$code" = 401
+check "the access log names method, path, status and key prefix, no bodies" \
+    grep -Eq '^nudge: http GET /v1/clinic 200 [0-9.]+ms key=[0-9a-f]{12}$' "$D/stderr"
+
+# A request still uploading when SIGTERM arrives is answered in full.
+body='{"name":"Slow Upload","email":"slow@example.com","tags":["'$(printf 'x%.0s' $(seq 1 150))'"]}'
+curl -s -o "$D/slow.json" -w '%{http_code}' --limit-rate 100 -X POST \
+    -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
+    --data "$body" "$URL/v1/patients" >"$D/slow.code" &
+CURL=$!
+sleep 0.7   # the upload is under way (it takes about 2 s)
+kill -TERM $PID
+wait $CURL
+check "a request in flight at SIGTERM still gets its answer (201)" test "$(cat "$D/slow.code")" = 201
+wait $PID; rc=$?
+check "serve exits 0 after SIGTERM" test "$rc" = 0
+check "serve says it stopped" grep -q 'nudge: stopped' "$D/stderr"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/healthz")
+check "nothing listens after the stop" test "$code" = 000
+
+echo "1..$n"
+[ "$failed" -eq 0 ]
