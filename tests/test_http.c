@@ -426,6 +426,35 @@ static void test_pagination(void **state)
     assert_int_equal(seen, 5);
 }
 
+static void test_metrics(void **state)
+{
+    api_env *a = *state;
+    make_patient(a, a->staff_a);
+    nudge_send s = {.patient_id = 1, .template_name = "prescription_ready",
+                    .priority = NUDGE_NORMAL};
+    nudge_err e = {0};
+    assert_int_equal(nudge_enqueue(a->env.n, a->clinic_a, &s, NULL, &e), 0);
+    api_resp r = api_call(a, "GET", "/v1/nothing", a->staff_a, NULL);
+    api_free(&r);
+    r = api_call(a, "GET", "/metrics", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.content_type, "text/plain"));
+    /* Counters are per process: earlier tests here added to them too. */
+    assert_non_null(strstr(r.body, "nudge_http_requests_total{method=\"POST\",route=\"/v1/patients\","
+                                   "status=\"201\"} "));
+    assert_non_null(strstr(r.body, "route=\"unmatched\",status=\"404\"}"));
+    assert_non_null(
+        strstr(r.body, "nudge_queue_notifications{status=\"pending\",channel=\"sms\"} 1\n"));
+    assert_non_null(strstr(r.body, "nudge_dispatch_lag_seconds 0\n"));
+    assert_null(strstr(r.body, "Ram")); /* no patient data in labels */
+    api_free(&r);
+    /* Lag grows while a due message waits. */
+    a->env.clock.t += 90;
+    r = api_call(a, "GET", "/metrics", NULL, NULL);
+    assert_non_null(strstr(r.body, "nudge_dispatch_lag_seconds 90\n"));
+    api_free(&r);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -440,6 +469,7 @@ int main(void)
         T(test_bad_requests_write_nothing),
         T(test_unknown_routes_and_methods),
         T(test_pagination),
+        T(test_metrics),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

@@ -27,6 +27,9 @@ typedef struct http_req {
     /* response */
     int status;
     json_t *out;         /* stolen by the server */
+    char *raw;           /* a non-JSON body instead (owned), with its type: */
+    const char *raw_type;
+    int route;           /* index in http_routes, -1 when none matched */
     char etag[32];
     char location[128];
 } http_req;
@@ -43,6 +46,9 @@ typedef struct http_route {
 } http_route;
 
 extern const http_route http_routes[];
+
+/* metrics.c: counts answered requests per route and status. */
+void metrics_count(int route, int status);
 
 /* Responses. Each returns 0 so handlers can `return http_ok(r, 200, j);`. */
 int http_ok(http_req *r, int status, json_t *body);

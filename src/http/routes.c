@@ -6,7 +6,7 @@
 #include "http/http.h"
 
 #define H(name) int name(http_req *r)
-H(api_healthz); H(api_readyz); H(api_openapi);
+H(api_healthz); H(api_readyz); H(api_openapi); H(api_metrics);
 H(api_clinic_get); H(api_clinic_update);
 H(api_patient_create); H(api_patient_list); H(api_patient_get); H(api_patient_update);
 H(api_appointment_create); H(api_appointment_list); H(api_appointment_get);
@@ -26,6 +26,7 @@ const http_route http_routes[] = {
     {"GET", "/healthz", api_healthz, 0},
     {"GET", "/readyz", api_readyz, 0},
     {"GET", "/openapi.json", api_openapi, 0},
+    {"GET", "/metrics", api_metrics, 0},
     {"GET", "/v1/clinic", api_clinic_get, ANY},
     {"PATCH", "/v1/clinic", api_clinic_update, ADMIN},
     {"POST", "/v1/patients", api_patient_create, ANY},

@@ -379,6 +379,7 @@ static void handle(http_server *s, http_req *r)
     char buf[512];
     int known;
     const http_route *rt = route_find(r->method, r->path, r->params, buf, sizeof buf, &known);
+    r->route = rt ? (int)(rt - http_routes) : -1;
     if (!rt) {
         if (known)
             http_problem(r, 405, "Method not allowed", "this resource does not take that method",
@@ -402,13 +403,18 @@ static void handle(http_server *s, http_req *r)
 
 static enum MHD_Result send_response(struct MHD_Connection *c, http_req *r)
 {
-    char *text = r->out ? json_dumps(r->out, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+    char *text = r->raw;
+    r->raw = NULL;
+    if (!text)
+        text = r->out ? json_dumps(r->out, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
     if (!text)
         text = str_dup("");
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
     MHD_add_response_header(resp, "Content-Type",
-                            r->status >= 400 ? "application/problem+json" : "application/json");
+                            r->raw_type             ? r->raw_type
+                            : r->status >= 400 ? "application/problem+json"
+                                               : "application/json");
     MHD_add_response_header(resp, "Cache-Control", "no-store");
     if (r->etag[0])
         MHD_add_response_header(resp, "ETag", r->etag);
@@ -446,6 +452,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     http_req r;
     memset(&r, 0, sizeof r);
+    r.route = -1;
     r.method = method;
     r.path = url;
     r.conn = c;
@@ -462,6 +469,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     } else {
         handle(s, &r);
     }
+    metrics_count(r.route, r.status);
     enum MHD_Result ret = send_response(c, &r);
     if (s->cfg.access_log) {
         struct timespec now;
