@@ -174,6 +174,10 @@ typedef int (*nudge_appointment_fn)(void *ctx, const nudge_appointment *a);
 int nudge_appointment_list(nudge *n, int64_t clinic_id, int64_t patient_id, const char *status,
                            int64_t after_id, int limit, nudge_appointment_fn fn, void *ctx,
                            nudge_err *err);
+/* Changes service, provider, notes and duration (the time changes by
+ * reschedule). if_version as for nudge_patient_update. */
+int nudge_appointment_update(nudge *n, int64_t clinic_id, nudge_appointment *a, int64_t if_version,
+                             nudge_err *err);
 int nudge_appointment_cancel(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err);
 int nudge_appointment_confirm(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err);
 int nudge_appointment_complete(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err);
@@ -192,6 +196,11 @@ typedef struct nudge_reminder {
 typedef int (*nudge_reminder_fn)(void *ctx, const nudge_reminder *r);
 int nudge_reminder_list(nudge *n, int64_t clinic_id, int64_t appointment_id, nudge_reminder_fn fn,
                         void *ctx, nudge_err *err);
+/* A patient's plans still to come, soonest first. */
+int nudge_reminder_pending(nudge *n, int64_t clinic_id, int64_t patient_id, nudge_reminder_fn fn,
+                           void *ctx, nudge_err *err);
+/* Cancels one planned reminder (ECONFLICT once it is no longer planned). */
+int nudge_reminder_cancel(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err);
 
 /* ---- templates ---- */
 typedef struct nudge_template {

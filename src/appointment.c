@@ -256,3 +256,38 @@ int nudge_appointment_reschedule(nudge *n, int64_t clinic_id, int64_t id, int64_
 {
     return appt_change(n, clinic_id, id, OP_RESCHEDULE, start_at, err);
 }
+
+int nudge_appointment_update(nudge *n, int64_t clinic_id, nudge_appointment *a, int64_t if_version,
+                             nudge_err *err)
+{
+    err_clear(err);
+    nudge_appointment old;
+    if (str_blank(a->service))
+        return err_set(err, NUDGE_EINVAL, "service", "service is required");
+    if (a->duration_min < 1 || a->duration_min > 24 * 60)
+        return err_set(err, NUDGE_EINVAL, "duration",
+                       "duration must be 1 to 1440 minutes (got %d)", a->duration_min);
+    if (store_begin(n->db, err) < 0)
+        return -1;
+    if (nudge_appointment_get(n, clinic_id, a->id, &old, err) < 0)
+        goto fail;
+    if (if_version && old.version != if_version) {
+        err_set(err, NUDGE_ECONFLICT, "version",
+                "appointment %lld was changed by someone else (version %lld, not %lld)",
+                (long long)a->id, (long long)old.version, (long long)if_version);
+        goto fail;
+    }
+    if (store_exec(n->db, err,
+                   "UPDATE appointments SET service = ?, provider = ?, notes = ?, "
+                   "duration_min = ?, version = version + 1, updated_at = ? WHERE id = ?",
+                   bind_text(a->service), bind_text_or_null(a->provider),
+                   bind_text_or_null(a->notes), bind_int(a->duration_min),
+                   bind_int(nudge_now(n)), bind_int(a->id)) < 0 ||
+        audit_add(n, old.clinic_id, "update", "appointment", a->id, NULL, err) < 0 ||
+        nudge_appointment_get(n, clinic_id, a->id, a, err) < 0)
+        goto fail;
+    return store_commit(n->db, err);
+fail:
+    store_rollback(n->db);
+    return -1;
+}

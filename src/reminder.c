@@ -62,18 +62,8 @@ int reminder_cancel_appointment(nudge *n, int64_t appointment_id, const char *wh
                       bind_text(why), bind_int(now), bind_int(appointment_id));
 }
 
-int nudge_reminder_list(nudge *n, int64_t clinic_id, int64_t appointment_id, nudge_reminder_fn fn,
-                        void *ctx, nudge_err *err)
+static int reminder_rows(store_stmt *st, nudge_reminder_fn fn, void *ctx, nudge_err *err)
 {
-    store_stmt *st;
-    if (store_query(n->db, &st, err,
-                    "SELECT id, clinic_id, patient_id, appointment_id, notification_id, kind, "
-                    "template, due_at, expires_at, status FROM reminders "
-                    "WHERE (? = 0 OR clinic_id = ?) AND (? = 0 OR appointment_id = ?) "
-                    "ORDER BY due_at, id",
-                    bind_int(clinic_id), bind_int(clinic_id), bind_int(appointment_id),
-                    bind_int(appointment_id)) < 0)
-        return -1;
     int r;
     while ((r = store_next(st, err)) == 1) {
         nudge_reminder rm = {0};
@@ -92,4 +82,61 @@ int nudge_reminder_list(nudge *n, int64_t clinic_id, int64_t appointment_id, nud
     }
     store_done(st);
     return r < 0 ? -1 : 0;
+}
+
+#define REMINDER_COLS                                                                      \
+    "id, clinic_id, patient_id, appointment_id, notification_id, kind, template, due_at, " \
+    "expires_at, status"
+
+int nudge_reminder_list(nudge *n, int64_t clinic_id, int64_t appointment_id, nudge_reminder_fn fn,
+                        void *ctx, nudge_err *err)
+{
+    store_stmt *st;
+    if (store_query(n->db, &st, err,
+                    "SELECT " REMINDER_COLS " FROM reminders WHERE (? = 0 OR clinic_id = ?) AND "
+                    "(? = 0 OR appointment_id = ?) ORDER BY due_at, id",
+                    bind_int(clinic_id), bind_int(clinic_id), bind_int(appointment_id),
+                    bind_int(appointment_id)) < 0)
+        return -1;
+    return reminder_rows(st, fn, ctx, err);
+}
+
+int nudge_reminder_pending(nudge *n, int64_t clinic_id, int64_t patient_id, nudge_reminder_fn fn,
+                           void *ctx, nudge_err *err)
+{
+    store_stmt *st;
+    if (store_query(n->db, &st, err,
+                    "SELECT " REMINDER_COLS " FROM reminders WHERE (? = 0 OR clinic_id = ?) AND "
+                    "patient_id = ? AND status = 'planned' ORDER BY due_at, id",
+                    bind_int(clinic_id), bind_int(clinic_id), bind_int(patient_id)) < 0)
+        return -1;
+    return reminder_rows(st, fn, ctx, err);
+}
+
+int nudge_reminder_cancel(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err)
+{
+    err_clear(err);
+    int64_t owner = 0;
+    if (store_begin(n->db, err) < 0)
+        return -1;
+    int r = store_scalar(n->db, &owner, err,
+                         "SELECT clinic_id FROM reminders WHERE id = ? AND (? = 0 OR clinic_id = ?)",
+                         bind_int(id), bind_int(clinic_id), bind_int(clinic_id));
+    if (r == 0)
+        err_set(err, NUDGE_ENOTFOUND, "reminder", "no reminder %lld", (long long)id);
+    if (r == 1 &&
+        store_exec(n->db, err,
+                   "UPDATE reminders SET status = 'cancelled', note = 'cancelled by staff', "
+                   "updated_at = ? WHERE id = ? AND status = 'planned'",
+                   bind_int(nudge_now(n)), bind_int(id)) == 0 &&
+        store_changes(n->db) == 0) {
+        err_set(err, NUDGE_ECONFLICT, "status", "reminder %lld is no longer planned",
+                (long long)id);
+        r = 0;
+    }
+    if (r != 1 || audit_add(n, owner, "cancel", "reminder", id, NULL, err) < 0) {
+        store_rollback(n->db);
+        return -1;
+    }
+    return store_commit(n->db, err);
 }

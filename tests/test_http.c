@@ -426,6 +426,76 @@ static void test_pagination(void **state)
     assert_int_equal(seen, 5);
 }
 
+static void test_patient_reminders_and_appointment_edits(void **state)
+{
+    api_env *a = *state;
+    int64_t p = make_patient(a, a->staff_a);
+    char body[256], path[96];
+    snprintf(body, sizeof body,
+             "{\"patient_id\":%lld,\"service\":\"Filling\",\"doctor\":\"Dr. Mehta\","
+             "\"start_at\":\"2026-12-01T10:00\"}",
+             (long long)p);
+    api_resp r = api_call(a, "POST", "/v1/appointments", a->staff_a, body);
+    assert_int_equal(r.status, 201);
+    assert_string_equal(api_str(&r, "start_at"), "2026-12-01T10:00:00+05:30"); /* clinic zone */
+    int64_t appt = api_int(&r, "id");
+    api_free(&r);
+    snprintf(path, sizeof path, "/v1/patients/%lld/reminders", (long long)p);
+    r = api_call(a, "GET", path, a->integ_a, NULL);
+    json_t *data = json_object_get(r.json, "data");
+    assert_int_equal(json_array_size(data), 3);
+    int64_t last = json_integer_value(json_object_get(json_array_get(data, 2), "id"));
+    api_free(&r);
+    /* Staff drop the 2 h reminder; integration keys may not. */
+    snprintf(path, sizeof path, "/v1/reminders/%lld/cancel", (long long)last);
+    r = api_call(a, "POST", path, a->integ_a, NULL);
+    API_EXPECT_PROBLEM(r, 403, NULL);
+    api_free(&r);
+    r = api_call(a, "POST", path, a->staff_a, NULL);
+    assert_int_equal(r.status, 200);
+    api_free(&r);
+    r = api_call(a, "POST", path, a->staff_a, NULL);
+    API_EXPECT_PROBLEM(r, 409, NULL);
+    api_free(&r);
+    r = api_call(a, "POST", path, a->admin_b, NULL);
+    API_EXPECT_PROBLEM(r, 404, NULL);
+    api_free(&r);
+    snprintf(path, sizeof path, "/v1/patients/%lld/reminders", (long long)p);
+    r = api_call(a, "GET", path, a->integ_a, NULL);
+    assert_int_equal(json_array_size(json_object_get(r.json, "data")), 2);
+    api_free(&r);
+
+    /* Editing an appointment: If-Match required; the time moves only by
+     * reschedule, which moves the plans with it. */
+    snprintf(path, sizeof path, "/v1/appointments/%lld", (long long)appt);
+    const char *notes = "{\"notes\":\"bring x-rays\",\"duration_minutes\":45}";
+    r = api_call(a, "PATCH", path, a->staff_a, notes);
+    API_EXPECT_PROBLEM(r, 428, "If-Match");
+    api_free(&r);
+    const char *v1[] = {"If-Match: \"1\"", NULL};
+    r = api_call_raw(a, "PATCH", path, a->staff_a, notes, strlen(notes), v1);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(api_str(&r, "notes"), "bring x-rays");
+    assert_int_equal(api_int(&r, "duration_minutes"), 45);
+    assert_string_equal(api_str(&r, "doctor"), "Dr. Mehta");
+    assert_string_equal(r.etag, "\"2\"");
+    api_free(&r);
+    r = api_call_raw(a, "PATCH", path, a->staff_a, notes, strlen(notes), v1);
+    API_EXPECT_PROBLEM(r, 412, "If-Match");
+    api_free(&r);
+    const char *v2[] = {"If-Match: \"2\"", NULL};
+    const char *move = "{\"start_at\":\"2026-12-02T10:00:00+05:30\"}";
+    r = api_call_raw(a, "PATCH", path, a->staff_a, move, strlen(move), v2);
+    API_EXPECT_PROBLEM(r, 422, "start_at");
+    api_free(&r);
+    snprintf(path, sizeof path, "/v1/appointments/%lld/reschedule", (long long)appt);
+    r = api_call_raw(a, "POST", path, a->staff_a, move, strlen(move), v2);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(api_str(&r, "start_at"), "2026-12-02T10:00:00+05:30");
+    assert_string_equal(api_str(&r, "status"), "rescheduled");
+    api_free(&r);
+}
+
 static void test_metrics(void **state)
 {
     api_env *a = *state;
@@ -470,6 +540,7 @@ int main(void)
         T(test_unknown_routes_and_methods),
         T(test_pagination),
         T(test_metrics),
+        T(test_patient_reminders_and_appointment_edits),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

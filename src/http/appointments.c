@@ -179,3 +179,44 @@ int api_appointment_action(http_req *r)
         return http_fail(r, &e);
     return appt_answer(r, 200, &a);
 }
+
+int api_appointment_update(http_req *r)
+{
+    int64_t id;
+    if (http_param_id(r, 0, &id) < 0)
+        return 0;
+    int64_t want = http_if_match(r);
+    if (want == 0)
+        return http_problem(r, 428, "Precondition required",
+                            "send If-Match with the ETag of the appointment you edited",
+                            "If-Match");
+    if (want < 0)
+        return http_problem(r, 400, "Malformed request", "If-Match must be an ETag such as \"3\"",
+                            "If-Match");
+    nudge_appointment a;
+    nudge_err e = {0};
+    if (nudge_appointment_get(r->n, r->key.clinic_id, id, &a, &e) < 0)
+        return http_fail(r, &e);
+    json_t *j = http_body(r);
+    if (!j)
+        return 0;
+    int64_t start = a.start_at, patient = a.patient_id;
+    int rc = codec_appointment_in(j, r->clinic.timezone, &a, 1, &e);
+    json_decref(j);
+    if (rc < 0)
+        return http_fail(r, &e);
+    if (a.start_at != start)
+        return http_problem(r, 422, "Invalid input",
+                            "start_at changes through POST /v1/appointments/{id}/reschedule, "
+                            "which moves the reminders too",
+                            "start_at");
+    if (a.patient_id != patient)
+        return http_problem(r, 422, "Invalid input", "an appointment's patient cannot change",
+                            "patient_id");
+    if (nudge_appointment_update(r->n, r->key.clinic_id, &a, want, &e) < 0) {
+        if (e.code == NUDGE_ECONFLICT && !strcmp(e.field, "version"))
+            return http_problem(r, 412, "Precondition failed", e.msg, "If-Match");
+        return http_fail(r, &e);
+    }
+    return appt_answer(r, 200, &a);
+}

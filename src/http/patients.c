@@ -8,6 +8,7 @@
 
 #include "http/codec.h"
 #include "http/http.h"
+#include "util.h"
 
 static int patient_answer(http_req *r, int status, const nudge_patient *p)
 {
@@ -109,4 +110,42 @@ int api_patient_update(http_req *r)
         return http_fail(r, &e);
     }
     return patient_answer(r, 200, &p);
+}
+
+static int add_reminder(void *ctx, const nudge_reminder *rm)
+{
+    page *pg = ctx;
+    json_array_append_new(pg->items, codec_reminder_out(rm, pg->tz));
+    return 0;
+}
+
+/* The plans still to come for a patient: what they are going to receive. */
+int api_patient_reminders(http_req *r)
+{
+    int64_t id;
+    if (http_param_id(r, 0, &id) < 0)
+        return 0;
+    nudge_patient p;
+    nudge_err e = {0};
+    if (nudge_patient_get(r->n, r->key.clinic_id, id, &p, &e) < 0)
+        return http_fail(r, &e);
+    page pg = {json_array(), r->clinic.timezone, 0, 0};
+    if (nudge_reminder_pending(r->n, r->key.clinic_id, id, add_reminder, &pg, &e) < 0) {
+        json_decref(pg.items);
+        return http_fail(r, &e);
+    }
+    return http_ok(r, 200, json_pack("{s:o}", "data", pg.items));
+}
+
+int api_reminder_cancel(http_req *r)
+{
+    int64_t id;
+    if (http_param_id(r, 0, &id) < 0)
+        return 0;
+    if (r->body_len && !str_blank(r->body) && strcmp(r->body, "{}"))
+        return http_problem(r, 422, "Invalid input", "this action takes no body", "body");
+    nudge_err e = {0};
+    if (nudge_reminder_cancel(r->n, r->key.clinic_id, id, &e) < 0)
+        return http_fail(r, &e);
+    return http_ok(r, 200, json_pack("{s:I, s:s}", "id", (json_int_t)id, "status", "cancelled"));
 }

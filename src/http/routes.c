@@ -9,6 +9,7 @@
 H(api_healthz); H(api_readyz); H(api_openapi); H(api_metrics);
 H(api_clinic_get); H(api_clinic_update);
 H(api_patient_create); H(api_patient_list); H(api_patient_get); H(api_patient_update);
+H(api_patient_reminders); H(api_reminder_cancel); H(api_appointment_update);
 H(api_appointment_create); H(api_appointment_list); H(api_appointment_get);
 H(api_appointment_reminders); H(api_appointment_action);
 H(api_template_list); H(api_template_get); H(api_template_put); H(api_template_render);
@@ -33,9 +34,12 @@ const http_route http_routes[] = {
     {"GET", "/v1/patients", api_patient_list, ANY},
     {"GET", "/v1/patients/{id}", api_patient_get, ANY},
     {"PATCH", "/v1/patients/{id}", api_patient_update, ANY},
+    {"GET", "/v1/patients/{id}/reminders", api_patient_reminders, ANY},
+    {"POST", "/v1/reminders/{id}/cancel", api_reminder_cancel, STAFF},
     {"POST", "/v1/appointments", api_appointment_create, ANY},
     {"GET", "/v1/appointments", api_appointment_list, ANY},
     {"GET", "/v1/appointments/{id}", api_appointment_get, ANY},
+    {"PATCH", "/v1/appointments/{id}", api_appointment_update, ANY},
     {"GET", "/v1/appointments/{id}/reminders", api_appointment_reminders, ANY},
     {"POST", "/v1/appointments/{id}/{action}", api_appointment_action, ANY},
     {"GET", "/v1/templates", api_template_list, ANY},
