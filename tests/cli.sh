@@ -1516,6 +1516,39 @@ time_retries_used_up() {
 }
 t "a failing send backs off 5 min, 15 min, 1 h, then fails after 3 retries" time_retries_used_up
 
+# ---------------------------------------------------------------- keys
+
+key_create_list_revoke() {
+    add_clinic
+    run key create --clinic "$C" --role staff --label "front desk"
+    expect_exit 0
+    expect_stdout_matches '^nudge_[0-9a-f]{12}_[0-9a-f]{64}$'
+    local secret=$OUT prefix
+    prefix=$(cut -d_ -f2 <<<"$secret")
+    expect_stderr_contains "shown only now"
+    run key list
+    expect_exit 0
+    expect_stdout_contains "$prefix" "staff" "front desk"
+    expect_stdout_lacks "${secret##*_}"
+    # Only a hash is stored: the secret is nowhere in the database file.
+    grep -qF "${secret##*_}" "$D/n.db" && fail "the secret is stored in the database"
+    run key revoke 1
+    expect_exit 0
+    expect_rejected 4 "already revoked" key revoke 1
+}
+t "key create prints the secret once; list shows the prefix; revoke once" key_create_list_revoke
+
+key_bad_input() {
+    add_clinic
+    expect_rejected 2 "--role" key create --clinic "$C"
+    expect_rejected 2 "role must be admin, staff or integration" key create --clinic "$C" --role root
+    expect_rejected 2 "--clinic" key create --role admin
+    expect_rejected 3 "no clinic 9" key create --clinic 9 --role admin
+    expect_rejected 3 "no key 7" key revoke 7
+    expect_rejected 2 "key id" key revoke abc
+}
+t "key commands reject bad input and change nothing" key_bad_input
+
 # ---------------------------------------------------------------- summary
 echo "1..$T"
 [ "$TFAILED" -eq 0 ] || echo "# $TFAILED of $T tests failed"
