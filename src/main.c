@@ -1243,8 +1243,9 @@ static const char *const help_serve =
     "dispatcher until SIGTERM or SIGINT; then stops accepting requests, lets\n"
     "those in flight finish, finishes the batch in hand and exits.\n"
     "--demo first creates a demo clinic with patients and appointments if the\n"
-    "database has no clinic. When no API key exists yet and a clinic does, an\n"
-    "admin key for the first clinic is created and printed, once.\n";
+    "database has no clinic. When no API key exists yet, an admin key for the\n"
+    "first clinic is created and printed, once (on an empty database, with a\n"
+    "clinic \"My clinic\" to hold it, whose settings PATCH /v1/clinic changes).\n";
 
 static int first_clinic(void *x, const nudge_clinic *cl)
 {
@@ -1263,9 +1264,19 @@ static int bootstrap_key(ctx *c)
     if (keys)
         return 0;
     if (!clinic) {
-        fprintf(stderr, "nudge: no clinic yet: add one with `nudge clinic add`, then make a key "
-                        "with `nudge key create --clinic ID --role admin`\n");
-        return 0;
+        /* An empty database: a clinic to hold the key, whose settings the
+         * admin then sets with PATCH /v1/clinic (or nudge clinic ...). */
+        nudge_clinic cl;
+        nudge_clinic_defaults(&cl);
+        strcpy(cl.name, "My clinic");
+        strcpy(cl.timezone, "UTC");
+        strcpy(cl.country, "US");
+        if (nudge_clinic_add(c->n, &cl, &e) < 0)
+            return fail(c->cmd, &e);
+        clinic = cl.id;
+        fprintf(stderr, "nudge: empty database: created clinic %lld \"My clinic\" (UTC, US); set "
+                        "its name, time zone and country with PATCH /v1/clinic\n",
+                (long long)clinic);
     }
     nudge_key k;
     char secret[NUDGE_KEY_SECRET_LEN];

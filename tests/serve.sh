@@ -53,5 +53,36 @@ check "serve says it stopped" grep -q 'nudge: stopped' "$D/stderr"
 code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/healthz")
 check "nothing listens after the stop" test "$code" = 000
 
+# An empty database: the first start still gives a usable admin key.
+E=$(mktemp -d)
+"$NUDGE" --db "$E/n.db" --outbox "$E/out" serve --listen 127.0.0.1:0 --interval 1 \
+    >"$E/stdout" 2>"$E/stderr" &
+PID=$!
+PORT=""
+for _ in $(seq 1 100); do
+    PORT=$(grep -o 'API on http://127.0.0.1:[0-9]*' "$E/stderr" 2>/dev/null | grep -o '[0-9]*$')
+    [ -n "$PORT" ] && break
+    sleep 0.1
+done
+KEY=$(head -n 1 "$E/stdout")
+code=$(curl -s -o /dev/null -w '%{http_code}' -X PATCH -H "Authorization: Bearer $KEY" \
+    -H 'Content-Type: application/json' \
+    --data '{"name":"Smile Dental","timezone":"Asia/Kolkata","country":"IN"}' \
+    "http://127.0.0.1:$PORT/v1/clinic")
+check "on an empty database the first key can set up its clinic over HTTP" test "$code" = 200
+kill -TERM $PID
+wait $PID
+"$NUDGE" --db "$E/n.db" --outbox "$E/out" serve --listen none >"$E/stdout2" 2>"$E/stderr2" &
+PID=$!
+for _ in $(seq 1 100); do
+    grep -q 'nudge: serving' "$E/stderr2" 2>/dev/null && break
+    sleep 0.1
+done
+kill -TERM $PID
+wait $PID
+check "a second start prints no key and makes none" bash -c \
+    "test ! -s '$E/stdout2' && '$NUDGE' --db '$E/n.db' key list | tail -n +2 | wc -l | grep -qx 1"
+rm -rf "$E"
+
 echo "1..$n"
 [ "$failed" -eq 0 ]
