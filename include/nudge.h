@@ -273,7 +273,9 @@ typedef struct nudge_send {
     const char *dedupe_key; /* NULL: none */
     const nudge_vars *vars;
 } nudge_send;
-int nudge_enqueue(nudge *n, int64_t clinic_id, const nudge_send *s, int64_t *id_out,
+/* *created (may be NULL) is 0 when dedupe_key matched an existing
+ * notification, whose id is returned and which is left as it is. */
+int nudge_enqueue(nudge *n, int64_t clinic_id, const nudge_send *s, int64_t *id_out, int *created,
                   nudge_err *err);
 
 int nudge_notification_get(nudge *n, int64_t clinic_id, int64_t id, nudge_notification *out,

@@ -180,10 +180,8 @@ static int appt_change(nudge *n, int64_t clinic_id, int64_t id, enum appt_op op,
                 "cannot mark appointment %lld as no-show before it starts", (long long)id);
         goto fail;
     }
-    if (op == OP_CONFIRM && !strcmp(a.status, "confirmed")) {
-        store_rollback(n->db);
-        return 0; /* confirming twice (a second "C" reply) is harmless */
-    }
+    if (op == OP_CONFIRM && !strcmp(a.status, "confirmed"))
+        return store_commit(n->db, err); /* a second "C" reply is harmless; nothing written */
     const char *status = appt_ops[op].status;
     if (op == OP_RESCHEDULE)
         a.start_at = new_start;

@@ -1007,7 +1007,7 @@ static int cmd_send(ctx *c)
         return rc;
     }
     int64_t id;
-    rc = nudge_enqueue(c->n, p.clinic_id, &s, &id, &e);
+    rc = nudge_enqueue(c->n, p.clinic_id, &s, &id, NULL, &e);
     nudge_vars_free(&vars);
     if (rc < 0)
         return fail(c->cmd, &e);

@@ -106,7 +106,8 @@ int queue_insert(nudge *n, const queue_item *it, int64_t *id, int *created, nudg
     return 0;
 }
 
-int nudge_enqueue(nudge *n, int64_t clinic_id, const nudge_send *s, int64_t *id_out, nudge_err *err)
+int nudge_enqueue(nudge *n, int64_t clinic_id, const nudge_send *s, int64_t *id_out,
+                  int *created_out, nudge_err *err)
 {
     err_clear(err);
     nudge_patient p;
@@ -177,6 +178,8 @@ int nudge_enqueue(nudge *n, int64_t clinic_id, const nudge_send *s, int64_t *id_
         goto out;
     if (id_out)
         *id_out = id;
+    if (created_out)
+        *created_out = created;
     rc = 0;
 out:
     nudge_rendered_free(&r);

@@ -423,7 +423,7 @@ static void test_transient_failure_backs_off_then_fails(void **state)
                     .priority = NUDGE_NORMAL};
     nudge_err e = {0};
     int64_t id;
-    assert_int_equal(nudge_enqueue(env.n, c, &s, &id, &e), 0);
+    assert_int_equal(nudge_enqueue(env.n, c, &s, &id, NULL, &e), 0);
     int64_t t = BOOKED;
     nudge_tick_stats st = tick_at(&env, t);
     assert_int_equal(st.retried, 1);
@@ -467,7 +467,7 @@ static void test_rate_limit_holds_over_a_minute(void **state)
     for (int i = 0; i < 45; i++) {
         nudge_send s = {.patient_id = p, .template_name = "prescription_ready",
                         .priority = NUDGE_NORMAL};
-        assert_int_equal(nudge_enqueue(env.n, c, &s, NULL, &e), 0);
+        assert_int_equal(nudge_enqueue(env.n, c, &s, NULL, NULL, &e), 0);
     }
     int64_t t = BOOKED;
     assert_int_equal(tick_at(&env, t).sent, 20);
@@ -505,7 +505,7 @@ static void test_urgent_first_and_ignores_quiet_hours(void **state)
     for (int i = 0; i < 3; i++) {
         nudge_send s = {.patient_id = p, .template_name = "prescription_ready",
                         .priority = prios[i]};
-        assert_int_equal(nudge_enqueue(env.n, c, &s, &ids[i], &e), 0);
+        assert_int_equal(nudge_enqueue(env.n, c, &s, &ids[i], NULL, &e), 0);
     }
     struct order o = {0};
     nudge_on_sent(env.n, record_order, &o);
@@ -531,8 +531,8 @@ static void test_dedupe_key_enqueues_once(void **state)
     nudge_send s = {.patient_id = p, .template_name = "prescription_ready",
                     .priority = NUDGE_NORMAL, .dedupe_key = "rx-42"};
     int64_t a, b;
-    assert_int_equal(nudge_enqueue(env.n, c, &s, &a, &e), 0);
-    assert_int_equal(nudge_enqueue(env.n, c, &s, &b, &e), 0);
+    assert_int_equal(nudge_enqueue(env.n, c, &s, &a, NULL, &e), 0);
+    assert_int_equal(nudge_enqueue(env.n, c, &s, &b, NULL, &e), 0);
     assert_int_equal(a, b);
     assert_int_equal(count_status(env.n, "pending"), 1);
     tu_close(&env);
@@ -547,7 +547,7 @@ static void test_enqueue_rejects_missing_variable(void **state)
     int64_t p = add_patient(env.n, c, "en", "9876543210", "");
     nudge_err e = {0};
     nudge_send s = {.patient_id = p, .template_name = "lab_due", .priority = NUDGE_NORMAL};
-    assert_int_equal(nudge_enqueue(env.n, c, &s, NULL, &e), -1);
+    assert_int_equal(nudge_enqueue(env.n, c, &s, NULL, NULL, &e), -1);
     assert_int_equal(e.code, NUDGE_EINVAL);
     assert_non_null(strstr(e.field, "test_name"));
     assert_int_equal(count_status(env.n, "pending"), 0);
@@ -565,12 +565,12 @@ static void test_staff_cancel_and_state_rules(void **state)
     nudge_send s = {.patient_id = p, .template_name = "prescription_ready",
                     .priority = NUDGE_NORMAL};
     int64_t id, id2;
-    assert_int_equal(nudge_enqueue(env.n, c, &s, &id, &e), 0);
+    assert_int_equal(nudge_enqueue(env.n, c, &s, &id, NULL, &e), 0);
     assert_int_equal(nudge_notification_cancel(env.n, c, id, &e), 0);
     assert_int_equal(tick_at(&env, BOOKED).sent, 0);
     assert_int_equal(nudge_notification_cancel(env.n, c, id, &e), -1);
     assert_int_equal(e.code, NUDGE_ECONFLICT);
-    assert_int_equal(nudge_enqueue(env.n, c, &s, &id2, &e), 0);
+    assert_int_equal(nudge_enqueue(env.n, c, &s, &id2, NULL, &e), 0);
     assert_int_equal(tick_at(&env, BOOKED).sent, 1);
     /* A sent message cannot be retried or cancelled. */
     assert_int_equal(nudge_notification_retry(env.n, c, id2, &e), -1);
@@ -595,7 +595,7 @@ static void test_worker_killed_mid_batch_loses_nothing(void **state)
     for (int i = 0; i < 5; i++) {
         nudge_send s = {.patient_id = p, .template_name = "prescription_ready",
                         .priority = NUDGE_NORMAL};
-        assert_int_equal(nudge_enqueue(env.n, c, &s, NULL, &e), 0);
+        assert_int_equal(nudge_enqueue(env.n, c, &s, NULL, NULL, &e), 0);
     }
     pid_t pid = fork();
     assert_true(pid >= 0);

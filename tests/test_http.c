@@ -496,6 +496,63 @@ static void test_patient_reminders_and_appointment_edits(void **state)
     api_free(&r);
 }
 
+static void test_replays_and_repeats(void **state)
+{
+    api_env *a = *state;
+    /* A replayed create keeps its Location and ETag. */
+    const char *body = "{\"name\":\"Asha\",\"email\":\"asha@example.com\"}";
+    const char *h[] = {"Idempotency-Key: asha", NULL};
+    api_resp r1 = api_call_raw(a, "POST", "/v1/patients", a->staff_a, body, strlen(body), h);
+    api_resp r2 = api_call_raw(a, "POST", "/v1/patients", a->staff_a, body, strlen(body), h);
+    assert_int_equal(r2.status, 201);
+    assert_string_equal(r2.location, r1.location);
+    assert_string_equal(r2.etag, "\"1\"");
+    api_free(&r1);
+    api_free(&r2);
+    /* A dedupe_key seen before: 200 and the same notification, not 201. */
+    const char *send = "{\"patient_id\":1,\"template\":\"prescription_ready\","
+                       "\"dedupe_key\":\"rx-1\"}";
+    api_resp s1 = api_call(a, "POST", "/v1/notifications", a->staff_a, send);
+    api_resp s2 = api_call(a, "POST", "/v1/notifications", a->staff_a, send);
+    assert_int_equal(s1.status, 201);
+    assert_int_equal(s2.status, 200);
+    assert_int_equal(api_int(&s1, "id"), api_int(&s2, "id"));
+    api_free(&s1);
+    api_free(&s2);
+    /* Confirming twice is harmless, and "{ }" counts as no input. */
+    char b[200], path[96];
+    snprintf(b, sizeof b, "{\"patient_id\":1,\"service\":\"X\",\"start_at\":\"2026-12-01T10:00\"}");
+    api_resp ap = api_call(a, "POST", "/v1/appointments", a->staff_a, b);
+    snprintf(path, sizeof path, "/v1/appointments/%lld/confirm", (long long)api_int(&ap, "id"));
+    api_free(&ap);
+    const char *ifm[] = {"If-Match: \"1\"", NULL};
+    api_resp c1 = api_call_raw(a, "POST", path, a->staff_a, "{ }", 3, ifm);
+    assert_int_equal(c1.status, 200);
+    assert_string_equal(c1.etag, "\"2\"");
+    api_free(&c1);
+    api_resp c2 = api_call(a, "POST", path, a->staff_a, NULL);
+    assert_int_equal(c2.status, 200);
+    assert_string_equal(api_str(&c2, "status"), "confirmed");
+    api_free(&c2);
+    api_resp c3 = api_call_raw(a, "POST", path, a->staff_a, "{\"why\":1}", 9, NULL);
+    API_EXPECT_PROBLEM(c3, 422, "body");
+    api_free(&c3);
+    /* PUT of a template: 201 the first time, 200 after. */
+    const char *t = "{\"category\":\"broadcasts\",\"sms\":\"{clinic_name}: hi\","
+                    "\"subject\":\"s\",\"text\":\"t\",\"html\":\"<p>h</p>\"}";
+    api_resp p1 = api_call(a, "PUT", "/v1/templates/hello/en", a->staff_a, t);
+    api_resp p2 = api_call(a, "PUT", "/v1/templates/hello/en", a->staff_a, t);
+    assert_int_equal(p1.status, 201);
+    assert_int_equal(p2.status, 200);
+    assert_string_equal(api_str(&p2, "source"), "clinic");
+    api_free(&p1);
+    api_free(&p2);
+    /* Clinic B's template of the same name is B's alone. */
+    api_resp g = api_call(a, "GET", "/v1/templates/hello/en", a->admin_b, NULL);
+    API_EXPECT_PROBLEM(g, 404, NULL);
+    api_free(&g);
+}
+
 static void test_metrics(void **state)
 {
     api_env *a = *state;
@@ -503,7 +560,7 @@ static void test_metrics(void **state)
     nudge_send s = {.patient_id = 1, .template_name = "prescription_ready",
                     .priority = NUDGE_NORMAL};
     nudge_err e = {0};
-    assert_int_equal(nudge_enqueue(a->env.n, a->clinic_a, &s, NULL, &e), 0);
+    assert_int_equal(nudge_enqueue(a->env.n, a->clinic_a, &s, NULL, NULL, &e), 0);
     api_resp r = api_call(a, "GET", "/v1/nothing", a->staff_a, NULL);
     api_free(&r);
     r = api_call(a, "GET", "/metrics", NULL, NULL);
@@ -540,6 +597,7 @@ int main(void)
         T(test_unknown_routes_and_methods),
         T(test_pagination),
         T(test_metrics),
+        T(test_replays_and_repeats),
         T(test_patient_reminders_and_appointment_edits),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -94,14 +94,13 @@ int api_key_create(http_req *r)
     /* The one time the secret is shown. */
     json_object_set_new(out, "secret", json_string(secret));
     memset(secret, 0, sizeof secret);
-    snprintf(r->location, sizeof r->location, "/v1/keys/%lld", (long long)key.id);
     return http_ok(r, 201, out);
 }
 
 int api_key_revoke(http_req *r)
 {
     int64_t id;
-    if (http_param_id(r, 0, &id) < 0)
+    if (http_param_id(r, 0, &id) < 0 || http_no_body(r) < 0)
         return 0;
     nudge_err e = {0};
     if (nudge_key_revoke(r->n, r->key.clinic_id, id, &e) < 0)
@@ -147,6 +146,9 @@ int api_audit_list(http_req *r)
 {
     int64_t before = 0, unused;
     int limit;
+    if (http_query(r, "after"))
+        return http_problem(r, 400, "Malformed request",
+                            "the audit log pages back in time with ?before=ID", "after");
     if (http_paging(r, &unused, &limit) < 0)
         return 0;
     const char *b = http_query(r, "before");

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "http/codec.h"
+#include "core.h"
 #include "http/http.h"
 #include "tz.h"
 #include "util.h"
@@ -116,67 +117,82 @@ int api_appointment_reminders(http_req *r)
     return http_ok(r, 200, json_pack("{s:o}", "data", pg.items));
 }
 
-/* POST /v1/appointments/{id}/{action} */
+/* The new time of a reschedule: {"start_at": ...} and nothing else. */
+static int reschedule_time(http_req *r, int64_t *t)
+{
+    json_t *j = http_body(r);
+    if (!j)
+        return -1;
+    const char *k;
+    json_t *v;
+    json_object_foreach(j, k, v)
+    {
+        if (strcmp(k, "start_at")) {
+            char msg[128];
+            snprintf(msg, sizeof msg, "unknown field \"%.64s\"", k);
+            http_problem(r, 422, "Invalid input", msg, k);
+            json_decref(j);
+            return -1;
+        }
+    }
+    json_t *at = json_object_get(j, "start_at");
+    nudge_err e = {0};
+    int rc = -1;
+    if (!json_is_string(at))
+        http_problem(r, 422, "Invalid input", "start_at is required, as RFC 3339", "start_at");
+    else if ((rc = tz_parse(json_string_value(at), r->clinic.timezone, t, "start_at", &e)) < 0)
+        http_fail(r, &e);
+    json_decref(j);
+    return rc;
+}
+
+/* POST /v1/appointments/{id}/{action}. With If-Match, the version check
+ * and the change share one transaction, so two clients acting on the same
+ * ETag cannot both succeed. */
 int api_appointment_action(http_req *r)
 {
-    int64_t id;
+    int64_t id, t = 0;
     if (http_param_id(r, 0, &id) < 0)
         return 0;
     const char *action = r->params[1];
-    nudge_appointment a;
-    nudge_err e = {0};
-    if (nudge_appointment_get(r->n, r->key.clinic_id, id, &a, &e) < 0)
-        return http_fail(r, &e);
+    int (*op)(nudge *, int64_t, int64_t, nudge_err *) = NULL;
+    if (!strcmp(action, "confirm"))
+        op = nudge_appointment_confirm;
+    else if (!strcmp(action, "cancel"))
+        op = nudge_appointment_cancel;
+    else if (!strcmp(action, "complete"))
+        op = nudge_appointment_complete;
+    else if (!strcmp(action, "no-show"))
+        op = nudge_appointment_no_show;
+    else if (strcmp(action, "reschedule"))
+        return http_problem(r, 404, "Not found", "no such action", NULL);
     int64_t want = http_if_match(r);
     if (want < 0)
         return http_problem(r, 400, "Malformed request", "If-Match must be an ETag such as \"3\"",
                             "If-Match");
-    if (want && want != a.version)
+    if (op ? http_no_body(r) < 0 : reschedule_time(r, &t) < 0)
+        return 0;
+    nudge_appointment a;
+    nudge_err e = {0};
+    store *db = r->n->db;
+    if (store_begin(db, &e) < 0)
+        return http_fail(r, &e);
+    if (nudge_appointment_get(r->n, r->key.clinic_id, id, &a, &e) < 0) {
+        store_rollback(db);
+        return http_fail(r, &e);
+    }
+    if (want && want != a.version) {
+        store_rollback(db);
         return http_problem(r, 412, "Precondition failed",
                             "the appointment was changed since you read it", "If-Match");
-    int rc;
-    if (!strcmp(action, "reschedule")) {
-        json_t *j = http_body(r);
-        if (!j)
-            return 0;
-        json_t *at = json_object_get(j, "start_at");
-        const char *k;
-        json_t *v;
-        json_object_foreach(j, k, v)
-        {
-            if (strcmp(k, "start_at")) {
-                char msg[128];
-                snprintf(msg, sizeof msg, "unknown field \"%.64s\"", k);
-                json_decref(j);
-                return http_problem(r, 422, "Invalid input", msg, k);
-            }
-        }
-        int64_t t;
-        if (!json_is_string(at)) {
-            json_decref(j);
-            return http_problem(r, 422, "Invalid input", "start_at is required, as RFC 3339",
-                                "start_at");
-        }
-        rc = tz_parse(json_string_value(at), r->clinic.timezone, &t, "start_at", &e);
-        json_decref(j);
-        if (rc == 0)
-            rc = nudge_appointment_reschedule(r->n, r->key.clinic_id, id, t, &e);
-    } else {
-        if (r->body_len && !str_blank(r->body) && strcmp(r->body, "{}"))
-            return http_problem(r, 422, "Invalid input", "this action takes no body", "body");
-        if (!strcmp(action, "confirm"))
-            rc = nudge_appointment_confirm(r->n, r->key.clinic_id, id, &e);
-        else if (!strcmp(action, "cancel"))
-            rc = nudge_appointment_cancel(r->n, r->key.clinic_id, id, &e);
-        else if (!strcmp(action, "complete"))
-            rc = nudge_appointment_complete(r->n, r->key.clinic_id, id, &e);
-        else if (!strcmp(action, "no-show"))
-            rc = nudge_appointment_no_show(r->n, r->key.clinic_id, id, &e);
-        else
-            return http_problem(r, 404, "Not found", "no such action", NULL);
     }
-    if (rc < 0 || nudge_appointment_get(r->n, r->key.clinic_id, id, &a, &e) < 0)
+    int rc = op ? op(r->n, r->key.clinic_id, id, &e)
+                : nudge_appointment_reschedule(r->n, r->key.clinic_id, id, t, &e);
+    if (rc < 0 || nudge_appointment_get(r->n, r->key.clinic_id, id, &a, &e) < 0 ||
+        store_commit(db, &e) < 0) {
+        store_rollback(db);
         return http_fail(r, &e);
+    }
     return appt_answer(r, 200, &a);
 }
 

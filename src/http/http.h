@@ -69,6 +69,9 @@ int http_param_id(http_req *r, int i, int64_t *out);
 int http_paging(http_req *r, int64_t *after, int *limit);
 /* {"data": items, "next_after": last id or null} */
 json_t *http_page(json_t *items, int64_t last_id, int full);
+/* For actions that take no input: an empty body or {}; else a problem is
+ * set and -1 returned. */
+int http_no_body(http_req *r);
 /* If-Match: 0 absent, else the version it names (-1 if malformed). */
 int64_t http_if_match(http_req *r);
 void http_set_etag(http_req *r, int64_t version);

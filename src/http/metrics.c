@@ -65,6 +65,8 @@ static int metrics_family(nudge *n, sbuf *b, const char *name, const char *help,
 
 int api_metrics(http_req *r)
 {
+    if (!r->n)
+        return http_problem(r, 503, "Unavailable", "the database cannot be opened", NULL);
     sbuf b = {0};
     nudge_err e = {0};
     int64_t now = nudge_now(r->n), lag = 0;

@@ -20,9 +20,10 @@ int api_notification_create(http_req *r)
     nudge_vars vars = {0};
     nudge_err e = {0};
     int64_t id;
+    int created = 0;
     int rc = codec_send_in(j, r->clinic.timezone, &s, &vars, &e);
     if (rc == 0)
-        rc = nudge_enqueue(r->n, r->key.clinic_id, &s, &id, &e);
+        rc = nudge_enqueue(r->n, r->key.clinic_id, &s, &id, &created, &e);
     json_decref(j); /* s points into j until here */
     nudge_vars_free(&vars);
     if (rc < 0)
@@ -31,7 +32,8 @@ int api_notification_create(http_req *r)
     if (nudge_notification_get(r->n, r->key.clinic_id, id, &m, &e) < 0)
         return http_fail(r, &e);
     snprintf(r->location, sizeof r->location, "/v1/notifications/%lld", (long long)id);
-    http_ok(r, 201, codec_notification_out(&m, r->clinic.timezone));
+    /* A dedupe_key seen before: the existing message, and nothing new. */
+    http_ok(r, created ? 201 : 200, codec_notification_out(&m, r->clinic.timezone));
     nudge_notification_free(&m);
     return 0;
 }
@@ -122,7 +124,7 @@ int api_notification_list(http_req *r)
 int api_notification_action(http_req *r)
 {
     int64_t id;
-    if (http_param_id(r, 0, &id) < 0)
+    if (http_param_id(r, 0, &id) < 0 || http_no_body(r) < 0)
         return 0;
     nudge_err e = {0};
     int rc;

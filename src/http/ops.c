@@ -24,9 +24,13 @@ int api_openapi(http_req *r)
 
 int api_readyz(http_req *r)
 {
-    int version = 0;
+    int version = 0, want = 0;
     nudge_err e = {0};
-    if (store_schema_version(r->n->db, &version, &e) < 0)
+    for (const struct migration *m = store_migrations_sqlite; m->sql; m++)
+        want = m->version;
+    if (!r->n || store_schema_version(r->n->db, &version, &e) < 0)
         return http_problem(r, 503, "Not ready", "the database does not answer", NULL);
+    if (version != want)
+        return http_problem(r, 503, "Not ready", "the database schema is not current", NULL);
     return http_ok(r, 200, json_pack("{s:s, s:i}", "status", "ready", "schema_version", version));
 }

@@ -142,8 +142,8 @@ int api_reminder_cancel(http_req *r)
     int64_t id;
     if (http_param_id(r, 0, &id) < 0)
         return 0;
-    if (r->body_len && !str_blank(r->body) && strcmp(r->body, "{}"))
-        return http_problem(r, 422, "Invalid input", "this action takes no body", "body");
+    if (http_no_body(r) < 0)
+        return 0;
     nudge_err e = {0};
     if (nudge_reminder_cancel(r->n, r->key.clinic_id, id, &e) < 0)
         return http_fail(r, &e);

@@ -187,6 +187,20 @@ json_t *http_page(json_t *items, int64_t last_id, int full)
                      full && last_id ? json_integer(last_id) : json_null());
 }
 
+int http_no_body(http_req *r)
+{
+    if (str_blank(r->body))
+        return 0;
+    json_t *j = http_body(r);
+    if (!j)
+        return -1;
+    size_t n = json_object_size(j);
+    json_decref(j);
+    if (n)
+        return http_problem(r, 422, "Invalid input", "this action takes no fields", "body"), -1;
+    return 0;
+}
+
 int64_t http_if_match(http_req *r)
 {
     const char *h = http_header(r, "If-Match");
@@ -317,23 +331,32 @@ static void run_handler(http_req *r, const http_route *rt)
     if (found == 1) {
         int same = !strcmp(store_text(st, 0), hash);
         int status = (int)store_int(st, 1);
-        json_t *body = json_loads(store_text(st, 2), 0, NULL);
+        /* The stored answer: body and the headers that went with it. */
+        json_t *saved = json_loads(store_text(st, 2), 0, NULL);
         store_done(st);
         store_rollback(db);
         if (!same) {
-            json_decref(body);
+            json_decref(saved);
             http_problem(r, 422, "Idempotency-Key reused",
                          "this Idempotency-Key was used with a different request",
                          "Idempotency-Key");
             return;
         }
-        http_ok(r, status, body);
+        const char *etag = json_string_value(json_object_get(saved, "etag"));
+        const char *loc = json_string_value(json_object_get(saved, "location"));
+        snprintf(r->etag, sizeof r->etag, "%s", etag ? etag : "");
+        snprintf(r->location, sizeof r->location, "%s", loc ? loc : "");
+        http_ok(r, status, json_incref(json_object_get(saved, "body")));
+        json_decref(saved);
         return;
     }
     store_done(st);
     rt->fn(r);
     if (r->status >= 200 && r->status < 300) {
-        char *js = r->out ? json_dumps(r->out, JSON_COMPACT) : str_dup("null");
+        json_t *saved = json_pack("{s:O?, s:s, s:s}", "body", r->out, "etag", r->etag,
+                                  "location", r->location);
+        char *js = json_dumps(saved, JSON_COMPACT);
+        json_decref(saved);
         int rc = store_exec(db, &e,
                             "INSERT INTO idempotency_keys (clinic_id, key, request_hash, status, "
                             "response, created_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -389,8 +412,12 @@ static void handle(http_server *s, http_req *r)
         return;
     }
     nudge_err e = {0};
-    if (!(r->n = thread_handle(s, &e))) {
-        http_fail(r, &e);
+    if (!(r->n = thread_handle(s, &e)) && rt->min_role) {
+        http_problem(r, 503, "Unavailable", "the database cannot be opened", NULL);
+        return;
+    }
+    if (!r->n) { /* health, readiness, metrics: they answer for themselves */
+        rt->fn(r);
         return;
     }
     nudge_set_actor(r->n, "api");

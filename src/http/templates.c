@@ -66,6 +66,11 @@ int api_template_put(http_req *r)
     }
     nudge_template t = {0};
     nudge_err e = {0};
+    /* 201 when the clinic had no version of its own in this language. */
+    int existed = nudge_template_get(r->n, r->key.clinic_id, r->params[0], r->params[1], &t,
+                                     &e) == 0 &&
+                  t.clinic_id && !strcmp(t.language, r->params[1]);
+    nudge_template_free(&t);
     int rc = codec_template_in(j, &t, &e);
     json_decref(j);
     if (rc == 0)
@@ -75,7 +80,7 @@ int api_template_put(http_req *r)
         return http_fail(r, &e);
     if (nudge_template_get(r->n, r->key.clinic_id, r->params[0], r->params[1], &t, &e) < 0)
         return http_fail(r, &e);
-    http_ok(r, 200, codec_template_out(&t));
+    http_ok(r, existed ? 200 : 201, codec_template_out(&t));
     nudge_template_free(&t);
     return 0;
 }
