@@ -37,6 +37,15 @@ check "no key: 401" test "$code" = 401
 check "the access log names method, path, status and key prefix, no bodies" \
     grep -Eq '^nudge: http GET /v1/clinic 200 [0-9.]+ms key=[0-9a-f]{12}$' "$D/stderr"
 
+# Slow clients (headers never finished) do not stall anyone else.
+for i in $(seq 1 20); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$PORT"; printf 'GET /healthz HTTP/1.1\r\nHost: x\r\n' >&3; sleep 5) &
+    SLOW="${SLOW:-} $!"
+done
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$URL/healthz")
+check "20 half-open slow connections do not stall another client" test "$code" = 200
+kill $SLOW 2>/dev/null
+
 # A request still uploading when SIGTERM arrives is answered in full.
 body='{"name":"Slow Upload","email":"slow@example.com","tags":["'$(printf 'x%.0s' $(seq 1 150))'"]}'
 curl -s -o "$D/slow.json" -w '%{http_code}' --limit-rate 100 -X POST \

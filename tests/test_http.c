@@ -205,6 +205,26 @@ static void test_appointment_lifecycle_to_outbox(void **state)
     r = api_call(a, "GET", "/v1/queue/status", a->integ_a, NULL);
     assert_int_equal(api_int(&r, "sent"), 2);
     api_free(&r);
+    /* Every write names the key that made it; the workers' sends too. */
+    r = api_call(a, "GET", "/v1/audit?limit=200", a->admin_a, NULL);
+    data = json_object_get(r.json, "data");
+    nudge_key k;
+    assert_int_equal(nudge_key_verify(a->env.n, a->integ_a, &k, &e), 0);
+    char actor[64];
+    snprintf(actor, sizeof actor, "key:%s", k.prefix);
+    int by_key = 0, sends = 0;
+    size_t i;
+    json_t *it;
+    json_array_foreach(data, i, it)
+    {
+        const char *act = json_string_value(json_object_get(it, "action"));
+        const char *who = json_string_value(json_object_get(it, "actor"));
+        by_key += !strcmp(who, actor);
+        sends += !strcmp(act, "send");
+    }
+    assert_int_equal(by_key, 3); /* patient, appointment, cancel */
+    assert_int_equal(sends, 2);
+    api_free(&r);
 }
 
 static void test_tenant_isolation(void **state)
