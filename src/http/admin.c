@@ -63,17 +63,20 @@ int api_key_create(http_req *r)
     json_t *v;
     json_object_foreach(j, k, v)
     {
+        /* The problem is built before j (which owns k) is released. */
         if (strcmp(k, "role") && strcmp(k, "label")) {
             char msg[128];
             snprintf(msg, sizeof msg, "unknown field \"%.64s\"", k);
+            http_problem(r, 422, "Invalid input", msg, k);
             json_decref(j);
-            return http_problem(r, 422, "Invalid input", msg, k);
+            return 0;
         }
         if (!json_is_string(v)) {
             char msg[96];
             snprintf(msg, sizeof msg, "%s must be a string", k);
+            http_problem(r, 422, "Invalid input", msg, k);
             json_decref(j);
-            return http_problem(r, 422, "Invalid input", msg, k);
+            return 0;
         }
     }
     int role = nudge_role_parse(json_string_value(json_object_get(j, "role")));

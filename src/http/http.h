@@ -32,6 +32,7 @@ typedef struct http_req {
     int route;           /* index in http_routes, -1 when none matched */
     char etag[32];
     char location[128];
+    char allow[64]; /* methods of a path answered 405 */
 } http_req;
 
 typedef int (*http_handler)(http_req *r);

@@ -257,10 +257,12 @@ static int route_match(const char *pattern, char *buf, const char *params[3])
     return !*p && !*s;
 }
 
+/* The route for method and path. When the path exists only with other
+ * methods, allow gets them ("GET, POST") for the 405's Allow header. */
 static const http_route *route_find(const char *method, const char *path, const char *params[3],
-                                    char *buf, size_t bufsz, int *path_known)
+                                    char *buf, size_t bufsz, char *allow, size_t allowsz)
 {
-    *path_known = 0;
+    allow[0] = 0;
     for (const http_route *rt = http_routes; rt->method; rt++) {
         if (strlen(path) >= bufsz)
             return NULL;
@@ -268,9 +270,12 @@ static const http_route *route_find(const char *method, const char *path, const 
         const char *pp[3] = {0};
         if (!route_match(rt->pattern, buf, pp))
             continue;
-        *path_known = 1;
-        if (strcmp(rt->method, method))
+        if (strcmp(rt->method, method)) {
+            size_t l = strlen(allow);
+            if (!strstr(allow, rt->method))
+                snprintf(allow + l, allowsz - l, "%s%s", l ? ", " : "", rt->method);
             continue;
+        }
         strcpy(buf, path);
         route_match(rt->pattern, buf, params);
         return rt;
@@ -400,11 +405,11 @@ static int authenticate(http_req *r, const http_route *rt)
 static void handle(http_server *s, http_req *r)
 {
     char buf[512];
-    int known;
-    const http_route *rt = route_find(r->method, r->path, r->params, buf, sizeof buf, &known);
+    const http_route *rt =
+        route_find(r->method, r->path, r->params, buf, sizeof buf, r->allow, sizeof r->allow);
     r->route = rt ? (int)(rt - http_routes) : -1;
     if (!rt) {
-        if (known)
+        if (r->allow[0])
             http_problem(r, 405, "Method not allowed", "this resource does not take that method",
                          NULL);
         else
@@ -449,6 +454,8 @@ static enum MHD_Result send_response(struct MHD_Connection *c, http_req *r)
         MHD_add_response_header(resp, "Location", r->location);
     if (r->status == 401)
         MHD_add_response_header(resp, "WWW-Authenticate", "Bearer");
+    if (r->status == 405 && r->allow[0])
+        MHD_add_response_header(resp, "Allow", r->allow);
     enum MHD_Result ret = MHD_queue_response(c, (unsigned)r->status, resp);
     MHD_destroy_response(resp);
     return ret;
