@@ -64,9 +64,20 @@ typedef struct nudge_config {
     const char *smtp_password; /* never logged */
     int smtp_starttls;         /* require STARTTLS on smtp:// */
     int smtp_insecure;         /* skip certificate checks (tests only) */
+    /* SMS through Twilio when account_sid is set; else SMS goes to the outbox. */
+    const char *twilio_base_url;     /* default https://api.twilio.com */
+    const char *twilio_account_sid;  /* AC... */
+    const char *twilio_auth_token;   /* never logged */
+    const char *twilio_from;         /* E.164 sender, or: */
+    const char *twilio_messaging_service_sid; /* MG... */
+    /* Where providers reach this server: status callbacks are sent to
+     * <public_url>/webhooks/..., and webhook signatures are checked over
+     * it. e.g. https://nudge.clinic.example */
+    const char *public_url;
     nudge_clock *clock;        /* NULL: system clock */
     int lease_seconds;         /* default 300 */
     int batch_size;            /* default 100 */
+    int max_in_flight;         /* sends at once on the multi handle; default 32 */
 } nudge_config;
 
 int nudge_open(const nudge_config *cfg, nudge **out, nudge_err *err);
@@ -283,6 +294,15 @@ int nudge_notification_get(nudge *n, int64_t clinic_id, int64_t id, nudge_notifi
 typedef int (*nudge_notification_fn)(void *ctx, const nudge_notification *m);
 int nudge_notification_list(nudge *n, int64_t clinic_id, const char *status, int64_t after_id,
                             int limit, nudge_notification_fn fn, void *ctx, nudge_err *err);
+/* A provider's report about a message it took (a status callback).
+ * Moves the notification forward only: sent, delivered, read; failed or
+ * undelivered from any state before delivered. Reports for unknown ids,
+ * duplicates and late arrivals are recorded and change nothing. *applied
+ * (may be NULL) says whether the status moved. */
+int nudge_delivery_report(nudge *n, const char *provider, const char *provider_id,
+                          const char *status, const char *error_code, int *applied,
+                          nudge_err *err);
+
 /* The attempt history of one notification, oldest first. */
 typedef struct nudge_attempt {
     int64_t id, notification_id;

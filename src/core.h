@@ -22,6 +22,11 @@ struct nudge {
     int batch_size;
     channel *outbox;     /* always there: the default transport */
     channel *email;      /* smtp when configured, else outbox */
+    channel *sms;        /* twilio when configured, else outbox */
+    CURLM *multi;        /* every asynchronous send of this handle */
+    int max_in_flight;
+    char *twilio_token;  /* for webhook signatures; NULL without Twilio */
+    char *public_url;
     volatile int *stop;  /* set: finish the batch in hand, then return */
     nudge_sent_fn on_sent;
     void *on_sent_ctx;

@@ -10,6 +10,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core.h"
 #include "tz.h"
@@ -75,104 +76,208 @@ static void dispatch_notify(nudge *n, const nudge_notification *m, const char *w
         n->on_sent(n->on_sent_ctx, m, what);
 }
 
-/* One claimed notification. Errors of the store abort the tick; everything
- * else is an outcome recorded on the row. */
-static int dispatch_one(nudge *n, int64_t id, nudge_tick_stats *st, nudge_err *err)
-{
+/* A message between claim and outcome. Asynchronous sends keep one of
+ * these per transfer on the multi handle; the channel_msg points into it. */
+typedef struct flight {
     nudge_notification m;
+    char from_name[128], reply_to[256];
+    channel_msg cm;
+    channel *ch;
+    channel_xfer x;
+    int busy;
+} flight;
+
+static void flight_clear(flight *f)
+{
+    nudge_notification_free(&f->m);
+    sbuf_free(&f->x.body);
+    memset(f, 0, sizeof *f);
+}
+
+/* Records the outcome of one attempt and tells the observer. */
+static int dispatch_outcome(nudge *n, nudge_notification *m, const char *transport,
+                            const channel_outcome *o, nudge_tick_stats *st, nudge_err *err)
+{
+    int retried;
+    int rc = queue_record(n, m, transport, o, &retried, err);
+    if (rc < 0 && err->code == NUDGE_ECONFLICT)
+        return 0; /* lost the lease meanwhile: the new holder owns the row */
+    if (rc < 0)
+        return -1;
+    m->attempts++;
+    if (o->result == CHANNEL_SENT) {
+        st->sent++;
+        str_copy(m->provider_id, sizeof m->provider_id, o->provider_id);
+        dispatch_notify(n, m, "sent");
+    } else {
+        *(retried ? &st->retried : &st->failed) += 1;
+        str_copy(m->last_error, sizeof m->last_error, o->detail);
+        dispatch_notify(n, m, retried ? "retry" : "failed");
+    }
+    return 0;
+}
+
+static channel *dispatch_channel(nudge *n, const char *name)
+{
+    if (!strcmp(name, "email"))
+        return n->email ? n->email : n->outbox;
+    if (!strcmp(name, "sms"))
+        return n->sms ? n->sms : n->outbox;
+    return n->outbox;
+}
+
+static size_t xfer_body(char *p, size_t sz, size_t nm, void *ud)
+{
+    sbuf_add(&((channel_xfer *)ud)->body, p, sz * nm);
+    return sz * nm;
+}
+
+static size_t xfer_header(char *p, size_t sz, size_t nm, void *ud)
+{
+    channel_xfer *x = ud;
+    size_t len = sz * nm;
+    if (len > 12 && !strncasecmp(p, "Retry-After:", 12))
+        x->retry_after = strtol(p + 12, NULL, 10); /* seconds; a date counts as none */
+    return len;
+}
+
+/* Takes one claimed notification as far as it can go now: policy, then a
+ * synchronous send, or the start of a transfer in f (answer 1). 0: done,
+ * -1: the store failed. */
+static int dispatch_begin(nudge *n, int64_t id, flight *f, nudge_tick_stats *st, nudge_err *err)
+{
+    nudge_notification *m = &f->m;
     nudge_clinic c;
     nudge_patient p;
     int rc = -1;
-    if (queue_load(n, id, &m, err) < 0)
+    if (queue_load(n, id, m, err) < 0)
         return -1;
-    if (nudge_clinic_get(n, m.clinic_id, &c, err) < 0)
-        goto out;
-    int have_patient = m.patient_id && nudge_patient_get(n, m.clinic_id, m.patient_id, &p, err) == 0;
+    if (nudge_clinic_get(n, m->clinic_id, &c, err) < 0)
+        goto done;
+    int have_patient =
+        m->patient_id && nudge_patient_get(n, m->clinic_id, m->patient_id, &p, err) == 0;
     int64_t now = nudge_now(n);
 
     if (have_patient) {
-        unsigned cat = optout_bit_category(m.category);
+        unsigned cat = optout_bit_category(m->category);
         const char *why = NULL;
         if (cat && (p.opt_outs & cat))
             why = "patient opted out of this kind of message";
-        else if (p.opt_outs & optout_bit_channel(m.channel))
+        else if (p.opt_outs & optout_bit_channel(m->channel))
             why = "patient opted out of this channel";
         if (why) {
-            rc = queue_drop(n, &m, "cancelled", why, err);
-            dispatch_notify(n, &m, "opted-out");
-            goto out;
+            rc = queue_drop(n, m, "cancelled", why, err);
+            dispatch_notify(n, m, "opted-out");
+            goto done;
         }
     }
     const char *tz = have_patient && p.timezone[0] ? p.timezone : c.timezone;
     tz_local l;
     tz_to_local(now, tz, &l);
-    if (m.priority < NUDGE_URGENT &&
+    if (m->priority < NUDGE_URGENT &&
         quiet_contains(c.quiet_start, c.quiet_end, l.hour * 60 + l.minute)) {
         int64_t until = quiet_end_after(now, tz, c.quiet_end);
-        if (m.expires_at && until >= m.expires_at) {
-            rc = queue_drop(n, &m, "cancelled", "quiet hours last until the visit", err);
-            dispatch_notify(n, &m, "expired");
+        if (m->expires_at && until >= m->expires_at) {
+            rc = queue_drop(n, m, "cancelled", "quiet hours last until the visit", err);
+            dispatch_notify(n, m, "expired");
         } else {
-            rc = queue_defer(n, m.id, until, "deferred: quiet hours", err);
+            rc = queue_defer(n, m->id, until, "deferred: quiet hours", err);
             st->deferred++;
-            dispatch_notify(n, &m, "deferred");
+            dispatch_notify(n, m, "deferred");
         }
-        goto out;
+        goto done;
     }
 
-    channel *ch = !strcmp(m.channel, "email") && n->email ? n->email : n->outbox;
-    channel_msg cm = {
-        .id = m.id,
-        .clinic_id = m.clinic_id,
-        .channel = m.channel,
-        .to = m.recipient,
-        .from_name = c.name,
-        .reply_to = c.email[0] ? c.email : NULL,
-        .subject = m.subject,
-        .text = m.body,
-        .html = m.html,
-        .language = m.language,
-        .template_name = m.template_name,
+    f->ch = dispatch_channel(n, m->channel);
+    str_copy(f->from_name, sizeof f->from_name, c.name);
+    str_copy(f->reply_to, sizeof f->reply_to, c.email);
+    f->cm = (channel_msg){
+        .id = m->id,
+        .clinic_id = m->clinic_id,
+        .channel = m->channel,
+        .to = m->recipient,
+        .from_name = f->from_name,
+        .reply_to = f->reply_to[0] ? f->reply_to : NULL,
+        .subject = m->subject,
+        .text = m->body,
+        .html = m->html,
+        .language = m->language,
+        .template_name = m->template_name,
         .now = now,
     };
     channel_outcome o;
     memset(&o, 0, sizeof o);
-    if (ch->send(ch, &cm, &o) < 0) {
+    if (f->ch->start) {
+        if (f->ch->start(f->ch, &f->cm, &f->x, &o) == 0) {
+            curl_easy_setopt(f->x.easy, CURLOPT_WRITEFUNCTION, xfer_body);
+            curl_easy_setopt(f->x.easy, CURLOPT_WRITEDATA, &f->x);
+            curl_easy_setopt(f->x.easy, CURLOPT_HEADERFUNCTION, xfer_header);
+            curl_easy_setopt(f->x.easy, CURLOPT_HEADERDATA, &f->x);
+            curl_easy_setopt(f->x.easy, CURLOPT_ERRORBUFFER, f->x.errbuf);
+            curl_easy_setopt(f->x.easy, CURLOPT_PRIVATE, f);
+            curl_easy_setopt(f->x.easy, CURLOPT_NOSIGNAL, 1L);
+            curl_multi_add_handle(n->multi, f->x.easy);
+            f->busy = 1;
+            return 1;
+        }
+    } else if (f->ch->send(f->ch, &f->cm, &o) < 0) {
         o.result = CHANNEL_TRANSIENT;
         str_copy(o.detail, sizeof o.detail, "transport failed");
     }
-    int retried;
-    rc = queue_record(n, &m, ch->name, &o, &retried, err);
-    if (rc < 0 && err->code == NUDGE_ECONFLICT) {
-        rc = 0; /* lost the lease meanwhile: the new holder owns the row */
-        goto out;
-    }
-    if (rc == 0) {
-        m.attempts++;
-        if (o.result == CHANNEL_SENT) {
-            st->sent++;
-            str_copy(m.provider_id, sizeof m.provider_id, o.provider_id);
-            dispatch_notify(n, &m, "sent");
-        } else if (retried) {
-            st->retried++;
-            str_copy(m.last_error, sizeof m.last_error, o.detail);
-            dispatch_notify(n, &m, "retry");
-        } else {
-            st->failed++;
-            str_copy(m.last_error, sizeof m.last_error, o.detail);
-            dispatch_notify(n, &m, "failed");
-        }
-    }
-out:
-    nudge_notification_free(&m);
+    rc = dispatch_outcome(n, m, f->ch->name, &o, st, err);
+done:
+    flight_clear(f);
     return rc;
+}
+
+/* Waits for transfers and records those that finished. block: wait up to
+ * a second for activity first. */
+static int dispatch_drive(nudge *n, int block, nudge_tick_stats *st, nudge_err *err)
+{
+    int running, rc = 0;
+    curl_multi_perform(n->multi, &running);
+    if (block && running) {
+        curl_multi_poll(n->multi, NULL, 0, 1000, NULL);
+        curl_multi_perform(n->multi, &running);
+    }
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(n->multi, &left))) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        flight *f = NULL;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&f);
+        CURLcode result = msg->data.result;
+        curl_multi_remove_handle(n->multi, msg->easy_handle);
+        channel_outcome o;
+        memset(&o, 0, sizeof o);
+        f->ch->finish(f->ch, &f->x, result, &o);
+        curl_easy_cleanup(f->x.easy);
+        f->x.easy = NULL;
+        if (dispatch_outcome(n, &f->m, f->ch->name, &o, st, err) < 0)
+            rc = -1;
+        flight_clear(f);
+    }
+    return rc;
+}
+
+static int flights_busy(const flight *fl, int n)
+{
+    int c = 0;
+    for (int i = 0; i < n; i++)
+        c += fl[i].busy;
+    return c;
 }
 
 int dispatch_run(nudge *n, nudge_tick_stats *st, nudge_err *err)
 {
     int64_t *ids = calloc((size_t)n->batch_size, sizeof *ids);
-    if (!ids)
+    flight *fl = calloc((size_t)n->max_in_flight, sizeof *fl);
+    if (!ids || !fl) {
+        free(ids);
+        free(fl);
         return err_set(err, NUDGE_ENOMEM, "", "out of memory");
+    }
     int rc = 0;
     for (;;) {
         int got = queue_claim(n, ids, n->batch_size, err);
@@ -181,14 +286,28 @@ int dispatch_run(nudge *n, nudge_tick_stats *st, nudge_err *err)
             break;
         }
         st->claimed += got;
-        for (int i = 0; i < got; i++)
-            if (dispatch_one(n, ids[i], st, err) < 0) {
-                rc = -1;
-                break;
+        for (int i = 0; i < got && rc == 0; i++) {
+            flight *f = NULL;
+            while (rc == 0 && !f) {
+                for (int k = 0; k < n->max_in_flight && !f; k++)
+                    if (!fl[k].busy)
+                        f = &fl[k];
+                if (!f)
+                    rc = dispatch_drive(n, 1, st, err);
             }
+            if (rc == 0 && dispatch_begin(n, ids[i], f, st, err) < 0)
+                rc = -1;
+            if (rc == 0)
+                rc = dispatch_drive(n, 0, st, err);
+        }
+        /* The batch in hand is finished before anything else happens. */
+        while (flights_busy(fl, n->max_in_flight))
+            if (dispatch_drive(n, 1, st, err) < 0)
+                rc = -1;
         if (rc < 0 || got < n->batch_size || (n->stop && *n->stop))
             break;
     }
     free(ids);
+    free(fl);
     return rc;
 }

@@ -50,7 +50,7 @@ typedef struct args {
 static const opt global_opts[] = {
     {"db", 1, 0},       {"outbox", 1, 0},     {"now", 1, 0},      {"smtp-url", 1, 0},
     {"smtp-from", 1, 0}, {"smtp-user", 1, 0}, {"smtp-starttls", 0, 0},
-    {"smtp-insecure", 0, 0}, {NULL, 0, 0},
+    {"smtp-insecure", 0, 0}, {"public-url", 1, 0}, {NULL, 0, 0},
 };
 
 static const char *arg_get(const args *a, const char *name)
@@ -196,8 +196,35 @@ static int set_field(const char *cmd, char *dst, size_t n, const char *v, const 
 
 /* ---- the handle ---- */
 
+/* A secret from $NAME, or from the file named by $NAME_FILE (first line).
+ * Never from argv, where every user of the machine could read it. */
+static int secret_from_env(const char *cmd, const char *name, char *buf, size_t n)
+{
+    char fname[64];
+    snprintf(fname, sizeof fname, "%s_FILE", name);
+    const char *v = getenv(name), *path = getenv(fname);
+    buf[0] = 0;
+    if (v)
+        return str_copy(buf, n, v) < 0 ? (fprintf(stderr, "nudge %s: %s is too long\n", cmd, name),
+                                          -1)
+                                       : 0;
+    if (!path)
+        return 0;
+    FILE *f = fopen(path, "r");
+    if (!f || !fgets(buf, (int)n, f)) {
+        fprintf(stderr, "nudge %s: cannot read %s %s\n", cmd, fname, path);
+        if (f)
+            fclose(f);
+        return -1;
+    }
+    fclose(f);
+    buf[strcspn(buf, "\r\n")] = 0;
+    return 0;
+}
+
 typedef struct ctx {
     nudge *n;
+    char twilio_token[256];
     nudge_config cfg; /* as opened: serve hands it to the API threads */
     nudge_clock clock;
     args a;
@@ -223,22 +250,18 @@ static int open_nudge(ctx *c)
     };
     /* The password only ever comes from the environment or a file, never
      * from argv, where every user of the machine could read it. */
-    char pw[256] = "";
-    const char *pwfile = getenv("NUDGE_SMTP_PASSWORD_FILE");
-    if (getenv("NUDGE_SMTP_PASSWORD")) {
-        cfg.smtp_password = getenv("NUDGE_SMTP_PASSWORD");
-    } else if (pwfile) {
-        FILE *f = fopen(pwfile, "r");
-        if (!f || !fgets(pw, sizeof pw, f)) {
-            fprintf(stderr, "nudge %s: cannot read NUDGE_SMTP_PASSWORD_FILE %s\n", c->cmd, pwfile);
-            if (f)
-                fclose(f);
-            return 1;
-        }
-        fclose(f);
-        pw[strcspn(pw, "\r\n")] = 0;
-        cfg.smtp_password = pw;
-    }
+    char pw[256] = "", token[256] = "";
+    if (secret_from_env(c->cmd, "NUDGE_SMTP_PASSWORD", pw, sizeof pw) < 0 ||
+        secret_from_env(c->cmd, "NUDGE_TWILIO_AUTH_TOKEN", token, sizeof token) < 0)
+        return 1;
+    cfg.smtp_password = pw[0] ? pw : NULL;
+    cfg.twilio_auth_token = token;
+    cfg.twilio_account_sid = getenv("NUDGE_TWILIO_ACCOUNT_SID");
+    cfg.twilio_from = getenv("NUDGE_TWILIO_FROM");
+    cfg.twilio_messaging_service_sid = getenv("NUDGE_TWILIO_MESSAGING_SERVICE_SID");
+    cfg.twilio_base_url = getenv("NUDGE_TWILIO_BASE_URL");
+    cfg.public_url = arg_get(&c->a, "public-url") ? arg_get(&c->a, "public-url")
+                                                   : getenv("NUDGE_PUBLIC_URL");
     const char *now = arg_get(&c->a, "now");
     if (now) {
         int64_t t;
@@ -252,6 +275,11 @@ static int open_nudge(ctx *c)
     int rc = nudge_open(&cfg, &c->n, &e);
     memset(pw, 0, sizeof pw);
     cfg.smtp_password = NULL; /* read once, by the sending handle only */
+    /* The API threads keep the token: they check Twilio's webhook
+     * signatures with it. It lives in ctx, as long as they do. */
+    str_copy(c->twilio_token, sizeof c->twilio_token, token);
+    memset(token, 0, sizeof token);
+    cfg.twilio_auth_token = c->twilio_token;
     c->cfg = cfg;
     if (rc < 0)
         return fail(c->cmd, &e);
@@ -315,6 +343,12 @@ static const char *const help_main =
     "  --smtp-from ADDR --smtp-user USER --smtp-starttls\n"
     "                   the password comes from $NUDGE_SMTP_PASSWORD or the file\n"
     "                   named by $NUDGE_SMTP_PASSWORD_FILE, never from arguments\n"
+    "  --public-url URL where providers reach this server (webhooks), or\n"
+    "                   $NUDGE_PUBLIC_URL\n"
+    "\n"
+    "SMS goes through Twilio when $NUDGE_TWILIO_ACCOUNT_SID is set, with\n"
+    "$NUDGE_TWILIO_AUTH_TOKEN (or _FILE), $NUDGE_TWILIO_FROM or\n"
+    "$NUDGE_TWILIO_MESSAGING_SERVICE_SID, and $NUDGE_TWILIO_BASE_URL (tests).\n"
     "\n"
     "`nudge COMMAND --help` describes each command. Exit codes: 0 ok, 1 failure,\n"
     "2 bad usage or input, 3 not found, 4 not allowed in the current state.\n";

@@ -10,7 +10,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 
 #include "core.h"
 #include "util.h"
@@ -61,9 +63,16 @@ void nudge_on_sent(nudge *n, nudge_sent_fn fn, void *ctx)
     n->on_sent_ctx = ctx;
 }
 
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static void curl_init_once(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
 int nudge_open(const nudge_config *cfg, nudge **out, nudge_err *err)
 {
     err_clear(err);
+    pthread_once(&curl_once, curl_init_once);
     nudge *n = calloc(1, sizeof *n);
     if (!n)
         return err_set(err, NUDGE_ENOMEM, "", "out of memory");
@@ -83,6 +92,13 @@ int nudge_open(const nudge_config *cfg, nudge **out, nudge_err *err)
              rnd[0], rnd[1], rnd[2], rnd[3]);
     n->lease_seconds = cfg->lease_seconds > 0 ? cfg->lease_seconds : 300;
     n->batch_size = cfg->batch_size > 0 ? cfg->batch_size : 100;
+    n->max_in_flight = cfg->max_in_flight > 0 ? cfg->max_in_flight : 32;
+    n->multi = curl_multi_init();
+    if (!n->multi) {
+        free(n);
+        return err_set(err, NUDGE_ENOMEM, "", "cannot start libcurl");
+    }
+    n->public_url = str_dup(cfg->public_url);
 
     if (store_open(cfg->db, &n->db, err) < 0)
         goto fail;
@@ -108,6 +124,23 @@ int nudge_open(const nudge_config *cfg, nudge **out, nudge_err *err)
         if (!n->email)
             goto fail;
     }
+    if (cfg->twilio_account_sid && *cfg->twilio_account_sid) {
+        char callback[512] = "";
+        if (cfg->public_url && *cfg->public_url)
+            snprintf(callback, sizeof callback, "%s/webhooks/twilio/status", cfg->public_url);
+        twilio_config tc = {
+            .base_url = cfg->twilio_base_url,
+            .account_sid = cfg->twilio_account_sid,
+            .auth_token = cfg->twilio_auth_token,
+            .from = cfg->twilio_from,
+            .messaging_service_sid = cfg->twilio_messaging_service_sid,
+            .status_callback = callback[0] ? callback : NULL,
+        };
+        n->sms = channel_twilio_new(&tc, err);
+        if (!n->sms)
+            goto fail;
+        n->twilio_token = str_dup(cfg->twilio_auth_token);
+    }
     *out = n;
     return 0;
 fail:
@@ -121,6 +154,15 @@ void nudge_close(nudge *n)
         return;
     if (n->email)
         n->email->free(n->email);
+    if (n->sms)
+        n->sms->free(n->sms);
+    if (n->multi)
+        curl_multi_cleanup(n->multi);
+    if (n->twilio_token) {
+        OPENSSL_cleanse(n->twilio_token, strlen(n->twilio_token));
+        free(n->twilio_token);
+    }
+    free(n->public_url);
     if (n->outbox)
         n->outbox->free(n->outbox);
     store_close(n->db);

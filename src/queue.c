@@ -620,3 +620,91 @@ int nudge_attempt_list(nudge *n, int64_t clinic_id, int64_t notification_id, nud
     store_done(st);
     return r < 0 ? -1 : 0;
 }
+
+/* Where a provider's status puts a notification, and how far along that
+ * is; -1: a status that moves nothing (queued, accepted, ...). */
+static int delivery_rank(const char *status)
+{
+    static const char *const order[] = {"pending", "sending", "sent", "delivered", "read"};
+    for (int i = 0; i < 5; i++)
+        if (!strcmp(status, order[i]))
+            return i;
+    return -1;
+}
+
+static const char *delivery_map(const char *provider_status)
+{
+    if (!strcmp(provider_status, "sent"))
+        return "sent";
+    if (!strcmp(provider_status, "delivered") || !strcmp(provider_status, "partially_delivered"))
+        return "delivered";
+    if (!strcmp(provider_status, "read"))
+        return "read";
+    if (!strcmp(provider_status, "failed") || !strcmp(provider_status, "undelivered"))
+        return "failed";
+    return NULL;
+}
+
+int nudge_delivery_report(nudge *n, const char *provider, const char *provider_id,
+                          const char *status, const char *error_code, int *applied,
+                          nudge_err *err)
+{
+    int moved = 0;
+    if (applied)
+        *applied = 0;
+    if (!provider_id || !*provider_id || !status || !*status)
+        return err_set(err, NUDGE_EINVAL, "status", "a report needs a message id and a status");
+    if (store_begin(n->db, err) < 0)
+        return -1;
+    store_stmt *st;
+    if (store_query(n->db, &st, err,
+                    "SELECT id, clinic_id, status FROM notification_queue WHERE provider_id = ?",
+                    bind_text(provider_id)) < 0)
+        goto fail;
+    int r = store_next(st, err);
+    int64_t id = 0, clinic = 0;
+    char current[16] = "";
+    if (r == 1) {
+        id = store_int(st, 0);
+        clinic = store_int(st, 1);
+        store_copy(st, 2, current, sizeof current);
+    }
+    store_done(st);
+    if (r < 0)
+        goto fail;
+    if (r == 0) { /* not ours, or not yet recorded: nothing to attach it to */
+        store_rollback(n->db);
+        return err_set(err, NUDGE_ENOTFOUND, "MessageSid", "no message with that provider id");
+    }
+    const char *to = delivery_map(status);
+    int now_rank = delivery_rank(current);
+    if (to && !strcmp(to, "failed"))
+        moved = now_rank >= 0 && now_rank < delivery_rank("delivered");
+    else if (to)
+        moved = now_rank >= 0 && delivery_rank(to) > now_rank;
+    int64_t now = nudge_now(n);
+    if (moved) {
+        char why[96] = "";
+        if (!strcmp(to, "failed"))
+            snprintf(why, sizeof why, "%s reports %s%s%s", provider, status,
+                     error_code && *error_code ? ", error " : "", error_code ? error_code : "");
+        if (store_exec(n->db, err,
+                       "UPDATE notification_queue SET status = ?, last_error = CASE WHEN ? = '' "
+                       "THEN last_error ELSE ? END, updated_at = ? WHERE id = ?",
+                       bind_text(to), bind_text(why), bind_text(why), bind_int(now),
+                       bind_int(id)) < 0)
+            goto fail;
+    }
+    if (store_exec(n->db, err,
+                   "INSERT INTO delivery_events (clinic_id, notification_id, provider, status, "
+                   "error_code, applied, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                   bind_int(clinic), bind_int(id), bind_text(provider), bind_text(status),
+                   bind_text_or_null(error_code), bind_int(moved), bind_int(now)) < 0)
+        goto fail;
+    if (applied)
+        *applied = moved;
+    return store_commit(n->db, err);
+fail:
+    store_rollback(n->db);
+    return -1;
+}

@@ -8,9 +8,11 @@
 #ifndef NUDGE_CHANNEL_H
 #define NUDGE_CHANNEL_H
 
+#include <curl/curl.h>
 #include <stdint.h>
 
 #include "nudge.h"
+#include "util.h"
 
 typedef struct channel_msg {
     int64_t id;              /* notification id, unique per store */
@@ -41,11 +43,27 @@ typedef struct channel_outcome {
     int retry_after;       /* seconds the provider asked us to wait, 0 none */
 } channel_outcome;
 
+/* A transfer in flight on the dispatcher's curl multi handle. The channel
+ * fills easy (and state) in start; the dispatcher collects the answer's
+ * body and Retry-After and hands the finished transfer to finish. */
+typedef struct channel_xfer {
+    CURL *easy;
+    sbuf body;          /* the answer's body, collected by the dispatcher */
+    long retry_after;   /* seconds, from a Retry-After header; 0 none */
+    void *state;        /* the channel's own; freed by its finish */
+    char errbuf[CURL_ERROR_SIZE];
+} channel_xfer;
+
 typedef struct channel {
-    const char *name; /* outbox smtp ... */
-    /* Delivers one message. Returns 0 when an outcome was produced (including
-     * failures); the outcome says what happened. */
+    const char *name; /* outbox smtp twilio ... */
+    /* Synchronous channels: delivers one message. Returns 0 when an outcome
+     * was produced (including failures); the outcome says what happened. */
     int (*send)(struct channel *ch, const channel_msg *m, channel_outcome *out);
+    /* Asynchronous channels (send NULL): start prepares x->easy and answers
+     * 0, or answers 1 with the outcome already known (a message the
+     * provider could never take); finish reads the finished transfer. */
+    int (*start)(struct channel *ch, const channel_msg *m, channel_xfer *x, channel_outcome *out);
+    void (*finish)(struct channel *ch, channel_xfer *x, CURLcode rc, channel_outcome *out);
     void (*free)(struct channel *ch);
     void *priv;
 } channel;
@@ -61,6 +79,17 @@ typedef struct smtp_config {
     long timeout_ms;      /* whole transfer; 0: 30 s */
 } smtp_config;
 channel *channel_smtp_new(const smtp_config *cfg, nudge_err *err);
+
+typedef struct twilio_config {
+    const char *base_url;    /* https://api.twilio.com; a local fake in tests */
+    const char *account_sid; /* AC... */
+    const char *auth_token;  /* never logged */
+    const char *from;        /* E.164 sender, or: */
+    const char *messaging_service_sid; /* MG... */
+    const char *status_callback; /* public URL of /webhooks/twilio/status, or NULL */
+    long timeout_ms;         /* whole transfer; 0: 30 s */
+} twilio_config;
+channel *channel_twilio_new(const twilio_config *cfg, nudge_err *err);
 
 /* Builds the RFC 2047 encoded-word form of a header value when it is not
  * plain ASCII ("=?UTF-8?B?...?=" words of at most 75 characters, never

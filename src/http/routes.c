@@ -17,6 +17,7 @@ H(api_notification_create); H(api_notification_list); H(api_notification_get);
 H(api_notification_action); H(api_queue_status);
 H(api_key_list); H(api_key_create); H(api_key_revoke);
 H(api_audit_list);
+H(api_twilio_status);
 #undef H
 
 #define ADMIN NUDGE_ROLE_ADMIN
@@ -55,5 +56,7 @@ const http_route http_routes[] = {
     {"POST", "/v1/keys", api_key_create, ADMIN},
     {"POST", "/v1/keys/{id}/revoke", api_key_revoke, ADMIN},
     {"GET", "/v1/audit", api_audit_list, ADMIN},
+    /* Providers: no API key, their own signatures instead. */
+    {"POST", "/webhooks/twilio/status", api_twilio_status, 0},
     {NULL, NULL, NULL, 0},
 };
