@@ -1,0 +1,366 @@
+/*
+ * test_twilio.c: SMS through the Twilio channel against tests/twilio_fake.py,
+ * which checks each request as Twilio documents it and can be told to
+ * fail: what nudge sends, how every class of answer is treated, many sends
+ * in flight at once, a provider down for an hour, and the signed status
+ * callbacks coming back through the API server (forward only; unsigned,
+ * altered or wrongly keyed ones refused with nothing written).
+ */
+#include "fake.h"
+#include "httputil.h"
+
+#include "core.h"
+#include "signature.h"
+
+#define T0 TU_T(2026, 11, 24, 6, 0) /* 11:30 in Kolkata: no quiet hours */
+#define SID "AC0123456789abcdef0123456789abcdef"
+#define TOKEN "test-auth-token"
+#define FROM "+15005550006"
+
+typedef struct fx {
+    fake tw;
+    tu_env env;
+    http_server *srv;
+    char public_url[64];
+    int64_t clinic, patient;
+} fx;
+
+static int setup(void **state)
+{
+    if (!fake_available())
+        return 0;
+    fx *f = calloc(1, sizeof *f);
+    const char *args[] = {"--account-sid", SID, "--auth-token", TOKEN, NULL};
+    fake_start(&f->tw, "twilio_fake.py", args);
+    tu_env *env = &f->env;
+    tu_tmpdir(env->dir, sizeof env->dir);
+    snprintf(env->db, sizeof env->db, "%s/n.db", env->dir);
+    snprintf(env->outbox, sizeof env->outbox, "%s/out", env->dir);
+    nudge_clock_fake(&env->clock, T0);
+    /* The API server first: its port is the public URL Twilio calls back. */
+    char base[64];
+    snprintf(base, sizeof base, "http://127.0.0.1:%d", f->tw.port);
+    nudge_config cfg = {.db = env->db,
+                        .outbox_dir = env->outbox,
+                        .clock = &env->clock,
+                        .twilio_base_url = base,
+                        .twilio_account_sid = SID,
+                        .twilio_auth_token = TOKEN,
+                        .twilio_from = FROM,
+                        .public_url = f->public_url};
+    http_config hc = {.listen = "127.0.0.1:0", .nudge = cfg, .threads = 2};
+    nudge_err e = {0};
+    /* The server's threads open their handles lazily, after the URL is set. */
+    if (http_start(&hc, &f->srv, &e) < 0)
+        fail_msg("http_start: %s", e.msg);
+    snprintf(f->public_url, sizeof f->public_url, "http://127.0.0.1:%d", http_port(f->srv));
+    if (nudge_open(&cfg, &env->n, &e) < 0)
+        fail_msg("nudge_open: %s", e.msg);
+    nudge_clinic c;
+    nudge_clinic_defaults(&c);
+    strcpy(c.name, "Smile Dental");
+    strcpy(c.timezone, "Asia/Kolkata");
+    strcpy(c.country, "IN");
+    c.rate_per_minute = 1000;
+    assert_int_equal(nudge_clinic_add(env->n, &c, &e), 0);
+    nudge_patient p;
+    nudge_patient_init(&p);
+    p.clinic_id = c.id;
+    strcpy(p.name, "Ram Lal");
+    strcpy(p.phone, "9876543210");
+    assert_int_equal(nudge_patient_add(env->n, &p, &e), 0);
+    f->clinic = c.id;
+    f->patient = p.id;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+    if (!f)
+        return 0;
+    http_stop(f->srv);
+    fake_stop(&f->tw);
+    tu_close(&f->env);
+    free(f);
+    return 0;
+}
+
+static int64_t enqueue(fx *f)
+{
+    nudge_send s = {.patient_id = f->patient, .template_name = "prescription_ready",
+                    .priority = NUDGE_NORMAL};
+    int64_t id;
+    nudge_err e = {0};
+    assert_int_equal(nudge_enqueue(f->env.n, f->clinic, &s, &id, NULL, &e), 0);
+    return id;
+}
+
+static nudge_tick_stats tick(fx *f)
+{
+    nudge_tick_stats st;
+    nudge_err e = {0};
+    if (nudge_tick(f->env.n, &st, &e) < 0)
+        fail_msg("tick: %s", e.msg);
+    return st;
+}
+
+static nudge_notification get(fx *f, int64_t id)
+{
+    nudge_notification m;
+    nudge_err e = {0};
+    assert_int_equal(nudge_notification_get(f->env.n, f->clinic, id, &m, &e), 0);
+    nudge_notification_free(&m); /* the texts are not needed */
+    return m;
+}
+
+#define NEED_FAKE                                                                                 \
+    do {                                                                                          \
+        if (!*state)                                                                              \
+            skip();                                                                               \
+    } while (0)
+
+static void test_sms_sent_as_documented(void **state)
+{
+    NEED_FAKE;
+    fx *f = *state;
+    int64_t id = enqueue(f);
+    assert_int_equal(tick(f).sent, 1);
+    json_t *req = fake_last_request(&f->tw);
+    assert_non_null(req);
+    assert_true(json_is_true(fake_at(req, "valid")));
+    assert_string_equal(fake_str(req, "form.To"), "+919876543210");
+    assert_string_equal(fake_str(req, "form.From"), FROM);
+    char cb[128];
+    snprintf(cb, sizeof cb, "%s/webhooks/twilio/status", f->public_url);
+    assert_string_equal(fake_str(req, "form.StatusCallback"), cb);
+    nudge_notification m;
+    nudge_err e = {0};
+    assert_int_equal(nudge_notification_get(f->env.n, f->clinic, id, &m, &e), 0);
+    assert_string_equal(fake_str(req, "form.Body"), m.body);
+    assert_string_equal(m.status, "sent");
+    assert_string_equal(m.provider_id, fake_str(req, "sid"));
+    assert_true(!strncmp(m.provider_id, "SM", 2));
+    nudge_notification_free(&m);
+    json_decref(req);
+}
+
+static void test_each_answer_class(void **state)
+{
+    NEED_FAKE;
+    fx *f = *state;
+    struct {
+        const char *answer, *status, *detail;
+        int attempts;
+        int64_t due_after; /* seconds from now; -1: not pending */
+    } cases[] = {
+        {"{\"status\":500}", "pending", "500", 1, 5 * 60},
+        {"{\"status\":429,\"retry_after\":900}", "pending", "429", 1, 900},
+        {"{\"code\":21211}", "failed", "21211", 1, -1},
+        {"{\"code\":21610}", "failed", "21610", 1, -1},
+        {"{\"status\":401}", "pending", "401", 0, 5 * 60}, /* ours to fix: no retry spent */
+        {"{\"drop\":true,\"repeat\":2}", "pending", "twilio", 1, 5 * 60},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char ctl[128];
+        snprintf(ctl, sizeof ctl, "{\"next\":[%s]}", cases[i].answer);
+        fake_control(&f->tw, ctl);
+        int64_t id = enqueue(f);
+        tick(f);
+        nudge_notification m = get(f, id);
+        if (strcmp(m.status, cases[i].status) || !strstr(m.last_error, cases[i].detail) ||
+            m.attempts != cases[i].attempts)
+            fail_msg("case %zu (%s): status %s, attempts %d, error \"%s\"", i, cases[i].answer,
+                     m.status, m.attempts, m.last_error);
+        if (cases[i].due_after >= 0)
+            assert_int_equal(m.due_at, f->env.clock.t + cases[i].due_after);
+        /* Clear the way for the next case. */
+        nudge_err e = {0};
+        if (!strcmp(m.status, "pending"))
+            assert_int_equal(nudge_notification_cancel(f->env.n, f->clinic, id, &e), 0);
+    }
+}
+
+static void test_many_in_flight(void **state)
+{
+    NEED_FAKE;
+    fx *f = *state;
+    /* Each answer takes 200 ms: 40 one after another would take 8 s; the
+     * multi handle has them in flight together. */
+    fake_control(&f->tw, "{\"default\":{\"delay_ms\":200}}");
+    for (int i = 0; i < 40; i++)
+        enqueue(f);
+    nudge_tick_stats st = tick(f);
+    assert_int_equal(st.sent, 40);
+    json_t *reqs = fake_requests(&f->tw);
+    assert_int_equal(json_array_size(reqs), 40);
+    json_decref(reqs);
+}
+
+static void test_provider_down_for_an_hour(void **state)
+{
+    NEED_FAKE;
+    fx *f = *state;
+    fake_control(&f->tw, "{\"default\":{\"status\":503}}");
+    int64_t ids[5];
+    for (int i = 0; i < 5; i++)
+        ids[i] = enqueue(f);
+    tick(f);
+    f->env.clock.t += 5 * 60;
+    tick(f);
+    f->env.clock.t += 15 * 60;
+    tick(f);
+    /* An hour after the first attempt the provider is back. */
+    fake_control(&f->tw, "{\"default\":null}");
+    f->env.clock.t += 60 * 60;
+    nudge_tick_stats st = tick(f);
+    assert_int_equal(st.sent, 5);
+    for (int i = 0; i < 5; i++)
+        assert_string_equal(get(f, ids[i]).status, "sent");
+    /* Each message was accepted exactly once. */
+    json_t *reqs = fake_requests(&f->tw);
+    size_t i;
+    json_t *r;
+    int accepted = 0;
+    json_array_foreach(reqs, i, r) accepted += fake_int(r, "status") == 201;
+    assert_int_equal(accepted, 5);
+    assert_int_equal(json_array_size(reqs), 5 * 4);
+    json_decref(reqs);
+    assert_int_equal(tick(f).claimed, 0);
+}
+
+/* Polls the notification until it reaches status (the callbacks come from
+ * the fake's threads), up to 10 s. */
+static int wait_status(fx *f, int64_t id, const char *status)
+{
+    for (int i = 0; i < 200; i++) {
+        if (!strcmp(get(f, id).status, status))
+            return 1;
+        poll(NULL, 0, 50);
+    }
+    return 0;
+}
+
+static int64_t events(fx *f)
+{
+    int64_t c = 0;
+    nudge_err e = {0};
+    store_scalar(f->env.n->db, &c, &e, "SELECT COUNT(*) FROM delivery_events");
+    return c;
+}
+
+static void test_status_callbacks_forward_only(void **state)
+{
+    NEED_FAKE;
+    fx *f = *state;
+    fake_control(&f->tw, "{\"callbacks\":[\"sent\",\"delivered\"]}");
+    int64_t a = enqueue(f);
+    tick(f);
+    assert_true(wait_status(f, a, "delivered"));
+    json_decref(fake_wait(&f->tw, "/_callbacks", 2, 5000));
+    assert_int_equal(events(f), 2);
+    /* Out of order: delivered first, then a late "sent" changes nothing. */
+    fake_reset(&f->tw);
+    fake_control(&f->tw, "{\"callbacks\":[\"delivered\",\"sent\",\"failed\"]}");
+    int64_t b = enqueue(f);
+    tick(f);
+    json_decref(fake_wait(&f->tw, "/_callbacks", 3, 5000));
+    for (int i = 0; i < 100 && events(f) < 5; i++)
+        poll(NULL, 0, 50);
+    assert_int_equal(events(f), 5);
+    assert_string_equal(get(f, b).status, "delivered");
+    /* A failure reported before delivery fails the message, with the code. */
+    fake_reset(&f->tw);
+    fake_control(&f->tw, "{\"callbacks\":[\"undelivered\"],\"callback_error_code\":30003}");
+    int64_t c = enqueue(f);
+    tick(f);
+    assert_true(wait_status(f, c, "failed"));
+    nudge_notification m;
+    nudge_err e = {0};
+    assert_int_equal(nudge_notification_get(f->env.n, f->clinic, c, &m, &e), 0);
+    assert_non_null(strstr(m.last_error, "30003"));
+    nudge_notification_free(&m);
+}
+
+static long post_webhook(fx *f, const char *body, const char *signature)
+{
+    char url[128], hdr[128];
+    snprintf(url, sizeof url, "%s/webhooks/twilio/status", f->public_url);
+    CURL *c = curl_easy_init();
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/x-www-form-urlencoded");
+    if (signature) {
+        snprintf(hdr, sizeof hdr, "X-Twilio-Signature: %s", signature);
+        h = curl_slist_append(h, hdr);
+    }
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, fake_collect);
+    fake_buf sink = {0};
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+    long status = 0;
+    assert_int_equal(curl_easy_perform(c), CURLE_OK);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    free(sink.p);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    return status;
+}
+
+static void sign(fx *f, const char *token, const char *body, char *out)
+{
+    char url[128], *storage;
+    snprintf(url, sizeof url, "%s/webhooks/twilio/status", f->public_url);
+    sig_param p[16];
+    int n = sig_form_parse(body, strlen(body), p, 16, &storage);
+    assert_true(n > 0);
+    assert_int_equal(sig_twilio(token, url, p, (size_t)n, out, 64), 0);
+    free(storage);
+}
+
+static void test_webhook_rejections(void **state)
+{
+    NEED_FAKE;
+    fx *f = *state;
+    int64_t id = enqueue(f);
+    tick(f);
+    char body[256], good[64], wrong[64];
+    snprintf(body, sizeof body,
+             "MessageSid=%s&MessageStatus=delivered&AccountSid=" SID "&To=%%2B919876543210",
+             get(f, id).provider_id);
+    sign(f, TOKEN, body, good);
+    sign(f, "another-token", body, wrong);
+    int64_t before = events(f);
+    assert_int_equal(post_webhook(f, body, NULL), 403);
+    assert_int_equal(post_webhook(f, body, wrong), 403);
+    char altered[256];
+    snprintf(altered, sizeof altered, "%s", body);
+    memcpy(strstr(altered, "delivered"), "undelive", 8); /* "undelivered" */
+    assert_int_equal(post_webhook(f, altered, good), 403);
+    assert_int_equal(post_webhook(f, "MessageSid=%zz", good), 403);
+    assert_int_equal(events(f), before);
+    assert_string_equal(get(f, id).status, "sent");
+    /* Signed right: recorded, and a replay changes nothing more. */
+    assert_int_equal(post_webhook(f, body, good), 200);
+    assert_string_equal(get(f, id).status, "delivered");
+    assert_int_equal(post_webhook(f, body, good), 200);
+    assert_int_equal(events(f), before + 2);
+    assert_string_equal(get(f, id).status, "delivered");
+}
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (!fake_available())
+        fprintf(stderr, "test_twilio: no python3, tests skipped\n");
+#define T(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_sms_sent_as_documented),       T(test_each_answer_class),
+        T(test_many_in_flight),               T(test_provider_down_for_an_hour),
+        T(test_status_callbacks_forward_only), T(test_webhook_rejections),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    curl_global_cleanup();
+    return rc;
+}
