@@ -324,6 +324,28 @@ extern const char *const nudge_status_names[NUDGE_N_STATUS];
 int nudge_queue_status(nudge *n, int64_t clinic_id, int64_t counts[NUDGE_N_STATUS],
                        nudge_err *err);
 
+/* ---- messages from patients ---- */
+typedef struct nudge_inbound {
+    const char *channel;     /* sms whatsapp */
+    const char *from;        /* the sender's number, E.164 */
+    const char *text;        /* what they wrote ("" for a button) */
+    const char *button_id;   /* a WhatsApp reply button: confirm, reschedule; or NULL */
+    const char *provider_id; /* the provider's id for the message: makes handling idempotent */
+} nudge_inbound;
+
+typedef struct nudge_reply {
+    char action[16]; /* confirmed cancelled reschedule stop start help ticket ignored */
+    int64_t clinic_id, patient_id, appointment_id, ticket_id;
+    int64_t notification_id; /* the answer enqueued, 0 for none */
+} nudge_reply;
+
+/* Handles one inbound message: finds the patient by number (and their
+ * next appointment), acts on a keyword (confirm, cancel, reschedule, STOP,
+ * START, HELP, in English and Hindi) or files it in a support ticket, and
+ * enqueues the answer, all in one transaction with an event. A message
+ * already handled (same provider_id) changes nothing. */
+int nudge_inbound_handle(nudge *n, const nudge_inbound *in, nudge_reply *out, nudge_err *err);
+
 /* ---- audit log ---- */
 typedef struct nudge_audit {
     int64_t id, clinic_id, entity_id, at;

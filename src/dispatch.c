@@ -163,7 +163,8 @@ static int dispatch_begin(nudge *n, int64_t id, flight *f, nudge_tick_stats *st,
         const char *why = NULL;
         if (cat && (p.opt_outs & cat))
             why = "patient opted out of this kind of message";
-        else if (p.opt_outs & optout_bit_channel(m->channel))
+        else if ((p.opt_outs & optout_bit_channel(m->channel)) && strcmp(m->category, "consent"))
+            /* The one exception: the answer to STOP itself, sent once. */
             why = "patient opted out of this channel";
         if (why) {
             rc = queue_drop(n, m, "cancelled", why, err);

@@ -461,6 +461,14 @@ static const struct {
     {"prescription_ready", "transactional", {"patient_name", "clinic_name"}},
     {"birthday_wishes", "marketing", {"patient_name", "clinic_name"}},
     {"test_results_ready", "transactional", {"patient_name", "clinic_name", "test_name"}},
+    {"reply_confirmed", "transactional",
+     {"patient_name", "clinic_name", "service", "date", "time"}},
+    {"reply_cancelled", "transactional", {"patient_name", "clinic_name", "service", "date"}},
+    {"reply_reschedule", "transactional", {"patient_name", "clinic_name"}},
+    {"reply_received", "transactional", {"patient_name", "clinic_name"}},
+    {"reply_help", "transactional", {"clinic_name", "clinic_contact"}},
+    {"reply_stop", "consent", {"clinic_name"}},
+    {"reply_start", "consent", {"clinic_name"}},
 };
 #define N_SPEC (sizeof builtin_spec / sizeof builtin_spec[0])
 
@@ -478,6 +486,7 @@ static const struct {
     {"dosage", "500 mg", NULL},
     {"timing", "after breakfast", NULL},
     {"test_name", "HbA1c", NULL},
+    {"clinic_contact", "+91 80 4123 4567", NULL},
     {"due_date", "20-Feb-2024", NULL},
     {"tip", "Brush twice a day for two minutes and replace your toothbrush every 3 months.",
      NULL},

@@ -349,6 +349,52 @@ static void test_webhook_rejections(void **state)
     assert_string_equal(get(f, id).status, "delivered");
 }
 
+/* A patient's SMS through the fake: signed by Twilio, handled, answered
+ * through the queue (TwiML stays empty), and the answer sent by Twilio. */
+static void test_inbound_sms(void **state)
+{
+    NEED_FAKE;
+    fx *f = *state;
+    nudge_appointment a;
+    memset(&a, 0, sizeof a);
+    a.patient_id = f->patient;
+    strcpy(a.service, "Filling");
+    a.start_at = TU_T(2026, 12, 1, 4, 30);
+    a.duration_min = 30;
+    nudge_err e = {0};
+    assert_int_equal(nudge_appointment_add(f->env.n, f->clinic, &a, &e), 0);
+    char ctl[256];
+    snprintf(ctl, sizeof ctl,
+             "{\"url\":\"%s/webhooks/twilio/inbound\",\"from\":\"+919876543210\","
+             "\"body\":\"haan\"}",
+             f->public_url);
+    json_t *res = fake_json(&f->tw, "POST", "/_inbound", ctl);
+    assert_int_equal(fake_int(res, "status"), 200);
+    assert_non_null(strstr(fake_str(res, "content_type"), "text/xml"));
+    assert_non_null(strstr(fake_str(res, "body"), "<Response/>"));
+    json_decref(res);
+    nudge_appointment got;
+    assert_int_equal(nudge_appointment_get(f->env.n, f->clinic, a.id, &got, &e), 0);
+    assert_string_equal(got.status, "confirmed");
+    nudge_tick_stats st = tick(f);
+    assert_true(st.sent >= 1);
+    json_t *req = fake_last_request(&f->tw);
+    assert_string_equal(fake_str(req, "form.To"), "+919876543210");
+    assert_non_null(strstr(fake_str(req, "form.Body"), "Filling"));
+    json_decref(req);
+    /* Wrongly signed: refused, nothing handled. */
+    snprintf(ctl, sizeof ctl,
+             "{\"url\":\"%s/webhooks/twilio/inbound\",\"from\":\"+919876543210\","
+             "\"body\":\"STOP\",\"token\":\"wrong\"}",
+             f->public_url);
+    res = fake_json(&f->tw, "POST", "/_inbound", ctl);
+    assert_int_equal(fake_int(res, "status"), 403);
+    json_decref(res);
+    nudge_patient p;
+    assert_int_equal(nudge_patient_get(f->env.n, f->clinic, f->patient, &p, &e), 0);
+    assert_false(p.opt_outs & NUDGE_OPTOUT_SMS);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -359,6 +405,7 @@ int main(void)
         T(test_sms_sent_as_documented),       T(test_each_answer_class),
         T(test_many_in_flight),               T(test_provider_down_for_an_hour),
         T(test_status_callbacks_forward_only), T(test_webhook_rejections),
+        T(test_inbound_sms),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

@@ -1,0 +1,248 @@
+/*
+ * test_reply.c: patients' messages. Every keyword in English and Hindi and
+ * the WhatsApp reply buttons; STOP honoured at send time until START, with
+ * the message kept as proof; HELP; anything else filed in a support ticket
+ * (opened once, then appended); a message handled once however often the
+ * webhook repeats; unknown numbers recorded and left alone.
+ */
+#include "testutil.h"
+
+#include "core.h"
+
+#define T0 TU_T(2026, 11, 24, 6, 0)    /* 11:30 in Kolkata */
+#define VISIT TU_T(2026, 12, 1, 4, 30) /* 10:00 in Kolkata */
+
+typedef struct fx {
+    tu_env env;
+    int64_t clinic, patient, appt;
+} fx;
+
+static int setup(void **state)
+{
+    fx *f = calloc(1, sizeof *f);
+    tu_open(&f->env, T0);
+    nudge_err e = {0};
+    nudge_clinic c;
+    nudge_clinic_defaults(&c);
+    strcpy(c.name, "Smile Dental");
+    strcpy(c.timezone, "Asia/Kolkata");
+    strcpy(c.country, "IN");
+    strcpy(c.phone, "080 4123 4567");
+    assert_int_equal(nudge_clinic_add(f->env.n, &c, &e), 0);
+    nudge_patient p;
+    nudge_patient_init(&p);
+    p.clinic_id = c.id;
+    strcpy(p.name, "Ram Lal");
+    strcpy(p.phone, "9876543210");
+    strcpy(p.language, "hi");
+    assert_int_equal(nudge_patient_add(f->env.n, &p, &e), 0);
+    nudge_appointment a;
+    memset(&a, 0, sizeof a);
+    a.patient_id = p.id;
+    strcpy(a.service, "Teeth Cleaning");
+    a.start_at = VISIT;
+    a.duration_min = 30;
+    assert_int_equal(nudge_appointment_add(f->env.n, c.id, &a, &e), 0);
+    f->clinic = c.id;
+    f->patient = p.id;
+    f->appt = a.id;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+    tu_close(&f->env);
+    free(f);
+    return 0;
+}
+
+static nudge_reply say(fx *f, const char *channel, const char *from, const char *text,
+                       const char *button, const char *id)
+{
+    nudge_inbound in = {.channel = channel, .from = from, .text = text, .button_id = button,
+                        .provider_id = id};
+    nudge_reply out;
+    nudge_err e = {0};
+    if (nudge_inbound_handle(f->env.n, &in, &out, &e) < 0)
+        fail_msg("inbound \"%s\": %s", text ? text : "", e.msg);
+    return out;
+}
+
+static const char *status_of(fx *f)
+{
+    static nudge_appointment a;
+    nudge_err e = {0};
+    assert_int_equal(nudge_appointment_get(f->env.n, f->clinic, f->appt, &a, &e), 0);
+    return a.status;
+}
+
+static nudge_notification answer_of(fx *f, const nudge_reply *r)
+{
+    nudge_notification m;
+    nudge_err e = {0};
+    assert_true(r->notification_id > 0);
+    assert_int_equal(nudge_notification_get(f->env.n, f->clinic, r->notification_id, &m, &e), 0);
+    return m;
+}
+
+static int64_t count(fx *f, const char *sql)
+{
+    int64_t c = -1;
+    nudge_err e = {0};
+    assert_int_equal(store_scalar(f->env.n->db, &c, &e, sql), 1);
+    return c;
+}
+
+static void test_confirm_words(void **state)
+{
+    fx *f = *state;
+    const char *words[] = {"C", "yes", " Y ", "1", "Confirm!", "हाँ", "हां", "haan", "Ha"};
+    for (size_t i = 0; i < sizeof words / sizeof *words; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "SMc%zu", i);
+        nudge_reply r = say(f, "sms", "+919876543210", words[i], NULL, id);
+        if (strcmp(r.action, "confirmed"))
+            fail_msg("\"%s\" read as %s", words[i], r.action);
+        assert_string_equal(status_of(f), "confirmed");
+        assert_int_equal(r.appointment_id, f->appt);
+    }
+    /* The answer: in Hindi, on SMS, now, naming the visit. */
+    nudge_reply r = say(f, "sms", "+919876543210", "C", NULL, "SMc-last");
+    nudge_notification m = answer_of(f, &r);
+    assert_string_equal(m.template_name, "reply_confirmed");
+    assert_string_equal(m.language, "hi");
+    assert_string_equal(m.channel, "sms");
+    assert_int_equal(m.priority, NUDGE_URGENT);
+    assert_non_null(strstr(m.body, "Teeth Cleaning"));
+    assert_non_null(strstr(m.body, "सुबह 10:00"));
+    nudge_notification_free(&m);
+}
+
+static void test_cancel_words_and_cancel_as_stop(void **state)
+{
+    fx *f = *state;
+    nudge_reply r = say(f, "sms", "+919876543210", "नहीं", NULL, "SM1");
+    assert_string_equal(r.action, "cancelled");
+    assert_string_equal(status_of(f), "cancelled");
+    nudge_notification m = answer_of(f, &r);
+    assert_string_equal(m.template_name, "reply_cancelled");
+    nudge_notification_free(&m);
+    /* No visit left: CANCEL now means "stop messaging me". */
+    r = say(f, "sms", "+919876543210", "CANCEL", NULL, "SM2");
+    assert_string_equal(r.action, "stop");
+    /* Other cancel words with nothing to cancel go to a person. */
+    r = say(f, "sms", "+919876543210", "no", NULL, "SM3");
+    assert_string_equal(r.action, "ticket");
+}
+
+static void test_reschedule_opens_ticket(void **state)
+{
+    fx *f = *state;
+    nudge_reply r = say(f, "whatsapp", "919876543210", "R", NULL, "wamid.1");
+    assert_string_equal(r.action, "reschedule");
+    assert_true(r.ticket_id > 0);
+    assert_string_equal(status_of(f), "scheduled"); /* staff choose the new time */
+    nudge_notification m = answer_of(f, &r);
+    assert_string_equal(m.template_name, "reply_reschedule");
+    assert_string_equal(m.channel, "whatsapp");
+    nudge_notification_free(&m);
+    /* WhatsApp's buttons act like the words. */
+    r = say(f, "whatsapp", "919876543210", "", "confirm", "wamid.2");
+    assert_string_equal(r.action, "confirmed");
+}
+
+static void test_stop_is_honoured_until_start(void **state)
+{
+    fx *f = *state;
+    nudge_reply r = say(f, "sms", "+919876543210", "STOP", NULL, "SMstop");
+    assert_string_equal(r.action, "stop");
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM consent_log WHERE action = 'stop' AND "
+                              "message = 'STOP' AND provider_id = 'SMstop'"),
+                     1);
+    nudge_patient p;
+    nudge_err e = {0};
+    assert_int_equal(nudge_patient_get(f->env.n, f->clinic, f->patient, &p, &e), 0);
+    assert_true(p.opt_outs & NUDGE_OPTOUT_SMS);
+    /* The STOP answer itself goes out once; the visit's messages do not. */
+    nudge_tick_stats st;
+    assert_int_equal(nudge_tick(f->env.n, &st, &e), 0);
+    nudge_notification m = answer_of(f, &r);
+    assert_string_equal(m.status, "sent");
+    assert_string_equal(m.template_name, "reply_stop");
+    nudge_notification_free(&m);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM notification_queue WHERE template = "
+                              "'appointment_confirmation' AND status = 'cancelled'"),
+                     1);
+    /* START: messages flow again. */
+    r = say(f, "sms", "+919876543210", "start", NULL, "SMstart");
+    assert_string_equal(r.action, "start");
+    assert_int_equal(nudge_patient_get(f->env.n, f->clinic, f->patient, &p, &e), 0);
+    assert_false(p.opt_outs & NUDGE_OPTOUT_SMS);
+    f->env.clock.t = VISIT - 24 * 3600;
+    assert_int_equal(nudge_tick(f->env.n, &st, &e), 0);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM notification_queue WHERE template = "
+                              "'appointment_reminder' AND status = 'sent'"),
+                     1);
+    /* STOPALL, UNSUBSCRIBE, END, QUIT are STOP too. */
+    const char *stops[] = {"STOPALL", "unsubscribe", "End", "QUIT"};
+    for (int i = 0; i < 4; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "SMs%d", i);
+        assert_string_equal(say(f, "sms", "+919876543210", stops[i], NULL, id).action, "stop");
+    }
+}
+
+static void test_help_and_tickets(void **state)
+{
+    fx *f = *state;
+    nudge_reply r = say(f, "sms", "+919876543210", "HELP", NULL, "SMh");
+    assert_string_equal(r.action, "help");
+    nudge_notification m = answer_of(f, &r);
+    assert_non_null(strstr(m.body, "+918041234567"));
+    nudge_notification_free(&m);
+    r = say(f, "sms", "+919876543210", "Is parking available?", NULL, "SMt1");
+    assert_string_equal(r.action, "ticket");
+    int64_t ticket = r.ticket_id;
+    assert_true(ticket > 0);
+    assert_true(r.notification_id > 0); /* "we received your message" */
+    r = say(f, "sms", "+919876543210", "Near the gate?", NULL, "SMt2");
+    assert_int_equal(r.ticket_id, ticket);
+    assert_int_equal(r.notification_id, 0); /* not every line is acknowledged */
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM ticket_messages"), 2);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM events WHERE type = 'message.inbound'"), 3);
+}
+
+static void test_duplicates_and_strangers(void **state)
+{
+    fx *f = *state;
+    nudge_reply a = say(f, "sms", "+919876543210", "C", NULL, "SMdup");
+    nudge_reply b = say(f, "sms", "+919876543210", "C", NULL, "SMdup");
+    assert_string_equal(a.action, "confirmed");
+    assert_string_equal(b.action, "duplicate");
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM notification_queue WHERE template = "
+                              "'reply_confirmed'"),
+                     1);
+    nudge_reply s = say(f, "sms", "+15005550006", "C", NULL, "SMx");
+    assert_string_equal(s.action, "ignored");
+    assert_int_equal(s.notification_id, 0);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM inbound_messages WHERE action = 'ignored'"),
+                     1);
+    nudge_inbound bad = {.channel = "fax", .from = "+1", .text = "x"};
+    nudge_reply out;
+    nudge_err e = {0};
+    assert_int_equal(nudge_inbound_handle(f->env.n, &bad, &out, &e), -1);
+    assert_string_equal(e.field, "channel");
+}
+
+int main(void)
+{
+#define T(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_confirm_words),           T(test_cancel_words_and_cancel_as_stop),
+        T(test_reschedule_opens_ticket), T(test_stop_is_honoured_until_start),
+        T(test_help_and_tickets),        T(test_duplicates_and_strangers),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
