@@ -70,6 +70,13 @@ typedef struct nudge_config {
     const char *twilio_auth_token;   /* never logged */
     const char *twilio_from;         /* E.164 sender, or: */
     const char *twilio_messaging_service_sid; /* MG... */
+    /* WhatsApp through the Business Cloud API when phone_number_id is set. */
+    const char *whatsapp_base_url;        /* default https://graph.facebook.com */
+    const char *whatsapp_version;         /* default v23.0 */
+    const char *whatsapp_phone_number_id;
+    const char *whatsapp_token;           /* never logged */
+    const char *whatsapp_app_secret;      /* verifies X-Hub-Signature-256 */
+    const char *whatsapp_verify_token;    /* the webhook subscription handshake */
     /* Where providers reach this server: status callbacks are sent to
      * <public_url>/webhooks/..., and webhook signatures are checked over
      * it. e.g. https://nudge.clinic.example */
@@ -251,6 +258,14 @@ int nudge_template_put(nudge *n, int64_t clinic_id, const nudge_template *t, nud
 typedef int (*nudge_template_fn)(void *ctx, const nudge_template *t);
 int nudge_template_list(nudge *n, int64_t clinic_id, nudge_template_fn fn, void *ctx,
                         nudge_err *err);
+
+/* Maps a nudge template (in one language) to the clinic's approved
+ * WhatsApp template, used outside the 24-hour window: wa_name and
+ * wa_language as approved by Meta, params the nudge variables that fill
+ * its body parameters, in order, comma-separated ("patient_name,date"). */
+int nudge_whatsapp_template_put(nudge *n, int64_t clinic_id, const char *template_name,
+                                const char *language, const char *wa_name, const char *wa_language,
+                                const char *params, nudge_err *err);
 
 /* ---- notifications and the queue ---- */
 enum nudge_priority { NUDGE_LOW = 0, NUDGE_NORMAL = 1, NUDGE_HIGH = 2, NUDGE_URGENT = 3 };

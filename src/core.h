@@ -23,6 +23,8 @@ struct nudge {
     channel *outbox;     /* always there: the default transport */
     channel *email;      /* smtp when configured, else outbox */
     channel *sms;        /* twilio when configured, else outbox */
+    channel *whatsapp;   /* the Cloud API when configured, else outbox */
+    char *wa_app_secret, *wa_verify_token; /* for its webhooks */
     CURLM *multi;        /* every asynchronous send of this handle */
     int max_in_flight;
     char *twilio_token;  /* for webhook signatures; NULL without Twilio */
@@ -55,6 +57,11 @@ int reminder_plan_one(nudge *n, const nudge_appointment *a, const char *kind,
 int reminder_cancel_appointment(nudge *n, int64_t appointment_id, const char *why,
                                 nudge_err *err);
 
+/* tmpl_store.c: the approved WhatsApp template for a message, filled:
+ * *json NULL when the clinic mapped none (caller frees). */
+int tmpl_wa_template(nudge *n, int64_t clinic_id, const char *template_name, const char *language,
+                     const nudge_vars *v, char **json, nudge_err *err);
+
 /* tmpl_store.c: variables every message about a patient may use. */
 int tmpl_patient_vars(nudge *n, const nudge_clinic *c, const nudge_patient *p,
                       const nudge_appointment *a, nudge_vars *v, nudge_err *err);
@@ -67,6 +74,8 @@ typedef struct queue_item {
     int priority, max_retries;
     int64_t due_at, expires_at;
     const char *dedupe_key;
+    const char *wa_template; /* JSON {name, language, params[]} or NULL */
+    int64_t fallback_of;
 } queue_item;
 /* Inserts; a duplicate dedupe key is not an error: *id gets the existing row
  * and *created 0. */
@@ -85,6 +94,11 @@ int queue_record(nudge *n, const nudge_notification *m, const char *transport,
 int queue_defer(nudge *n, int64_t id, int64_t until, const char *why, nudge_err *err);
 int queue_drop(nudge *n, const nudge_notification *m, const char *status, const char *why,
                nudge_err *err);
+/* A WhatsApp message that failed (or was not delivered in time) goes once
+ * more by SMS, as the same logical message, when its clinic allows. */
+int queue_fallback(nudge *n, int64_t id, nudge_err *err);
+/* scheduler.c: WhatsApp messages sent but not delivered in time. */
+int sched_fallbacks(nudge *n, nudge_err *err);
 
 /* scheduler.c / dispatch.c */
 int sched_run(nudge *n, nudge_tick_stats *st, nudge_err *err);

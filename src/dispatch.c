@@ -84,12 +84,14 @@ typedef struct flight {
     channel_msg cm;
     channel *ch;
     channel_xfer x;
+    char *wa_template;
     int busy;
 } flight;
 
 static void flight_clear(flight *f)
 {
     nudge_notification_free(&f->m);
+    free(f->wa_template);
     sbuf_free(&f->x.body);
     memset(f, 0, sizeof *f);
 }
@@ -123,7 +125,7 @@ static channel *dispatch_channel(nudge *n, const char *name)
         return n->email ? n->email : n->outbox;
     if (!strcmp(name, "sms"))
         return n->sms ? n->sms : n->outbox;
-    return n->outbox;
+    return n->whatsapp ? n->whatsapp : n->outbox;
 }
 
 static size_t xfer_body(char *p, size_t sz, size_t nm, void *ud)
@@ -139,6 +141,28 @@ static size_t xfer_header(char *p, size_t sz, size_t nm, void *ud)
     if (len > 12 && !strncasecmp(p, "Retry-After:", 12))
         x->retry_after = strtol(p + 12, NULL, 10); /* seconds; a date counts as none */
     return len;
+}
+
+/* WhatsApp's rule: free-form only within 24 hours of the patient's last
+ * message; otherwise the approved template stored with the message. */
+static int dispatch_whatsapp(nudge *n, flight *f, int64_t now, nudge_err *err)
+{
+    int64_t last = 0;
+    if (store_scalar(n->db, &last, err,
+                     "SELECT COALESCE(MAX(received_at), 0) FROM inbound_messages WHERE channel = "
+                     "'whatsapp' AND from_number = ?",
+                     bind_text(f->m.recipient)) < 0)
+        return -1;
+    f->cm.wa_window = last && now - last < 24 * 3600;
+    store_stmt *st;
+    if (store_query(n->db, &st, err, "SELECT wa_template FROM notification_queue WHERE id = ?",
+                    bind_int(f->m.id)) < 0)
+        return -1;
+    if (store_next(st, err) == 1)
+        f->wa_template = store_dup(st, 0);
+    store_done(st);
+    f->cm.wa_template = f->wa_template;
+    return 0;
 }
 
 /* Takes one claimed notification as far as it can go now: policy, then a
@@ -206,6 +230,8 @@ static int dispatch_begin(nudge *n, int64_t id, flight *f, nudge_tick_stats *st,
         .template_name = m->template_name,
         .now = now,
     };
+    if (!strcmp(m->channel, "whatsapp") && dispatch_whatsapp(n, f, now, err) < 0)
+        goto done;
     channel_outcome o;
     memset(&o, 0, sizeof o);
     if (f->ch->start) {

@@ -224,7 +224,9 @@ static int secret_from_env(const char *cmd, const char *name, char *buf, size_t 
 
 typedef struct ctx {
     nudge *n;
-    char twilio_token[256];
+    /* Secrets read from the environment or files; they live as long as the
+     * API threads that check webhook signatures with them. */
+    char twilio_token[256], wa_token[512], wa_secret[256], wa_verify[256];
     nudge_config cfg; /* as opened: serve hands it to the API threads */
     nudge_clock clock;
     args a;
@@ -260,6 +262,18 @@ static int open_nudge(ctx *c)
     cfg.twilio_from = getenv("NUDGE_TWILIO_FROM");
     cfg.twilio_messaging_service_sid = getenv("NUDGE_TWILIO_MESSAGING_SERVICE_SID");
     cfg.twilio_base_url = getenv("NUDGE_TWILIO_BASE_URL");
+    if (secret_from_env(c->cmd, "NUDGE_WHATSAPP_TOKEN", c->wa_token, sizeof c->wa_token) < 0 ||
+        secret_from_env(c->cmd, "NUDGE_WHATSAPP_APP_SECRET", c->wa_secret, sizeof c->wa_secret) <
+            0 ||
+        secret_from_env(c->cmd, "NUDGE_WHATSAPP_VERIFY_TOKEN", c->wa_verify,
+                        sizeof c->wa_verify) < 0)
+        return 1;
+    cfg.whatsapp_phone_number_id = getenv("NUDGE_WHATSAPP_PHONE_NUMBER_ID");
+    cfg.whatsapp_base_url = getenv("NUDGE_WHATSAPP_BASE_URL");
+    cfg.whatsapp_version = getenv("NUDGE_WHATSAPP_VERSION");
+    cfg.whatsapp_token = c->wa_token;
+    cfg.whatsapp_app_secret = c->wa_secret[0] ? c->wa_secret : NULL;
+    cfg.whatsapp_verify_token = c->wa_verify[0] ? c->wa_verify : NULL;
     cfg.public_url = arg_get(&c->a, "public-url") ? arg_get(&c->a, "public-url")
                                                    : getenv("NUDGE_PUBLIC_URL");
     const char *now = arg_get(&c->a, "now");
@@ -349,6 +363,9 @@ static const char *const help_main =
     "SMS goes through Twilio when $NUDGE_TWILIO_ACCOUNT_SID is set, with\n"
     "$NUDGE_TWILIO_AUTH_TOKEN (or _FILE), $NUDGE_TWILIO_FROM or\n"
     "$NUDGE_TWILIO_MESSAGING_SERVICE_SID, and $NUDGE_TWILIO_BASE_URL (tests).\n"
+    "WhatsApp goes through the Cloud API when $NUDGE_WHATSAPP_PHONE_NUMBER_ID is\n"
+    "set, with $NUDGE_WHATSAPP_TOKEN, $NUDGE_WHATSAPP_APP_SECRET and\n"
+    "$NUDGE_WHATSAPP_VERIFY_TOKEN (each also as _FILE), $NUDGE_WHATSAPP_BASE_URL.\n"
     "\n"
     "`nudge COMMAND --help` describes each command. Exit codes: 0 ok, 1 failure,\n"
     "2 bad usage or input, 3 not found, 4 not allowed in the current state.\n";

@@ -141,11 +141,33 @@ int nudge_open(const nudge_config *cfg, nudge **out, nudge_err *err)
             goto fail;
         n->twilio_token = str_dup(cfg->twilio_auth_token);
     }
+    if (cfg->whatsapp_phone_number_id && *cfg->whatsapp_phone_number_id) {
+        whatsapp_config wc = {
+            .base_url = cfg->whatsapp_base_url,
+            .version = cfg->whatsapp_version,
+            .phone_number_id = cfg->whatsapp_phone_number_id,
+            .token = cfg->whatsapp_token,
+        };
+        n->whatsapp = channel_whatsapp_new(&wc, err);
+        if (!n->whatsapp)
+            goto fail;
+    }
+    n->wa_app_secret = str_dup(cfg->whatsapp_app_secret);
+    n->wa_verify_token = str_dup(cfg->whatsapp_verify_token);
     *out = n;
     return 0;
 fail:
     nudge_close(n);
     return -1;
+}
+
+/* Secrets are wiped before their memory goes back. */
+static void secret_free(char *s)
+{
+    if (s) {
+        OPENSSL_cleanse(s, strlen(s));
+        free(s);
+    }
 }
 
 void nudge_close(nudge *n)
@@ -156,12 +178,13 @@ void nudge_close(nudge *n)
         n->email->free(n->email);
     if (n->sms)
         n->sms->free(n->sms);
+    if (n->whatsapp)
+        n->whatsapp->free(n->whatsapp);
+    secret_free(n->wa_app_secret);
+    secret_free(n->wa_verify_token);
     if (n->multi)
         curl_multi_cleanup(n->multi);
-    if (n->twilio_token) {
-        OPENSSL_cleanse(n->twilio_token, strlen(n->twilio_token));
-        free(n->twilio_token);
-    }
+    secret_free(n->twilio_token);
     free(n->public_url);
     if (n->outbox)
         n->outbox->free(n->outbox);
@@ -181,7 +204,7 @@ int nudge_tick(nudge *n, nudge_tick_stats *st, nudge_err *err)
         st = &local;
     memset(st, 0, sizeof *st);
     err_clear(err);
-    if (sched_run(n, st, err) < 0)
+    if (sched_run(n, st, err) < 0 || sched_fallbacks(n, err) < 0)
         return -1;
     return dispatch_run(n, st, err);
 }

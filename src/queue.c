@@ -88,8 +88,8 @@ int queue_insert(nudge *n, const queue_item *it, int64_t *id, int *created, nudg
                    "INSERT INTO notification_queue (clinic_id, patient_id, appointment_id, "
                    "reminder_id, channel, recipient, template, language, category, subject, "
                    "body, html, segments, priority, status, due_at, expires_at, dedupe_key, "
-                   "max_retries, created_at, updated_at) "
-                   "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,'pending',?,?,?,?,?,?)",
+                   "max_retries, created_at, updated_at, wa_template, fallback_of) "
+                   "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,'pending',?,?,?,?,?,?,?,?)",
                    bind_int(it->clinic_id), bind_int_or_null(it->patient_id),
                    bind_int_or_null(it->appointment_id), bind_int_or_null(it->reminder_id),
                    bind_text(it->channel), bind_text(it->recipient), bind_text(it->template_name),
@@ -98,7 +98,8 @@ int queue_insert(nudge *n, const queue_item *it, int64_t *id, int *created, nudg
                    bind_int_or_null((int64_t)segments), bind_int(it->priority),
                    bind_int(it->due_at), bind_int_or_null(it->expires_at),
                    bind_text_or_null(it->dedupe_key), bind_int(it->max_retries), bind_int(now),
-                   bind_int(now)) < 0)
+                   bind_int(now), bind_text(it->wa_template),
+                   bind_int_or_null(it->fallback_of)) < 0)
         return -1;
     if (store_scalar(n->db, id, err, "SELECT last_insert_rowid()") != 1)
         return -1;
@@ -115,6 +116,7 @@ int nudge_enqueue(nudge *n, int64_t clinic_id, const nudge_send *s, int64_t *id_
     nudge_template t = {0};
     nudge_vars v = {0};
     nudge_rendered r = {0};
+    char *wa = NULL;
     int rc = -1;
     if (s->priority < NUDGE_LOW || s->priority > NUDGE_URGENT)
         return err_set(err, NUDGE_EINVAL, "priority",
@@ -147,7 +149,9 @@ int nudge_enqueue(nudge *n, int64_t clinic_id, const nudge_send *s, int64_t *id_
         for (size_t i = 0; i < s->vars->n; i++)
             nudge_vars_set(&v, s->vars->kv[i].key, s->vars->kv[i].value);
     tmpl_patient_vars(n, &c, &p, NULL, &v, err);
-    if (nudge_template_render(&t, channel, &v, &r, err) < 0)
+    if (nudge_template_render(&t, channel, &v, &r, err) < 0 ||
+        (!strcmp(channel, "whatsapp") &&
+         tmpl_wa_template(n, c.id, t.name, t.language, &v, &wa, err) < 0))
         goto out;
     queue_item it = {
         .clinic_id = c.id,
@@ -164,6 +168,7 @@ int nudge_enqueue(nudge *n, int64_t clinic_id, const nudge_send *s, int64_t *id_
         .max_retries = c.max_retries,
         .due_at = s->due_at ? s->due_at : nudge_now(n),
         .dedupe_key = s->dedupe_key,
+        .wa_template = wa,
     };
     int created;
     if (store_begin(n->db, err) < 0)
@@ -182,6 +187,7 @@ int nudge_enqueue(nudge *n, int64_t clinic_id, const nudge_send *s, int64_t *id_
         *created_out = created;
     rc = 0;
 out:
+    free(wa);
     nudge_rendered_free(&r);
     nudge_template_free(&t);
     nudge_vars_free(&v);
@@ -324,8 +330,9 @@ int nudge_queue_status(nudge *n, int64_t clinic_id, int64_t counts[NUDGE_N_STATU
     memset(counts, 0, sizeof(int64_t) * NUDGE_N_STATUS);
     store_stmt *st;
     if (store_query(n->db, &st, err,
-                    "SELECT status, COUNT(*) FROM notification_queue WHERE (? = 0 OR "
-                    "clinic_id = ?) GROUP BY status",
+                    "SELECT status, COUNT(*) FROM notification_queue q WHERE (? = 0 OR "
+                    "clinic_id = ?) AND NOT EXISTS (SELECT 1 FROM notification_queue f WHERE "
+                    "f.fallback_of = q.id) GROUP BY status",
                     bind_int(clinic_id), bind_int(clinic_id)) < 0)
         return -1;
     int r;
@@ -557,7 +564,8 @@ int queue_record(nudge *n, const nudge_notification *m, const char *transport,
         audit_add(n, m->clinic_id, "send", "notification", m->id, m->template_name, err) < 0)
         goto fail;
     if (!strcmp(status, "failed") &&
-        audit_add(n, m->clinic_id, "fail", "notification", m->id, o->detail, err) < 0)
+        (audit_add(n, m->clinic_id, "fail", "notification", m->id, o->detail, err) < 0 ||
+         queue_fallback(n, m->id, err) < 0))
         goto fail;
     return store_commit(n->db, err);
 fail:
@@ -695,6 +703,8 @@ int nudge_delivery_report(nudge *n, const char *provider, const char *provider_i
                        bind_int(id)) < 0)
             goto fail;
     }
+    if (moved && !strcmp(to, "failed") && queue_fallback(n, id, err) < 0)
+        goto fail;
     if (store_exec(n->db, err,
                    "INSERT INTO delivery_events (clinic_id, notification_id, provider, status, "
                    "error_code, applied, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -707,4 +717,27 @@ int nudge_delivery_report(nudge *n, const char *provider, const char *provider_i
 fail:
     store_rollback(n->db);
     return -1;
+}
+
+int queue_fallback(nudge *n, int64_t id, nudge_err *err)
+{
+    /* Copied in SQL: the same text, category, priority and expiry; a new
+     * channel and recipient; the dedupe key makes it happen once. */
+    return store_exec(
+        n->db, err,
+        "INSERT INTO notification_queue (clinic_id, patient_id, appointment_id, reminder_id, "
+        "channel, recipient, template, language, category, subject, body, html, segments, "
+        "priority, status, due_at, expires_at, dedupe_key, max_retries, created_at, updated_at, "
+        "fallback_of) "
+        "SELECT q.clinic_id, q.patient_id, q.appointment_id, q.reminder_id, 'sms', p.phone, "
+        "q.template, q.language, q.category, NULL, q.body, NULL, q.segments, q.priority, "
+        "'pending', ?, q.expires_at, 'fallback:' || q.id, c.max_retries, ?, ?, q.id "
+        "FROM notification_queue q JOIN clinics c ON c.id = q.clinic_id "
+        "JOIN patients p ON p.id = q.patient_id "
+        "WHERE q.id = ? AND q.channel = 'whatsapp' AND c.whatsapp_fallback = 1 "
+        "AND p.phone IS NOT NULL AND q.fallback_of IS NULL "
+        "AND (q.expires_at IS NULL OR q.expires_at > ?) "
+        "ON CONFLICT (clinic_id, dedupe_key) DO NOTHING",
+        bind_int(nudge_now(n)), bind_int(nudge_now(n)), bind_int(nudge_now(n)), bind_int(id),
+        bind_int(nudge_now(n)));
 }

@@ -43,6 +43,7 @@ static int sched_one(nudge *n, const nudge_reminder *rm, nudge_err *err)
     nudge_template t = {0};
     nudge_vars v = {0};
     nudge_rendered r = {0};
+    char *wa = NULL;
     nudge_err why = {0};
     int rc = -1;
 
@@ -62,7 +63,9 @@ static int sched_one(nudge *n, const nudge_reminder *rm, nudge_err *err)
     tmpl_patient_vars(n, &c, &p, &a, &v, err);
     if (queue_route(&c, &p, NULL, &channel, &recipient, &why) < 0 ||
         nudge_template_get(n, c.id, rm->template_name, p.language, &t, &why) < 0 ||
-        nudge_template_render(&t, channel, &v, &r, &why) < 0) {
+        nudge_template_render(&t, channel, &v, &r, &why) < 0 ||
+        (!strcmp(channel, "whatsapp") &&
+         tmpl_wa_template(n, c.id, t.name, t.language, &v, &wa, &why) < 0)) {
         /* The plan cannot become a message (a clinic template needs a
          * variable we do not have): record why, for staff to see. */
         if (sched_mark(n, rm->id, "failed", 0, why.msg, err) < 0 ||
@@ -91,6 +94,7 @@ static int sched_one(nudge *n, const nudge_reminder *rm, nudge_err *err)
         .due_at = rm->due_at,
         .expires_at = rm->expires_at,
         .dedupe_key = key,
+        .wa_template = wa,
     };
     int64_t id;
     int created;
@@ -103,6 +107,7 @@ out:
         store_rollback(n->db);
     else if (store_commit(n->db, err) < 0)
         rc = -1;
+    free(wa);
     nudge_rendered_free(&r);
     nudge_template_free(&t);
     nudge_vars_free(&v);
@@ -151,4 +156,29 @@ int sched_run(nudge *n, nudge_tick_stats *st, nudge_err *err)
         if (nb < 64)
             return 0;
     }
+}
+
+int sched_fallbacks(nudge *n, nudge_err *err)
+{
+    int64_t now = nudge_now(n);
+    store_stmt *st;
+    if (store_query(n->db, &st, err,
+                    "SELECT q.id FROM notification_queue q JOIN clinics c ON c.id = q.clinic_id "
+                    "WHERE q.channel = 'whatsapp' AND q.status = 'sent' AND "
+                    "c.whatsapp_fallback = 1 AND c.whatsapp_fallback_after > 0 AND "
+                    "q.sent_at <= ? - c.whatsapp_fallback_after * 60 AND NOT EXISTS (SELECT 1 "
+                    "FROM notification_queue f WHERE f.fallback_of = q.id) LIMIT 500",
+                    bind_int(now)) < 0)
+        return -1;
+    int64_t ids[500];
+    int nids = 0, r = 0;
+    while (nids < 500 && (r = store_next(st, err)) == 1)
+        ids[nids++] = store_int(st, 0);
+    store_done(st);
+    if (r < 0)
+        return -1;
+    for (int i = 0; i < nids; i++)
+        if (queue_fallback(n, ids[i], err) < 0)
+            return -1;
+    return 0;
 }

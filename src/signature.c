@@ -6,6 +6,7 @@
  */
 #include "signature.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -121,4 +122,17 @@ int sig_form_parse(const char *body, size_t len, sig_param *params, size_t max, 
         i = end + 1;
     }
     return (int)n;
+}
+
+int sig_hub256(const char *secret, const char *body, size_t len, char *out, size_t outsz)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned mdlen = 0;
+    if (outsz < 72 || !HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)body,
+                            len, md, &mdlen))
+        return -1;
+    memcpy(out, "sha256=", 7);
+    for (unsigned i = 0; i < mdlen; i++)
+        snprintf(out + 7 + 2 * i, 3, "%02x", md[i]);
+    return 0;
 }

@@ -17,6 +17,9 @@ typedef struct sig_param {
  * out >= 32 bytes. */
 int sig_twilio(const char *token, const char *url, sig_param *params, size_t n, char *out,
                size_t outsz);
+/* X-Hub-Signature-256 (Meta): "sha256=" and the lowercase hex HMAC-SHA256
+ * of the raw body keyed with the app secret. out >= 72 bytes. */
+int sig_hub256(const char *secret, const char *body, size_t len, char *out, size_t outsz);
 /* 1 if the two strings are equal, in time independent of where they
  * differ (lengths are not secret). */
 int sig_equal(const char *a, const char *b);

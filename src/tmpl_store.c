@@ -264,3 +264,76 @@ int tmpl_patient_vars(nudge *n, const nudge_clinic *c, const nudge_patient *p,
     }
     return 0;
 }
+
+int nudge_whatsapp_template_put(nudge *n, int64_t clinic_id, const char *template_name,
+                                const char *language, const char *wa_name, const char *wa_language,
+                                const char *params, nudge_err *err)
+{
+    err_clear(err);
+    nudge_clinic c;
+    if (nudge_clinic_get(n, clinic_id, &c, err) < 0)
+        return -1;
+    if (str_blank(template_name))
+        return err_set(err, NUDGE_EINVAL, "template", "template is required");
+    if (!language || !lang_code_ok(language))
+        return err_set(err, NUDGE_EINVAL, "language", "language must be a code such as en or hi");
+    if (str_blank(wa_name) || strspn(wa_name, "abcdefghijklmnopqrstuvwxyz0123456789_") !=
+                                  strlen(wa_name))
+        return err_set(err, NUDGE_EINVAL, "wa_name",
+                       "an approved WhatsApp template name is lower case, digits and _");
+    if (str_blank(wa_language))
+        return err_set(err, NUDGE_EINVAL, "wa_language", "the template's language code is required");
+    const char *pl = params ? params : "";
+    if (strspn(pl, "abcdefghijklmnopqrstuvwxyz0123456789_,") != strlen(pl))
+        return err_set(err, NUDGE_EINVAL, "params",
+                       "params are variable names separated by commas");
+    if (store_begin(n->db, err) < 0)
+        return -1;
+    if (store_exec(n->db, err,
+                   "INSERT INTO whatsapp_templates (clinic_id, template, language, wa_name, "
+                   "wa_language, params) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (clinic_id, "
+                   "template, language) DO UPDATE SET wa_name = excluded.wa_name, "
+                   "wa_language = excluded.wa_language, params = excluded.params",
+                   bind_int(clinic_id), bind_text(template_name), bind_text(language),
+                   bind_text(wa_name), bind_text(wa_language), bind_text(pl)) < 0 ||
+        audit_add(n, clinic_id, "put", "whatsapp_template", 0, template_name, err) < 0) {
+        store_rollback(n->db);
+        return -1;
+    }
+    return store_commit(n->db, err);
+}
+
+int tmpl_wa_template(nudge *n, int64_t clinic_id, const char *template_name, const char *language,
+                     const nudge_vars *v, char **json, nudge_err *err)
+{
+    *json = NULL;
+    store_stmt *st;
+    if (store_query(n->db, &st, err,
+                    "SELECT wa_name, wa_language, params FROM whatsapp_templates WHERE "
+                    "clinic_id = ? AND template = ? AND language = ?",
+                    bind_int(clinic_id), bind_text(template_name), bind_text(language)) < 0)
+        return -1;
+    int r = store_next(st, err);
+    if (r != 1) {
+        store_done(st);
+        return r;
+    }
+    json_t *params = json_array();
+    char list[512];
+    store_copy(st, 2, list, sizeof list);
+    json_t *o = json_pack("{s:s, s:s, s:o}", "name", store_text(st, 0), "language",
+                          store_text(st, 1), "params", params);
+    store_done(st);
+    for (char *save, *k = strtok_r(list, ",", &save); k; k = strtok_r(NULL, ",", &save)) {
+        const char *val = nudge_vars_get(v, k);
+        if (!val) {
+            json_decref(o);
+            return err_set(err, NUDGE_EINVAL, "params",
+                           "the WhatsApp template for %s needs variable {%s}", template_name, k);
+        }
+        json_array_append_new(params, json_string(val));
+    }
+    *json = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return 0;
+}

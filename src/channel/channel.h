@@ -27,6 +27,11 @@ typedef struct channel_msg {
     const char *language;
     const char *template_name;
     int64_t now;             /* for Date headers: from the clock */
+    /* WhatsApp: whether the patient wrote in the last 24 hours (free-form
+     * messages allowed), and the approved template to use otherwise:
+     * JSON {name, language, params[]} or NULL when none is mapped. */
+    int wa_window;
+    const char *wa_template;
 } channel_msg;
 
 enum channel_result {
@@ -90,6 +95,15 @@ typedef struct twilio_config {
     long timeout_ms;         /* whole transfer; 0: 30 s */
 } twilio_config;
 channel *channel_twilio_new(const twilio_config *cfg, nudge_err *err);
+
+typedef struct whatsapp_config {
+    const char *base_url;        /* https://graph.facebook.com; a local fake in tests */
+    const char *version;         /* v23.0 */
+    const char *phone_number_id; /* the sending number's id */
+    const char *token;           /* Bearer access token; never logged */
+    long timeout_ms;
+} whatsapp_config;
+channel *channel_whatsapp_new(const whatsapp_config *cfg, nudge_err *err);
 
 /* Builds the RFC 2047 encoded-word form of a header value when it is not
  * plain ASCII ("=?UTF-8?B?...?=" words of at most 75 characters, never

@@ -17,7 +17,7 @@ H(api_notification_create); H(api_notification_list); H(api_notification_get);
 H(api_notification_action); H(api_queue_status);
 H(api_key_list); H(api_key_create); H(api_key_revoke);
 H(api_audit_list);
-H(api_twilio_status); H(api_twilio_inbound);
+H(api_twilio_status); H(api_twilio_inbound); H(api_whatsapp_verify); H(api_whatsapp_events);
 #undef H
 
 #define ADMIN NUDGE_ROLE_ADMIN
@@ -59,5 +59,7 @@ const http_route http_routes[] = {
     /* Providers: no API key, their own signatures instead. */
     {"POST", "/webhooks/twilio/status", api_twilio_status, 0},
     {"POST", "/webhooks/twilio/inbound", api_twilio_inbound, 0},
+    {"GET", "/webhooks/whatsapp", api_whatsapp_verify, 0},
+    {"POST", "/webhooks/whatsapp", api_whatsapp_events, 0},
     {NULL, NULL, NULL, 0},
 };

@@ -111,3 +111,99 @@ int api_twilio_inbound(http_req *r)
     r->raw_type = "text/xml";
     return 0;
 }
+
+/* GET /webhooks/whatsapp: Meta's subscription handshake. */
+int api_whatsapp_verify(http_req *r)
+{
+    if (!r->n || !r->n->wa_verify_token)
+        return http_problem(r, 404, "Not found", "WhatsApp is not configured here", NULL);
+    const char *mode = http_query(r, "hub.mode"), *token = http_query(r, "hub.verify_token"),
+               *challenge = http_query(r, "hub.challenge");
+    if (!mode || strcmp(mode, "subscribe") || !token || !challenge ||
+        !sig_equal(token, r->n->wa_verify_token))
+        return refuse(r, "the verify token does not match");
+    r->status = 200;
+    r->raw = str_dup(challenge);
+    r->raw_type = "text/plain";
+    return 0;
+}
+
+static void wa_message(http_req *r, json_t *msg, int *handled, nudge_err *e, int *failed)
+{
+    const char *type = json_string_value(json_object_get(msg, "type"));
+    const char *text = "", *button = NULL;
+    if (type && !strcmp(type, "text"))
+        text = json_string_value(json_object_get(json_object_get(msg, "text"), "body"));
+    else if (type && !strcmp(type, "button"))
+        button = json_string_value(json_object_get(json_object_get(msg, "button"), "payload"));
+    else if (type && !strcmp(type, "interactive"))
+        button = json_string_value(json_object_get(
+            json_object_get(json_object_get(msg, "interactive"), "button_reply"), "id"));
+    nudge_inbound in = {.channel = "whatsapp",
+                        .from = json_string_value(json_object_get(msg, "from")),
+                        .text = text ? text : "",
+                        .button_id = button,
+                        .provider_id = json_string_value(json_object_get(msg, "id"))};
+    nudge_reply out;
+    if (!in.from)
+        return;
+    if (nudge_inbound_handle(r->n, &in, &out, e) < 0)
+        *failed = 1;
+    else
+        (*handled)++;
+}
+
+/* POST /webhooks/whatsapp: statuses and patients' messages, verified over
+ * the raw bytes before any JSON is parsed (a re-serialised body would not
+ * match: Meta escapes non-ASCII and '/'). */
+int api_whatsapp_events(http_req *r)
+{
+    if (!r->n)
+        return http_problem(r, 503, "Unavailable", "the database cannot be opened", NULL);
+    if (!r->n->wa_app_secret)
+        return http_problem(r, 404, "Not found", "WhatsApp is not configured here", NULL);
+    const char *given = http_header(r, "X-Hub-Signature-256");
+    char want[80];
+    if (!given)
+        return refuse(r, "no X-Hub-Signature-256");
+    if (sig_hub256(r->n->wa_app_secret, r->body, r->body_len, want, sizeof want) < 0 ||
+        !sig_equal(want, given))
+        return refuse(r, "the signature does not match");
+    json_t *j = http_body(r);
+    if (!j)
+        return 0;
+    int statuses = 0, messages = 0, failed = 0;
+    nudge_err e = {0};
+    size_t i, k, m;
+    json_t *entry, *change, *item;
+    json_array_foreach(json_object_get(j, "entry"), i, entry)
+    {
+        json_array_foreach(json_object_get(entry, "changes"), k, change)
+        {
+            json_t *value = json_object_get(change, "value");
+            json_array_foreach(json_object_get(value, "statuses"), m, item)
+            {
+                const char *id = json_string_value(json_object_get(item, "id"));
+                const char *st = json_string_value(json_object_get(item, "status"));
+                char code[24] = "";
+                json_t *c = json_object_get(json_array_get(json_object_get(item, "errors"), 0),
+                                            "code");
+                if (json_is_integer(c))
+                    snprintf(code, sizeof code, "%lld", (long long)json_integer_value(c));
+                if (!id || !st)
+                    continue;
+                if (nudge_delivery_report(r->n, "whatsapp", id, st, code, NULL, &e) < 0 &&
+                    e.code != NUDGE_ENOTFOUND)
+                    failed = 1;
+                else
+                    statuses++;
+            }
+            json_array_foreach(json_object_get(value, "messages"), m, item)
+                wa_message(r, item, &messages, &e, &failed);
+        }
+    }
+    json_decref(j);
+    if (failed) /* Meta retries a failed delivery; what was done is idempotent */
+        return http_fail(r, &e);
+    return http_ok(r, 200, json_pack("{s:i, s:i}", "statuses", statuses, "messages", messages));
+}

@@ -1,0 +1,25 @@
+-- 005: WhatsApp. Outside the 24-hour customer-service window WhatsApp only
+-- takes approved templates: a clinic maps each nudge template (per
+-- language) to its approved one and the variables that fill it, in order.
+-- A notification keeps just those values (the minimum the template needs)
+-- so it can be sent either way.
+
+CREATE TABLE whatsapp_templates (
+  clinic_id   INTEGER NOT NULL REFERENCES clinics(id),
+  template    TEXT NOT NULL,
+  language    TEXT NOT NULL,
+  wa_name     TEXT NOT NULL,
+  wa_language TEXT NOT NULL,
+  params      TEXT NOT NULL,
+  PRIMARY KEY (clinic_id, template, language)
+);
+
+ALTER TABLE notification_queue ADD COLUMN wa_template TEXT;
+-- A message sent again by SMS after WhatsApp failed points at the first:
+-- the two are one logical message.
+ALTER TABLE notification_queue ADD COLUMN fallback_of INTEGER REFERENCES notification_queue(id);
+ALTER TABLE clinics ADD COLUMN whatsapp_fallback INTEGER NOT NULL DEFAULT 1;
+-- Minutes after which a WhatsApp message still not delivered is sent by
+-- SMS too; 0: only when WhatsApp fails.
+ALTER TABLE clinics ADD COLUMN whatsapp_fallback_after INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX inbound_window ON inbound_messages (channel, from_number, received_at);
