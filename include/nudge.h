@@ -311,9 +311,10 @@ int nudge_notification_list(nudge *n, int64_t clinic_id, const char *status, int
                             int limit, nudge_notification_fn fn, void *ctx, nudge_err *err);
 /* A provider's report about a message it took (a status callback).
  * Moves the notification forward only: sent, delivered, read; failed or
- * undelivered from any state before delivered. Reports for unknown ids,
- * duplicates and late arrivals are recorded and change nothing. *applied
- * (may be NULL) says whether the status moved. */
+ * undelivered from any state before delivered. Duplicates and late
+ * arrivals are recorded and change nothing; a report for an id not yet
+ * recorded (it outran the send's own record) is kept and applied when the
+ * send is. *applied (may be NULL) says whether the status moved now. */
 int nudge_delivery_report(nudge *n, const char *provider, const char *provider_id,
                           const char *status, const char *error_code, int *applied,
                           nudge_err *err);

@@ -8,7 +8,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <stdlib.h>
+
 #include "core.h"
+#include "ics.h"
 #include "util.h"
 
 static int appt_active(const char *status)
@@ -142,6 +145,63 @@ fail:
     return -1;
 }
 
+/* A visit whose invitation reached the patient's calendar is taken out of
+ * it: the cancellation goes by email with METHOD:CANCEL and the same UID. */
+static int appt_cancel_invite(nudge *n, const nudge_clinic *c, const nudge_appointment *a,
+                              nudge_err *err)
+{
+    int64_t sent = 0;
+    if (store_scalar(n->db, &sent, err,
+                     "SELECT COUNT(*) FROM notification_queue WHERE appointment_id = ? AND "
+                     "ics_method = 'REQUEST' AND status IN ('sent', 'delivered', 'read')",
+                     bind_int(a->id)) < 0)
+        return -1;
+    nudge_patient p;
+    if (!sent || nudge_patient_get(n, a->clinic_id, a->patient_id, &p, err) < 0 || !p.email[0])
+        return sent ? -1 : 0;
+    nudge_template t = {0};
+    nudge_vars v = {0};
+    nudge_rendered r = {0};
+    char *ics = NULL;
+    int rc = -1;
+    tmpl_patient_vars(n, c, &p, a, &v, err);
+    if (nudge_template_get(n, c->id, "reply_cancelled", p.language, &t, err) < 0 ||
+        nudge_template_render(&t, "email", &v, &r, err) < 0 ||
+        !(ics = ics_invite(c, a, p.name, p.email, ICS_CANCEL, (int)a->version, nudge_now(n),
+                           err)))
+        goto out;
+    char key[64];
+    snprintf(key, sizeof key, "cancel:%lld:%lld", (long long)a->id, (long long)a->version);
+    queue_item it = {
+        .clinic_id = c->id,
+        .patient_id = p.id,
+        .appointment_id = a->id,
+        .channel = "email",
+        .recipient = p.email,
+        .template_name = t.name,
+        .language = t.language,
+        .category = t.category,
+        .subject = r.subject,
+        .body = r.body,
+        .html = r.html,
+        .priority = NUDGE_HIGH,
+        .max_retries = c->max_retries,
+        .due_at = nudge_now(n),
+        .dedupe_key = key,
+        .ics = ics,
+        .ics_method = "CANCEL",
+    };
+    int64_t id;
+    int created;
+    rc = queue_insert(n, &it, &id, &created, err);
+out:
+    free(ics);
+    nudge_rendered_free(&r);
+    nudge_template_free(&t);
+    nudge_vars_free(&v);
+    return rc;
+}
+
 /* The shared shape of every status change: load in scope, check the
  * transition, write status, event, plans and audit in one transaction. */
 enum appt_op { OP_CANCEL, OP_CONFIRM, OP_COMPLETE, OP_NO_SHOW, OP_RESCHEDULE };
@@ -196,7 +256,13 @@ static int appt_change(nudge *n, int64_t clinic_id, int64_t id, enum appt_op op,
     int rc = 0;
     switch (op) {
     case OP_CONFIRM: break;
-    case OP_CANCEL: rc = reminder_cancel_appointment(n, a.id, "appointment cancelled", err); break;
+    case OP_CANCEL:
+        /* a.version is still the booked one: the cancellation's SEQUENCE is
+         * above every invitation sent for it (they used version - 1). */
+        rc = reminder_cancel_appointment(n, a.id, "appointment cancelled", err);
+        if (!rc)
+            rc = appt_cancel_invite(n, &c, &a, err);
+        break;
     case OP_RESCHEDULE:
         rc = reminder_cancel_appointment(n, a.id, "appointment rescheduled", err);
         if (!rc)

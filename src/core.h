@@ -75,6 +75,7 @@ typedef struct queue_item {
     int64_t due_at, expires_at;
     const char *dedupe_key;
     const char *wa_template; /* JSON {name, language, params[]} or NULL */
+    const char *ics, *ics_method; /* email: the invitation, or NULL */
     int64_t fallback_of;
 } queue_item;
 /* Inserts; a duplicate dedupe key is not an error: *id gets the existing row

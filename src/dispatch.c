@@ -84,7 +84,7 @@ typedef struct flight {
     channel_msg cm;
     channel *ch;
     channel_xfer x;
-    char *wa_template;
+    char *wa_template, *ics, *ics_method;
     int busy;
 } flight;
 
@@ -92,6 +92,8 @@ static void flight_clear(flight *f)
 {
     nudge_notification_free(&f->m);
     free(f->wa_template);
+    free(f->ics);
+    free(f->ics_method);
     sbuf_free(&f->x.body);
     memset(f, 0, sizeof *f);
 }
@@ -154,15 +156,29 @@ static int dispatch_whatsapp(nudge *n, flight *f, int64_t now, nudge_err *err)
                      bind_text(f->m.recipient)) < 0)
         return -1;
     f->cm.wa_window = last && now - last < 24 * 3600;
-    store_stmt *st;
-    if (store_query(n->db, &st, err, "SELECT wa_template FROM notification_queue WHERE id = ?",
-                    bind_int(f->m.id)) < 0)
-        return -1;
-    if (store_next(st, err) == 1)
-        f->wa_template = store_dup(st, 0);
-    store_done(st);
     f->cm.wa_template = f->wa_template;
     return 0;
+}
+
+/* What only some messages carry: kept out of nudge_notification, read for
+ * the one being sent. */
+static int dispatch_extras(nudge *n, flight *f, nudge_err *err)
+{
+    store_stmt *st;
+    if (store_query(n->db, &st, err,
+                    "SELECT wa_template, ics, ics_method FROM notification_queue WHERE id = ?",
+                    bind_int(f->m.id)) < 0)
+        return -1;
+    int r = store_next(st, err);
+    if (r == 1) {
+        f->wa_template = store_dup(st, 0);
+        f->ics = store_dup(st, 1);
+        f->ics_method = store_dup(st, 2);
+    }
+    store_done(st);
+    f->cm.ics = f->ics;
+    f->cm.ics_method = f->ics_method;
+    return r < 0 ? -1 : 0;
 }
 
 /* Takes one claimed notification as far as it can go now: policy, then a
@@ -230,7 +246,8 @@ static int dispatch_begin(nudge *n, int64_t id, flight *f, nudge_tick_stats *st,
         .template_name = m->template_name,
         .now = now,
     };
-    if (!strcmp(m->channel, "whatsapp") && dispatch_whatsapp(n, f, now, err) < 0)
+    if (dispatch_extras(n, f, err) < 0 ||
+        (!strcmp(m->channel, "whatsapp") && dispatch_whatsapp(n, f, now, err) < 0))
         goto done;
     channel_outcome o;
     memset(&o, 0, sizeof o);

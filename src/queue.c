@@ -88,8 +88,8 @@ int queue_insert(nudge *n, const queue_item *it, int64_t *id, int *created, nudg
                    "INSERT INTO notification_queue (clinic_id, patient_id, appointment_id, "
                    "reminder_id, channel, recipient, template, language, category, subject, "
                    "body, html, segments, priority, status, due_at, expires_at, dedupe_key, "
-                   "max_retries, created_at, updated_at, wa_template, fallback_of) "
-                   "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,'pending',?,?,?,?,?,?,?,?)",
+                   "max_retries, created_at, updated_at, wa_template, fallback_of, ics, ics_method) "
+                   "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,'pending',?,?,?,?,?,?,?,?,?,?)",
                    bind_int(it->clinic_id), bind_int_or_null(it->patient_id),
                    bind_int_or_null(it->appointment_id), bind_int_or_null(it->reminder_id),
                    bind_text(it->channel), bind_text(it->recipient), bind_text(it->template_name),
@@ -98,8 +98,8 @@ int queue_insert(nudge *n, const queue_item *it, int64_t *id, int *created, nudg
                    bind_int_or_null((int64_t)segments), bind_int(it->priority),
                    bind_int(it->due_at), bind_int_or_null(it->expires_at),
                    bind_text_or_null(it->dedupe_key), bind_int(it->max_retries), bind_int(now),
-                   bind_int(now), bind_text(it->wa_template),
-                   bind_int_or_null(it->fallback_of)) < 0)
+                   bind_int(now), bind_text(it->wa_template), bind_int_or_null(it->fallback_of),
+                   bind_text(it->ics), bind_text(it->ics_method)) < 0)
         return -1;
     if (store_scalar(n->db, id, err, "SELECT last_insert_rowid()") != 1)
         return -1;
@@ -488,6 +488,8 @@ fail:
     return -1;
 }
 
+static int delivery_adopt(nudge *n, int64_t id, const char *provider_id, nudge_err *err);
+
 static const char *outcome_name(enum channel_result r)
 {
     switch (r) {
@@ -561,7 +563,8 @@ int queue_record(nudge *n, const nudge_notification *m, const char *transport,
                    bind_text_or_null(o->provider_id), bind_text_or_null(o->detail)) < 0)
         goto fail;
     if (!strcmp(status, "sent") &&
-        audit_add(n, m->clinic_id, "send", "notification", m->id, m->template_name, err) < 0)
+        (audit_add(n, m->clinic_id, "send", "notification", m->id, m->template_name, err) < 0 ||
+         (o->provider_id[0] && delivery_adopt(n, m->id, o->provider_id, err) < 0)))
         goto fail;
     if (!strcmp(status, "failed") &&
         (audit_add(n, m->clinic_id, "fail", "notification", m->id, o->detail, err) < 0 ||
@@ -653,6 +656,84 @@ static const char *delivery_map(const char *provider_status)
     return NULL;
 }
 
+/* One report applied to notification id, inside the caller's transaction:
+ * the status moves forward only, and the report is kept as an event. */
+static int delivery_apply(nudge *n, int64_t id, const char *provider, const char *status,
+                          const char *error_code, int *moved, nudge_err *err)
+{
+    int64_t clinic = 0;
+    char current[16] = "";
+    store_stmt *st;
+    if (store_query(n->db, &st, err, "SELECT clinic_id, status FROM notification_queue WHERE id = ?",
+                    bind_int(id)) < 0)
+        return -1;
+    int r = store_next(st, err);
+    if (r == 1) {
+        clinic = store_int(st, 0);
+        store_copy(st, 1, current, sizeof current);
+    }
+    store_done(st);
+    if (r != 1)
+        return r < 0 ? -1 : 0;
+    const char *to = delivery_map(status);
+    int now_rank = delivery_rank(current);
+    *moved = 0;
+    if (to && !strcmp(to, "failed"))
+        *moved = now_rank >= 0 && now_rank < delivery_rank("delivered");
+    else if (to)
+        *moved = now_rank >= 0 && delivery_rank(to) > now_rank;
+    int64_t now = nudge_now(n);
+    if (*moved) {
+        char why[96] = "";
+        if (!strcmp(to, "failed"))
+            snprintf(why, sizeof why, "%s reports %s%s%s", provider, status,
+                     error_code && *error_code ? ", error " : "", error_code ? error_code : "");
+        if (store_exec(n->db, err,
+                       "UPDATE notification_queue SET status = ?, last_error = CASE WHEN ? = '' "
+                       "THEN last_error ELSE ? END, updated_at = ? WHERE id = ?",
+                       bind_text(to), bind_text(why), bind_text(why), bind_int(now),
+                       bind_int(id)) < 0)
+            return -1;
+        if (!strcmp(to, "failed") && queue_fallback(n, id, err) < 0)
+            return -1;
+    }
+    return store_exec(n->db, err,
+                      "INSERT INTO delivery_events (clinic_id, notification_id, provider, status, "
+                      "error_code, applied, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                      bind_int(clinic), bind_int(id), bind_text(provider), bind_text(status),
+                      bind_text_or_null(error_code), bind_int(*moved), bind_int(now));
+}
+
+/* Reports that arrived before this send was recorded, applied in order. */
+static int delivery_adopt(nudge *n, int64_t id, const char *provider_id, nudge_err *err)
+{
+    store_stmt *st;
+    if (store_query(n->db, &st, err,
+                    "SELECT provider, status, error_code FROM delivery_orphans WHERE "
+                    "provider_id = ? ORDER BY id",
+                    bind_text(provider_id)) < 0)
+        return -1;
+    struct {
+        char provider[16], status[24], code[24];
+    } rep[16];
+    int nrep = 0, r;
+    while (nrep < 16 && (r = store_next(st, err)) == 1) {
+        store_copy(st, 0, rep[nrep].provider, sizeof rep[nrep].provider);
+        store_copy(st, 1, rep[nrep].status, sizeof rep[nrep].status);
+        store_copy(st, 2, rep[nrep].code, sizeof rep[nrep].code);
+        nrep++;
+    }
+    store_done(st);
+    for (int i = 0; i < nrep; i++) {
+        int moved;
+        if (delivery_apply(n, id, rep[i].provider, rep[i].status, rep[i].code, &moved, err) < 0)
+            return -1;
+    }
+    return nrep ? store_exec(n->db, err, "DELETE FROM delivery_orphans WHERE provider_id = ?",
+                             bind_text(provider_id))
+                : 0;
+}
+
 int nudge_delivery_report(nudge *n, const char *provider, const char *provider_id,
                           const char *status, const char *error_code, int *applied,
                           nudge_err *err)
@@ -664,52 +745,23 @@ int nudge_delivery_report(nudge *n, const char *provider, const char *provider_i
         return err_set(err, NUDGE_EINVAL, "status", "a report needs a message id and a status");
     if (store_begin(n->db, err) < 0)
         return -1;
-    store_stmt *st;
-    if (store_query(n->db, &st, err,
-                    "SELECT id, clinic_id, status FROM notification_queue WHERE provider_id = ?",
-                    bind_text(provider_id)) < 0)
-        goto fail;
-    int r = store_next(st, err);
-    int64_t id = 0, clinic = 0;
-    char current[16] = "";
-    if (r == 1) {
-        id = store_int(st, 0);
-        clinic = store_int(st, 1);
-        store_copy(st, 2, current, sizeof current);
-    }
-    store_done(st);
+    int64_t id = 0;
+    int r = store_scalar(n->db, &id, err,
+                         "SELECT id FROM notification_queue WHERE provider_id = ?",
+                         bind_text(provider_id));
     if (r < 0)
         goto fail;
-    if (r == 0) { /* not ours, or not yet recorded: nothing to attach it to */
-        store_rollback(n->db);
-        return err_set(err, NUDGE_ENOTFOUND, "MessageSid", "no message with that provider id");
-    }
-    const char *to = delivery_map(status);
-    int now_rank = delivery_rank(current);
-    if (to && !strcmp(to, "failed"))
-        moved = now_rank >= 0 && now_rank < delivery_rank("delivered");
-    else if (to)
-        moved = now_rank >= 0 && delivery_rank(to) > now_rank;
-    int64_t now = nudge_now(n);
-    if (moved) {
-        char why[96] = "";
-        if (!strcmp(to, "failed"))
-            snprintf(why, sizeof why, "%s reports %s%s%s", provider, status,
-                     error_code && *error_code ? ", error " : "", error_code ? error_code : "");
+    if (r == 0) {
+        /* Not recorded yet (or never ours): kept until the send is. */
         if (store_exec(n->db, err,
-                       "UPDATE notification_queue SET status = ?, last_error = CASE WHEN ? = '' "
-                       "THEN last_error ELSE ? END, updated_at = ? WHERE id = ?",
-                       bind_text(to), bind_text(why), bind_text(why), bind_int(now),
-                       bind_int(id)) < 0)
+                       "INSERT INTO delivery_orphans (provider, provider_id, status, error_code, "
+                       "received_at) VALUES (?, ?, ?, ?, ?)",
+                       bind_text(provider), bind_text(provider_id), bind_text(status),
+                       bind_text_or_null(error_code), bind_int(nudge_now(n))) < 0)
             goto fail;
+        return store_commit(n->db, err);
     }
-    if (moved && !strcmp(to, "failed") && queue_fallback(n, id, err) < 0)
-        goto fail;
-    if (store_exec(n->db, err,
-                   "INSERT INTO delivery_events (clinic_id, notification_id, provider, status, "
-                   "error_code, applied, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                   bind_int(clinic), bind_int(id), bind_text(provider), bind_text(status),
-                   bind_text_or_null(error_code), bind_int(moved), bind_int(now)) < 0)
+    if (delivery_apply(n, id, provider, status, error_code, &moved, err) < 0)
         goto fail;
     if (applied)
         *applied = moved;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core.h"
+#include "ics.h"
 #include "tmpl.h"
 #include "util.h"
 
@@ -43,7 +44,7 @@ static int sched_one(nudge *n, const nudge_reminder *rm, nudge_err *err)
     nudge_template t = {0};
     nudge_vars v = {0};
     nudge_rendered r = {0};
-    char *wa = NULL;
+    char *wa = NULL, *ics = NULL;
     nudge_err why = {0};
     int rc = -1;
 
@@ -74,6 +75,15 @@ static int sched_one(nudge *n, const nudge_reminder *rm, nudge_err *err)
         rc = 3;
         goto out;
     }
+    /* Email confirmations carry the visit as a calendar invitation; a
+     * reschedule's carries a higher SEQUENCE, so calendars update it. */
+    if (!strcmp(channel, "email") && !strcmp(rm->kind, "confirmation") &&
+        !(ics = ics_invite(&c, &a, p.name, p.email, ICS_REQUEST, (int)a.version - 1, now, &why))) {
+        if (sched_mark(n, rm->id, "failed", 0, why.msg, err) < 0)
+            goto out;
+        rc = 3;
+        goto out;
+    }
     char key[64];
     snprintf(key, sizeof key, "reminder:%lld", (long long)rm->id);
     queue_item it = {
@@ -95,6 +105,8 @@ static int sched_one(nudge *n, const nudge_reminder *rm, nudge_err *err)
         .expires_at = rm->expires_at,
         .dedupe_key = key,
         .wa_template = wa,
+        .ics = ics,
+        .ics_method = ics ? "REQUEST" : NULL,
     };
     int64_t id;
     int created;
@@ -108,6 +120,7 @@ out:
     else if (store_commit(n->db, err) < 0)
         rc = -1;
     free(wa);
+    free(ics);
     nudge_rendered_free(&r);
     nudge_template_free(&t);
     nudge_vars_free(&v);

@@ -633,6 +633,37 @@ static void test_worker_killed_mid_batch_loses_nothing(void **state)
     tu_close(&env);
 }
 
+/* A provider's report can arrive before the worker records the send it is
+ * about; it is kept and applied then, not lost. */
+static void test_report_before_the_send_is_recorded(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, BOOKED);
+    int64_t c = add_clinic(env.n, "Asia/Kolkata");
+    int64_t p = add_patient(env.n, c, "en", "9876543210", "");
+    nudge_err e = {0};
+    nudge_send s = {.patient_id = p, .template_name = "prescription_ready",
+                    .priority = NUDGE_NORMAL};
+    int64_t id;
+    assert_int_equal(nudge_enqueue(env.n, c, &s, &id, NULL, &e), 0);
+    int applied = 1;
+    /* The outbox names its "provider id" after the file it writes. */
+    char pid[64];
+    snprintf(pid, sizeof pid, "%lld-sms.json", (long long)id);
+    assert_int_equal(nudge_delivery_report(env.n, "outbox", pid, "delivered", NULL, &applied, &e), 0);
+    assert_int_equal(applied, 0);
+    assert_int_equal(tick_at(&env, BOOKED).sent, 1);
+    nudge_notification m;
+    assert_int_equal(nudge_notification_get(env.n, c, id, &m, &e), 0);
+    assert_string_equal(m.status, "delivered");
+    nudge_notification_free(&m);
+    /* A late "sent" after it changes nothing. */
+    assert_int_equal(nudge_delivery_report(env.n, "outbox", pid, "sent", NULL, &applied, &e), 0);
+    assert_int_equal(applied, 0);
+    tu_close(&env);
+}
+
 static void test_bad_input_is_rejected_with_field(void **state)
 {
     (void)state;
@@ -710,6 +741,7 @@ int main(void)
         cmocka_unit_test(test_enqueue_rejects_missing_variable),
         cmocka_unit_test(test_staff_cancel_and_state_rules),
         cmocka_unit_test(test_worker_killed_mid_batch_loses_nothing),
+        cmocka_unit_test(test_report_before_the_send_is_recorded),
         cmocka_unit_test(test_bad_input_is_rejected_with_field),
         cmocka_unit_test(test_audit_log_is_append_only),
     };

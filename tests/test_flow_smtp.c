@@ -6,6 +6,7 @@
  * decoded exactly as rendered, text and HTML parts with the local time.
  */
 #include "sink.h"
+#include "util.h"
 
 #define VISIT TU_T(2026, 12, 1, 4, 30) /* 10:00 Asia/Kolkata */
 #define BOOKED TU_T(2026, 11, 24, 6, 0)
@@ -140,6 +141,65 @@ static void test_booking_to_smtp_server(void **state)
     assert_int_equal(tu_count_files(f->env.outbox, ".eml"), 0);
 }
 
+/* The calendar part of received mail n, decoded by Python's email package
+ * (caller frees); NULL when there is none. */
+static char *calendar_of(fx *f, int n)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd,
+             PYTHON " -c 'import email,sys\n"
+             "m = email.message_from_binary_file(open(sys.argv[1], \"rb\"))\n"
+             "for p in m.walk():\n"
+             "    if p.get_content_type() == \"text/calendar\":\n"
+             "        print(p.get_param(\"method\"))\n"
+             "        print(p.get_filename())\n"
+             "        sys.stdout.write(p.get_payload(decode=True).decode())' %s/%d.eml",
+             f->s.dir, n);
+    FILE *pp = popen(cmd, "r");
+    assert_non_null(pp);
+    sbuf b = {0};
+    char buf[1024];
+    size_t got;
+    while ((got = fread(buf, 1, sizeof buf, pp)) > 0)
+        sbuf_add(&b, buf, got);
+    pclose(pp);
+    if (!b.len) {
+        sbuf_free(&b);
+        return NULL;
+    }
+    return sbuf_take(&b);
+}
+
+static void test_confirmation_carries_invite(void **state)
+{
+    if (!have_sink)
+        skip();
+    fx *f = *state;
+    nudge_appointment a;
+    memset(&a, 0, sizeof a);
+    a.patient_id = f->patient;
+    strcpy(a.service, "Filling");
+    a.start_at = VISIT;
+    a.duration_min = 30;
+    nudge_err e = {0};
+    assert_int_equal(nudge_appointment_add(f->env.n, f->clinic, &a, &e), 0);
+    nudge_tick_stats st;
+    assert_int_equal(nudge_tick(f->env.n, &st, &e), 0);
+    char *cal = calendar_of(f, 1);
+    assert_non_null(cal);
+    assert_int_equal(strncmp(cal, "REQUEST\ninvite.ics\n", 19), 0);
+    assert_non_null(strstr(cal, "METHOD:REQUEST"));
+    assert_non_null(strstr(cal, "TZID=Asia/Kolkata:20261201T100000"));
+    char uid[96];
+    snprintf(uid, sizeof uid, "UID:appointment-%lld@", (long long)a.id);
+    assert_non_null(strstr(cal, uid));
+    free(cal);
+    /* Reminders carry none: one invitation per booking. */
+    f->env.clock.t = VISIT - 24 * 3600;
+    assert_int_equal(nudge_tick(f->env.n, &st, &e), 0);
+    assert_null(calendar_of(f, 2));
+}
+
 static void test_cancelled_visit_sends_nothing_more(void **state)
 {
     if (!have_sink)
@@ -157,11 +217,30 @@ static void test_cancelled_visit_sends_nothing_more(void **state)
     assert_int_equal(nudge_tick(f->env.n, &st, &e), 0);
     assert_int_equal(count_received(f), 1);
     assert_int_equal(nudge_appointment_cancel(f->env.n, f->clinic, a.id, &e), 0);
+    /* The invitation is withdrawn: same UID, METHOD:CANCEL, later SEQUENCE. */
+    assert_int_equal(nudge_tick(f->env.n, &st, &e), 0);
+    assert_int_equal(count_received(f), 2);
+    char *req = calendar_of(f, 1), *can = calendar_of(f, 2);
+    assert_non_null(can);
+    assert_int_equal(strncmp(can, "CANCEL\n", 7), 0);
+    assert_non_null(strstr(can, "METHOD:CANCEL"));
+    assert_non_null(strstr(can, "STATUS:CANCELLED"));
+    assert_non_null(strstr(req, "SEQUENCE:0"));
+    assert_non_null(strstr(can, "SEQUENCE:1"));
+    char uid[96];
+    snprintf(uid, sizeof uid, "UID:appointment-%lld@", (long long)a.id);
+    assert_non_null(strstr(can, uid));
+    free(req);
+    free(can);
+    json_t *j = sink_json(&f->s, 2, "json");
+    assert_non_null(strstr(jget(j, "text"), "Filling"));
+    json_decref(j);
+    /* And nothing more: the reminders went with the visit. */
     f->env.clock.t = VISIT - 24 * 3600;
     assert_int_equal(nudge_tick(f->env.n, &st, &e), 0);
     f->env.clock.t = VISIT - 2 * 3600;
     assert_int_equal(nudge_tick(f->env.n, &st, &e), 0);
-    assert_int_equal(count_received(f), 1);
+    assert_int_equal(count_received(f), 2);
 }
 
 int main(void)
@@ -173,6 +252,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_booking_to_smtp_server, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancelled_visit_sends_nothing_more, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_confirmation_carries_invite, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

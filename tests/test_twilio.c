@@ -22,6 +22,7 @@ typedef struct fx {
     tu_env env;
     http_server *srv;
     char public_url[64];
+    char base[64]; /* the fake's URL: read by the server's threads later */
     int64_t clinic, patient;
 } fx;
 
@@ -38,12 +39,11 @@ static int setup(void **state)
     snprintf(env->outbox, sizeof env->outbox, "%s/out", env->dir);
     nudge_clock_fake(&env->clock, T0);
     /* The API server first: its port is the public URL Twilio calls back. */
-    char base[64];
-    snprintf(base, sizeof base, "http://127.0.0.1:%d", f->tw.port);
+    snprintf(f->base, sizeof f->base, "http://127.0.0.1:%d", f->tw.port);
     nudge_config cfg = {.db = env->db,
                         .outbox_dir = env->outbox,
                         .clock = &env->clock,
-                        .twilio_base_url = base,
+                        .twilio_base_url = f->base,
                         .twilio_account_sid = SID,
                         .twilio_auth_token = TOKEN,
                         .twilio_from = FROM,

@@ -32,6 +32,10 @@ typedef struct channel_msg {
      * JSON {name, language, params[]} or NULL when none is mapped. */
     int wa_window;
     const char *wa_template;
+    /* Email: an iCalendar invitation to attach as invite.ics, and its
+     * METHOD (REQUEST or CANCEL); NULL for none. */
+    const char *ics;
+    const char *ics_method;
 } channel_msg;
 
 enum channel_result {

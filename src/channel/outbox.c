@@ -135,6 +135,14 @@ static char *outbox_eml(const channel_msg *m, const char *message_id)
     } else {
         outbox_text_part(&b, "text/plain", m->text);
     }
+    if (m->ics) {
+        sbuf_printf(&b,
+                    "--%s\r\nContent-Type: text/calendar; method=%s; charset=UTF-8; "
+                    "name=\"invite.ics\"\r\nContent-Disposition: attachment; "
+                    "filename=\"invite.ics\"\r\nContent-Transfer-Encoding: base64\r\n\r\n",
+                    mixed, m->ics_method ? m->ics_method : "REQUEST");
+        outbox_base64(&b, m->ics);
+    }
     sbuf_printf(&b, "--%s--\r\n", mixed);
     return sbuf_take(&b);
 }

@@ -98,6 +98,23 @@ static enum channel_result smtp_classify(CURLcode rc, long code)
 /* The body: a multipart/mixed root (room for an invitation beside the
  * text) holding a multipart/alternative of text then HTML, both UTF-8 in
  * base64 so any byte and line length survives 7-bit relays. */
+/* The invitation, attached as invite.ics beside the body. */
+static int smtp_invite(curl_mime *root, const channel_msg *m)
+{
+    if (!m->ics)
+        return 0;
+    char type[96];
+    snprintf(type, sizeof type, "text/calendar; method=%s; charset=UTF-8",
+             m->ics_method ? m->ics_method : "REQUEST");
+    curl_mimepart *part = curl_mime_addpart(root);
+    if (!part || curl_mime_data(part, m->ics, CURL_ZERO_TERMINATED) != CURLE_OK ||
+        curl_mime_type(part, type) != CURLE_OK ||
+        curl_mime_filename(part, "invite.ics") != CURLE_OK ||
+        curl_mime_encoder(part, "base64") != CURLE_OK)
+        return -1;
+    return 0;
+}
+
 static curl_mime *smtp_mime(CURL *c, const channel_msg *m)
 {
     curl_mime *root = curl_mime_init(c);
@@ -114,7 +131,7 @@ static curl_mime *smtp_mime(CURL *c, const channel_msg *m)
             rc = curl_mime_type(part, "text/plain; charset=UTF-8");
         if (!rc)
             rc = curl_mime_encoder(part, "base64");
-        if (rc) {
+        if (rc || smtp_invite(root, m) < 0) {
             curl_mime_free(root);
             return NULL;
         }
@@ -144,7 +161,7 @@ static curl_mime *smtp_mime(CURL *c, const channel_msg *m)
         return NULL;
     }
     /* alt belongs to root from here on. */
-    if (curl_mime_type(part, "multipart/alternative") != CURLE_OK) {
+    if (curl_mime_type(part, "multipart/alternative") != CURLE_OK || smtp_invite(root, m) < 0) {
         curl_mime_free(root);
         return NULL;
     }

@@ -13,7 +13,10 @@
 
 typedef struct http_config {
     const char *listen;      /* "127.0.0.1:8080"; port 0 picks a free one */
-    nudge_config nudge;      /* how each worker thread opens its handle */
+    /* How each worker thread opens its handle, lazily, on its first
+     * request: db and outbox_dir are copied, every other string must live
+     * as long as the server. */
+    nudge_config nudge;
     size_t max_body;         /* bytes; default 1 MiB */
     int max_depth;           /* JSON nesting; default 32 */
     int threads;             /* default 4 */

@@ -15,3 +15,16 @@ CREATE TABLE delivery_events (
   received_at     INTEGER NOT NULL
 );
 CREATE INDEX de_notification ON delivery_events (notification_id, id);
+
+-- A report can outrun the send's own record (the provider calls back
+-- before the worker has stored the provider's id): it waits here and is
+-- applied when the send is recorded.
+CREATE TABLE delivery_orphans (
+  id          INTEGER PRIMARY KEY,
+  provider    TEXT NOT NULL,
+  provider_id TEXT NOT NULL,
+  status      TEXT NOT NULL,
+  error_code  TEXT,
+  received_at INTEGER NOT NULL
+);
+CREATE INDEX delivery_orphans_id ON delivery_orphans (provider_id);

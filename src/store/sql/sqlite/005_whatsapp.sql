@@ -15,6 +15,9 @@ CREATE TABLE whatsapp_templates (
 );
 
 ALTER TABLE notification_queue ADD COLUMN wa_template TEXT;
+-- Email: the calendar invitation sent with it (METHOD REQUEST or CANCEL).
+ALTER TABLE notification_queue ADD COLUMN ics TEXT;
+ALTER TABLE notification_queue ADD COLUMN ics_method TEXT;
 -- A message sent again by SMS after WhatsApp failed points at the first:
 -- the two are one logical message.
 ALTER TABLE notification_queue ADD COLUMN fallback_of INTEGER REFERENCES notification_queue(id);
