@@ -332,6 +332,17 @@ typedef int (*nudge_attempt_fn)(void *ctx, const nudge_attempt *a);
 int nudge_attempt_list(nudge *n, int64_t clinic_id, int64_t notification_id, nudge_attempt_fn fn,
                        void *ctx, nudge_err *err);
 
+/* The provider's reports about one notification (delivery events), oldest
+ * first. */
+typedef struct nudge_delivery_event {
+    int64_t id, notification_id, at;
+    char provider[16], status[24], error_code[24];
+    int applied; /* whether it moved the notification's status */
+} nudge_delivery_event;
+typedef int (*nudge_delivery_event_fn)(void *ctx, const nudge_delivery_event *d);
+int nudge_delivery_event_list(nudge *n, int64_t clinic_id, int64_t notification_id,
+                              nudge_delivery_event_fn fn, void *ctx, nudge_err *err);
+
 int nudge_notification_retry(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err);
 int nudge_notification_cancel(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err);
 

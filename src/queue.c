@@ -490,6 +490,27 @@ fail:
 
 static int delivery_adopt(nudge *n, int64_t id, const char *provider_id, nudge_err *err);
 
+/* A provider refused our credentials: messages wait without spending
+ * their retries, and staff hear of it through an event (workflows notify
+ * them), once an hour per clinic and transport rather than per message. */
+static int queue_config_alert(nudge *n, const nudge_notification *m, const char *transport,
+                              const channel_outcome *o, nudge_err *err)
+{
+    int64_t recent = 0;
+    if (store_scalar(n->db, &recent, err,
+                     "SELECT COUNT(*) FROM events WHERE clinic_id = ? AND type = "
+                     "'channel.misconfigured' AND subject_id IS NULL AND created_at > ? AND "
+                     "json_extract(payload, '$.transport') = ?",
+                     bind_int(m->clinic_id), bind_int(nudge_now(n) - 3600),
+                     bind_text(transport)) < 0)
+        return -1;
+    if (recent)
+        return 0;
+    json_t *ev = json_pack("{s:s, s:s, s:s}", "transport", transport, "channel", m->channel,
+                           "detail", o->detail);
+    return event_emit(n, m->clinic_id, "channel.misconfigured", 0, ev, err);
+}
+
 static const char *outcome_name(enum channel_result r)
 {
     switch (r) {
@@ -565,6 +586,8 @@ int queue_record(nudge *n, const nudge_notification *m, const char *transport,
     if (!strcmp(status, "sent") &&
         (audit_add(n, m->clinic_id, "send", "notification", m->id, m->template_name, err) < 0 ||
          (o->provider_id[0] && delivery_adopt(n, m->id, o->provider_id, err) < 0)))
+        goto fail;
+    if (o->result == CHANNEL_CONFIG && queue_config_alert(n, m, transport, o, err) < 0)
         goto fail;
     if (!strcmp(status, "failed") &&
         (audit_add(n, m->clinic_id, "fail", "notification", m->id, o->detail, err) < 0 ||
@@ -792,4 +815,32 @@ int queue_fallback(nudge *n, int64_t id, nudge_err *err)
         "ON CONFLICT (clinic_id, dedupe_key) DO NOTHING",
         bind_int(nudge_now(n)), bind_int(nudge_now(n)), bind_int(nudge_now(n)), bind_int(id),
         bind_int(nudge_now(n)));
+}
+
+int nudge_delivery_event_list(nudge *n, int64_t clinic_id, int64_t notification_id,
+                              nudge_delivery_event_fn fn, void *ctx, nudge_err *err)
+{
+    store_stmt *st;
+    if (store_query(n->db, &st, err,
+                    "SELECT id, notification_id, received_at, provider, status, error_code, "
+                    "applied FROM delivery_events WHERE notification_id = ? AND (? = 0 OR "
+                    "clinic_id = ?) ORDER BY id",
+                    bind_int(notification_id), bind_int(clinic_id), bind_int(clinic_id)) < 0)
+        return -1;
+    int r;
+    while ((r = store_next(st, err)) == 1) {
+        nudge_delivery_event d;
+        memset(&d, 0, sizeof d);
+        d.id = store_int(st, 0);
+        d.notification_id = store_int(st, 1);
+        d.at = store_int(st, 2);
+        store_copy(st, 3, d.provider, sizeof d.provider);
+        store_copy(st, 4, d.status, sizeof d.status);
+        store_copy(st, 5, d.error_code, sizeof d.error_code);
+        d.applied = (int)store_int(st, 6);
+        if (fn(ctx, &d))
+            break;
+    }
+    store_done(st);
+    return r < 0 ? -1 : 0;
 }

@@ -260,6 +260,32 @@ static void test_status_callbacks_forward_only(void **state)
     assert_true(wait_status(f, a, "delivered"));
     json_decref(fake_wait(&f->tw, "/_callbacks", 2, 5000));
     assert_int_equal(events(f), 2);
+    /* The reports are visible with the notification. */
+    nudge_key k;
+    char secret[NUDGE_KEY_SECRET_LEN], url[128], auth[160];
+    nudge_err ke = {0};
+    assert_int_equal(nudge_key_create(f->env.n, f->clinic, NUDGE_ROLE_STAFF, "t", &k, secret, &ke),
+                     0);
+    snprintf(url, sizeof url, "%s/v1/notifications/%lld", f->public_url, (long long)a);
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", secret);
+    CURL *c = curl_easy_init();
+    struct curl_slist *h = curl_slist_append(NULL, auth);
+    fake_buf got = {0};
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, fake_collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &got);
+    assert_int_equal(curl_easy_perform(c), CURLE_OK);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    json_t *j = json_loads(got.p, 0, NULL);
+    free(got.p);
+    json_t *evs = json_object_get(j, "delivery_events");
+    assert_int_equal(json_array_size(evs), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(evs, 1), "status")),
+                        "delivered");
+    assert_true(json_is_true(json_object_get(json_array_get(evs, 1), "applied")));
+    json_decref(j);
     /* Out of order: delivered first, then a late "sent" changes nothing. */
     fake_reset(&f->tw);
     fake_control(&f->tw, "{\"callbacks\":[\"delivered\",\"sent\",\"failed\"]}");

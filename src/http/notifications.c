@@ -57,6 +57,20 @@ static int add_attempt(void *ctx, const nudge_attempt *a)
     return 0;
 }
 
+static int add_event(void *ctx, const nudge_delivery_event *d)
+{
+    attempts *x = ctx;
+    char at[40];
+    tz_format_rfc3339(d->at, x->tz, at, sizeof at);
+    json_array_append_new(x->items,
+                          json_pack("{s:I, s:s, s:s, s:s, s:o, s:b}", "id", (json_int_t)d->id,
+                                    "at", at, "provider", d->provider, "status", d->status,
+                                    "error_code",
+                                    d->error_code[0] ? json_string(d->error_code) : json_null(),
+                                    "applied", d->applied));
+    return 0;
+}
+
 int api_notification_get(http_req *r)
 {
     int64_t id;
@@ -75,6 +89,13 @@ int api_notification_get(http_req *r)
         return http_fail(r, &e);
     }
     json_object_set_new(out, "attempts", x.items);
+    attempts d = {json_array(), r->clinic.timezone};
+    if (nudge_delivery_event_list(r->n, r->key.clinic_id, id, add_event, &d, &e) < 0) {
+        json_decref(d.items);
+        json_decref(out);
+        return http_fail(r, &e);
+    }
+    json_object_set_new(out, "delivery_events", d.items);
     return http_ok(r, 200, out);
 }
 
