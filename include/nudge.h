@@ -77,6 +77,11 @@ typedef struct nudge_config {
     const char *whatsapp_token;           /* never logged */
     const char *whatsapp_app_secret;      /* verifies X-Hub-Signature-256 */
     const char *whatsapp_verify_token;    /* the webhook subscription handshake */
+    /* SMS through MSG91's flow API (DLT templates) when authkey is set; it
+     * takes precedence over Twilio for SMS. */
+    const char *msg91_base_url;       /* default https://control.msg91.com */
+    const char *msg91_authkey;        /* never logged */
+    const char *msg91_webhook_secret; /* its delivery reports carry it */
     /* Where providers reach this server: status callbacks are sent to
      * <public_url>/webhooks/..., and webhook signatures are checked over
      * it. e.g. https://nudge.clinic.example */
@@ -266,6 +271,13 @@ int nudge_template_list(nudge *n, int64_t clinic_id, nudge_template_fn fn, void 
 int nudge_whatsapp_template_put(nudge *n, int64_t clinic_id, const char *template_name,
                                 const char *language, const char *wa_name, const char *wa_language,
                                 const char *params, nudge_err *err);
+
+/* Maps a nudge template (in one language) to a DLT-registered MSG91 flow
+ * template: template_id as registered, params its variables and the nudge
+ * variables that fill them ("VAR1:patient_name,VAR2:date"). */
+int nudge_msg91_template_put(nudge *n, int64_t clinic_id, const char *template_name,
+                             const char *language, const char *template_id, const char *params,
+                             nudge_err *err);
 
 /* ---- notifications and the queue ---- */
 enum nudge_priority { NUDGE_LOW = 0, NUDGE_NORMAL = 1, NUDGE_HIGH = 2, NUDGE_URGENT = 3 };

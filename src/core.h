@@ -25,6 +25,7 @@ struct nudge {
     channel *sms;        /* twilio when configured, else outbox */
     channel *whatsapp;   /* the Cloud API when configured, else outbox */
     char *wa_app_secret, *wa_verify_token; /* for its webhooks */
+    char *msg91_secret;  /* MSG91's delivery reports carry it */
     CURLM *multi;        /* every asynchronous send of this handle */
     int max_in_flight;
     char *twilio_token;  /* for webhook signatures; NULL without Twilio */
@@ -62,6 +63,9 @@ int reminder_cancel_appointment(nudge *n, int64_t appointment_id, const char *wh
 int tmpl_wa_template(nudge *n, int64_t clinic_id, const char *template_name, const char *language,
                      const nudge_vars *v, char **json, nudge_err *err);
 
+int tmpl_msg91_flow(nudge *n, int64_t clinic_id, const char *template_name, const char *language,
+                    const nudge_vars *v, char **json, nudge_err *err);
+
 /* tmpl_store.c: variables every message about a patient may use. */
 int tmpl_patient_vars(nudge *n, const nudge_clinic *c, const nudge_patient *p,
                       const nudge_appointment *a, nudge_vars *v, nudge_err *err);
@@ -76,6 +80,7 @@ typedef struct queue_item {
     const char *dedupe_key;
     const char *wa_template; /* JSON {name, language, params[]} or NULL */
     const char *ics, *ics_method; /* email: the invitation, or NULL */
+    const char *msg91_flow;       /* sms: {template_id, vars{}} when mapped */
     int64_t fallback_of;
 } queue_item;
 /* Inserts; a duplicate dedupe key is not an error: *id gets the existing row

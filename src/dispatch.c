@@ -84,7 +84,7 @@ typedef struct flight {
     channel_msg cm;
     channel *ch;
     channel_xfer x;
-    char *wa_template, *ics, *ics_method;
+    char *wa_template, *ics, *ics_method, *msg91_flow;
     int busy;
 } flight;
 
@@ -94,6 +94,7 @@ static void flight_clear(flight *f)
     free(f->wa_template);
     free(f->ics);
     free(f->ics_method);
+    free(f->msg91_flow);
     sbuf_free(&f->x.body);
     memset(f, 0, sizeof *f);
 }
@@ -166,7 +167,8 @@ static int dispatch_extras(nudge *n, flight *f, nudge_err *err)
 {
     store_stmt *st;
     if (store_query(n->db, &st, err,
-                    "SELECT wa_template, ics, ics_method FROM notification_queue WHERE id = ?",
+                    "SELECT wa_template, ics, ics_method, msg91_flow FROM notification_queue "
+                    "WHERE id = ?",
                     bind_int(f->m.id)) < 0)
         return -1;
     int r = store_next(st, err);
@@ -174,10 +176,12 @@ static int dispatch_extras(nudge *n, flight *f, nudge_err *err)
         f->wa_template = store_dup(st, 0);
         f->ics = store_dup(st, 1);
         f->ics_method = store_dup(st, 2);
+        f->msg91_flow = store_dup(st, 3);
     }
     store_done(st);
     f->cm.ics = f->ics;
     f->cm.ics_method = f->ics_method;
+    f->cm.msg91_flow = f->msg91_flow;
     return r < 0 ? -1 : 0;
 }
 

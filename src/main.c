@@ -226,7 +226,8 @@ typedef struct ctx {
     nudge *n;
     /* Secrets read from the environment or files; they live as long as the
      * API threads that check webhook signatures with them. */
-    char twilio_token[256], wa_token[512], wa_secret[256], wa_verify[256];
+    char twilio_token[256], wa_token[512], wa_secret[256], wa_verify[256], msg91_key[256],
+        msg91_secret[256];
     nudge_config cfg; /* as opened: serve hands it to the API threads */
     nudge_clock clock;
     args a;
@@ -268,6 +269,13 @@ static int open_nudge(ctx *c)
         secret_from_env(c->cmd, "NUDGE_WHATSAPP_VERIFY_TOKEN", c->wa_verify,
                         sizeof c->wa_verify) < 0)
         return 1;
+    if (secret_from_env(c->cmd, "NUDGE_MSG91_AUTHKEY", c->msg91_key, sizeof c->msg91_key) < 0 ||
+        secret_from_env(c->cmd, "NUDGE_MSG91_WEBHOOK_SECRET", c->msg91_secret,
+                        sizeof c->msg91_secret) < 0)
+        return 1;
+    cfg.msg91_authkey = c->msg91_key[0] ? c->msg91_key : NULL;
+    cfg.msg91_webhook_secret = c->msg91_secret[0] ? c->msg91_secret : NULL;
+    cfg.msg91_base_url = getenv("NUDGE_MSG91_BASE_URL");
     cfg.whatsapp_phone_number_id = getenv("NUDGE_WHATSAPP_PHONE_NUMBER_ID");
     cfg.whatsapp_base_url = getenv("NUDGE_WHATSAPP_BASE_URL");
     cfg.whatsapp_version = getenv("NUDGE_WHATSAPP_VERSION");
@@ -366,6 +374,8 @@ static const char *const help_main =
     "WhatsApp goes through the Cloud API when $NUDGE_WHATSAPP_PHONE_NUMBER_ID is\n"
     "set, with $NUDGE_WHATSAPP_TOKEN, $NUDGE_WHATSAPP_APP_SECRET and\n"
     "$NUDGE_WHATSAPP_VERIFY_TOKEN (each also as _FILE), $NUDGE_WHATSAPP_BASE_URL.\n"
+    "SMS goes through MSG91 (DLT templates) instead when $NUDGE_MSG91_AUTHKEY is\n"
+    "set, with $NUDGE_MSG91_WEBHOOK_SECRET for its reports, $NUDGE_MSG91_BASE_URL.\n"
     "\n"
     "`nudge COMMAND --help` describes each command. Exit codes: 0 ok, 1 failure,\n"
     "2 bad usage or input, 3 not found, 4 not allowed in the current state.\n";

@@ -152,6 +152,16 @@ int nudge_open(const nudge_config *cfg, nudge **out, nudge_err *err)
         if (!n->whatsapp)
             goto fail;
     }
+    if (cfg->msg91_authkey && *cfg->msg91_authkey) {
+        /* India's DLT rules: where MSG91 is configured, it carries SMS. */
+        msg91_config mc = {.base_url = cfg->msg91_base_url, .authkey = cfg->msg91_authkey};
+        if (n->sms)
+            n->sms->free(n->sms);
+        n->sms = channel_msg91_new(&mc, err);
+        if (!n->sms)
+            goto fail;
+    }
+    n->msg91_secret = str_dup(cfg->msg91_webhook_secret);
     n->wa_app_secret = str_dup(cfg->whatsapp_app_secret);
     n->wa_verify_token = str_dup(cfg->whatsapp_verify_token);
     *out = n;
@@ -181,6 +191,7 @@ void nudge_close(nudge *n)
     if (n->whatsapp)
         n->whatsapp->free(n->whatsapp);
     secret_free(n->wa_app_secret);
+    secret_free(n->msg91_secret);
     secret_free(n->wa_verify_token);
     if (n->multi)
         curl_multi_cleanup(n->multi);

@@ -88,8 +88,8 @@ int queue_insert(nudge *n, const queue_item *it, int64_t *id, int *created, nudg
                    "INSERT INTO notification_queue (clinic_id, patient_id, appointment_id, "
                    "reminder_id, channel, recipient, template, language, category, subject, "
                    "body, html, segments, priority, status, due_at, expires_at, dedupe_key, "
-                   "max_retries, created_at, updated_at, wa_template, fallback_of, ics, ics_method) "
-                   "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,'pending',?,?,?,?,?,?,?,?,?,?)",
+                   "max_retries, created_at, updated_at, wa_template, fallback_of, ics, ics_method, "
+                   "msg91_flow) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,'pending',?,?,?,?,?,?,?,?,?,?,?)",
                    bind_int(it->clinic_id), bind_int_or_null(it->patient_id),
                    bind_int_or_null(it->appointment_id), bind_int_or_null(it->reminder_id),
                    bind_text(it->channel), bind_text(it->recipient), bind_text(it->template_name),
@@ -99,7 +99,7 @@ int queue_insert(nudge *n, const queue_item *it, int64_t *id, int *created, nudg
                    bind_int(it->due_at), bind_int_or_null(it->expires_at),
                    bind_text_or_null(it->dedupe_key), bind_int(it->max_retries), bind_int(now),
                    bind_int(now), bind_text(it->wa_template), bind_int_or_null(it->fallback_of),
-                   bind_text(it->ics), bind_text(it->ics_method)) < 0)
+                   bind_text(it->ics), bind_text(it->ics_method), bind_text(it->msg91_flow)) < 0)
         return -1;
     if (store_scalar(n->db, id, err, "SELECT last_insert_rowid()") != 1)
         return -1;
@@ -116,7 +116,7 @@ int nudge_enqueue(nudge *n, int64_t clinic_id, const nudge_send *s, int64_t *id_
     nudge_template t = {0};
     nudge_vars v = {0};
     nudge_rendered r = {0};
-    char *wa = NULL;
+    char *wa = NULL, *flow = NULL;
     int rc = -1;
     if (s->priority < NUDGE_LOW || s->priority > NUDGE_URGENT)
         return err_set(err, NUDGE_EINVAL, "priority",
@@ -151,7 +151,8 @@ int nudge_enqueue(nudge *n, int64_t clinic_id, const nudge_send *s, int64_t *id_
     tmpl_patient_vars(n, &c, &p, NULL, &v, err);
     if (nudge_template_render(&t, channel, &v, &r, err) < 0 ||
         (!strcmp(channel, "whatsapp") &&
-         tmpl_wa_template(n, c.id, t.name, t.language, &v, &wa, err) < 0))
+         tmpl_wa_template(n, c.id, t.name, t.language, &v, &wa, err) < 0) ||
+        (!strcmp(channel, "sms") && tmpl_msg91_flow(n, c.id, t.name, t.language, &v, &flow, err) < 0))
         goto out;
     queue_item it = {
         .clinic_id = c.id,
@@ -169,6 +170,7 @@ int nudge_enqueue(nudge *n, int64_t clinic_id, const nudge_send *s, int64_t *id_
         .due_at = s->due_at ? s->due_at : nudge_now(n),
         .dedupe_key = s->dedupe_key,
         .wa_template = wa,
+        .msg91_flow = flow,
     };
     int created;
     if (store_begin(n->db, err) < 0)
@@ -188,6 +190,7 @@ int nudge_enqueue(nudge *n, int64_t clinic_id, const nudge_send *s, int64_t *id_
     rc = 0;
 out:
     free(wa);
+    free(flow);
     nudge_rendered_free(&r);
     nudge_template_free(&t);
     nudge_vars_free(&v);

@@ -44,7 +44,7 @@ static int sched_one(nudge *n, const nudge_reminder *rm, nudge_err *err)
     nudge_template t = {0};
     nudge_vars v = {0};
     nudge_rendered r = {0};
-    char *wa = NULL, *ics = NULL;
+    char *wa = NULL, *ics = NULL, *flow = NULL;
     nudge_err why = {0};
     int rc = -1;
 
@@ -66,7 +66,9 @@ static int sched_one(nudge *n, const nudge_reminder *rm, nudge_err *err)
         nudge_template_get(n, c.id, rm->template_name, p.language, &t, &why) < 0 ||
         nudge_template_render(&t, channel, &v, &r, &why) < 0 ||
         (!strcmp(channel, "whatsapp") &&
-         tmpl_wa_template(n, c.id, t.name, t.language, &v, &wa, &why) < 0)) {
+         tmpl_wa_template(n, c.id, t.name, t.language, &v, &wa, &why) < 0) ||
+        (!strcmp(channel, "sms") &&
+         tmpl_msg91_flow(n, c.id, t.name, t.language, &v, &flow, &why) < 0)) {
         /* The plan cannot become a message (a clinic template needs a
          * variable we do not have): record why, for staff to see. */
         if (sched_mark(n, rm->id, "failed", 0, why.msg, err) < 0 ||
@@ -106,6 +108,7 @@ static int sched_one(nudge *n, const nudge_reminder *rm, nudge_err *err)
         .dedupe_key = key,
         .wa_template = wa,
         .ics = ics,
+        .msg91_flow = flow,
         .ics_method = ics ? "REQUEST" : NULL,
     };
     int64_t id;
@@ -121,6 +124,7 @@ out:
         rc = -1;
     free(wa);
     free(ics);
+    free(flow);
     nudge_rendered_free(&r);
     nudge_template_free(&t);
     nudge_vars_free(&v);

@@ -337,3 +337,80 @@ int tmpl_wa_template(nudge *n, int64_t clinic_id, const char *template_name, con
     json_decref(o);
     return 0;
 }
+
+int nudge_msg91_template_put(nudge *n, int64_t clinic_id, const char *template_name,
+                             const char *language, const char *template_id, const char *params,
+                             nudge_err *err)
+{
+    err_clear(err);
+    nudge_clinic c;
+    if (nudge_clinic_get(n, clinic_id, &c, err) < 0)
+        return -1;
+    if (str_blank(template_name))
+        return err_set(err, NUDGE_EINVAL, "template", "template is required");
+    if (!language || !lang_code_ok(language))
+        return err_set(err, NUDGE_EINVAL, "language", "language must be a code such as en or hi");
+    if (str_blank(template_id) ||
+        strspn(template_id, "0123456789abcdefABCDEF") != strlen(template_id))
+        return err_set(err, NUDGE_EINVAL, "template_id", "a MSG91 template id is hex digits");
+    /* VAR:name pairs, comma-separated. */
+    const char *pl = params ? params : "";
+    for (const char *q = pl; *q;) {
+        size_t l = strcspn(q, ","), colon = strcspn(q, ":");
+        if (colon == 0 || colon + 1 >= l ||
+            strspn(q, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_:") != l)
+            return err_set(err, NUDGE_EINVAL, "params",
+                           "params are VAR:variable pairs separated by commas");
+        q += l + (q[l] == ',');
+    }
+    if (store_begin(n->db, err) < 0)
+        return -1;
+    if (store_exec(n->db, err,
+                   "INSERT INTO msg91_templates (clinic_id, template, language, template_id, "
+                   "params) VALUES (?, ?, ?, ?, ?) ON CONFLICT (clinic_id, template, language) "
+                   "DO UPDATE SET template_id = excluded.template_id, params = excluded.params",
+                   bind_int(clinic_id), bind_text(template_name), bind_text(language),
+                   bind_text(template_id), bind_text(pl)) < 0 ||
+        audit_add(n, clinic_id, "put", "msg91_template", 0, template_name, err) < 0) {
+        store_rollback(n->db);
+        return -1;
+    }
+    return store_commit(n->db, err);
+}
+
+int tmpl_msg91_flow(nudge *n, int64_t clinic_id, const char *template_name, const char *language,
+                    const nudge_vars *v, char **json, nudge_err *err)
+{
+    *json = NULL;
+    store_stmt *st;
+    if (store_query(n->db, &st, err,
+                    "SELECT template_id, params FROM msg91_templates WHERE clinic_id = ? AND "
+                    "template = ? AND language = ?",
+                    bind_int(clinic_id), bind_text(template_name), bind_text(language)) < 0)
+        return -1;
+    int r = store_next(st, err);
+    if (r != 1) {
+        store_done(st);
+        return r;
+    }
+    char list[512];
+    store_copy(st, 1, list, sizeof list);
+    json_t *vars = json_object();
+    json_t *o = json_pack("{s:s, s:o}", "template_id", store_text(st, 0), "vars", vars);
+    store_done(st);
+    for (char *save, *pair = strtok_r(list, ",", &save); pair; pair = strtok_r(NULL, ",", &save)) {
+        char *colon = strchr(pair, ':');
+        const char *val = colon ? nudge_vars_get(v, colon + 1) : NULL;
+        if (!val) {
+            json_decref(o);
+            return err_set(err, NUDGE_EINVAL, "params",
+                           "the MSG91 template for %s needs variable {%s}", template_name,
+                           colon ? colon + 1 : pair);
+        }
+        *colon = 0;
+        json_object_set_new(vars, pair, json_string(val));
+    }
+    *json = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return 0;
+}

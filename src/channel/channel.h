@@ -36,6 +36,8 @@ typedef struct channel_msg {
      * METHOD (REQUEST or CANCEL); NULL for none. */
     const char *ics;
     const char *ics_method;
+    /* SMS by MSG91: {template_id, vars{}} of the DLT template, or NULL. */
+    const char *msg91_flow;
 } channel_msg;
 
 enum channel_result {
@@ -108,6 +110,13 @@ typedef struct whatsapp_config {
     long timeout_ms;
 } whatsapp_config;
 channel *channel_whatsapp_new(const whatsapp_config *cfg, nudge_err *err);
+
+typedef struct msg91_config {
+    const char *base_url; /* https://control.msg91.com; a local fake in tests */
+    const char *authkey;  /* never logged */
+    long timeout_ms;
+} msg91_config;
+channel *channel_msg91_new(const msg91_config *cfg, nudge_err *err);
 
 /* Builds the RFC 2047 encoded-word form of a header value when it is not
  * plain ASCII ("=?UTF-8?B?...?=" words of at most 75 characters, never

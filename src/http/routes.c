@@ -18,6 +18,7 @@ H(api_notification_action); H(api_queue_status);
 H(api_key_list); H(api_key_create); H(api_key_revoke);
 H(api_audit_list);
 H(api_twilio_status); H(api_twilio_inbound); H(api_whatsapp_verify); H(api_whatsapp_events);
+H(api_msg91_status);
 #undef H
 
 #define ADMIN NUDGE_ROLE_ADMIN
@@ -61,5 +62,6 @@ const http_route http_routes[] = {
     {"POST", "/webhooks/twilio/inbound", api_twilio_inbound, 0},
     {"GET", "/webhooks/whatsapp", api_whatsapp_verify, 0},
     {"POST", "/webhooks/whatsapp", api_whatsapp_events, 0},
+    {"POST", "/webhooks/msg91/status", api_msg91_status, 0},
     {NULL, NULL, NULL, 0},
 };

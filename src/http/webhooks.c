@@ -207,3 +207,44 @@ int api_whatsapp_events(http_req *r)
         return http_fail(r, &e);
     return http_ok(r, 200, json_pack("{s:i, s:i}", "statuses", statuses, "messages", messages));
 }
+
+/* POST /webhooks/msg91/status: MSG91's delivery report. MSG91 does not
+ * sign its reports; the shared secret configured with it comes in the
+ * X-MSG91-Secret header or a ?secret= parameter, and is compared in
+ * constant time before anything is read. */
+int api_msg91_status(http_req *r)
+{
+    if (!r->n)
+        return http_problem(r, 503, "Unavailable", "the database cannot be opened", NULL);
+    if (!r->n->msg91_secret)
+        return http_problem(r, 404, "Not found", "MSG91 is not configured here", NULL);
+    const char *given = http_header(r, "X-MSG91-Secret");
+    if (!given)
+        given = http_query(r, "secret");
+    if (!given || !sig_equal(given, r->n->msg91_secret))
+        return refuse(r, "the shared secret does not match");
+    json_t *j = http_body(r);
+    if (!j)
+        return 0;
+    const char *id = json_string_value(json_object_get(j, "requestId"));
+    const char *code = json_string_value(json_object_get(j, "status"));
+    /* MSG91's numeric statuses: 1 delivered; 2 failed, 9 NDNC, 16 rejected,
+     * 17 blocked, 25 rejected by the operator; others are interim. */
+    char key[16] = "";
+    if (code)
+        snprintf(key, sizeof key, ",%.8s,", code);
+    const char *status = !code                ? NULL
+                         : !strcmp(code, "1") ? "delivered"
+                         : strstr(",2,9,16,17,25,", key) ? "failed"
+                                                         : "accepted";
+    nudge_err e = {0};
+    int applied = 0;
+    int rc = id && status ? nudge_delivery_report(r->n, "msg91", id, status,
+                                                  strcmp(status, "failed") ? NULL : code, &applied,
+                                                  &e)
+                          : 0;
+    json_decref(j);
+    if (rc < 0)
+        return http_fail(r, &e);
+    return http_ok(r, 200, json_pack("{s:b}", "applied", applied));
+}
