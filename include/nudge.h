@@ -116,6 +116,9 @@ typedef struct nudge_clinic {
     int max_retries;
     int rate_per_minute; /* per channel */
     char default_channel[16];
+    char sms_sender[40];       /* E.164 or a Twilio Messaging Service SID; "": the default */
+    int whatsapp_fallback;     /* a failed WhatsApp message goes once by SMS */
+    int whatsapp_fallback_after; /* ... and one still undelivered after N minutes; 0: off */
     int64_t created_at;
 } nudge_clinic;
 

@@ -25,6 +25,7 @@ void nudge_clinic_defaults(nudge_clinic *c)
     c->followup_after = 24 * 60;
     c->max_retries = 3;
     c->rate_per_minute = 20;
+    c->whatsapp_fallback = 1;
 }
 
 int clinic_parse_offsets(const char *s, int *offs, int *n, nudge_err *err)
@@ -111,6 +112,20 @@ static int clinic_validate(nudge_clinic *c, nudge_err *err)
                        "default channel must be sms, whatsapp or email");
     if (c->followup_after < 0)
         return err_set(err, NUDGE_EINVAL, "followup_after", "follow-up delay must be >= 0");
+    if (c->whatsapp_fallback_after < 0 || c->whatsapp_fallback_after > 7 * 24 * 60)
+        return err_set(err, NUDGE_EINVAL, "whatsapp_fallback_after",
+                       "the WhatsApp fallback delay must be 0 to 10080 minutes");
+    c->whatsapp_fallback = !!c->whatsapp_fallback;
+    if (c->sms_sender[0] && strncmp(c->sms_sender, "MG", 2)) {
+        char e164[20];
+        if (phone_normalize(c->sms_sender, c->country, e164, sizeof e164, "sms_sender", err) < 0)
+            return -1;
+        strcpy(c->sms_sender, e164);
+    } else if (c->sms_sender[0] && (strlen(c->sms_sender) != 34 ||
+                                    strspn(c->sms_sender + 2, "0123456789abcdefABCDEF") != 32)) {
+        return err_set(err, NUDGE_EINVAL, "sms_sender",
+                       "sms_sender is an E.164 number or a Messaging Service SID (MG...)");
+    }
     return 0;
 }
 
@@ -127,14 +142,16 @@ int nudge_clinic_add(nudge *n, nudge_clinic *c, nudge_err *err)
     if (store_exec(n->db, err,
                    "INSERT INTO clinics (name, timezone, country, language, phone, email, "
                    "address, quiet_start, quiet_end, reminder_offsets, followup_after, "
-                   "max_retries, rate_per_minute, default_channel, created_at) "
-                   "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                   "max_retries, rate_per_minute, default_channel, created_at, sms_sender, "
+                   "whatsapp_fallback, whatsapp_fallback_after) "
+                   "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                    bind_text(c->name), bind_text(c->timezone), bind_text(c->country),
                    bind_text(c->language), bind_text_or_null(c->phone), bind_text_or_null(c->email),
                    bind_text_or_null(c->address), bind_int(c->quiet_start), bind_int(c->quiet_end),
                    bind_text(offs), bind_int(c->followup_after), bind_int(c->max_retries),
                    bind_int(c->rate_per_minute), bind_text(c->default_channel),
-                   bind_int(c->created_at)) < 0)
+                   bind_int(c->created_at), bind_text_or_null(c->sms_sender), bind_int(c->whatsapp_fallback),
+                   bind_int(c->whatsapp_fallback_after)) < 0)
         goto fail;
     if (store_scalar(n->db, &c->id, err, "SELECT last_insert_rowid()") != 1)
         goto fail;
@@ -149,7 +166,7 @@ fail:
 #define CLINIC_COLS                                                                                \
     "id, name, timezone, country, language, phone, email, address, quiet_start, quiet_end, "       \
     "reminder_offsets, followup_after, max_retries, rate_per_minute, default_channel, "            \
-    "created_at"
+    "created_at, sms_sender, whatsapp_fallback, whatsapp_fallback_after"
 
 static void clinic_row(store_stmt *st, nudge_clinic *c)
 {
@@ -170,6 +187,9 @@ static void clinic_row(store_stmt *st, nudge_clinic *c)
     c->rate_per_minute = (int)store_int(st, 13);
     store_copy(st, 14, c->default_channel, sizeof c->default_channel);
     c->created_at = store_int(st, 15);
+    store_copy(st, 16, c->sms_sender, sizeof c->sms_sender);
+    c->whatsapp_fallback = (int)store_int(st, 17);
+    c->whatsapp_fallback_after = (int)store_int(st, 18);
 }
 
 int nudge_clinic_get(nudge *n, int64_t id, nudge_clinic *out, nudge_err *err)
@@ -222,7 +242,8 @@ int nudge_clinic_update(nudge *n, nudge_clinic *c, nudge_err *err)
     if (store_exec(n->db, err,
                    "UPDATE clinics SET name = ?, timezone = ?, country = ?, language = ?, phone = ?, "
                    "email = ?, address = ?, quiet_start = ?, quiet_end = ?, reminder_offsets = ?, "
-                   "followup_after = ?, max_retries = ?, rate_per_minute = ?, default_channel = ? "
+                   "followup_after = ?, max_retries = ?, rate_per_minute = ?, default_channel = ?, "
+                   "sms_sender = ?, whatsapp_fallback = ?, whatsapp_fallback_after = ? "
                    "WHERE id = ?",
                    bind_text(c->name), bind_text(c->timezone), bind_text(c->country),
                    bind_text(c->language), bind_text_or_null(c->phone),
@@ -230,7 +251,8 @@ int nudge_clinic_update(nudge *n, nudge_clinic *c, nudge_err *err)
                    bind_int(c->quiet_start), bind_int(c->quiet_end), bind_text(offs),
                    bind_int(c->followup_after), bind_int(c->max_retries),
                    bind_int(c->rate_per_minute), bind_text(c->default_channel),
-                   bind_int(c->id)) < 0 ||
+                   bind_text_or_null(c->sms_sender), bind_int(c->whatsapp_fallback),
+                   bind_int(c->whatsapp_fallback_after), bind_int(c->id)) < 0 ||
         audit_add(n, c->id, "update", "clinic", c->id, NULL, err) < 0) {
         store_rollback(n->db);
         return -1;

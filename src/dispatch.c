@@ -80,7 +80,7 @@ static void dispatch_notify(nudge *n, const nudge_notification *m, const char *w
  * these per transfer on the multi handle; the channel_msg points into it. */
 typedef struct flight {
     nudge_notification m;
-    char from_name[128], reply_to[256];
+    char from_name[128], reply_to[256], sender[40];
     channel_msg cm;
     channel *ch;
     channel_xfer x;
@@ -236,12 +236,14 @@ static int dispatch_begin(nudge *n, int64_t id, flight *f, nudge_tick_stats *st,
     f->ch = dispatch_channel(n, m->channel);
     str_copy(f->from_name, sizeof f->from_name, c.name);
     str_copy(f->reply_to, sizeof f->reply_to, c.email);
+    str_copy(f->sender, sizeof f->sender, c.sms_sender);
     f->cm = (channel_msg){
         .id = m->id,
         .clinic_id = m->clinic_id,
         .channel = m->channel,
         .to = m->recipient,
         .from_name = f->from_name,
+        .sender = f->sender[0] ? f->sender : NULL,
         .reply_to = f->reply_to[0] ? f->reply_to : NULL,
         .subject = m->subject,
         .text = m->body,

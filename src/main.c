@@ -386,7 +386,8 @@ static const opt clinic_add_opts[] = {
     {"name", 1, 0},        {"timezone", 1, 0}, {"country", 1, 0},     {"language", 1, 0},
     {"phone", 1, 0},       {"email", 1, 0},    {"address", 1, 0},     {"quiet-hours", 1, 0},
     {"offsets", 1, 0},     {"max-retries", 1, 0}, {"rate", 1, 0},     {"channel", 1, 0},
-    {"followup-after", 1, 0}, {NULL, 0, 0},
+    {"followup-after", 1, 0}, {"sms-sender", 1, 0}, {"whatsapp-fallback", 1, 0},
+    {"whatsapp-fallback-after", 1, 0}, {NULL, 0, 0},
 };
 
 static const char *const help_clinic =
@@ -405,7 +406,10 @@ static const char *const help_clinic =
     "  --max-retries N        retries after a transient failure (default 3)\n"
     "  --rate N               messages per minute per channel (default 20)\n"
     "  --channel CH           default channel: sms, whatsapp or email (default sms)\n"
-    "  --followup-after MIN   follow-up message after a visit (default 1440, 0: none)\n";
+    "  --followup-after MIN   follow-up message after a visit (default 1440, 0: none)\n"
+    "  --sms-sender S         the clinic's SMS sender: E.164 or a Messaging Service SID\n"
+    "  --whatsapp-fallback on|off   a failed WhatsApp message goes once by SMS (on)\n"
+    "  --whatsapp-fallback-after MIN  ... and one undelivered after MIN minutes (0: off)\n";
 
 static int cmd_clinic_add(ctx *c)
 {
@@ -462,6 +466,18 @@ static int cmd_clinic_add(ctx *c)
         return rc;
     if ((v = arg_get(a, "followup-after")) &&
         (rc = parse_int(c->cmd, "--followup-after", v, 0, 525600, &cl.followup_after)))
+        return rc;
+    if ((rc = set_field(c->cmd, cl.sms_sender, sizeof cl.sms_sender, arg_get(a, "sms-sender"),
+                        "sms_sender")))
+        return rc;
+    if ((v = arg_get(a, "whatsapp-fallback"))) {
+        if (strcmp(v, "on") && strcmp(v, "off"))
+            return usage_error(c->cmd, "--whatsapp-fallback must be on or off (got \"%s\")", v);
+        cl.whatsapp_fallback = !strcmp(v, "on");
+    }
+    if ((v = arg_get(a, "whatsapp-fallback-after")) &&
+        (rc = parse_int(c->cmd, "--whatsapp-fallback-after", v, 0, 10080,
+                        &cl.whatsapp_fallback_after)))
         return rc;
     if ((rc = open_nudge(c)))
         return rc;

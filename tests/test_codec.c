@@ -131,6 +131,9 @@ static nudge_clinic sample_clinic(void)
     c.max_retries = 5;
     c.rate_per_minute = 30;
     strcpy(c.default_channel, "whatsapp");
+    strcpy(c.sms_sender, "+15005550006");
+    c.whatsapp_fallback = 0;
+    c.whatsapp_fallback_after = 30;
     c.created_at = TU_T(2026, 12, 1, 4, 30);
     return c;
 }
@@ -196,6 +199,9 @@ static void test_clinic_round_trip(void **state)
     assert_int_equal(back.max_retries, 5);
     assert_int_equal(back.rate_per_minute, 30);
     assert_string_equal(back.default_channel, "whatsapp");
+    assert_string_equal(back.sms_sender, c.sms_sender);
+    assert_int_equal(back.whatsapp_fallback, c.whatsapp_fallback);
+    assert_int_equal(back.whatsapp_fallback_after, c.whatsapp_fallback_after);
     json_t *o2 = codec_clinic_out(&back);
     json_t *o1 = codec_clinic_out(&c);
     assert_true(json_equal(o1, o2));
@@ -1054,7 +1060,9 @@ static void test_out_shapes(void **state)
     assert_keys(o, (const char *const[]){
                        "id", "name", "timezone", "country", "language", "phone", "email", "address",
                        "quiet_hours", "reminder_offsets_minutes", "followup_after_minutes",
-                       "max_retries", "rate_per_minute", "default_channel", "created_at", NULL});
+                       "max_retries", "rate_per_minute", "default_channel", "sms_sender",
+                       "whatsapp_fallback", "whatsapp_fallback_after_minutes", "created_at",
+                       NULL});
     json_decref(o);
 }
 

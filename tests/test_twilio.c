@@ -146,6 +146,29 @@ static void test_sms_sent_as_documented(void **state)
     json_decref(req);
 }
 
+/* A clinic's own sender wins over the account's default. */
+static void test_clinic_sender(void **state)
+{
+    NEED_FAKE;
+    fx *f = *state;
+    nudge_clinic c;
+    nudge_err e = {0};
+    assert_int_equal(nudge_clinic_get(f->env.n, f->clinic, &c, &e), 0);
+    strcpy(c.sms_sender, "MG0123456789abcdef0123456789abcdef");
+    assert_int_equal(nudge_clinic_update(f->env.n, &c, &e), 0);
+    enqueue(f);
+    assert_int_equal(tick(f).sent, 1);
+    json_t *req = fake_last_request(&f->tw);
+    assert_true(json_is_true(fake_at(req, "valid")));
+    assert_string_equal(fake_str(req, "form.MessagingServiceSid"),
+                        "MG0123456789abcdef0123456789abcdef");
+    assert_null(fake_str(req, "form.From"));
+    json_decref(req);
+    strcpy(c.sms_sender, "not a sender");
+    assert_int_equal(nudge_clinic_update(f->env.n, &c, &e), -1);
+    assert_string_equal(e.field, "sms_sender");
+}
+
 static void test_each_answer_class(void **state)
 {
     NEED_FAKE;
@@ -431,7 +454,7 @@ int main(void)
         T(test_sms_sent_as_documented),       T(test_each_answer_class),
         T(test_many_in_flight),               T(test_provider_down_for_an_hour),
         T(test_status_callbacks_forward_only), T(test_webhook_rejections),
-        T(test_inbound_sms),
+        T(test_inbound_sms),                   T(test_clinic_sender),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

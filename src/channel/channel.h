@@ -20,6 +20,7 @@ typedef struct channel_msg {
     const char *channel;     /* email sms whatsapp */
     const char *to;          /* email address or E.164 */
     const char *from_name;   /* the clinic's name, for display */
+    const char *sender;      /* SMS: the clinic's own sender (E.164 or MG...), or NULL */
     const char *reply_to;    /* the clinic's email, may be NULL */
     const char *subject;     /* email only */
     const char *text;        /* SMS/WhatsApp body or email text part */

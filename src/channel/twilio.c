@@ -77,7 +77,12 @@ static int twilio_start(channel *ch, const channel_msg *m, channel_xfer *x, chan
     }
     sbuf form = {0};
     form_add(&form, c, "To", m->to);
-    if (p->service)
+    /* The clinic's own sender wins over the account's default. */
+    if (m->sender && !strncmp(m->sender, "MG", 2))
+        form_add(&form, c, "MessagingServiceSid", m->sender);
+    else if (m->sender)
+        form_add(&form, c, "From", m->sender);
+    else if (p->service)
         form_add(&form, c, "MessagingServiceSid", p->service);
     else
         form_add(&form, c, "From", p->from);

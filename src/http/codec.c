@@ -147,6 +147,9 @@ json_t *codec_clinic_out(const nudge_clinic *c)
     put_int(o, "max_retries", c->max_retries);
     put_int(o, "rate_per_minute", c->rate_per_minute);
     put_str(o, "default_channel", c->default_channel);
+    put_opt(o, "sms_sender", c->sms_sender);
+    json_object_set_new(o, "whatsapp_fallback", json_boolean(c->whatsapp_fallback));
+    put_int(o, "whatsapp_fallback_after_minutes", c->whatsapp_fallback_after);
     put_time(o, "created_at", c->created_at, c->timezone);
     return o;
 }
@@ -600,6 +603,9 @@ static const cfield clinic_fields[] = {
     {"max_retries", 0, NULL},
     {"rate_per_minute", 0, NULL},
     {"default_channel", 0, NULL},
+    {"sms_sender", 0, NULL},
+    {"whatsapp_fallback", 0, NULL},
+    {"whatsapp_fallback_after_minutes", 0, NULL},
     {"created_at", F_RO, NULL},
 };
 #define NF(t) (sizeof(t) / sizeof *(t))
@@ -665,6 +671,7 @@ static int do_clinic_in(json_t *j, nudge_clinic *c, int partial, nudge_err *err)
         {"email", t.email, sizeof t.email, 1},
         {"address", t.address, sizeof t.address, 1},
         {"default_channel", t.default_channel, sizeof t.default_channel, 0},
+        {"sms_sender", t.sms_sender, sizeof t.sms_sender, 1},
     };
     for (size_t i = 0; i < NF(strs); i++) {
         json_t *v = json_object_get(j, strs[i].name);
@@ -678,6 +685,7 @@ static int do_clinic_in(json_t *j, nudge_clinic *c, int partial, nudge_err *err)
         {"followup_after_minutes", &t.followup_after},
         {"max_retries", &t.max_retries},
         {"rate_per_minute", &t.rate_per_minute},
+        {"whatsapp_fallback_after_minutes", &t.whatsapp_fallback_after},
     };
     for (size_t i = 0; i < NF(ints); i++) {
         json_t *v = json_object_get(j, ints[i].name);
@@ -689,6 +697,11 @@ static int do_clinic_in(json_t *j, nudge_clinic *c, int partial, nudge_err *err)
         return -1;
     if ((v = json_object_get(j, "reminder_offsets_minutes")) && offsets_in(v, &t, err) < 0)
         return -1;
+    if ((v = json_object_get(j, "whatsapp_fallback"))) {
+        if (!json_is_boolean(v))
+            return type_err(v, "whatsapp_fallback", "true or false", err);
+        t.whatsapp_fallback = json_is_true(v);
+    }
     *c = t;
     return 0;
 }

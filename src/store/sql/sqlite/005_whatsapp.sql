@@ -22,6 +22,8 @@ ALTER TABLE notification_queue ADD COLUMN ics_method TEXT;
 -- the two are one logical message.
 ALTER TABLE notification_queue ADD COLUMN fallback_of INTEGER REFERENCES notification_queue(id);
 ALTER TABLE clinics ADD COLUMN whatsapp_fallback INTEGER NOT NULL DEFAULT 1;
+-- The clinic's own SMS sender: an E.164 number or a Messaging Service SID.
+ALTER TABLE clinics ADD COLUMN sms_sender TEXT;
 -- Minutes after which a WhatsApp message still not delivered is sent by
 -- SMS too; 0: only when WhatsApp fails.
 ALTER TABLE clinics ADD COLUMN whatsapp_fallback_after INTEGER NOT NULL DEFAULT 0;
