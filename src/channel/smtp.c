@@ -168,21 +168,72 @@ static curl_mime *smtp_mime(CURL *c, const channel_msg *m)
     return root;
 }
 
-/* One transfer on the channel's handle; fills out's result and detail. */
-static void smtp_perform(smtp_priv *p, struct curl_slist *rcpt, struct curl_slist *headers,
-                         curl_mime *mime, channel_outcome *out)
-{
-    CURL *c = p->curl;
-    char errbuf[CURL_ERROR_SIZE] = "";
+/* What one message's transfer holds until it ends: libcurl reads the
+ * headers, recipients and MIME tree while it runs. */
+typedef struct smtp_state {
+    struct curl_slist *headers, *rcpt;
+    curl_mime *mime;
+    char msgid[192];
     char from[320];
-    snprintf(from, sizeof from, "<%s>", p->from); /* fits: checked <= 254 */
+} smtp_state;
+
+static void smtp_state_free(smtp_state *st)
+{
+    if (!st)
+        return;
+    curl_mime_free(st->mime);
+    curl_slist_free_all(st->headers);
+    curl_slist_free_all(st->rcpt);
+    free(st);
+}
+
+/* Builds the message for m on handle c: 0 ready, 1 outcome already known. */
+static int smtp_prepare(smtp_priv *p, CURL *c, const channel_msg *m, channel_xfer *x,
+                        channel_outcome *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!mail_address_ok(m->to)) {
+        smtp_fail(out, CHANNEL_PERMANENT, "invalid recipient address");
+        return 1;
+    }
+    if (m->reply_to && *m->reply_to && !mail_address_ok(m->reply_to)) {
+        smtp_fail(out, CHANNEL_CONFIG, "invalid Reply-To address");
+        return 1;
+    }
+    smtp_state *st = calloc(1, sizeof *st);
+    if (!st || mail_message_id(m->id, p->from, st->msgid, sizeof st->msgid) < 0) {
+        free(st);
+        smtp_fail(out, CHANNEL_TRANSIENT, "smtp: no random bytes for Message-ID");
+        return 1;
+    }
+    snprintf(st->from, sizeof st->from, "<%s>", p->from); /* fits: checked <= 254 */
+    char **hv = mail_headers(m, p->from, st->msgid);
+    int oom = 0;
+    struct curl_slist *t;
+    for (char **h = hv; *h && !oom; h++) {
+        if ((t = curl_slist_append(st->headers, *h)))
+            st->headers = t;
+        else
+            oom = 1;
+    }
+    mail_headers_free(hv);
+    sbuf b = {0};
+    sbuf_printf(&b, "<%s>", m->to);
+    if (!oom && !(st->rcpt = curl_slist_append(NULL, b.data)))
+        oom = 1;
+    sbuf_free(&b);
+    if (oom || !(st->mime = smtp_mime(c, m))) {
+        smtp_state_free(st);
+        smtp_fail(out, CHANNEL_TRANSIENT, "smtp: out of memory building the message");
+        return 1;
+    }
     CURLcode rc = CURLE_OK;
 #define SMTP_SET(opt, val)                                                                    \
     do {                                                                                      \
         if (rc == CURLE_OK)                                                                   \
             rc = curl_easy_setopt(c, opt, val);                                               \
     } while (0)
-    SMTP_SET(CURLOPT_ERRORBUFFER, errbuf);
+    SMTP_SET(CURLOPT_ERRORBUFFER, x->errbuf);
     SMTP_SET(CURLOPT_URL, p->url);
 #if LIBCURL_VERSION_NUM >= 0x075500
     SMTP_SET(CURLOPT_PROTOCOLS_STR, "smtp,smtps");
@@ -192,10 +243,10 @@ static void smtp_perform(smtp_priv *p, struct curl_slist *rcpt, struct curl_slis
     SMTP_SET(CURLOPT_NOSIGNAL, 1L); /* no SIGALRM in a threaded daemon */
     SMTP_SET(CURLOPT_CONNECTTIMEOUT_MS, SMTP_CONNECT_TIMEOUT_MS);
     SMTP_SET(CURLOPT_TIMEOUT_MS, p->timeout_ms);
-    SMTP_SET(CURLOPT_MAIL_FROM, from);
-    SMTP_SET(CURLOPT_MAIL_RCPT, rcpt);
-    SMTP_SET(CURLOPT_HTTPHEADER, headers); /* for SMTP: the message's headers */
-    SMTP_SET(CURLOPT_MIMEPOST, mime);
+    SMTP_SET(CURLOPT_MAIL_FROM, st->from);
+    SMTP_SET(CURLOPT_MAIL_RCPT, st->rcpt);
+    SMTP_SET(CURLOPT_HTTPHEADER, st->headers); /* for SMTP: the message's headers */
+    SMTP_SET(CURLOPT_MIMEPOST, st->mime);
     if (p->starttls)
         SMTP_SET(CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
     if (p->user) {
@@ -207,72 +258,68 @@ static void smtp_perform(smtp_priv *p, struct curl_slist *rcpt, struct curl_slis
         SMTP_SET(CURLOPT_SSL_VERIFYHOST, 0L);
     }
 #undef SMTP_SET
-    long code = 0;
-    if (rc == CURLE_OK) {
-        rc = curl_easy_perform(c);
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    if (rc != CURLE_OK) {
+        smtp_state_free(st);
+        smtp_fail(out, CHANNEL_TRANSIENT, "smtp: %s", curl_easy_strerror(rc));
+        return 1;
     }
+    x->easy = c;
+    x->state = st;
+    return 0;
+}
+
+static void smtp_finish(channel *ch, channel_xfer *x, CURLcode rc, channel_outcome *out)
+{
+    (void)ch;
+    smtp_state *st = x->state;
+    x->state = NULL;
+    long code = 0;
+    curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
     if (rc == CURLE_OK) {
         out->result = CHANNEL_SENT;
+        str_copy(out->provider_id, sizeof out->provider_id, st->msgid);
     } else {
         /* libcurl's message names the step and the reply code; it never
          * holds the password or the body. */
-        const char *why = errbuf[0] ? errbuf : curl_easy_strerror(rc);
+        const char *why = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
         if (code >= 400)
             smtp_fail(out, smtp_classify(rc, code), "smtp: %s (server replied %ld)", why, code);
         else
             smtp_fail(out, smtp_classify(rc, code), "smtp: %s", why);
     }
-    /* Reset now rather than before the next send: libcurl lets go of the
-     * caller's headers and mime and of errbuf before they are freed, and
-     * keeps the connection for the next message. */
-    curl_easy_reset(c);
+    smtp_state_free(st);
 }
 
+/* On the dispatcher's multi handle: a handle per message; the multi handle
+ * keeps and reuses the connections. */
+static int smtp_start(channel *ch, const channel_msg *m, channel_xfer *x, channel_outcome *out)
+{
+    CURL *c = curl_easy_init();
+    if (!c) {
+        smtp_fail(out, CHANNEL_TRANSIENT, "smtp: cannot start a transfer");
+        return 1;
+    }
+    int r = smtp_prepare(ch->priv, c, m, x, out);
+    if (r)
+        curl_easy_cleanup(c);
+    return r;
+}
+
+/* One message now, on the channel's own handle (connection kept between
+ * calls): for callers without a multi handle. */
 static int smtp_send(channel *ch, const channel_msg *m, channel_outcome *out)
 {
     smtp_priv *p = ch->priv;
-    memset(out, 0, sizeof *out);
-    if (!mail_address_ok(m->to)) {
-        smtp_fail(out, CHANNEL_PERMANENT, "invalid recipient address");
+    channel_xfer x;
+    memset(&x, 0, sizeof x);
+    if (smtp_prepare(p, p->curl, m, &x, out))
         return 0;
-    }
-    if (m->reply_to && *m->reply_to && !mail_address_ok(m->reply_to)) {
-        smtp_fail(out, CHANNEL_CONFIG, "invalid Reply-To address");
-        return 0;
-    }
-    char msgid[192];
-    if (mail_message_id(m->id, p->from, msgid, sizeof msgid) < 0) {
-        smtp_fail(out, CHANNEL_TRANSIENT, "smtp: no random bytes for Message-ID");
-        return 0;
-    }
-
-    struct curl_slist *headers = NULL, *rcpt = NULL, *t;
-    char **hv = mail_headers(m, p->from, msgid);
-    int oom = 0;
-    for (char **h = hv; *h && !oom; h++) {
-        if ((t = curl_slist_append(headers, *h)))
-            headers = t;
-        else
-            oom = 1;
-    }
-    mail_headers_free(hv);
-    sbuf b = {0};
-    sbuf_printf(&b, "<%s>", m->to);
-    char *to = sbuf_take(&b);
-    if (!oom && !(rcpt = curl_slist_append(NULL, to)))
-        oom = 1;
-    curl_mime *mime = oom ? NULL : smtp_mime(p->curl, m);
-    if (mime)
-        smtp_perform(p, rcpt, headers, mime, out);
-    else
-        smtp_fail(out, CHANNEL_TRANSIENT, "smtp: out of memory building the message");
-    if (out->result == CHANNEL_SENT)
-        str_copy(out->provider_id, sizeof out->provider_id, msgid);
-    curl_mime_free(mime);
-    curl_slist_free_all(headers);
-    curl_slist_free_all(rcpt);
-    free(to);
+    CURLcode rc = curl_easy_perform(p->curl);
+    smtp_finish(ch, &x, rc, out);
+    /* Reset now rather than before the next send: libcurl lets go of the
+     * headers, MIME tree and error buffer just freed, and keeps the
+     * connection for the next message. */
+    curl_easy_reset(p->curl);
     return 0;
 }
 
@@ -339,6 +386,8 @@ channel *channel_smtp_new(const smtp_config *cfg, nudge_err *err)
     }
     ch->name = "smtp";
     ch->send = smtp_send;
+    ch->start = smtp_start;
+    ch->finish = smtp_finish;
     ch->free = smtp_free;
     ch->priv = p;
     p->curl = curl_easy_init();
