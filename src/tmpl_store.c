@@ -277,12 +277,13 @@ int nudge_whatsapp_template_put(nudge *n, int64_t clinic_id, const char *templat
         return err_set(err, NUDGE_EINVAL, "template", "template is required");
     if (!language || !lang_code_ok(language))
         return err_set(err, NUDGE_EINVAL, "language", "language must be a code such as en or hi");
-    if (str_blank(wa_name) || strspn(wa_name, "abcdefghijklmnopqrstuvwxyz0123456789_") !=
-                                  strlen(wa_name))
+    if (str_blank(wa_name) ||
+        strspn(wa_name, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(wa_name))
         return err_set(err, NUDGE_EINVAL, "wa_name",
                        "an approved WhatsApp template name is lower case, digits and _");
     if (str_blank(wa_language))
-        return err_set(err, NUDGE_EINVAL, "wa_language", "the template's language code is required");
+        return err_set(err, NUDGE_EINVAL, "wa_language",
+                       "the template's language code is required");
     const char *pl = params ? params : "";
     if (strspn(pl, "abcdefghijklmnopqrstuvwxyz0123456789_,") != strlen(pl))
         return err_set(err, NUDGE_EINVAL, "params",
@@ -303,19 +304,47 @@ int nudge_whatsapp_template_put(nudge *n, int64_t clinic_id, const char *templat
     return store_commit(n->db, err);
 }
 
+/* A document to send with the message (a prescription PDF): given by the
+ * sender as the variables document_url (https) and document_name. */
+static int tmpl_wa_document(const nudge_vars *v, json_t **out, nudge_err *err)
+{
+    const char *url = nudge_vars_get(v, "document_url");
+    *out = NULL;
+    if (!url)
+        return 0;
+    if (strncmp(url, "https://", 8) && strncmp(url, "http://", 7))
+        return err_set(err, NUDGE_EINVAL, "vars.document_url",
+                       "document_url must be an http(s) link to the document");
+    const char *name = nudge_vars_get(v, "document_name");
+    *out = json_pack("{s:s, s:s}", "link", url, "filename", name ? name : "document.pdf");
+    return 0;
+}
+
 int tmpl_wa_template(nudge *n, int64_t clinic_id, const char *template_name, const char *language,
                      const nudge_vars *v, char **json, nudge_err *err)
 {
     *json = NULL;
+    json_t *doc;
+    if (tmpl_wa_document(v, &doc, err) < 0)
+        return -1;
     store_stmt *st;
     if (store_query(n->db, &st, err,
                     "SELECT wa_name, wa_language, params FROM whatsapp_templates WHERE "
                     "clinic_id = ? AND template = ? AND language = ?",
-                    bind_int(clinic_id), bind_text(template_name), bind_text(language)) < 0)
+                    bind_int(clinic_id), bind_text(template_name), bind_text(language)) < 0) {
+        json_decref(doc);
         return -1;
+    }
     int r = store_next(st, err);
     if (r != 1) {
         store_done(st);
+        if (r == 0 && doc) { /* no template: the document alone, for inside the window */
+            json_t *o = json_pack("{s:o}", "document", doc);
+            *json = json_dumps(o, JSON_COMPACT);
+            json_decref(o);
+            return 0;
+        }
+        json_decref(doc);
         return r;
     }
     json_t *params = json_array();
@@ -328,11 +357,14 @@ int tmpl_wa_template(nudge *n, int64_t clinic_id, const char *template_name, con
         const char *val = nudge_vars_get(v, k);
         if (!val) {
             json_decref(o);
+            json_decref(doc);
             return err_set(err, NUDGE_EINVAL, "params",
                            "the WhatsApp template for %s needs variable {%s}", template_name, k);
         }
         json_array_append_new(params, json_string(val));
     }
+    if (doc)
+        json_object_set_new(o, "document", doc);
     *json = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return 0;

@@ -292,6 +292,38 @@ static void test_statuses_forward_only_and_failed_falls_back(void **state)
     json_decref(sms);
 }
 
+static void test_prescription_as_document(void **state)
+{
+    NEED_FAKE;
+    fx *f = *state;
+    fake_control(&f->wa, "{\"window_open\":[\"919876543210\"]}");
+    inbound(f, "\"text\":\"is my prescription ready?\"");
+    tick(f);
+    nudge_vars v = {0};
+    nudge_vars_set(&v, "document_url", "https://smile-dental.example/rx/42.pdf");
+    nudge_vars_set(&v, "document_name", "prescription-42.pdf");
+    nudge_send s = {.patient_id = f->patient, .template_name = "prescription_ready",
+                    .priority = NUDGE_NORMAL, .vars = &v};
+    int64_t id;
+    nudge_err e = {0};
+    assert_int_equal(nudge_enqueue(f->env.n, f->clinic, &s, &id, NULL, &e), 0);
+    tick(f);
+    json_t *req = fake_last_request(&f->wa);
+    assert_true(json_is_true(fake_at(req, "valid")));
+    assert_string_equal(fake_str(req, "json.type"), "document");
+    assert_string_equal(fake_str(req, "json.document.link"),
+                        "https://smile-dental.example/rx/42.pdf");
+    assert_string_equal(fake_str(req, "json.document.filename"), "prescription-42.pdf");
+    assert_non_null(strstr(fake_str(req, "json.document.caption"), "Smile Dental"));
+    json_decref(req);
+    assert_string_equal(get(f, id).status, "sent");
+    /* Only links: a local path is refused at enqueue, naming it. */
+    nudge_vars_set(&v, "document_url", "/etc/passwd");
+    assert_int_equal(nudge_enqueue(f->env.n, f->clinic, &s, &id, NULL, &e), -1);
+    assert_string_equal(e.field, "vars.document_url");
+    nudge_vars_free(&v);
+}
+
 static void test_error_codes(void **state)
 {
     NEED_FAKE;
@@ -369,6 +401,7 @@ int main(void)
         T(test_outside_window_uses_the_mapped_template),
         T(test_inside_window_buttons_and_replies),
         T(test_statuses_forward_only_and_failed_falls_back),
+        T(test_prescription_as_document),
         T(test_error_codes),
         T(test_webhook_signatures_and_handshake),
     };

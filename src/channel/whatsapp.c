@@ -46,24 +46,25 @@ static json_t *wa_interactive(const channel_msg *m)
     int hi = m->language && !strcmp(m->language, "hi");
     return json_pack("{s:s, s:{s:s}, s:{s:[{s:s, s:{s:s, s:s}}, {s:s, s:{s:s, s:s}}]}}", "type",
                      "button", "body", "text", m->text, "action", "buttons", "type", "reply",
-                     "reply", "id", "confirm", "title", hi ? "पक्का करें" : "Confirm", "type",
-                     "reply", "reply", "id", "reschedule", "title",
-                     hi ? "समय बदलें" : "Reschedule");
+                     "reply", "id", "confirm", "title", hi ? "पक्का करें" : "Confirm", "type", "reply",
+                     "reply", "id", "reschedule", "title", hi ? "समय बदलें" : "Reschedule");
 }
 
 /* {name, language, params[]} as the API's template object. */
 static json_t *wa_template(const char *spec)
 {
     json_t *s = json_loads(spec, 0, NULL);
-    if (!s)
+    if (!s || !json_is_string(json_object_get(s, "name"))) {
+        json_decref(s); /* a document alone: no approved template mapped */
         return NULL;
+    }
     json_t *params = json_array();
     size_t i;
     json_t *v;
     json_array_foreach(json_object_get(s, "params"), i, v)
         json_array_append_new(params, json_pack("{s:s, s:O}", "type", "text", "text", v));
-    json_t *t = json_pack("{s:O, s:{s:O}}", "name", json_object_get(s, "name"), "language",
-                          "code", json_object_get(s, "language"));
+    json_t *t = json_pack("{s:O, s:{s:O}}", "name", json_object_get(s, "name"), "language", "code",
+                          json_object_get(s, "language"));
     if (t && json_array_size(params))
         json_object_set_new(t, "components",
                             json_pack("[{s:s, s:o}]", "type", "body", "parameters", params));
@@ -85,7 +86,16 @@ static int wa_start(channel *ch, const channel_msg *m, channel_xfer *x, channel_
     }
     json_t *msg = json_pack("{s:s, s:s, s:s}", "messaging_product", "whatsapp", "recipient_type",
                             "individual", "to", to);
-    if (m->wa_window) {
+    json_t *spec = m->wa_template ? json_loads(m->wa_template, 0, NULL) : NULL;
+    json_t *doc = json_object_get(spec, "document");
+    if (m->wa_window && doc) {
+        /* The prescription itself, with the message as its caption. */
+        json_object_set_new(msg, "type", json_string("document"));
+        json_object_set_new(msg, "document",
+                            json_pack("{s:O, s:O, s:s}", "link", json_object_get(doc, "link"),
+                                      "filename", json_object_get(doc, "filename"), "caption",
+                                      m->text));
+    } else if (m->wa_window) {
         if (wa_buttons(m->template_name) && strlen(m->text) <= 1024) {
             json_object_set_new(msg, "type", json_string("interactive"));
             json_object_set_new(msg, "interactive", wa_interactive(m));
@@ -97,6 +107,7 @@ static int wa_start(channel *ch, const channel_msg *m, channel_xfer *x, channel_
     } else {
         json_t *t = m->wa_template ? wa_template(m->wa_template) : NULL;
         if (!t) {
+            json_decref(spec);
             json_decref(msg);
             out->result = CHANNEL_PERMANENT;
             snprintf(out->detail, sizeof out->detail,
@@ -107,6 +118,7 @@ static int wa_start(channel *ch, const channel_msg *m, channel_xfer *x, channel_
         json_object_set_new(msg, "type", json_string("template"));
         json_object_set_new(msg, "template", t);
     }
+    json_decref(spec);
     wa_state *st = calloc(1, sizeof *st);
     CURL *c = curl_easy_init();
     if (!st || !c) {
@@ -164,8 +176,8 @@ static void wa_finish(channel *ch, channel_xfer *x, CURLcode rc, channel_outcome
     json_t *e = json_object_get(j, "error");
     json_int_t code = json_integer_value(json_object_get(e, "code"));
     const char *msg = json_string_value(json_object_get(e, "message"));
-    snprintf(out->detail, sizeof out->detail, "whatsapp %ld: %lld %.180s", status,
-             (long long)code, msg ? msg : "");
+    snprintf(out->detail, sizeof out->detail, "whatsapp %ld: %lld %.180s", status, (long long)code,
+             msg ? msg : "");
     out->retry_after = (int)x->retry_after;
     if (code == 130429 || code == 131056 || status == 429 || status >= 500)
         out->result = CHANNEL_TRANSIENT;
