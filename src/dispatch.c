@@ -100,9 +100,14 @@ static void flight_clear(flight *f)
 }
 
 /* Records the outcome of one attempt and tells the observer. */
-static int dispatch_outcome(nudge *n, nudge_notification *m, const char *transport,
+static int dispatch_outcome(nudge *n, nudge_notification *m, channel *ch,
                             const channel_outcome *o, nudge_tick_stats *st, nudge_err *err)
 {
+    const char *transport = ch->name;
+    /* Our credentials were refused: stop using this channel for a while
+     * rather than walk every queued message into the same answer. */
+    if (o->result == CHANNEL_CONFIG)
+        ch->paused_until = nudge_now(n) + 5 * 60;
     int retried;
     int rc = queue_record(n, m, transport, o, &retried, err);
     if (rc < 0 && err->code == NUDGE_ECONFLICT)
@@ -252,6 +257,13 @@ static int dispatch_begin(nudge *n, int64_t id, flight *f, nudge_tick_stats *st,
         .template_name = m->template_name,
         .now = now,
     };
+    if (f->ch->paused_until > now) {
+        rc = queue_defer(n, m->id, f->ch->paused_until,
+                         "deferred: the provider refused our credentials", err);
+        st->deferred++;
+        dispatch_notify(n, m, "paused");
+        goto done;
+    }
     if (dispatch_extras(n, f, err) < 0 ||
         (!strcmp(m->channel, "whatsapp") && dispatch_whatsapp(n, f, now, err) < 0))
         goto done;
@@ -274,7 +286,7 @@ static int dispatch_begin(nudge *n, int64_t id, flight *f, nudge_tick_stats *st,
         o.result = CHANNEL_TRANSIENT;
         str_copy(o.detail, sizeof o.detail, "transport failed");
     }
-    rc = dispatch_outcome(n, m, f->ch->name, &o, st, err);
+    rc = dispatch_outcome(n, m, f->ch, &o, st, err);
 done:
     flight_clear(f);
     return rc;
@@ -304,7 +316,7 @@ static int dispatch_drive(nudge *n, int block, nudge_tick_stats *st, nudge_err *
         f->ch->finish(f->ch, &f->x, result, &o);
         curl_easy_cleanup(f->x.easy);
         f->x.easy = NULL;
-        if (dispatch_outcome(n, &f->m, f->ch->name, &o, st, err) < 0)
+        if (dispatch_outcome(n, &f->m, f->ch, &o, st, err) < 0)
             rc = -1;
         flight_clear(f);
     }

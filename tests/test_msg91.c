@@ -174,8 +174,8 @@ static void test_error_bodies(void **state)
         int attempts;
     } cases[] = {
         {"{\"status\":200,\"type\":\"error\",\"message\":\"Invalid template\"}", "failed", 1},
-        {"{\"status\":401}", "pending", 0},
         {"{\"status\":503}", "pending", 1},
+        {"{\"status\":401}", "pending", 0}, /* last: the channel then rests */
     };
     for (size_t i = 0; i < 3; i++) {
         char ctl[160];

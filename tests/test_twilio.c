@@ -182,8 +182,8 @@ static void test_each_answer_class(void **state)
         {"{\"status\":429,\"retry_after\":900}", "pending", "429", 1, 900},
         {"{\"code\":21211}", "failed", "21211", 1, -1},
         {"{\"code\":21610}", "failed", "21610", 1, -1},
-        {"{\"status\":401}", "pending", "401", 0, 5 * 60}, /* ours to fix: no retry spent */
         {"{\"drop\":true,\"repeat\":2}", "pending", "twilio", 1, 5 * 60},
+        {"{\"status\":401}", "pending", "401", 0, 5 * 60}, /* ours to fix: no retry spent */
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char ctl[128];
@@ -203,6 +203,23 @@ static void test_each_answer_class(void **state)
         if (!strcmp(m.status, "pending"))
             assert_int_equal(nudge_notification_cancel(f->env.n, f->clinic, id, &e), 0);
     }
+    /* After the 401 the channel rests: the next message waits, unsent and
+     * with no retry spent, until the pause ends; then it goes. */
+    json_t *before = fake_requests(&f->tw);
+    size_t asked = json_array_size(before);
+    json_decref(before);
+    int64_t id = enqueue(f);
+    nudge_tick_stats st = tick(f);
+    assert_int_equal(st.deferred, 1);
+    nudge_notification m = get(f, id);
+    assert_string_equal(m.status, "pending");
+    assert_int_equal(m.attempts, 0);
+    json_t *after = fake_requests(&f->tw);
+    assert_int_equal(json_array_size(after), asked);
+    json_decref(after);
+    f->env.clock.t += 5 * 60;
+    assert_int_equal(tick(f).sent, 1);
+    assert_string_equal(get(f, id).status, "sent");
 }
 
 static void test_many_in_flight(void **state)

@@ -78,6 +78,10 @@ typedef struct channel {
     void (*finish)(struct channel *ch, channel_xfer *x, CURLcode rc, channel_outcome *out);
     void (*free)(struct channel *ch);
     void *priv;
+    /* Set by the dispatcher when the provider refused our credentials: no
+     * message goes through this channel before then (they wait, spending
+     * no retries). */
+    int64_t paused_until;
 } channel;
 
 channel *channel_outbox_new(const char *dir, nudge_err *err);
