@@ -82,3 +82,11 @@ run: $(BUILD)/nudge
 
 clean:
 	rm -rf build
+
+# The throughput benchmark (bench/README.md); never part of `make check`.
+.PHONY: bench
+bench: $(BUILD)/bench/throughput
+
+$(BUILD)/bench/throughput: bench/throughput.c $(BUILD)/libnudge.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(STRICT) $(PKG_CFLAGS) -o $@ $< $(BUILD)/libnudge.a $(PKG_LIBS) -lm

@@ -349,7 +349,7 @@ static const char *const help_main =
     "  clinic add|list               clinics (tenants)\n"
     "  patient add|list|show         patients\n"
     "  appointment add|list|show|confirm|cancel|reschedule|complete|no-show\n"
-    "  template list|show|render|put message templates\n"
+    "  template list|show|render|put|map-whatsapp|map-msg91\n"
     "  send                          enqueue a direct message to a patient\n"
     "  queue status|list|show|retry|cancel\n"
     "  key create|list|revoke        API keys (shown once, stored hashed)\n"
@@ -1026,6 +1026,53 @@ static int cmd_tmpl_put(ctx *c)
     return 0;
 }
 
+/* ---- provider template mappings ---- */
+
+static const opt map_opts[] = {
+    {"clinic", 1, 0},      {"template", 1, 0}, {"language", 1, 0}, {"name", 1, 0},
+    {"name-language", 1, 0}, {"id", 1, 0},     {"params", 1, 0},   {NULL, 0, 0},
+};
+
+static const char *const help_map =
+    "usage: nudge template map-whatsapp --clinic ID --template NAME --language LANG\n"
+    "                                   --name APPROVED --name-language CODE\n"
+    "                                   [--params var,var,...]\n"
+    "       nudge template map-msg91 --clinic ID --template NAME --language LANG\n"
+    "                                --id DLT_TEMPLATE_ID [--params VAR1:var,VAR2:var]\n"
+    "\n"
+    "map-whatsapp: outside the 24-hour window WhatsApp takes only approved\n"
+    "templates: this one (its name and language code as approved by Meta) is\n"
+    "sent for the nudge template, its body parameters filled in order by --params.\n"
+    "map-msg91: Indian SMS must use a DLT-registered template: its id, and which\n"
+    "nudge variable fills each of its variables.\n";
+
+static int cmd_tmpl_map(ctx *c)
+{
+    const args *a = &c->a;
+    int64_t clinic;
+    int rc;
+    int wa = strstr(c->cmd, "whatsapp") != NULL;
+    if ((rc = parse_id(c->cmd, "--clinic", arg_get(a, "clinic"), &clinic)))
+        return rc;
+    const char *need[] = {"template", "language", wa ? "name" : "id", wa ? "name-language" : NULL};
+    for (int i = 0; i < 4 && need[i]; i++)
+        if (!arg_get(a, need[i])) {
+            char opt[32];
+            snprintf(opt, sizeof opt, "--%s", need[i]);
+            return usage_error(c->cmd, "%s is required", opt);
+        }
+    if ((rc = open_nudge(c)))
+        return rc;
+    nudge_err e = {0};
+    rc = wa ? nudge_whatsapp_template_put(c->n, clinic, arg_get(a, "template"),
+                                          arg_get(a, "language"), arg_get(a, "name"),
+                                          arg_get(a, "name-language"), arg_get(a, "params"), &e)
+            : nudge_msg91_template_put(c->n, clinic, arg_get(a, "template"),
+                                       arg_get(a, "language"), arg_get(a, "id"),
+                                       arg_get(a, "params"), &e);
+    return rc < 0 ? fail(c->cmd, &e) : 0;
+}
+
 /* ---- send ---- */
 
 static const opt send_opts[] = {
@@ -1482,6 +1529,8 @@ static const command commands[] = {
     {"template", "show", cmd_tmpl_show, tmpl_opts, &help_template, 1},
     {"template", "render", cmd_tmpl_render, tmpl_opts, &help_template, 1},
     {"template", "put", cmd_tmpl_put, tmpl_put_opts, &help_template, 0},
+    {"template", "map-whatsapp", cmd_tmpl_map, map_opts, &help_map, 0},
+    {"template", "map-msg91", cmd_tmpl_map, map_opts, &help_map, 0},
     {"send", NULL, cmd_send, send_opts, &help_send, 0},
     {"queue", "status", cmd_queue_status, list_opts, &help_queue, 0},
     {"queue", "list", cmd_queue_list, list_opts, &help_queue, 0},

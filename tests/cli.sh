@@ -1549,6 +1549,27 @@ key_bad_input() {
 }
 t "key commands reject bad input and change nothing" key_bad_input
 
+# ---------------------------------------------------------------- provider template mappings
+
+map_templates() {
+    add_clinic
+    run template map-whatsapp --clinic "$C" --template appointment_reminder --language hi \
+        --name visit_reminder --name-language hi --params patient_name,service,date,time
+    expect_exit 0
+    run template map-msg91 --clinic "$C" --template appointment_reminder --language en \
+        --id 64a1b2c3 --params VAR1:patient_name,VAR2:date
+    expect_exit 0
+    expect_rejected 2 "--name" template map-whatsapp --clinic "$C" --template x --language hi
+    expect_rejected 2 "params" template map-whatsapp --clinic "$C" --template x --language hi \
+        --name y --name-language hi --params "Bad Name"
+    expect_rejected 2 "template_id" template map-msg91 --clinic "$C" --template x --language en \
+        --id nothex
+    expect_rejected 2 "VAR:variable" template map-msg91 --clinic "$C" --template x --language en \
+        --id ab --params VAR1
+    expect_rejected 3 "no clinic 9" template map-msg91 --clinic 9 --template x --language en --id ab
+}
+t "template map-whatsapp and map-msg91 record a clinic's approved templates, refuse bad ones" map_templates
+
 # ---------------------------------------------------------------- summary
 echo "1..$T"
 [ "$TFAILED" -eq 0 ] || echo "# $TFAILED of $T tests failed"

@@ -28,3 +28,6 @@ ALTER TABLE clinics ADD COLUMN sms_sender TEXT;
 -- SMS too; 0: only when WhatsApp fails.
 ALTER TABLE clinics ADD COLUMN whatsapp_fallback_after INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX inbound_window ON inbound_messages (channel, from_number, received_at);
+-- Queue counts and the fallback look rows up by the message they stand
+-- in for; without this, counting the queue was quadratic in its size.
+CREATE INDEX nq_fallback ON notification_queue (fallback_of);
