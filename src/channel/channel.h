@@ -84,6 +84,13 @@ typedef struct channel {
     int64_t paused_until;
 } channel;
 
+/* post.c: an HTTP POST for the multi handle. Takes body (len bytes) and
+ * headers; they live in x->state until channel_post_end. -1 when out of
+ * memory (and both are freed). */
+int channel_post_begin(channel_xfer *x, const char *url, char *body, size_t len,
+                       struct curl_slist *headers, long timeout_ms);
+void channel_post_end(channel_xfer *x);
+
 channel *channel_outbox_new(const char *dir, nudge_err *err);
 
 typedef struct smtp_config {

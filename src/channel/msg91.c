@@ -30,11 +30,6 @@ typedef struct msg91_priv {
     long timeout_ms;
 } msg91_priv;
 
-typedef struct msg91_state {
-    char *body;
-    struct curl_slist *headers;
-} msg91_state;
-
 /* Characters, not bytes: the cap is on what the patient reads. */
 static size_t utf8_chars(const char *s)
 {
@@ -73,41 +68,22 @@ static int msg91_start(channel *ch, const channel_msg *m, channel_xfer *x, chann
                              json_object_get(flow, "template_id"), "short_url", "0",
                              "recipients", rcpt);
     json_decref(flow);
-    msg91_state *st = calloc(1, sizeof *st);
-    CURL *c = curl_easy_init();
-    if (!body || !st || !c) {
-        json_decref(body);
-        free(st);
-        curl_easy_cleanup(c);
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    h = curl_slist_append(h, p->auth);
+    if (!text || channel_post_begin(x, p->url, text, strlen(text), h, p->timeout_ms) < 0) {
         out->result = CHANNEL_TRANSIENT;
         snprintf(out->detail, sizeof out->detail, "msg91: cannot start a transfer");
         return 1;
     }
-    st->body = json_dumps(body, JSON_COMPACT);
-    json_decref(body);
-    st->headers = curl_slist_append(NULL, "Content-Type: application/json");
-    st->headers = curl_slist_append(st->headers, p->auth);
-    x->state = st;
-    x->easy = c;
-    curl_easy_setopt(c, CURLOPT_URL, p->url);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, st->headers);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, st->body);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, p->timeout_ms);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     return 0;
 }
 
 static void msg91_finish(channel *ch, channel_xfer *x, CURLcode rc, channel_outcome *out)
 {
     (void)ch;
-    msg91_state *st = x->state;
-    x->state = NULL;
-    if (st) {
-        free(st->body);
-        curl_slist_free_all(st->headers);
-        free(st);
-    }
+    channel_post_end(x);
     if (rc != CURLE_OK) {
         out->result = CHANNEL_TRANSIENT;
         snprintf(out->detail, sizeof out->detail, "msg91: %.200s",

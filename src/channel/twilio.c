@@ -42,9 +42,10 @@ static int e164_ok(const char *s)
 
 /* name=value&..., each value percent-encoded ('+' becomes %2B, never a
  * space). */
-static void form_add(sbuf *b, CURL *c, const char *name, const char *value)
+static void form_add(sbuf *b, const char *name, const char *value)
 {
-    char *v = curl_easy_escape(c, value, 0);
+    /* No handle needed: libcurl has ignored it here since 7.82. */
+    char *v = curl_easy_escape(NULL, value, 0);
     sbuf_printf(b, "%s%s=%s", b->len ? "&" : "", name, v ? v : "");
     curl_free(v);
 }
@@ -70,44 +71,35 @@ static int twilio_start(channel *ch, const channel_msg *m, channel_xfer *x, chan
         twilio_fail(out, CHANNEL_PERMANENT, "empty message%s", "");
         return 1;
     }
-    CURL *c = curl_easy_init();
-    if (!c) {
+    sbuf form = {0};
+    form_add(&form, "To", m->to);
+    /* The clinic's own sender wins over the account's default. */
+    if (m->sender && !strncmp(m->sender, "MG", 2))
+        form_add(&form, "MessagingServiceSid", m->sender);
+    else if (m->sender)
+        form_add(&form, "From", m->sender);
+    else if (p->service)
+        form_add(&form, "MessagingServiceSid", p->service);
+    else
+        form_add(&form, "From", p->from);
+    form_add(&form, "Body", m->text);
+    if (p->callback)
+        form_add(&form, "StatusCallback", p->callback);
+    size_t len = form.len;
+    if (channel_post_begin(x, p->url, sbuf_take(&form), len, NULL, p->timeout_ms) < 0) {
         twilio_fail(out, CHANNEL_TRANSIENT, "cannot start a transfer%s", "");
         return 1;
     }
-    sbuf form = {0};
-    form_add(&form, c, "To", m->to);
-    /* The clinic's own sender wins over the account's default. */
-    if (m->sender && !strncmp(m->sender, "MG", 2))
-        form_add(&form, c, "MessagingServiceSid", m->sender);
-    else if (m->sender)
-        form_add(&form, c, "From", m->sender);
-    else if (p->service)
-        form_add(&form, c, "MessagingServiceSid", p->service);
-    else
-        form_add(&form, c, "From", p->from);
-    form_add(&form, c, "Body", m->text);
-    if (p->callback)
-        form_add(&form, c, "StatusCallback", p->callback);
-    x->state = form.data; /* the body must live until the transfer ends */
-    x->easy = c;
-    curl_easy_setopt(c, CURLOPT_URL, p->url);
-    curl_easy_setopt(c, CURLOPT_USERNAME, p->sid);
-    curl_easy_setopt(c, CURLOPT_PASSWORD, p->token);
-    curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, form.data);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)form.len);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, p->timeout_ms);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(x->easy, CURLOPT_USERNAME, p->sid);
+    curl_easy_setopt(x->easy, CURLOPT_PASSWORD, p->token);
+    curl_easy_setopt(x->easy, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
     return 0;
 }
 
 static void twilio_finish(channel *ch, channel_xfer *x, CURLcode rc, channel_outcome *out)
 {
     (void)ch;
-    free(x->state);
-    x->state = NULL;
+    channel_post_end(x);
     if (rc != CURLE_OK) {
         out->result = CHANNEL_TRANSIENT;
         snprintf(out->detail, sizeof out->detail, "twilio: %.200s",

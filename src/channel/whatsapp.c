@@ -30,11 +30,6 @@ typedef struct wa_priv {
     long timeout_ms;
 } wa_priv;
 
-typedef struct wa_state {
-    char *body;
-    struct curl_slist *headers;
-} wa_state;
-
 static int wa_buttons(const char *template_name)
 {
     return !strcmp(template_name, "appointment_reminder") ||
@@ -119,42 +114,23 @@ static int wa_start(channel *ch, const channel_msg *m, channel_xfer *x, channel_
         json_object_set_new(msg, "template", t);
     }
     json_decref(spec);
-    wa_state *st = calloc(1, sizeof *st);
-    CURL *c = curl_easy_init();
-    if (!st || !c) {
-        free(st);
-        curl_easy_cleanup(c);
-        json_decref(msg);
+    char *text = json_dumps(msg, JSON_COMPACT);
+    json_decref(msg);
+    /* libcurl would label a POST body as a form: say JSON explicitly. */
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    h = curl_slist_append(h, p->auth);
+    if (!text || channel_post_begin(x, p->url, text, strlen(text), h, p->timeout_ms) < 0) {
         out->result = CHANNEL_TRANSIENT;
         snprintf(out->detail, sizeof out->detail, "cannot start a transfer");
         return 1;
     }
-    st->body = json_dumps(msg, JSON_COMPACT);
-    json_decref(msg);
-    /* libcurl would label a POST body as a form: say JSON explicitly. */
-    st->headers = curl_slist_append(NULL, "Content-Type: application/json");
-    st->headers = curl_slist_append(st->headers, p->auth);
-    x->state = st;
-    x->easy = c;
-    curl_easy_setopt(c, CURLOPT_URL, p->url);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, st->headers);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, st->body);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, p->timeout_ms);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     return 0;
 }
 
 static void wa_finish(channel *ch, channel_xfer *x, CURLcode rc, channel_outcome *out)
 {
     (void)ch;
-    wa_state *st = x->state;
-    x->state = NULL;
-    if (st) {
-        free(st->body);
-        curl_slist_free_all(st->headers);
-        free(st);
-    }
+    channel_post_end(x);
     if (rc != CURLE_OK) {
         out->result = CHANNEL_TRANSIENT;
         snprintf(out->detail, sizeof out->detail, "whatsapp: %.200s",

@@ -31,21 +31,16 @@ int api_clinic_update(http_req *r)
     return http_ok(r, 200, codec_clinic_out(&c));
 }
 
-typedef struct keys {
-    json_t *items;
-    const char *tz;
-} keys;
-
 static int add_key(void *ctx, const nudge_key *k)
 {
-    keys *x = ctx;
+    http_list *x = ctx;
     json_array_append_new(x->items, codec_key_out(k, x->tz));
     return 0;
 }
 
 int api_key_list(http_req *r)
 {
-    keys x = {json_array(), r->clinic.timezone};
+    http_list x = {json_array(), r->clinic.timezone, 0, 0};
     nudge_err e = {0};
     if (nudge_key_list(r->n, r->key.clinic_id, add_key, &x, &e) < 0) {
         json_decref(x.items);
@@ -108,7 +103,7 @@ int api_key_revoke(http_req *r)
     nudge_err e = {0};
     if (nudge_key_revoke(r->n, r->key.clinic_id, id, &e) < 0)
         return http_fail(r, &e);
-    keys x = {json_array(), r->clinic.timezone};
+    http_list x = {json_array(), r->clinic.timezone, 0, 0};
     nudge_key_list(r->n, r->key.clinic_id, add_key, &x, &e);
     json_t *found = json_null();
     size_t i;
@@ -122,16 +117,9 @@ int api_key_revoke(http_req *r)
     return http_ok(r, 200, found);
 }
 
-typedef struct audit {
-    json_t *items;
-    const char *tz;
-    int64_t last;
-    int count;
-} audit;
-
 static int add_audit(void *ctx, const nudge_audit *a)
 {
-    audit *x = ctx;
+    http_list *x = ctx;
     char at[40];
     tz_format_rfc3339(a->at, x->tz, at, sizeof at);
     json_array_append_new(
@@ -163,7 +151,7 @@ int api_audit_list(http_req *r)
                                 "before");
         before = v;
     }
-    audit x = {json_array(), r->clinic.timezone, 0, 0};
+    http_list x = {json_array(), r->clinic.timezone, 0, 0};
     nudge_err e = {0};
     if (nudge_audit_list(r->n, r->key.clinic_id, before, limit, add_audit, &x, &e) < 0) {
         json_decref(x.items);

@@ -50,20 +50,10 @@ int api_appointment_get(http_req *r)
     return appt_answer(r, 200, &a);
 }
 
-typedef struct page {
-    json_t *items;
-    const char *tz;
-    int64_t last;
-    int count;
-} page;
-
 static int page_appt(void *ctx, const nudge_appointment *a)
 {
-    page *pg = ctx;
-    json_array_append_new(pg->items, codec_appointment_out(a, pg->tz));
-    pg->last = a->id;
-    pg->count++;
-    return 0;
+    http_list *l = ctx;
+    return http_list_add(l, codec_appointment_out(a, l->tz), a->id);
 }
 
 int api_appointment_list(http_req *r)
@@ -81,7 +71,7 @@ int api_appointment_list(http_req *r)
                                 "patient_id");
         patient = v;
     }
-    page pg = {json_array(), r->clinic.timezone, 0, 0};
+    http_list pg = {json_array(), r->clinic.timezone, 0, 0};
     nudge_err e = {0};
     if (nudge_appointment_list(r->n, r->key.clinic_id, patient, http_query(r, "status"), after,
                                limit, page_appt, &pg, &e) < 0) {
@@ -95,9 +85,8 @@ int api_appointment_list(http_req *r)
 
 static int page_reminder(void *ctx, const nudge_reminder *rm)
 {
-    page *pg = ctx;
-    json_array_append_new(pg->items, codec_reminder_out(rm, pg->tz));
-    return 0;
+    http_list *l = ctx;
+    return http_list_add(l, codec_reminder_out(rm, l->tz), rm->id);
 }
 
 int api_appointment_reminders(http_req *r)
@@ -109,7 +98,7 @@ int api_appointment_reminders(http_req *r)
     nudge_err e = {0};
     if (nudge_appointment_get(r->n, r->key.clinic_id, id, &a, &e) < 0)
         return http_fail(r, &e);
-    page pg = {json_array(), r->clinic.timezone, 0, 0};
+    http_list pg = {json_array(), r->clinic.timezone, 0, 0};
     if (nudge_reminder_list(r->n, r->key.clinic_id, id, page_reminder, &pg, &e) < 0) {
         json_decref(pg.items);
         return http_fail(r, &e);

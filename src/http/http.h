@@ -68,6 +68,21 @@ const char *http_header(http_req *r, const char *name);
 int http_param_id(http_req *r, int i, int64_t *out);
 /* ?limit (1..200, default 50) and ?after (an id); on failure a 400 is set. */
 int http_paging(http_req *r, int64_t *after, int *limit);
+/* A page being collected by a list callback: items in the clinic's zone. */
+typedef struct http_list {
+    json_t *items;
+    const char *tz;
+    int64_t last; /* id of the last item */
+    int count;
+} http_list;
+static inline int http_list_add(http_list *l, json_t *item, int64_t id)
+{
+    json_array_append_new(l->items, item);
+    l->last = id;
+    l->count++;
+    return 0;
+}
+
 /* {"data": items, "next_after": last id or null} */
 json_t *http_page(json_t *items, int64_t last_id, int full);
 /* For actions that take no input: an empty body or {}; else a problem is

@@ -38,14 +38,9 @@ int api_notification_create(http_req *r)
     return 0;
 }
 
-typedef struct attempts {
-    json_t *items;
-    const char *tz;
-} attempts;
-
 static int add_attempt(void *ctx, const nudge_attempt *a)
 {
-    attempts *x = ctx;
+    http_list *x = ctx;
     char at[40];
     tz_format_rfc3339(a->at, x->tz, at, sizeof at);
     json_array_append_new(x->items,
@@ -59,7 +54,7 @@ static int add_attempt(void *ctx, const nudge_attempt *a)
 
 static int add_event(void *ctx, const nudge_delivery_event *d)
 {
-    attempts *x = ctx;
+    http_list *x = ctx;
     char at[40];
     tz_format_rfc3339(d->at, x->tz, at, sizeof at);
     json_array_append_new(x->items,
@@ -82,14 +77,14 @@ int api_notification_get(http_req *r)
         return http_fail(r, &e);
     json_t *out = codec_notification_out(&m, r->clinic.timezone);
     nudge_notification_free(&m);
-    attempts x = {json_array(), r->clinic.timezone};
+    http_list x = {json_array(), r->clinic.timezone, 0, 0};
     if (nudge_attempt_list(r->n, r->key.clinic_id, id, add_attempt, &x, &e) < 0) {
         json_decref(x.items);
         json_decref(out);
         return http_fail(r, &e);
     }
     json_object_set_new(out, "attempts", x.items);
-    attempts d = {json_array(), r->clinic.timezone};
+    http_list d = {json_array(), r->clinic.timezone, 0, 0};
     if (nudge_delivery_event_list(r->n, r->key.clinic_id, id, add_event, &d, &e) < 0) {
         json_decref(d.items);
         json_decref(out);
@@ -99,20 +94,10 @@ int api_notification_get(http_req *r)
     return http_ok(r, 200, out);
 }
 
-typedef struct page {
-    json_t *items;
-    const char *tz;
-    int64_t last;
-    int count;
-} page;
-
 static int page_notification(void *ctx, const nudge_notification *m)
 {
-    page *pg = ctx;
-    json_array_append_new(pg->items, codec_notification_out(m, pg->tz));
-    pg->last = m->id;
-    pg->count++;
-    return 0;
+    http_list *l = ctx;
+    return http_list_add(l, codec_notification_out(m, l->tz), m->id);
 }
 
 int api_notification_list(http_req *r)
@@ -132,7 +117,7 @@ int api_notification_list(http_req *r)
                                 "or cancelled",
                                 "status");
     }
-    page pg = {json_array(), r->clinic.timezone, 0, 0};
+    http_list pg = {json_array(), r->clinic.timezone, 0, 0};
     nudge_err e = {0};
     if (nudge_notification_list(r->n, r->key.clinic_id, status, after, limit, page_notification,
                                 &pg, &e) < 0) {

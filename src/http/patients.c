@@ -50,20 +50,10 @@ int api_patient_get(http_req *r)
     return patient_answer(r, 200, &p);
 }
 
-typedef struct page {
-    json_t *items;
-    const char *tz;
-    int64_t last;
-    int count;
-} page;
-
 static int page_patient(void *ctx, const nudge_patient *p)
 {
-    page *pg = ctx;
-    json_array_append_new(pg->items, codec_patient_out(p, pg->tz));
-    pg->last = p->id;
-    pg->count++;
-    return 0;
+    http_list *l = ctx;
+    return http_list_add(l, codec_patient_out(p, l->tz), p->id);
 }
 
 int api_patient_list(http_req *r)
@@ -72,7 +62,7 @@ int api_patient_list(http_req *r)
     int limit;
     if (http_paging(r, &after, &limit) < 0)
         return 0;
-    page pg = {json_array(), r->clinic.timezone, 0, 0};
+    http_list pg = {json_array(), r->clinic.timezone, 0, 0};
     nudge_err e = {0};
     if (nudge_patient_list(r->n, r->key.clinic_id, after, limit, page_patient, &pg, &e) < 0) {
         json_decref(pg.items);
@@ -114,9 +104,8 @@ int api_patient_update(http_req *r)
 
 static int add_reminder(void *ctx, const nudge_reminder *rm)
 {
-    page *pg = ctx;
-    json_array_append_new(pg->items, codec_reminder_out(rm, pg->tz));
-    return 0;
+    http_list *l = ctx;
+    return http_list_add(l, codec_reminder_out(rm, l->tz), rm->id);
 }
 
 /* The plans still to come for a patient: what they are going to receive. */
@@ -129,7 +118,7 @@ int api_patient_reminders(http_req *r)
     nudge_err e = {0};
     if (nudge_patient_get(r->n, r->key.clinic_id, id, &p, &e) < 0)
         return http_fail(r, &e);
-    page pg = {json_array(), r->clinic.timezone, 0, 0};
+    http_list pg = {json_array(), r->clinic.timezone, 0, 0};
     if (nudge_reminder_pending(r->n, r->key.clinic_id, id, add_reminder, &pg, &e) < 0) {
         json_decref(pg.items);
         return http_fail(r, &e);

@@ -1,0 +1,53 @@
+/*
+ * post.c: the one HTTP POST every provider channel makes (WhatsApp and
+ * MSG91 with JSON, Twilio with a form): a fresh easy handle for the
+ * dispatcher's multi handle, carrying its body and headers until the
+ * transfer ends, and the timeouts and protocols all of them want.
+ */
+#include <stdlib.h>
+
+#include "channel/channel.h"
+
+typedef struct post_state {
+    char *body;
+    struct curl_slist *headers;
+    void *extra; /* the channel's own, freed with the transfer */
+} post_state;
+
+int channel_post_begin(channel_xfer *x, const char *url, char *body, size_t len,
+                       struct curl_slist *headers, long timeout_ms)
+{
+    post_state *st = calloc(1, sizeof *st);
+    CURL *c = curl_easy_init();
+    if (!st || !c) {
+        free(st);
+        curl_easy_cleanup(c);
+        free(body);
+        curl_slist_free_all(headers);
+        return -1;
+    }
+    st->body = body;
+    st->headers = headers;
+    x->state = st;
+    x->easy = c;
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    if (headers)
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)len);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms > 0 ? timeout_ms : 30000L);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    return 0;
+}
+
+void channel_post_end(channel_xfer *x)
+{
+    post_state *st = x->state;
+    x->state = NULL;
+    if (!st)
+        return;
+    free(st->body);
+    curl_slist_free_all(st->headers);
+    free(st);
+}
