@@ -1347,14 +1347,41 @@ static void on_signal(int sig)
     stopping = 1;
 }
 
+/* A provider's error text can quote the recipient ("The 'To' number
+ * +91... is not valid"): runs of 8 or more digits (no error code is that
+ * long) are masked before a reason reaches the log. */
+static void log_redact(const char *in, char *out, size_t n)
+{
+    size_t o = 0;
+    for (size_t i = 0; in[i] && o + 2 < n;) {
+        size_t d = strspn(in + i, "0123456789");
+        if (d >= 8) {
+            if (o > 0 && out[o - 1] == '+')
+                o--;
+            out[o++] = '#';
+            i += d;
+        } else if (d) {
+            size_t k = d < n - o - 1 ? d : n - o - 1;
+            memcpy(out + o, in + i, k);
+            o += k;
+            i += d;
+        } else {
+            out[o++] = in[i++];
+        }
+    }
+    out[o] = 0;
+}
+
 static void log_sent(void *x, const nudge_notification *m, const char *outcome)
 {
     (void)x;
     /* Ids and kinds only: no names, numbers or message text in logs. */
+    char why[256] = "";
+    if (strcmp(outcome, "sent"))
+        log_redact(m->last_error, why, sizeof why);
     fprintf(stderr, "nudge: notification %lld clinic %lld %s %s attempt %d: %s%s%s\n",
             (long long)m->id, (long long)m->clinic_id, m->channel, m->template_name, m->attempts,
-            outcome, m->last_error[0] && strcmp(outcome, "sent") ? " - " : "",
-            strcmp(outcome, "sent") ? m->last_error : "");
+            outcome, why[0] ? " - " : "", why);
 }
 
 static const opt serve_opts[] = {
