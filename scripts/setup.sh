@@ -4,7 +4,7 @@
 set -euo pipefail
 PKGS="build-essential clang pkg-config libsqlite3-dev libpq-dev libcurl4-openssl-dev
       libmicrohttpd-dev libjansson-dev libical-dev libssl-dev libcmocka-dev
-      python3 python3-aiosmtpd sqlite3 tzdata curl"
+      python3 python3-aiosmtpd sqlite3 tzdata curl openssl"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
