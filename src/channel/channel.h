@@ -9,6 +9,7 @@
 #define NUDGE_CHANNEL_H
 
 #include <curl/curl.h>
+#include <jansson.h>
 #include <stdint.h>
 
 #include "nudge.h"
@@ -90,6 +91,14 @@ typedef struct channel {
 int channel_post_begin(channel_xfer *x, const char *url, char *body, size_t len,
                        struct curl_slist *headers, long timeout_ms);
 void channel_post_end(channel_xfer *x);
+/* A JSON POST: body is taken (and released), header is one more line
+ * such as "Authorization: Bearer ...". */
+int channel_post_json(channel_xfer *x, const char *url, json_t *body, const char *header,
+                      long timeout_ms);
+/* A transfer that failed below HTTP (connect, timeout, reset): transient,
+ * with libcurl's reason. Returns 1 then, 0 when there is an answer to read. */
+int channel_post_failed(const channel_xfer *x, CURLcode rc, const char *who,
+                        channel_outcome *out);
 
 channel *channel_outbox_new(const char *dir, nudge_err *err);
 

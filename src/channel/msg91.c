@@ -68,11 +68,7 @@ static int msg91_start(channel *ch, const channel_msg *m, channel_xfer *x, chann
                              json_object_get(flow, "template_id"), "short_url", "0",
                              "recipients", rcpt);
     json_decref(flow);
-    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    json_decref(body);
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-    h = curl_slist_append(h, p->auth);
-    if (!text || channel_post_begin(x, p->url, text, strlen(text), h, p->timeout_ms) < 0) {
+    if (channel_post_json(x, p->url, body, p->auth, p->timeout_ms) < 0) {
         out->result = CHANNEL_TRANSIENT;
         snprintf(out->detail, sizeof out->detail, "msg91: cannot start a transfer");
         return 1;
@@ -84,12 +80,8 @@ static void msg91_finish(channel *ch, channel_xfer *x, CURLcode rc, channel_outc
 {
     (void)ch;
     channel_post_end(x);
-    if (rc != CURLE_OK) {
-        out->result = CHANNEL_TRANSIENT;
-        snprintf(out->detail, sizeof out->detail, "msg91: %.200s",
-                 x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
+    if (channel_post_failed(x, rc, "msg91", out))
         return;
-    }
     long status = 0;
     curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
     json_t *j = x->body.data ? json_loads(x->body.data, 0, NULL) : NULL;

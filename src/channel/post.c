@@ -4,7 +4,9 @@
  * dispatcher's multi handle, carrying its body and headers until the
  * transfer ends, and the timeouts and protocols all of them want.
  */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "channel/channel.h"
 
@@ -50,4 +52,28 @@ void channel_post_end(channel_xfer *x)
     free(st->body);
     curl_slist_free_all(st->headers);
     free(st);
+}
+
+int channel_post_json(channel_xfer *x, const char *url, json_t *body, const char *header,
+                      long timeout_ms)
+{
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    if (!text)
+        return -1;
+    /* libcurl would label a POST body as a form: say JSON explicitly. */
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    h = curl_slist_append(h, header);
+    return channel_post_begin(x, url, text, strlen(text), h, timeout_ms);
+}
+
+int channel_post_failed(const channel_xfer *x, CURLcode rc, const char *who,
+                        channel_outcome *out)
+{
+    if (rc == CURLE_OK)
+        return 0;
+    out->result = CHANNEL_TRANSIENT;
+    snprintf(out->detail, sizeof out->detail, "%s: %.200s", who,
+             x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
+    return 1;
 }

@@ -100,12 +100,8 @@ static void twilio_finish(channel *ch, channel_xfer *x, CURLcode rc, channel_out
 {
     (void)ch;
     channel_post_end(x);
-    if (rc != CURLE_OK) {
-        out->result = CHANNEL_TRANSIENT;
-        snprintf(out->detail, sizeof out->detail, "twilio: %.200s",
-                 x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
+    if (channel_post_failed(x, rc, "twilio", out))
         return;
-    }
     long status = 0;
     curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
     json_t *j = x->body.data ? json_loads(x->body.data, 0, NULL) : NULL;

@@ -114,12 +114,7 @@ static int wa_start(channel *ch, const channel_msg *m, channel_xfer *x, channel_
         json_object_set_new(msg, "template", t);
     }
     json_decref(spec);
-    char *text = json_dumps(msg, JSON_COMPACT);
-    json_decref(msg);
-    /* libcurl would label a POST body as a form: say JSON explicitly. */
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-    h = curl_slist_append(h, p->auth);
-    if (!text || channel_post_begin(x, p->url, text, strlen(text), h, p->timeout_ms) < 0) {
+    if (channel_post_json(x, p->url, msg, p->auth, p->timeout_ms) < 0) {
         out->result = CHANNEL_TRANSIENT;
         snprintf(out->detail, sizeof out->detail, "cannot start a transfer");
         return 1;
@@ -131,12 +126,8 @@ static void wa_finish(channel *ch, channel_xfer *x, CURLcode rc, channel_outcome
 {
     (void)ch;
     channel_post_end(x);
-    if (rc != CURLE_OK) {
-        out->result = CHANNEL_TRANSIENT;
-        snprintf(out->detail, sizeof out->detail, "whatsapp: %.200s",
-                 x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
+    if (channel_post_failed(x, rc, "whatsapp", out))
         return;
-    }
     long status = 0;
     curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
     json_t *j = x->body.data ? json_loads(x->body.data, 0, NULL) : NULL;
