@@ -573,6 +573,54 @@ static void test_replays_and_repeats(void **state)
     api_free(&g);
 }
 
+static void test_provider_template_mappings(void **state)
+{
+    api_env *a = *state;
+    const char *wa = "{\"name\":\"visit_confirmed\",\"language\":\"hi\","
+                     "\"params\":[\"patient_name\",\"date\"]}";
+    api_resp r = api_call(a, "PUT", "/v1/templates/appointment_confirmation/hi/whatsapp",
+                          a->staff_a, wa);
+    assert_int_equal(r.status, 200);
+    api_free(&r);
+    const char *m9 = "{\"template_id\":\"64a1b2\",\"params\":{\"VAR1\":\"patient_name\"}}";
+    r = api_call(a, "PUT", "/v1/templates/prescription_ready/en/msg91", a->staff_a, m9);
+    assert_int_equal(r.status, 200);
+    api_free(&r);
+    /* Clinic B's mapping of the same template is its own. */
+    const char *wb = "{\"name\":\"b_visit\",\"language\":\"hi\"}";
+    r = api_call(a, "PUT", "/v1/templates/appointment_confirmation/hi/whatsapp", a->admin_b, wb);
+    assert_int_equal(r.status, 200);
+    api_free(&r);
+    int64_t n = -1;
+    nudge_err e = {0};
+    store_scalar(a->env.n->db, &n, &e,
+                 "SELECT COUNT(*) FROM whatsapp_templates WHERE clinic_id = ? AND wa_name = "
+                 "'visit_confirmed' AND params = 'patient_name,date'",
+                 bind_int(a->clinic_a));
+    assert_int_equal(n, 1);
+    store_scalar(a->env.n->db, &n, &e,
+                 "SELECT COUNT(*) FROM whatsapp_templates WHERE clinic_id = ? AND wa_name = "
+                 "'b_visit'",
+                 bind_int(a->clinic_b));
+    assert_int_equal(n, 1);
+    store_scalar(a->env.n->db, &n, &e,
+                 "SELECT COUNT(*) FROM msg91_templates WHERE clinic_id = ? AND params = "
+                 "'VAR1:patient_name'",
+                 bind_int(a->clinic_a));
+    assert_int_equal(n, 1);
+    /* Bad mappings name the field; integration keys may not map. */
+    r = api_call(a, "PUT", "/v1/templates/x/en/whatsapp", a->staff_a,
+                 "{\"name\":\"Bad Name\",\"language\":\"en\"}");
+    API_EXPECT_PROBLEM(r, 422, "name");
+    api_free(&r);
+    r = api_call(a, "PUT", "/v1/templates/x/en/msg91", a->staff_a, "{\"template_id\":\"zz\"}");
+    API_EXPECT_PROBLEM(r, 422, "template_id");
+    api_free(&r);
+    r = api_call(a, "PUT", "/v1/templates/x/en/msg91", a->integ_a, m9);
+    API_EXPECT_PROBLEM(r, 403, NULL);
+    api_free(&r);
+}
+
 static void test_metrics(void **state)
 {
     api_env *a = *state;
@@ -618,6 +666,7 @@ int main(void)
         T(test_pagination),
         T(test_metrics),
         T(test_replays_and_repeats),
+        T(test_provider_template_mappings),
         T(test_patient_reminders_and_appointment_edits),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

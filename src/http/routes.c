@@ -13,6 +13,7 @@ H(api_patient_reminders); H(api_reminder_cancel); H(api_appointment_update);
 H(api_appointment_create); H(api_appointment_list); H(api_appointment_get);
 H(api_appointment_reminders); H(api_appointment_action);
 H(api_template_list); H(api_template_get); H(api_template_put); H(api_template_render);
+H(api_template_map_whatsapp); H(api_template_map_msg91);
 H(api_notification_create); H(api_notification_list); H(api_notification_get);
 H(api_notification_action); H(api_queue_status);
 H(api_key_list); H(api_key_create); H(api_key_revoke);
@@ -48,6 +49,8 @@ const http_route http_routes[] = {
     {"GET", "/v1/templates/{name}/{language}", api_template_get, ANY},
     {"PUT", "/v1/templates/{name}/{language}", api_template_put, STAFF},
     {"POST", "/v1/templates/{name}/{language}/render", api_template_render, ANY},
+    {"PUT", "/v1/templates/{name}/{language}/whatsapp", api_template_map_whatsapp, STAFF},
+    {"PUT", "/v1/templates/{name}/{language}/msg91", api_template_map_msg91, STAFF},
     {"POST", "/v1/notifications", api_notification_create, ANY},
     {"GET", "/v1/notifications", api_notification_list, ANY},
     {"GET", "/v1/notifications/{id}", api_notification_get, ANY},

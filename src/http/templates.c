@@ -3,10 +3,12 @@
  * its own, replaces one per name and language with PUT, and previews a
  * rendering with given variables (a missing variable is a 422 naming it).
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "http/codec.h"
 #include "http/http.h"
+#include "util.h"
 
 static int collect(void *ctx, const nudge_template *t)
 {
@@ -119,5 +121,118 @@ int api_template_render(http_req *r)
     json_decref(j); /* channel points into j */
     nudge_template_free(&t);
     nudge_vars_free(&vars);
+    return rc < 0 ? http_fail(r, &e) : 0;
+}
+
+/* Fields of a small body, checked by name and JSON type; the problem names
+ * the first that is wrong. */
+static int body_fields(http_req *r, json_t *j, const char *const *names, const int *types,
+                       size_t n)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(j, k, v)
+    {
+        size_t i;
+        for (i = 0; i < n && strcmp(k, names[i]); i++)
+            ;
+        char msg[128];
+        if (i == n) {
+            snprintf(msg, sizeof msg, "unknown field \"%.64s\"", k);
+            return http_problem(r, 422, "Invalid input", msg, k), -1;
+        }
+        if ((int)json_typeof(v) != types[i]) {
+            snprintf(msg, sizeof msg, "%s has the wrong type", k);
+            return http_problem(r, 422, "Invalid input", msg, k), -1;
+        }
+    }
+    return 0;
+}
+
+/* PUT /v1/templates/{name}/{language}/whatsapp: the clinic's approved
+ * WhatsApp template for this one, used outside the 24-hour window:
+ * {"name", "language", "params": ["patient_name", ...]} (params in the
+ * order of its body parameters). */
+int api_template_map_whatsapp(http_req *r)
+{
+    json_t *j = http_body(r);
+    if (!j)
+        return 0;
+    static const char *const names[] = {"name", "language", "params"};
+    static const int types[] = {JSON_STRING, JSON_STRING, JSON_ARRAY};
+    if (body_fields(r, j, names, types, 3) < 0) {
+        json_decref(j);
+        return 0;
+    }
+    sbuf params = {0};
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(j, "params"), i, v)
+    {
+        if (!json_is_string(v)) {
+            sbuf_free(&params);
+            json_decref(j);
+            return http_problem(r, 422, "Invalid input", "params are variable names", "params");
+        }
+        sbuf_printf(&params, "%s%s", i ? "," : "", json_string_value(v));
+    }
+    nudge_err e = {0};
+    const char *nm = json_string_value(json_object_get(j, "name"));
+    const char *lang = json_string_value(json_object_get(j, "language"));
+    int rc = nudge_whatsapp_template_put(r->n, r->key.clinic_id, r->params[0], r->params[1],
+                                         nm ? nm : "", lang ? lang : "",
+                                         params.data ? params.data : "", &e);
+    sbuf_free(&params);
+    if (rc == 0)
+        http_ok(r, 200,
+                json_pack("{s:s, s:s, s:O?}", "template", r->params[0], "language", r->params[1],
+                          "whatsapp", j));
+    json_decref(j);
+    if (rc < 0) {
+        if (!strcmp(e.field, "wa_name"))
+            strcpy(e.field, "name");
+        else if (!strcmp(e.field, "wa_language"))
+            strcpy(e.field, "language");
+        return http_fail(r, &e);
+    }
+    return 0;
+}
+
+/* PUT /v1/templates/{name}/{language}/msg91: the clinic's DLT-registered
+ * template for this one: {"template_id", "params": {"VAR1": "patient_name"}}. */
+int api_template_map_msg91(http_req *r)
+{
+    json_t *j = http_body(r);
+    if (!j)
+        return 0;
+    static const char *const names[] = {"template_id", "params"};
+    static const int types[] = {JSON_STRING, JSON_OBJECT};
+    if (body_fields(r, j, names, types, 2) < 0) {
+        json_decref(j);
+        return 0;
+    }
+    sbuf params = {0};
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_object_get(j, "params"), k, v)
+    {
+        if (!json_is_string(v)) {
+            sbuf_free(&params);
+            json_decref(j);
+            return http_problem(r, 422, "Invalid input", "each variable names a nudge variable",
+                                "params");
+        }
+        sbuf_printf(&params, "%s%s:%s", params.len ? "," : "", k, json_string_value(v));
+    }
+    nudge_err e = {0};
+    const char *id = json_string_value(json_object_get(j, "template_id"));
+    int rc = nudge_msg91_template_put(r->n, r->key.clinic_id, r->params[0], r->params[1],
+                                      id ? id : "", params.data ? params.data : "", &e);
+    sbuf_free(&params);
+    if (rc == 0)
+        http_ok(r, 200,
+                json_pack("{s:s, s:s, s:O?}", "template", r->params[0], "language", r->params[1],
+                          "msg91", j));
+    json_decref(j);
     return rc < 0 ? http_fail(r, &e) : 0;
 }
