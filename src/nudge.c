@@ -10,7 +10,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <pthread.h>
 
@@ -171,15 +170,6 @@ fail:
     return -1;
 }
 
-/* Secrets are wiped before their memory goes back. */
-static void secret_free(char *s)
-{
-    if (s) {
-        OPENSSL_cleanse(s, strlen(s));
-        free(s);
-    }
-}
-
 void nudge_close(nudge *n)
 {
     if (!n)
@@ -190,12 +180,12 @@ void nudge_close(nudge *n)
         n->sms->free(n->sms);
     if (n->whatsapp)
         n->whatsapp->free(n->whatsapp);
-    secret_free(n->wa_app_secret);
-    secret_free(n->msg91_secret);
-    secret_free(n->wa_verify_token);
+    str_free_secret(n->wa_app_secret);
+    str_free_secret(n->msg91_secret);
+    str_free_secret(n->wa_verify_token);
     if (n->multi)
         curl_multi_cleanup(n->multi);
-    secret_free(n->twilio_token);
+    str_free_secret(n->twilio_token);
     free(n->public_url);
     if (n->outbox)
         n->outbox->free(n->outbox);

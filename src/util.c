@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 int err_set(nudge_err *err, int code, const char *field, const char *fmt, ...)
 {
     if (!err)
@@ -64,6 +66,14 @@ char *str_dup(const char *s)
         return NULL;
     size_t l = strlen(s) + 1;
     return memcpy(xrealloc(NULL, l), s, l);
+}
+
+void str_free_secret(char *s)
+{
+    if (s) {
+        OPENSSL_cleanse(s, strlen(s));
+        free(s);
+    }
 }
 
 int str_blank(const char *s)

@@ -21,6 +21,8 @@ int str_copy(char *dst, size_t n, const char *src);
 /* Copies a validated input field, setting EINVAL naming `field` if too long. */
 int str_field(char *dst, size_t n, const char *src, const char *field, nudge_err *err);
 char *str_dup(const char *s); /* NULL-safe strdup; aborts on OOM */
+/* Wipes a secret (token, password, key) before freeing it; NULL-safe. */
+void str_free_secret(char *s);
 int str_blank(const char *s);  /* NULL, empty or only spaces */
 /* A language tag nudge accepts: "en", "hi", "pt-BR". */
 int lang_code_ok(const char *s);

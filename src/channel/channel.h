@@ -85,6 +85,15 @@ typedef struct channel {
     int64_t paused_until;
 } channel;
 
+/* What a JSON-posting channel keeps (WhatsApp, MSG91): its endpoint, the
+ * header line that authenticates it (a secret) and its timeout. */
+typedef struct channel_post_priv {
+    char *url, *auth;
+    long timeout_ms;
+} channel_post_priv;
+/* Frees ch, its channel_post_priv and wipes the secret. */
+void channel_post_free(channel *ch);
+
 /* post.c: an HTTP POST for the multi handle. Takes body (len bytes) and
  * headers; they live in x->state until channel_post_end. -1 when out of
  * memory (and both are freed). */

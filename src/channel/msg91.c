@@ -18,17 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-
 #include "channel/channel.h"
 #include "util.h"
 
 #define MSG91_VAR_MAX 30
-
-typedef struct msg91_priv {
-    char *url, *auth; /* auth: "authkey: ..." */
-    long timeout_ms;
-} msg91_priv;
 
 /* Characters, not bytes: the cap is on what the patient reads. */
 static size_t utf8_chars(const char *s)
@@ -41,7 +34,7 @@ static size_t utf8_chars(const char *s)
 
 static int msg91_start(channel *ch, const channel_msg *m, channel_xfer *x, channel_outcome *out)
 {
-    msg91_priv *p = ch->priv;
+    channel_post_priv *p = ch->priv;
     const char *to = m->to && m->to[0] == '+' ? m->to + 1 : m->to;
     json_t *flow = m->msg91_flow ? json_loads(m->msg91_flow, 0, NULL) : NULL;
     out->result = CHANNEL_PERMANENT;
@@ -103,28 +96,12 @@ static void msg91_finish(channel *ch, channel_xfer *x, CURLcode rc, channel_outc
     json_decref(j);
 }
 
-static void msg91_free(channel *ch)
-{
-    if (!ch)
-        return;
-    msg91_priv *p = ch->priv;
-    if (p) {
-        if (p->auth) {
-            OPENSSL_cleanse(p->auth, strlen(p->auth));
-            free(p->auth);
-        }
-        free(p->url);
-        free(p);
-    }
-    free(ch);
-}
-
 channel *channel_msg91_new(const msg91_config *cfg, nudge_err *err)
 {
     if (str_blank(cfg->authkey))
         return err_set(err, NUDGE_EINVAL, "msg91_authkey", "the MSG91 authkey is missing"), NULL;
     channel *ch = calloc(1, sizeof *ch);
-    msg91_priv *p = calloc(1, sizeof *p);
+    channel_post_priv *p = calloc(1, sizeof *p);
     if (!ch || !p) {
         free(ch);
         free(p);
@@ -141,7 +118,7 @@ channel *channel_msg91_new(const msg91_config *cfg, nudge_err *err)
     ch->name = "msg91";
     ch->start = msg91_start;
     ch->finish = msg91_finish;
-    ch->free = msg91_free;
+    ch->free = channel_post_free;
     ch->priv = p;
     return ch;
 }

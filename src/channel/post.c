@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "channel/channel.h"
+#include "util.h"
 
 typedef struct post_state {
     char *body;
@@ -76,4 +77,17 @@ int channel_post_failed(const channel_xfer *x, CURLcode rc, const char *who,
     snprintf(out->detail, sizeof out->detail, "%s: %.200s", who,
              x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
     return 1;
+}
+
+void channel_post_free(channel *ch)
+{
+    if (!ch)
+        return;
+    channel_post_priv *p = ch->priv;
+    if (p) {
+        str_free_secret(p->auth);
+        free(p->url);
+        free(p);
+    }
+    free(ch);
 }

@@ -22,7 +22,6 @@
 #include <strings.h>
 
 #include <curl/curl.h>
-#include <openssl/crypto.h>
 
 #include "channel/channel.h"
 #include "channel/mail.h"
@@ -331,10 +330,7 @@ static void smtp_free(channel *ch)
     if (p) {
         if (p->curl)
             curl_easy_cleanup(p->curl);
-        if (p->password) {
-            OPENSSL_cleanse(p->password, strlen(p->password));
-            free(p->password);
-        }
+        str_free_secret(p->password);
         free(p->url);
         free(p->from);
         free(p->user);

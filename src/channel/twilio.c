@@ -18,8 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-
 #include "channel/channel.h"
 #include "util.h"
 
@@ -140,10 +138,7 @@ static void twilio_free(channel *ch)
         return;
     twilio_priv *p = ch->priv;
     if (p) {
-        if (p->token) {
-            OPENSSL_cleanse(p->token, strlen(p->token));
-            free(p->token);
-        }
+        str_free_secret(p->token);
         free(p->url);
         free(p->sid);
         free(p->from);

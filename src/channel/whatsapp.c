@@ -19,16 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-
 #include "channel/channel.h"
 #include "util.h"
-
-typedef struct wa_priv {
-    char *url;
-    char *auth; /* "Authorization: Bearer ..." */
-    long timeout_ms;
-} wa_priv;
 
 static int wa_buttons(const char *template_name)
 {
@@ -71,7 +63,7 @@ static json_t *wa_template(const char *spec)
 
 static int wa_start(channel *ch, const channel_msg *m, channel_xfer *x, channel_outcome *out)
 {
-    wa_priv *p = ch->priv;
+    channel_post_priv *p = ch->priv;
     /* The API wants the number's digits, without the '+'. */
     const char *to = m->to && m->to[0] == '+' ? m->to + 1 : m->to;
     if (!to || strlen(to) < 8 || strlen(to) > 15 || strspn(to, "0123456789") != strlen(to)) {
@@ -155,22 +147,6 @@ static void wa_finish(channel *ch, channel_xfer *x, CURLcode rc, channel_outcome
     json_decref(j);
 }
 
-static void wa_free(channel *ch)
-{
-    if (!ch)
-        return;
-    wa_priv *p = ch->priv;
-    if (p) {
-        if (p->auth) {
-            OPENSSL_cleanse(p->auth, strlen(p->auth));
-            free(p->auth);
-        }
-        free(p->url);
-        free(p);
-    }
-    free(ch);
-}
-
 channel *channel_whatsapp_new(const whatsapp_config *cfg, nudge_err *err)
 {
     if (str_blank(cfg->phone_number_id) ||
@@ -182,7 +158,7 @@ channel *channel_whatsapp_new(const whatsapp_config *cfg, nudge_err *err)
         return err_set(err, NUDGE_EINVAL, "whatsapp_token", "the WhatsApp access token is missing"),
                NULL;
     channel *ch = calloc(1, sizeof *ch);
-    wa_priv *p = calloc(1, sizeof *p);
+    channel_post_priv *p = calloc(1, sizeof *p);
     if (!ch || !p) {
         free(ch);
         free(p);
@@ -200,7 +176,7 @@ channel *channel_whatsapp_new(const whatsapp_config *cfg, nudge_err *err)
     ch->name = "whatsapp";
     ch->start = wa_start;
     ch->finish = wa_finish;
-    ch->free = wa_free;
+    ch->free = channel_post_free;
     ch->priv = p;
     return ch;
 }
