@@ -2,7 +2,7 @@
 # installs what is missing (apt-get as root) and is run once per machine by the
 # targets below, so a fresh Debian needs nothing but `make run` / `make check`.
 CC      ?= cc
-PKGS    := sqlite3 libcurl jansson libical libcrypto libmicrohttpd
+PKGS    := sqlite3 libpq libcurl jansson libical libcrypto libmicrohttpd
 CFLAGS  ?= -O2 -g
 # Kept apart from CFLAGS so `make CFLAGS=...` (the sanitizer build) cannot
 # drop the language level or the warnings.
@@ -17,7 +17,7 @@ TEST_LIBS  = $(shell pkg-config --libs cmocka 2>/dev/null)
 LIB_SRC := $(wildcard src/*.c src/store/*.c src/channel/*.c src/http/*.c)
 LIB_SRC := $(filter-out src/main.c,$(LIB_SRC))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/src/store/migrations.o $(BUILD)/src/http/openapi_doc.o
-MIGRATIONS := $(sort $(wildcard src/store/sql/sqlite/*.sql))
+MIGRATIONS := $(sort $(wildcard src/store/sql/*/*.sql))
 
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)

@@ -77,13 +77,12 @@ int nudge_key_create(nudge *n, int64_t clinic_id, int role, const char *label, n
     out->created_at = nudge_now(n);
     if (store_begin(n->db, err) < 0)
         return -1;
-    if (store_exec(n->db, err,
+    if (store_scalar(n->db, &out->id, err,
                    "INSERT INTO api_keys (clinic_id, role, label, prefix, hash, created_at) "
-                   "VALUES (?, ?, ?, ?, ?, ?)",
+                   "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
                    bind_int(clinic_id), bind_text(nudge_role_name(role)),
                    bind_text_or_null(out->label), bind_text(out->prefix), bind_text(h),
-                   bind_int(out->created_at)) < 0 ||
-        store_scalar(n->db, &out->id, err, "SELECT last_insert_rowid()") != 1 ||
+                   bind_int(out->created_at)) != 1 ||
         audit_add(n, clinic_id, "create", "api_key", out->id, out->prefix, err) < 0) {
         store_rollback(n->db);
         OPENSSL_cleanse(secret, NUDGE_KEY_SECRET_LEN);

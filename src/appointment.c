@@ -124,16 +124,14 @@ int nudge_appointment_add(nudge *n, int64_t clinic_id, nudge_appointment *a, nud
     strcpy(a->status, "scheduled");
     if (store_begin(n->db, err) < 0)
         return -1;
-    if (store_exec(n->db, err,
+    if (store_scalar(n->db, &a->id, err,
                    "INSERT INTO appointments (clinic_id, patient_id, service, provider, notes, "
                    "start_at, duration_min, status, created_at, updated_at) "
-                   "VALUES (?,?,?,?,?,?,?,?,?,?)",
+                   "VALUES (?,?,?,?,?,?,?,?,?,?) RETURNING id",
                    bind_int(a->clinic_id), bind_int(a->patient_id), bind_text(a->service),
                    bind_text_or_null(a->provider), bind_text_or_null(a->notes),
                    bind_int(a->start_at), bind_int(a->duration_min), bind_text(a->status),
-                   bind_int(now), bind_int(now)) < 0)
-        goto fail;
-    if (store_scalar(n->db, &a->id, err, "SELECT last_insert_rowid()") != 1)
+                   bind_int(now), bind_int(now)) != 1)
         goto fail;
     if (event_emit(n, a->clinic_id, "appointment.created", a->id, appt_payload(a), err) < 0 ||
         reminder_plan_appointment(n, &c, a, 1, err) < 0 ||

@@ -139,21 +139,19 @@ int nudge_clinic_add(nudge *n, nudge_clinic *c, nudge_err *err)
     c->created_at = nudge_now(n);
     if (store_begin(n->db, err) < 0)
         return -1;
-    if (store_exec(n->db, err,
+    if (store_scalar(n->db, &c->id, err,
                    "INSERT INTO clinics (name, timezone, country, language, phone, email, "
                    "address, quiet_start, quiet_end, reminder_offsets, followup_after, "
                    "max_retries, rate_per_minute, default_channel, created_at, sms_sender, "
                    "whatsapp_fallback, whatsapp_fallback_after) "
-                   "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                   "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
                    bind_text(c->name), bind_text(c->timezone), bind_text(c->country),
                    bind_text(c->language), bind_text_or_null(c->phone), bind_text_or_null(c->email),
                    bind_text_or_null(c->address), bind_int(c->quiet_start), bind_int(c->quiet_end),
                    bind_text(offs), bind_int(c->followup_after), bind_int(c->max_retries),
                    bind_int(c->rate_per_minute), bind_text(c->default_channel),
                    bind_int(c->created_at), bind_text_or_null(c->sms_sender), bind_int(c->whatsapp_fallback),
-                   bind_int(c->whatsapp_fallback_after)) < 0)
-        goto fail;
-    if (store_scalar(n->db, &c->id, err, "SELECT last_insert_rowid()") != 1)
+                   bind_int(c->whatsapp_fallback_after)) != 1)
         goto fail;
     if (audit_add(n, c->id, "create", "clinic", c->id, c->name, err) < 0)
         goto fail;

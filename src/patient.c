@@ -110,18 +110,16 @@ int nudge_patient_add(nudge *n, nudge_patient *p, nudge_err *err)
     p->created_at = now;
     if (store_begin(n->db, err) < 0)
         return -1;
-    if (store_exec(n->db, err,
+    if (store_scalar(n->db, &p->id, err,
                    "INSERT INTO patients (clinic_id, name, email, phone, language, timezone, "
                    "date_of_birth, gender, tags, loyalty_points, last_visit, created_at, "
-                   "updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                   "updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
                    bind_int(p->clinic_id), bind_text(p->name), bind_text_or_null(p->email),
                    bind_text_or_null(p->phone), bind_text(p->language),
                    bind_text_or_null(p->timezone), bind_text_or_null(p->dob),
                    bind_text_or_null(p->gender), bind_text_or_null(p->tags),
                    bind_int(p->loyalty_points), bind_int_or_null(p->last_visit), bind_int(now),
-                   bind_int(now)) < 0)
-        goto fail;
-    if (store_scalar(n->db, &p->id, err, "SELECT last_insert_rowid()") != 1)
+                   bind_int(now)) != 1)
         goto fail;
     unsigned o = p->opt_outs;
     if (store_exec(n->db, err,

@@ -84,12 +84,13 @@ int queue_insert(nudge *n, const queue_item *it, int64_t *id, int *created, nudg
         if (r)
             return r < 0 ? -1 : 0;
     }
-    if (store_exec(n->db, err,
+    if (store_scalar(n->db, id, err,
                    "INSERT INTO notification_queue (clinic_id, patient_id, appointment_id, "
                    "reminder_id, channel, recipient, template, language, category, subject, "
                    "body, html, segments, priority, status, due_at, expires_at, dedupe_key, "
                    "max_retries, created_at, updated_at, wa_template, fallback_of, ics, ics_method, "
-                   "msg91_flow) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,'pending',?,?,?,?,?,?,?,?,?,?,?)",
+                   "msg91_flow) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,'pending',?,?,?,?,?,?,?,?,?,?,?) "
+                   "RETURNING id",
                    bind_int(it->clinic_id), bind_int_or_null(it->patient_id),
                    bind_int_or_null(it->appointment_id), bind_int_or_null(it->reminder_id),
                    bind_text(it->channel), bind_text(it->recipient), bind_text(it->template_name),
@@ -99,9 +100,7 @@ int queue_insert(nudge *n, const queue_item *it, int64_t *id, int *created, nudg
                    bind_int(it->due_at), bind_int_or_null(it->expires_at),
                    bind_text_or_null(it->dedupe_key), bind_int(it->max_retries), bind_int(now),
                    bind_int(now), bind_text(it->wa_template), bind_int_or_null(it->fallback_of),
-                   bind_text(it->ics), bind_text(it->ics_method), bind_text(it->msg91_flow)) < 0)
-        return -1;
-    if (store_scalar(n->db, id, err, "SELECT last_insert_rowid()") != 1)
+                   bind_text(it->ics), bind_text(it->ics_method), bind_text(it->msg91_flow)) != 1)
         return -1;
     *created = 1;
     return 0;
@@ -500,10 +499,12 @@ static int queue_config_alert(nudge *n, const nudge_notification *m, const char 
                               const channel_outcome *o, nudge_err *err)
 {
     int64_t recent = 0;
+    /* Portable JSON test: event_emit writes compact JSON with sorted keys,
+     * so "transport" is the payload's last member. */
     if (store_scalar(n->db, &recent, err,
                      "SELECT COUNT(*) FROM events WHERE clinic_id = ? AND type = "
                      "'channel.misconfigured' AND subject_id IS NULL AND created_at > ? AND "
-                     "json_extract(payload, '$.transport') = ?",
+                     "payload LIKE '%\"transport\":\"' || ? || '\"}'",
                      bind_int(m->clinic_id), bind_int(nudge_now(n) - 3600),
                      bind_text(transport)) < 0)
         return -1;

@@ -136,12 +136,11 @@ static int file_ticket(nudge *n, const nudge_patient *p, const nudge_inbound *in
     if (r < 0)
         return -1;
     if (r == 0) {
-        if (store_exec(n->db, err,
+        if (store_scalar(n->db, ticket, err,
                        "INSERT INTO tickets (clinic_id, patient_id, subject, created_at, "
-                       "updated_at) VALUES (?, ?, ?, ?, ?)",
+                       "updated_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
                        bind_int(p->clinic_id), bind_int(p->id), bind_text(subject), bind_int(now),
-                       bind_int(now)) < 0 ||
-            store_scalar(n->db, ticket, err, "SELECT last_insert_rowid()") != 1)
+                       bind_int(now)) != 1)
             return -1;
         *opened = 1;
     } else if (store_exec(n->db, err,
@@ -226,15 +225,14 @@ int nudge_inbound_handle(nudge *n, const nudge_inbound *in, nudge_reply *out, nu
     static const char *const names[] = {"ticket", "confirmed", "cancelled", "reschedule",
                                         "stop",   "start",     "help"};
     snprintf(out->action, sizeof out->action, "%s", r == 1 ? names[kw] : "ignored");
-    if (store_exec(n->db, err,
+    int64_t inbound_id = 0;
+    if (store_scalar(n->db, &inbound_id, err,
                    "INSERT INTO inbound_messages (clinic_id, patient_id, channel, from_number, "
-                   "body, provider_id, action, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                   "body, provider_id, action, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                   "RETURNING id",
                    bind_int_or_null(cid), bind_int_or_null(pid), bind_text(in->channel),
                    bind_text(number), bind_text(text), bind_text(in->provider_id),
-                   bind_text(out->action), bind_int(now)) < 0)
-        goto fail;
-    int64_t inbound_id = 0;
-    if (store_scalar(n->db, &inbound_id, err, "SELECT last_insert_rowid()") != 1)
+                   bind_text(out->action), bind_int(now)) != 1)
         goto fail;
     if (r == 0) /* an unknown number: recorded, and no clinic to answer for */
         return store_commit(n->db, err);

@@ -399,7 +399,7 @@ static void open_failing(tu_env *env, int64_t t)
 {
     memset(env, 0, sizeof *env);
     tu_tmpdir(env->dir, sizeof env->dir);
-    snprintf(env->db, sizeof env->db, "%s/n.db", env->dir);
+    tu_db(env->dir, env->db, sizeof env->db);
     snprintf(env->outbox, sizeof env->outbox, "%s/out", env->dir);
     nudge_clock_fake(&env->clock, t);
     nudge_config cfg = {.db = env->db,
@@ -713,10 +713,11 @@ static void test_audit_log_is_append_only(void **state)
     nudge_close(env.n);
     /* Reopen the raw file: even direct SQL cannot rewrite history. */
     char cmd[512];
-    snprintf(cmd, sizeof cmd,
-             "sqlite3 '%s' \"DELETE FROM audit_log\" 2>&1 | grep -q append-only", env.db);
+    snprintf(cmd, sizeof cmd, "%s '%s' %s\"DELETE FROM audit_log\" 2>&1 | grep -q append-only",
+             tu_pg_admin() ? "psql" : "sqlite3", env.db, tu_pg_admin() ? "-c " : "");
     assert_int_equal(system(cmd), 0);
     env.n = NULL;
+    tu_db_drop(env.db);
     tu_rmrf(env.dir);
 }
 

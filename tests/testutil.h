@@ -1,6 +1,9 @@
 /*
- * testutil.h: what every cmocka test shares: a scratch directory, a nudge
- * handle on a fresh SQLite file driven by a fake clock, and time literals.
+ * testutil.h: what every cmocka test shares: a scratch directory, a fresh
+ * database per test (a SQLite file, or a new PostgreSQL database when
+ * NUDGE_TEST_PG names a server: tests/run.sh runs each store-touching
+ * binary once per engine), a nudge handle on it driven by a fake clock, and
+ * time literals.
  */
 #ifndef NUDGE_TESTUTIL_H
 #define NUDGE_TESTUTIL_H
@@ -15,6 +18,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <libpq-fe.h>
 
 #include "nudge.h"
 
@@ -33,6 +37,58 @@ static inline void tu_rmrf(const char *dir)
         fprintf(stderr, "could not remove %s\n", dir);
 }
 
+/* The engine under test: NUDGE_TEST_PG holds an admin URL of a throwaway
+ * server (tests/pgcluster.sh) or is unset for SQLite. */
+static inline const char *tu_pg_admin(void)
+{
+    const char *u = getenv("NUDGE_TEST_PG");
+    return u && *u ? u : NULL;
+}
+
+static inline void tu_pg_admin_exec(const char *sql)
+{
+    PGconn *c = PQconnectdb(tu_pg_admin());
+    if (PQstatus(c) != CONNECTION_OK)
+        fail_msg("NUDGE_TEST_PG: %s", PQerrorMessage(c));
+    PGresult *r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        fail_msg("%s: %s", sql, PQerrorMessage(c));
+    PQclear(r);
+    PQfinish(c);
+}
+
+/* A fresh database for one test, its URL (or path) in db[n]: dir/n.db on
+ * SQLite; on PostgreSQL a new database nudge_t_<random>, dropped by
+ * tu_db_drop. */
+static inline void tu_db(const char *dir, char *db, size_t n)
+{
+    const char *admin = tu_pg_admin();
+    if (!admin) {
+        snprintf(db, n, "%s/n.db", dir);
+        return;
+    }
+    unsigned rnd = 0;
+    FILE *f = fopen("/dev/urandom", "rb");
+    if (!f || fread(&rnd, sizeof rnd, 1, f) != 1)
+        fail_msg("no random bytes for a database name");
+    fclose(f);
+    char name[32], sql[96];
+    snprintf(name, sizeof name, "nudge_t_%08x", rnd);
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s", name);
+    tu_pg_admin_exec(sql);
+    const char *slash = strrchr(admin, '/');
+    snprintf(db, n, "%.*s/%s", (int)(slash - admin), admin, name);
+}
+
+static inline void tu_db_drop(const char *db)
+{
+    if (!tu_pg_admin() || strncmp(db, "postgres", 8) != 0)
+        return;
+    char sql[96];
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", strrchr(db, '/') + 1);
+    tu_pg_admin_exec(sql);
+}
+
 /* A nudge on a new database in dir, fake clock at t, outbox in dir/out. */
 typedef struct tu_env {
     char dir[128];
@@ -46,7 +102,7 @@ static inline void tu_open(tu_env *e, int64_t t)
 {
     memset(e, 0, sizeof *e);
     tu_tmpdir(e->dir, sizeof e->dir);
-    snprintf(e->db, sizeof e->db, "%s/n.db", e->dir);
+    tu_db(e->dir, e->db, sizeof e->db);
     snprintf(e->outbox, sizeof e->outbox, "%s/out", e->dir);
     nudge_clock_fake(&e->clock, t);
     nudge_config cfg = {.db = e->db, .outbox_dir = e->outbox, .clock = &e->clock};
@@ -58,6 +114,7 @@ static inline void tu_open(tu_env *e, int64_t t)
 static inline void tu_close(tu_env *e)
 {
     nudge_close(e->n);
+    tu_db_drop(e->db);
     tu_rmrf(e->dir);
 }
 

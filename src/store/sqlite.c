@@ -90,8 +90,9 @@ static int lite_bind_text(store_stmt *h, int i, const char *v)
     return lite_rc(h, sqlite3_bind_text(h->st, i, v, -1, SQLITE_TRANSIENT));
 }
 
-static int lite_bind_null(store_stmt *h, int i)
+static int lite_bind_null(store_stmt *h, int i, int as_int)
 {
+    (void)as_int;
     return lite_rc(h, sqlite3_bind_null(h->st, i));
 }
 
@@ -145,6 +146,13 @@ static int lite_exec_script(store *s, const char *sql)
     return rc == SQLITE_OK ? 0 : -1;
 }
 
+/* IMMEDIATE takes the write lock up front, so two processes never both
+ * read then deadlock upgrading to write. */
+static int lite_begin(store *s)
+{
+    return lite_exec_script(s, "BEGIN IMMEDIATE");
+}
+
 static int64_t lite_changes(store *s)
 {
     return sqlite3_changes64(lite(s)->db);
@@ -174,6 +182,7 @@ static void lite_close(store *s)
 
 static const struct store_ops sqlite_ops = {
     .engine = "sqlite",
+    .migrations = store_migrations_sqlite,
     .prepare = lite_prepare,
     .bind_int = lite_bind_int,
     .bind_text = lite_bind_text,
@@ -185,6 +194,8 @@ static const struct store_ops sqlite_ops = {
     .column_text = lite_column_text,
     .finalize = lite_finalize,
     .exec_script = lite_exec_script,
+    .begin = lite_begin,
+    .migrate_lock = NULL, /* each migration's BEGIN IMMEDIATE serialises them */
     .changes = lite_changes,
     .is_constraint = lite_is_constraint,
     .errmsg = lite_errmsg,

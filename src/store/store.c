@@ -1,7 +1,7 @@
 /*
- * store.c: the engine-independent half of the store: typed binds from a
- * format string, row helpers, nestable transactions and migrations. Each
- * backend (sqlite.c, later pg.c) supplies only struct store_ops.
+ * store.c: the engine-independent half of the store: typed binds, row
+ * helpers, nestable transactions and migrations. Each backend (sqlite.c,
+ * pg.c) supplies only struct store_ops.
  */
 #include "store/store.h"
 
@@ -15,8 +15,7 @@ int store_open(const char *url, store **out, nudge_err *err)
     if (!url || !*url)
         return err_set(err, NUDGE_EINVAL, "db", "no database given");
     if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0)
-        return err_set(err, NUDGE_EINVAL, "db",
-                       "PostgreSQL is not supported by this build yet; use a SQLite path");
+        return store_pg_open(url, out, err);
     if (strncmp(url, "sqlite:", 7) == 0)
         url += 7;
     return store_sqlite_open(url, out, err);
@@ -51,7 +50,7 @@ static int store_bind(store *s, store_stmt *st, const char *sql, const store_val
         switch (v[i].type) {
         case STORE_INT: rc = s->ops->bind_int(st, i + 1, v[i].i); break;
         case STORE_TEXT: rc = s->ops->bind_text(st, i + 1, v[i].s); break;
-        default: rc = s->ops->bind_null(st, i + 1); break;
+        default: rc = s->ops->bind_null(st, i + 1, v[i].null_int); break;
         }
         if (rc)
             return store_fail(s, err);
@@ -179,10 +178,7 @@ int store_is_constraint(store *s)
 int store_begin(store *s, nudge_err *err)
 {
     if (s->tx_depth == 0) {
-        /* IMMEDIATE takes the write lock up front, so two processes never
-         * both read then deadlock upgrading to write. */
-        const char *sql = strcmp(s->ops->engine, "sqlite") == 0 ? "BEGIN IMMEDIATE" : "BEGIN";
-        if (s->ops->exec_script(s, sql))
+        if (s->ops->begin(s))
             return store_fail(s, err);
         s->tx_failed = 0;
     }
@@ -229,15 +225,18 @@ int store_schema_version(store *s, int *version, nudge_err *err)
     return 0;
 }
 
-int store_migrate(store *s, int64_t now, int *applied, nudge_err *err)
+/* Applies this engine's migrations not yet recorded, each in its own
+ * transaction with its record. */
+static int store_migrate_locked(store *s, int64_t now, int *applied, nudge_err *err)
 {
-    const struct migration *m = store_migrations_sqlite;
     int n = 0;
+    /* BIGINT, not INTEGER: applied_at is int64 seconds, and PostgreSQL's
+     * INTEGER is 32-bit (SQLite reads BIGINT as INTEGER). */
     if (store_exec(s, err,
                    "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
-                   "name TEXT NOT NULL, applied_at INTEGER NOT NULL)"))
+                   "name TEXT NOT NULL, applied_at BIGINT NOT NULL)"))
         return -1;
-    for (; m->sql; m++) {
+    for (const struct migration *m = s->ops->migrations; m->sql; m++) {
         if (store_begin(s, err))
             return -1;
         int64_t have = 0;
@@ -267,4 +266,15 @@ int store_migrate(store *s, int64_t now, int *applied, nudge_err *err)
     if (applied)
         *applied = n;
     return 0;
+}
+
+int store_migrate(store *s, int64_t now, int *applied, nudge_err *err)
+{
+    if (!s->ops->migrate_lock)
+        return store_migrate_locked(s, now, applied, err);
+    if (s->ops->migrate_lock(s, 1))
+        return store_fail(s, err);
+    int rc = store_migrate_locked(s, now, applied, err);
+    s->ops->migrate_lock(s, 0);
+    return rc;
 }

@@ -1,13 +1,14 @@
 /*
  * store.h: the storage interface. One struct of function pointers per
- * backend (SQLite now, PostgreSQL next), and on top of it a thin typed layer
- * every domain module uses: store_exec / store_query with a format string of
- * bind types, row iteration, and nestable transactions.
+ * backend (sqlite.c, pg.c), and on top of it a thin typed layer every
+ * domain module uses: store_exec / store_query with typed bind values
+ * (bind_int, bind_text, ...), row iteration, and nestable transactions.
  *
  * Domain code writes portable SQL with `?` placeholders; a backend that wants
- * `$1` rewrites them. Times are INTEGER seconds UTC, ids INTEGER, booleans
- * 0/1, so one schema shape serves both engines. The few statements that
- * must differ per engine (claiming a batch) ask store_engine().
+ * `$1` rewrites them. Times are integer seconds UTC and ids integers (64-bit
+ * on both engines), booleans 0/1, so one schema shape serves both engines.
+ * What truly differs per engine (how a transaction begins, the migration
+ * set, the migration lock) is a field or operation of struct store_ops.
  */
 #ifndef NUDGE_STORE_H
 #define NUDGE_STORE_H
@@ -24,14 +25,20 @@ struct migration {
     const char *name;
     const char *sql;
 };
+/* One set per engine (src/store/sql/<engine>/), with the same version
+ * numbers and names, so a schema version means the same on both. */
 extern const struct migration store_migrations_sqlite[];
+extern const struct migration store_migrations_pg[];
 
 struct store_ops {
-    const char *engine; /* "sqlite" */
+    const char *engine;                  /* "sqlite", "postgresql" */
+    const struct migration *migrations; /* this engine's set */
     int (*prepare)(store *s, const char *sql, store_stmt **out);
     int (*bind_int)(store_stmt *st, int i, int64_t v); /* i from 1 */
     int (*bind_text)(store_stmt *st, int i, const char *v);
-    int (*bind_null)(store_stmt *st, int i);
+    /* as_int: the NULL stands for an integer (else a text); an engine that
+     * types parameters at prepare needs to know. */
+    int (*bind_null)(store_stmt *st, int i, int as_int);
     int (*param_count)(store_stmt *st);
     int (*step)(store_stmt *st);               /* 1 row, 0 done, -1 error */
     int (*column_null)(store_stmt *st, int i); /* i from 0 */
@@ -39,8 +46,12 @@ struct store_ops {
     const char *(*column_text)(store_stmt *st, int i); /* NULL for NULL */
     void (*finalize)(store_stmt *st);
     int (*exec_script)(store *s, const char *sql);
+    int (*begin)(store *s); /* the outermost store_begin */
+    /* Serialises store_migrate across processes (1 take, 0 release); NULL
+     * where the engine's own write lock already does. */
+    int (*migrate_lock)(store *s, int lock);
     int64_t (*changes)(store *s);
-    int (*is_constraint)(store *s); /* last error was a unique violation */
+    int (*is_constraint)(store *s); /* last error broke a constraint */
     const char *(*errmsg)(store *s);
     void (*close)(store *s);
 };
@@ -51,7 +62,8 @@ struct store {
     int tx_failed; /* an inner level rolled back: the outer must too */
 };
 
-/* Opens "path" or "sqlite:path" (PostgreSQL URLs in a later backend). */
+/* Opens "postgres://..." / "postgresql://..." (PostgreSQL), or "sqlite:path"
+ * or a plain path (SQLite). */
 int store_open(const char *url, store **out, nudge_err *err);
 void store_close(store *s);
 const char *store_engine(store *s);
@@ -62,8 +74,11 @@ int store_schema_version(store *s, int *version, nudge_err *err);
  * compiler checks every argument and a text can never be read as a number:
  *   store_exec(db, err, "UPDATE t SET a = ? WHERE id = ?", bind_text(a), bind_int(id));
  * The backend also checks that the count matches the statement's `?`s. */
+/* A NULL keeps the kind it stands for (null_int), so PostgreSQL can type
+ * a parameter that is only ever NULL-tested. */
 typedef struct store_val {
     enum { STORE_NULL, STORE_INT, STORE_TEXT } type;
+    int null_int;
     int64_t i;
     const char *s;
 } store_val;
@@ -85,7 +100,7 @@ static inline store_val bind_text_or_null(const char *v)
 /* 0 binds NULL: for optional ids and times. */
 static inline store_val bind_int_or_null(int64_t v)
 {
-    return (store_val){.type = v ? STORE_INT : STORE_NULL, .i = v};
+    return (store_val){.type = v ? STORE_INT : STORE_NULL, .null_int = 1, .i = v};
 }
 
 /* The leading {0} makes an empty argument list a valid array; n excludes it. */
@@ -125,5 +140,6 @@ void store_rollback(store *s);
 
 /* Backend constructors. */
 int store_sqlite_open(const char *path, store **out, nudge_err *err);
+int store_pg_open(const char *url, store **out, nudge_err *err);
 
 #endif

@@ -1,0 +1,409 @@
+/*
+ * pg.c: the PostgreSQL backend (libpq). Domain SQL arrives with `?`
+ * placeholders; each distinct SQL text is rewritten to `$N` once and kept,
+ * and each (SQL, bound types) pair is prepared once per connection under a
+ * generated name and reused. Results are read whole into the client
+ * (PQexecPrepared), so any number of statements can be open at once: the
+ * flow reads one query while it runs others on the same connection.
+ */
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store.h"
+#include "util.h"
+
+/* Type OIDs from PostgreSQL's catalog (pg_type.dat); stable across releases. */
+#define PG_BOOLOID 16
+#define PG_INT8OID 20
+#define PG_TEXTOID 25
+
+#define PG_BUCKETS 256
+#define PG_MAX_PARAMS 64
+
+/* One prepared form of a statement: its bound types and server-side name. */
+struct pg_variant {
+    struct pg_variant *next;
+    char types[PG_MAX_PARAMS + 1]; /* 'i' or 't' per parameter */
+    char name[24];
+};
+
+/* One distinct SQL text: rewritten once, prepared once per type signature. */
+struct pg_sql {
+    struct pg_sql *next;
+    char *sql; /* the domain's text, compared by content */
+    char *rewritten;
+    int nparams;
+    struct pg_variant *variants;
+};
+
+typedef struct pg_store {
+    store base;
+    PGconn *conn;
+    struct pg_sql *bucket[PG_BUCKETS];
+    int prepared; /* names are "n1", "n2", ...: unique per connection */
+    char sqlstate[6];
+    char errmsg[512];
+    int64_t changes;
+} pg_store;
+
+struct store_stmt {
+    store *s; /* must be first: store.c reads it */
+    struct pg_sql *q;
+    char types[PG_MAX_PARAMS + 1];
+    char *values[PG_MAX_PARAMS];
+    PGresult *res;
+    int row, nrows;
+};
+
+static pg_store *pgs(store *s)
+{
+    return (pg_store *)s;
+}
+
+/* Keeps the last error's SQLSTATE and message; the PGresult may be gone by
+ * the time store.c asks. */
+static void pg_note(pg_store *ps, const PGresult *res)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    snprintf(ps->sqlstate, sizeof ps->sqlstate, "%s", state ? state : "");
+    const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    if (!msg || !*msg)
+        msg = PQerrorMessage(ps->conn);
+    snprintf(ps->errmsg, sizeof ps->errmsg, "%s", msg);
+    size_t l = strlen(ps->errmsg);
+    while (l && ps->errmsg[l - 1] == '\n')
+        ps->errmsg[--l] = 0;
+}
+
+static void pg_fail(pg_store *ps, const char *msg)
+{
+    ps->sqlstate[0] = 0;
+    snprintf(ps->errmsg, sizeof ps->errmsg, "%s", msg);
+}
+
+/* `?` to `$N`, skipping '...' literals ('' inside one is an escaped quote,
+ * which the same loop handles: it leaves and re-enters the literal). */
+static char *pg_rewrite(const char *sql, int *nparams)
+{
+    size_t len = strlen(sql);
+    char *out = malloc(len * 3 + 1); /* "?" becomes at most "$64" */
+    if (!out)
+        return NULL;
+    char *o = out;
+    int n = 0, quoted = 0;
+    for (const char *p = sql; *p; p++) {
+        if (*p == '\'')
+            quoted = !quoted;
+        if (*p == '?' && !quoted) {
+            o += sprintf(o, "$%d", ++n);
+            continue;
+        }
+        *o++ = *p;
+    }
+    *o = 0;
+    *nparams = n;
+    return out;
+}
+
+static unsigned pg_hash(const char *sql)
+{
+    unsigned h = 2166136261u;
+    for (const char *p = sql; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    return h % PG_BUCKETS;
+}
+
+static struct pg_sql *pg_lookup(pg_store *ps, const char *sql)
+{
+    unsigned h = pg_hash(sql);
+    for (struct pg_sql *q = ps->bucket[h]; q; q = q->next)
+        if (strcmp(q->sql, sql) == 0)
+            return q;
+    struct pg_sql *q = calloc(1, sizeof *q);
+    if (!q)
+        return NULL;
+    q->sql = str_dup(sql);
+    q->rewritten = pg_rewrite(sql, &q->nparams);
+    if (!q->sql || !q->rewritten) {
+        free(q->sql);
+        free(q->rewritten);
+        free(q);
+        return NULL;
+    }
+    q->next = ps->bucket[h];
+    ps->bucket[h] = q;
+    return q;
+}
+
+/* Nothing reaches the server here: the parameter types are known only once
+ * bound, and PostgreSQL types a parameter at PREPARE, so the prepare waits
+ * for the first step (pg_step). */
+static int pg_prepare(store *s, const char *sql, store_stmt **out)
+{
+    pg_store *ps = pgs(s);
+    struct pg_sql *q = pg_lookup(ps, sql);
+    if (!q) {
+        pg_fail(ps, "out of memory");
+        return -1;
+    }
+    if (q->nparams > PG_MAX_PARAMS) {
+        pg_fail(ps, "too many parameters in one statement");
+        return -1;
+    }
+    store_stmt *h = calloc(1, sizeof *h);
+    if (!h) {
+        pg_fail(ps, "out of memory");
+        return -1;
+    }
+    h->s = s;
+    h->q = q;
+    memset(h->types, 't', (size_t)q->nparams);
+    h->types[q->nparams] = 0;
+    *out = h;
+    return 0;
+}
+
+static int pg_bind(store_stmt *h, int i, char type, const char *v)
+{
+    if (i < 1 || i > h->q->nparams)
+        return -1;
+    free(h->values[i - 1]);
+    h->values[i - 1] = NULL;
+    h->types[i - 1] = type;
+    if (v && !(h->values[i - 1] = str_dup(v))) {
+        pg_fail(pgs(h->s), "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+static int pg_bind_int(store_stmt *h, int i, int64_t v)
+{
+    char b[24];
+    snprintf(b, sizeof b, "%lld", (long long)v);
+    return pg_bind(h, i, 'i', b);
+}
+
+static int pg_bind_text(store_stmt *h, int i, const char *v)
+{
+    return pg_bind(h, i, 't', v);
+}
+
+/* A NULL still carries its type: `(? IS NULL OR x = ?)` gives PostgreSQL
+ * nothing else to type the first parameter by. */
+static int pg_bind_null(store_stmt *h, int i, int as_int)
+{
+    return pg_bind(h, i, as_int ? 'i' : 't', NULL);
+}
+
+static int pg_param_count(store_stmt *h)
+{
+    return h->q->nparams;
+}
+
+/* The prepared name for this statement's SQL and bound types, preparing
+ * it on first use. The cache is keyed by both because one SQL text bound
+ * once with an int and once with a text is two statements to PostgreSQL. */
+static const char *pg_prepared(pg_store *ps, store_stmt *h)
+{
+    struct pg_variant *v;
+    for (v = h->q->variants; v; v = v->next)
+        if (strcmp(v->types, h->types) == 0)
+            return v->name;
+    Oid oids[PG_MAX_PARAMS];
+    for (int i = 0; i < h->q->nparams; i++)
+        oids[i] = h->types[i] == 'i' ? PG_INT8OID : PG_TEXTOID;
+    if (!(v = calloc(1, sizeof *v))) {
+        pg_fail(ps, "out of memory");
+        return NULL;
+    }
+    memcpy(v->types, h->types, sizeof v->types);
+    snprintf(v->name, sizeof v->name, "n%d", ++ps->prepared);
+    PGresult *r = PQprepare(ps->conn, v->name, h->q->rewritten, h->q->nparams, oids);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        pg_note(ps, r);
+        PQclear(r);
+        free(v);
+        return NULL;
+    }
+    PQclear(r);
+    v->next = h->q->variants;
+    h->q->variants = v;
+    return v->name;
+}
+
+static int pg_step(store_stmt *h)
+{
+    pg_store *ps = pgs(h->s);
+    if (!h->res) {
+        const char *name = pg_prepared(ps, h);
+        if (!name)
+            return -1;
+        h->res = PQexecPrepared(ps->conn, name, h->q->nparams, (const char *const *)h->values,
+                                NULL, NULL, 0);
+        ExecStatusType st = PQresultStatus(h->res);
+        if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+            pg_note(ps, h->res);
+            PQclear(h->res);
+            h->res = NULL;
+            return -1;
+        }
+        ps->changes = strtoll(PQcmdTuples(h->res), NULL, 10);
+        h->nrows = PQntuples(h->res);
+        h->row = -1;
+    }
+    if (h->row + 1 >= h->nrows) {
+        h->row = h->nrows;
+        return 0;
+    }
+    h->row++;
+    return 1;
+}
+
+static int pg_column_null(store_stmt *h, int i)
+{
+    return PQgetisnull(h->res, h->row, i);
+}
+
+static int64_t pg_column_int(store_stmt *h, int i)
+{
+    if (PQgetisnull(h->res, h->row, i))
+        return 0;
+    const char *v = PQgetvalue(h->res, h->row, i);
+    /* Booleans from comparisons (`SELECT a = b`) read as 1/0, as on SQLite. */
+    if (PQftype(h->res, i) == PG_BOOLOID)
+        return *v == 't';
+    return strtoll(v, NULL, 10);
+}
+
+static const char *pg_column_text(store_stmt *h, int i)
+{
+    return PQgetisnull(h->res, h->row, i) ? NULL : PQgetvalue(h->res, h->row, i);
+}
+
+static void pg_finalize(store_stmt *h)
+{
+    for (int i = 0; i < h->q->nparams; i++)
+        free(h->values[i]);
+    PQclear(h->res);
+    free(h);
+}
+
+static int pg_exec_script(store *s, const char *sql)
+{
+    pg_store *ps = pgs(s);
+    PGresult *r = PQexec(ps->conn, sql);
+    ExecStatusType st = PQresultStatus(r);
+    int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+    if (!ok)
+        pg_note(ps, r);
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
+static int pg_begin(store *s)
+{
+    return pg_exec_script(s, "BEGIN");
+}
+
+/* Processes starting together each run store_migrate; the session lock
+ * makes the second wait for the first and then find nothing to apply.
+ * The key is arbitrary but fixed: "nudge" in ASCII. */
+static int pg_migrate_lock(store *s, int lock)
+{
+    return pg_exec_script(s, lock ? "SELECT pg_advisory_lock(474215081829)"
+                                  : "SELECT pg_advisory_unlock(474215081829)");
+}
+
+static int64_t pg_changes(store *s)
+{
+    return pgs(s)->changes;
+}
+
+/* Class 23 is every integrity constraint (unique, foreign key, check, not
+ * null), as SQLITE_CONSTRAINT is on SQLite. */
+static int pg_is_constraint(store *s)
+{
+    return strncmp(pgs(s)->sqlstate, "23", 2) == 0;
+}
+
+static const char *pg_errmsg(store *s)
+{
+    return pgs(s)->errmsg;
+}
+
+static void pg_close(store *s)
+{
+    pg_store *ps = pgs(s);
+    for (int b = 0; b < PG_BUCKETS; b++)
+        for (struct pg_sql *q = ps->bucket[b], *nq; q; q = nq) {
+            nq = q->next;
+            for (struct pg_variant *v = q->variants, *nv; v; v = nv) {
+                nv = v->next;
+                free(v);
+            }
+            free(q->sql);
+            free(q->rewritten);
+            free(q);
+        }
+    PQfinish(ps->conn);
+    free(ps);
+}
+
+static const struct store_ops pg_ops = {
+    .engine = "postgresql",
+    .migrations = store_migrations_pg,
+    .prepare = pg_prepare,
+    .bind_int = pg_bind_int,
+    .bind_text = pg_bind_text,
+    .bind_null = pg_bind_null,
+    .param_count = pg_param_count,
+    .step = pg_step,
+    .column_null = pg_column_null,
+    .column_int = pg_column_int,
+    .column_text = pg_column_text,
+    .finalize = pg_finalize,
+    .exec_script = pg_exec_script,
+    .begin = pg_begin,
+    .migrate_lock = pg_migrate_lock,
+    .changes = pg_changes,
+    .is_constraint = pg_is_constraint,
+    .errmsg = pg_errmsg,
+    .close = pg_close,
+};
+
+static void pg_quiet(void *arg, const char *msg)
+{
+    (void)arg;
+    (void)msg;
+}
+
+int store_pg_open(const char *url, store **out, nudge_err *err)
+{
+    pg_store *ps = calloc(1, sizeof *ps);
+    if (!ps)
+        return err_set(err, NUDGE_ENOMEM, "", "out of memory");
+    ps->base.ops = &pg_ops;
+    ps->conn = PQconnectdb(url);
+    if (PQstatus(ps->conn) != CONNECTION_OK) {
+        /* The message, not the URL: the URL may carry a password. */
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", PQerrorMessage(ps->conn));
+        msg[strcspn(msg, "\n")] = 0;
+        err_set(err, NUDGE_ESTORE, "db", "cannot open database: %s", msg);
+        pg_close(&ps->base);
+        return -1;
+    }
+    /* Notices (e.g. "relation already exists, skipping") are not errors and
+     * the library prints nothing. */
+    PQsetNoticeProcessor(ps->conn, pg_quiet, NULL);
+    if (pg_exec_script(&ps->base, "SET client_min_messages = warning")) {
+        err_set(err, NUDGE_ESTORE, "db", "cannot use database: %s", ps->errmsg);
+        pg_close(&ps->base);
+        return -1;
+    }
+    *out = &ps->base;
+    return 0;
+}
