@@ -416,7 +416,8 @@ int queue_claim(nudge *n, int64_t *ids, int max, nudge_err *err)
                     "AND s.channel = q.channel AND s.status = 'sending') "
                     "FROM notification_queue q JOIN clinics c ON c.id = q.clinic_id "
                     "WHERE q.status = 'pending' AND q.due_at <= ? "
-                    "GROUP BY q.clinic_id, q.channel ORDER BY MAX(q.priority) DESC, MIN(q.due_at)",
+                    "GROUP BY q.clinic_id, q.channel, c.rate_per_minute "
+                    "ORDER BY MAX(q.priority) DESC, MIN(q.due_at)",
                     bind_int(now - 60), bind_int(now)) < 0)
         goto fail;
     struct group {

@@ -73,10 +73,11 @@ static int find_patient(nudge *n, const char *number, int64_t now, int64_t *pati
 {
     store_stmt *st;
     if (store_query(n->db, &st, err,
-                    "SELECT p.id, p.clinic_id, (SELECT MIN(a.start_at) FROM appointments a WHERE "
+                    "SELECT id, clinic_id FROM (SELECT p.id, p.clinic_id, (SELECT MIN(a.start_at) "
+                    "FROM appointments a WHERE "
                     "a.patient_id = p.id AND a.start_at > ? AND a.status IN ('scheduled', "
-                    "'confirmed', 'rescheduled')) AS next FROM patients p WHERE p.phone = ? "
-                    "ORDER BY next IS NULL, next, p.id DESC LIMIT 1",
+                    "'confirmed', 'rescheduled')) AS next FROM patients p WHERE p.phone = ?) AS x "
+                    "ORDER BY next IS NULL, next, id DESC LIMIT 1",
                     bind_int(now), bind_text(number)) < 0)
         return -1;
     int r = store_next(st, err);

@@ -13,7 +13,8 @@
  *   - unknown paths are 404 and known paths with another method are 405.
  *
  * "Nothing written" is a fingerprint of the whole database: every row of
- * every table (found from sqlite_master, so new tables are covered too),
+ * every table (found from sqlite_master or PostgreSQL's catalog, so new
+ * tables are covered too),
  * hashed, read through a separate read-only connection. Only
  * api_keys.last_used_at is left out: authenticating a read updates it.
  *
@@ -80,9 +81,53 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
     return h;
 }
 
+/* The same fingerprint on PostgreSQL: tables from the catalog, every value
+ * as its text form (NULL marked apart from ""), through its own connection. */
+static void fp_take_pg(api_env *a, fp *f)
+{
+    PGconn *c = PQconnectdb(a->env.db);
+    if (PQstatus(c) != CONNECTION_OK)
+        fail_msg("fingerprint: %s", PQerrorMessage(c));
+    PGresult *tl = PQexec(c, "SELECT table_name FROM information_schema.tables WHERE "
+                             "table_schema = 'public' ORDER BY table_name");
+    if (PQresultStatus(tl) != PGRES_TUPLES_OK)
+        fail_msg("fingerprint: %s", PQerrorMessage(c));
+    for (int t = 0; t < PQntuples(tl) && f->n < FP_MAX; t++) {
+        const char *name = PQgetvalue(tl, t, 0);
+        snprintf(f->name[f->n], sizeof f->name[f->n], "%s", name);
+        char sql[128];
+        snprintf(sql, sizeof sql, "SELECT * FROM \"%s\"", name);
+        PGresult *st = PQexec(c, sql);
+        if (PQresultStatus(st) != PGRES_TUPLES_OK)
+            fail_msg("fingerprint %s: %s", name, PQerrorMessage(c));
+        uint64_t sum = 0, rows = (uint64_t)PQntuples(st);
+        for (int r = 0; r < PQntuples(st); r++) {
+            uint64_t h = 14695981039346656037ull;
+            for (int col = 0; col < PQnfields(st); col++) {
+                if (!strcmp(name, "api_keys") && !strcmp(PQfname(st, col), "last_used_at"))
+                    continue;
+                int null = PQgetisnull(st, r, col), len = PQgetlength(st, r, col);
+                h = fnv(h, &col, sizeof col);
+                h = fnv(h, &null, sizeof null);
+                h = fnv(h, PQgetvalue(st, r, col), (size_t)len);
+            }
+            sum += h; /* order-independent */
+        }
+        PQclear(st);
+        f->hash[f->n] = sum * 31 + rows;
+        f->n++;
+    }
+    PQclear(tl);
+    PQfinish(c);
+}
+
 static void fp_take(api_env *a, fp *f)
 {
     memset(f, 0, sizeof *f);
+    if (tu_pg_admin()) {
+        fp_take_pg(a, f);
+        return;
+    }
     sqlite3 *db;
     if (sqlite3_open_v2(a->env.db, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
         fail_msg("fingerprint: cannot open %s", a->env.db);

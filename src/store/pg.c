@@ -303,9 +303,15 @@ static int pg_exec_script(store *s, const char *sql)
     return ok ? 0 : -1;
 }
 
+/* Write transactions take turns, as SQLite's BEGIN IMMEDIATE makes them:
+ * the domain code was written for one writer at a time (a delivery report
+ * and the send's record must not both miss each other, the claim's rate
+ * budget must not be read twice), and READ COMMITTED alone would let two
+ * such transactions interleave. The lock is released at COMMIT/ROLLBACK;
+ * plain reads outside a transaction do not wait. */
 static int pg_begin(store *s)
 {
-    return pg_exec_script(s, "BEGIN");
+    return pg_exec_script(s, "BEGIN; SELECT pg_advisory_xact_lock(474215081830)");
 }
 
 /* Processes starting together each run store_migrate; the session lock
