@@ -228,7 +228,8 @@ CREATE TABLE audit_log (
 CREATE INDEX audit_clinic ON audit_log (clinic_id, id);
 CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  RAISE EXCEPTION 'audit_log is append-only';
+  -- class 23, as SQLite's RAISE(ABORT) is SQLITE_CONSTRAINT: a conflict to callers
+  RAISE EXCEPTION 'audit_log is append-only' USING ERRCODE = 'integrity_constraint_violation';
 END $$;
 CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
 FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
