@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs what nudge needs to build and test on Debian. As root it runs
 # apt-get; otherwise it prints the exact command to run and fails.
+# libpq-dev builds the PostgreSQL engine; postgresql gives the tests the
+# server (initdb, pg_ctl), psql and pg_dump for their throwaway cluster.
 set -euo pipefail
 PKGS="build-essential clang pkg-config libsqlite3-dev libpq-dev libcurl4-openssl-dev
       libmicrohttpd-dev libjansson-dev libical-dev libssl-dev libcmocka-dev
-      python3 python3-aiosmtpd sqlite3 tzdata curl openssl"
+      python3 python3-aiosmtpd sqlite3 tzdata curl openssl postgresql"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

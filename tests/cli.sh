@@ -6,7 +6,9 @@
 # Prints one TAP line per test ("ok N - ..." / "not ok N - ...", with a few
 # indented "#" lines of diagnostics under a failure) and exits non-zero if
 # any test failed. Every test runs in a fresh `mktemp -d` folder with its own
-# database and outbox (--db $D/n.db --outbox $D/out), removed afterwards.
+# database and outbox (--db $DB --outbox $D/out), removed afterwards: $DB is
+# $D/n.db, or a fresh PostgreSQL database when tests/run.sh runs the
+# PostgreSQL pass (tests/dbutil.sh).
 # Time is driven with --now, never by sleeping; nothing needs the network.
 #
 # Exit codes under test: 0 ok, 1 failure, 2 bad usage or input, 3 not found,
@@ -20,6 +22,7 @@ NUDGE=${NUDGE:-build/nudge}
 case $NUDGE in /*) ;; *) NUDGE=$PWD/$NUDGE ;; esac
 PYTHON=/usr/bin/python3
 [ -x "$PYTHON" ] || PYTHON=$(command -v python3)
+. tests/dbutil.sh
 
 if [ ! -x "$NUDGE" ]; then
     echo "not ok 1 - $NUDGE exists and is executable (build it with make)"
@@ -50,6 +53,7 @@ t() {
     CUR=$(mktemp -d "${TMPDIR:-/tmp}/nudge-cli.XXXXXX")
     (
         D=$CUR
+        DB=$(test_db "$D") || exit 1
         FAILS=0
         cd "$D" || exit 1
         "$@"
@@ -91,7 +95,7 @@ fail() {
 # Sets CMD, RC, OUT (stdout) and ERR (stderr).
 run() {
     CMD="nudge $(printf '%q ' "$@")"
-    (cd "$D" && exec "$NUDGE" --db "$D/n.db" --outbox "$D/out" "$@") >"$D/.stdout" 2>"$D/.stderr"
+    (cd "$D" && exec "$NUDGE" --db "$DB" --outbox "$D/out" "$@") >"$D/.stdout" 2>"$D/.stderr"
     RC=$?
     OUT=$(cat "$D/.stdout")
     ERR=$(cat "$D/.stderr")
@@ -167,7 +171,7 @@ expect_eq() {               # ACTUAL EXPECTED WHAT
 }
 
 # Quiet helpers that leave CMD/RC/OUT/ERR alone.
-nudge_out() { (cd "$D" && exec "$NUDGE" --db "$D/n.db" --outbox "$D/out" "$@") 2>/dev/null; }
+nudge_out() { (cd "$D" && exec "$NUDGE" --db "$DB" --outbox "$D/out" "$@") 2>/dev/null; }
 rows() { nudge_out "$@" | tail -n +2 | grep -c .; }     # data rows of a list
 field() { nudge_out "$@" | sed -n "s/^$FIELD: //p" | head -n 1; }
 
@@ -182,17 +186,7 @@ outbox_list() { [ -d "$D/out" ] && (cd "$D/out" && ls -1 | sort); }
 # (row count and a digest of its rows, so an UPDATE shows too) and the
 # outbox. One line per table.
 state() {
-    "$PYTHON" - "$D/n.db" <<'PY'
-import hashlib, os, sqlite3, sys
-db = sys.argv[1]
-if not os.path.exists(db):
-    print("no database")
-    sys.exit(0)
-con = sqlite3.connect(db)
-for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"):
-    rows = sorted(repr(r) for r in con.execute('SELECT * FROM "%s"' % name.replace('"', '""')))
-    print("%s: %d rows %s" % (name, len(rows), hashlib.sha1("\n".join(rows).encode()).hexdigest()[:12]))
-PY
+    db_state "$DB"
     echo "outbox: $(count_files) files"
 }
 
@@ -273,7 +267,7 @@ issue_session() {
     if [ "$(date -u +%s)" -ge "$(date -u -d 2026-11-30T04:30:00Z +%s)" ]; then
         PIN="--now 2026-11-24T12:00:00+05:30"
     fi
-    N="$NUDGE --db $D/n.db"
+    N="$NUDGE --db $DB"
     C=$($N clinic add --name "Smile Dental" --timezone Asia/Kolkata --country IN 2>"$D/.e1")
     RC_C=$?
     P=$($N patient add --clinic $C --name "Ram Lal" --phone 9876543210 --email ram@example.com --language hi 2>"$D/.e2")
@@ -347,7 +341,7 @@ h_migrate() {
     expect_stdout_contains "schema up to date"
     run migrate
     expect_exit 0
-    [ -f "$D/n.db" ] || fail "migrate should create the database"
+    db_exists "$DB" || fail "migrate should create the database"
 }
 t "migrate creates the schema and is idempotent" h_migrate
 
@@ -875,7 +869,7 @@ h_serve() {
     add_clinic
     add_patient
     run send --patient "$P" --template clinic_notice --var notice=x --now "$BOOK"
-    (cd "$D" && exec "$NUDGE" --db "$D/n.db" --outbox "$D/out" serve --interval 1 --now "$BOOK") \
+    (cd "$D" && exec "$NUDGE" --db "$DB" --outbox "$D/out" serve --interval 1 --now "$BOOK") \
         >"$D/serve.out" 2>"$D/serve.err" &
     local pid=$!
     for _ in $(seq 100); do             # wait for the message, at most 10 s
@@ -1531,7 +1525,7 @@ key_create_list_revoke() {
     expect_stdout_contains "$prefix" "staff" "front desk"
     expect_stdout_lacks "${secret##*_}"
     # Only a hash is stored: the secret is nowhere in the database file.
-    grep -qF "${secret##*_}" "$D/n.db" && fail "the secret is stored in the database"
+    db_contains "$DB" "${secret##*_}" && fail "the secret is stored in the database"
     run key revoke 1
     expect_exit 0
     expect_rejected 4 "already revoked" key revoke 1

@@ -1,32 +1,79 @@
 #!/usr/bin/env bash
 # Runs every suite in each given build tree (build, build/san) and prints one
 # summary line over all of them: "N passed, N failed".
-# cmocka binaries report per test; shell suites (tests/*.sh) print
-# "ok"/"not ok" lines in TAP style.
+# cmocka binaries report per test; shell suites (tests/cli.sh, tests/serve.sh)
+# print "ok"/"not ok" lines in TAP style.
+#
+# Each suite that opens a database runs once per engine: SQLite, then
+# PostgreSQL on a throwaway cluster (tests/pgcluster.sh) started for the
+# run and removed at its end. Binaries that touch no store (their source
+# opens no database) run once. Every row names its engine.
+# The sanitizer tree runs on both engines too; NUDGE_TEST_SAN_PG=0 drops
+# its PostgreSQL pass (the whole `make check` measured ~N min on 2 cores).
 set -u
 cd "$(dirname "$0")/.."
+. tests/pgcluster.sh
 passed=0; failed=0; failures=()
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-for tree in "$@"; do
-  for t in "$tree"/tests/test_*; do
-    [ -x "$t" ] || continue
-    out=$("$t" 2>&1); rc=$?
-    p=$(grep -c '^\[       OK \]' <<<"$out")
-    f=$(grep '^\[  FAILED  \] [a-z_]' <<<"$out" | sort -u | wc -l)
+trap pgc_stop EXIT
+trap 'exit 130' INT TERM
+unset NUDGE_TEST_PG
+pg_url=""
+if pgc_start; then
+    pg_url=$NUDGE_TEST_PG
+    unset NUDGE_TEST_PG
+else
+    failed=$((failed + 1)); failures+=("PostgreSQL test cluster")
+fi
+
+# touches_store TEST: its source opens a database (tests/testutil.h,
+# tests/httputil.h or the store directly).
+touches_store() {
+    grep -qE 'tu_open|tu_db\(|api_open|store_open' "tests/$(basename "$1").c" 2>/dev/null
+}
+
+# tally NAME OUT RC P F: adds one suite's counts and prints its row.
+tally() {
+    local name=$1 out=$2 rc=$3 p=$4 f=$5
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi   # crashed or sanitizer report
     passed=$((passed + p)); failed=$((failed + f))
-    if [ "$f" -ne 0 ]; then failures+=("$t"); printf '%s\n' "$out" | tail -n 40; fi
-    printf '%-40s %3d passed, %d failed\n' "$t" "$p" "$f"
-  done
-  for s in tests/*.sh; do
-    [ "$(basename "$s")" = run.sh ] && continue
-    out=$(NUDGE="$tree/nudge" bash "$s" 2>&1); rc=$?
-    p=$(grep -c '^ok ' <<<"$out")
-    f=$(grep -c '^not ok ' <<<"$out")
-    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
-    passed=$((passed + p)); failed=$((failed + f))
-    if [ "$f" -ne 0 ]; then failures+=("$s ($tree)"); grep -A5 '^not ok' <<<"$out" | head -n 60; fi
-    printf '%-40s %3d passed, %d failed\n' "$s ($tree)" "$p" "$f"
+    if [ "$f" -ne 0 ]; then
+        failures+=("$name")
+        printf '%s\n' "$out" | grep -A5 '^not ok\|FAILED\|ERROR\|runtime error\|Sanitizer' | head -n 60
+    fi
+    printf '%-52s %3d passed, %d failed\n' "$name" "$p" "$f"
+}
+
+for tree in "$@"; do
+  for engine in sqlite postgresql; do
+    if [ "$engine" = postgresql ]; then
+        [ -n "$pg_url" ] || continue
+        [ "$tree" != "${tree%san}" ] && [ "${NUDGE_TEST_SAN_PG:-1}" = 0 ] && continue
+        export NUDGE_TEST_PG=$pg_url
+    else
+        unset NUDGE_TEST_PG
+    fi
+    for t in "$tree"/tests/test_*; do
+      [ -x "$t" ] || continue
+      [ "$engine" = postgresql ] && ! touches_store "$t" && continue
+      label="$t"
+      touches_store "$t" && label="$t [$engine]"
+      out=$("$t" 2>&1); rc=$?
+      p=$(grep -c '^\[       OK \]' <<<"$out")
+      f=$(grep '^\[  FAILED  \] [a-z_]' <<<"$out" | sort -u | wc -l)
+      tally "$label" "$out" "$rc" "$p" "$f"
+    done
+    for s in tests/*.sh; do
+      case $(basename "$s") in run.sh | pgcluster.sh | dbutil.sh) continue ;; esac
+      # A shell suite is store-touching when it takes its database from dbutil.sh.
+      label="$s ($tree)"
+      if grep -q dbutil.sh "$s"; then label="$label [$engine]"
+      elif [ "$engine" = postgresql ]; then continue; fi
+      out=$(NUDGE="$tree/nudge" bash "$s" 2>&1); rc=$?
+      p=$(grep -c '^ok ' <<<"$out")
+      f=$(grep -c '^not ok ' <<<"$out")
+      tally "$label" "$out" "$rc" "$p" "$f"
+    done
   done
 done
 [ ${#failures[@]} -eq 0 ] || printf 'failed suites: %s\n' "${failures[*]}"

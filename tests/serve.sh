@@ -10,9 +10,11 @@ ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "  # $l"; done; }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else not_ok "$what" "command: $*"; fi; }
 
+. "$(dirname "$0")/dbutil.sh"
 D=$(mktemp -d)
+DB=$(test_db "$D")
 trap 'kill -9 $PID 2>/dev/null; rm -rf "$D"' EXIT
-"$NUDGE" --db "$D/n.db" --outbox "$D/out" serve --demo --listen 127.0.0.1:0 --interval 1 \
+"$NUDGE" --db "$DB" --outbox "$D/out" serve --demo --listen 127.0.0.1:0 --interval 1 \
     >"$D/stdout" 2>"$D/stderr" &
 PID=$!
 PORT=""
@@ -64,7 +66,8 @@ check "nothing listens after the stop" test "$code" = 000
 
 # An empty database: the first start still gives a usable admin key.
 E=$(mktemp -d)
-"$NUDGE" --db "$E/n.db" --outbox "$E/out" serve --listen 127.0.0.1:0 --interval 1 \
+EDB=$(test_db "$E")
+"$NUDGE" --db "$EDB" --outbox "$E/out" serve --listen 127.0.0.1:0 --interval 1 \
     >"$E/stdout" 2>"$E/stderr" &
 PID=$!
 PORT=""
@@ -81,7 +84,7 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -X PATCH -H "Authorization: Bearer
 check "on an empty database the first key can set up its clinic over HTTP" test "$code" = 200
 kill -TERM $PID
 wait $PID
-"$NUDGE" --db "$E/n.db" --outbox "$E/out" serve --listen none >"$E/stdout2" 2>"$E/stderr2" &
+"$NUDGE" --db "$EDB" --outbox "$E/out" serve --listen none >"$E/stdout2" 2>"$E/stderr2" &
 PID=$!
 for _ in $(seq 1 100); do
     grep -q 'nudge: serving' "$E/stderr2" 2>/dev/null && break
@@ -90,7 +93,7 @@ done
 kill -TERM $PID
 wait $PID
 check "a second start prints no key and makes none" bash -c \
-    "test ! -s '$E/stdout2' && '$NUDGE' --db '$E/n.db' key list | tail -n +2 | wc -l | grep -qx 1"
+    "test ! -s '$E/stdout2' && '$NUDGE' --db '$EDB' key list | tail -n +2 | wc -l | grep -qx 1"
 rm -rf "$E"
 
 echo "1..$n"

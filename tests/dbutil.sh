@@ -1,0 +1,63 @@
+# tests/dbutil.sh: the database of a shell suite's test, on the engine
+# tests/run.sh chose. Sourced by tests/cli.sh and tests/serve.sh.
+#
+#   test_db DIR      prints a fresh database: DIR/n.db on SQLite, or the URL
+#                    of a new database nudge_t_<random> when NUDGE_TEST_PG
+#                    (an admin URL, tests/pgcluster.sh) is set
+#   db_exists DB     the database exists and has a schema
+#   db_state DB      one line per table: row count and a digest of its rows
+#   db_contains DB S the bytes S appear anywhere in the stored data
+# PostgreSQL databases are not dropped one by one: the whole throwaway
+# cluster goes at the end of the run.
+
+test_db() {
+    if [ -z "${NUDGE_TEST_PG:-}" ]; then
+        echo "$1/n.db"
+        return 0
+    fi
+    local name
+    name=nudge_t_$(od -An -N4 -tx4 /dev/urandom | tr -d ' \n')
+    psql -X -q "$NUDGE_TEST_PG" -c "CREATE DATABASE $name" >/dev/null || return 1
+    echo "${NUDGE_TEST_PG%/*}/$name"
+}
+
+db_is_pg() { case $1 in postgres://* | postgresql://*) return 0 ;; esac; return 1; }
+
+db_exists() {
+    if db_is_pg "$1"; then
+        [ "$(psql -X -At "$1" -c "SELECT to_regclass('schema_migrations') IS NOT NULL")" = t ]
+    else
+        [ -f "$1" ]
+    fi
+}
+
+db_state() {
+    if db_is_pg "$1"; then
+        local t
+        for t in $(psql -X -At "$1" -c "SELECT table_name FROM information_schema.tables \
+                  WHERE table_schema = 'public' ORDER BY table_name"); do
+            psql -X -At "$1" -c "SELECT '$t: ' || COUNT(*) || ' rows ' || \
+                 LEFT(COALESCE(md5(string_agg(r::text, E'\n' ORDER BY r::text)), ''), 12) FROM \"$t\" r"
+        done
+        return 0
+    fi
+    "${PYTHON:-python3}" - "$1" <<'PY'
+import hashlib, os, sqlite3, sys
+db = sys.argv[1]
+if not os.path.exists(db):
+    print("no database")
+    sys.exit(0)
+con = sqlite3.connect(db)
+for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"):
+    rows = sorted(repr(r) for r in con.execute('SELECT * FROM "%s"' % name.replace('"', '""')))
+    print("%s: %d rows %s" % (name, len(rows), hashlib.sha1("\n".join(rows).encode()).hexdigest()[:12]))
+PY
+}
+
+db_contains() {
+    if db_is_pg "$1"; then
+        pg_dump --data-only "$1" | grep -qF -- "$2"
+    else
+        grep -qF -- "$2" "$1"
+    fi
+}
