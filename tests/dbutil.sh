@@ -33,12 +33,12 @@ db_exists() {
 
 db_state() {
     if db_is_pg "$1"; then
-        local t
-        for t in $(psql -X -At "$1" -c "SELECT table_name FROM information_schema.tables \
-                  WHERE table_schema = 'public' ORDER BY table_name"); do
-            psql -X -At "$1" -c "SELECT '$t: ' || COUNT(*) || ' rows ' || \
-                 LEFT(COALESCE(md5(string_agg(r::text, E'\n' ORDER BY r::text)), ''), 12) FROM \"$t\" r"
-        done
+        # One psql for every table: \gexec runs each generated SELECT.
+        psql -X -At "$1" <<'SQL'
+SELECT format('SELECT %L || '': '' || COUNT(*) || '' rows '' || LEFT(COALESCE(md5(string_agg('
+              'r::text, E''\n'' ORDER BY r::text)), ''''), 12) FROM %I r', table_name, table_name)
+FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name \gexec
+SQL
         return 0
     fi
     "${PYTHON:-python3}" - "$1" <<'PY'
