@@ -1,0 +1,496 @@
+/*
+ * cli.c: main() of the `nudge` command, the command table (the families'
+ * tables in order), argument parsing with the global options, the
+ * configuration and the handle, and the helpers every family shares. The
+ * global options are the settings that have a flag (nudge_settings[]) and
+ * --now, which sets the clock.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+/* ---- options ---- */
+
+const char *cli_arg(const cli_args *a, const char *name)
+{
+    for (int i = a->nkv - 1; i >= 0; i--)
+        if (!strcmp(a->kv[i].name, name))
+            return a->kv[i].value;
+    return NULL;
+}
+
+static const cli_opt *cli_opt_find(const cli_opt *list, const char *name)
+{
+    for (; list && list->name; list++)
+        if (!strcmp(list->name, name))
+            return list;
+    return NULL;
+}
+
+/* The options every command accepts: --now and each setting's flag. Their
+ * names live in the settings table, whose rows outlive the parse. */
+int cli_is_global_opt(const char *name, int *has_value)
+{
+    if (!strcmp(name, "now")) {
+        *has_value = 1;
+        return 1;
+    }
+    for (int i = 0; i < nudge_n_settings; i++)
+        if (nudge_settings[i].flag && !strcmp(nudge_settings[i].flag, name)) {
+            *has_value = nudge_settings[i].type != NUDGE_SET_BOOL;
+            return 1;
+        }
+    return 0;
+}
+
+static const char *cli_global_name(const char *name)
+{
+    if (!strcmp(name, "now"))
+        return "now";
+    for (int i = 0; i < nudge_n_settings; i++)
+        if (nudge_settings[i].flag && !strcmp(nudge_settings[i].flag, name))
+            return nudge_settings[i].flag;
+    return NULL;
+}
+
+/* Parses argv into a; options allowed are the command's plus the globals. */
+static int cli_args_parse(int argc, char **argv, const cli_opt *allowed, const char *cmd,
+                          cli_args *a)
+{
+    memset(a, 0, sizeof *a);
+    for (int i = 0; i < argc; i++) {
+        const char *s = argv[i];
+        if (!strcmp(s, "--help") || !strcmp(s, "-h")) {
+            a->help = 1;
+            continue;
+        }
+        if (strncmp(s, "--", 2) != 0 || !s[2]) {
+            if (a->npos == CLI_MAX_ARGS) {
+                fprintf(stderr, "nudge %s: too many arguments\n", cmd);
+                return -1;
+            }
+            a->pos[a->npos++] = s;
+            continue;
+        }
+        char name[64];
+        const char *eq = strchr(s + 2, '=');
+        size_t nl = eq ? (size_t)(eq - s - 2) : strlen(s + 2);
+        if (nl >= sizeof name) {
+            fprintf(stderr, "nudge %s: unknown option %s\n", cmd, s);
+            return -1;
+        }
+        memcpy(name, s + 2, nl);
+        name[nl] = 0;
+        const cli_opt *o = cli_opt_find(allowed, name);
+        const char *stored = o ? o->name : cli_global_name(name);
+        int has_value = o ? o->has_value : 0;
+        if (!o && (!stored || !cli_is_global_opt(name, &has_value))) {
+            fprintf(stderr, "nudge %s: unknown option --%s (see nudge %s --help)\n", cmd, name,
+                    cmd);
+            return -1;
+        }
+        const char *value = "1";
+        if (has_value) {
+            if (eq)
+                value = eq + 1;
+            else if (i + 1 < argc)
+                value = argv[++i];
+            else {
+                fprintf(stderr, "nudge %s: option --%s needs a value\n", cmd, name);
+                return -1;
+            }
+        } else if (eq) {
+            fprintf(stderr, "nudge %s: option --%s takes no value\n", cmd, name);
+            return -1;
+        }
+        if (o && !o->repeat && cli_arg(a, name)) {
+            fprintf(stderr, "nudge %s: option --%s given twice\n", cmd, name);
+            return -1;
+        }
+        if (a->nkv == CLI_MAX_ARGS) {
+            fprintf(stderr, "nudge %s: too many options\n", cmd);
+            return -1;
+        }
+        a->kv[a->nkv].name = stored;
+        a->kv[a->nkv].value = value;
+        a->nkv++;
+    }
+    return 0;
+}
+
+/* ---- errors and numbers ---- */
+
+int cli_fail(const char *cmd, const nudge_err *e)
+{
+    if (e->field[0] && e->code == NUDGE_EINVAL)
+        fprintf(stderr, "nudge %s: %s (field: %s)\n", cmd, e->msg, e->field);
+    else
+        fprintf(stderr, "nudge %s: %s\n", cmd, e->msg);
+    switch (e->code) {
+    case NUDGE_EINVAL: return CLI_EXIT_USAGE;
+    case NUDGE_ENOTFOUND: return CLI_EXIT_NOTFOUND;
+    case NUDGE_ECONFLICT: return CLI_EXIT_CONFLICT;
+    default: return 1;
+    }
+}
+
+int cli_usage(const char *cmd, const char *fmt, const char *what)
+{
+    fprintf(stderr, "nudge %s: ", cmd);
+    fprintf(stderr, fmt, what);
+    fprintf(stderr, " (see nudge %s --help)\n", cmd);
+    return CLI_EXIT_USAGE;
+}
+
+int cli_parse_id(const char *cmd, const char *what, const char *s, int64_t *out)
+{
+    char *end;
+    if (!s)
+        return cli_usage(cmd, "%s is required", what);
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end || v <= 0) {
+        fprintf(stderr, "nudge %s: %s must be a positive number (got \"%s\")\n", cmd, what, s);
+        return CLI_EXIT_USAGE;
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_parse_int(const char *cmd, const char *what, const char *s, int lo, int hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) {
+        fprintf(stderr, "nudge %s: %s must be a number from %d to %d (got \"%s\")\n", cmd, what,
+                lo, hi, s);
+        return CLI_EXIT_USAGE;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+int cli_set_texts(const cli_ctx *c, const cli_text *t, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *v = cli_arg(&c->a, t[i].opt);
+        if (!v)
+            continue;
+        size_t len = strlen(v);
+        if (len >= t[i].size) {
+            nudge_err e = {.code = NUDGE_EINVAL};
+            snprintf(e.field, sizeof e.field, "%s", t[i].field);
+            snprintf(e.msg, sizeof e.msg, "%s is too long (at most %zu bytes)", t[i].field,
+                     t[i].size - 1);
+            return cli_fail(c->cmd, &e);
+        }
+        memcpy(t[i].dst, v, len + 1);
+    }
+    return 0;
+}
+
+int cli_require(const cli_ctx *c, const char *const *names)
+{
+    for (; *names; names++)
+        if (!cli_arg(&c->a, *names)) {
+            char opt[40];
+            snprintf(opt, sizeof opt, "--%s", *names);
+            return cli_usage(c->cmd, "%s is required", opt);
+        }
+    return 0;
+}
+
+const cli_opt cli_list_opts[] = {
+    {"clinic", 1, 0}, {"patient", 1, 0}, {"status", 1, 0}, {"limit", 1, 0}, {"after", 1, 0},
+    {NULL, 0, 0},
+};
+
+int cli_paging(cli_ctx *c, int64_t *clinic, int64_t *after, int *limit)
+{
+    const char *v;
+    int rc;
+    *clinic = 0;
+    *after = 0;
+    *limit = 1000;
+    if ((v = cli_arg(&c->a, "clinic")) && (rc = cli_parse_id(c->cmd, "--clinic", v, clinic)))
+        return rc;
+    if ((v = cli_arg(&c->a, "after")) && (rc = cli_parse_id(c->cmd, "--after", v, after)))
+        return rc;
+    if ((v = cli_arg(&c->a, "limit")) &&
+        (rc = cli_parse_int(c->cmd, "--limit", v, 1, 100000, limit)))
+        return rc;
+    return 0;
+}
+
+int cli_one_id(cli_ctx *c, const char *what, int64_t *id)
+{
+    char msg[64], label[64];
+    snprintf(msg, sizeof msg, "give one %s id", what);
+    snprintf(label, sizeof label, "%s id", what);
+    if (c->a.npos != 1)
+        return cli_usage(c->cmd, "%s", msg);
+    int rc = cli_parse_id(c->cmd, label, c->a.pos[0], id);
+    return rc ? rc : cli_open(c);
+}
+
+int cli_parse_vars(cli_ctx *c, nudge_vars *vars)
+{
+    for (int i = 0; i < c->a.nkv; i++) {
+        if (strcmp(c->a.kv[i].name, "var"))
+            continue;
+        const char *kv = c->a.kv[i].value;
+        const char *eq = strchr(kv, '=');
+        char key[48];
+        if (!eq || eq == kv || (size_t)(eq - kv) >= sizeof key) {
+            nudge_vars_free(vars);
+            return cli_usage(c->cmd, "--var must be key=value (got \"%s\")", kv);
+        }
+        memcpy(key, kv, (size_t)(eq - kv));
+        key[eq - kv] = 0;
+        if (nudge_vars_set(vars, key, eq + 1) < 0) {
+            nudge_vars_free(vars);
+            return cli_usage(c->cmd, "too many variables, or a bad name: %s", key);
+        }
+    }
+    return 0;
+}
+
+/* ---- the configuration and the handle ---- */
+
+static const char *cli_flag(void *ctx, const char *flag)
+{
+    return cli_arg(ctx, flag);
+}
+
+int cli_config(cli_ctx *c)
+{
+    if (c->cfg_loaded)
+        return 0;
+    nudge_err e = {0};
+    if (nudge_config_load(&c->cfg, &c->loaded, cli_flag, NULL, &c->a, &e) < 0)
+        return cli_fail(c->cmd, &e);
+    c->cfg_loaded = 1;
+    return 0;
+}
+
+int cli_open(cli_ctx *c)
+{
+    int rc;
+    if ((rc = cli_config(c)))
+        return rc;
+    const char *now = cli_arg(&c->a, "now");
+    nudge_err e = {0};
+    if (now) {
+        int64_t t;
+        if (nudge_time_parse(now, NULL, &t, "now", &e) < 0)
+            return cli_fail(c->cmd, &e);
+        nudge_clock_fake(&c->clock, t);
+        c->cfg.clock = &c->clock;
+    }
+    rc = nudge_open(&c->cfg, &c->n, &e);
+    /* The SMTP password is read once, by the sending handle only; the API
+     * threads keep the webhook secrets, which live as long as c does. */
+    c->cfg.smtp_password = NULL;
+    if (rc < 0)
+        return cli_fail(c->cmd, &e);
+    nudge_set_actor(c->n, "cli");
+    return 0;
+}
+
+/* ---- printing ---- */
+
+void cli_fmt_time(int64_t t, const char *tz, char *buf, size_t n)
+{
+    if (!t) {
+        snprintf(buf, n, "-");
+        return;
+    }
+    nudge_time_format(t, tz, buf, n);
+}
+
+const char *cli_clinic_tz(nudge *n, int64_t clinic_id, char *buf, size_t sz)
+{
+    nudge_clinic c;
+    nudge_err e;
+    if (nudge_clinic_get(n, clinic_id, &c, &e) == 0)
+        snprintf(buf, sz, "%s", c.timezone);
+    else
+        snprintf(buf, sz, "UTC");
+    return buf;
+}
+
+void cli_hhmm(int m, char *buf, size_t n)
+{
+    snprintf(buf, n, "%02d:%02d", (m / 60) % 24, m % 60);
+}
+
+const char *cli_or_dash(const char *s)
+{
+    return s && s[0] ? s : "-";
+}
+
+int cli_time_in_clinic(cli_ctx *c, int64_t clinic_id, const char *s, int64_t *out)
+{
+    char tzb[64];
+    nudge_err e = {0};
+    if (nudge_time_parse(s, cli_clinic_tz(c->n, clinic_id, tzb, sizeof tzb), out, "at", &e) < 0)
+        return cli_fail(c->cmd, &e);
+    return 0;
+}
+
+/* ---- help and the command table ---- */
+
+static const char *const cli_help_main =
+    "usage: nudge [--db PATH] COMMAND [ARGS]\n"
+    "\n"
+    "nudge keeps a clinic's patients and appointments and sends their\n"
+    "confirmations and reminders by SMS, WhatsApp and email.\n"
+    "\n"
+    "commands:\n"
+    "  migrate                       apply database migrations\n"
+    "  clinic add|list               clinics (tenants)\n"
+    "  patient add|list|show         patients\n"
+    "  appointment add|list|show|confirm|cancel|reschedule|complete|no-show\n"
+    "  template list|show|render|put|map-whatsapp|map-msg91\n"
+    "  send                          enqueue a direct message to a patient\n"
+    "  queue status|list|show|retry|cancel\n"
+    "  key create|list|revoke        API keys (shown once, stored hashed)\n"
+    "  config show|doc               the settings: values and sources, or their manual\n"
+    "  tick [--now TIME]             one scheduler and dispatcher pass, then exit\n"
+    "  serve                         run the scheduler and dispatcher until SIGTERM\n"
+    "  demo                          replay three days of a demo clinic\n"
+    "\n"
+    "options for every command:\n"
+    "  --db PATH        SQLite database (default ./nudge.db, or $NUDGE_DB)\n"
+    "  --outbox DIR     folder for the outbox channel (default ./outbox)\n"
+    "  --now TIME       act as if it were TIME (RFC 3339), for replays and tests\n"
+    "  --smtp-url URL   send email by SMTP (smtp://host:port, smtps://...)\n"
+    "  --smtp-from ADDR --smtp-user USER --smtp-starttls\n"
+    "                   the password comes from $NUDGE_SMTP_PASSWORD or the file\n"
+    "                   named by $NUDGE_SMTP_PASSWORD_FILE, never from arguments\n"
+    "  --public-url URL where providers reach this server (webhooks), or\n"
+    "                   $NUDGE_PUBLIC_URL\n"
+    "\n"
+    "SMS goes through Twilio when $NUDGE_TWILIO_ACCOUNT_SID is set, with\n"
+    "$NUDGE_TWILIO_AUTH_TOKEN (or _FILE), $NUDGE_TWILIO_FROM or\n"
+    "$NUDGE_TWILIO_MESSAGING_SERVICE_SID, and $NUDGE_TWILIO_BASE_URL (tests).\n"
+    "WhatsApp goes through the Cloud API when $NUDGE_WHATSAPP_PHONE_NUMBER_ID is\n"
+    "set, with $NUDGE_WHATSAPP_TOKEN, $NUDGE_WHATSAPP_APP_SECRET and\n"
+    "$NUDGE_WHATSAPP_VERIFY_TOKEN (each also as _FILE), $NUDGE_WHATSAPP_BASE_URL.\n"
+    "SMS goes through MSG91 (DLT templates) instead when $NUDGE_MSG91_AUTHKEY is\n"
+    "set, with $NUDGE_MSG91_WEBHOOK_SECRET for its reports, $NUDGE_MSG91_BASE_URL.\n"
+    "`nudge config doc --man` lists every setting.\n"
+    "\n"
+    "`nudge COMMAND --help` describes each command. Exit codes: 0 ok, 1 failure,\n"
+    "2 bad usage or input, 3 not found, 4 not allowed in the current state.\n";
+
+static const cli_command *const cli_families[] = {
+    cli_run_commands,      cli_clinic_commands, cli_patient_commands,
+    cli_appointment_commands, cli_template_commands, cli_send_queue_commands,
+    cli_key_commands,      cli_config_commands,
+};
+#define CLI_N_FAMILIES (sizeof cli_families / sizeof *cli_families)
+
+/* Global options may come before the command: the index of the command. */
+static int cli_skip_globals(int argc, char **argv, int *exit_code)
+{
+    int i = 1;
+    while (i < argc && !strncmp(argv[i], "--", 2)) {
+        if (!strcmp(argv[i], "--help")) {
+            fputs(cli_help_main, stdout);
+            *exit_code = 0;
+            return -1;
+        }
+        char nm[64];
+        const char *name = argv[i] + 2, *eq = strchr(name, '=');
+        snprintf(nm, sizeof nm, "%.*s", eq ? (int)(eq - name) : (int)strlen(name), name);
+        int has_value;
+        if (!cli_is_global_opt(nm, &has_value)) {
+            fprintf(stderr, "nudge: unknown option %s (see nudge --help)\n", argv[i]);
+            *exit_code = CLI_EXIT_USAGE;
+            return -1;
+        }
+        i += has_value && !eq ? 2 : 1;
+    }
+    return i;
+}
+
+static int cli_run(const cli_command *cm, int argc, char **argv, int i)
+{
+    cli_ctx c = {0};
+    char name[64];
+    snprintf(name, sizeof name, "%s%s%s", cm->group, cm->verb ? " " : "",
+             cm->verb ? cm->verb : "");
+    c.cmd = name;
+    /* Global options before the command count too. */
+    char **rest = malloc(sizeof(char *) * (size_t)argc);
+    if (!rest)
+        return 1;
+    int nrest = 0;
+    for (int j = 1; j < i; j++)
+        rest[nrest++] = argv[j];
+    for (int j = i + (cm->verb ? 2 : 1); j < argc; j++)
+        rest[nrest++] = argv[j];
+    int rc = cli_args_parse(nrest, rest, cm->opts, name, &c.a);
+    free(rest);
+    if (rc < 0)
+        return CLI_EXIT_USAGE;
+    if (c.a.help) {
+        fputs(*cm->help, stdout);
+        return 0;
+    }
+    if (c.a.npos > cm->takes_id)
+        return cli_usage(name, "unexpected argument \"%s\"", c.a.pos[cm->takes_id]);
+    rc = cm->fn(&c);
+    nudge_close(c.n);
+    nudge_config_loaded_free(&c.loaded);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && !strcmp(argv[1], "-h")) {
+        fputs(cli_help_main, stdout);
+        return 0;
+    }
+    int exit_code = 0;
+    int i = cli_skip_globals(argc, argv, &exit_code);
+    if (i < 0)
+        return exit_code;
+    if (i >= argc) {
+        fputs(cli_help_main, stderr);
+        return CLI_EXIT_USAGE;
+    }
+    if (!strcmp(argv[i], "help")) {
+        fputs(cli_help_main, stdout);
+        return 0;
+    }
+    const char *group = argv[i];
+    const char *verb = i + 1 < argc ? argv[i + 1] : NULL;
+    const cli_command *first = NULL; /* of the group: its help */
+    for (size_t f = 0; f < CLI_N_FAMILIES; f++)
+        for (const cli_command *cm = cli_families[f]; cm->group; cm++) {
+            if (strcmp(cm->group, group))
+                continue;
+            if (!first)
+                first = cm;
+            if (cm->verb && (!verb || strcmp(cm->verb, verb)))
+                continue;
+            return cli_run(cm, argc, argv, i);
+        }
+    if (!first) {
+        fprintf(stderr, "nudge: unknown command \"%s\" (see nudge --help)\n", group);
+        return CLI_EXIT_USAGE;
+    }
+    if (verb && (!strcmp(verb, "--help") || !strcmp(verb, "-h"))) {
+        fputs(*first->help, stdout);
+        return 0;
+    }
+    fprintf(stderr, "nudge %s: unknown or missing subcommand%s%s (see nudge %s --help)\n", group,
+            verb ? " " : "", verb ? verb : "", group);
+    return CLI_EXIT_USAGE;
+}
