@@ -20,7 +20,7 @@ static const char *const cli_help_config =
     "file, flag) as the other commands would read them; secrets are masked.\n"
     "doc prints the settings' documentation, as in nudge(1) and the README.\n";
 
-static const char *const cli_type_names[] = {"text", "path", "URL", "on|off", "number"};
+static const char *const cli_type_names[] = {"text", "path", "URL", "on/off", "number"};
 
 static int cli_config_show(cli_ctx *c)
 {
