@@ -34,7 +34,7 @@ $(SETUP): scripts/setup.sh
 
 setup: $(SETUP)
 
-$(BUILD)/%.o: %.c $(SETUP) $(wildcard src/*.h src/store/*.h src/channel/*.h src/http/*.h src/cli/*.h include/*.h)
+$(BUILD)/%.o: %.c $(SETUP) $(wildcard src/*.h src/store/*.h src/channel/*.h src/http/*.h include/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(STRICT) $(PKG_CFLAGS) -c $< -o $@
 
@@ -57,6 +57,8 @@ $(BUILD)/src/http/openapi_doc.o: $(BUILD)/src/http/openapi_doc.c
 
 $(BUILD)/libnudge.a: $(LIB_OBJ)
 	ar rcs $@ $^
+
+$(CLI_OBJ): src/cli/cli.h
 
 $(BUILD)/nudge: $(CLI_OBJ) $(BUILD)/libnudge.a
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)

@@ -1,20 +1,15 @@
 /*
  * cli/appointment.c: `nudge appointment ...`: booking, listing, showing
- * with its plans, and the changes of state (each one library call). Times
- * are read and printed in the clinic's zone.
+ * with its plans, and rescheduling (the other changes of state are one
+ * library call each: cli_by_id rows). Times are read and printed in the
+ * clinic's zone.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
 
-static const cli_opt cli_appt_add_opts[] = {
-    {"patient", 1, 0}, {"service", 1, 0}, {"at", 1, 0}, {"duration", 1, 0},
-    {"doctor", 1, 0},  {"notes", 1, 0},   {NULL, 0, 0},
-};
-static const cli_opt cli_appt_resched_opts[] = {{"at", 1, 0}, {NULL, 0, 0}};
-
-static const char *const cli_help_appointment =
+const char *const cli_help_appointment =
     "usage: nudge appointment add --patient ID --service TEXT --at TIME [--duration MIN]\n"
     "                             [--doctor NAME] [--notes TEXT]\n"
     "       nudge appointment list [--clinic ID] [--patient ID] [--status S]\n"
@@ -28,22 +23,15 @@ static const char *const cli_help_appointment =
     "cancel drops the plans; reschedule plans afresh; complete plans a follow-up;\n"
     "no-show plans a no-show message. Duration defaults to 30 minutes.\n";
 
-static int cli_appt_add(cli_ctx *c)
+int cli_appt_add(cli_ctx *c)
 {
     static const char *const required[] = {"service", "at", NULL};
     nudge_appointment ap;
     memset(&ap, 0, sizeof ap);
     ap.duration_min = 30;
-    const cli_text texts[] = {
-        {"service", ap.service, sizeof ap.service, "service"},
-        {"doctor", ap.provider, sizeof ap.provider, "doctor"},
-        {"notes", ap.notes, sizeof ap.notes, "notes"},
-    };
     int rc;
     const char *v;
-    if ((rc = cli_parse_id(c->cmd, "--patient", cli_arg(&c->a, "patient"), &ap.patient_id)) ||
-        (rc = cli_require(c, required)) ||
-        (rc = cli_set_texts(c, texts, sizeof texts / sizeof *texts)))
+    if ((rc = cli_record_in(c, "patient", &ap.patient_id, required, &ap)))
         return rc;
     if ((v = cli_arg(&c->a, "duration")) &&
         (rc = cli_parse_int(c->cmd, "--duration", v, 1, 1440, &ap.duration_min)))
@@ -62,12 +50,12 @@ static int cli_appt_add(cli_ctx *c)
     return 0;
 }
 
-typedef struct cli_appt_list {
+typedef struct cli_appt_rows_seen {
     nudge *n;
     int header; /* printed: only once a row or the end shows the call worked */
-} cli_appt_list;
+} cli_appt_rows_seen;
 
-static void cli_appt_header(cli_appt_list *l)
+static void cli_appt_header(cli_appt_rows_seen *l)
 {
     if (!l->header++)
         printf("id\tpatient\tat\tservice\tminutes\tdoctor\tstatus\n");
@@ -75,7 +63,7 @@ static void cli_appt_header(cli_appt_list *l)
 
 static int cli_appt_row(void *x, const nudge_appointment *ap)
 {
-    cli_appt_list *l = x;
+    cli_appt_rows_seen *l = x;
     cli_appt_header(l);
     char tzb[64], t[40];
     cli_fmt_time(ap->start_at, cli_clinic_tz(l->n, ap->clinic_id, tzb, sizeof tzb), t, sizeof t);
@@ -84,24 +72,24 @@ static int cli_appt_row(void *x, const nudge_appointment *ap)
     return 0;
 }
 
-static int cli_appt_list_cmd(cli_ctx *c)
+/* --patient and --status narrow the list; the header follows the call. */
+static int cli_appt_rows(cli_ctx *c, const cli_page *p, nudge_err *e)
 {
-    int64_t clinic, after, patient = 0;
-    int limit, rc;
-    const char *v;
-    if ((rc = cli_paging(c, &clinic, &after, &limit)))
-        return rc;
-    if ((v = cli_arg(&c->a, "patient")) && (rc = cli_parse_id(c->cmd, "--patient", v, &patient)))
-        return rc;
-    if ((rc = cli_open(c)))
-        return rc;
-    nudge_err e = {0};
-    cli_appt_list l = {c->n, 0};
-    if (nudge_appointment_list(c->n, clinic, patient, cli_arg(&c->a, "status"), after, limit,
-                               cli_appt_row, &l, &e) < 0)
-        return cli_fail(c->cmd, &e);
+    int64_t patient = 0;
+    const char *v = cli_arg(&c->a, "patient");
+    if (v && cli_parse_id(c->cmd, "--patient", v, &patient))
+        return CLI_EXIT_USAGE;
+    cli_appt_rows_seen l = {c->n, 0};
+    if (nudge_appointment_list(c->n, p->clinic, patient, cli_arg(&c->a, "status"), p->after,
+                               p->limit, cli_appt_row, &l, e) < 0)
+        return -1;
     cli_appt_header(&l);
     return 0;
+}
+
+int cli_appt_list(cli_ctx *c)
+{
+    return cli_list(c, NULL, cli_appt_rows);
 }
 
 static int cli_reminder_row(void *x, const nudge_reminder *r)
@@ -116,16 +104,11 @@ static int cli_reminder_row(void *x, const nudge_reminder *r)
     return 0;
 }
 
-static int cli_appt_show(cli_ctx *c)
+int cli_appt_show(cli_ctx *c, int64_t id, nudge_err *e)
 {
-    int64_t id;
-    int rc;
-    if ((rc = cli_one_id(c, "appointment", &id)))
-        return rc;
     nudge_appointment ap;
-    nudge_err e = {0};
-    if (nudge_appointment_get(c->n, NUDGE_ANY_CLINIC, id, &ap, &e) < 0)
-        return cli_fail(c->cmd, &e);
+    if (nudge_appointment_get(c->n, NUDGE_ANY_CLINIC, id, &ap, e) < 0)
+        return -1;
     char tzb[64], t[40];
     const char *tz = cli_clinic_tz(c->n, ap.clinic_id, tzb, sizeof tzb);
     cli_fmt_time(ap.start_at, tz, t, sizeof t);
@@ -133,43 +116,21 @@ static int cli_appt_show(cli_ctx *c)
            "doctor: %s\nstatus: %s\nnotes: %s\nplans:\n",
            (long long)ap.id, (long long)ap.clinic_id, (long long)ap.patient_id, ap.service, t,
            ap.duration_min, cli_or_dash(ap.provider), ap.status, cli_or_dash(ap.notes));
-    if (nudge_reminder_list(c->n, NUDGE_ANY_CLINIC, ap.id, cli_reminder_row, (void *)tz, &e) < 0)
-        return cli_fail(c->cmd, &e);
-    return 0;
+    return nudge_reminder_list(c->n, NUDGE_ANY_CLINIC, ap.id, cli_reminder_row, (void *)tz, e);
 }
 
-/* The changes of state that take only the id, by verb. */
-static const struct {
-    const char *verb;
-    int (*fn)(nudge *, int64_t, int64_t, nudge_err *);
-} cli_appt_changes[] = {
-    {"cancel", nudge_appointment_cancel},
-    {"confirm", nudge_appointment_confirm},
-    {"complete", nudge_appointment_complete},
-    {"no-show", nudge_appointment_no_show},
-};
-
-static int cli_appt_change(cli_ctx *c)
+int cli_appt_reschedule(cli_ctx *c)
 {
-    int64_t id;
+    int64_t id, t;
     int rc;
-    const char *verb = strchr(c->cmd, ' ') + 1;
-    if (c->a.npos != 1)
-        return cli_usage(c->cmd, "%s", "give one appointment id");
-    if ((rc = cli_parse_id(c->cmd, "appointment id", c->a.pos[0], &id)))
+    if ((rc = cli_one_id(c, &id, 0)))
         return rc;
-    if (!strcmp(verb, "reschedule") && !cli_arg(&c->a, "at"))
+    if (!cli_arg(&c->a, "at"))
         return cli_usage(c->cmd, "%s is required", "--at");
     if ((rc = cli_open(c)))
         return rc;
-    nudge_err e = {0};
-    for (size_t i = 0; i < sizeof cli_appt_changes / sizeof *cli_appt_changes; i++)
-        if (!strcmp(verb, cli_appt_changes[i].verb))
-            return cli_appt_changes[i].fn(c->n, NUDGE_ANY_CLINIC, id, &e) < 0
-                       ? cli_fail(c->cmd, &e)
-                       : 0;
     nudge_appointment ap;
-    int64_t t;
+    nudge_err e = {0};
     if (nudge_appointment_get(c->n, NUDGE_ANY_CLINIC, id, &ap, &e) < 0)
         return cli_fail(c->cmd, &e);
     if ((rc = cli_time_in_clinic(c, ap.clinic_id, cli_arg(&c->a, "at"), &t)))
@@ -178,16 +139,3 @@ static int cli_appt_change(cli_ctx *c)
         return cli_fail(c->cmd, &e);
     return 0;
 }
-
-const cli_command cli_appointment_commands[] = {
-    {"appointment", "add", cli_appt_add, cli_appt_add_opts, &cli_help_appointment, 0},
-    {"appointment", "list", cli_appt_list_cmd, cli_list_opts, &cli_help_appointment, 0},
-    {"appointment", "show", cli_appt_show, NULL, &cli_help_appointment, 1},
-    {"appointment", "confirm", cli_appt_change, NULL, &cli_help_appointment, 1},
-    {"appointment", "cancel", cli_appt_change, NULL, &cli_help_appointment, 1},
-    {"appointment", "complete", cli_appt_change, NULL, &cli_help_appointment, 1},
-    {"appointment", "no-show", cli_appt_change, NULL, &cli_help_appointment, 1},
-    {"appointment", "reschedule", cli_appt_change, cli_appt_resched_opts, &cli_help_appointment,
-     1},
-    {NULL, NULL, NULL, NULL, NULL, 0},
-};

@@ -6,6 +6,7 @@
  * --now, which sets the clock.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,12 +23,20 @@ const char *cli_arg(const cli_args *a, const char *name)
     return NULL;
 }
 
-static const cli_opt *cli_opt_find(const cli_opt *list, const char *name)
+/* Looks name up in a spec ("clinic= var=* demo"): 0 when absent, else
+ * 1 (a switch), 2 (takes a value) or 3 (takes a value, may repeat). */
+static int cli_spec_find(const char *spec, const char *name)
 {
-    for (; list && list->name; list++)
-        if (!strcmp(list->name, name))
-            return list;
-    return NULL;
+    size_t n = strlen(name);
+    for (const char *p = spec; p && *p;) {
+        size_t w = strcspn(p, " ");
+        size_t nl = strcspn(p, "= ");
+        if (nl == n && !strncmp(p, name, n))
+            return p[nl] != '=' ? 1 : p[nl + 1] == '*' ? 3 : 2;
+        p += w;
+        p += strspn(p, " ");
+    }
+    return 0;
 }
 
 /* The options every command accepts: --now and each setting's flag. Their
@@ -46,18 +55,8 @@ int cli_is_global_opt(const char *name, int *has_value)
     return 0;
 }
 
-static const char *cli_global_name(const char *name)
-{
-    if (!strcmp(name, "now"))
-        return "now";
-    for (int i = 0; i < nudge_n_settings; i++)
-        if (nudge_settings[i].flag && !strcmp(nudge_settings[i].flag, name))
-            return nudge_settings[i].flag;
-    return NULL;
-}
-
 /* Parses argv into a; options allowed are the command's plus the globals. */
-static int cli_args_parse(int argc, char **argv, const cli_opt *allowed, const char *cmd,
+static int cli_args_parse(int argc, char **argv, const char *allowed, const char *cmd,
                           cli_args *a)
 {
     memset(a, 0, sizeof *a);
@@ -75,7 +74,7 @@ static int cli_args_parse(int argc, char **argv, const cli_opt *allowed, const c
             a->pos[a->npos++] = s;
             continue;
         }
-        char name[64];
+        char name[sizeof a->kv[0].name];
         const char *eq = strchr(s + 2, '=');
         size_t nl = eq ? (size_t)(eq - s - 2) : strlen(s + 2);
         if (nl >= sizeof name) {
@@ -84,10 +83,8 @@ static int cli_args_parse(int argc, char **argv, const cli_opt *allowed, const c
         }
         memcpy(name, s + 2, nl);
         name[nl] = 0;
-        const cli_opt *o = cli_opt_find(allowed, name);
-        const char *stored = o ? o->name : cli_global_name(name);
-        int has_value = o ? o->has_value : 0;
-        if (!o && (!stored || !cli_is_global_opt(name, &has_value))) {
+        int own = cli_spec_find(allowed, name), has_value = own >= 2;
+        if (!own && !cli_is_global_opt(name, &has_value)) {
             fprintf(stderr, "nudge %s: unknown option --%s (see nudge %s --help)\n", cmd, name,
                     cmd);
             return -1;
@@ -106,7 +103,7 @@ static int cli_args_parse(int argc, char **argv, const cli_opt *allowed, const c
             fprintf(stderr, "nudge %s: option --%s takes no value\n", cmd, name);
             return -1;
         }
-        if (o && !o->repeat && cli_arg(a, name)) {
+        if (own && own != 3 && cli_arg(a, name)) {
             fprintf(stderr, "nudge %s: option --%s given twice\n", cmd, name);
             return -1;
         }
@@ -114,7 +111,7 @@ static int cli_args_parse(int argc, char **argv, const cli_opt *allowed, const c
             fprintf(stderr, "nudge %s: too many options\n", cmd);
             return -1;
         }
-        a->kv[a->nkv].name = stored;
+        memcpy(a->kv[a->nkv].name, name, nl + 1);
         a->kv[a->nkv].value = value;
         a->nkv++;
     }
@@ -174,21 +171,57 @@ int cli_parse_int(const char *cmd, const char *what, const char *s, int lo, int 
     return 0;
 }
 
-int cli_set_texts(const cli_ctx *c, const cli_text *t, size_t n)
+/* The text options of every record, in one table: option, field, bounds,
+ * and the name errors give it. */
+#define CLI_TEXT(group, type, opt, member, field)                                                 \
+    {group, opt, offsetof(type, member), sizeof(((type *)0)->member), field}
+static const struct cli_text_field {
+    const char *group, *opt;
+    size_t offset, size;
+    const char *field;
+} cli_text_fields[] = {
+    CLI_TEXT("clinic", nudge_clinic, "name", name, "name"),
+    CLI_TEXT("clinic", nudge_clinic, "timezone", timezone, "timezone"),
+    CLI_TEXT("clinic", nudge_clinic, "country", country, "country"),
+    CLI_TEXT("clinic", nudge_clinic, "language", language, "language"),
+    CLI_TEXT("clinic", nudge_clinic, "phone", phone, "phone"),
+    CLI_TEXT("clinic", nudge_clinic, "email", email, "email"),
+    CLI_TEXT("clinic", nudge_clinic, "address", address, "address"),
+    CLI_TEXT("clinic", nudge_clinic, "channel", default_channel, "channel"),
+    CLI_TEXT("clinic", nudge_clinic, "sms-sender", sms_sender, "sms_sender"),
+    CLI_TEXT("patient", nudge_patient, "name", name, "name"),
+    CLI_TEXT("patient", nudge_patient, "phone", phone, "phone"),
+    CLI_TEXT("patient", nudge_patient, "email", email, "email"),
+    CLI_TEXT("patient", nudge_patient, "language", language, "language"),
+    CLI_TEXT("patient", nudge_patient, "dob", dob, "date_of_birth"),
+    CLI_TEXT("patient", nudge_patient, "gender", gender, "gender"),
+    CLI_TEXT("patient", nudge_patient, "tags", tags, "tags"),
+    CLI_TEXT("patient", nudge_patient, "timezone", timezone, "timezone"),
+    CLI_TEXT("patient", nudge_patient, "channel", preferred_channel, "preferred_channel"),
+    CLI_TEXT("appointment", nudge_appointment, "service", service, "service"),
+    CLI_TEXT("appointment", nudge_appointment, "doctor", provider, "doctor"),
+    CLI_TEXT("appointment", nudge_appointment, "notes", notes, "notes"),
+    CLI_TEXT("template", nudge_template, "name", name, "name"),
+    CLI_TEXT("template", nudge_template, "language", language, "language"),
+    CLI_TEXT("template", nudge_template, "category", category, "category"),
+};
+
+int cli_set_texts(const cli_ctx *c, void *record)
 {
-    for (size_t i = 0; i < n; i++) {
-        const char *v = cli_arg(&c->a, t[i].opt);
+    for (size_t i = 0; i < sizeof cli_text_fields / sizeof *cli_text_fields; i++) {
+        const struct cli_text_field *t = &cli_text_fields[i];
+        const char *v = strcmp(t->group, c->cm->group) ? NULL : cli_arg(&c->a, t->opt);
         if (!v)
             continue;
         size_t len = strlen(v);
-        if (len >= t[i].size) {
+        if (len >= t->size) {
             nudge_err e = {.code = NUDGE_EINVAL};
-            snprintf(e.field, sizeof e.field, "%s", t[i].field);
-            snprintf(e.msg, sizeof e.msg, "%s is too long (at most %zu bytes)", t[i].field,
-                     t[i].size - 1);
+            snprintf(e.field, sizeof e.field, "%s", t->field);
+            snprintf(e.msg, sizeof e.msg, "%s is too long (at most %zu bytes)", t->field,
+                     t->size - 1);
             return cli_fail(c->cmd, &e);
         }
-        memcpy(t[i].dst, v, len + 1);
+        memcpy((char *)record + t->offset, v, len + 1);
     }
     return 0;
 }
@@ -204,37 +237,54 @@ int cli_require(const cli_ctx *c, const char *const *names)
     return 0;
 }
 
-const cli_opt cli_list_opts[] = {
-    {"clinic", 1, 0}, {"patient", 1, 0}, {"status", 1, 0}, {"limit", 1, 0}, {"after", 1, 0},
-    {NULL, 0, 0},
-};
-
-int cli_paging(cli_ctx *c, int64_t *clinic, int64_t *after, int *limit)
+int cli_paging(cli_ctx *c, cli_page *p)
 {
     const char *v;
     int rc;
-    *clinic = 0;
-    *after = 0;
-    *limit = 1000;
-    if ((v = cli_arg(&c->a, "clinic")) && (rc = cli_parse_id(c->cmd, "--clinic", v, clinic)))
+    *p = (cli_page){.limit = 1000};
+    if ((v = cli_arg(&c->a, "clinic")) && (rc = cli_parse_id(c->cmd, "--clinic", v, &p->clinic)))
         return rc;
-    if ((v = cli_arg(&c->a, "after")) && (rc = cli_parse_id(c->cmd, "--after", v, after)))
+    if ((v = cli_arg(&c->a, "after")) && (rc = cli_parse_id(c->cmd, "--after", v, &p->after)))
         return rc;
     if ((v = cli_arg(&c->a, "limit")) &&
-        (rc = cli_parse_int(c->cmd, "--limit", v, 1, 100000, limit)))
+        (rc = cli_parse_int(c->cmd, "--limit", v, 1, 100000, &p->limit)))
         return rc;
     return 0;
 }
 
-int cli_one_id(cli_ctx *c, const char *what, int64_t *id)
+int cli_list(cli_ctx *c, const char *header, cli_list_fn call)
+{
+    cli_page p;
+    int rc;
+    if ((rc = cli_paging(c, &p)) || (rc = cli_open(c)))
+        return rc;
+    nudge_err e = {0};
+    if (header)
+        printf("%s\n", header);
+    rc = call(c, &p, &e);
+    return rc < 0 ? cli_fail(c->cmd, &e) : rc;
+}
+
+int cli_one_id(cli_ctx *c, int64_t *id, int open)
 {
     char msg[64], label[64];
-    snprintf(msg, sizeof msg, "give one %s id", what);
-    snprintf(label, sizeof label, "%s id", what);
+    snprintf(msg, sizeof msg, "give one %s id", c->cm->what);
+    snprintf(label, sizeof label, "%s id", c->cm->what);
     if (c->a.npos != 1)
         return cli_usage(c->cmd, "%s", msg);
     int rc = cli_parse_id(c->cmd, label, c->a.pos[0], id);
-    return rc ? rc : cli_open(c);
+    return rc || !open ? rc : cli_open(c);
+}
+
+int cli_by_id(cli_ctx *c)
+{
+    int64_t id;
+    int rc;
+    if ((rc = cli_one_id(c, &id, 1)))
+        return rc;
+    nudge_err e = {0};
+    rc = c->cm->act ? c->cm->act(c->n, NUDGE_ANY_CLINIC, id, &e) : c->cm->show(c, id, &e);
+    return rc < 0 ? cli_fail(c->cmd, &e) : 0;
 }
 
 int cli_parse_vars(cli_ctx *c, nudge_vars *vars)
@@ -328,6 +378,21 @@ void cli_hhmm(int m, char *buf, size_t n)
     snprintf(buf, n, "%02d:%02d", (m / 60) % 24, m % 60);
 }
 
+int cli_record_in(cli_ctx *c, const char *parent, int64_t *parent_id,
+                  const char *const *required, void *record)
+{
+    int rc;
+    char opt[40];
+    if (parent) {
+        snprintf(opt, sizeof opt, "--%s", parent);
+        if ((rc = cli_parse_id(c->cmd, opt, cli_arg(&c->a, parent), parent_id)))
+            return rc;
+    }
+    if (required && (rc = cli_require(c, required)))
+        return rc;
+    return cli_set_texts(c, record);
+}
+
 const char *cli_or_dash(const char *s)
 {
     return s && s[0] ? s : "-";
@@ -388,12 +453,64 @@ static const char *const cli_help_main =
     "`nudge COMMAND --help` describes each command. Exit codes: 0 ok, 1 failure,\n"
     "2 bad usage or input, 3 not found, 4 not allowed in the current state.\n";
 
-static const cli_command *const cli_families[] = {
-    cli_run_commands,      cli_clinic_commands, cli_patient_commands,
-    cli_appointment_commands, cli_template_commands, cli_send_queue_commands,
-    cli_key_commands,      cli_config_commands,
+#define CLI_LIST "clinic= patient= status= limit= after="
+#define CLI_TMPL "clinic= language= channel= var=*"
+#define CLI_MAP "clinic= template= language= name= name-language= id= params="
+
+#define CLI_ACT(group, verb, help, what, act) {group, verb, cli_by_id, NULL, &help, what, act, NULL}
+#define CLI_SHOW(group, help, what, show) {group, "show", cli_by_id, NULL, &help, what, NULL, show}
+
+/* Every command, in one table: group, verb, handler, options, help, the
+ * positional argument (NULL: none), and what cli_by_id calls. */
+static const cli_command cli_commands[] = {
+    {"migrate", NULL, cli_migrate, NULL, &cli_help_migrate, NULL, NULL, NULL},
+    {"clinic", "add", cli_clinic_add,
+     "name= timezone= country= language= phone= email= address= quiet-hours= offsets= "
+     "max-retries= rate= channel= followup-after= sms-sender= whatsapp-fallback= "
+     "whatsapp-fallback-after=",
+     &cli_help_clinic, NULL, NULL, NULL},
+    {"clinic", "list", cli_clinic_list, NULL, &cli_help_clinic, NULL, NULL, NULL},
+    {"patient", "add", cli_patient_add,
+     "clinic= name= phone= email= language= dob= gender= tags= channel= preferred-time= "
+     "timezone= opt-out=",
+     &cli_help_patient, NULL, NULL, NULL},
+    {"patient", "list", cli_patient_list, CLI_LIST, &cli_help_patient, NULL, NULL, NULL},
+    CLI_SHOW("patient", cli_help_patient, "patient", cli_patient_show),
+    {"appointment", "add", cli_appt_add, "patient= service= at= duration= doctor= notes=",
+     &cli_help_appointment, NULL, NULL, NULL},
+    {"appointment", "list", cli_appt_list, CLI_LIST, &cli_help_appointment, NULL, NULL, NULL},
+    CLI_SHOW("appointment", cli_help_appointment, "appointment", cli_appt_show),
+    CLI_ACT("appointment", "confirm", cli_help_appointment, "appointment", nudge_appointment_confirm),
+    CLI_ACT("appointment", "cancel", cli_help_appointment, "appointment", nudge_appointment_cancel),
+    CLI_ACT("appointment", "complete", cli_help_appointment, "appointment", nudge_appointment_complete),
+    CLI_ACT("appointment", "no-show", cli_help_appointment, "appointment", nudge_appointment_no_show),
+    {"appointment", "reschedule", cli_appt_reschedule, "at=", &cli_help_appointment,
+     "appointment", NULL, NULL},
+    {"template", "list", cli_tmpl_list, CLI_TMPL, &cli_help_template, NULL, NULL, NULL},
+    {"template", "show", cli_tmpl_show, CLI_TMPL, &cli_help_template, "template", NULL, NULL},
+    {"template", "render", cli_tmpl_render, CLI_TMPL, &cli_help_template, "template", NULL, NULL},
+    {"template", "put", cli_tmpl_put,
+     "clinic= name= language= category= sms= whatsapp= subject= text= html=",
+     &cli_help_template, NULL, NULL, NULL},
+    {"template", "map-whatsapp", cli_tmpl_map, CLI_MAP, &cli_help_map, NULL, NULL, NULL},
+    {"template", "map-msg91", cli_tmpl_map, CLI_MAP, &cli_help_map, NULL, NULL, NULL},
+    {"send", NULL, cli_send, "patient= template= channel= priority= at= dedupe-key= var=*",
+     &cli_help_send, NULL, NULL, NULL},
+    {"queue", "status", cli_queue_status, CLI_LIST, &cli_help_queue, NULL, NULL, NULL},
+    {"queue", "list", cli_queue_list, CLI_LIST, &cli_help_queue, NULL, NULL, NULL},
+    CLI_SHOW("queue", cli_help_queue, "notification", cli_queue_show),
+    CLI_ACT("queue", "retry", cli_help_queue, "notification", nudge_notification_retry),
+    CLI_ACT("queue", "cancel", cli_help_queue, "notification", nudge_notification_cancel),
+    {"key", "create", cli_key_create, "clinic= role= label=", &cli_help_key, NULL, NULL, NULL},
+    {"key", "list", cli_key_list, CLI_LIST, &cli_help_key, NULL, NULL, NULL},
+    CLI_ACT("key", "revoke", cli_help_key, "key", nudge_key_revoke),
+    {"config", "show", cli_config_show, NULL, &cli_help_config, NULL, NULL, NULL},
+    {"config", "doc", cli_config_doc, "man markdown", &cli_help_config, NULL, NULL, NULL},
+    {"tick", NULL, cli_tick, NULL, &cli_help_tick, NULL, NULL, NULL},
+    {"serve", NULL, cli_serve, "demo interval= listen=", &cli_help_serve, NULL, NULL, NULL},
+    {"demo", NULL, cli_demo, "days=", &cli_help_demo, NULL, NULL, NULL},
 };
-#define CLI_N_FAMILIES (sizeof cli_families / sizeof *cli_families)
+#define CLI_N_COMMANDS (sizeof cli_commands / sizeof *cli_commands)
 
 /* Global options may come before the command: the index of the command. */
 static int cli_skip_globals(int argc, char **argv, int *exit_code)
@@ -421,7 +538,7 @@ static int cli_skip_globals(int argc, char **argv, int *exit_code)
 
 static int cli_run(const cli_command *cm, int argc, char **argv, int i)
 {
-    cli_ctx c = {0};
+    cli_ctx c = {.cm = cm};
     char name[64];
     snprintf(name, sizeof name, "%s%s%s", cm->group, cm->verb ? " " : "",
              cm->verb ? cm->verb : "");
@@ -443,8 +560,9 @@ static int cli_run(const cli_command *cm, int argc, char **argv, int i)
         fputs(*cm->help, stdout);
         return 0;
     }
-    if (c.a.npos > cm->takes_id)
-        return cli_usage(name, "unexpected argument \"%s\"", c.a.pos[cm->takes_id]);
+    int takes = cm->what != NULL;
+    if (c.a.npos > takes)
+        return cli_usage(name, "unexpected argument \"%s\"", c.a.pos[takes]);
     rc = cm->fn(&c);
     nudge_close(c.n);
     nudge_config_loaded_free(&c.loaded);
@@ -472,16 +590,15 @@ int main(int argc, char **argv)
     const char *group = argv[i];
     const char *verb = i + 1 < argc ? argv[i + 1] : NULL;
     const cli_command *first = NULL; /* of the group: its help */
-    for (size_t f = 0; f < CLI_N_FAMILIES; f++)
-        for (const cli_command *cm = cli_families[f]; cm->group; cm++) {
-            if (strcmp(cm->group, group))
-                continue;
-            if (!first)
-                first = cm;
-            if (cm->verb && (!verb || strcmp(cm->verb, verb)))
-                continue;
-            return cli_run(cm, argc, argv, i);
-        }
+    for (const cli_command *cm = cli_commands; cm < cli_commands + CLI_N_COMMANDS; cm++) {
+        if (strcmp(cm->group, group))
+            continue;
+        if (!first)
+            first = cm;
+        if (cm->verb && (!verb || strcmp(cm->verb, verb)))
+            continue;
+        return cli_run(cm, argc, argv, i);
+    }
     if (!first) {
         fprintf(stderr, "nudge: unknown command \"%s\" (see nudge --help)\n", group);
         return CLI_EXIT_USAGE;

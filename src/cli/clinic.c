@@ -7,15 +7,7 @@
 
 #include "cli/cli.h"
 
-static const cli_opt cli_clinic_add_opts[] = {
-    {"name", 1, 0},        {"timezone", 1, 0}, {"country", 1, 0},     {"language", 1, 0},
-    {"phone", 1, 0},       {"email", 1, 0},    {"address", 1, 0},     {"quiet-hours", 1, 0},
-    {"offsets", 1, 0},     {"max-retries", 1, 0}, {"rate", 1, 0},     {"channel", 1, 0},
-    {"followup-after", 1, 0}, {"sms-sender", 1, 0}, {"whatsapp-fallback", 1, 0},
-    {"whatsapp-fallback-after", 1, 0}, {NULL, 0, 0},
-};
-
-static const char *const cli_help_clinic =
+const char *const cli_help_clinic =
     "usage: nudge clinic add --name NAME --timezone ZONE --country CC [options]\n"
     "       nudge clinic list\n"
     "\n"
@@ -55,22 +47,11 @@ static int cli_quiet_hours(cli_ctx *c, const char *v, nudge_clinic *cl)
     return 0;
 }
 
-static int cli_clinic_add(cli_ctx *c)
+int cli_clinic_add(cli_ctx *c)
 {
     static const char *const required[] = {"name", "timezone", "country", NULL};
     nudge_clinic cl;
     nudge_clinic_defaults(&cl);
-    const cli_text texts[] = {
-        {"name", cl.name, sizeof cl.name, "name"},
-        {"timezone", cl.timezone, sizeof cl.timezone, "timezone"},
-        {"country", cl.country, sizeof cl.country, "country"},
-        {"language", cl.language, sizeof cl.language, "language"},
-        {"phone", cl.phone, sizeof cl.phone, "phone"},
-        {"email", cl.email, sizeof cl.email, "email"},
-        {"address", cl.address, sizeof cl.address, "address"},
-        {"channel", cl.default_channel, sizeof cl.default_channel, "channel"},
-        {"sms-sender", cl.sms_sender, sizeof cl.sms_sender, "sms_sender"},
-    };
     /* Whole numbers: option, bounds, field. */
     const struct {
         const char *opt;
@@ -84,8 +65,7 @@ static int cli_clinic_add(cli_ctx *c)
     };
     const char *v;
     int rc;
-    if ((rc = cli_require(c, required)) ||
-        (rc = cli_set_texts(c, texts, sizeof texts / sizeof *texts)))
+    if ((rc = cli_record_in(c, NULL, NULL, required, &cl)))
         return rc;
     if ((v = cli_arg(&c->a, "quiet-hours")) && (rc = cli_quiet_hours(c, v, &cl)))
         return rc;
@@ -124,20 +104,14 @@ static int cli_clinic_row(void *x, const nudge_clinic *cl)
     return 0;
 }
 
-static int cli_clinic_list(cli_ctx *c)
+static int cli_clinic_rows(cli_ctx *c, const cli_page *p, nudge_err *e)
 {
-    int rc;
-    if ((rc = cli_open(c)))
-        return rc;
-    nudge_err e = {0};
-    printf("id\tname\ttimezone\tcountry\tlanguage\tquiet_hours\tchannel\n");
-    if (nudge_clinic_list(c->n, 0, 100000, cli_clinic_row, NULL, &e) < 0)
-        return cli_fail(c->cmd, &e);
-    return 0;
+    (void)p;
+    return nudge_clinic_list(c->n, 0, 100000, cli_clinic_row, NULL, e);
 }
 
-const cli_command cli_clinic_commands[] = {
-    {"clinic", "add", cli_clinic_add, cli_clinic_add_opts, &cli_help_clinic, 0},
-    {"clinic", "list", cli_clinic_list, NULL, &cli_help_clinic, 0},
-    {NULL, NULL, NULL, NULL, NULL, 0},
-};
+int cli_clinic_list(cli_ctx *c)
+{
+    return cli_list(c, "id\tname\ttimezone\tcountry\tlanguage\tquiet_hours\tchannel",
+                    cli_clinic_rows);
+}

@@ -10,9 +10,7 @@
 
 #include "cli/cli.h"
 
-static const cli_opt cli_config_doc_opts[] = {{"man", 0, 0}, {"markdown", 0, 0}, {NULL, 0, 0}};
-
-static const char *const cli_help_config =
+const char *const cli_help_config =
     "usage: nudge config show [global options]\n"
     "       nudge config doc --man|--markdown\n"
     "\n"
@@ -22,7 +20,7 @@ static const char *const cli_help_config =
 
 static const char *const cli_type_names[] = {"text", "path", "URL", "on/off", "number"};
 
-static int cli_config_show(cli_ctx *c)
+int cli_config_show(cli_ctx *c)
 {
     int rc;
     if ((rc = cli_config(c)))
@@ -110,7 +108,7 @@ static void cli_doc_markdown(void)
     }
 }
 
-static int cli_config_doc(cli_ctx *c)
+int cli_config_doc(cli_ctx *c)
 {
     int man = cli_arg(&c->a, "man") != NULL, md = cli_arg(&c->a, "markdown") != NULL;
     if (man == md)
@@ -121,9 +119,3 @@ static int cli_config_doc(cli_ctx *c)
         cli_doc_markdown();
     return 0;
 }
-
-const cli_command cli_config_commands[] = {
-    {"config", "show", cli_config_show, NULL, &cli_help_config, 0},
-    {"config", "doc", cli_config_doc, cli_config_doc_opts, &cli_help_config, 0},
-    {NULL, NULL, NULL, NULL, NULL, 0},
-};

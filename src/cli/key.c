@@ -1,5 +1,5 @@
 /*
- * cli/key.c: `nudge key create|list|revoke`. A new key is printed once on
+ * cli/key.c: `nudge key create|list` (revoke is a cli_by_id row). A new key is printed once on
  * stdout; only its hash is kept by the library.
  */
 #include <stdio.h>
@@ -7,10 +7,7 @@
 
 #include "cli/cli.h"
 
-static const cli_opt cli_key_create_opts[] = {
-    {"clinic", 1, 0}, {"role", 1, 0}, {"label", 1, 0}, {NULL, 0, 0}};
-
-static const char *const cli_help_key =
+const char *const cli_help_key =
     "usage: nudge key create --clinic ID --role admin|staff|integration [--label TEXT]\n"
     "       nudge key list [--clinic ID]\n"
     "       nudge key revoke ID\n"
@@ -18,7 +15,7 @@ static const char *const cli_help_key =
     "create prints the new key, once: only a hash of it is kept. Send it as\n"
     "`Authorization: Bearer KEY`. list shows each key's public prefix only.\n";
 
-static int cli_key_create(cli_ctx *c)
+int cli_key_create(cli_ctx *c)
 {
     int64_t clinic;
     int rc, role;
@@ -56,34 +53,13 @@ static int cli_key_row(void *x, const nudge_key *k)
     return 0;
 }
 
-static int cli_key_list(cli_ctx *c)
+static int cli_key_rows(cli_ctx *c, const cli_page *p, nudge_err *e)
 {
-    int64_t clinic, after;
-    int limit, rc;
-    if ((rc = cli_paging(c, &clinic, &after, &limit)) || (rc = cli_open(c)))
-        return rc;
-    nudge_err e = {0};
-    printf("id\tclinic\trole\tprefix\tlabel\tcreated\tlast_used\trevoked\n");
-    if (nudge_key_list(c->n, clinic, cli_key_row, c->n, &e) < 0)
-        return cli_fail(c->cmd, &e);
-    return 0;
+    return nudge_key_list(c->n, p->clinic, cli_key_row, c->n, e);
 }
 
-static int cli_key_revoke(cli_ctx *c)
+int cli_key_list(cli_ctx *c)
 {
-    int64_t id;
-    int rc;
-    if ((rc = cli_one_id(c, "key", &id)))
-        return rc;
-    nudge_err e = {0};
-    if (nudge_key_revoke(c->n, NUDGE_ANY_CLINIC, id, &e) < 0)
-        return cli_fail(c->cmd, &e);
-    return 0;
+    return cli_list(c, "id\tclinic\trole\tprefix\tlabel\tcreated\tlast_used\trevoked",
+                    cli_key_rows);
 }
-
-const cli_command cli_key_commands[] = {
-    {"key", "create", cli_key_create, cli_key_create_opts, &cli_help_key, 0},
-    {"key", "list", cli_key_list, cli_list_opts, &cli_help_key, 0},
-    {"key", "revoke", cli_key_revoke, NULL, &cli_help_key, 1},
-    {NULL, NULL, NULL, NULL, NULL, 0},
-};

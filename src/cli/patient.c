@@ -7,14 +7,7 @@
 
 #include "cli/cli.h"
 
-static const cli_opt cli_patient_add_opts[] = {
-    {"clinic", 1, 0},  {"name", 1, 0},    {"phone", 1, 0},    {"email", 1, 0},
-    {"language", 1, 0}, {"dob", 1, 0},    {"gender", 1, 0},   {"tags", 1, 0},
-    {"channel", 1, 0}, {"preferred-time", 1, 0}, {"timezone", 1, 0}, {"opt-out", 1, 0},
-    {NULL, 0, 0},
-};
-
-static const char *const cli_help_patient =
+const char *const cli_help_patient =
     "usage: nudge patient add --clinic ID --name NAME (--phone N | --email ADDR) [options]\n"
     "       nudge patient list [--clinic ID] [--limit N] [--after ID]\n"
     "       nudge patient show ID\n"
@@ -57,27 +50,14 @@ static int cli_parse_optouts(const char *cmd, const char *s, unsigned *out)
     return 0;
 }
 
-static int cli_patient_add(cli_ctx *c)
+int cli_patient_add(cli_ctx *c)
 {
     static const char *const required[] = {"name", NULL};
     nudge_patient p;
     nudge_patient_init(&p);
-    const cli_text texts[] = {
-        {"name", p.name, sizeof p.name, "name"},
-        {"phone", p.phone, sizeof p.phone, "phone"},
-        {"email", p.email, sizeof p.email, "email"},
-        {"language", p.language, sizeof p.language, "language"},
-        {"dob", p.dob, sizeof p.dob, "date_of_birth"},
-        {"gender", p.gender, sizeof p.gender, "gender"},
-        {"tags", p.tags, sizeof p.tags, "tags"},
-        {"timezone", p.timezone, sizeof p.timezone, "timezone"},
-        {"channel", p.preferred_channel, sizeof p.preferred_channel, "preferred_channel"},
-    };
     int rc;
     const char *v;
-    if ((rc = cli_parse_id(c->cmd, "--clinic", cli_arg(&c->a, "clinic"), &p.clinic_id)) ||
-        (rc = cli_require(c, required)) ||
-        (rc = cli_set_texts(c, texts, sizeof texts / sizeof *texts)))
+    if ((rc = cli_record_in(c, "clinic", &p.clinic_id, required, &p)))
         return rc;
     if ((v = cli_arg(&c->a, "preferred-time")) && nudge_time_parse_hhmm(v, &p.preferred_time) < 0)
         return cli_usage(c->cmd, "%s must be HH:MM", "--preferred-time");
@@ -101,29 +81,21 @@ static int cli_patient_row(void *x, const nudge_patient *p)
     return 0;
 }
 
-static int cli_patient_list(cli_ctx *c)
+static int cli_patient_rows(cli_ctx *c, const cli_page *p, nudge_err *e)
 {
-    int64_t clinic, after;
-    int limit, rc;
-    if ((rc = cli_paging(c, &clinic, &after, &limit)) || (rc = cli_open(c)))
-        return rc;
-    nudge_err e = {0};
-    printf("id\tclinic\tname\tphone\temail\tlanguage\n");
-    if (nudge_patient_list(c->n, clinic, after, limit, cli_patient_row, NULL, &e) < 0)
-        return cli_fail(c->cmd, &e);
-    return 0;
+    return nudge_patient_list(c->n, p->clinic, p->after, p->limit, cli_patient_row, NULL, e);
 }
 
-static int cli_patient_show(cli_ctx *c)
+int cli_patient_list(cli_ctx *c)
 {
-    int64_t id;
-    int rc;
-    if ((rc = cli_one_id(c, "patient", &id)))
-        return rc;
+    return cli_list(c, "id\tclinic\tname\tphone\temail\tlanguage", cli_patient_rows);
+}
+
+int cli_patient_show(cli_ctx *c, int64_t id, nudge_err *e)
+{
     nudge_patient p;
-    nudge_err e = {0};
-    if (nudge_patient_get(c->n, NUDGE_ANY_CLINIC, id, &p, &e) < 0)
-        return cli_fail(c->cmd, &e);
+    if (nudge_patient_get(c->n, NUDGE_ANY_CLINIC, id, &p, e) < 0)
+        return -1;
     char tzb[64], t[40], created[40], visit[40], optouts[128] = "";
     const char *tz = p.timezone[0] ? p.timezone : cli_clinic_tz(c->n, p.clinic_id, tzb, sizeof tzb);
     for (size_t i = 0; i < CLI_N_OPTOUTS; i++)
@@ -146,10 +118,3 @@ static int cli_patient_show(cli_ctx *c)
            (long long)p.loyalty_points, visit, created);
     return 0;
 }
-
-const cli_command cli_patient_commands[] = {
-    {"patient", "add", cli_patient_add, cli_patient_add_opts, &cli_help_patient, 0},
-    {"patient", "list", cli_patient_list, cli_list_opts, &cli_help_patient, 0},
-    {"patient", "show", cli_patient_show, NULL, &cli_help_patient, 1},
-    {NULL, NULL, NULL, NULL, NULL, 0},
-};

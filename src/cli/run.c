@@ -14,22 +14,18 @@
 #include "demo.h"
 #include "http/server.h"
 
-static const cli_opt cli_serve_opts[] = {
-    {"demo", 0, 0}, {"interval", 1, 0}, {"listen", 1, 0}, {NULL, 0, 0}};
-static const cli_opt cli_demo_opts[] = {{"days", 1, 0}, {NULL, 0, 0}};
-
-static const char *const cli_help_migrate =
+const char *const cli_help_migrate =
     "usage: nudge migrate\n\nApplies the database migrations not yet applied (also done at "
     "every start).\n";
 
-static const char *const cli_help_tick =
+const char *const cli_help_tick =
     "usage: nudge tick [--now TIME] [--outbox DIR]\n"
     "\n"
     "Runs one scheduler pass (due plans become notifications) and one dispatcher\n"
     "pass (due notifications are sent), prints what it did, and exits. For cron\n"
     "deployments and for replaying a moment: --now sets the clock.\n";
 
-static const char *const cli_help_serve =
+const char *const cli_help_serve =
     "usage: nudge serve [--listen HOST:PORT|none] [--demo] [--interval SECONDS]\n"
     "\n"
     "Serves the HTTP API (default 127.0.0.1:8080) and runs the scheduler and\n"
@@ -40,14 +36,14 @@ static const char *const cli_help_serve =
     "first clinic is created and printed, once (on an empty database, with a\n"
     "clinic \"My clinic\" to hold it, whose settings PATCH /v1/clinic changes).\n";
 
-static const char *const cli_help_demo =
+const char *const cli_help_demo =
     "usage: nudge demo [--days N]\n"
     "\n"
     "Creates a demo clinic, patients and appointments in a scratch database and\n"
     "replays N days (default 3) on a simulated clock, printing every message\n"
     "as it is sent. Touches nothing outside a temporary folder.\n";
 
-static int cli_migrate(cli_ctx *c)
+int cli_migrate(cli_ctx *c)
 {
     int rc;
     if ((rc = cli_open(c)))
@@ -56,7 +52,7 @@ static int cli_migrate(cli_ctx *c)
     return 0;
 }
 
-static int cli_tick(cli_ctx *c)
+int cli_tick(cli_ctx *c)
 {
     int rc;
     if (c->a.npos)
@@ -159,7 +155,7 @@ static int cli_bootstrap_key(cli_ctx *c)
     return 0;
 }
 
-static int cli_serve(cli_ctx *c)
+int cli_serve(cli_ctx *c)
 {
     int rc, interval = 5;
     const char *v;
@@ -211,7 +207,7 @@ static int cli_serve(cli_ctx *c)
     return 0;
 }
 
-static int cli_demo(cli_ctx *c)
+int cli_demo(cli_ctx *c)
 {
     int days = 3, rc;
     const char *v;
@@ -222,11 +218,3 @@ static int cli_demo(cli_ctx *c)
         return cli_fail(c->cmd, &e);
     return 0;
 }
-
-const cli_command cli_run_commands[] = {
-    {"migrate", NULL, cli_migrate, NULL, &cli_help_migrate, 0},
-    {"tick", NULL, cli_tick, NULL, &cli_help_tick, 0},
-    {"serve", NULL, cli_serve, cli_serve_opts, &cli_help_serve, 0},
-    {"demo", NULL, cli_demo, cli_demo_opts, &cli_help_demo, 0},
-    {NULL, NULL, NULL, NULL, NULL, 0},
-};

@@ -8,19 +8,7 @@
 
 #include "cli/cli.h"
 
-static const cli_opt cli_tmpl_opts[] = {
-    {"clinic", 1, 0}, {"language", 1, 0}, {"channel", 1, 0}, {"var", 1, 1}, {NULL, 0, 0},
-};
-static const cli_opt cli_tmpl_put_opts[] = {
-    {"clinic", 1, 0}, {"name", 1, 0}, {"language", 1, 0}, {"category", 1, 0}, {"sms", 1, 0},
-    {"whatsapp", 1, 0}, {"subject", 1, 0}, {"text", 1, 0}, {"html", 1, 0}, {NULL, 0, 0},
-};
-static const cli_opt cli_map_opts[] = {
-    {"clinic", 1, 0},      {"template", 1, 0}, {"language", 1, 0}, {"name", 1, 0},
-    {"name-language", 1, 0}, {"id", 1, 0},     {"params", 1, 0},   {NULL, 0, 0},
-};
-
-static const char *const cli_help_template =
+const char *const cli_help_template =
     "usage: nudge template list [--clinic ID]\n"
     "       nudge template show NAME [--language LANG] [--clinic ID]\n"
     "       nudge template render NAME [--language LANG] [--clinic ID]\n"
@@ -32,7 +20,7 @@ static const char *const cli_help_template =
     "replaces the clinic's own version, which wins over the built-in one.\n"
     "Categories: transactional, reminders, broadcasts, health_tips, marketing.\n";
 
-static const char *const cli_help_map =
+const char *const cli_help_map =
     "usage: nudge template map-whatsapp --clinic ID --template NAME --language LANG\n"
     "                                   --name APPROVED --name-language CODE\n"
     "                                   [--params var,var,...]\n"
@@ -53,61 +41,47 @@ static int cli_tmpl_row(void *x, const nudge_template *t)
     return 0;
 }
 
-/* --clinic when given (0: built-in only), then the handle. */
-static int cli_tmpl_clinic(cli_ctx *c, int64_t *clinic)
+static int cli_tmpl_rows(cli_ctx *c, const cli_page *p, nudge_err *e)
 {
-    const char *v;
-    int rc;
-    *clinic = 0;
-    if ((v = cli_arg(&c->a, "clinic")) && (rc = cli_parse_id(c->cmd, "--clinic", v, clinic)))
-        return rc;
-    return cli_open(c);
+    return nudge_template_list(c->n, p->clinic, cli_tmpl_row, NULL, e);
 }
 
-static int cli_tmpl_list(cli_ctx *c)
+int cli_tmpl_list(cli_ctx *c)
 {
-    int64_t clinic;
-    int rc;
-    if ((rc = cli_tmpl_clinic(c, &clinic)))
-        return rc;
-    nudge_err e = {0};
-    printf("name\tlanguage\tcategory\tsource\n");
-    if (nudge_template_list(c->n, clinic, cli_tmpl_row, NULL, &e) < 0)
-        return cli_fail(c->cmd, &e);
-    return 0;
+    return cli_list(c, "name\tlanguage\tcategory\tsource", cli_tmpl_rows);
 }
 
 static int cli_tmpl_load(cli_ctx *c, nudge_template *t)
 {
-    int64_t clinic;
+    cli_page p;
     int rc;
     if (c->a.npos != 1)
         return cli_usage(c->cmd, "%s", "give one template name");
-    if ((rc = cli_tmpl_clinic(c, &clinic)))
+    if ((rc = cli_paging(c, &p)) || (rc = cli_open(c)))
         return rc;
     nudge_err e = {0};
     const char *lang = cli_arg(&c->a, "language");
-    if (nudge_template_get(c->n, clinic, c->a.pos[0], lang ? lang : "en", t, &e) < 0)
+    if (nudge_template_get(c->n, p.clinic, c->a.pos[0], lang ? lang : "en", t, &e) < 0)
         return cli_fail(c->cmd, &e);
     return 0;
 }
 
-static int cli_tmpl_show(cli_ctx *c)
+int cli_tmpl_show(cli_ctx *c)
 {
     nudge_template t = {0};
     int rc = cli_tmpl_load(c, &t);
-    if (rc)
-        return rc;
-    printf("name: %s\nlanguage: %s\ncategory: %s\nsource: %s\n\n[sms]\n%s\n", t.name,
-           t.language, t.category, t.clinic_id ? "clinic" : "built-in", t.sms);
-    if (t.whatsapp)
-        printf("\n[whatsapp]\n%s\n", t.whatsapp);
-    printf("\n[subject]\n%s\n\n[text]\n%s\n\n[html]\n%s\n", t.subject, t.text, t.html);
+    if (!rc) {
+        printf("name: %s\nlanguage: %s\ncategory: %s\nsource: %s\n\n[sms]\n%s\n", t.name,
+               t.language, t.category, t.clinic_id ? "clinic" : "built-in", t.sms);
+        if (t.whatsapp)
+            printf("\n[whatsapp]\n%s\n", t.whatsapp);
+        printf("\n[subject]\n%s\n\n[text]\n%s\n\n[html]\n%s\n", t.subject, t.text, t.html);
+    }
     nudge_template_free(&t);
-    return 0;
+    return rc;
 }
 
-static int cli_tmpl_render(cli_ctx *c)
+int cli_tmpl_render(cli_ctx *c)
 {
     nudge_vars vars = {0};
     int rc = cli_parse_vars(c, &vars);
@@ -140,18 +114,12 @@ static int cli_tmpl_render(cli_ctx *c)
     return rc;
 }
 
-static int cli_tmpl_put(cli_ctx *c)
+int cli_tmpl_put(cli_ctx *c)
 {
     nudge_template t = {0};
-    const cli_text texts[] = {
-        {"name", t.name, sizeof t.name, "name"},
-        {"language", t.language, sizeof t.language, "language"},
-        {"category", t.category, sizeof t.category, "category"},
-    };
     int64_t clinic;
     int rc;
-    if ((rc = cli_parse_id(c->cmd, "--clinic", cli_arg(&c->a, "clinic"), &clinic)) ||
-        (rc = cli_set_texts(c, texts, sizeof texts / sizeof *texts)))
+    if ((rc = cli_record_in(c, "clinic", &clinic, NULL, &t)))
         return rc;
     /* The bodies are borrowed from argv for the length of the call. */
     t.sms = (char *)cli_arg(&c->a, "sms");
@@ -167,7 +135,7 @@ static int cli_tmpl_put(cli_ctx *c)
     return 0;
 }
 
-static int cli_tmpl_map(cli_ctx *c)
+int cli_tmpl_map(cli_ctx *c)
 {
     static const char *const need_wa[] = {"template", "language", "name", "name-language", NULL},
                              *const need_msg91[] = {"template", "language", "id", NULL};
@@ -187,13 +155,3 @@ static int cli_tmpl_map(cli_ctx *c)
                                        cli_arg(a, "params"), &e);
     return rc < 0 ? cli_fail(c->cmd, &e) : 0;
 }
-
-const cli_command cli_template_commands[] = {
-    {"template", "list", cli_tmpl_list, cli_tmpl_opts, &cli_help_template, 0},
-    {"template", "show", cli_tmpl_show, cli_tmpl_opts, &cli_help_template, 1},
-    {"template", "render", cli_tmpl_render, cli_tmpl_opts, &cli_help_template, 1},
-    {"template", "put", cli_tmpl_put, cli_tmpl_put_opts, &cli_help_template, 0},
-    {"template", "map-whatsapp", cli_tmpl_map, cli_map_opts, &cli_help_map, 0},
-    {"template", "map-msg91", cli_tmpl_map, cli_map_opts, &cli_help_map, 0},
-    {NULL, NULL, NULL, NULL, NULL, 0},
-};
