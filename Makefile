@@ -15,7 +15,9 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 TEST_LIBS  = $(shell pkg-config --libs cmocka 2>/dev/null)
 
 LIB_SRC := $(wildcard src/*.c src/store/*.c src/channel/*.c src/http/*.c)
-LIB_SRC := $(filter-out src/main.c,$(LIB_SRC))
+# The command line (src/cli/) is the nudge binary's alone, not the library's.
+CLI_SRC := $(wildcard src/cli/*.c)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/src/store/migrations.o $(BUILD)/src/http/openapi_doc.o
 MIGRATIONS := $(sort $(wildcard src/store/sql/*/*.sql))
 
@@ -56,7 +58,9 @@ $(BUILD)/src/http/openapi_doc.o: $(BUILD)/src/http/openapi_doc.c
 $(BUILD)/libnudge.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
-$(BUILD)/nudge: $(BUILD)/src/main.o $(BUILD)/libnudge.a
+$(CLI_OBJ): src/cli/cli.h
+
+$(BUILD)/nudge: $(CLI_OBJ) $(BUILD)/libnudge.a
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(BUILD)/libnudge.a

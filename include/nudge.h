@@ -55,9 +55,14 @@ void nudge_clock_fake(nudge_clock *c, int64_t t);
 
 typedef struct nudge nudge;
 
+/* What nudge_open needs. Every field but the clock is a setting described
+ * once in nudge_settings[] (below): its flag, environment variable, type,
+ * default and help. A field left NULL (or 0 for numbers) takes the table's
+ * default in nudge_open; nudge_config_load fills one from flags and the
+ * environment. */
 typedef struct nudge_config {
     const char *db;            /* SQLite file path */
-    const char *outbox_dir;    /* default "outbox" */
+    const char *outbox_dir;    /* the outbox channel's folder */
     const char *smtp_url;      /* smtp://host:port or smtps://; NULL: email to outbox */
     const char *smtp_from;     /* envelope and header From address */
     const char *smtp_user;     /* AUTH when set */
@@ -65,21 +70,21 @@ typedef struct nudge_config {
     int smtp_starttls;         /* require STARTTLS on smtp:// */
     int smtp_insecure;         /* skip certificate checks (tests only) */
     /* SMS through Twilio when account_sid is set; else SMS goes to the outbox. */
-    const char *twilio_base_url;     /* default https://api.twilio.com */
+    const char *twilio_base_url;
     const char *twilio_account_sid;  /* AC... */
     const char *twilio_auth_token;   /* never logged */
     const char *twilio_from;         /* E.164 sender, or: */
     const char *twilio_messaging_service_sid; /* MG... */
     /* WhatsApp through the Business Cloud API when phone_number_id is set. */
-    const char *whatsapp_base_url;        /* default https://graph.facebook.com */
-    const char *whatsapp_version;         /* default v23.0 */
+    const char *whatsapp_base_url;
+    const char *whatsapp_version;
     const char *whatsapp_phone_number_id;
     const char *whatsapp_token;           /* never logged */
     const char *whatsapp_app_secret;      /* verifies X-Hub-Signature-256 */
     const char *whatsapp_verify_token;    /* the webhook subscription handshake */
     /* SMS through MSG91's flow API (DLT templates) when authkey is set; it
      * takes precedence over Twilio for SMS. */
-    const char *msg91_base_url;       /* default https://control.msg91.com */
+    const char *msg91_base_url;
     const char *msg91_authkey;        /* never logged */
     const char *msg91_webhook_secret; /* its delivery reports carry it */
     /* Where providers reach this server: status callbacks are sent to
@@ -87,9 +92,9 @@ typedef struct nudge_config {
      * it. e.g. https://nudge.clinic.example */
     const char *public_url;
     nudge_clock *clock;        /* NULL: system clock */
-    int lease_seconds;         /* default 300 */
-    int batch_size;            /* default 100 */
-    int max_in_flight;         /* sends at once on the multi handle; default 32 */
+    int lease_seconds;
+    int batch_size;
+    int max_in_flight;         /* sends at once on the multi handle */
 } nudge_config;
 
 int nudge_open(const nudge_config *cfg, nudge **out, nudge_err *err);
@@ -125,6 +130,8 @@ typedef struct nudge_clinic {
 /* Fills defaults (quiet hours 21:00-08:00, offsets 24 h and 2 h, 3 retries,
  * 20 per minute, language en, channel sms). */
 void nudge_clinic_defaults(nudge_clinic *c);
+/* "1440,120" into offsets (minutes before the visit, at most NUDGE_MAX_OFFSETS). */
+int nudge_clinic_parse_offsets(const char *s, int *offsets, int *n, nudge_err *err);
 int nudge_clinic_add(nudge *n, nudge_clinic *c, nudge_err *err);
 int nudge_clinic_get(nudge *n, int64_t id, nudge_clinic *out, nudge_err *err);
 /* Replaces the clinic's settings (all but id and created_at). */
@@ -446,6 +453,89 @@ void nudge_set_stop(nudge *n, volatile int *flag);
 /* Observer of every dispatch outcome, for the CLI's timeline and tests. */
 typedef void (*nudge_sent_fn)(void *ctx, const nudge_notification *m, const char *outcome);
 void nudge_on_sent(nudge *n, nudge_sent_fn fn, void *ctx);
+
+/* ---- settings ----
+ * One table describes every setting of nudge_config, as Redis's
+ * static_configs[] describe its server struct: parsing, the _FILE form of
+ * secrets, `nudge config show` and the generated documentation all walk it.
+ * Precedence: flag, then environment (NAME or, for a secret, NAME_FILE: a
+ * file whose first line is the value), then the table's default. */
+typedef enum nudge_setting_type {
+    NUDGE_SET_TEXT, /* any text */
+    NUDGE_SET_PATH, /* a file or folder: not empty */
+    NUDGE_SET_URL,  /* scheme://rest, or empty for none */
+    NUDGE_SET_BOOL, /* on/off, true/false, yes/no, 1/0; a flag alone is on */
+    NUDGE_SET_INT,  /* a whole number from min to max */
+} nudge_setting_type;
+
+#define NUDGE_SETTING_SECRET 1u  /* never from argv, never printed: also NAME_FILE */
+#define NUDGE_SETTING_RESTART 2u /* read when the handle opens: a change needs a restart */
+
+typedef struct nudge_setting {
+    const char *name;  /* smtp_url */
+    const char *flag;  /* smtp-url (--smtp-url); NULL: environment only (every secret) */
+    const char *env;   /* NUDGE_SMTP_URL: "NUDGE_" + upper(name) */
+    nudge_setting_type type;
+    const char *def;   /* as text, parsed like a given value; NULL: unset */
+    unsigned flags;    /* NUDGE_SETTING_* */
+    const char *help;  /* one sentence */
+    size_t offset;     /* of its field in nudge_config (const char * or int) */
+    int min, max;      /* NUDGE_SET_INT */
+} nudge_setting;
+
+extern const nudge_setting nudge_settings[];
+extern const int nudge_n_settings;
+const nudge_setting *nudge_setting_find(const char *name);
+
+/* Where a loaded setting's value came from. */
+typedef enum nudge_setting_source {
+    NUDGE_FROM_DEFAULT, /* the table (or unset when it has no default) */
+    NUDGE_FROM_ENV,
+    NUDGE_FROM_FILE,    /* NAME_FILE */
+    NUDGE_FROM_FLAG,
+} nudge_setting_source;
+extern const char *const nudge_setting_source_names[]; /* "default", "environment", ... */
+
+#define NUDGE_MAX_SETTINGS 64
+/* What nudge_config_load read: each setting's source, and the values read
+ * from files, which the nudge_config points into until
+ * nudge_config_loaded_free wipes and frees them. */
+typedef struct nudge_config_loaded {
+    unsigned char source[NUDGE_MAX_SETTINGS]; /* nudge_setting_source, by table index */
+    char *owned[NUDGE_MAX_SETTINGS];
+} nudge_config_loaded;
+
+/* A value by name, or NULL when absent: flag(ctx, "smtp-url") gives what
+ * followed --smtp-url ("1" for a flag that takes none); env(ctx,
+ * "NUDGE_DB") an environment variable. */
+typedef const char *(*nudge_lookup_fn)(void *ctx, const char *name);
+
+/* Fills every setting of cfg (the clock is left alone) from flag (may be
+ * NULL), env (NULL: getenv) and the defaults; values are checked by type.
+ * An error names the setting in err->field and says which flag, variable
+ * or file held the bad value; NAME and NAME_FILE both set is an error.
+ * On success *loaded must be freed with nudge_config_loaded_free, after
+ * the last use of cfg. */
+int nudge_config_load(nudge_config *cfg, nudge_config_loaded *loaded, nudge_lookup_fn flag,
+                      nudge_lookup_fn env, void *ctx, nudge_err *err);
+void nudge_config_loaded_free(nudge_config_loaded *loaded);
+/* Gives every unset setting of cfg (NULL text, number <= 0) its default. */
+void nudge_config_defaults(nudge_config *cfg);
+/* A setting's value as text for people: "-" when unset, "********" for a
+ * secret that is set (a secret is never written out). */
+void nudge_setting_format(const nudge_setting *s, const nudge_config *cfg, char *buf, size_t n);
+
+/* ---- times, for front ends ----
+ * The library's own parser and formatter, so a CLI or an HTTP layer reads
+ * and prints times in a zone exactly as the library does. */
+/* RFC 3339, or a local time without offset read in zone (with zone NULL an
+ * offset is required); errors are EINVAL naming field. */
+int nudge_time_parse(const char *s, const char *zone, int64_t *out, const char *field,
+                     nudge_err *err);
+/* RFC 3339 in zone ("Z" for UTC); buf of at least 32 bytes. */
+void nudge_time_format(int64_t t, const char *zone, char *buf, size_t n);
+/* "HH:MM" to minutes after midnight; -1 when it is not one. */
+int nudge_time_parse_hhmm(const char *s, int *minutes);
 
 #ifdef __cplusplus
 }

@@ -56,6 +56,11 @@ int clinic_parse_offsets(const char *s, int *offs, int *n, nudge_err *err)
     return 0;
 }
 
+int nudge_clinic_parse_offsets(const char *s, int *offsets, int *n, nudge_err *err)
+{
+    return clinic_parse_offsets(s, offsets, n, err);
+}
+
 static void clinic_offsets_text(const nudge_clinic *c, char *buf, size_t n)
 {
     buf[0] = 0;

@@ -68,8 +68,12 @@ static void curl_init_once(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-int nudge_open(const nudge_config *cfg, nudge **out, nudge_err *err)
+int nudge_open(const nudge_config *given, nudge **out, nudge_err *err)
 {
+    /* Unset fields take the settings table's defaults, their only copy. */
+    nudge_config full = *given;
+    nudge_config_defaults(&full);
+    const nudge_config *cfg = &full;
     err_clear(err);
     pthread_once(&curl_once, curl_init_once);
     nudge *n = calloc(1, sizeof *n);
@@ -89,9 +93,9 @@ int nudge_open(const nudge_config *cfg, nudge **out, nudge_err *err)
     host[sizeof host - 1] = 0;
     snprintf(n->worker_id, sizeof n->worker_id, "%.31s:%d:%02x%02x%02x%02x", host, (int)getpid(),
              rnd[0], rnd[1], rnd[2], rnd[3]);
-    n->lease_seconds = cfg->lease_seconds > 0 ? cfg->lease_seconds : 300;
-    n->batch_size = cfg->batch_size > 0 ? cfg->batch_size : 100;
-    n->max_in_flight = cfg->max_in_flight > 0 ? cfg->max_in_flight : 32;
+    n->lease_seconds = cfg->lease_seconds;
+    n->batch_size = cfg->batch_size;
+    n->max_in_flight = cfg->max_in_flight;
     n->multi = curl_multi_init();
     if (!n->multi) {
         free(n);
@@ -103,7 +107,7 @@ int nudge_open(const nudge_config *cfg, nudge **out, nudge_err *err)
         goto fail;
     if (store_migrate(n->db, nudge_now(n), NULL, err) < 0)
         goto fail;
-    n->outbox = channel_outbox_new(cfg->outbox_dir ? cfg->outbox_dir : "outbox", err);
+    n->outbox = channel_outbox_new(cfg->outbox_dir, err);
     if (!n->outbox)
         goto fail;
     if (cfg->smtp_url && *cfg->smtp_url) {

@@ -1564,6 +1564,76 @@ map_templates() {
 }
 t "template map-whatsapp and map-msg91 record a clinic's approved templates, refuse bad ones" map_templates
 
+# ---------------------------------------------------------------- settings (nudge config)
+# Each test's subshell exports its own NUDGE_* variables; none leak out.
+SETTINGS_ROOT=$PWD
+
+# config_row SETTING: its "value<TAB>source" in the last `config show`.
+config_row() { awk -F '\t' -v s="$1" '$1 == s { print $2 "\t" $3 }' "$D/.stdout"; }
+
+config_show_sources() {
+    printf 'hunter2-file\n' >"$D/pw"
+    export NUDGE_SMTP_PASSWORD_FILE="$D/pw" NUDGE_TWILIO_AUTH_TOKEN=tok-env-secret
+    export NUDGE_LEASE_SECONDS=60 NUDGE_SMTP_URL=smtp://mail.example:587
+    run config show --smtp-starttls
+    expect_exit 0
+    expect_eq "$(head -n 1 "$D/.stdout")" "$(printf 'setting\tvalue\tsource')" "header"
+    expect_eq "$(config_row db)" "$(printf '%s\tflag' "$D/n.db")" "db"
+    expect_eq "$(config_row smtp_starttls)" "$(printf 'on\tflag')" "smtp_starttls"
+    expect_eq "$(config_row smtp_url)" "$(printf 'smtp://mail.example:587\tenvironment')" "smtp_url"
+    expect_eq "$(config_row lease_seconds)" "$(printf '60\tenvironment')" "lease_seconds"
+    expect_eq "$(config_row batch_size)" "$(printf '100\tdefault')" "batch_size"
+    expect_eq "$(config_row smtp_password)" "$(printf '********\tfile')" "smtp_password"
+    expect_eq "$(config_row twilio_auth_token)" "$(printf '********\tenvironment')" "twilio_auth_token"
+    expect_eq "$(config_row whatsapp_token)" "$(printf -- '-\tdefault')" "whatsapp_token"
+    expect_stdout_lacks hunter2-file tok-env-secret
+    grep -qF -e hunter2 -e tok-env "$D/.stderr" && fail "a secret reached stderr"
+    [ -e "$D/n.db" ] && fail "config show should not open the database"
+    [ "$(grep -c . "$D/.stdout")" -gt 25 ] || fail "config show should list every setting"
+}
+t "config show: each setting's value and source (default, environment, file, flag), secrets masked" config_show_sources
+
+config_bad_values() {
+    export NUDGE_BATCH_SIZE=lots
+    expect_rejected 2 "batch_size" clinic list
+    expect_stderr_contains "NUDGE_BATCH_SIZE" "lots"
+    unset NUDGE_BATCH_SIZE
+    export NUDGE_SMTP_STARTTLS=maybe
+    expect_rejected 2 "smtp_starttls" tick --now "$BOOK"
+    unset NUDGE_SMTP_STARTTLS
+    expect_rejected 2 "smtp_url" clinic list --smtp-url mail.example
+    expect_stderr_contains "--smtp-url"
+    printf 's3cret\n' >"$D/tok"
+    export NUDGE_MSG91_AUTHKEY=other NUDGE_MSG91_AUTHKEY_FILE="$D/tok"
+    expect_rejected 2 "msg91_authkey" config show
+    expect_stderr_contains "NUDGE_MSG91_AUTHKEY_FILE"
+    grep -qF -e s3cret -e other "$D/.stderr" && fail "a secret reached stderr"
+    unset NUDGE_MSG91_AUTHKEY
+    export NUDGE_MSG91_AUTHKEY_FILE="$D/missing"
+    expect_rejected 2 "msg91_authkey" config show
+}
+t "bad settings are refused naming the setting, exit 2, nothing changed" config_bad_values
+
+config_docs_generated() {
+    local gen doc
+    run config doc --man
+    expect_exit 0
+    gen=$(cat "$D/.stdout")
+    doc=$(sed -n '/^\.\\" BEGIN settings/,/^\.\\" END settings/p' "$SETTINGS_ROOT/docs/nudge.1" | sed '1d;$d')
+    [ "$gen" = "$doc" ] || fail "docs/nudge.1 settings differ from \`nudge config doc --man\` (regenerate them)"
+    run config doc --markdown
+    expect_exit 0
+    gen=$(cat "$D/.stdout")
+    doc=$(sed -n '/^<!-- BEGIN settings/,/^<!-- END settings/p' "$SETTINGS_ROOT/README.md" | sed '1d;$d')
+    [ "$gen" = "$doc" ] || fail "README.md settings differ from \`nudge config doc --markdown\` (regenerate them)"
+    local n
+    n=$(grep -c '^\.TP' <<<"$(nudge_out config doc --man)")
+    [ "$n" -gt 25 ] || fail "config doc --man should describe every setting (got $n)"
+    run config doc
+    expect_exit 2
+}
+t "the man page's and README's settings are the text generated from the table" config_docs_generated
+
 # ---------------------------------------------------------------- summary
 echo "1..$T"
 [ "$TFAILED" -eq 0 ] || echo "# $TFAILED of $T tests failed"

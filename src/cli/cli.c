@@ -1,0 +1,613 @@
+/*
+ * cli.c: main() of the `nudge` command, the command table (the families'
+ * tables in order), argument parsing with the global options, the
+ * configuration and the handle, and the helpers every family shares. The
+ * global options are the settings that have a flag (nudge_settings[]) and
+ * --now, which sets the clock.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+/* ---- options ---- */
+
+const char *cli_arg(const cli_args *a, const char *name)
+{
+    for (int i = a->nkv - 1; i >= 0; i--)
+        if (!strcmp(a->kv[i].name, name))
+            return a->kv[i].value;
+    return NULL;
+}
+
+/* Looks name up in a spec ("clinic= var=* demo"): 0 when absent, else
+ * 1 (a switch), 2 (takes a value) or 3 (takes a value, may repeat). */
+static int cli_spec_find(const char *spec, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = spec; p && *p;) {
+        size_t w = strcspn(p, " ");
+        size_t nl = strcspn(p, "= ");
+        if (nl == n && !strncmp(p, name, n))
+            return p[nl] != '=' ? 1 : p[nl + 1] == '*' ? 3 : 2;
+        p += w;
+        p += strspn(p, " ");
+    }
+    return 0;
+}
+
+/* The options every command accepts: --now and each setting's flag. Their
+ * names live in the settings table, whose rows outlive the parse. */
+int cli_is_global_opt(const char *name, int *has_value)
+{
+    if (!strcmp(name, "now")) {
+        *has_value = 1;
+        return 1;
+    }
+    for (int i = 0; i < nudge_n_settings; i++)
+        if (nudge_settings[i].flag && !strcmp(nudge_settings[i].flag, name)) {
+            *has_value = nudge_settings[i].type != NUDGE_SET_BOOL;
+            return 1;
+        }
+    return 0;
+}
+
+/* Parses argv into a; options allowed are the command's plus the globals. */
+static int cli_args_parse(int argc, char **argv, const char *allowed, const char *cmd,
+                          cli_args *a)
+{
+    memset(a, 0, sizeof *a);
+    for (int i = 0; i < argc; i++) {
+        const char *s = argv[i];
+        if (!strcmp(s, "--help") || !strcmp(s, "-h")) {
+            a->help = 1;
+            continue;
+        }
+        if (strncmp(s, "--", 2) != 0 || !s[2]) {
+            if (a->npos == CLI_MAX_ARGS) {
+                fprintf(stderr, "nudge %s: too many arguments\n", cmd);
+                return -1;
+            }
+            a->pos[a->npos++] = s;
+            continue;
+        }
+        char name[sizeof a->kv[0].name];
+        const char *eq = strchr(s + 2, '=');
+        size_t nl = eq ? (size_t)(eq - s - 2) : strlen(s + 2);
+        if (nl >= sizeof name) {
+            fprintf(stderr, "nudge %s: unknown option %s\n", cmd, s);
+            return -1;
+        }
+        memcpy(name, s + 2, nl);
+        name[nl] = 0;
+        int own = cli_spec_find(allowed, name), has_value = own >= 2;
+        if (!own && !cli_is_global_opt(name, &has_value)) {
+            fprintf(stderr, "nudge %s: unknown option --%s (see nudge %s --help)\n", cmd, name,
+                    cmd);
+            return -1;
+        }
+        const char *value = "1";
+        if (has_value) {
+            if (eq)
+                value = eq + 1;
+            else if (i + 1 < argc)
+                value = argv[++i];
+            else {
+                fprintf(stderr, "nudge %s: option --%s needs a value\n", cmd, name);
+                return -1;
+            }
+        } else if (eq) {
+            fprintf(stderr, "nudge %s: option --%s takes no value\n", cmd, name);
+            return -1;
+        }
+        if (own && own != 3 && cli_arg(a, name)) {
+            fprintf(stderr, "nudge %s: option --%s given twice\n", cmd, name);
+            return -1;
+        }
+        if (a->nkv == CLI_MAX_ARGS) {
+            fprintf(stderr, "nudge %s: too many options\n", cmd);
+            return -1;
+        }
+        memcpy(a->kv[a->nkv].name, name, nl + 1);
+        a->kv[a->nkv].value = value;
+        a->nkv++;
+    }
+    return 0;
+}
+
+/* ---- errors and numbers ---- */
+
+int cli_fail(const char *cmd, const nudge_err *e)
+{
+    if (e->field[0] && e->code == NUDGE_EINVAL)
+        fprintf(stderr, "nudge %s: %s (field: %s)\n", cmd, e->msg, e->field);
+    else
+        fprintf(stderr, "nudge %s: %s\n", cmd, e->msg);
+    switch (e->code) {
+    case NUDGE_EINVAL: return CLI_EXIT_USAGE;
+    case NUDGE_ENOTFOUND: return CLI_EXIT_NOTFOUND;
+    case NUDGE_ECONFLICT: return CLI_EXIT_CONFLICT;
+    default: return 1;
+    }
+}
+
+int cli_usage(const char *cmd, const char *fmt, const char *what)
+{
+    fprintf(stderr, "nudge %s: ", cmd);
+    fprintf(stderr, fmt, what);
+    fprintf(stderr, " (see nudge %s --help)\n", cmd);
+    return CLI_EXIT_USAGE;
+}
+
+int cli_parse_id(const char *cmd, const char *what, const char *s, int64_t *out)
+{
+    char *end;
+    if (!s)
+        return cli_usage(cmd, "%s is required", what);
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end || v <= 0) {
+        fprintf(stderr, "nudge %s: %s must be a positive number (got \"%s\")\n", cmd, what, s);
+        return CLI_EXIT_USAGE;
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_parse_int(const char *cmd, const char *what, const char *s, int lo, int hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) {
+        fprintf(stderr, "nudge %s: %s must be a number from %d to %d (got \"%s\")\n", cmd, what,
+                lo, hi, s);
+        return CLI_EXIT_USAGE;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+/* The text options of every record, in one table: option, field, bounds,
+ * and the name errors give it. */
+#define CLI_TEXT(group, type, opt, member, field)                                                 \
+    {group, opt, offsetof(type, member), sizeof(((type *)0)->member), field}
+static const struct cli_text_field {
+    const char *group, *opt;
+    size_t offset, size;
+    const char *field;
+} cli_text_fields[] = {
+    CLI_TEXT("clinic", nudge_clinic, "name", name, "name"),
+    CLI_TEXT("clinic", nudge_clinic, "timezone", timezone, "timezone"),
+    CLI_TEXT("clinic", nudge_clinic, "country", country, "country"),
+    CLI_TEXT("clinic", nudge_clinic, "language", language, "language"),
+    CLI_TEXT("clinic", nudge_clinic, "phone", phone, "phone"),
+    CLI_TEXT("clinic", nudge_clinic, "email", email, "email"),
+    CLI_TEXT("clinic", nudge_clinic, "address", address, "address"),
+    CLI_TEXT("clinic", nudge_clinic, "channel", default_channel, "channel"),
+    CLI_TEXT("clinic", nudge_clinic, "sms-sender", sms_sender, "sms_sender"),
+    CLI_TEXT("patient", nudge_patient, "name", name, "name"),
+    CLI_TEXT("patient", nudge_patient, "phone", phone, "phone"),
+    CLI_TEXT("patient", nudge_patient, "email", email, "email"),
+    CLI_TEXT("patient", nudge_patient, "language", language, "language"),
+    CLI_TEXT("patient", nudge_patient, "dob", dob, "date_of_birth"),
+    CLI_TEXT("patient", nudge_patient, "gender", gender, "gender"),
+    CLI_TEXT("patient", nudge_patient, "tags", tags, "tags"),
+    CLI_TEXT("patient", nudge_patient, "timezone", timezone, "timezone"),
+    CLI_TEXT("patient", nudge_patient, "channel", preferred_channel, "preferred_channel"),
+    CLI_TEXT("appointment", nudge_appointment, "service", service, "service"),
+    CLI_TEXT("appointment", nudge_appointment, "doctor", provider, "doctor"),
+    CLI_TEXT("appointment", nudge_appointment, "notes", notes, "notes"),
+    CLI_TEXT("template", nudge_template, "name", name, "name"),
+    CLI_TEXT("template", nudge_template, "language", language, "language"),
+    CLI_TEXT("template", nudge_template, "category", category, "category"),
+};
+
+int cli_set_texts(const cli_ctx *c, void *record)
+{
+    for (size_t i = 0; i < sizeof cli_text_fields / sizeof *cli_text_fields; i++) {
+        const struct cli_text_field *t = &cli_text_fields[i];
+        const char *v = strcmp(t->group, c->cm->group) ? NULL : cli_arg(&c->a, t->opt);
+        if (!v)
+            continue;
+        size_t len = strlen(v);
+        if (len >= t->size) {
+            nudge_err e = {.code = NUDGE_EINVAL};
+            snprintf(e.field, sizeof e.field, "%s", t->field);
+            snprintf(e.msg, sizeof e.msg, "%s is too long (at most %zu bytes)", t->field,
+                     t->size - 1);
+            return cli_fail(c->cmd, &e);
+        }
+        memcpy((char *)record + t->offset, v, len + 1);
+    }
+    return 0;
+}
+
+int cli_require(const cli_ctx *c, const char *const *names)
+{
+    for (; *names; names++)
+        if (!cli_arg(&c->a, *names)) {
+            char opt[40];
+            snprintf(opt, sizeof opt, "--%s", *names);
+            return cli_usage(c->cmd, "%s is required", opt);
+        }
+    return 0;
+}
+
+int cli_paging(cli_ctx *c, cli_page *p)
+{
+    const char *v;
+    int rc;
+    *p = (cli_page){.limit = 1000};
+    if ((v = cli_arg(&c->a, "clinic")) && (rc = cli_parse_id(c->cmd, "--clinic", v, &p->clinic)))
+        return rc;
+    if ((v = cli_arg(&c->a, "after")) && (rc = cli_parse_id(c->cmd, "--after", v, &p->after)))
+        return rc;
+    if ((v = cli_arg(&c->a, "limit")) &&
+        (rc = cli_parse_int(c->cmd, "--limit", v, 1, 100000, &p->limit)))
+        return rc;
+    return 0;
+}
+
+int cli_list(cli_ctx *c, const char *header, cli_list_fn call)
+{
+    cli_page p;
+    int rc;
+    if ((rc = cli_paging(c, &p)) || (rc = cli_open(c)))
+        return rc;
+    nudge_err e = {0};
+    if (header)
+        printf("%s\n", header);
+    rc = call(c, &p, &e);
+    return rc < 0 ? cli_fail(c->cmd, &e) : rc;
+}
+
+int cli_one_id(cli_ctx *c, int64_t *id, int open)
+{
+    char msg[64], label[64];
+    snprintf(msg, sizeof msg, "give one %s id", c->cm->what);
+    snprintf(label, sizeof label, "%s id", c->cm->what);
+    if (c->a.npos != 1)
+        return cli_usage(c->cmd, "%s", msg);
+    int rc = cli_parse_id(c->cmd, label, c->a.pos[0], id);
+    return rc || !open ? rc : cli_open(c);
+}
+
+int cli_by_id(cli_ctx *c)
+{
+    int64_t id;
+    int rc;
+    if ((rc = cli_one_id(c, &id, 1)))
+        return rc;
+    nudge_err e = {0};
+    rc = c->cm->act ? c->cm->act(c->n, NUDGE_ANY_CLINIC, id, &e) : c->cm->show(c, id, &e);
+    return rc < 0 ? cli_fail(c->cmd, &e) : 0;
+}
+
+int cli_parse_vars(cli_ctx *c, nudge_vars *vars)
+{
+    for (int i = 0; i < c->a.nkv; i++) {
+        if (strcmp(c->a.kv[i].name, "var"))
+            continue;
+        const char *kv = c->a.kv[i].value;
+        const char *eq = strchr(kv, '=');
+        char key[48];
+        if (!eq || eq == kv || (size_t)(eq - kv) >= sizeof key) {
+            nudge_vars_free(vars);
+            return cli_usage(c->cmd, "--var must be key=value (got \"%s\")", kv);
+        }
+        memcpy(key, kv, (size_t)(eq - kv));
+        key[eq - kv] = 0;
+        if (nudge_vars_set(vars, key, eq + 1) < 0) {
+            nudge_vars_free(vars);
+            return cli_usage(c->cmd, "too many variables, or a bad name: %s", key);
+        }
+    }
+    return 0;
+}
+
+/* ---- the configuration and the handle ---- */
+
+static const char *cli_flag(void *ctx, const char *flag)
+{
+    return cli_arg(ctx, flag);
+}
+
+int cli_config(cli_ctx *c)
+{
+    if (c->cfg_loaded)
+        return 0;
+    nudge_err e = {0};
+    if (nudge_config_load(&c->cfg, &c->loaded, cli_flag, NULL, &c->a, &e) < 0)
+        return cli_fail(c->cmd, &e);
+    c->cfg_loaded = 1;
+    return 0;
+}
+
+int cli_open(cli_ctx *c)
+{
+    int rc;
+    if ((rc = cli_config(c)))
+        return rc;
+    const char *now = cli_arg(&c->a, "now");
+    nudge_err e = {0};
+    if (now) {
+        int64_t t;
+        if (nudge_time_parse(now, NULL, &t, "now", &e) < 0)
+            return cli_fail(c->cmd, &e);
+        nudge_clock_fake(&c->clock, t);
+        c->cfg.clock = &c->clock;
+    }
+    rc = nudge_open(&c->cfg, &c->n, &e);
+    /* The SMTP password is read once, by the sending handle only; the API
+     * threads keep the webhook secrets, which live as long as c does. */
+    c->cfg.smtp_password = NULL;
+    if (rc < 0)
+        return cli_fail(c->cmd, &e);
+    nudge_set_actor(c->n, "cli");
+    return 0;
+}
+
+/* ---- printing ---- */
+
+void cli_fmt_time(int64_t t, const char *tz, char *buf, size_t n)
+{
+    if (!t) {
+        snprintf(buf, n, "-");
+        return;
+    }
+    nudge_time_format(t, tz, buf, n);
+}
+
+const char *cli_clinic_tz(nudge *n, int64_t clinic_id, char *buf, size_t sz)
+{
+    nudge_clinic c;
+    nudge_err e;
+    if (nudge_clinic_get(n, clinic_id, &c, &e) == 0)
+        snprintf(buf, sz, "%s", c.timezone);
+    else
+        snprintf(buf, sz, "UTC");
+    return buf;
+}
+
+void cli_hhmm(int m, char *buf, size_t n)
+{
+    snprintf(buf, n, "%02d:%02d", (m / 60) % 24, m % 60);
+}
+
+int cli_record_in(cli_ctx *c, const char *parent, int64_t *parent_id,
+                  const char *const *required, void *record)
+{
+    int rc;
+    char opt[40];
+    if (parent) {
+        snprintf(opt, sizeof opt, "--%s", parent);
+        if ((rc = cli_parse_id(c->cmd, opt, cli_arg(&c->a, parent), parent_id)))
+            return rc;
+    }
+    if (required && (rc = cli_require(c, required)))
+        return rc;
+    return cli_set_texts(c, record);
+}
+
+const char *cli_or_dash(const char *s)
+{
+    return s && s[0] ? s : "-";
+}
+
+int cli_time_in_clinic(cli_ctx *c, int64_t clinic_id, const char *s, int64_t *out)
+{
+    char tzb[64];
+    nudge_err e = {0};
+    if (nudge_time_parse(s, cli_clinic_tz(c->n, clinic_id, tzb, sizeof tzb), out, "at", &e) < 0)
+        return cli_fail(c->cmd, &e);
+    return 0;
+}
+
+/* ---- help and the command table ---- */
+
+static const char *const cli_help_main =
+    "usage: nudge [--db PATH] COMMAND [ARGS]\n"
+    "\n"
+    "nudge keeps a clinic's patients and appointments and sends their\n"
+    "confirmations and reminders by SMS, WhatsApp and email.\n"
+    "\n"
+    "commands:\n"
+    "  migrate                       apply database migrations\n"
+    "  clinic add|list               clinics (tenants)\n"
+    "  patient add|list|show         patients\n"
+    "  appointment add|list|show|confirm|cancel|reschedule|complete|no-show\n"
+    "  template list|show|render|put|map-whatsapp|map-msg91\n"
+    "  send                          enqueue a direct message to a patient\n"
+    "  queue status|list|show|retry|cancel\n"
+    "  key create|list|revoke        API keys (shown once, stored hashed)\n"
+    "  config show|doc               the settings: values and sources, or their manual\n"
+    "  tick [--now TIME]             one scheduler and dispatcher pass, then exit\n"
+    "  serve                         run the scheduler and dispatcher until SIGTERM\n"
+    "  demo                          replay three days of a demo clinic\n"
+    "\n"
+    "options for every command:\n"
+    "  --db PATH        SQLite database (default ./nudge.db, or $NUDGE_DB)\n"
+    "  --outbox DIR     folder for the outbox channel (default ./outbox)\n"
+    "  --now TIME       act as if it were TIME (RFC 3339), for replays and tests\n"
+    "  --smtp-url URL   send email by SMTP (smtp://host:port, smtps://...)\n"
+    "  --smtp-from ADDR --smtp-user USER --smtp-starttls\n"
+    "                   the password comes from $NUDGE_SMTP_PASSWORD or the file\n"
+    "                   named by $NUDGE_SMTP_PASSWORD_FILE, never from arguments\n"
+    "  --public-url URL where providers reach this server (webhooks), or\n"
+    "                   $NUDGE_PUBLIC_URL\n"
+    "\n"
+    "SMS goes through Twilio when $NUDGE_TWILIO_ACCOUNT_SID is set, with\n"
+    "$NUDGE_TWILIO_AUTH_TOKEN (or _FILE), $NUDGE_TWILIO_FROM or\n"
+    "$NUDGE_TWILIO_MESSAGING_SERVICE_SID, and $NUDGE_TWILIO_BASE_URL (tests).\n"
+    "WhatsApp goes through the Cloud API when $NUDGE_WHATSAPP_PHONE_NUMBER_ID is\n"
+    "set, with $NUDGE_WHATSAPP_TOKEN, $NUDGE_WHATSAPP_APP_SECRET and\n"
+    "$NUDGE_WHATSAPP_VERIFY_TOKEN (each also as _FILE), $NUDGE_WHATSAPP_BASE_URL.\n"
+    "SMS goes through MSG91 (DLT templates) instead when $NUDGE_MSG91_AUTHKEY is\n"
+    "set, with $NUDGE_MSG91_WEBHOOK_SECRET for its reports, $NUDGE_MSG91_BASE_URL.\n"
+    "`nudge config doc --man` lists every setting.\n"
+    "\n"
+    "`nudge COMMAND --help` describes each command. Exit codes: 0 ok, 1 failure,\n"
+    "2 bad usage or input, 3 not found, 4 not allowed in the current state.\n";
+
+#define CLI_LIST "clinic= patient= status= limit= after="
+#define CLI_TMPL "clinic= language= channel= var=*"
+#define CLI_MAP "clinic= template= language= name= name-language= id= params="
+
+#define CLI_ACT(group, verb, help, what, act) {group, verb, cli_by_id, NULL, &help, what, act, NULL}
+#define CLI_SHOW(group, help, what, show) {group, "show", cli_by_id, NULL, &help, what, NULL, show}
+
+/* Every command, in one table: group, verb, handler, options, help, the
+ * positional argument (NULL: none), and what cli_by_id calls. */
+static const cli_command cli_commands[] = {
+    {"migrate", NULL, cli_migrate, NULL, &cli_help_migrate, NULL, NULL, NULL},
+    {"clinic", "add", cli_clinic_add,
+     "name= timezone= country= language= phone= email= address= quiet-hours= offsets= "
+     "max-retries= rate= channel= followup-after= sms-sender= whatsapp-fallback= "
+     "whatsapp-fallback-after=",
+     &cli_help_clinic, NULL, NULL, NULL},
+    {"clinic", "list", cli_clinic_list, NULL, &cli_help_clinic, NULL, NULL, NULL},
+    {"patient", "add", cli_patient_add,
+     "clinic= name= phone= email= language= dob= gender= tags= channel= preferred-time= "
+     "timezone= opt-out=",
+     &cli_help_patient, NULL, NULL, NULL},
+    {"patient", "list", cli_patient_list, CLI_LIST, &cli_help_patient, NULL, NULL, NULL},
+    CLI_SHOW("patient", cli_help_patient, "patient", cli_patient_show),
+    {"appointment", "add", cli_appt_add, "patient= service= at= duration= doctor= notes=",
+     &cli_help_appointment, NULL, NULL, NULL},
+    {"appointment", "list", cli_appt_list, CLI_LIST, &cli_help_appointment, NULL, NULL, NULL},
+    CLI_SHOW("appointment", cli_help_appointment, "appointment", cli_appt_show),
+    CLI_ACT("appointment", "confirm", cli_help_appointment, "appointment", nudge_appointment_confirm),
+    CLI_ACT("appointment", "cancel", cli_help_appointment, "appointment", nudge_appointment_cancel),
+    CLI_ACT("appointment", "complete", cli_help_appointment, "appointment", nudge_appointment_complete),
+    CLI_ACT("appointment", "no-show", cli_help_appointment, "appointment", nudge_appointment_no_show),
+    {"appointment", "reschedule", cli_appt_reschedule, "at=", &cli_help_appointment,
+     "appointment", NULL, NULL},
+    {"template", "list", cli_tmpl_list, CLI_TMPL, &cli_help_template, NULL, NULL, NULL},
+    {"template", "show", cli_tmpl_show, CLI_TMPL, &cli_help_template, "template", NULL, NULL},
+    {"template", "render", cli_tmpl_render, CLI_TMPL, &cli_help_template, "template", NULL, NULL},
+    {"template", "put", cli_tmpl_put,
+     "clinic= name= language= category= sms= whatsapp= subject= text= html=",
+     &cli_help_template, NULL, NULL, NULL},
+    {"template", "map-whatsapp", cli_tmpl_map, CLI_MAP, &cli_help_map, NULL, NULL, NULL},
+    {"template", "map-msg91", cli_tmpl_map, CLI_MAP, &cli_help_map, NULL, NULL, NULL},
+    {"send", NULL, cli_send, "patient= template= channel= priority= at= dedupe-key= var=*",
+     &cli_help_send, NULL, NULL, NULL},
+    {"queue", "status", cli_queue_status, CLI_LIST, &cli_help_queue, NULL, NULL, NULL},
+    {"queue", "list", cli_queue_list, CLI_LIST, &cli_help_queue, NULL, NULL, NULL},
+    CLI_SHOW("queue", cli_help_queue, "notification", cli_queue_show),
+    CLI_ACT("queue", "retry", cli_help_queue, "notification", nudge_notification_retry),
+    CLI_ACT("queue", "cancel", cli_help_queue, "notification", nudge_notification_cancel),
+    {"key", "create", cli_key_create, "clinic= role= label=", &cli_help_key, NULL, NULL, NULL},
+    {"key", "list", cli_key_list, CLI_LIST, &cli_help_key, NULL, NULL, NULL},
+    CLI_ACT("key", "revoke", cli_help_key, "key", nudge_key_revoke),
+    {"config", "show", cli_config_show, NULL, &cli_help_config, NULL, NULL, NULL},
+    {"config", "doc", cli_config_doc, "man markdown", &cli_help_config, NULL, NULL, NULL},
+    {"tick", NULL, cli_tick, NULL, &cli_help_tick, NULL, NULL, NULL},
+    {"serve", NULL, cli_serve, "demo interval= listen=", &cli_help_serve, NULL, NULL, NULL},
+    {"demo", NULL, cli_demo, "days=", &cli_help_demo, NULL, NULL, NULL},
+};
+#define CLI_N_COMMANDS (sizeof cli_commands / sizeof *cli_commands)
+
+/* Global options may come before the command: the index of the command. */
+static int cli_skip_globals(int argc, char **argv, int *exit_code)
+{
+    int i = 1;
+    while (i < argc && !strncmp(argv[i], "--", 2)) {
+        if (!strcmp(argv[i], "--help")) {
+            fputs(cli_help_main, stdout);
+            *exit_code = 0;
+            return -1;
+        }
+        char nm[64];
+        const char *name = argv[i] + 2, *eq = strchr(name, '=');
+        snprintf(nm, sizeof nm, "%.*s", eq ? (int)(eq - name) : (int)strlen(name), name);
+        int has_value;
+        if (!cli_is_global_opt(nm, &has_value)) {
+            fprintf(stderr, "nudge: unknown option %s (see nudge --help)\n", argv[i]);
+            *exit_code = CLI_EXIT_USAGE;
+            return -1;
+        }
+        i += has_value && !eq ? 2 : 1;
+    }
+    return i;
+}
+
+static int cli_run(const cli_command *cm, int argc, char **argv, int i)
+{
+    cli_ctx c = {.cm = cm};
+    char name[64];
+    snprintf(name, sizeof name, "%s%s%s", cm->group, cm->verb ? " " : "",
+             cm->verb ? cm->verb : "");
+    c.cmd = name;
+    /* Global options before the command count too. */
+    char **rest = malloc(sizeof(char *) * (size_t)argc);
+    if (!rest)
+        return 1;
+    int nrest = 0;
+    for (int j = 1; j < i; j++)
+        rest[nrest++] = argv[j];
+    for (int j = i + (cm->verb ? 2 : 1); j < argc; j++)
+        rest[nrest++] = argv[j];
+    int rc = cli_args_parse(nrest, rest, cm->opts, name, &c.a);
+    free(rest);
+    if (rc < 0)
+        return CLI_EXIT_USAGE;
+    if (c.a.help) {
+        fputs(*cm->help, stdout);
+        return 0;
+    }
+    int takes = cm->what != NULL;
+    if (c.a.npos > takes)
+        return cli_usage(name, "unexpected argument \"%s\"", c.a.pos[takes]);
+    rc = cm->fn(&c);
+    nudge_close(c.n);
+    nudge_config_loaded_free(&c.loaded);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && !strcmp(argv[1], "-h")) {
+        fputs(cli_help_main, stdout);
+        return 0;
+    }
+    int exit_code = 0;
+    int i = cli_skip_globals(argc, argv, &exit_code);
+    if (i < 0)
+        return exit_code;
+    if (i >= argc) {
+        fputs(cli_help_main, stderr);
+        return CLI_EXIT_USAGE;
+    }
+    if (!strcmp(argv[i], "help")) {
+        fputs(cli_help_main, stdout);
+        return 0;
+    }
+    const char *group = argv[i];
+    const char *verb = i + 1 < argc ? argv[i + 1] : NULL;
+    const cli_command *first = NULL; /* of the group: its help */
+    for (const cli_command *cm = cli_commands; cm < cli_commands + CLI_N_COMMANDS; cm++) {
+        if (strcmp(cm->group, group))
+            continue;
+        if (!first)
+            first = cm;
+        if (cm->verb && (!verb || strcmp(cm->verb, verb)))
+            continue;
+        return cli_run(cm, argc, argv, i);
+    }
+    if (!first) {
+        fprintf(stderr, "nudge: unknown command \"%s\" (see nudge --help)\n", group);
+        return CLI_EXIT_USAGE;
+    }
+    if (verb && (!strcmp(verb, "--help") || !strcmp(verb, "-h"))) {
+        fputs(*first->help, stdout);
+        return 0;
+    }
+    fprintf(stderr, "nudge %s: unknown or missing subcommand%s%s (see nudge %s --help)\n", group,
+            verb ? " " : "", verb ? verb : "", group);
+    return CLI_EXIT_USAGE;
+}

@@ -1,0 +1,134 @@
+/*
+ * cli.h: what the files of the `nudge` command share. cli.c holds main(),
+ * the command table built from each family's commands, argument parsing,
+ * the global options (the settings that have a flag, and --now) and the
+ * helpers every command uses; each other file is one resource family, as
+ * src/http/ is. The CLI speaks only the public library (nudge.h): all logic
+ * lives there, so the CLI, the HTTP API and embedders cannot disagree.
+ *
+ * Conventions a shell user expects: ids alone on stdout on creation (so
+ * scripts can chain them), lists as tab-separated columns with a header,
+ * errors on stderr, and exit codes 0 ok, 1 failure, 2 bad usage or input,
+ * 3 not found, 4 not allowed in the current state.
+ */
+#ifndef NUDGE_CLI_H
+#define NUDGE_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nudge.h"
+
+#define CLI_EXIT_USAGE 2
+#define CLI_EXIT_NOTFOUND 3
+#define CLI_EXIT_CONFLICT 4
+
+#define CLI_MAX_ARGS 64
+typedef struct cli_args {
+    const char *pos[CLI_MAX_ARGS]; /* positional words after the command */
+    int npos;
+    struct {
+        char name[40];
+        const char *value;
+    } kv[CLI_MAX_ARGS];
+    int nkv;
+    int help;
+} cli_args;
+
+typedef struct cli_command cli_command;
+typedef struct cli_ctx {
+    nudge *n;
+    nudge_config cfg; /* as loaded: serve hands it to the API threads */
+    nudge_config_loaded loaded; /* owns what cfg read from files */
+    int cfg_loaded;
+    nudge_clock clock;
+    cli_args a;
+    const char *cmd; /* "patient add": the prefix of every message */
+    const cli_command *cm;
+} cli_ctx;
+
+/* A library call on one record by id (confirm, cancel, revoke...). */
+typedef int (*cli_id_fn)(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err);
+
+/* One row of the command table (cli.c). Options are a spec such as
+ * "clinic= name= var=* demo": "=" takes a value, "=*" may repeat, a bare
+ * name is a switch. */
+struct cli_command {
+    const char *group, *verb; /* verb NULL: a one-word command */
+    int (*fn)(cli_ctx *);
+    const char *opts;
+    const char *const *help;
+    const char *what;         /* the positional argument: "patient" (id), "template" (name) */
+    cli_id_fn act;            /* cli_by_id: the library call on the record, or */
+    int (*show)(cli_ctx *c, int64_t id, nudge_err *err); /* cli_by_id: print it */
+};
+
+/* ---- the families' commands and help ---- */
+int cli_clinic_add(cli_ctx *c), cli_clinic_list(cli_ctx *c);
+int cli_patient_add(cli_ctx *c), cli_patient_list(cli_ctx *c);
+int cli_appt_add(cli_ctx *c), cli_appt_list(cli_ctx *c), cli_appt_reschedule(cli_ctx *c);
+int cli_tmpl_list(cli_ctx *c), cli_tmpl_show(cli_ctx *c), cli_tmpl_render(cli_ctx *c),
+    cli_tmpl_put(cli_ctx *c), cli_tmpl_map(cli_ctx *c);
+int cli_send(cli_ctx *c), cli_queue_status(cli_ctx *c), cli_queue_list(cli_ctx *c);
+/* `X show ID`: -1 with err set, or 0 once printed. */
+int cli_patient_show(cli_ctx *c, int64_t id, nudge_err *err),
+    cli_appt_show(cli_ctx *c, int64_t id, nudge_err *err),
+    cli_queue_show(cli_ctx *c, int64_t id, nudge_err *err);
+int cli_key_create(cli_ctx *c), cli_key_list(cli_ctx *c);
+int cli_migrate(cli_ctx *c), cli_tick(cli_ctx *c), cli_serve(cli_ctx *c), cli_demo(cli_ctx *c);
+int cli_config_show(cli_ctx *c), cli_config_doc(cli_ctx *c);
+/* `X verb ID`: the row's act or show on that id. */
+int cli_by_id(cli_ctx *c);
+extern const char *const cli_help_clinic, *const cli_help_patient, *const cli_help_appointment,
+    *const cli_help_template, *const cli_help_map, *const cli_help_send, *const cli_help_queue,
+    *const cli_help_key, *const cli_help_migrate, *const cli_help_tick, *const cli_help_serve,
+    *const cli_help_demo, *const cli_help_config;
+
+/* ---- arguments (cli.c) ---- */
+const char *cli_arg(const cli_args *a, const char *name); /* the last one given */
+int cli_fail(const char *cmd, const nudge_err *e);      /* prints; the exit code */
+int cli_usage(const char *cmd, const char *fmt, const char *what);
+int cli_parse_id(const char *cmd, const char *what, const char *s, int64_t *out);
+int cli_parse_int(const char *cmd, const char *what, const char *s, int lo, int hi, int *out);
+/* Every text option of the command's family given, into its field of
+ * record (a nudge_clinic, nudge_patient, ... as the group says). */
+int cli_set_texts(const cli_ctx *c, void *record);
+/* Every option named in `names` (NULL-ended) is required. */
+int cli_require(const cli_ctx *c, const char *const *names);
+/* The front of the commands that make a record: the parent's id from
+ * option `parent` ("clinic", "patient"; NULL: none), the required options
+ * (may be NULL), then cli_set_texts. */
+int cli_record_in(cli_ctx *c, const char *parent, int64_t *parent_id,
+                  const char *const *required, void *record);
+/* The one positional id of `show ID`-like commands (named by the row's
+ * what); then the handle when open is set. */
+int cli_one_id(cli_ctx *c, int64_t *id, int open);
+/* The paging of list commands, and a list call made with it. */
+typedef struct cli_page {
+    int64_t clinic, after;
+    int limit;
+} cli_page;
+/* -1 with err set, or an exit code (0: done). */
+/* --clinic, --after and --limit of the list commands. */
+int cli_paging(cli_ctx *c, cli_page *p);
+typedef int (*cli_list_fn)(cli_ctx *c, const cli_page *p, nudge_err *err);
+/* Paging, the handle, then `header` (if any) and the call. */
+int cli_list(cli_ctx *c, const char *header, cli_list_fn call);
+/* Every --var key=value into vars; on error vars is freed. */
+int cli_parse_vars(cli_ctx *c, nudge_vars *vars);
+
+/* ---- the configuration and the handle (cli.c) ---- */
+/* Loads the settings from the flags and the environment, once. */
+int cli_config(cli_ctx *c);
+int cli_open(cli_ctx *c);
+int cli_is_global_opt(const char *name, int *has_value);
+
+/* ---- printing (cli.c) ---- */
+void cli_fmt_time(int64_t t, const char *tz, char *buf, size_t n); /* "-" for 0 */
+const char *cli_clinic_tz(nudge *n, int64_t clinic_id, char *buf, size_t sz);
+void cli_hhmm(int m, char *buf, size_t n);
+const char *cli_or_dash(const char *s);
+/* A time in the clinic's zone. */
+int cli_time_in_clinic(cli_ctx *c, int64_t clinic_id, const char *s, int64_t *out);
+
+#endif
