@@ -492,3 +492,22 @@ void tz_format_rfc5322(int64_t t, char *buf, size_t n)
     snprintf(buf, n, "%s, %02d %s %04d %02d:%02d:%02d +0000", tz_wday_en[l.wday], l.day,
              tz_month_en[l.month - 1], l.year, l.hour, l.minute, l.second);
 }
+
+/* ---- the public face of the textual forms (nudge.h), for front ends
+ * that see only the library ---- */
+
+int nudge_time_parse(const char *s, const char *tz, int64_t *out, const char *field,
+                     nudge_err *err)
+{
+    return tz_parse(s, tz, out, field, err);
+}
+
+void nudge_time_format(int64_t t, const char *tz, char *buf, size_t n)
+{
+    tz_format_rfc3339(t, tz, buf, n);
+}
+
+int nudge_time_parse_hhmm(const char *s, int *minutes)
+{
+    return tz_parse_hhmm(s, minutes);
+}

@@ -68,28 +68,41 @@ const char *http_header(http_req *r, const char *name);
 int http_param_id(http_req *r, int i, int64_t *out);
 /* ?limit (1..200, default 50) and ?after (an id); on failure a 400 is set. */
 int http_paging(http_req *r, int64_t *after, int *limit);
-/* A page being collected by a list callback: items in the clinic's zone. */
+/* A list being collected by a library callback: items are the records
+ * encoded by their table, times in the clinic's zone. Every list handler
+ * fills one and ends with http_list_done. */
 typedef struct http_list {
     json_t *items;
     const char *tz;
+    const nudge_field *fields;
     int64_t last; /* id of the last item */
     int count;
 } http_list;
-static inline int http_list_add(http_list *l, json_t *item, int64_t id)
-{
-    json_array_append_new(l->items, item);
-    l->last = id;
-    l->count++;
-    return 0;
-}
+#define HTTP_LIST(r, f) {json_array(), (r)->clinic.timezone, (f), 0, 0}
+/* Appends rec; returns 0 (go on), for use as a list callback's body. */
+int http_list_put(http_list *l, const void *rec, int64_t id);
+/* The end of a list handler: rc < 0 answers e; else {"data": items} and,
+ * with page_key ("next_after", "next_before"), the cursor of the next
+ * page when this one is full (count == limit), else null. */
+int http_list_done(http_req *r, http_list *l, int rc, const nudge_err *e, const char *page_key,
+                   int limit);
+/* The end of a handler that read one record: rc < 0 answers e; else the
+ * record encoded by its table, with its version as the ETag when the
+ * table has one. */
+int http_answer(http_req *r, int rc, const nudge_err *e, int status, const nudge_field *fields,
+                const void *rec);
 
-/* {"data": items, "next_after": last id or null} */
-json_t *http_page(json_t *items, int64_t last_id, int full);
 /* For actions that take no input: an empty body or {}; else a problem is
  * set and -1 returned. */
 int http_no_body(http_req *r);
 /* If-Match: 0 absent, else the version it names (-1 if malformed). */
 int64_t http_if_match(http_req *r);
 void http_set_etag(http_req *r, int64_t version);
+/* If-Match on an edit, where it is required: the version (> 0), or <= 0
+ * with 428 (absent; "the <what> you edited") or 400 (malformed) set. */
+int64_t http_if_match_required(http_req *r, const char *what);
+
+/* A list callback for reminder plans (patients.c): two resources list them. */
+int http_reminder_put(void *ctx, const nudge_reminder *rm);
 
 #endif
