@@ -118,27 +118,29 @@ static int add_audit(void *ctx, const nudge_audit *a)
     return http_list_put(ctx, a, a->id);
 }
 
-/* Newest first: ?before=ID pages back in time. */
-int api_audit_list(http_req *r)
+/* ?before=ID: the page before that entry. */
+static int fetch_audit(http_req *r, int64_t after, int limit, http_list *l, nudge_err *e)
 {
-    int64_t before = 0, unused;
-    int limit;
-    if (http_query(r, "after"))
-        return http_problem(r, 400, "Malformed request",
-                            "the audit log pages back in time with ?before=ID", "after");
-    if (http_paging(r, &unused, &limit) < 0)
-        return 0;
+    (void)after; /* refused before paging: the log pages back */
+    int64_t before = 0;
     const char *b = http_query(r, "before");
     if (b) {
         char *end;
         long long v = strtoll(b, &end, 10);
         if (*end || v <= 0)
             return http_problem(r, 400, "Malformed request", "before must be a positive id",
-                                "before");
+                                "before"),
+                   -2;
         before = v;
     }
-    http_list x = HTTP_LIST(r, nudge_audit_fields);
-    nudge_err e = {0};
-    int rc = nudge_audit_list(r->n, r->key.clinic_id, before, limit, add_audit, &x, &e);
-    return http_list_done(r, &x, rc, &e, "next_before", limit);
+    return nudge_audit_list(r->n, r->key.clinic_id, before, limit, add_audit, l, e);
+}
+
+/* Newest first: ?before=ID pages back in time. */
+int api_audit_list(http_req *r)
+{
+    if (http_query(r, "after"))
+        return http_problem(r, 400, "Malformed request",
+                            "the audit log pages back in time with ?before=ID", "after");
+    return http_list_page(r, nudge_audit_fields, fetch_audit, "next_before");
 }

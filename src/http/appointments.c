@@ -12,13 +12,13 @@
 #include "http/codec.h"
 #include "http/http.h"
 
-static int appt_reread(http_req *r, int status, int64_t id)
+static int appt_read(nudge *n, int64_t clinic_id, int64_t id, void *out, nudge_err *err)
 {
-    nudge_appointment a;
-    nudge_err e = {0};
-    int rc = nudge_appointment_get(r->n, r->key.clinic_id, id, &a, &e);
-    return http_answer(r, rc, &e, status, nudge_appointment_fields, &a);
+    return nudge_appointment_get(n, clinic_id, id, out, err);
 }
+
+static const http_resource appt_res = {"/v1/appointments/%lld", nudge_appointment_fields,
+                                       sizeof(nudge_appointment), appt_read, NULL};
 
 int api_appointment_create(http_req *r)
 {
@@ -33,18 +33,12 @@ int api_appointment_create(http_req *r)
     json_decref(j);
     if (rc < 0 || nudge_appointment_add(r->n, r->key.clinic_id, &a, &e) < 0)
         return http_fail(r, &e);
-    appt_reread(r, 201, a.id);
-    if (r->status < 300)
-        snprintf(r->location, sizeof r->location, "/v1/appointments/%lld", (long long)a.id);
-    return 0;
+    return http_reread(r, &appt_res, 201, a.id, 1);
 }
 
 int api_appointment_get(http_req *r)
 {
-    int64_t id;
-    if (http_param_id(r, 0, &id) < 0)
-        return 0;
-    return appt_reread(r, 200, id);
+    return http_get(r, &appt_res);
 }
 
 static int page_appt(void *ctx, const nudge_appointment *a)
@@ -52,30 +46,30 @@ static int page_appt(void *ctx, const nudge_appointment *a)
     return http_list_put(ctx, a, a->id);
 }
 
-int api_appointment_list(http_req *r)
+/* ?patient_id and ?status narrow the list; the library judges status. */
+static int fetch_appts(http_req *r, int64_t after, int limit, http_list *l, nudge_err *e)
 {
-    int64_t after, patient = 0;
-    int limit;
-    if (http_paging(r, &after, &limit) < 0)
-        return 0;
+    int64_t patient = 0;
     const char *pid = http_query(r, "patient_id");
     if (pid) {
         char *end;
         long long v = strtoll(pid, &end, 10);
         if (*end || v <= 0)
             return http_problem(r, 400, "Malformed request", "patient_id must be a positive id",
-                                "patient_id");
+                                "patient_id"),
+                   -2;
         patient = v;
     }
-    http_list pg = HTTP_LIST(r, nudge_appointment_fields);
-    nudge_err e = {0};
     int rc = nudge_appointment_list(r->n, r->key.clinic_id, patient, http_query(r, "status"),
-                                    after, limit, page_appt, &pg, &e);
-    if (rc < 0 && e.code == NUDGE_EINVAL) {
-        json_decref(pg.items);
-        return http_problem(r, 400, "Malformed request", e.msg, e.field);
-    }
-    return http_list_done(r, &pg, rc, &e, "next_after", limit);
+                                    after, limit, page_appt, l, e);
+    if (rc < 0 && e->code == NUDGE_EINVAL)
+        return http_problem(r, 400, "Malformed request", e->msg, e->field), -2;
+    return rc;
+}
+
+int api_appointment_list(http_req *r)
+{
+    return http_list_page(r, nudge_appointment_fields, fetch_appts, "next_after");
 }
 
 int api_appointment_reminders(http_req *r)

@@ -59,47 +59,6 @@ char *codec_strdup(const char *s)
     return s ? codec_oom(strdup(s)) : NULL;
 }
 
-void codec_buf_add(codec_buf *b, const char *s, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        b->data = codec_oom(realloc(b->data, cap));
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-    b->data[b->len] = 0;
-}
-
-void codec_buf_puts(codec_buf *b, const char *s)
-{
-    codec_buf_add(b, s, strlen(s));
-}
-
-void codec_buf_printf(codec_buf *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n <= 0)
-        return;
-    char *tmp = codec_oom(malloc((size_t)n + 1));
-    va_start(ap, fmt);
-    vsnprintf(tmp, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    codec_buf_add(b, tmp, (size_t)n);
-    free(tmp);
-}
-
-void codec_buf_free(codec_buf *b)
-{
-    free(b->data);
-    b->data = NULL;
-    b->len = b->cap = 0;
-}
 
 /* ---- output ---- */
 
@@ -143,20 +102,24 @@ static json_t *jstr(const char *s)
     json_t *v = json_string(s);
     if (v)
         return v;
-    codec_buf b = {0};
+    /* Each bad byte becomes three: the most the text can grow. */
+    char *out = codec_oom(malloc(3 * strlen(s) + 1)), *w = out;
     const unsigned char *p = (const unsigned char *)s;
     while (*p) {
         size_t n = utf8_len(p);
         if (n) {
-            codec_buf_add(&b, (const char *)p, n);
+            memcpy(w, p, n);
             p += n;
+            w += n;
         } else {
-            codec_buf_puts(&b, "\xEF\xBF\xBD");
+            memcpy(w, "\xEF\xBF\xBD", 3);
+            w += 3;
             p++;
         }
     }
-    v = json_string(b.data ? b.data : "");
-    codec_buf_free(&b);
+    *w = 0;
+    v = json_string(out);
+    free(out);
     return v;
 }
 
@@ -611,39 +574,39 @@ static int tags_in(json_t *v, const nudge_field *f, void *p, nudge_err *err)
 {
     if (!json_is_array(v))
         return type_err(v, f->name, "an array of strings", err);
-    codec_buf b = {0};
-    size_t i;
+    size_t i, total = 0;
     json_t *t;
     json_array_foreach(v, i, t)
     {
         char path[FIELD_MAX];
         path_index(path, f->name, i);
         const char *s;
-        int rc = str_val(t, path, "a string", &s, err);
-        if (rc == 0 && codec_blank(s))
-            rc = codec_err(err, NUDGE_EINVAL, path, "%s must not be empty", path);
-        /* The record joins tags with commas; one inside a tag would split it. */
-        if (rc == 0 && strchr(s, ','))
-            rc = codec_err(err, NUDGE_EINVAL, path, "%s must not contain a comma (got \"%.40s\")",
-                           path, s);
-        if (rc < 0) {
-            codec_buf_free(&b);
+        if (str_val(t, path, "a string", &s, err) < 0)
             return -1;
-        }
-        if (i)
-            codec_buf_puts(&b, ",");
-        codec_buf_puts(&b, s);
+        if (codec_blank(s))
+            return codec_err(err, NUDGE_EINVAL, path, "%s must not be empty", path);
+        /* The record joins tags with commas; one inside a tag would split it. */
+        if (strchr(s, ','))
+            return codec_err(err, NUDGE_EINVAL, path,
+                             "%s must not contain a comma (got \"%.40s\")", path, s);
+        total += (i ? 1 : 0) + strlen(s);
     }
-    int rc = 0;
-    if (b.len >= f->size)
-        rc = codec_err(err, NUDGE_EINVAL, f->name,
-                       "%s are too long: at most %zu bytes in all, counting a comma between "
-                       "each two (got %zu)",
-                       f->name, f->size - 1, b.len);
-    else
-        memcpy(p, b.data ? b.data : "", b.len + 1);
-    codec_buf_free(&b);
-    return rc;
+    if (total >= f->size)
+        return codec_err(err, NUDGE_EINVAL, f->name,
+                         "%s are too long: at most %zu bytes in all, counting a comma between "
+                         "each two (got %zu)",
+                         f->name, f->size - 1, total);
+    char *w = p;
+    json_array_foreach(v, i, t)
+    {
+        size_t n = json_string_length(t);
+        if (i)
+            *w++ = ',';
+        memcpy(w, json_string_value(t), n);
+        w += n;
+    }
+    *w = 0;
+    return 0;
 }
 
 /* "a, b or c" (or "a, b, c" for `all`) from a NULL-terminated list. */
@@ -730,52 +693,17 @@ static int optouts_in(json_t *v, const nudge_field *f, void *p, nudge_err *err)
 static int field_in(json_t *v, const nudge_field *f, const char *tz, char *p, nudge_err *err)
 {
     int nullable = (f->flags & NUDGE_F_NULLABLE) != 0;
+    int none = nullable && json_is_null(v); /* null: the field's empty value */
+    int64_t x = 0; /* the numeric types, written below by their size */
+    int rc = 0;
     switch (f->type) {
     case NUDGE_T_TEXT: return get_str(v, f->name, p, f->size, nullable, err);
     case NUDGE_T_STR: {
         const char *s = NULL;
-        if (!(nullable && json_is_null(v)) &&
-            str_val(v, f->name, nullable ? "a string or null" : "a string", &s, err) < 0)
+        if (!none && str_val(v, f->name, nullable ? "a string or null" : "a string", &s, err) < 0)
             return -1;
-        char *dup = s ? codec_strdup(s) : NULL;
+        char *dup = codec_strdup(s);
         memcpy(p, &dup, sizeof dup);
-        return 0;
-    }
-    case NUDGE_T_ID:
-    case NUDGE_T_INT64: {
-        int64_t x = 0;
-        if (!(nullable && json_is_null(v)) &&
-            get_int64(v, f->name, f->type == NUDGE_T_ID ? 1 : INT64_MIN, INT64_MAX, &x, err) < 0)
-            return -1;
-        memcpy(p, &x, sizeof x);
-        return 0;
-    }
-    case NUDGE_T_INT: {
-        int x;
-        if (get_int(v, f->name, INT_MIN, INT_MAX, &x, err) < 0)
-            return -1;
-        memcpy(p, &x, sizeof x);
-        return 0;
-    }
-    case NUDGE_T_BOOL: {
-        if (!json_is_boolean(v))
-            return type_err(v, f->name, "true or false", err);
-        int x = json_is_true(v);
-        memcpy(p, &x, sizeof x);
-        return 0;
-    }
-    case NUDGE_T_TIME: {
-        int64_t t;
-        if (get_time(v, f->name, tz, nullable, &t, err) < 0)
-            return -1;
-        memcpy(p, &t, sizeof t);
-        return 0;
-    }
-    case NUDGE_T_HHMM: {
-        int m = -1;
-        if (!(nullable && json_is_null(v)) && get_hhmm(v, f->name, &m, err) < 0)
-            return -1;
-        memcpy(p, &m, sizeof m);
         return 0;
     }
     case NUDGE_T_ENUM: return enum_in(v, f, p, err);
@@ -783,8 +711,37 @@ static int field_in(json_t *v, const nudge_field *f, const char *tz, char *p, nu
     case NUDGE_T_OPTOUTS: return optouts_in(v, f, p, err);
     case NUDGE_T_QUIET: return quiet_in(v, f, p, err);
     case NUDGE_T_OFFSETS: return offsets_in(v, f, p, err);
+    case NUDGE_T_ID:
+    case NUDGE_T_INT64:
+        if (!none)
+            rc = get_int64(v, f->name, f->type == NUDGE_T_ID ? 1 : INT64_MIN, INT64_MAX, &x, err);
+        break;
+    /* An int field: the library judges the value; here only the C type's
+     * range, so 2^32 + 20 cannot wrap to 20. */
+    case NUDGE_T_INT: rc = get_int64(v, f->name, INT_MIN, INT_MAX, &x, err); break;
+    case NUDGE_T_BOOL:
+        rc = json_is_boolean(v) ? 0 : type_err(v, f->name, "true or false", err);
+        x = json_is_true(v);
+        break;
+    case NUDGE_T_TIME: rc = get_time(v, f->name, tz, nullable, &x, err); break;
+    case NUDGE_T_HHMM: {
+        int m = -1;
+        if (!none)
+            rc = get_hhmm(v, f->name, &m, err);
+        x = m;
+        break;
+    }
     default: return type_err(v, f->name, "left out", err); /* SOURCE is read-only */
     }
+    if (rc < 0)
+        return -1;
+    if (f->size == sizeof(int64_t)) {
+        memcpy(p, &x, sizeof x);
+    } else {
+        int n = (int)x;
+        memcpy(p, &n, sizeof n);
+    }
+    return 0;
 }
 
 /* The STR fields of `a` that `b` does not share, freed. */

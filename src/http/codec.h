@@ -76,14 +76,5 @@ int codec_err(nudge_err *err, int code, const char *field, const char *fmt, ...)
 int codec_blank(const char *s); /* NULL, empty or only spaces */
 char *codec_strdup(const char *s); /* NULL-safe; aborts on OOM */
 
-/* Growable NUL-terminated text; starts zeroed. */
-typedef struct codec_buf {
-    char *data;
-    size_t len, cap;
-} codec_buf;
-void codec_buf_add(codec_buf *b, const char *s, size_t n);
-void codec_buf_puts(codec_buf *b, const char *s);
-void codec_buf_printf(codec_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void codec_buf_free(codec_buf *b);
 
 #endif

@@ -86,6 +86,29 @@ int http_list_put(http_list *l, const void *rec, int64_t id);
  * page when this one is full (count == limit), else null. */
 int http_list_done(http_req *r, http_list *l, int rc, const nudge_err *e, const char *page_key,
                    int limit);
+/* Fetches one page into l (through http_list_put); -1 with e set for a
+ * library error, -2 when it has set a problem itself (a bad query). */
+typedef int (*http_fetch)(http_req *r, int64_t after, int limit, http_list *l, nudge_err *e);
+/* A paged list handler: ?after and ?limit, then fetch, then the page with
+ * its page_key cursor. */
+int http_list_page(http_req *r, const nudge_field *fields, http_fetch fetch,
+                   const char *page_key);
+
+/* A resource read by id: its table and the library's read. One generic
+ * read serves GET .../{id} and the answer to every change. */
+typedef struct http_resource {
+    const char *location; /* "/v1/patients/%lld" */
+    const nudge_field *fields;
+    size_t size; /* of the record */
+    int (*get)(nudge *n, int64_t clinic_id, int64_t id, void *out, nudge_err *err);
+    void (*release)(void *rec); /* frees what get allocated; NULL: nothing */
+} http_resource;
+/* GET .../{id}: path parameter 0. */
+int http_get(http_req *r, const http_resource *res);
+/* Answers with the stored record id (re-read, so the client sees what was
+ * stored); `located`: with its Location, for a create. */
+int http_reread(http_req *r, const http_resource *res, int status, int64_t id, int located);
+
 /* The end of a handler that read one record: rc < 0 answers e; else the
  * record encoded by its table, with its version as the ETag when the
  * table has one. */

@@ -9,16 +9,18 @@
 #include "http/codec.h"
 #include "http/http.h"
 
-static int notif_reread(http_req *r, int status, int64_t id)
+static int notif_read(nudge *n, int64_t clinic_id, int64_t id, void *out, nudge_err *err)
 {
-    nudge_notification m;
-    nudge_err e = {0};
-    int rc = nudge_notification_get(r->n, r->key.clinic_id, id, &m, &e);
-    http_answer(r, rc, &e, status, nudge_notification_fields, &m);
-    if (rc == 0)
-        nudge_notification_free(&m);
-    return 0;
+    return nudge_notification_get(n, clinic_id, id, out, err);
 }
+
+static void notif_release(void *m)
+{
+    nudge_notification_free(m);
+}
+
+static const http_resource notif_res = {"/v1/notifications/%lld", nudge_notification_fields,
+                                        sizeof(nudge_notification), notif_read, notif_release};
 
 int api_notification_create(http_req *r)
 {
@@ -39,10 +41,7 @@ int api_notification_create(http_req *r)
     if (rc < 0)
         return http_fail(r, &e);
     /* A dedupe_key seen before: the existing message, and nothing new. */
-    notif_reread(r, created ? 201 : 200, id);
-    if (r->status < 300)
-        snprintf(r->location, sizeof r->location, "/v1/notifications/%lld", (long long)id);
-    return 0;
+    return http_reread(r, &notif_res, created ? 201 : 200, id, 1);
 }
 
 static int add_attempt(void *ctx, const nudge_attempt *a)
@@ -61,7 +60,7 @@ int api_notification_get(http_req *r)
     int64_t id;
     if (http_param_id(r, 0, &id) < 0)
         return 0;
-    if (notif_reread(r, 200, id) < 0 || r->status != 200)
+    if (http_reread(r, &notif_res, 200, id, 0) < 0 || r->status != 200)
         return 0;
     nudge_err e = {0};
     http_list x = HTTP_LIST(r, nudge_attempt_fields);
@@ -82,12 +81,9 @@ static int page_notification(void *ctx, const nudge_notification *m)
     return http_list_put(ctx, m, m->id);
 }
 
-int api_notification_list(http_req *r)
+/* ?status narrows the list to one of the queue's states. */
+static int fetch_notifs(http_req *r, int64_t after, int limit, http_list *l, nudge_err *e)
 {
-    int64_t after;
-    int limit;
-    if (http_paging(r, &after, &limit) < 0)
-        return 0;
     const char *status = http_query(r, "status");
     if (status) {
         int ok = 0;
@@ -97,13 +93,16 @@ int api_notification_list(http_req *r)
             return http_problem(r, 400, "Malformed request",
                                 "status must be pending, sending, sent, delivered, read, failed "
                                 "or cancelled",
-                                "status");
+                                "status"),
+                   -2;
     }
-    http_list pg = HTTP_LIST(r, nudge_notification_fields);
-    nudge_err e = {0};
-    int rc = nudge_notification_list(r->n, r->key.clinic_id, status, after, limit,
-                                     page_notification, &pg, &e);
-    return http_list_done(r, &pg, rc, &e, "next_after", limit);
+    return nudge_notification_list(r->n, r->key.clinic_id, status, after, limit,
+                                   page_notification, l, e);
+}
+
+int api_notification_list(http_req *r)
+{
+    return http_list_page(r, nudge_notification_fields, fetch_notifs, "next_after");
 }
 
 int api_notification_action(http_req *r)
@@ -121,7 +120,7 @@ int api_notification_action(http_req *r)
         return http_problem(r, 404, "Not found", "no such action", NULL);
     if (rc < 0)
         return http_fail(r, &e);
-    return notif_reread(r, 200, id);
+    return http_reread(r, &notif_res, 200, id, 0);
 }
 
 int api_queue_status(http_req *r)

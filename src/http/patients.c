@@ -10,13 +10,13 @@
 #include "http/codec.h"
 #include "http/http.h"
 
-static int patient_reread(http_req *r, int status, int64_t id)
+static int patient_read(nudge *n, int64_t clinic_id, int64_t id, void *out, nudge_err *err)
 {
-    nudge_patient p;
-    nudge_err e = {0};
-    int rc = nudge_patient_get(r->n, r->key.clinic_id, id, &p, &e);
-    return http_answer(r, rc, &e, status, nudge_patient_fields, &p);
+    return nudge_patient_get(n, clinic_id, id, out, err);
 }
+
+static const http_resource patient_res = {"/v1/patients/%lld", nudge_patient_fields,
+                                          sizeof(nudge_patient), patient_read, NULL};
 
 int api_patient_create(http_req *r)
 {
@@ -33,18 +33,12 @@ int api_patient_create(http_req *r)
     p.clinic_id = r->key.clinic_id;
     if (nudge_patient_add(r->n, &p, &e) < 0)
         return http_fail(r, &e);
-    patient_reread(r, 201, p.id);
-    if (r->status < 300)
-        snprintf(r->location, sizeof r->location, "/v1/patients/%lld", (long long)p.id);
-    return 0;
+    return http_reread(r, &patient_res, 201, p.id, 1);
 }
 
 int api_patient_get(http_req *r)
 {
-    int64_t id;
-    if (http_param_id(r, 0, &id) < 0)
-        return 0;
-    return patient_reread(r, 200, id);
+    return http_get(r, &patient_res);
 }
 
 static int page_patient(void *ctx, const nudge_patient *p)
@@ -52,16 +46,14 @@ static int page_patient(void *ctx, const nudge_patient *p)
     return http_list_put(ctx, p, p->id);
 }
 
+static int fetch_patients(http_req *r, int64_t after, int limit, http_list *l, nudge_err *e)
+{
+    return nudge_patient_list(r->n, r->key.clinic_id, after, limit, page_patient, l, e);
+}
+
 int api_patient_list(http_req *r)
 {
-    int64_t after;
-    int limit;
-    if (http_paging(r, &after, &limit) < 0)
-        return 0;
-    http_list pg = HTTP_LIST(r, nudge_patient_fields);
-    nudge_err e = {0};
-    int rc = nudge_patient_list(r->n, r->key.clinic_id, after, limit, page_patient, &pg, &e);
-    return http_list_done(r, &pg, rc, &e, "next_after", limit);
+    return http_list_page(r, nudge_patient_fields, fetch_patients, "next_after");
 }
 
 int api_patient_update(http_req *r)

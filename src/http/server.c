@@ -33,7 +33,8 @@ struct http_server {
 };
 
 typedef struct conn_ctx {
-    codec_buf body;
+    char *body; /* NUL-terminated */
+    size_t body_len;
     int too_big;
     struct timespec started;
 } conn_ctx;
@@ -201,6 +202,46 @@ int http_list_done(http_req *r, http_list *l, int rc, const nudge_err *e, const 
         json_object_set_new(o, page_key,
                             l->count == limit && l->last ? json_integer(l->last) : json_null());
     return http_ok(r, 200, o);
+}
+
+int http_list_page(http_req *r, const nudge_field *fields, http_fetch fetch,
+                   const char *page_key)
+{
+    int64_t after;
+    int limit;
+    if (http_paging(r, &after, &limit) < 0)
+        return 0;
+    http_list l = HTTP_LIST(r, fields);
+    nudge_err e = {0};
+    int rc = fetch(r, after, limit, &l, &e);
+    if (rc == -2) {
+        json_decref(l.items);
+        return 0;
+    }
+    return http_list_done(r, &l, rc, &e, page_key, limit);
+}
+
+int http_reread(http_req *r, const http_resource *res, int status, int64_t id, int located)
+{
+    void *rec = calloc(1, res->size);
+    nudge_err e = {0};
+    int rc = rec ? res->get(r->n, r->key.clinic_id, id, rec, &e)
+                 : codec_err(&e, NUDGE_ENOMEM, "", "out of memory");
+    http_answer(r, rc, &e, status, res->fields, rec);
+    if (rc == 0 && res->release)
+        res->release(rec);
+    free(rec);
+    if (rc == 0 && located)
+        snprintf(r->location, sizeof r->location, res->location, (long long)id);
+    return 0;
+}
+
+int http_get(http_req *r, const http_resource *res)
+{
+    int64_t id;
+    if (http_param_id(r, 0, &id) < 0)
+        return 0;
+    return http_reread(r, res, 200, id, 0);
 }
 
 int http_answer(http_req *r, int rc, const nudge_err *e, int status, const nudge_field *fields,
@@ -504,10 +545,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_YES;
     }
     if (*upload_size) {
-        if (!cx->too_big && cx->body.len + *upload_size <= s->cfg.max_body)
-            codec_buf_add(&cx->body, upload, *upload_size);
-        else
-            cx->too_big = 1;
+        char *b = NULL;
+        if (!cx->too_big && cx->body_len + *upload_size <= s->cfg.max_body)
+            b = realloc(cx->body, cx->body_len + *upload_size + 1);
+        if (b) {
+            memcpy(b + cx->body_len, upload, *upload_size);
+            cx->body = b;
+            cx->body_len += *upload_size;
+            b[cx->body_len] = 0;
+        } else {
+            cx->too_big = 1; /* or out of memory: either way it is not read */
+        }
         *upload_size = 0;
         return MHD_YES;
     }
@@ -517,8 +565,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     r.method = method;
     r.path = url;
     r.conn = c;
-    r.body = cx->body.data ? cx->body.data : "";
-    r.body_len = cx->body.len;
+    r.body = cx->body ? cx->body : "";
+    r.body_len = cx->body_len;
     if (cx->too_big) {
         char d[96];
         snprintf(d, sizeof d, "the body is larger than %zu bytes", s->cfg.max_body);
@@ -554,7 +602,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     (void)why;
     conn_ctx *cx = *con_cls;
     if (cx) {
-        codec_buf_free(&cx->body);
+        free(cx->body);
         free(cx);
     }
     *con_cls = NULL;

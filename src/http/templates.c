@@ -4,6 +4,7 @@
  * rendering with given variables (a missing variable is a 422 naming it).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "http/codec.h"
@@ -145,6 +146,28 @@ static int body_fields(http_req *r, json_t *j, const char *const *names, const i
     return 0;
 }
 
+/* A mapping's parameters as the library takes them: an array of strings
+ * as "a,b", an object of strings as "K1:a,K2:b". NULL when there are none
+ * (or no memory). */
+static char *params_join(json_t *params)
+{
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    if (!f)
+        return NULL;
+    size_t i;
+    const char *k;
+    json_t *v;
+    if (json_is_array(params))
+        json_array_foreach(params, i, v) fprintf(f, "%s%s", i ? "," : "", json_string_value(v));
+    else
+        json_object_foreach(params, k, v) fprintf(f, "%s%s:%s", ftell(f) ? "," : "", k,
+                                                  json_string_value(v));
+    fclose(f);
+    return out;
+}
+
 /* PUT /v1/templates/{name}/{language}/whatsapp: the clinic's approved
  * WhatsApp template for this one, used outside the 24-hour window:
  * {"name", "language", "params": ["patient_name", ...]} (params in the
@@ -160,25 +183,23 @@ int api_template_map_whatsapp(http_req *r)
         json_decref(j);
         return 0;
     }
-    codec_buf params = {0};
     size_t i;
     json_t *v;
     json_array_foreach(json_object_get(j, "params"), i, v)
     {
         if (!json_is_string(v)) {
-            codec_buf_free(&params);
             json_decref(j);
             return http_problem(r, 422, "Invalid input", "params are variable names", "params");
         }
-        codec_buf_printf(&params, "%s%s", i ? "," : "", json_string_value(v));
     }
+    char *params = params_join(json_object_get(j, "params"));
     nudge_err e = {0};
     const char *nm = json_string_value(json_object_get(j, "name"));
     const char *lang = json_string_value(json_object_get(j, "language"));
     int rc = nudge_whatsapp_template_put(r->n, r->key.clinic_id, r->params[0], r->params[1],
                                          nm ? nm : "", lang ? lang : "",
-                                         params.data ? params.data : "", &e);
-    codec_buf_free(&params);
+                                         params ? params : "", &e);
+    free(params);
     if (rc == 0)
         http_ok(r, 200,
                 json_pack("{s:s, s:s, s:O?}", "template", r->params[0], "language", r->params[1],
@@ -207,24 +228,22 @@ int api_template_map_msg91(http_req *r)
         json_decref(j);
         return 0;
     }
-    codec_buf params = {0};
     const char *k;
     json_t *v;
     json_object_foreach(json_object_get(j, "params"), k, v)
     {
         if (!json_is_string(v)) {
-            codec_buf_free(&params);
             json_decref(j);
             return http_problem(r, 422, "Invalid input", "each variable names a nudge variable",
                                 "params");
         }
-        codec_buf_printf(&params, "%s%s:%s", params.len ? "," : "", k, json_string_value(v));
     }
+    char *params = params_join(json_object_get(j, "params"));
     nudge_err e = {0};
     const char *id = json_string_value(json_object_get(j, "template_id"));
     int rc = nudge_msg91_template_put(r->n, r->key.clinic_id, r->params[0], r->params[1],
-                                      id ? id : "", params.data ? params.data : "", &e);
-    codec_buf_free(&params);
+                                      id ? id : "", params ? params : "", &e);
+    free(params);
     if (rc == 0)
         http_ok(r, 200,
                 json_pack("{s:s, s:s, s:O?}", "template", r->params[0], "language", r->params[1],
