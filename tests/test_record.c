@@ -94,6 +94,16 @@ static void test_optout_names_are_the_bits(void **state)
     assert_string_equal(nudge_priority_names[NUDGE_LOW], "low");
 }
 
+static nudge_clinic clinic_in(const char *name)
+{
+    nudge_clinic c;
+    nudge_clinic_defaults(&c);
+    snprintf(c.name, sizeof c.name, "%s", name);
+    strcpy(c.timezone, "Asia/Kolkata");
+    strcpy(c.country, "IN");
+    return c;
+}
+
 /* Every special type read back from its columns exactly as written. */
 static void test_rows_read_through_tables(void **state)
 {
@@ -101,11 +111,7 @@ static void test_rows_read_through_tables(void **state)
     tu_env env;
     tu_open(&env, T0);
     nudge_err e = {0};
-    nudge_clinic c;
-    nudge_clinic_defaults(&c);
-    strcpy(c.name, "Smile");
-    strcpy(c.timezone, "Asia/Kolkata");
-    strcpy(c.country, "IN");
+    nudge_clinic c = clinic_in("Smile");
     strcpy(c.sms_sender, "+15005550006");
     c.quiet_start = 22 * 60;
     c.quiet_end = 7 * 60 + 30;
@@ -171,11 +177,7 @@ static void test_audit_rows(void **state)
     tu_env env;
     tu_open(&env, T0);
     nudge_err e = {0};
-    nudge_clinic c;
-    nudge_clinic_defaults(&c);
-    strcpy(c.name, "Smile");
-    strcpy(c.timezone, "Asia/Kolkata");
-    strcpy(c.country, "IN");
+    nudge_clinic c = clinic_in("Smile");
     nudge_set_actor(env.n, "tester");
     assert_int_equal(nudge_clinic_add(env.n, &c, &e), 0);
     nudge_audit a = {0};

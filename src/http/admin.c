@@ -123,16 +123,8 @@ static int fetch_audit(http_req *r, int64_t after, int limit, http_list *l, nudg
 {
     (void)after; /* refused before paging: the log pages back */
     int64_t before = 0;
-    const char *b = http_query(r, "before");
-    if (b) {
-        char *end;
-        long long v = strtoll(b, &end, 10);
-        if (*end || v <= 0)
-            return http_problem(r, 400, "Malformed request", "before must be a positive id",
-                                "before"),
-                   -2;
-        before = v;
-    }
+    if (http_query_id(r, "before", &before) < 0)
+        return -2;
     return nudge_audit_list(r->n, r->key.clinic_id, before, limit, add_audit, l, e);
 }
 

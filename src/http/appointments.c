@@ -17,23 +17,57 @@ static int appt_read(nudge *n, int64_t clinic_id, int64_t id, void *out, nudge_e
     return nudge_appointment_get(n, clinic_id, id, out, err);
 }
 
-static const http_resource appt_res = {"/v1/appointments/%lld", nudge_appointment_fields,
-                                       sizeof(nudge_appointment), appt_read, NULL};
+static void appt_init(void *a)
+{
+    ((nudge_appointment *)a)->duration_min = 30;
+}
+
+static int appt_add(http_req *r, void *rec, int64_t *id, nudge_err *e)
+{
+    nudge_appointment *a = rec;
+    int rc = nudge_appointment_add(r->n, r->key.clinic_id, a, e);
+    *id = a->id;
+    return rc;
+}
+
+static int appt_update(http_req *r, void *rec, int64_t if_version, nudge_err *e)
+{
+    return nudge_appointment_update(r->n, r->key.clinic_id, rec, if_version, e);
+}
+
+/* The table lets a body name start_at and patient_id (they are set on
+ * create); an edit may not change them. */
+static int appt_check_edit(http_req *r, const void *before, const void *after)
+{
+    const nudge_appointment *a = before, *b = after;
+    if (a->start_at != b->start_at)
+        return http_problem(r, 422, "Invalid input",
+                            "start_at changes through POST /v1/appointments/{id}/reschedule, "
+                            "which moves the reminders too",
+                            "start_at"),
+               -1;
+    if (a->patient_id != b->patient_id)
+        return http_problem(r, 422, "Invalid input", "an appointment's patient cannot change",
+                            "patient_id"),
+               -1;
+    return 0;
+}
+
+static const http_resource appt_res = {
+    .location = "/v1/appointments/%lld",
+    .what = "appointment",
+    .fields = nudge_appointment_fields,
+    .size = sizeof(nudge_appointment),
+    .get = appt_read,
+    .init = appt_init,
+    .add = appt_add,
+    .update = appt_update,
+    .check_edit = appt_check_edit,
+};
 
 int api_appointment_create(http_req *r)
 {
-    json_t *j = http_body(r);
-    if (!j)
-        return 0;
-    nudge_appointment a;
-    memset(&a, 0, sizeof a);
-    a.duration_min = 30;
-    nudge_err e = {0};
-    int rc = codec_in(nudge_appointment_fields, j, r->clinic.timezone, &a, sizeof a, 0, &e);
-    json_decref(j);
-    if (rc < 0 || nudge_appointment_add(r->n, r->key.clinic_id, &a, &e) < 0)
-        return http_fail(r, &e);
-    return http_reread(r, &appt_res, 201, a.id, 1);
+    return http_create(r, &appt_res);
 }
 
 int api_appointment_get(http_req *r)
@@ -50,16 +84,8 @@ static int page_appt(void *ctx, const nudge_appointment *a)
 static int fetch_appts(http_req *r, int64_t after, int limit, http_list *l, nudge_err *e)
 {
     int64_t patient = 0;
-    const char *pid = http_query(r, "patient_id");
-    if (pid) {
-        char *end;
-        long long v = strtoll(pid, &end, 10);
-        if (*end || v <= 0)
-            return http_problem(r, 400, "Malformed request", "patient_id must be a positive id",
-                                "patient_id"),
-                   -2;
-        patient = v;
-    }
+    if (http_query_id(r, "patient_id", &patient) < 0)
+        return -2;
     int rc = nudge_appointment_list(r->n, r->key.clinic_id, patient, http_query(r, "status"),
                                     after, limit, page_appt, l, e);
     if (rc < 0 && e->code == NUDGE_EINVAL)
@@ -143,32 +169,5 @@ int api_appointment_action(http_req *r)
 
 int api_appointment_update(http_req *r)
 {
-    int64_t id;
-    if (http_param_id(r, 0, &id) < 0)
-        return 0;
-    int64_t want = http_if_match_required(r, "appointment");
-    if (want <= 0)
-        return 0;
-    nudge_appointment a;
-    nudge_err e = {0};
-    if (nudge_appointment_get(r->n, r->key.clinic_id, id, &a, &e) < 0)
-        return http_fail(r, &e);
-    json_t *j = http_body(r);
-    if (!j)
-        return 0;
-    int64_t start = a.start_at, patient = a.patient_id;
-    int rc = codec_in(nudge_appointment_fields, j, r->clinic.timezone, &a, sizeof a, 1, &e);
-    json_decref(j);
-    if (rc < 0)
-        return http_fail(r, &e);
-    if (a.start_at != start)
-        return http_problem(r, 422, "Invalid input",
-                            "start_at changes through POST /v1/appointments/{id}/reschedule, "
-                            "which moves the reminders too",
-                            "start_at");
-    if (a.patient_id != patient)
-        return http_problem(r, 422, "Invalid input", "an appointment's patient cannot change",
-                            "patient_id");
-    rc = nudge_appointment_update(r->n, r->key.clinic_id, &a, want, &e);
-    return http_answer(r, rc, &e, 200, nudge_appointment_fields, &a);
+    return http_update(r, &appt_res);
 }

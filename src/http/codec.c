@@ -569,6 +569,14 @@ static int offsets_in(json_t *v, const nudge_field *f, void *p, nudge_err *err)
     return 0;
 }
 
+/* Item i of an array of strings; path gets its name ("tags[2]"). */
+static int item_str(json_t *item, const char *name, size_t i, char path[FIELD_MAX],
+                    const char **s, nudge_err *err)
+{
+    path_index(path, name, i);
+    return str_val(item, path, "a string", s, err);
+}
+
 /* Tags joined with commas into char[f->size]. */
 static int tags_in(json_t *v, const nudge_field *f, void *p, nudge_err *err)
 {
@@ -579,9 +587,8 @@ static int tags_in(json_t *v, const nudge_field *f, void *p, nudge_err *err)
     json_array_foreach(v, i, t)
     {
         char path[FIELD_MAX];
-        path_index(path, f->name, i);
         const char *s;
-        if (str_val(t, path, "a string", &s, err) < 0)
+        if (item_str(t, f->name, i, path, &s, err) < 0)
             return -1;
         if (codec_blank(s))
             return codec_err(err, NUDGE_EINVAL, path, "%s must not be empty", path);
@@ -673,9 +680,8 @@ static int optouts_in(json_t *v, const nudge_field *f, void *p, nudge_err *err)
     json_array_foreach(v, i, o)
     {
         char path[FIELD_MAX];
-        path_index(path, f->name, i);
         const char *s;
-        if (str_val(o, path, "a string", &s, err) < 0)
+        if (item_str(o, f->name, i, path, &s, err) < 0)
             return -1;
         unsigned bit = nudge_optout_parse(s);
         if (!bit)

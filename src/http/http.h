@@ -94,17 +94,32 @@ typedef int (*http_fetch)(http_req *r, int64_t after, int limit, http_list *l, n
 int http_list_page(http_req *r, const nudge_field *fields, http_fetch fetch,
                    const char *page_key);
 
-/* A resource read by id: its table and the library's read. One generic
- * read serves GET .../{id} and the answer to every change. */
+/* A resource: its table and the library calls that read, create and edit
+ * one (resource.c walks them). Calls a resource does not offer are NULL. */
 typedef struct http_resource {
     const char *location; /* "/v1/patients/%lld" */
+    const char *what;     /* "patient": for messages */
     const nudge_field *fields;
     size_t size; /* of the record */
     int (*get)(nudge *n, int64_t clinic_id, int64_t id, void *out, nudge_err *err);
     void (*release)(void *rec); /* frees what get allocated; NULL: nothing */
+    void (*init)(void *rec);    /* a new record's defaults, before the body */
+    int (*add)(http_req *r, void *rec, int64_t *id, nudge_err *err);
+    int (*update)(http_req *r, void *rec, int64_t if_version, nudge_err *err);
+    /* An edit the table allows but the resource refuses: -1 with a
+     * problem set. NULL: none. */
+    int (*check_edit)(http_req *r, const void *before, const void *after);
 } http_resource;
 /* GET .../{id}: path parameter 0. */
 int http_get(http_req *r, const http_resource *res);
+/* POST: the body decoded over init's defaults, added, answered 201 with
+ * the stored record and its Location. */
+int http_create(http_req *r, const http_resource *res);
+/* PATCH .../{id} with If-Match required: the stored record, the body over
+ * it, check_edit, update; answered with the stored record. */
+int http_update(http_req *r, const http_resource *res);
+/* ?name as a positive id: 0 (absent leaves *out), or -1 with 400 set. */
+int http_query_id(http_req *r, const char *name, int64_t *out);
 /* Answers with the stored record id (re-read, so the client sees what was
  * stored); `located`: with its Location, for a create. */
 int http_reread(http_req *r, const http_resource *res, int status, int64_t id, int located);

@@ -19,8 +19,14 @@ static void notif_release(void *m)
     nudge_notification_free(m);
 }
 
-static const http_resource notif_res = {"/v1/notifications/%lld", nudge_notification_fields,
-                                        sizeof(nudge_notification), notif_read, notif_release};
+static const http_resource notif_res = {
+    .location = "/v1/notifications/%lld",
+    .what = "notification",
+    .fields = nudge_notification_fields,
+    .size = sizeof(nudge_notification),
+    .get = notif_read,
+    .release = notif_release,
+};
 
 int api_notification_create(http_req *r)
 {

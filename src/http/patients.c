@@ -15,25 +15,39 @@ static int patient_read(nudge *n, int64_t clinic_id, int64_t id, void *out, nudg
     return nudge_patient_get(n, clinic_id, id, out, err);
 }
 
-static const http_resource patient_res = {"/v1/patients/%lld", nudge_patient_fields,
-                                          sizeof(nudge_patient), patient_read, NULL};
+static void patient_init(void *p)
+{
+    nudge_patient_init(p);
+}
+
+static int patient_add(http_req *r, void *rec, int64_t *id, nudge_err *e)
+{
+    nudge_patient *p = rec;
+    p->clinic_id = r->key.clinic_id;
+    int rc = nudge_patient_add(r->n, p, e);
+    *id = p->id;
+    return rc;
+}
+
+static int patient_update(http_req *r, void *rec, int64_t if_version, nudge_err *e)
+{
+    return nudge_patient_update(r->n, r->key.clinic_id, rec, if_version, e);
+}
+
+static const http_resource patient_res = {
+    .location = "/v1/patients/%lld",
+    .what = "patient",
+    .fields = nudge_patient_fields,
+    .size = sizeof(nudge_patient),
+    .get = patient_read,
+    .init = patient_init,
+    .add = patient_add,
+    .update = patient_update,
+};
 
 int api_patient_create(http_req *r)
 {
-    json_t *j = http_body(r);
-    if (!j)
-        return 0;
-    nudge_patient p;
-    nudge_patient_init(&p);
-    nudge_err e = {0};
-    int rc = codec_in(nudge_patient_fields, j, NULL, &p, sizeof p, 0, &e);
-    json_decref(j);
-    if (rc < 0)
-        return http_fail(r, &e);
-    p.clinic_id = r->key.clinic_id;
-    if (nudge_patient_add(r->n, &p, &e) < 0)
-        return http_fail(r, &e);
-    return http_reread(r, &patient_res, 201, p.id, 1);
+    return http_create(r, &patient_res);
 }
 
 int api_patient_get(http_req *r)
@@ -58,24 +72,7 @@ int api_patient_list(http_req *r)
 
 int api_patient_update(http_req *r)
 {
-    int64_t id;
-    if (http_param_id(r, 0, &id) < 0)
-        return 0;
-    int64_t want = http_if_match_required(r, "patient");
-    if (want <= 0)
-        return 0;
-    nudge_patient p;
-    nudge_err e = {0};
-    if (nudge_patient_get(r->n, r->key.clinic_id, id, &p, &e) < 0)
-        return http_fail(r, &e);
-    json_t *j = http_body(r);
-    if (!j)
-        return 0;
-    int rc = codec_in(nudge_patient_fields, j, NULL, &p, sizeof p, 1, &e);
-    json_decref(j);
-    if (rc == 0)
-        rc = nudge_patient_update(r->n, r->key.clinic_id, &p, want, &e);
-    return http_answer(r, rc, &e, 200, nudge_patient_fields, &p);
+    return http_update(r, &patient_res);
 }
 
 int http_reminder_put(void *ctx, const nudge_reminder *rm)

@@ -182,82 +182,6 @@ int http_paging(http_req *r, int64_t *after, int *limit)
     return 0;
 }
 
-int http_list_put(http_list *l, const void *rec, int64_t id)
-{
-    json_array_append_new(l->items, codec_out(l->fields, rec, l->tz));
-    l->last = id;
-    l->count++;
-    return 0;
-}
-
-int http_list_done(http_req *r, http_list *l, int rc, const nudge_err *e, const char *page_key,
-                   int limit)
-{
-    if (rc < 0) {
-        json_decref(l->items);
-        return http_fail(r, e);
-    }
-    json_t *o = json_pack("{s:o}", "data", l->items);
-    if (page_key)
-        json_object_set_new(o, page_key,
-                            l->count == limit && l->last ? json_integer(l->last) : json_null());
-    return http_ok(r, 200, o);
-}
-
-int http_list_page(http_req *r, const nudge_field *fields, http_fetch fetch,
-                   const char *page_key)
-{
-    int64_t after;
-    int limit;
-    if (http_paging(r, &after, &limit) < 0)
-        return 0;
-    http_list l = HTTP_LIST(r, fields);
-    nudge_err e = {0};
-    int rc = fetch(r, after, limit, &l, &e);
-    if (rc == -2) {
-        json_decref(l.items);
-        return 0;
-    }
-    return http_list_done(r, &l, rc, &e, page_key, limit);
-}
-
-int http_reread(http_req *r, const http_resource *res, int status, int64_t id, int located)
-{
-    void *rec = calloc(1, res->size);
-    nudge_err e = {0};
-    int rc = rec ? res->get(r->n, r->key.clinic_id, id, rec, &e)
-                 : codec_err(&e, NUDGE_ENOMEM, "", "out of memory");
-    http_answer(r, rc, &e, status, res->fields, rec);
-    if (rc == 0 && res->release)
-        res->release(rec);
-    free(rec);
-    if (rc == 0 && located)
-        snprintf(r->location, sizeof r->location, res->location, (long long)id);
-    return 0;
-}
-
-int http_get(http_req *r, const http_resource *res)
-{
-    int64_t id;
-    if (http_param_id(r, 0, &id) < 0)
-        return 0;
-    return http_reread(r, res, 200, id, 0);
-}
-
-int http_answer(http_req *r, int rc, const nudge_err *e, int status, const nudge_field *fields,
-                const void *rec)
-{
-    if (rc < 0)
-        return http_fail(r, e);
-    const nudge_field *v = nudge_field_find(fields, "version");
-    if (v) {
-        int64_t version;
-        memcpy(&version, (const char *)rec + v->offset, sizeof version);
-        http_set_etag(r, version);
-    }
-    return http_ok(r, status, codec_out(fields, rec, r->clinic.timezone));
-}
-
 int http_no_body(http_req *r)
 {
     if (codec_blank(r->body))
@@ -285,20 +209,6 @@ int64_t http_if_match(http_req *r)
     memcpy(buf, h + 1, l - 2);
     buf[l - 2] = 0;
     return parse_pos(buf, &v) < 0 ? -1 : v;
-}
-
-int64_t http_if_match_required(http_req *r, const char *what)
-{
-    int64_t want = http_if_match(r);
-    if (want == 0) {
-        char msg[96];
-        snprintf(msg, sizeof msg, "send If-Match with the ETag of the %s you edited", what);
-        http_problem(r, 428, "Precondition required", msg, "If-Match");
-    } else if (want < 0) {
-        http_problem(r, 400, "Malformed request", "If-Match must be an ETag such as \"3\"",
-                     "If-Match");
-    }
-    return want;
 }
 
 void http_set_etag(http_req *r, int64_t version)
