@@ -569,41 +569,55 @@ static int offsets_in(json_t *v, const nudge_field *f, void *p, nudge_err *err)
     return 0;
 }
 
-/* Item i of an array of strings; path gets its name ("tags[2]"). */
-static int item_str(json_t *item, const char *name, size_t i, char path[FIELD_MAX],
-                    const char **s, nudge_err *err)
+/* Each item of an array of strings, with its path ("tags[2]"), to `each`,
+ * which judges it; `want` describes the array for a type error. */
+typedef int (*item_fn)(void *ctx, const char *s, const char *path, nudge_err *err);
+static int strings_in(json_t *v, const char *name, const char *want, item_fn each, void *ctx,
+                      nudge_err *err)
 {
-    path_index(path, name, i);
-    return str_val(item, path, "a string", s, err);
+    if (!json_is_array(v))
+        return type_err(v, name, want, err);
+    size_t i;
+    json_t *item;
+    json_array_foreach(v, i, item)
+    {
+        char path[FIELD_MAX];
+        const char *s;
+        path_index(path, name, i);
+        if (str_val(item, path, "a string", &s, err) < 0 || each(ctx, s, path, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The bytes the tags take joined with commas, in *ctx. */
+static int tag_ok(void *ctx, const char *s, const char *path, nudge_err *err)
+{
+    size_t *total = ctx;
+    if (codec_blank(s))
+        return codec_err(err, NUDGE_EINVAL, path, "%s must not be empty", path);
+    /* The record joins tags with commas; one inside a tag would split it. */
+    if (strchr(s, ','))
+        return codec_err(err, NUDGE_EINVAL, path, "%s must not contain a comma (got \"%.40s\")",
+                         path, s);
+    *total += (*total ? 1 : 0) + strlen(s);
+    return 0;
 }
 
 /* Tags joined with commas into char[f->size]. */
 static int tags_in(json_t *v, const nudge_field *f, void *p, nudge_err *err)
 {
-    if (!json_is_array(v))
-        return type_err(v, f->name, "an array of strings", err);
-    size_t i, total = 0;
-    json_t *t;
-    json_array_foreach(v, i, t)
-    {
-        char path[FIELD_MAX];
-        const char *s;
-        if (item_str(t, f->name, i, path, &s, err) < 0)
-            return -1;
-        if (codec_blank(s))
-            return codec_err(err, NUDGE_EINVAL, path, "%s must not be empty", path);
-        /* The record joins tags with commas; one inside a tag would split it. */
-        if (strchr(s, ','))
-            return codec_err(err, NUDGE_EINVAL, path,
-                             "%s must not contain a comma (got \"%.40s\")", path, s);
-        total += (i ? 1 : 0) + strlen(s);
-    }
+    size_t total = 0;
+    if (strings_in(v, f->name, "an array of strings", tag_ok, &total, err) < 0)
+        return -1;
     if (total >= f->size)
         return codec_err(err, NUDGE_EINVAL, f->name,
                          "%s are too long: at most %zu bytes in all, counting a comma between "
                          "each two (got %zu)",
                          f->name, f->size - 1, total);
     char *w = p;
+    size_t i;
+    json_t *t;
     json_array_foreach(v, i, t)
     {
         size_t n = json_string_length(t);
@@ -616,7 +630,8 @@ static int tags_in(json_t *v, const nudge_field *f, void *p, nudge_err *err)
     return 0;
 }
 
-/* "a, b or c" (or "a, b, c" for `all`) from a NULL-terminated list. */
+/* A NULL-terminated list as text: "a, b or c" with `last` " or ", or
+ * "a, b, c" with NULL; `quoted` puts each in double quotes. */
 static void names_join(const char *const *names, int quoted, const char *last, char *buf,
                        size_t n)
 {
@@ -667,28 +682,27 @@ static int enum_in(json_t *v, const nudge_field *f, void *p, nudge_err *err)
     return 0;
 }
 
+/* One opt-out name, its bit added to *ctx. */
+static int optout_ok(void *ctx, const char *s, const char *path, nudge_err *err)
+{
+    unsigned bit = nudge_optout_parse(s);
+    if (!bit) {
+        char list[160];
+        names_join(nudge_optout_names, 0, NULL, list, sizeof list);
+        return codec_err(err, NUDGE_EINVAL, path, "%s must be one of %s (got \"%.32s\")", path,
+                         list, s);
+    }
+    *(unsigned *)ctx |= bit; /* a repeated name is harmless: it is a set */
+    return 0;
+}
+
 /* unsigned bits, by name. */
 static int optouts_in(json_t *v, const nudge_field *f, void *p, nudge_err *err)
 {
-    if (!json_is_array(v))
-        return type_err(v, f->name, "an array such as [\"marketing\", \"sms\"]", err);
-    char list[160];
-    names_join(nudge_optout_names, 0, NULL, list, sizeof list);
     unsigned bits = 0;
-    size_t i;
-    json_t *o;
-    json_array_foreach(v, i, o)
-    {
-        char path[FIELD_MAX];
-        const char *s;
-        if (item_str(o, f->name, i, path, &s, err) < 0)
-            return -1;
-        unsigned bit = nudge_optout_parse(s);
-        if (!bit)
-            return codec_err(err, NUDGE_EINVAL, path, "%s must be one of %s (got \"%.32s\")",
-                             path, list, s);
-        bits |= bit; /* a repeated name is harmless: it is a set */
-    }
+    if (strings_in(v, f->name, "an array such as [\"marketing\", \"sms\"]", optout_ok, &bits,
+                   err) < 0)
+        return -1;
     memcpy(p, &bits, sizeof bits);
     return 0;
 }
