@@ -537,6 +537,113 @@ void nudge_time_format(int64_t t, const char *zone, char *buf, size_t n);
 /* "HH:MM" to minutes after midnight; -1 when it is not one. */
 int nudge_time_parse_hhmm(const char *s, int *minutes);
 
+/* ---- changes made once and changes made on a condition ----
+ * What a front end (the HTTP API, the CLI, an embedder) needs to offer
+ * retries and optimistic locking with the library's guarantees. */
+
+/* The change nudge_once runs, inside the transaction that stores its
+ * answer. Return 0 with *code and *answer (malloc'd text; nudge stores
+ * and frees it) to keep the change, or -1 to roll it back and remember
+ * nothing, so a retry of a failed request runs afresh. */
+typedef int (*nudge_once_fn)(void *ctx, int *code, char **answer);
+typedef struct nudge_once_result {
+    int replayed; /* 1: the key was seen; code and answer are the first run's */
+    int code;
+    char *answer; /* on a replay, the caller's to free */
+} nudge_once_result;
+#define NUDGE_ONCE_KEY_MAX 200
+/* Runs fn at most once per clinic and key (1 to NUDGE_ONCE_KEY_MAX bytes).
+ * A later call with the same key and the same request bytes gets the
+ * first answer back without running fn; with other request bytes it is
+ * refused with ECONFLICT (field "idempotency_key"). The request is kept as
+ * its SHA-256. A failing fn is not an error: out->replayed is 0 and
+ * nothing is stored. */
+int nudge_once(nudge *n, int64_t clinic_id, const char *key, const void *request,
+               size_t request_len, nudge_once_fn fn, void *ctx, nudge_once_result *out,
+               nudge_err *err);
+
+/* The appointment actions by name, NULL-terminated: "confirm", "cancel",
+ * "complete", "no-show", "reschedule" (to start_at). */
+extern const char *const nudge_appointment_actions[];
+/* One action, with If-Match: if_version != 0 refuses with ECONFLICT (field
+ * "version") unless the stored version still equals it, checked in the
+ * action's own transaction, so two clients acting on one version cannot
+ * both succeed. *out (may be NULL) gets the appointment after. An unknown
+ * action is EINVAL (field "action"). */
+int nudge_appointment_act(nudge *n, int64_t clinic_id, int64_t id, const char *action,
+                          int64_t start_at, int64_t if_version, nudge_appointment *out,
+                          nudge_err *err);
+
+/* The schema version the store has and the one this build wants; the
+ * store is ready for this build when they are equal. -1 when the store
+ * does not answer. */
+int nudge_schema_status(nudge *n, int *have, int *want, nudge_err *err);
+
+/* ---- records described once ----
+ * One table of fields per record drives reading its rows, its JSON shape
+ * (names, types, read-only and required fields, lengths) and can drive a
+ * front end's options: the API's codec walks them, and so can a CLI. Each
+ * table ends with an entry whose name is NULL. */
+enum nudge_ftype {
+    NUDGE_T_INT64,   /* int64_t */
+    NUDGE_T_ID,      /* int64_t, a positive id; with NUDGE_F_NULLABLE 0 is null */
+    NUDGE_T_INT,     /* int */
+    NUDGE_T_BOOL,    /* int 0 or 1; JSON true or false */
+    NUDGE_T_TEXT,    /* char[size]; with NUDGE_F_NULLABLE "" is null */
+    NUDGE_T_STR,     /* char *, owned by the record; NULL or "" is null */
+    NUDGE_T_TIME,    /* int64_t seconds UTC, RFC 3339 in the clinic's zone; 0 is null */
+    NUDGE_T_HHMM,    /* int minutes after local midnight, "HH:MM"; -1 is null */
+    NUDGE_T_ENUM,    /* int: names[value - base]; out of range is null */
+    NUDGE_T_TAGS,    /* char[size] of comma-separated items; a JSON array of strings */
+    NUDGE_T_OPTOUTS, /* unsigned enum nudge_optout bits; names from nudge_optout_names */
+    NUDGE_T_QUIET,   /* int start, end (adjacent); {"start","end"} "HH:MM", null when equal */
+    NUDGE_T_OFFSETS, /* int[NUDGE_MAX_OFFSETS] followed by its int count; minutes */
+    NUDGE_T_SOURCE,  /* int64_t owning clinic, 0 built in: "clinic" or "built-in" */
+};
+enum nudge_fflag {
+    NUDGE_F_RO = 1 << 0,       /* read-only: refused on input */
+    NUDGE_F_REQUIRED = 1 << 1, /* must be given on create */
+    NUDGE_F_NULLABLE = 1 << 2, /* null (or absent) is the empty value */
+    NUDGE_F_CREATE = 1 << 3,   /* settable on create */
+    NUDGE_F_UPDATE = 1 << 4,   /* settable on update */
+    NUDGE_F_HIDDEN = 1 << 5,   /* stored and read, never shown (version: the ETag) */
+    NUDGE_F_BYNAME = 1 << 6,   /* an ENUM stored by its name, not its number */
+};
+typedef struct nudge_field {
+    const char *name;   /* JSON name; a CLI option is the same with '-' for '_' */
+    const char *column; /* SQL column(s) its value is read from; NULL: none */
+    size_t offset;      /* in the record */
+    size_t size;        /* of the member: text fields hold size - 1 bytes at most */
+    int type;           /* enum nudge_ftype */
+    int flags;          /* enum nudge_fflag */
+    const char *const *names; /* the allowed values (ENUM, TEXT), NULL-terminated */
+    int base;                 /* ENUM: the value of names[0] */
+    const char *help;         /* one line */
+    const char *why;          /* read-only: where changes go instead, or NULL */
+} nudge_field;
+
+extern const nudge_field nudge_clinic_fields[];
+extern const nudge_field nudge_patient_fields[];
+extern const nudge_field nudge_appointment_fields[];
+extern const nudge_field nudge_reminder_fields[];
+extern const nudge_field nudge_notification_fields[];
+extern const nudge_field nudge_attempt_fields[];
+extern const nudge_field nudge_delivery_event_fields[];
+extern const nudge_field nudge_key_fields[];
+extern const nudge_field nudge_template_fields[];
+extern const nudge_field nudge_audit_fields[];
+/* The field called name, or NULL. */
+const nudge_field *nudge_field_find(const nudge_field *fields, const char *name);
+
+/* Opt-out names in bit order (NUDGE_OPTOUT_REMINDERS first), NULL-terminated. */
+#define NUDGE_N_OPTOUTS 7
+extern const char *const nudge_optout_names[NUDGE_N_OPTOUTS + 1];
+/* The bit of one name ("sms" -> NUDGE_OPTOUT_SMS), 0 for an unknown one;
+ * also maps a notification's category or channel to its opt-out. */
+unsigned nudge_optout_parse(const char *name);
+/* Priority names by value (NUDGE_LOW first), NULL-terminated. */
+extern const char *const nudge_priority_names[];
+
 #ifdef __cplusplus
 }
 #endif

@@ -14,6 +14,7 @@
 #include <openssl/rand.h>
 
 #include "core.h"
+#include "record.h"
 #include "util.h"
 
 static const char *const role_names[] = {NULL, "admin", "staff", "integration"};
@@ -95,19 +96,12 @@ int nudge_key_create(nudge *n, int64_t clinic_id, int role, const char *label, n
     return 0;
 }
 
-#define KEY_COLS "id, clinic_id, role, label, prefix, created_at, last_used_at, revoked_at"
+#define KEY_COLS RECORD_KEY_COLS
 
 static void key_row(store_stmt *st, nudge_key *k)
 {
     memset(k, 0, sizeof *k);
-    k->id = store_int(st, 0);
-    k->clinic_id = store_int(st, 1);
-    k->role = nudge_role_parse(store_text(st, 2));
-    store_copy(st, 3, k->label, sizeof k->label);
-    store_copy(st, 4, k->prefix, sizeof k->prefix);
-    k->created_at = store_int(st, 5);
-    k->last_used_at = store_int(st, 6);
-    k->revoked_at = store_int(st, 7);
+    record_read(st, nudge_key_fields, k);
 }
 
 int nudge_key_verify(nudge *n, const char *secret, nudge_key *out, nudge_err *err)

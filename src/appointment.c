@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "core.h"
+#include "record.h"
 #include "ics.h"
 #include "util.h"
 
@@ -20,25 +21,12 @@ static int appt_active(const char *status)
            !strcmp(status, "rescheduled");
 }
 
-#define APPT_COLS                                                                                  \
-    "id, clinic_id, patient_id, service, provider, notes, start_at, duration_min, status, "        \
-    "created_at, updated_at, version"
+#define APPT_COLS RECORD_APPOINTMENT_COLS
 
 static void appt_row(store_stmt *st, nudge_appointment *a)
 {
     memset(a, 0, sizeof *a);
-    a->id = store_int(st, 0);
-    a->clinic_id = store_int(st, 1);
-    a->patient_id = store_int(st, 2);
-    store_copy(st, 3, a->service, sizeof a->service);
-    store_copy(st, 4, a->provider, sizeof a->provider);
-    store_copy(st, 5, a->notes, sizeof a->notes);
-    a->start_at = store_int(st, 6);
-    a->duration_min = (int)store_int(st, 7);
-    store_copy(st, 8, a->status, sizeof a->status);
-    a->created_at = store_int(st, 9);
-    a->updated_at = store_int(st, 10);
-    a->version = store_int(st, 11);
+    record_read(st, nudge_appointment_fields, a);
 }
 
 int nudge_appointment_get(nudge *n, int64_t clinic_id, int64_t id, nudge_appointment *out,

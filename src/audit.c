@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core.h"
+#include "record.h"
 #include "util.h"
 
 int audit_add(nudge *n, int64_t clinic_id, const char *action, const char *entity,
@@ -26,8 +27,7 @@ int nudge_audit_list(nudge *n, int64_t clinic_id, int64_t before_id, int limit, 
 {
     store_stmt *st;
     if (store_query(n->db, &st, err,
-                    "SELECT id, clinic_id, entity_id, created_at, actor, action, entity, detail "
-                    "FROM audit_log WHERE (? = 0 OR clinic_id = ?) AND (? = 0 OR id < ?) "
+                    "SELECT " RECORD_AUDIT_COLS " FROM audit_log WHERE (? = 0 OR clinic_id = ?) AND (? = 0 OR id < ?) "
                     "ORDER BY id DESC LIMIT ?",
                     bind_int(clinic_id), bind_int(clinic_id), bind_int(before_id),
                     bind_int(before_id), bind_int(limit > 0 ? limit : 100)) < 0)
@@ -36,14 +36,7 @@ int nudge_audit_list(nudge *n, int64_t clinic_id, int64_t before_id, int limit, 
     while ((r = store_next(st, err)) == 1) {
         nudge_audit a;
         memset(&a, 0, sizeof a);
-        a.id = store_int(st, 0);
-        a.clinic_id = store_int(st, 1);
-        a.entity_id = store_int(st, 2);
-        a.at = store_int(st, 3);
-        store_copy(st, 4, a.actor, sizeof a.actor);
-        store_copy(st, 5, a.action, sizeof a.action);
-        store_copy(st, 6, a.entity, sizeof a.entity);
-        store_copy(st, 7, a.detail, sizeof a.detail);
+        record_read(st, nudge_audit_fields, &a);
         if (fn(ctx, &a))
             break;
     }

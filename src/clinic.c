@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core.h"
+#include "record.h"
 #include "phone.h"
 #include "tz.h"
 #include "util.h"
@@ -166,33 +167,12 @@ fail:
     return -1;
 }
 
-#define CLINIC_COLS                                                                                \
-    "id, name, timezone, country, language, phone, email, address, quiet_start, quiet_end, "       \
-    "reminder_offsets, followup_after, max_retries, rate_per_minute, default_channel, "            \
-    "created_at, sms_sender, whatsapp_fallback, whatsapp_fallback_after"
+#define CLINIC_COLS RECORD_CLINIC_COLS
 
 static void clinic_row(store_stmt *st, nudge_clinic *c)
 {
     memset(c, 0, sizeof *c);
-    c->id = store_int(st, 0);
-    store_copy(st, 1, c->name, sizeof c->name);
-    store_copy(st, 2, c->timezone, sizeof c->timezone);
-    store_copy(st, 3, c->country, sizeof c->country);
-    store_copy(st, 4, c->language, sizeof c->language);
-    store_copy(st, 5, c->phone, sizeof c->phone);
-    store_copy(st, 6, c->email, sizeof c->email);
-    store_copy(st, 7, c->address, sizeof c->address);
-    c->quiet_start = (int)store_int(st, 8);
-    c->quiet_end = (int)store_int(st, 9);
-    clinic_parse_offsets(store_text(st, 10), c->offsets, &c->n_offsets, NULL);
-    c->followup_after = (int)store_int(st, 11);
-    c->max_retries = (int)store_int(st, 12);
-    c->rate_per_minute = (int)store_int(st, 13);
-    store_copy(st, 14, c->default_channel, sizeof c->default_channel);
-    c->created_at = store_int(st, 15);
-    store_copy(st, 16, c->sms_sender, sizeof c->sms_sender);
-    c->whatsapp_fallback = (int)store_int(st, 17);
-    c->whatsapp_fallback_after = (int)store_int(st, 18);
+    record_read(st, nudge_clinic_fields, c);
 }
 
 int nudge_clinic_get(nudge *n, int64_t id, nudge_clinic *out, nudge_err *err)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core.h"
+#include "record.h"
 #include "phone.h"
 #include "tz.h"
 #include "util.h"
@@ -147,34 +148,12 @@ fail:
 }
 
 #define PATIENT_COLS                                                                               \
-    "p.id, p.clinic_id, p.name, p.email, p.phone, p.language, p.timezone, p.date_of_birth, "       \
-    "p.gender, p.tags, p.loyalty_points, p.last_visit, p.created_at, c.preferred_channel, "        \
-    "c.preferred_time, c.opt_out_reminders, c.opt_out_broadcasts, c.opt_out_health_tips, "         \
-    "c.opt_out_marketing, c.opt_out_sms, c.opt_out_whatsapp, c.opt_out_email, p.version "          \
-    "FROM patients p LEFT JOIN patient_communication_preferences c ON c.patient_id = p.id "
+    RECORD_PATIENT_COLS " FROM patients p LEFT JOIN patient_communication_preferences c ON c.patient_id = p.id "
 
 static void patient_row(store_stmt *st, nudge_patient *p)
 {
     nudge_patient_init(p);
-    p->id = store_int(st, 0);
-    p->clinic_id = store_int(st, 1);
-    store_copy(st, 2, p->name, sizeof p->name);
-    store_copy(st, 3, p->email, sizeof p->email);
-    store_copy(st, 4, p->phone, sizeof p->phone);
-    store_copy(st, 5, p->language, sizeof p->language);
-    store_copy(st, 6, p->timezone, sizeof p->timezone);
-    store_copy(st, 7, p->dob, sizeof p->dob);
-    store_copy(st, 8, p->gender, sizeof p->gender);
-    store_copy(st, 9, p->tags, sizeof p->tags);
-    p->loyalty_points = store_int(st, 10);
-    p->last_visit = store_int(st, 11);
-    p->created_at = store_int(st, 12);
-    store_copy(st, 13, p->preferred_channel, sizeof p->preferred_channel);
-    p->preferred_time = store_null(st, 14) ? -1 : (int)store_int(st, 14);
-    for (int i = 0; i < 7; i++)
-        if (store_int(st, 15 + i))
-            p->opt_outs |= 1u << i;
-    p->version = store_int(st, 22);
+    record_read(st, nudge_patient_fields, p);
 }
 
 int nudge_patient_get(nudge *n, int64_t clinic_id, int64_t id, nudge_patient *out, nudge_err *err)

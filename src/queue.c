@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "core.h"
+#include "record.h"
 #include "tmpl.h"
 #include "util.h"
 
@@ -196,38 +197,12 @@ out:
     return rc;
 }
 
-#define NOTIF_COLS                                                                                 \
-    "id, clinic_id, patient_id, appointment_id, reminder_id, channel, recipient, template, "       \
-    "language, category, priority, status, due_at, expires_at, sent_at, created_at, "              \
-    "attempts, max_retries, dedupe_key, provider_id, last_error, subject, body, html"
+#define NOTIF_COLS RECORD_NOTIFICATION_COLS
 
 static void notif_row(store_stmt *st, nudge_notification *m)
 {
     memset(m, 0, sizeof *m);
-    m->id = store_int(st, 0);
-    m->clinic_id = store_int(st, 1);
-    m->patient_id = store_int(st, 2);
-    m->appointment_id = store_int(st, 3);
-    m->reminder_id = store_int(st, 4);
-    store_copy(st, 5, m->channel, sizeof m->channel);
-    store_copy(st, 6, m->recipient, sizeof m->recipient);
-    store_copy(st, 7, m->template_name, sizeof m->template_name);
-    store_copy(st, 8, m->language, sizeof m->language);
-    store_copy(st, 9, m->category, sizeof m->category);
-    m->priority = (int)store_int(st, 10);
-    store_copy(st, 11, m->status, sizeof m->status);
-    m->due_at = store_int(st, 12);
-    m->expires_at = store_int(st, 13);
-    m->sent_at = store_int(st, 14);
-    m->created_at = store_int(st, 15);
-    m->attempts = (int)store_int(st, 16);
-    m->max_retries = (int)store_int(st, 17);
-    store_copy(st, 18, m->dedupe_key, sizeof m->dedupe_key);
-    store_copy(st, 19, m->provider_id, sizeof m->provider_id);
-    store_copy(st, 20, m->last_error, sizeof m->last_error);
-    m->subject = store_dup(st, 21);
-    m->body = store_dup(st, 22);
-    m->html = store_dup(st, 23);
+    record_read(st, nudge_notification_fields, m);
 }
 
 void nudge_notification_free(nudge_notification *m)
@@ -637,8 +612,7 @@ int nudge_attempt_list(nudge *n, int64_t clinic_id, int64_t notification_id, nud
 {
     store_stmt *st;
     if (store_query(n->db, &st, err,
-                    "SELECT id, notification_id, transport, outcome, provider_id, detail, "
-                    "started_at FROM delivery_attempts WHERE notification_id = ? AND "
+                    "SELECT " RECORD_ATTEMPT_COLS " FROM delivery_attempts WHERE notification_id = ? AND "
                     "(? = 0 OR clinic_id = ?) ORDER BY id",
                     bind_int(notification_id), bind_int(clinic_id), bind_int(clinic_id)) < 0)
         return -1;
@@ -646,13 +620,7 @@ int nudge_attempt_list(nudge *n, int64_t clinic_id, int64_t notification_id, nud
     while ((r = store_next(st, err)) == 1) {
         nudge_attempt a;
         memset(&a, 0, sizeof a);
-        a.id = store_int(st, 0);
-        a.notification_id = store_int(st, 1);
-        store_copy(st, 2, a.transport, sizeof a.transport);
-        store_copy(st, 3, a.outcome, sizeof a.outcome);
-        store_copy(st, 4, a.provider_id, sizeof a.provider_id);
-        store_copy(st, 5, a.detail, sizeof a.detail);
-        a.at = store_int(st, 6);
+        record_read(st, nudge_attempt_fields, &a);
         if (fn(ctx, &a))
             break;
     }
@@ -827,8 +795,7 @@ int nudge_delivery_event_list(nudge *n, int64_t clinic_id, int64_t notification_
 {
     store_stmt *st;
     if (store_query(n->db, &st, err,
-                    "SELECT id, notification_id, received_at, provider, status, error_code, "
-                    "applied FROM delivery_events WHERE notification_id = ? AND (? = 0 OR "
+                    "SELECT " RECORD_DELIVERY_EVENT_COLS " FROM delivery_events WHERE notification_id = ? AND (? = 0 OR "
                     "clinic_id = ?) ORDER BY id",
                     bind_int(notification_id), bind_int(clinic_id), bind_int(clinic_id)) < 0)
         return -1;
@@ -836,13 +803,7 @@ int nudge_delivery_event_list(nudge *n, int64_t clinic_id, int64_t notification_
     while ((r = store_next(st, err)) == 1) {
         nudge_delivery_event d;
         memset(&d, 0, sizeof d);
-        d.id = store_int(st, 0);
-        d.notification_id = store_int(st, 1);
-        d.at = store_int(st, 2);
-        store_copy(st, 3, d.provider, sizeof d.provider);
-        store_copy(st, 4, d.status, sizeof d.status);
-        store_copy(st, 5, d.error_code, sizeof d.error_code);
-        d.applied = (int)store_int(st, 6);
+        record_read(st, nudge_delivery_event_fields, &d);
         if (fn(ctx, &d))
             break;
     }

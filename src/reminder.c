@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core.h"
+#include "record.h"
 #include "util.h"
 
 int reminder_plan_one(nudge *n, const nudge_appointment *a, const char *kind,
@@ -67,16 +68,7 @@ static int reminder_rows(store_stmt *st, nudge_reminder_fn fn, void *ctx, nudge_
     int r;
     while ((r = store_next(st, err)) == 1) {
         nudge_reminder rm = {0};
-        rm.id = store_int(st, 0);
-        rm.clinic_id = store_int(st, 1);
-        rm.patient_id = store_int(st, 2);
-        rm.appointment_id = store_int(st, 3);
-        rm.notification_id = store_int(st, 4);
-        store_copy(st, 5, rm.kind, sizeof rm.kind);
-        store_copy(st, 6, rm.template_name, sizeof rm.template_name);
-        rm.due_at = store_int(st, 7);
-        rm.expires_at = store_int(st, 8);
-        store_copy(st, 9, rm.status, sizeof rm.status);
+        record_read(st, nudge_reminder_fields, &rm);
         if (fn(ctx, &rm))
             break;
     }
@@ -84,9 +76,7 @@ static int reminder_rows(store_stmt *st, nudge_reminder_fn fn, void *ctx, nudge_
     return r < 0 ? -1 : 0;
 }
 
-#define REMINDER_COLS                                                                      \
-    "id, clinic_id, patient_id, appointment_id, notification_id, kind, template, due_at, " \
-    "expires_at, status"
+#define REMINDER_COLS RECORD_REMINDER_COLS
 
 int nudge_reminder_list(nudge *n, int64_t clinic_id, int64_t appointment_id, nudge_reminder_fn fn,
                         void *ctx, nudge_err *err)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core.h"
+#include "record.h"
 #include "tmpl.h"
 #include "tz.h"
 #include "util.h"
@@ -63,20 +64,12 @@ static void tmpl_from_builtin(const tmpl_builtin *b, nudge_template *t)
     t->html = str_dup(b->html);
 }
 
-#define TMPL_COLS "clinic_id, name, language, category, sms, whatsapp, subject, text, html"
+#define TMPL_COLS RECORD_TEMPLATE_COLS
 
 static void tmpl_row(store_stmt *st, nudge_template *t)
 {
     memset(t, 0, sizeof *t);
-    t->clinic_id = store_int(st, 0);
-    store_copy(st, 1, t->name, sizeof t->name);
-    store_copy(st, 2, t->language, sizeof t->language);
-    store_copy(st, 3, t->category, sizeof t->category);
-    t->sms = store_dup(st, 4);
-    t->whatsapp = store_dup(st, 5);
-    t->subject = store_dup(st, 6);
-    t->text = store_dup(st, 7);
-    t->html = store_dup(st, 8);
+    record_read(st, nudge_template_fields, t);
 }
 
 /* One language, clinic first then built in. 1 found, 0 not, -1 error. */

@@ -39,7 +39,7 @@ static int clinic_in_text(const char *text, nudge_clinic *c, int partial, nudge_
 {
     json_t *j = J(text);
     err_clear(e);
-    int rc = codec_clinic_in(j, c, partial, e);
+    int rc = codec_in(nudge_clinic_fields, j, NULL, c, sizeof *c, partial, e);
     json_decref(j);
     return rc;
 }
@@ -48,7 +48,7 @@ static int patient_in_text(const char *text, nudge_patient *p, int partial, nudg
 {
     json_t *j = J(text);
     err_clear(e);
-    int rc = codec_patient_in(j, p, partial, e);
+    int rc = codec_in(nudge_patient_fields, j, NULL, p, sizeof *p, partial, e);
     json_decref(j);
     return rc;
 }
@@ -58,7 +58,7 @@ static int appt_in_text(const char *text, const char *tz, nudge_appointment *a, 
 {
     json_t *j = J(text);
     err_clear(e);
-    int rc = codec_appointment_in(j, tz, a, partial, e);
+    int rc = codec_in(nudge_appointment_fields, j, tz, a, sizeof *a, partial, e);
     json_decref(j);
     return rc;
 }
@@ -67,7 +67,7 @@ static int template_in_text(const char *text, nudge_template *t, nudge_err *e)
 {
     json_t *j = J(text);
     err_clear(e);
-    int rc = codec_template_in(j, t, e);
+    int rc = (memset(t, 0, sizeof *t), codec_in(nudge_template_fields, j, NULL, t, sizeof *t, 0, e));
     json_decref(j);
     nudge_template_free(t);
     return rc;
@@ -167,7 +167,7 @@ static void test_clinic_round_trip(void **state)
 {
     (void)state;
     nudge_clinic c = sample_clinic();
-    json_t *o = codec_clinic_out(&c);
+    json_t *o = codec_out(nudge_clinic_fields, &c, (&c)->timezone);
     assert_int_equal(json_integer_value(json_object_get(o, "id")), 7);
     assert_string_equal(jget_str(o, "created_at"), "2026-12-01T10:00:00+05:30");
     json_t *q = json_object_get(o, "quiet_hours");
@@ -181,7 +181,7 @@ static void test_clinic_round_trip(void **state)
     nudge_clinic back;
     nudge_clinic_defaults(&back);
     nudge_err e = {0};
-    assert_int_equal(codec_clinic_in(o, &back, 0, &e), 0);
+    assert_int_equal(codec_in(nudge_clinic_fields, o, NULL, &back, sizeof *&back, 0, &e), 0);
     back.id = c.id;
     back.created_at = c.created_at;
     assert_string_equal(back.name, c.name);
@@ -202,8 +202,8 @@ static void test_clinic_round_trip(void **state)
     assert_string_equal(back.sms_sender, c.sms_sender);
     assert_int_equal(back.whatsapp_fallback, c.whatsapp_fallback);
     assert_int_equal(back.whatsapp_fallback_after, c.whatsapp_fallback_after);
-    json_t *o2 = codec_clinic_out(&back);
-    json_t *o1 = codec_clinic_out(&c);
+    json_t *o2 = codec_out(nudge_clinic_fields, &back, (&back)->timezone);
+    json_t *o1 = codec_out(nudge_clinic_fields, &c, (&c)->timezone);
     assert_true(json_equal(o1, o2));
     json_decref(o);
     json_decref(o1);
@@ -215,7 +215,7 @@ static void test_clinic_quiet_hours_none(void **state)
     (void)state;
     nudge_clinic c = sample_clinic();
     c.quiet_start = c.quiet_end = 0;
-    json_t *o = codec_clinic_out(&c);
+    json_t *o = codec_out(nudge_clinic_fields, &c, (&c)->timezone);
     assert_null_field(o, "quiet_hours");
     json_decref(o);
     c = sample_clinic();
@@ -234,7 +234,7 @@ static void test_patient_round_trip(void **state)
 {
     (void)state;
     nudge_patient p = sample_patient();
-    json_t *o = codec_patient_out(&p, "Asia/Kolkata");
+    json_t *o = codec_out(nudge_patient_fields, &p, "Asia/Kolkata");
     json_t *tags = json_object_get(o, "tags");
     assert_int_equal(json_array_size(tags), 3);
     assert_string_equal(json_string_value(json_array_get(tags, 1)), "hypertension");
@@ -252,7 +252,7 @@ static void test_patient_round_trip(void **state)
     nudge_patient back;
     nudge_patient_init(&back);
     nudge_err e = {0};
-    assert_int_equal(codec_patient_in(o, &back, 0, &e), 0);
+    assert_int_equal(codec_in(nudge_patient_fields, o, NULL, &back, sizeof *&back, 0, &e), 0);
     assert_string_equal(back.name, p.name);
     assert_string_equal(back.email, p.email);
     assert_string_equal(back.phone, p.phone);
@@ -270,7 +270,7 @@ static void test_patient_round_trip(void **state)
     nudge_patient bare;
     nudge_patient_init(&bare);
     strcpy(bare.name, "X");
-    o = codec_patient_out(&bare, "Asia/Kolkata");
+    o = codec_out(nudge_patient_fields, &bare, "Asia/Kolkata");
     assert_null_field(o, "email");
     assert_null_field(o, "preferred_time");
     assert_null_field(o, "last_visit");
@@ -278,7 +278,7 @@ static void test_patient_round_trip(void **state)
     strip(o, (const char *const[]){"id", "clinic_id", "loyalty_points", "last_visit", "created_at",
                                    NULL});
     p = sample_patient(); /* decode over a full record: every field must be reset */
-    assert_int_equal(codec_patient_in(o, &p, 0, &e), 0);
+    assert_int_equal(codec_in(nudge_patient_fields, o, NULL, &p, sizeof *&p, 0, &e), 0);
     assert_string_equal(p.email, "");
     assert_string_equal(p.tags, "");
     assert_string_equal(p.dob, "");
@@ -303,7 +303,7 @@ static void test_appointment_round_trip(void **state)
     strcpy(a.status, "confirmed");
     a.created_at = TU_T(2026, 11, 20, 14, 0);
     a.updated_at = TU_T(2026, 11, 21, 14, 0);
-    json_t *o = codec_appointment_out(&a, "America/New_York");
+    json_t *o = codec_out(nudge_appointment_fields, &a, "America/New_York");
     assert_string_equal(jget_str(o, "start_at"), "2026-12-01T10:00:00-05:00");
     assert_string_equal(jget_str(o, "doctor"), "Dr. Mehta");
     assert_string_equal(jget_str(o, "status"), "confirmed");
@@ -311,7 +311,7 @@ static void test_appointment_round_trip(void **state)
     nudge_appointment back = {0};
     back.duration_min = 30;
     nudge_err e = {0};
-    assert_int_equal(codec_appointment_in(o, "America/New_York", &back, 0, &e), 0);
+    assert_int_equal(codec_in(nudge_appointment_fields, o, "America/New_York", &back, sizeof *&back, 0, &e), 0);
     assert_int_equal(back.patient_id, 42);
     assert_string_equal(back.service, a.service);
     assert_string_equal(back.provider, a.provider);
@@ -342,13 +342,13 @@ static void test_template_round_trip(void **state)
     t.subject = str_dup("Your {test_name} results");
     t.text = str_dup("Hello {patient_name}");
     t.html = str_dup("<p>Hello {patient_name}</p>");
-    json_t *o = codec_template_out(&t);
+    json_t *o = codec_out(nudge_template_fields, &t, NULL);
     assert_string_equal(jget_str(o, "source"), "clinic");
     assert_null_field(o, "whatsapp");
     strip(o, (const char *const[]){"source", NULL});
     nudge_template back = {0};
     nudge_err e = {0};
-    assert_int_equal(codec_template_in(o, &back, &e), 0);
+    assert_int_equal((memset(&back, 0, sizeof *&back), codec_in(nudge_template_fields, o, NULL, &back, sizeof *&back, 0, &e)), 0);
     assert_string_equal(back.name, t.name);
     assert_string_equal(back.language, t.language);
     assert_string_equal(back.category, t.category);
@@ -364,10 +364,10 @@ static void test_template_round_trip(void **state)
     free(t.whatsapp);
     t.whatsapp = str_dup("wa: {patient_name}");
     t.clinic_id = 0;
-    o = codec_template_out(&t);
+    o = codec_out(nudge_template_fields, &t, NULL);
     assert_string_equal(jget_str(o, "source"), "built-in");
     strip(o, (const char *const[]){"source", NULL});
-    assert_int_equal(codec_template_in(o, &back, &e), 0);
+    assert_int_equal((memset(&back, 0, sizeof *&back), codec_in(nudge_template_fields, o, NULL, &back, sizeof *&back, 0, &e)), 0);
     assert_string_equal(back.whatsapp, "wa: {patient_name}");
     json_decref(o);
     nudge_template_free(&back);
@@ -382,20 +382,20 @@ static void test_time_offsets(void **state)
     nudge_appointment a = {0};
     a.patient_id = 1;
     a.start_at = TU_T(2026, 12, 15, 14, 30);
-    json_t *o = codec_appointment_out(&a, "Asia/Kolkata");
+    json_t *o = codec_out(nudge_appointment_fields, &a, "Asia/Kolkata");
     assert_string_equal(jget_str(o, "start_at"), "2026-12-15T20:00:00+05:30");
     assert_null_field(o, "created_at"); /* zero time */
     json_decref(o);
-    o = codec_appointment_out(&a, "America/New_York");
+    o = codec_out(nudge_appointment_fields, &a, "America/New_York");
     assert_string_equal(jget_str(o, "start_at"), "2026-12-15T09:30:00-05:00");
     json_decref(o);
     a.start_at = TU_T(2026, 7, 15, 14, 30); /* daylight time */
-    o = codec_appointment_out(&a, "America/New_York");
+    o = codec_out(nudge_appointment_fields, &a, "America/New_York");
     assert_string_equal(jget_str(o, "start_at"), "2026-07-15T10:30:00-04:00");
     json_decref(o);
 
     nudge_key k = {.id = 1, .role = NUDGE_ROLE_STAFF, .created_at = TU_T(2026, 12, 1, 0, 0)};
-    o = codec_key_out(&k, "Asia/Kolkata");
+    o = codec_out(nudge_key_fields, &k, "Asia/Kolkata");
     assert_string_equal(jget_str(o, "created_at"), "2026-12-01T05:30:00+05:30");
     json_decref(o);
 
@@ -493,7 +493,7 @@ static void test_unknown_fields(void **state)
     json_t *nk = json_object();
     json_object_setn_new(nk, "name\0x", 6, json_string("Evil"));
     err_clear(&e);
-    assert_err(codec_patient_in(nk, &p, 1, &e), e, "name", "unknown field");
+    assert_err(codec_in(nudge_patient_fields, nk, NULL, &p, sizeof *&p, 1, &e), e, "name", "unknown field");
     assert_string_equal(p.name, "Asha Rao");
     json_decref(nk);
     /* version is carried by the ETag header, not the body. */
@@ -633,14 +633,14 @@ static void test_too_long(void **state)
     memset(name, 'n', sizeof name);
     name[127] = 0; /* exactly fits name[128] */
     json_t *j = json_pack("{s:s}", "name", name);
-    assert_int_equal(codec_clinic_in(j, &c, 1, &e), 0);
+    assert_int_equal(codec_in(nudge_clinic_fields, j, NULL, &c, sizeof *&c, 1, &e), 0);
     assert_int_equal(strlen(c.name), 127);
     json_decref(j);
     name[127] = 'n';
     name[128] = 0;
     j = json_pack("{s:s}", "name", name);
     c = sample_clinic();
-    assert_int_equal(codec_clinic_in(j, &c, 1, &e), -1);
+    assert_int_equal(codec_in(nudge_clinic_fields, j, NULL, &c, sizeof *&c, 1, &e), -1);
     assert_string_equal(e.field, "name");
     assert_non_null(strstr(e.msg, "name is too long (at most 127 bytes)"));
     assert_string_equal(c.name, "Smile Dental, Koramangala"); /* not truncated in place */
@@ -658,7 +658,7 @@ static void test_too_long(void **state)
     notes[1024] = 0;
     j = json_pack("{s:s}", "notes", notes);
     nudge_appointment a = {0};
-    assert_int_equal(codec_appointment_in(j, NULL, &a, 1, &e), -1);
+    assert_int_equal(codec_in(nudge_appointment_fields, j, NULL, &a, sizeof *&a, 1, &e), -1);
     assert_string_equal(e.field, "notes");
     json_decref(j);
 
@@ -732,7 +732,7 @@ static void test_tags(void **state)
     }
     json_t *j = json_pack("{s:o}", "tags", arr);
     p = sample_patient();
-    assert_int_equal(codec_patient_in(j, &p, 1, &e), -1);
+    assert_int_equal(codec_in(nudge_patient_fields, j, NULL, &p, sizeof *&p, 1, &e), -1);
     assert_string_equal(e.field, "tags");
     assert_non_null(strstr(e.msg, "at most 511 bytes"));
     assert_string_equal(p.tags, "diabetes,hypertension,vip");
@@ -740,7 +740,7 @@ static void test_tags(void **state)
 
     /* Tags typed at the CLI come out clean. */
     strcpy(p.tags, " diabetes , bp,,  vip ,");
-    json_t *o = codec_patient_out(&p, NULL);
+    json_t *o = codec_out(nudge_patient_fields, &p, NULL);
     json_t *want = J("[\"diabetes\", \"bp\", \"vip\"]");
     assert_true(json_equal(json_object_get(o, "tags"), want));
     json_decref(want);
@@ -998,7 +998,7 @@ static void test_out_shapes(void **state)
     nudge_key k = {.id = 3, .clinic_id = 7, .role = NUDGE_ROLE_INTEGRATION};
     strcpy(k.prefix, "ab12cd34");
     k.created_at = TU_T(2026, 12, 1, 0, 0);
-    json_t *o = codec_key_out(&k, "Asia/Kolkata");
+    json_t *o = codec_out(nudge_key_fields, &k, "Asia/Kolkata");
     assert_keys(o, (const char *const[]){"id", "role", "label", "prefix", "created_at",
                                          "last_used_at", "revoked_at", NULL});
     assert_string_equal(jget_str(o, "role"), "integration");
@@ -1010,14 +1010,14 @@ static void test_out_shapes(void **state)
     strcpy(r.kind, "reminder");
     strcpy(r.template_name, "appointment_reminder");
     strcpy(r.status, "planned");
-    o = codec_reminder_out(&r, "Asia/Kolkata");
+    o = codec_out(nudge_reminder_fields, &r, "Asia/Kolkata");
     assert_keys(o, (const char *const[]){"id", "appointment_id", "kind", "template", "due_at",
                                          "expires_at", "status", "notification_id", NULL});
     assert_null_field(o, "notification_id");
     assert_string_equal(jget_str(o, "template"), "appointment_reminder");
     json_decref(o);
     r.notification_id = 77;
-    o = codec_reminder_out(&r, "Asia/Kolkata");
+    o = codec_out(nudge_reminder_fields, &r, "Asia/Kolkata");
     assert_int_equal(json_integer_value(json_object_get(o, "notification_id")), 77);
     json_decref(o);
 
@@ -1031,7 +1031,7 @@ static void test_out_shapes(void **state)
     strcpy(m.status, "sent");
     m.sent_at = TU_T(2026, 12, 1, 4, 30);
     m.body = "Your HbA1c results are ready";
-    o = codec_notification_out(&m, "Asia/Kolkata");
+    o = codec_out(nudge_notification_fields, &m, "Asia/Kolkata");
     assert_keys(o, (const char *const[]){
                        "id",          "patient_id", "appointment_id", "reminder_id", "channel",
                        "recipient",   "template",   "language",       "category",    "priority",
@@ -1049,14 +1049,14 @@ static void test_out_shapes(void **state)
     json_decref(o);
 
     nudge_patient p = sample_patient();
-    o = codec_patient_out(&p, "Asia/Kolkata");
+    o = codec_out(nudge_patient_fields, &p, "Asia/Kolkata");
     assert_keys(o, (const char *const[]){"id", "clinic_id", "name", "email", "phone", "language",
                                          "timezone", "date_of_birth", "gender", "tags",
                                          "preferred_channel", "preferred_time", "opt_outs",
                                          "loyalty_points", "last_visit", "created_at", NULL});
     json_decref(o);
     nudge_clinic c = sample_clinic();
-    o = codec_clinic_out(&c);
+    o = codec_out(nudge_clinic_fields, &c, (&c)->timezone);
     assert_keys(o, (const char *const[]){
                        "id", "name", "timezone", "country", "language", "phone", "email", "address",
                        "quiet_hours", "reminder_offsets_minutes", "followup_after_minutes",
@@ -1074,7 +1074,7 @@ static void test_utf8(void **state)
     (void)state;
     nudge_patient p = sample_patient();
     strcpy(p.name, "Ram\xe9sh \xff ok");
-    json_t *o = codec_patient_out(&p, NULL);
+    json_t *o = codec_out(nudge_patient_fields, &p, NULL);
     assert_string_equal(jget_str(o, "name"), "Ram\xef\xbf\xbdsh \xef\xbf\xbd ok");
     json_decref(o);
 

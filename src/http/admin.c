@@ -5,15 +5,16 @@
  * is for admin keys.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "http/codec.h"
 #include "http/http.h"
-#include "tz.h"
 
+/* The clinic's own times are in its own zone, which r->clinic is. */
 int api_clinic_get(http_req *r)
 {
-    return http_ok(r, 200, codec_clinic_out(&r->clinic));
+    return http_answer(r, 0, NULL, 200, nudge_clinic_fields, &r->clinic);
 }
 
 int api_clinic_update(http_req *r)
@@ -23,30 +24,25 @@ int api_clinic_update(http_req *r)
         return 0;
     nudge_clinic c = r->clinic;
     nudge_err e = {0};
-    int rc = codec_clinic_in(j, &c, 1, &e);
+    int rc = codec_in(nudge_clinic_fields, j, NULL, &c, sizeof c, 1, &e);
     json_decref(j);
     if (rc < 0 || nudge_clinic_update(r->n, &c, &e) < 0 ||
         nudge_clinic_get(r->n, c.id, &c, &e) < 0)
         return http_fail(r, &e);
-    return http_ok(r, 200, codec_clinic_out(&c));
+    return http_ok(r, 200, codec_out(nudge_clinic_fields, &c, c.timezone));
 }
 
 static int add_key(void *ctx, const nudge_key *k)
 {
-    http_list *x = ctx;
-    json_array_append_new(x->items, codec_key_out(k, x->tz));
-    return 0;
+    return http_list_put(ctx, k, k->id);
 }
 
 int api_key_list(http_req *r)
 {
-    http_list x = {json_array(), r->clinic.timezone, 0, 0};
+    http_list x = HTTP_LIST(r, nudge_key_fields);
     nudge_err e = {0};
-    if (nudge_key_list(r->n, r->key.clinic_id, add_key, &x, &e) < 0) {
-        json_decref(x.items);
-        return http_fail(r, &e);
-    }
-    return http_ok(r, 200, json_pack("{s:o}", "data", x.items));
+    int rc = nudge_key_list(r->n, r->key.clinic_id, add_key, &x, &e);
+    return http_list_done(r, &x, rc, &e, NULL, 0);
 }
 
 int api_key_create(http_req *r)
@@ -88,7 +84,7 @@ int api_key_create(http_req *r)
     json_decref(j);
     if (rc < 0)
         return http_fail(r, &e);
-    json_t *out = codec_key_out(&key, r->clinic.timezone);
+    json_t *out = codec_out(nudge_key_fields, &key, r->clinic.timezone);
     /* The one time the secret is shown. */
     json_object_set_new(out, "secret", json_string(secret));
     memset(secret, 0, sizeof secret);
@@ -103,7 +99,7 @@ int api_key_revoke(http_req *r)
     nudge_err e = {0};
     if (nudge_key_revoke(r->n, r->key.clinic_id, id, &e) < 0)
         return http_fail(r, &e);
-    http_list x = {json_array(), r->clinic.timezone, 0, 0};
+    http_list x = HTTP_LIST(r, nudge_key_fields);
     nudge_key_list(r->n, r->key.clinic_id, add_key, &x, &e);
     json_t *found = json_null();
     size_t i;
@@ -119,45 +115,24 @@ int api_key_revoke(http_req *r)
 
 static int add_audit(void *ctx, const nudge_audit *a)
 {
-    http_list *x = ctx;
-    char at[40];
-    tz_format_rfc3339(a->at, x->tz, at, sizeof at);
-    json_array_append_new(
-        x->items, json_pack("{s:I, s:s, s:s, s:s, s:s, s:o, s:o}", "id", (json_int_t)a->id, "at",
-                            at, "actor", a->actor, "action", a->action, "entity", a->entity,
-                            "entity_id", a->entity_id ? json_integer(a->entity_id) : json_null(),
-                            "detail", a->detail[0] ? json_string(a->detail) : json_null()));
-    x->last = a->id;
-    x->count++;
-    return 0;
+    return http_list_put(ctx, a, a->id);
+}
+
+/* ?before=ID: the page before that entry. */
+static int fetch_audit(http_req *r, int64_t after, int limit, http_list *l, nudge_err *e)
+{
+    (void)after; /* refused before paging: the log pages back */
+    int64_t before = 0;
+    if (http_query_id(r, "before", &before) < 0)
+        return -2;
+    return nudge_audit_list(r->n, r->key.clinic_id, before, limit, add_audit, l, e);
 }
 
 /* Newest first: ?before=ID pages back in time. */
 int api_audit_list(http_req *r)
 {
-    int64_t before = 0, unused;
-    int limit;
     if (http_query(r, "after"))
         return http_problem(r, 400, "Malformed request",
                             "the audit log pages back in time with ?before=ID", "after");
-    if (http_paging(r, &unused, &limit) < 0)
-        return 0;
-    const char *b = http_query(r, "before");
-    if (b) {
-        char *end;
-        long long v = strtoll(b, &end, 10);
-        if (*end || v <= 0)
-            return http_problem(r, 400, "Malformed request", "before must be a positive id",
-                                "before");
-        before = v;
-    }
-    http_list x = {json_array(), r->clinic.timezone, 0, 0};
-    nudge_err e = {0};
-    if (nudge_audit_list(r->n, r->key.clinic_id, before, limit, add_audit, &x, &e) < 0) {
-        json_decref(x.items);
-        return http_fail(r, &e);
-    }
-    return http_ok(r, 200,
-                   json_pack("{s:o, s:o}", "data", x.items, "next_before",
-                             x.count == limit && x.last ? json_integer(x.last) : json_null()));
+    return http_list_page(r, nudge_audit_fields, fetch_audit, "next_before");
 }

@@ -11,6 +11,10 @@
  * ("tags[2]"); "" when the body itself is not an object. A failed *_in call
  * leaves the record exactly as it was, so a half-applied PATCH cannot leak
  * into a save.
+ *
+ * The shapes are not written here: each record's table in nudge.h
+ * (nudge_patient_fields, ...) names its fields, types and rules, and one
+ * encoder and one decoder walk them.
  */
 #ifndef NUDGE_HTTP_CODEC_H
 #define NUDGE_HTTP_CODEC_H
@@ -21,36 +25,25 @@
 
 #include "nudge.h"
 
-/* Records to JSON: new references. Times are RFC 3339 with the offset of
- * `tz` (an IANA zone), via tz_format_rfc3339; zero times are JSON null;
- * empty optional strings are null. Ids that are 0 for "none" (a
- * notification's appointment_id and reminder_id, a reminder's
- * notification_id) are null. Text that is not valid UTF-8 (it can come in
- * through the CLI) is emitted with U+FFFD in place of the bad bytes rather
- * than dropped. */
-json_t *codec_clinic_out(const nudge_clinic *c); /* times in the clinic's own zone */
-json_t *codec_patient_out(const nudge_patient *p, const char *tz);
-json_t *codec_appointment_out(const nudge_appointment *a, const char *tz);
-json_t *codec_reminder_out(const nudge_reminder *r, const char *tz);
-json_t *codec_notification_out(const nudge_notification *m, const char *tz);
-json_t *codec_template_out(const nudge_template *t);
-json_t *codec_key_out(const nudge_key *k, const char *tz);
+/* A record to JSON by its table (nudge.h): a new reference, with the
+ * fields in table order, hidden ones left out. Times are RFC 3339 with the
+ * offset of `tz` (an IANA zone; a clinic's own times in its zone); zero
+ * times are null; empty optional strings and ids that are 0 for "none" are
+ * null. Text that is not valid UTF-8 (it can come in through the CLI) is
+ * emitted with U+FFFD in place of the bad bytes rather than dropped. */
+json_t *codec_out(const nudge_field *fields, const void *rec, const char *tz);
 
-/* JSON to records. `partial` != 0 (PATCH): absent fields leave the record as
- * it is, and required-ness is not checked; otherwise required fields must be
- * present. Read-only fields are refused even when their value is unchanged.
- * Strings too long for the record's buffer are refused (not truncated).
- * tz: the zone for times written without an offset.
- * quiet_hours, when given, is a whole value: both "start" and "end", or null. */
-int codec_clinic_in(json_t *j, nudge_clinic *c, int partial, nudge_err *err);
-int codec_patient_in(json_t *j, nudge_patient *p, int partial, nudge_err *err);
-int codec_appointment_in(json_t *j, const char *tz, nudge_appointment *a, int partial,
-                         nudge_err *err);
-/* Template: t is overwritten (zeroed first, so clinic_id becomes 0) and its
- * strings allocated; free with nudge_template_free, which is safe after a
- * failure too. name, language, category, sms, subject, text and html are
- * required; whatsapp is optional (null: use sms). */
-int codec_template_in(json_t *j, nudge_template *t, nudge_err *err);
+/* JSON to a record by its table. `partial` != 0 (PATCH): absent fields
+ * leave the record as it is, and required-ness is not checked; otherwise
+ * required fields must be present. Read-only fields are refused even when
+ * their value is unchanged; hidden fields are unknown. Strings too long
+ * for the record's buffer are refused (not truncated). tz: the zone for
+ * times written without an offset. A whole-value type (quiet_hours: both
+ * "start" and "end", or null) is replaced whole. size is sizeof *rec.
+ * Owned strings (NUDGE_T_STR) that are replaced are freed; on failure the
+ * record is exactly as it was. */
+int codec_in(const nudge_field *fields, json_t *j, const char *tz, void *rec, size_t size,
+             int partial, nudge_err *err);
 /* A direct message: {"patient_id", "template", "channel"?, "priority"?
  * ("low"|"normal"|"high"|"urgent", default normal), "due_at"? RFC3339,
  * "dedupe_key"?, "vars"? {string: string}}. s->template_name/channel/
@@ -73,5 +66,15 @@ const char *codec_json_field(const char *lib_field);
 /* Rewrites err->field with codec_json_field, for library errors about a
  * request body. */
 void codec_err_fields(nudge_err *err);
+
+/* ---- what the HTTP layer shares below its handlers: it sees only
+ * nudge.h, so these small helpers are its own ---- */
+
+/* Fills err (if not NULL) and returns -1. */
+int codec_err(nudge_err *err, int code, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+int codec_blank(const char *s); /* NULL, empty or only spaces */
+char *codec_strdup(const char *s); /* NULL-safe; aborts on OOM */
+
 
 #endif

@@ -68,28 +68,79 @@ const char *http_header(http_req *r, const char *name);
 int http_param_id(http_req *r, int i, int64_t *out);
 /* ?limit (1..200, default 50) and ?after (an id); on failure a 400 is set. */
 int http_paging(http_req *r, int64_t *after, int *limit);
-/* A page being collected by a list callback: items in the clinic's zone. */
+/* A list being collected by a library callback: items are the records
+ * encoded by their table, times in the clinic's zone. Every list handler
+ * fills one and ends with http_list_done. */
 typedef struct http_list {
     json_t *items;
     const char *tz;
+    const nudge_field *fields;
     int64_t last; /* id of the last item */
     int count;
 } http_list;
-static inline int http_list_add(http_list *l, json_t *item, int64_t id)
-{
-    json_array_append_new(l->items, item);
-    l->last = id;
-    l->count++;
-    return 0;
-}
+#define HTTP_LIST(r, f) {json_array(), (r)->clinic.timezone, (f), 0, 0}
+/* Appends rec; returns 0 (go on), for use as a list callback's body. */
+int http_list_put(http_list *l, const void *rec, int64_t id);
+/* The end of a list handler: rc < 0 answers e; else {"data": items} and,
+ * with page_key ("next_after", "next_before"), the cursor of the next
+ * page when this one is full (count == limit), else null. */
+int http_list_done(http_req *r, http_list *l, int rc, const nudge_err *e, const char *page_key,
+                   int limit);
+/* Fetches one page into l (through http_list_put); -1 with e set for a
+ * library error, -2 when it has set a problem itself (a bad query). */
+typedef int (*http_fetch)(http_req *r, int64_t after, int limit, http_list *l, nudge_err *e);
+/* A paged list handler: ?after and ?limit, then fetch, then the page with
+ * its page_key cursor. */
+int http_list_page(http_req *r, const nudge_field *fields, http_fetch fetch,
+                   const char *page_key);
 
-/* {"data": items, "next_after": last id or null} */
-json_t *http_page(json_t *items, int64_t last_id, int full);
+/* A resource: its table and the library calls that read, create and edit
+ * one (resource.c walks them). Calls a resource does not offer are NULL. */
+typedef struct http_resource {
+    const char *location; /* "/v1/patients/%lld" */
+    const char *what;     /* "patient": for messages */
+    const nudge_field *fields;
+    size_t size; /* of the record */
+    int (*get)(nudge *n, int64_t clinic_id, int64_t id, void *out, nudge_err *err);
+    void (*release)(void *rec); /* frees what get allocated; NULL: nothing */
+    void (*init)(void *rec);    /* a new record's defaults, before the body */
+    int (*add)(http_req *r, void *rec, int64_t *id, nudge_err *err);
+    int (*update)(http_req *r, void *rec, int64_t if_version, nudge_err *err);
+    /* An edit the table allows but the resource refuses: -1 with a
+     * problem set. NULL: none. */
+    int (*check_edit)(http_req *r, const void *before, const void *after);
+} http_resource;
+/* GET .../{id}: path parameter 0. */
+int http_get(http_req *r, const http_resource *res);
+/* POST: the body decoded over init's defaults, added, answered 201 with
+ * the stored record and its Location. */
+int http_create(http_req *r, const http_resource *res);
+/* PATCH .../{id} with If-Match required: the stored record, the body over
+ * it, check_edit, update; answered with the stored record. */
+int http_update(http_req *r, const http_resource *res);
+/* ?name as a positive id: 0 (absent leaves *out), or -1 with 400 set. */
+int http_query_id(http_req *r, const char *name, int64_t *out);
+/* Answers with the stored record id (re-read, so the client sees what was
+ * stored); `located`: with its Location, for a create. */
+int http_reread(http_req *r, const http_resource *res, int status, int64_t id, int located);
+
+/* The end of a handler that read one record: rc < 0 answers e; else the
+ * record encoded by its table, with its version as the ETag when the
+ * table has one. */
+int http_answer(http_req *r, int rc, const nudge_err *e, int status, const nudge_field *fields,
+                const void *rec);
+
 /* For actions that take no input: an empty body or {}; else a problem is
  * set and -1 returned. */
 int http_no_body(http_req *r);
 /* If-Match: 0 absent, else the version it names (-1 if malformed). */
 int64_t http_if_match(http_req *r);
 void http_set_etag(http_req *r, int64_t version);
+/* If-Match on an edit, where it is required: the version (> 0), or <= 0
+ * with 428 (absent; "the <what> you edited") or 400 (malformed) set. */
+int64_t http_if_match_required(http_req *r, const char *what);
+
+/* A list callback for reminder plans (patients.c): two resources list them. */
+int http_reminder_put(void *ctx, const nudge_reminder *rm);
 
 #endif

@@ -8,7 +8,25 @@
 
 #include "http/codec.h"
 #include "http/http.h"
-#include "tz.h"
+
+static int notif_read(nudge *n, int64_t clinic_id, int64_t id, void *out, nudge_err *err)
+{
+    return nudge_notification_get(n, clinic_id, id, out, err);
+}
+
+static void notif_release(void *m)
+{
+    nudge_notification_free(m);
+}
+
+static const http_resource notif_res = {
+    .location = "/v1/notifications/%lld",
+    .what = "notification",
+    .fields = nudge_notification_fields,
+    .size = sizeof(nudge_notification),
+    .get = notif_read,
+    .release = notif_release,
+};
 
 int api_notification_create(http_req *r)
 {
@@ -28,84 +46,50 @@ int api_notification_create(http_req *r)
     nudge_vars_free(&vars);
     if (rc < 0)
         return http_fail(r, &e);
-    nudge_notification m;
-    if (nudge_notification_get(r->n, r->key.clinic_id, id, &m, &e) < 0)
-        return http_fail(r, &e);
-    snprintf(r->location, sizeof r->location, "/v1/notifications/%lld", (long long)id);
     /* A dedupe_key seen before: the existing message, and nothing new. */
-    http_ok(r, created ? 201 : 200, codec_notification_out(&m, r->clinic.timezone));
-    nudge_notification_free(&m);
-    return 0;
+    return http_reread(r, &notif_res, created ? 201 : 200, id, 1);
 }
 
 static int add_attempt(void *ctx, const nudge_attempt *a)
 {
-    http_list *x = ctx;
-    char at[40];
-    tz_format_rfc3339(a->at, x->tz, at, sizeof at);
-    json_array_append_new(x->items,
-                          json_pack("{s:I, s:s, s:s, s:s, s:o, s:o}", "id", (json_int_t)a->id,
-                                    "at", at, "transport", a->transport, "outcome", a->outcome,
-                                    "provider_id",
-                                    a->provider_id[0] ? json_string(a->provider_id) : json_null(),
-                                    "detail", a->detail[0] ? json_string(a->detail) : json_null()));
-    return 0;
+    return http_list_put(ctx, a, a->id);
 }
 
 static int add_event(void *ctx, const nudge_delivery_event *d)
 {
-    http_list *x = ctx;
-    char at[40];
-    tz_format_rfc3339(d->at, x->tz, at, sizeof at);
-    json_array_append_new(x->items,
-                          json_pack("{s:I, s:s, s:s, s:s, s:o, s:b}", "id", (json_int_t)d->id,
-                                    "at", at, "provider", d->provider, "status", d->status,
-                                    "error_code",
-                                    d->error_code[0] ? json_string(d->error_code) : json_null(),
-                                    "applied", d->applied));
-    return 0;
+    return http_list_put(ctx, d, d->id);
 }
 
+/* One message with its history: the attempts and the provider's reports. */
 int api_notification_get(http_req *r)
 {
     int64_t id;
     if (http_param_id(r, 0, &id) < 0)
         return 0;
-    nudge_notification m;
+    if (http_reread(r, &notif_res, 200, id, 0) < 0 || r->status != 200)
+        return 0;
     nudge_err e = {0};
-    if (nudge_notification_get(r->n, r->key.clinic_id, id, &m, &e) < 0)
-        return http_fail(r, &e);
-    json_t *out = codec_notification_out(&m, r->clinic.timezone);
-    nudge_notification_free(&m);
-    http_list x = {json_array(), r->clinic.timezone, 0, 0};
-    if (nudge_attempt_list(r->n, r->key.clinic_id, id, add_attempt, &x, &e) < 0) {
+    http_list x = HTTP_LIST(r, nudge_attempt_fields);
+    http_list d = HTTP_LIST(r, nudge_delivery_event_fields);
+    if (nudge_attempt_list(r->n, r->key.clinic_id, id, add_attempt, &x, &e) < 0 ||
+        nudge_delivery_event_list(r->n, r->key.clinic_id, id, add_event, &d, &e) < 0) {
         json_decref(x.items);
-        json_decref(out);
-        return http_fail(r, &e);
-    }
-    json_object_set_new(out, "attempts", x.items);
-    http_list d = {json_array(), r->clinic.timezone, 0, 0};
-    if (nudge_delivery_event_list(r->n, r->key.clinic_id, id, add_event, &d, &e) < 0) {
         json_decref(d.items);
-        json_decref(out);
         return http_fail(r, &e);
     }
-    json_object_set_new(out, "delivery_events", d.items);
-    return http_ok(r, 200, out);
+    json_object_set_new(r->out, "attempts", x.items);
+    json_object_set_new(r->out, "delivery_events", d.items);
+    return 0;
 }
 
 static int page_notification(void *ctx, const nudge_notification *m)
 {
-    http_list *l = ctx;
-    return http_list_add(l, codec_notification_out(m, l->tz), m->id);
+    return http_list_put(ctx, m, m->id);
 }
 
-int api_notification_list(http_req *r)
+/* ?status narrows the list to one of the queue's states. */
+static int fetch_notifs(http_req *r, int64_t after, int limit, http_list *l, nudge_err *e)
 {
-    int64_t after;
-    int limit;
-    if (http_paging(r, &after, &limit) < 0)
-        return 0;
     const char *status = http_query(r, "status");
     if (status) {
         int ok = 0;
@@ -115,16 +99,16 @@ int api_notification_list(http_req *r)
             return http_problem(r, 400, "Malformed request",
                                 "status must be pending, sending, sent, delivered, read, failed "
                                 "or cancelled",
-                                "status");
+                                "status"),
+                   -2;
     }
-    http_list pg = {json_array(), r->clinic.timezone, 0, 0};
-    nudge_err e = {0};
-    if (nudge_notification_list(r->n, r->key.clinic_id, status, after, limit, page_notification,
-                                &pg, &e) < 0) {
-        json_decref(pg.items);
-        return http_fail(r, &e);
-    }
-    return http_ok(r, 200, http_page(pg.items, pg.last, pg.count == limit));
+    return nudge_notification_list(r->n, r->key.clinic_id, status, after, limit,
+                                   page_notification, l, e);
+}
+
+int api_notification_list(http_req *r)
+{
+    return http_list_page(r, nudge_notification_fields, fetch_notifs, "next_after");
 }
 
 int api_notification_action(http_req *r)
@@ -142,12 +126,7 @@ int api_notification_action(http_req *r)
         return http_problem(r, 404, "Not found", "no such action", NULL);
     if (rc < 0)
         return http_fail(r, &e);
-    nudge_notification m;
-    if (nudge_notification_get(r->n, r->key.clinic_id, id, &m, &e) < 0)
-        return http_fail(r, &e);
-    http_ok(r, 200, codec_notification_out(&m, r->clinic.timezone));
-    nudge_notification_free(&m);
-    return 0;
+    return http_reread(r, &notif_res, 200, id, 0);
 }
 
 int api_queue_status(http_req *r)

@@ -3,7 +3,6 @@
  * answers), /readyz (the store answers and its schema is current), and
  * /openapi.json (docs/openapi.json, built into the binary).
  */
-#include "core.h"
 #include "http/http.h"
 
 int api_healthz(http_req *r)
@@ -26,9 +25,7 @@ int api_readyz(http_req *r)
 {
     int version = 0, want = 0;
     nudge_err e = {0};
-    for (const struct migration *m = store_migrations_sqlite; m->sql; m++)
-        want = m->version;
-    if (!r->n || store_schema_version(r->n->db, &version, &e) < 0)
+    if (!r->n || nudge_schema_status(r->n, &version, &want, &e) < 0)
         return http_problem(r, 503, "Not ready", "the database does not answer", NULL);
     if (version != want)
         return http_problem(r, 503, "Not ready", "the database schema is not current", NULL);

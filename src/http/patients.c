@@ -1,111 +1,83 @@
 /*
  * patients.c: /v1/patients. Create, read, list (cursor by id) and update
  * with If-Match, so two receptionists editing one patient cannot silently
- * overwrite each other: the second save gets 412 and must reload.
+ * overwrite each other: the second save gets 412 and must reload. Also a
+ * patient's coming plans, and cancelling one plan.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "http/codec.h"
 #include "http/http.h"
-#include "util.h"
 
-static int patient_answer(http_req *r, int status, const nudge_patient *p)
+static int patient_read(nudge *n, int64_t clinic_id, int64_t id, void *out, nudge_err *err)
 {
-    http_set_etag(r, p->version);
-    return http_ok(r, status, codec_patient_out(p, r->clinic.timezone));
+    return nudge_patient_get(n, clinic_id, id, out, err);
 }
+
+static void patient_init(void *p)
+{
+    nudge_patient_init(p);
+}
+
+static int patient_add(http_req *r, void *rec, int64_t *id, nudge_err *e)
+{
+    nudge_patient *p = rec;
+    p->clinic_id = r->key.clinic_id;
+    int rc = nudge_patient_add(r->n, p, e);
+    *id = p->id;
+    return rc;
+}
+
+static int patient_update(http_req *r, void *rec, int64_t if_version, nudge_err *e)
+{
+    return nudge_patient_update(r->n, r->key.clinic_id, rec, if_version, e);
+}
+
+static const http_resource patient_res = {
+    .location = "/v1/patients/%lld",
+    .what = "patient",
+    .fields = nudge_patient_fields,
+    .size = sizeof(nudge_patient),
+    .get = patient_read,
+    .init = patient_init,
+    .add = patient_add,
+    .update = patient_update,
+};
 
 int api_patient_create(http_req *r)
 {
-    json_t *j = http_body(r);
-    if (!j)
-        return 0;
-    nudge_patient p;
-    nudge_patient_init(&p);
-    nudge_err e = {0};
-    int rc = codec_patient_in(j, &p, 0, &e);
-    json_decref(j);
-    if (rc < 0)
-        return http_fail(r, &e);
-    p.clinic_id = r->key.clinic_id;
-    if (nudge_patient_add(r->n, &p, &e) < 0)
-        return http_fail(r, &e);
-    nudge_patient stored;
-    if (nudge_patient_get(r->n, r->key.clinic_id, p.id, &stored, &e) < 0)
-        return http_fail(r, &e);
-    snprintf(r->location, sizeof r->location, "/v1/patients/%lld", (long long)p.id);
-    return patient_answer(r, 201, &stored);
+    return http_create(r, &patient_res);
 }
 
 int api_patient_get(http_req *r)
 {
-    int64_t id;
-    if (http_param_id(r, 0, &id) < 0)
-        return 0;
-    nudge_patient p;
-    nudge_err e = {0};
-    if (nudge_patient_get(r->n, r->key.clinic_id, id, &p, &e) < 0)
-        return http_fail(r, &e);
-    return patient_answer(r, 200, &p);
+    return http_get(r, &patient_res);
 }
 
 static int page_patient(void *ctx, const nudge_patient *p)
 {
-    http_list *l = ctx;
-    return http_list_add(l, codec_patient_out(p, l->tz), p->id);
+    return http_list_put(ctx, p, p->id);
+}
+
+static int fetch_patients(http_req *r, int64_t after, int limit, http_list *l, nudge_err *e)
+{
+    return nudge_patient_list(r->n, r->key.clinic_id, after, limit, page_patient, l, e);
 }
 
 int api_patient_list(http_req *r)
 {
-    int64_t after;
-    int limit;
-    if (http_paging(r, &after, &limit) < 0)
-        return 0;
-    http_list pg = {json_array(), r->clinic.timezone, 0, 0};
-    nudge_err e = {0};
-    if (nudge_patient_list(r->n, r->key.clinic_id, after, limit, page_patient, &pg, &e) < 0) {
-        json_decref(pg.items);
-        return http_fail(r, &e);
-    }
-    return http_ok(r, 200, http_page(pg.items, pg.last, pg.count == limit));
+    return http_list_page(r, nudge_patient_fields, fetch_patients, "next_after");
 }
 
 int api_patient_update(http_req *r)
 {
-    int64_t id;
-    if (http_param_id(r, 0, &id) < 0)
-        return 0;
-    int64_t want = http_if_match(r);
-    if (want == 0)
-        return http_problem(r, 428, "Precondition required",
-                            "send If-Match with the ETag of the patient you edited", "If-Match");
-    if (want < 0)
-        return http_problem(r, 400, "Malformed request", "If-Match must be an ETag such as \"3\"",
-                            "If-Match");
-    nudge_patient p;
-    nudge_err e = {0};
-    if (nudge_patient_get(r->n, r->key.clinic_id, id, &p, &e) < 0)
-        return http_fail(r, &e);
-    json_t *j = http_body(r);
-    if (!j)
-        return 0;
-    int rc = codec_patient_in(j, &p, 1, &e);
-    json_decref(j);
-    if (rc < 0)
-        return http_fail(r, &e);
-    if (nudge_patient_update(r->n, r->key.clinic_id, &p, want, &e) < 0) {
-        if (e.code == NUDGE_ECONFLICT && !strcmp(e.field, "version"))
-            return http_problem(r, 412, "Precondition failed", e.msg, "If-Match");
-        return http_fail(r, &e);
-    }
-    return patient_answer(r, 200, &p);
+    return http_update(r, &patient_res);
 }
 
-static int add_reminder(void *ctx, const nudge_reminder *rm)
+int http_reminder_put(void *ctx, const nudge_reminder *rm)
 {
-    http_list *l = ctx;
-    return http_list_add(l, codec_reminder_out(rm, l->tz), rm->id);
+    return http_list_put(ctx, rm, rm->id);
 }
 
 /* The plans still to come for a patient: what they are going to receive. */
@@ -118,12 +90,9 @@ int api_patient_reminders(http_req *r)
     nudge_err e = {0};
     if (nudge_patient_get(r->n, r->key.clinic_id, id, &p, &e) < 0)
         return http_fail(r, &e);
-    http_list pg = {json_array(), r->clinic.timezone, 0, 0};
-    if (nudge_reminder_pending(r->n, r->key.clinic_id, id, add_reminder, &pg, &e) < 0) {
-        json_decref(pg.items);
-        return http_fail(r, &e);
-    }
-    return http_ok(r, 200, json_pack("{s:o}", "data", pg.items));
+    http_list pg = HTTP_LIST(r, nudge_reminder_fields);
+    int rc = nudge_reminder_pending(r->n, r->key.clinic_id, id, http_reminder_put, &pg, &e);
+    return http_list_done(r, &pg, rc, &e, NULL, 0);
 }
 
 int api_reminder_cancel(http_req *r)

@@ -2,12 +2,13 @@
  * server.c: the HTTP API's front door. It owns everything a handler should
  * not think about: libmicrohttpd, the per-thread nudge handles, reading
  * the body under a size limit, routing, authentication and roles, the
- * Idempotency-Key replay store, problem+json answers and the access log.
+ * Idempotency-Key, problem+json answers and the access log. It speaks only
+ * the public library (nudge.h).
  *
- * A request that changes data and carries an Idempotency-Key runs in one
- * transaction with the stored answer, so a replay either finds the first
- * answer or finds nothing was done. Errors roll back: a failed request
- * leaves nothing behind.
+ * A request that changes data and carries an Idempotency-Key runs through
+ * nudge_once: one transaction with the stored answer, so a replay either
+ * finds the first answer or finds nothing was done. Errors roll back: a
+ * failed request leaves nothing behind.
  */
 #include "http/server.h"
 
@@ -20,12 +21,8 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/evp.h>
-
-#include "core.h"
 #include "http/codec.h"
 #include "http/http.h"
-#include "util.h"
 
 struct http_server {
     struct MHD_Daemon *d;
@@ -36,7 +33,8 @@ struct http_server {
 };
 
 typedef struct conn_ctx {
-    sbuf body;
+    char *body; /* NUL-terminated */
+    size_t body_len;
     int too_big;
     struct timespec started;
 } conn_ctx;
@@ -95,6 +93,9 @@ int http_fail(http_req *r, const nudge_err *in)
     case NUDGE_ENOTFOUND:
         return http_problem(r, 404, "Not found", e->msg, NULL);
     case NUDGE_ECONFLICT:
+        /* If-Match that no longer holds: the version a client read is gone. */
+        if (!strcmp(e->field, "version"))
+            return http_problem(r, 412, "Precondition failed", e->msg, "If-Match");
         return http_problem(r, 409, "Conflict", e->msg, e->field);
     default:
         /* The store's message may name tables; the client gets none of it. */
@@ -181,15 +182,9 @@ int http_paging(http_req *r, int64_t *after, int *limit)
     return 0;
 }
 
-json_t *http_page(json_t *items, int64_t last_id, int full)
-{
-    return json_pack("{s:o, s:o}", "data", items, "next_after",
-                     full && last_id ? json_integer(last_id) : json_null());
-}
-
 int http_no_body(http_req *r)
 {
-    if (str_blank(r->body))
+    if (codec_blank(r->body))
         return 0;
     json_t *j = http_body(r);
     if (!j)
@@ -285,24 +280,30 @@ static const http_route *route_find(const char *method, const char *path, const 
 
 /* ---- idempotency ---- */
 
-static void request_hash(const http_req *r, char out[65])
+/* The answer a handler gave, kept under the key: body and the headers that
+ * went with it. Only 2xx answers are kept; anything else rolls back. */
+struct once_ctx {
+    http_req *r;
+    const http_route *rt;
+};
+
+static int run_once(void *ctx, int *code, char **answer)
 {
-    EVP_MD_CTX *c = EVP_MD_CTX_new();
-    unsigned char md[32];
-    unsigned len = 0;
-    EVP_DigestInit_ex(c, EVP_sha256(), NULL);
-    EVP_DigestUpdate(c, r->method, strlen(r->method));
-    EVP_DigestUpdate(c, " ", 1);
-    EVP_DigestUpdate(c, r->path, strlen(r->path));
-    EVP_DigestUpdate(c, "\n", 1);
-    EVP_DigestUpdate(c, r->body, r->body_len);
-    EVP_DigestFinal_ex(c, md, &len);
-    EVP_MD_CTX_free(c);
-    for (int i = 0; i < 32; i++)
-        sprintf(out + 2 * i, "%02x", md[i]);
+    struct once_ctx *o = ctx;
+    http_req *r = o->r;
+    o->rt->fn(r);
+    if (r->status < 200 || r->status >= 300)
+        return -1;
+    json_t *saved = json_pack("{s:O?, s:s, s:s}", "body", r->out, "etag", r->etag, "location",
+                              r->location);
+    *answer = json_dumps(saved, JSON_COMPACT);
+    json_decref(saved);
+    *code = r->status;
+    return 0;
 }
 
-/* Runs the handler, under an Idempotency-Key when the request has one. */
+/* Runs the handler, under an Idempotency-Key when the request has one: the
+ * library runs it at most once per key, in one transaction with its answer. */
 static void run_handler(http_req *r, const http_route *rt)
 {
     const char *ikey = strcmp(r->method, "POST") ? NULL : http_header(r, "Idempotency-Key");
@@ -310,71 +311,48 @@ static void run_handler(http_req *r, const http_route *rt)
         rt->fn(r);
         return;
     }
-    if (!*ikey || strlen(ikey) > 200) {
+    if (!*ikey || strlen(ikey) > NUDGE_ONCE_KEY_MAX) {
         http_problem(r, 400, "Malformed request", "Idempotency-Key must be 1 to 200 characters",
                      "Idempotency-Key");
         return;
     }
+    /* The request as the key remembers it: method, path and body. */
+    size_t ml = strlen(r->method), pl = strlen(r->path);
+    char *req = malloc(ml + pl + 2 + r->body_len);
+    if (!req) {
+        http_problem(r, 500, "Internal error", "the request could not be completed", NULL);
+        return;
+    }
+    memcpy(req, r->method, ml);
+    req[ml] = ' ';
+    memcpy(req + ml + 1, r->path, pl);
+    req[ml + 1 + pl] = '\n';
+    memcpy(req + ml + pl + 2, r->body, r->body_len);
+    struct once_ctx o = {r, rt};
+    nudge_once_result res;
     nudge_err e = {0};
-    store *db = r->n->db;
-    char hash[65];
-    request_hash(r, hash);
-    if (store_begin(db, &e) < 0) {
+    int rc = nudge_once(r->n, r->key.clinic_id, ikey, req, ml + pl + 2 + r->body_len, run_once, &o,
+                        &res, &e);
+    free(req);
+    if (rc < 0 && e.code == NUDGE_ECONFLICT) {
+        http_problem(r, 422, "Idempotency-Key reused",
+                     "this Idempotency-Key was used with a different request", "Idempotency-Key");
+        return;
+    }
+    if (rc < 0) {
         http_fail(r, &e);
         return;
     }
-    store_stmt *st;
-    if (store_query(db, &st, &e,
-                    "SELECT request_hash, status, response FROM idempotency_keys WHERE "
-                    "clinic_id = ? AND key = ?",
-                    bind_int(r->key.clinic_id), bind_text(ikey)) < 0) {
-        store_rollback(db);
-        http_fail(r, &e);
+    if (!res.replayed)
         return;
-    }
-    int found = store_next(st, &e);
-    if (found == 1) {
-        int same = !strcmp(store_text(st, 0), hash);
-        int status = (int)store_int(st, 1);
-        /* The stored answer: body and the headers that went with it. */
-        json_t *saved = json_loads(store_text(st, 2), 0, NULL);
-        store_done(st);
-        store_rollback(db);
-        if (!same) {
-            json_decref(saved);
-            http_problem(r, 422, "Idempotency-Key reused",
-                         "this Idempotency-Key was used with a different request",
-                         "Idempotency-Key");
-            return;
-        }
-        const char *etag = json_string_value(json_object_get(saved, "etag"));
-        const char *loc = json_string_value(json_object_get(saved, "location"));
-        snprintf(r->etag, sizeof r->etag, "%s", etag ? etag : "");
-        snprintf(r->location, sizeof r->location, "%s", loc ? loc : "");
-        http_ok(r, status, json_incref(json_object_get(saved, "body")));
-        json_decref(saved);
-        return;
-    }
-    store_done(st);
-    rt->fn(r);
-    if (r->status >= 200 && r->status < 300) {
-        json_t *saved = json_pack("{s:O?, s:s, s:s}", "body", r->out, "etag", r->etag,
-                                  "location", r->location);
-        char *js = json_dumps(saved, JSON_COMPACT);
-        json_decref(saved);
-        int rc = store_exec(db, &e,
-                            "INSERT INTO idempotency_keys (clinic_id, key, request_hash, status, "
-                            "response, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                            bind_int(r->key.clinic_id), bind_text(ikey), bind_text(hash),
-                            bind_int(r->status), bind_text(js), bind_int(nudge_now(r->n)));
-        free(js);
-        if (rc == 0 && store_commit(db, &e) == 0)
-            return;
-        store_rollback(db);
-        http_fail(r, &e);
-        return;
-    }
-    store_rollback(db);
+    json_t *saved = json_loads(res.answer ? res.answer : "", 0, NULL);
+    free(res.answer);
+    const char *etag = json_string_value(json_object_get(saved, "etag"));
+    const char *loc = json_string_value(json_object_get(saved, "location"));
+    snprintf(r->etag, sizeof r->etag, "%s", etag ? etag : "");
+    snprintf(r->location, sizeof r->location, "%s", loc ? loc : "");
+    http_ok(r, res.code, json_incref(json_object_get(saved, "body")));
+    json_decref(saved);
 }
 
 /* ---- the request ---- */
@@ -439,8 +417,8 @@ static enum MHD_Result send_response(struct MHD_Connection *c, http_req *r)
     r->raw = NULL;
     if (!text)
         text = r->out ? json_dumps(r->out, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
-    if (!text)
-        text = str_dup("");
+    if (!text && !(text = calloc(1, 1)))
+        return MHD_NO;
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
     MHD_add_response_header(resp, "Content-Type",
@@ -477,10 +455,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_YES;
     }
     if (*upload_size) {
-        if (!cx->too_big && cx->body.len + *upload_size <= s->cfg.max_body)
-            sbuf_add(&cx->body, upload, *upload_size);
-        else
-            cx->too_big = 1;
+        char *b = NULL;
+        if (!cx->too_big && cx->body_len + *upload_size <= s->cfg.max_body)
+            b = realloc(cx->body, cx->body_len + *upload_size + 1);
+        if (b) {
+            memcpy(b + cx->body_len, upload, *upload_size);
+            cx->body = b;
+            cx->body_len += *upload_size;
+            b[cx->body_len] = 0;
+        } else {
+            cx->too_big = 1; /* or out of memory: either way it is not read */
+        }
         *upload_size = 0;
         return MHD_YES;
     }
@@ -490,8 +475,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     r.method = method;
     r.path = url;
     r.conn = c;
-    r.body = cx->body.data ? cx->body.data : "";
-    r.body_len = cx->body.len;
+    r.body = cx->body ? cx->body : "";
+    r.body_len = cx->body_len;
     if (cx->too_big) {
         char d[96];
         snprintf(d, sizeof d, "the body is larger than %zu bytes", s->cfg.max_body);
@@ -527,7 +512,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     (void)why;
     conn_ctx *cx = *con_cls;
     if (cx) {
-        sbuf_free(&cx->body);
+        free(cx->body);
         free(cx);
     }
     *con_cls = NULL;
@@ -537,7 +522,7 @@ int http_start(const http_config *cfg, http_server **out, nudge_err *err)
 {
     http_server *s = calloc(1, sizeof *s);
     if (!s)
-        return err_set(err, NUDGE_ENOMEM, "", "out of memory");
+        return codec_err(err, NUDGE_ENOMEM, "", "out of memory");
     s->cfg = *cfg;
     if (!s->cfg.max_body)
         s->cfg.max_body = 1 << 20;
@@ -547,8 +532,8 @@ int http_start(const http_config *cfg, http_server **out, nudge_err *err)
         s->cfg.threads = 4;
     if (!s->cfg.timeout_s)
         s->cfg.timeout_s = 30;
-    s->db = str_dup(cfg->nudge.db);
-    s->outbox = str_dup(cfg->nudge.outbox_dir);
+    s->db = codec_strdup(cfg->nudge.db);
+    s->outbox = codec_strdup(cfg->nudge.outbox_dir);
     s->cfg.nudge.db = s->db;
     s->cfg.nudge.outbox_dir = s->outbox;
     s->cfg.nudge.smtp_url = NULL; /* API threads enqueue; they never send */
@@ -560,14 +545,14 @@ int http_start(const http_config *cfg, http_server **out, nudge_err *err)
     long port = colon ? strtol(colon + 1, NULL, 10) : -1;
     if (!colon || (size_t)(colon - listen) >= sizeof host || port < 0 || port > 65535) {
         http_stop(s);
-        return err_set(err, NUDGE_EINVAL, "listen", "listen must be HOST:PORT (got \"%s\")",
+        return codec_err(err, NUDGE_EINVAL, "listen", "listen must be HOST:PORT (got \"%s\")",
                        listen);
     }
     memcpy(host, listen, (size_t)(colon - listen));
     host[colon - listen] = 0;
     if (inet_pton(AF_INET, host, &addr.sin_addr) != 1) {
         http_stop(s);
-        return err_set(err, NUDGE_EINVAL, "listen",
+        return codec_err(err, NUDGE_EINVAL, "listen",
                        "listen host must be an IPv4 address such as 127.0.0.1 (got \"%s\")",
                        host);
     }
@@ -584,7 +569,7 @@ int http_start(const http_config *cfg, http_server **out, nudge_err *err)
         free(s->db);
         free(s->outbox);
         free(s);
-        return err_set(err, NUDGE_EIO, "listen", "cannot listen on %s", listen);
+        return codec_err(err, NUDGE_EIO, "listen", "cannot listen on %s", listen);
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
     s->port = info ? info->port : (int)port;

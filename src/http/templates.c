@@ -4,27 +4,23 @@
  * rendering with given variables (a missing variable is a 422 naming it).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "http/codec.h"
 #include "http/http.h"
-#include "util.h"
 
 static int collect(void *ctx, const nudge_template *t)
 {
-    json_array_append_new(ctx, codec_template_out(t));
-    return 0;
+    return http_list_put(ctx, t, 0);
 }
 
 int api_template_list(http_req *r)
 {
-    json_t *items = json_array();
+    http_list x = HTTP_LIST(r, nudge_template_fields);
     nudge_err e = {0};
-    if (nudge_template_list(r->n, r->key.clinic_id, collect, items, &e) < 0) {
-        json_decref(items);
-        return http_fail(r, &e);
-    }
-    return http_ok(r, 200, json_pack("{s:o}", "data", items));
+    int rc = nudge_template_list(r->n, r->key.clinic_id, collect, &x, &e);
+    return http_list_done(r, &x, rc, &e, NULL, 0);
 }
 
 /* Exactly this language: no fallback, so a client sees what it asked for. */
@@ -45,7 +41,7 @@ int api_template_get(http_req *r)
     nudge_template t;
     if (load(r, &t) < 0)
         return 0;
-    http_ok(r, 200, codec_template_out(&t));
+    http_answer(r, 0, NULL, 200, nudge_template_fields, &t);
     nudge_template_free(&t);
     return 0;
 }
@@ -73,7 +69,8 @@ int api_template_put(http_req *r)
                                      &e) == 0 &&
                   t.clinic_id && !strcmp(t.language, r->params[1]);
     nudge_template_free(&t);
-    int rc = codec_template_in(j, &t, &e);
+    memset(&t, 0, sizeof t); /* the body alone says what it is */
+    int rc = codec_in(nudge_template_fields, j, NULL, &t, sizeof t, 0, &e);
     json_decref(j);
     if (rc == 0)
         rc = nudge_template_put(r->n, r->key.clinic_id, &t, &e);
@@ -82,7 +79,7 @@ int api_template_put(http_req *r)
         return http_fail(r, &e);
     if (nudge_template_get(r->n, r->key.clinic_id, r->params[0], r->params[1], &t, &e) < 0)
         return http_fail(r, &e);
-    http_ok(r, existed ? 200 : 201, codec_template_out(&t));
+    http_answer(r, 0, NULL, existed ? 200 : 201, nudge_template_fields, &t);
     nudge_template_free(&t);
     return 0;
 }
@@ -149,6 +146,28 @@ static int body_fields(http_req *r, json_t *j, const char *const *names, const i
     return 0;
 }
 
+/* A mapping's parameters as the library takes them: an array of strings
+ * as "a,b", an object of strings as "K1:a,K2:b". NULL when there are none
+ * (or no memory). */
+static char *params_join(json_t *params)
+{
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    if (!f)
+        return NULL;
+    size_t i;
+    const char *k;
+    json_t *v;
+    if (json_is_array(params))
+        json_array_foreach(params, i, v) fprintf(f, "%s%s", i ? "," : "", json_string_value(v));
+    else
+        json_object_foreach(params, k, v) fprintf(f, "%s%s:%s", ftell(f) ? "," : "", k,
+                                                  json_string_value(v));
+    fclose(f);
+    return out;
+}
+
 /* PUT /v1/templates/{name}/{language}/whatsapp: the clinic's approved
  * WhatsApp template for this one, used outside the 24-hour window:
  * {"name", "language", "params": ["patient_name", ...]} (params in the
@@ -164,25 +183,23 @@ int api_template_map_whatsapp(http_req *r)
         json_decref(j);
         return 0;
     }
-    sbuf params = {0};
     size_t i;
     json_t *v;
     json_array_foreach(json_object_get(j, "params"), i, v)
     {
         if (!json_is_string(v)) {
-            sbuf_free(&params);
             json_decref(j);
             return http_problem(r, 422, "Invalid input", "params are variable names", "params");
         }
-        sbuf_printf(&params, "%s%s", i ? "," : "", json_string_value(v));
     }
+    char *params = params_join(json_object_get(j, "params"));
     nudge_err e = {0};
     const char *nm = json_string_value(json_object_get(j, "name"));
     const char *lang = json_string_value(json_object_get(j, "language"));
     int rc = nudge_whatsapp_template_put(r->n, r->key.clinic_id, r->params[0], r->params[1],
                                          nm ? nm : "", lang ? lang : "",
-                                         params.data ? params.data : "", &e);
-    sbuf_free(&params);
+                                         params ? params : "", &e);
+    free(params);
     if (rc == 0)
         http_ok(r, 200,
                 json_pack("{s:s, s:s, s:O?}", "template", r->params[0], "language", r->params[1],
@@ -211,24 +228,22 @@ int api_template_map_msg91(http_req *r)
         json_decref(j);
         return 0;
     }
-    sbuf params = {0};
     const char *k;
     json_t *v;
     json_object_foreach(json_object_get(j, "params"), k, v)
     {
         if (!json_is_string(v)) {
-            sbuf_free(&params);
             json_decref(j);
             return http_problem(r, 422, "Invalid input", "each variable names a nudge variable",
                                 "params");
         }
-        sbuf_printf(&params, "%s%s:%s", params.len ? "," : "", k, json_string_value(v));
     }
+    char *params = params_join(json_object_get(j, "params"));
     nudge_err e = {0};
     const char *id = json_string_value(json_object_get(j, "template_id"));
     int rc = nudge_msg91_template_put(r->n, r->key.clinic_id, r->params[0], r->params[1],
-                                      id ? id : "", params.data ? params.data : "", &e);
-    sbuf_free(&params);
+                                      id ? id : "", params ? params : "", &e);
+    free(params);
     if (rc == 0)
         http_ok(r, 200,
                 json_pack("{s:s, s:s, s:O?}", "template", r->params[0], "language", r->params[1],
