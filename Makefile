@@ -73,6 +73,7 @@ san:
 
 check: $(BUILD)/nudge $(TEST_BIN)
 	python3 scripts/check-binds.py
+	python3 scripts/check-owners.py
 	@$(MAKE) --no-print-directory san
 	bash tests/run.sh $(BUILD) build/san
 

@@ -366,6 +366,25 @@ extern const char *const nudge_status_names[NUDGE_N_STATUS];
 int nudge_queue_status(nudge *n, int64_t clinic_id, int64_t counts[NUDGE_N_STATUS],
                        nudge_err *err);
 
+/* ---- queue metrics ---- */
+/* One count under two labels (status and channel; channel and outcome). */
+typedef struct nudge_count {
+    char a[24], b[24];
+    int64_t count;
+} nudge_count;
+/* Everything /metrics says about messages, for every clinic: notifications
+ * by status and channel, attempts by channel and outcome, and the age of
+ * the oldest due plan and due message (planner and dispatcher lag). */
+typedef struct nudge_queue_stats {
+    nudge_count *by_status;
+    size_t n_by_status;
+    nudge_count *attempts;
+    size_t n_attempts;
+    int64_t plan_lag, dispatch_lag; /* seconds */
+} nudge_queue_stats;
+int nudge_queue_metrics(nudge *n, nudge_queue_stats *out, nudge_err *err);
+void nudge_queue_stats_free(nudge_queue_stats *s);
+
 /* ---- messages from patients ---- */
 typedef struct nudge_inbound {
     const char *channel;     /* sms whatsapp */

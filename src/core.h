@@ -16,6 +16,8 @@ struct nudge {
     store *db;
     nudge_clock *clock;
     nudge_clock sysclock;
+    int held;            /* a tick is running: its instant is held_at */
+    int64_t held_at;
     char actor[64];      /* who is acting, for the audit log */
     char worker_id[64];  /* lease owner: host:pid:random */
     int lease_seconds;
@@ -36,10 +38,20 @@ struct nudge {
 };
 
 
+/* clock.c: the time every module reads. A tick holds one instant for its
+ * whole pass (clock_hold returns it; clock_release lets time run again). */
+int64_t clock_now(nudge *n);
+int64_t clock_hold(nudge *n);
+void clock_release(nudge *n);
+
 /* event.c: the transactional outbox. Must be called inside the caller's
  * transaction; payload is stolen. */
 int event_emit(nudge *n, int64_t clinic_id, const char *type, int64_t subject_id,
                json_t *payload, nudge_err *err);
+/* How many events of a type a clinic had since a time whose payload has
+ * key = value (an alert sent once an hour, not once a message). */
+int event_count_since(nudge *n, int64_t clinic_id, const char *type, int64_t since,
+                      const char *key, const char *value, int64_t *count, nudge_err *err);
 
 /* audit.c: append-only log of every change and every message sent. */
 int audit_add(nudge *n, int64_t clinic_id, const char *action, const char *entity,
@@ -57,6 +69,34 @@ int reminder_plan_one(nudge *n, const nudge_appointment *a, const char *kind,
 /* Cancels planned reminders and pending notifications of an appointment. */
 int reminder_cancel_appointment(nudge *n, int64_t appointment_id, const char *why,
                                 nudge_err *err);
+/* Up to max plans due at now, oldest first: the count, or -1. */
+int reminder_due(nudge *n, int64_t now, nudge_reminder *batch, int max, nudge_err *err);
+/* A plan's outcome: enqueued (with its notification), expired or failed. */
+int reminder_mark(nudge *n, int64_t id, const char *status, int64_t notification_id,
+                  const char *note, nudge_err *err);
+/* Age of the oldest due plan not yet enqueued (0: none). */
+int reminder_lag(nudge *n, int64_t now, int64_t *lag, nudge_err *err);
+
+/* appointment.c: a patient's next active visit after now: 1 found, 0 none. */
+int appointment_next(nudge *n, int64_t patient_id, int64_t now, int64_t *id, int64_t *start_at,
+                     nudge_err *err);
+
+/* patient.c */
+int patient_visited(nudge *n, int64_t patient_id, int64_t at, nudge_err *err);
+/* Ids of the patients with this E.164 number, newest first: count or -1. */
+int patient_by_phone(nudge *n, const char *phone, int64_t *ids, int max, nudge_err *err);
+int patient_set_consent(nudge *n, const nudge_patient *p, const char *channel, int stop,
+                        const char *message, const char *provider_id, nudge_err *err);
+
+/* ticket.c: files an inbound message on the patient's open ticket, or
+ * opens one (*opened = 1). */
+int ticket_file(nudge *n, const nudge_patient *p, const char *channel, const char *text,
+                const char *provider_id, const char *subject, int64_t *ticket, int *opened,
+                nudge_err *err);
+
+/* reply.c: when the patient last wrote from number on channel (0: never). */
+int reply_last_inbound(nudge *n, const char *channel, const char *number, int64_t *at,
+                       nudge_err *err);
 
 /* tmpl_store.c: the approved WhatsApp template for a message, filled:
  * *json NULL when the clinic mapped none (caller frees). */
@@ -86,6 +126,36 @@ typedef struct queue_item {
 /* Inserts; a duplicate dedupe key is not an error: *id gets the existing row
  * and *created 0. */
 int queue_insert(nudge *n, const queue_item *it, int64_t *id, int *created, nudge_err *err);
+/* The one builder of a queued item: routes the patient (want: a channel
+ * asked for, or NULL), renders the template in their language with vars
+ * and the patient's (and visit's, a may be NULL) variables, and adds what
+ * the provider will need. q owns the strings q->it points to; the caller
+ * sets priority, due time, expiry, dedupe key and reminder. */
+typedef struct queue_msg {
+    queue_item it;
+    nudge_template t;
+    nudge_rendered r;
+    char *wa, *flow, *ics;
+} queue_msg;
+int queue_build(nudge *n, const nudge_clinic *c, const nudge_patient *p,
+                const nudge_appointment *a, const char *template_name, const char *want,
+                const nudge_vars *vars, queue_msg *q, nudge_err *err);
+/* Attaches the visit's calendar invitation (ics.h's ICS_REQUEST or
+ * ICS_CANCEL) to an email. */
+int queue_build_invite(queue_msg *q, const nudge_clinic *c, const nudge_appointment *a,
+                       const nudge_patient *p, int method, int sequence, int64_t now,
+                       nudge_err *err);
+void queue_msg_free(queue_msg *q);
+/* Cancels the appointment's messages not yet handed to a provider. */
+int queue_cancel_appointment(nudge *n, int64_t appointment_id, const char *why, nudge_err *err);
+/* Whether a calendar invitation for the appointment reached the patient. */
+int queue_invitation_sent(nudge *n, int64_t appointment_id, int *sent, nudge_err *err);
+/* What a send needs besides the notification's own fields. */
+typedef struct queue_extra {
+    char *wa_template, *ics, *ics_method, *msg91_flow;
+} queue_extra;
+int queue_extras(nudge *n, int64_t id, queue_extra *x, nudge_err *err);
+void queue_extra_free(queue_extra *x);
 /* Chooses the channel and recipient for a patient. */
 int queue_route(const nudge_clinic *c, const nudge_patient *p, const char *want,
                 const char **channel, const char **recipient, nudge_err *err);
@@ -103,12 +173,13 @@ int queue_drop(nudge *n, const nudge_notification *m, const char *status, const 
 /* A WhatsApp message that failed (or was not delivered in time) goes once
  * more by SMS, as the same logical message, when its clinic allows. */
 int queue_fallback(nudge *n, int64_t id, nudge_err *err);
-/* scheduler.c: WhatsApp messages sent but not delivered in time. */
-int sched_fallbacks(nudge *n, nudge_err *err);
+/* WhatsApp messages sent but not delivered by their clinic's deadline go
+ * by SMS too (once per tick). */
+int queue_fallback_overdue(nudge *n, int64_t now, nudge_err *err);
 
-/* scheduler.c / dispatch.c */
-int sched_run(nudge *n, nudge_tick_stats *st, nudge_err *err);
-int dispatch_run(nudge *n, nudge_tick_stats *st, nudge_err *err);
+/* scheduler.c / dispatch.c: the two halves of a tick, at the tick's now. */
+int sched_run(nudge *n, int64_t now, nudge_tick_stats *st, nudge_err *err);
+int dispatch_run(nudge *n, int64_t now, nudge_tick_stats *st, nudge_err *err);
 
 /* Minute of the local day at t in tz, for quiet hours. */
 int quiet_contains(int start, int end, int minute);

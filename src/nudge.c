@@ -16,36 +16,6 @@
 #include "core.h"
 #include "util.h"
 
-static int64_t clock_system_now(nudge_clock *c)
-{
-    (void)c;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec;
-}
-
-static int64_t clock_fake_now(nudge_clock *c)
-{
-    return c->t;
-}
-
-void nudge_clock_system(nudge_clock *c)
-{
-    c->now = clock_system_now;
-    c->t = 0;
-}
-
-void nudge_clock_fake(nudge_clock *c, int64_t t)
-{
-    c->now = clock_fake_now;
-    c->t = t;
-}
-
-int64_t nudge_now(nudge *n)
-{
-    return n->clock->now(n->clock);
-}
-
 void nudge_set_actor(nudge *n, const char *actor)
 {
     snprintf(n->actor, sizeof n->actor, "%s", actor ? actor : "system");
@@ -101,7 +71,7 @@ int nudge_open(const nudge_config *cfg, nudge **out, nudge_err *err)
 
     if (store_open(cfg->db, &n->db, err) < 0)
         goto fail;
-    if (store_migrate(n->db, nudge_now(n), NULL, err) < 0)
+    if (store_migrate(n->db, clock_now(n), NULL, err) < 0)
         goto fail;
     n->outbox = channel_outbox_new(cfg->outbox_dir ? cfg->outbox_dir : "outbox", err);
     if (!n->outbox)
@@ -195,7 +165,7 @@ void nudge_close(nudge *n)
 
 int nudge_migrate(nudge *n, int *applied, nudge_err *err)
 {
-    return store_migrate(n->db, nudge_now(n), applied, err);
+    return store_migrate(n->db, clock_now(n), applied, err);
 }
 
 int nudge_tick(nudge *n, nudge_tick_stats *st, nudge_err *err)
@@ -205,7 +175,11 @@ int nudge_tick(nudge *n, nudge_tick_stats *st, nudge_err *err)
         st = &local;
     memset(st, 0, sizeof *st);
     err_clear(err);
-    if (sched_run(n, st, err) < 0 || sched_fallbacks(n, err) < 0)
-        return -1;
-    return dispatch_run(n, st, err);
+    int64_t now = clock_hold(n);
+    int rc = sched_run(n, now, st, err) < 0 || queue_fallback_overdue(n, now, err) < 0 ||
+                     dispatch_run(n, now, st, err) < 0
+                 ? -1
+                 : 0;
+    clock_release(n);
+    return rc;
 }

@@ -167,7 +167,7 @@ int nudge_template_put(nudge *n, int64_t clinic_id, const nudge_template *t, nud
         if (tmpl_check(parts[i].text, parts[i].field, err) < 0)
             return -1;
     }
-    int64_t now = nudge_now(n);
+    int64_t now = clock_now(n);
     if (store_begin(n->db, err) < 0)
         return -1;
     if (store_exec(n->db, err,

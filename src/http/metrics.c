@@ -10,7 +10,7 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "core.h"
+#include "nudge.h"
 #include "http/http.h"
 #include "util.h"
 
@@ -47,20 +47,14 @@ static void metrics_requests_text(sbuf *b)
     pthread_mutex_unlock(&metrics_lock);
 }
 
-/* Rows of (label, label, count) from a query, as one metric family. */
-static int metrics_family(nudge *n, sbuf *b, const char *name, const char *help, const char *l1,
-                          const char *l2, const char *sql, nudge_err *err)
+/* Counts under two labels, as one metric family. */
+static void metrics_family(sbuf *b, const char *name, const char *help, const char *l1,
+                           const char *l2, const nudge_count *c, size_t nc)
 {
-    store_stmt *st;
-    if (store_query(n->db, &st, err, sql) < 0)
-        return -1;
     sbuf_printf(b, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
-    int r;
-    while ((r = store_next(st, err)) == 1)
-        sbuf_printf(b, "%s{%s=\"%s\",%s=\"%s\"} %lld\n", name, l1, store_text(st, 0), l2,
-                    store_text(st, 1), (long long)store_int(st, 2));
-    store_done(st);
-    return r < 0 ? -1 : 0;
+    for (size_t i = 0; i < nc; i++)
+        sbuf_printf(b, "%s{%s=\"%s\",%s=\"%s\"} %lld\n", name, l1, c[i].a, l2, c[i].b,
+                    (long long)c[i].count);
 }
 
 int api_metrics(http_req *r)
@@ -69,43 +63,26 @@ int api_metrics(http_req *r)
         return http_problem(r, 503, "Unavailable", "the database cannot be opened", NULL);
     sbuf b = {0};
     nudge_err e = {0};
-    int64_t now = nudge_now(r->n), lag = 0;
+    nudge_queue_stats q;
+    if (nudge_queue_metrics(r->n, &q, &e) < 0)
+        return http_fail(r, &e);
     metrics_requests_text(&b);
-    if (metrics_family(r->n, &b, "nudge_queue_notifications",
-                       "Notifications by status and channel.", "status", "channel",
-                       "SELECT status, channel, COUNT(*) FROM notification_queue "
-                       "GROUP BY status, channel ORDER BY 1, 2",
-                       &e) < 0 ||
-        metrics_family(r->n, &b, "nudge_delivery_attempts",
-                       "Send attempts by channel and outcome (a counter kept in the store).",
-                       "channel", "outcome",
-                       "SELECT channel, outcome, COUNT(*) FROM delivery_attempts "
-                       "GROUP BY channel, outcome ORDER BY 1, 2",
-                       &e) < 0)
-        goto fail;
-    if (store_scalar(r->n->db, &lag, &e,
-                     "SELECT COALESCE(? - MIN(due_at), 0) FROM reminders WHERE status = "
-                     "'planned' AND due_at <= ?",
-                     bind_int(now), bind_int(now)) < 0)
-        goto fail;
+    metrics_family(&b, "nudge_queue_notifications", "Notifications by status and channel.",
+                   "status", "channel", q.by_status, q.n_by_status);
+    metrics_family(&b, "nudge_delivery_attempts",
+                   "Send attempts by channel and outcome (a counter kept in the store).",
+                   "channel", "outcome", q.attempts, q.n_attempts);
     sbuf_printf(&b,
                 "# HELP nudge_scheduler_lag_seconds Age of the oldest due plan not yet enqueued.\n"
                 "# TYPE nudge_scheduler_lag_seconds gauge\nnudge_scheduler_lag_seconds %lld\n",
-                (long long)lag);
-    if (store_scalar(r->n->db, &lag, &e,
-                     "SELECT COALESCE(? - MIN(due_at), 0) FROM notification_queue WHERE status = "
-                     "'pending' AND due_at <= ?",
-                     bind_int(now), bind_int(now)) < 0)
-        goto fail;
+                (long long)q.plan_lag);
     sbuf_printf(&b,
                 "# HELP nudge_dispatch_lag_seconds Age of the oldest due message not yet sent.\n"
                 "# TYPE nudge_dispatch_lag_seconds gauge\nnudge_dispatch_lag_seconds %lld\n",
-                (long long)lag);
+                (long long)q.dispatch_lag);
+    nudge_queue_stats_free(&q);
     r->status = 200;
     r->raw = sbuf_take(&b);
     r->raw_type = "text/plain; version=0.0.4; charset=utf-8";
     return 0;
-fail:
-    sbuf_free(&b);
-    return http_fail(r, &e);
 }
