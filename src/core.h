@@ -177,8 +177,8 @@ int queue_fallback(nudge *n, int64_t id, nudge_err *err);
  * by SMS too (once per tick). */
 int queue_fallback_overdue(nudge *n, int64_t now, nudge_err *err);
 
-/* scheduler.c / dispatch.c: the two halves of a tick, at the tick's now. */
-int sched_run(nudge *n, int64_t now, nudge_tick_stats *st, nudge_err *err);
+/* planner.c / dispatch.c: the two halves of a tick, at the tick's now. */
+int planner_run(nudge *n, int64_t now, nudge_tick_stats *st, nudge_err *err);
 int dispatch_run(nudge *n, int64_t now, nudge_tick_stats *st, nudge_err *err);
 
 /* Minute of the local day at t in tz, for quiet hours. */

@@ -176,7 +176,7 @@ int nudge_tick(nudge *n, nudge_tick_stats *st, nudge_err *err)
     memset(st, 0, sizeof *st);
     err_clear(err);
     int64_t now = clock_hold(n);
-    int rc = sched_run(n, now, st, err) < 0 || queue_fallback_overdue(n, now, err) < 0 ||
+    int rc = planner_run(n, now, st, err) < 0 || queue_fallback_overdue(n, now, err) < 0 ||
                      dispatch_run(n, now, st, err) < 0
                  ? -1
                  : 0;

@@ -1,5 +1,6 @@
 /*
- * scheduler.c: turns due plans into notifications. For each plan that has
+ * planner.c: turns due plans into notifications (the task scheduler, when
+ * it comes, runs jobs; this turns plans into messages). For each plan that has
  * come due it loads the appointment, patient and clinic as they are now,
  * renders the template in the patient's language and enqueues it under the
  * dedupe key "reminder:<id>", all in one transaction with the plan's own
@@ -15,7 +16,7 @@
 #include "tmpl.h"
 #include "util.h"
 
-static int sched_priority(const char *kind, int64_t due, int64_t expires)
+static int planner_priority(const char *kind, int64_t due, int64_t expires)
 {
     if (!strcmp(kind, "reminder") && expires && expires - due <= 3 * 3600)
         return NUDGE_HIGH; /* the last reminder before the visit */
@@ -26,7 +27,7 @@ static int sched_priority(const char *kind, int64_t due, int64_t expires)
 
 /* One plan, in its own transaction. Returns 1 enqueued, 2 expired,
  * 3 failed (recorded on the plan), -1 store error. */
-static int sched_one(nudge *n, const nudge_reminder *rm, int64_t now, nudge_err *err)
+static int planner_one(nudge *n, const nudge_reminder *rm, int64_t now, nudge_err *err)
 {
     nudge_appointment a;
     nudge_patient p;
@@ -68,7 +69,7 @@ static int sched_one(nudge *n, const nudge_reminder *rm, int64_t now, nudge_err 
     char key[64];
     snprintf(key, sizeof key, "reminder:%lld", (long long)rm->id);
     q.it.reminder_id = rm->id;
-    q.it.priority = sched_priority(rm->kind, rm->due_at, rm->expires_at);
+    q.it.priority = planner_priority(rm->kind, rm->due_at, rm->expires_at);
     q.it.due_at = rm->due_at;
     q.it.expires_at = rm->expires_at;
     q.it.dedupe_key = key;
@@ -87,7 +88,7 @@ out:
     return rc;
 }
 
-int sched_run(nudge *n, int64_t now, nudge_tick_stats *st, nudge_err *err)
+int planner_run(nudge *n, int64_t now, nudge_tick_stats *st, nudge_err *err)
 {
     for (;;) {
         /* Read a batch, then handle each plan in its own transaction. */
@@ -96,7 +97,7 @@ int sched_run(nudge *n, int64_t now, nudge_tick_stats *st, nudge_err *err)
         if (nb < 0)
             return -1;
         for (int i = 0; i < nb; i++) {
-            int rc = sched_one(n, &batch[i], now, err);
+            int rc = planner_one(n, &batch[i], now, err);
             if (rc < 0)
                 return -1;
             if (rc == 1)
