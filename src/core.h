@@ -107,8 +107,8 @@ int tmpl_msg91_flow(nudge *n, int64_t clinic_id, const char *template_name, cons
                     const nudge_vars *v, char **json, nudge_err *err);
 
 /* tmpl_store.c: variables every message about a patient may use. */
-int tmpl_patient_vars(nudge *n, const nudge_clinic *c, const nudge_patient *p,
-                      const nudge_appointment *a, nudge_vars *v, nudge_err *err);
+void tmpl_patient_vars(const nudge_clinic *c, const nudge_patient *p, const nudge_appointment *a,
+                       nudge_vars *v);
 
 /* queue.c */
 typedef struct queue_item {

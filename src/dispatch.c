@@ -136,8 +136,8 @@ static channel *dispatch_channel(nudge *n, const char *name)
 
 static size_t xfer_body(char *p, size_t sz, size_t nm, void *ud)
 {
-    sbuf_add(&((channel_xfer *)ud)->body, p, sz * nm);
-    return sz * nm;
+    /* Past the cap: 0 ends the transfer; the channel reads body.over. */
+    return sbuf_add(&((channel_xfer *)ud)->body, p, sz * nm) < 0 ? 0 : sz * nm;
 }
 
 static size_t xfer_header(char *p, size_t sz, size_t nm, void *ud)
@@ -253,6 +253,7 @@ static int dispatch_begin(nudge *n, int64_t id, flight *f, int64_t now, nudge_ti
     channel_outcome o;
     memset(&o, 0, sizeof o);
     if (f->ch->start) {
+        f->x.body.max = CHANNEL_ANSWER_MAX;
         if (f->ch->start(f->ch, &f->cm, &f->x, &o) == 0) {
             curl_easy_setopt(f->x.easy, CURLOPT_WRITEFUNCTION, xfer_body);
             curl_easy_setopt(f->x.easy, CURLOPT_WRITEDATA, &f->x);

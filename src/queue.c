@@ -131,7 +131,7 @@ int queue_build(nudge *n, const nudge_clinic *c, const nudge_patient *p,
     if (vars)
         for (size_t i = 0; i < vars->n; i++)
             nudge_vars_set(&v, vars->kv[i].key, vars->kv[i].value);
-    tmpl_patient_vars(n, c, p, a, &v, err);
+    tmpl_patient_vars(c, p, a, &v);
     if (nudge_template_get(n, c->id, template_name, p->language, &q->t, err) < 0 ||
         nudge_template_render(&q->t, channel, &v, &q->r, err) < 0 ||
         (!strcmp(channel, "whatsapp") &&

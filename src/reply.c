@@ -122,7 +122,7 @@ static int answer(nudge *n, const nudge_clinic *c, const nudge_patient *p,
                   const char *template_name, nudge_reply *out, nudge_err *err)
 {
     nudge_vars v = {0};
-    tmpl_patient_vars(n, c, p, a, &v, err);
+    tmpl_patient_vars(c, p, a, &v);
     nudge_vars_set(&v, "clinic_contact",
                    c->phone[0] ? c->phone : c->email[0] ? c->email : c->name);
     char key[64];

@@ -231,11 +231,9 @@ int nudge_template_list(nudge *n, int64_t clinic_id, nudge_template_fn fn, void 
     return r < 0 ? -1 : 0;
 }
 
-int tmpl_patient_vars(nudge *n, const nudge_clinic *c, const nudge_patient *p,
-                      const nudge_appointment *a, nudge_vars *v, nudge_err *err)
+void tmpl_patient_vars(const nudge_clinic *c, const nudge_patient *p, const nudge_appointment *a,
+                       nudge_vars *v)
 {
-    (void)n;
-    (void)err;
     const char *tz = p && p->timezone[0] ? p->timezone : c->timezone;
     const char *lang = p && p->language[0] ? p->language : c->language;
     nudge_vars_set(v, "clinic_name", c->name);
@@ -262,7 +260,6 @@ int tmpl_patient_vars(nudge *n, const nudge_clinic *c, const nudge_patient *p,
         tz_format_time(a->start_at, tz, lang, buf, sizeof buf);
         nudge_vars_set(v, "time", buf);
     }
-    return 0;
 }
 
 int nudge_whatsapp_template_put(nudge *n, int64_t clinic_id, const char *template_name,

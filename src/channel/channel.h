@@ -59,6 +59,10 @@ typedef struct channel_outcome {
 /* A transfer in flight on the dispatcher's curl multi handle. The channel
  * fills easy (and state) in start; the dispatcher collects the answer's
  * body and Retry-After and hands the finished transfer to finish. */
+/* The most of a provider's answer the dispatcher keeps (1 MiB): their
+ * answers are a few hundred bytes; more is not an answer we can read. */
+#define CHANNEL_ANSWER_MAX ((size_t)1 << 20)
+
 typedef struct channel_xfer {
     CURL *easy;
     sbuf body;          /* the answer's body, collected by the dispatcher */
@@ -105,7 +109,10 @@ void channel_post_end(channel_xfer *x);
 int channel_post_json(channel_xfer *x, const char *url, json_t *body, const char *header,
                       long timeout_ms);
 /* A transfer that failed below HTTP (connect, timeout, reset): transient,
- * with libcurl's reason. Returns 1 then, 0 when there is an answer to read. */
+ * with libcurl's reason. An answer past CHANNEL_ANSWER_MAX is permanent:
+ * it cannot be read, so whether the provider took the message is unknown,
+ * and sending it again could send it twice. Returns 1 then, 0 when there
+ * is an answer to read. */
 int channel_post_failed(const channel_xfer *x, CURLcode rc, const char *who,
                         channel_outcome *out);
 

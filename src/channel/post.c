@@ -73,6 +73,12 @@ int channel_post_failed(const channel_xfer *x, CURLcode rc, const char *who,
 {
     if (rc == CURLE_OK)
         return 0;
+    if (x->body.over) {
+        out->result = CHANNEL_PERMANENT;
+        snprintf(out->detail, sizeof out->detail, "%s: the answer is larger than %zu bytes", who,
+                 x->body.max);
+        return 1;
+    }
     out->result = CHANNEL_TRANSIENT;
     snprintf(out->detail, sizeof out->detail, "%s: %.200s", who,
              x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
