@@ -151,7 +151,7 @@ static int appt_cancel_invite(nudge *n, const nudge_clinic *c, const nudge_appoi
                               nudge_err *err)
 {
     int sent = 0;
-    if (queue_invitation_sent(n, a->id, &sent, err) < 0)
+    if (queue_sent_with(n, a->id, "$.invite.method", "REQUEST", &sent, err) < 0)
         return -1;
     nudge_patient p;
     if (!sent || nudge_patient_get(n, a->clinic_id, a->patient_id, &p, err) < 0 || !p.email[0])

@@ -22,16 +22,18 @@ struct nudge {
     char worker_id[64];  /* lease owner: host:pid:random */
     int lease_seconds;
     int batch_size;
-    channel *outbox;     /* always there: the default transport */
-    channel *email;      /* smtp when configured, else outbox */
-    channel *sms;        /* twilio when configured, else outbox */
-    channel *whatsapp;   /* the Cloud API when configured, else outbox */
-    char *wa_app_secret, *wa_verify_token; /* for its webhooks */
-    char *msg91_secret;  /* MSG91's delivery reports carry it */
+    /* Every transport built: the table's that the configuration names, in
+     * its order, then those registered through the C API. */
+    channel *chans[16];
+    int nchans;
+    /* Who carries each medium: the first transport built for it, the
+     * outbox otherwise; a registered one takes its medium over. */
+    struct {
+        const char *medium;
+        channel *ch;
+    } carrier[3];
     CURLM *multi;        /* every asynchronous send of this handle */
     int max_in_flight;
-    char *twilio_token;  /* for webhook signatures; NULL without Twilio */
-    char *public_url;
     volatile int *stop;  /* set: finish the batch in hand, then return */
     nudge_sent_fn on_sent;
     void *on_sent_ctx;
@@ -98,13 +100,10 @@ int ticket_file(nudge *n, const nudge_patient *p, const char *channel, const cha
 int reply_last_inbound(nudge *n, const char *channel, const char *number, int64_t *at,
                        nudge_err *err);
 
-/* tmpl_store.c: the approved WhatsApp template for a message, filled:
- * *json NULL when the clinic mapped none (caller frees). */
-int tmpl_wa_template(nudge *n, int64_t clinic_id, const char *template_name, const char *language,
-                     const nudge_vars *v, char **json, nudge_err *err);
-
-int tmpl_msg91_flow(nudge *n, int64_t clinic_id, const char *template_name, const char *language,
-                    const nudge_vars *v, char **json, nudge_err *err);
+/* tmpl_store.c: what the providers' mappings add to a message's transport
+ * data on a medium (WhatsApp's approved template, MSG91's DLT flow). */
+int tmpl_transport_data(nudge *n, int64_t clinic_id, const nudge_template *t, const char *medium,
+                        const nudge_vars *v, json_t *data, nudge_err *err);
 
 /* tmpl_store.c: variables every message about a patient may use. */
 void tmpl_patient_vars(const nudge_clinic *c, const nudge_patient *p, const nudge_appointment *a,
@@ -118,9 +117,9 @@ typedef struct queue_item {
     int priority, max_retries;
     int64_t due_at, expires_at;
     const char *dedupe_key;
-    const char *wa_template; /* JSON {name, language, params[]} or NULL */
-    const char *ics, *ics_method; /* email: the invitation, or NULL */
-    const char *msg91_flow;       /* sms: {template_id, vars{}} when mapped */
+    /* What the transports need, a JSON object the queue stores without
+     * reading ("whatsapp", "msg91", "invite" members), or NULL. */
+    const char *transport_data;
     int64_t fallback_of;
 } queue_item;
 /* Inserts; a duplicate dedupe key is not an error: *id gets the existing row
@@ -135,7 +134,8 @@ typedef struct queue_msg {
     queue_item it;
     nudge_template t;
     nudge_rendered r;
-    char *wa, *flow, *ics;
+    json_t *data;    /* the transport data, as built */
+    char *data_text; /* ... and as stored: it.transport_data */
 } queue_msg;
 int queue_build(nudge *n, const nudge_clinic *c, const nudge_patient *p,
                 const nudge_appointment *a, const char *template_name, const char *want,
@@ -148,14 +148,13 @@ int queue_build_invite(queue_msg *q, const nudge_clinic *c, const nudge_appointm
 void queue_msg_free(queue_msg *q);
 /* Cancels the appointment's messages not yet handed to a provider. */
 int queue_cancel_appointment(nudge *n, int64_t appointment_id, const char *why, nudge_err *err);
-/* Whether a calendar invitation for the appointment reached the patient. */
-int queue_invitation_sent(nudge *n, int64_t appointment_id, int *sent, nudge_err *err);
-/* What a send needs besides the notification's own fields. */
-typedef struct queue_extra {
-    char *wa_template, *ics, *ics_method, *msg91_flow;
-} queue_extra;
-int queue_extras(nudge *n, int64_t id, queue_extra *x, nudge_err *err);
-void queue_extra_free(queue_extra *x);
+/* Whether a message of the appointment that reached the patient has
+ * value at path of its transport data (the caller's: the queue does not
+ * interpret it). */
+int queue_sent_with(nudge *n, int64_t appointment_id, const char *path, const char *value,
+                    int *sent, nudge_err *err);
+/* A message's transport data (caller frees; NULL: none). */
+int queue_transport_data(nudge *n, int64_t id, char **data, nudge_err *err);
 /* Chooses the channel and recipient for a patient. */
 int queue_route(const nudge_clinic *c, const nudge_patient *p, const char *want,
                 const char **channel, const char **recipient, nudge_err *err);

@@ -84,14 +84,14 @@ typedef struct flight {
     channel_msg cm;
     channel *ch;
     channel_xfer x;
-    queue_extra x_extra;
+    json_t *data; /* the message's transport data, parsed */
     int busy;
 } flight;
 
 static void flight_clear(flight *f)
 {
     nudge_notification_free(&f->m);
-    queue_extra_free(&f->x_extra);
+    json_decref(f->data);
     sbuf_free(&f->x.body);
     memset(f, 0, sizeof *f);
 }
@@ -125,13 +125,12 @@ static int dispatch_outcome(nudge *n, nudge_notification *m, channel *ch,
     return 0;
 }
 
-static channel *dispatch_channel(nudge *n, const char *name)
+static channel *dispatch_channel(nudge *n, const char *medium)
 {
-    if (!strcmp(name, "email"))
-        return n->email ? n->email : n->outbox;
-    if (!strcmp(name, "sms"))
-        return n->sms ? n->sms : n->outbox;
-    return n->whatsapp ? n->whatsapp : n->outbox;
+    for (int m = 0; m < 3; m++)
+        if (!strcmp(n->carrier[m].medium, medium))
+            return n->carrier[m].ch;
+    return n->carrier[0].ch;
 }
 
 static size_t xfer_body(char *p, size_t sz, size_t nm, void *ud)
@@ -149,27 +148,20 @@ static size_t xfer_header(char *p, size_t sz, size_t nm, void *ud)
     return len;
 }
 
-/* WhatsApp's rule: free-form only within 24 hours of the patient's last
- * message; otherwise the approved template stored with the message. */
-static int dispatch_whatsapp(nudge *n, flight *f, int64_t now, nudge_err *err)
-{
-    int64_t last = 0;
-    if (reply_last_inbound(n, "whatsapp", f->m.recipient, &last, err) < 0)
-        return -1;
-    f->cm.wa_window = last && now - last < 24 * 3600;
-    f->cm.wa_template = f->x_extra.wa_template;
-    return 0;
-}
-
-/* What only some messages carry: kept out of nudge_notification, read for
- * the one being sent. */
+/* What only some messages carry, read for the one being sent: its
+ * transport data, and when the recipient last wrote to us for a transport
+ * that asks (WhatsApp's 24-hour window). */
 static int dispatch_extras(nudge *n, flight *f, nudge_err *err)
 {
-    if (queue_extras(n, f->m.id, &f->x_extra, err) < 0)
+    char *data = NULL;
+    if (queue_transport_data(n, f->m.id, &data, err) < 0)
         return -1;
-    f->cm.ics = f->x_extra.ics;
-    f->cm.ics_method = f->x_extra.ics_method;
-    f->cm.msg91_flow = f->x_extra.msg91_flow;
+    f->data = data ? json_loads(data, 0, NULL) : NULL;
+    free(data);
+    f->cm.data = f->data;
+    if ((f->ch->t->caps & TRANSPORT_INBOUND) &&
+        reply_last_inbound(n, f->m.channel, f->m.recipient, &f->cm.last_inbound, err) < 0)
+        return -1;
     return 0;
 }
 
@@ -247,14 +239,13 @@ static int dispatch_begin(nudge *n, int64_t id, flight *f, int64_t now, nudge_ti
         dispatch_notify(n, m, "paused");
         goto done;
     }
-    if (dispatch_extras(n, f, err) < 0 ||
-        (!strcmp(m->channel, "whatsapp") && dispatch_whatsapp(n, f, now, err) < 0))
+    if (dispatch_extras(n, f, err) < 0)
         goto done;
     channel_outcome o;
     memset(&o, 0, sizeof o);
-    if (f->ch->start) {
+    if (f->ch->t->start) {
         f->x.body.max = CHANNEL_ANSWER_MAX;
-        if (f->ch->start(f->ch, &f->cm, &f->x, &o) == 0) {
+        if (f->ch->t->start(f->ch, &f->cm, &f->x, &o) == 0) {
             curl_easy_setopt(f->x.easy, CURLOPT_WRITEFUNCTION, xfer_body);
             curl_easy_setopt(f->x.easy, CURLOPT_WRITEDATA, &f->x);
             curl_easy_setopt(f->x.easy, CURLOPT_HEADERFUNCTION, xfer_header);
@@ -266,7 +257,7 @@ static int dispatch_begin(nudge *n, int64_t id, flight *f, int64_t now, nudge_ti
             f->busy = 1;
             return 1;
         }
-    } else if (f->ch->send(f->ch, &f->cm, &o) < 0) {
+    } else if (f->ch->t->send(f->ch, &f->cm, &o) < 0) {
         o.result = CHANNEL_TRANSIENT;
         str_copy(o.detail, sizeof o.detail, "transport failed");
     }
@@ -298,7 +289,7 @@ static int dispatch_drive(nudge *n, int block, int64_t now, nudge_tick_stats *st
         curl_multi_remove_handle(n->multi, msg->easy_handle);
         channel_outcome o;
         memset(&o, 0, sizeof o);
-        f->ch->finish(f->ch, &f->x, result, &o);
+        f->ch->t->finish(f->ch, &f->x, result, &o);
         curl_easy_cleanup(f->x.easy);
         f->x.easy = NULL;
         if (dispatch_outcome(n, &f->m, f->ch, &o, now, st, err) < 0)

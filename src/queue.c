@@ -89,8 +89,8 @@ int queue_insert(nudge *n, const queue_item *it, int64_t *id, int *created, nudg
                    "INSERT INTO notification_queue (clinic_id, patient_id, appointment_id, "
                    "reminder_id, channel, recipient, template, language, category, subject, "
                    "body, html, segments, priority, status, due_at, expires_at, dedupe_key, "
-                   "max_retries, created_at, updated_at, wa_template, fallback_of, ics, ics_method, "
-                   "msg91_flow) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,'pending',?,?,?,?,?,?,?,?,?,?,?)",
+                   "max_retries, created_at, updated_at, transport_data, fallback_of) "
+                   "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,'pending',?,?,?,?,?,?,?,?)",
                    bind_int(it->clinic_id), bind_int_or_null(it->patient_id),
                    bind_int_or_null(it->appointment_id), bind_int_or_null(it->reminder_id),
                    bind_text(it->channel), bind_text(it->recipient), bind_text(it->template_name),
@@ -99,8 +99,8 @@ int queue_insert(nudge *n, const queue_item *it, int64_t *id, int *created, nudg
                    bind_int_or_null((int64_t)segments), bind_int(it->priority),
                    bind_int(it->due_at), bind_int_or_null(it->expires_at),
                    bind_text_or_null(it->dedupe_key), bind_int(it->max_retries), bind_int(now),
-                   bind_int(now), bind_text(it->wa_template), bind_int_or_null(it->fallback_of),
-                   bind_text(it->ics), bind_text(it->ics_method), bind_text(it->msg91_flow)) < 0)
+                   bind_int(now), bind_text_or_null(it->transport_data),
+                   bind_int_or_null(it->fallback_of)) < 0)
         return -1;
     if (store_scalar(n->db, id, err, "SELECT last_insert_rowid()") != 1)
         return -1;
@@ -110,12 +110,26 @@ int queue_insert(nudge *n, const queue_item *it, int64_t *id, int *created, nudg
 
 void queue_msg_free(queue_msg *q)
 {
-    free(q->wa);
-    free(q->flow);
-    free(q->ics);
+    json_decref(q->data);
+    free(q->data_text);
     nudge_rendered_free(&q->r);
     nudge_template_free(&q->t);
     memset(q, 0, sizeof *q);
+}
+
+/* The transport data as stored: it.transport_data, NULL when empty. */
+static int queue_msg_data(queue_msg *q, nudge_err *err)
+{
+    free(q->data_text);
+    q->data_text = NULL;
+    q->it.transport_data = NULL;
+    if (!json_object_size(q->data))
+        return 0;
+    q->data_text = json_dumps(q->data, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!q->data_text)
+        return err_set(err, NUDGE_ENOMEM, "", "out of memory");
+    q->it.transport_data = q->data_text;
+    return 0;
 }
 
 int queue_build(nudge *n, const nudge_clinic *c, const nudge_patient *p,
@@ -128,16 +142,16 @@ int queue_build(nudge *n, const nudge_clinic *c, const nudge_patient *p,
     memset(q, 0, sizeof *q);
     if (queue_route(c, p, want, &channel, &recipient, err) < 0)
         return -1;
+    if (!(q->data = json_object()))
+        return err_set(err, NUDGE_ENOMEM, "", "out of memory");
     if (vars)
         for (size_t i = 0; i < vars->n; i++)
             nudge_vars_set(&v, vars->kv[i].key, vars->kv[i].value);
     tmpl_patient_vars(c, p, a, &v);
+    /* What the providers will need travels with it, opaque to the queue. */
     if (nudge_template_get(n, c->id, template_name, p->language, &q->t, err) < 0 ||
         nudge_template_render(&q->t, channel, &v, &q->r, err) < 0 ||
-        (!strcmp(channel, "whatsapp") &&
-         tmpl_wa_template(n, c->id, q->t.name, q->t.language, &v, &q->wa, err) < 0) ||
-        (!strcmp(channel, "sms") &&
-         tmpl_msg91_flow(n, c->id, q->t.name, q->t.language, &v, &q->flow, err) < 0))
+        tmpl_transport_data(n, c->id, &q->t, channel, &v, q->data, err) < 0)
         goto out;
     q->it = (queue_item){
         .clinic_id = c->id,
@@ -153,10 +167,8 @@ int queue_build(nudge *n, const nudge_clinic *c, const nudge_patient *p,
         .html = q->r.html,
         .priority = NUDGE_NORMAL,
         .max_retries = c->max_retries,
-        .wa_template = q->wa,
-        .msg91_flow = q->flow,
     };
-    rc = 0;
+    rc = queue_msg_data(q, err);
 out:
     nudge_vars_free(&v);
     if (rc < 0)
@@ -168,12 +180,15 @@ int queue_build_invite(queue_msg *q, const nudge_clinic *c, const nudge_appointm
                        const nudge_patient *p, int method, int sequence, int64_t now,
                        nudge_err *err)
 {
-    q->ics = ics_invite(c, a, p->name, p->email, (ics_method)method, sequence, now, err);
-    if (!q->ics)
+    char *ics = ics_invite(c, a, p->name, p->email, (ics_method)method, sequence, now, err);
+    if (!ics)
         return -1;
-    q->it.ics = q->ics;
-    q->it.ics_method = method == ICS_CANCEL ? "CANCEL" : "REQUEST";
-    return 0;
+    json_t *inv = json_pack("{s:s, s:s}", "method", method == ICS_CANCEL ? "CANCEL" : "REQUEST",
+                            "ics", ics);
+    free(ics);
+    if (!inv || json_object_set_new(q->data, "invite", inv) < 0)
+        return err_set(err, NUDGE_ENOMEM, "", "out of memory");
+    return queue_msg_data(q, err);
 }
 
 int nudge_enqueue(nudge *n, int64_t clinic_id, const nudge_send *s, int64_t *id_out,
@@ -938,45 +953,32 @@ int queue_cancel_appointment(nudge *n, int64_t appointment_id, const char *why, 
                       bind_text(why), bind_int(clock_now(n)), bind_int(appointment_id));
 }
 
-int queue_invitation_sent(nudge *n, int64_t appointment_id, int *sent, nudge_err *err)
+int queue_sent_with(nudge *n, int64_t appointment_id, const char *path, const char *value,
+                    int *sent, nudge_err *err)
 {
     int64_t count = 0;
     if (store_scalar(n->db, &count, err,
                      "SELECT COUNT(*) FROM notification_queue WHERE appointment_id = ? AND "
-                     "ics_method = 'REQUEST' AND status IN ('sent', 'delivered', 'read')",
-                     bind_int(appointment_id)) < 0)
+                     "status IN ('sent', 'delivered', 'read') AND "
+                     "json_extract(transport_data, ?) = ?",
+                     bind_int(appointment_id), bind_text(path), bind_text(value)) < 0)
         return -1;
     *sent = count > 0;
     return 0;
 }
 
-int queue_extras(nudge *n, int64_t id, queue_extra *x, nudge_err *err)
+int queue_transport_data(nudge *n, int64_t id, char **data, nudge_err *err)
 {
     store_stmt *st;
-    memset(x, 0, sizeof *x);
-    if (store_query(n->db, &st, err,
-                    "SELECT wa_template, ics, ics_method, msg91_flow FROM notification_queue "
-                    "WHERE id = ?",
+    *data = NULL;
+    if (store_query(n->db, &st, err, "SELECT transport_data FROM notification_queue WHERE id = ?",
                     bind_int(id)) < 0)
         return -1;
     int r = store_next(st, err);
-    if (r == 1) {
-        x->wa_template = store_dup(st, 0);
-        x->ics = store_dup(st, 1);
-        x->ics_method = store_dup(st, 2);
-        x->msg91_flow = store_dup(st, 3);
-    }
+    if (r == 1)
+        *data = store_dup(st, 0);
     store_done(st);
     return r < 0 ? -1 : 0;
-}
-
-void queue_extra_free(queue_extra *x)
-{
-    free(x->wa_template);
-    free(x->ics);
-    free(x->ics_method);
-    free(x->msg91_flow);
-    memset(x, 0, sizeof *x);
 }
 
 /* Rows of (label, label, count) into a growing array. */

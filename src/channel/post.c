@@ -85,6 +85,17 @@ int channel_post_failed(const channel_xfer *x, CURLcode rc, const char *who,
     return 1;
 }
 
+channel *channel_post_listener(const transport *t, nudge_err *err)
+{
+    channel_post_priv *p = calloc(1, sizeof *p);
+    channel *ch = p ? channel_new(t, p, 0) : NULL;
+    if (!ch) {
+        free(p);
+        err_set(err, NUDGE_ENOMEM, "", "out of memory");
+    }
+    return ch;
+}
+
 void channel_post_free(channel *ch)
 {
     if (!ch)
@@ -92,6 +103,8 @@ void channel_post_free(channel *ch)
     channel_post_priv *p = ch->priv;
     if (p) {
         str_free_secret(p->auth);
+        str_free_secret(p->secret);
+        str_free_secret(p->token);
         free(p->url);
         free(p);
     }
