@@ -10,7 +10,9 @@ literal run (adjacent literals joined) that reads as a statement.
 Layering: nothing in src/ below the handle calls a function defined in
 src/nudge.c; the handle wires modules together and nothing calls up into it.
 Only the front ends (FRONT_ENDS: the CLI, the HTTP server, the demo
-driver) stand above it.
+driver) stand above it. The files in PUBLIC_ONLY speak only the public
+library: their own includes are nudge.h and http/*.h (the other HTTP
+files join the list as they move to the public API).
 """
 import glob
 import re
@@ -41,6 +43,8 @@ OWNERS = {
     'ticket_messages': 'src/ticket.c',
     'schema_migrations': 'src/store/store.c',
 }
+
+PUBLIC_ONLY = ('src/http/webhooks.c', 'src/http/metrics.c')
 
 FRONT_ENDS = ('src/main.c', 'src/demo.c', 'src/cli/', 'src/http/')
 
@@ -100,6 +104,18 @@ def check_layering(paths):
     return bad
 
 
+def check_public(paths):
+    bad = 0
+    for path in paths:
+        if path not in PUBLIC_ONLY:
+            continue
+        for m in re.finditer(r'^#include "([^"]+)"', open(path).read(), re.M):
+            if m.group(1) != 'nudge.h' and not m.group(1).startswith('http/'):
+                print(f'{path}: includes "{m.group(1)}"; it speaks only the public library')
+                bad += 1
+    return bad
+
+
 paths = sorted(glob.glob('src/**/*.c', recursive=True))
-bad = check_owners(paths) + check_layering(paths)
+bad = check_owners(paths) + check_layering(paths) + check_public(paths)
 sys.exit(1 if bad else 0)

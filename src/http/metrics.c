@@ -8,11 +8,12 @@
  * ever carries a clinic, a patient or a message.
  */
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "nudge.h"
 #include "http/http.h"
-#include "util.h"
 
 #define MAX_ROUTES   64
 #define STATUS_SLOTS 600
@@ -30,30 +31,32 @@ void metrics_count(int route, int status)
     pthread_mutex_unlock(&metrics_lock);
 }
 
-static void metrics_requests_text(sbuf *b)
+static void metrics_requests_text(FILE *b)
 {
-    sbuf_puts(b, "# HELP nudge_http_requests_total HTTP requests answered, by route and status.\n"
-                 "# TYPE nudge_http_requests_total counter\n");
+    fputs("# HELP nudge_http_requests_total HTTP requests answered, by route and status.\n"
+          "# TYPE nudge_http_requests_total counter\n",
+          b);
     pthread_mutex_lock(&metrics_lock);
     for (int r = 0; r <= MAX_ROUTES; r++) {
         const http_route *rt = r ? &http_routes[r - 1] : NULL;
         for (int s = 0; s < STATUS_SLOTS; s++)
             if (metrics_requests[r][s])
-                sbuf_printf(
-                    b, "nudge_http_requests_total{method=\"%s\",route=\"%s\",status=\"%d\"} %llu\n",
-                    rt ? rt->method : "", rt ? rt->pattern : "unmatched", s,
-                    metrics_requests[r][s]);
+                fprintf(b,
+                        "nudge_http_requests_total{method=\"%s\",route=\"%s\",status=\"%d\"} "
+                        "%llu\n",
+                        rt ? rt->method : "", rt ? rt->pattern : "unmatched", s,
+                        metrics_requests[r][s]);
     }
     pthread_mutex_unlock(&metrics_lock);
 }
 
 /* Counts under two labels, as one metric family. */
-static void metrics_family(sbuf *b, const char *name, const char *help, const char *l1,
+static void metrics_family(FILE *b, const char *name, const char *help, const char *l1,
                            const char *l2, const nudge_count *c, size_t nc)
 {
-    sbuf_printf(b, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+    fprintf(b, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
     for (size_t i = 0; i < nc; i++)
-        sbuf_printf(b, "%s{%s=\"%s\",%s=\"%s\"} %lld\n", name, l1, c[i].a, l2, c[i].b,
+        fprintf(b, "%s{%s=\"%s\",%s=\"%s\"} %lld\n", name, l1, c[i].a, l2, c[i].b,
                     (long long)c[i].count);
 }
 
@@ -61,28 +64,35 @@ int api_metrics(http_req *r)
 {
     if (!r->n)
         return http_problem(r, 503, "Unavailable", "the database cannot be opened", NULL);
-    sbuf b = {0};
     nudge_err e = {0};
     nudge_queue_stats q;
     if (nudge_queue_metrics(r->n, &q, &e) < 0)
         return http_fail(r, &e);
-    metrics_requests_text(&b);
-    metrics_family(&b, "nudge_queue_notifications", "Notifications by status and channel.",
+    char *text = NULL;
+    size_t len = 0;
+    FILE *b = open_memstream(&text, &len);
+    if (!b) {
+        nudge_queue_stats_free(&q);
+        return http_problem(r, 503, "Unavailable", "out of memory", NULL);
+    }
+    metrics_requests_text(b);
+    metrics_family(b, "nudge_queue_notifications", "Notifications by status and channel.",
                    "status", "channel", q.by_status, q.n_by_status);
-    metrics_family(&b, "nudge_delivery_attempts",
+    metrics_family(b, "nudge_delivery_attempts",
                    "Send attempts by channel and outcome (a counter kept in the store).",
                    "channel", "outcome", q.attempts, q.n_attempts);
-    sbuf_printf(&b,
-                "# HELP nudge_scheduler_lag_seconds Age of the oldest due plan not yet enqueued.\n"
-                "# TYPE nudge_scheduler_lag_seconds gauge\nnudge_scheduler_lag_seconds %lld\n",
-                (long long)q.plan_lag);
-    sbuf_printf(&b,
-                "# HELP nudge_dispatch_lag_seconds Age of the oldest due message not yet sent.\n"
-                "# TYPE nudge_dispatch_lag_seconds gauge\nnudge_dispatch_lag_seconds %lld\n",
-                (long long)q.dispatch_lag);
+    fprintf(b,
+            "# HELP nudge_scheduler_lag_seconds Age of the oldest due plan not yet enqueued.\n"
+            "# TYPE nudge_scheduler_lag_seconds gauge\nnudge_scheduler_lag_seconds %lld\n",
+            (long long)q.plan_lag);
+    fprintf(b,
+            "# HELP nudge_dispatch_lag_seconds Age of the oldest due message not yet sent.\n"
+            "# TYPE nudge_dispatch_lag_seconds gauge\nnudge_dispatch_lag_seconds %lld\n",
+            (long long)q.dispatch_lag);
     nudge_queue_stats_free(&q);
+    fclose(b);
     r->status = 200;
-    r->raw = sbuf_take(&b);
+    r->raw = text;
     r->raw_type = "text/plain; version=0.0.4; charset=utf-8";
     return 0;
 }
