@@ -77,7 +77,7 @@ san:
 
 check: $(BUILD)/nudge $(TEST_BIN)
 	python3 scripts/check-binds.py
-	sh scripts/check-http-includes.sh
+	python3 scripts/check-owners.py
 	@$(MAKE) --no-print-directory san
 	bash tests/run.sh $(BUILD) build/san
 

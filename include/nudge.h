@@ -35,6 +35,7 @@ enum nudge_code {
     NUDGE_ESTORE,    /* database failure */
     NUDGE_EIO,       /* file or network failure */
     NUDGE_ENOMEM,
+    NUDGE_EDENIED,   /* a signature or shared secret does not match */
 };
 
 typedef struct nudge_err {
@@ -372,6 +373,87 @@ int nudge_notification_cancel(nudge *n, int64_t clinic_id, int64_t id, nudge_err
 extern const char *const nudge_status_names[NUDGE_N_STATUS];
 int nudge_queue_status(nudge *n, int64_t clinic_id, int64_t counts[NUDGE_N_STATUS],
                        nudge_err *err);
+
+/* ---- transports ---- */
+/* A message as a transport sees it. */
+typedef struct nudge_outgoing {
+    int64_t id;        /* the notification */
+    int64_t clinic_id;
+    const char *medium; /* sms whatsapp email */
+    const char *to;    /* E.164 or an email address */
+    const char *from_name, *reply_to, *subject, *text, *html;
+    const char *language, *template_name;
+    const char *transport_data; /* JSON object (providers' own data) or NULL */
+    int64_t now;
+} nudge_outgoing;
+
+enum nudge_send_result { NUDGE_SENT, NUDGE_SEND_TRANSIENT, NUDGE_SEND_PERMANENT, NUDGE_SEND_CONFIG };
+typedef struct nudge_send_outcome {
+    int result;            /* enum nudge_send_result */
+    char provider_id[128]; /* the provider's id for the message, if any */
+    char detail[256];      /* why it failed: no secrets, no body */
+    int retry_after;       /* seconds the provider asked to wait; 0 none */
+} nudge_send_outcome;
+
+/* A transport of the embedder's: from now on it carries every message of
+ * its medium sent through this handle (the built-in one stays for its
+ * webhooks). send delivers one message and fills out, answering 0 (an
+ * outcome, including a failure) or -1 (treated as a transient failure).
+ * free (may be NULL) is called with ctx when the handle closes. */
+typedef struct nudge_transport {
+    const char *name;   /* recorded with each attempt, at most 31 bytes */
+    const char *medium; /* sms whatsapp email */
+    int (*send)(void *ctx, const nudge_outgoing *m, nudge_send_outcome *out);
+    void (*free)(void *ctx);
+} nudge_transport;
+int nudge_transport_register(nudge *n, const nudge_transport *t, void *ctx, nudge_err *err);
+/* The transport carrying a medium ("twilio", "outbox", ...), NULL for an
+ * unknown medium. */
+const char *nudge_transport_for(nudge *n, const char *medium);
+
+/* ---- provider callbacks ---- */
+/* A provider's callback as the HTTP layer received it. */
+typedef struct nudge_webhook {
+    const char *method; /* GET (a subscription handshake) or POST */
+    const char *path;   /* as requested: /webhooks/twilio/status */
+    const char *body;   /* raw bytes, body_len of them */
+    size_t body_len;
+    const char *(*header)(void *ctx, const char *name); /* NULL when absent */
+    const char *(*query)(void *ctx, const char *name);
+    void *ctx;
+} nudge_webhook;
+/* Whether the callback is the named transport's (twilio, whatsapp, msg91):
+ * 0, or -1 with NUDGE_ENOTFOUND when that provider is not configured here
+ * or NUDGE_EDENIED when the signature or secret does not match (err->msg
+ * says which check failed, never a secret). */
+int nudge_webhook_verify(nudge *n, const char *transport, const nudge_webhook *w,
+                         nudge_err *err);
+/* application/x-www-form-urlencoded fields (decoded), pointing into
+ * *storage (caller frees): the count, or -1 when more than max or broken. */
+typedef struct nudge_form_field {
+    const char *name, *value;
+} nudge_form_field;
+int nudge_form_parse(const char *body, size_t len, nudge_form_field *f, size_t max,
+                     char **storage);
+
+/* ---- queue metrics ---- */
+/* One count under two labels (status and channel; channel and outcome). */
+typedef struct nudge_count {
+    char a[24], b[24];
+    int64_t count;
+} nudge_count;
+/* Everything /metrics says about messages, for every clinic: notifications
+ * by status and channel, attempts by channel and outcome, and the age of
+ * the oldest due plan and due message (planner and dispatcher lag). */
+typedef struct nudge_queue_stats {
+    nudge_count *by_status;
+    size_t n_by_status;
+    nudge_count *attempts;
+    size_t n_attempts;
+    int64_t plan_lag, dispatch_lag; /* seconds */
+} nudge_queue_stats;
+int nudge_queue_metrics(nudge *n, nudge_queue_stats *out, nudge_err *err);
+void nudge_queue_stats_free(nudge_queue_stats *s);
 
 /* ---- messages from patients ---- */
 typedef struct nudge_inbound {

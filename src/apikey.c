@@ -75,7 +75,7 @@ int nudge_key_create(nudge *n, int64_t clinic_id, int role, const char *label, n
         return err_set(err, NUDGE_EIO, "", "cannot hash the key");
     out->clinic_id = clinic_id;
     out->role = role;
-    out->created_at = nudge_now(n);
+    out->created_at = clock_now(n);
     if (store_begin(n->db, err) < 0)
         return -1;
     if (store_scalar(n->db, &out->id, err,
@@ -133,7 +133,7 @@ int nudge_key_verify(nudge *n, const char *secret, nudge_key *out, nudge_err *er
     if (r == 0 || strlen(want) != 64 || CRYPTO_memcmp(want, got, 64) != 0)
         return err_set(err, NUDGE_ENOTFOUND, "key", "unknown key");
     /* Best effort: a key's last use helps staff find keys nobody uses. */
-    int64_t now = nudge_now(n);
+    int64_t now = clock_now(n);
     if (out->last_used_at / 60 != now / 60)
         store_exec(n->db, NULL, "UPDATE api_keys SET last_used_at = ? WHERE id = ?",
                    bind_int(now), bind_int(out->id));
@@ -180,7 +180,7 @@ int nudge_key_revoke(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err)
     }
     if (r != 1 ||
         store_exec(n->db, err, "UPDATE api_keys SET revoked_at = ? WHERE id = ?",
-                   bind_int(nudge_now(n)), bind_int(id)) < 0 ||
+                   bind_int(clock_now(n)), bind_int(id)) < 0 ||
         audit_add(n, owner, "revoke", "api_key", id, NULL, err) < 0) {
         store_rollback(n->db);
         return -1;

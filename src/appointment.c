@@ -106,7 +106,7 @@ int nudge_appointment_add(nudge *n, int64_t clinic_id, nudge_appointment *a, nud
     nudge_clinic c;
     if (nudge_clinic_get(n, p.clinic_id, &c, err) < 0)
         return -1;
-    int64_t now = nudge_now(n);
+    int64_t now = clock_now(n);
     a->clinic_id = p.clinic_id;
     a->created_at = a->updated_at = now;
     strcpy(a->status, "scheduled");
@@ -136,55 +136,27 @@ fail:
 static int appt_cancel_invite(nudge *n, const nudge_clinic *c, const nudge_appointment *a,
                               nudge_err *err)
 {
-    int64_t sent = 0;
-    if (store_scalar(n->db, &sent, err,
-                     "SELECT COUNT(*) FROM notification_queue WHERE appointment_id = ? AND "
-                     "ics_method = 'REQUEST' AND status IN ('sent', 'delivered', 'read')",
-                     bind_int(a->id)) < 0)
+    int sent = 0;
+    if (queue_sent_with(n, a->id, "invite.method", "REQUEST", &sent, err) < 0)
         return -1;
     nudge_patient p;
     if (!sent || nudge_patient_get(n, a->clinic_id, a->patient_id, &p, err) < 0 || !p.email[0])
         return sent ? -1 : 0;
-    nudge_template t = {0};
-    nudge_vars v = {0};
-    nudge_rendered r = {0};
-    char *ics = NULL;
-    int rc = -1;
-    tmpl_patient_vars(n, c, &p, a, &v, err);
-    if (nudge_template_get(n, c->id, "reply_cancelled", p.language, &t, err) < 0 ||
-        nudge_template_render(&t, "email", &v, &r, err) < 0 ||
-        !(ics = ics_invite(c, a, p.name, p.email, ICS_CANCEL, (int)a->version, nudge_now(n),
-                           err)))
-        goto out;
+    queue_msg q;
+    if (queue_build(n, c, &p, a, "reply_cancelled", "email", NULL, &q, err) < 0)
+        return -1;
+    int64_t now = clock_now(n);
     char key[64];
     snprintf(key, sizeof key, "cancel:%lld:%lld", (long long)a->id, (long long)a->version);
-    queue_item it = {
-        .clinic_id = c->id,
-        .patient_id = p.id,
-        .appointment_id = a->id,
-        .channel = "email",
-        .recipient = p.email,
-        .template_name = t.name,
-        .language = t.language,
-        .category = t.category,
-        .subject = r.subject,
-        .body = r.body,
-        .html = r.html,
-        .priority = NUDGE_HIGH,
-        .max_retries = c->max_retries,
-        .due_at = nudge_now(n),
-        .dedupe_key = key,
-        .ics = ics,
-        .ics_method = "CANCEL",
-    };
+    q.it.priority = NUDGE_HIGH;
+    q.it.due_at = now;
+    q.it.dedupe_key = key;
     int64_t id;
     int created;
-    rc = queue_insert(n, &it, &id, &created, err);
-out:
-    free(ics);
-    nudge_rendered_free(&r);
-    nudge_template_free(&t);
-    nudge_vars_free(&v);
+    int rc = queue_build_invite(&q, c, a, &p, ICS_CANCEL, (int)a->version, now, err) < 0
+                 ? -1
+                 : queue_insert(n, &q.it, &id, &created, err);
+    queue_msg_free(&q);
     return rc;
 }
 
@@ -206,7 +178,7 @@ static int appt_change(nudge *n, int64_t clinic_id, int64_t id, enum appt_op op,
                        nudge_err *err)
 {
     err_clear(err);
-    int64_t now = nudge_now(n);
+    int64_t now = clock_now(n);
     if (op == OP_RESCHEDULE && new_start <= now)
         return err_set(err, NUDGE_EINVAL, "at", "the new time must be in the future");
     if (store_begin(n->db, err) < 0)
@@ -257,11 +229,7 @@ static int appt_change(nudge *n, int64_t clinic_id, int64_t id, enum appt_op op,
     case OP_COMPLETE:
         rc = reminder_cancel_appointment(n, a.id, "appointment completed", err);
         if (!rc)
-            rc = store_exec(n->db, err,
-                            "UPDATE patients SET last_visit = ?, updated_at = ? WHERE id = ? "
-                            "AND (last_visit IS NULL OR last_visit < ?)",
-                            bind_int(a.start_at), bind_int(now), bind_int(a.patient_id),
-                            bind_int(a.start_at));
+            rc = patient_visited(n, a.patient_id, a.start_at, err);
         if (!rc && c.followup_after > 0)
             rc = reminder_plan_one(n, &a, "follow_up", "appointment_follow_up",
                                    now + (int64_t)c.followup_after * 60, 0, err);
@@ -332,7 +300,7 @@ int nudge_appointment_update(nudge *n, int64_t clinic_id, nudge_appointment *a, 
                    "duration_min = ?, version = version + 1, updated_at = ? WHERE id = ?",
                    bind_text(a->service), bind_text_or_null(a->provider),
                    bind_text_or_null(a->notes), bind_int(a->duration_min),
-                   bind_int(nudge_now(n)), bind_int(a->id)) < 0 ||
+                   bind_int(clock_now(n)), bind_int(a->id)) < 0 ||
         audit_add(n, old.clinic_id, "update", "appointment", a->id, NULL, err) < 0 ||
         nudge_appointment_get(n, clinic_id, a->id, a, err) < 0)
         goto fail;
@@ -340,4 +308,23 @@ int nudge_appointment_update(nudge *n, int64_t clinic_id, nudge_appointment *a, 
 fail:
     store_rollback(n->db);
     return -1;
+}
+
+int appointment_next(nudge *n, int64_t patient_id, int64_t now, int64_t *id, int64_t *start_at,
+                     nudge_err *err)
+{
+    store_stmt *st;
+    if (store_query(n->db, &st, err,
+                    "SELECT id, start_at FROM appointments WHERE patient_id = ? AND start_at > ? "
+                    "AND status IN ('scheduled', 'confirmed', 'rescheduled') ORDER BY start_at "
+                    "LIMIT 1",
+                    bind_int(patient_id), bind_int(now)) < 0)
+        return -1;
+    int r = store_next(st, err);
+    if (r == 1) {
+        *id = store_int(st, 0);
+        *start_at = store_int(st, 1);
+    }
+    store_done(st);
+    return r;
 }

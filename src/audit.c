@@ -19,7 +19,7 @@ int audit_add(nudge *n, int64_t clinic_id, const char *action, const char *entit
                       "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                       bind_int_or_null(clinic_id), bind_text(n->actor), bind_text(action),
                       bind_text(entity), bind_int_or_null(entity_id), bind_text_or_null(detail),
-                      bind_int(nudge_now(n)));
+                      bind_int(clock_now(n)));
 }
 
 int nudge_audit_list(nudge *n, int64_t clinic_id, int64_t before_id, int limit, nudge_audit_fn fn,

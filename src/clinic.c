@@ -142,7 +142,7 @@ int nudge_clinic_add(nudge *n, nudge_clinic *c, nudge_err *err)
         return -1;
     char offs[128];
     clinic_offsets_text(c, offs, sizeof offs);
-    c->created_at = nudge_now(n);
+    c->created_at = clock_now(n);
     if (store_begin(n->db, err) < 0)
         return -1;
     if (store_scalar(n->db, &c->id, err,

@@ -16,30 +16,44 @@ struct nudge {
     store *db;
     nudge_clock *clock;
     nudge_clock sysclock;
+    int held;            /* a tick is running: its instant is held_at */
+    int64_t held_at;
     char actor[64];      /* who is acting, for the audit log */
     char worker_id[64];  /* lease owner: host:pid:random */
     int lease_seconds;
     int batch_size;
-    channel *outbox;     /* always there: the default transport */
-    channel *email;      /* smtp when configured, else outbox */
-    channel *sms;        /* twilio when configured, else outbox */
-    channel *whatsapp;   /* the Cloud API when configured, else outbox */
-    char *wa_app_secret, *wa_verify_token; /* for its webhooks */
-    char *msg91_secret;  /* MSG91's delivery reports carry it */
+    /* Every transport built: the table's that the configuration names, in
+     * its order, then those registered through the C API. */
+    channel *chans[16];
+    int nchans;
+    /* Who carries each medium: the first transport built for it, the
+     * outbox otherwise; a registered one takes its medium over. */
+    struct {
+        const char *medium;
+        channel *ch;
+    } carrier[3];
     CURLM *multi;        /* every asynchronous send of this handle */
     int max_in_flight;
-    char *twilio_token;  /* for webhook signatures; NULL without Twilio */
-    char *public_url;
     volatile int *stop;  /* set: finish the batch in hand, then return */
     nudge_sent_fn on_sent;
     void *on_sent_ctx;
 };
 
 
+/* clock.c: the time every module reads. A tick holds one instant for its
+ * whole pass (clock_hold returns it; clock_release lets time run again). */
+int64_t clock_now(nudge *n);
+int64_t clock_hold(nudge *n);
+void clock_release(nudge *n);
+
 /* event.c: the transactional outbox. Must be called inside the caller's
  * transaction; payload is stolen. */
 int event_emit(nudge *n, int64_t clinic_id, const char *type, int64_t subject_id,
                json_t *payload, nudge_err *err);
+/* How many events of a type a clinic had since a time whose payload has
+ * key = value (an alert sent once an hour, not once a message). */
+int event_count_since(nudge *n, int64_t clinic_id, const char *type, int64_t since,
+                      const char *key, const char *value, int64_t *count, nudge_err *err);
 
 /* audit.c: append-only log of every change and every message sent. */
 int audit_add(nudge *n, int64_t clinic_id, const char *action, const char *entity,
@@ -57,18 +71,43 @@ int reminder_plan_one(nudge *n, const nudge_appointment *a, const char *kind,
 /* Cancels planned reminders and pending notifications of an appointment. */
 int reminder_cancel_appointment(nudge *n, int64_t appointment_id, const char *why,
                                 nudge_err *err);
+/* Up to max plans due at now, oldest first: the count, or -1. */
+int reminder_due(nudge *n, int64_t now, nudge_reminder *batch, int max, nudge_err *err);
+/* A plan's outcome: enqueued (with its notification), expired or failed. */
+int reminder_mark(nudge *n, int64_t id, const char *status, int64_t notification_id,
+                  const char *note, nudge_err *err);
+/* Age of the oldest due plan not yet enqueued (0: none). */
+int reminder_lag(nudge *n, int64_t now, int64_t *lag, nudge_err *err);
 
-/* tmpl_store.c: the approved WhatsApp template for a message, filled:
- * *json NULL when the clinic mapped none (caller frees). */
-int tmpl_wa_template(nudge *n, int64_t clinic_id, const char *template_name, const char *language,
-                     const nudge_vars *v, char **json, nudge_err *err);
+/* appointment.c: a patient's next active visit after now: 1 found, 0 none. */
+int appointment_next(nudge *n, int64_t patient_id, int64_t now, int64_t *id, int64_t *start_at,
+                     nudge_err *err);
 
-int tmpl_msg91_flow(nudge *n, int64_t clinic_id, const char *template_name, const char *language,
-                    const nudge_vars *v, char **json, nudge_err *err);
+/* patient.c */
+int patient_visited(nudge *n, int64_t patient_id, int64_t at, nudge_err *err);
+/* Ids of the patients with this E.164 number, newest first: count or -1. */
+int patient_by_phone(nudge *n, const char *phone, int64_t *ids, int max, nudge_err *err);
+int patient_set_consent(nudge *n, const nudge_patient *p, const char *channel, int stop,
+                        const char *message, const char *provider_id, nudge_err *err);
+
+/* ticket.c: files an inbound message on the patient's open ticket, or
+ * opens one (*opened = 1). */
+int ticket_file(nudge *n, const nudge_patient *p, const char *channel, const char *text,
+                const char *provider_id, const char *subject, int64_t *ticket, int *opened,
+                nudge_err *err);
+
+/* reply.c: when the patient last wrote from number on channel (0: never). */
+int reply_last_inbound(nudge *n, const char *channel, const char *number, int64_t *at,
+                       nudge_err *err);
+
+/* tmpl_store.c: what the providers' mappings add to a message's transport
+ * data on a medium (WhatsApp's approved template, MSG91's DLT flow). */
+int tmpl_transport_data(nudge *n, int64_t clinic_id, const nudge_template *t, const char *medium,
+                        const nudge_vars *v, json_t *data, nudge_err *err);
 
 /* tmpl_store.c: variables every message about a patient may use. */
-int tmpl_patient_vars(nudge *n, const nudge_clinic *c, const nudge_patient *p,
-                      const nudge_appointment *a, nudge_vars *v, nudge_err *err);
+void tmpl_patient_vars(const nudge_clinic *c, const nudge_patient *p, const nudge_appointment *a,
+                       nudge_vars *v);
 
 /* queue.c */
 typedef struct queue_item {
@@ -78,14 +117,44 @@ typedef struct queue_item {
     int priority, max_retries;
     int64_t due_at, expires_at;
     const char *dedupe_key;
-    const char *wa_template; /* JSON {name, language, params[]} or NULL */
-    const char *ics, *ics_method; /* email: the invitation, or NULL */
-    const char *msg91_flow;       /* sms: {template_id, vars{}} when mapped */
+    /* What the transports need, a JSON object the queue stores without
+     * reading ("whatsapp", "msg91", "invite" members), or NULL. */
+    const char *transport_data;
     int64_t fallback_of;
 } queue_item;
 /* Inserts; a duplicate dedupe key is not an error: *id gets the existing row
  * and *created 0. */
 int queue_insert(nudge *n, const queue_item *it, int64_t *id, int *created, nudge_err *err);
+/* The one builder of a queued item: routes the patient (want: a channel
+ * asked for, or NULL), renders the template in their language with vars
+ * and the patient's (and visit's, a may be NULL) variables, and adds what
+ * the provider will need. q owns the strings q->it points to; the caller
+ * sets priority, due time, expiry, dedupe key and reminder. */
+typedef struct queue_msg {
+    queue_item it;
+    nudge_template t;
+    nudge_rendered r;
+    json_t *data;    /* the transport data, as built */
+    char *data_text; /* ... and as stored: it.transport_data */
+} queue_msg;
+int queue_build(nudge *n, const nudge_clinic *c, const nudge_patient *p,
+                const nudge_appointment *a, const char *template_name, const char *want,
+                const nudge_vars *vars, queue_msg *q, nudge_err *err);
+/* Attaches the visit's calendar invitation (ics.h's ICS_REQUEST or
+ * ICS_CANCEL) to an email. */
+int queue_build_invite(queue_msg *q, const nudge_clinic *c, const nudge_appointment *a,
+                       const nudge_patient *p, int method, int sequence, int64_t now,
+                       nudge_err *err);
+void queue_msg_free(queue_msg *q);
+/* Cancels the appointment's messages not yet handed to a provider. */
+int queue_cancel_appointment(nudge *n, int64_t appointment_id, const char *why, nudge_err *err);
+/* Whether a message of the appointment that reached the patient has
+ * value at path of its transport data (the caller's: the queue does not
+ * interpret it). */
+int queue_sent_with(nudge *n, int64_t appointment_id, const char *path, const char *value,
+                    int *sent, nudge_err *err);
+/* A message's transport data (caller frees; NULL: none). */
+int queue_transport_data(nudge *n, int64_t id, char **data, nudge_err *err);
 /* Chooses the channel and recipient for a patient. */
 int queue_route(const nudge_clinic *c, const nudge_patient *p, const char *want,
                 const char **channel, const char **recipient, nudge_err *err);
@@ -103,12 +172,13 @@ int queue_drop(nudge *n, const nudge_notification *m, const char *status, const 
 /* A WhatsApp message that failed (or was not delivered in time) goes once
  * more by SMS, as the same logical message, when its clinic allows. */
 int queue_fallback(nudge *n, int64_t id, nudge_err *err);
-/* scheduler.c: WhatsApp messages sent but not delivered in time. */
-int sched_fallbacks(nudge *n, nudge_err *err);
+/* WhatsApp messages sent but not delivered by their clinic's deadline go
+ * by SMS too (once per tick). */
+int queue_fallback_overdue(nudge *n, int64_t now, nudge_err *err);
 
-/* scheduler.c / dispatch.c */
-int sched_run(nudge *n, nudge_tick_stats *st, nudge_err *err);
-int dispatch_run(nudge *n, nudge_tick_stats *st, nudge_err *err);
+/* planner.c / dispatch.c: the two halves of a tick, at the tick's now. */
+int planner_run(nudge *n, int64_t now, nudge_tick_stats *st, nudge_err *err);
+int dispatch_run(nudge *n, int64_t now, nudge_tick_stats *st, nudge_err *err);
 
 /* Minute of the local day at t in tz, for quiet hours. */
 int quiet_contains(int start, int end, int minute);

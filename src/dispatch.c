@@ -84,30 +84,28 @@ typedef struct flight {
     channel_msg cm;
     channel *ch;
     channel_xfer x;
-    char *wa_template, *ics, *ics_method, *msg91_flow;
+    json_t *data; /* the message's transport data, parsed */
     int busy;
 } flight;
 
 static void flight_clear(flight *f)
 {
     nudge_notification_free(&f->m);
-    free(f->wa_template);
-    free(f->ics);
-    free(f->ics_method);
-    free(f->msg91_flow);
+    json_decref(f->data);
     sbuf_free(&f->x.body);
     memset(f, 0, sizeof *f);
 }
 
 /* Records the outcome of one attempt and tells the observer. */
 static int dispatch_outcome(nudge *n, nudge_notification *m, channel *ch,
-                            const channel_outcome *o, nudge_tick_stats *st, nudge_err *err)
+                            const channel_outcome *o, int64_t now, nudge_tick_stats *st,
+                            nudge_err *err)
 {
     const char *transport = ch->name;
     /* Our credentials were refused: stop using this channel for a while
      * rather than walk every queued message into the same answer. */
     if (o->result == CHANNEL_CONFIG)
-        ch->paused_until = nudge_now(n) + 5 * 60;
+        ch->paused_until = now + 5 * 60;
     int retried;
     int rc = queue_record(n, m, transport, o, &retried, err);
     if (rc < 0 && err->code == NUDGE_ECONFLICT)
@@ -127,19 +125,18 @@ static int dispatch_outcome(nudge *n, nudge_notification *m, channel *ch,
     return 0;
 }
 
-static channel *dispatch_channel(nudge *n, const char *name)
+static channel *dispatch_channel(nudge *n, const char *medium)
 {
-    if (!strcmp(name, "email"))
-        return n->email ? n->email : n->outbox;
-    if (!strcmp(name, "sms"))
-        return n->sms ? n->sms : n->outbox;
-    return n->whatsapp ? n->whatsapp : n->outbox;
+    for (int m = 0; m < 3; m++)
+        if (!strcmp(n->carrier[m].medium, medium))
+            return n->carrier[m].ch;
+    return n->carrier[0].ch;
 }
 
 static size_t xfer_body(char *p, size_t sz, size_t nm, void *ud)
 {
-    sbuf_add(&((channel_xfer *)ud)->body, p, sz * nm);
-    return sz * nm;
+    /* Past the cap: 0 ends the transfer; the channel reads body.over. */
+    return sbuf_add(&((channel_xfer *)ud)->body, p, sz * nm) < 0 ? 0 : sz * nm;
 }
 
 static size_t xfer_header(char *p, size_t sz, size_t nm, void *ud)
@@ -151,49 +148,28 @@ static size_t xfer_header(char *p, size_t sz, size_t nm, void *ud)
     return len;
 }
 
-/* WhatsApp's rule: free-form only within 24 hours of the patient's last
- * message; otherwise the approved template stored with the message. */
-static int dispatch_whatsapp(nudge *n, flight *f, int64_t now, nudge_err *err)
-{
-    int64_t last = 0;
-    if (store_scalar(n->db, &last, err,
-                     "SELECT COALESCE(MAX(received_at), 0) FROM inbound_messages WHERE channel = "
-                     "'whatsapp' AND from_number = ?",
-                     bind_text(f->m.recipient)) < 0)
-        return -1;
-    f->cm.wa_window = last && now - last < 24 * 3600;
-    f->cm.wa_template = f->wa_template;
-    return 0;
-}
-
-/* What only some messages carry: kept out of nudge_notification, read for
- * the one being sent. */
+/* What only some messages carry, read for the one being sent: its
+ * transport data, and when the recipient last wrote to us for a transport
+ * that asks (WhatsApp's 24-hour window). */
 static int dispatch_extras(nudge *n, flight *f, nudge_err *err)
 {
-    store_stmt *st;
-    if (store_query(n->db, &st, err,
-                    "SELECT wa_template, ics, ics_method, msg91_flow FROM notification_queue "
-                    "WHERE id = ?",
-                    bind_int(f->m.id)) < 0)
+    char *data = NULL;
+    if (queue_transport_data(n, f->m.id, &data, err) < 0)
         return -1;
-    int r = store_next(st, err);
-    if (r == 1) {
-        f->wa_template = store_dup(st, 0);
-        f->ics = store_dup(st, 1);
-        f->ics_method = store_dup(st, 2);
-        f->msg91_flow = store_dup(st, 3);
-    }
-    store_done(st);
-    f->cm.ics = f->ics;
-    f->cm.ics_method = f->ics_method;
-    f->cm.msg91_flow = f->msg91_flow;
-    return r < 0 ? -1 : 0;
+    f->data = data ? json_loads(data, 0, NULL) : NULL;
+    free(data);
+    f->cm.data = f->data;
+    if ((f->ch->t->caps & TRANSPORT_INBOUND) &&
+        reply_last_inbound(n, f->m.channel, f->m.recipient, &f->cm.last_inbound, err) < 0)
+        return -1;
+    return 0;
 }
 
 /* Takes one claimed notification as far as it can go now: policy, then a
  * synchronous send, or the start of a transfer in f (answer 1). 0: done,
  * -1: the store failed. */
-static int dispatch_begin(nudge *n, int64_t id, flight *f, nudge_tick_stats *st, nudge_err *err)
+static int dispatch_begin(nudge *n, int64_t id, flight *f, int64_t now, nudge_tick_stats *st,
+                          nudge_err *err)
 {
     nudge_notification *m = &f->m;
     nudge_clinic c;
@@ -205,7 +181,6 @@ static int dispatch_begin(nudge *n, int64_t id, flight *f, nudge_tick_stats *st,
         goto done;
     int have_patient =
         m->patient_id && nudge_patient_get(n, m->clinic_id, m->patient_id, &p, err) == 0;
-    int64_t now = nudge_now(n);
 
     if (have_patient) {
         unsigned cat = optout_bit_category(m->category);
@@ -264,13 +239,13 @@ static int dispatch_begin(nudge *n, int64_t id, flight *f, nudge_tick_stats *st,
         dispatch_notify(n, m, "paused");
         goto done;
     }
-    if (dispatch_extras(n, f, err) < 0 ||
-        (!strcmp(m->channel, "whatsapp") && dispatch_whatsapp(n, f, now, err) < 0))
+    if (dispatch_extras(n, f, err) < 0)
         goto done;
     channel_outcome o;
     memset(&o, 0, sizeof o);
-    if (f->ch->start) {
-        if (f->ch->start(f->ch, &f->cm, &f->x, &o) == 0) {
+    if (f->ch->t->start) {
+        f->x.body.max = CHANNEL_ANSWER_MAX;
+        if (f->ch->t->start(f->ch, &f->cm, &f->x, &o) == 0) {
             curl_easy_setopt(f->x.easy, CURLOPT_WRITEFUNCTION, xfer_body);
             curl_easy_setopt(f->x.easy, CURLOPT_WRITEDATA, &f->x);
             curl_easy_setopt(f->x.easy, CURLOPT_HEADERFUNCTION, xfer_header);
@@ -282,11 +257,11 @@ static int dispatch_begin(nudge *n, int64_t id, flight *f, nudge_tick_stats *st,
             f->busy = 1;
             return 1;
         }
-    } else if (f->ch->send(f->ch, &f->cm, &o) < 0) {
+    } else if (f->ch->t->send(f->ch, &f->cm, &o) < 0) {
         o.result = CHANNEL_TRANSIENT;
         str_copy(o.detail, sizeof o.detail, "transport failed");
     }
-    rc = dispatch_outcome(n, m, f->ch, &o, st, err);
+    rc = dispatch_outcome(n, m, f->ch, &o, now, st, err);
 done:
     flight_clear(f);
     return rc;
@@ -294,7 +269,8 @@ done:
 
 /* Waits for transfers and records those that finished. block: wait up to
  * a second for activity first. */
-static int dispatch_drive(nudge *n, int block, nudge_tick_stats *st, nudge_err *err)
+static int dispatch_drive(nudge *n, int block, int64_t now, nudge_tick_stats *st,
+                          nudge_err *err)
 {
     int running, rc = 0;
     curl_multi_perform(n->multi, &running);
@@ -313,10 +289,10 @@ static int dispatch_drive(nudge *n, int block, nudge_tick_stats *st, nudge_err *
         curl_multi_remove_handle(n->multi, msg->easy_handle);
         channel_outcome o;
         memset(&o, 0, sizeof o);
-        f->ch->finish(f->ch, &f->x, result, &o);
+        f->ch->t->finish(f->ch, &f->x, result, &o);
         curl_easy_cleanup(f->x.easy);
         f->x.easy = NULL;
-        if (dispatch_outcome(n, &f->m, f->ch, &o, st, err) < 0)
+        if (dispatch_outcome(n, &f->m, f->ch, &o, now, st, err) < 0)
             rc = -1;
         flight_clear(f);
     }
@@ -331,7 +307,7 @@ static int flights_busy(const flight *fl, int n)
     return c;
 }
 
-int dispatch_run(nudge *n, nudge_tick_stats *st, nudge_err *err)
+int dispatch_run(nudge *n, int64_t now, nudge_tick_stats *st, nudge_err *err)
 {
     int64_t *ids = calloc((size_t)n->batch_size, sizeof *ids);
     flight *fl = calloc((size_t)n->max_in_flight, sizeof *fl);
@@ -355,16 +331,16 @@ int dispatch_run(nudge *n, nudge_tick_stats *st, nudge_err *err)
                     if (!fl[k].busy)
                         f = &fl[k];
                 if (!f)
-                    rc = dispatch_drive(n, 1, st, err);
+                    rc = dispatch_drive(n, 1, now, st, err);
             }
-            if (rc == 0 && dispatch_begin(n, ids[i], f, st, err) < 0)
+            if (rc == 0 && dispatch_begin(n, ids[i], f, now, st, err) < 0)
                 rc = -1;
             if (rc == 0)
-                rc = dispatch_drive(n, 0, st, err);
+                rc = dispatch_drive(n, 0, now, st, err);
         }
         /* The batch in hand is finished before anything else happens. */
         while (flights_busy(fl, n->max_in_flight))
-            if (dispatch_drive(n, 1, st, err) < 0)
+            if (dispatch_drive(n, 1, now, st, err) < 0)
                 rc = -1;
         if (rc < 0 || got < n->batch_size || (n->stop && *n->stop))
             break;

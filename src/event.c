@@ -4,6 +4,7 @@
  * transaction, so an event exists if and only if the change committed. The
  * workflow engine reads them; until it exists, they are the history.
  */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "core.h"
@@ -20,7 +21,24 @@ int event_emit(nudge *n, int64_t clinic_id, const char *type, int64_t subject_id
                         "INSERT INTO events (clinic_id, type, subject_id, payload, created_at) "
                         "VALUES (?, ?, ?, ?, ?)",
                         bind_int(clinic_id), bind_text(type), bind_int(subject_id), bind_text(js),
-                        bind_int(nudge_now(n)));
+                        bind_int(clock_now(n)));
     free(js);
     return rc;
+}
+
+int event_count_since(nudge *n, int64_t clinic_id, const char *type, int64_t since,
+                      const char *key, const char *value, int64_t *count, nudge_err *err)
+{
+    store_stmt *st;
+    *count = 0;
+    if (store_query(n->db, &st, err,
+                    "SELECT payload FROM events WHERE clinic_id = ? AND type = ? AND "
+                    "subject_id IS NULL AND created_at > ?",
+                    bind_int(clinic_id), bind_text(type), bind_int(since)) < 0)
+        return -1;
+    int r;
+    while ((r = store_next(st, err)) == 1)
+        *count += json_text_is(store_text(st, 0), key, value);
+    store_done(st);
+    return r < 0 ? -1 : 0;
 }

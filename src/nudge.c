@@ -1,8 +1,9 @@
 /*
- * nudge.c: the library handle. Opens the store, applies migrations, sets up
- * the transports from configuration, and owns the clock every module reads
- * time from. Also `nudge_tick`, the single pass the daemon, cron and tests
- * all drive.
+ * nudge.c: the library handle. Opens the store, applies migrations, builds
+ * the transports by walking the transports[] table (channel/transport.c)
+ * and wires the modules together; nothing below calls up into it. Also
+ * `nudge_tick`, the single pass the daemon, cron and tests all drive, and
+ * the C API's transport registration and webhook verification.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,36 +16,6 @@
 
 #include "core.h"
 #include "util.h"
-
-static int64_t clock_system_now(nudge_clock *c)
-{
-    (void)c;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec;
-}
-
-static int64_t clock_fake_now(nudge_clock *c)
-{
-    return c->t;
-}
-
-void nudge_clock_system(nudge_clock *c)
-{
-    c->now = clock_system_now;
-    c->t = 0;
-}
-
-void nudge_clock_fake(nudge_clock *c, int64_t t)
-{
-    c->now = clock_fake_now;
-    c->t = t;
-}
-
-int64_t nudge_now(nudge *n)
-{
-    return n->clock->now(n->clock);
-}
 
 void nudge_set_actor(nudge *n, const char *actor)
 {
@@ -101,72 +72,31 @@ int nudge_open(const nudge_config *given, nudge **out, nudge_err *err)
         free(n);
         return err_set(err, NUDGE_ENOMEM, "", "cannot start libcurl");
     }
-    n->public_url = str_dup(cfg->public_url);
 
     if (store_open(cfg->db, &n->db, err) < 0)
         goto fail;
-    if (store_migrate(n->db, nudge_now(n), NULL, err) < 0)
+    if (store_migrate(n->db, clock_now(n), NULL, err) < 0)
         goto fail;
-    n->outbox = channel_outbox_new(cfg->outbox_dir, err);
-    if (!n->outbox)
-        goto fail;
-    if (cfg->smtp_url && *cfg->smtp_url) {
-        smtp_config sc = {
-            .url = cfg->smtp_url,
-            .from = cfg->smtp_from,
-            .user = cfg->smtp_user,
-            .password = cfg->smtp_password,
-            .starttls = cfg->smtp_starttls,
-            .insecure = cfg->smtp_insecure,
-        };
-        if (!sc.from || !*sc.from) {
-            err_set(err, NUDGE_EINVAL, "smtp_from", "SMTP needs a From address");
+    /* The transports the configuration names, in the table's order. */
+    for (const transport *const *t = transports; *t; t++) {
+        channel *ch;
+        if ((*t)->create(cfg, &ch, err) < 0)
             goto fail;
+        if (ch)
+            n->chans[n->nchans++] = ch;
+    }
+    static const char *const media[] = {"email", "sms", "whatsapp"};
+    for (int m = 0; m < 3; m++) {
+        n->carrier[m].medium = media[m];
+        for (int i = 0; i < n->nchans && !n->carrier[m].ch; i++) {
+            const channel *ch = n->chans[i];
+            if (ch->sends && ch->t->medium && !strcmp(ch->t->medium, media[m]))
+                n->carrier[m].ch = n->chans[i];
         }
-        n->email = channel_smtp_new(&sc, err);
-        if (!n->email)
-            goto fail;
+        for (int i = 0; i < n->nchans && !n->carrier[m].ch; i++)
+            if (!n->chans[i]->t->medium) /* the outbox: whatever nothing else carries */
+                n->carrier[m].ch = n->chans[i];
     }
-    if (cfg->twilio_account_sid && *cfg->twilio_account_sid) {
-        char callback[512] = "";
-        if (cfg->public_url && *cfg->public_url)
-            snprintf(callback, sizeof callback, "%s/webhooks/twilio/status", cfg->public_url);
-        twilio_config tc = {
-            .base_url = cfg->twilio_base_url,
-            .account_sid = cfg->twilio_account_sid,
-            .auth_token = cfg->twilio_auth_token,
-            .from = cfg->twilio_from,
-            .messaging_service_sid = cfg->twilio_messaging_service_sid,
-            .status_callback = callback[0] ? callback : NULL,
-        };
-        n->sms = channel_twilio_new(&tc, err);
-        if (!n->sms)
-            goto fail;
-        n->twilio_token = str_dup(cfg->twilio_auth_token);
-    }
-    if (cfg->whatsapp_phone_number_id && *cfg->whatsapp_phone_number_id) {
-        whatsapp_config wc = {
-            .base_url = cfg->whatsapp_base_url,
-            .version = cfg->whatsapp_version,
-            .phone_number_id = cfg->whatsapp_phone_number_id,
-            .token = cfg->whatsapp_token,
-        };
-        n->whatsapp = channel_whatsapp_new(&wc, err);
-        if (!n->whatsapp)
-            goto fail;
-    }
-    if (cfg->msg91_authkey && *cfg->msg91_authkey) {
-        /* India's DLT rules: where MSG91 is configured, it carries SMS. */
-        msg91_config mc = {.base_url = cfg->msg91_base_url, .authkey = cfg->msg91_authkey};
-        if (n->sms)
-            n->sms->free(n->sms);
-        n->sms = channel_msg91_new(&mc, err);
-        if (!n->sms)
-            goto fail;
-    }
-    n->msg91_secret = str_dup(cfg->msg91_webhook_secret);
-    n->wa_app_secret = str_dup(cfg->whatsapp_app_secret);
-    n->wa_verify_token = str_dup(cfg->whatsapp_verify_token);
     *out = n;
     return 0;
 fail:
@@ -178,28 +108,58 @@ void nudge_close(nudge *n)
 {
     if (!n)
         return;
-    if (n->email)
-        n->email->free(n->email);
-    if (n->sms)
-        n->sms->free(n->sms);
-    if (n->whatsapp)
-        n->whatsapp->free(n->whatsapp);
-    str_free_secret(n->wa_app_secret);
-    str_free_secret(n->msg91_secret);
-    str_free_secret(n->wa_verify_token);
+    while (n->nchans > 0) {
+        channel *ch = n->chans[--n->nchans];
+        ch->t->free(ch);
+    }
     if (n->multi)
         curl_multi_cleanup(n->multi);
-    str_free_secret(n->twilio_token);
-    free(n->public_url);
-    if (n->outbox)
-        n->outbox->free(n->outbox);
     store_close(n->db);
     free(n);
 }
 
+int nudge_transport_register(nudge *n, const nudge_transport *t, void *ctx, nudge_err *err)
+{
+    err_clear(err);
+    int m = 0;
+    while (m < 3 && (!t || !t->medium || strcmp(n->carrier[m].medium, t->medium)))
+        m++;
+    if (m == 3)
+        return err_set(err, NUDGE_EINVAL, "medium", "a transport carries sms, whatsapp or email");
+    if (n->nchans == (int)(sizeof n->chans / sizeof *n->chans))
+        return err_set(err, NUDGE_EINVAL, "transport", "too many transports");
+    channel *ch = channel_custom_new(t, ctx, err);
+    if (!ch)
+        return -1;
+    n->chans[n->nchans++] = ch;
+    n->carrier[m].ch = ch;
+    return 0;
+}
+
+const char *nudge_transport_for(nudge *n, const char *medium)
+{
+    for (int m = 0; m < 3; m++)
+        if (medium && !strcmp(n->carrier[m].medium, medium))
+            return n->carrier[m].ch->name;
+    return NULL;
+}
+
+int nudge_webhook_verify(nudge *n, const char *name, const nudge_webhook *w, nudge_err *err)
+{
+    err_clear(err);
+    for (int i = 0; i < n->nchans; i++)
+        if (n->chans[i]->t->verify && !strcmp(n->chans[i]->t->name, name))
+            return n->chans[i]->t->verify(n->chans[i], w, err);
+    /* Not built here: the transport says so in its own words. */
+    for (const transport *const *t = transports; *t; t++)
+        if ((*t)->verify && !strcmp((*t)->name, name))
+            return (*t)->verify(NULL, w, err);
+    return err_set(err, NUDGE_ENOTFOUND, "", "no transport %.32s takes callbacks", name);
+}
+
 int nudge_migrate(nudge *n, int *applied, nudge_err *err)
 {
-    return store_migrate(n->db, nudge_now(n), applied, err);
+    return store_migrate(n->db, clock_now(n), applied, err);
 }
 
 int nudge_tick(nudge *n, nudge_tick_stats *st, nudge_err *err)
@@ -209,7 +169,11 @@ int nudge_tick(nudge *n, nudge_tick_stats *st, nudge_err *err)
         st = &local;
     memset(st, 0, sizeof *st);
     err_clear(err);
-    if (sched_run(n, st, err) < 0 || sched_fallbacks(n, err) < 0)
-        return -1;
-    return dispatch_run(n, st, err);
+    int64_t now = clock_hold(n);
+    int rc = planner_run(n, now, st, err) < 0 || queue_fallback_overdue(n, now, err) < 0 ||
+                     dispatch_run(n, now, st, err) < 0
+                 ? -1
+                 : 0;
+    clock_release(n);
+    return rc;
 }

@@ -105,9 +105,9 @@ int nudge_patient_add(nudge *n, nudge_patient *p, nudge_err *err)
         return err->code == NUDGE_ENOTFOUND
                    ? err_set(err, NUDGE_EINVAL, "clinic", "no clinic %lld", (long long)p->clinic_id)
                    : -1;
-    if (patient_validate(&c, p, nudge_now(n), err) < 0)
+    if (patient_validate(&c, p, clock_now(n), err) < 0)
         return -1;
-    int64_t now = nudge_now(n);
+    int64_t now = clock_now(n);
     p->created_at = now;
     if (store_begin(n->db, err) < 0)
         return -1;
@@ -211,9 +211,9 @@ int nudge_patient_update(nudge *n, int64_t clinic_id, nudge_patient *p, int64_t 
         goto fail;
     }
     p->clinic_id = old.clinic_id;
-    if (patient_validate(&c, p, nudge_now(n), err) < 0)
+    if (patient_validate(&c, p, clock_now(n), err) < 0)
         goto fail;
-    int64_t now = nudge_now(n);
+    int64_t now = clock_now(n);
     unsigned o = p->opt_outs;
     if (store_exec(
             n->db, err,
@@ -245,4 +245,50 @@ int nudge_patient_update(nudge *n, int64_t clinic_id, nudge_patient *p, int64_t 
 fail:
     store_rollback(n->db);
     return -1;
+}
+
+/* A completed visit: last_visit only moves forward. */
+int patient_visited(nudge *n, int64_t patient_id, int64_t at, nudge_err *err)
+{
+    return store_exec(n->db, err,
+                      "UPDATE patients SET last_visit = ?, updated_at = ? WHERE id = ? "
+                      "AND (last_visit IS NULL OR last_visit < ?)",
+                      bind_int(at), bind_int(clock_now(n)), bind_int(patient_id), bind_int(at));
+}
+
+int patient_by_phone(nudge *n, const char *phone, int64_t *ids, int max, nudge_err *err)
+{
+    store_stmt *st;
+    if (store_query(n->db, &st, err,
+                    "SELECT id FROM patients WHERE phone = ? ORDER BY id DESC LIMIT ?",
+                    bind_text(phone), bind_int(max)) < 0)
+        return -1;
+    int got = 0, r = 0;
+    while (got < max && (r = store_next(st, err)) == 1)
+        ids[got++] = store_int(st, 0);
+    store_done(st);
+    return r < 0 ? -1 : got;
+}
+
+/* STOP and START: the channel's opt-out and the proof of what the patient
+ * sent, in the caller's transaction. */
+int patient_set_consent(nudge *n, const nudge_patient *p, const char *channel, int stop,
+                        const char *message, const char *provider_id, nudge_err *err)
+{
+    int64_t now = clock_now(n);
+    return store_exec(n->db, err,
+                      "UPDATE patient_communication_preferences SET "
+                      "opt_out_sms = CASE WHEN ? = 'sms' THEN ? ELSE opt_out_sms END, "
+                      "opt_out_whatsapp = CASE WHEN ? = 'whatsapp' THEN ? ELSE opt_out_whatsapp "
+                      "END, updated_at = ? WHERE patient_id = ?",
+                      bind_text(channel), bind_int(stop), bind_text(channel), bind_int(stop),
+                      bind_int(now), bind_int(p->id)) < 0 ||
+                   store_exec(n->db, err,
+                              "INSERT INTO consent_log (clinic_id, patient_id, channel, action, "
+                              "message, provider_id, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                              bind_int(p->clinic_id), bind_int(p->id), bind_text(channel),
+                              bind_text(stop ? "stop" : "start"), bind_text(message),
+                              bind_text(provider_id), bind_int(now)) < 0
+               ? -1
+               : 0;
 }

@@ -24,6 +24,7 @@
 
 #include "core.h"
 #include "record.h"
+#include "ics.h"
 #include "tmpl.h"
 #include "util.h"
 
@@ -74,7 +75,7 @@ int queue_route(const nudge_clinic *c, const nudge_patient *p, const char *want,
 
 int queue_insert(nudge *n, const queue_item *it, int64_t *id, int *created, nudge_err *err)
 {
-    int64_t now = nudge_now(n);
+    int64_t now = clock_now(n);
     int segments = strcmp(it->channel, "email") ? tmpl_sms_segments(it->body, NULL) : 0;
     *created = 0;
     if (it->dedupe_key) {
@@ -89,9 +90,8 @@ int queue_insert(nudge *n, const queue_item *it, int64_t *id, int *created, nudg
                    "INSERT INTO notification_queue (clinic_id, patient_id, appointment_id, "
                    "reminder_id, channel, recipient, template, language, category, subject, "
                    "body, html, segments, priority, status, due_at, expires_at, dedupe_key, "
-                   "max_retries, created_at, updated_at, wa_template, fallback_of, ics, ics_method, "
-                   "msg91_flow) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,'pending',?,?,?,?,?,?,?,?,?,?,?) "
-                   "RETURNING id",
+                   "max_retries, created_at, updated_at, transport_data, fallback_of) "
+                   "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,'pending',?,?,?,?,?,?,?,?) RETURNING id",
                    bind_int(it->clinic_id), bind_int_or_null(it->patient_id),
                    bind_int_or_null(it->appointment_id), bind_int_or_null(it->reminder_id),
                    bind_text(it->channel), bind_text(it->recipient), bind_text(it->template_name),
@@ -100,11 +100,94 @@ int queue_insert(nudge *n, const queue_item *it, int64_t *id, int *created, nudg
                    bind_int_or_null((int64_t)segments), bind_int(it->priority),
                    bind_int(it->due_at), bind_int_or_null(it->expires_at),
                    bind_text_or_null(it->dedupe_key), bind_int(it->max_retries), bind_int(now),
-                   bind_int(now), bind_text(it->wa_template), bind_int_or_null(it->fallback_of),
-                   bind_text(it->ics), bind_text(it->ics_method), bind_text(it->msg91_flow)) != 1)
+                   bind_int(now), bind_text_or_null(it->transport_data),
+                   bind_int_or_null(it->fallback_of)) != 1)
         return -1;
     *created = 1;
     return 0;
+}
+
+void queue_msg_free(queue_msg *q)
+{
+    json_decref(q->data);
+    free(q->data_text);
+    nudge_rendered_free(&q->r);
+    nudge_template_free(&q->t);
+    memset(q, 0, sizeof *q);
+}
+
+/* The transport data as stored: it.transport_data, NULL when empty. */
+static int queue_msg_data(queue_msg *q, nudge_err *err)
+{
+    free(q->data_text);
+    q->data_text = NULL;
+    q->it.transport_data = NULL;
+    if (!json_object_size(q->data))
+        return 0;
+    q->data_text = json_dumps(q->data, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!q->data_text)
+        return err_set(err, NUDGE_ENOMEM, "", "out of memory");
+    q->it.transport_data = q->data_text;
+    return 0;
+}
+
+int queue_build(nudge *n, const nudge_clinic *c, const nudge_patient *p,
+                const nudge_appointment *a, const char *template_name, const char *want,
+                const nudge_vars *vars, queue_msg *q, nudge_err *err)
+{
+    nudge_vars v = {0};
+    const char *channel, *recipient;
+    int rc = -1;
+    memset(q, 0, sizeof *q);
+    if (queue_route(c, p, want, &channel, &recipient, err) < 0)
+        return -1;
+    if (!(q->data = json_object()))
+        return err_set(err, NUDGE_ENOMEM, "", "out of memory");
+    if (vars)
+        for (size_t i = 0; i < vars->n; i++)
+            nudge_vars_set(&v, vars->kv[i].key, vars->kv[i].value);
+    tmpl_patient_vars(c, p, a, &v);
+    /* What the providers will need travels with it, opaque to the queue. */
+    if (nudge_template_get(n, c->id, template_name, p->language, &q->t, err) < 0 ||
+        nudge_template_render(&q->t, channel, &v, &q->r, err) < 0 ||
+        tmpl_transport_data(n, c->id, &q->t, channel, &v, q->data, err) < 0)
+        goto out;
+    q->it = (queue_item){
+        .clinic_id = c->id,
+        .patient_id = p->id,
+        .appointment_id = a ? a->id : 0,
+        .channel = channel,
+        .recipient = recipient,
+        .template_name = q->t.name,
+        .language = q->t.language,
+        .category = q->t.category,
+        .subject = q->r.subject,
+        .body = q->r.body,
+        .html = q->r.html,
+        .priority = NUDGE_NORMAL,
+        .max_retries = c->max_retries,
+    };
+    rc = queue_msg_data(q, err);
+out:
+    nudge_vars_free(&v);
+    if (rc < 0)
+        queue_msg_free(q);
+    return rc;
+}
+
+int queue_build_invite(queue_msg *q, const nudge_clinic *c, const nudge_appointment *a,
+                       const nudge_patient *p, int method, int sequence, int64_t now,
+                       nudge_err *err)
+{
+    char *ics = ics_invite(c, a, p->name, p->email, (ics_method)method, sequence, now, err);
+    if (!ics)
+        return -1;
+    json_t *inv = json_pack("{s:s, s:s}", "method", method == ICS_CANCEL ? "CANCEL" : "REQUEST",
+                            "ics", ics);
+    free(ics);
+    if (!inv || json_object_set_new(q->data, "invite", inv) < 0)
+        return err_set(err, NUDGE_ENOMEM, "", "out of memory");
+    return queue_msg_data(q, err);
 }
 
 int nudge_enqueue(nudge *n, int64_t clinic_id, const nudge_send *s, int64_t *id_out,
@@ -113,11 +196,7 @@ int nudge_enqueue(nudge *n, int64_t clinic_id, const nudge_send *s, int64_t *id_
     err_clear(err);
     nudge_patient p;
     nudge_clinic c;
-    nudge_template t = {0};
-    nudge_vars v = {0};
-    nudge_rendered r = {0};
-    char *wa = NULL, *flow = NULL;
-    int rc = -1;
+    queue_msg q;
     if (s->priority < NUDGE_LOW || s->priority > NUDGE_URGENT)
         return err_set(err, NUDGE_EINVAL, "priority",
                        "priority must be low, normal, high or "
@@ -137,47 +216,20 @@ int nudge_enqueue(nudge *n, int64_t clinic_id, const nudge_send *s, int64_t *id_
     }
     if (nudge_clinic_get(n, p.clinic_id, &c, err) < 0)
         return -1;
-    const char *channel, *recipient;
-    if (queue_route(&c, &p, s->channel, &channel, &recipient, err) < 0)
-        return -1;
-    if (nudge_template_get(n, c.id, s->template_name, p.language, &t, err) < 0) {
-        if (err->code == NUDGE_ENOTFOUND)
+    if (queue_build(n, &c, &p, NULL, s->template_name, s->channel, s->vars, &q, err) < 0) {
+        if (err->code == NUDGE_ENOTFOUND) /* the template: the caller's mistake */
             err->code = NUDGE_EINVAL;
         return -1;
     }
-    if (s->vars)
-        for (size_t i = 0; i < s->vars->n; i++)
-            nudge_vars_set(&v, s->vars->kv[i].key, s->vars->kv[i].value);
-    tmpl_patient_vars(n, &c, &p, NULL, &v, err);
-    if (nudge_template_render(&t, channel, &v, &r, err) < 0 ||
-        (!strcmp(channel, "whatsapp") &&
-         tmpl_wa_template(n, c.id, t.name, t.language, &v, &wa, err) < 0) ||
-        (!strcmp(channel, "sms") && tmpl_msg91_flow(n, c.id, t.name, t.language, &v, &flow, err) < 0))
-        goto out;
-    queue_item it = {
-        .clinic_id = c.id,
-        .patient_id = p.id,
-        .channel = channel,
-        .recipient = recipient,
-        .template_name = t.name,
-        .language = t.language,
-        .category = t.category,
-        .subject = r.subject,
-        .body = r.body,
-        .html = r.html,
-        .priority = s->priority,
-        .max_retries = c.max_retries,
-        .due_at = s->due_at ? s->due_at : nudge_now(n),
-        .dedupe_key = s->dedupe_key,
-        .wa_template = wa,
-        .msg91_flow = flow,
-    };
-    int created;
+    q.it.priority = s->priority;
+    q.it.due_at = s->due_at ? s->due_at : clock_now(n);
+    q.it.dedupe_key = s->dedupe_key;
+    int created, rc = -1;
+    int64_t id;
     if (store_begin(n->db, err) < 0)
         goto out;
-    int64_t id;
-    if (queue_insert(n, &it, &id, &created, err) < 0 ||
-        (created && audit_add(n, c.id, "enqueue", "notification", id, t.name, err) < 0)) {
+    if (queue_insert(n, &q.it, &id, &created, err) < 0 ||
+        (created && audit_add(n, c.id, "enqueue", "notification", id, q.t.name, err) < 0)) {
         store_rollback(n->db);
         goto out;
     }
@@ -189,11 +241,7 @@ int nudge_enqueue(nudge *n, int64_t clinic_id, const nudge_send *s, int64_t *id_
         *created_out = created;
     rc = 0;
 out:
-    free(wa);
-    free(flow);
-    nudge_rendered_free(&r);
-    nudge_template_free(&t);
-    nudge_vars_free(&v);
+    queue_msg_free(&q);
     return rc;
 }
 
@@ -275,7 +323,7 @@ static int queue_staff_move(nudge *n, int64_t clinic_id, int64_t id, const char 
                 (long long)id, m.status);
         goto fail;
     }
-    int64_t now = nudge_now(n);
+    int64_t now = clock_now(n);
     /* A retry starts the retry budget afresh: staff looked at it. */
     if (store_exec(n->db, err,
                    "UPDATE notification_queue SET status = ?, due_at = CASE WHEN ? = 'pending' "
@@ -323,7 +371,7 @@ int nudge_queue_status(nudge *n, int64_t clinic_id, int64_t counts[NUDGE_N_STATU
 
 int queue_reap(nudge *n, int *reaped, nudge_err *err)
 {
-    int64_t now = nudge_now(n);
+    int64_t now = clock_now(n);
     *reaped = 0;
     /* The lost attempt is recorded, so a message that kills its worker every
      * time still runs out of retries instead of looping forever. */
@@ -372,7 +420,7 @@ int queue_claim(nudge *n, int64_t *ids, int max, nudge_err *err)
     struct claimed *cl = calloc((size_t)max + 1, sizeof *cl);
     if (!cl)
         return err_set(err, NUDGE_ENOMEM, "", "out of memory");
-    int64_t now = nudge_now(n);
+    int64_t now = clock_now(n);
     int got = 0, reaped;
     if (store_begin(n->db, err) < 0)
         return -1;
@@ -383,15 +431,15 @@ int queue_claim(nudge *n, int64_t *ids, int max, nudge_err *err)
      * group's minute. */
     store_stmt *st;
     if (store_query(n->db, &st, err,
-                    "SELECT q.clinic_id, q.channel, c.rate_per_minute - "
+                    "SELECT q.clinic_id, q.channel, "
                     "(SELECT COUNT(*) FROM delivery_attempts a WHERE a.clinic_id = q.clinic_id "
                     "AND a.channel = q.channel AND a.started_at > ? AND a.outcome <> "
-                    "'lease_expired') - "
+                    "'lease_expired') + "
                     "(SELECT COUNT(*) FROM notification_queue s WHERE s.clinic_id = q.clinic_id "
                     "AND s.channel = q.channel AND s.status = 'sending') "
-                    "FROM notification_queue q JOIN clinics c ON c.id = q.clinic_id "
+                    "FROM notification_queue q "
                     "WHERE q.status = 'pending' AND q.due_at <= ? "
-                    "GROUP BY q.clinic_id, q.channel, c.rate_per_minute "
+                    "GROUP BY q.clinic_id, q.channel "
                     "ORDER BY MAX(q.priority) DESC, MIN(q.due_at)",
                     bind_int(now - 60), bind_int(now)) < 0)
         goto fail;
@@ -412,13 +460,21 @@ int queue_claim(nudge *n, int64_t *ids, int max, nudge_err *err)
         }
         groups[ng].clinic_id = store_int(st, 0);
         store_copy(st, 1, groups[ng].channel, sizeof groups[ng].channel);
-        groups[ng].budget = store_int(st, 2);
+        groups[ng].budget = -store_int(st, 2); /* the clinic's rate is added below */
         ng++;
     }
     store_done(st);
     if (r < 0) {
         free(groups);
         goto fail;
+    }
+    for (size_t g = 0; g < ng; g++) {
+        nudge_clinic c;
+        if (nudge_clinic_get(n, groups[g].clinic_id, &c, err) < 0) {
+            free(groups);
+            goto fail;
+        }
+        groups[g].budget += c.rate_per_minute;
     }
     for (size_t g = 0; g < ng && got < max; g++) {
         int64_t take = groups[g].budget < max - got ? groups[g].budget : max - got;
@@ -475,14 +531,8 @@ static int queue_config_alert(nudge *n, const nudge_notification *m, const char 
                               const channel_outcome *o, nudge_err *err)
 {
     int64_t recent = 0;
-    /* Portable JSON test: event_emit writes compact JSON with sorted keys,
-     * so "transport" is the payload's last member. */
-    if (store_scalar(n->db, &recent, err,
-                     "SELECT COUNT(*) FROM events WHERE clinic_id = ? AND type = "
-                     "'channel.misconfigured' AND subject_id IS NULL AND created_at > ? AND "
-                     "payload LIKE '%\"transport\":\"' || ? || '\"}'",
-                     bind_int(m->clinic_id), bind_int(nudge_now(n) - 3600),
-                     bind_text(transport)) < 0)
+    if (event_count_since(n, m->clinic_id, "channel.misconfigured", clock_now(n) - 3600,
+                          "transport", transport, &recent, err) < 0)
         return -1;
     if (recent)
         return 0;
@@ -505,7 +555,7 @@ static const char *outcome_name(enum channel_result r)
 int queue_record(nudge *n, const nudge_notification *m, const char *transport,
                  const channel_outcome *o, int *retried, nudge_err *err)
 {
-    int64_t now = nudge_now(n);
+    int64_t now = clock_now(n);
     const char *status;
     int64_t due = m->due_at;
     int attempts = m->attempts + 1;
@@ -585,7 +635,7 @@ int queue_defer(nudge *n, int64_t id, int64_t until, const char *why, nudge_err 
                       "UPDATE notification_queue SET status = 'pending', due_at = ?, "
                       "lease_until = NULL, lease_owner = NULL, last_error = ?, updated_at = ? "
                       "WHERE id = ? AND status = 'sending' AND lease_owner = ?",
-                      bind_int(until), bind_text(why), bind_int(nudge_now(n)), bind_int(id),
+                      bind_int(until), bind_text(why), bind_int(clock_now(n)), bind_int(id),
                       bind_text(n->worker_id));
 }
 
@@ -598,7 +648,7 @@ int queue_drop(nudge *n, const nudge_notification *m, const char *status, const 
                    "UPDATE notification_queue SET status = ?, lease_until = NULL, "
                    "lease_owner = NULL, last_error = ?, updated_at = ? WHERE id = ? AND "
                    "status = 'sending' AND lease_owner = ?",
-                   bind_text(status), bind_text(why), bind_int(nudge_now(n)), bind_int(m->id),
+                   bind_text(status), bind_text(why), bind_int(clock_now(n)), bind_int(m->id),
                    bind_text(n->worker_id)) < 0 ||
         audit_add(n, m->clinic_id, status, "notification", m->id, why, err) < 0) {
         store_rollback(n->db);
@@ -678,7 +728,7 @@ static int delivery_apply(nudge *n, int64_t id, const char *provider, const char
         *moved = now_rank >= 0 && now_rank < delivery_rank("delivered");
     else if (to)
         *moved = now_rank >= 0 && delivery_rank(to) > now_rank;
-    int64_t now = nudge_now(n);
+    int64_t now = clock_now(n);
     if (*moved) {
         char why[96] = "";
         if (!strcmp(to, "failed"))
@@ -753,7 +803,7 @@ int nudge_delivery_report(nudge *n, const char *provider, const char *provider_i
                        "INSERT INTO delivery_orphans (provider, provider_id, status, error_code, "
                        "received_at) VALUES (?, ?, ?, ?, ?)",
                        bind_text(provider), bind_text(provider_id), bind_text(status),
-                       bind_text_or_null(error_code), bind_int(nudge_now(n))) < 0)
+                       bind_text_or_null(error_code), bind_int(clock_now(n))) < 0)
             goto fail;
         return store_commit(n->db, err);
     }
@@ -769,6 +819,32 @@ fail:
 
 int queue_fallback(nudge *n, int64_t id, nudge_err *err)
 {
+    int64_t now = clock_now(n), patient = 0, clinic = 0;
+    store_stmt *st;
+    if (store_query(n->db, &st, err,
+                    "SELECT clinic_id, patient_id FROM notification_queue WHERE id = ? AND "
+                    "channel = 'whatsapp' AND fallback_of IS NULL AND patient_id IS NOT NULL "
+                    "AND (expires_at IS NULL OR expires_at > ?)",
+                    bind_int(id), bind_int(now)) < 0)
+        return -1;
+    int r = store_next(st, err);
+    if (r == 1) {
+        clinic = store_int(st, 0);
+        patient = store_int(st, 1);
+    }
+    store_done(st);
+    if (r != 1)
+        return r < 0 ? -1 : 0;
+    nudge_clinic c;
+    nudge_patient p;
+    if (nudge_clinic_get(n, clinic, &c, err) < 0)
+        return -1;
+    if (!c.whatsapp_fallback)
+        return 0;
+    if (nudge_patient_get(n, NUDGE_ANY_CLINIC, patient, &p, err) < 0)
+        return err->code == NUDGE_ENOTFOUND ? 0 : -1;
+    if (!p.phone[0])
+        return 0;
     /* Copied in SQL: the same text, category, priority and expiry; a new
      * channel and recipient; the dedupe key makes it happen once. */
     return store_exec(
@@ -777,17 +853,159 @@ int queue_fallback(nudge *n, int64_t id, nudge_err *err)
         "channel, recipient, template, language, category, subject, body, html, segments, "
         "priority, status, due_at, expires_at, dedupe_key, max_retries, created_at, updated_at, "
         "fallback_of) "
-        "SELECT q.clinic_id, q.patient_id, q.appointment_id, q.reminder_id, 'sms', p.phone, "
+        "SELECT q.clinic_id, q.patient_id, q.appointment_id, q.reminder_id, 'sms', ?, "
         "q.template, q.language, q.category, NULL, q.body, NULL, q.segments, q.priority, "
-        "'pending', ?, q.expires_at, 'fallback:' || q.id, c.max_retries, ?, ?, q.id "
-        "FROM notification_queue q JOIN clinics c ON c.id = q.clinic_id "
-        "JOIN patients p ON p.id = q.patient_id "
-        "WHERE q.id = ? AND q.channel = 'whatsapp' AND c.whatsapp_fallback = 1 "
-        "AND p.phone IS NOT NULL AND q.fallback_of IS NULL "
-        "AND (q.expires_at IS NULL OR q.expires_at > ?) "
+        "'pending', ?, q.expires_at, 'fallback:' || q.id, ?, ?, ?, q.id "
+        "FROM notification_queue q WHERE q.id = ? "
         "ON CONFLICT (clinic_id, dedupe_key) DO NOTHING",
-        bind_int(nudge_now(n)), bind_int(nudge_now(n)), bind_int(nudge_now(n)), bind_int(id),
-        bind_int(nudge_now(n)));
+        bind_text(p.phone), bind_int(now), bind_int(c.max_retries), bind_int(now), bind_int(now),
+        bind_int(id));
+}
+
+/* WhatsApp messages of one clinic sent but still not delivered by its
+ * deadline go by SMS too. */
+struct overdue {
+    nudge *n;
+    int64_t now, last;
+    int seen, rc;
+    nudge_err *err;
+};
+
+static int queue_overdue_clinic(void *ctx, const nudge_clinic *c)
+{
+    struct overdue *o = ctx;
+    o->last = c->id;
+    o->seen++;
+    if (!c->whatsapp_fallback || c->whatsapp_fallback_after <= 0)
+        return 0;
+    store_stmt *st;
+    if (store_query(o->n->db, &st, o->err,
+                    "SELECT q.id FROM notification_queue q WHERE q.clinic_id = ? AND "
+                    "q.channel = 'whatsapp' AND q.status = 'sent' AND q.sent_at <= ? AND NOT "
+                    "EXISTS (SELECT 1 FROM notification_queue f WHERE f.fallback_of = q.id) "
+                    "LIMIT 500",
+                    bind_int(c->id), bind_int(o->now - (int64_t)c->whatsapp_fallback_after * 60)) < 0)
+        return o->rc = -1;
+    int64_t ids[500];
+    int nids = 0, r = 0;
+    while (nids < 500 && (r = store_next(st, o->err)) == 1)
+        ids[nids++] = store_int(st, 0);
+    store_done(st);
+    if (r < 0)
+        return o->rc = -1;
+    for (int i = 0; i < nids; i++)
+        if (queue_fallback(o->n, ids[i], o->err) < 0)
+            return o->rc = -1;
+    return 0;
+}
+
+int queue_fallback_overdue(nudge *n, int64_t now, nudge_err *err)
+{
+    struct overdue o = {.n = n, .now = now, .err = err};
+    do { /* the clinics a page at a time */
+        o.seen = 0;
+        if (nudge_clinic_list(n, o.last, 500, queue_overdue_clinic, &o, err) < 0)
+            return -1;
+    } while (o.rc == 0 && o.seen == 500);
+    return o.rc;
+}
+
+/* Messages of an appointment queued but not yet handed to a provider are
+ * cancelled with it; one in a worker's hands cannot be recalled. */
+int queue_cancel_appointment(nudge *n, int64_t appointment_id, const char *why, nudge_err *err)
+{
+    return store_exec(n->db, err,
+                      "UPDATE notification_queue SET status = 'cancelled', last_error = ?, "
+                      "updated_at = ? WHERE appointment_id = ? AND status = 'pending'",
+                      bind_text(why), bind_int(clock_now(n)), bind_int(appointment_id));
+}
+
+int queue_sent_with(nudge *n, int64_t appointment_id, const char *path, const char *value,
+                    int *sent, nudge_err *err)
+{
+    store_stmt *st;
+    *sent = 0;
+    if (store_query(n->db, &st, err,
+                    "SELECT transport_data FROM notification_queue WHERE appointment_id = ? AND "
+                    "status IN ('sent', 'delivered', 'read') AND transport_data IS NOT NULL",
+                    bind_int(appointment_id)) < 0)
+        return -1;
+    int r = 0;
+    while (!*sent && (r = store_next(st, err)) == 1)
+        *sent = json_text_is(store_text(st, 0), path, value);
+    store_done(st);
+    return !*sent && r < 0 ? -1 : 0;
+}
+
+int queue_transport_data(nudge *n, int64_t id, char **data, nudge_err *err)
+{
+    store_stmt *st;
+    *data = NULL;
+    if (store_query(n->db, &st, err, "SELECT transport_data FROM notification_queue WHERE id = ?",
+                    bind_int(id)) < 0)
+        return -1;
+    int r = store_next(st, err);
+    if (r == 1)
+        *data = store_dup(st, 0);
+    store_done(st);
+    return r < 0 ? -1 : 0;
+}
+
+/* Rows of (label, label, count) into a growing array. */
+static int queue_counts(nudge *n, store_stmt *st, nudge_count **out, size_t *nout,
+                        nudge_err *err)
+{
+    int r;
+    size_t cap = 0;
+    while ((r = store_next(st, err)) == 1) {
+        if (*nout == cap) {
+            cap = cap ? cap * 2 : 16;
+            nudge_count *c = realloc(*out, cap * sizeof *c);
+            if (!c) {
+                store_done(st);
+                return err_set(err, NUDGE_ENOMEM, "", "out of memory");
+            }
+            *out = c;
+        }
+        nudge_count *c = &(*out)[(*nout)++];
+        store_copy(st, 0, c->a, sizeof c->a);
+        store_copy(st, 1, c->b, sizeof c->b);
+        c->count = store_int(st, 2);
+    }
+    (void)n;
+    store_done(st);
+    return r < 0 ? -1 : 0;
+}
+
+int nudge_queue_metrics(nudge *n, nudge_queue_stats *m, nudge_err *err)
+{
+    int64_t now = clock_now(n);
+    store_stmt *st;
+    memset(m, 0, sizeof *m);
+    if (store_query(n->db, &st, err,
+                    "SELECT status, channel, COUNT(*) FROM notification_queue "
+                    "GROUP BY status, channel ORDER BY 1, 2") < 0 ||
+        queue_counts(n, st, &m->by_status, &m->n_by_status, err) < 0 ||
+        store_query(n->db, &st, err,
+                    "SELECT channel, outcome, COUNT(*) FROM delivery_attempts "
+                    "GROUP BY channel, outcome ORDER BY 1, 2") < 0 ||
+        queue_counts(n, st, &m->attempts, &m->n_attempts, err) < 0 ||
+        reminder_lag(n, now, &m->plan_lag, err) < 0 ||
+        store_scalar(n->db, &m->dispatch_lag, err,
+                     "SELECT COALESCE(? - MIN(due_at), 0) FROM notification_queue WHERE status = "
+                     "'pending' AND due_at <= ?",
+                     bind_int(now), bind_int(now)) < 0) {
+        nudge_queue_stats_free(m);
+        return -1;
+    }
+    return 0;
+}
+
+void nudge_queue_stats_free(nudge_queue_stats *m)
+{
+    free(m->by_status);
+    free(m->attempts);
+    memset(m, 0, sizeof *m);
 }
 
 int nudge_delivery_event_list(nudge *n, int64_t clinic_id, int64_t notification_id,

@@ -14,7 +14,7 @@
 int reminder_plan_one(nudge *n, const nudge_appointment *a, const char *kind,
                       const char *template_name, int64_t due_at, int64_t expires_at, nudge_err *err)
 {
-    int64_t now = nudge_now(n);
+    int64_t now = clock_now(n);
     return store_exec(
         n->db, err,
         "INSERT INTO reminders (clinic_id, patient_id, appointment_id, kind, "
@@ -29,7 +29,7 @@ int reminder_plan_one(nudge *n, const nudge_appointment *a, const char *kind,
 int reminder_plan_appointment(nudge *n, const nudge_clinic *c, const nudge_appointment *a,
                               int confirmation, nudge_err *err)
 {
-    int64_t now = nudge_now(n);
+    int64_t now = clock_now(n);
     if (a->start_at <= now)
         return 0; /* a visit entered after the fact: nothing to remind of */
     if (confirmation && reminder_plan_one(n, a, "confirmation", "appointment_confirmation", now,
@@ -49,18 +49,59 @@ int reminder_plan_appointment(nudge *n, const nudge_clinic *c, const nudge_appoi
 
 int reminder_cancel_appointment(nudge *n, int64_t appointment_id, const char *why, nudge_err *err)
 {
-    int64_t now = nudge_now(n);
+    int64_t now = clock_now(n);
     if (store_exec(n->db, err,
                    "UPDATE reminders SET status = 'cancelled', note = ?, updated_at = ? "
                    "WHERE appointment_id = ? AND status = 'planned'",
                    bind_text(why), bind_int(now), bind_int(appointment_id)) < 0)
         return -1;
-    /* Messages already queued but not yet handed to a provider go too; one
-     * in a worker's hands cannot be recalled. */
+    return queue_cancel_appointment(n, appointment_id, why, err);
+}
+
+int reminder_due(nudge *n, int64_t now, nudge_reminder *batch, int max, nudge_err *err)
+{
+    store_stmt *q;
+    if (store_query(n->db, &q, err,
+                    "SELECT id, clinic_id, patient_id, appointment_id, kind, template, "
+                    "due_at, expires_at FROM reminders WHERE status = 'planned' AND "
+                    "due_at <= ? ORDER BY due_at, id LIMIT ?",
+                    bind_int(now), bind_int(max)) < 0)
+        return -1;
+    int nb = 0, r = 0;
+    while (nb < max && (r = store_next(q, err)) == 1) {
+        nudge_reminder *rm = &batch[nb++];
+        memset(rm, 0, sizeof *rm);
+        rm->id = store_int(q, 0);
+        rm->clinic_id = store_int(q, 1);
+        rm->patient_id = store_int(q, 2);
+        rm->appointment_id = store_int(q, 3);
+        store_copy(q, 4, rm->kind, sizeof rm->kind);
+        store_copy(q, 5, rm->template_name, sizeof rm->template_name);
+        rm->due_at = store_int(q, 6);
+        rm->expires_at = store_int(q, 7);
+    }
+    store_done(q);
+    return r < 0 ? -1 : nb;
+}
+
+int reminder_mark(nudge *n, int64_t id, const char *status, int64_t notification_id,
+                  const char *note, nudge_err *err)
+{
     return store_exec(n->db, err,
-                      "UPDATE notification_queue SET status = 'cancelled', last_error = ?, "
-                      "updated_at = ? WHERE appointment_id = ? AND status = 'pending'",
-                      bind_text(why), bind_int(now), bind_int(appointment_id));
+                      "UPDATE reminders SET status = ?, notification_id = ?, note = ?, "
+                      "updated_at = ? WHERE id = ?",
+                      bind_text(status), bind_int_or_null(notification_id), bind_text_or_null(note),
+                      bind_int(clock_now(n)), bind_int(id));
+}
+
+int reminder_lag(nudge *n, int64_t now, int64_t *lag, nudge_err *err)
+{
+    return store_scalar(n->db, lag, err,
+                        "SELECT COALESCE(? - MIN(due_at), 0) FROM reminders WHERE status = "
+                        "'planned' AND due_at <= ?",
+                        bind_int(now), bind_int(now)) < 0
+               ? -1
+               : 0;
 }
 
 static int reminder_rows(store_stmt *st, nudge_reminder_fn fn, void *ctx, nudge_err *err)
@@ -118,7 +159,7 @@ int nudge_reminder_cancel(nudge *n, int64_t clinic_id, int64_t id, nudge_err *er
         store_exec(n->db, err,
                    "UPDATE reminders SET status = 'cancelled', note = 'cancelled by staff', "
                    "updated_at = ? WHERE id = ? AND status = 'planned'",
-                   bind_int(nudge_now(n)), bind_int(id)) == 0 &&
+                   bind_int(clock_now(n)), bind_int(id)) == 0 &&
         store_changes(n->db) == 0) {
         err_set(err, NUDGE_ECONFLICT, "status", "reminder %lld is no longer planned",
                 (long long)id);

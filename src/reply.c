@@ -5,7 +5,8 @@
  * Hindi, or a WhatsApp reply button) or filed in a support ticket. The
  * change, the consent record, the ticket, the event and the answer are
  * one transaction, keyed by the provider's message id, so a webhook
- * delivered twice is handled once.
+ * delivered twice is handled once. reply.c owns the inbound messages;
+ * consent is the patient's (patient.c) and tickets are ticket.c's.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -71,89 +72,47 @@ static enum kw kw_classify(const char *text, const char *button, int has_visit)
 static int find_patient(nudge *n, const char *number, int64_t now, int64_t *patient,
                         int64_t *clinic, nudge_err *err)
 {
-    store_stmt *st;
-    if (store_query(n->db, &st, err,
-                    "SELECT id, clinic_id FROM (SELECT p.id, p.clinic_id, (SELECT MIN(a.start_at) "
-                    "FROM appointments a WHERE "
-                    "a.patient_id = p.id AND a.start_at > ? AND a.status IN ('scheduled', "
-                    "'confirmed', 'rescheduled')) AS next FROM patients p WHERE p.phone = ?) AS x "
-                    "ORDER BY next IS NULL, next, id DESC LIMIT 1",
-                    bind_int(now), bind_text(number)) < 0)
-        return -1;
-    int r = store_next(st, err);
-    if (r == 1) {
-        *patient = store_int(st, 0);
-        *clinic = store_int(st, 1);
+    int64_t ids[64], best = 0, best_at = 0;
+    int got = patient_by_phone(n, number, ids, 64, err); /* newest first */
+    if (got <= 0)
+        return got;
+    for (int i = 0; i < got; i++) {
+        int64_t visit = 0, at = 0;
+        int r = appointment_next(n, ids[i], now, &visit, &at, err);
+        if (r < 0)
+            return -1;
+        if (!best || (r == 1 && (!best_at || at < best_at))) {
+            best = ids[i];
+            best_at = r == 1 ? at : 0;
+        }
     }
-    store_done(st);
-    return r;
+    nudge_patient p;
+    if (nudge_patient_get(n, NUDGE_ANY_CLINIC, best, &p, err) < 0)
+        return -1;
+    *patient = p.id;
+    *clinic = p.clinic_id;
+    return 1;
 }
 
 static int next_visit(nudge *n, int64_t patient, int64_t now, nudge_appointment *a,
                       nudge_err *err)
 {
-    int64_t id = 0;
-    int r = store_scalar(n->db, &id, err,
-                         "SELECT id FROM appointments WHERE patient_id = ? AND start_at > ? AND "
-                         "status IN ('scheduled', 'confirmed', 'rescheduled') ORDER BY start_at "
-                         "LIMIT 1",
-                         bind_int(patient), bind_int(now));
+    int64_t id = 0, at = 0;
+    int r = appointment_next(n, patient, now, &id, &at, err);
     if (r == 1 && nudge_appointment_get(n, NUDGE_ANY_CLINIC, id, a, err) < 0)
         return -1;
     return r;
 }
 
-static int set_consent(nudge *n, const nudge_patient *p, const nudge_inbound *in, int stop,
+int reply_last_inbound(nudge *n, const char *channel, const char *number, int64_t *at,
                        nudge_err *err)
 {
-    int64_t now = nudge_now(n);
-    return store_exec(n->db, err,
-                      "UPDATE patient_communication_preferences SET "
-                      "opt_out_sms = CASE WHEN ? = 'sms' THEN ? ELSE opt_out_sms END, "
-                      "opt_out_whatsapp = CASE WHEN ? = 'whatsapp' THEN ? ELSE opt_out_whatsapp "
-                      "END, updated_at = ? WHERE patient_id = ?",
-                      bind_text(in->channel), bind_int(stop), bind_text(in->channel),
-                      bind_int(stop), bind_int(now), bind_int(p->id)) < 0 ||
-                   store_exec(n->db, err,
-                              "INSERT INTO consent_log (clinic_id, patient_id, channel, action, "
-                              "message, provider_id, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                              bind_int(p->clinic_id), bind_int(p->id), bind_text(in->channel),
-                              bind_text(stop ? "stop" : "start"), bind_text(in->text),
-                              bind_text(in->provider_id), bind_int(now)) < 0
+    return store_scalar(n->db, at, err,
+                        "SELECT COALESCE(MAX(received_at), 0) FROM inbound_messages WHERE "
+                        "channel = ? AND from_number = ?",
+                        bind_text(channel), bind_text(number)) < 0
                ? -1
                : 0;
-}
-
-/* Appends to the patient's open ticket, or opens one (*opened = 1). */
-static int file_ticket(nudge *n, const nudge_patient *p, const nudge_inbound *in,
-                       const char *subject, int64_t *ticket, int *opened, nudge_err *err)
-{
-    int64_t now = nudge_now(n);
-    *opened = 0;
-    int r = store_scalar(n->db, ticket, err,
-                         "SELECT id FROM tickets WHERE clinic_id = ? AND patient_id = ? AND "
-                         "status <> 'closed' ORDER BY id DESC LIMIT 1",
-                         bind_int(p->clinic_id), bind_int(p->id));
-    if (r < 0)
-        return -1;
-    if (r == 0) {
-        if (store_scalar(n->db, ticket, err,
-                       "INSERT INTO tickets (clinic_id, patient_id, subject, created_at, "
-                       "updated_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
-                       bind_int(p->clinic_id), bind_int(p->id), bind_text(subject), bind_int(now),
-                       bind_int(now)) != 1)
-            return -1;
-        *opened = 1;
-    } else if (store_exec(n->db, err,
-                          "UPDATE tickets SET status = 'open', updated_at = ? WHERE id = ?",
-                          bind_int(now), bind_int(*ticket)) < 0) {
-        return -1;
-    }
-    return store_exec(n->db, err,
-                      "INSERT INTO ticket_messages (ticket_id, clinic_id, direction, channel, body, "
-                      "provider_id, created_at) VALUES (?, ?, 'in', ?, ?, ?, ?)",
-                      bind_int(*ticket), bind_int(p->clinic_id), bind_text(in->channel),
-                      bind_text(in->text), bind_text(in->provider_id), bind_int(now));
 }
 
 /* The answer, on the channel the patient wrote on, at once (urgent: they
@@ -163,7 +122,7 @@ static int answer(nudge *n, const nudge_clinic *c, const nudge_patient *p,
                   const char *template_name, nudge_reply *out, nudge_err *err)
 {
     nudge_vars v = {0};
-    tmpl_patient_vars(n, c, p, a, &v, err);
+    tmpl_patient_vars(c, p, a, &v);
     nudge_vars_set(&v, "clinic_contact",
                    c->phone[0] ? c->phone : c->email[0] ? c->email : c->name);
     char key[64];
@@ -190,7 +149,7 @@ int nudge_inbound_handle(nudge *n, const nudge_inbound *in, nudge_reply *out, nu
     char number[24];
     /* WhatsApp gives digits without the '+'. */
     snprintf(number, sizeof number, "%s%s", in->from[0] == '+' ? "" : "+", in->from);
-    int64_t now = nudge_now(n);
+    int64_t now = clock_now(n);
     const char *text = in->text ? in->text : "";
 
     if (store_begin(n->db, err) < 0)
@@ -256,13 +215,13 @@ int nudge_inbound_handle(nudge *n, const nudge_inbound *in, nudge_reply *out, nu
         break;
     case KW_RESCHEDULE:
         /* A person finds the new time: the request waits in a ticket. */
-        if (file_ticket(n, &p, in, "Reschedule request", &out->ticket_id, &opened, err) < 0)
+        if (ticket_file(n, &p, in->channel, in->text, in->provider_id, "Reschedule request", &out->ticket_id, &opened, err) < 0)
             goto fail;
         reply = "reply_reschedule";
         break;
     case KW_STOP:
     case KW_START:
-        if (set_consent(n, &p, in, kw == KW_STOP, err) < 0)
+        if (patient_set_consent(n, &p, in->channel, kw == KW_STOP, in->text, in->provider_id, err) < 0)
             goto fail;
         reply = kw == KW_STOP ? "reply_stop" : "reply_start";
         break;
@@ -270,7 +229,7 @@ int nudge_inbound_handle(nudge *n, const nudge_inbound *in, nudge_reply *out, nu
         reply = "reply_help";
         break;
     case KW_NONE:
-        if (file_ticket(n, &p, in, "Message from a patient", &out->ticket_id, &opened, err) < 0)
+        if (ticket_file(n, &p, in->channel, in->text, in->provider_id, "Message from a patient", &out->ticket_id, &opened, err) < 0)
             goto fail;
         /* Acknowledge a new conversation, not every line of it. */
         reply = opened ? "reply_received" : NULL;

@@ -160,7 +160,7 @@ int nudge_template_put(nudge *n, int64_t clinic_id, const nudge_template *t, nud
         if (tmpl_check(parts[i].text, parts[i].field, err) < 0)
             return -1;
     }
-    int64_t now = nudge_now(n);
+    int64_t now = clock_now(n);
     if (store_begin(n->db, err) < 0)
         return -1;
     if (store_exec(n->db, err,
@@ -224,11 +224,9 @@ int nudge_template_list(nudge *n, int64_t clinic_id, nudge_template_fn fn, void 
     return r < 0 ? -1 : 0;
 }
 
-int tmpl_patient_vars(nudge *n, const nudge_clinic *c, const nudge_patient *p,
-                      const nudge_appointment *a, nudge_vars *v, nudge_err *err)
+void tmpl_patient_vars(const nudge_clinic *c, const nudge_patient *p, const nudge_appointment *a,
+                       nudge_vars *v)
 {
-    (void)n;
-    (void)err;
     const char *tz = p && p->timezone[0] ? p->timezone : c->timezone;
     const char *lang = p && p->language[0] ? p->language : c->language;
     nudge_vars_set(v, "clinic_name", c->name);
@@ -255,7 +253,6 @@ int tmpl_patient_vars(nudge *n, const nudge_clinic *c, const nudge_patient *p,
         tz_format_time(a->start_at, tz, lang, buf, sizeof buf);
         nudge_vars_set(v, "time", buf);
     }
-    return 0;
 }
 
 int nudge_whatsapp_template_put(nudge *n, int64_t clinic_id, const char *template_name,
@@ -313,8 +310,8 @@ static int tmpl_wa_document(const nudge_vars *v, json_t **out, nudge_err *err)
     return 0;
 }
 
-int tmpl_wa_template(nudge *n, int64_t clinic_id, const char *template_name, const char *language,
-                     const nudge_vars *v, char **json, nudge_err *err)
+static int tmpl_wa_template(nudge *n, int64_t clinic_id, const char *template_name,
+                            const char *language, const nudge_vars *v, char **json, nudge_err *err)
 {
     *json = NULL;
     json_t *doc;
@@ -403,8 +400,8 @@ int nudge_msg91_template_put(nudge *n, int64_t clinic_id, const char *template_n
     return store_commit(n->db, err);
 }
 
-int tmpl_msg91_flow(nudge *n, int64_t clinic_id, const char *template_name, const char *language,
-                    const nudge_vars *v, char **json, nudge_err *err)
+static int tmpl_msg91_flow(nudge *n, int64_t clinic_id, const char *template_name,
+                           const char *language, const nudge_vars *v, char **json, nudge_err *err)
 {
     *json = NULL;
     store_stmt *st;
@@ -437,5 +434,33 @@ int tmpl_msg91_flow(nudge *n, int64_t clinic_id, const char *template_name, cons
     }
     *json = json_dumps(o, JSON_COMPACT);
     json_decref(o);
+    return 0;
+}
+
+/* The providers' mappings for a message on a medium, as members of its
+ * transport data: WhatsApp's approved template, MSG91's DLT flow (either
+ * absent when the clinic mapped none). */
+int tmpl_transport_data(nudge *n, int64_t clinic_id, const nudge_template *t, const char *medium,
+                        const nudge_vars *v, json_t *data, nudge_err *err)
+{
+    static const struct {
+        const char *medium, *member;
+        int (*fill)(nudge *, int64_t, const char *, const char *, const nudge_vars *, char **,
+                    nudge_err *);
+    } maps[] = {
+        {"whatsapp", "whatsapp", tmpl_wa_template},
+        {"sms", "msg91", tmpl_msg91_flow},
+    };
+    for (size_t i = 0; i < sizeof maps / sizeof *maps; i++) {
+        char *text = NULL;
+        if (strcmp(medium, maps[i].medium))
+            continue;
+        if (maps[i].fill(n, clinic_id, t->name, t->language, v, &text, err) < 0)
+            return -1;
+        json_t *value = text ? json_loads(text, 0, NULL) : NULL;
+        free(text);
+        if (value && json_object_set_new(data, maps[i].member, value) < 0)
+            return err_set(err, NUDGE_ENOMEM, "", "out of memory");
+    }
     return 0;
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
 #include <openssl/crypto.h>
 
 int err_set(nudge_err *err, int code, const char *field, const char *fmt, ...)
@@ -100,44 +101,57 @@ int lang_code_ok(const char *s)
     return s[i + 3] == 0;
 }
 
-/* Room for n more bytes and the terminating NUL. */
-static void sbuf_reserve(sbuf *b, size_t n)
+/* Room for n more bytes and the terminating NUL, within the cap. */
+static int sbuf_reserve(sbuf *b, size_t n)
 {
+    size_t max = b->max ? b->max : SBUF_MAX;
+    if (b->over || n > max || b->len > max - n) {
+        free(b->data);
+        b->data = NULL;
+        b->len = b->cap = 0;
+        b->over = 1;
+        return -1;
+    }
     if (b->len + n + 1 <= b->cap)
-        return;
+        return 0;
     size_t cap = b->cap ? b->cap : 64;
     while (cap < b->len + n + 1)
         cap *= 2;
     b->data = xrealloc(b->data, cap);
     b->cap = cap;
+    return 0;
 }
 
-void sbuf_add(sbuf *b, const char *s, size_t n)
+int sbuf_add(sbuf *b, const char *s, size_t n)
 {
-    sbuf_reserve(b, n);
+    if (sbuf_reserve(b, n) < 0)
+        return -1;
     memcpy(b->data + b->len, s, n);
     b->len += n;
     b->data[b->len] = 0;
+    return 0;
 }
 
-void sbuf_puts(sbuf *b, const char *s)
+int sbuf_puts(sbuf *b, const char *s)
 {
-    sbuf_add(b, s, strlen(s));
+    return sbuf_add(b, s, strlen(s));
 }
 
-void sbuf_printf(sbuf *b, const char *fmt, ...)
+int sbuf_printf(sbuf *b, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
     if (n <= 0)
-        return;
-    sbuf_reserve(b, (size_t)n);
+        return 0;
+    if (sbuf_reserve(b, (size_t)n) < 0)
+        return -1;
     va_start(ap, fmt);
     vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
     va_end(ap);
     b->len += (size_t)n;
+    return 0;
 }
 
 char *sbuf_take(sbuf *b)
@@ -147,6 +161,7 @@ char *sbuf_take(sbuf *b)
         d = str_dup("");
     b->data = NULL;
     b->len = b->cap = 0;
+    b->over = 0;
     return d;
 }
 
@@ -155,4 +170,27 @@ void sbuf_free(sbuf *b)
     free(b->data);
     b->data = NULL;
     b->len = b->cap = 0;
+    b->over = 0;
+}
+
+int json_text_is(const char *json, const char *path, const char *value)
+{
+    if (!json || !*json)
+        return 0;
+    json_t *root = json_loads(json, JSON_DECODE_ANY, NULL), *v = root;
+    char key[64];
+    for (const char *p = path; v && *p;) {
+        size_t l = strcspn(p, ".");
+        if (l >= sizeof key)
+            v = NULL;
+        else {
+            memcpy(key, p, l);
+            key[l] = 0;
+            v = json_object_get(v, key);
+        }
+        p += l + (p[l] == '.');
+    }
+    int is = v && json_is_string(v) && !strcmp(json_string_value(v), value);
+    json_decref(root);
+    return is;
 }

@@ -26,15 +26,28 @@ void str_free_secret(char *s);
 int str_blank(const char *s);  /* NULL, empty or only spaces */
 /* A language tag nudge accepts: "en", "hi", "pt-BR". */
 int lang_code_ok(const char *s);
+/* Whether the JSON text holds the string value at a dotted member path
+ * ("invite.method"). Read in C, not by the engine, because SQLite's
+ * json_extract and PostgreSQL's ->> differ, and these checks touch a
+ * handful of rows. */
+int json_text_is(const char *json, const char *path, const char *value);
 
-/* Growable NUL-terminated buffer. Starts zeroed; sbuf_take transfers data. */
+/* Growable NUL-terminated buffer, capped as curl's dynbuf is: it never
+ * grows past max bytes (0: SBUF_MAX). An append that would pass the cap
+ * empties the buffer, marks it over and answers -1; later appends are
+ * refused too, so a provider's answer cannot grow it without limit and
+ * a truncated text is never mistaken for a whole one. Starts zeroed;
+ * sbuf_take transfers data. */
+#define SBUF_MAX ((size_t)64 << 20)
 typedef struct sbuf {
     char *data;
     size_t len, cap;
+    size_t max;  /* the cap; 0: SBUF_MAX */
+    int over;    /* an append passed the cap */
 } sbuf;
-void sbuf_add(sbuf *b, const char *s, size_t n);
-void sbuf_puts(sbuf *b, const char *s);
-void sbuf_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int sbuf_add(sbuf *b, const char *s, size_t n);
+int sbuf_puts(sbuf *b, const char *s);
+int sbuf_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 char *sbuf_take(sbuf *b); /* caller frees; buffer is reset */
 void sbuf_free(sbuf *b);
 

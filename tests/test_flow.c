@@ -721,6 +721,106 @@ static void test_audit_log_is_append_only(void **state)
     tu_rmrf(env.dir);
 }
 
+/* A transport of the embedder's, registered through the C API. */
+struct pigeon {
+    int sent, freed;
+    char to[32], text[256], data[512];
+    int result;
+};
+
+static int pigeon_send(void *ctx, const nudge_outgoing *m, nudge_send_outcome *out)
+{
+    struct pigeon *pg = ctx;
+    snprintf(pg->to, sizeof pg->to, "%s", m->to);
+    snprintf(pg->text, sizeof pg->text, "%s", m->text);
+    snprintf(pg->data, sizeof pg->data, "%s", m->transport_data ? m->transport_data : "");
+    out->result = pg->result;
+    if (pg->result == NUDGE_SENT)
+        snprintf(out->provider_id, sizeof out->provider_id, "PG-%d", ++pg->sent);
+    else
+        snprintf(out->detail, sizeof out->detail, "the pigeon is tired");
+    return 0;
+}
+
+static void pigeon_free(void *ctx)
+{
+    ((struct pigeon *)ctx)->freed++;
+}
+
+static int first_attempt(void *ctx, const nudge_attempt *a)
+{
+    *(nudge_attempt *)ctx = *a;
+    return 1;
+}
+
+static void test_registered_transport_carries_its_medium(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, BOOKED);
+    nudge_err e = {0};
+    struct pigeon sms = {.result = NUDGE_SENT}, wa = {.result = NUDGE_SEND_TRANSIENT};
+    nudge_transport bad = {.name = "pigeon", .medium = "fax", .send = pigeon_send};
+    assert_int_equal(nudge_transport_register(env.n, &bad, &sms, &e), -1);
+    assert_int_equal(e.code, NUDGE_EINVAL);
+    assert_string_equal(nudge_transport_for(env.n, "sms"), "outbox");
+    nudge_transport t = {
+        .name = "pigeon", .medium = "sms", .send = pigeon_send, .free = pigeon_free};
+    assert_int_equal(nudge_transport_register(env.n, &t, &sms, &e), 0);
+    nudge_transport t2 = {
+        .name = "pigeon-wa", .medium = "whatsapp", .send = pigeon_send, .free = pigeon_free};
+    assert_int_equal(nudge_transport_register(env.n, &t2, &wa, &e), 0);
+    assert_string_equal(nudge_transport_for(env.n, "sms"), "pigeon");
+    assert_string_equal(nudge_transport_for(env.n, "whatsapp"), "pigeon-wa");
+    assert_string_equal(nudge_transport_for(env.n, "email"), "outbox");
+
+    int64_t c = add_clinic(env.n, "Asia/Kolkata");
+    int64_t p = add_patient(env.n, c, "en", "9876543210", "");
+    assert_int_equal(nudge_whatsapp_template_put(env.n, c, "prescription_ready", "en",
+                                                 "rx_ready", "en", "patient_name", &e),
+                     0);
+    int64_t id_sms, id_wa;
+    nudge_send s = {.patient_id = p, .template_name = "prescription_ready",
+                    .channel = "sms", .priority = NUDGE_URGENT};
+    assert_int_equal(nudge_enqueue(env.n, c, &s, &id_sms, NULL, &e), 0);
+    s.channel = "whatsapp";
+    assert_int_equal(nudge_enqueue(env.n, c, &s, &id_wa, NULL, &e), 0);
+    nudge_tick_stats st = tick_at(&env, BOOKED + 60);
+    assert_int_equal(st.sent, 1);
+    assert_int_equal(st.retried, 1);
+
+    /* The SMS went through the pigeon, which named it. */
+    assert_int_equal(sms.sent, 1);
+    assert_string_equal(sms.to, "+919876543210");
+    assert_non_null(strstr(sms.text, "prescription is ready"));
+    nudge_notification m;
+    assert_int_equal(nudge_notification_get(env.n, c, id_sms, &m, &e), 0);
+    assert_string_equal(m.status, "sent");
+    assert_string_equal(m.provider_id, "PG-1");
+    nudge_notification_free(&m);
+    nudge_attempt at;
+    memset(&at, 0, sizeof at);
+    assert_int_equal(nudge_attempt_list(env.n, c, id_sms, first_attempt, &at, &e), 0);
+    assert_string_equal(at.transport, "pigeon");
+
+    /* The WhatsApp message carried its provider data, opaque to the queue,
+     * and the transport's failure was recorded as it said. */
+    assert_non_null(strstr(wa.data, "\"whatsapp\""));
+    assert_non_null(strstr(wa.data, "rx_ready"));
+    assert_int_equal(nudge_notification_get(env.n, c, id_wa, &m, &e), 0);
+    assert_string_equal(m.status, "pending");
+    assert_string_equal(m.last_error, "the pigeon is tired");
+    nudge_notification_free(&m);
+    memset(&at, 0, sizeof at);
+    assert_int_equal(nudge_attempt_list(env.n, c, id_wa, first_attempt, &at, &e), 0);
+    assert_string_equal(at.transport, "pigeon-wa");
+    assert_string_equal(at.outcome, "transient");
+
+    tu_close(&env);
+    assert_int_equal(sms.freed, 1);
+    assert_int_equal(wa.freed, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -745,6 +845,7 @@ int main(void)
         cmocka_unit_test(test_report_before_the_send_is_recorded),
         cmocka_unit_test(test_bad_input_is_rejected_with_field),
         cmocka_unit_test(test_audit_log_is_append_only),
+        cmocka_unit_test(test_registered_transport_carries_its_medium),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

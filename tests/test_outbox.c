@@ -41,7 +41,7 @@ static int fx_teardown(void **state)
 {
     fx *f = *state;
     if (f->ch)
-        f->ch->free(f->ch);
+        f->ch->t->free(f->ch);
     tu_rmrf(f->dir);
     free(f);
     return 0;
@@ -99,7 +99,7 @@ static char *path_in(const fx *f, const char *name)
 
 static void send_ok(fx *f, const channel_msg *m, channel_outcome *o)
 {
-    assert_int_equal(f->ch->send(f->ch, m, o), 0);
+    assert_int_equal(f->ch->t->send(f->ch, m, o), 0);
     if (o->result != CHANNEL_SENT)
         fail_msg("send: result %d: %s", o->result, o->detail);
 }
@@ -137,10 +137,10 @@ static void test_folder_under_file_fails_transient(void **state)
     assert_non_null(ch);
     channel_msg m = msg_sms();
     channel_outcome o;
-    assert_int_equal(ch->send(ch, &m, &o), 0);
+    assert_int_equal(ch->t->send(ch, &m, &o), 0);
     assert_int_equal(o.result, CHANNEL_TRANSIENT);
     assert_non_null(strstr(o.detail, "cannot create folder"));
-    ch->free(ch);
+    ch->t->free(ch);
     assert_null(channel_outbox_new("", &err));
     assert_int_equal(err.code, NUDGE_EINVAL);
     assert_string_equal(err.field, "outbox_dir");
@@ -431,15 +431,15 @@ static void test_email_header_injection(void **state)
     free(raw);
 
     m.to = "rahul@example.org\r\nBcc: victim@example.org";
-    assert_int_equal(f->ch->send(f->ch, &m, &o), 0);
+    assert_int_equal(f->ch->t->send(f->ch, &m, &o), 0);
     assert_int_equal(o.result, CHANNEL_PERMANENT);
     m.to = "rahul@example.org";
     m.reply_to = "desk@x.org>\r\nBcc: v@x.org";
-    assert_int_equal(f->ch->send(f->ch, &m, &o), 0);
+    assert_int_equal(f->ch->t->send(f->ch, &m, &o), 0);
     assert_int_equal(o.result, CHANNEL_CONFIG);
     m.to = "not an address";
     m.reply_to = NULL;
-    assert_int_equal(f->ch->send(f->ch, &m, &o), 0);
+    assert_int_equal(f->ch->t->send(f->ch, &m, &o), 0);
     assert_int_equal(o.result, CHANNEL_PERMANENT);
     assert_int_equal(count_entries(f->out), 1);
 }
@@ -452,7 +452,7 @@ static void test_bad_channel_name(void **state)
     const char *bad[] = {"../sms", "sms/x", "", "SMS", NULL};
     for (int i = 0; i < 5; i++) {
         m.channel = bad[i];
-        assert_int_equal(f->ch->send(f->ch, &m, &o), 0);
+        assert_int_equal(f->ch->t->send(f->ch, &m, &o), 0);
         assert_int_equal(o.result, CHANNEL_PERMANENT);
         assert_string_equal(o.provider_id, "");
     }
@@ -466,7 +466,7 @@ static void test_invalid_utf8_json(void **state)
     channel_msg m = msg_sms();
     m.text = "bad \xff byte";
     channel_outcome o;
-    assert_int_equal(f->ch->send(f->ch, &m, &o), 0);
+    assert_int_equal(f->ch->t->send(f->ch, &m, &o), 0);
     assert_int_equal(o.result, CHANNEL_PERMANENT);
     assert_int_equal(count_entries(f->out), 0);
 }
@@ -485,7 +485,7 @@ static void test_unwritable_transient(void **state)
     FILE *fp = fopen(f->out, "w");
     assert_non_null(fp);
     fclose(fp);
-    assert_int_equal(f->ch->send(f->ch, &m, &o), 0);
+    assert_int_equal(f->ch->t->send(f->ch, &m, &o), 0);
     assert_int_equal(o.result, CHANNEL_TRANSIENT);
     assert_string_equal(o.provider_id, "");
     assert_non_null(strstr(o.detail, "42-sms.json"));
@@ -495,7 +495,7 @@ static void test_unwritable_transient(void **state)
     if (geteuid() == 0)
         return; /* root writes through permissions */
     assert_int_equal(mkdir(f->out, 0500), 0);
-    assert_int_equal(f->ch->send(f->ch, &m, &o), 0);
+    assert_int_equal(f->ch->t->send(f->ch, &m, &o), 0);
     assert_int_equal(o.result, CHANNEL_TRANSIENT);
     chmod(f->out, 0700);
     assert_int_equal(count_entries(f->out), 0);

@@ -109,7 +109,7 @@ static int fx_teardown(void **state)
 {
     fx *f = *state;
     if (f->ch)
-        f->ch->free(f->ch);
+        f->ch->t->free(f->ch);
     sink_stop(&f->s);
     if (f->tmp[0])
         tu_rmrf(f->tmp);
@@ -130,7 +130,7 @@ static int group_setup(void **state)
 static void send_expect(channel *ch, const channel_msg *m, channel_outcome *o,
                         enum channel_result want)
 {
-    assert_int_equal(ch->send(ch, m, o), 0);
+    assert_int_equal(ch->t->send(ch, m, o), 0);
     if (o->result != want)
         fail_msg("result %d, want %d: %s", o->result, want, o->detail);
 }
@@ -244,9 +244,9 @@ static void test_new_rejects_bad_config(void **state)
     m.to = "rahul@example.org>\r\nRCPT TO:<x@y.z";
     channel_outcome o;
     send_expect(ch, &m, &o, CHANNEL_PERMANENT);
-    ch->free(ch);
+    ch->t->free(ch);
     ch = channel_smtp_new(&c, &err); /* created and freed unused: no leak */
-    ch->free(ch);
+    ch->t->free(ch);
 }
 
 /* ---- delivery ---- */
@@ -371,14 +371,14 @@ static void test_auth(void **state)
     json_t *env = sink_json(&f->s, 1, "env");
     assert_true(json_is_true(json_object_get(env, "authenticated")));
     json_decref(env);
-    f->ch->free(f->ch);
+    f->ch->t->free(f->ch);
 
     f->ch = smtp_open(url_of(&f->s), "clinic", "wrong-pw", 0, 0);
     send_expect(f->ch, &m, &o, CHANNEL_CONFIG);
     assert_non_null(strstr(o.detail, "535"));
     assert_null(strstr(o.detail, "wrong-pw"));
     assert_string_equal(o.provider_id, "");
-    f->ch->free(f->ch);
+    f->ch->t->free(f->ch);
 
     /* No credentials where the server wants them: 530, ours to fix. */
     f->ch = smtp_open(url_of(&f->s), NULL, NULL, 0, 0);
@@ -476,7 +476,7 @@ static void test_starttls(void **state)
     json_t *env = sink_json(&f->s, 1, "env");
     assert_true(json_is_true(json_object_get(env, "authenticated")));
     json_decref(env);
-    f->ch->free(f->ch);
+    f->ch->t->free(f->ch);
 
     /* A self-signed certificate is refused unless told otherwise. */
     f->ch = smtp_open(url_of(&f->s), "clinic", "pw", 1, 0);

@@ -238,6 +238,27 @@ static void test_many_in_flight(void **state)
     json_decref(reqs);
 }
 
+/* A provider's answer cannot grow the buffer without limit: past the cap
+ * the transfer stops and the message fails, permanently (whether it went
+ * cannot be known, and sending again could send it twice). */
+static void test_answer_over_cap(void **state)
+{
+    NEED_FAKE;
+    fx *f = *state;
+    fake_control(&f->tw, "{\"next\":[{\"pad\":2000000}]}");
+    int64_t id = enqueue(f);
+    nudge_tick_stats st = tick(f);
+    assert_int_equal(st.sent, 0);
+    assert_int_equal(st.failed, 1);
+    nudge_notification m = get(f, id);
+    assert_string_equal(m.status, "failed");
+    assert_non_null(strstr(m.last_error, "larger than 1048576 bytes"));
+    /* The next answer is an ordinary one again. */
+    id = enqueue(f);
+    st = tick(f);
+    assert_int_equal(st.sent, 1);
+}
+
 static void test_provider_down_for_an_hour(void **state)
 {
     NEED_FAKE;
@@ -472,6 +493,7 @@ int main(void)
         T(test_many_in_flight),               T(test_provider_down_for_an_hour),
         T(test_status_callbacks_forward_only), T(test_webhook_rejections),
         T(test_inbound_sms),                   T(test_clinic_sender),
+        T(test_answer_over_cap),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

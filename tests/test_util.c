@@ -86,6 +86,34 @@ static void test_sbuf(void **state)
     sbuf_free(&b);
 }
 
+/* The cap, as curl's dynbuf: an append that would pass it empties the
+ * buffer and is refused, and so is every later one, until it is freed. */
+static void test_sbuf_cap(void **state)
+{
+    (void)state;
+    sbuf b = {.max = 10};
+    assert_int_equal(sbuf_puts(&b, "0123456789"), 0); /* exactly the cap */
+    assert_int_equal(b.len, 10);
+    assert_int_equal(sbuf_add(&b, "x", 1), -1);
+    assert_true(b.over);
+    assert_null(b.data);
+    assert_int_equal(b.len, 0);
+    assert_int_equal(sbuf_puts(&b, "y"), -1); /* refused from then on */
+    assert_int_equal(sbuf_printf(&b, "%d", 1), -1);
+    sbuf_free(&b);
+    assert_false(b.over);
+    b.max = 4;
+    assert_int_equal(sbuf_printf(&b, "%s", "abcde"), -1); /* one append too big */
+    assert_null(b.data);
+    char *s = sbuf_take(&b);
+    assert_string_equal(s, "");
+    free(s);
+    sbuf d = {0}; /* no cap given: SBUF_MAX */
+    assert_int_equal(sbuf_add(&d, "z", SBUF_MAX + 1), -1);
+    assert_true(d.over);
+    sbuf_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -93,6 +121,7 @@ int main(void)
         cmocka_unit_test(test_str_copy_bounds),
         cmocka_unit_test(test_lang_codes),
         cmocka_unit_test(test_sbuf),
+        cmocka_unit_test(test_sbuf_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

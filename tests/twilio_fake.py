@@ -81,6 +81,9 @@ POST /_control  {"next": [answer, ...]}  replaces the queue of answers; each
                                      400 (401 for 20003, 429 for 20429 ...)
                   "message": "..."   overrides the error message
                   "retry_after": n   adds a Retry-After header
+                  "pad": n           alone: accept normally, with n more
+                                     bytes in the answer ("_pad"), as a
+                                     provider gone wrong might send
                   "delay_ms": n      waits first; alone, then answers normally
                   "drop": true       reads the request and closes the
                                      connection without answering ("rst":
@@ -637,6 +640,8 @@ class Handler(BaseHTTPRequestHandler):
                 percall = list(inj["callbacks"])
             if inj.get("retry_after") is not None:
                 hdrs["Retry-After"] = str(inj["retry_after"])
+            if inj.get("pad") and status == 201:
+                body = dict(body, _pad="x" * int(inj["pad"]))
         rec["status"] = status
         rec["response"] = body
         if status == 201:

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "channel/channel.h"
+#include "signature.h"
 #include "util.h"
 
 #define MSG91_VAR_MAX 30
@@ -36,7 +37,7 @@ static int msg91_start(channel *ch, const channel_msg *m, channel_xfer *x, chann
 {
     channel_post_priv *p = ch->priv;
     const char *to = m->to && m->to[0] == '+' ? m->to + 1 : m->to;
-    json_t *flow = m->msg91_flow ? json_loads(m->msg91_flow, 0, NULL) : NULL;
+    const json_t *flow = channel_data(m, "msg91");
     out->result = CHANNEL_PERMANENT;
     if (!flow) {
         snprintf(out->detail, sizeof out->detail,
@@ -52,7 +53,6 @@ static int msg91_start(channel *ch, const channel_msg *m, channel_xfer *x, chann
             snprintf(out->detail, sizeof out->detail,
                      "msg91: %.32s is longer than %d characters", k, MSG91_VAR_MAX);
             json_decref(rcpt);
-            json_decref(flow);
             return 1;
         }
         json_object_set(rcpt, k, v);
@@ -60,7 +60,6 @@ static int msg91_start(channel *ch, const channel_msg *m, channel_xfer *x, chann
     json_t *body = json_pack("{s:O, s:s, s:[o]}", "template_id",
                              json_object_get(flow, "template_id"), "short_url", "0",
                              "recipients", rcpt);
-    json_decref(flow);
     if (channel_post_json(x, p->url, body, p->auth, p->timeout_ms) < 0) {
         out->result = CHANNEL_TRANSIENT;
         snprintf(out->detail, sizeof out->detail, "msg91: cannot start a transfer");
@@ -100,10 +99,9 @@ channel *channel_msg91_new(const msg91_config *cfg, nudge_err *err)
 {
     if (str_blank(cfg->authkey))
         return err_set(err, NUDGE_EINVAL, "msg91_authkey", "the MSG91 authkey is missing"), NULL;
-    channel *ch = calloc(1, sizeof *ch);
     channel_post_priv *p = calloc(1, sizeof *p);
-    if (!ch || !p) {
-        free(ch);
+    channel *ch = p ? channel_new(&transport_msg91, p, 1) : NULL;
+    if (!ch) {
         free(p);
         return err_set(err, NUDGE_ENOMEM, "", "out of memory"), NULL;
     }
@@ -115,10 +113,51 @@ channel *channel_msg91_new(const msg91_config *cfg, nudge_err *err)
     sbuf_printf(&a, "authkey: %s", cfg->authkey);
     p->auth = sbuf_take(&a);
     p->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 30000;
-    ch->name = "msg91";
-    ch->start = msg91_start;
-    ch->finish = msg91_finish;
-    ch->free = channel_post_free;
-    ch->priv = p;
     return ch;
 }
+
+/* Sending needs the authkey; the delivery reports need only the shared
+ * secret. */
+static int msg91_create(const nudge_config *cfg, channel **out, nudge_err *err)
+{
+    *out = NULL;
+    if (cfg->msg91_authkey && *cfg->msg91_authkey) {
+        msg91_config mc = {.base_url = cfg->msg91_base_url, .authkey = cfg->msg91_authkey};
+        if (!(*out = channel_msg91_new(&mc, err)))
+            return -1;
+    } else if (cfg->msg91_webhook_secret) {
+        if (!(*out = channel_post_listener(&transport_msg91, err)))
+            return -1;
+    } else {
+        return 0;
+    }
+    ((channel_post_priv *)(*out)->priv)->secret = str_dup(cfg->msg91_webhook_secret);
+    return 0;
+}
+
+/* MSG91 does not sign its reports: the shared secret configured with it
+ * comes in the X-MSG91-Secret header or a ?secret= parameter, compared in
+ * constant time before anything is read. */
+static int msg91_verify(channel *ch, const nudge_webhook *w, nudge_err *err)
+{
+    channel_post_priv *p = ch ? ch->priv : NULL;
+    if (!p || !p->secret)
+        return err_set(err, NUDGE_ENOTFOUND, "", "MSG91 is not configured here");
+    const char *given = w->header(w->ctx, "X-MSG91-Secret");
+    if (!given)
+        given = w->query(w->ctx, "secret");
+    if (!given || !sig_equal(given, p->secret))
+        return err_set(err, NUDGE_EDENIED, "", "the shared secret does not match");
+    return 0;
+}
+
+const transport transport_msg91 = {
+    .name = "msg91",
+    .medium = "sms",
+    .caps = TRANSPORT_WEBHOOK,
+    .create = msg91_create,
+    .start = msg91_start,
+    .finish = msg91_finish,
+    .verify = msg91_verify,
+    .free = channel_post_free,
+};

@@ -135,13 +135,16 @@ static char *outbox_eml(const channel_msg *m, const char *message_id)
     } else {
         outbox_text_part(&b, "text/plain", m->text);
     }
-    if (m->ics) {
+    const json_t *inv = channel_data(m, "invite");
+    const char *ics = json_string_value(json_object_get(inv, "ics"));
+    const char *method = json_string_value(json_object_get(inv, "method"));
+    if (ics) {
         sbuf_printf(&b,
                     "--%s\r\nContent-Type: text/calendar; method=%s; charset=UTF-8; "
                     "name=\"invite.ics\"\r\nContent-Disposition: attachment; "
                     "filename=\"invite.ics\"\r\nContent-Transfer-Encoding: base64\r\n\r\n",
-                    mixed, m->ics_method ? m->ics_method : "REQUEST");
-        outbox_base64(&b, m->ics);
+                    mixed, method ? method : "REQUEST");
+        outbox_base64(&b, ics);
     }
     sbuf_printf(&b, "--%s--\r\n", mixed);
     return sbuf_take(&b);
@@ -300,18 +303,28 @@ channel *channel_outbox_new(const char *dir, nudge_err *err)
         err_set(err, NUDGE_EINVAL, "outbox_dir", "outbox directory is empty");
         return NULL;
     }
-    channel *ch = calloc(1, sizeof *ch);
     outbox_priv *p = calloc(1, sizeof *p);
-    if (!ch || !p) {
-        free(ch);
+    channel *ch = p ? channel_new(&transport_outbox, p, 1) : NULL;
+    if (!ch) {
         free(p);
         err_set(err, NUDGE_ENOMEM, NULL, "out of memory");
         return NULL;
     }
     p->dir = str_dup(dir);
-    ch->name = "outbox";
-    ch->send = outbox_send;
-    ch->free = outbox_free;
-    ch->priv = p;
     return ch;
 }
+
+/* Always there: the default for every medium nothing else carries. */
+static int outbox_create(const nudge_config *cfg, channel **out, nudge_err *err)
+{
+    *out = channel_outbox_new(cfg->outbox_dir ? cfg->outbox_dir : "outbox", err);
+    return *out ? 0 : -1;
+}
+
+const transport transport_outbox = {
+    .name = "outbox",
+    .medium = NULL,
+    .create = outbox_create,
+    .send = outbox_send,
+    .free = outbox_free,
+};

@@ -73,10 +73,27 @@ int channel_post_failed(const channel_xfer *x, CURLcode rc, const char *who,
 {
     if (rc == CURLE_OK)
         return 0;
+    if (x->body.over) {
+        out->result = CHANNEL_PERMANENT;
+        snprintf(out->detail, sizeof out->detail, "%s: the answer is larger than %zu bytes", who,
+                 x->body.max);
+        return 1;
+    }
     out->result = CHANNEL_TRANSIENT;
     snprintf(out->detail, sizeof out->detail, "%s: %.200s", who,
              x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
     return 1;
+}
+
+channel *channel_post_listener(const transport *t, nudge_err *err)
+{
+    channel_post_priv *p = calloc(1, sizeof *p);
+    channel *ch = p ? channel_new(t, p, 0) : NULL;
+    if (!ch) {
+        free(p);
+        err_set(err, NUDGE_ENOMEM, "", "out of memory");
+    }
+    return ch;
 }
 
 void channel_post_free(channel *ch)
@@ -86,6 +103,8 @@ void channel_post_free(channel *ch)
     channel_post_priv *p = ch->priv;
     if (p) {
         str_free_secret(p->auth);
+        str_free_secret(p->secret);
+        str_free_secret(p->token);
         free(p->url);
         free(p);
     }

@@ -100,13 +100,16 @@ static enum channel_result smtp_classify(CURLcode rc, long code)
 /* The invitation, attached as invite.ics beside the body. */
 static int smtp_invite(curl_mime *root, const channel_msg *m)
 {
-    if (!m->ics)
+    const json_t *inv = channel_data(m, "invite");
+    const char *ics = json_string_value(json_object_get(inv, "ics"));
+    const char *method = json_string_value(json_object_get(inv, "method"));
+    if (!ics)
         return 0;
     char type[96];
     snprintf(type, sizeof type, "text/calendar; method=%s; charset=UTF-8",
-             m->ics_method ? m->ics_method : "REQUEST");
+             method ? method : "REQUEST");
     curl_mimepart *part = curl_mime_addpart(root);
-    if (!part || curl_mime_data(part, m->ics, CURL_ZERO_TERMINATED) != CURLE_OK ||
+    if (!part || curl_mime_data(part, ics, CURL_ZERO_TERMINATED) != CURLE_OK ||
         curl_mime_type(part, type) != CURLE_OK ||
         curl_mime_filename(part, "invite.ics") != CURLE_OK ||
         curl_mime_encoder(part, "base64") != CURLE_OK)
@@ -372,20 +375,13 @@ channel *channel_smtp_new(const smtp_config *cfg, nudge_err *err)
                 curl_easy_strerror(smtp_global_rc));
         return NULL;
     }
-    channel *ch = calloc(1, sizeof *ch);
     smtp_priv *p = calloc(1, sizeof *p);
-    if (!ch || !p) {
-        free(ch);
+    channel *ch = p ? channel_new(&transport_smtp, p, 1) : NULL;
+    if (!ch) {
         free(p);
         err_set(err, NUDGE_ENOMEM, NULL, "out of memory");
         return NULL;
     }
-    ch->name = "smtp";
-    ch->send = smtp_send;
-    ch->start = smtp_start;
-    ch->finish = smtp_finish;
-    ch->free = smtp_free;
-    ch->priv = p;
     p->curl = curl_easy_init();
     if (!p->curl) {
         smtp_free(ch);
@@ -404,3 +400,31 @@ channel *channel_smtp_new(const smtp_config *cfg, nudge_err *err)
     p->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : SMTP_DEFAULT_TIMEOUT_MS;
     return ch;
 }
+
+static int smtp_create(const nudge_config *cfg, channel **out, nudge_err *err)
+{
+    *out = NULL;
+    if (!cfg->smtp_url || !*cfg->smtp_url)
+        return 0;
+    if (!cfg->smtp_from || !*cfg->smtp_from)
+        return err_set(err, NUDGE_EINVAL, "smtp_from", "SMTP needs a From address");
+    smtp_config sc = {
+        .url = cfg->smtp_url,
+        .from = cfg->smtp_from,
+        .user = cfg->smtp_user,
+        .password = cfg->smtp_password,
+        .starttls = cfg->smtp_starttls,
+        .insecure = cfg->smtp_insecure,
+    };
+    return (*out = channel_smtp_new(&sc, err)) ? 0 : -1;
+}
+
+const transport transport_smtp = {
+    .name = "smtp",
+    .medium = "email",
+    .create = smtp_create,
+    .send = smtp_send,
+    .start = smtp_start,
+    .finish = smtp_finish,
+    .free = smtp_free,
+};

@@ -19,11 +19,13 @@
 #include <string.h>
 
 #include "channel/channel.h"
+#include "signature.h"
 #include "util.h"
 
 typedef struct twilio_priv {
     char *url;   /* the Messages.json endpoint */
     char *sid, *token, *from, *service, *callback;
+    char *public_url; /* what Twilio's callbacks are signed over */
     long timeout_ms;
 } twilio_priv;
 
@@ -144,6 +146,7 @@ static void twilio_free(channel *ch)
         free(p->from);
         free(p->service);
         free(p->callback);
+        free(p->public_url);
         free(p);
     }
     free(ch);
@@ -177,10 +180,9 @@ channel *channel_twilio_new(const twilio_config *cfg, nudge_err *err)
         return err_set(err, NUDGE_EINVAL, "twilio_from",
                        "Twilio needs a From number in E.164 or a Messaging Service SID"),
                NULL;
-    channel *ch = calloc(1, sizeof *ch);
     twilio_priv *p = calloc(1, sizeof *p);
-    if (!ch || !p) {
-        free(ch);
+    channel *ch = p ? channel_new(&transport_twilio, p, 1) : NULL;
+    if (!ch) {
         free(p);
         return err_set(err, NUDGE_ENOMEM, "", "out of memory"), NULL;
     }
@@ -195,10 +197,65 @@ channel *channel_twilio_new(const twilio_config *cfg, nudge_err *err)
     p->callback = cfg->status_callback && *cfg->status_callback ? str_dup(cfg->status_callback)
                                                                  : NULL;
     p->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 30000;
-    ch->name = "twilio";
-    ch->start = twilio_start;
-    ch->finish = twilio_finish;
-    ch->free = twilio_free;
-    ch->priv = p;
     return ch;
 }
+
+static int twilio_create(const nudge_config *cfg, channel **out, nudge_err *err)
+{
+    *out = NULL;
+    if (!cfg->twilio_account_sid || !*cfg->twilio_account_sid)
+        return 0;
+    char callback[512] = "";
+    if (cfg->public_url && *cfg->public_url)
+        snprintf(callback, sizeof callback, "%s/webhooks/twilio/status", cfg->public_url);
+    twilio_config tc = {
+        .base_url = cfg->twilio_base_url,
+        .account_sid = cfg->twilio_account_sid,
+        .auth_token = cfg->twilio_auth_token,
+        .from = cfg->twilio_from,
+        .messaging_service_sid = cfg->twilio_messaging_service_sid,
+        .status_callback = callback[0] ? callback : NULL,
+    };
+    if (!(*out = channel_twilio_new(&tc, err)))
+        return -1;
+    ((twilio_priv *)(*out)->priv)->public_url = str_dup(cfg->public_url);
+    return 0;
+}
+
+/* Twilio signs the URL it requested (our public URL and the path: the
+ * URLs we give it have no query) and the form's fields. */
+static int twilio_verify(channel *ch, const nudge_webhook *w, nudge_err *err)
+{
+    twilio_priv *p = ch ? ch->priv : NULL;
+    if (!p || !p->public_url)
+        return err_set(err, NUDGE_ENOTFOUND, "", "Twilio is not configured here");
+    const char *given = w->header(w->ctx, "X-Twilio-Signature");
+    if (!given)
+        return err_set(err, NUDGE_EDENIED, "", "no X-Twilio-Signature");
+    sig_param f[64];
+    char *storage = NULL;
+    int nf = sig_form_parse(w->body, w->body_len, f, 64, &storage);
+    if (nf < 0) {
+        free(storage);
+        return err_set(err, NUDGE_EDENIED, "", "the form cannot be read");
+    }
+    sbuf url = {0};
+    sbuf_printf(&url, "%s%s", p->public_url, w->path);
+    char want[64];
+    int ok = url.data && sig_twilio(p->token, url.data, f, (size_t)nf, want, sizeof want) == 0 &&
+             sig_equal(want, given);
+    sbuf_free(&url);
+    free(storage);
+    return ok ? 0 : err_set(err, NUDGE_EDENIED, "", "the signature does not match");
+}
+
+const transport transport_twilio = {
+    .name = "twilio",
+    .medium = "sms",
+    .caps = TRANSPORT_WEBHOOK,
+    .create = twilio_create,
+    .start = twilio_start,
+    .finish = twilio_finish,
+    .verify = twilio_verify,
+    .free = twilio_free,
+};

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "channel/channel.h"
+#include "signature.h"
 #include "util.h"
 
 static int wa_buttons(const char *template_name)
@@ -38,13 +39,10 @@ static json_t *wa_interactive(const channel_msg *m)
 }
 
 /* {name, language, params[]} as the API's template object. */
-static json_t *wa_template(const char *spec)
+static json_t *wa_template(const json_t *s)
 {
-    json_t *s = json_loads(spec, 0, NULL);
-    if (!s || !json_is_string(json_object_get(s, "name"))) {
-        json_decref(s); /* a document alone: no approved template mapped */
-        return NULL;
-    }
+    if (!s || !json_is_string(json_object_get(s, "name")))
+        return NULL; /* a document alone: no approved template mapped */
     json_t *params = json_array();
     size_t i;
     json_t *v;
@@ -57,7 +55,6 @@ static json_t *wa_template(const char *spec)
                             json_pack("[{s:s, s:o}]", "type", "body", "parameters", params));
     else
         json_decref(params);
-    json_decref(s);
     return t;
 }
 
@@ -73,16 +70,19 @@ static int wa_start(channel *ch, const channel_msg *m, channel_xfer *x, channel_
     }
     json_t *msg = json_pack("{s:s, s:s, s:s}", "messaging_product", "whatsapp", "recipient_type",
                             "individual", "to", to);
-    json_t *spec = m->wa_template ? json_loads(m->wa_template, 0, NULL) : NULL;
+    /* WhatsApp's rule: free-form only within 24 hours of the patient's
+     * last message; otherwise the approved template stored with it. */
+    int window = m->last_inbound && m->now - m->last_inbound < 24 * 3600;
+    const json_t *spec = channel_data(m, "whatsapp");
     json_t *doc = json_object_get(spec, "document");
-    if (m->wa_window && doc) {
+    if (window && doc) {
         /* The prescription itself, with the message as its caption. */
         json_object_set_new(msg, "type", json_string("document"));
         json_object_set_new(msg, "document",
                             json_pack("{s:O, s:O, s:s}", "link", json_object_get(doc, "link"),
                                       "filename", json_object_get(doc, "filename"), "caption",
                                       m->text));
-    } else if (m->wa_window) {
+    } else if (window) {
         if (wa_buttons(m->template_name) && strlen(m->text) <= 1024) {
             json_object_set_new(msg, "type", json_string("interactive"));
             json_object_set_new(msg, "interactive", wa_interactive(m));
@@ -92,9 +92,8 @@ static int wa_start(channel *ch, const channel_msg *m, channel_xfer *x, channel_
                                 json_pack("{s:s, s:b}", "body", m->text, "preview_url", 0));
         }
     } else {
-        json_t *t = m->wa_template ? wa_template(m->wa_template) : NULL;
+        json_t *t = wa_template(spec);
         if (!t) {
-            json_decref(spec);
             json_decref(msg);
             out->result = CHANNEL_PERMANENT;
             snprintf(out->detail, sizeof out->detail,
@@ -105,7 +104,6 @@ static int wa_start(channel *ch, const channel_msg *m, channel_xfer *x, channel_
         json_object_set_new(msg, "type", json_string("template"));
         json_object_set_new(msg, "template", t);
     }
-    json_decref(spec);
     if (channel_post_json(x, p->url, msg, p->auth, p->timeout_ms) < 0) {
         out->result = CHANNEL_TRANSIENT;
         snprintf(out->detail, sizeof out->detail, "cannot start a transfer");
@@ -157,10 +155,9 @@ channel *channel_whatsapp_new(const whatsapp_config *cfg, nudge_err *err)
     if (str_blank(cfg->token))
         return err_set(err, NUDGE_EINVAL, "whatsapp_token", "the WhatsApp access token is missing"),
                NULL;
-    channel *ch = calloc(1, sizeof *ch);
     channel_post_priv *p = calloc(1, sizeof *p);
-    if (!ch || !p) {
-        free(ch);
+    channel *ch = p ? channel_new(&transport_whatsapp, p, 1) : NULL;
+    if (!ch) {
         free(p);
         return err_set(err, NUDGE_ENOMEM, "", "out of memory"), NULL;
     }
@@ -173,10 +170,71 @@ channel *channel_whatsapp_new(const whatsapp_config *cfg, nudge_err *err)
     sbuf_printf(&a, "Authorization: Bearer %s", cfg->token);
     p->auth = sbuf_take(&a);
     p->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 30000;
-    ch->name = "whatsapp";
-    ch->start = wa_start;
-    ch->finish = wa_finish;
-    ch->free = channel_post_free;
-    ch->priv = p;
     return ch;
 }
+
+/* Sending needs the number's id; the webhooks need only their secrets, so
+ * a handle may verify them without sending through WhatsApp. */
+static int wa_create(const nudge_config *cfg, channel **out, nudge_err *err)
+{
+    *out = NULL;
+    if (cfg->whatsapp_phone_number_id && *cfg->whatsapp_phone_number_id) {
+        whatsapp_config wc = {
+            .base_url = cfg->whatsapp_base_url,
+            .version = cfg->whatsapp_version,
+            .phone_number_id = cfg->whatsapp_phone_number_id,
+            .token = cfg->whatsapp_token,
+        };
+        if (!(*out = channel_whatsapp_new(&wc, err)))
+            return -1;
+    } else if (cfg->whatsapp_app_secret || cfg->whatsapp_verify_token) {
+        if (!(*out = channel_post_listener(&transport_whatsapp, err)))
+            return -1;
+    } else {
+        return 0;
+    }
+    channel_post_priv *p = (*out)->priv;
+    p->secret = str_dup(cfg->whatsapp_app_secret);
+    p->token = str_dup(cfg->whatsapp_verify_token);
+    return 0;
+}
+
+/* GET: Meta's subscription handshake, by the verify token. POST: signed
+ * over the raw bytes, checked before any JSON is parsed (a re-serialised
+ * body would not match: Meta escapes non-ASCII and '/'). */
+static int wa_verify(channel *ch, const nudge_webhook *w, nudge_err *err)
+{
+    channel_post_priv *p = ch ? ch->priv : NULL;
+    if (w->method && !strcmp(w->method, "GET")) {
+        if (!p || !p->token)
+            return err_set(err, NUDGE_ENOTFOUND, "", "WhatsApp is not configured here");
+        const char *mode = w->query(w->ctx, "hub.mode"),
+                   *token = w->query(w->ctx, "hub.verify_token"),
+                   *challenge = w->query(w->ctx, "hub.challenge");
+        if (!mode || strcmp(mode, "subscribe") || !token || !challenge ||
+            !sig_equal(token, p->token))
+            return err_set(err, NUDGE_EDENIED, "", "the verify token does not match");
+        return 0;
+    }
+    if (!p || !p->secret)
+        return err_set(err, NUDGE_ENOTFOUND, "", "WhatsApp is not configured here");
+    const char *given = w->header(w->ctx, "X-Hub-Signature-256");
+    char want[80];
+    if (!given)
+        return err_set(err, NUDGE_EDENIED, "", "no X-Hub-Signature-256");
+    if (sig_hub256(p->secret, w->body, w->body_len, want, sizeof want) < 0 ||
+        !sig_equal(want, given))
+        return err_set(err, NUDGE_EDENIED, "", "the signature does not match");
+    return 0;
+}
+
+const transport transport_whatsapp = {
+    .name = "whatsapp",
+    .medium = "whatsapp",
+    .caps = TRANSPORT_INBOUND | TRANSPORT_WEBHOOK,
+    .create = wa_create,
+    .start = wa_start,
+    .finish = wa_finish,
+    .verify = wa_verify,
+    .free = channel_post_free,
+};

@@ -8,11 +8,12 @@
  * ever carries a clinic, a patient or a message.
  */
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "core.h"
+#include "nudge.h"
 #include "http/http.h"
-#include "util.h"
 
 #define MAX_ROUTES   64
 #define STATUS_SLOTS 600
@@ -30,82 +31,68 @@ void metrics_count(int route, int status)
     pthread_mutex_unlock(&metrics_lock);
 }
 
-static void metrics_requests_text(sbuf *b)
+static void metrics_requests_text(FILE *b)
 {
-    sbuf_puts(b, "# HELP nudge_http_requests_total HTTP requests answered, by route and status.\n"
-                 "# TYPE nudge_http_requests_total counter\n");
+    fputs("# HELP nudge_http_requests_total HTTP requests answered, by route and status.\n"
+          "# TYPE nudge_http_requests_total counter\n",
+          b);
     pthread_mutex_lock(&metrics_lock);
     for (int r = 0; r <= MAX_ROUTES; r++) {
         const http_route *rt = r ? &http_routes[r - 1] : NULL;
         for (int s = 0; s < STATUS_SLOTS; s++)
             if (metrics_requests[r][s])
-                sbuf_printf(
-                    b, "nudge_http_requests_total{method=\"%s\",route=\"%s\",status=\"%d\"} %llu\n",
-                    rt ? rt->method : "", rt ? rt->pattern : "unmatched", s,
-                    metrics_requests[r][s]);
+                fprintf(b,
+                        "nudge_http_requests_total{method=\"%s\",route=\"%s\",status=\"%d\"} "
+                        "%llu\n",
+                        rt ? rt->method : "", rt ? rt->pattern : "unmatched", s,
+                        metrics_requests[r][s]);
     }
     pthread_mutex_unlock(&metrics_lock);
 }
 
-/* Rows of (label, label, count) from a query, as one metric family. */
-static int metrics_family(nudge *n, sbuf *b, const char *name, const char *help, const char *l1,
-                          const char *l2, const char *sql, nudge_err *err)
+/* Counts under two labels, as one metric family. */
+static void metrics_family(FILE *b, const char *name, const char *help, const char *l1,
+                           const char *l2, const nudge_count *c, size_t nc)
 {
-    store_stmt *st;
-    if (store_query(n->db, &st, err, sql) < 0)
-        return -1;
-    sbuf_printf(b, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
-    int r;
-    while ((r = store_next(st, err)) == 1)
-        sbuf_printf(b, "%s{%s=\"%s\",%s=\"%s\"} %lld\n", name, l1, store_text(st, 0), l2,
-                    store_text(st, 1), (long long)store_int(st, 2));
-    store_done(st);
-    return r < 0 ? -1 : 0;
+    fprintf(b, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+    for (size_t i = 0; i < nc; i++)
+        fprintf(b, "%s{%s=\"%s\",%s=\"%s\"} %lld\n", name, l1, c[i].a, l2, c[i].b,
+                    (long long)c[i].count);
 }
 
 int api_metrics(http_req *r)
 {
     if (!r->n)
         return http_problem(r, 503, "Unavailable", "the database cannot be opened", NULL);
-    sbuf b = {0};
     nudge_err e = {0};
-    int64_t now = nudge_now(r->n), lag = 0;
-    metrics_requests_text(&b);
-    if (metrics_family(r->n, &b, "nudge_queue_notifications",
-                       "Notifications by status and channel.", "status", "channel",
-                       "SELECT status, channel, COUNT(*) FROM notification_queue "
-                       "GROUP BY status, channel ORDER BY 1, 2",
-                       &e) < 0 ||
-        metrics_family(r->n, &b, "nudge_delivery_attempts",
-                       "Send attempts by channel and outcome (a counter kept in the store).",
-                       "channel", "outcome",
-                       "SELECT channel, outcome, COUNT(*) FROM delivery_attempts "
-                       "GROUP BY channel, outcome ORDER BY 1, 2",
-                       &e) < 0)
-        goto fail;
-    if (store_scalar(r->n->db, &lag, &e,
-                     "SELECT COALESCE(? - MIN(due_at), 0) FROM reminders WHERE status = "
-                     "'planned' AND due_at <= ?",
-                     bind_int(now), bind_int(now)) < 0)
-        goto fail;
-    sbuf_printf(&b,
-                "# HELP nudge_scheduler_lag_seconds Age of the oldest due plan not yet enqueued.\n"
-                "# TYPE nudge_scheduler_lag_seconds gauge\nnudge_scheduler_lag_seconds %lld\n",
-                (long long)lag);
-    if (store_scalar(r->n->db, &lag, &e,
-                     "SELECT COALESCE(? - MIN(due_at), 0) FROM notification_queue WHERE status = "
-                     "'pending' AND due_at <= ?",
-                     bind_int(now), bind_int(now)) < 0)
-        goto fail;
-    sbuf_printf(&b,
-                "# HELP nudge_dispatch_lag_seconds Age of the oldest due message not yet sent.\n"
-                "# TYPE nudge_dispatch_lag_seconds gauge\nnudge_dispatch_lag_seconds %lld\n",
-                (long long)lag);
+    nudge_queue_stats q;
+    if (nudge_queue_metrics(r->n, &q, &e) < 0)
+        return http_fail(r, &e);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *b = open_memstream(&text, &len);
+    if (!b) {
+        nudge_queue_stats_free(&q);
+        return http_problem(r, 503, "Unavailable", "out of memory", NULL);
+    }
+    metrics_requests_text(b);
+    metrics_family(b, "nudge_queue_notifications", "Notifications by status and channel.",
+                   "status", "channel", q.by_status, q.n_by_status);
+    metrics_family(b, "nudge_delivery_attempts",
+                   "Send attempts by channel and outcome (a counter kept in the store).",
+                   "channel", "outcome", q.attempts, q.n_attempts);
+    fprintf(b,
+            "# HELP nudge_scheduler_lag_seconds Age of the oldest due plan not yet enqueued.\n"
+            "# TYPE nudge_scheduler_lag_seconds gauge\nnudge_scheduler_lag_seconds %lld\n",
+            (long long)q.plan_lag);
+    fprintf(b,
+            "# HELP nudge_dispatch_lag_seconds Age of the oldest due message not yet sent.\n"
+            "# TYPE nudge_dispatch_lag_seconds gauge\nnudge_dispatch_lag_seconds %lld\n",
+            (long long)q.dispatch_lag);
+    nudge_queue_stats_free(&q);
+    fclose(b);
     r->status = 200;
-    r->raw = sbuf_take(&b);
+    r->raw = text;
     r->raw_type = "text/plain; version=0.0.4; charset=utf-8";
     return 0;
-fail:
-    sbuf_free(&b);
-    return http_fail(r, &e);
 }

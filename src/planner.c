@@ -1,0 +1,111 @@
+/*
+ * planner.c: turns due plans into notifications (the task scheduler, when
+ * it comes, runs jobs; this turns plans into messages). For each plan that has
+ * come due it loads the appointment, patient and clinic as they are now,
+ * renders the template in the patient's language and enqueues it under the
+ * dedupe key "reminder:<id>", all in one transaction with the plan's own
+ * status change, so a crash at any point neither loses nor doubles it.
+ * A plan that comes due after the visit has begun expires instead.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+#include "ics.h"
+#include "tmpl.h"
+#include "util.h"
+
+static int planner_priority(const char *kind, int64_t due, int64_t expires)
+{
+    if (!strcmp(kind, "reminder") && expires && expires - due <= 3 * 3600)
+        return NUDGE_HIGH; /* the last reminder before the visit */
+    if (!strcmp(kind, "follow_up") || !strcmp(kind, "no_show"))
+        return NUDGE_LOW;
+    return NUDGE_NORMAL;
+}
+
+/* One plan, in its own transaction. Returns 1 enqueued, 2 expired,
+ * 3 failed (recorded on the plan), -1 store error. */
+static int planner_one(nudge *n, const nudge_reminder *rm, int64_t now, nudge_err *err)
+{
+    nudge_appointment a;
+    nudge_patient p;
+    nudge_clinic c;
+    queue_msg q = {0};
+    nudge_err why = {0};
+    int rc = -1;
+
+    if (store_begin(n->db, err) < 0)
+        return -1;
+    if (nudge_appointment_get(n, rm->clinic_id, rm->appointment_id, &a, err) < 0 ||
+        nudge_patient_get(n, rm->clinic_id, rm->patient_id, &p, err) < 0 ||
+        nudge_clinic_get(n, rm->clinic_id, &c, err) < 0)
+        goto out;
+    if (rm->expires_at && rm->expires_at <= now) {
+        if (reminder_mark(n, rm->id, "expired", 0, "came due after the visit began", err) < 0)
+            goto out;
+        rc = 2;
+        goto out;
+    }
+    if (queue_build(n, &c, &p, &a, rm->template_name, NULL, NULL, &q, &why) < 0) {
+        /* The plan cannot become a message (a clinic template needs a
+         * variable we do not have): record why, for staff to see. */
+        if (reminder_mark(n, rm->id, "failed", 0, why.msg, err) < 0 ||
+            audit_add(n, c.id, "fail", "reminder", rm->id, why.msg, err) < 0)
+            goto out;
+        rc = 3;
+        goto out;
+    }
+    /* Email confirmations carry the visit as a calendar invitation; a
+     * reschedule's carries a higher SEQUENCE, so calendars update it. */
+    if (!strcmp(q.it.channel, "email") && !strcmp(rm->kind, "confirmation") &&
+        queue_build_invite(&q, &c, &a, &p, ICS_REQUEST, (int)a.version - 1, now, &why) < 0) {
+        if (reminder_mark(n, rm->id, "failed", 0, why.msg, err) < 0)
+            goto out;
+        rc = 3;
+        goto out;
+    }
+    char key[64];
+    snprintf(key, sizeof key, "reminder:%lld", (long long)rm->id);
+    q.it.reminder_id = rm->id;
+    q.it.priority = planner_priority(rm->kind, rm->due_at, rm->expires_at);
+    q.it.due_at = rm->due_at;
+    q.it.expires_at = rm->expires_at;
+    q.it.dedupe_key = key;
+    int64_t id;
+    int created;
+    if (queue_insert(n, &q.it, &id, &created, err) < 0 ||
+        reminder_mark(n, rm->id, "enqueued", id, NULL, err) < 0)
+        goto out;
+    rc = 1;
+out:
+    if (rc < 0)
+        store_rollback(n->db);
+    else if (store_commit(n->db, err) < 0)
+        rc = -1;
+    queue_msg_free(&q);
+    return rc;
+}
+
+int planner_run(nudge *n, int64_t now, nudge_tick_stats *st, nudge_err *err)
+{
+    for (;;) {
+        /* Read a batch, then handle each plan in its own transaction. */
+        nudge_reminder batch[64];
+        int nb = reminder_due(n, now, batch, 64, err);
+        if (nb < 0)
+            return -1;
+        for (int i = 0; i < nb; i++) {
+            int rc = planner_one(n, &batch[i], now, err);
+            if (rc < 0)
+                return -1;
+            if (rc == 1)
+                st->planned_enqueued++;
+            else if (rc == 2)
+                st->expired++;
+        }
+        if (nb < 64)
+            return 0;
+    }
+}
