@@ -56,7 +56,13 @@ pgc_stop() {
     [ -n "${PGC_DIR:-}" ] || return 0
     [ -f "$PGC_DIR/data/postmaster.pid" ] &&
         pgc_as "${PGC_BIN:-$(pgc_bin)}/pg_ctl" -D "$PGC_DIR/data" -m immediate -w stop >/dev/null 2>&1
-    rm -rf "$PGC_DIR"
+    # A server still exiting can write a file after rm has passed by.
+    local i
+    for i in 1 2 3 4 5; do
+        rm -rf "$PGC_DIR" 2>/dev/null
+        [ -e "$PGC_DIR" ] || break
+        sleep 0.2
+    done
     PGC_DIR=""
 }
 

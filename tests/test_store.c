@@ -324,6 +324,8 @@ static void test_int64_round_trips(void **state)
     /* changes() counts the rows a write touched. */
     assert_int_equal(store_exec(s, &e, "UPDATE t SET a = 'z'"), 0);
     assert_int_equal(store_changes(s), 2);
+    assert_int_equal(store_scalar(s, &v, &e, "SELECT COUNT(*) FROM t"), 1);
+    assert_int_equal(store_changes(s), 2); /* a read leaves the count alone */
     close_store(s, dir);
 }
 

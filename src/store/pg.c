@@ -250,7 +250,11 @@ static int pg_step(store_stmt *h)
             h->res = NULL;
             return -1;
         }
-        ps->changes = strtoll(PQcmdTuples(h->res), NULL, 10);
+        /* As sqlite3_changes: rows the last write touched; a SELECT
+         * leaves the count alone. */
+        const char *cmd = PQcmdStatus(h->res);
+        if (!strncmp(cmd, "INSERT", 6) || !strncmp(cmd, "UPDATE", 6) || !strncmp(cmd, "DELETE", 6))
+            ps->changes = strtoll(PQcmdTuples(h->res), NULL, 10);
         h->nrows = PQntuples(h->res);
         h->row = -1;
     }
