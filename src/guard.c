@@ -89,8 +89,8 @@ fail:
 
 /* ---- conditional ---- */
 
-const char *const nudge_appointment_actions[] = {"confirm",    "cancel", "complete",
-                                                 "no-show",    "reschedule", NULL};
+const char *const nudge_appointment_actions[] = {"confirm", "cancel",     "complete",
+                                                 "no-show", "reschedule", NULL};
 
 static int guard_act(nudge *n, int64_t clinic_id, int64_t id, int action, int64_t start_at,
                      nudge_err *err)

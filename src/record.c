@@ -392,16 +392,3 @@ void record_columns(const nudge_field *fs, char *buf, size_t n)
         len += w > 0 ? (size_t)w : 0;
     }
 }
-
-void record_free(const nudge_field *fs, void *rec)
-{
-    for (const nudge_field *f = fs; f->name; f++) {
-        if (f->type != NUDGE_T_STR)
-            continue;
-        char *s;
-        memcpy(&s, (char *)rec + f->offset, sizeof s);
-        free(s);
-        s = NULL;
-        memcpy((char *)rec + f->offset, &s, sizeof s);
-    }
-}

@@ -21,8 +21,6 @@ void record_read(store_stmt *st, const nudge_field *fs, void *rec);
 /* The table's columns joined by ", " (what a RECORD_*_COLS must equal);
  * truncated to n. */
 void record_columns(const nudge_field *fs, char *buf, size_t n);
-/* Frees the record's STR fields and sets them NULL. */
-void record_free(const nudge_field *fs, void *rec);
 
 #define RECORD_CLINIC_COLS                                                                         \
     "id, name, timezone, country, language, phone, email, address, quiet_start, quiet_end, "       \

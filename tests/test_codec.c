@@ -1116,6 +1116,61 @@ static void test_json_field_names(void **state)
     assert_string_equal(e.msg, "follow-up delay must be >= 0");
 }
 
+/* The generic walk: hidden fields stay out both ways, read-only ones are
+ * refused by name, and the history records encode by their tables. */
+static void test_tables_drive_the_shapes(void **state)
+{
+    (void)state;
+    nudge_patient p;
+    nudge_patient_init(&p);
+    strcpy(p.name, "Asha");
+    p.version = 4;
+    json_t *o = codec_out(nudge_patient_fields, &p, "Asia/Kolkata");
+    assert_null(json_object_get(o, "version"));
+    json_decref(o);
+    nudge_err e = {0};
+    json_t *j = json_pack("{s:i}", "version", 5);
+    assert_int_equal(codec_in(nudge_patient_fields, j, NULL, &p, sizeof p, 1, &e), -1);
+    assert_string_equal(e.field, "version");
+    assert_non_null(strstr(e.msg, "unknown field"));
+    assert_int_equal(p.version, 4);
+    json_decref(j);
+    j = json_pack("{s:i}", "loyalty_points", 5);
+    assert_int_equal(codec_in(nudge_patient_fields, j, NULL, &p, sizeof p, 1, &e), -1);
+    assert_string_equal(e.msg, "loyalty_points is read-only: points are earned through visits");
+    json_decref(j);
+
+    nudge_attempt a = {.id = 2, .notification_id = 9, .at = TU_T(2026, 12, 1, 0, 0)};
+    strcpy(a.transport, "twilio");
+    strcpy(a.outcome, "sent");
+    o = codec_out(nudge_attempt_fields, &a, "Asia/Kolkata");
+    assert_keys(o, (const char *const[]){"id", "at", "transport", "outcome", "provider_id",
+                                         "detail", NULL});
+    assert_string_equal(jget_str(o, "at"), "2026-12-01T05:30:00+05:30");
+    assert_null_field(o, "provider_id");
+    json_decref(o);
+
+    nudge_delivery_event d = {.id = 3, .at = TU_T(2026, 12, 1, 0, 0), .applied = 1};
+    strcpy(d.provider, "twilio");
+    strcpy(d.status, "delivered");
+    o = codec_out(nudge_delivery_event_fields, &d, "UTC");
+    assert_keys(o, (const char *const[]){"id", "at", "provider", "status", "error_code",
+                                         "applied", NULL});
+    assert_true(json_is_true(json_object_get(o, "applied")));
+    assert_null_field(o, "error_code");
+    json_decref(o);
+
+    nudge_audit u = {.id = 4, .clinic_id = 1, .at = TU_T(2026, 12, 1, 0, 0)};
+    strcpy(u.actor, "cli");
+    strcpy(u.action, "add");
+    strcpy(u.entity, "clinic");
+    o = codec_out(nudge_audit_fields, &u, "UTC");
+    assert_keys(o, (const char *const[]){"id", "at", "actor", "action", "entity", "entity_id",
+                                         "detail", NULL});
+    assert_null_field(o, "entity_id");
+    json_decref(o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1142,6 +1197,7 @@ int main(void)
         cmocka_unit_test(test_out_shapes),
         cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_json_field_names),
+        cmocka_unit_test(test_tables_drive_the_shapes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
