@@ -48,28 +48,6 @@ static int64_t quiet_end_after(int64_t now, const char *tz, int end_min)
     return t;
 }
 
-static unsigned optout_bit_category(const char *category)
-{
-    if (!strcmp(category, "reminders"))
-        return NUDGE_OPTOUT_REMINDERS;
-    if (!strcmp(category, "broadcasts"))
-        return NUDGE_OPTOUT_BROADCASTS;
-    if (!strcmp(category, "health_tips"))
-        return NUDGE_OPTOUT_HEALTH_TIPS;
-    if (!strcmp(category, "marketing"))
-        return NUDGE_OPTOUT_MARKETING;
-    return 0; /* transactional: a confirmation of what they booked */
-}
-
-static unsigned optout_bit_channel(const char *channel)
-{
-    if (!strcmp(channel, "sms"))
-        return NUDGE_OPTOUT_SMS;
-    if (!strcmp(channel, "whatsapp"))
-        return NUDGE_OPTOUT_WHATSAPP;
-    return NUDGE_OPTOUT_EMAIL;
-}
-
 static void dispatch_notify(nudge *n, const nudge_notification *m, const char *what)
 {
     if (n->on_sent)
@@ -183,11 +161,14 @@ static int dispatch_begin(nudge *n, int64_t id, flight *f, int64_t now, nudge_ti
         m->patient_id && nudge_patient_get(n, m->clinic_id, m->patient_id, &p, err) == 0;
 
     if (have_patient) {
-        unsigned cat = optout_bit_category(m->category);
+        /* The one list of opt-out names serves categories and channels
+         * alike; a transactional message (a confirmation of what they
+         * booked) has no opt-out of its own. */
+        unsigned cat = nudge_optout_parse(m->category);
         const char *why = NULL;
         if (cat && (p.opt_outs & cat))
             why = "patient opted out of this kind of message";
-        else if ((p.opt_outs & optout_bit_channel(m->channel)) && strcmp(m->category, "consent"))
+        else if ((p.opt_outs & nudge_optout_parse(m->channel)) && strcmp(m->category, "consent"))
             /* The one exception: the answer to STOP itself, sent once. */
             why = "patient opted out of this channel";
         if (why) {

@@ -139,9 +139,7 @@ fail:
 int nudge_schema_status(nudge *n, int *have, int *want, nudge_err *err)
 {
     err_clear(err);
-    *want = 0;
-    for (const struct migration *m = store_migrations_sqlite; m->sql; m++)
-        *want = m->version;
+    *want = store_schema_wanted(n->db);
     *have = 0;
     return store_schema_version(n->db, have, err);
 }

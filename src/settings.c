@@ -276,6 +276,21 @@ void nudge_config_defaults(nudge_config *cfg)
     }
 }
 
+/* A URL may carry a password (postgres://user:secret@host/db): it is
+ * written as ******** so `config show` and logs never hold it. */
+static void settings_mask_url(const char *v, char *buf, size_t n)
+{
+    const char *scheme = strstr(v, "://");
+    const char *auth = scheme ? scheme + 3 : NULL;
+    const char *at = auth ? strchr(auth, '@') : NULL;
+    const char *slash = auth ? strchr(auth, '/') : NULL;
+    const char *colon = auth ? strchr(auth, ':') : NULL;
+    if (at && (!slash || at < slash) && colon && colon < at)
+        snprintf(buf, n, "%.*s********%s", (int)(colon + 1 - v), v, at);
+    else
+        snprintf(buf, n, "%s", v);
+}
+
 void nudge_setting_format(const nudge_setting *s, const nudge_config *cfg, char *buf, size_t n)
 {
     nudge_config *c = (nudge_config *)cfg; /* read only */
@@ -288,5 +303,5 @@ void nudge_setting_format(const nudge_setting *s, const nudge_config *cfg, char 
     else if (s->flags & SECRET)
         snprintf(buf, n, "%s", **set_text(s, c) ? "********" : "(empty)");
     else
-        snprintf(buf, n, "%s", *set_text(s, c));
+        settings_mask_url(*set_text(s, c), buf, n);
 }

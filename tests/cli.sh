@@ -1578,7 +1578,7 @@ config_show_sources() {
     run config show --smtp-starttls
     expect_exit 0
     expect_eq "$(head -n 1 "$D/.stdout")" "$(printf 'setting\tvalue\tsource')" "header"
-    expect_eq "$(config_row db)" "$(printf '%s\tflag' "$D/n.db")" "db"
+    expect_eq "$(config_row db)" "$(printf '%s\tflag' "$DB")" "db"
     expect_eq "$(config_row smtp_starttls)" "$(printf 'on\tflag')" "smtp_starttls"
     expect_eq "$(config_row smtp_url)" "$(printf 'smtp://mail.example:587\tenvironment')" "smtp_url"
     expect_eq "$(config_row lease_seconds)" "$(printf '60\tenvironment')" "lease_seconds"

@@ -139,6 +139,15 @@ static void test_load_fills_struct(void **state)
     assert_string_equal(buf, "-");
     nudge_setting_format(nudge_setting_find("smtp_starttls"), &cfg, buf, sizeof buf);
     assert_string_equal(buf, "on");
+    /* A password inside a URL (the PostgreSQL one) is masked too; a URL
+     * without one, or an '@' past the host, is shown as it is. */
+    const nudge_setting *db = nudge_setting_find("db");
+    cfg.db = "postgres://nudge:s3cret@db.example:5432/nudge";
+    nudge_setting_format(db, &cfg, buf, sizeof buf);
+    assert_string_equal(buf, "postgres://nudge:********@db.example:5432/nudge");
+    cfg.db = "postgres://nudge@db.example/nudge?application_name=a@b";
+    nudge_setting_format(db, &cfg, buf, sizeof buf);
+    assert_string_equal(buf, "postgres://nudge@db.example/nudge?application_name=a@b");
     nudge_config_loaded_free(&ld);
 }
 

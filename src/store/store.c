@@ -268,17 +268,22 @@ static int store_migrate_locked(store *s, int64_t now, int *applied, nudge_err *
     return 0;
 }
 
+int store_schema_wanted(store *s)
+{
+    int v = 0;
+    for (const struct migration *m = s->ops->migrations; m->sql; m++)
+        v = m->version;
+    return v;
+}
+
 int store_migrate(store *s, int64_t now, int *applied, nudge_err *err)
 {
     /* Every command migrates first: when the schema is current (the usual
      * case) one read answers, without the lock or a transaction per
      * migration. A missing table is only an error here, not a failure. */
-    const struct migration *last = s->ops->migrations;
-    while (last->sql && last[1].sql)
-        last++;
-    int version = 0;
+    int want = store_schema_wanted(s), version = 0;
     nudge_err ignored = {0};
-    if (last->sql && store_schema_version(s, &version, &ignored) == 0 && version == last->version) {
+    if (want && store_schema_version(s, &version, &ignored) == 0 && version == want) {
         if (applied)
             *applied = 0;
         return 0;

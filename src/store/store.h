@@ -69,6 +69,8 @@ void store_close(store *s);
 const char *store_engine(store *s);
 int store_migrate(store *s, int64_t now, int *applied, nudge_err *err);
 int store_schema_version(store *s, int *version, nudge_err *err);
+/* The version this build's migrations for the store's engine reach. */
+int store_schema_wanted(store *s);
 
 /* Bound values carry their type, set by a typed constructor, so the
  * compiler checks every argument and a text can never be read as a number:
