@@ -347,10 +347,18 @@ static int queue_staff_move(nudge *n, int64_t clinic_id, int64_t id, const char 
                    "UPDATE notification_queue SET status = ?, due_at = CASE WHEN ? = 'pending' "
                    "THEN ? ELSE due_at END, attempts = CASE WHEN ? = 'pending' THEN 0 ELSE "
                    "attempts END, last_error = CASE WHEN ? = 'cancelled' THEN 'cancelled by "
-                   "staff' ELSE last_error END, updated_at = ? WHERE id = ?",
+                   "staff' ELSE last_error END, updated_at = ? WHERE id = ? AND status = ?",
                    bind_text(to), bind_text(to), bind_int(now), bind_text(to), bind_text(to),
-                   bind_int(now), bind_int(id)) < 0 ||
-        audit_add(n, m.clinic_id, action, "notification", id, NULL, err) < 0 ||
+                   bind_int(now), bind_int(id), bind_text(m.status)) < 0)
+        goto fail;
+    /* A worker may have claimed it since we read it (claims do not wait
+     * for the writers' lock on PostgreSQL). */
+    if (store_changes(n->db) == 0) {
+        err_set(err, NUDGE_ECONFLICT, "status", "cannot %s notification %lld: it changed meanwhile",
+                action, (long long)id);
+        goto fail;
+    }
+    if (audit_add(n, m.clinic_id, action, "notification", id, NULL, err) < 0 ||
         (!strcmp(to, "pending") && store_notify(n->db, QUEUE_TOPIC, err) < 0))
         goto fail;
     return store_commit(n->db, err);

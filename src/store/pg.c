@@ -51,6 +51,7 @@ typedef struct pg_store {
     /* Connection loss: while down, a reset is tried no sooner than
      * retry_at (monotonic ms), the wait doubling up to 10 s. */
     int down;
+    int lost_tx; /* the transaction died with the old session */
     int64_t retry_at, backoff_ms;
     char listening[64]; /* the topic LISTENed on this connection, "" none */
 } pg_store;
@@ -280,7 +281,7 @@ static int pg_revive(pg_store *ps)
         pg_log(ps, msg);
     }
     if (ps->base.tx_depth > 0)
-        ps->base.tx_failed = 1;
+        ps->base.tx_failed = ps->lost_tx = 1;
     int64_t now = pg_mono_ms();
     if (now < ps->retry_at) {
         pg_fail(ps, "database unreachable; reconnecting");
@@ -314,6 +315,12 @@ static int pg_step(store_stmt *h)
     pg_store *ps = pgs(h->s);
     if (!h->res && pg_revive(ps) < 0)
         return -1;
+    /* What follows a lost transaction must not run outside it, committed
+     * one statement at a time on the new session. */
+    if (!h->res && ps->lost_tx && ps->base.tx_depth > 0) {
+        pg_fail(ps, "the transaction was lost with the database connection");
+        return -1;
+    }
     if (!h->res) {
         const char *name = pg_prepared(ps, h);
         if (!name)
@@ -434,11 +441,13 @@ static int pg_exec_params(pg_store *ps, const char *sql, int n, const char *cons
  * the same clinic and channel's budget. */
 static int pg_begin(store *s)
 {
+    pgs(s)->lost_tx = 0;
     return pg_exec_script(s, "BEGIN; SELECT pg_advisory_xact_lock(474215081830)");
 }
 
 static int pg_begin_own(store *s)
 {
+    pgs(s)->lost_tx = 0;
     return pg_exec_script(s, "BEGIN");
 }
 
