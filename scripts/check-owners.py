@@ -44,6 +44,8 @@ OWNERS = {
     'tickets': 'src/ticket.c',
     'ticket_messages': 'src/ticket.c',
     'schema_migrations': 'src/store/store.c',
+    'periodic_runs': 'src/nudge.c',
+    'channel_rests': 'src/dispatch.c',
 }
 
 PUBLIC_ONLY = ('src/http/', 'src/cli/')

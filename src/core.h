@@ -161,7 +161,11 @@ int queue_route(const nudge_clinic *c, const nudge_patient *p, const char *want,
 /* Claims up to `max` due notifications under a lease, honouring each
  * clinic's per-channel rate limit. Returns the count, ids in ids[]. */
 int queue_claim(nudge *n, int64_t *ids, int max, nudge_err *err);
+/* Gives back rows whose lease ran out and cancels what expired unsent;
+ * a periodic job (nudge.c), run once per instant across all workers. */
 int queue_reap(nudge *n, int *reaped, nudge_err *err);
+/* Waits up to timeout_ms for work enqueued or come due (1 woken, 0 not). */
+int queue_wait(nudge *n, int timeout_ms, nudge_err *err);
 int queue_load(nudge *n, int64_t id, nudge_notification *m, nudge_err *err);
 /* Records the outcome of one attempt and moves the row on. */
 int queue_record(nudge *n, const nudge_notification *m, const char *transport,
@@ -175,6 +179,14 @@ int queue_fallback(nudge *n, int64_t id, nudge_err *err);
 /* WhatsApp messages sent but not delivered by their clinic's deadline go
  * by SMS too (once per tick). */
 int queue_fallback_overdue(nudge *n, int64_t now, nudge_err *err);
+
+/* nudge.c: runs fn once for (job, slot) across every worker sharing the
+ * store: the first to insert the periodic_runs row runs it, in the same
+ * transaction (a failed run leaves the slot to another worker). *ran says
+ * whether this call ran it. */
+int periodic_once(nudge *n, const char *job, int64_t slot,
+                  int (*fn)(nudge *n, void *ctx, nudge_err *err), void *ctx, int *ran,
+                  nudge_err *err);
 
 /* planner.c / dispatch.c: the two halves of a tick, at the tick's now. */
 int planner_run(nudge *n, int64_t now, nudge_tick_stats *st, nudge_err *err);

@@ -7,6 +7,10 @@
  * Policy is checked here and not only when planning because preferences
  * change between the two: a patient who opts out at 9:00 must not get the
  * 9:05 reminder planned last week.
+ *
+ * A transport whose credentials the provider refused rests for a while,
+ * for every worker: the rest is a row of channel_rests, read at each
+ * batch into the channel (paused_until, this process's copy).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +19,9 @@
 #include "core.h"
 #include "tz.h"
 #include "util.h"
+
+/* How long a transport rests after the provider refused our credentials. */
+#define DISPATCH_REST (5 * 60)
 
 int quiet_contains(int start, int end, int minute)
 {
@@ -81,11 +88,24 @@ static int dispatch_outcome(nudge *n, nudge_notification *m, channel *ch,
 {
     const char *transport = ch->name;
     /* Our credentials were refused: stop using this channel for a while
-     * rather than walk every queued message into the same answer. */
-    if (o->result == CHANNEL_CONFIG)
-        ch->paused_until = now + 5 * 60;
+     * rather than walk every queued message into the same answer; every
+     * worker reads the rest. */
+    if (o->result == CHANNEL_CONFIG) {
+        ch->paused_until = now + DISPATCH_REST;
+        if (store_exec(n->db, err,
+                       "INSERT INTO channel_rests (transport, rest_until, reason) VALUES (?, ?, ?) "
+                       "ON CONFLICT (transport) DO UPDATE SET rest_until = excluded.rest_until, "
+                       "reason = excluded.reason",
+                       bind_text(transport), bind_int(ch->paused_until), bind_text(o->detail)) < 0)
+            return -1;
+    }
     int retried;
     int rc = queue_record(n, m, transport, o, &retried, err);
+    /* A connection lost under the record: the store has reconnected (or
+     * says it cannot); once more, so the send is not repeated after its
+     * lease for want of one commit. */
+    if (rc < 0 && err->code == NUDGE_ESTORE)
+        rc = queue_record(n, m, transport, o, &retried, err);
     if (rc < 0 && err->code == NUDGE_ECONFLICT)
         return 0; /* lost the lease meanwhile: the new holder owns the row */
     if (rc < 0)
@@ -101,6 +121,25 @@ static int dispatch_outcome(nudge *n, nudge_notification *m, channel *ch,
         dispatch_notify(n, m, retried ? "retry" : "failed");
     }
     return 0;
+}
+
+/* The rests every worker shares, into each channel's copy. */
+static int dispatch_rests(nudge *n, int64_t now, nudge_err *err)
+{
+    for (int i = 0; i < n->nchans; i++)
+        n->chans[i]->paused_until = 0;
+    store_stmt *st;
+    if (store_query(n->db, &st, err,
+                    "SELECT transport, rest_until FROM channel_rests WHERE rest_until > ?",
+                    bind_int(now)) < 0)
+        return -1;
+    int r;
+    while ((r = store_next(st, err)) == 1)
+        for (int i = 0; i < n->nchans; i++)
+            if (!strcmp(n->chans[i]->name, store_text(st, 0)))
+                n->chans[i]->paused_until = store_int(st, 1);
+    store_done(st);
+    return r < 0 ? -1 : 0;
 }
 
 static channel *dispatch_channel(nudge *n, const char *medium)
@@ -300,6 +339,8 @@ int dispatch_run(nudge *n, int64_t now, nudge_tick_stats *st, nudge_err *err)
     int rc = 0;
     for (;;) {
         int got = queue_claim(n, ids, n->batch_size, err);
+        if (got > 0 && dispatch_rests(n, now, err) < 0)
+            got = -1; /* the batch comes back through its lease */
         if (got < 0) {
             rc = -1;
             break;

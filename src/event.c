@@ -10,6 +10,8 @@
 #include "core.h"
 #include "util.h"
 
+/* subject_id 0: the event is about no one row (stored NULL, which is what
+ * event_count_since looks for). */
 int event_emit(nudge *n, int64_t clinic_id, const char *type, int64_t subject_id, json_t *payload,
                nudge_err *err)
 {
@@ -20,7 +22,7 @@ int event_emit(nudge *n, int64_t clinic_id, const char *type, int64_t subject_id
     int rc = store_exec(n->db, err,
                         "INSERT INTO events (clinic_id, type, subject_id, payload, created_at) "
                         "VALUES (?, ?, ?, ?, ?)",
-                        bind_int(clinic_id), bind_text(type), bind_int(subject_id), bind_text(js),
+                        bind_int(clinic_id), bind_text(type), bind_int_or_null(subject_id), bind_text(js),
                         bind_int(clock_now(n)));
     free(js);
     return rc;

@@ -33,6 +33,17 @@ void nudge_on_sent(nudge *n, nudge_sent_fn fn, void *ctx)
     n->on_sent_ctx = ctx;
 }
 
+int nudge_wait(nudge *n, int timeout_ms, nudge_err *err)
+{
+    err_clear(err);
+    return queue_wait(n, timeout_ms, err);
+}
+
+void nudge_on_log(nudge *n, void (*fn)(void *ctx, const char *msg), void *ctx)
+{
+    store_on_log(n->db, fn, ctx);
+}
+
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static void curl_init_once(void)
 {
@@ -162,6 +173,65 @@ int nudge_migrate(nudge *n, int *applied, nudge_err *err)
     return store_migrate(n->db, clock_now(n), applied, err);
 }
 
+int periodic_once(nudge *n, const char *job, int64_t slot,
+                  int (*fn)(nudge *n, void *ctx, nudge_err *err), void *ctx, int *ran,
+                  nudge_err *err)
+{
+    *ran = 0;
+    /* No writers' lock: the primary key decides. A second worker's insert
+     * waits for the first's commit and then finds the slot taken. */
+    if (store_begin_own(n->db, err) < 0)
+        return -1;
+    if (store_exec(n->db, err,
+                   "INSERT INTO periodic_runs (job, slot, worker, ran_at) VALUES (?, ?, ?, ?) "
+                   "ON CONFLICT (job, slot) DO NOTHING",
+                   bind_text(job), bind_int(slot), bind_text(n->worker_id),
+                   bind_int(clock_now(n))) < 0)
+        goto fail;
+    if (store_changes(n->db) == 0) {
+        store_rollback(n->db);
+        return 0;
+    }
+    /* Slots long past tell nothing: the table stays a few rows per job. */
+    if (store_exec(n->db, err, "DELETE FROM periodic_runs WHERE job = ? AND slot < ?",
+                   bind_text(job), bind_int(slot - 16)) < 0 ||
+        fn(n, ctx, err) < 0)
+        goto fail;
+    if (store_commit(n->db, err) < 0)
+        return -1;
+    *ran = 1;
+    return 0;
+fail:
+    store_rollback(n->db);
+    return -1;
+}
+
+static int tick_reap(nudge *n, void *ctx, nudge_err *err)
+{
+    (void)ctx;
+    int reaped;
+    return queue_reap(n, &reaped, err);
+}
+
+static int tick_fallbacks(nudge *n, void *ctx, nudge_err *err)
+{
+    (void)ctx;
+    return queue_fallback_overdue(n, clock_now(n), err);
+}
+
+/* The periodic jobs of a tick, each once per occurrence across every
+ * worker. An occurrence is a second of the clock: a lease ends, and a
+ * WhatsApp message becomes overdue, at a given second, and the tests'
+ * fake clock steps to exactly that second. */
+static const struct {
+    const char *job;
+    int period; /* seconds per occurrence */
+    int (*run)(nudge *n, void *ctx, nudge_err *err);
+} tick_jobs[] = {
+    {"reap_leases", 1, tick_reap},
+    {"whatsapp_fallback", 1, tick_fallbacks},
+};
+
 int nudge_tick(nudge *n, nudge_tick_stats *st, nudge_err *err)
 {
     nudge_tick_stats local;
@@ -170,10 +240,12 @@ int nudge_tick(nudge *n, nudge_tick_stats *st, nudge_err *err)
     memset(st, 0, sizeof *st);
     err_clear(err);
     int64_t now = clock_hold(n);
-    int rc = planner_run(n, now, st, err) < 0 || queue_fallback_overdue(n, now, err) < 0 ||
-                     dispatch_run(n, now, st, err) < 0
-                 ? -1
-                 : 0;
+    int rc = 0, ran;
+    for (size_t j = 0; j < sizeof tick_jobs / sizeof *tick_jobs && rc == 0; j++)
+        rc = periodic_once(n, tick_jobs[j].job, now / tick_jobs[j].period, tick_jobs[j].run, NULL,
+                           &ran, err);
+    if (rc == 0)
+        rc = planner_run(n, now, st, err) < 0 || dispatch_run(n, now, st, err) < 0 ? -1 : 0;
     clock_release(n);
     return rc;
 }

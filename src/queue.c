@@ -17,6 +17,14 @@
  * The per-channel rate limit is a sliding minute counted from the
  * delivery_attempts table plus the rows in flight, so every worker sharing
  * the store shares the limit without any extra state.
+ *
+ * What every worker does on every pass (claim, reap, open an outcome's
+ * record) is an operation of the queue's backend, chosen by the store's
+ * engine, in the style of OpenSMTPD's scheduler_backend: SQLite admits one
+ * writer at a time, so its claim reads the budgets and takes rows in one
+ * transaction; PostgreSQL's workers run side by side, so its claim locks
+ * the rows it takes (FOR UPDATE SKIP LOCKED) and each (clinic, channel)
+ * budget under an advisory lock of its own.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +43,14 @@ const char *const nudge_status_names[NUDGE_N_STATUS] = {
 /* The seed's backoff: 5 min, 15 min, 1 h, 4 h; the last step repeats when a
  * clinic allows more retries than steps. */
 static const int queue_backoff[] = {5 * 60, 15 * 60, 60 * 60, 4 * 60 * 60};
+
+/* The topic idle workers wait on (queue_wait). */
+#define QUEUE_TOPIC "nudge_queue"
+
+int queue_wait(nudge *n, int timeout_ms, nudge_err *err)
+{
+    return store_wait(n->db, QUEUE_TOPIC, timeout_ms, err);
+}
 
 int queue_route(const nudge_clinic *c, const nudge_patient *p, const char *want,
                 const char **channel, const char **recipient, nudge_err *err)
@@ -104,7 +120,9 @@ int queue_insert(nudge *n, const queue_item *it, int64_t *id, int *created, nudg
                    bind_int_or_null(it->fallback_of)) != 1)
         return -1;
     *created = 1;
-    return 0;
+    /* Idle workers wake when the transaction commits; a message due later
+     * is found by their poll. */
+    return it->due_at <= now ? store_notify(n->db, QUEUE_TOPIC, err) : 0;
 }
 
 void queue_msg_free(queue_msg *q)
@@ -329,10 +347,19 @@ static int queue_staff_move(nudge *n, int64_t clinic_id, int64_t id, const char 
                    "UPDATE notification_queue SET status = ?, due_at = CASE WHEN ? = 'pending' "
                    "THEN ? ELSE due_at END, attempts = CASE WHEN ? = 'pending' THEN 0 ELSE "
                    "attempts END, last_error = CASE WHEN ? = 'cancelled' THEN 'cancelled by "
-                   "staff' ELSE last_error END, updated_at = ? WHERE id = ?",
+                   "staff' ELSE last_error END, updated_at = ? WHERE id = ? AND status = ?",
                    bind_text(to), bind_text(to), bind_int(now), bind_text(to), bind_text(to),
-                   bind_int(now), bind_int(id)) < 0 ||
-        audit_add(n, m.clinic_id, action, "notification", id, NULL, err) < 0)
+                   bind_int(now), bind_int(id), bind_text(m.status)) < 0)
+        goto fail;
+    /* A worker may have claimed it since we read it (claims do not wait
+     * for the writers' lock on PostgreSQL). */
+    if (store_changes(n->db) == 0) {
+        err_set(err, NUDGE_ECONFLICT, "status", "cannot %s notification %lld: it changed meanwhile",
+                action, (long long)id);
+        goto fail;
+    }
+    if (audit_add(n, m.clinic_id, action, "notification", id, NULL, err) < 0 ||
+        (!strcmp(to, "pending") && store_notify(n->db, QUEUE_TOPIC, err) < 0))
         goto fail;
     return store_commit(n->db, err);
 fail:
@@ -369,12 +396,11 @@ int nudge_queue_status(nudge *n, int64_t clinic_id, int64_t counts[NUDGE_N_STATU
     return r < 0 ? -1 : 0;
 }
 
-int queue_reap(nudge *n, int *reaped, nudge_err *err)
+/* The lost attempt is recorded, so a message that kills its worker every
+ * time still runs out of retries instead of looping forever. One writer
+ * at a time: the INSERT and the UPDATE see the same rows. */
+static int queue_reap_sqlite(nudge *n, int64_t now, int *reaped, nudge_err *err)
 {
-    int64_t now = clock_now(n);
-    *reaped = 0;
-    /* The lost attempt is recorded, so a message that kills its worker every
-     * time still runs out of retries instead of looping forever. */
     if (store_exec(
             n->db, err,
             "INSERT INTO delivery_attempts (clinic_id, notification_id, channel, transport, "
@@ -392,13 +418,31 @@ int queue_reap(nudge *n, int *reaped, nudge_err *err)
             bind_int(now), bind_int(now)) < 0)
         return -1;
     *reaped = (int)store_changes(n->db);
-    /* Expired before anyone could send them (a reminder for a visit that
-     * has begun): never send late. */
-    return store_exec(n->db, err,
-                      "UPDATE notification_queue SET status = 'cancelled', last_error = "
-                      "'expired before it could be sent', updated_at = ? WHERE status = 'pending' "
-                      "AND expires_at IS NOT NULL AND expires_at <= ?",
-                      bind_int(now), bind_int(now));
+    return 0;
+}
+
+/* Side by side with records: one statement, so the rows given back are
+ * exactly those whose lost attempt is written, and a row whose late
+ * holder is recording it right now (locked) is left to that record. */
+static int queue_reap_pg(nudge *n, int64_t now, int *reaped, nudge_err *err)
+{
+    if (store_exec(
+            n->db, err,
+            "WITH x AS (SELECT id, lease_owner FROM notification_queue WHERE status = "
+            "'sending' AND lease_until <= ? FOR UPDATE SKIP LOCKED), "
+            "u AS (UPDATE notification_queue q SET attempts = q.attempts + 1, "
+            "status = CASE WHEN q.attempts + 1 > q.max_retries THEN 'failed' ELSE 'pending' END, "
+            "last_error = 'lease expired', lease_until = NULL, lease_owner = NULL, "
+            "updated_at = ? FROM x WHERE q.id = x.id "
+            "RETURNING q.id, q.clinic_id, q.channel, x.lease_owner) "
+            "INSERT INTO delivery_attempts (clinic_id, notification_id, channel, transport, "
+            "started_at, outcome, detail) SELECT clinic_id, id, channel, '-', ?, "
+            "'lease_expired', 'worker ' || COALESCE(lease_owner, 'unknown') || ' lost its lease' "
+            "FROM u",
+            bind_int(now), bind_int(now), bind_int(now)) < 0)
+        return -1;
+    *reaped = (int)store_changes(n->db);
+    return 0;
 }
 
 struct claimed {
@@ -415,17 +459,13 @@ static int claimed_cmp(const void *a, const void *b)
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
-int queue_claim(nudge *n, int64_t *ids, int max, nudge_err *err)
+/* One writer at a time: the budgets read at the start hold to the commit. */
+static int queue_claim_sqlite(nudge *n, struct claimed *cl, int max, nudge_err *err)
 {
-    struct claimed *cl = calloc((size_t)max + 1, sizeof *cl);
-    if (!cl)
-        return err_set(err, NUDGE_ENOMEM, "", "out of memory");
     int64_t now = clock_now(n);
-    int got = 0, reaped;
+    int got = 0;
     if (store_begin(n->db, err) < 0)
         return -1;
-    if (queue_reap(n, &reaped, err) < 0)
-        goto fail;
 
     /* Groups with due work, most urgent first, with what is left of each
      * group's minute. */
@@ -505,21 +545,223 @@ int queue_claim(nudge *n, int64_t *ids, int max, nudge_err *err)
         }
     }
     free(groups);
-    if (store_commit(n->db, err) < 0) {
-        free(cl);
+    if (store_commit(n->db, err) < 0)
+        return -1;
+    return got;
+fail:
+    store_rollback(n->db);
+    return -1;
+}
+
+/* One round of the PostgreSQL claim, in its own transaction: the most
+ * urgent due rows nobody else holds (reading only those: the claim index,
+ * bounded by what is left of the batch), then each (clinic, channel)
+ * among them takes its budget under that group's advisory lock. The lock
+ * is taken where the budget is read, not a counter row: the budget is
+ * counted from delivery_attempts and the rows in `sending`, which every
+ * claim and record already writes, so there is no second copy to drift,
+ * and the lock serialises exactly the readers of one group's budget.
+ * Locks are taken in ascending key order and held to the commit, so two
+ * claims never wait for each other in a cycle; rows are never waited for
+ * (SKIP LOCKED). Groups out of budget go into skip (",clinic:channel,")
+ * for the next round. Returns rows taken, or -1. */
+static int queue_claim_pg_round(nudge *n, struct claimed *cl, int want, char *skip, size_t skipsz,
+                                int *more, nudge_err *err)
+{
+    struct pick {
+        int64_t id, clinic, priority, due, key;
+        char channel[16];
+        int take;
+    } *pk = calloc((size_t)want, sizeof *pk);
+    if (!pk)
+        return err_set(err, NUDGE_ENOMEM, "", "out of memory");
+    int64_t now = clock_now(n);
+    int np = 0, got = 0, r;
+    struct sbuf ids = {0};
+    store_stmt *st;
+    *more = 0;
+    if (store_begin_own(n->db, err) < 0) {
+        free(pk);
         return -1;
     }
+    if (store_query(n->db, &st, err,
+                    "SELECT id, clinic_id, channel, priority, due_at FROM notification_queue "
+                    "WHERE status = 'pending' AND due_at <= ? AND "
+                    "position(',' || clinic_id || ':' || channel || ',' IN ?) = 0 "
+                    "ORDER BY priority DESC, due_at, id LIMIT ? FOR UPDATE SKIP LOCKED",
+                    bind_int(now), bind_text(skip), bind_int(want)) < 0)
+        goto fail;
+    while (np < want && (r = store_next(st, err)) == 1) {
+        pk[np].id = store_int(st, 0);
+        pk[np].clinic = store_int(st, 1);
+        store_copy(st, 2, pk[np].channel, sizeof pk[np].channel);
+        pk[np].priority = store_int(st, 3);
+        pk[np].due = store_int(st, 4);
+        pk[np].key = store_key(pk[np].channel, pk[np].clinic);
+        np++;
+    }
+    store_done(st);
+    if (r < 0)
+        goto fail;
+    for (;;) { /* the groups, lowest lock key first */
+        int g = -1;
+        for (int i = 0; i < np; i++)
+            if (!pk[i].take && (g < 0 || pk[i].key < pk[g].key))
+                g = i;
+        if (g < 0)
+            break;
+        int64_t used = 0;
+        nudge_clinic c;
+        if (store_lock(n->db, pk[g].key, err) < 0 ||
+            nudge_clinic_get(n, pk[g].clinic, &c, err) < 0 ||
+            store_scalar(n->db, &used, err,
+                         "SELECT (SELECT COUNT(*) FROM delivery_attempts WHERE clinic_id = ? AND "
+                         "channel = ? AND started_at > ? AND outcome <> 'lease_expired') + "
+                         "(SELECT COUNT(*) FROM notification_queue WHERE clinic_id = ? AND "
+                         "channel = ? AND status = 'sending')",
+                         bind_int(pk[g].clinic), bind_text(pk[g].channel), bind_int(now - 60),
+                         bind_int(pk[g].clinic), bind_text(pk[g].channel)) < 0)
+            goto fail;
+        int64_t budget = c.rate_per_minute - used;
+        for (int i = 0; i < np; i++) {
+            if (pk[i].take || pk[i].key != pk[g].key || pk[i].clinic != pk[g].clinic ||
+                strcmp(pk[i].channel, pk[g].channel))
+                continue;
+            pk[i].take = budget-- > 0 ? 1 : -1; /* rows past the budget stay pending */
+            if (pk[i].take < 0) {
+                char grp[48];
+                snprintf(grp, sizeof grp, "%lld:%s,", (long long)pk[i].clinic, pk[i].channel);
+                if (!strstr(skip, grp) && strlen(skip) + strlen(grp) < skipsz)
+                    strcat(skip, grp);
+                *more = 1;
+            }
+        }
+    }
+    for (int i = 0; i < np; i++)
+        if (pk[i].take > 0) {
+            char b[24];
+            int l = snprintf(b, sizeof b, got ? ",%lld" : "%lld", (long long)pk[i].id);
+            if (sbuf_add(&ids, b, (size_t)l) < 0) {
+                err_set(err, NUDGE_ENOMEM, "", "out of memory");
+                goto fail;
+            }
+            cl[got++] = (struct claimed){pk[i].id, pk[i].priority, pk[i].due};
+        }
+    if (got && (sbuf_add(&ids, "", 1) < 0 ||
+                store_exec(n->db, err,
+                           "UPDATE notification_queue SET status = 'sending', lease_until = ?, "
+                           "lease_owner = ?, updated_at = ? WHERE id = ANY "
+                           "(CAST(string_to_array(?, ',') AS BIGINT[]))",
+                           bind_int(now + n->lease_seconds), bind_text(n->worker_id),
+                           bind_int(now), bind_text(ids.data)) < 0))
+        goto fail;
+    sbuf_free(&ids);
+    free(pk);
+    if (np < want)
+        *more = 0; /* nothing else is due */
+    return store_commit(n->db, err) < 0 ? -1 : got;
+fail:
+    sbuf_free(&ids);
+    free(pk);
+    store_rollback(n->db);
+    return -1;
+}
+
+static int queue_claim_pg(nudge *n, struct claimed *cl, int max, nudge_err *err)
+{
+    char skip[1024] = ",";
+    int got = 0, more = 1;
+    /* A few rounds at most: each passes over the groups the last found
+     * out of budget, so one busy clinic does not starve the others. */
+    for (int round = 0; round < 4 && more && got < max; round++) {
+        int r = queue_claim_pg_round(n, cl + got, max - got, skip, sizeof skip, &more, err);
+        if (r < 0)
+            return got ? got : -1; /* what was taken is leased: send it */
+        got += r;
+    }
+    return got;
+}
+
+/* The transaction an outcome is recorded in. SQLite: the one writer's.
+ * PostgreSQL: no writers' lock; a delivery report for the same provider
+ * id takes the same lock (nudge_delivery_report), so the report and the
+ * send's record cannot both miss each other; the hourly configuration
+ * alert of a clinic is decided by one record at a time. */
+static int queue_record_begin_sqlite(nudge *n, const nudge_notification *m,
+                                     const channel_outcome *o, nudge_err *err)
+{
+    (void)m;
+    (void)o;
+    return store_begin(n->db, err);
+}
+
+static int queue_record_begin_pg(nudge *n, const nudge_notification *m, const channel_outcome *o,
+                                 nudge_err *err)
+{
+    if (store_begin_own(n->db, err) < 0)
+        return -1;
+    if ((o->provider_id[0] && store_lock(n->db, store_key(o->provider_id, 0), err) < 0) ||
+        (o->result == CHANNEL_CONFIG &&
+         store_lock(n->db, store_key("config-alert", m->clinic_id), err) < 0)) {
+        store_rollback(n->db);
+        return -1;
+    }
+    return 0;
+}
+
+struct queue_backend {
+    const char *engine; /* store_engine's name */
+    /* Takes up to max due rows under a lease, within the rate limits. */
+    int (*claim)(nudge *n, struct claimed *cl, int max, nudge_err *err);
+    /* Gives back rows whose lease ran out, counting the lost attempt. */
+    int (*reap)(nudge *n, int64_t now, int *reaped, nudge_err *err);
+    int (*record_begin)(nudge *n, const nudge_notification *m, const channel_outcome *o,
+                        nudge_err *err);
+};
+
+static const struct queue_backend queue_backends[] = {
+    {"sqlite", queue_claim_sqlite, queue_reap_sqlite, queue_record_begin_sqlite},
+    {"postgresql", queue_claim_pg, queue_reap_pg, queue_record_begin_pg},
+};
+
+static const struct queue_backend *queue_backend_of(nudge *n)
+{
+    const char *e = store_engine(n->db);
+    for (size_t i = 1; i < sizeof queue_backends / sizeof *queue_backends; i++)
+        if (!strcmp(queue_backends[i].engine, e))
+            return &queue_backends[i];
+    return &queue_backends[0];
+}
+
+int queue_claim(nudge *n, int64_t *ids, int max, nudge_err *err)
+{
+    struct claimed *cl = calloc((size_t)max + 1, sizeof *cl);
+    if (!cl)
+        return err_set(err, NUDGE_ENOMEM, "", "out of memory");
+    int got = queue_backend_of(n)->claim(n, cl, max, err);
     /* RETURNING gives rows in the engine's order, not the subquery's:
      * sort, so the batch is sent most urgent first. */
-    qsort(cl, (size_t)got, sizeof *cl, claimed_cmp);
+    if (got > 0)
+        qsort(cl, (size_t)got, sizeof *cl, claimed_cmp);
     for (int i = 0; i < got; i++)
         ids[i] = cl[i].id;
     free(cl);
     return got;
-fail:
-    free(cl);
-    store_rollback(n->db);
-    return -1;
+}
+
+int queue_reap(nudge *n, int *reaped, nudge_err *err)
+{
+    int64_t now = clock_now(n);
+    *reaped = 0;
+    if (queue_backend_of(n)->reap(n, now, reaped, err) < 0)
+        return -1;
+    /* Expired before anyone could send them (a reminder for a visit that
+     * has begun): never send late. */
+    return store_exec(n->db, err,
+                      "UPDATE notification_queue SET status = 'cancelled', last_error = "
+                      "'expired before it could be sent', updated_at = ? WHERE status = 'pending' "
+                      "AND expires_at IS NOT NULL AND expires_at <= ?",
+                      bind_int(now), bind_int(now));
 }
 
 static int delivery_adopt(nudge *n, int64_t id, const char *provider_id, nudge_err *err);
@@ -586,7 +828,7 @@ int queue_record(nudge *n, const nudge_notification *m, const char *transport,
         }
         break;
     }
-    if (store_begin(n->db, err) < 0)
+    if (queue_backend_of(n)->record_begin(n, m, o, err) < 0)
         return -1;
     /* Only the lease holder may record: if our lease expired and another
      * worker took the row, its outcome stands and ours is dropped. */
@@ -789,8 +1031,11 @@ int nudge_delivery_report(nudge *n, const char *provider, const char *provider_i
         *applied = 0;
     if (!provider_id || !*provider_id || !status || !*status)
         return err_set(err, NUDGE_EINVAL, "status", "a report needs a message id and a status");
+    /* The lock the send's record takes too (queue_record_begin_pg). */
     if (store_begin(n->db, err) < 0)
         return -1;
+    if (store_lock(n->db, store_key(provider_id, 0), err) < 0)
+        goto fail;
     int64_t id = 0;
     int r = store_scalar(n->db, &id, err,
                          "SELECT id FROM notification_queue WHERE provider_id = ?",

@@ -8,6 +8,7 @@
  */
 #include <sys/wait.h>
 
+#include "store/store.h"
 #include "testutil.h"
 
 /* 2026-12-01 10:00 Asia/Kolkata */
@@ -753,6 +754,65 @@ static int first_attempt(void *ctx, const nudge_attempt *a)
     return 1;
 }
 
+static int64_t count_sql(const char *db, const char *sql)
+{
+    store *s;
+    nudge_err e = {0};
+    int64_t v = -1;
+    if (store_open(db, &s, &e) < 0)
+        fail_msg("store_open: %s", e.msg);
+    assert_int_equal(store_scalar(s, &v, &e, sql), 1);
+    store_close(s);
+    return v;
+}
+
+/* A refused credential raises channel.misconfigured once an hour per
+ * clinic and transport, not at every refused send; and the rest it
+ * starts is the store's, so a second worker with working credentials
+ * (another process, its own handle) waits it out too. */
+static void test_refused_credentials_alert_once_and_rest_every_worker(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, BOOKED);
+    nudge_err e = {0};
+    struct pigeon bad = {.result = NUDGE_SEND_CONFIG}, good = {.result = NUDGE_SENT};
+    nudge_transport t = {.name = "pigeon", .medium = "sms", .send = pigeon_send};
+    assert_int_equal(nudge_transport_register(env.n, &t, &bad, &e), 0);
+    int64_t c = add_clinic(env.n, "Asia/Kolkata");
+    int64_t p = add_patient(env.n, c, "en", "9876543210", "");
+    nudge_send s = {.patient_id = p, .template_name = "prescription_ready",
+                    .channel = "sms", .priority = NUDGE_URGENT};
+    assert_int_equal(nudge_enqueue(env.n, c, &s, NULL, NULL, &e), 0);
+    assert_int_equal(tick_at(&env, BOOKED + 60).retried, 1);
+    assert_int_equal(tick_at(&env, BOOKED + 60 + 301).retried, 1); /* refused again */
+    assert_int_equal(tick_at(&env, BOOKED + 60 + 602).retried, 1);
+    assert_int_equal(count_sql(env.db, "SELECT COUNT(*) FROM events WHERE type = "
+                                       "'channel.misconfigured'"),
+                     1);
+
+    /* The second worker's pigeon would deliver, but the channel rests. */
+    nudge_clock clk;
+    nudge_clock_fake(&clk, BOOKED + 60 + 602 + 10);
+    nudge_config cfg = {.db = env.db, .outbox_dir = env.outbox, .clock = &clk};
+    nudge *w;
+    assert_int_equal(nudge_open(&cfg, &w, &e), 0);
+    assert_int_equal(nudge_transport_register(w, &t, &good, &e), 0);
+    s.dedupe_key = "second";
+    assert_int_equal(nudge_enqueue(w, c, &s, NULL, NULL, &e), 0);
+    nudge_tick_stats st;
+    assert_int_equal(nudge_tick(w, &st, &e), 0);
+    assert_int_equal(st.sent, 0);
+    assert_int_equal(st.deferred, 1);
+    assert_int_equal(good.sent, 0);
+    clk.t = BOOKED + 60 + 602 + 301; /* the rest is over: both go */
+    assert_int_equal(nudge_tick(w, &st, &e), 0);
+    assert_int_equal(st.sent, 2);
+    assert_int_equal(good.sent, 2);
+    nudge_close(w);
+    tu_close(&env);
+}
+
 static void test_registered_transport_carries_its_medium(void **state)
 {
     (void)state;
@@ -846,6 +906,7 @@ int main(void)
         cmocka_unit_test(test_bad_input_is_rejected_with_field),
         cmocka_unit_test(test_audit_log_is_append_only),
         cmocka_unit_test(test_registered_transport_carries_its_medium),
+        cmocka_unit_test(test_refused_credentials_alert_once_and_rest_every_worker),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

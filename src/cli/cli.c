@@ -427,6 +427,7 @@ static const char *const cli_help_main =
     "  config show|doc               the settings: values and sources, or their manual\n"
     "  tick [--now TIME]             one scheduler and dispatcher pass, then exit\n"
     "  serve                         run the scheduler and dispatcher until SIGTERM\n"
+    "  worker                        the same without the HTTP API, for scale-out\n"
     "  demo                          replay three days of a demo clinic\n"
     "\n"
     "options for every command:\n"
@@ -508,6 +509,7 @@ static const cli_command cli_commands[] = {
     {"config", "doc", cli_config_doc, "man markdown", &cli_help_config, NULL, NULL, NULL},
     {"tick", NULL, cli_tick, NULL, &cli_help_tick, NULL, NULL, NULL},
     {"serve", NULL, cli_serve, "demo interval= listen=", &cli_help_serve, NULL, NULL, NULL},
+    {"worker", NULL, cli_worker, "interval=", &cli_help_worker, NULL, NULL, NULL},
     {"demo", NULL, cli_demo, "days=", &cli_help_demo, NULL, NULL, NULL},
 };
 #define CLI_N_COMMANDS (sizeof cli_commands / sizeof *cli_commands)

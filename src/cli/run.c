@@ -1,8 +1,9 @@
 /*
  * cli/run.c: the commands that run nudge rather than change records:
  * `migrate`, `tick` (one pass, for cron and replays), `serve` (the HTTP
- * API and the loop until SIGTERM) and `demo` (a replay in a scratch
- * database).
+ * API and the loop until SIGTERM), `worker` (the same loop without the
+ * API: as many as the load needs, on one PostgreSQL database) and `demo`
+ * (a replay in a scratch database).
  */
 #include <errno.h>
 #include <signal.h>
@@ -35,6 +36,16 @@ const char *const cli_help_serve =
     "database has no clinic. When no API key exists yet, an admin key for the\n"
     "first clinic is created and printed, once (on an empty database, with a\n"
     "clinic \"My clinic\" to hold it, whose settings PATCH /v1/clinic changes).\n";
+
+const char *const cli_help_worker =
+    "usage: nudge worker [--interval SECONDS]\n"
+    "\n"
+    "Runs the scheduler and dispatcher, without the HTTP API, until SIGTERM or\n"
+    "SIGINT; then finishes the batch in hand and exits. Any number of workers\n"
+    "(and serve processes) can share one PostgreSQL database: each message is\n"
+    "claimed by one of them, rate limits and periodic jobs are shared, and\n"
+    "an idle worker wakes as soon as work is enqueued (--interval, default 5,\n"
+    "is the longest it waits otherwise).\n";
 
 const char *const cli_help_demo =
     "usage: nudge demo [--days N]\n"
@@ -155,14 +166,72 @@ static int cli_bootstrap_key(cli_ctx *c)
     return 0;
 }
 
+static void cli_log_store(void *x, const char *msg)
+{
+    (void)x;
+    fprintf(stderr, "nudge: %s\n", msg);
+}
+
+static int cli_interval(cli_ctx *c, int *interval)
+{
+    const char *v = cli_arg(&c->a, "interval");
+    *interval = 5;
+    return v ? cli_parse_int(c->cmd, "--interval", v, 1, 3600, interval) : 0;
+}
+
+/* What serve and worker share: the signals and the log (cli_run_setup),
+ * and the loop of ticks until a signal (cli_run_ticks); between ticks the wait ends early when another
+ * process enqueues due work (nudge_wait). A tick that fails (the database
+ * went away) is logged and the next one tries again. */
+static void cli_run_setup(cli_ctx *c)
+{
+    struct sigaction sa = {0};
+    sa.sa_handler = cli_on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    nudge_on_sent(c->n, cli_log_sent, NULL);
+    nudge_on_log(c->n, cli_log_store, NULL);
+    nudge_set_stop(c->n, &cli_stopping);
+}
+
+static void cli_run_ticks(cli_ctx *c, int interval)
+{
+    nudge_err e = {0};
+    while (!cli_stopping) {
+        nudge_tick_stats st;
+        if (nudge_tick(c->n, &st, &e) < 0)
+            fprintf(stderr, "nudge: tick failed: %s\n", e.msg);
+        /* Waiting is not reading time: the clock stays the only source of
+         * "now"; a signal cuts the wait short. */
+        if (!cli_stopping && nudge_wait(c->n, interval * 1000, &e) < 0) {
+            /* No connection to wait on: wait without one. */
+            struct timespec ts = {interval, 0};
+            while (!cli_stopping && nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+        }
+    }
+}
+
+int cli_worker(cli_ctx *c)
+{
+    int rc, interval;
+    if (c->a.npos)
+        return cli_usage(c->cmd, "unexpected argument \"%s\"", c->a.pos[0]);
+    if ((rc = cli_interval(c, &interval)) || (rc = cli_open(c)))
+        return rc;
+    cli_run_setup(c);
+    fprintf(stderr, "nudge: worker on %s; stop with SIGTERM\n",
+            strncmp(c->cfg.db, "postgres", 8) ? c->cfg.db : "PostgreSQL");
+    cli_run_ticks(c, interval);
+    fprintf(stderr, "nudge: stopped\n");
+    return 0;
+}
+
 int cli_serve(cli_ctx *c)
 {
-    int rc, interval = 5;
-    const char *v;
-    if ((v = cli_arg(&c->a, "interval")) &&
-        (rc = cli_parse_int(c->cmd, "--interval", v, 1, 3600, &interval)))
-        return rc;
-    if ((rc = cli_open(c)))
+    int rc, interval;
+    if ((rc = cli_interval(c, &interval)) || (rc = cli_open(c)))
         return rc;
     nudge_err e = {0};
     if (cli_arg(&c->a, "demo")) {
@@ -174,13 +243,7 @@ int cli_serve(cli_ctx *c)
     }
     if ((rc = cli_bootstrap_key(c)))
         return rc;
-    struct sigaction sa = {0};
-    sa.sa_handler = cli_on_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    nudge_on_sent(c->n, cli_log_sent, NULL);
-    nudge_set_stop(c->n, &cli_stopping);
+    cli_run_setup(c);
     const char *listen = cli_arg(&c->a, "listen") ? cli_arg(&c->a, "listen") : "127.0.0.1:8080";
     http_server *api = NULL;
     if (strcmp(listen, "none")) {
@@ -192,16 +255,7 @@ int cli_serve(cli_ctx *c)
     }
     fprintf(stderr, "nudge: serving %s (outbox %s); stop with SIGTERM\n", c->cfg.db,
             c->cfg.outbox_dir);
-    while (!cli_stopping) {
-        nudge_tick_stats st;
-        if (nudge_tick(c->n, &st, &e) < 0)
-            fprintf(stderr, "nudge: tick failed: %s\n", e.msg);
-        /* Sleeping is not reading time: the clock interface stays the only
-         * source of "now"; a signal cuts the sleep short. */
-        struct timespec ts = {interval, 0};
-        while (!cli_stopping && nanosleep(&ts, &ts) < 0 && errno == EINTR)
-            ;
-    }
+    cli_run_ticks(c, interval);
     http_stop(api);
     fprintf(stderr, "nudge: stopped\n");
     return 0;

@@ -7,9 +7,11 @@
  * flow reads one query while it runs others on the same connection.
  */
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "store/store.h"
 #include "util.h"
@@ -46,6 +48,12 @@ typedef struct pg_store {
     char sqlstate[6];
     char errmsg[512];
     int64_t changes;
+    /* Connection loss: while down, a reset is tried no sooner than
+     * retry_at (monotonic ms), the wait doubling up to 10 s. */
+    int down;
+    int lost_tx; /* the transaction died with the old session */
+    int64_t retry_at, backoff_ms;
+    char listening[64]; /* the topic LISTENed on this connection, "" none */
 } pg_store;
 
 struct store_stmt {
@@ -56,6 +64,8 @@ struct store_stmt {
     PGresult *res;
     int row, nrows;
 };
+
+static int pg_revive(pg_store *ps);
 
 static pg_store *pgs(store *s)
 {
@@ -226,6 +236,8 @@ static const char *pg_prepared(pg_store *ps, store_stmt *h)
         pg_note(ps, r);
         PQclear(r);
         free(v);
+        if (PQstatus(ps->conn) == CONNECTION_BAD)
+            pg_revive(ps);
         return NULL;
     }
     PQclear(r);
@@ -234,9 +246,81 @@ static const char *pg_prepared(pg_store *ps, store_stmt *h)
     return v->name;
 }
 
+/* Backoff is about the connection, not the domain: it reads the
+ * monotonic clock, which a test's fake clock does not (and need not) move. */
+static int64_t pg_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void pg_log(pg_store *ps, const char *msg)
+{
+    if (ps->base.log)
+        ps->base.log(ps->base.log_ctx, msg);
+}
+
+/* After a failure: if the connection is gone, reset it (now, or once the
+ * backoff allows). The server forgot our prepared statements and LISTEN
+ * with the old session, so we forget them too; an open transaction is
+ * lost, so the caller's commit must fail. Said once per outage. 0: the
+ * connection is usable. */
+static int pg_revive(pg_store *ps)
+{
+    if (PQstatus(ps->conn) == CONNECTION_OK)
+        return 0;
+    if (!ps->down) {
+        ps->down = 1;
+        ps->backoff_ms = 100;
+        ps->retry_at = 0;
+        char msg[300];
+        snprintf(msg, sizeof msg, "database connection lost (%.200s); reconnecting",
+                 PQerrorMessage(ps->conn));
+        msg[strcspn(msg, "\n")] = 0;
+        pg_log(ps, msg);
+    }
+    if (ps->base.tx_depth > 0)
+        ps->base.tx_failed = ps->lost_tx = 1;
+    int64_t now = pg_mono_ms();
+    if (now < ps->retry_at) {
+        pg_fail(ps, "database unreachable; reconnecting");
+        return -1;
+    }
+    PQreset(ps->conn);
+    if (PQstatus(ps->conn) != CONNECTION_OK) {
+        ps->retry_at = now + ps->backoff_ms;
+        ps->backoff_ms = ps->backoff_ms * 2 > 10000 ? 10000 : ps->backoff_ms * 2;
+        pg_fail(ps, "database unreachable; reconnecting");
+        return -1;
+    }
+    for (int b = 0; b < PG_BUCKETS; b++)
+        for (struct pg_sql *q = ps->bucket[b]; q; q = q->next) {
+            for (struct pg_variant *v = q->variants, *nv; v; v = nv) {
+                nv = v->next;
+                free(v);
+            }
+            q->variants = NULL;
+        }
+    ps->listening[0] = 0;
+    ps->down = 0;
+    PGresult *r = PQexec(ps->conn, "SET client_min_messages = warning");
+    PQclear(r);
+    pg_log(ps, "database connection back");
+    return 0;
+}
+
 static int pg_step(store_stmt *h)
 {
     pg_store *ps = pgs(h->s);
+    if (!h->res && pg_revive(ps) < 0)
+        return -1;
+    /* What follows a lost transaction must not run outside it, committed
+     * one statement at a time on the new session. */
+    if (!h->res && ps->lost_tx && ps->base.tx_depth > 0) {
+        pg_fail(ps, "the transaction was lost with the database connection");
+        return -1;
+    }
     if (!h->res) {
         const char *name = pg_prepared(ps, h);
         if (!name)
@@ -248,6 +332,12 @@ static int pg_step(store_stmt *h)
             pg_note(ps, h->res);
             PQclear(h->res);
             h->res = NULL;
+            if (PQstatus(ps->conn) == CONNECTION_BAD) {
+                char keep[sizeof ps->errmsg];
+                memcpy(keep, ps->errmsg, sizeof keep);
+                pg_revive(ps); /* ready for the next statement */
+                memcpy(ps->errmsg, keep, sizeof keep);
+            }
             return -1;
         }
         /* As sqlite3_changes: rows the last write touched; a SELECT
@@ -298,24 +388,118 @@ static void pg_finalize(store_stmt *h)
 static int pg_exec_script(store *s, const char *sql)
 {
     pg_store *ps = pgs(s);
+    /* A ROLLBACK after a lost connection has nothing to undo: the server
+     * ended that transaction with the session. */
+    if (pg_revive(ps) < 0)
+        return strcmp(sql, "ROLLBACK") ? -1 : 0;
     PGresult *r = PQexec(ps->conn, sql);
     ExecStatusType st = PQresultStatus(r);
     int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
     if (!ok)
         pg_note(ps, r);
     PQclear(r);
+    if (!ok && PQstatus(ps->conn) == CONNECTION_BAD) {
+        char keep[sizeof ps->errmsg];
+        memcpy(keep, ps->errmsg, sizeof keep);
+        pg_revive(ps);
+        memcpy(ps->errmsg, keep, sizeof keep);
+    }
     return ok ? 0 : -1;
 }
 
-/* Write transactions take turns, as SQLite's BEGIN IMMEDIATE makes them:
- * the domain code was written for one writer at a time (a delivery report
- * and the send's record must not both miss each other, the claim's rate
- * budget must not be read twice), and READ COMMITTED alone would let two
- * such transactions interleave. The lock is released at COMMIT/ROLLBACK;
- * plain reads outside a transaction do not wait. */
+/* One statement with parameters, no prepared name: the few statements of
+ * the backend itself (locks, notify). */
+static int pg_exec_params(pg_store *ps, const char *sql, int n, const char *const *vals)
+{
+    if (pg_revive(ps) < 0)
+        return -1;
+    PGresult *r = PQexecParams(ps->conn, sql, n, NULL, vals, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(r);
+    int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+    if (!ok)
+        pg_note(ps, r);
+    PQclear(r);
+    if (!ok && PQstatus(ps->conn) == CONNECTION_BAD)
+        pg_revive(ps);
+    return ok ? 0 : -1;
+}
+
+/* Write transactions take turns by default, as SQLite's BEGIN IMMEDIATE
+ * makes them: most domain code was written for one writer at a time (a
+ * dedupe key read before its insert, a plan's state read before it moves,
+ * an appointment's version checked before its change), and READ
+ * COMMITTED alone would let two such transactions interleave. The lock is
+ * released at COMMIT/ROLLBACK; plain reads outside a transaction do not
+ * wait.
+ * What runs on every worker all the time does not take it: the queue's
+ * claim, outcome records and reaping, and the periodic-job gate, open
+ * their transaction with store_begin_own (pg_begin_own) and take only
+ * what they need: row locks (FOR UPDATE SKIP LOCKED), the rate budget's
+ * lock per clinic and channel, the lock per provider message id that a
+ * delivery report shares with the send's record (see queue.c). So the
+ * workers claim and record concurrently, and wait for each other only on
+ * the same clinic and channel's budget. */
 static int pg_begin(store *s)
 {
+    pgs(s)->lost_tx = 0;
     return pg_exec_script(s, "BEGIN; SELECT pg_advisory_xact_lock(474215081830)");
+}
+
+static int pg_begin_own(store *s)
+{
+    pgs(s)->lost_tx = 0;
+    return pg_exec_script(s, "BEGIN");
+}
+
+static int pg_lock(store *s, int64_t key)
+{
+    char k[24];
+    snprintf(k, sizeof k, "%lld", (long long)key);
+    const char *v[] = {k};
+    return pg_exec_params(pgs(s), "SELECT pg_advisory_xact_lock($1::bigint)", 1, v);
+}
+
+static int pg_notify(store *s, const char *topic)
+{
+    const char *v[] = {topic};
+    return pg_exec_params(pgs(s), "SELECT pg_notify($1, '')", 1, v);
+}
+
+/* LISTENs on first use (and again after a reset), then waits on the
+ * connection's socket: a notification, the timeout or a signal ends it. */
+static int pg_wait(store *s, const char *topic, int timeout_ms)
+{
+    pg_store *ps = pgs(s);
+    if (pg_revive(ps) < 0)
+        return -1;
+    if (strcmp(ps->listening, topic)) {
+        char *id = PQescapeIdentifier(ps->conn, topic, strlen(topic));
+        char sql[160];
+        snprintf(sql, sizeof sql, "LISTEN %s", id ? id : "\"\"");
+        PQfreemem(id);
+        if (pg_exec_script(s, sql) < 0)
+            return -1;
+        snprintf(ps->listening, sizeof ps->listening, "%s", topic);
+    }
+    int woken = 0;
+    for (int round = 0; round < 2 && !woken; round++) {
+        if (!PQconsumeInput(ps->conn)) {
+            pg_note(ps, NULL);
+            pg_revive(ps);
+            return -1;
+        }
+        PGnotify *nt;
+        while ((nt = PQnotifies(ps->conn))) {
+            woken = 1;
+            PQfreemem(nt);
+        }
+        if (woken || round)
+            break;
+        struct pollfd pfd = {.fd = PQsocket(ps->conn), .events = POLLIN};
+        if (poll(&pfd, 1, timeout_ms) <= 0)
+            break; /* timed out, or a signal (EINTR): the caller looks */
+    }
+    return woken;
 }
 
 /* Processes starting together each run store_migrate; the session lock
@@ -382,6 +566,10 @@ static const struct store_ops pg_ops = {
     .is_constraint = pg_is_constraint,
     .errmsg = pg_errmsg,
     .close = pg_close,
+    .begin_own = pg_begin_own,
+    .lock = pg_lock,
+    .notify = pg_notify,
+    .wait = pg_wait,
 };
 
 static void pg_quiet(void *arg, const char *msg)

@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "util.h"
 
@@ -175,15 +176,66 @@ int store_is_constraint(store *s)
     return s->ops->is_constraint(s);
 }
 
-int store_begin(store *s, nudge_err *err)
+static int store_begin_with(store *s, int (*begin)(store *), nudge_err *err)
 {
     if (s->tx_depth == 0) {
-        if (s->ops->begin(s))
+        if (begin(s))
             return store_fail(s, err);
         s->tx_failed = 0;
     }
     s->tx_depth++;
     return 0;
+}
+
+int store_begin(store *s, nudge_err *err)
+{
+    return store_begin_with(s, s->ops->begin, err);
+}
+
+int store_begin_own(store *s, nudge_err *err)
+{
+    return store_begin_with(s, s->ops->begin_own ? s->ops->begin_own : s->ops->begin, err);
+}
+
+int store_lock(store *s, int64_t key, nudge_err *err)
+{
+    return s->ops->lock && s->ops->lock(s, key) ? store_fail(s, err) : 0;
+}
+
+int store_notify(store *s, const char *topic, nudge_err *err)
+{
+    return s->ops->notify && s->ops->notify(s, topic) ? store_fail(s, err) : 0;
+}
+
+int store_wait(store *s, const char *topic, int timeout_ms, nudge_err *err)
+{
+    if (s->ops->wait) {
+        int r = s->ops->wait(s, topic, timeout_ms);
+        return r < 0 ? store_fail(s, err) : r;
+    }
+    /* Nobody can wake a SQLite reader: the poll is all there is. A signal
+     * cuts the sleep short, so a stopping daemon does not wait it out. */
+    struct timespec ts = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+    return 0;
+}
+
+void store_on_log(store *s, void (*fn)(void *ctx, const char *msg), void *ctx)
+{
+    s->log = fn;
+    s->log_ctx = ctx;
+}
+
+/* FNV-1a of the text, mixed with the id: the same on every worker, which is
+ * all a lock key needs. */
+int64_t store_key(const char *what, int64_t id)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (const char *p = what; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    for (int i = 0; i < 8; i++)
+        h = (h ^ (uint64_t)((id >> (8 * i)) & 0xff)) * 1099511628211ull;
+    return (int64_t)(h >> 1);
 }
 
 int store_commit(store *s, nudge_err *err)

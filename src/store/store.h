@@ -54,12 +54,21 @@ struct store_ops {
     int (*is_constraint)(store *s); /* last error broke a constraint */
     const char *(*errmsg)(store *s);
     void (*close)(store *s);
+    /* Several workers on one database (issue 14). NULL where the engine
+     * has one writer at a time anyway (SQLite): */
+    int (*begin_own)(store *s);           /* a transaction without the writers' lock */
+    int (*lock)(store *s, int64_t key);   /* waits for a lock held to the transaction's end */
+    int (*notify)(store *s, const char *topic); /* delivered at commit */
+    /* 1 woken by a notify on topic, 0 timed out, -1 error. */
+    int (*wait)(store *s, const char *topic, int timeout_ms);
 };
 
 struct store {
     const struct store_ops *ops;
     int tx_depth;  /* nesting of store_begin */
     int tx_failed; /* an inner level rolled back: the outer must too */
+    void (*log)(void *ctx, const char *msg); /* connection lost/back: said once */
+    void *log_ctx;
 };
 
 /* Opens "postgres://..." / "postgresql://..." (PostgreSQL), or "sqlite:path"
@@ -139,6 +148,22 @@ int store_is_constraint(store *s);
 int store_begin(store *s, nudge_err *err);
 int store_commit(store *s, nudge_err *err);
 void store_rollback(store *s);
+
+/* Several workers on one database. store_begin_own opens a transaction
+ * that does not take the writers' lock (PostgreSQL's pg_begin) and takes
+ * the finer locks it needs itself with store_lock (a key of the caller's,
+ * held to the transaction's end; nothing on SQLite, where a write
+ * transaction is alone anyway). Nested, it is a plain store_begin.
+ * store_notify wakes the workers waiting in store_wait on the same topic
+ * when the transaction commits; store_wait returns 1 when woken, 0 after
+ * timeout_ms (SQLite: always, after sleeping), early on a signal. */
+int store_begin_own(store *s, nudge_err *err);
+int store_lock(store *s, int64_t key, nudge_err *err);
+int store_notify(store *s, const char *topic, nudge_err *err);
+int store_wait(store *s, const char *topic, int timeout_ms, nudge_err *err);
+void store_on_log(store *s, void (*fn)(void *ctx, const char *msg), void *ctx);
+/* A stable lock key for a text and a number ("rate", clinic id). */
+int64_t store_key(const char *what, int64_t id);
 
 /* Backend constructors. */
 int store_sqlite_open(const char *path, store **out, nudge_err *err);
