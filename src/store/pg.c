@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "store/store.h"
 #include "util.h"
@@ -46,6 +47,7 @@ typedef struct pg_store {
     char sqlstate[6];
     char errmsg[512];
     int64_t changes;
+    double retry_at, backoff; /* reconnecting: pg_ping */
 } pg_store;
 
 struct store_stmt {
@@ -82,6 +84,8 @@ static void pg_fail(pg_store *ps, const char *msg)
     ps->sqlstate[0] = 0;
     snprintf(ps->errmsg, sizeof ps->errmsg, "%s", msg);
 }
+
+static int pg_lost(store *s);
 
 /* `?` to `$N`, skipping '...' literals ('' inside one is an escaped quote,
  * which the same loop handles: it leaves and re-enters the literal). */
@@ -143,6 +147,8 @@ static struct pg_sql *pg_lookup(pg_store *ps, const char *sql)
 static int pg_prepare(store *s, const char *sql, store_stmt **out)
 {
     pg_store *ps = pgs(s);
+    if (pg_lost(s))
+        return -1;
     struct pg_sql *q = pg_lookup(ps, sql);
     if (!q) {
         pg_fail(ps, "out of memory");
@@ -315,6 +321,8 @@ static int pg_exec_script(store *s, const char *sql)
  * plain reads outside a transaction do not wait. */
 static int pg_begin(store *s)
 {
+    if (pg_lost(s))
+        return -1;
     return pg_exec_script(s, "BEGIN; SELECT pg_advisory_xact_lock(474215081830)");
 }
 
@@ -362,6 +370,65 @@ static void pg_close(store *s)
     free(ps);
 }
 
+/* ---- a lost connection ----
+ * A connection the server closed (a restart, pg_terminate_backend, a
+ * network cut) is reopened on the next use that starts afresh: an
+ * autocommit statement or a BEGIN, never inside a transaction, whose work
+ * died with the connection and must be rolled back by its caller (a
+ * statement run on a new connection there would escape the transaction).
+ * Attempts are spaced by a backoff, 0.25 s doubling to 5 s, so callers
+ * meeting a dead server do not each wait for a connect; the monotonic
+ * clock spaces them because this is the connection's own pacing, not a
+ * time any record carries (the library's clock may be a test's fake). */
+static double pg_mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int pg_ping(store *s, int probe)
+{
+    pg_store *ps = pgs(s);
+    if (probe && PQstatus(ps->conn) == CONNECTION_OK) {
+        PGresult *r = PQexec(ps->conn, "SELECT 1");
+        PQclear(r);
+    }
+    if (PQstatus(ps->conn) == CONNECTION_OK)
+        return 0;
+    double now = pg_mono();
+    if (s->tx_depth) {
+        pg_fail(ps, "connection lost inside a transaction");
+        return -1;
+    }
+    if (now < ps->retry_at) {
+        pg_fail(ps, "connection lost; waiting to reconnect");
+        return -1;
+    }
+    PQreset(ps->conn);
+    if (PQstatus(ps->conn) != CONNECTION_OK) {
+        pg_note(ps, NULL);
+        ps->backoff = ps->backoff ? (ps->backoff * 2 > 5 ? 5 : ps->backoff * 2) : 0.25;
+        ps->retry_at = now + ps->backoff;
+        return -1;
+    }
+    ps->backoff = ps->retry_at = 0;
+    /* Prepared statements belonged to the old session. */
+    for (int b = 0; b < PG_BUCKETS; b++)
+        for (struct pg_sql *q = ps->bucket[b]; q; q = q->next)
+            while (q->variants) {
+                struct pg_variant *v = q->variants;
+                q->variants = v->next;
+                free(v);
+            }
+    return pg_exec_script(s, "SET client_min_messages = warning") ? -1 : 1;
+}
+
+static int pg_lost(store *s)
+{
+    return s->tx_depth == 0 && PQstatus(pgs(s)->conn) == CONNECTION_BAD && pg_ping(s, 0) < 0;
+}
+
 static const struct store_ops pg_ops = {
     .engine = "postgresql",
     .migrations = store_migrations_pg,
@@ -382,6 +449,7 @@ static const struct store_ops pg_ops = {
     .is_constraint = pg_is_constraint,
     .errmsg = pg_errmsg,
     .close = pg_close,
+    .ping = pg_ping,
 };
 
 static void pg_quiet(void *arg, const char *msg)

@@ -54,6 +54,11 @@ struct store_ops {
     int (*is_constraint)(store *s); /* last error broke a constraint */
     const char *(*errmsg)(store *s);
     void (*close)(store *s);
+    /* Whether the server can be reached: 0 yes, 1 yes again after the
+     * connection was lost and reopened here, -1 no. probe: one round trip
+     * rather than the connection's last known state. NULL: an engine in
+     * this process (SQLite), always reachable. */
+    int (*ping)(store *s, int probe);
 };
 
 struct store {
@@ -69,6 +74,10 @@ void store_close(store *s);
 const char *store_engine(store *s);
 int store_migrate(store *s, int64_t now, int *applied, nudge_err *err);
 int store_schema_version(store *s, int *version, nudge_err *err);
+static inline int store_ping(store *s, int probe)
+{
+    return s->ops->ping ? s->ops->ping(s, probe) : 0;
+}
 
 /* Bound values carry their type, set by a typed constructor, so the
  * compiler checks every argument and a text can never be read as a number:
