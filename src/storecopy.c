@@ -120,7 +120,8 @@ static int copy_names(store *s, const char *sql, const char *arg, char (*names)[
 static int copy_describe(struct copy_side *side, struct copy_table *t, nudge_err *err)
 {
     store_stmt *st;
-    if (store_query(side->s, &st, err, side->d->columns, bind_text(t->name)) < 0)
+    store_val v = bind_text(t->name);
+    if (store_query_v(side->s, &st, err, side->d->columns, &v, 1) < 0)
         return -1;
     int rc;
     t->ncols = 0;
