@@ -36,6 +36,7 @@ enum nudge_code {
     NUDGE_EIO,       /* file or network failure */
     NUDGE_ENOMEM,
     NUDGE_EDENIED,   /* a signature or shared secret does not match */
+    NUDGE_EUNAVAILABLE, /* the database cannot be reached now; retry later */
 };
 
 typedef struct nudge_err {
@@ -667,6 +668,45 @@ int nudge_appointment_act(nudge *n, int64_t clinic_id, int64_t id, const char *a
  * store is ready for this build when they are equal. -1 when the store
  * does not answer. */
 int nudge_schema_status(nudge *n, int *have, int *want, nudge_err *err);
+
+/* Whether the store can be reached now. A connection found lost is
+ * reopened here, at most once per step of a backoff (0.25 s doubling to
+ * 5 s). 0: it answers and did all along; 1: it had been lost and answers
+ * again (a call that just failed on it may be retried); -1 with
+ * NUDGE_EUNAVAILABLE: it cannot be reached. probe: ask the server (one
+ * round trip) instead of trusting what the connection last saw. A SQLite
+ * file always answers. */
+int nudge_store_ping(nudge *n, int probe, nudge_err *err);
+
+/* ---- moving a store to another engine ----
+ * nudge_store_copy copies every table of the store at `from` into the
+ * empty store at `to` (any two of sqlite:PATH and postgres://...): the
+ * target is migrated to this build's schema first and must then hold no
+ * row; the source must be at the same version. Rows keep their ids (on
+ * PostgreSQL each identity moves past the largest), tables go in
+ * foreign-key order, all in one transaction on the target, read from one
+ * transaction on the source. Before committing, every table is counted and
+ * checksummed on both sides the same way (below); any difference rolls the
+ * copy back and fails with NUDGE_ESTORE, the report saying where. A
+ * non-empty target or differing versions: NUDGE_ECONFLICT, nothing
+ * written. The checksum of a table is the hex SHA-256 of its row count
+ * and the sum (mod 2^256) of its rows' SHA-256 digests, a row being each
+ * column as text with NULL distinct from '': independent of row order, so
+ * of each engine's collation, and computed in constant memory. */
+#define NUDGE_COPY_MAX_TABLES 64
+typedef struct nudge_copy_table {
+    char name[64];
+    int64_t rows_from, rows_to;
+    char sum_from[65], sum_to[65];
+} nudge_copy_table;
+typedef struct nudge_copy_report {
+    int schema_version;
+    int ntables; /* in the order copied */
+    nudge_copy_table tables[NUDGE_COPY_MAX_TABLES];
+} nudge_copy_report;
+/* now: the time recorded for migrations applied to the target. */
+int nudge_store_copy(const char *from, const char *to, int64_t now, nudge_copy_report *out,
+                     nudge_err *err);
 
 /* ---- records described once ----
  * One table of fields per record drives reading its rows, its JSON shape

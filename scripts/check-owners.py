@@ -4,7 +4,8 @@
 Table ownership: each table of the store belongs to one file (OWNERS below,
 the one place the map is written); SQL naming a table anywhere else fails,
 so every other module goes through the owner's calls (the way only
-OpenSMTPD's queue_backend.c touches envelopes). SQL is every C string
+OpenSMTPD's queue_backend.c touches envelopes). EXCEPTIONS names the files
+allowed past this, with the reason. SQL is every C string
 literal run (adjacent literals joined) that reads as a statement.
 
 Layering: nothing in src/ below the handle calls a function defined in
@@ -48,6 +49,15 @@ OWNERS = {
     'channel_rests': 'src/dispatch.c',
 }
 
+# The files that may touch every table, each with its reason. Keep it short:
+# an entry here is a file every schema change must think of.
+EXCEPTIONS = {
+    'src/storecopy.c': 'moves a whole store to another engine (nudge migrate-store): it '
+                       'copies and checksums every table as rows of the columns the '
+                       "engine's catalog lists, never as domain records, so there is no "
+                       'owner whose calls it could go through',
+}
+
 PUBLIC_ONLY = ('src/http/', 'src/cli/')
 
 FRONT_END_HEADERS = ('demo.h', 'http/server.h')
@@ -83,6 +93,8 @@ def sql_runs(src):
 def check_owners(paths):
     bad = 0
     for path in paths:
+        if path in EXCEPTIONS:
+            continue
         src = open(path).read()
         for line, sql in sql_runs(src):
             if not STMT.search(sql):

@@ -143,3 +143,13 @@ int nudge_schema_status(nudge *n, int *have, int *want, nudge_err *err)
     *have = 0;
     return store_schema_version(n->db, have, err);
 }
+
+int nudge_store_ping(nudge *n, int probe, nudge_err *err)
+{
+    err_clear(err);
+    int rc = store_ping(n->db, probe);
+    if (rc < 0)
+        return err_set(err, NUDGE_EUNAVAILABLE, "db", "the database cannot be reached: %s",
+                       n->db->ops->errmsg(n->db));
+    return rc;
+}

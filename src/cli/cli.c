@@ -417,6 +417,7 @@ static const char *const cli_help_main =
     "\n"
     "commands:\n"
     "  migrate                       apply database migrations\n"
+    "  migrate-store --from URL --to URL  copy a store to another engine, verified\n"
     "  clinic add|list               clinics (tenants)\n"
     "  patient add|list|show         patients\n"
     "  appointment add|list|show|confirm|cancel|reschedule|complete|no-show\n"
@@ -465,6 +466,7 @@ static const char *const cli_help_main =
  * positional argument (NULL: none), and what cli_by_id calls. */
 static const cli_command cli_commands[] = {
     {"migrate", NULL, cli_migrate, NULL, &cli_help_migrate, NULL, NULL, NULL},
+    {"migrate-store", NULL, cli_migrate_store, "from= to=", &cli_help_migrate_store, NULL, NULL, NULL},
     {"clinic", "add", cli_clinic_add,
      "name= timezone= country= language= phone= email= address= quiet-hours= offsets= "
      "max-retries= rate= channel= followup-after= sms-sender= whatsapp-fallback= "

@@ -78,6 +78,8 @@ int cli_key_create(cli_ctx *c), cli_key_list(cli_ctx *c);
 int cli_migrate(cli_ctx *c), cli_tick(cli_ctx *c), cli_serve(cli_ctx *c), cli_demo(cli_ctx *c),
     cli_worker(cli_ctx *c);
 int cli_config_show(cli_ctx *c), cli_config_doc(cli_ctx *c);
+int cli_migrate_store(cli_ctx *c); /* store_move.c */
+extern const char *const cli_help_migrate_store;
 /* `X verb ID`: the row's act or show on that id. */
 int cli_by_id(cli_ctx *c);
 extern const char *const cli_help_clinic, *const cli_help_patient, *const cli_help_appointment,

@@ -1,6 +1,7 @@
 /*
  * ops.c: what operators and load balancers ask: /healthz (the process
- * answers), /readyz (the store answers and its schema is current), and
+ * answers), /readyz (the store answers now, asked with a round
+ * trip, and its schema is current; a 503 carries Retry-After), and
  * /openapi.json (docs/openapi.json, built into the binary).
  */
 #include "http/http.h"
@@ -25,8 +26,11 @@ int api_readyz(http_req *r)
 {
     int version = 0, want = 0;
     nudge_err e = {0};
-    if (!r->n || nudge_schema_status(r->n, &version, &want, &e) < 0)
-        return http_problem(r, 503, "Not ready", "the database does not answer", NULL);
+    /* Asked of the server itself (one round trip), so a database gone
+     * since the last request shows here; a lost connection is reopened. */
+    if (!r->n || nudge_store_ping(r->n, 1, &e) < 0 ||
+        nudge_schema_status(r->n, &version, &want, &e) < 0)
+        return http_problem(r, 503, "Not ready", "the database cannot be reached", NULL);
     if (version != want)
         return http_problem(r, 503, "Not ready", "the database schema is not current", NULL);
     return http_ok(r, 200, json_pack("{s:s, s:i}", "status", "ready", "schema_version", version));

@@ -81,6 +81,16 @@ int http_problem(http_req *r, int status, const char *title, const char *detail,
     return http_ok(r, status, p);
 }
 
+/* The database cannot be reached: a 503 the client retries after
+ * HTTP_RETRY_AFTER seconds (send_response adds the header to every 503,
+ * /readyz's included): about the store's longest reconnect backoff. */
+#define HTTP_RETRY_AFTER "5"
+
+static int http_unavailable(http_req *r)
+{
+    return http_problem(r, 503, "Unavailable", "the database cannot be reached; retry later", NULL);
+}
+
 int http_fail(http_req *r, const nudge_err *in)
 {
     /* The library names its own fields ("at", "provider"); the client sent
@@ -97,6 +107,16 @@ int http_fail(http_req *r, const nudge_err *in)
         if (!strcmp(e->field, "version"))
             return http_problem(r, 412, "Precondition failed", e->msg, "If-Match");
         return http_problem(r, 409, "Conflict", e->msg, e->field);
+    case NUDGE_EUNAVAILABLE:
+        return http_unavailable(r);
+    case NUDGE_ESTORE: {
+        /* A store failure because the connection was lost (even if it is
+         * back by now) is the client's to retry, not a fault: 503. */
+        nudge_err pe = {0};
+        if (r->n && nudge_store_ping(r->n, 0, &pe) != 0)
+            return http_unavailable(r);
+    }
+        /* fall through */
     default:
         /* The store's message may name tables; the client gets none of it. */
         return http_problem(r, 500, "Internal error", "the request could not be completed",
@@ -396,7 +416,14 @@ static void handle(http_server *s, http_req *r)
     }
     nudge_err e = {0};
     if (!(r->n = thread_handle(s, &e)) && rt->min_role) {
-        http_problem(r, 503, "Unavailable", "the database cannot be opened", NULL);
+        http_unavailable(r);
+        return;
+    }
+    /* A connection known to be lost is reopened (with backoff) before the
+     * request, not discovered halfway through it: no round trip when it
+     * is healthy. */
+    if (r->n && rt->min_role && nudge_store_ping(r->n, 0, &e) < 0) {
+        http_unavailable(r);
         return;
     }
     if (!r->n) { /* health, readiness, metrics: they answer for themselves */
@@ -432,6 +459,8 @@ static enum MHD_Result send_response(struct MHD_Connection *c, http_req *r)
         MHD_add_response_header(resp, "Location", r->location);
     if (r->status == 401)
         MHD_add_response_header(resp, "WWW-Authenticate", "Bearer");
+    if (r->status == 503)
+        MHD_add_response_header(resp, "Retry-After", HTTP_RETRY_AFTER);
     if (r->status == 405 && r->allow[0])
         MHD_add_response_header(resp, "Allow", r->allow);
     enum MHD_Result ret = MHD_queue_response(c, (unsigned)r->status, resp);

@@ -93,6 +93,7 @@ static void pg_fail(pg_store *ps, const char *msg)
     snprintf(ps->errmsg, sizeof ps->errmsg, "%s", msg);
 }
 
+
 /* `?` to `$N`, skipping '...' literals ('' inside one is an escaped quote,
  * which the same loop handles: it leaves and re-enters the literal). */
 static char *pg_rewrite(const char *sql, int *nparams)
@@ -546,6 +547,23 @@ static void pg_close(store *s)
     free(ps);
 }
 
+/* Whether the server answers, for readiness and the API's 503: 0 yes, 1
+ * yes again after the connection was reopened here, -1 no. probe makes a
+ * round trip instead of trusting the connection's last known state. The
+ * reopening itself (backoff, forgetting prepared statements, saying it
+ * once) is pg_revive's. */
+static int pg_ping(store *s, int probe)
+{
+    pg_store *ps = pgs(s);
+    if (probe && PQstatus(ps->conn) == CONNECTION_OK) {
+        PGresult *r = PQexec(ps->conn, "SELECT 1");
+        PQclear(r);
+    }
+    if (PQstatus(ps->conn) == CONNECTION_OK)
+        return 0;
+    return pg_revive(ps) < 0 ? -1 : 1;
+}
+
 static const struct store_ops pg_ops = {
     .engine = "postgresql",
     .migrations = store_migrations_pg,
@@ -570,6 +588,7 @@ static const struct store_ops pg_ops = {
     .lock = pg_lock,
     .notify = pg_notify,
     .wait = pg_wait,
+    .ping = pg_ping,
 };
 
 static void pg_quiet(void *arg, const char *msg)

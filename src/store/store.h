@@ -61,6 +61,11 @@ struct store_ops {
     int (*notify)(store *s, const char *topic); /* delivered at commit */
     /* 1 woken by a notify on topic, 0 timed out, -1 error. */
     int (*wait)(store *s, const char *topic, int timeout_ms);
+    /* Whether the server can be reached: 0 yes, 1 yes again after the
+     * connection was lost and reopened here, -1 no. probe: one round trip
+     * rather than the connection's last known state. NULL: an engine in
+     * this process (SQLite), always reachable. */
+    int (*ping)(store *s, int probe);
 };
 
 struct store {
@@ -80,6 +85,10 @@ int store_migrate(store *s, int64_t now, int *applied, nudge_err *err);
 int store_schema_version(store *s, int *version, nudge_err *err);
 /* The version this build's migrations for the store's engine reach. */
 int store_schema_wanted(store *s);
+static inline int store_ping(store *s, int probe)
+{
+    return s->ops->ping ? s->ops->ping(s, probe) : 0;
+}
 
 /* Bound values carry their type, set by a typed constructor, so the
  * compiler checks every argument and a text can never be read as a number:
