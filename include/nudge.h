@@ -692,7 +692,7 @@ enum nudge_fflag {
     NUDGE_F_BYNAME = 1 << 6,   /* an ENUM stored by its name, not its number */
 };
 typedef struct nudge_field {
-    const char *name;   /* JSON name; a CLI option is the same with '-' for '_' */
+    const char *name;   /* JSON name; its CLI option is the same with '-' for '_' */
     const char *column; /* SQL column(s) its value is read from; NULL: none */
     size_t offset;      /* in the record */
     size_t size;        /* of the member: text fields hold size - 1 bytes at most */
@@ -702,6 +702,7 @@ typedef struct nudge_field {
     int base;                 /* ENUM: the value of names[0] */
     const char *help;         /* one line */
     const char *why;          /* read-only: where changes go instead, or NULL */
+    const char *cli;          /* the CLI option when it is not the name with '-' for '_' */
 } nudge_field;
 
 extern const nudge_field nudge_clinic_fields[];
