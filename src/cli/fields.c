@@ -187,10 +187,11 @@ static int cli_field_in(const cli_ctx *c, const nudge_field *f, const char *opt,
         return 0;
     }
     case NUDGE_T_BOOL: {
-        static const char *const onoff[] = {"off", "on", NULL};
+        static const char *const onoff[] = {"on", "off", NULL};
         int k = cli_names_find(onoff, v);
         if (k < 0)
             return cli_field_bad_name(c, opt, onoff, v);
+        k = k == 0;
         memcpy(p, &k, sizeof k);
         return 0;
     }
