@@ -726,6 +726,22 @@ extern const char *const nudge_optout_names[NUDGE_N_OPTOUTS + 1];
 unsigned nudge_optout_parse(const char *name);
 /* Priority names by value (NUDGE_LOW first), NULL-terminated. */
 extern const char *const nudge_priority_names[];
+/* The index of s in a NULL-terminated name list (a field's names), or -1. */
+int nudge_names_find(const char *const *names, const char *s);
+/* The list as text into buf: "a, b or c" with last " or ", or each joined
+ * by sep when last is NULL ("a|b|c"); quoted: each in double quotes. */
+void nudge_names_join(const char *const *names, int quoted, const char *sep, const char *last,
+                      char *buf, size_t n);
+
+/* NULL, empty or only white space: a value not given. */
+int nudge_blank(const char *s);
+/* Fills err (if not NULL) and returns -1, so a front end or an embedder's
+ * own checks can report as the library does. */
+int nudge_err_set(nudge_err *err, int code, const char *field, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
 
 #ifdef __cplusplus
 }

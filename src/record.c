@@ -30,6 +30,27 @@ unsigned nudge_optout_parse(const char *name)
     return 0;
 }
 
+int nudge_names_find(const char *const *names, const char *s)
+{
+    for (int i = 0; names && s && names[i]; i++)
+        if (!strcmp(s, names[i]))
+            return i;
+    return -1;
+}
+
+void nudge_names_join(const char *const *names, int quoted, const char *sep, const char *last,
+                      char *buf, size_t n)
+{
+    size_t len = 0;
+    if (n)
+        buf[0] = 0;
+    for (int i = 0; names[i] && len < n; i++) {
+        const char *s = !i ? "" : names[i + 1] || !last ? sep : last;
+        int w = snprintf(buf + len, n - len, quoted ? "%s\"%s\"" : "%s%s", s, names[i]);
+        len += w > 0 ? (size_t)w : 0;
+    }
+}
+
 const char *const nudge_priority_names[] = {"low", "normal", "high", "urgent", NULL};
 static const char *const role_names[] = {"admin", "staff", "integration", NULL};
 static const char *const channel_names[] = {"sms", "whatsapp", "email", NULL};

@@ -65,33 +65,12 @@ const nudge_field *cli_field_by_opt(const nudge_field *fs, const char *name)
     return NULL;
 }
 
-/* names as "a, b or c" (last " or ") or "a|b|c" (last NULL: sep throughout). */
-static void cli_names_join(const char *const *names, const char *sep, const char *last,
-                           char *buf, size_t n)
-{
-    size_t len = 0;
-    buf[0] = 0;
-    for (int i = 0; names[i] && len < n; i++) {
-        const char *s = !i ? "" : names[i + 1] || !last ? sep : last;
-        int w = snprintf(buf + len, n - len, "%s%s", s, names[i]);
-        len += w > 0 ? (size_t)w : 0;
-    }
-}
-
-static int cli_names_find(const char *const *names, const char *s)
-{
-    for (int i = 0; names[i]; i++)
-        if (!strcmp(s, names[i]))
-            return i;
-    return -1;
-}
-
 /* "--opt must be a, b or c (got "v")": exit 2. */
 static int cli_field_bad_name(const cli_ctx *c, const char *opt, const char *const *names,
                               const char *v)
 {
     char list[256];
-    cli_names_join(names, ", ", " or ", list, sizeof list);
+    nudge_names_join(names, 0, ", ", " or ", list, sizeof list);
     fprintf(stderr, "nudge %s: --%s must be %s (got \"%s\")\n", c->cmd, opt, list, v);
     return CLI_EXIT_USAGE;
 }
@@ -149,7 +128,8 @@ static int cli_field_in(const cli_ctx *c, const nudge_field *f, const char *opt,
                      f->size - 1);
             return cli_fail(c->cmd, &e);
         }
-        if (f->names && (len || !(f->flags & NUDGE_F_NULLABLE)) && cli_names_find(f->names, v) < 0)
+        if (f->names && (len || !(f->flags & NUDGE_F_NULLABLE)) &&
+            nudge_names_find(f->names, v) < 0)
             return cli_field_bad_name(c, opt, f->names, v);
         memcpy(p, v, len + 1);
         return 0;
@@ -188,7 +168,7 @@ static int cli_field_in(const cli_ctx *c, const nudge_field *f, const char *opt,
     }
     case NUDGE_T_BOOL: {
         static const char *const onoff[] = {"on", "off", NULL};
-        int k = cli_names_find(onoff, v);
+        int k = nudge_names_find(onoff, v);
         if (k < 0)
             return cli_field_bad_name(c, opt, onoff, v);
         k = k == 0;
@@ -196,7 +176,7 @@ static int cli_field_in(const cli_ctx *c, const nudge_field *f, const char *opt,
         return 0;
     }
     case NUDGE_T_ENUM: {
-        int k = cli_names_find(f->names, v);
+        int k = nudge_names_find(f->names, v);
         if (k < 0)
             return cli_field_bad_name(c, opt, f->names, v);
         k += f->base;
@@ -286,7 +266,7 @@ int cli_fail_fields(const cli_ctx *c, const nudge_err *e)
 static const char *cli_field_metavar(const nudge_field *f, char *buf, size_t n)
 {
     if (f->names && f->type != NUDGE_T_OPTOUTS) {
-        cli_names_join(f->names, "|", NULL, buf, n);
+        nudge_names_join(f->names, 0, "|", NULL, buf, n);
         return buf;
     }
     switch (f->type) {
@@ -319,7 +299,7 @@ void cli_fields_help(const cli_command *cm, FILE *out)
             fprintf(out, "  %-28s ", left);
         fputs(f->help, out);
         if (f->type == NUDGE_T_OPTOUTS) {
-            cli_names_join(f->names, ",", NULL, list, sizeof list);
+            nudge_names_join(f->names, 0, ",", NULL, list, sizeof list);
             fprintf(out, ": %s", list);
         }
         fputc('\n', out);

@@ -91,11 +91,8 @@ int cli_tmpl_render(cli_ctx *c)
     if (!channel)
         channel = "sms";
     /* The channels are the library's list, as a notification's table has it. */
-    const char *const *channels = nudge_field_find(nudge_notification_fields, "channel")->names;
-    int known = 0;
-    for (int i = 0; channels[i]; i++)
-        known |= !strcmp(channel, channels[i]);
-    if (!known) {
+    if (nudge_names_find(nudge_field_find(nudge_notification_fields, "channel")->names,
+                         channel) < 0) {
         nudge_vars_free(&vars);
         return cli_usage(c->cmd, "--channel must be sms, whatsapp or email (got \"%s\")",
                          channel);
