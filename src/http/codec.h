@@ -68,7 +68,7 @@ const char *codec_json_field(const char *lib_field);
 void codec_err_fields(nudge_err *err);
 
 /* ---- what the HTTP layer shares below its handlers: it sees only
- * nudge.h, so these small helpers are its own ---- */
+ * nudge.h, whose public helpers these short names stand for ---- */
 
 /* Fills err (if not NULL) and returns -1: the library's own. */
 #define codec_err nudge_err_set
