@@ -739,7 +739,7 @@ enum nudge_fflag {
     NUDGE_F_BYNAME = 1 << 6,   /* an ENUM stored by its name, not its number */
 };
 typedef struct nudge_field {
-    const char *name;   /* JSON name; a CLI option is the same with '-' for '_' */
+    const char *name;   /* JSON name; its CLI option is the same with '-' for '_' */
     const char *column; /* SQL column(s) its value is read from; NULL: none */
     size_t offset;      /* in the record */
     size_t size;        /* of the member: text fields hold size - 1 bytes at most */
@@ -749,6 +749,7 @@ typedef struct nudge_field {
     int base;                 /* ENUM: the value of names[0] */
     const char *help;         /* one line */
     const char *why;          /* read-only: where changes go instead, or NULL */
+    const char *cli;          /* the CLI option when it is not the name with '-' for '_' */
 } nudge_field;
 
 extern const nudge_field nudge_clinic_fields[];
@@ -772,6 +773,22 @@ extern const char *const nudge_optout_names[NUDGE_N_OPTOUTS + 1];
 unsigned nudge_optout_parse(const char *name);
 /* Priority names by value (NUDGE_LOW first), NULL-terminated. */
 extern const char *const nudge_priority_names[];
+/* The index of s in a NULL-terminated name list (a field's names), or -1. */
+int nudge_names_find(const char *const *names, const char *s);
+/* The list as text into buf: "a, b or c" with last " or ", or each joined
+ * by sep when last is NULL ("a|b|c"); quoted: each in double quotes. */
+void nudge_names_join(const char *const *names, int quoted, const char *sep, const char *last,
+                      char *buf, size_t n);
+
+/* NULL, empty or only white space: a value not given. */
+int nudge_blank(const char *s);
+/* Fills err (if not NULL) and returns -1, so a front end or an embedder's
+ * own checks can report as the library does. */
+int nudge_err_set(nudge_err *err, int code, const char *field, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
 
 #ifdef __cplusplus
 }

@@ -30,6 +30,27 @@ unsigned nudge_optout_parse(const char *name)
     return 0;
 }
 
+int nudge_names_find(const char *const *names, const char *s)
+{
+    for (int i = 0; names && s && names[i]; i++)
+        if (!strcmp(s, names[i]))
+            return i;
+    return -1;
+}
+
+void nudge_names_join(const char *const *names, int quoted, const char *sep, const char *last,
+                      char *buf, size_t n)
+{
+    size_t len = 0;
+    if (n)
+        buf[0] = 0;
+    for (int i = 0; names[i] && len < n; i++) {
+        const char *s = !i ? "" : names[i + 1] || !last ? sep : last;
+        int w = snprintf(buf + len, n - len, quoted ? "%s\"%s\"" : "%s%s", s, names[i]);
+        len += w > 0 ? (size_t)w : 0;
+    }
+}
+
 const char *const nudge_priority_names[] = {"low", "normal", "high", "urgent", NULL};
 static const char *const role_names[] = {"admin", "staff", "integration", NULL};
 static const char *const channel_names[] = {"sms", "whatsapp", "email", NULL};
@@ -66,22 +87,24 @@ const nudge_field nudge_clinic_fields[] = {
      .help = "hours without messages, e.g. 21:00-08:00; null: none"},
     {"reminder_offsets_minutes", "reminder_offsets", .offset = offsetof(C, offsets),
      .size = sizeof(((C *)0)->offsets) + sizeof(int), NUDGE_T_OFFSETS, RW,
-     .help = "reminders before a visit, in minutes"},
+     .help = "reminders before a visit, in minutes", .cli = "offsets"},
     {"followup_after_minutes", "followup_after", AT(C, followup_after), NUDGE_T_INT, RW,
-     .help = "follow-up after a completed visit, in minutes; 0: none"},
+     .help = "follow-up after a completed visit, in minutes; 0: none", .cli = "followup-after"},
     {"max_retries", "max_retries", AT(C, max_retries), NUDGE_T_INT, RW,
      .help = "retries of a failed send"},
     {"rate_per_minute", "rate_per_minute", AT(C, rate_per_minute), NUDGE_T_INT, RW,
-     .help = "messages per minute per channel"},
+     .help = "messages per minute per channel", .cli = "rate"},
     {"default_channel", "default_channel", AT(C, default_channel), NUDGE_T_TEXT, RW,
-     .names = channel_names, .help = "channel for patients without a preference"},
+     .names = channel_names, .help = "channel for patients without a preference",
+     .cli = "channel"},
     {"sms_sender", "sms_sender", AT(C, sms_sender), NUDGE_T_TEXT, OPT,
      .help = "SMS sender number or Messaging Service SID; null: the default"},
     {"whatsapp_fallback", "whatsapp_fallback", AT(C, whatsapp_fallback), NUDGE_T_BOOL, RW,
      .help = "a failed WhatsApp message goes once by SMS"},
     {"whatsapp_fallback_after_minutes", "whatsapp_fallback_after",
      AT(C, whatsapp_fallback_after), NUDGE_T_INT, RW,
-     .help = "and one still undelivered after this many minutes; 0: off"},
+     .help = "and one still undelivered after this many minutes; 0: off",
+     .cli = "whatsapp-fallback-after"},
     {"created_at", "created_at", AT(C, created_at), NUDGE_T_TIME, RO, .help = "when added"},
     {0},
 };
@@ -99,17 +122,19 @@ const nudge_field nudge_patient_fields[] = {
      .help = "language of their messages; null: the clinic's"},
     {"timezone", "p.timezone", AT(P, timezone), NUDGE_T_TEXT, OPT,
      .help = "IANA time zone; null: the clinic's"},
-    {"date_of_birth", "p.date_of_birth", AT(P, dob), NUDGE_T_TEXT, OPT, .help = "YYYY-MM-DD"},
+    {"date_of_birth", "p.date_of_birth", AT(P, dob), NUDGE_T_TEXT, OPT, .help = "YYYY-MM-DD",
+     .cli = "dob"},
     {"gender", "p.gender", AT(P, gender), NUDGE_T_TEXT, OPT, .help = "gender"},
     {"tags", "p.tags", AT(P, tags), NUDGE_T_TAGS, RW, .help = "diagnoses and tags"},
     {"preferred_channel", "c.preferred_channel", AT(P, preferred_channel), NUDGE_T_TEXT, OPT,
-     .names = channel_names, .help = "sms, whatsapp or email; null: the clinic's default"},
+     .names = channel_names, .help = "sms, whatsapp or email; null: the clinic's default",
+     .cli = "channel"},
     {"preferred_time", "c.preferred_time", AT(P, preferred_time), NUDGE_T_HHMM, OPT,
      .help = "preferred time of day HH:MM; null: none"},
     {"opt_outs", "c.opt_out_reminders, c.opt_out_broadcasts, c.opt_out_health_tips, "
                  "c.opt_out_marketing, c.opt_out_sms, c.opt_out_whatsapp, c.opt_out_email",
      AT(P, opt_outs), NUDGE_T_OPTOUTS, RW, .names = nudge_optout_names,
-     .help = "what they receive no more: categories and channels"},
+     .help = "what they receive no more: categories and channels", .cli = "opt-out"},
     {"loyalty_points", "p.loyalty_points", AT(P, loyalty_points), NUDGE_T_INT64, RO,
      .help = "loyalty points", .why = "points are earned through visits"},
     {"last_visit", "p.last_visit", AT(P, last_visit), NUDGE_T_TIME, RO, .help = "last visit",
@@ -126,14 +151,14 @@ const nudge_field nudge_appointment_fields[] = {
     {"id", "id", AT(A, id), NUDGE_T_ID, RO, .help = "the appointment's id"},
     {"clinic_id", "clinic_id", AT(A, clinic_id), NUDGE_T_ID, RO, .help = "its clinic"},
     {"patient_id", "patient_id", AT(A, patient_id), NUDGE_T_ID,
-     NUDGE_F_REQUIRED | NUDGE_F_CREATE, .help = "the patient"},
+     NUDGE_F_REQUIRED | NUDGE_F_CREATE, .help = "the patient", .cli = "patient"},
     {"service", "service", AT(A, service), NUDGE_T_TEXT, REQ, .help = "what the visit is for"},
     {"doctor", "provider", AT(A, provider), NUDGE_T_TEXT, OPT, .help = "dentist or doctor"},
     {"notes", "notes", AT(A, notes), NUDGE_T_TEXT, OPT, .help = "notes"},
     {"start_at", "start_at", AT(A, start_at), NUDGE_T_TIME, NUDGE_F_REQUIRED | NUDGE_F_CREATE,
-     .help = "when it starts (RFC 3339, or wall time in the clinic's zone)"},
+     .help = "when it starts (RFC 3339, or wall time in the clinic's zone)", .cli = "at"},
     {"duration_minutes", "duration_min", AT(A, duration_min), NUDGE_T_INT, RW,
-     .help = "length in minutes"},
+     .help = "length in minutes", .cli = "duration"},
     {"status", "status", AT(A, status), NUDGE_T_TEXT, RO, .names = appt_status_names,
      .help = "where the visit stands",
      .why = "use the confirm, complete, cancel, no-show and reschedule actions"},

@@ -13,7 +13,7 @@
 #include <jansson.h>
 #include <openssl/crypto.h>
 
-int err_set(nudge_err *err, int code, const char *field, const char *fmt, ...)
+int nudge_err_set(nudge_err *err, int code, const char *field, const char *fmt, ...)
 {
     if (!err)
         return -1;
@@ -77,7 +77,7 @@ void str_free_secret(char *s)
     }
 }
 
-int str_blank(const char *s)
+int nudge_blank(const char *s)
 {
     if (!s)
         return 1;

@@ -11,9 +11,9 @@
 
 #include "nudge.h"
 
-/* Sets err (if not NULL) and returns -1, so callers can `return err_set(...)`. */
-int err_set(nudge_err *err, int code, const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+/* Sets err (if not NULL) and returns -1, so callers can `return err_set(...)`:
+ * the public nudge_err_set, under the library's short name. */
+#define err_set nudge_err_set
 void err_clear(nudge_err *err);
 
 /* Copies src into dst[n]; returns -1 (and copies nothing) if it does not fit. */
@@ -23,7 +23,7 @@ int str_field(char *dst, size_t n, const char *src, const char *field, nudge_err
 char *str_dup(const char *s); /* NULL-safe strdup; aborts on OOM */
 /* Wipes a secret (token, password, key) before freeing it; NULL-safe. */
 void str_free_secret(char *s);
-int str_blank(const char *s);  /* NULL, empty or only spaces */
+#define str_blank nudge_blank /* NULL, empty or only spaces: the public one */
 /* A language tag nudge accepts: "en", "hi", "pt-BR". */
 int lang_code_ok(const char *s);
 /* Whether the JSON text holds the string value at a dotted member path

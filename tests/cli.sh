@@ -1121,6 +1121,51 @@ t "appointment add --duration abc: exit 2" with_patient 2 "--duration" "${AA[@]}
 t "appointment list --status bogus: exit 2" with_patient 2 "status" appointment list --status bogus
 t "appointment list --patient x: exit 2" with_patient 2 "--patient" appointment list --patient x
 
+# ---- options made from the record tables (src/cli/fields.c)
+LONG17=abcdefghijklmnopq
+LONG64=$(printf 'x%.0s' {1..64})
+t "patient add --gender longer than its field: exit 2, named with its limit" with_clinic 2 \
+    "--gender is too long (at most 15 bytes)" "${PA[@]}" --phone 9876543210 --gender "$LONG17"
+t "key create --label longer than its field: exit 2, named" with_clinic 2 \
+    "--label is too long (at most 63 bytes)" key create --clinic 1 --role staff --label "$LONG64"
+t "patient add --opt-out names the library's list" with_clinic 2 \
+    "reminders, broadcasts, health_tips, marketing, sms, whatsapp or email" \
+    "${PA[@]}" --phone 9876543210 --opt-out sms,spam
+t "patient add --channel fax: the channel names, before the database is touched" with_clinic 2 \
+    "--channel must be sms, whatsapp or email" "${PA[@]}" --phone 9876543210 --channel fax
+t "template put --category spam: the category names" with_clinic 2 \
+    "--category must be transactional, reminders, broadcasts, health_tips or marketing" \
+    template put --clinic 1 --name my_notice --language en --category spam --sms a --subject s --text t --html h
+t "template put without --sms: required by the template table" with_clinic 2 "--sms is required" \
+    template put --clinic 1 --name my_notice --language en --category broadcasts --subject s --text t --html h
+t "clinic add --max-retries x: a whole number" expect_rejected 2 "--max-retries must be a whole number" \
+    "${CL[@]}" --max-retries x
+t "clinic add --max-retries 50: the library's bound, named by field and option" expect_rejected 2 \
+    "(field: max_retries, option --max-retries)" "${CL[@]}" --max-retries 50
+t "clinic add --whatsapp-fallback maybe: on or off" expect_rejected 2 \
+    "--whatsapp-fallback must be on or off (got \"maybe\")" "${CL[@]}" --whatsapp-fallback maybe
+h_fields_set() {
+    add_clinic --whatsapp-fallback off --quiet-hours none --offsets 60 --max-retries 5
+    add_patient --opt-out marketing,sms --preferred-time 09:30 --dob 1980-02-01 --gender m
+    run patient show "$P"
+    expect_exit 0
+    expect_stdout_contains "opt_outs: marketing,sms" "preferred_time: 09:30" "date_of_birth: 1980-02-01" \
+        "gender: m"
+}
+t "options of every type reach the record: bool, quiet hours, offsets, opt-outs, HH:MM" h_fields_set
+h_fields_help() {
+    run_bare patient add --help
+    expect_exit 0
+    # One line per settable field, with the table's help text.
+    expect_stdout_contains "--dob TEXT" "--opt-out NAME,NAME" "diagnoses and tags" \
+        "reminders,broadcasts,health_tips,marketing,sms,whatsapp,email"
+    run_bare appointment add --help
+    expect_stdout_contains "--at TIME *" "--duration N" "--doctor TEXT"
+    run_bare key create --help
+    expect_stdout_contains "--role admin|staff|integration *"
+}
+t "add --help lists each option from the record's table" h_fields_help
+
 with_appt() { fixture; expect_rejected "$@"; }
 t "appointment show of one that does not exist: exit 3" with_appt 3 "no appointment 99" appointment show 99
 t "appointment show abc: exit 2" with_appt 2 "appointment id" appointment show abc

@@ -31,6 +31,42 @@ static const struct {
 };
 #define N_TABLES (sizeof tables / sizeof *tables)
 
+/* A field's CLI option as src/cli/fields.c makes it. */
+static void option_of(const nudge_field *f, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s", f->cli ? f->cli : f->name);
+    for (char *p = buf; *p; p++)
+        if (*p == '_')
+            *p = '-';
+}
+
+/* The CLI makes an option of every field settable on create: no two of a
+ * table may share one, and a cli name is only given where it differs. */
+static void test_cli_options_are_unique(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < N_TABLES; i++)
+        for (const nudge_field *f = tables[i].fields; f->name; f++) {
+            char a[64], b[64], dashed[64];
+            if (f->cli) {
+                option_of(&(nudge_field){.name = f->name}, dashed, sizeof dashed);
+                if (!strcmp(f->cli, dashed) || strchr(f->cli, '_'))
+                    fail_msg("%s.%s: cli \"%s\" should be left out or use '-'",
+                             tables[i].name, f->name, f->cli);
+            }
+            if (!(f->flags & NUDGE_F_CREATE) || (f->flags & (NUDGE_F_RO | NUDGE_F_HIDDEN)))
+                continue;
+            option_of(f, a, sizeof a);
+            for (const nudge_field *g = f + 1; g->name; g++) {
+                if (!(g->flags & NUDGE_F_CREATE) || (g->flags & (NUDGE_F_RO | NUDGE_F_HIDDEN)))
+                    continue;
+                option_of(g, b, sizeof b);
+                if (!strcmp(a, b))
+                    fail_msg("%s: %s and %s are both --%s", tables[i].name, f->name, g->name, a);
+            }
+        }
+}
+
 static void test_select_lists_follow_tables(void **state)
 {
     (void)state;
@@ -196,6 +232,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_select_lists_follow_tables),
         cmocka_unit_test(test_tables_are_well_formed),
+        cmocka_unit_test(test_cli_options_are_unique),
         cmocka_unit_test(test_optout_names_are_the_bits),
         cmocka_unit_test(test_rows_read_through_tables),
         cmocka_unit_test(test_audit_rows),

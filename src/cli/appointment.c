@@ -10,8 +10,7 @@
 #include "cli/cli.h"
 
 const char *const cli_help_appointment =
-    "usage: nudge appointment add --patient ID --service TEXT --at TIME [--duration MIN]\n"
-    "                             [--doctor NAME] [--notes TEXT]\n"
+    "usage: nudge appointment add --patient ID --service TEXT --at TIME [options]\n"
     "       nudge appointment list [--clinic ID] [--patient ID] [--status S]\n"
     "       nudge appointment show ID\n"
     "       nudge appointment confirm|cancel|complete|no-show ID\n"
@@ -25,27 +24,21 @@ const char *const cli_help_appointment =
 
 int cli_appt_add(cli_ctx *c)
 {
-    static const char *const required[] = {"service", "at", NULL};
     nudge_appointment ap;
     memset(&ap, 0, sizeof ap);
     ap.duration_min = 30;
     int rc;
-    const char *v;
-    if ((rc = cli_record_in(c, "patient", &ap.patient_id, required, &ap)))
-        return rc;
-    if ((v = cli_arg(&c->a, "duration")) &&
-        (rc = cli_parse_int(c->cmd, "--duration", v, 1, 1440, &ap.duration_min)))
-        return rc;
-    if ((rc = cli_open(c)))
+    if ((rc = cli_record_in(c, NULL, NULL, &ap)) || (rc = cli_open(c)))
         return rc;
     nudge_patient p;
     nudge_err e = {0};
+    char tzb[64];
     if (nudge_patient_get(c->n, NUDGE_ANY_CLINIC, ap.patient_id, &p, &e) < 0)
-        return cli_fail(c->cmd, &e);
-    if ((rc = cli_time_in_clinic(c, p.clinic_id, cli_arg(&c->a, "at"), &ap.start_at)))
+        return cli_fail_fields(c, &e);
+    if ((rc = cli_fields_in(c, &ap, cli_clinic_tz(c->n, p.clinic_id, tzb, sizeof tzb))))
         return rc;
     if (nudge_appointment_add(c->n, p.clinic_id, &ap, &e) < 0)
-        return cli_fail(c->cmd, &e);
+        return cli_fail_fields(c, &e);
     printf("%lld\n", (long long)ap.id);
     return 0;
 }

@@ -31,7 +31,7 @@ static int cli_spec_find(const char *spec, const char *name)
     for (const char *p = spec; p && *p;) {
         size_t w = strcspn(p, " ");
         size_t nl = strcspn(p, "= ");
-        if (nl == n && !strncmp(p, name, n))
+        if (nl == n && *p != '@' && !strncmp(p, name, n)) /* "@record": not an option */
             return p[nl] != '=' ? 1 : p[nl + 1] == '*' ? 3 : 2;
         p += w;
         p += strspn(p, " ");
@@ -56,7 +56,7 @@ int cli_is_global_opt(const char *name, int *has_value)
 }
 
 /* Parses argv into a; options allowed are the command's plus the globals. */
-static int cli_args_parse(int argc, char **argv, const char *allowed, const char *cmd,
+static int cli_args_parse(int argc, char **argv, const cli_command *cm, const char *cmd,
                           cli_args *a)
 {
     memset(a, 0, sizeof *a);
@@ -83,7 +83,10 @@ static int cli_args_parse(int argc, char **argv, const char *allowed, const char
         }
         memcpy(name, s + 2, nl);
         name[nl] = 0;
-        int own = cli_spec_find(allowed, name), has_value = own >= 2;
+        int own = cli_spec_find(cm->opts, name);
+        if (!own && cli_field_by_opt(cli_record_of(cm), name))
+            own = 2;
+        int has_value = own >= 2;
         if (!own && !cli_is_global_opt(name, &has_value)) {
             fprintf(stderr, "nudge %s: unknown option --%s (see nudge %s --help)\n", cmd, name,
                     cmd);
@@ -126,6 +129,11 @@ int cli_fail(const char *cmd, const nudge_err *e)
         fprintf(stderr, "nudge %s: %s (field: %s)\n", cmd, e->msg, e->field);
     else
         fprintf(stderr, "nudge %s: %s\n", cmd, e->msg);
+    return cli_exit_code(e);
+}
+
+int cli_exit_code(const nudge_err *e)
+{
     switch (e->code) {
     case NUDGE_EINVAL: return CLI_EXIT_USAGE;
     case NUDGE_ENOTFOUND: return CLI_EXIT_NOTFOUND;
@@ -168,61 +176,6 @@ int cli_parse_int(const char *cmd, const char *what, const char *s, int lo, int 
         return CLI_EXIT_USAGE;
     }
     *out = (int)v;
-    return 0;
-}
-
-/* The text options of every record, in one table: option, field, bounds,
- * and the name errors give it. */
-#define CLI_TEXT(group, type, opt, member, field)                                                 \
-    {group, opt, offsetof(type, member), sizeof(((type *)0)->member), field}
-static const struct cli_text_field {
-    const char *group, *opt;
-    size_t offset, size;
-    const char *field;
-} cli_text_fields[] = {
-    CLI_TEXT("clinic", nudge_clinic, "name", name, "name"),
-    CLI_TEXT("clinic", nudge_clinic, "timezone", timezone, "timezone"),
-    CLI_TEXT("clinic", nudge_clinic, "country", country, "country"),
-    CLI_TEXT("clinic", nudge_clinic, "language", language, "language"),
-    CLI_TEXT("clinic", nudge_clinic, "phone", phone, "phone"),
-    CLI_TEXT("clinic", nudge_clinic, "email", email, "email"),
-    CLI_TEXT("clinic", nudge_clinic, "address", address, "address"),
-    CLI_TEXT("clinic", nudge_clinic, "channel", default_channel, "channel"),
-    CLI_TEXT("clinic", nudge_clinic, "sms-sender", sms_sender, "sms_sender"),
-    CLI_TEXT("patient", nudge_patient, "name", name, "name"),
-    CLI_TEXT("patient", nudge_patient, "phone", phone, "phone"),
-    CLI_TEXT("patient", nudge_patient, "email", email, "email"),
-    CLI_TEXT("patient", nudge_patient, "language", language, "language"),
-    CLI_TEXT("patient", nudge_patient, "dob", dob, "date_of_birth"),
-    CLI_TEXT("patient", nudge_patient, "gender", gender, "gender"),
-    CLI_TEXT("patient", nudge_patient, "tags", tags, "tags"),
-    CLI_TEXT("patient", nudge_patient, "timezone", timezone, "timezone"),
-    CLI_TEXT("patient", nudge_patient, "channel", preferred_channel, "preferred_channel"),
-    CLI_TEXT("appointment", nudge_appointment, "service", service, "service"),
-    CLI_TEXT("appointment", nudge_appointment, "doctor", provider, "doctor"),
-    CLI_TEXT("appointment", nudge_appointment, "notes", notes, "notes"),
-    CLI_TEXT("template", nudge_template, "name", name, "name"),
-    CLI_TEXT("template", nudge_template, "language", language, "language"),
-    CLI_TEXT("template", nudge_template, "category", category, "category"),
-};
-
-int cli_set_texts(const cli_ctx *c, void *record)
-{
-    for (size_t i = 0; i < sizeof cli_text_fields / sizeof *cli_text_fields; i++) {
-        const struct cli_text_field *t = &cli_text_fields[i];
-        const char *v = strcmp(t->group, c->cm->group) ? NULL : cli_arg(&c->a, t->opt);
-        if (!v)
-            continue;
-        size_t len = strlen(v);
-        if (len >= t->size) {
-            nudge_err e = {.code = NUDGE_EINVAL};
-            snprintf(e.field, sizeof e.field, "%s", t->field);
-            snprintf(e.msg, sizeof e.msg, "%s is too long (at most %zu bytes)", t->field,
-                     t->size - 1);
-            return cli_fail(c->cmd, &e);
-        }
-        memcpy((char *)record + t->offset, v, len + 1);
-    }
     return 0;
 }
 
@@ -378,8 +331,7 @@ void cli_hhmm(int m, char *buf, size_t n)
     snprintf(buf, n, "%02d:%02d", (m / 60) % 24, m % 60);
 }
 
-int cli_record_in(cli_ctx *c, const char *parent, int64_t *parent_id,
-                  const char *const *required, void *record)
+int cli_record_in(cli_ctx *c, const char *parent, int64_t *parent_id, void *record)
 {
     int rc;
     char opt[40];
@@ -388,9 +340,7 @@ int cli_record_in(cli_ctx *c, const char *parent, int64_t *parent_id,
         if ((rc = cli_parse_id(c->cmd, opt, cli_arg(&c->a, parent), parent_id)))
             return rc;
     }
-    if (required && (rc = cli_require(c, required)))
-        return rc;
-    return cli_set_texts(c, record);
+    return cli_fields_in(c, record, NULL);
 }
 
 const char *cli_or_dash(const char *s)
@@ -463,24 +413,16 @@ static const char *const cli_help_main =
 #define CLI_SHOW(group, help, what, show) {group, "show", cli_by_id, NULL, &help, what, NULL, show}
 
 /* Every command, in one table: group, verb, handler, options, help, the
- * positional argument (NULL: none), and what cli_by_id calls. */
+ * positional argument (NULL: none) and what cli_by_id calls. */
 static const cli_command cli_commands[] = {
     {"migrate", NULL, cli_migrate, NULL, &cli_help_migrate, NULL, NULL, NULL},
     {"migrate-store", NULL, cli_migrate_store, "from= to=", &cli_help_migrate_store, NULL, NULL, NULL},
-    {"clinic", "add", cli_clinic_add,
-     "name= timezone= country= language= phone= email= address= quiet-hours= offsets= "
-     "max-retries= rate= channel= followup-after= sms-sender= whatsapp-fallback= "
-     "whatsapp-fallback-after=",
-     &cli_help_clinic, NULL, NULL, NULL},
+    {"clinic", "add", cli_clinic_add, "@clinic", &cli_help_clinic, NULL, NULL, NULL},
     {"clinic", "list", cli_clinic_list, NULL, &cli_help_clinic, NULL, NULL, NULL},
-    {"patient", "add", cli_patient_add,
-     "clinic= name= phone= email= language= dob= gender= tags= channel= preferred-time= "
-     "timezone= opt-out=",
-     &cli_help_patient, NULL, NULL, NULL},
+    {"patient", "add", cli_patient_add, "clinic= @patient", &cli_help_patient, NULL, NULL, NULL},
     {"patient", "list", cli_patient_list, CLI_LIST, &cli_help_patient, NULL, NULL, NULL},
     CLI_SHOW("patient", cli_help_patient, "patient", cli_patient_show),
-    {"appointment", "add", cli_appt_add, "patient= service= at= duration= doctor= notes=",
-     &cli_help_appointment, NULL, NULL, NULL},
+    {"appointment", "add", cli_appt_add, "@appointment", &cli_help_appointment, NULL, NULL, NULL},
     {"appointment", "list", cli_appt_list, CLI_LIST, &cli_help_appointment, NULL, NULL, NULL},
     CLI_SHOW("appointment", cli_help_appointment, "appointment", cli_appt_show),
     CLI_ACT("appointment", "confirm", cli_help_appointment, "appointment", nudge_appointment_confirm),
@@ -492,9 +434,7 @@ static const cli_command cli_commands[] = {
     {"template", "list", cli_tmpl_list, CLI_TMPL, &cli_help_template, NULL, NULL, NULL},
     {"template", "show", cli_tmpl_show, CLI_TMPL, &cli_help_template, "template", NULL, NULL},
     {"template", "render", cli_tmpl_render, CLI_TMPL, &cli_help_template, "template", NULL, NULL},
-    {"template", "put", cli_tmpl_put,
-     "clinic= name= language= category= sms= whatsapp= subject= text= html=",
-     &cli_help_template, NULL, NULL, NULL},
+    {"template", "put", cli_tmpl_put, "clinic= @template", &cli_help_template, NULL, NULL, NULL},
     {"template", "map-whatsapp", cli_tmpl_map, CLI_MAP, &cli_help_map, NULL, NULL, NULL},
     {"template", "map-msg91", cli_tmpl_map, CLI_MAP, &cli_help_map, NULL, NULL, NULL},
     {"send", NULL, cli_send, "patient= template= channel= priority= at= dedupe-key= var=*",
@@ -504,7 +444,7 @@ static const cli_command cli_commands[] = {
     CLI_SHOW("queue", cli_help_queue, "notification", cli_queue_show),
     CLI_ACT("queue", "retry", cli_help_queue, "notification", nudge_notification_retry),
     CLI_ACT("queue", "cancel", cli_help_queue, "notification", nudge_notification_cancel),
-    {"key", "create", cli_key_create, "clinic= role= label=", &cli_help_key, NULL, NULL, NULL},
+    {"key", "create", cli_key_create, "clinic= @key", &cli_help_key, NULL, NULL, NULL},
     {"key", "list", cli_key_list, CLI_LIST, &cli_help_key, NULL, NULL, NULL},
     CLI_ACT("key", "revoke", cli_help_key, "key", nudge_key_revoke),
     {"config", "show", cli_config_show, NULL, &cli_help_config, NULL, NULL, NULL},
@@ -540,6 +480,15 @@ static int cli_skip_globals(int argc, char **argv, int *exit_code)
     return i;
 }
 
+/* A group's help, then the options of its commands that make a record. */
+static void cli_help_group(const cli_command *cm)
+{
+    fputs(*cm->help, stdout);
+    for (const cli_command *r = cli_commands; r < cli_commands + CLI_N_COMMANDS; r++)
+        if (cli_record_of(r) && !strcmp(r->group, cm->group))
+            cli_fields_help(r, stdout);
+}
+
 static int cli_run(const cli_command *cm, int argc, char **argv, int i)
 {
     cli_ctx c = {.cm = cm};
@@ -556,12 +505,12 @@ static int cli_run(const cli_command *cm, int argc, char **argv, int i)
         rest[nrest++] = argv[j];
     for (int j = i + (cm->verb ? 2 : 1); j < argc; j++)
         rest[nrest++] = argv[j];
-    int rc = cli_args_parse(nrest, rest, cm->opts, name, &c.a);
+    int rc = cli_args_parse(nrest, rest, cm, name, &c.a);
     free(rest);
     if (rc < 0)
         return CLI_EXIT_USAGE;
     if (c.a.help) {
-        fputs(*cm->help, stdout);
+        cli_help_group(cm);
         return 0;
     }
     int takes = cm->what != NULL;
@@ -608,7 +557,7 @@ int main(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     if (verb && (!strcmp(verb, "--help") || !strcmp(verb, "-h"))) {
-        fputs(*first->help, stdout);
+        cli_help_group(first);
         return 0;
     }
     fprintf(stderr, "nudge %s: unknown or missing subcommand%s%s (see nudge %s --help)\n", group,

@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "nudge.h"
 
@@ -52,7 +53,8 @@ typedef int (*cli_id_fn)(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err
 
 /* One row of the command table (cli.c). Options are a spec such as
  * "clinic= name= var=* demo": "=" takes a value, "=*" may repeat, a bare
- * name is a switch. */
+ * name is a switch, and "@patient" names the record the command makes: an
+ * option for each field of its table settable on create (fields.c). */
 struct cli_command {
     const char *group, *verb; /* verb NULL: a one-word command */
     int (*fn)(cli_ctx *);
@@ -90,19 +92,34 @@ extern const char *const cli_help_clinic, *const cli_help_patient, *const cli_he
 /* ---- arguments (cli.c) ---- */
 const char *cli_arg(const cli_args *a, const char *name); /* the last one given */
 int cli_fail(const char *cmd, const nudge_err *e);      /* prints; the exit code */
+int cli_exit_code(const nudge_err *e);
 int cli_usage(const char *cmd, const char *fmt, const char *what);
 int cli_parse_id(const char *cmd, const char *what, const char *s, int64_t *out);
 int cli_parse_int(const char *cmd, const char *what, const char *s, int lo, int hi, int *out);
-/* Every text option of the command's family given, into its field of
- * record (a nudge_clinic, nudge_patient, ... as the group says). */
-int cli_set_texts(const cli_ctx *c, void *record);
 /* Every option named in `names` (NULL-ended) is required. */
 int cli_require(const cli_ctx *c, const char *const *names);
 /* The front of the commands that make a record: the parent's id from
- * option `parent` ("clinic", "patient"; NULL: none), the required options
- * (may be NULL), then cli_set_texts. */
-int cli_record_in(cli_ctx *c, const char *parent, int64_t *parent_id,
-                  const char *const *required, void *record);
+ * option `parent` ("clinic"; NULL: none), then cli_fields_in without a
+ * zone. */
+int cli_record_in(cli_ctx *c, const char *parent, int64_t *parent_id, void *record);
+
+/* ---- options from the record's table (fields.c) ---- */
+/* The table of the record a row makes (its "@name"), or NULL. */
+const nudge_field *cli_record_of(const cli_command *cm);
+/* A field's option: its cli name, or its name with '-' for '_'. */
+const char *cli_field_opt(const nudge_field *f, char *buf, size_t n);
+/* The field of fs settable on create whose option is name, or NULL. */
+const nudge_field *cli_field_by_opt(const nudge_field *fs, const char *name);
+/* The options of the row's record given, each parsed by its field's type
+ * into record. tz NULL: every field but the times, after checking the
+ * required ones are given; else the times only, read in zone tz (known
+ * once the handle is open). 0, or an exit code once printed. */
+int cli_fields_in(const cli_ctx *c, void *record, const char *tz);
+/* cli_fail for the library's error about a record: a field it names is
+ * also named by its option. */
+int cli_fail_fields(const cli_ctx *c, const nudge_err *e);
+/* The options of the row's record, one line each from the table's help. */
+void cli_fields_help(const cli_command *cm, FILE *out);
 /* The one positional id of `show ID`-like commands (named by the row's
  * what); then the handle when open is set. */
 int cli_one_id(cli_ctx *c, int64_t *id, int open);

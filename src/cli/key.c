@@ -17,22 +17,17 @@ const char *const cli_help_key =
 
 int cli_key_create(cli_ctx *c)
 {
+    nudge_key in = {0};
     int64_t clinic;
-    int rc, role;
-    const char *v;
-    if ((rc = cli_parse_id(c->cmd, "--clinic", cli_arg(&c->a, "clinic"), &clinic)))
-        return rc;
-    if (!(v = cli_arg(&c->a, "role")))
-        return cli_usage(c->cmd, "%s is required", "--role");
-    if (!(role = nudge_role_parse(v)))
-        return cli_usage(c->cmd, "--role must be admin, staff or integration (got \"%s\")", v);
-    if ((rc = cli_open(c)))
+    int rc;
+    if ((rc = cli_record_in(c, "clinic", &clinic, &in)) || (rc = cli_open(c)))
         return rc;
     nudge_key k;
     char secret[NUDGE_KEY_SECRET_LEN];
     nudge_err e = {0};
-    if (nudge_key_create(c->n, clinic, role, cli_arg(&c->a, "label"), &k, secret, &e) < 0)
-        return cli_fail(c->cmd, &e);
+    if (nudge_key_create(c->n, clinic, in.role, in.label[0] ? in.label : NULL, &k, secret, &e) <
+        0)
+        return cli_fail_fields(c, &e);
     printf("%s\n", secret);
     fprintf(stderr, "nudge: key %lld (%s, %s) created; it is shown only now\n", (long long)k.id,
             k.prefix, nudge_role_name(k.role));

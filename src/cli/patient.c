@@ -1,6 +1,7 @@
 /*
- * cli/patient.c: `nudge patient add|list|show`. Phone numbers are read
- * with the clinic's country by the library; the CLI only copies options.
+ * cli/patient.c: `nudge patient add|list|show`. add's options are the
+ * patient table's (fields.c); phone numbers are read with the clinic's
+ * country by the library.
  */
 #include <stdio.h>
 #include <string.h>
@@ -13,62 +14,19 @@ const char *const cli_help_patient =
     "       nudge patient show ID\n"
     "\n"
     "add prints the new patient's id. Phone numbers are stored in E.164, read\n"
-    "with the clinic's country as default.\n"
-    "  --language LANG       en, hi, ... (default: the clinic's)\n"
-    "  --dob YYYY-MM-DD --gender G --tags \"diabetes,braces\"\n"
-    "  --channel CH          preferred channel: sms, whatsapp or email\n"
-    "  --preferred-time HH:MM --timezone ZONE\n"
-    "  --opt-out LIST        reminders,broadcasts,health_tips,marketing,sms,whatsapp,email\n";
-
-/* In the order of the bits of enum nudge_optout. */
-static const char *const cli_optout_names[] = {"reminders", "broadcasts", "health_tips",
-                                               "marketing", "sms",        "whatsapp",
-                                               "email"};
-#define CLI_N_OPTOUTS (sizeof cli_optout_names / sizeof *cli_optout_names)
-
-static int cli_parse_optouts(const char *cmd, const char *s, unsigned *out)
-{
-    *out = 0;
-    char buf[256];
-    if (strlen(s) >= sizeof buf)
-        return cli_usage(cmd, "%s is too long", "--opt-out");
-    strcpy(buf, s);
-    for (char *save, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        size_t i;
-        for (i = 0; i < CLI_N_OPTOUTS; i++)
-            if (!strcmp(t, cli_optout_names[i]))
-                break;
-        if (i == CLI_N_OPTOUTS) {
-            fprintf(stderr,
-                    "nudge %s: unknown opt-out \"%s\": use reminders, broadcasts, health_tips, "
-                    "marketing, sms, whatsapp or email\n",
-                    cmd, t);
-            return CLI_EXIT_USAGE;
-        }
-        *out |= 1u << i;
-    }
-    return 0;
-}
+    "with the clinic's country as default.\n";
 
 int cli_patient_add(cli_ctx *c)
 {
-    static const char *const required[] = {"name", NULL};
     nudge_patient p;
     nudge_patient_init(&p);
     int rc;
-    const char *v;
-    if ((rc = cli_record_in(c, "clinic", &p.clinic_id, required, &p)))
-        return rc;
-    if ((v = cli_arg(&c->a, "preferred-time")) && nudge_time_parse_hhmm(v, &p.preferred_time) < 0)
-        return cli_usage(c->cmd, "%s must be HH:MM", "--preferred-time");
-    if ((v = cli_arg(&c->a, "opt-out")) && (rc = cli_parse_optouts(c->cmd, v, &p.opt_outs)))
-        return rc;
-    if ((rc = cli_open(c)))
+    if ((rc = cli_record_in(c, "clinic", &p.clinic_id, &p)) || (rc = cli_open(c)))
         return rc;
     nudge_err e = {0};
     nudge_clinic cl;
     if (nudge_clinic_get(c->n, p.clinic_id, &cl, &e) < 0 || nudge_patient_add(c->n, &p, &e) < 0)
-        return cli_fail(c->cmd, &e);
+        return cli_fail_fields(c, &e);
     printf("%lld\n", (long long)p.id);
     return 0;
 }
@@ -98,10 +56,10 @@ int cli_patient_show(cli_ctx *c, int64_t id, nudge_err *e)
         return -1;
     char tzb[64], t[40], created[40], visit[40], optouts[128] = "";
     const char *tz = p.timezone[0] ? p.timezone : cli_clinic_tz(c->n, p.clinic_id, tzb, sizeof tzb);
-    for (size_t i = 0; i < CLI_N_OPTOUTS; i++)
+    for (size_t i = 0; nudge_optout_names[i]; i++)
         if (p.opt_outs & (1u << i))
             snprintf(optouts + strlen(optouts), sizeof optouts - strlen(optouts), "%s%s",
-                     optouts[0] ? "," : "", cli_optout_names[i]);
+                     optouts[0] ? "," : "", nudge_optout_names[i]);
     if (p.preferred_time >= 0)
         cli_hhmm(p.preferred_time, t, sizeof t);
     else

@@ -24,13 +24,11 @@ const char *const cli_help_queue =
     "\n"
     "Statuses: pending sending sent delivered read failed cancelled.\n";
 
-/* By value of enum nudge_priority. */
-static const char *const cli_priorities[] = {"low", "normal", "high", "urgent"};
-
+/* The library's names, by value of enum nudge_priority. */
 static int cli_parse_priority(const char *s)
 {
-    for (int i = 0; i < 4; i++)
-        if (!strcmp(s, cli_priorities[i]))
+    for (int i = 0; nudge_priority_names[i]; i++)
+        if (!strcmp(s, nudge_priority_names[i]))
             return i;
     return -1;
 }
@@ -99,7 +97,7 @@ static int cli_notif_row(void *x, const nudge_notification *m)
     char tzb[64], t[40];
     cli_fmt_time(m->due_at, cli_clinic_tz(n, m->clinic_id, tzb, sizeof tzb), t, sizeof t);
     printf("%lld\t%lld\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", (long long)m->id, (long long)m->clinic_id,
-           m->channel, m->template_name, m->language, cli_priorities[m->priority & 3], m->status,
+           m->channel, m->template_name, m->language, nudge_priority_names[m->priority & 3], m->status,
            m->attempts, t);
     return 0;
 }

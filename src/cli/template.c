@@ -90,7 +90,9 @@ int cli_tmpl_render(cli_ctx *c)
     const char *channel = cli_arg(&c->a, "channel");
     if (!channel)
         channel = "sms";
-    if (strcmp(channel, "sms") && strcmp(channel, "whatsapp") && strcmp(channel, "email")) {
+    /* The channels are the library's list, as a notification's table has it. */
+    if (nudge_names_find(nudge_field_find(nudge_notification_fields, "channel")->names,
+                         channel) < 0) {
         nudge_vars_free(&vars);
         return cli_usage(c->cmd, "--channel must be sms, whatsapp or email (got \"%s\")",
                          channel);
@@ -116,22 +118,14 @@ int cli_tmpl_render(cli_ctx *c)
 
 int cli_tmpl_put(cli_ctx *c)
 {
-    nudge_template t = {0};
+    nudge_template t = {0}; /* its texts are borrowed from argv: not freed */
     int64_t clinic;
     int rc;
-    if ((rc = cli_record_in(c, "clinic", &clinic, NULL, &t)))
-        return rc;
-    /* The bodies are borrowed from argv for the length of the call. */
-    t.sms = (char *)cli_arg(&c->a, "sms");
-    t.whatsapp = (char *)cli_arg(&c->a, "whatsapp");
-    t.subject = (char *)cli_arg(&c->a, "subject");
-    t.text = (char *)cli_arg(&c->a, "text");
-    t.html = (char *)cli_arg(&c->a, "html");
-    if ((rc = cli_open(c)))
+    if ((rc = cli_record_in(c, "clinic", &clinic, &t)) || (rc = cli_open(c)))
         return rc;
     nudge_err e = {0};
     if (nudge_template_put(c->n, clinic, &t, &e) < 0)
-        return cli_fail(c->cmd, &e);
+        return cli_fail_fields(c, &e);
     return 0;
 }
 

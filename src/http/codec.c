@@ -21,29 +21,6 @@
 
 /* ---- the layer's own small helpers ---- */
 
-int codec_err(nudge_err *err, int code, const char *field, const char *fmt, ...)
-{
-    if (!err)
-        return -1;
-    err->code = code;
-    snprintf(err->field, sizeof err->field, "%s", field ? field : "");
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-int codec_blank(const char *s)
-{
-    if (!s)
-        return 1;
-    for (; *s; s++)
-        if (!isspace((unsigned char)*s))
-            return 0;
-    return 1;
-}
-
 /* Out of memory in a few bytes of bookkeeping: nothing sensible is left. */
 static void *codec_oom(void *p)
 {
@@ -630,40 +607,17 @@ static int tags_in(json_t *v, const nudge_field *f, void *p, nudge_err *err)
     return 0;
 }
 
-/* A NULL-terminated list as text: "a, b or c" with `last` " or ", or
- * "a, b, c" with NULL; `quoted` puts each in double quotes. */
-static void names_join(const char *const *names, int quoted, const char *last, char *buf,
-                       size_t n)
-{
-    size_t len = 0;
-    buf[0] = 0;
-    for (int i = 0; names[i] && len < n; i++) {
-        const char *sep = !i ? "" : names[i + 1] || !last ? ", " : last;
-        int w = snprintf(buf + len, n - len, quoted ? "%s\"%s\"" : "%s%s", sep, names[i]);
-        len += w > 0 ? (size_t)w : 0;
-    }
-}
-
-/* Which of names s is, or -1. */
-static int names_find(const char *const *names, const char *s)
-{
-    for (int i = 0; names[i]; i++)
-        if (!strcmp(s, names[i]))
-            return i;
-    return -1;
-}
-
 /* One name of a list: its index in *k. */
 static int name_in(json_t *v, const char *path, const char *const *names, int *k, nudge_err *err)
 {
     char list[160], want[sizeof list + 8];
-    names_join(names, 1, NULL, list, sizeof list);
+    nudge_names_join(names, 1, ", ", NULL, list, sizeof list);
     snprintf(want, sizeof want, "one of %s", list);
     const char *s;
     if (str_val(v, path, want, &s, err) < 0)
         return -1;
-    if ((*k = names_find(names, s)) < 0) {
-        names_join(names, 0, " or ", list, sizeof list);
+    if ((*k = nudge_names_find(names, s)) < 0) {
+        nudge_names_join(names, 0, ", ", " or ", list, sizeof list);
         return codec_err(err, NUDGE_EINVAL, path, "%s must be %s (got \"%.24s\")", path, list, s);
     }
     return 0;
@@ -688,7 +642,7 @@ static int optout_ok(void *ctx, const char *s, const char *path, nudge_err *err)
     unsigned bit = nudge_optout_parse(s);
     if (!bit) {
         char list[160];
-        names_join(nudge_optout_names, 0, NULL, list, sizeof list);
+        nudge_names_join(nudge_optout_names, 0, ", ", NULL, list, sizeof list);
         return codec_err(err, NUDGE_EINVAL, path, "%s must be one of %s (got \"%.32s\")", path,
                          list, s);
     }

@@ -68,12 +68,11 @@ const char *codec_json_field(const char *lib_field);
 void codec_err_fields(nudge_err *err);
 
 /* ---- what the HTTP layer shares below its handlers: it sees only
- * nudge.h, so these small helpers are its own ---- */
+ * nudge.h, whose public helpers these short names stand for ---- */
 
-/* Fills err (if not NULL) and returns -1. */
-int codec_err(nudge_err *err, int code, const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-int codec_blank(const char *s); /* NULL, empty or only spaces */
+/* Fills err (if not NULL) and returns -1: the library's own. */
+#define codec_err nudge_err_set
+#define codec_blank nudge_blank /* NULL, empty or only spaces: the library's */
 char *codec_strdup(const char *s); /* NULL-safe; aborts on OOM */
 
 

@@ -64,36 +64,49 @@ static int verified(http_req *r, const char *transport, const char *method)
     return refuse(r, e.msg), -1;
 }
 
-/* A Twilio request, verified: its form in p (pointing into *storage, the
- * caller frees). -1: the answer (403 and friends) is already set. */
-static int twilio_verified(http_req *r, nudge_form_field *p, int *np, char **storage)
+/* A POST with a JSON body, verified: the body (the caller releases it), or
+ * NULL once the answer is set. */
+static json_t *verified_json(http_req *r, const char *transport)
 {
-    *storage = NULL;
+    return verified(r, transport, "POST") < 0 ? NULL : http_body(r);
+}
+
+/* A Twilio request's form: its fields point into storage. */
+typedef struct twilio_form {
+    nudge_form_field p[MAX_PARAMS];
+    int n;
+    char *storage;
+} twilio_form;
+
+/* A Twilio request, verified, its form in f (the caller frees f->storage).
+ * -1: the answer (403 and friends) is already set, and nothing is left to
+ * free. */
+static int twilio_verified(http_req *r, twilio_form *f)
+{
+    f->storage = NULL;
     if (verified(r, "twilio", "POST") < 0)
         return -1;
-    *np = nudge_form_parse(r->body, r->body_len, p, MAX_PARAMS, storage);
-    if (*np < 0)
-        return refuse(r, "the form cannot be read"), -1;
-    return 0;
+    f->n = nudge_form_parse(r->body, r->body_len, f->p, MAX_PARAMS, &f->storage);
+    if (f->n >= 0)
+        return 0;
+    free(f->storage);
+    f->storage = NULL;
+    return refuse(r, "the form cannot be read"), -1;
 }
 
 /* POST /webhooks/twilio/status: Twilio's StatusCallback. */
 int api_twilio_status(http_req *r)
 {
-    nudge_form_field p[MAX_PARAMS];
-    char *storage;
-    int np;
-    if (twilio_verified(r, p, &np, &storage) < 0) {
-        free(storage);
+    twilio_form f;
+    if (twilio_verified(r, &f) < 0)
         return 0;
-    }
-    const char *sid = param(p, np, "MessageSid"), *status = param(p, np, "MessageStatus");
+    const char *sid = param(f.p, f.n, "MessageSid"), *status = param(f.p, f.n, "MessageStatus");
     nudge_err e = {0};
     int applied = 0;
     int rc = sid && status ? nudge_delivery_report(r->n, "twilio", sid, status,
-                                                   param(p, np, "ErrorCode"), &applied, &e)
+                                                   param(f.p, f.n, "ErrorCode"), &applied, &e)
                            : 0;
-    free(storage);
+    free(f.storage);
     if (rc < 0 && e.code != NUDGE_ENOTFOUND)
         return http_fail(r, &e);
     /* Unknown messages are acknowledged too: Twilio cannot do better, and
@@ -106,21 +119,17 @@ int api_twilio_status(http_req *r)
  * empty TwiML response. */
 int api_twilio_inbound(http_req *r)
 {
-    nudge_form_field p[MAX_PARAMS];
-    char *storage;
-    int np;
-    if (twilio_verified(r, p, &np, &storage) < 0) {
-        free(storage);
+    twilio_form f;
+    if (twilio_verified(r, &f) < 0)
         return 0;
-    }
     nudge_inbound in = {.channel = "sms",
-                        .from = param(p, np, "From"),
-                        .text = param(p, np, "Body"),
-                        .provider_id = param(p, np, "MessageSid")};
+                        .from = param(f.p, f.n, "From"),
+                        .text = param(f.p, f.n, "Body"),
+                        .provider_id = param(f.p, f.n, "MessageSid")};
     nudge_reply out;
     nudge_err e = {0};
     int rc = in.from ? nudge_inbound_handle(r->n, &in, &out, &e) : 0;
-    free(storage);
+    free(f.storage);
     if (rc < 0)
         return http_fail(r, &e);
     r->status = 200;
@@ -171,9 +180,7 @@ static void wa_message(http_req *r, json_t *msg, int *handled, nudge_err *e, int
  * the raw bytes before any JSON is parsed. */
 int api_whatsapp_events(http_req *r)
 {
-    if (verified(r, "whatsapp", "POST") < 0)
-        return 0;
-    json_t *j = http_body(r);
+    json_t *j = verified_json(r, "whatsapp");
     if (!j)
         return 0;
     int statuses = 0, messages = 0, failed = 0;
@@ -216,9 +223,7 @@ int api_whatsapp_events(http_req *r)
  * shared secret configured with it (MSG91 does not sign its reports). */
 int api_msg91_status(http_req *r)
 {
-    if (verified(r, "msg91", "POST") < 0)
-        return 0;
-    json_t *j = http_body(r);
+    json_t *j = verified_json(r, "msg91");
     if (!j)
         return 0;
     const char *id = json_string_value(json_object_get(j, "requestId"));
