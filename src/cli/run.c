@@ -253,7 +253,11 @@ int cli_serve(cli_ctx *c)
         fprintf(stderr, "nudge: API on http://%.*s:%d\n", (int)(strrchr(listen, ':') - listen),
                 listen, http_port(api));
     }
-    fprintf(stderr, "nudge: serving %s (outbox %s); stop with SIGTERM\n", c->cfg.db,
+    /* Through the settings' formatter: a password inside the database URL
+     * is masked, never logged. */
+    char db[512];
+    nudge_setting_format(nudge_setting_find("db"), &c->cfg, db, sizeof db);
+    fprintf(stderr, "nudge: serving %s (outbox %s); stop with SIGTERM\n", db,
             c->cfg.outbox_dir);
     cli_run_ticks(c, interval);
     http_stop(api);
