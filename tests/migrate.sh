@@ -8,12 +8,7 @@
 # the original. Refusals: a non-empty target, differing schema versions, a
 # missing source; each leaves the target as it was. TAP-style output.
 set -u
-NUDGE=${NUDGE:-build/nudge}
-[[ $NUDGE = /* ]] || NUDGE="$PWD/$NUDGE"
-n=0; failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "  # $l"; done; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else not_ok "$what" "command: $*"; fi; }
+. "$(dirname "$0")/tap.sh"
 
 . "$(dirname "$0")/dbutil.sh"
 D=$(mktemp -d)
