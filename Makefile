@@ -78,6 +78,7 @@ san:
 check: $(BUILD)/nudge $(TEST_BIN)
 	python3 scripts/check-binds.py
 	python3 scripts/check-owners.py
+	python3 scripts/check-tenancy.py
 	@$(MAKE) --no-print-directory san
 	bash tests/run.sh $(BUILD) build/san
 
@@ -93,7 +94,7 @@ clean:
 # what fits well under a minute on two shared cores).
 .PHONY: soak
 soak: $(BUILD)/nudge
-	WORKERS_N=10000 bash tests/pgcluster.sh bash tests/workers.sh
+	WORKERS_N=100000 bash tests/pgcluster.sh bash tests/workers.sh
 
 # The throughput benchmark (bench/README.md); never part of `make check`.
 .PHONY: bench

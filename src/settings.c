@@ -25,7 +25,9 @@
 /* clang-format off */
 const nudge_setting nudge_settings[] = {
     {"db", "db", "NUDGE_DB", NUDGE_SET_PATH, "nudge.db", RESTART,
-     "SQLite database file.", AT(db), 0, 0},
+     "The store: a SQLite file (`PATH` or `sqlite:PATH`; every commit is synced to disk "
+     "before it is acknowledged; `PATH?synchronous=normal` is faster and may lose the last "
+     "commits on power loss) or `postgres://...`.", AT(db), 0, 0},
     {"outbox", "outbox", "NUDGE_OUTBOX", NUDGE_SET_PATH, "outbox", RESTART,
      "Folder of the outbox channel, which takes every message no provider is configured for.",
      AT(outbox_dir), 0, 0},

@@ -353,6 +353,36 @@ static void test_audit_log_is_append_only(void **state)
     close_store(s, dir);
 }
 
+/* SQLite's durability: FULL by default (an acknowledged commit is on disk),
+ * NORMAL only when the URL asks for it, anything else refused by name. */
+static void test_sqlite_synchronous(void **state)
+{
+    (void)state;
+    if (tu_pg_admin())
+        skip(); /* PostgreSQL's durability is the server's (synchronous_commit) */
+    char dir[64], url[128];
+    tu_tmpdir(dir, sizeof dir);
+    const struct { const char *suffix; int64_t want; } cases[] = {
+        {"", 2}, {"?synchronous=full", 2}, {"?synchronous=normal", 1}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(url, sizeof url, "sqlite:%s/d.db%s", dir, cases[i].suffix);
+        store *s;
+        nudge_err e = {0};
+        assert_int_equal(store_open(url, &s, &e), 0);
+        int64_t v = -1;
+        assert_int_equal(store_scalar(s, &v, &e, "PRAGMA synchronous"), 1);
+        assert_int_equal(v, cases[i].want);
+        store_close(s);
+    }
+    snprintf(url, sizeof url, "%s/d.db?synchronous=off", dir);
+    store *s = NULL;
+    nudge_err e = {0};
+    assert_int_equal(store_open(url, &s, &e), -1);
+    assert_string_equal(e.field, "db");
+    assert_non_null(strstr(e.msg, "?synchronous=off"));
+    tu_rmrf(dir);
+}
+
 /* PostgreSQL only (SQLite keeps rowid keys, sqlite/011 says why): every
  * tenant table's primary key leads with clinic_id and every reference
  * between tenant tables goes through it, so the schema can be sharded by
@@ -482,6 +512,7 @@ int main(void)
         cmocka_unit_test(test_audit_log_is_append_only),
         cmocka_unit_test(test_concurrent_migrations_apply_once),
         cmocka_unit_test(test_tenant_keys_lead_with_clinic),
+        cmocka_unit_test(test_sqlite_synchronous),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

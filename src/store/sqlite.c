@@ -202,8 +202,38 @@ static const struct store_ops sqlite_ops = {
     .close = lite_close,
 };
 
-int store_sqlite_open(const char *path, store **out, nudge_err *err)
+/* Durability: with synchronous=FULL every commit is on disk before it
+ * returns, so an acknowledged write survives power loss: the default.
+ * `PATH?synchronous=normal` trades that for speed (in WAL mode the last
+ * commits before a power cut may be lost; a crash of nudge alone loses
+ * nothing either way), for those who choose it knowingly. */
+static int lite_sync_mode(const char *path, char *file, size_t n, const char **pragma,
+                          nudge_err *err)
 {
+    const char *q = strrchr(path, '?');
+    size_t len = q ? (size_t)(q - path) : strlen(path);
+    *pragma = "PRAGMA synchronous=FULL;";
+    if (q) {
+        if (strcmp(q, "?synchronous=normal") == 0)
+            *pragma = "PRAGMA synchronous=NORMAL;";
+        else if (strcmp(q, "?synchronous=full") != 0)
+            return err_set(err, NUDGE_EINVAL, "db",
+                           "unknown SQLite option '%s' (accepted: ?synchronous=full, "
+                           "?synchronous=normal)", q);
+    }
+    if (len >= n)
+        return err_set(err, NUDGE_EINVAL, "db", "database path too long");
+    memcpy(file, path, len);
+    file[len] = '\0';
+    return 0;
+}
+
+int store_sqlite_open(const char *url, store **out, nudge_err *err)
+{
+    char path[4096];
+    const char *sync;
+    if (lite_sync_mode(url, path, sizeof path, &sync, err))
+        return -1;
     sqlite_store *ls = calloc(1, sizeof *ls);
     if (!ls)
         return err_set(err, NUDGE_ENOMEM, "", "out of memory");
@@ -219,8 +249,8 @@ int store_sqlite_open(const char *path, store **out, nudge_err *err)
         return -1;
     }
     sqlite3_busy_timeout(ls->db, 10000);
-    if (lite_exec_script(&ls->base, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-                                    "PRAGMA foreign_keys=ON;")) {
+    if (lite_exec_script(&ls->base, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;") ||
+        lite_exec_script(&ls->base, sync)) {
         err_set(err, NUDGE_ESTORE, "db", "cannot use database %s: %s", path,
                 sqlite3_errmsg(ls->db));
         lite_close(&ls->base);

@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""Tenancy check run by `make check`: every statement that reads, changes
+or deletes rows of a tenant table names the clinic in its WHERE clause.
+
+Two reasons. The API is scoped to the key's clinic, and a query that finds
+a row by id alone relies on its caller having checked the clinic first;
+naming the clinic in the statement makes the database enforce it. And on
+a PostgreSQL sharded by clinic (docs/OPERATIONS.md, "Past one database
+server") a statement that names the clinic is routed to one shard; one
+that does not fans out to all of them.
+
+SQL is each store_exec/store_query/store_scalar call's string literals
+joined (as scripts/check-binds.py reads them); INSERTs are exempt (the
+row's clinic_id is one of its columns). KNOWN lists the statements allowed
+without a clinic, keyed by file and the statement's first words, each
+with its reason: CROSS are deliberate scans over every clinic; DEBT are
+lookups by id whose callers hold the clinic and should pass it
+(docs/OPERATIONS.md item 2). A new statement must not join either list
+without a reason; a DEBT entry is removed when its statement is fixed
+(the check fails on an entry that no longer matches anything, so the
+list cannot rot).
+"""
+import glob
+import re
+import sys
+
+TENANT = {
+    'patients', 'patient_communication_preferences', 'appointments', 'reminders',
+    'notification_queue', 'delivery_attempts', 'delivery_events', 'templates',
+    'patient_segments', 'broadcasts', 'events', 'consent_log', 'tickets',
+    'ticket_messages', 'whatsapp_templates', 'msg91_templates', 'idempotency_keys',
+}
+
+CROSS = 'a scan over every clinic, by design'
+WEBHOOK = 'arrives without a clinic: the provider names only its own message id or the number'
+DEBT = 'by id; the caller holds the clinic and should pass it'
+
+KNOWN = {
+    ('src/queue.c', 'SELECT id FROM notification_queue WHERE provider_id'): WEBHOOK,
+    ('src/patient.c', 'SELECT id FROM patients WHERE phone'): WEBHOOK,
+    ('src/queue.c', 'SELECT status, channel, COUNT(*) FROM notification_queue'): CROSS + ' (/metrics)',
+    ('src/queue.c', 'SELECT channel, outcome, COUNT(*) FROM delivery_attempts'): CROSS + ' (/metrics)',
+    ('src/queue.c', 'SELECT COALESCE(? - MIN(due_at), 0) FROM notification_queue'): CROSS + ' (queue lag)',
+    ('src/reminder.c', 'SELECT COALESCE(? - MIN(due_at), 0) FROM reminders'): CROSS + ' (planner lag)',
+    ('src/reminder.c', 'SELECT id, clinic_id, patient_id, appointment_id, kind, template, due_at'): CROSS + ' (due plans)',
+    ('src/appointment.c', 'UPDATE appointments SET status = ?, start_at = ?'): DEBT,
+    ('src/appointment.c', 'UPDATE appointments SET service = ?, provider = ?'): DEBT,
+    ('src/appointment.c', 'SELECT id, start_at FROM appointments WHERE patient_id'): DEBT,
+    ('src/patient.c', 'UPDATE patients SET name = ?, email = ?'): DEBT,
+    ('src/patient.c', 'UPDATE patient_communication_preferences SET preferred_channel'): DEBT,
+    ('src/patient.c', 'UPDATE patients SET last_visit = ?'): DEBT,
+    ('src/patient.c', 'UPDATE patient_communication_preferences SET opt_out_sms'): DEBT,
+    ('src/queue.c', 'UPDATE notification_queue SET status = ?, due_at = CASE'): DEBT,
+    ('src/queue.c', 'UPDATE notification_queue SET attempts = attempts + 1'): DEBT,
+    ('src/queue.c', "UPDATE notification_queue SET status = 'sending', lease_until"): DEBT,
+    ('src/queue.c', "UPDATE notification_queue SET status = 'cancelled', last_error = 'expired"): DEBT,
+    ('src/queue.c', 'UPDATE notification_queue SET status = ?, attempts = ?, due_at = ?'): DEBT,
+    ('src/queue.c', "UPDATE notification_queue SET status = 'pending', due_at = ?"): DEBT,
+    ('src/queue.c', 'UPDATE notification_queue SET status = ?, lease_until = NULL'): DEBT,
+    ('src/queue.c', 'SELECT clinic_id, status FROM notification_queue WHERE id'): DEBT,
+    ('src/queue.c', 'UPDATE notification_queue SET status = ?, last_error = CASE'): DEBT,
+    ('src/queue.c', 'SELECT clinic_id, patient_id FROM notification_queue WHERE id'): DEBT,
+    ('src/queue.c', "UPDATE notification_queue SET status = 'cancelled', last_error = ?"): DEBT,
+    ('src/queue.c', 'SELECT transport_data FROM notification_queue WHERE appointment_id'): DEBT,
+    ('src/queue.c', 'SELECT transport_data FROM notification_queue WHERE id'): DEBT,
+    ('src/reminder.c', "UPDATE reminders SET status = 'cancelled', note = ?"): DEBT,
+    ('src/reminder.c', 'UPDATE reminders SET status = ?, notification_id = ?'): DEBT,
+    ('src/reminder.c', "UPDATE reminders SET status = 'cancelled', note = 'cancelled by staff'"): DEBT,
+    ('src/ticket.c', "UPDATE tickets SET status = 'open'"): DEBT,
+}
+
+
+def statements(path):
+    src = open(path).read()
+    for m in re.finditer(r'\bstore_(exec|query|scalar)\(', src):
+        i = j = m.end()
+        depth = 1
+        while depth:
+            c = src[j]
+            if c == '"':
+                j += 1
+                while src[j] != '"':
+                    j += 2 if src[j] == '\\' else 1
+            elif c == '(':
+                depth += 1
+            elif c == ')':
+                depth -= 1
+            j += 1
+        sql = ''.join(re.findall(r'"((?:[^"\\]|\\.)*)"', src[i:j - 1])).replace('\\"', '"')
+        yield src[:m.start()].count('\n') + 1, ' '.join(sql.split())
+
+
+bad = 0
+used = set()
+for path in sorted(glob.glob('src/**/*.c', recursive=True)):
+    if path == 'src/storecopy.c':   # copies whole tables (check-owners.py's exception)
+        continue
+    for line, sql in statements(path):
+        if re.match(r'(INSERT|CREATE|DROP|ALTER)\b', sql, re.I):
+            continue
+        tables = set(re.findall(r'\b(?:FROM|JOIN|UPDATE)\s+(\w+)', sql, re.I)) & TENANT
+        if not tables:
+            continue
+        where = re.split(r'\bWHERE\b', sql, maxsplit=1, flags=re.I)
+        if len(where) == 2 and re.search(r'\bclinic_id\b', where[1]):
+            continue
+        key = next((k for k in KNOWN if k[0] == path and sql.startswith(k[1])), None)
+        if key:
+            used.add(key)
+            continue
+        print(f'{path}:{line}: no clinic_id in the WHERE of a statement on '
+              f'{", ".join(sorted(tables))}: {sql[:100]}')
+        bad += 1
+for k in sorted(set(KNOWN) - used):
+    print(f'{k[0]}: KNOWN entry matches no statement any more, remove it: {k[1]}')
+    bad += 1
+sys.exit(1 if bad else 0)
