@@ -43,10 +43,12 @@ pgc_start() {
     # process grabs it in the next instant (pg_ctl then fails, loudly).
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     # fsync=off and friends: a throwaway cluster whose data dies with the
-    # run; durability would only slow the suites down.
+    # run; durability would only slow the suites down. PGC_DURABLE=1 (the
+    # benchmarks) keeps PostgreSQL's durable defaults.
+    local fast="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    [ "${PGC_DURABLE:-}" = 1 ] && fast=""
     pgc_as "$bin/pg_ctl" -D "$PGC_DIR/data" -l "$PGC_DIR/server.log" -w -t 60 \
-        -o "-c listen_addresses=127.0.0.1 -p $port -k $PGC_DIR -c fsync=off \
-            -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+        -o "-c listen_addresses=127.0.0.1 -p $port -k $PGC_DIR $fast -c max_connections=200" \
         start >/dev/null || { cat "$PGC_DIR/server.log" >&2; pgc_stop; return 1; }
     PGC_BIN=$bin
     export NUDGE_TEST_PG="postgresql://nudge@127.0.0.1:$port/postgres"

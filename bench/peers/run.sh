@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# bench/peers/run.sh: the job queues nudge is measured beside, on this
+# machine, on loopback servers this script starts and removes:
+#   BullMQ on redis-server with AOF everysec (can lose ~1 s of acknowledged
+#   jobs) and with AOF always; pg-boss and graphile-worker on PostgreSQL
+#   with its durable defaults (fsync, synchronous_commit on).
+# Installs what it needs (Debian's redis-server and postgresql, the npm
+# packages pinned in package.json/package-lock.json). Prints one JSON line
+# per peer and workload (common.mjs) on stdout; progress on stderr.
+#   bench/peers/run.sh [N] [WORKLOADS]     defaults: 20000 single,batch,burn
+set -eu
+cd "$(dirname "$0")"
+N=${1:-20000}
+WL=${2:-single,batch,burn}
+CALLERS=${CALLERS:-16}
+
+need() {   # need CMD PACKAGE
+    command -v "$1" >/dev/null && return 0
+    if [ "$(id -u)" = 0 ]; then
+        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$2" >&2
+    else
+        echo "bench: needs $2 (sudo apt-get install $2)" >&2; exit 2
+    fi
+}
+need redis-server redis-server
+need node nodejs
+need npm npm
+[ -d node_modules ] || npm ci --no-audit --no-fund >&2
+
+D=$(mktemp -d "${TMPDIR:-/tmp}/nudge-peers.XXXXXX")
+REDIS_PIDS=()
+cleanup() {
+    for p in "${REDIS_PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+    pgc_stop 2>/dev/null || true
+    rm -rf "$D"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+redis() {   # redis APPENDFSYNC: starts a server, prints its URL
+    local port dir=$D/redis-$1
+    port=$(free_port)
+    mkdir -p "$dir"
+    redis-server --bind 127.0.0.1 --port "$port" --dir "$dir" --appendonly yes \
+        --appendfsync "$1" --save '' --daemonize no >"$dir/log" 2>&1 &
+    REDIS_PIDS+=($!)
+    for _ in $(seq 1 100); do   # waiting for the server to listen
+        redis-cli -p "$port" ping >/dev/null 2>&1 && { echo "redis://127.0.0.1:$port"; return; }
+        sleep 0.1
+    done
+    echo "bench: redis-server did not start" >&2; cat "$dir/log" >&2; exit 1
+}
+
+for fsync in everysec always; do
+    url=$(redis $fsync)
+    echo "# bullmq, AOF $fsync" >&2
+    node bullmq.mjs --url="$url" --n="$N" --callers="$CALLERS" --workloads="$WL" --label="AOF $fsync"
+done
+
+. ../../tests/pgcluster.sh
+PGC_DURABLE=1 pgc_start
+admin=$NUDGE_TEST_PG
+for peer in pgboss graphile; do
+    db="bench_$peer"
+    psql -X -q "$admin" -c "CREATE DATABASE $db" >&2
+    echo "# $peer, PostgreSQL fsync on" >&2
+    node $peer.mjs --url="${admin%/*}/$db" --n="$N" --callers="$CALLERS" --workloads="$WL" \
+        --label="PostgreSQL, synchronous_commit on"
+done
