@@ -32,7 +32,7 @@ check "the printed key is an admin key of the demo clinic" \
 code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/clinic")
 check "no key: 401" test "$code" = 401
 check "the access log names method, path, status and key prefix, no bodies" \
-    grep -Eq '^nudge: http GET /v1/clinic 200 [0-9.]+ms key=[0-9a-f]{12}$' "$D/stderr"
+    grep -Eq '^nudge: http method="GET" path="/v1/clinic" status=200 ms=[0-9.]+ key=[0-9a-f]{12} client=127\.0\.0\.1$' "$D/stderr"
 
 # Slow clients (headers never finished) do not stall anyone else.
 for i in $(seq 1 20); do
