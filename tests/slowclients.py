@@ -2,7 +2,7 @@
 """slowclients.py: the bounded hostile client of tests/slowclients.sh.
 
 Opens N connections to `nudge serve` from many loopback addresses
-(127.0.0.2 and up, `--per-addr` each), in five kinds taken in turn:
+(127.1.0.1 and up, `--per-addr` each), in five kinds taken in turn:
 
   idle   connects and sends nothing
   line   drips a request line that never ends, a byte every 0.5 s
@@ -184,7 +184,8 @@ def main():
         return c
 
     for i in range(a.hostile):
-        add(f"127.0.0.{2 + i // a.per_addr}", KINDS[i % len(KINDS)])
+        k = i // a.per_addr
+        add(f"127.1.{k // 250}.{k % 250 + 1}", KINDS[i % len(KINDS)])
         if i % 100 == 99:
             pump(0)
     hostile = list(conns)

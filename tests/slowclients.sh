@@ -4,10 +4,10 @@
 # request line of NUL bytes, a 15 KB URL, a %0a in the path); then 2,000
 # connections from tests/slowclients.py (idle, dripping a request line, a
 # header or a body a byte every 0.5 s, half-closed) from 40 loopback
-# addresses, and 100 more from one address, while a normal client asks
-# /healthz and an authenticated /v1/clinic: every normal request must be
-# answered, every hostile connection closed by the server, none left in
-# CLOSE-WAIT. The limits are set low (1,000 connections, 2-3 s phases) so
+# addresses (127.1.0.x), and 100 more from one address, while a normal
+# client asks /healthz and an authenticated /v1/clinic: every normal
+# request must be answered, every hostile connection closed by the server,
+# none left in CLOSE-WAIT. The limits are set low (1,000 connections, 2-3 s phases) so
 # the run takes seconds; latencies are printed as measurements, not
 # judged. SLOWCLIENTS_N changes the number of connections. TAP-style output.
 set -u
@@ -16,8 +16,8 @@ set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 N=${SLOWCLIENTS_N:-2000}
 
-if ! python3 -c 'import socket; socket.socket().bind(("127.0.0.2", 0))' 2>/dev/null; then
-    ok "slow clients # SKIP loopback addresses other than 127.0.0.1 cannot be bound here"
+if ! python3 -c 'import socket; socket.socket().bind(("127.1.0.1", 0))' 2>/dev/null; then
+    ok "slow clients # SKIP loopback addresses such as 127.1.0.1 cannot be bound here"
     echo "1..$n"
     exit 0
 fi
@@ -31,12 +31,7 @@ NUDGE_HTTP_MAX_CONNECTIONS=1000 NUDGE_HTTP_MAX_PER_CLIENT=64 NUDGE_HTTP_HEAD_TIM
     "$NUDGE" --db "$DB" --outbox "$D/out" serve --demo --listen 127.0.0.1:0 --interval 1 \
     >"$D/stdout" 2>"$D/stderr" &
 PID=$!
-PORT=""
-for _ in $(seq 1 100); do   # waiting for the process to listen, not for a schedule
-    PORT=$(grep -o 'API on http://127.0.0.1:[0-9]*' "$D/stderr" 2>/dev/null | grep -o '[0-9]*$')
-    [ -n "$PORT" ] && break
-    sleep 0.1
-done
+PORT=$(serve_port "$D/stderr")
 check "serve listens" test -n "$PORT"
 KEY=$(head -n 1 "$D/stdout")
 URL="http://127.0.0.1:$PORT"

@@ -76,8 +76,7 @@ typedef struct http_conn {
     int shut;          /* shut down by the guard; libmicrohttpd closes it */
 } http_conn;
 
-/* What the guard closed since it last said so (once a second at most, so
- * an attack cannot flood the log). */
+/* Why the guard closed a connection (counted for guard_say). */
 enum { GUARD_LINE, GUARD_HEAD, GUARD_BODY, GUARD_EVICTED, GUARD_HALF, GUARD_N };
 
 struct http_server {
@@ -189,11 +188,18 @@ static void conn_phase_set(http_server *s, struct MHD_Connection *c, conn_phase 
     pthread_mutex_unlock(&s->mu);
 }
 
+/* Under s->mu. shutdown, not close: the descriptor stays libmicrohttpd's,
+ * which reads the end of the stream and closes it in its own thread. */
+static void conn_shut(http_server *s, http_conn *hc)
+{
+    shutdown(hc->fd, SHUT_RDWR);
+    hc->shut = 1;
+    s->n_shut++;
+}
+
 /* Under s->mu: closes a connection for the guard. A status gets a short
  * problem answer first (the socket is non-blocking and nothing else is
- * writing to it while a request is still arriving). shutdown, not close:
- * the descriptor stays libmicrohttpd's, which reads the end of the stream
- * and closes it in its own thread. */
+ * writing to it while a request is still arriving). */
 static void guard_close(http_server *s, http_conn *hc, int why)
 {
     static const struct {
@@ -220,9 +226,7 @@ static void guard_close(http_server *s, http_conn *hc, int why)
         /* Best effort: a client that is gone or not reading is closed anyway. */
         send(hc->fd, msg, (size_t)ml, MSG_DONTWAIT | MSG_NOSIGNAL);
     }
-    shutdown(hc->fd, SHUT_RDWR);
-    hc->shut = 1;
-    s->n_shut++;
+    conn_shut(s, hc);
     s->closed[why]++;
 }
 
@@ -249,8 +253,7 @@ static void guard_pass(http_server *s, int64_t now)
         if (hc->shut || hc->phase == PH_BUSY)
             continue;
         if (hc->phase == PH_READY && s->stopping) {
-            /* an idle keep-alive would only delay the stop */
-            guard_close(s, hc, GUARD_EVICTED);
+            conn_shut(s, hc); /* an idle keep-alive would only delay the stop */
             continue;
         }
         int fin;
@@ -276,18 +279,29 @@ static void guard_pass(http_server *s, int64_t now)
         if (now - hc->since >= limit[hc->phase])
             guard_close(s, hc, why[hc->phase]);
     }
-    long total = 0;
+}
+
+/* What the guard closed, said once a second at most (so an attack cannot
+ * flood the log) and outside the lock (a slow stderr must not stall the
+ * server's threads). */
+static void guard_say(http_server *s, int64_t now)
+{
+    long c[GUARD_N], total = 0;
+    memcpy(c, s->closed, sizeof c);
     for (int i = 0; i < GUARD_N; i++)
-        total += s->closed[i];
-    if (total && now - s->said_at >= 1000) {
-        fprintf(stderr,
-                "nudge: http guard closed=%ld line=%ld head=%ld body=%ld half_closed=%ld "
-                "evicted=%ld open=%d\n",
-                total, s->closed[GUARD_LINE], s->closed[GUARD_HEAD], s->closed[GUARD_BODY],
-                s->closed[GUARD_HALF], s->closed[GUARD_EVICTED], s->n_conns);
-        memset(s->closed, 0, sizeof s->closed);
-        s->said_at = now;
-    }
+        total += c[i];
+    if (!total || now - s->said_at < 1000)
+        return;
+    memset(s->closed, 0, sizeof s->closed);
+    s->said_at = now;
+    int open = s->n_conns;
+    pthread_mutex_unlock(&s->mu);
+    fprintf(stderr,
+            "nudge: http guard closed=%ld line=%ld head=%ld body=%ld half_closed=%ld evicted=%ld "
+            "open=%d\n",
+            total, c[GUARD_LINE], c[GUARD_HEAD], c[GUARD_BODY], c[GUARD_HALF], c[GUARD_EVICTED],
+            open);
+    pthread_mutex_lock(&s->mu);
 }
 
 static void *guard_run(void *p)
@@ -295,7 +309,9 @@ static void *guard_run(void *p)
     http_server *s = p;
     pthread_mutex_lock(&s->mu);
     while (!s->guard_stop) {
-        guard_pass(s, mono_ms());
+        int64_t now = mono_ms();
+        guard_pass(s, now);
+        guard_say(s, now);
         struct timespec t;
         clock_gettime(CLOCK_MONOTONIC, &t);
         t.tv_nsec += HTTP_GUARD_MS * 1000000L;
