@@ -97,6 +97,15 @@ typedef struct nudge_config {
     int lease_seconds;
     int batch_size;
     int max_in_flight;         /* sends at once on the multi handle */
+    /* The HTTP API's limits against slow and idle clients (nudge serve):
+     * connections in all and per client address; seconds a connection may
+     * idle between requests, and a request may take over its head and
+     * over its body (counted from their first byte, not from the last). */
+    int http_max_connections;
+    int http_max_per_client;
+    int http_idle_timeout;
+    int http_head_timeout;
+    int http_body_timeout;
 } nudge_config;
 
 int nudge_open(const nudge_config *cfg, nudge **out, nudge_err *err);
@@ -782,6 +791,14 @@ void nudge_names_join(const char *const *names, int quoted, const char *sep, con
 
 /* NULL, empty or only white space: a value not given. */
 int nudge_blank(const char *s);
+/* The one way untrusted text (a path, a method, a provider's answer)
+ * enters a log line: printable ASCII is kept, a backslash and '"' are
+ * escaped, and every other byte (control characters, DEL, anything above
+ * 0x7f) is written as \n, \r, \t or \xNN, so no input can end a line, forge
+ * one, or reach a terminal as an escape sequence. len bytes of s are read
+ * (NUL included); the text is cut to fit buf with "..." at its end; NULL
+ * gives "-". Returns buf. */
+const char *nudge_log_text(char *buf, size_t size, const char *s, size_t len);
 /* Fills err (if not NULL) and returns -1, so a front end or an embedder's
  * own checks can report as the library does. */
 int nudge_err_set(nudge_err *err, int code, const char *field, const char *fmt, ...)

@@ -90,6 +90,22 @@ const nudge_setting nudge_settings[] = {
      "Messages claimed at once by a dispatcher pass.", AT(batch_size), 1, 10000},
     {"max_in_flight", NULL, "NUDGE_MAX_IN_FLIGHT", NUDGE_SET_INT, "32", 0,
      "Sends in flight together on the libcurl multi handle.", AT(max_in_flight), 1, 1024},
+    {"http_max_connections", NULL, "NUDGE_HTTP_MAX_CONNECTIONS", NUDGE_SET_INT, "1024", RESTART,
+     "API connections open at once; past it the stalest one not being answered is closed to make "
+     "room, so a flood of slow clients cannot lock others out.", AT(http_max_connections), 16,
+     100000},
+    {"http_max_per_client", NULL, "NUDGE_HTTP_MAX_PER_CLIENT", NUDGE_SET_INT, "64", RESTART,
+     "API connections open at once from one client address (raise it behind a reverse proxy, "
+     "where every client has the proxy's address).", AT(http_max_per_client), 1, 100000},
+    {"http_idle_timeout", NULL, "NUDGE_HTTP_IDLE_TIMEOUT", NUDGE_SET_INT, "15", RESTART,
+     "Seconds an API connection may stay silent between requests (keep-alive) or while an answer "
+     "waits to be read.", AT(http_idle_timeout), 1, 3600},
+    {"http_head_timeout", NULL, "NUDGE_HTTP_HEAD_TIMEOUT", NUDGE_SET_INT, "10", RESTART,
+     "Seconds from a request's first byte to the end of its headers, however the bytes trickle "
+     "in; later: 408. Its request line gets 2 seconds (400).", AT(http_head_timeout), 1, 600},
+    {"http_body_timeout", NULL, "NUDGE_HTTP_BODY_TIMEOUT", NUDGE_SET_INT, "30", RESTART,
+     "Seconds from the end of a request's headers to the end of its body; later: 408.",
+     AT(http_body_timeout), 1, 3600},
 };
 /* clang-format on */
 const int nudge_n_settings = (int)(sizeof nudge_settings / sizeof *nudge_settings);

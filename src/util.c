@@ -1,5 +1,7 @@
 /*
- * util.c: shared helpers (error filling, bounded copies, growable buffer).
+ * util.c: shared helpers (error filling, bounded copies, growable buffer,
+ * and nudge_log_text: the one escaping every log line's untrusted text
+ * goes through).
  * Allocation failure aborts: a daemon that cannot allocate a few bytes cannot
  * do anything useful, and unwinding every path for it hides real errors.
  */
@@ -85,6 +87,51 @@ int nudge_blank(const char *s)
         if (!isspace((unsigned char)*s))
             return 0;
     return 1;
+}
+
+/* One byte of untrusted text as it is logged: into e[4], its length. */
+static size_t log_escape(unsigned char c, char e[4])
+{
+    static const char hex[] = "0123456789abcdef";
+    if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"')
+        return e[0] = (char)c, 1;
+    e[0] = '\\';
+    switch (c) {
+    case '\\': case '"': e[1] = (char)c; return 2;
+    case '\n': e[1] = 'n'; return 2;
+    case '\r': e[1] = 'r'; return 2;
+    case '\t': e[1] = 't'; return 2;
+    }
+    e[1] = 'x', e[2] = hex[c >> 4], e[3] = hex[c & 15];
+    return 4;
+}
+
+const char *nudge_log_text(char *buf, size_t size, const char *s, size_t len)
+{
+    if (!size)
+        return buf;
+    if (!s) {
+        snprintf(buf, size, "-");
+        return buf;
+    }
+    char e[4];
+    size_t total = 0;
+    for (size_t i = 0; i < len; i++)
+        total += log_escape((unsigned char)s[i], e);
+    /* Cut: room is kept for "...", and an escape is never split. */
+    size_t room = total < size ? size - 1 : size - 1 > 3 ? size - 1 - 3 : 0, o = 0;
+    for (size_t i = 0; i < len; i++) {
+        size_t el = log_escape((unsigned char)s[i], e);
+        if (o + el > room)
+            break;
+        memcpy(buf + o, e, el);
+        o += el;
+    }
+    if (total >= size)
+        while (o + 1 < size && o < room + 3)
+            buf[o++] = '.';
+    buf[o] = 0;
+    return buf;
 }
 
 int lang_code_ok(const char *s)

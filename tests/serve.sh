@@ -12,12 +12,7 @@ trap 'kill -9 $PID 2>/dev/null; rm -rf "$D"' EXIT
 "$NUDGE" --db "$DB" --outbox "$D/out" serve --demo --listen 127.0.0.1:0 --interval 1 \
     >"$D/stdout" 2>"$D/stderr" &
 PID=$!
-PORT=""
-for _ in $(seq 1 100); do   # waiting for the process to listen, not for a schedule
-    PORT=$(grep -o 'API on http://127.0.0.1:[0-9]*' "$D/stderr" 2>/dev/null | grep -o '[0-9]*$')
-    [ -n "$PORT" ] && break
-    sleep 0.1
-done
+PORT=$(serve_port "$D/stderr")
 check "serve prints the port it listens on" test -n "$PORT"
 KEY=$(head -n 1 "$D/stdout")
 check "the first admin key is printed once, on stdout" grep -Eq '^nudge_[0-9a-f]{12}_[0-9a-f]{64}$' <<<"$KEY"
@@ -32,7 +27,7 @@ check "the printed key is an admin key of the demo clinic" \
 code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/clinic")
 check "no key: 401" test "$code" = 401
 check "the access log names method, path, status and key prefix, no bodies" \
-    grep -Eq '^nudge: http GET /v1/clinic 200 [0-9.]+ms key=[0-9a-f]{12}$' "$D/stderr"
+    grep -Eq '^nudge: http method="GET" path="/v1/clinic" status=200 ms=[0-9.]+ key=[0-9a-f]{12} client=127\.0\.0\.1$' "$D/stderr"
 
 # Slow clients (headers never finished) do not stall anyone else.
 for i in $(seq 1 20); do
@@ -65,12 +60,7 @@ EDB=$(test_db "$E")
 "$NUDGE" --db "$EDB" --outbox "$E/out" serve --listen 127.0.0.1:0 --interval 1 \
     >"$E/stdout" 2>"$E/stderr" &
 PID=$!
-PORT=""
-for _ in $(seq 1 100); do
-    PORT=$(grep -o 'API on http://127.0.0.1:[0-9]*' "$E/stderr" 2>/dev/null | grep -o '[0-9]*$')
-    [ -n "$PORT" ] && break
-    sleep 0.1
-done
+PORT=$(serve_port "$E/stderr")
 KEY=$(head -n 1 "$E/stdout")
 code=$(curl -s -o /dev/null -w '%{http_code}' -X PATCH -H "Authorization: Bearer $KEY" \
     -H 'Content-Type: application/json' \

@@ -7,3 +7,14 @@ n=0; failed=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "  # $l"; done; }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else not_ok "$what" "command: $*"; fi; }
+# The port a `nudge serve --listen 127.0.0.1:0` says it took in its log
+# (stderr file $1), waiting up to 10 s for it to listen; empty if it did not.
+serve_port() {
+    local p=""
+    for _ in $(seq 1 100); do   # waiting for the process to listen, not for a schedule
+        p=$(grep -o 'API on http://127.0.0.1:[0-9]*' "$1" 2>/dev/null | grep -o '[0-9]*$')
+        [ -n "$p" ] && break
+        sleep 0.1
+    done
+    echo "$p"
+}

@@ -1,7 +1,8 @@
 /*
  * test_util.c: the shared helpers: error filling, bounded copies, language
  * codes and the growable buffer (growth past its first size, formatted
- * appends of any length, ownership handed over by sbuf_take).
+ * appends of any length, ownership handed over by sbuf_take), and the
+ * escaping every log line's untrusted text goes through (nudge_log_text).
  */
 #include "testutil.h"
 
@@ -55,6 +56,39 @@ static void test_lang_codes(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         if (lang_code_ok(bad[i]))
             fail_msg("accepted \"%s\"", bad[i]);
+}
+
+/* A forged access-log line (issue 11): whatever a path holds, the escaped
+ * text is one line of printable ASCII that reads back unambiguously. */
+static void test_log_text(void **state)
+{
+    (void)state;
+    char b[128];
+    const char forged[] = "/v1/x\nnudge: http POST /v1/keys 201\r\x1b[2J\"q\"\\\x7f\xc3\xa9";
+    nudge_log_text(b, sizeof b, forged, sizeof forged - 1);
+    assert_string_equal(b, "/v1/x\\nnudge: http POST /v1/keys 201\\r\\x1b[2J\\\"q\\\"\\\\\\x7f"
+                           "\\xc3\\xa9");
+    for (const char *p = b; *p; p++)
+        if (*p < 0x20 || *p > 0x7e)
+            fail_msg("byte 0x%02x survived escaping", (unsigned char)*p);
+    /* A NUL inside the given length is a byte like any other. */
+    nudge_log_text(b, sizeof b, "a\0b", 3);
+    assert_string_equal(b, "a\\x00b");
+    assert_string_equal(nudge_log_text(b, sizeof b, NULL, 0), "-");
+    assert_string_equal(nudge_log_text(b, sizeof b, "", 0), "");
+    /* Cut to fit with "...", never through the middle of an escape. */
+    char small[10];
+    nudge_log_text(small, sizeof small, "abcdefghijklmnop", 16);
+    assert_string_equal(small, "abcdef...");
+    nudge_log_text(small, sizeof small, "ab\x01\x02\x03", 5);
+    assert_string_equal(small, "ab\\x01...");
+    nudge_log_text(small, sizeof small, "abcdefghi", 9);
+    assert_string_equal(small, "abcdefghi"); /* exactly fits: no dots */
+    char tiny[3];
+    nudge_log_text(tiny, sizeof tiny, "\n", 1);
+    assert_string_equal(tiny, "\\n");
+    nudge_log_text(tiny, sizeof tiny, "\x01", 1);
+    assert_string_equal(tiny, "..");
 }
 
 static void test_sbuf(void **state)
@@ -120,6 +154,7 @@ int main(void)
         cmocka_unit_test(test_err_set),
         cmocka_unit_test(test_str_copy_bounds),
         cmocka_unit_test(test_lang_codes),
+        cmocka_unit_test(test_log_text),
         cmocka_unit_test(test_sbuf),
         cmocka_unit_test(test_sbuf_cap),
     };

@@ -115,12 +115,14 @@ static void cli_log_sent(void *x, const nudge_notification *m, const char *outco
 {
     (void)x;
     /* Ids and kinds only: no names, numbers or message text in logs. */
-    char why[256] = "";
+    char why[256] = "", safe[512], tmpl[256];
     if (strcmp(outcome, "sent"))
         cli_log_redact(m->last_error, why, sizeof why);
     fprintf(stderr, "nudge: notification %lld clinic %lld %s %s attempt %d: %s%s%s\n",
-            (long long)m->id, (long long)m->clinic_id, m->channel, m->template_name, m->attempts,
-            outcome, why[0] ? " - " : "", why);
+            (long long)m->id, (long long)m->clinic_id, m->channel,
+            nudge_log_text(tmpl, sizeof tmpl, m->template_name, strlen(m->template_name)),
+            m->attempts, outcome, why[0] ? " - " : "",
+            nudge_log_text(safe, sizeof safe, why, strlen(why)));
 }
 
 static int cli_first_clinic(void *x, const nudge_clinic *cl)
@@ -169,7 +171,8 @@ static int cli_bootstrap_key(cli_ctx *c)
 static void cli_log_store(void *x, const char *msg)
 {
     (void)x;
-    fprintf(stderr, "nudge: %s\n", msg);
+    char safe[1024]; /* a server's message can quote what a client sent */
+    fprintf(stderr, "nudge: %s\n", nudge_log_text(safe, sizeof safe, msg, strlen(msg)));
 }
 
 static int cli_interval(cli_ctx *c, int *interval)

@@ -9,20 +9,75 @@
  * nudge_once: one transaction with the stored answer, so a replay either
  * finds the first answer or finds nothing was done. Errors roll back: a
  * failed request leaves nothing behind.
+ *
+ * Slow and idle clients (issue 11) meet the guard: libmicrohttpd bounds
+ * connections per client address and its idle timeout is reset by every
+ * byte, so a client dripping a byte at a time would never be cut off. The
+ * guard follows each connection through its phases (ready for a request,
+ * request line, head, body, being answered) from libmicrohttpd's
+ * callbacks, and a thread of its own times each phase from its start: a
+ * request line that has not come 2 s after the first byte (NUL bytes,
+ * which libmicrohttpd skips as blank lines, included) is answered 400, a
+ * head or body over its time 408, and the socket is shut down, which
+ * libmicrohttpd sees as the client leaving and closes at once. Past
+ * http_max_connections the stalest connection not being answered makes
+ * room for the new one, so accepting never stops and the listen backlog
+ * never fills with sockets nobody reads.
  */
 #include "http/server.h"
 
 #include <arpa/inet.h>
+#include <linux/tcp.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "http/codec.h"
 #include "http/http.h"
+
+/* A request line must be whole this long after its first byte: it comes in
+ * the first packet, so anything slower is garbage or a drip. */
+#define HTTP_LINE_MS 2000
+/* Longer URLs are answered 414: every route is far shorter. */
+#define HTTP_MAX_URL 8192
+/* The kernel's TCP_CLOSE_WAIT (netinet/tcp.h has it, but clashes with
+ * linux/tcp.h, whose tcp_info has the received-bytes count). */
+#define HTTP_TCP_CLOSE_WAIT 8
+/* How often the guard looks at every connection. */
+#define HTTP_GUARD_MS 200
+/* File descriptors kept for everything but API connections (databases,
+ * the dispatcher's sockets, the outbox). */
+#define HTTP_FD_RESERVE 256
+
+/* Where a connection is; the guard times each phase from its start. */
+typedef enum conn_phase {
+    PH_READY, /* waiting for a request: the idle timeout (libmicrohttpd's) */
+    PH_LINE,  /* bytes came, no request line yet: HTTP_LINE_MS */
+    PH_HEAD,  /* request line came, headers not done: http_head_timeout */
+    PH_BODY,  /* headers done, body not: http_body_timeout */
+    PH_BUSY,  /* being answered: never timed or evicted by the guard */
+} conn_phase;
+
+/* One per socket, from accept to close, in the server's list (oldest phase
+ * first: the eviction order). */
+typedef struct http_conn {
+    struct http_conn *prev, *next;
+    int fd;
+    conn_phase phase;
+    int64_t since;     /* ms on the monotonic clock: the phase's start */
+    uint64_t rx_mark;  /* bytes received when it became ready */
+    int fin_seen;      /* the client half-closed it, seen in this phase */
+    int shut;          /* shut down by the guard; libmicrohttpd closes it */
+} http_conn;
+
+/* Why the guard closed a connection (counted for guard_say). */
+enum { GUARD_LINE, GUARD_HEAD, GUARD_BODY, GUARD_EVICTED, GUARD_HALF, GUARD_N };
 
 struct http_server {
     struct MHD_Daemon *d;
@@ -30,14 +85,279 @@ struct http_server {
     char *db, *outbox; /* copies of the strings in cfg.nudge */
     int port;
     pthread_key_t handle_key;
+    /* the guard; mu protects everything below */
+    pthread_mutex_t mu;
+    pthread_cond_t wake;
+    pthread_t guard;
+    int guard_on, guard_stop, stopping;
+    http_conn *head, *tail;
+    int n_conns, n_shut;
+    int max_conns; /* http_max_connections, after the file limit */
+    long closed[GUARD_N];
+    int64_t said_at;
 };
 
 typedef struct conn_ctx {
     char *body; /* NUL-terminated */
     size_t body_len;
     int too_big;
+    int head_done; /* the access handler has seen the headers */
+    size_t url_len;
     struct timespec started;
 } conn_ctx;
+
+/* ---- the guard ---- */
+
+static int64_t mono_ms(void)
+{
+    struct timespec t; /* durations, not a time of day: not the nudge clock */
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Payload bytes the kernel has received on the socket (0 if unknown), and
+ * whether the client has half-closed it (its FIN came: CLOSE-WAIT). */
+static uint64_t conn_rx(int fd, int *fin)
+{
+    struct tcp_info ti;
+    socklen_t len = sizeof ti;
+    memset(&ti, 0, sizeof ti);
+    int got = getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0;
+    if (fin)
+        *fin = got && ti.tcpi_state == HTTP_TCP_CLOSE_WAIT;
+    if (!got ||
+        len < offsetof(struct tcp_info, tcpi_bytes_received) + sizeof ti.tcpi_bytes_received)
+        return 0;
+    return ti.tcpi_bytes_received;
+}
+
+static void conn_unlink(http_server *s, http_conn *hc)
+{
+    if (hc->prev)
+        hc->prev->next = hc->next;
+    else
+        s->head = hc->next;
+    if (hc->next)
+        hc->next->prev = hc->prev;
+    else
+        s->tail = hc->prev;
+    hc->prev = hc->next = NULL;
+}
+
+static void conn_append(http_server *s, http_conn *hc)
+{
+    hc->prev = s->tail;
+    hc->next = NULL;
+    if (s->tail)
+        s->tail->next = hc;
+    else
+        s->head = hc;
+    s->tail = hc;
+}
+
+/* Under s->mu: a new phase starts now (or at `since`), at the list's end. */
+static void conn_enter(http_server *s, http_conn *hc, conn_phase ph, int64_t since)
+{
+    hc->phase = ph;
+    hc->since = since;
+    hc->fin_seen = 0;
+    conn_unlink(s, hc);
+    conn_append(s, hc);
+}
+
+static http_conn *conn_of(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *i =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return i ? i->socket_context : NULL;
+}
+
+/* Called from libmicrohttpd's threads as a request moves on. */
+static void conn_phase_set(http_server *s, struct MHD_Connection *c, conn_phase ph)
+{
+    http_conn *hc = conn_of(c);
+    if (!hc)
+        return;
+    pthread_mutex_lock(&s->mu);
+    int64_t now = mono_ms();
+    /* A head's time counts from the request's first byte, when the guard
+     * saw it come. */
+    conn_enter(s, hc, ph, ph == PH_HEAD && hc->phase == PH_LINE ? hc->since : now);
+    if (ph == PH_READY)
+        hc->rx_mark = conn_rx(hc->fd, NULL);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Under s->mu. shutdown, not close: the descriptor stays libmicrohttpd's,
+ * which reads the end of the stream and closes it in its own thread. */
+static void conn_shut(http_server *s, http_conn *hc)
+{
+    shutdown(hc->fd, SHUT_RDWR);
+    hc->shut = 1;
+    s->n_shut++;
+}
+
+/* Under s->mu: closes a connection for the guard. A status gets a short
+ * problem answer first (the socket is non-blocking and nothing else is
+ * writing to it while a request is still arriving). */
+static void guard_close(http_server *s, http_conn *hc, int why)
+{
+    static const struct {
+        int status;
+        const char *reason, *title, *detail;
+    } answers[GUARD_N] = {
+        [GUARD_LINE] = {400, "Bad Request", "Malformed request",
+                        "no request line arrived after the first bytes"},
+        [GUARD_HEAD] = {408, "Request Timeout", "Request timeout",
+                        "the request's headers took too long"},
+        [GUARD_BODY] = {408, "Request Timeout", "Request timeout",
+                        "the request's body took too long"},
+    };
+    if (answers[why].status) {
+        char body[256], msg[512];
+        int bl = snprintf(body, sizeof body,
+                          "{\"type\":\"about:blank\",\"title\":\"%s\",\"status\":%d,"
+                          "\"detail\":\"%s\"}",
+                          answers[why].title, answers[why].status, answers[why].detail);
+        int ml = snprintf(msg, sizeof msg,
+                          "HTTP/1.1 %d %s\r\nContent-Type: application/problem+json\r\n"
+                          "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
+                          answers[why].status, answers[why].reason, bl, body);
+        /* Best effort: a client that is gone or not reading is closed anyway. */
+        send(hc->fd, msg, (size_t)ml, MSG_DONTWAIT | MSG_NOSIGNAL);
+    }
+    conn_shut(s, hc);
+    s->closed[why]++;
+}
+
+/* Under s->mu: over the limit, the stalest connections not being answered
+ * (nor `keep`, the one just accepted) make room. */
+static void guard_evict(http_server *s, http_conn *keep)
+{
+    for (http_conn *hc = s->head; hc && s->n_conns - s->n_shut > s->max_conns; hc = hc->next)
+        if (hc != keep && !hc->shut && hc->phase != PH_BUSY)
+            guard_close(s, hc, GUARD_EVICTED);
+}
+
+/* Under s->mu: one look at every connection. */
+static void guard_pass(http_server *s, int64_t now)
+{
+    const int64_t limit[] = {
+        [PH_LINE] = HTTP_LINE_MS,
+        [PH_HEAD] = (int64_t)s->cfg.nudge.http_head_timeout * 1000,
+        [PH_BODY] = (int64_t)s->cfg.nudge.http_body_timeout * 1000,
+    };
+    static const int why[] = {[PH_LINE] = GUARD_LINE, [PH_HEAD] = GUARD_HEAD,
+                              [PH_BODY] = GUARD_BODY};
+    for (http_conn *hc = s->head; hc; hc = hc->next) {
+        if (hc->shut || hc->phase == PH_BUSY)
+            continue;
+        if (hc->phase == PH_READY && s->stopping) {
+            conn_shut(s, hc); /* an idle keep-alive would only delay the stop */
+            continue;
+        }
+        int fin;
+        uint64_t rx = conn_rx(hc->fd, &fin);
+        /* A client that half-closed before its request was whole can never
+         * finish it; libmicrohttpd (edge-triggered epoll) may not read the
+         * FIN that came with the last bytes until its idle timeout, and the
+         * socket would sit in CLOSE-WAIT. Seen on two passes in one phase,
+         * so a request racing through its phases is never cut. */
+        if (fin && hc->fin_seen) {
+            guard_close(s, hc, GUARD_HALF);
+            continue;
+        }
+        hc->fin_seen = fin;
+        if (hc->phase == PH_READY) {
+            /* Bytes since it became ready: a request has begun. */
+            if (rx > hc->rx_mark) {
+                hc->phase = PH_LINE;
+                hc->since = now;
+            }
+            continue;
+        }
+        if (now - hc->since >= limit[hc->phase])
+            guard_close(s, hc, why[hc->phase]);
+    }
+}
+
+/* What the guard closed, said once a second at most (so an attack cannot
+ * flood the log) and outside the lock (a slow stderr must not stall the
+ * server's threads). */
+static void guard_say(http_server *s, int64_t now)
+{
+    long c[GUARD_N], total = 0;
+    memcpy(c, s->closed, sizeof c);
+    for (int i = 0; i < GUARD_N; i++)
+        total += c[i];
+    if (!total || now - s->said_at < 1000)
+        return;
+    memset(s->closed, 0, sizeof s->closed);
+    s->said_at = now;
+    int open = s->n_conns;
+    pthread_mutex_unlock(&s->mu);
+    fprintf(stderr,
+            "nudge: http guard closed=%ld line=%ld head=%ld body=%ld half_closed=%ld evicted=%ld "
+            "open=%d\n",
+            total, c[GUARD_LINE], c[GUARD_HEAD], c[GUARD_BODY], c[GUARD_HALF], c[GUARD_EVICTED],
+            open);
+    pthread_mutex_lock(&s->mu);
+}
+
+static void *guard_run(void *p)
+{
+    http_server *s = p;
+    pthread_mutex_lock(&s->mu);
+    while (!s->guard_stop) {
+        int64_t now = mono_ms();
+        guard_pass(s, now);
+        guard_say(s, now);
+        struct timespec t;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        t.tv_nsec += HTTP_GUARD_MS * 1000000L;
+        if (t.tv_nsec >= 1000000000L) {
+            t.tv_sec++;
+            t.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&s->wake, &s->mu, &t);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    http_server *s = cls;
+    http_conn *hc = *socket_context;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *i =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (!i || !(hc = calloc(1, sizeof *hc)))
+            return; /* unguarded, under libmicrohttpd's own limits still */
+        hc->fd = i->connect_fd;
+        pthread_mutex_lock(&s->mu);
+        hc->phase = PH_READY;
+        hc->since = mono_ms();
+        conn_append(s, hc);
+        s->n_conns++;
+        guard_evict(s, hc);
+        pthread_mutex_unlock(&s->mu);
+        *socket_context = hc;
+        return;
+    }
+    if (!hc)
+        return;
+    /* Closed: libmicrohttpd closes the descriptor only after this returns,
+     * so the guard never shuts down a number reused by another socket. */
+    pthread_mutex_lock(&s->mu);
+    conn_unlink(s, hc);
+    s->n_conns--;
+    s->n_shut -= hc->shut;
+    pthread_mutex_unlock(&s->mu);
+    free(hc);
+    *socket_context = NULL;
+}
 
 /* ---- per-thread handles ---- */
 
@@ -468,6 +788,51 @@ static enum MHD_Result send_response(struct MHD_Connection *c, http_req *r)
     return ret;
 }
 
+/* The request line is whole: the request's context starts here, so the
+ * guard knows its head has begun and a long URL is known before the
+ * headers. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    conn_ctx *cx = calloc(1, sizeof *cx);
+    if (cx) {
+        cx->url_len = strlen(uri);
+        clock_gettime(CLOCK_MONOTONIC, &cx->started); /* a duration, not a time of day */
+    }
+    conn_phase_set(cls, c, PH_HEAD);
+    return cx;
+}
+
+/* Answers, counts and logs a request. The log line is logfmt; everything
+ * the client chose (method, path) goes through nudge_log_text, so no byte
+ * of it can break or forge a line. Never bodies, names or secrets: the
+ * path holds ids only, the key its public prefix. */
+static enum MHD_Result finish(http_server *s, struct MHD_Connection *c, conn_ctx *cx,
+                              http_req *r)
+{
+    conn_phase_set(s, c, PH_BUSY);
+    metrics_count(r->route, r->status);
+    enum MHD_Result ret = send_response(c, r);
+    if (s->cfg.access_log) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        double ms = (double)(now.tv_sec - cx->started.tv_sec) * 1e3 +
+                    (double)(now.tv_nsec - cx->started.tv_nsec) / 1e6;
+        char method[64], path[512], client[INET6_ADDRSTRLEN] = "-";
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, client,
+                      sizeof client);
+        fprintf(stderr,
+                "nudge: http method=\"%s\" path=\"%s\" status=%d ms=%.1f key=%s client=%s\n",
+                nudge_log_text(method, sizeof method, r->method, strlen(r->method)),
+                nudge_log_text(path, sizeof path, r->path, strlen(r->path)), r->status, ms,
+                r->key.prefix[0] ? r->key.prefix : "-", client);
+    }
+    json_decref(r->out);
+    return ret;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version,
                                   const char *upload, size_t *upload_size, void **con_cls)
@@ -475,12 +840,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     (void)version;
     http_server *s = cls;
     conn_ctx *cx = *con_cls;
-    if (!cx) {
-        cx = calloc(1, sizeof *cx);
-        if (!cx)
-            return MHD_NO;
-        clock_gettime(CLOCK_MONOTONIC, &cx->started); /* a duration, not a time of day */
-        *con_cls = cx;
+    if (!cx)
+        return MHD_NO; /* out of memory in on_uri */
+    http_req r;
+    memset(&r, 0, sizeof r);
+    r.route = -1;
+    r.method = method;
+    r.path = url;
+    r.conn = c;
+    if (!cx->head_done) {
+        cx->head_done = 1;
+        if (cx->url_len > HTTP_MAX_URL) { /* at once, not after a body */
+            char d[96];
+            snprintf(d, sizeof d, "the URL is longer than %d bytes", HTTP_MAX_URL);
+            http_problem(&r, 414, "URI too long", d, "url");
+            return finish(s, c, cx, &r);
+        }
+        conn_phase_set(s, c, PH_BODY);
         return MHD_YES;
     }
     if (*upload_size) {
@@ -498,12 +874,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_size = 0;
         return MHD_YES;
     }
-    http_req r;
-    memset(&r, 0, sizeof r);
-    r.route = -1;
-    r.method = method;
-    r.path = url;
-    r.conn = c;
     r.body = cx->body ? cx->body : "";
     r.body_len = cx->body_len;
     if (cx->too_big) {
@@ -515,29 +885,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         snprintf(d, sizeof d, "the body nests deeper than %d levels", s->cfg.max_depth);
         http_problem(&r, 400, "Malformed request", d, "body");
     } else {
+        conn_phase_set(s, c, PH_BUSY);
         handle(s, &r);
     }
-    metrics_count(r.route, r.status);
-    enum MHD_Result ret = send_response(c, &r);
-    if (s->cfg.access_log) {
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        double ms = (double)(now.tv_sec - cx->started.tv_sec) * 1e3 +
-                    (double)(now.tv_nsec - cx->started.tv_nsec) / 1e6;
-        /* Method, path, status, time and key prefix: never bodies, names or
-         * secrets (the path holds ids only). */
-        fprintf(stderr, "nudge: http %s %s %d %.1fms key=%s\n", method, url, r.status, ms,
-                r.key.prefix[0] ? r.key.prefix : "-");
-    }
-    json_decref(r.out);
-    return ret;
+    return finish(s, c, cx, &r);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode why)
 {
-    (void)cls;
-    (void)c;
     (void)why;
     conn_ctx *cx = *con_cls;
     if (cx) {
@@ -545,6 +901,33 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         free(cx);
     }
     *con_cls = NULL;
+    conn_phase_set(cls, c, PH_READY);
+}
+
+/* Room in the file limit for the connections asked for: the soft limit is
+ * raised toward the hard one, and the connection limit lowered to fit what
+ * remains (said once, at start). */
+static int fd_budget(int want)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return want;
+    rlim_t need = (rlim_t)want + (rlim_t)want / 4 + HTTP_FD_RESERVE + 64;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ? need : rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need)
+        return want;
+    long fit = ((long)rl.rlim_cur - HTTP_FD_RESERVE - 64) * 4 / 5;
+    if (fit < 16)
+        fit = 16;
+    fprintf(stderr,
+            "nudge: http_max_connections %d lowered to %ld: the open-file limit is %ld "
+            "(raise it with ulimit -n)\n",
+            want, fit, (long)rl.rlim_cur);
+    return (int)fit;
 }
 
 int http_start(const http_config *cfg, http_server **out, nudge_err *err)
@@ -559,13 +942,19 @@ int http_start(const http_config *cfg, http_server **out, nudge_err *err)
         s->cfg.max_depth = 32;
     if (!s->cfg.threads)
         s->cfg.threads = 4;
-    if (!s->cfg.timeout_s)
-        s->cfg.timeout_s = 30;
     s->db = codec_strdup(cfg->nudge.db);
     s->outbox = codec_strdup(cfg->nudge.outbox_dir);
     s->cfg.nudge.db = s->db;
     s->cfg.nudge.outbox_dir = s->outbox;
     s->cfg.nudge.smtp_url = NULL; /* API threads enqueue; they never send */
+    nudge_config_defaults(&s->cfg.nudge); /* the http_* limits an embedder left 0 */
+    s->max_conns = fd_budget(s->cfg.nudge.http_max_connections);
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->wake, &ca);
+    pthread_condattr_destroy(&ca);
 
     const char *listen = cfg->listen ? cfg->listen : "127.0.0.1:8080";
     const char *colon = strrchr(listen, ':');
@@ -587,14 +976,27 @@ int http_start(const http_config *cfg, http_server **out, nudge_err *err)
     }
     addr.sin_port = htons((uint16_t)port);
     pthread_key_create(&s->handle_key, handle_free);
+    /* libmicrohttpd's own limit is above the guard's, so it keeps accepting
+     * (it stops polling the listen socket at its limit) while the guard
+     * makes room; each pool thread gets an equal share of it. */
+    unsigned hard = (unsigned)(s->max_conns + s->max_conns / 4 + 16 * s->cfg.threads);
     s->d = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL_LINUX_ONLY | MHD_USE_ITC, 0,
         NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->cfg.threads, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)s->cfg.timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)128 * 1024,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
-    if (!s->d) {
+        (unsigned)s->cfg.nudge.http_idle_timeout, MHD_OPTION_CONNECTION_LIMIT, hard,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)s->cfg.nudge.http_max_per_client,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)128 * 1024, MHD_OPTION_URI_LOG_CALLBACK,
+        on_uri, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, s, MHD_OPTION_END);
+    if (s->d && pthread_create(&s->guard, NULL, guard_run, s) == 0)
+        s->guard_on = 1;
+    if (!s->guard_on) {
+        if (s->d)
+            MHD_stop_daemon(s->d);
         pthread_key_delete(s->handle_key);
+        pthread_mutex_destroy(&s->mu);
+        pthread_cond_destroy(&s->wake);
         free(s->db);
         free(s->outbox);
         free(s);
@@ -617,7 +1019,12 @@ void http_stop(http_server *s)
         return;
     if (s->d) {
         MHD_quiesce_daemon(s->d);
-        /* Requests in flight finish; new connections are refused. */
+        /* Requests in flight finish; new connections are refused, and the
+         * guard closes idle ones at once. */
+        pthread_mutex_lock(&s->mu);
+        s->stopping = 1;
+        pthread_cond_signal(&s->wake);
+        pthread_mutex_unlock(&s->mu);
         for (int i = 0; i < 1000; i++) {
             const union MHD_DaemonInfo *info =
                 MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
@@ -626,8 +1033,15 @@ void http_stop(http_server *s)
             struct timespec ts = {0, 10 * 1000 * 1000};
             nanosleep(&ts, NULL);
         }
+        pthread_mutex_lock(&s->mu);
+        s->guard_stop = 1;
+        pthread_cond_signal(&s->wake);
+        pthread_mutex_unlock(&s->mu);
+        pthread_join(s->guard, NULL);
         MHD_stop_daemon(s->d);
         pthread_key_delete(s->handle_key);
+        pthread_mutex_destroy(&s->mu);
+        pthread_cond_destroy(&s->wake);
     }
     free(s->db);
     free(s->outbox);

@@ -2,7 +2,8 @@
  * server.h: the HTTP API server, started by `nudge serve` beside the
  * scheduler and dispatcher. libmicrohttpd runs a small pool of threads;
  * each opens its own nudge handle (SQLite connections are not shared
- * between threads) on first use.
+ * between threads) on first use. A guard thread holds slow and idle
+ * clients to the http_* settings (server.c says how).
  */
 #ifndef NUDGE_HTTP_SERVER_H
 #define NUDGE_HTTP_SERVER_H
@@ -20,8 +21,8 @@ typedef struct http_config {
     size_t max_body;         /* bytes; default 1 MiB */
     int max_depth;           /* JSON nesting; default 32 */
     int threads;             /* default 4 */
-    int timeout_s;           /* idle connection timeout; default 30 */
-    int access_log;          /* one line per request on stderr */
+    /* Connection limits and timeouts are nudge.http_* (the settings). */
+    int access_log;          /* one logfmt line per request on stderr */
 } http_config;
 
 typedef struct http_server http_server;

@@ -19,7 +19,9 @@
 static int refuse(http_req *r, const char *why)
 {
     /* Never the body, never the signature: only which hook and why. */
-    fprintf(stderr, "nudge: webhook %s refused: %s\n", r->path, why);
+    char path[256];
+    fprintf(stderr, "nudge: webhook %s refused: %s\n",
+            nudge_log_text(path, sizeof path, r->path, strlen(r->path)), why);
     return http_problem(r, 403, "Forbidden", "the request is not signed by the provider", NULL);
 }
 
