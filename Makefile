@@ -98,7 +98,11 @@ soak: $(BUILD)/nudge
 
 # The throughput benchmark (bench/README.md); never part of `make check`.
 .PHONY: bench
-bench: $(BUILD)/bench/throughput
+bench: $(BUILD)/bench/throughput $(BUILD)/bench/queue
+
+$(BUILD)/bench/queue: bench/queue.c $(BUILD)/libnudge.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(STRICT) $(PKG_CFLAGS) -o $@ $< $(BUILD)/libnudge.a $(PKG_LIBS) -lpthread
 
 $(BUILD)/bench/throughput: bench/throughput.c $(BUILD)/libnudge.a
 	@mkdir -p $(dir $@)

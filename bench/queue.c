@@ -1,0 +1,176 @@
+/*
+ * queue.c: nudge's queue on issue 16's workloads, measured as
+ * bench/peers/ measures BullMQ, pg-boss and graphile-worker, so
+ * bench/compare.sh can print them side by side. Not a test.
+ *
+ *   build/bench/queue -w single [-n N] [-c CALLERS] [-d DB]
+ *
+ * single: CALLERS threads, each with its own handle (a handle is one
+ * connection and is not shared between threads), call nudge_enqueue one
+ * job at a time until N jobs are in; each call's latency is timed with
+ * CLOCK_MONOTONIC, and jobs/s is N over the wall time from the first call
+ * to the last answer. The job is what the peers enqueue: an SMS for one
+ * patient from one template. Durability is the store's: SQLite syncs each
+ * commit unless the URL says ?synchronous=normal; PostgreSQL is the
+ * server's synchronous_commit.
+ *
+ * Setup (timed apart): a scratch SQLite file in /tmp (or -d URL), one
+ * clinic, CALLERS patients. Prints one JSON line like bench/peers/.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "nudge.h"
+
+static const char *g_db;
+static int64_t g_clinic, *g_patients;
+static int g_n, g_callers;
+static double *g_lat;
+static int g_next;
+static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static double ms_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+static void die(const char *what, const nudge_err *e)
+{
+    fprintf(stderr, "queue: %s: %s%s%s\n", what, e ? e->msg : "", e && e->field[0] ? " / " : "",
+            e ? e->field : "");
+    exit(2);
+}
+
+static nudge *open_handle(void)
+{
+    nudge_config cfg = {.db = g_db, .outbox_dir = "/tmp/nudge-bench-outbox"};
+    nudge *n;
+    nudge_err e = {0};
+    if (nudge_open(&cfg, &n, &e) < 0)
+        die("open", &e);
+    return n;
+}
+
+static void *caller(void *arg)
+{
+    int64_t patient = *(int64_t *)arg;
+    nudge *n = open_handle();
+    for (;;) {
+        pthread_mutex_lock(&g_mu);
+        int i = g_next++;
+        pthread_mutex_unlock(&g_mu);
+        if (i >= g_n)
+            break;
+        nudge_send s = {.patient_id = patient, .template_name = "prescription_ready",
+                        .channel = "sms", .priority = NUDGE_NORMAL};
+        int64_t id;
+        nudge_err e = {0};
+        double a = ms_now();
+        if (nudge_enqueue(n, g_clinic, &s, &id, NULL, &e) < 0)
+            die("enqueue", &e);
+        g_lat[i] = ms_now() - a;
+    }
+    nudge_close(n);
+    return NULL;
+}
+
+static int cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double pct(const double *v, int n, double p)
+{
+    int i = (int)(p / 100 * n + 0.999999) - 1;
+    return v[i < 0 ? 0 : i >= n ? n - 1 : i];
+}
+
+int main(int argc, char **argv)
+{
+    const char *work = "single";
+    char path[128] = "";
+    g_n = 20000;
+    g_callers = 16;
+    int o;
+    while ((o = getopt(argc, argv, "w:n:c:d:")) != -1) {
+        switch (o) {
+        case 'w': work = optarg; break;
+        case 'n': g_n = atoi(optarg); break;
+        case 'c': g_callers = atoi(optarg); break;
+        case 'd': g_db = optarg; break;
+        default:
+            fprintf(stderr, "usage: queue -w single [-n N] [-c CALLERS] [-d DB]\n");
+            return 2;
+        }
+    }
+    if (strcmp(work, "single") != 0 || g_n < 1 || g_callers < 1) {
+        fprintf(stderr, "queue: only -w single is measured so far (batch and burn-down need "
+                        "issue 16's batch call and custom channels)\n");
+        return 2;
+    }
+    if (!g_db) {
+        snprintf(path, sizeof path, "/tmp/nudge-bench-queue-%d.db", (int)getpid());
+        g_db = path;
+    }
+    nudge *n = open_handle();
+    nudge_err e = {0};
+    if (nudge_migrate(n, NULL, &e) < 0)
+        die("migrate", &e);
+    nudge_clinic c;
+    nudge_clinic_defaults(&c);
+    c.quiet_start = c.quiet_end = 0;
+    c.rate_per_minute = 1000000;
+    snprintf(c.name, sizeof c.name, "Bench Clinic");
+    snprintf(c.timezone, sizeof c.timezone, "UTC");
+    snprintf(c.country, sizeof c.country, "IN");
+    if (nudge_clinic_add(n, &c, &e) < 0)
+        die("clinic", &e);
+    g_clinic = c.id;
+    g_patients = calloc((size_t)g_callers, sizeof *g_patients);
+    for (int i = 0; i < g_callers; i++) {
+        nudge_patient p;
+        nudge_patient_init(&p);
+        p.clinic_id = g_clinic;
+        snprintf(p.name, sizeof p.name, "Patient %06d", i);
+        snprintf(p.phone, sizeof p.phone, "+9198%08d", i);
+        if (nudge_patient_add(n, &p, &e) < 0)
+            die("patient", &e);
+        g_patients[i] = p.id;
+    }
+    nudge_close(n);
+
+    g_lat = calloc((size_t)g_n, sizeof *g_lat);
+    pthread_t *t = calloc((size_t)g_callers, sizeof *t);
+    double t0 = ms_now();
+    for (int i = 0; i < g_callers; i++)
+        pthread_create(&t[i], NULL, caller, &g_patients[i]);
+    for (int i = 0; i < g_callers; i++)
+        pthread_join(t[i], NULL);
+    double sec = (ms_now() - t0) / 1e3;
+    qsort(g_lat, (size_t)g_n, sizeof *g_lat, cmp);
+    printf("{\"peer\":\"nudge\",\"durability\":\"%s\",\"workload\":\"single\",\"jobs\":%d,"
+           "\"seconds\":%.3f,\"jobs_per_s\":%.0f,\"p50_ms\":%.2f,\"p99_ms\":%.2f}\n",
+           strstr(g_db, "postgres") ? "PostgreSQL, synchronous_commit on"
+           : strstr(g_db, "synchronous=normal") ? "SQLite synchronous=NORMAL"
+                                                : "SQLite synchronous=FULL",
+           g_n, sec, g_n / sec, pct(g_lat, g_n, 50), pct(g_lat, g_n, 99));
+    if (path[0]) {
+        char f[160];
+        const char *ext[] = {"", "-wal", "-shm"};
+        for (int i = 0; i < 3; i++) {
+            snprintf(f, sizeof f, "%s%s", path, ext[i]);
+            unlink(f);
+        }
+    }
+    free(t);
+    free(g_lat);
+    free(g_patients);
+    return 0;
+}
