@@ -194,7 +194,7 @@ static void test_outside_window_uses_the_mapped_template(void **state)
     nudge_err e = {0};
     assert_int_equal(nudge_whatsapp_template_put(f->env.n, f->clinic, "appointment_confirmation",
                                                  "hi", "visit_confirmed", "hi",
-                                                 "patient_name,service,date,time", &e),
+                                                 "patient_name,service,date,time", NULL, 0, &e),
                      0);
     fake_control(&f->wa, "{\"templates\":{\"visit_confirmed\":{\"hi\":4}}}");
     /* The plan was made before the mapping; the scheduler renders now. */
@@ -216,7 +216,7 @@ static void test_outside_window_uses_the_mapped_template(void **state)
     json_decref(req);
     /* A mapping needing a variable the message does not have is refused. */
     assert_int_equal(nudge_whatsapp_template_put(f->env.n, f->clinic, "x", "Hindi", "y", "hi",
-                                                 "", &e),
+                                                 "", NULL, 0, &e),
                      -1);
     assert_string_equal(e.field, "language");
 }
