@@ -268,6 +268,11 @@ int nudge_inbound_handle(nudge *n, const nudge_inbound *in, nudge_reply *out, nu
                                      : kw_classify(text, in->button_id, has_visit);
     if (provider_answered && kw < KW_STOP)
         kw = KW_NONE; /* not a name Twilio gives: a person reads it */
+    /* YES is one of Twilio's opt-in words and nudge's confirmation: both. */
+    int also_start = provider_answered && kw == KW_START &&
+                     kw_classify(text, NULL, has_visit) == KW_CONFIRM && has_visit;
+    if (also_start)
+        kw = KW_CONFIRM;
     if ((kw == KW_CONFIRM || kw == KW_CANCEL || kw == KW_RESCHEDULE) && !has_visit)
         kw = KW_NONE; /* nothing to act on: a person should read it */
     static const char *const names[] = {"ticket", "confirmed", "cancelled", "reschedule",
@@ -292,7 +297,9 @@ int nudge_inbound_handle(nudge *n, const nudge_inbound *in, nudge_reply *out, nu
     int opened = 0;
     switch (kw) {
     case KW_CONFIRM:
-        if (nudge_appointment_confirm(n, cid, a.id, err) < 0)
+        if (nudge_appointment_confirm(n, cid, a.id, err) < 0 ||
+            (also_start &&
+             patient_set_consent(n, &p, in->channel, 0, in->text, in->provider_id, err) < 0))
             goto fail;
         reply = "reply_confirmed";
         break;

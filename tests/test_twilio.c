@@ -533,9 +533,21 @@ static void test_21610_records_the_opt_out(void **state)
     tick(f);
     assert_string_equal(get(f, next).status, "cancelled");
     assert_int_equal(requests(f), asked);
-    /* Other permanent refusals say nothing about consent. */
+    /* Twilio's own list (the fake's, here) says the same. */
     nudge_patient p;
     nudge_err e = {0};
+    assert_int_equal(nudge_patient_get(f->env.n, f->clinic, f->patient, &p, &e), 0);
+    p.opt_outs = 0;
+    assert_int_equal(nudge_patient_update(f->env.n, f->clinic, &p, 0, &e), 0);
+    fake_control(&f->tw, "{\"opted_out\":[\"+919876543210\"]}");
+    id = enqueue(f);
+    assert_int_equal(tick(f).failed, 1);
+    assert_true(opt_outs(f) & NUDGE_OPTOUT_SMS);
+    json_t *req = fake_last_request(&f->tw);
+    assert_int_equal(fake_int(req, "status"), 400);
+    json_decref(req);
+    fake_control(&f->tw, "{\"opted_out\":[]}");
+    /* Other permanent refusals say nothing about consent. */
     assert_int_equal(nudge_patient_get(f->env.n, f->clinic, f->patient, &p, &e), 0);
     p.opt_outs = 0;
     assert_int_equal(nudge_patient_update(f->env.n, f->clinic, &p, 0, &e), 0);
@@ -559,13 +571,15 @@ static void inbound_with(fx *f, const char *body, const char *params)
     json_decref(res);
 }
 
-/* Advanced Opt-Out: Twilio has answered STOP, START and HELP itself and
- * names what it read in OptOutType. nudge records the consent change now
- * and queues no answer of its own (the patient would get two). */
+/* Advanced Opt-Out (the fake reads its default keywords as Twilio does):
+ * Twilio has answered STOP, START and HELP itself and names what it read
+ * in OptOutType. nudge records the consent change now and queues no
+ * answer of its own (the patient would get two). */
 static void test_advanced_opt_out_is_not_answered_twice(void **state)
 {
     NEED_FAKE;
     fx *f = *state;
+    fake_control(&f->tw, "{\"advanced_opt_out\":true}");
     nudge_appointment a;
     memset(&a, 0, sizeof a);
     a.patient_id = f->patient;
@@ -578,7 +592,7 @@ static void test_advanced_opt_out_is_not_answered_twice(void **state)
     size_t asked = requests(f);
     /* CANCEL is one of Twilio's opt-out words: with a visit ahead nudge
      * would read it as cancelling the visit, but Twilio has read STOP. */
-    inbound_with(f, "CANCEL", "{\"OptOutType\":\"STOP\"}");
+    inbound_with(f, "CANCEL", "{}");
     assert_true(opt_outs(f) & NUDGE_OPTOUT_SMS);
     nudge_appointment got;
     assert_int_equal(nudge_appointment_get(f->env.n, f->clinic, a.id, &got, &e), 0);
@@ -586,12 +600,21 @@ static void test_advanced_opt_out_is_not_answered_twice(void **state)
     assert_int_equal(count(f, "SELECT COUNT(*) FROM consent_log WHERE action = 'stop' AND "
                               "message = 'CANCEL'"),
                      1);
-    inbound_with(f, "START", "{\"OptOutType\":\"START\"}");
+    inbound_with(f, "START", "{}");
     assert_false(opt_outs(f) & NUDGE_OPTOUT_SMS);
-    inbound_with(f, "HELP", "{\"OptOutType\":\"HELP\"}");
+    inbound_with(f, "HELP", "{}");
     assert_int_equal(count(f, "SELECT COUNT(*) FROM inbound_messages WHERE action IN ('stop', "
                               "'start', 'help')"),
                      3);
+    /* YES: Twilio's opt-in word, nudge's confirmation. Both, unanswered. */
+    inbound_with(f, "STOP", "{}");
+    inbound_with(f, "yes", "{}");
+    assert_false(opt_outs(f) & NUDGE_OPTOUT_SMS);
+    assert_int_equal(nudge_appointment_get(f->env.n, f->clinic, a.id, &got, &e), 0);
+    assert_string_equal(got.status, "confirmed");
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM consent_log WHERE action = 'start' AND "
+                              "message = 'yes'"),
+                     1);
     /* Nothing of nudge's own was queued or sent for any of them. */
     assert_int_equal(count(f, "SELECT COUNT(*) FROM notification_queue WHERE template LIKE "
                               "'reply_%'"),
@@ -599,6 +622,7 @@ static void test_advanced_opt_out_is_not_answered_twice(void **state)
     tick(f);
     assert_int_equal(requests(f), asked);
     /* Without OptOutType nudge reads and answers STOP itself, as before. */
+    fake_control(&f->tw, "{\"advanced_opt_out\":false}");
     inbound_with(f, "STOP", "{}");
     assert_int_equal(count(f, "SELECT COUNT(*) FROM notification_queue WHERE template = "
                               "'reply_stop'"),
