@@ -21,6 +21,19 @@ typedef struct fx {
     int64_t clinic, patient, appt;
 } fx;
 
+static int64_t add_visit(fx *f, const char *service, int64_t start_at)
+{
+    nudge_appointment a;
+    memset(&a, 0, sizeof a);
+    a.patient_id = f->patient;
+    snprintf(a.service, sizeof a.service, "%s", service);
+    a.start_at = start_at;
+    a.duration_min = 30;
+    nudge_err e = {0};
+    assert_int_equal(nudge_appointment_add(f->env.n, f->clinic, &a, &e), 0);
+    return a.id;
+}
+
 static int setup(void **state)
 {
     fx *f = calloc(1, sizeof *f);
@@ -40,16 +53,9 @@ static int setup(void **state)
     strcpy(p.phone, "9876543210");
     strcpy(p.language, "hi");
     assert_int_equal(nudge_patient_add(f->env.n, &p, &e), 0);
-    nudge_appointment a;
-    memset(&a, 0, sizeof a);
-    a.patient_id = p.id;
-    strcpy(a.service, "Teeth Cleaning");
-    a.start_at = VISIT;
-    a.duration_min = 30;
-    assert_int_equal(nudge_appointment_add(f->env.n, c.id, &a, &e), 0);
     f->clinic = c.id;
     f->patient = p.id;
-    f->appt = a.id;
+    f->appt = add_visit(f, "Teeth Cleaning", VISIT);
     *state = f;
     return 0;
 }
@@ -240,19 +246,6 @@ static void test_duplicates_and_strangers(void **state)
     assert_string_equal(e.field, "channel");
 }
 
-static int64_t add_visit(fx *f, int64_t start_at)
-{
-    nudge_appointment a;
-    memset(&a, 0, sizeof a);
-    a.patient_id = f->patient;
-    strcpy(a.service, "Root Canal");
-    a.start_at = start_at;
-    a.duration_min = 60;
-    nudge_err e = {0};
-    assert_int_equal(nudge_appointment_add(f->env.n, f->clinic, &a, &e), 0);
-    return a.id;
-}
-
 static const char *visit_status(fx *f, int64_t id)
 {
     static nudge_appointment a;
@@ -300,7 +293,7 @@ static void test_context_names_the_visit(void **state)
     assert_int_equal(nudge_patient_get(f->env.n, f->clinic, f->patient, &p, &e), 0);
     strcpy(p.preferred_channel, "whatsapp");
     assert_int_equal(nudge_patient_update(f->env.n, f->clinic, &p, 0, &e), 0);
-    int64_t second = add_visit(f, VISIT + 7 * 24 * 3600);
+    int64_t second = add_visit(f, "Root Canal", VISIT + 7 * 24 * 3600);
     nudge_tick_stats st;
     assert_int_equal(nudge_tick(f->env.n, &st, &e), 0);
     char first_msg[128], second_msg[128];
@@ -355,7 +348,7 @@ static void test_template_buttons(void **state)
                               "'wamid.t1' AND body = 'नहीं आ पाऊँगा'"),
                      1);
     /* Not mapped: the button's text, in Hindi or English. */
-    int64_t v = add_visit(f, VISIT + 3600);
+    int64_t v = add_visit(f, "Root Canal", VISIT + 3600);
     r = answer_to(f, NULL, "पक्का करें", "Yes please", "wamid.t2");
     assert_string_equal(r.action, "confirmed");
     assert_string_equal(visit_status(f, v), "confirmed");
@@ -383,7 +376,7 @@ static void test_template_buttons(void **state)
     assert_int_equal(nudge_whatsapp_template_put(f->env.n, f->clinic, "appointment_reminder",
                                                  "hi", "visit_reminder", "hi", "", NULL, 0, &e),
                      0);
-    v = add_visit(f, VISIT + 7200);
+    v = add_visit(f, "Root Canal", VISIT + 7200);
     r = answer_to(f, NULL, "Later", "VISIT_YES", "wamid.t6");
     assert_string_equal(r.action, "ticket");
     assert_string_equal(visit_status(f, v), "scheduled");

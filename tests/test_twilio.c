@@ -439,12 +439,9 @@ static void test_webhook_rejections(void **state)
     assert_string_equal(get(f, id).status, "delivered");
 }
 
-/* A patient's SMS through the fake: signed by Twilio, handled, answered
- * through the queue (TwiML stays empty), and the answer sent by Twilio. */
-static void test_inbound_sms(void **state)
+/* A filling on 1 December for the patient. */
+static nudge_appointment add_visit(fx *f)
 {
-    NEED_FAKE;
-    fx *f = *state;
     nudge_appointment a;
     memset(&a, 0, sizeof a);
     a.patient_id = f->patient;
@@ -453,6 +450,17 @@ static void test_inbound_sms(void **state)
     a.duration_min = 30;
     nudge_err e = {0};
     assert_int_equal(nudge_appointment_add(f->env.n, f->clinic, &a, &e), 0);
+    return a;
+}
+
+/* A patient's SMS through the fake: signed by Twilio, handled, answered
+ * through the queue (TwiML stays empty), and the answer sent by Twilio. */
+static void test_inbound_sms(void **state)
+{
+    NEED_FAKE;
+    fx *f = *state;
+    nudge_appointment a = add_visit(f);
+    nudge_err e = {0};
     char ctl[256];
     snprintf(ctl, sizeof ctl,
              "{\"url\":\"%s/webhooks/twilio/inbound\",\"from\":\"+919876543210\","
@@ -580,14 +588,8 @@ static void test_advanced_opt_out_is_not_answered_twice(void **state)
     NEED_FAKE;
     fx *f = *state;
     fake_control(&f->tw, "{\"advanced_opt_out\":true}");
-    nudge_appointment a;
-    memset(&a, 0, sizeof a);
-    a.patient_id = f->patient;
-    strcpy(a.service, "Filling");
-    a.start_at = TU_T(2026, 12, 1, 4, 30);
-    a.duration_min = 30;
+    nudge_appointment a = add_visit(f);
     nudge_err e = {0};
-    assert_int_equal(nudge_appointment_add(f->env.n, f->clinic, &a, &e), 0);
     tick(f); /* the booking's confirmation goes */
     size_t asked = requests(f);
     /* CANCEL is one of Twilio's opt-out words: with a visit ahead nudge
