@@ -441,6 +441,13 @@ static void test_button_confirms_the_visit_it_answers(void **state)
     assert_int_equal(scalar(f, "SELECT COUNT(*) FROM inbound_messages WHERE body = 'पक्का करें' "
                                "AND action = 'confirmed'"),
                      1);
+    /* A typed answer swiped onto the second's message: the second. */
+    snprintf(tail, sizeof tail, "\"text\":\"N\",\"context_id\":\"%s\"", second);
+    inbound(f, tail);
+    assert_int_equal(nudge_appointment_get(f->env.n, f->clinic, b.id, &got, &e), 0);
+    assert_string_equal(got.status, "cancelled");
+    assert_int_equal(nudge_appointment_get(f->env.n, f->clinic, f->appt, &got, &e), 0);
+    assert_string_equal(got.status, "scheduled");
     /* And under the first one's: the first. */
     snprintf(tail, sizeof tail,
              "\"button\":{\"id\":\"confirm\",\"title\":\"Confirm\"},\"context_id\":\"%s\"",
