@@ -51,8 +51,8 @@ static enum kw kw_word(const char *s, int has_visit, int button)
 {
     static const char *const confirm[] = {"c", "yes", "y", "1", "confirm", "हाँ", "हां", "haan",
                                           "ha", "han", "पक्का करें", "पक्का", "पुष्टि करें", NULL};
-    static const char *const cancel[] = {"n",     "no",   "cancel", "नहीं",    "नही",
-                                         "nahi",  "nahin", "रद्द करें", "रद्द", NULL};
+    static const char *const cancel[] = {"n",    "no",    "cancel", "नहीं", "नही",
+                                         "nahi", "nahin", "रद्द करें", "रद्द", NULL};
     static const char *const resched[] = {"r", "reschedule", "समय बदलें", NULL};
     static const char *const stop[] = {"stop", "stopall", "unsubscribe", "end", "quit", NULL};
     static const char *const start[] = {"start", "unstop", NULL};
@@ -143,8 +143,12 @@ static int visit_open(nudge *n, int64_t clinic, int64_t id, int64_t now, nudge_a
                       nudge_err *err)
 {
     static const char *const open[] = {"scheduled", "confirmed", "rescheduled", NULL};
-    if (nudge_appointment_get(n, clinic, id, a, err) < 0)
-        return err->code == NUDGE_ENOTFOUND ? 0 : -1;
+    if (nudge_appointment_get(n, clinic, id, a, err) < 0) {
+        if (err->code != NUDGE_ENOTFOUND)
+            return -1;
+        err_clear(err);
+        return 0;
+    }
     return a->start_at > now && nudge_names_find(open, a->status) >= 0;
 }
 

@@ -268,12 +268,13 @@ static int tmpl_wa_buttons(const nudge_wa_button *b, size_t nb, char **json, nud
         return err_set(err, NUDGE_EINVAL, "buttons", "a template has at most 10 buttons");
     json_t *o = json_object();
     for (size_t i = 0; i < nb; i++) {
-        const char *why = str_blank(b[i].payload) || strlen(b[i].payload) > 256
-                              ? "a button's payload is 1 to 256 bytes"
-                          : !b[i].action || nudge_names_find(nudge_wa_button_actions, b[i].action) < 0
-                              ? "a button's action is confirm, cancel or reschedule"
-                          : json_object_get(o, b[i].payload) ? "a payload is mapped twice"
-                                                             : NULL;
+        const char *why =
+            str_blank(b[i].payload) || strlen(b[i].payload) > 256
+                ? "a button's payload is 1 to 256 bytes"
+            : !b[i].action || nudge_names_find(nudge_wa_button_actions, b[i].action) < 0
+                ? "a button's action is confirm, cancel or reschedule"
+            : json_object_get(o, b[i].payload) ? "a payload is mapped twice"
+                                               : NULL;
         if (why || json_object_set_new(o, b[i].payload, json_string(b[i].action)) < 0) {
             json_decref(o);
             return err_set(err, NUDGE_EINVAL, "buttons", "%s (%.64s)",
