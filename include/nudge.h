@@ -285,13 +285,24 @@ typedef int (*nudge_template_fn)(void *ctx, const nudge_template *t);
 int nudge_template_list(nudge *n, int64_t clinic_id, nudge_template_fn fn, void *ctx,
                         nudge_err *err);
 
+/* A quick-reply button of an approved WhatsApp template: the payload
+ * WhatsApp sends back when it is tapped, and what it does (confirm,
+ * cancel, reschedule). */
+typedef struct nudge_wa_button {
+    const char *payload, *action;
+} nudge_wa_button;
+extern const char *const nudge_wa_button_actions[]; /* confirm cancel reschedule, NULL */
+
 /* Maps a nudge template (in one language) to the clinic's approved
  * WhatsApp template, used outside the 24-hour window: wa_name and
  * wa_language as approved by Meta, params the nudge variables that fill
- * its body parameters, in order, comma-separated ("patient_name,date"). */
+ * its body parameters, in order, comma-separated ("patient_name,date"),
+ * and its quick-reply buttons' payloads (n_buttons of them; a payload
+ * not mapped is read by its text). Replaces an earlier mapping whole. */
 int nudge_whatsapp_template_put(nudge *n, int64_t clinic_id, const char *template_name,
                                 const char *language, const char *wa_name, const char *wa_language,
-                                const char *params, nudge_err *err);
+                                const char *params, const nudge_wa_button *buttons,
+                                size_t n_buttons, nudge_err *err);
 
 /* Maps a nudge template (in one language) to a DLT-registered MSG91 flow
  * template: template_id as registered, params its variables and the nudge
@@ -469,9 +480,19 @@ void nudge_queue_stats_free(nudge_queue_stats *s);
 typedef struct nudge_inbound {
     const char *channel;     /* sms whatsapp */
     const char *from;        /* the sender's number, E.164 */
-    const char *text;        /* what they wrote ("" for a button) */
-    const char *button_id;   /* a WhatsApp reply button: confirm, reschedule; or NULL */
+    const char *text;        /* what they wrote, or the text of the button they tapped */
+    /* A WhatsApp button: a reply button's id (confirm, reschedule) or an
+     * approved template's quick-reply payload; or NULL. */
+    const char *button_id;
     const char *provider_id; /* the provider's id for the message: makes handling idempotent */
+    /* The provider's id of the message this one answers (WhatsApp's
+     * context.id), or NULL: the visit acted on is that message's. */
+    const char *context_id;
+    /* The provider's own reading of the message, when it has already
+     * answered the patient itself (Twilio's Advanced Opt-Out: OptOutType
+     * stop, start or help): recorded, and nudge sends no answer. NULL:
+     * nudge reads the message. */
+    const char *opt_out;
 } nudge_inbound;
 
 typedef struct nudge_reply {
@@ -480,8 +501,9 @@ typedef struct nudge_reply {
     int64_t notification_id; /* the answer enqueued, 0 for none */
 } nudge_reply;
 
-/* Handles one inbound message: finds the patient by number (and their
- * next appointment), acts on a keyword (confirm, cancel, reschedule, STOP,
+/* Handles one inbound message: finds the patient by number and the visit
+ * it is about (the one of the message it answers, else the patient's
+ * next), acts on a keyword (confirm, cancel, reschedule, STOP,
  * START, HELP, in English and Hindi) or files it in a support ticket, and
  * enqueues the answer, all in one transaction with an event. A message
  * already handled (same provider_id) changes nothing. */

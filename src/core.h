@@ -89,6 +89,12 @@ int patient_visited(nudge *n, int64_t patient_id, int64_t at, nudge_err *err);
 int patient_by_phone(nudge *n, const char *phone, int64_t *ids, int max, nudge_err *err);
 int patient_set_consent(nudge *n, const nudge_patient *p, const char *channel, int stop,
                         const char *message, const char *provider_id, nudge_err *err);
+/* A provider refused message m because its recipient opted out with the
+ * provider (Twilio 21610): the patient's opt-out of m's channel, with why
+ * as proof, in its own transaction; nothing when already recorded or when
+ * the patient's number is no longer m's recipient. */
+int patient_provider_opt_out(nudge *n, const nudge_notification *m, const char *why,
+                             nudge_err *err);
 
 /* ticket.c: files an inbound message on the patient's open ticket, or
  * opens one (*opened = 1). */
@@ -106,6 +112,13 @@ int tmpl_transport_data(nudge *n, int64_t clinic_id, const nudge_template *t, co
                         const nudge_vars *v, json_t *data, nudge_err *err);
 
 /* tmpl_store.c: variables every message about a patient may use. */
+/* tmpl_store.c: the action (confirm, cancel, reschedule) the clinic
+ * mapped to a WhatsApp quick-reply payload, in its mapping of
+ * (template_name, language) when the message answered is known (else
+ * NULL: in any of its mappings); "" when none. */
+int tmpl_wa_button_action(nudge *n, int64_t clinic_id, const char *template_name,
+                          const char *language, const char *payload, char *action, size_t size,
+                          nudge_err *err);
 void tmpl_patient_vars(const nudge_clinic *c, const nudge_patient *p, const nudge_appointment *a,
                        nudge_vars *v);
 
@@ -155,6 +168,10 @@ int queue_sent_with(nudge *n, int64_t appointment_id, const char *path, const ch
                     int *sent, nudge_err *err);
 /* A message's transport data (caller frees; NULL: none). */
 int queue_transport_data(nudge *n, int64_t id, char **data, nudge_err *err);
+/* The message a provider knows by provider_id (a patient's answer names
+ * it): 1 found (the caller frees *m), 0 none. */
+int queue_by_provider_id(nudge *n, const char *provider_id, nudge_notification *m,
+                         nudge_err *err);
 /* Chooses the channel and recipient for a patient. */
 int queue_route(const nudge_clinic *c, const nudge_patient *p, const char *want,
                 const char **channel, const char **recipient, nudge_err *err);

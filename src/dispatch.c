@@ -110,6 +110,10 @@ static int dispatch_outcome(nudge *n, nudge_notification *m, channel *ch,
         return 0; /* lost the lease meanwhile: the new holder owns the row */
     if (rc < 0)
         return -1;
+    /* The provider refuses the number until the patient opts in again
+     * (Twilio 21610): their opt-out, so nothing more is tried. */
+    if (o->opted_out && m->patient_id && patient_provider_opt_out(n, m, o->detail, err) < 0)
+        return -1;
     m->attempts++;
     if (o->result == CHANNEL_SENT) {
         st->sent++;

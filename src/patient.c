@@ -270,6 +270,24 @@ int patient_by_phone(nudge *n, const char *phone, int64_t *ids, int max, nudge_e
     return r < 0 ? -1 : got;
 }
 
+int patient_provider_opt_out(nudge *n, const nudge_notification *m, const char *why,
+                             nudge_err *err)
+{
+    nudge_patient p;
+    if (store_begin(n->db, err) < 0)
+        return -1;
+    if (nudge_patient_get(n, m->clinic_id, m->patient_id, &p, err) < 0)
+        goto fail;
+    if (!strcmp(p.phone, m->recipient) && !(p.opt_outs & nudge_optout_parse(m->channel)) &&
+        (patient_set_consent(n, &p, m->channel, 1, why, NULL, err) < 0 ||
+         audit_add(n, p.clinic_id, "opt_out", "patient", p.id, why, err) < 0))
+        goto fail;
+    return store_commit(n->db, err);
+fail:
+    store_rollback(n->db);
+    return -1;
+}
+
 /* STOP and START: the channel's opt-out and the proof of what the patient
  * sent, in the caller's transaction. */
 int patient_set_consent(nudge *n, const nudge_patient *p, const char *channel, int stop,

@@ -1196,6 +1196,20 @@ int queue_transport_data(nudge *n, int64_t id, char **data, nudge_err *err)
     return r < 0 ? -1 : 0;
 }
 
+int queue_by_provider_id(nudge *n, const char *provider_id, nudge_notification *m,
+                         nudge_err *err)
+{
+    /* Across clinics on purpose: the provider's id is unique on its own. */
+    int64_t id = 0;
+    int r = store_scalar(n->db, &id, err,
+                         "SELECT id FROM notification_queue WHERE provider_id = ? ORDER BY id "
+                         "LIMIT 1",
+                         bind_text(provider_id));
+    if (r <= 0)
+        return r;
+    return nudge_notification_get(n, NUDGE_ANY_CLINIC, id, m, err) < 0 ? -1 : 1;
+}
+
 /* Rows of (label, label, count) into a growing array. */
 static int queue_counts(nudge *n, store_stmt *st, nudge_count **out, size_t *nout,
                         nudge_err *err)

@@ -1,16 +1,22 @@
 /*
  * reply.c: two-way messaging. A patient's SMS or WhatsApp message is
- * matched to the patient by number and to their next visit, then read as
- * a keyword (confirm, cancel, reschedule, STOP, START, HELP; English and
- * Hindi, or a WhatsApp reply button) or filed in a support ticket. The
- * change, the consent record, the ticket, the event and the answer are
- * one transaction, keyed by the provider's message id, so a webhook
- * delivered twice is handled once. reply.c owns the inbound messages;
- * consent is the patient's (patient.c) and tickets are ticket.c's.
+ * matched to the patient and visit of the message it answers (WhatsApp's
+ * context.id names it), else to the patient by number and their next
+ * visit, then read as a keyword (confirm, cancel, reschedule, STOP,
+ * START, HELP; English and Hindi, or a WhatsApp button: our reply
+ * buttons' ids, the payloads a clinic mapped for its approved templates'
+ * quick replies, else the button's text) or filed in a support ticket.
+ * When the provider has already read and answered it (Twilio's Advanced
+ * Opt-Out) its reading is taken and nudge sends no answer. The change,
+ * the consent record, the ticket, the event and the answer are one
+ * transaction, keyed by the provider's message id, so a webhook delivered
+ * twice is handled once. reply.c owns the inbound messages; consent is
+ * the patient's (patient.c) and tickets are ticket.c's.
  */
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core.h"
 #include "util.h"
@@ -38,23 +44,26 @@ static int kw_in(const char *w, const char *const *list)
     return 0;
 }
 
-/* "cancel" is a visit's cancellation when one is coming, else a STOP. */
-static enum kw kw_classify(const char *text, const char *button, int has_visit)
+/* A typed "cancel" is a visit's cancellation when one is coming, else a
+ * STOP; a button's never stops messages. The words include the texts of
+ * the buttons clinics' approved templates carry, in English and Hindi. */
+static enum kw kw_word(const char *s, int has_visit, int button)
 {
     static const char *const confirm[] = {"c", "yes", "y", "1", "confirm", "हाँ", "हां", "haan",
-                                          "ha", "han", NULL};
-    static const char *const cancel[] = {"n", "no", "cancel", "नहीं", "नही", "nahi", "nahin", NULL};
-    static const char *const resched[] = {"r", "reschedule", NULL};
+                                          "ha", "han", "पक्का करें", "पक्का", "पुष्टि करें", NULL};
+    static const char *const cancel[] = {"n",    "no",    "cancel", "नहीं", "नही",
+                                         "nahi", "nahin", "रद्द करें", "रद्द", NULL};
+    static const char *const resched[] = {"r", "reschedule", "समय बदलें", NULL};
     static const char *const stop[] = {"stop", "stopall", "unsubscribe", "end", "quit", NULL};
     static const char *const start[] = {"start", "unstop", NULL};
     static const char *const help[] = {"help", "info", NULL};
     char w[64];
-    kw_normalize(button && *button ? button : text ? text : "", w, sizeof w);
+    kw_normalize(s ? s : "", w, sizeof w);
     if (kw_in(w, confirm))
         return KW_CONFIRM;
     if (kw_in(w, resched))
         return KW_RESCHEDULE;
-    if (!strcmp(w, "cancel"))
+    if (!strcmp(w, "cancel") && !button)
         return has_visit ? KW_CANCEL : KW_STOP;
     if (kw_in(w, cancel))
         return KW_CANCEL;
@@ -64,6 +73,30 @@ static enum kw kw_classify(const char *text, const char *button, int has_visit)
         return KW_START;
     if (kw_in(w, help))
         return KW_HELP;
+    return KW_NONE;
+}
+
+/* A button's id or payload (ours are words: confirm, reschedule), then
+ * its text; or what was typed. */
+static enum kw kw_classify(const char *text, const char *button, int has_visit)
+{
+    int is_button = button && *button;
+    enum kw k = is_button ? kw_word(button, has_visit, 1) : KW_NONE;
+    return k != KW_NONE ? k : kw_word(text, has_visit, is_button);
+}
+
+/* A name from the library's lists (a mapped button's action, a provider's
+ * OptOutType) as a keyword; KW_NONE when it is none of them. */
+static enum kw kw_named(const char *name)
+{
+    static const struct {
+        const char *name;
+        enum kw kw;
+    } named[] = {{"confirm", KW_CONFIRM}, {"cancel", KW_CANCEL}, {"reschedule", KW_RESCHEDULE},
+                 {"stop", KW_STOP},       {"start", KW_START},   {"help", KW_HELP}};
+    for (size_t i = 0; name && i < sizeof named / sizeof *named; i++)
+        if (!strcasecmp(name, named[i].name))
+            return named[i].kw;
     return KW_NONE;
 }
 
@@ -101,6 +134,37 @@ static int next_visit(nudge *n, int64_t patient, int64_t now, nudge_appointment 
     int r = appointment_next(n, patient, now, &id, &at, err);
     if (r == 1 && nudge_appointment_get(n, NUDGE_ANY_CLINIC, id, a, err) < 0)
         return -1;
+    return r;
+}
+
+/* The visit a message was about, if it can still be acted on (ahead and
+ * not cancelled or done, as appointment_next reads them): 1, else 0. */
+static int visit_open(nudge *n, int64_t clinic, int64_t id, int64_t now, nudge_appointment *a,
+                      nudge_err *err)
+{
+    static const char *const open[] = {"scheduled", "confirmed", "rescheduled", NULL};
+    if (nudge_appointment_get(n, clinic, id, a, err) < 0) {
+        if (err->code != NUDGE_ENOTFOUND)
+            return -1;
+        err_clear(err);
+        return 0;
+    }
+    return a->start_at > now && nudge_names_find(open, a->status) >= 0;
+}
+
+/* The message an answer names (WhatsApp's context.id) when nudge sent it
+ * on this channel to this number: 1 (the caller frees *m), else 0. */
+static int context_of(nudge *n, const nudge_inbound *in, const char *number,
+                      nudge_notification *m, nudge_err *err)
+{
+    if (str_blank(in->context_id))
+        return 0;
+    int r = queue_by_provider_id(n, in->context_id, m, err);
+    if (r == 1 && (!m->patient_id || strcmp(m->recipient, number) ||
+                   strcmp(m->channel, in->channel))) {
+        nudge_notification_free(m);
+        r = 0;
+    }
     return r;
 }
 
@@ -166,9 +230,20 @@ int nudge_inbound_handle(nudge *n, const nudge_inbound *in, nudge_reply *out, nu
         return -1;
     }
     int64_t pid = 0, cid = 0;
-    int r = find_patient(n, number, now, &pid, &cid, err);
-    if (r < 0)
+    /* The message answered decides patient and visit; without one, the
+     * number and the next visit do. */
+    nudge_notification ctx;
+    int has_ctx = context_of(n, in, number, &ctx, err), r;
+    if (has_ctx < 0)
         goto fail;
+    if (has_ctx) {
+        pid = ctx.patient_id;
+        cid = ctx.clinic_id;
+        nudge_notification_free(&ctx); /* its texts: the ids and names stay */
+        r = 1;
+    } else if ((r = find_patient(n, number, now, &pid, &cid, err)) < 0) {
+        goto fail;
+    }
     nudge_patient p;
     nudge_clinic c;
     nudge_appointment a;
@@ -176,10 +251,32 @@ int nudge_inbound_handle(nudge *n, const nudge_inbound *in, nudge_reply *out, nu
     if (r == 1) {
         if (nudge_patient_get(n, cid, pid, &p, err) < 0 || nudge_clinic_get(n, cid, &c, err) < 0)
             goto fail;
-        if ((has_visit = next_visit(n, pid, now, &a, err)) < 0)
+        has_visit = has_ctx && ctx.appointment_id
+                        ? visit_open(n, cid, ctx.appointment_id, now, &a, err)
+                        : next_visit(n, pid, now, &a, err);
+        if (has_visit < 0)
             goto fail;
     }
-    enum kw kw = r == 1 ? kw_classify(text, in->button_id, has_visit) : KW_NONE;
+    /* The provider's reading, when it has answered already; else a button
+     * the clinic mapped; else the words. */
+    int provider_answered = !str_blank(in->opt_out);
+    char mapped[16] = "";
+    if (r == 1 && !provider_answered && !str_blank(in->button_id) &&
+        tmpl_wa_button_action(n, cid, has_ctx ? ctx.template_name : NULL,
+                              has_ctx ? ctx.language : NULL, in->button_id, mapped,
+                              sizeof mapped, err) < 0)
+        goto fail;
+    enum kw kw = r != 1            ? KW_NONE
+                 : provider_answered ? kw_named(in->opt_out) /* stop start help */
+                 : mapped[0]         ? kw_named(mapped)
+                                     : kw_classify(text, in->button_id, has_visit);
+    if (provider_answered && kw < KW_STOP)
+        kw = KW_NONE; /* not a name Twilio gives: a person reads it */
+    /* YES is one of Twilio's opt-in words and nudge's confirmation: both. */
+    int also_start = provider_answered && kw == KW_START &&
+                     kw_classify(text, NULL, has_visit) == KW_CONFIRM && has_visit;
+    if (also_start)
+        kw = KW_CONFIRM;
     if ((kw == KW_CONFIRM || kw == KW_CANCEL || kw == KW_RESCHEDULE) && !has_visit)
         kw = KW_NONE; /* nothing to act on: a person should read it */
     static const char *const names[] = {"ticket", "confirmed", "cancelled", "reschedule",
@@ -204,7 +301,9 @@ int nudge_inbound_handle(nudge *n, const nudge_inbound *in, nudge_reply *out, nu
     int opened = 0;
     switch (kw) {
     case KW_CONFIRM:
-        if (nudge_appointment_confirm(n, cid, a.id, err) < 0)
+        if (nudge_appointment_confirm(n, cid, a.id, err) < 0 ||
+            (also_start &&
+             patient_set_consent(n, &p, in->channel, 0, in->text, in->provider_id, err) < 0))
             goto fail;
         reply = "reply_confirmed";
         break;
@@ -240,6 +339,8 @@ int nudge_inbound_handle(nudge *n, const nudge_inbound *in, nudge_reply *out, nu
                            (json_int_t)inbound_id);
     if (event_emit(n, cid, "message.inbound", pid, ev, err) < 0)
         goto fail;
+    if (provider_answered) /* Twilio answered STOP, START or HELP itself */
+        reply = NULL;
     if (reply && answer(n, &c, &p, has_visit ? &a : NULL, in, inbound_id, reply, out, err) < 0)
         goto fail;
     return store_commit(n->db, err);

@@ -1,22 +1,28 @@
 /*
  * signature.c: webhook signatures (Twilio's HMAC-SHA1 over URL and sorted
- * form parameters) and the form parsing they need. Providers' requests are
- * verified over exactly the bytes and values they signed, before any of
- * it is trusted.
+ * form parameters, tried over the URL with and without its port as
+ * Twilio's own validators do; Meta's HMAC-SHA256 over the raw body) and
+ * the form parsing they need. Providers' requests are verified over
+ * exactly the bytes and values they signed, before any of it is trusted.
  */
 #include "signature.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+/* By name, then (a name given twice) by value, as Twilio's reference
+ * validator sorts them. */
 static int param_cmp(const void *a, const void *b)
 {
-    return strcmp(((const sig_param *)a)->name, ((const sig_param *)b)->name);
+    const sig_param *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : strcmp(x->value, y->value);
 }
 
 int sig_twilio(const char *token, const char *url, sig_param *params, size_t n, char *out,
@@ -49,6 +55,39 @@ int sig_twilio(const char *token, const char *url, sig_param *params, size_t n, 
         return -1;
     EVP_EncodeBlock((unsigned char *)out, md, (int)len);
     return 0;
+}
+
+int sig_url_port(const char *url, int with_port, char *out, size_t outsz)
+{
+    const char *sep = strstr(url, "://");
+    if (!sep)
+        return -1;
+    const char *host = sep + 3, *end = host + strcspn(host, "/?#"), *after = host;
+    if (*host == '[' && !(after = memchr(host, ']', (size_t)(end - host))))
+        return -1; /* an IPv6 literal: its colons are not a port's */
+    const char *colon = memchr(after, ':', (size_t)(end - after));
+    int https = (size_t)(sep - url) == 5 && !strncasecmp(url, "https", 5);
+    int n;
+    if (with_port && !colon) /* the scheme's default port added */
+        n = snprintf(out, outsz, "%.*s:%s%s", (int)(end - url), url, https ? "443" : "80", end);
+    else if (!with_port && colon) /* any port removed, default or not */
+        n = snprintf(out, outsz, "%.*s%s", (int)(colon - url), url, end);
+    else
+        n = snprintf(out, outsz, "%s", url);
+    return n < 0 || (size_t)n >= outsz ? -1 : 0;
+}
+
+int sig_twilio_valid(const char *token, const char *url, sig_param *params, size_t n,
+                     const char *given)
+{
+    int ok = 0;
+    for (int with = 0; with < 2; with++) {
+        char u[2048], want[64];
+        if (sig_url_port(url, with, u, sizeof u) == 0 &&
+            sig_twilio(token, u, params, n, want, sizeof want) == 0)
+            ok |= sig_equal(want, given);
+    }
+    return ok;
 }
 
 int sig_equal(const char *a, const char *b)

@@ -17,6 +17,17 @@ typedef struct sig_param {
  * out >= 32 bytes. */
 int sig_twilio(const char *token, const char *url, sig_param *params, size_t n, char *out,
                size_t outsz);
+/* The URL in the two forms Twilio's reference validators (twilio-python's
+ * RequestValidator.validate, twilio-java's alike) accept a signature over:
+ * with_port 0, without any port ("https://h:8443/p" -> "https://h/p");
+ * with_port 1, with the scheme's default port added when it has none
+ * ("https://h/p" -> "https://h:443/p", "http://h/p" -> "http://h:80/p"),
+ * else as given. -1 when url has no "scheme://" or out is too small. */
+int sig_url_port(const char *url, int with_port, char *out, size_t outsz);
+/* 1 when given is X-Twilio-Signature over either form of url: exactly
+ * the two Twilio's validators try, and no other variation. */
+int sig_twilio_valid(const char *token, const char *url, sig_param *params, size_t n,
+                     const char *given);
 /* X-Hub-Signature-256 (Meta): "sha256=" and the lowercase hex HMAC-SHA256
  * of the raw body keyed with the app secret. out >= 72 bytes. */
 int sig_hub256(const char *secret, const char *body, size_t len, char *out, size_t outsz);

@@ -255,9 +255,66 @@ void tmpl_patient_vars(const nudge_clinic *c, const nudge_patient *p, const nudg
     }
 }
 
+const char *const nudge_wa_button_actions[] = {"confirm", "cancel", "reschedule", NULL};
+
+/* A template's quick-reply buttons as stored: {"payload": "action", ...},
+ * or NULL for none (*json). */
+static int tmpl_wa_buttons(const nudge_wa_button *b, size_t nb, char **json, nudge_err *err)
+{
+    *json = NULL;
+    if (!nb)
+        return 0;
+    if (nb > 10) /* WhatsApp's most per template */
+        return err_set(err, NUDGE_EINVAL, "buttons", "a template has at most 10 buttons");
+    json_t *o = json_object();
+    for (size_t i = 0; i < nb; i++) {
+        const char *why =
+            str_blank(b[i].payload) || strlen(b[i].payload) > 256
+                ? "a button's payload is 1 to 256 bytes"
+            : !b[i].action || nudge_names_find(nudge_wa_button_actions, b[i].action) < 0
+                ? "a button's action is confirm, cancel or reschedule"
+            : json_object_get(o, b[i].payload) ? "a payload is mapped twice"
+                                               : NULL;
+        if (why || json_object_set_new(o, b[i].payload, json_string(b[i].action)) < 0) {
+            json_decref(o);
+            return err_set(err, NUDGE_EINVAL, "buttons", "%s (%.64s)",
+                           why ? why : "a payload must be UTF-8", b[i].payload ? b[i].payload : "");
+        }
+    }
+    *json = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return *json ? 0 : err_set(err, NUDGE_ENOMEM, "", "out of memory");
+}
+
+int tmpl_wa_button_action(nudge *n, int64_t clinic_id, const char *template_name,
+                          const char *language, const char *payload, char *action, size_t size,
+                          nudge_err *err)
+{
+    store_stmt *st;
+    action[0] = 0;
+    const char *t = template_name ? template_name : "", *l = language ? language : "";
+    if (store_query(n->db, &st, err,
+                    "SELECT buttons FROM whatsapp_templates WHERE clinic_id = ? AND buttons IS "
+                    "NOT NULL AND (? = '' OR (template = ? AND language = ?)) ORDER BY "
+                    "template, language",
+                    bind_int(clinic_id), bind_text(t), bind_text(t), bind_text(l)) < 0)
+        return -1;
+    int r = 0;
+    while (!action[0] && (r = store_next(st, err)) == 1) {
+        json_t *o = json_loads(store_text(st, 0), 0, NULL);
+        const char *a = json_string_value(json_object_get(o, payload));
+        if (a)
+            str_copy(action, size, a);
+        json_decref(o);
+    }
+    store_done(st);
+    return r < 0 ? -1 : 0;
+}
+
 int nudge_whatsapp_template_put(nudge *n, int64_t clinic_id, const char *template_name,
                                 const char *language, const char *wa_name, const char *wa_language,
-                                const char *params, nudge_err *err)
+                                const char *params, const nudge_wa_button *buttons,
+                                size_t n_buttons, nudge_err *err)
 {
     err_clear(err);
     nudge_clinic c;
@@ -278,19 +335,28 @@ int nudge_whatsapp_template_put(nudge *n, int64_t clinic_id, const char *templat
     if (strspn(pl, "abcdefghijklmnopqrstuvwxyz0123456789_,") != strlen(pl))
         return err_set(err, NUDGE_EINVAL, "params",
                        "params are variable names separated by commas");
-    if (store_begin(n->db, err) < 0)
+    char *bj;
+    if (tmpl_wa_buttons(buttons, n_buttons, &bj, err) < 0)
         return -1;
-    if (store_exec(n->db, err,
-                   "INSERT INTO whatsapp_templates (clinic_id, template, language, wa_name, "
-                   "wa_language, params) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (clinic_id, "
-                   "template, language) DO UPDATE SET wa_name = excluded.wa_name, "
-                   "wa_language = excluded.wa_language, params = excluded.params",
-                   bind_int(clinic_id), bind_text(template_name), bind_text(language),
-                   bind_text(wa_name), bind_text(wa_language), bind_text(pl)) < 0 ||
-        audit_add(n, clinic_id, "put", "whatsapp_template", 0, template_name, err) < 0) {
-        store_rollback(n->db);
+    if (store_begin(n->db, err) < 0) {
+        free(bj);
         return -1;
     }
+    if (store_exec(n->db, err,
+                   "INSERT INTO whatsapp_templates (clinic_id, template, language, wa_name, "
+                   "wa_language, params, buttons) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT "
+                   "(clinic_id, template, language) DO UPDATE SET wa_name = excluded.wa_name, "
+                   "wa_language = excluded.wa_language, params = excluded.params, "
+                   "buttons = excluded.buttons",
+                   bind_int(clinic_id), bind_text(template_name), bind_text(language),
+                   bind_text(wa_name), bind_text(wa_language), bind_text(pl),
+                   bind_text_or_null(bj)) < 0 ||
+        audit_add(n, clinic_id, "put", "whatsapp_template", 0, template_name, err) < 0) {
+        store_rollback(n->db);
+        free(bj);
+        return -1;
+    }
+    free(bj);
     return store_commit(n->db, err);
 }
 

@@ -1606,8 +1606,22 @@ map_templates() {
     expect_rejected 2 "VAR:variable" template map-msg91 --clinic "$C" --template x --language en \
         --id ab --params VAR1
     expect_rejected 3 "no clinic 9" template map-msg91 --clinic 9 --template x --language en --id ab
+    # Quick-reply buttons: PAYLOAD=ACTION, split at the last '='.
+    run template map-whatsapp --clinic "$C" --template appointment_reminder --language en \
+        --name visit_reminder --name-language en --button VISIT_YES=confirm \
+        --button "NO=THANKS=cancel"
+    expect_exit 0
+    db_contains "$DB" '"NO=THANKS":"cancel"' || fail "the buttons are not stored"
+    expect_rejected 2 "confirm, cancel or reschedule" template map-whatsapp --clinic "$C" \
+        --template x --language hi --name y --name-language hi --button A=stop
+    expect_rejected 2 "mapped twice" template map-whatsapp --clinic "$C" --template x \
+        --language hi --name y --name-language hi --button A=confirm --button A=cancel
+    expect_rejected 2 "PAYLOAD=ACTION" template map-whatsapp --clinic "$C" --template x \
+        --language hi --name y --name-language hi --button confirm
+    expect_rejected 2 "PAYLOAD=ACTION" template map-msg91 --clinic "$C" --template x \
+        --language en --id ab --button A=confirm
 }
-t "template map-whatsapp and map-msg91 record a clinic's approved templates, refuse bad ones" map_templates
+t "template map-whatsapp and map-msg91 record a clinic's approved templates and buttons, refuse bad ones" map_templates
 
 # ---------------------------------------------------------------- settings (nudge config)
 # Each test's subshell exports its own NUDGE_* variables; none leak out.

@@ -837,7 +837,7 @@ static void test_registered_transport_carries_its_medium(void **state)
     int64_t c = add_clinic(env.n, "Asia/Kolkata");
     int64_t p = add_patient(env.n, c, "en", "9876543210", "");
     assert_int_equal(nudge_whatsapp_template_put(env.n, c, "prescription_ready", "en",
-                                                 "rx_ready", "en", "patient_name", &e),
+                                                 "rx_ready", "en", "patient_name", NULL, 0, &e),
                      0);
     int64_t id_sms, id_wa;
     nudge_send s = {.patient_id = p, .template_name = "prescription_ready",

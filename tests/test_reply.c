@@ -3,7 +3,11 @@
  * the WhatsApp reply buttons; STOP honoured at send time until START, with
  * the message kept as proof; HELP; anything else filed in a support ticket
  * (opened once, then appended); a message handled once however often the
- * webhook repeats; unknown numbers recorded and left alone.
+ * webhook repeats; unknown numbers recorded and left alone. The visit a
+ * WhatsApp answer is about is the one of the message it answers
+ * (context.id), the next visit only without one; approved templates'
+ * quick-reply payloads act as the clinic mapped them, else their text is
+ * read (English and Hindi) and kept.
  */
 #include "testutil.h"
 
@@ -16,6 +20,19 @@ typedef struct fx {
     tu_env env;
     int64_t clinic, patient, appt;
 } fx;
+
+static int64_t add_visit(fx *f, const char *service, int64_t start_at)
+{
+    nudge_appointment a;
+    memset(&a, 0, sizeof a);
+    a.patient_id = f->patient;
+    snprintf(a.service, sizeof a.service, "%s", service);
+    a.start_at = start_at;
+    a.duration_min = 30;
+    nudge_err e = {0};
+    assert_int_equal(nudge_appointment_add(f->env.n, f->clinic, &a, &e), 0);
+    return a.id;
+}
 
 static int setup(void **state)
 {
@@ -36,16 +53,9 @@ static int setup(void **state)
     strcpy(p.phone, "9876543210");
     strcpy(p.language, "hi");
     assert_int_equal(nudge_patient_add(f->env.n, &p, &e), 0);
-    nudge_appointment a;
-    memset(&a, 0, sizeof a);
-    a.patient_id = p.id;
-    strcpy(a.service, "Teeth Cleaning");
-    a.start_at = VISIT;
-    a.duration_min = 30;
-    assert_int_equal(nudge_appointment_add(f->env.n, c.id, &a, &e), 0);
     f->clinic = c.id;
     f->patient = p.id;
-    f->appt = a.id;
+    f->appt = add_visit(f, "Teeth Cleaning", VISIT);
     *state = f;
     return 0;
 }
@@ -236,6 +246,142 @@ static void test_duplicates_and_strangers(void **state)
     assert_string_equal(e.field, "channel");
 }
 
+static const char *visit_status(fx *f, int64_t id)
+{
+    static nudge_appointment a;
+    nudge_err e = {0};
+    assert_int_equal(nudge_appointment_get(f->env.n, f->clinic, id, &a, &e), 0);
+    return a.status;
+}
+
+/* The provider's id of a visit's confirmation, once sent (the outbox
+ * names its file). */
+static void confirmation_id(fx *f, int64_t appt, char *out, size_t n)
+{
+    char sql[160];
+    snprintf(sql, sizeof sql,
+             "SELECT id FROM notification_queue WHERE appointment_id = %lld AND template = "
+             "'appointment_confirmation' AND status = 'sent'",
+             (long long)appt);
+    nudge_notification m;
+    nudge_err e = {0};
+    assert_int_equal(nudge_notification_get(f->env.n, f->clinic, count(f, sql), &m, &e), 0);
+    assert_true(m.provider_id[0] != 0);
+    snprintf(out, n, "%s", m.provider_id);
+    nudge_notification_free(&m);
+}
+
+static nudge_reply answer_to(fx *f, const char *context, const char *text, const char *button,
+                             const char *id)
+{
+    nudge_inbound in = {.channel = "whatsapp", .from = "919876543210", .text = text,
+                        .button_id = button, .provider_id = id, .context_id = context};
+    nudge_reply out;
+    nudge_err e = {0};
+    if (nudge_inbound_handle(f->env.n, &in, &out, &e) < 0)
+        fail_msg("inbound \"%s\": %s", text ? text : "", e.msg);
+    return out;
+}
+
+/* Two visits, a confirmation for each on WhatsApp: Confirm under the
+ * second's message confirms the second, not the next one. */
+static void test_context_names_the_visit(void **state)
+{
+    fx *f = *state;
+    nudge_patient p;
+    nudge_err e = {0};
+    assert_int_equal(nudge_patient_get(f->env.n, f->clinic, f->patient, &p, &e), 0);
+    strcpy(p.preferred_channel, "whatsapp");
+    assert_int_equal(nudge_patient_update(f->env.n, f->clinic, &p, 0, &e), 0);
+    int64_t second = add_visit(f, "Root Canal", VISIT + 7 * 24 * 3600);
+    nudge_tick_stats st;
+    assert_int_equal(nudge_tick(f->env.n, &st, &e), 0);
+    char first_msg[128], second_msg[128];
+    confirmation_id(f, f->appt, first_msg, sizeof first_msg);
+    confirmation_id(f, second, second_msg, sizeof second_msg);
+    nudge_reply r = answer_to(f, second_msg, "Confirm", "confirm", "wamid.c1");
+    assert_string_equal(r.action, "confirmed");
+    assert_int_equal(r.appointment_id, second);
+    assert_string_equal(visit_status(f, second), "confirmed");
+    assert_string_equal(visit_status(f, f->appt), "scheduled");
+    /* The answer names the visit confirmed. */
+    nudge_notification m = answer_of(f, &r);
+    assert_non_null(strstr(m.body, "Root Canal"));
+    nudge_notification_free(&m);
+    /* Without a context: the next visit, as before. */
+    r = answer_to(f, NULL, "", "confirm", "wamid.c2");
+    assert_int_equal(r.appointment_id, f->appt);
+    assert_string_equal(visit_status(f, f->appt), "confirmed");
+    /* A context nudge did not send (or sent elsewhere) is no context. */
+    assert_int_equal(nudge_appointment_cancel(f->env.n, f->clinic, f->appt, &e), 0);
+    r = answer_to(f, "wamid.unknown", "", "confirm", "wamid.c3");
+    assert_int_equal(r.appointment_id, second);
+    /* Cancel under the first's message, now cancelled: not the other visit,
+     * a person reads it. */
+    r = answer_to(f, first_msg, "Cancel", "VISIT_NO", "wamid.c4");
+    assert_string_equal(r.action, "ticket");
+    assert_string_equal(visit_status(f, second), "confirmed");
+    /* The same id from another number is not this patient's context. */
+    nudge_inbound other = {.channel = "whatsapp", .from = "919811111111", .text = "yes",
+                           .provider_id = "wamid.c5", .context_id = second_msg};
+    nudge_reply out;
+    assert_int_equal(nudge_inbound_handle(f->env.n, &other, &out, &e), 0);
+    assert_string_equal(out.action, "ignored");
+}
+
+/* Outside the 24-hour window the clinic's approved template goes; its
+ * quick-reply buttons come back as a payload and a text. */
+static void test_template_buttons(void **state)
+{
+    fx *f = *state;
+    nudge_err e = {0};
+    nudge_wa_button b[] = {{"VISIT_YES", "confirm"}, {"VISIT_NO", "cancel"},
+                           {"VISIT_LATER", "reschedule"}};
+    assert_int_equal(nudge_whatsapp_template_put(f->env.n, f->clinic, "appointment_reminder",
+                                                 "hi", "visit_reminder", "hi", "", b, 3, &e),
+                     0);
+    /* Mapped: the payload decides, whatever the text; the text is kept. */
+    nudge_reply r = answer_to(f, NULL, "नहीं आ पाऊँगा", "VISIT_NO", "wamid.t1");
+    assert_string_equal(r.action, "cancelled");
+    assert_string_equal(status_of(f), "cancelled");
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM inbound_messages WHERE provider_id = "
+                              "'wamid.t1' AND body = 'नहीं आ पाऊँगा'"),
+                     1);
+    /* Not mapped: the button's text, in Hindi or English. */
+    int64_t v = add_visit(f, "Root Canal", VISIT + 3600);
+    r = answer_to(f, NULL, "पक्का करें", "Yes please", "wamid.t2");
+    assert_string_equal(r.action, "confirmed");
+    assert_string_equal(visit_status(f, v), "confirmed");
+    r = answer_to(f, NULL, "समय बदलें", "OTHER", "wamid.t3");
+    assert_string_equal(r.action, "reschedule");
+    r = answer_to(f, NULL, "रद्द करें", "X1", "wamid.t4");
+    assert_string_equal(r.action, "cancelled");
+    /* A Cancel button with no visit left is not a STOP: a person reads it. */
+    r = answer_to(f, NULL, "Cancel", "X2", "wamid.t5");
+    assert_string_equal(r.action, "ticket");
+    nudge_patient p;
+    assert_int_equal(nudge_patient_get(f->env.n, f->clinic, f->patient, &p, &e), 0);
+    assert_false(p.opt_outs & NUDGE_OPTOUT_WHATSAPP);
+    /* A mapping is checked whole, and a later one replaces it. */
+    nudge_wa_button bad[][2] = {{{"A", "confirm"}, {"B", "stop"}},
+                                {{"A", "confirm"}, {"A", "cancel"}},
+                                {{"", "confirm"}, {"B", "cancel"}}};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(nudge_whatsapp_template_put(f->env.n, f->clinic, "appointment_reminder",
+                                                     "hi", "visit_reminder", "hi", "", bad[i], 2,
+                                                     &e),
+                         -1);
+        assert_string_equal(e.field, "buttons");
+    }
+    assert_int_equal(nudge_whatsapp_template_put(f->env.n, f->clinic, "appointment_reminder",
+                                                 "hi", "visit_reminder", "hi", "", NULL, 0, &e),
+                     0);
+    v = add_visit(f, "Root Canal", VISIT + 7200);
+    r = answer_to(f, NULL, "Later", "VISIT_YES", "wamid.t6");
+    assert_string_equal(r.action, "ticket");
+    assert_string_equal(visit_status(f, v), "scheduled");
+}
+
 int main(void)
 {
 #define T(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
@@ -243,6 +389,7 @@ int main(void)
         T(test_confirm_words),           T(test_cancel_words_and_cancel_as_stop),
         T(test_reschedule_opens_ticket), T(test_stop_is_honoured_until_start),
         T(test_help_and_tickets),        T(test_duplicates_and_strangers),
+        T(test_context_names_the_visit), T(test_template_buttons),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

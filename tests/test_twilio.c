@@ -4,7 +4,11 @@
  * fail: what nudge sends, how every class of answer is treated, many sends
  * in flight at once, a provider down for an hour, and the signed status
  * callbacks coming back through the API server (forward only; unsigned,
- * altered or wrongly keyed ones refused with nothing written).
+ * altered or wrongly keyed ones refused with nothing written; signed over
+ * the URL with or without its default port, as Twilio's validators
+ * accept, and no other variation). Advanced Opt-Out: an inbound STOP,
+ * START or HELP that Twilio answered itself (OptOutType) is recorded and
+ * not answered again, and error 21610 records the patient's opt-out.
  */
 #include "fake.h"
 #include "httputil.h"
@@ -181,7 +185,6 @@ static void test_each_answer_class(void **state)
         {"{\"status\":500}", "pending", "500", 1, 5 * 60},
         {"{\"status\":429,\"retry_after\":900}", "pending", "429", 1, 900},
         {"{\"code\":21211}", "failed", "21211", 1, -1},
-        {"{\"code\":21610}", "failed", "21610", 1, -1},
         {"{\"drop\":true,\"repeat\":2}", "pending", "twilio", 1, 5 * 60},
         {"{\"status\":401}", "pending", "401", 0, 5 * 60}, /* ours to fix: no retry spent */
     };
@@ -436,12 +439,9 @@ static void test_webhook_rejections(void **state)
     assert_string_equal(get(f, id).status, "delivered");
 }
 
-/* A patient's SMS through the fake: signed by Twilio, handled, answered
- * through the queue (TwiML stays empty), and the answer sent by Twilio. */
-static void test_inbound_sms(void **state)
+/* A filling on 1 December for the patient. */
+static nudge_appointment add_visit(fx *f)
 {
-    NEED_FAKE;
-    fx *f = *state;
     nudge_appointment a;
     memset(&a, 0, sizeof a);
     a.patient_id = f->patient;
@@ -450,6 +450,17 @@ static void test_inbound_sms(void **state)
     a.duration_min = 30;
     nudge_err e = {0};
     assert_int_equal(nudge_appointment_add(f->env.n, f->clinic, &a, &e), 0);
+    return a;
+}
+
+/* A patient's SMS through the fake: signed by Twilio, handled, answered
+ * through the queue (TwiML stays empty), and the answer sent by Twilio. */
+static void test_inbound_sms(void **state)
+{
+    NEED_FAKE;
+    fx *f = *state;
+    nudge_appointment a = add_visit(f);
+    nudge_err e = {0};
     char ctl[256];
     snprintf(ctl, sizeof ctl,
              "{\"url\":\"%s/webhooks/twilio/inbound\",\"from\":\"+919876543210\","
@@ -482,6 +493,181 @@ static void test_inbound_sms(void **state)
     assert_false(p.opt_outs & NUDGE_OPTOUT_SMS);
 }
 
+static int64_t count(fx *f, const char *sql)
+{
+    int64_t c = -1;
+    nudge_err e = {0};
+    assert_int_equal(store_scalar(f->env.n->db, &c, &e, sql), 1);
+    return c;
+}
+
+static size_t requests(fx *f)
+{
+    json_t *reqs = fake_requests(&f->tw);
+    size_t n = json_array_size(reqs);
+    json_decref(reqs);
+    return n;
+}
+
+static unsigned opt_outs(fx *f)
+{
+    nudge_patient p;
+    nudge_err e = {0};
+    assert_int_equal(nudge_patient_get(f->env.n, f->clinic, f->patient, &p, &e), 0);
+    return p.opt_outs;
+}
+
+/* 21610: Twilio refuses the number because the patient sent it STOP. The
+ * message fails for good and the patient's SMS opt-out is recorded (with
+ * Twilio's answer as proof), so the next message is not tried at all. */
+static void test_21610_records_the_opt_out(void **state)
+{
+    NEED_FAKE;
+    fx *f = *state;
+    fake_control(&f->tw, "{\"next\":[{\"code\":21610}]}");
+    int64_t id = enqueue(f);
+    nudge_tick_stats st = tick(f);
+    assert_int_equal(st.failed, 1);
+    nudge_notification m = get(f, id);
+    assert_string_equal(m.status, "failed");
+    assert_int_equal(m.attempts, 1);
+    assert_non_null(strstr(m.last_error, "21610"));
+    assert_true(opt_outs(f) & NUDGE_OPTOUT_SMS);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM consent_log WHERE action = 'stop' AND "
+                              "channel = 'sms' AND message LIKE '%21610%'"),
+                     1);
+    size_t asked = requests(f);
+    int64_t next = enqueue(f);
+    tick(f);
+    assert_string_equal(get(f, next).status, "cancelled");
+    assert_int_equal(requests(f), asked);
+    /* Twilio's own list (the fake's, here) says the same. */
+    nudge_patient p;
+    nudge_err e = {0};
+    assert_int_equal(nudge_patient_get(f->env.n, f->clinic, f->patient, &p, &e), 0);
+    p.opt_outs = 0;
+    assert_int_equal(nudge_patient_update(f->env.n, f->clinic, &p, 0, &e), 0);
+    fake_control(&f->tw, "{\"opted_out\":[\"+919876543210\"]}");
+    id = enqueue(f);
+    assert_int_equal(tick(f).failed, 1);
+    assert_true(opt_outs(f) & NUDGE_OPTOUT_SMS);
+    json_t *req = fake_last_request(&f->tw);
+    assert_int_equal(fake_int(req, "status"), 400);
+    json_decref(req);
+    fake_control(&f->tw, "{\"opted_out\":[]}");
+    /* Other permanent refusals say nothing about consent. */
+    assert_int_equal(nudge_patient_get(f->env.n, f->clinic, f->patient, &p, &e), 0);
+    p.opt_outs = 0;
+    assert_int_equal(nudge_patient_update(f->env.n, f->clinic, &p, 0, &e), 0);
+    fake_control(&f->tw, "{\"next\":[{\"code\":21211}]}");
+    enqueue(f);
+    assert_int_equal(tick(f).failed, 1);
+    assert_false(opt_outs(f) & NUDGE_OPTOUT_SMS);
+}
+
+/* An inbound message through the fake, with extra form fields. */
+static void inbound_with(fx *f, const char *body, const char *params)
+{
+    char ctl[384];
+    snprintf(ctl, sizeof ctl,
+             "{\"url\":\"%s/webhooks/twilio/inbound\",\"from\":\"+919876543210\","
+             "\"body\":\"%s\",\"params\":%s}",
+             f->public_url, body, params);
+    json_t *res = fake_json(&f->tw, "POST", "/_inbound", ctl);
+    assert_int_equal(fake_int(res, "status"), 200);
+    assert_non_null(strstr(fake_str(res, "body"), "<Response/>"));
+    json_decref(res);
+}
+
+/* Advanced Opt-Out (the fake reads its default keywords as Twilio does):
+ * Twilio has answered STOP, START and HELP itself and names what it read
+ * in OptOutType. nudge records the consent change now and queues no
+ * answer of its own (the patient would get two). */
+static void test_advanced_opt_out_is_not_answered_twice(void **state)
+{
+    NEED_FAKE;
+    fx *f = *state;
+    fake_control(&f->tw, "{\"advanced_opt_out\":true}");
+    nudge_appointment a = add_visit(f);
+    nudge_err e = {0};
+    tick(f); /* the booking's confirmation goes */
+    size_t asked = requests(f);
+    /* CANCEL is one of Twilio's opt-out words: with a visit ahead nudge
+     * would read it as cancelling the visit, but Twilio has read STOP. */
+    inbound_with(f, "CANCEL", "{}");
+    assert_true(opt_outs(f) & NUDGE_OPTOUT_SMS);
+    nudge_appointment got;
+    assert_int_equal(nudge_appointment_get(f->env.n, f->clinic, a.id, &got, &e), 0);
+    assert_string_equal(got.status, "scheduled");
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM consent_log WHERE action = 'stop' AND "
+                              "message = 'CANCEL'"),
+                     1);
+    inbound_with(f, "START", "{}");
+    assert_false(opt_outs(f) & NUDGE_OPTOUT_SMS);
+    inbound_with(f, "HELP", "{}");
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM inbound_messages WHERE action IN ('stop', "
+                              "'start', 'help')"),
+                     3);
+    /* YES: Twilio's opt-in word, nudge's confirmation. Both, unanswered. */
+    inbound_with(f, "STOP", "{}");
+    inbound_with(f, "yes", "{}");
+    assert_false(opt_outs(f) & NUDGE_OPTOUT_SMS);
+    assert_int_equal(nudge_appointment_get(f->env.n, f->clinic, a.id, &got, &e), 0);
+    assert_string_equal(got.status, "confirmed");
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM consent_log WHERE action = 'start' AND "
+                              "message = 'yes'"),
+                     1);
+    /* Nothing of nudge's own was queued or sent for any of them. */
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM notification_queue WHERE template LIKE "
+                              "'reply_%'"),
+                     0);
+    tick(f);
+    assert_int_equal(requests(f), asked);
+    /* Without OptOutType nudge reads and answers STOP itself, as before. */
+    fake_control(&f->tw, "{\"advanced_opt_out\":false}");
+    inbound_with(f, "STOP", "{}");
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM notification_queue WHERE template = "
+                              "'reply_stop'"),
+                     1);
+}
+
+/* Twilio signs the URL it requested; its validators accept a signature
+ * over it with or without the default port. A public URL without a port
+ * takes both https://host/... and https://host:443/...; another port,
+ * another scheme or another path is refused. */
+static void test_signature_with_or_without_the_port(void **state)
+{
+    NEED_FAKE;
+    fx *f = *state;
+    /* The server's handles are opened on its first request, after this. */
+    snprintf(f->public_url, sizeof f->public_url, "https://nudge.example");
+    char target[64];
+    snprintf(target, sizeof target, "http://127.0.0.1:%d", http_port(f->srv));
+    struct {
+        const char *url;
+        long status;
+    } cases[] = {
+        {"https://nudge.example/webhooks/twilio/inbound", 200},
+        {"https://nudge.example:443/webhooks/twilio/inbound", 200},
+        {"https://nudge.example:8443/webhooks/twilio/inbound", 403},
+        {"https://nudge.example:80/webhooks/twilio/inbound", 403},
+        {"http://nudge.example/webhooks/twilio/inbound", 403},
+        {"http://nudge.example:443/webhooks/twilio/inbound", 403},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char ctl[384];
+        snprintf(ctl, sizeof ctl,
+                 "{\"url\":\"%s\",\"target\":\"%s\",\"from\":\"+919876543210\","
+                 "\"body\":\"Is there parking?\"}",
+                 cases[i].url, target);
+        json_t *res = fake_json(&f->tw, "POST", "/_inbound", ctl);
+        if (fake_int(res, "status") != cases[i].status)
+            fail_msg("%s: answered %lld", cases[i].url, fake_int(res, "status"));
+        json_decref(res);
+    }
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM inbound_messages"), 2);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -493,7 +679,9 @@ int main(void)
         T(test_many_in_flight),               T(test_provider_down_for_an_hour),
         T(test_status_callbacks_forward_only), T(test_webhook_rejections),
         T(test_inbound_sms),                   T(test_clinic_sender),
-        T(test_answer_over_cap),
+        T(test_answer_over_cap),              T(test_21610_records_the_opt_out),
+        T(test_advanced_opt_out_is_not_answered_twice),
+        T(test_signature_with_or_without_the_port),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

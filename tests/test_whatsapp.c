@@ -4,7 +4,9 @@
  * inside the 24-hour window, the clinic's approved template outside it,
  * the fallback to SMS sent once as the same logical message, Meta's error
  * codes, signed status and message webhooks (forward only; a button reply
- * confirms the visit), and the verification handshake.
+ * confirms the visit of the message it answers, context.id; an approved
+ * template's quick reply acts as the clinic mapped its payload through the
+ * API, its text kept), and the verification handshake.
  */
 #include "fake.h"
 #include "httputil.h"
@@ -150,7 +152,7 @@ static int wait_for(fx *f, const char *sql, int64_t want)
 
 static void inbound(fx *f, const char *json_tail)
 {
-    char body[256];
+    char body[512];
     snprintf(body, sizeof body, "{\"from\":\"919876543210\",%s}", json_tail);
     json_t *r = fake_json(&f->wa, "POST", "/_inbound", body);
     if (fake_int(r, "status") != 200)
@@ -194,7 +196,7 @@ static void test_outside_window_uses_the_mapped_template(void **state)
     nudge_err e = {0};
     assert_int_equal(nudge_whatsapp_template_put(f->env.n, f->clinic, "appointment_confirmation",
                                                  "hi", "visit_confirmed", "hi",
-                                                 "patient_name,service,date,time", &e),
+                                                 "patient_name,service,date,time", NULL, 0, &e),
                      0);
     fake_control(&f->wa, "{\"templates\":{\"visit_confirmed\":{\"hi\":4}}}");
     /* The plan was made before the mapping; the scheduler renders now. */
@@ -216,7 +218,7 @@ static void test_outside_window_uses_the_mapped_template(void **state)
     json_decref(req);
     /* A mapping needing a variable the message does not have is refused. */
     assert_int_equal(nudge_whatsapp_template_put(f->env.n, f->clinic, "x", "Hindi", "y", "hi",
-                                                 "", &e),
+                                                 "", NULL, 0, &e),
                      -1);
     assert_string_equal(e.field, "language");
 }
@@ -390,6 +392,118 @@ static void test_webhook_signatures_and_handshake(void **state)
     json_decref(r);
 }
 
+/* The provider's id of the visit's message with this template, once sent. */
+static void wamid_of(fx *f, int64_t appt, const char *tmpl, char *out, size_t n)
+{
+    char sql[200];
+    snprintf(sql, sizeof sql,
+             "SELECT id FROM notification_queue WHERE appointment_id = %lld AND template = '%s' "
+             "AND channel = 'whatsapp' AND status = 'sent'",
+             (long long)appt, tmpl);
+    nudge_notification m;
+    nudge_err e = {0};
+    assert_int_equal(nudge_notification_get(f->env.n, f->clinic, scalar(f, sql), &m, &e), 0);
+    assert_true(!strncmp(m.provider_id, "wamid.", 6));
+    snprintf(out, n, "%s", m.provider_id);
+    nudge_notification_free(&m);
+}
+
+/* A patient with two visits taps Confirm under the second one's message:
+ * the second is confirmed, not the next one. */
+static void test_button_confirms_the_visit_it_answers(void **state)
+{
+    NEED_FAKE;
+    fx *f = *state;
+    nudge_err e = {0};
+    fake_control(&f->wa, "{\"window_open\":[\"919876543210\"]}");
+    inbound(f, "\"text\":\"hello\"");
+    nudge_appointment b;
+    memset(&b, 0, sizeof b);
+    b.patient_id = f->patient;
+    strcpy(b.service, "Root Canal");
+    b.start_at = VISIT + 7 * 24 * 3600;
+    b.duration_min = 60;
+    assert_int_equal(nudge_appointment_add(f->env.n, f->clinic, &b, &e), 0);
+    tick(f); /* both confirmations, with reply buttons */
+    char first[128], second[128], tail[320];
+    wamid_of(f, f->appt, "appointment_confirmation", first, sizeof first);
+    wamid_of(f, b.id, "appointment_confirmation", second, sizeof second);
+    snprintf(tail, sizeof tail,
+             "\"button\":{\"id\":\"confirm\",\"title\":\"पक्का करें\"},\"context_id\":\"%s\"",
+             second);
+    inbound(f, tail);
+    nudge_appointment got;
+    assert_int_equal(nudge_appointment_get(f->env.n, f->clinic, b.id, &got, &e), 0);
+    assert_string_equal(got.status, "confirmed");
+    assert_int_equal(nudge_appointment_get(f->env.n, f->clinic, f->appt, &got, &e), 0);
+    assert_string_equal(got.status, "scheduled");
+    /* The button's text is what the patient sent: it is kept. */
+    assert_int_equal(scalar(f, "SELECT COUNT(*) FROM inbound_messages WHERE body = 'पक्का करें' "
+                               "AND action = 'confirmed'"),
+                     1);
+    /* A typed answer swiped onto the second's message: the second. */
+    snprintf(tail, sizeof tail, "\"text\":\"N\",\"context_id\":\"%s\"", second);
+    inbound(f, tail);
+    assert_int_equal(nudge_appointment_get(f->env.n, f->clinic, b.id, &got, &e), 0);
+    assert_string_equal(got.status, "cancelled");
+    assert_int_equal(nudge_appointment_get(f->env.n, f->clinic, f->appt, &got, &e), 0);
+    assert_string_equal(got.status, "scheduled");
+    /* And under the first one's: the first. */
+    snprintf(tail, sizeof tail,
+             "\"button\":{\"id\":\"confirm\",\"title\":\"Confirm\"},\"context_id\":\"%s\"",
+             first);
+    inbound(f, tail);
+    assert_int_equal(nudge_appointment_get(f->env.n, f->clinic, f->appt, &got, &e), 0);
+    assert_string_equal(got.status, "confirmed");
+}
+
+/* The clinic maps its approved template's quick-reply payloads through
+ * the API; outside the window that template goes, and the patient's tap
+ * comes back as type "button" with the payload and the button's text. */
+static void test_template_quick_reply(void **state)
+{
+    NEED_FAKE;
+    fx *f = *state;
+    api_env api = {.port = http_port(f->srv)};
+    char key[NUDGE_KEY_SECRET_LEN];
+    api_key(f->env.n, f->clinic, NUDGE_ROLE_STAFF, key);
+    const char *path = "/v1/templates/appointment_confirmation/hi/whatsapp";
+    api_resp r = api_call(&api, "PUT", path, key,
+                          "{\"name\":\"visit_confirmed\",\"language\":\"hi\",\"params\":"
+                          "[\"patient_name\",\"service\",\"date\",\"time\"],\"buttons\":"
+                          "{\"VISIT_YES\":\"confirm\",\"VISIT_NO\":\"cancel\"}}");
+    if (r.status != 200)
+        fail_msg("map: %ld %s", r.status, r.body);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(json_object_get(r.json, "whatsapp"), "buttons"),
+                            "VISIT_NO")),
+                        "cancel");
+    api_free(&r);
+    const char *bad[] = {"{\"name\":\"v\",\"language\":\"hi\",\"buttons\":{\"A\":\"stop\"}}",
+                         "{\"name\":\"v\",\"language\":\"hi\",\"buttons\":{\"A\":1}}",
+                         "{\"name\":\"v\",\"language\":\"hi\",\"buttons\":[\"A\"]}"};
+    for (int i = 0; i < 3; i++) {
+        r = api_call(&api, "PUT", path, key, bad[i]);
+        API_EXPECT_PROBLEM(r, 422, "buttons");
+        api_free(&r);
+    }
+    fake_control(&f->wa, "{\"templates\":{\"visit_confirmed\":{\"hi\":4}}}");
+    assert_int_equal(tick(f).sent, 1);
+    json_t *req = fake_last_request(&f->wa);
+    assert_string_equal(fake_str(req, "json.type"), "template");
+    json_decref(req);
+    /* A text nudge would not read: the payload decides, the text is kept. */
+    inbound(f, "\"quick_reply\":{\"payload\":\"VISIT_YES\",\"text\":\"Sure, see you\"}");
+    nudge_appointment got;
+    nudge_err e = {0};
+    assert_int_equal(nudge_appointment_get(f->env.n, f->clinic, f->appt, &got, &e), 0);
+    assert_string_equal(got.status, "confirmed");
+    assert_int_equal(scalar(f, "SELECT COUNT(*) FROM inbound_messages WHERE body = 'Sure, see "
+                               "you' AND action = 'confirmed'"),
+                     1);
+    assert_int_equal(scalar(f, "SELECT COUNT(*) FROM tickets"), 0);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -404,6 +518,8 @@ int main(void)
         T(test_prescription_as_document),
         T(test_error_codes),
         T(test_webhook_signatures_and_handshake),
+        T(test_button_confirms_the_visit_it_answers),
+        T(test_template_quick_reply),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

@@ -113,6 +113,15 @@ POST /_control  {"next": [answer, ...]}  replaces the queue of answers; each
                 {"callback_token": "..."}: sign with this token instead (to
                 prove nudge rejects wrong keys); null restores.
                 {"callback_signature": false}: omit the header.
+                {"advanced_opt_out": true}: Advanced Opt-Out, as a Messaging
+                Service with Twilio's default keywords has it: an inbound
+                body that is (trimmed, any case) STOP, STOPALL, UNSUBSCRIBE,
+                CANCEL, END or QUIT carries OptOutType=STOP and blocks its
+                sender; START, YES or UNSTOP carries OptOutType=START and
+                unblocks it; HELP or INFO carries OptOutType=HELP. A send to
+                a blocked number answers 400, 21610.
+                {"opted_out": ["+91..."]}: the blocked numbers (as if they
+                had sent STOP to Twilio).
                 Answers the resulting control state.
 GET  /_control  the control state.
 GET  /_requests the records, oldest first (?since=N: those with n > N). Each:
@@ -209,6 +218,9 @@ MESSAGES = {
     30007: "Message filtered",
 }
 CODE_STATUS = {20003: 401, 20004: 405, 20404: 404, 20429: 429, 20500: 500, 20503: 503}
+# Advanced Opt-Out's default keywords, by the OptOutType they give.
+OPT_OUT_KEYWORDS = {"STOP": {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"},
+                    "START": {"START", "YES", "UNSTOP"}, "HELP": {"HELP", "INFO"}}
 STATUS_CODE = {400: 21211, 401: 20003, 404: 20404, 405: 20004, 429: 20429, 503: 20503}
 
 # GSM 03.38: the basic set (one septet) and the extension table (two).
@@ -305,6 +317,8 @@ class State:
             self.cb_target = None
             self.cb_token = None
             self.cb_signature = True
+            self.advanced_opt_out = False
+            self.opted_out = set()
             self.stats = {"requests": 0, "accepted": 0, "rejected": 0, "dropped": 0,
                           "by_status": {}, "callbacks_sent": 0}
             self.generation = getattr(self, "generation", 0) + 1
@@ -313,7 +327,27 @@ class State:
         return {"next": self.queue, "default": self.default, "callbacks": self.callbacks,
                 "callback_error_code": self.cb_error_code,
                 "callback_delay_ms": self.cb_delay_ms, "callback_target": self.cb_target,
-                "callback_token": self.cb_token, "callback_signature": self.cb_signature}
+                "callback_token": self.cb_token, "callback_signature": self.cb_signature,
+                "advanced_opt_out": self.advanced_opt_out,
+                "opted_out": sorted(self.opted_out)}
+
+    def blocked(self):
+        with self.lock:
+            return set(self.opted_out)
+
+    def opt_out_type(self, sender, body):
+        """Advanced Opt-Out's reading of an inbound body (None: not a
+        keyword, or not enabled); STOP and START change who is blocked."""
+        word = (body or "").strip().upper()
+        kind = next((k for k, words in OPT_OUT_KEYWORDS.items() if word in words), None)
+        with self.lock:
+            if not self.advanced_opt_out or not kind:
+                return None
+            if kind == "STOP":
+                self.opted_out.add(sender)
+            elif kind == "START":
+                self.opted_out.discard(sender)
+        return kind
 
     def take_answer(self):
         with self.lock:
@@ -594,6 +628,8 @@ class Handler(BaseHTTPRequestHandler):
                 code, reason = 21617, "Body longer than 1600"
             elif cb is not None and not valid_callback_url(cb):
                 code, reason = 21609, "StatusCallback not an absolute http(s) URL"
+            elif to in state.blocked():
+                code, reason = 21610, "the recipient sent STOP"
             if code:
                 status, body = twilio_error(code, 400, **fmt)
             else:
@@ -706,6 +742,10 @@ class Handler(BaseHTTPRequestHandler):
                     state.cb_token = req["callback_token"]
                 if "callback_signature" in req:
                     state.cb_signature = bool(req["callback_signature"])
+                if "advanced_opt_out" in req:
+                    state.advanced_opt_out = bool(req["advanced_opt_out"])
+                if "opted_out" in req:
+                    state.opted_out = set(req["opted_out"] or [])
                 view = json.loads(json.dumps(state.control_view()))
             self.answer(200, view)
         elif path == "/_requests" and method == "GET":
@@ -745,6 +785,9 @@ class Handler(BaseHTTPRequestHandler):
                   "ApiVersion": API_VERSION}
         if req.get("messaging_service_sid"):
             params["MessagingServiceSid"] = req["messaging_service_sid"]
+        kind = state.opt_out_type(params["From"], text)
+        if kind:
+            params["OptOutType"] = kind
         params.update({k: str(v) for k, v in (req.get("params") or {}).items()})
         with state.lock:
             target = req.get("target", state.cb_target)

@@ -204,7 +204,8 @@ POST /_inbound  {"from": "919812345678", "text": "C"}
                   {payload, text})
                 optional: "name" (profile name, default "Test Patient"),
                 "context_id" (the wamid replied to; default the last one sent
-                to that number, for button replies), "id", "timestamp",
+                to that number, for button replies; a text carries a context
+                only when given one, as a swipe-reply does), "id", "timestamp",
                 "url", "sign_with", "tamper".
                 Opens the sender's window, POSTs Meta's signed inbound
                 webhook to webhook_url (or "url") and answers {"status",
@@ -249,7 +250,8 @@ Status body (one status; keys in this order):
    (failed only)}]},"field":"messages"}]}]}
 Inbound body: the same envelope with value {"messaging_product",
   "metadata", "contacts":[{"profile":{"name":...},"wa_id":<from>}],
-  "messages":[{"context":{"from":<display>,"id":<wamid>} (buttons only),
+  "messages":[{"context":{"from":<display>,"id":<wamid>} (buttons, and
+  texts given a context_id),
   "from":<from>,"id":"wamid...","timestamp":"<unix secs>","type":"text",
   "text":{"body":...}}]} (or "type":"interactive","interactive":{"type":
   "button_reply","button_reply":{"id":...,"title":...}}, or "type":"button",
@@ -959,7 +961,7 @@ class Handler(fc.Handler):
             state.windows[frm] = time.time()
             replied = req.get("context_id") or state.last_to.get(frm)
         msg = {}
-        if "button" in req or "quick_reply" in req:
+        if "button" in req or "quick_reply" in req or req.get("context_id"):
             if replied:
                 msg["context"] = {"from": args.display_phone_number, "id": replied}
         msg.update({"from": frm, "id": mid, "timestamp": ts})

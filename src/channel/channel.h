@@ -59,6 +59,9 @@ typedef struct channel_outcome {
     char provider_id[128]; /* id the provider gave the message, if any */
     char detail[256];      /* reason for failure: no secrets, no body */
     int retry_after;       /* seconds the provider asked us to wait, 0 none */
+    /* The provider refuses the recipient until they opt in again (Twilio
+     * 21610: they sent STOP to it): recorded as the patient's opt-out. */
+    int opted_out;
 } channel_outcome;
 
 /* A transfer in flight on the dispatcher's curl multi handle. The channel

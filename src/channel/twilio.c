@@ -11,7 +11,8 @@
  * sid is the provider id); 429 and 5xx are transient (Retry-After
  * honoured); 401/403 and an unknown account are our configuration; 4xx with
  * a code such as 21211 (invalid To) or 21610 (the recipient sent STOP) are
- * permanent. Connection failures and timeouts are transient.
+ * permanent, and 21610 also records the patient's opt-out (channel_outcome's
+ * opted_out). Connection failures and timeouts are transient.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -131,6 +132,9 @@ static void twilio_finish(channel *ch, channel_xfer *x, CURLcode rc, channel_out
         out->result = CHANNEL_CONFIG; /* the account itself is not found */
     else
         out->result = CHANNEL_PERMANENT; /* 21211 invalid To, 21610 STOP, ... */
+    /* The patient sent STOP to Twilio (Advanced Opt-Out): Twilio refuses
+     * the number until START, so it is the patient's opt-out here too. */
+    out->opted_out = code == 21610;
     json_decref(j);
 }
 
@@ -223,7 +227,8 @@ static int twilio_create(const nudge_config *cfg, channel **out, nudge_err *err)
 }
 
 /* Twilio signs the URL it requested (our public URL and the path: the
- * URLs we give it have no query) and the form's fields. */
+ * URLs we give it have no query) and the form's fields; with or without
+ * the port (https://host:443/...), as its own validators accept. */
 static int twilio_verify(channel *ch, const nudge_webhook *w, nudge_err *err)
 {
     twilio_priv *p = ch ? ch->priv : NULL;
@@ -241,9 +246,7 @@ static int twilio_verify(channel *ch, const nudge_webhook *w, nudge_err *err)
     }
     sbuf url = {0};
     sbuf_printf(&url, "%s%s", p->public_url, w->path);
-    char want[64];
-    int ok = url.data && sig_twilio(p->token, url.data, f, (size_t)nf, want, sizeof want) == 0 &&
-             sig_equal(want, given);
+    int ok = url.data && sig_twilio_valid(p->token, url.data, f, (size_t)nf, given);
     sbuf_free(&url);
     free(storage);
     return ok ? 0 : err_set(err, NUDGE_EDENIED, "", "the signature does not match");

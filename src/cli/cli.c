@@ -407,7 +407,7 @@ static const char *const cli_help_main =
 
 #define CLI_LIST "clinic= patient= status= limit= after="
 #define CLI_TMPL "clinic= language= channel= var=*"
-#define CLI_MAP "clinic= template= language= name= name-language= id= params="
+#define CLI_MAP "clinic= template= language= name= name-language= id= params= button=*"
 
 #define CLI_ACT(group, verb, help, what, act) {group, verb, cli_by_id, NULL, &help, what, act, NULL}
 #define CLI_SHOW(group, help, what, show) {group, "show", cli_by_id, NULL, &help, what, NULL, show}

@@ -24,12 +24,15 @@ const char *const cli_help_map =
     "usage: nudge template map-whatsapp --clinic ID --template NAME --language LANG\n"
     "                                   --name APPROVED --name-language CODE\n"
     "                                   [--params var,var,...]\n"
+    "                                   [--button PAYLOAD=confirm|cancel|reschedule ...]\n"
     "       nudge template map-msg91 --clinic ID --template NAME --language LANG\n"
     "                                --id DLT_TEMPLATE_ID [--params VAR1:var,VAR2:var]\n"
     "\n"
     "map-whatsapp: outside the 24-hour window WhatsApp takes only approved\n"
     "templates: this one (its name and language code as approved by Meta) is\n"
     "sent for the nudge template, its body parameters filled in order by --params.\n"
+    "Each --button maps the payload of one of its quick-reply buttons to what\n"
+    "tapping it does; a button not mapped is read by its text (Confirm, हाँ, ...).\n"
     "map-msg91: Indian SMS must use a DLT-registered template: its id, and which\n"
     "nudge variable fills each of its variables.\n";
 
@@ -137,13 +140,32 @@ int cli_tmpl_map(cli_ctx *c)
     int64_t clinic;
     int rc;
     int wa = strstr(c->cmd, "whatsapp") != NULL;
+    /* --button PAYLOAD=ACTION: the action is a word, so the last '=' splits
+     * (a payload may hold one). */
+    nudge_wa_button buttons[16];
+    char spec[16][320];
+    size_t nb = 0;
+    for (int i = 0; i < a->nkv; i++) {
+        if (strcmp(a->kv[i].name, "button"))
+            continue;
+        const char *eq = strrchr(a->kv[i].value, '=');
+        if (!wa || !eq || eq == a->kv[i].value || nb == 16 ||
+            strlen(a->kv[i].value) >= sizeof spec[0])
+            return cli_usage(c->cmd, "--button is PAYLOAD=ACTION, for map-whatsapp (got \"%s\")",
+                             a->kv[i].value);
+        snprintf(spec[nb], sizeof spec[nb], "%s", a->kv[i].value);
+        spec[nb][eq - a->kv[i].value] = 0;
+        buttons[nb] = (nudge_wa_button){spec[nb], spec[nb] + (eq - a->kv[i].value) + 1};
+        nb++;
+    }
     if ((rc = cli_parse_id(c->cmd, "--clinic", cli_arg(a, "clinic"), &clinic)) ||
         (rc = cli_require(c, wa ? need_wa : need_msg91)) || (rc = cli_open(c)))
         return rc;
     nudge_err e = {0};
     rc = wa ? nudge_whatsapp_template_put(c->n, clinic, cli_arg(a, "template"),
                                           cli_arg(a, "language"), cli_arg(a, "name"),
-                                          cli_arg(a, "name-language"), cli_arg(a, "params"), &e)
+                                          cli_arg(a, "name-language"), cli_arg(a, "params"),
+                                          buttons, nb, &e)
             : nudge_msg91_template_put(c->n, clinic, cli_arg(a, "template"),
                                        cli_arg(a, "language"), cli_arg(a, "id"),
                                        cli_arg(a, "params"), &e);

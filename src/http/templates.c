@@ -170,16 +170,17 @@ static char *params_join(json_t *params)
 
 /* PUT /v1/templates/{name}/{language}/whatsapp: the clinic's approved
  * WhatsApp template for this one, used outside the 24-hour window:
- * {"name", "language", "params": ["patient_name", ...]} (params in the
- * order of its body parameters). */
+ * {"name", "language", "params": ["patient_name", ...], "buttons":
+ * {"PAYLOAD": "confirm", ...}} (params in the order of its body
+ * parameters; buttons its quick replies' payloads and their actions). */
 int api_template_map_whatsapp(http_req *r)
 {
     json_t *j = http_body(r);
     if (!j)
         return 0;
-    static const char *const names[] = {"name", "language", "params"};
-    static const int types[] = {JSON_STRING, JSON_STRING, JSON_ARRAY};
-    if (body_fields(r, j, names, types, 3) < 0) {
+    static const char *const names[] = {"name", "language", "params", "buttons"};
+    static const int types[] = {JSON_STRING, JSON_STRING, JSON_ARRAY, JSON_OBJECT};
+    if (body_fields(r, j, names, types, 4) < 0) {
         json_decref(j);
         return 0;
     }
@@ -192,13 +193,26 @@ int api_template_map_whatsapp(http_req *r)
             return http_problem(r, 422, "Invalid input", "params are variable names", "params");
         }
     }
+    nudge_wa_button buttons[16];
+    size_t nb = 0;
+    const char *k;
+    json_object_foreach(json_object_get(j, "buttons"), k, v)
+    {
+        if (!json_is_string(v) || nb == sizeof buttons / sizeof *buttons) {
+            json_decref(j);
+            return http_problem(r, 422, "Invalid input",
+                                "buttons map each payload to confirm, cancel or reschedule",
+                                "buttons");
+        }
+        buttons[nb++] = (nudge_wa_button){k, json_string_value(v)};
+    }
     char *params = params_join(json_object_get(j, "params"));
     nudge_err e = {0};
     const char *nm = json_string_value(json_object_get(j, "name"));
     const char *lang = json_string_value(json_object_get(j, "language"));
     int rc = nudge_whatsapp_template_put(r->n, r->key.clinic_id, r->params[0], r->params[1],
                                          nm ? nm : "", lang ? lang : "",
-                                         params ? params : "", &e);
+                                         params ? params : "", buttons, nb, &e);
     free(params);
     if (rc == 0)
         http_ok(r, 200,

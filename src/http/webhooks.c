@@ -124,10 +124,14 @@ int api_twilio_inbound(http_req *r)
     twilio_form f;
     if (twilio_verified(r, &f) < 0)
         return 0;
+    /* With Advanced Opt-Out Twilio has answered STOP, START and HELP
+     * itself and says which it read (OptOutType): nudge records it and
+     * sends no answer of its own. */
     nudge_inbound in = {.channel = "sms",
                         .from = param(f.p, f.n, "From"),
                         .text = param(f.p, f.n, "Body"),
-                        .provider_id = param(f.p, f.n, "MessageSid")};
+                        .provider_id = param(f.p, f.n, "MessageSid"),
+                        .opt_out = param(f.p, f.n, "OptOutType")};
     nudge_reply out;
     nudge_err e = {0};
     int rc = in.from ? nudge_inbound_handle(r->n, &in, &out, &e) : 0;
@@ -153,22 +157,32 @@ int api_whatsapp_verify(http_req *r)
     return 0;
 }
 
+/* One patient's message: its text (a button's shown text), the button's id
+ * or payload, and the message it answers (context.id). */
 static void wa_message(http_req *r, json_t *msg, int *handled, nudge_err *e, int *failed)
 {
     const char *type = json_string_value(json_object_get(msg, "type"));
     const char *text = "", *button = NULL;
-    if (type && !strcmp(type, "text"))
+    json_t *b = NULL;
+    if (type && !strcmp(type, "text")) {
         text = json_string_value(json_object_get(json_object_get(msg, "text"), "body"));
-    else if (type && !strcmp(type, "button"))
-        button = json_string_value(json_object_get(json_object_get(msg, "button"), "payload"));
-    else if (type && !strcmp(type, "interactive"))
-        button = json_string_value(json_object_get(
-            json_object_get(json_object_get(msg, "interactive"), "button_reply"), "id"));
-    nudge_inbound in = {.channel = "whatsapp",
-                        .from = json_string_value(json_object_get(msg, "from")),
-                        .text = text ? text : "",
-                        .button_id = button,
-                        .provider_id = json_string_value(json_object_get(msg, "id"))};
+    } else if (type && !strcmp(type, "button")) { /* an approved template's quick reply */
+        b = json_object_get(msg, "button");
+        button = json_string_value(json_object_get(b, "payload"));
+        text = json_string_value(json_object_get(b, "text"));
+    } else if (type && !strcmp(type, "interactive")) { /* our reply buttons */
+        b = json_object_get(json_object_get(msg, "interactive"), "button_reply");
+        button = json_string_value(json_object_get(b, "id"));
+        text = json_string_value(json_object_get(b, "title"));
+    }
+    nudge_inbound in = {
+        .channel = "whatsapp",
+        .from = json_string_value(json_object_get(msg, "from")),
+        .text = text ? text : "",
+        .button_id = button,
+        .provider_id = json_string_value(json_object_get(msg, "id")),
+        .context_id = json_string_value(json_object_get(json_object_get(msg, "context"), "id")),
+    };
     nudge_reply out;
     if (!in.from)
         return;
