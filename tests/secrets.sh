@@ -228,6 +228,8 @@ for k in "$KEY" "$K2"; do
         not_ok "API key $prefix: only its prefix, never the key" "found in: $where"; fi
 done
 check "the new key was in its creation answer, once" test "$(grep -o "$K2" "$D/ans/key" | wc -l)" = 1
+check "no sanitizer report from serve or the CLI" \
+    bash -c "! grep -lE 'Sanitizer|runtime error' '$D/serve.err' '$D/cli'/*"
 check "the log names keys by prefix" grep -q "key=${KEY:6:12}" "$D/serve.err"
 
 echo "1..$n"
