@@ -232,6 +232,9 @@ static int audit_check(audit_walk *w, store_stmt *st, nudge_err *err)
         else
             snprintf(places, sizeof places, "places %lld to %lld", (long long)(w->seq + 1),
                      (long long)(seq - 1));
+        if (!w->prev_id)
+            return audit_bad(w, id, "rows deleted: %s of the chain, before row %lld", places,
+                             (long long)id);
         return audit_bad(w, id, "rows deleted: %s of the chain, between row %lld and row %lld",
                          places, (long long)w->prev_id, (long long)id);
     }

@@ -85,6 +85,9 @@ check "a deleted row is found: the place and the rows around it named" \
 sql "$DB" "DELETE FROM audit_log WHERE id = $4"
 check "two deleted rows: both places named" \
     verdict "$DB" 1 "rows deleted: places 3 to 4 of the chain, between row $2 and row $5"
+sql "$DB" "DELETE FROM audit_log WHERE clinic_id = 2 AND chain_seq = 1"
+check "the first row of a chain deleted is found too" \
+    verdict "$DB" 1 "^2	.*BROKEN: rows deleted: place 1 of the chain, before row [0-9]+"
 
 DB=$(history "$D/3") || exit 1
 sql "$DB" "INSERT INTO audit_log (clinic_id, actor, action, entity, entity_id, created_at) VALUES (1, 'cli', 'create', 'patient', 99, 1)"
