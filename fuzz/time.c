@@ -3,7 +3,8 @@
  * picks the zone a time without an offset is read in; the rest is parsed
  * as a time, as "HH:MM", and as a zone name (names reach libical's
  * zoneinfo lookup from API bodies). A time that parses is turned into
- * local time and formatted back in every form messages use.
+ * local time in every zone of the list, back, and into every form messages
+ * use.
  */
 #include "fuzz.h"
 #include "tz.h"
@@ -15,16 +16,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     nudge_err err = {0};
     int64_t t;
     if (tz_parse(s, tz, &t, "at", &err) == 0) {
-        const char *zone = tz ? tz : "UTC";
         char buf[128];
-        tz_local l;
-        int64_t back;
-        if (tz_to_local(t, zone, &l) == 0)
-            tz_from_local(&l, zone, &back);
-        tz_format_rfc3339(t, zone, buf, sizeof buf);
-        tz_format_date(t, zone, "hi", buf, sizeof buf);
-        tz_format_time(t, zone, "en", buf, sizeof buf);
         tz_format_rfc5322(t, buf, sizeof buf);
+        for (size_t i = 1; i < FUZZ_NZONES; i++) { /* the instant in every zone, and back */
+            const char *zone = fuzz_zones[i];
+            tz_local l;
+            int64_t back;
+            if (tz_to_local(t, zone, &l) == 0)
+                tz_from_local(&l, zone, &back);
+            tz_format_rfc3339(t, zone, buf, sizeof buf);
+            tz_format_date(t, zone, "hi", buf, sizeof buf);
+            tz_format_time(t, zone, "en", buf, sizeof buf);
+        }
     }
     int minutes;
     tz_parse_hhmm(s, &minutes);
