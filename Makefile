@@ -72,8 +72,9 @@ test: $(BUILD)/nudge $(TEST_BIN)
 
 # The sanitizer build is a second tree built by clang, so every `make check`
 # also proves the code builds clean with both compilers.
+SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 san:
-	$(MAKE) BUILD=build/san CC=clang CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" $(BUILD:%=build/san/nudge) build/san/libnudge.a $(TEST_BIN:$(BUILD)/%=build/san/%)
+	$(MAKE) BUILD=build/san CC=clang CFLAGS="$(SAN_FLAGS)" $(BUILD:%=build/san/nudge) build/san/libnudge.a $(TEST_BIN:$(BUILD)/%=build/san/%)
 
 check: $(BUILD)/nudge $(TEST_BIN)
 	python3 scripts/check-binds.py
@@ -107,3 +108,23 @@ $(BUILD)/bench/queue: bench/queue.c $(BUILD)/libnudge.a
 $(BUILD)/bench/throughput: bench/throughput.c $(BUILD)/libnudge.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(STRICT) $(PKG_CFLAGS) -o $@ $< $(BUILD)/libnudge.a $(PKG_LIBS) -lm
+
+# libFuzzer harnesses, one per parser (fuzz/*.c, seeds in fuzz/corpus/NAME/).
+# `make fuzz` builds a tree whose library is instrumented for coverage too
+# (build/fuzz) and runs each harness FUZZ_SECONDS (default 60); the smoke in
+# `make check` (tests/fuzz.sh) links the harnesses to the sanitizer tree
+# (`make fuzz-san`, no second library build) and runs each over its corpus
+# and a few thousand inputs.
+FUZZ_NAMES := $(patsubst fuzz/%.c,%,$(wildcard fuzz/*.c))
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz fuzz-san
+fuzz-san:
+	$(MAKE) BUILD=build/san CC=clang CFLAGS="$(SAN_FLAGS)" $(FUZZ_NAMES:%=build/san/fuzz/%)
+
+fuzz:
+	$(MAKE) BUILD=build/fuzz CC=clang CFLAGS="$(SAN_FLAGS) -fsanitize=fuzzer-no-link" $(FUZZ_NAMES:%=build/fuzz/fuzz/%)
+	FUZZ_BUILD=build/fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz.sh
+
+$(BUILD)/fuzz/%: fuzz/%.c fuzz/fuzz.h src/http/webhooks.c $(BUILD)/libnudge.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer $(STRICT) $(PKG_CFLAGS) -o $@ $< $(BUILD)/libnudge.a $(PKG_LIBS)

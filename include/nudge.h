@@ -519,6 +519,26 @@ typedef int (*nudge_audit_fn)(void *ctx, const nudge_audit *a);
 /* Newest first; before_id 0 starts at the newest. */
 int nudge_audit_list(nudge *n, int64_t clinic_id, int64_t before_id, int limit, nudge_audit_fn fn,
                      void *ctx, nudge_err *err);
+/* The audit log is one hash chain per clinic (clinic_id 0: the rows about
+ * no clinic): each row holds SHA-256 over the previous row's hash and its
+ * own fields, and its place in the chain. One chain's verdict: */
+typedef struct nudge_audit_chain {
+    int64_t clinic_id;
+    int64_t rows;      /* rows checked, the sealed ones included */
+    int64_t sealed;    /* rows from before the chain began (schema 012), checked as one block */
+    char head[65];     /* the last row's hash, hex: kept elsewhere, it also shows a lost tail */
+    int64_t bad_id;    /* the row found edited, or the one after a deletion; 0 when intact */
+    char problem[256]; /* what was found, naming the rows; "" when intact */
+} nudge_audit_chain;
+typedef int (*nudge_audit_chain_fn)(void *ctx, const nudge_audit_chain *c);
+/* Walks the chains (clinic_id NUDGE_ANY_CLINIC: every chain), calling fn
+ * once per chain, and stops a chain at its first problem: a row whose hash
+ * does not match its fields (edited), a gap in the places (deleted), a
+ * link to a previous hash that is not the previous row's (rewritten).
+ * Deleting a chain's last rows is seen only against a head kept elsewhere.
+ * Returns the number of broken chains, -1 on error. */
+int nudge_audit_verify(nudge *n, int64_t clinic_id, nudge_audit_chain_fn fn, void *ctx,
+                       nudge_err *err);
 /* Who the following changes are made by, for the audit log ("cli",
  * "key:<prefix>"). */
 void nudge_set_actor(nudge *n, const char *actor);

@@ -4,22 +4,173 @@
  * "worker:<id>"). The table refuses UPDATE and DELETE by trigger, so not
  * even a bug in nudge can rewrite history. Details never hold message
  * bodies or secrets.
+ *
+ * Someone with the database in hand can drop the triggers, so the rows are
+ * also hash chains (migration 012), one per clinic so that writers of
+ * different clinics never wait on each other and a chain lives whole on its
+ * clinic's shard: each row stores its place (chain_seq, from 1), the
+ * previous row's hash (prev_hash) and hash = SHA-256(prev_hash || its
+ * canonical fields) (audit_digest). nudge_audit_verify walks the chains and
+ * names the first row edited, deleted or rewritten. Rows written before 012
+ * have no hash: the first chained row seals them as one block (its
+ * prev_hash is the chain over them in id order, audit_sealed), so an edit
+ * among them is detected but not named to the row.
  */
+#include <openssl/evp.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core.h"
 #include "record.h"
 #include "util.h"
 
+#define AUDIT_GENESIS "0000000000000000000000000000000000000000000000000000000000000000"
+#define AUDIT_PAGE 500
+
+/* The fields a row's hash covers, in this order (the id is left out: it is
+ * known only once inserted, and the place in the chain stands for it). */
+#define AUDIT_CHAIN_COLS                                                                           \
+    "clinic_id, chain_seq, actor, action, entity, entity_id, detail, created_at"
+enum { AUDIT_NFIELDS = 8 };
+
+/* SHA-256 over prev and the values, each framed so that no two different
+ * rows serialise alike: NULL "n;", an integer "i<decimal>;", a text
+ * "s<length>:<bytes>;". The hash is hex, as stored. */
+static int audit_digest(const char *prev, const store_val *v, int nv, char out[65])
+{
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    int ok = c && EVP_DigestInit_ex(c, EVP_sha256(), NULL);
+    char num[48];
+    int len = snprintf(num, sizeof num, "nudge-audit-1;s%zu:", strlen(prev));
+    ok = ok && EVP_DigestUpdate(c, num, (size_t)len) && EVP_DigestUpdate(c, prev, strlen(prev));
+    for (int i = 0; ok && i < nv; i++) {
+        if (v[i].type == STORE_NULL)
+            len = snprintf(num, sizeof num, ";n");
+        else if (v[i].type == STORE_INT)
+            len = snprintf(num, sizeof num, ";i%lld", (long long)v[i].i);
+        else
+            len = snprintf(num, sizeof num, ";s%zu:", strlen(v[i].s));
+        ok = EVP_DigestUpdate(c, num, (size_t)len) &&
+             (v[i].type != STORE_TEXT || EVP_DigestUpdate(c, v[i].s, strlen(v[i].s)));
+    }
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    ok = ok && EVP_DigestFinal_ex(c, md, &mdlen) && mdlen == 32;
+    EVP_MD_CTX_free(c);
+    if (!ok)
+        return -1;
+    for (int i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    return 0;
+}
+
+/* A stored row's hashed fields, read from columns first.. in
+ * AUDIT_CHAIN_COLS order, as the values audit_add bound. */
+static void audit_row_vals(store_stmt *st, int first, store_val v[AUDIT_NFIELDS])
+{
+    static const int is_text[AUDIT_NFIELDS] = {0, 0, 1, 1, 1, 0, 1, 0};
+    for (int i = 0; i < AUDIT_NFIELDS; i++) {
+        int col = first + i;
+        if (store_null(st, col))
+            v[i] = (store_val){.type = STORE_NULL};
+        else if (is_text[i])
+            v[i] = bind_text(store_text(st, col));
+        else
+            v[i] = bind_int(store_int(st, col));
+    }
+}
+
+/* The chain over a chain's rows from before migration 012 (the genesis,
+ * 64 zeros, when there are none): what its first chained row links to.
+ * count, first and last id of them when asked. */
+static int audit_sealed(nudge *n, int64_t chain, char h[65], int64_t *count, int64_t *first,
+                        int64_t *last, nudge_err *err)
+{
+    memcpy(h, AUDIT_GENESIS, 65);
+    int64_t after = 0, got, total = 0;
+    do {
+        store_stmt *st;
+        if (store_query(n->db, &st, err,
+                        "SELECT id, " AUDIT_CHAIN_COLS " FROM audit_log WHERE COALESCE(clinic_id, "
+                        "0) = ? AND chain_seq IS NULL AND id > ? ORDER BY id LIMIT ?",
+                        bind_int(chain), bind_int(after), bind_int(AUDIT_PAGE)) < 0)
+            return -1;
+        int r;
+        for (got = 0; (r = store_next(st, err)) == 1; got++) {
+            store_val v[AUDIT_NFIELDS];
+            after = store_int(st, 0);
+            audit_row_vals(st, 1, v);
+            if (audit_digest(h, v, AUDIT_NFIELDS, h) < 0) {
+                store_done(st);
+                return err_set(err, NUDGE_ENOMEM, NULL, "SHA-256 failed");
+            }
+            if (!total++ && first)
+                *first = after;
+        }
+        store_done(st);
+        if (r < 0)
+            return -1;
+    } while (got == AUDIT_PAGE);
+    if (count)
+        *count = total;
+    if (last)
+        *last = after;
+    return 0;
+}
+
 int audit_add(nudge *n, int64_t clinic_id, const char *action, const char *entity,
               int64_t entity_id, const char *detail, nudge_err *err)
 {
-    return store_exec(n->db, err,
-                      "INSERT INTO audit_log (clinic_id, actor, action, entity, entity_id, detail, "
-                      "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                      bind_int_or_null(clinic_id), bind_text(n->actor), bind_text(action),
-                      bind_text(entity), bind_int_or_null(entity_id), bind_text_or_null(detail),
-                      bind_int(clock_now(n)));
+    /* The head is read and the row appended under a lock on the chain (on
+     * PostgreSQL; SQLite has one writer anyway), held to the commit: the
+     * record of a send takes no writers' lock, so two workers could
+     * otherwise link to the same head. Most callers are inside their own
+     * transaction already; then this is a nested level. */
+    if (store_begin_own(n->db, err) < 0)
+        return -1;
+    if (store_lock(n->db, store_key("audit", clinic_id), err) < 0)
+        goto fail;
+    store_stmt *st;
+    if (store_query(n->db, &st, err,
+                    "SELECT chain_seq, hash FROM audit_log WHERE COALESCE(clinic_id, 0) = ? AND "
+                    "chain_seq IS NOT NULL ORDER BY chain_seq DESC LIMIT 1",
+                    bind_int(clinic_id)) < 0)
+        goto fail;
+    int64_t seq = 1;
+    char prev[65] = "";
+    int r = store_next(st, err);
+    if (r == 1) {
+        seq = store_int(st, 0) + 1;
+        store_copy(st, 1, prev, sizeof prev);
+    }
+    store_done(st);
+    if (r < 0 || (r == 0 && audit_sealed(n, clinic_id, prev, NULL, NULL, NULL, err) < 0))
+        goto fail;
+    /* The values hashed are the values inserted: written out twice so the
+     * bind count is checked (scripts/check-binds.py); a difference would
+     * fail every verify (tests/audit.sh). */
+    int64_t now = clock_now(n);
+    const store_val v[AUDIT_NFIELDS] = {
+        bind_int_or_null(clinic_id), bind_int(seq),           bind_text(n->actor),
+        bind_text(action),           bind_text(entity),       bind_int_or_null(entity_id),
+        bind_text_or_null(detail),   bind_int(now),
+    };
+    char hash[65];
+    if (audit_digest(prev, v, AUDIT_NFIELDS, hash) < 0) {
+        err_set(err, NUDGE_ENOMEM, NULL, "SHA-256 failed");
+        goto fail;
+    }
+    if (store_exec(n->db, err,
+                   "INSERT INTO audit_log (" AUDIT_CHAIN_COLS ", prev_hash, hash) VALUES "
+                   "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   bind_int_or_null(clinic_id), bind_int(seq), bind_text(n->actor),
+                   bind_text(action), bind_text(entity), bind_int_or_null(entity_id),
+                   bind_text_or_null(detail), bind_int(now), bind_text(prev), bind_text(hash)) < 0)
+        goto fail;
+    return store_commit(n->db, err);
+fail:
+    store_rollback(n->db);
+    return -1;
 }
 
 int nudge_audit_list(nudge *n, int64_t clinic_id, int64_t before_id, int limit, nudge_audit_fn fn,
@@ -42,4 +193,147 @@ int nudge_audit_list(nudge *n, int64_t clinic_id, int64_t before_id, int limit, 
     }
     store_done(st);
     return r < 0 ? -1 : 0;
+}
+
+/* ---- verification ---- */
+
+/* Where the walk of one chain is. */
+typedef struct audit_walk {
+    nudge_audit_chain *c;
+    int64_t seq, prev_id;  /* the last row that checked out (0: none yet) */
+    char link[65];         /* its hash: what the next row must link to */
+    int64_t sealed_first, sealed_last;
+} audit_walk;
+
+#define audit_bad(w, id, ...)                                                                      \
+    ((w)->c->bad_id = (id), snprintf((w)->c->problem, sizeof (w)->c->problem, __VA_ARGS__), 1)
+
+/* One chained row (columns: id, AUDIT_CHAIN_COLS, prev_hash, hash): 0 it
+ * checks out, 1 the chain is broken here (c->problem says how), -1 error. */
+static int audit_check(audit_walk *w, store_stmt *st, nudge_err *err)
+{
+    int64_t id = store_int(st, 0), seq = store_int(st, 2);
+    store_val v[AUDIT_NFIELDS];
+    audit_row_vals(st, 1, v);
+    const char *prev = store_text(st, 1 + AUDIT_NFIELDS), *hash = store_text(st, 2 + AUDIT_NFIELDS);
+    char want[65];
+    if (audit_digest(prev, v, AUDIT_NFIELDS, want) < 0)
+        return err_set(err, NUDGE_ENOMEM, NULL, "SHA-256 failed");
+    if (strcmp(want, hash))
+        return audit_bad(w, id, "row %lld was edited: its hash does not match its fields",
+                         (long long)id);
+    if (seq <= w->seq)
+        return audit_bad(w, id, "row %lld repeats place %lld of the chain", (long long)id,
+                         (long long)seq);
+    if (seq > w->seq + 1) {
+        char places[64];
+        if (seq == w->seq + 2)
+            snprintf(places, sizeof places, "place %lld", (long long)(w->seq + 1));
+        else
+            snprintf(places, sizeof places, "places %lld to %lld", (long long)(w->seq + 1),
+                     (long long)(seq - 1));
+        if (!w->prev_id)
+            return audit_bad(w, id, "rows deleted: %s of the chain, before row %lld", places,
+                             (long long)id);
+        return audit_bad(w, id, "rows deleted: %s of the chain, between row %lld and row %lld",
+                         places, (long long)w->prev_id, (long long)id);
+    }
+    if (strcmp(prev, w->link)) {
+        if (seq > 1)
+            return audit_bad(w, w->prev_id,
+                             "row %lld was rewritten: row %lld recorded a different hash for it",
+                             (long long)w->prev_id, (long long)id);
+        return audit_bad(w, id,
+                         "the %lld rows from before the chain began (ids %lld to %lld) were "
+                         "edited, or rows added or deleted among them: row %lld sealed others",
+                         (long long)w->c->sealed, (long long)w->sealed_first,
+                         (long long)w->sealed_last, (long long)id);
+    }
+    w->seq = seq;
+    w->prev_id = id;
+    memcpy(w->link, hash, 65);
+    w->c->rows++;
+    return 0;
+}
+
+/* One chain: 0 intact, 1 broken, -1 error. */
+static int audit_verify_chain(nudge *n, int64_t chain, nudge_audit_chain *c, nudge_err *err)
+{
+    memset(c, 0, sizeof *c);
+    c->clinic_id = chain;
+    audit_walk w = {.c = c};
+    if (audit_sealed(n, chain, w.link, &c->sealed, &w.sealed_first, &w.sealed_last, err) < 0)
+        return -1;
+    c->rows = c->sealed;
+    w.prev_id = w.sealed_last;
+    int broken = 0;
+    int64_t got;
+    do {
+        store_stmt *st;
+        if (store_query(n->db, &st, err,
+                        "SELECT id, " AUDIT_CHAIN_COLS ", prev_hash, hash FROM audit_log WHERE "
+                        "COALESCE(clinic_id, 0) = ? AND chain_seq > ? ORDER BY chain_seq LIMIT ?",
+                        bind_int(chain), bind_int(w.seq), bind_int(AUDIT_PAGE)) < 0)
+            return -1;
+        int r;
+        for (got = 0; !broken && (r = store_next(st, err)) == 1; got++) {
+            if (w.seq == 0 && c->sealed) {
+                /* A row without a hash after the chain began was added by
+                 * hand (or by a binary older than 012, which should not
+                 * run on this schema). */
+                int64_t late = 0;
+                int f = store_scalar(n->db, &late, err,
+                                     "SELECT MIN(id) FROM audit_log WHERE COALESCE(clinic_id, 0) "
+                                     "= ? AND chain_seq IS NULL AND id > ?",
+                                     bind_int(chain), bind_int(store_int(st, 0)));
+                if (f < 0) {
+                    r = -1;
+                    break;
+                }
+                if (late) {
+                    broken = audit_bad(&w, late, "row %lld has no hash but was written after the chain began: added by hand",
+                                       (long long)late);
+                    break;
+                }
+            }
+            broken = audit_check(&w, st, err);
+            if (broken < 0)
+                r = -1;
+        }
+        store_done(st);
+        if (r < 0)
+            return -1;
+    } while (!broken && got == AUDIT_PAGE);
+    memcpy(c->head, w.link, 65);
+    return broken;
+}
+
+int nudge_audit_verify(nudge *n, int64_t clinic_id, nudge_audit_chain_fn fn, void *ctx,
+                       nudge_err *err)
+{
+    int broken = 0;
+    nudge_audit_chain c;
+    if (clinic_id != NUDGE_ANY_CLINIC) {
+        int r = audit_verify_chain(n, clinic_id, &c, err);
+        if (r < 0)
+            return -1;
+        fn(ctx, &c);
+        return r;
+    }
+    /* Every chain, one after another: a deliberate scan across clinics
+     * (the local CLI's), the chains found by walking the index. */
+    int64_t chain = -1;
+    for (;;) {
+        int r = store_scalar(n->db, &chain, err,
+                             "SELECT COALESCE(clinic_id, 0) FROM audit_log WHERE "
+                             "COALESCE(clinic_id, 0) > ? ORDER BY COALESCE(clinic_id, 0) LIMIT 1",
+                             bind_int(chain));
+        if (r <= 0)
+            return r < 0 ? -1 : broken;
+        if ((r = audit_verify_chain(n, chain, &c, err)) < 0)
+            return -1;
+        broken += r;
+        if (fn(ctx, &c))
+            return broken;
+    }
 }

@@ -375,6 +375,7 @@ static const char *const cli_help_main =
     "  send                          enqueue a direct message to a patient\n"
     "  queue status|list|show|retry|cancel\n"
     "  key create|list|revoke        API keys (shown once, stored hashed)\n"
+    "  audit verify                  check the audit log's hash chains\n"
     "  config show|doc               the settings: values and sources, or their manual\n"
     "  tick [--now TIME]             one scheduler and dispatcher pass, then exit\n"
     "  serve                         run the scheduler and dispatcher until SIGTERM\n"
@@ -447,6 +448,7 @@ static const cli_command cli_commands[] = {
     {"key", "create", cli_key_create, "clinic= @key", &cli_help_key, NULL, NULL, NULL},
     {"key", "list", cli_key_list, CLI_LIST, &cli_help_key, NULL, NULL, NULL},
     CLI_ACT("key", "revoke", cli_help_key, "key", nudge_key_revoke),
+    {"audit", "verify", cli_audit_verify, "clinic=", &cli_help_audit, NULL, NULL, NULL},
     {"config", "show", cli_config_show, NULL, &cli_help_config, NULL, NULL, NULL},
     {"config", "doc", cli_config_doc, "man markdown", &cli_help_config, NULL, NULL, NULL},
     {"tick", NULL, cli_tick, NULL, &cli_help_tick, NULL, NULL, NULL},

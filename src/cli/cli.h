@@ -81,6 +81,8 @@ int cli_migrate(cli_ctx *c), cli_tick(cli_ctx *c), cli_serve(cli_ctx *c), cli_de
     cli_worker(cli_ctx *c);
 int cli_config_show(cli_ctx *c), cli_config_doc(cli_ctx *c);
 int cli_migrate_store(cli_ctx *c); /* store_move.c */
+int cli_audit_verify(cli_ctx *c);  /* audit.c */
+extern const char *const cli_help_audit;
 extern const char *const cli_help_migrate_store;
 /* `X verb ID`: the row's act or show on that id. */
 int cli_by_id(cli_ctx *c);
