@@ -94,6 +94,8 @@ clean:
 .PHONY: soak
 soak: $(BUILD)/nudge
 	WORKERS_N=10000 bash tests/pgcluster.sh bash tests/workers.sh
+	CRASH_N=100000 CRASH_KILLS=1000 NUDGE=$(BUILD)/nudge bash tests/crash.sh
+	CRASH_N=100000 CRASH_KILLS=1000 NUDGE=$(BUILD)/nudge bash tests/pgcluster.sh bash tests/crash.sh
 
 # The throughput benchmark (bench/README.md); never part of `make check`.
 .PHONY: bench

@@ -208,12 +208,125 @@ clock_jumps() {
     check "the day forward sent what came due in it" test "$after_jump" -ge 2
 }
 
+# ---- 4. The SMTP server closes the connection in the middle of DATA. ----
+# A few lines of SMTP: the first session hangs up after the first line of
+# the message; later sessions take it. Each message taken is a line of
+# DIR/smtp.taken.
+smtp_cut_start() {
+    python3 -u - "$1" >"$1/smtp.out" 2>"$1/smtp.err" <<'PY' &
+import socket, sys
+d = sys.argv[1]
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("127.0.0.1", 0))
+srv.listen(8)
+print("READY", srv.getsockname()[1], flush=True)
+session = 0
+while True:
+    c, _ = srv.accept()
+    session += 1
+    f = c.makefile("rb")
+    say = lambda t: c.sendall(t.encode() + b"\r\n")
+    try:
+        say("220 cut.example ESMTP")
+        while True:
+            line = f.readline()
+            if not line:
+                break
+            cmd = line[:4].upper()
+            if cmd == b"EHLO":
+                say("250-cut.example\r\n250 8BITMIME")
+            elif cmd == b"DATA":
+                say("354 go on")
+                if session == 1:
+                    f.readline()  # one line of the message, then the line goes dead
+                    c.shutdown(socket.SHUT_RDWR)
+                    break
+                while f.readline() not in (b".\r\n", b""):
+                    pass
+                say("250 taken")
+                open(d + "/smtp.taken", "a").write("taken\n")
+            elif cmd == b"QUIT":
+                say("221 bye")
+                break
+            else:
+                say("250 ok")
+    except OSError:
+        pass
+    c.close()
+PY
+    SMTP_PID=$!
+    PIDS+=("$SMTP_PID")
+    SMTP_PORT=""
+    for _ in $(seq 1 100); do   # waiting for it to listen, not for a schedule
+        SMTP_PORT=$(grep -o '^READY [0-9]*' "$1/smtp.out" 2>/dev/null | grep -o '[0-9]*$')
+        [ -n "$SMTP_PORT" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+smtp_cut() {
+    local db c p later
+    mkdir -p "$D/smtp"
+    db=$(test_db "$D/smtp")
+    check "an SMTP server that hangs up mid-DATA listens" smtp_cut_start "$D/smtp"
+    N() { NUDGE_SMTP_URL="smtp://127.0.0.1:$SMTP_PORT" NUDGE_SMTP_FROM=clinic@example.com \
+        "$NUDGE" --db "$db" --outbox "$D/smtp/out" "$@"; }
+    c=$(N clinic add --name "Mail Clinic" --timezone UTC --country IN 2>>"$D/smtp.err")
+    p=$(N patient add --clinic "$c" --name "Ram Lal" --email ram@example.com 2>>"$D/smtp.err")
+    N send --patient "$p" --template prescription_ready --channel email --priority urgent \
+        >/dev/null 2>>"$D/smtp.err"
+    N tick >"$D/smtp/tick1" 2>>"$D/smtp.err"
+    check "the cut is a transient failure: the message waits for its retry" \
+        test "$(db_sql "$db" "SELECT status || ' ' || attempts FROM notification_queue")" = "pending 1"
+    check "... its attempt recorded as transient" \
+        test "$(db_sql "$db" "SELECT outcome FROM delivery_attempts")" = transient
+    later=$(date -u -d '+6 min' +%FT%TZ)
+    N tick --now "$later" >/dev/null 2>>"$D/smtp.err"
+    check "the retry goes through, once" \
+        test "$(db_sql "$db" "SELECT status FROM notification_queue")" = sent -a \
+        "$(cat "$D/smtp/smtp.taken" 2>/dev/null | wc -l)" = 1
+    kill "$SMTP_PID"
+}
+
+# ---- 5. A provider slower than the send timeout (30 s). ----
+slow_provider() {
+    local db later
+    mkdir -p "$D/slow"
+    db=$(test_db "$D/slow")
+    check "the Twilio fake listens" twilio_fake_start "$D/slow"
+    PIDS+=("$FAKE_PID")
+    queue_fill "$db" "$D/slow" 3
+    # The first send is answered after 35 s; the others at once.
+    curl -s -X POST -d '{"next": [{"delay_ms": 35000}]}' \
+        "http://127.0.0.1:$FAKE_PORT/_control" >/dev/null
+    local t0=$SECONDS
+    "$NUDGE" --db "$db" --outbox "$D/slow/out" tick >/dev/null 2>"$D/slow.err"
+    local took=$((SECONDS - t0))
+    echo "# slow provider: the tick took ${took} s"
+    check "a provider slower than the timeout does not hold the tick past it (${took} s)" \
+        test "$took" -lt 34
+    check "the others went meanwhile; the slow one waits for a retry" \
+        test "$(db_sql "$db" "SELECT status, COUNT(*) FROM notification_queue GROUP BY status ORDER BY status" |
+            tr '\n' ' ')" = "pending|1 sent|2 "
+    check "... its attempt recorded as transient" \
+        test "$(db_sql "$db" "SELECT COUNT(*) FROM delivery_attempts WHERE outcome = 'transient'")" = 1
+    later=$(date -u -d '+6 min' +%FT%TZ)
+    "$NUDGE" --db "$db" --outbox "$D/slow/out" tick --now "$later" >/dev/null 2>>"$D/slow.err"
+    check "the retry sends it" \
+        test "$(db_sql "$db" "SELECT COUNT(*) FROM notification_queue WHERE status = 'sent'")" = 3
+    kill "$FAKE_PID"; wait "$FAKE_PID" 2>/dev/null
+}
+
 if [ -z "${NUDGE_TEST_PG:-}" ]; then
     storage_faults
 else
     echo "# storage faults: SQLite's (PostgreSQL's disk is its server's); not run on PostgreSQL"
 fi
 sigterm_batch
+smtp_cut
+slow_provider
 clock_jumps
 echo "1..$n"
 [ $failed = 0 ]
