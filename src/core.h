@@ -19,7 +19,7 @@ struct nudge {
     int held;            /* a tick is running: its instant is held_at */
     int64_t held_at;
     char actor[64];      /* who is acting, for the audit log */
-    char worker_id[64];  /* lease owner: host:pid:random */
+    char worker_id[64];  /* lease owner: host:pid:process.handle (nudge.c) */
     int lease_seconds;
     int batch_size;
     /* Every transport built: the table's that the configuration names, in

@@ -10,9 +10,13 @@
  *                      -> failed (permanent, or retries used up)
  *   pending -> cancelled (by staff, by the appointment, by policy, expired)
  *
- * A worker that dies leaves rows in `sending`; once their lease runs out
- * queue_reap puts them back (counting the attempt), so nothing is lost and
- * the window for a duplicate is one batch in flight.
+ * A worker records the hand-off of each group of sends (handed_at, in its
+ * own commit) before they start. A worker that dies leaves rows in
+ * `sending`: a worker on the same host sees its process gone and puts them
+ * back at once (queue_release_dead), others once their lease runs out
+ * (queue_reap). Rows never handed off go back untouched; handed ones count
+ * a lost attempt, recorded as `lease_expired`, so nothing is lost, and a
+ * duplicate is only a send that was on the wire, known as a retry.
  *
  * The per-channel rate limit is a sliding minute counted from the
  * delivery_attempts table plus the rows in flight, so every worker sharing
