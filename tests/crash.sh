@@ -21,7 +21,7 @@ D=$(mktemp -d)
 DB=$(test_db "$D")
 PIDS=()
 SERVE=""
-trap 'for p in "${PIDS[@]}" $SERVE; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$D"' EXIT
+trap 'for p in "${PIDS[@]}" $SERVE; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; [ -n "${CRASH_KEEP:-}" ] && echo "# kept $D" || rm -rf "$D"' EXIT
 sql() { db_sql "$DB" "$1"; }
 sent() { sql "SELECT COUNT(*) FROM notification_queue WHERE status = 'sent'"; }
 
@@ -50,8 +50,14 @@ for k in $(seq 1 "$KILLS"); do
         sleep 0.05
     done
     sleep "0.0$((RANDOM % 10))"
-    kill -9 "$SERVE" 2>/dev/null && kills=$((kills + 1))
-    wait "$SERVE" 2>/dev/null
+    if kill -9 "$SERVE" 2>/dev/null; then
+        kills=$((kills + 1))
+        wait "$SERVE" 2>/dev/null
+    else
+        wait "$SERVE"
+        echo "# serve had exited by itself (status $?); its log, sends left out:"
+        grep -v ' sent$' "$D/serve.err" | tail -n 5 | sed 's/^/#   /'
+    fi
     serve_start
 done
 # The last one drains the rest (2 minutes, or a minute per 10,000 in a

@@ -257,13 +257,8 @@ while True:
 PY
     SMTP_PID=$!
     PIDS+=("$SMTP_PID")
-    SMTP_PORT=""
-    for _ in $(seq 1 100); do   # waiting for it to listen, not for a schedule
-        SMTP_PORT=$(grep -o '^READY [0-9]*' "$1/smtp.out" 2>/dev/null | grep -o '[0-9]*$')
-        [ -n "$SMTP_PORT" ] && return 0
-        sleep 0.1
-    done
-    return 1
+    SMTP_PORT=$(ready_port "$1/smtp.out")
+    [ -n "$SMTP_PORT" ]
 }
 
 smtp_cut() {

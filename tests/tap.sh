@@ -17,6 +17,18 @@ db_sql() {
     else sqlite3 -batch -cmd ".timeout 10000" "$1" "$2"; fi
 }
 
+# ready_port FILE: the port a fake announces in FILE ("READY <port>"),
+# once it listens (10 s at most: waiting for it, not for a schedule).
+ready_port() {
+    local port=""
+    for _ in $(seq 1 100); do
+        port=$(grep -o '^READY [0-9]*' "$1" 2>/dev/null | grep -o '[0-9]*$')
+        [ -n "$port" ] && break
+        sleep 0.1
+    done
+    echo "$port"
+}
+
 # twilio_fake_start DIR: the Twilio fake on a free port, recording every
 # request in DIR/requests.jsonl. Sets FAKE_PID and FAKE_PORT; the caller
 # kills FAKE_PID at its exit, and exports nudge's settings pointing at it
@@ -28,12 +40,7 @@ twilio_fake_start() {
         --account-sid $TWILIO_SID --auth-token $TWILIO_TOKEN --dir "$1" --keep 1 \
         >"$1/fake.out" 2>"$1/fake.err" &
     FAKE_PID=$!
-    FAKE_PORT=""
-    for _ in $(seq 1 100); do   # waiting for the fake to listen, not for a schedule
-        FAKE_PORT=$(grep -o '^READY [0-9]*' "$1/fake.out" 2>/dev/null | grep -o '[0-9]*$')
-        [ -n "$FAKE_PORT" ] && break
-        sleep 0.1
-    done
+    FAKE_PORT=$(ready_port "$1/fake.out")
     export NUDGE_TWILIO_BASE_URL="http://127.0.0.1:$FAKE_PORT" NUDGE_TWILIO_ACCOUNT_SID=$TWILIO_SID \
         NUDGE_TWILIO_AUTH_TOKEN=$TWILIO_TOKEN NUDGE_TWILIO_FROM=+15005550006
     [ -n "$FAKE_PORT" ]
