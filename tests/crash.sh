@@ -36,20 +36,22 @@ serve_start() {
     SERVE=$!
 }
 
-# Each kill comes once the fake has taken about a share of the messages
-# since the last start, then after a random 0-90 ms: inside a batch, at
-# any point of it. Waiting here is for progress, not for a schedule.
+# Each kill comes once the fake has taken a few more messages since the
+# last start (the new serve is sending), then after a random 0-190 ms:
+# inside a batch, at any point of it. Waiting here is for progress, not
+# for a schedule.
 start=$(date +%s)
-step=$((N / (2 * KILLS) > 0 ? N / (2 * KILLS) : 1))
+step=$((N / (20 * KILLS) > 0 ? N / (20 * KILLS) : 1))
 kills=0
 serve_start
 for k in $(seq 1 "$KILLS"); do
+    [ "$(sent)" -ge "$N" ] && break   # drained already: say so below
     base=$(fake_accepted "$D")
     for _ in $(seq 1 600); do
         [ "$(fake_accepted "$D")" -ge $((base + step)) ] && break
         sleep 0.05
     done
-    sleep "0.0$((RANDOM % 10))"
+    sleep "0.$((RANDOM % 2))$((RANDOM % 10))"
     if kill -9 "$SERVE" 2>/dev/null; then
         kills=$((kills + 1))
         wait "$SERVE" 2>/dev/null
@@ -95,6 +97,7 @@ check "no more lost attempts than the sends in flight at the kills" \
 check "each message reached the fake once, plus its recorded retries" \
     test "$accepted" -le $((N + lost))
 check "nothing left leased" test "$(sql "SELECT COUNT(*) FROM notification_queue WHERE status = 'sending'")" = 0
+check "no sanitizer report in serve's log" bash -c "! grep -q 'Sanitizer\|runtime error' '$D/serve.err'"
 if db_is_pg "$DB"; then
     check "the database answers after the kills" test "$(sql "SELECT 1")" = 1
 else

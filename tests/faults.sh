@@ -323,5 +323,6 @@ sigterm_batch
 smtp_cut
 slow_provider
 clock_jumps
+check "no sanitizer report in any log" bash -c "! grep -rq 'Sanitizer\|runtime error' '$D' --include='*err*'"
 echo "1..$n"
 [ $failed = 0 ]
