@@ -37,7 +37,7 @@ serve_start() {
 }
 
 # Each kill comes once the fake has taken a few more messages since the
-# last start (the new serve is sending), then after a random 0-190 ms:
+# last start (the new serve is sending), then after a random 0-90 ms:
 # inside a batch, at any point of it. Waiting here is for progress, not
 # for a schedule.
 start=$(date +%s)
@@ -51,7 +51,7 @@ for k in $(seq 1 "$KILLS"); do
         [ "$(fake_accepted "$D")" -ge $((base + step)) ] && break
         sleep 0.05
     done
-    sleep "0.$((RANDOM % 2))$((RANDOM % 10))"
+    sleep "0.0$((RANDOM % 10))"
     if kill -9 "$SERVE" 2>/dev/null; then
         kills=$((kills + 1))
         wait "$SERVE" 2>/dev/null
@@ -77,7 +77,10 @@ dups=$(wc -l <"$D/dups")
 lost=$(sql "SELECT COUNT(*) FROM delivery_attempts WHERE outcome = 'lease_expired'")
 echo "# $N messages, $kills kills of nudge serve: drained in ${elapsed} s; the fake accepted $accepted, $dups recipients twice; $lost attempts lost at a kill"
 
-check "nudge serve was killed $KILLS times" test "$kills" = "$KILLS"
+# A fast machine can drain a soak's queue before its last kills: every
+# kill until then counts, and at least half of those asked for.
+check "nudge serve was killed $kills times (asked for $KILLS; fewer only if the queue drained first)" \
+    test "$kills" = "$KILLS" -o \( "$kills" -ge $((KILLS / 2)) -a "$(sent)" -ge "$N" \)
 check "every notification sent" test "$(sent)" = "$N"
 check "drained well inside one lease (${elapsed} s < $LEASE s): nothing waited for a dead worker's lease" \
     test "$elapsed" -lt "$LEASE"
