@@ -94,8 +94,6 @@ clean:
 .PHONY: soak
 soak: $(BUILD)/nudge
 	WORKERS_N=10000 bash tests/pgcluster.sh bash tests/workers.sh
-	CRASH_N=100000 CRASH_KILLS=1000 NUDGE=$(BUILD)/nudge bash tests/crash.sh
-	CRASH_N=100000 CRASH_KILLS=1000 NUDGE=$(BUILD)/nudge bash tests/pgcluster.sh bash tests/crash.sh
 
 # The throughput benchmark (bench/README.md); never part of `make check`.
 .PHONY: bench
@@ -104,3 +102,11 @@ bench: $(BUILD)/bench/throughput
 $(BUILD)/bench/throughput: bench/throughput.c $(BUILD)/libnudge.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(STRICT) $(PKG_CFLAGS) -o $@ $< $(BUILD)/libnudge.a $(PKG_LIBS) -lm
+
+# The crash loop's long mode (issue 11): 100,000 messages and 1,000
+# SIGKILLs of `nudge serve`, on SQLite and on PostgreSQL.
+.PHONY: soak-crash
+soak: soak-crash
+soak-crash: $(BUILD)/nudge
+	CRASH_N=100000 CRASH_KILLS=1000 NUDGE=$(BUILD)/nudge bash tests/crash.sh
+	CRASH_N=100000 CRASH_KILLS=1000 NUDGE=$(BUILD)/nudge bash tests/pgcluster.sh bash tests/crash.sh
