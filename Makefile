@@ -128,3 +128,11 @@ fuzz:
 $(BUILD)/fuzz/%: fuzz/%.c fuzz/fuzz.h src/http/webhooks.c $(BUILD)/libnudge.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -fsanitize=fuzzer $(STRICT) $(PKG_CFLAGS) -o $@ $< $(BUILD)/libnudge.a $(PKG_LIBS)
+
+# The crash loop's long mode (issue 11): 100,000 messages and 1,000
+# SIGKILLs of `nudge serve`, on SQLite and on PostgreSQL.
+.PHONY: soak-crash
+soak: soak-crash
+soak-crash: $(BUILD)/nudge
+	CRASH_N=100000 CRASH_KILLS=1000 NUDGE=$(BUILD)/nudge bash tests/crash.sh
+	CRASH_N=100000 CRASH_KILLS=1000 NUDGE=$(BUILD)/nudge bash tests/pgcluster.sh bash tests/crash.sh

@@ -37,6 +37,7 @@ enum nudge_code {
     NUDGE_ENOMEM,
     NUDGE_EDENIED,   /* a signature or shared secret does not match */
     NUDGE_EUNAVAILABLE, /* the database cannot be reached now; retry later */
+    NUDGE_ENOSPACE,  /* the database cannot write (disk full, failing or read-only); retry later */
 };
 
 typedef struct nudge_err {

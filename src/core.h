@@ -19,7 +19,7 @@ struct nudge {
     int held;            /* a tick is running: its instant is held_at */
     int64_t held_at;
     char actor[64];      /* who is acting, for the audit log */
-    char worker_id[64];  /* lease owner: host:pid:random */
+    char worker_id[64];  /* lease owner: host:pid:process.handle (nudge.c) */
     int lease_seconds;
     int batch_size;
     /* Every transport built: the table's that the configuration names, in
@@ -181,6 +181,15 @@ int queue_claim(nudge *n, int64_t *ids, int max, nudge_err *err);
 /* Gives back rows whose lease ran out and cancels what expired unsent;
  * a periodic job (nudge.c), run once per instant across all workers. */
 int queue_reap(nudge *n, int *reaped, nudge_err *err);
+/* The hand-off: marks claimed rows as handed to their provider (handed_at)
+ * in one commit, before any of them is sent; handed[i] 1, or -1 when the
+ * lease was lost meanwhile (then it must not be sent). */
+int queue_handoff(nudge *n, const int64_t *ids, int count, signed char *handed, nudge_err *err);
+/* Gives back claimed rows never handed off (a worker stopping). */
+int queue_unclaim(nudge *n, const int64_t *ids, int count, nudge_err *err);
+/* Gives back at once the rows of dead workers of this host: those never
+ * handed off as they were, the others as a recorded lost attempt. */
+int queue_release_dead(nudge *n, int *released, nudge_err *err);
 /* Waits up to timeout_ms for work enqueued or come due (1 woken, 0 not). */
 int queue_wait(nudge *n, int timeout_ms, nudge_err *err);
 int queue_load(nudge *n, int64_t id, nudge_notification *m, nudge_err *err);

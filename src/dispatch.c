@@ -331,12 +331,33 @@ static int flights_busy(const flight *fl, int n)
     return c;
 }
 
+/* The hand-off before a send (issue 11): the rows about to go out, as
+ * many as there are free slots, are marked handed to their provider in one
+ * commit before the first of them starts. A worker killed now leaves the
+ * rest of its batch unmarked, and those go back at once (queue.c); only
+ * the marked ones, at most the sends in flight, may reach a patient
+ * twice, and their resend is recorded as a retry. */
+static int dispatch_handoff(nudge *n, const int64_t *ids, int got, int i, signed char *handed,
+                            const flight *fl, nudge_err *err)
+{
+    if (handed[i])
+        return 0;
+    int k = n->max_in_flight - flights_busy(fl, n->max_in_flight);
+    if (k < 1)
+        k = 1;
+    if (k > got - i)
+        k = got - i;
+    return queue_handoff(n, ids + i, k, handed + i, err);
+}
+
 int dispatch_run(nudge *n, int64_t now, nudge_tick_stats *st, nudge_err *err)
 {
     int64_t *ids = calloc((size_t)n->batch_size, sizeof *ids);
+    signed char *handed = calloc((size_t)n->batch_size, 1);
     flight *fl = calloc((size_t)n->max_in_flight, sizeof *fl);
-    if (!ids || !fl) {
+    if (!ids || !fl || !handed) {
         free(ids);
+        free(handed);
         free(fl);
         return err_set(err, NUDGE_ENOMEM, "", "out of memory");
     }
@@ -350,7 +371,13 @@ int dispatch_run(nudge *n, int64_t now, nudge_tick_stats *st, nudge_err *err)
             break;
         }
         st->claimed += got;
-        for (int i = 0; i < got && rc == 0; i++) {
+        memset(handed, 0, (size_t)n->batch_size);
+        int i;
+        for (i = 0; i < got && rc == 0; i++) {
+            /* Stopping: what was not handed off goes back now rather
+             * than wait for the sends of the whole batch. */
+            if (n->stop && *n->stop && !handed[i])
+                break;
             flight *f = NULL;
             while (rc == 0 && !f) {
                 for (int k = 0; k < n->max_in_flight && !f; k++)
@@ -359,7 +386,9 @@ int dispatch_run(nudge *n, int64_t now, nudge_tick_stats *st, nudge_err *err)
                 if (!f)
                     rc = dispatch_drive(n, 1, now, st, err);
             }
-            if (rc == 0 && dispatch_begin(n, ids[i], f, now, st, err) < 0)
+            if (rc == 0)
+                rc = dispatch_handoff(n, ids, got, i, handed, fl, err);
+            if (rc == 0 && handed[i] > 0 && dispatch_begin(n, ids[i], f, now, st, err) < 0)
                 rc = -1;
             if (rc == 0)
                 rc = dispatch_drive(n, 0, now, st, err);
@@ -368,10 +397,13 @@ int dispatch_run(nudge *n, int64_t now, nudge_tick_stats *st, nudge_err *err)
         while (flights_busy(fl, n->max_in_flight))
             if (dispatch_drive(n, 1, now, st, err) < 0)
                 rc = -1;
+        if (rc == 0 && i < got && queue_unclaim(n, ids + i, got - i, err) < 0)
+            rc = -1;
         if (rc < 0 || got < n->batch_size || (n->stop && *n->stop))
             break;
     }
     free(ids);
+    free(handed);
     free(fl);
     return rc;
 }

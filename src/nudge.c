@@ -50,6 +50,37 @@ static void curl_init_once(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
+/* A worker's name, its leases' owner: "host:pid:process.handle". The host
+ * and pid say who may judge whether it still runs (queue_release_dead:
+ * only a worker on the same host, by the pid); the process token, drawn
+ * once per process, tells a dead earlier incarnation that had our pid
+ * from a handle of our own; the handle counts this process's handles. */
+static pthread_once_t worker_once = PTHREAD_ONCE_INIT;
+static unsigned worker_token;
+static int worker_handles;
+static pthread_mutex_t worker_lock = PTHREAD_MUTEX_INITIALIZER;
+static void worker_token_once(void)
+{
+    unsigned char rnd[4] = {0};
+    RAND_bytes(rnd, sizeof rnd);
+    worker_token = (unsigned)rnd[0] << 24 | (unsigned)rnd[1] << 16 | (unsigned)rnd[2] << 8 | rnd[3];
+}
+
+static void nudge_worker_name(char *out, size_t size)
+{
+    pthread_once(&worker_once, worker_token_once);
+    pthread_mutex_lock(&worker_lock);
+    int handle = ++worker_handles;
+    pthread_mutex_unlock(&worker_lock);
+    char host[32] = "host";
+    gethostname(host, sizeof host - 1);
+    host[sizeof host - 1] = 0;
+    for (char *p = host; *p; p++)
+        if (*p == ':')
+            *p = '-'; /* the name's separator */
+    snprintf(out, size, "%s:%d:%08x.%d", host, (int)getpid(), worker_token, handle);
+}
+
 int nudge_open(const nudge_config *given, nudge **out, nudge_err *err)
 {
     /* Unset fields take the settings table's defaults, their only copy. */
@@ -68,13 +99,7 @@ int nudge_open(const nudge_config *given, nudge **out, nudge_err *err)
         n->clock = &n->sysclock;
     }
     nudge_set_actor(n, "system");
-    unsigned char rnd[4] = {0};
-    RAND_bytes(rnd, sizeof rnd);
-    char host[32] = "host";
-    gethostname(host, sizeof host - 1);
-    host[sizeof host - 1] = 0;
-    snprintf(n->worker_id, sizeof n->worker_id, "%.31s:%d:%02x%02x%02x%02x", host, (int)getpid(),
-             rnd[0], rnd[1], rnd[2], rnd[3]);
+    nudge_worker_name(n->worker_id, sizeof n->worker_id);
     n->lease_seconds = cfg->lease_seconds;
     n->batch_size = cfg->batch_size;
     n->max_in_flight = cfg->max_in_flight;
@@ -244,6 +269,11 @@ int nudge_tick(nudge *n, nudge_tick_stats *st, nudge_err *err)
     for (size_t j = 0; j < sizeof tick_jobs / sizeof *tick_jobs && rc == 0; j++)
         rc = periodic_once(n, tick_jobs[j].job, now / tick_jobs[j].period, tick_jobs[j].run, NULL,
                            &ran, err);
+    /* Rows a dead worker of this host left in flight come back at once,
+     * not after their lease: a restarted worker frees its own. */
+    int released;
+    if (rc == 0)
+        rc = queue_release_dead(n, &released, err);
     if (rc == 0)
         rc = planner_run(n, now, st, err) < 0 || dispatch_run(n, now, st, err) < 0 ? -1 : 0;
     clock_release(n);

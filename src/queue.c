@@ -10,9 +10,13 @@
  *                      -> failed (permanent, or retries used up)
  *   pending -> cancelled (by staff, by the appointment, by policy, expired)
  *
- * A worker that dies leaves rows in `sending`; once their lease runs out
- * queue_reap puts them back (counting the attempt), so nothing is lost and
- * the window for a duplicate is one batch in flight.
+ * A worker records the hand-off of each group of sends (handed_at, in its
+ * own commit) before they start. A worker that dies leaves rows in
+ * `sending`: a worker on the same host sees its process gone and puts them
+ * back at once (queue_release_dead), others once their lease runs out
+ * (queue_reap). Rows never handed off go back untouched; handed ones count
+ * a lost attempt, recorded as `lease_expired`, so nothing is lost, and a
+ * duplicate is only a send that was on the wire, known as a retry.
  *
  * The per-channel rate limit is a sliding minute counted from the
  * delivery_attempts table plus the rows in flight, so every worker sharing
@@ -29,6 +33,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include "core.h"
 #include "record.h"
@@ -396,26 +403,36 @@ int nudge_queue_status(nudge *n, int64_t clinic_id, int64_t counts[NUDGE_N_STATU
     return r < 0 ? -1 : 0;
 }
 
-/* The lost attempt is recorded, so a message that kills its worker every
- * time still runs out of retries instead of looping forever. One writer
- * at a time: the INSERT and the UPDATE see the same rows. */
-static int queue_reap_sqlite(nudge *n, int64_t now, int *reaped, nudge_err *err)
+/* Gives back the rows whose lease ran out (lease_until <= now) or whose
+ * owner is a dead process (lease_owner = owner; "" for none). A row the
+ * worker handed to its provider (handed_at) may have reached the patient:
+ * the lost attempt is counted and recorded as a lease_expired attempt, so
+ * its resend is a known retry and a message that kills its worker every
+ * time still runs out of retries. A row never handed off goes back as it
+ * was, with no attempt spent. One writer at a time: the INSERT and the
+ * UPDATE see the same rows. */
+static int queue_reap_sqlite(nudge *n, int64_t now, const char *owner, int *reaped,
+                             nudge_err *err)
 {
     if (store_exec(
             n->db, err,
             "INSERT INTO delivery_attempts (clinic_id, notification_id, channel, transport, "
             "started_at, outcome, detail) SELECT clinic_id, id, channel, '-', ?, "
-            "'lease_expired', 'worker ' || COALESCE(lease_owner, 'unknown') || ' lost its lease' "
-            "FROM notification_queue WHERE status = 'sending' AND lease_until <= ?",
-            bind_int(now), bind_int(now)) < 0)
+            "'lease_expired', 'worker ' || COALESCE(lease_owner, 'unknown') || CASE WHEN "
+            "lease_owner = ? THEN ' died during the send' ELSE ' lost its lease' END "
+            "FROM notification_queue WHERE status = 'sending' AND (lease_until <= ? OR "
+            "lease_owner = ?) AND handed_at IS NOT NULL",
+            bind_int(now), bind_text(owner), bind_int(now), bind_text(owner)) < 0)
         return -1;
     if (store_exec(
             n->db, err,
-            "UPDATE notification_queue SET attempts = attempts + 1, "
-            "status = CASE WHEN attempts + 1 > max_retries THEN 'failed' ELSE 'pending' END, "
-            "last_error = 'lease expired', lease_until = NULL, lease_owner = NULL, "
-            "updated_at = ? WHERE status = 'sending' AND lease_until <= ?",
-            bind_int(now), bind_int(now)) < 0)
+            "UPDATE notification_queue SET attempts = attempts + CASE WHEN handed_at IS NULL "
+            "THEN 0 ELSE 1 END, status = CASE WHEN handed_at IS NOT NULL AND attempts + 1 > "
+            "max_retries THEN 'failed' ELSE 'pending' END, last_error = CASE WHEN handed_at IS "
+            "NULL THEN last_error ELSE 'lease expired' END, lease_until = NULL, "
+            "lease_owner = NULL, handed_at = NULL, updated_at = ? WHERE status = 'sending' AND "
+            "(lease_until <= ? OR lease_owner = ?)",
+            bind_int(now), bind_int(now), bind_text(owner)) < 0)
         return -1;
     *reaped = (int)store_changes(n->db);
     return 0;
@@ -424,23 +441,27 @@ static int queue_reap_sqlite(nudge *n, int64_t now, int *reaped, nudge_err *err)
 /* Side by side with records: one statement, so the rows given back are
  * exactly those whose lost attempt is written, and a row whose late
  * holder is recording it right now (locked) is left to that record. */
-static int queue_reap_pg(nudge *n, int64_t now, int *reaped, nudge_err *err)
+static int queue_reap_pg(nudge *n, int64_t now, const char *owner, int *reaped, nudge_err *err)
 {
     if (store_exec(
             n->db, err,
-            "WITH x AS (SELECT id, lease_owner FROM notification_queue WHERE status = "
-            "'sending' AND lease_until <= ? FOR UPDATE SKIP LOCKED), "
-            "u AS (UPDATE notification_queue q SET attempts = q.attempts + 1, "
-            "status = CASE WHEN q.attempts + 1 > q.max_retries THEN 'failed' ELSE 'pending' END, "
-            "last_error = 'lease expired', lease_until = NULL, lease_owner = NULL, "
+            "WITH x AS (SELECT id, lease_owner, handed_at FROM notification_queue WHERE status = "
+            "'sending' AND (lease_until <= ? OR lease_owner = ?) FOR UPDATE SKIP LOCKED), "
+            "u AS (UPDATE notification_queue q SET attempts = q.attempts + CASE WHEN "
+            "x.handed_at IS NULL THEN 0 ELSE 1 END, status = CASE WHEN x.handed_at IS NOT NULL "
+            "AND q.attempts + 1 > q.max_retries THEN 'failed' ELSE 'pending' END, "
+            "last_error = CASE WHEN x.handed_at IS NULL THEN q.last_error ELSE 'lease expired' "
+            "END, lease_until = NULL, lease_owner = NULL, handed_at = NULL, "
             "updated_at = ? FROM x WHERE q.id = x.id "
-            "RETURNING q.id, q.clinic_id, q.channel, x.lease_owner) "
+            "RETURNING q.id, q.clinic_id, q.channel, x.lease_owner, x.handed_at) "
             "INSERT INTO delivery_attempts (clinic_id, notification_id, channel, transport, "
             "started_at, outcome, detail) SELECT clinic_id, id, channel, '-', ?, "
-            "'lease_expired', 'worker ' || COALESCE(lease_owner, 'unknown') || ' lost its lease' "
-            "FROM u",
-            bind_int(now), bind_int(now), bind_int(now)) < 0)
+            "'lease_expired', 'worker ' || COALESCE(lease_owner, 'unknown') || CASE WHEN "
+            "lease_owner = ? THEN ' died during the send' ELSE ' lost its lease' END "
+            "FROM u WHERE handed_at IS NOT NULL",
+            bind_int(now), bind_text(owner), bind_int(now), bind_int(now), bind_text(owner)) < 0)
         return -1;
+    /* The rows given back, handed off or not. */
     *reaped = (int)store_changes(n->db);
     return 0;
 }
@@ -522,7 +543,7 @@ static int queue_claim_sqlite(nudge *n, struct claimed *cl, int max, nudge_err *
             continue;
         if (store_query(n->db, &st, err,
                         "UPDATE notification_queue SET status = 'sending', lease_until = ?, "
-                        "lease_owner = ?, updated_at = ? WHERE id IN (SELECT id FROM "
+                        "lease_owner = ?, handed_at = NULL, updated_at = ? WHERE id IN (SELECT id FROM "
                         "notification_queue WHERE status = 'pending' AND due_at <= ? AND "
                         "clinic_id = ? AND channel = ? ORDER BY priority DESC, due_at, id "
                         "LIMIT ?) RETURNING id, priority, due_at",
@@ -650,7 +671,7 @@ static int queue_claim_pg_round(nudge *n, struct claimed *cl, int want, char *sk
     if (got && (sbuf_add(&ids, "", 1) < 0 ||
                 store_exec(n->db, err,
                            "UPDATE notification_queue SET status = 'sending', lease_until = ?, "
-                           "lease_owner = ?, updated_at = ? WHERE id = ANY "
+                           "lease_owner = ?, handed_at = NULL, updated_at = ? WHERE id = ANY "
                            "(CAST(string_to_array(?, ',') AS BIGINT[]))",
                            bind_int(now + n->lease_seconds), bind_text(n->worker_id),
                            bind_int(now), bind_text(ids.data)) < 0))
@@ -713,8 +734,8 @@ struct queue_backend {
     const char *engine; /* store_engine's name */
     /* Takes up to max due rows under a lease, within the rate limits. */
     int (*claim)(nudge *n, struct claimed *cl, int max, nudge_err *err);
-    /* Gives back rows whose lease ran out, counting the lost attempt. */
-    int (*reap)(nudge *n, int64_t now, int *reaped, nudge_err *err);
+    /* Gives back rows whose lease ran out or whose owner died. */
+    int (*reap)(nudge *n, int64_t now, const char *owner, int *reaped, nudge_err *err);
     int (*record_begin)(nudge *n, const nudge_notification *m, const channel_outcome *o,
                         nudge_err *err);
 };
@@ -753,7 +774,7 @@ int queue_reap(nudge *n, int *reaped, nudge_err *err)
 {
     int64_t now = clock_now(n);
     *reaped = 0;
-    if (queue_backend_of(n)->reap(n, now, reaped, err) < 0)
+    if (queue_backend_of(n)->reap(n, now, "", reaped, err) < 0)
         return -1;
     /* Expired before anyone could send them (a reminder for a visit that
      * has begun): never send late. */
@@ -762,6 +783,96 @@ int queue_reap(nudge *n, int *reaped, nudge_err *err)
                       "'expired before it could be sent', updated_at = ? WHERE status = 'pending' "
                       "AND expires_at IS NOT NULL AND expires_at <= ?",
                       bind_int(now), bind_int(now));
+}
+
+int queue_handoff(nudge *n, const int64_t *ids, int count, signed char *handed, nudge_err *err)
+{
+    int64_t now = clock_now(n);
+    if (store_begin_own(n->db, err) < 0)
+        return -1;
+    for (int i = 0; i < count; i++) {
+        /* Only under our lease: a row reaped meanwhile is another's now. */
+        if (store_exec(n->db, err,
+                       "UPDATE notification_queue SET handed_at = ? WHERE id = ? AND "
+                       "status = 'sending' AND lease_owner = ?",
+                       bind_int(now), bind_int(ids[i]), bind_text(n->worker_id)) < 0) {
+            store_rollback(n->db);
+            return -1;
+        }
+        handed[i] = store_changes(n->db) ? 1 : -1;
+    }
+    return store_commit(n->db, err);
+}
+
+int queue_unclaim(nudge *n, const int64_t *ids, int count, nudge_err *err)
+{
+    if (store_begin_own(n->db, err) < 0)
+        return -1;
+    for (int i = 0; i < count; i++)
+        if (store_exec(n->db, err,
+                       "UPDATE notification_queue SET status = 'pending', lease_until = NULL, "
+                       "lease_owner = NULL, updated_at = ? WHERE id = ? AND status = 'sending' "
+                       "AND lease_owner = ? AND handed_at IS NULL",
+                       bind_int(clock_now(n)), bind_int(ids[i]), bind_text(n->worker_id)) < 0) {
+            store_rollback(n->db);
+            return -1;
+        }
+    return store_commit(n->db, err);
+}
+
+/* A lease owner is "host:pid:process.handle" (nudge.c). 1: the process
+ * that held it is gone, which only a worker on the same host can tell:
+ * its pid no longer runs, or it is our own pid with another process token
+ * (an earlier incarnation that had our pid, as pid 1 in a container). */
+static int queue_owner_dead(const char *mine, const char *owner)
+{
+    const char *c1 = strchr(mine, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+    const char *o1 = strchr(owner, ':'), *o2 = o1 ? strchr(o1 + 1, ':') : NULL;
+    if (!c2 || !o2 || c1 - mine != o1 - owner || strncmp(mine, owner, (size_t)(c1 - mine)))
+        return 0; /* another host's, or not ours to judge */
+    char *end;
+    long pid = strtol(o1 + 1, &end, 10);
+    if (end != o2 || pid <= 0)
+        return 0;
+    const char *mydot = strchr(c2, '.'), *odot = strchr(o2, '.');
+    if (pid == (long)getpid())
+        return !mydot || !odot || mydot - c2 != odot - o2 || strncmp(c2, o2, (size_t)(odot - o2));
+    return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
+int queue_release_dead(nudge *n, int *released, nudge_err *err)
+{
+    /* A deliberate cross-clinic scan: the owners of rows in flight, a few
+     * at most (the claim index answers it). */
+    char owners[16][64];
+    int no = 0, r;
+    store_stmt *st;
+    *released = 0;
+    if (store_query(n->db, &st, err,
+                    "SELECT DISTINCT lease_owner FROM notification_queue WHERE status = "
+                    "'sending' AND lease_owner IS NOT NULL AND lease_owner <> ?",
+                    bind_text(n->worker_id)) < 0)
+        return -1;
+    while ((r = store_next(st, err)) == 1)
+        if (no < 16 && queue_owner_dead(n->worker_id, store_text(st, 0)))
+            store_copy(st, 0, owners[no++], sizeof owners[0]);
+    store_done(st);
+    if (r < 0)
+        return -1;
+    int64_t now = clock_now(n);
+    for (int i = 0; i < no; i++) {
+        int got = 0;
+        if (store_begin_own(n->db, err) < 0)
+            return -1;
+        if (queue_backend_of(n)->reap(n, now, owners[i], &got, err) < 0) {
+            store_rollback(n->db);
+            return -1;
+        }
+        if (store_commit(n->db, err) < 0)
+            return -1;
+        *released += got;
+    }
+    return 0;
 }
 
 static int delivery_adopt(nudge *n, int64_t id, const char *provider_id, nudge_err *err);
@@ -834,7 +945,7 @@ int queue_record(nudge *n, const nudge_notification *m, const char *transport,
      * worker took the row, its outcome stands and ours is dropped. */
     if (store_exec(n->db, err,
                    "UPDATE notification_queue SET status = ?, attempts = ?, due_at = ?, "
-                   "lease_until = NULL, lease_owner = NULL, provider_id = COALESCE(?, "
+                   "lease_until = NULL, lease_owner = NULL, handed_at = NULL, provider_id = COALESCE(?, "
                    "provider_id), last_error = ?, sent_at = CASE WHEN ? = 'sent' THEN ? ELSE "
                    "sent_at END, updated_at = ? WHERE id = ? AND status = 'sending' AND "
                    "lease_owner = ?",
@@ -875,8 +986,8 @@ int queue_defer(nudge *n, int64_t id, int64_t until, const char *why, nudge_err 
 {
     return store_exec(n->db, err,
                       "UPDATE notification_queue SET status = 'pending', due_at = ?, "
-                      "lease_until = NULL, lease_owner = NULL, last_error = ?, updated_at = ? "
-                      "WHERE id = ? AND status = 'sending' AND lease_owner = ?",
+                      "lease_until = NULL, lease_owner = NULL, handed_at = NULL, last_error = ?, "
+                      "updated_at = ? WHERE id = ? AND status = 'sending' AND lease_owner = ?",
                       bind_int(until), bind_text(why), bind_int(clock_now(n)), bind_int(id),
                       bind_text(n->worker_id));
 }
@@ -888,7 +999,7 @@ int queue_drop(nudge *n, const nudge_notification *m, const char *status, const 
         return -1;
     if (store_exec(n->db, err,
                    "UPDATE notification_queue SET status = ?, lease_until = NULL, "
-                   "lease_owner = NULL, last_error = ?, updated_at = ? WHERE id = ? AND "
+                   "lease_owner = NULL, handed_at = NULL, last_error = ?, updated_at = ? WHERE id = ? AND "
                    "status = 'sending' AND lease_owner = ?",
                    bind_text(status), bind_text(why), bind_int(clock_now(n)), bind_int(m->id),
                    bind_text(n->worker_id)) < 0 ||

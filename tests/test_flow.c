@@ -8,6 +8,7 @@
  */
 #include <sys/wait.h>
 
+#include "core.h"
 #include "store/store.h"
 #include "testutil.h"
 
@@ -583,8 +584,11 @@ static void test_staff_cancel_and_state_rules(void **state)
     tu_close(&env);
 }
 
-/* A worker claims a batch and is killed before recording anything. Once the
- * lease runs out the next pass sends every message exactly once. */
+/* A worker claims a batch, hands two of its five rows to the provider and
+ * is killed before recording anything (issue 11, defect 7). The next pass,
+ * on the same host and long before the lease ends, sees its process gone:
+ * the three never handed off go out with no attempt spent, the two that
+ * may have reached the patient go again as a recorded retry. */
 static void test_worker_killed_mid_batch_loses_nothing(void **state)
 {
     (void)state;
@@ -610,10 +614,10 @@ static void test_worker_killed_mid_batch_loses_nothing(void **state)
         nudge_err we = {0};
         if (nudge_open(&cfg, &w, &we) < 0)
             _exit(2);
-        extern int queue_claim(nudge *, int64_t *, int, nudge_err *);
         int64_t ids[16];
+        signed char handed[16];
         int got = queue_claim(w, ids, 16, &we);
-        if (got != 5)
+        if (got != 5 || queue_handoff(w, ids, 2, handed, &we) < 0 || handed[1] != 1)
             _exit(3);
         kill(getpid(), SIGKILL);
         _exit(4);
@@ -622,15 +626,20 @@ static void test_worker_killed_mid_batch_loses_nothing(void **state)
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFSIGNALED(status));
     assert_int_equal(count_status(env.n, "sending"), 5);
-    /* Before the lease ends nobody touches them. */
-    assert_int_equal(tick_at(&env, BOOKED + 119).sent, 0);
-    assert_int_equal(tick_at(&env, BOOKED + 120).sent, 5);
+    /* Not the lease's end: the dead process's rows come back at once. */
+    assert_int_equal(tick_at(&env, BOOKED + 1).sent, 5);
     assert_int_equal(count_status(env.n, "sent"), 5);
     assert_int_equal(tu_count_files(env.outbox, ".json"), 5);
-    nudge_notification m;
-    assert_int_equal(nudge_notification_get(env.n, c, 1, &m, &e), 0);
-    assert_int_equal(m.attempts, 2); /* the lost attempt is counted */
-    nudge_notification_free(&m);
+    int64_t twice = 0, retries = 0;
+    assert_int_equal(store_scalar(env.n->db, &twice, &e,
+                                  "SELECT COUNT(*) FROM notification_queue WHERE attempts = 2"),
+                     1);
+    assert_int_equal(twice, 2); /* the lost attempt of each handed row is counted */
+    assert_int_equal(store_scalar(env.n->db, &retries, &e,
+                                  "SELECT COUNT(*) FROM delivery_attempts WHERE outcome = "
+                                  "'lease_expired' AND detail LIKE '%died during the send'"),
+                     1);
+    assert_int_equal(retries, 2);
     tu_close(&env);
 }
 

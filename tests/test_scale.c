@@ -251,7 +251,9 @@ static void test_periodic_job_runs_once_per_occurrence(void **state)
     scale_enqueue(env.n, c, p, 3, T0);
     int64_t ids[8];
     nudge_err e = {0};
-    assert_int_equal(queue_claim(w[0].n, ids, 8, &e), 3); /* and never recorded */
+    signed char handed[8];
+    assert_int_equal(queue_claim(w[0].n, ids, 8, &e), 3); /* handed off, never recorded */
+    assert_int_equal(queue_handoff(w[0].n, ids, 3, handed, &e), 0);
     sent_total = 0;
     int64_t lost = 0;
     run_workers(w, T0, 1, 0); /* the lease has not run out */

@@ -193,6 +193,9 @@ static void cli_run_setup(cli_ctx *c)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* A file-size limit reached is the store's error to answer (503),
+     * not the end of the process. */
+    signal(SIGXFSZ, SIG_IGN);
     nudge_on_sent(c->n, cli_log_sent, NULL);
     nudge_on_log(c->n, cli_log_store, NULL);
     nudge_set_stop(c->n, &cli_stopping);
@@ -201,10 +204,17 @@ static void cli_run_setup(cli_ctx *c)
 static void cli_run_ticks(cli_ctx *c, int interval)
 {
     nudge_err e = {0};
+    char said[sizeof e.msg] = ""; /* a failure repeating is logged once */
     while (!cli_stopping) {
         nudge_tick_stats st;
-        if (nudge_tick(c->n, &st, &e) < 0)
-            fprintf(stderr, "nudge: tick failed: %s\n", e.msg);
+        if (nudge_tick(c->n, &st, &e) < 0) {
+            if (strcmp(said, e.msg))
+                fprintf(stderr, "nudge: tick failed: %s\n", e.msg);
+            memcpy(said, e.msg, sizeof said);
+        } else if (said[0]) {
+            fprintf(stderr, "nudge: ticks go through again\n");
+            said[0] = 0;
+        }
         /* Waiting is not reading time: the clock stays the only source of
          * "now"; a signal cuts the wait short. */
         if (!cli_stopping && nudge_wait(c->n, interval * 1000, &e) < 0) {

@@ -429,6 +429,9 @@ int http_fail(http_req *r, const nudge_err *in)
         return http_problem(r, 409, "Conflict", e->msg, e->field);
     case NUDGE_EUNAVAILABLE:
         return http_unavailable(r);
+    case NUDGE_ENOSPACE: /* the store logged the cause, once */
+        return http_problem(r, 503, "Unavailable", "the database cannot write now; retry later",
+                            NULL);
     case NUDGE_ESTORE: {
         /* A store failure because the connection was lost (even if it is
          * back by now) is the client's to retry, not a fault: 503. */

@@ -519,6 +519,14 @@ static int64_t pg_changes(store *s)
 
 /* Class 23 is every integrity constraint (unique, foreign key, check, not
  * null), as SQLITE_CONSTRAINT is on SQLite. */
+static int pg_cannot_write(store *s)
+{
+    /* disk_full, io_error, read_only_sql_transaction: the server's
+     * storage, not our statement. */
+    const char *st = pgs(s)->sqlstate;
+    return !strcmp(st, "53100") || !strcmp(st, "58030") || !strcmp(st, "25006");
+}
+
 static int pg_is_constraint(store *s)
 {
     return strncmp(pgs(s)->sqlstate, "23", 2) == 0;
@@ -582,6 +590,7 @@ static const struct store_ops pg_ops = {
     .migrate_lock = pg_migrate_lock,
     .changes = pg_changes,
     .is_constraint = pg_is_constraint,
+    .cannot_write = pg_cannot_write,
     .errmsg = pg_errmsg,
     .close = pg_close,
     .begin_own = pg_begin_own,

@@ -163,6 +163,12 @@ static int lite_is_constraint(store *s)
     return (lite(s)->last_rc & 0xff) == SQLITE_CONSTRAINT;
 }
 
+static int lite_cannot_write(store *s)
+{
+    int rc = lite(s)->last_rc & 0xff;
+    return rc == SQLITE_FULL || rc == SQLITE_IOERR || rc == SQLITE_READONLY;
+}
+
 static const char *lite_errmsg(store *s)
 {
     return sqlite3_errmsg(lite(s)->db);
@@ -198,6 +204,7 @@ static const struct store_ops sqlite_ops = {
     .migrate_lock = NULL, /* each migration's BEGIN IMMEDIATE serialises them */
     .changes = lite_changes,
     .is_constraint = lite_is_constraint,
+    .cannot_write = lite_cannot_write,
     .errmsg = lite_errmsg,
     .close = lite_close,
 };

@@ -5,6 +5,7 @@
  */
 #include "store/store.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -33,8 +34,29 @@ const char *store_engine(store *s)
     return s->ops->engine;
 }
 
+/* What the log hears of the disk: once when it fills, once when a write
+ * goes through again; each failure in between only answers ENOSPACE. */
+static void store_say(store *s, const char *msg)
+{
+    if (s->log)
+        s->log(s->log_ctx, msg);
+}
+
 static int store_fail(store *s, nudge_err *err)
 {
+    if (s->ops->cannot_write && s->ops->cannot_write(s)) {
+        err_set(err, NUDGE_ENOSPACE, "", "database: %s", s->ops->errmsg(s));
+        if (!s->full_said) {
+            char msg[300];
+            snprintf(msg, sizeof msg,
+                     "database cannot write (%.200s): writes fail until there is room again; "
+                     "reads go on",
+                     s->ops->errmsg(s));
+            store_say(s, msg);
+            s->full_said = 1;
+        }
+        return -1;
+    }
     return err_set(err, s->ops->is_constraint(s) ? NUDGE_ECONFLICT : NUDGE_ESTORE, "",
                    "database: %s", s->ops->errmsg(s));
 }
@@ -252,6 +274,10 @@ int store_commit(store *s, nudge_err *err)
         int rc = store_fail(s, err);
         s->ops->exec_script(s, "ROLLBACK");
         return rc;
+    }
+    if (s->full_said) {
+        store_say(s, "database writes go through again");
+        s->full_said = 0;
     }
     return 0;
 }

@@ -52,6 +52,10 @@ struct store_ops {
     int (*migrate_lock)(store *s, int lock);
     int64_t (*changes)(store *s);
     int (*is_constraint)(store *s); /* last error broke a constraint */
+    /* The last error was the storage's, not the statement's: the disk is
+     * full (SQLITE_FULL, PostgreSQL's 53100), failing (SQLITE_IOERR,
+     * 58030) or read-only (SQLITE_READONLY, 25006). */
+    int (*cannot_write)(store *s);
     const char *(*errmsg)(store *s);
     void (*close)(store *s);
     /* Several workers on one database (issue 14). NULL where the engine
@@ -73,6 +77,7 @@ struct store {
     int tx_depth;  /* nesting of store_begin */
     int tx_failed; /* an inner level rolled back: the outer must too */
     void (*log)(void *ctx, const char *msg); /* connection lost/back: said once */
+    int full_said; /* the disk is full: said once, until a commit goes through */
     void *log_ctx;
 };
 
