@@ -27,6 +27,10 @@ extern "C" {
 
 #define NUDGE_ANY_CLINIC 0
 
+/* This release of nudge: `nudge --version` prints it with the schema
+ * version its migrations build (nudge_schema_built). */
+#define NUDGE_VERSION "0.15.0"
+
 enum nudge_code {
     NUDGE_OK = 0,
     NUDGE_EINVAL,    /* bad input; err.field names it */
@@ -209,9 +213,31 @@ typedef struct nudge_appointment {
     int64_t version; /* bumped by every change: the ETag */
 } nudge_appointment;
 
+/* What booking (or rescheduling) planned and what it skipped, and why: a
+ * visit entered after the fact, or a reminder whose time had already
+ * passed, is planned for nobody and said so. One item per message the
+ * clinic's settings call for: the confirmation, then each reminder offset. */
+typedef struct nudge_plan_item {
+    char kind[16];      /* "confirmation" or "reminder" */
+    int before_min;     /* a reminder's offset, minutes before the visit; else 0 */
+    int64_t due_at;     /* when it goes, or would have gone */
+    int planned;        /* 1: planned; 0: skipped, for `why` */
+    char why[64];       /* skipped: "its time had passed", "the visit has begun" */
+} nudge_plan_item;
+typedef struct nudge_plan {
+    int n;
+    nudge_plan_item items[NUDGE_MAX_OFFSETS + 1];
+} nudge_plan;
+/* The item's name as people say it: "confirmation", "24 h reminder",
+ * "90 min reminder". */
+void nudge_plan_item_name(const nudge_plan_item *it, char *buf, size_t n);
+
 /* Books it and, in the same transaction, plans the confirmation and the
  * reminders. clinic_id is taken from the patient. */
 int nudge_appointment_add(nudge *n, int64_t clinic_id, nudge_appointment *a, nudge_err *err);
+/* The same, and *plan (may be NULL) says what was planned and skipped. */
+int nudge_appointment_book(nudge *n, int64_t clinic_id, nudge_appointment *a, nudge_plan *plan,
+                           nudge_err *err);
 int nudge_appointment_get(nudge *n, int64_t clinic_id, int64_t id, nudge_appointment *out,
                           nudge_err *err);
 typedef int (*nudge_appointment_fn)(void *ctx, const nudge_appointment *a);
@@ -720,6 +746,9 @@ int nudge_appointment_act(nudge *n, int64_t clinic_id, int64_t id, const char *a
  * store is ready for this build when they are equal. -1 when the store
  * does not answer. */
 int nudge_schema_status(nudge *n, int *have, int *want, nudge_err *err);
+/* The schema version this build's migrations reach (the same number on
+ * both engines), without opening a store. */
+int nudge_schema_built(void);
 
 /* Whether the store can be reached now. A connection found lost is
  * reopened here, at most once per step of a backoff (0.25 s doubling to

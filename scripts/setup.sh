@@ -1,26 +1,51 @@
 #!/usr/bin/env bash
 # Installs what nudge needs to build and test on Debian. As root it runs
-# apt-get; otherwise it prints the exact command to run and fails.
+# apt-get; otherwise it prints the exact command to run and fails. Then it
+# proves the toolchain the build needs (see the end), so a missing piece
+# fails here with the package's name, not deep in a link line.
 # libpq-dev builds the PostgreSQL engine; postgresql gives the tests the
 # server (initdb, pg_ctl), psql and pg_dump for their throwaway cluster.
+# mandoc lints the man page; libsystemd-dev gives `nudge serve` sd_notify
+# (readiness and watchdog under systemd); systemd gives systemd-analyze,
+# which checks the unit in dist/.
 set -euo pipefail
 # libclang-rt-dev: clang's sanitizer runtimes, which clang only recommends
 # (and this installs without recommends); the ASan+UBSan build links them.
 PKGS="build-essential clang libclang-rt-dev pkg-config libsqlite3-dev libpq-dev libcurl4-openssl-dev
-      libmicrohttpd-dev libjansson-dev libical-dev libssl-dev libcmocka-dev
-      python3 python3-aiosmtpd sqlite3 tzdata curl openssl postgresql"
+      libmicrohttpd-dev libjansson-dev libical-dev libssl-dev libcmocka-dev libsystemd-dev
+      python3 python3-aiosmtpd sqlite3 tzdata curl openssl postgresql mandoc systemd"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
-[ -z "$missing" ] && exit 0
-if [ "$(id -u)" = 0 ]; then
-  echo "setup: installing$missing"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends $missing
-else
-  echo "setup: missing packages:$missing" >&2
-  echo "setup: run: sudo apt-get update && sudo apt-get install -y$missing" >&2
-  exit 1
+if [ -n "$missing" ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "setup: installing$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends $missing
+  else
+    echo "setup: missing packages:$missing" >&2
+    echo "setup: run: sudo apt-get update && sudo apt-get install -y$missing" >&2
+    exit 1
+  fi
 fi
+
+# The toolchain probe: each compiler links a one-line program the way the
+# build does; a failure names the package that provides what is missing.
+probe=$(mktemp -d)
+trap 'rm -rf "$probe"' EXIT
+echo 'int main(void) { return 0; }' > "$probe/p.c"
+setup_probe() { # package, then the compile command
+  local pkg=$1; shift
+  if ! "$@" "$probe/p.c" -o "$probe/p" 2> "$probe/err" || ! "$probe/p"; then
+    echo "setup: cannot build with: $*" >&2
+    sed 's/^/setup:   /' "$probe/err" | head -5 >&2
+    echo "setup: install the Debian package $pkg (apt-get install $pkg)" >&2
+    exit 1
+  fi
+}
+setup_probe build-essential cc
+setup_probe clang clang
+setup_probe libclang-rt-dev clang -fsanitize=address,undefined
+setup_probe libsystemd-dev cc $(pkg-config --cflags --libs libsystemd 2>/dev/null || echo -lsystemd)

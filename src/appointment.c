@@ -90,7 +90,15 @@ static json_t *appt_payload(const nudge_appointment *a)
 
 int nudge_appointment_add(nudge *n, int64_t clinic_id, nudge_appointment *a, nudge_err *err)
 {
+    return nudge_appointment_book(n, clinic_id, a, NULL, err);
+}
+
+int nudge_appointment_book(nudge *n, int64_t clinic_id, nudge_appointment *a, nudge_plan *plan,
+                           nudge_err *err)
+{
     err_clear(err);
+    if (plan)
+        plan->n = 0;
     nudge_patient p;
     if (nudge_patient_get(n, clinic_id, a->patient_id, &p, err) < 0)
         return err->code == NUDGE_ENOTFOUND ? err_set(err, NUDGE_EINVAL, "patient",
@@ -122,7 +130,7 @@ int nudge_appointment_add(nudge *n, int64_t clinic_id, nudge_appointment *a, nud
                    bind_int(now), bind_int(now)) != 1)
         goto fail;
     if (event_emit(n, a->clinic_id, "appointment.created", a->id, appt_payload(a), err) < 0 ||
-        reminder_plan_appointment(n, &c, a, 1, err) < 0 ||
+        reminder_plan_appointment(n, &c, a, 1, plan, err) < 0 ||
         audit_add(n, a->clinic_id, "create", "appointment", a->id, a->service, err) < 0)
         goto fail;
     return store_commit(n->db, err);
@@ -224,7 +232,7 @@ static int appt_change(nudge *n, int64_t clinic_id, int64_t id, enum appt_op op,
     case OP_RESCHEDULE:
         rc = reminder_cancel_appointment(n, a.id, "appointment rescheduled", err);
         if (!rc)
-            rc = reminder_plan_appointment(n, &c, &a, 1, err);
+            rc = reminder_plan_appointment(n, &c, &a, 1, NULL, err);
         break;
     case OP_COMPLETE:
         rc = reminder_cancel_appointment(n, a.id, "appointment completed", err);

@@ -62,9 +62,10 @@ int audit_add(nudge *n, int64_t clinic_id, const char *action, const char *entit
 /* clinic.c */
 int clinic_parse_offsets(const char *s, int *offs, int *n, nudge_err *err);
 
-/* reminder.c: plans for an appointment; all inside the caller's transaction. */
+/* reminder.c: plans for an appointment; all inside the caller's transaction.
+ * plan (may be NULL) gets what was planned and what was skipped. */
 int reminder_plan_appointment(nudge *n, const nudge_clinic *c, const nudge_appointment *a,
-                              int confirmation, nudge_err *err);
+                              int confirmation, nudge_plan *plan, nudge_err *err);
 int reminder_plan_one(nudge *n, const nudge_appointment *a, const char *kind,
                       const char *template_name, int64_t due_at, int64_t expires_at,
                       nudge_err *err);

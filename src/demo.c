@@ -9,8 +9,11 @@
  */
 #include "demo.h"
 
+#include <ftw.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tz.h"
@@ -176,12 +179,23 @@ static void demo_say(FILE *out, nudge *n, const char *what)
     fprintf(out, "%s %s  staff    %s\n", date, time, what);
 }
 
-int demo_replay(FILE *out, int days, nudge_err *err)
+static int demo_rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
-    char dir[] = "/tmp/nudge-demo-XXXXXX";
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+int demo_replay(FILE *out, int days, int keep, nudge_err *err)
+{
+    /* The scratch folder goes under $TMPDIR (else /tmp), and goes away at
+     * the end unless keep asks to look at it afterwards. */
+    const char *tmp = getenv("TMPDIR");
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/nudge-demo-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
     if (!mkdtemp(dir))
-        return err_set(err, NUDGE_EIO, "", "cannot make a scratch folder in /tmp");
-    char db[64], outbox[64];
+        return err_set(err, NUDGE_EIO, "", "cannot make a scratch folder in %.400s",
+                       tmp && tmp[0] ? tmp : "/tmp");
+    char db[600], outbox[600];
     snprintf(db, sizeof db, "%s/demo.db", dir);
     snprintf(outbox, sizeof outbox, "%s/outbox", dir);
 
@@ -200,8 +214,8 @@ int demo_replay(FILE *out, int days, nudge_err *err)
     int rc = -1;
     fprintf(out, "nudge demo: Smile Dental (Asia/Kolkata), quiet hours 21:00-08:00,\n"
                  "reminders 24 h and 2 h before each visit. %d simulated days.\n"
-                 "Database and outbox: %s\n\n",
-            days, dir);
+                 "Database and outbox: %s%s\n\n",
+            days, dir, keep ? "" : " (removed at the end; --keep keeps it)");
     demo_say(out, n, "books 4 appointments for Ram (Hindi, SMS), Priya (email), John (WhatsApp)");
     if (demo_add(n, clock.t, &d, err) < 0)
         goto out;
@@ -245,9 +259,14 @@ int demo_replay(FILE *out, int days, nudge_err *err)
     for (int i = 0; i < NUDGE_N_STATUS; i++)
         if (counts[i])
             fprintf(out, " %s %lld", nudge_status_names[i], (long long)counts[i]);
-    fprintf(out, "\nThe messages are files in %s; the database is %s.\n", outbox, db);
+    if (keep)
+        fprintf(out, "\nThe messages are files in %s; the database is %s.\n", outbox, db);
+    else
+        fprintf(out, "\n(Run with --keep to keep the database and the messages' files.)\n");
     rc = 0;
 out:
     nudge_close(n);
+    if (!keep)
+        nftw(dir, demo_rm_one, 16, FTW_DEPTH | FTW_PHYS);
     return rc;
 }

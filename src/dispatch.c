@@ -12,6 +12,7 @@
  * for every worker: the rest is a row of channel_rests, read at each
  * batch into the channel (paused_until, this process's copy).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -53,6 +54,19 @@ static int64_t quiet_end_after(int64_t now, const char *tz, int end_min)
         tz_from_local(&e, tz, &t);
     }
     return t;
+}
+
+/* A deferral's note, kept on the message and logged: when it will go, in
+ * the zone its quiet hours are kept in, and why ("deferred until
+ * 2026-12-02 08:00 Asia/Kolkata: quiet hours"), so a newcomer whose outbox
+ * stays empty outside the clinic's day sees the reason in the log. */
+static void dispatch_defer_note(nudge_notification *m, int64_t until, const char *tz,
+                                const char *why)
+{
+    tz_local l;
+    tz_to_local(until, tz, &l);
+    snprintf(m->last_error, sizeof m->last_error, "deferred until %04d-%02d-%02d %02d:%02d %s: %s",
+             l.year, l.month, l.day, l.hour, l.minute, tz, why);
 }
 
 static void dispatch_notify(nudge *n, const nudge_notification *m, const char *what)
@@ -230,7 +244,8 @@ static int dispatch_begin(nudge *n, int64_t id, flight *f, int64_t now, nudge_ti
             rc = queue_drop(n, m, "cancelled", "quiet hours last until the visit", err);
             dispatch_notify(n, m, "expired");
         } else {
-            rc = queue_defer(n, m->id, until, "deferred: quiet hours", err);
+            dispatch_defer_note(m, until, tz, "quiet hours");
+            rc = queue_defer(n, m->id, until, m->last_error, err);
             st->deferred++;
             dispatch_notify(n, m, "deferred");
         }
@@ -257,8 +272,8 @@ static int dispatch_begin(nudge *n, int64_t id, flight *f, int64_t now, nudge_ti
         .now = now,
     };
     if (f->ch->paused_until > now) {
-        rc = queue_defer(n, m->id, f->ch->paused_until,
-                         "deferred: the provider refused our credentials", err);
+        dispatch_defer_note(m, f->ch->paused_until, tz, "the provider refused our credentials");
+        rc = queue_defer(n, m->id, f->ch->paused_until, m->last_error, err);
         st->deferred++;
         dispatch_notify(n, m, "paused");
         goto done;

@@ -5,6 +5,7 @@
  * plans into notifications. Plans are only ever made inside the transaction
  * that changes the appointment they are about.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "core.h"
@@ -26,25 +27,57 @@ int reminder_plan_one(nudge *n, const nudge_appointment *a, const char *kind,
         bind_int(due_at), bind_int_or_null(expires_at), bind_int(now), bind_int(now));
 }
 
+/* One item of the outcome, when the caller asked for it. */
+static void reminder_note(nudge_plan *plan, const char *kind, int before_min, int64_t due,
+                          const char *why)
+{
+    if (!plan || plan->n >= (int)(sizeof plan->items / sizeof *plan->items))
+        return;
+    nudge_plan_item *it = &plan->items[plan->n++];
+    memset(it, 0, sizeof *it);
+    snprintf(it->kind, sizeof it->kind, "%s", kind);
+    it->before_min = before_min;
+    it->due_at = due;
+    it->planned = !why;
+    snprintf(it->why, sizeof it->why, "%s", why ? why : "");
+}
+
 int reminder_plan_appointment(nudge *n, const nudge_clinic *c, const nudge_appointment *a,
-                              int confirmation, nudge_err *err)
+                              int confirmation, nudge_plan *plan, nudge_err *err)
 {
     int64_t now = clock_now(n);
-    if (a->start_at <= now)
-        return 0; /* a visit entered after the fact: nothing to remind of */
-    if (confirmation && reminder_plan_one(n, a, "confirmation", "appointment_confirmation", now,
-                                          a->start_at, err) < 0)
-        return -1;
+    if (plan)
+        plan->n = 0;
+    /* A visit entered after the fact (recording history) is legitimate:
+     * nothing is planned, and the outcome says so. */
+    int begun = a->start_at <= now;
+    if (confirmation) {
+        if (!begun && reminder_plan_one(n, a, "confirmation", "appointment_confirmation", now,
+                                        a->start_at, err) < 0)
+            return -1;
+        reminder_note(plan, "confirmation", 0, now, begun ? "the visit has already begun" : NULL);
+    }
     for (int i = 0; i < c->n_offsets; i++) {
         int64_t due = a->start_at - (int64_t)c->offsets[i] * 60;
         /* A "24 hours before" that is already past when booking would only
          * repeat the confirmation: skip it. */
-        if (due <= now)
-            continue;
-        if (reminder_plan_one(n, a, "reminder", "appointment_reminder", due, a->start_at, err) < 0)
+        if (due > now &&
+            reminder_plan_one(n, a, "reminder", "appointment_reminder", due, a->start_at, err) < 0)
             return -1;
+        reminder_note(plan, "reminder", c->offsets[i], due,
+                      due > now ? NULL : "its time had passed");
     }
     return 0;
+}
+
+void nudge_plan_item_name(const nudge_plan_item *it, char *buf, size_t n)
+{
+    if (strcmp(it->kind, "reminder"))
+        snprintf(buf, n, "%s", it->kind);
+    else if (it->before_min % 60)
+        snprintf(buf, n, "%d min reminder", it->before_min);
+    else
+        snprintf(buf, n, "%d h reminder", it->before_min / 60);
 }
 
 int reminder_cancel_appointment(nudge *n, int64_t appointment_id, const char *why, nudge_err *err)

@@ -847,10 +847,11 @@ h_demo() {
     run demo
     expect_exit 0
     expect_stdout_contains "sent" "appointment_reminder" "messages sent"
-    # The demo works in a scratch folder of its own: clean it up.
+    # The demo works in a scratch folder of its own, removed at its end.
     local dir
-    dir=$(sed -n 's/^Database and outbox: //p' <<<"$OUT")
-    [[ $dir =~ ^/tmp/nudge-demo-[A-Za-z0-9]{6}$ ]] && rm -rf "$dir"
+    dir=$(sed -n 's/^Database and outbox: \([^ ]*\) (removed at the end.*/\1/p' <<<"$OUT")
+    [[ $dir =~ ^/tmp/nudge-demo-[A-Za-z0-9]{6}$ ]] || fail "demo should name its scratch folder (got \"$dir\")"
+    [ ! -e "$dir" ] || fail "demo should remove its scratch folder $dir"
     [ ! -e "$D/nudge.db" ] || fail "demo should not touch the working folder"
 }
 t "demo replays the demo clinic and prints the messages it sent" h_demo
@@ -859,9 +860,6 @@ h_demo_days() {
     run demo --days 1
     expect_exit 0
     expect_stdout_contains "1 simulated days" "appointment_confirmation"
-    local dir
-    dir=$(sed -n 's/^Database and outbox: //p' <<<"$OUT")
-    [[ $dir =~ ^/tmp/nudge-demo-[A-Za-z0-9]{6}$ ]] && rm -rf "$dir"
 }
 t "demo --days 1" h_demo_days
 

@@ -18,9 +18,28 @@ const char *const cli_help_appointment =
     "\n"
     "TIME is RFC 3339 (2026-12-01T10:00:00+05:30), or a local time in the clinic's\n"
     "zone (2026-12-01T10:00). add prints the new id and plans a confirmation now\n"
-    "and reminders before the visit (the clinic's offsets, 24 h and 2 h by default).\n"
+    "and reminders before the visit (the clinic's offsets, 24 h and 2 h by default);\n"
+    "on stderr it says what it planned and what it skipped and why (a visit in the\n"
+    "past, or a reminder whose time had passed, is recorded without messages).\n"
     "cancel drops the plans; reschedule plans afresh; complete plans a follow-up;\n"
     "no-show plans a no-show message. Duration defaults to 30 minutes.\n";
+
+/* What the booking planned and skipped, one line each on stderr (stdout
+ * keeps only the id, for scripts): a visit recorded after the fact, or a
+ * reminder whose time had passed, is said to be skipped and why. */
+static void cli_appt_plan(const cli_ctx *c, const nudge_plan *plan, const char *tz)
+{
+    for (int i = 0; i < plan->n; i++) {
+        const nudge_plan_item *it = &plan->items[i];
+        char name[40], t[40];
+        nudge_plan_item_name(it, name, sizeof name);
+        cli_fmt_time(it->due_at, tz, t, sizeof t);
+        if (it->planned)
+            fprintf(stderr, "nudge %s: %s: planned for %s\n", c->cmd, name, t);
+        else
+            fprintf(stderr, "nudge %s: %s: skipped, %s\n", c->cmd, name, it->why);
+    }
+}
 
 int cli_appt_add(cli_ctx *c)
 {
@@ -37,9 +56,11 @@ int cli_appt_add(cli_ctx *c)
         return cli_fail_fields(c, &e);
     if ((rc = cli_fields_in(c, &ap, cli_clinic_tz(c->n, p.clinic_id, tzb, sizeof tzb))))
         return rc;
-    if (nudge_appointment_add(c->n, p.clinic_id, &ap, &e) < 0)
+    nudge_plan plan;
+    if (nudge_appointment_book(c->n, p.clinic_id, &ap, &plan, &e) < 0)
         return cli_fail_fields(c, &e);
     printf("%lld\n", (long long)ap.id);
+    cli_appt_plan(c, &plan, tzb);
     return 0;
 }
 

@@ -378,9 +378,10 @@ static const char *const cli_help_main =
     "  audit verify                  check the audit log's hash chains\n"
     "  config show|doc               the settings: values and sources, or their manual\n"
     "  tick [--now TIME]             one scheduler and dispatcher pass, then exit\n"
-    "  serve                         run the scheduler and dispatcher until SIGTERM\n"
+    "  serve [--listen HOST:PORT]    the HTTP API, scheduler and dispatcher until SIGTERM\n"
     "  worker                        the same without the HTTP API, for scale-out\n"
-    "  demo                          replay three days of a demo clinic\n"
+    "  demo [--keep]                 replay three days of a demo clinic\n"
+    "  version                       the version and schema version (also --version)\n"
     "\n"
     "options for every command:\n"
     "  --db PATH        SQLite database (default ./nudge.db, or $NUDGE_DB)\n"
@@ -390,6 +391,9 @@ static const char *const cli_help_main =
     "  --smtp-from ADDR --smtp-user USER --smtp-starttls\n"
     "                   the password comes from $NUDGE_SMTP_PASSWORD or the file\n"
     "                   named by $NUDGE_SMTP_PASSWORD_FILE, never from arguments\n"
+    "  --smtp-insecure  skip the SMTP server's certificate checks: for a test\n"
+    "                   server only (anyone on the path could read the mail and\n"
+    "                   the password)\n"
     "  --public-url URL where providers reach this server (webhooks), or\n"
     "                   $NUDGE_PUBLIC_URL\n"
     "\n"
@@ -454,7 +458,8 @@ static const cli_command cli_commands[] = {
     {"tick", NULL, cli_tick, NULL, &cli_help_tick, NULL, NULL, NULL},
     {"serve", NULL, cli_serve, "demo interval= listen=", &cli_help_serve, NULL, NULL, NULL},
     {"worker", NULL, cli_worker, "interval=", &cli_help_worker, NULL, NULL, NULL},
-    {"demo", NULL, cli_demo, "days=", &cli_help_demo, NULL, NULL, NULL},
+    {"demo", NULL, cli_demo, "days= keep", &cli_help_demo, NULL, NULL, NULL},
+    {"version", NULL, cli_version, NULL, &cli_help_version, NULL, NULL, NULL},
 };
 #define CLI_N_COMMANDS (sizeof cli_commands / sizeof *cli_commands)
 
@@ -466,6 +471,10 @@ static int cli_skip_globals(int argc, char **argv, int *exit_code)
         if (!strcmp(argv[i], "--help")) {
             fputs(cli_help_main, stdout);
             *exit_code = 0;
+            return -1;
+        }
+        if (!strcmp(argv[i], "--version")) {
+            *exit_code = cli_version(NULL);
             return -1;
         }
         char nm[64];

@@ -78,7 +78,7 @@ int cli_patient_show(cli_ctx *c, int64_t id, nudge_err *err),
     cli_queue_show(cli_ctx *c, int64_t id, nudge_err *err);
 int cli_key_create(cli_ctx *c), cli_key_list(cli_ctx *c);
 int cli_migrate(cli_ctx *c), cli_tick(cli_ctx *c), cli_serve(cli_ctx *c), cli_demo(cli_ctx *c),
-    cli_worker(cli_ctx *c);
+    cli_worker(cli_ctx *c), cli_version(cli_ctx *c);
 int cli_config_show(cli_ctx *c), cli_config_doc(cli_ctx *c);
 int cli_migrate_store(cli_ctx *c); /* store_move.c */
 int cli_audit_verify(cli_ctx *c);  /* audit.c */
@@ -89,7 +89,8 @@ int cli_by_id(cli_ctx *c);
 extern const char *const cli_help_clinic, *const cli_help_patient, *const cli_help_appointment,
     *const cli_help_template, *const cli_help_map, *const cli_help_send, *const cli_help_queue,
     *const cli_help_key, *const cli_help_migrate, *const cli_help_tick, *const cli_help_serve,
-    *const cli_help_demo, *const cli_help_config, *const cli_help_worker;
+    *const cli_help_demo, *const cli_help_config, *const cli_help_worker,
+    *const cli_help_version;
 
 /* ---- arguments (cli.c) ---- */
 const char *cli_arg(const cli_args *a, const char *name); /* the last one given */

@@ -2,7 +2,8 @@
  * appointments.c: /v1/appointments. Booking, reading and listing, and the
  * status changes as actions (confirm, cancel, complete, no-show,
  * reschedule), each through the library call the CLI makes, so the plans
- * follow exactly as they do there. Actions honour If-Match when sent; the
+ * follow exactly as they do there. A booking's answer carries its plan
+ * outcome (what was planned, what was skipped and why), as the CLI prints. Actions honour If-Match when sent; the
  * library checks it in the action's own transaction.
  */
 #include <stdio.h>
@@ -22,12 +23,36 @@ static void appt_init(void *a)
     ((nudge_appointment *)a)->duration_min = 30;
 }
 
+/* What the booking in hand planned and skipped: http_create calls
+ * appt_add and then answers, and api_appointment_create adds this to the
+ * answer. Per thread, as each API thread handles one request at a time. */
+static _Thread_local nudge_plan appt_booked;
+
 static int appt_add(http_req *r, void *rec, int64_t *id, nudge_err *e)
 {
     nudge_appointment *a = rec;
-    int rc = nudge_appointment_add(r->n, r->key.clinic_id, a, e);
+    int rc = nudge_appointment_book(r->n, r->key.clinic_id, a, &appt_booked, e);
     *id = a->id;
     return rc;
+}
+
+/* The plan outcome as the answer's "plan": one object per message the
+ * clinic's settings call for, planned or skipped with the reason. */
+static json_t *appt_plan_json(const nudge_plan *plan, const char *tz)
+{
+    json_t *arr = json_array();
+    for (int i = 0; i < plan->n; i++) {
+        const nudge_plan_item *it = &plan->items[i];
+        char name[40], t[40];
+        nudge_plan_item_name(it, name, sizeof name);
+        nudge_time_format(it->due_at, tz, t, sizeof t);
+        json_t *o = json_pack("{s:s, s:s, s:i, s:s, s:s}", "kind", it->kind, "name", name,
+                              "before_minutes", it->before_min, "due_at", t, "outcome",
+                              it->planned ? "planned" : "skipped");
+        json_object_set_new(o, "reason", it->planned ? json_null() : json_string(it->why));
+        json_array_append_new(arr, o);
+    }
+    return arr;
 }
 
 static int appt_update(http_req *r, void *rec, int64_t if_version, nudge_err *e)
@@ -67,7 +92,11 @@ static const http_resource appt_res = {
 
 int api_appointment_create(http_req *r)
 {
-    return http_create(r, &appt_res);
+    appt_booked.n = 0;
+    http_create(r, &appt_res);
+    if (r->status == 201 && json_is_object(r->out))
+        json_object_set_new(r->out, "plan", appt_plan_json(&appt_booked, r->clinic.timezone));
+    return 0;
 }
 
 int api_appointment_get(http_req *r)

@@ -346,6 +346,14 @@ static int store_migrate_locked(store *s, int64_t now, int *applied, nudge_err *
     return 0;
 }
 
+int nudge_schema_built(void)
+{
+    int v = 0;
+    for (const struct migration *m = store_migrations_sqlite; m->sql; m++)
+        v = m->version;
+    return v;
+}
+
 int store_schema_wanted(store *s)
 {
     int v = 0;
