@@ -87,6 +87,20 @@ int nudge_blank(const char *s)
     return 1;
 }
 
+/* An address a mail server could take: one @ with text before it, a
+ * dotted domain after it, none of the characters that split addresses. */
+int email_ok(const char *s)
+{
+    const char *at = strchr(s, '@');
+    if (!at || at == s || strchr(at + 1, '@') || !strchr(at + 1, '.'))
+        return 0;
+    for (; *s; s++)
+        if (isspace((unsigned char)*s) || iscntrl((unsigned char)*s) || *s == '<' ||
+            *s == '>' || *s == ',' || *s == '"')
+            return 0;
+    return at[1] != '.' && s[-1] != '.';
+}
+
 int lang_code_ok(const char *s)
 {
     size_t i = 0;

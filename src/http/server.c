@@ -204,7 +204,7 @@ int http_paging(http_req *r, int64_t *after, int *limit)
 
 int http_no_body(http_req *r)
 {
-    if (codec_blank(r->body))
+    if (!r->body_len) /* bytes with a length: a leading NUL is a body */
         return 0;
     json_t *j = http_body(r);
     if (!j)
@@ -432,6 +432,8 @@ static void handle(http_server *s, http_req *r)
     }
     nudge_set_actor(r->n, "api");
     if (rt->min_role && authenticate(r, rt) < 0)
+        return;
+    if (http_request_check(r, rt) < 0) /* request.c */
         return;
     run_handler(r, rt);
     if (!r->status)

@@ -168,6 +168,17 @@ static char *params_join(json_t *params)
     return out;
 }
 
+/* A mapping refused because the path names no template the clinic has in
+ * that language: the resource mapped does not exist, 404 naming the path
+ * part. Other errors are the body's. */
+static int map_path_missing(http_req *r, const nudge_err *e)
+{
+    if (e->code != NUDGE_EINVAL || (strcmp(e->field, "template") && strcmp(e->field, "language")))
+        return 0;
+    http_problem(r, 404, "Not found", e->msg, strcmp(e->field, "template") ? "language" : "name");
+    return 1;
+}
+
 /* PUT /v1/templates/{name}/{language}/whatsapp: the clinic's approved
  * WhatsApp template for this one, used outside the 24-hour window:
  * {"name", "language", "params": ["patient_name", ...]} (params in the
@@ -206,6 +217,8 @@ int api_template_map_whatsapp(http_req *r)
                           "whatsapp", j));
     json_decref(j);
     if (rc < 0) {
+        if (map_path_missing(r, &e))
+            return 0;
         if (!strcmp(e.field, "wa_name"))
             strcpy(e.field, "name");
         else if (!strcmp(e.field, "wa_language"))
@@ -249,5 +262,7 @@ int api_template_map_msg91(http_req *r)
                 json_pack("{s:s, s:s, s:O?}", "template", r->params[0], "language", r->params[1],
                           "msg91", j));
     json_decref(j);
+    if (rc < 0 && map_path_missing(r, &e))
+        return 0;
     return rc < 0 ? http_fail(r, &e) : 0;
 }
