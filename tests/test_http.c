@@ -364,6 +364,11 @@ static void test_bad_requests_write_nothing(void **state)
         {"/v1/patients", "{\"name\":\"A\",\"id\":5,\"phone\":\"9876543210\"}", 422, "id"},
         {"/v1/patients", "{\"name\":\"A\",\"name\":\"B\",\"phone\":\"9876543210\"}", 400, "body"},
         {"/v1/appointments", "{\"patient_id\":1,\"service\":\"X\"}", 422, "start_at"},
+        /* An unknown field is named as sent, not as the library's "at". */
+        {"/v1/appointments", "{\"patient_id\":1,\"service\":\"X\",\"at\":\"2026-12-01T10:00Z\"}",
+         422, "at"},
+        {"/v1/patients", "{\"name\":\"A\",\"phone\":\"9876543210\",\"dob\":\"1990-01-01\"}", 422,
+         "dob"},
         {"/v1/appointments", "{\"patient_id\":\"1\",\"service\":\"X\","
                              "\"start_at\":\"2026-12-01T10:00Z\"}", 422, "patient_id"},
         {"/v1/appointments", "{\"patient_id\":1,\"service\":\"X\",\"start_at\":\"tomorrow\"}",
@@ -710,6 +715,8 @@ static void test_replays_and_repeats(void **state)
     assert_int_equal(s1.status, 201);
     assert_int_equal(s2.status, 200);
     assert_int_equal(api_int(&s1, "id"), api_int(&s2, "id"));
+    assert_true(s1.location[0]);
+    assert_string_equal(s2.location, ""); /* nothing created, nothing located */
     api_free(&s1);
     api_free(&s2);
     /* Confirming twice is harmless, and "{ }" counts as no input. */

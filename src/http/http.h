@@ -60,6 +60,10 @@ int http_ok(http_req *r, int status, json_t *body);
 /* RFC 9457 problem from a library error: EINVAL 422 (400 for malformed),
  * ENOTFOUND 404, ECONFLICT 409, anything else 500 (no internals shown). */
 int http_fail(http_req *r, const nudge_err *e);
+/* A body the codec (codec.h) refused: its error already names the JSON
+ * field, which is not renamed as a library error's is (a body's unknown
+ * "at" is "at", not "start_at"). */
+int http_fail_body(http_req *r, const nudge_err *e);
 int http_problem(http_req *r, int status, const char *title, const char *detail,
                  const char *field);
 

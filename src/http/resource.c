@@ -73,6 +73,13 @@ int http_reread(http_req *r, const http_resource *res, int status, int64_t id, i
     return 0;
 }
 
+int http_fail_body(http_req *r, const nudge_err *e)
+{
+    if (e->code != NUDGE_EINVAL)
+        return http_fail(r, e);
+    return http_problem(r, 422, "Invalid input", e->msg, e->field);
+}
+
 int http_get(http_req *r, const http_resource *res)
 {
     int64_t id;
@@ -140,8 +147,11 @@ int http_create(http_req *r, const http_resource *res)
         rc = codec_in(res->fields, j, r->clinic.timezone, rec, res->size, 0, &e);
     }
     json_decref(j);
-    if (rc == 0)
-        rc = res->add(r, rec, &id, &e);
+    if (rc < 0) {
+        free(rec);
+        return http_fail_body(r, &e);
+    }
+    rc = res->add(r, rec, &id, &e);
     free(rec);
     if (rc < 0)
         return http_fail(r, &e);
@@ -168,7 +178,7 @@ int http_update(http_req *r, const http_resource *res)
         rc = codec_in(res->fields, j, r->clinic.timezone, rec, res->size, 1, &e);
         json_decref(j);
         if (rc < 0)
-            http_fail(r, &e);
+            http_fail_body(r, &e);
         else if (!res->check_edit || res->check_edit(r, before, rec) == 0) {
             rc = res->update(r, rec, want, &e);
             http_answer(r, rc, &e, 200, res->fields, rec);

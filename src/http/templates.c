@@ -72,8 +72,11 @@ int api_template_put(http_req *r)
     memset(&t, 0, sizeof t); /* the body alone says what it is */
     int rc = codec_in(nudge_template_fields, j, NULL, &t, sizeof t, 0, &e);
     json_decref(j);
-    if (rc == 0)
-        rc = nudge_template_put(r->n, r->key.clinic_id, &t, &e);
+    if (rc < 0) {
+        nudge_template_free(&t);
+        return http_fail_body(r, &e);
+    }
+    rc = nudge_template_put(r->n, r->key.clinic_id, &t, &e);
     nudge_template_free(&t);
     if (rc < 0)
         return http_fail(r, &e);
@@ -97,7 +100,7 @@ int api_template_render(http_req *r)
     if (rc < 0) {
         json_decref(j);
         nudge_vars_free(&vars);
-        return http_fail(r, &e);
+        return http_fail_body(r, &e);
     }
     if (load(r, &t) < 0) {
         json_decref(j);
