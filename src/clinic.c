@@ -79,6 +79,8 @@ static int clinic_validate(nudge_clinic *c, nudge_err *err)
 {
     if (str_blank(c->name))
         return err_set(err, NUDGE_EINVAL, "name", "name is required");
+    if (record_check_text(nudge_clinic_fields, c, err) < 0)
+        return -1;
     if (!tz_valid(c->timezone))
         return err_set(err, NUDGE_EINVAL, "timezone",
                        "timezone must be an IANA zone such as Asia/Kolkata (got \"%s\")",

@@ -38,6 +38,8 @@ static int patient_validate(const nudge_clinic *c, nudge_patient *p, int64_t now
 {
     if (str_blank(p->name))
         return err_set(err, NUDGE_EINVAL, "name", "name is required");
+    if (record_check_text(nudge_patient_fields, p, err) < 0)
+        return -1;
     if (!p->phone[0] && !p->email[0])
         return err_set(err, NUDGE_EINVAL, "phone",
                        "a patient needs a phone number or an email address");

@@ -136,6 +136,8 @@ int nudge_template_put(nudge *n, int64_t clinic_id, const nudge_template *t, nud
                            "template names use a-z, 0-9 and _ (got \"%s\")", t->name);
     if (!t->name[0])
         return err_set(err, NUDGE_EINVAL, "name", "name is required");
+    if (record_check_text(nudge_template_fields, t, err) < 0)
+        return -1;
     if (!lang_code_ok(t->language))
         return err_set(err, NUDGE_EINVAL, "language",
                        "language must be a code such as en or hi (got \"%s\")", t->language);

@@ -104,17 +104,19 @@ class Contract:
         if item is None or op is None:
             # No operation answers: the document's server-wide answers,
             # components/responses NotFound (no such path) and
-            # MethodNotAllowed (a path without this method).
+            # MethodNotAllowed (a path without this method), or what is
+            # refused before routing: a body too large or too deep.
             want = 404 if item is None else 405
             errs = []
-            if status != want and not (item is None and status == 400):
+            if status not in (want, 400, 413):
                 return ["%s: no operation, so %d was due" % (where, want)]
             if status == 405:
                 allow = {m.strip() for m in headers.get("allow", "").split(",") if m.strip()}
                 if allow != self.allowed(path):
                     errs.append("%s: Allow is %r, the document has %s" %
                                 (where, headers.get("allow"), sorted(self.allowed(path))))
-            name = {404: "NotFound", 405: "MethodNotAllowed", 400: "BadRequest"}[status]
+            name = {404: "NotFound", 405: "MethodNotAllowed", 400: "BadRequest",
+                    413: "PayloadTooLarge"}[status]
             return errs + self.response_errors(where, headers, body,
                                                self.components["responses"][name])
         responses = op.get("responses", {})

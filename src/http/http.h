@@ -157,6 +157,10 @@ int64_t http_if_match_required(http_req *r, const char *what);
  * with different values, and the query parameters its route takes (by
  * name and kind). 0, or -1 with a problem set. */
 int http_request_check(http_req *r, const http_route *rt);
+/* libmicrohttpd's URL unescaper (MHD_OPTION_UNESCAPE_CALLBACK): %HH
+ * decoded, except %00, which stays three characters. */
+struct MHD_Connection;
+size_t http_unescape(void *cls, struct MHD_Connection *c, char *s);
 
 /* A list callback for reminder plans (patients.c): two resources list them. */
 int http_reminder_put(void *ctx, const nudge_reminder *rm);

@@ -7,6 +7,10 @@
  * unknown or malformed parameter, rather than ignoring it, keeps a typo
  * (?patient=4) from answering a whole unfiltered list. Values inside a
  * body are the library's to judge; the handlers hand them on.
+ *
+ * It also decodes the URL (http_unescape, given to libmicrohttpd): %00 is
+ * left as it came, so a NUL cannot cut a path short ("/v1/audit%00x" is
+ * not "/v1/audit") or hide in a query value.
  */
 #include <microhttpd.h>
 #include <stdio.h>
@@ -86,13 +90,10 @@ static enum MHD_Result scan_query(void *cls, enum MHD_ValueKind kind, const char
     snprintf(name, sizeof name, "%.*s", (int)(key_len < 31 ? key_len : 31), key ? key : "");
     const char *k = request_param_kind(q->rt->query, key ? key : "", key ? key_len : 0);
     if (!k || memchr(key, 0, key_len)) {
-        snprintf(msg, sizeof msg, "this resource takes no query parameter \"%.40s\"", name);
-        for (char *c = msg; *c; c++)
-            if ((unsigned char)*c < 0x20 || *c == 0x7f)
+        for (char *c = name; *c; c++) /* quoted back: printable ASCII only */
+            if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
                 *c = '?';
-        for (char *c = name; *c; c++)
-            if ((unsigned char)*c < 0x20 || *c == 0x7f)
-                *c = '?';
+        snprintf(msg, sizeof msg, "this resource takes no query parameter \"%.31s\"", name);
         http_problem(q->r, 400, "Malformed request", msg, name);
         return q->bad = 1, MHD_NO;
     }
@@ -128,6 +129,33 @@ static int request_is_json(const char *ct)
     while (*ct == ' ' || *ct == '\t')
         ct++;
     return !*ct || *ct == ';';
+}
+
+static int request_hex(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+size_t http_unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+    (void)cls;
+    (void)c;
+    char *w = s;
+    for (const char *p = s; *p; p++) {
+        int hi = *p == '%' ? request_hex(p[1]) : -1;
+        int lo = hi >= 0 ? request_hex(p[2]) : -1;
+        if (lo >= 0 && (hi | lo)) {
+            *w++ = (char)(hi * 16 + lo);
+            p += 2;
+        } else {
+            *w++ = *p; /* not an escape, or %00: kept as it came */
+        }
+    }
+    *w = 0;
+    return (size_t)(w - s);
 }
 
 int http_request_check(http_req *r, const http_route *rt)

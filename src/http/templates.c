@@ -178,7 +178,9 @@ static int map_path_missing(http_req *r, const nudge_err *e)
 {
     if (e->code != NUDGE_EINVAL || (strcmp(e->field, "template") && strcmp(e->field, "language")))
         return 0;
-    http_problem(r, 404, "Not found", e->msg, strcmp(e->field, "template") ? "language" : "name");
+    nudge_err c = *e;
+    codec_err_fields(&c); /* the message quotes the path's bytes */
+    http_problem(r, 404, "Not found", c.msg, strcmp(e->field, "template") ? "language" : "name");
     return 1;
 }
 
