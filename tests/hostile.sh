@@ -35,12 +35,7 @@ PY
 "$NUDGE" --db "$DB" --outbox "$D/out" --now "$NOW" serve --listen 127.0.0.1:0 --interval 1 \
     >"$D/stdout" 2>"$D/stderr" &
 PID=$!
-PORT=""
-for _ in $(seq 1 100); do   # waiting for the process to listen, not for a schedule
-    PORT=$(grep -o 'API on http://127.0.0.1:[0-9]*' "$D/stderr" 2>/dev/null | grep -o '[0-9]*$')
-    [ -n "$PORT" ] && break
-    sleep 0.1
-done
+PORT=$(serve_port "$D/stderr")
 check "serve listens" test -n "$PORT"
 if python3 "$(dirname "$0")/hostile.py" --port "${PORT:-0}" --key "$KEY" --db "$DB" \
     --ids "$D/ids.json" --count "${HOSTILE_N:-3000}" --seed "${HOSTILE_SEED:-11}" >"$D/report" 2>&1; then

@@ -503,6 +503,20 @@ static void test_content_type_query_and_framing(void **state)
                  NULL);
     assert_int_equal(r.status, 200);
     api_free(&r);
+    /* A NUL does not cut a path short; bytes that are not UTF-8 in a path
+     * or query still get a problem body (jansson refuses them raw). */
+    r = api_call(a, "GET", "/v1/audit%00", a->admin_a, NULL);
+    API_EXPECT_PROBLEM(r, 404, NULL);
+    api_free(&r);
+    r = api_call(a, "GET", "/v1/appointments?status=%ff%fe", a->admin_a, NULL);
+    API_EXPECT_PROBLEM(r, 400, "status");
+    api_free(&r);
+    r = api_call(a, "GET", "/v1/patients?%ff=1", a->admin_a, NULL);
+    API_EXPECT_PROBLEM(r, 400, "?");
+    api_free(&r);
+    r = api_call(a, "GET", "/v1/templates/%ff%fe/en", a->admin_a, NULL);
+    API_EXPECT_PROBLEM(r, 404, NULL);
+    api_free(&r);
     /* Two different Content-Length headers: two readings of one request. */
     char req[512];
     int n = snprintf(req, sizeof req,
@@ -538,6 +552,9 @@ static void test_clinic_and_template_values(void **state)
     assert_string_equal(g.body, g2.body);
     api_free(&g);
     api_free(&g2);
+    api_resp esc = api_call(a, "PATCH", "/v1/clinic", a->admin_a, "{\"name\":\"A\\u001b[2J\"}");
+    API_EXPECT_PROBLEM(esc, 422, "name");
+    api_free(&esc);
     api_resp ok = api_call(a, "PATCH", "/v1/clinic", a->admin_a,
                            "{\"email\":\"desk@clinic.example\",\"language\":\"hi\"}");
     assert_int_equal(ok.status, 200);
