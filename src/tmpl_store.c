@@ -97,15 +97,26 @@ static int tmpl_find(nudge *n, int64_t clinic_id, const char *name, const char *
     return 1;
 }
 
+/* What a template may be called: a-z, 0-9 and _, as put holds it to. */
+static int tmpl_name_ok(const char *name)
+{
+    return name && *name && strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") == strlen(name);
+}
+
 int nudge_template_get(nudge *n, int64_t clinic_id, const char *name, const char *language,
                        nudge_template *out, nudge_err *err)
 {
     const char *tries[3] = {language, NULL, "en"};
     nudge_clinic c;
+    /* A name or language no template can have is not looked up: nothing
+     * else could be found, and an engine may refuse its bytes (PostgreSQL
+     * binds only valid UTF-8). */
+    if (!tmpl_name_ok(name))
+        return err_set(err, NUDGE_ENOTFOUND, "template", "no template named %s", name ? name : "");
     if (clinic_id && nudge_clinic_get(n, clinic_id, &c, err) == 0)
         tries[1] = c.language;
     for (int i = 0; i < 3; i++) {
-        if (!tries[i] || !*tries[i])
+        if (!tries[i] || !lang_code_ok(tries[i]))
             continue;
         int r = tmpl_find(n, clinic_id, name, tries[i], out, err);
         if (r)
@@ -130,12 +141,11 @@ int nudge_template_put(nudge *n, int64_t clinic_id, const nudge_template *t, nud
     nudge_clinic c;
     if (nudge_clinic_get(n, clinic_id, &c, err) < 0)
         return -1;
-    for (const char *p = t->name; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
-            return err_set(err, NUDGE_EINVAL, "name",
-                           "template names use a-z, 0-9 and _ (got \"%s\")", t->name);
     if (!t->name[0])
         return err_set(err, NUDGE_EINVAL, "name", "name is required");
+    if (!tmpl_name_ok(t->name))
+        return err_set(err, NUDGE_EINVAL, "name",
+                       "template names use a-z, 0-9 and _ (got \"%s\")", t->name);
     if (record_check_text(nudge_template_fields, t, err) < 0)
         return -1;
     if (!lang_code_ok(t->language))

@@ -287,7 +287,7 @@ class Hostile:
                                                       '"99999999999999999999"', 'W/"1"'])))
                 body = self.body(op) if has_body else (b"\x00" if method != "GET" else None)
             elif h == "idem":
-                headers.append(("Idempotency-Key", r.choice(["", "k" * 300, "a\x01b", "\x7f"])))
+                headers.append(("Idempotency-Key", r.choice(["", "k" * 300, "a\x01b", "\x7f", "k\xff\xfe"])))
                 body = self.body(op) if has_body else (b"\x00" if method != "GET" else None)
             elif h == "te":
                 # A well-framed chunked body, then a codec the server does

@@ -517,6 +517,15 @@ static void test_content_type_query_and_framing(void **state)
     r = api_call(a, "GET", "/v1/templates/%ff%fe/en", a->admin_a, NULL);
     API_EXPECT_PROBLEM(r, 404, NULL);
     api_free(&r);
+    /* PostgreSQL binds only UTF-8: such bytes never reach the store. */
+    r = api_call(a, "PUT", "/v1/templates/%ff%fe/en/whatsapp", a->staff_a,
+                 "{\"name\":\"ok_name\",\"language\":\"en\"}");
+    API_EXPECT_PROBLEM(r, 404, "name");
+    api_free(&r);
+    const char *ikey[] = {"Idempotency-Key: k\xff\xfe", NULL};
+    r = api_call_raw(a, "POST", "/v1/patients", a->staff_a, pat, strlen(pat), ikey);
+    API_EXPECT_PROBLEM(r, 400, "Idempotency-Key");
+    api_free(&r);
     /* Two different Content-Length headers: two readings of one request. */
     char req[512];
     int n = snprintf(req, sizeof req,

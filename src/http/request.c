@@ -2,7 +2,8 @@
  * request.c: what an authenticated request must be at the HTTP level
  * before its handler sees it, checked once for every route: a body comes
  * as JSON (415 otherwise), a framing header is not given twice with
- * different values, and the query holds only the parameters its route
+ * different values, an Idempotency-Key is visible ASCII, and the query
+ * holds only the parameters its route
  * takes (routes.c), each once, ids as positive 64-bit numbers. Refusing an
  * unknown or malformed parameter, rather than ignoring it, keeps a typo
  * (?patient=4) from answering a whole unfiltered list. Values inside a
@@ -171,6 +172,15 @@ int http_request_check(http_req *r, const http_route *rt)
     }
     if (!rt->min_role) /* providers: their own forms and parameters */
         return 0;
+    /* Stored with the answer it keys: text any engine takes, as HTTP's
+     * field values are (visible ASCII and spaces). */
+    const char *ik = http_header(r, "Idempotency-Key");
+    for (const char *p = ik; p && *p; p++)
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+            return http_problem(r, 400, "Malformed request",
+                                "Idempotency-Key must be visible ASCII characters",
+                                "Idempotency-Key"),
+                   -1;
     if (r->body_len && !request_is_json(http_header(r, "Content-Type")))
         return http_problem(r, 415, "Unsupported media type",
                             "the body must be sent as Content-Type: application/json",
