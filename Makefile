@@ -134,10 +134,12 @@ clean:
 
 # tests/workers.sh at the issue's full size: four `nudge worker` processes
 # drain 10,000 messages on a throwaway PostgreSQL (make check drains 2,000:
-# what fits well under a minute on two shared cores).
+# what fits well under a minute on two shared cores); tests/hostile.sh sends
+# 50,000 hostile requests (make check: 3,000).
 .PHONY: soak
 soak: $(BUILD)/nudge
 	WORKERS_N=100000 bash tests/pgcluster.sh bash tests/workers.sh
+	HOSTILE_N=50000 NUDGE=$(BUILD)/nudge bash tests/hostile.sh
 
 # The throughput benchmark (bench/README.md); never part of `make check`.
 .PHONY: bench

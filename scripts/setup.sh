@@ -9,11 +9,13 @@
 # (readiness and watchdog under systemd); systemd gives systemd-analyze,
 # which checks the unit in dist/.
 set -euo pipefail
+# python3-jsonschema: tests/contract.py validates the API's answers against
+# docs/openapi.json with it (make check).
 # libclang-rt-dev: clang's sanitizer runtimes, which clang only recommends
 # (and this installs without recommends); the ASan+UBSan build links them.
 PKGS="build-essential clang libclang-rt-dev pkg-config libsqlite3-dev libpq-dev libcurl4-openssl-dev
       libmicrohttpd-dev libjansson-dev libical-dev libssl-dev libcmocka-dev libsystemd-dev
-      python3 python3-aiosmtpd sqlite3 tzdata curl openssl postgresql mandoc systemd"
+      python3 python3-aiosmtpd python3-jsonschema sqlite3 tzdata curl openssl postgresql mandoc systemd"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

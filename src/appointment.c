@@ -106,6 +106,8 @@ int nudge_appointment_book(nudge *n, int64_t clinic_id, nudge_appointment *a, nu
                                             : -1;
     if (str_blank(a->service))
         return err_set(err, NUDGE_EINVAL, "service", "service is required");
+    if (record_check_text(nudge_appointment_fields, a, err) < 0)
+        return -1;
     if (a->start_at <= 0)
         return err_set(err, NUDGE_EINVAL, "at", "the appointment time is required");
     if (a->duration_min < 1 || a->duration_min > 24 * 60)
@@ -290,6 +292,8 @@ int nudge_appointment_update(nudge *n, int64_t clinic_id, nudge_appointment *a, 
     nudge_appointment old;
     if (str_blank(a->service))
         return err_set(err, NUDGE_EINVAL, "service", "service is required");
+    if (record_check_text(nudge_appointment_fields, a, err) < 0)
+        return -1;
     if (a->duration_min < 1 || a->duration_min > 24 * 60)
         return err_set(err, NUDGE_EINVAL, "duration",
                        "duration must be 1 to 1440 minutes (got %d)", a->duration_min);

@@ -79,6 +79,8 @@ static int clinic_validate(nudge_clinic *c, nudge_err *err)
 {
     if (str_blank(c->name))
         return err_set(err, NUDGE_EINVAL, "name", "name is required");
+    if (record_check_text(nudge_clinic_fields, c, err) < 0)
+        return -1;
     if (!tz_valid(c->timezone))
         return err_set(err, NUDGE_EINVAL, "timezone",
                        "timezone must be an IANA zone such as Asia/Kolkata (got \"%s\")",
@@ -91,8 +93,8 @@ static int clinic_validate(nudge_clinic *c, nudge_err *err)
                        "country must be an ISO 3166 code nudge knows phone numbers for, such "
                        "as IN or US (got \"%s\")",
                        c->country);
-    if (str_blank(c->language))
-        strcpy(c->language, "en");
+    /* Blank is refused, not defaulted: nudge_clinic_defaults gives "en",
+     * so a blank one was sent on purpose (a PATCH {"language": ""}). */
     if (!lang_code_ok(c->language))
         return err_set(err, NUDGE_EINVAL, "language",
                        "language must be a code such as en or hi (got \"%s\")", c->language);
@@ -102,7 +104,7 @@ static int clinic_validate(nudge_clinic *c, nudge_err *err)
             return -1;
         strcpy(c->phone, e164);
     }
-    if (c->email[0] && !strchr(c->email, '@'))
+    if (c->email[0] && !email_ok(c->email))
         return err_set(err, NUDGE_EINVAL, "email",
                        "email must be an address such as "
                        "front-desk@clinic.example");

@@ -34,21 +34,12 @@ static int date_ok(const char *s)
     return !(m == 2 && d == 29 && !leap);
 }
 
-static int email_ok(const char *s)
-{
-    const char *at = strchr(s, '@');
-    if (!at || at == s || strchr(at + 1, '@') || !strchr(at + 1, '.'))
-        return 0;
-    for (; *s; s++)
-        if (isspace((unsigned char)*s) || *s == '<' || *s == '>' || *s == ',' || *s == '"')
-            return 0;
-    return at[1] != '.' && s[-1] != '.';
-}
-
 static int patient_validate(const nudge_clinic *c, nudge_patient *p, int64_t now, nudge_err *err)
 {
     if (str_blank(p->name))
         return err_set(err, NUDGE_EINVAL, "name", "name is required");
+    if (record_check_text(nudge_patient_fields, p, err) < 0)
+        return -1;
     if (!p->phone[0] && !p->email[0])
         return err_set(err, NUDGE_EINVAL, "phone",
                        "a patient needs a phone number or an email address");

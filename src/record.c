@@ -417,3 +417,22 @@ void record_columns(const nudge_field *fs, char *buf, size_t n)
         len += w > 0 ? (size_t)w : 0;
     }
 }
+
+/* ---- text a client may set ---- */
+
+int record_check_text(const nudge_field *fs, const void *rec, nudge_err *err)
+{
+    for (const nudge_field *f = fs; f->name; f++) {
+        if (f->flags & NUDGE_F_RO)
+            continue;
+        const char *p = (const char *)rec + f->offset, *s = NULL;
+        if (f->type == NUDGE_T_TEXT || f->type == NUDGE_T_TAGS)
+            s = p;
+        else if (f->type == NUDGE_T_STR)
+            memcpy(&s, p, sizeof s);
+        if (s && !text_ok(s))
+            return err_set(err, NUDGE_EINVAL, f->name,
+                           "%s must be UTF-8 text without control characters", f->name);
+    }
+    return 0;
+}

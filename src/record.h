@@ -18,6 +18,11 @@
 /* Fills rec's stored fields from the row, column by column in table order
  * (fields without a column are left alone). STR fields are allocated. */
 void record_read(store_stmt *st, const nudge_field *fs, void *rec);
+/* Every text a client may set (TEXT, STR, TAGS fields that are not
+ * read-only) is text_ok: 0, or -1 with err naming the first field that is
+ * not. Called by each domain module's validation, so the API and the CLI
+ * refuse the same bytes. */
+int record_check_text(const nudge_field *fs, const void *rec, nudge_err *err);
 /* The table's columns joined by ", " (what a RECORD_*_COLS must equal);
  * truncated to n. */
 void record_columns(const nudge_field *fs, char *buf, size_t n);

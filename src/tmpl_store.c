@@ -97,15 +97,26 @@ static int tmpl_find(nudge *n, int64_t clinic_id, const char *name, const char *
     return 1;
 }
 
+/* What a template may be called: a-z, 0-9 and _, as put holds it to. */
+static int tmpl_name_ok(const char *name)
+{
+    return name && *name && strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") == strlen(name);
+}
+
 int nudge_template_get(nudge *n, int64_t clinic_id, const char *name, const char *language,
                        nudge_template *out, nudge_err *err)
 {
     const char *tries[3] = {language, NULL, "en"};
     nudge_clinic c;
+    /* A name or language no template can have is not looked up: nothing
+     * else could be found, and an engine may refuse its bytes (PostgreSQL
+     * binds only valid UTF-8). */
+    if (!tmpl_name_ok(name))
+        return err_set(err, NUDGE_ENOTFOUND, "template", "no template named %s", name ? name : "");
     if (clinic_id && nudge_clinic_get(n, clinic_id, &c, err) == 0)
         tries[1] = c.language;
     for (int i = 0; i < 3; i++) {
-        if (!tries[i] || !*tries[i])
+        if (!tries[i] || !lang_code_ok(tries[i]))
             continue;
         int r = tmpl_find(n, clinic_id, name, tries[i], out, err);
         if (r)
@@ -130,12 +141,13 @@ int nudge_template_put(nudge *n, int64_t clinic_id, const nudge_template *t, nud
     nudge_clinic c;
     if (nudge_clinic_get(n, clinic_id, &c, err) < 0)
         return -1;
-    for (const char *p = t->name; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
-            return err_set(err, NUDGE_EINVAL, "name",
-                           "template names use a-z, 0-9 and _ (got \"%s\")", t->name);
     if (!t->name[0])
         return err_set(err, NUDGE_EINVAL, "name", "name is required");
+    if (!tmpl_name_ok(t->name))
+        return err_set(err, NUDGE_EINVAL, "name",
+                       "template names use a-z, 0-9 and _ (got \"%s\")", t->name);
+    if (record_check_text(nudge_template_fields, t, err) < 0)
+        return -1;
     if (!lang_code_ok(t->language))
         return err_set(err, NUDGE_EINVAL, "language",
                        "language must be a code such as en or hi (got \"%s\")", t->language);
@@ -143,20 +155,32 @@ int nudge_template_put(nudge *n, int64_t clinic_id, const nudge_template *t, nud
         return err_set(err, NUDGE_EINVAL, "category",
                        "category must be transactional, reminders, broadcasts, health_tips or "
                        "marketing");
+    /* max: characters, the most each medium carries whole: Twilio's and
+     * MSG91's 1,600 for an SMS (ten segments), the Cloud API's 4,096 for a
+     * WhatsApp text, one header line for a subject; mail bodies are bounded
+     * only so one template cannot fill the database. */
     const struct {
         const char *field, *text;
         int required;
-    } parts[] = {{"sms", t->sms, 1},
-                 {"whatsapp", t->whatsapp, 0},
-                 {"subject", t->subject, 1},
-                 {"text", t->text, 1},
-                 {"html", t->html, 1}};
+        size_t max;
+    } parts[] = {{"sms", t->sms, 1, 1600},
+                 {"whatsapp", t->whatsapp, 0, 4096},
+                 {"subject", t->subject, 1, 255},
+                 {"text", t->text, 1, 65536},
+                 {"html", t->html, 1, 262144}};
     for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) {
         if (str_blank(parts[i].text)) {
             if (parts[i].required)
                 return err_set(err, NUDGE_EINVAL, parts[i].field, "%s is required", parts[i].field);
             continue;
         }
+        size_t chars = 0;
+        for (const unsigned char *c = (const unsigned char *)parts[i].text; *c; c++)
+            chars += (*c & 0xC0) != 0x80; /* UTF-8: count lead bytes */
+        if (chars > parts[i].max)
+            return err_set(err, NUDGE_EINVAL, parts[i].field,
+                           "%s is %zu characters; at most %zu are sent", parts[i].field, chars,
+                           parts[i].max);
         if (tmpl_check(parts[i].text, parts[i].field, err) < 0)
             return -1;
     }
@@ -309,6 +333,30 @@ int tmpl_wa_button_action(nudge *n, int64_t clinic_id, const char *template_name
     }
     store_done(st);
     return r < 0 ? -1 : 0;
+
+/* A provider mapping is for a template the clinic can send: its own or a
+ * built-in one, in exactly that language (no fallback: a mapping for
+ * zz-QQ would never be used, so it is refused, not stored). */
+static int tmpl_mapped_exists(nudge *n, int64_t clinic_id, const char *template_name,
+                              const char *language, nudge_err *err)
+{
+    if (str_blank(template_name))
+        return err_set(err, NUDGE_EINVAL, "template", "template is required");
+    if (!language || !lang_code_ok(language))
+        return err_set(err, NUDGE_EINVAL, "language", "language must be a code such as en or hi");
+    nudge_template t;
+    if (nudge_template_get(n, clinic_id, template_name, language, &t, err) < 0) {
+        if (err && err->code == NUDGE_ENOTFOUND)
+            return err_set(err, NUDGE_EINVAL, "template", "there is no template \"%s\"",
+                           template_name);
+        return -1;
+    }
+    int same = !strcmp(t.language, language);
+    nudge_template_free(&t);
+    if (!same)
+        return err_set(err, NUDGE_EINVAL, "language",
+                       "template \"%s\" has no %s version to map", template_name, language);
+    return 0;
 }
 
 int nudge_whatsapp_template_put(nudge *n, int64_t clinic_id, const char *template_name,
@@ -320,17 +368,20 @@ int nudge_whatsapp_template_put(nudge *n, int64_t clinic_id, const char *templat
     nudge_clinic c;
     if (nudge_clinic_get(n, clinic_id, &c, err) < 0)
         return -1;
-    if (str_blank(template_name))
-        return err_set(err, NUDGE_EINVAL, "template", "template is required");
-    if (!language || !lang_code_ok(language))
-        return err_set(err, NUDGE_EINVAL, "language", "language must be a code such as en or hi");
+    if (tmpl_mapped_exists(n, clinic_id, template_name, language, err) < 0)
+        return -1;
     if (str_blank(wa_name) ||
         strspn(wa_name, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(wa_name))
         return err_set(err, NUDGE_EINVAL, "wa_name",
                        "an approved WhatsApp template name is lower case, digits and _");
-    if (str_blank(wa_language))
+    /* Meta's codes: "hi", "en_US", "fil" (an underscore, not a hyphen). */
+    size_t ll = strspn(wa_language ? wa_language : "", "abcdefghijklmnopqrstuvwxyz");
+    if (str_blank(wa_language) || ll < 2 || ll > 3 ||
+        (wa_language[ll] &&
+         (wa_language[ll] != '_' || strspn(wa_language + ll + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != 2 ||
+          wa_language[ll + 3])))
         return err_set(err, NUDGE_EINVAL, "wa_language",
-                       "the template's language code is required");
+                       "the template's language is a WhatsApp code such as hi or en_US");
     const char *pl = params ? params : "";
     if (strspn(pl, "abcdefghijklmnopqrstuvwxyz0123456789_,") != strlen(pl))
         return err_set(err, NUDGE_EINVAL, "params",
@@ -434,10 +485,8 @@ int nudge_msg91_template_put(nudge *n, int64_t clinic_id, const char *template_n
     nudge_clinic c;
     if (nudge_clinic_get(n, clinic_id, &c, err) < 0)
         return -1;
-    if (str_blank(template_name))
-        return err_set(err, NUDGE_EINVAL, "template", "template is required");
-    if (!language || !lang_code_ok(language))
-        return err_set(err, NUDGE_EINVAL, "language", "language must be a code such as en or hi");
+    if (tmpl_mapped_exists(n, clinic_id, template_name, language, err) < 0)
+        return -1;
     if (str_blank(template_id) ||
         strspn(template_id, "0123456789abcdefABCDEF") != strlen(template_id))
         return err_set(err, NUDGE_EINVAL, "template_id", "a MSG91 template id is hex digits");

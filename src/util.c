@@ -47,10 +47,41 @@ int str_copy(char *dst, size_t n, const char *src)
 
 int str_field(char *dst, size_t n, const char *src, const char *field, nudge_err *err)
 {
+    if (src && !text_ok(src))
+        return err_set(err, NUDGE_EINVAL, field,
+                       "%s must be UTF-8 text without control characters", field);
     if (str_copy(dst, n, src) < 0)
         return err_set(err, NUDGE_EINVAL, field, "%s is too long (at most %zu bytes)", field,
                        n - 1);
     return 0;
+}
+
+int text_ok(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        if (*p < 0x80) {
+            if ((*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r') || *p == 0x7f)
+                return 0;
+            p++;
+            continue;
+        }
+        /* The shortest form only, no surrogates, nothing past U+10FFFF. */
+        int n = *p >= 0xF0 && *p <= 0xF4 ? 4 : *p >= 0xE0 ? 3 : *p >= 0xC2 && *p < 0xE0 ? 2 : 0;
+        if (!n || (n == 3 && *p > 0xEF))
+            return 0;
+        unsigned cp = *p & (0x7F >> n);
+        for (int i = 1; i < n; i++) {
+            if ((p[i] & 0xC0) != 0x80)
+                return 0;
+            cp = cp << 6 | (p[i] & 0x3F);
+        }
+        if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+            (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+            return 0;
+        p += n;
+    }
+    return 1;
 }
 
 static void *xrealloc(void *p, size_t n)
@@ -132,6 +163,19 @@ const char *nudge_log_text(char *buf, size_t size, const char *s, size_t len)
             buf[o++] = '.';
     buf[o] = 0;
     return buf;
+
+/* An address a mail server could take: one @ with text before it, a
+ * dotted domain after it, none of the characters that split addresses. */
+int email_ok(const char *s)
+{
+    const char *at = strchr(s, '@');
+    if (!at || at == s || strchr(at + 1, '@') || !strchr(at + 1, '.'))
+        return 0;
+    for (; *s; s++)
+        if (isspace((unsigned char)*s) || iscntrl((unsigned char)*s) || *s == '<' ||
+            *s == '>' || *s == ',' || *s == '"')
+            return 0;
+    return at[1] != '.' && s[-1] != '.';
 }
 
 int lang_code_ok(const char *s)

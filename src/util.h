@@ -26,6 +26,10 @@ void str_free_secret(char *s);
 #define str_blank nudge_blank /* NULL, empty or only spaces: the public one */
 /* A language tag nudge accepts: "en", "hi", "pt-BR". */
 int lang_code_ok(const char *s);
+int email_ok(const char *s);
+/* UTF-8 (shortest forms, no surrogates) without control characters but
+ * tab and line breaks: what a person may write into any text nudge keeps. */
+int text_ok(const char *s);
 /* Whether the JSON text holds the string value at a dotted member path
  * ("invite.method"). Read in C, not by the engine, because SQLite's
  * json_extract and PostgreSQL's ->> differ, and these checks touch a

@@ -46,9 +46,11 @@ trap 'exit 130' INT TERM
 # t DESCRIPTION FUNCTION [ARGS...]: runs FUNCTION in a subshell inside a
 # fresh folder $D and prints its TAP line. A test fails when any check in it
 # failed (the checks keep going, so one run shows every broken expectation).
+# CLI_ONLY=REGEX runs only the tests whose function name matches.
 t() {
     local desc=$1
     shift
+    if [ -n "${CLI_ONLY:-}" ] && ! [[ $1 =~ $CLI_ONLY ]]; then return 0; fi
     T=$((T + 1))
     CUR=$(mktemp -d "${TMPDIR:-/tmp}/nudge-cli.XXXXXX")
     (
@@ -1597,12 +1599,19 @@ map_templates() {
         --id 64a1b2c3 --params VAR1:patient_name,VAR2:date
     expect_exit 0
     expect_rejected 2 "--name" template map-whatsapp --clinic "$C" --template x --language hi
-    expect_rejected 2 "params" template map-whatsapp --clinic "$C" --template x --language hi \
-        --name y --name-language hi --params "Bad Name"
-    expect_rejected 2 "template_id" template map-msg91 --clinic "$C" --template x --language en \
-        --id nothex
-    expect_rejected 2 "VAR:variable" template map-msg91 --clinic "$C" --template x --language en \
-        --id ab --params VAR1
+    expect_rejected 2 "params" template map-whatsapp --clinic "$C" --template appointment_reminder \
+        --language hi --name y --name-language hi --params "Bad Name"
+    expect_rejected 2 "template_id" template map-msg91 --clinic "$C" --template appointment_reminder \
+        --language en --id nothex
+    expect_rejected 2 "VAR:variable" template map-msg91 --clinic "$C" --template appointment_reminder \
+        --language en --id ab --params VAR1
+    # Issue 11: only templates that exist, in exactly that language.
+    expect_rejected 2 "no template" template map-whatsapp --clinic "$C" --template no_such \
+        --language hi --name y --name-language hi
+    expect_rejected 2 "zz-QQ" template map-msg91 --clinic "$C" --template appointment_reminder \
+        --language zz-QQ --id ab
+    expect_rejected 2 "WhatsApp code" template map-whatsapp --clinic "$C" \
+        --template appointment_reminder --language hi --name y --name-language zz-QQ
     expect_rejected 3 "no clinic 9" template map-msg91 --clinic 9 --template x --language en --id ab
     # Quick-reply buttons: PAYLOAD=ACTION, split at the last '='.
     run template map-whatsapp --clinic "$C" --template appointment_reminder --language en \
@@ -1620,6 +1629,21 @@ map_templates() {
         --language en --id ab --button A=confirm
 }
 t "template map-whatsapp and map-msg91 record a clinic's approved templates and buttons, refuse bad ones" map_templates
+
+# Issue 11: the values the API refuses, the CLI refuses too (the library's checks).
+library_values() {
+    expect_rejected 2 "email" clinic add --name A --timezone Asia/Kolkata --country IN --email a@
+    expect_rejected 2 "language" clinic add --name A --timezone Asia/Kolkata --country IN --language ""
+    add_clinic
+    expect_rejected 2 "control characters" patient add --clinic "$C" --name $'Ram\x1b[31m' \
+        --phone 9876543210
+    local long
+    long=$(printf 'a%.0s' $(seq 1 1601))
+    expect_rejected 2 "sms" template put --clinic "$C" --name long_one --language en \
+        --category broadcasts --sms "$long" --subject s --text t --html h
+    expect_rejected 2 "label" key create --clinic "$C" --role staff --label $'a\x01b'
+}
+t "the library refuses bad emails, blank languages, control characters and overlong SMS for the CLI too" library_values
 
 # ---------------------------------------------------------------- settings (nudge config)
 # Each test's subshell exports its own NUDGE_* variables; none leak out.

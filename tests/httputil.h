@@ -2,12 +2,22 @@
  * httputil.h: the API server in the test process (on a fake clock, on a
  * free 127.0.0.1 port) and a libcurl client for it. Two clinics, A and B,
  * each with admin, staff and integration keys.
+ *
+ * With NUDGE_CONTRACT_LOG naming a file, every call appends one JSON line
+ * (method, path, status, headers, body) to it: tests/contract.py checks
+ * each answer against docs/openapi.json after the suites have run.
  */
 #ifndef NUDGE_TEST_HTTPUTIL_H
 #define NUDGE_TEST_HTTPUTIL_H
 
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <curl/curl.h>
+#include <errno.h>
 #include <jansson.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 
 #include "http/server.h"
 #include "testutil.h"
@@ -29,6 +39,7 @@ typedef struct api_resp {
     char content_type[64];
     char etag[32];
     char location[128];
+    json_t *headers; /* every answer header, names in lower case */
 } api_resp;
 
 static inline int64_t api_clinic(nudge *n, const char *name, const char *tz)
@@ -90,6 +101,24 @@ static inline size_t api_header(char *p, size_t sz, size_t n, void *ud)
 {
     api_resp *r = ud;
     size_t len = sz * n;
+    const char *colon = memchr(p, ':', len);
+    if (colon && r->headers) {
+        char name[64], value[512];
+        size_t nl = (size_t)(colon - p), vs = nl + 1;
+        while (vs < len && p[vs] == ' ')
+            vs++;
+        size_t vl = len - vs;
+        while (vl && (p[vs + vl - 1] == '\r' || p[vs + vl - 1] == '\n'))
+            vl--;
+        if (nl < sizeof name && vl < sizeof value) {
+            for (size_t i = 0; i < nl; i++)
+                name[i] = (char)tolower((unsigned char)p[i]);
+            name[nl] = 0;
+            memcpy(value, p + vs, vl);
+            value[vl] = 0;
+            json_object_set_new(r->headers, name, json_stringn(value, vl));
+        }
+    }
     struct {
         const char *name;
         char *dst;
@@ -115,6 +144,24 @@ static inline size_t api_header(char *p, size_t sz, size_t n, void *ud)
     return len;
 }
 
+/* Appends the exchange to $NUDGE_CONTRACT_LOG, if set: one JSON line. */
+static inline void api_record(const char *method, const char *path, const api_resp *r)
+{
+    const char *log = getenv("NUDGE_CONTRACT_LOG");
+    if (!log || !*log)
+        return;
+    json_t *o = json_pack("{s:s, s:s, s:i, s:O, s:s?}", "method", method, "path", path, "status",
+                          (int)r->status, "headers", r->headers, "body", r->body);
+    FILE *f = fopen(log, "a");
+    if (o && f) {
+        json_dumpf(o, f, JSON_COMPACT);
+        fputc('\n', f);
+    }
+    if (f)
+        fclose(f);
+    json_decref(o);
+}
+
 /* One request. key NULL: no Authorization. headers: extra "Name: value"
  * lines, NULL-terminated, may be NULL. body NULL: none. */
 static inline api_resp api_call_raw(api_env *a, const char *method, const char *path,
@@ -131,10 +178,14 @@ static inline api_resp api_call_raw(api_env *a, const char *method, const char *
         snprintf(auth, sizeof auth, "Authorization: Bearer %s", key);
         h = curl_slist_append(h, auth);
     }
-    if (body)
+    int own_type = 0; /* a test sending its own Content-Type (or none: "Content-Type:") */
+    for (const char *const *x = headers; x && *x; x++)
+        own_type |= !strncasecmp(*x, "Content-Type:", 13);
+    if (body && !own_type)
         h = curl_slist_append(h, "Content-Type: application/json");
     for (; headers && *headers; headers++)
         h = curl_slist_append(h, *headers);
+    r.headers = json_object();
     sbuf out = {0};
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
@@ -157,6 +208,7 @@ static inline api_resp api_call_raw(api_env *a, const char *method, const char *
     curl_easy_cleanup(c);
     r.body = sbuf_take(&out);
     r.json = json_loads(r.body, 0, NULL);
+    api_record(method, path, &r);
     return r;
 }
 
@@ -169,6 +221,7 @@ static inline api_resp api_call(api_env *a, const char *method, const char *path
 static inline void api_free(api_resp *r)
 {
     json_decref(r->json);
+    json_decref(r->headers);
     free(r->body);
     memset(r, 0, sizeof *r);
 }
@@ -182,6 +235,35 @@ static inline const char *api_str(const api_resp *r, const char *field)
 static inline int64_t api_int(const api_resp *r, const char *field)
 {
     return json_integer_value(json_object_get(r->json, field));
+}
+
+/* Sends bytes as they are on a new connection and returns what came back
+ * (the status line, headers and body; owned), for requests no HTTP client
+ * would send. */
+static inline char *api_send_bytes(api_env *a, const char *req, size_t len)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)a->port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0)
+        fail_msg("connect: %s", strerror(errno));
+    for (size_t off = 0; off < len;) {
+        ssize_t w = write(fd, req + off, len - off);
+        if (w <= 0)
+            fail_msg("write: %s", strerror(errno));
+        off += (size_t)w;
+    }
+    shutdown(fd, SHUT_WR);
+    struct timeval tv = {10, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    sbuf out = {0};
+    char buf[4096];
+    ssize_t got;
+    while ((got = read(fd, buf, sizeof buf)) > 0)
+        sbuf_add(&out, buf, (size_t)got);
+    close(fd);
+    char *text = sbuf_take(&out);
+    return text ? text : calloc(1, 1);
 }
 
 /* Asserts a problem+json answer with this status (and field, if given). */

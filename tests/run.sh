@@ -48,7 +48,14 @@ tally() {
     printf '%-52s %3d passed, %d failed\n' "$name" "$p" "$f"
 }
 
+# Every HTTP exchange of a tree's cmocka suites is recorded here
+# (tests/httputil.h) and checked against docs/openapi.json by
+# tests/contract.sh, which runs after them.
+contract_dir=$(mktemp -d)
+trap 'pgc_stop; rm -rf "$contract_dir"' EXIT
 for tree in "$@"; do
+  export NUDGE_CONTRACT_LOG="$contract_dir/${tree//\//_}.jsonl"
+  : >"$NUDGE_CONTRACT_LOG"
   for engine in sqlite postgresql; do
     if [ "$engine" = postgresql ]; then
         [ -n "$pg_url" ] || continue

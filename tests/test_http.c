@@ -77,6 +77,21 @@ static int64_t make_patient(api_env *a, const char *key)
     return id;
 }
 
+/* A visit for patient p on 1 December, booked with key; its id. */
+static int64_t make_appointment(api_env *a, const char *key, int64_t p)
+{
+    char body[160];
+    snprintf(body, sizeof body,
+             "{\"patient_id\":%lld,\"service\":\"X\",\"start_at\":\"2026-12-01T10:00\"}",
+             (long long)p);
+    api_resp r = api_call(a, "POST", "/v1/appointments", key, body);
+    if (r.status != 201)
+        fail_msg("appointment: %ld %s", r.status, r.body);
+    int64_t id = api_int(&r, "id");
+    api_free(&r);
+    return id;
+}
+
 static void test_health_needs_no_key(void **state)
 {
     api_env *a = *state;
@@ -232,12 +247,8 @@ static void test_tenant_isolation(void **state)
     api_env *a = *state;
     int64_t p = make_patient(a, a->staff_a);
     char body[256], path[96];
-    snprintf(body, sizeof body,
-             "{\"patient_id\":%lld,\"service\":\"X\",\"start_at\":\"2026-12-01T10:00\"}",
-             (long long)p);
-    api_resp r = api_call(a, "POST", "/v1/appointments", a->staff_a, body);
-    int64_t appt = api_int(&r, "id");
-    api_free(&r);
+    int64_t appt = make_appointment(a, a->staff_a, p);
+    api_resp r;
     uint64_t before = fingerprint(a);
     /* Clinic B's admin sees A's ids exactly as ids that do not exist. */
     const char *gets[] = {"/v1/patients/%lld", "/v1/appointments/%lld",
@@ -364,6 +375,11 @@ static void test_bad_requests_write_nothing(void **state)
         {"/v1/patients", "{\"name\":\"A\",\"id\":5,\"phone\":\"9876543210\"}", 422, "id"},
         {"/v1/patients", "{\"name\":\"A\",\"name\":\"B\",\"phone\":\"9876543210\"}", 400, "body"},
         {"/v1/appointments", "{\"patient_id\":1,\"service\":\"X\"}", 422, "start_at"},
+        /* An unknown field is named as sent, not as the library's "at". */
+        {"/v1/appointments", "{\"patient_id\":1,\"service\":\"X\",\"at\":\"2026-12-01T10:00Z\"}",
+         422, "at"},
+        {"/v1/patients", "{\"name\":\"A\",\"phone\":\"9876543210\",\"dob\":\"1990-01-01\"}", 422,
+         "dob"},
         {"/v1/appointments", "{\"patient_id\":\"1\",\"service\":\"X\","
                              "\"start_at\":\"2026-12-01T10:00Z\"}", 422, "patient_id"},
         {"/v1/appointments", "{\"patient_id\":1,\"service\":\"X\",\"start_at\":\"tomorrow\"}",
@@ -407,6 +423,176 @@ static void test_bad_requests_write_nothing(void **state)
     assert_int_equal(fingerprint(a), before);
 }
 
+/* Issue 11, defect 2: a body is bytes with a length. One that starts with
+ * a NUL byte is a body, so an action that takes none refuses it. */
+static void test_nul_body_is_a_body(void **state)
+{
+    api_env *a = *state;
+    int64_t appt = make_appointment(a, a->staff_a, make_patient(a, a->staff_a));
+    char path[96];
+    api_resp r;
+    uint64_t before = fingerprint(a);
+    static const char garbage[] = "\0garbage";
+    const char *actions[] = {"cancel", "confirm", "complete", "no-show"};
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(path, sizeof path, "/v1/appointments/%lld/%s", (long long)appt, actions[i]);
+        r = api_call_raw(a, "POST", path, a->staff_a, garbage, sizeof garbage - 1, NULL);
+        API_EXPECT_PROBLEM(r, 400, "body");
+        api_free(&r);
+    }
+    /* Key revoke, notification actions, reminder cancel: the same. */
+    const char *others[] = {"/v1/keys/1/revoke", "/v1/notifications/1/cancel",
+                            "/v1/notifications/1/retry", "/v1/reminders/1/cancel"};
+    for (size_t i = 0; i < 4; i++) {
+        r = api_call_raw(a, "POST", others[i], a->admin_a, garbage, sizeof garbage - 1, NULL);
+        API_EXPECT_PROBLEM(r, 400, "body");
+        api_free(&r);
+    }
+    r = api_call_raw(a, "POST", "/v1/keys/1/revoke", a->admin_a, " ", 1, NULL);
+    API_EXPECT_PROBLEM(r, 400, "body");
+    api_free(&r);
+    assert_int_equal(fingerprint(a), before);
+    r = api_call(a, "GET", "/v1/keys", a->admin_a, NULL); /* key 1 still works */
+    assert_int_equal(r.status, 200);
+    api_free(&r);
+    /* No body, or an empty object, is still no input. */
+    snprintf(path, sizeof path, "/v1/appointments/%lld/confirm", (long long)appt);
+    r = api_call(a, "POST", path, a->staff_a, "{}");
+    assert_int_equal(r.status, 200);
+    api_free(&r);
+}
+
+/* Issue 11, defect 4: what the HTTP layer refuses before a handler runs. */
+static void test_content_type_query_and_framing(void **state)
+{
+    api_env *a = *state;
+    make_patient(a, a->staff_a);
+    uint64_t before = fingerprint(a);
+    const char *pat = "{\"name\":\"Ram Lal\",\"phone\":\"9876543210\"}";
+    const char *plain[] = {"Content-Type: text/plain", NULL};
+    api_resp r = api_call_raw(a, "POST", "/v1/patients", a->staff_a, pat, strlen(pat), plain);
+    API_EXPECT_PROBLEM(r, 415, "Content-Type");
+    api_free(&r);
+    const char *none[] = {"Content-Type:", NULL};
+    r = api_call_raw(a, "POST", "/v1/patients", a->staff_a, pat, strlen(pat), none);
+    API_EXPECT_PROBLEM(r, 415, "Content-Type");
+    api_free(&r);
+    const char *charset[] = {"Content-Type: Application/JSON; charset=utf-8", NULL};
+    r = api_call_raw(a, "POST", "/v1/patients", a->staff_a, pat, strlen(pat), charset);
+    assert_int_equal(r.status, 201);
+    api_free(&r);
+    before = fingerprint(a);
+    struct {
+        const char *path, *field;
+    } q[] = {
+        {"/v1/appointments?patient_id=99999999999999999999", "patient_id"},
+        {"/v1/appointments?patient_id=abc", "patient_id"},
+        {"/v1/appointments?patient_id=-1", "patient_id"},
+        {"/v1/appointments?patient_id=", "patient_id"},
+        {"/v1/appointments?patient=1", "patient"},
+        {"/v1/patients?after=1&after=2", "after"},
+        {"/v1/patients?limit=2&limt=3", "limt"},
+        {"/v1/patients?after=9223372036854775808", "after"},
+        {"/v1/notifications?patient_id=1", "patient_id"},
+        {"/v1/audit?before=x", "before"},
+        {"/v1/clinic?x", "x"},
+    };
+    for (size_t i = 0; i < sizeof q / sizeof *q; i++) {
+        r = api_call(a, "GET", q[i].path, a->admin_a, NULL);
+        if (r.status != 400)
+            fail_msg("%s: want 400, got %ld: %s", q[i].path, r.status, r.body);
+        API_EXPECT_PROBLEM(r, 400, q[i].field);
+        api_free(&r);
+    }
+    r = api_call(a, "GET", "/v1/appointments?patient_id=1&status=scheduled&limit=5", a->admin_a,
+                 NULL);
+    assert_int_equal(r.status, 200);
+    api_free(&r);
+    /* A NUL does not cut a path short; bytes that are not UTF-8 in a path
+     * or query still get a problem body (jansson refuses them raw). */
+    r = api_call(a, "GET", "/v1/audit%00", a->admin_a, NULL);
+    API_EXPECT_PROBLEM(r, 404, NULL);
+    api_free(&r);
+    r = api_call(a, "GET", "/v1/appointments?status=%ff%fe", a->admin_a, NULL);
+    API_EXPECT_PROBLEM(r, 400, "status");
+    api_free(&r);
+    r = api_call(a, "GET", "/v1/patients?%ff=1", a->admin_a, NULL);
+    API_EXPECT_PROBLEM(r, 400, "?");
+    api_free(&r);
+    r = api_call(a, "GET", "/v1/templates/%ff%fe/en", a->admin_a, NULL);
+    API_EXPECT_PROBLEM(r, 404, NULL);
+    api_free(&r);
+    /* PostgreSQL binds only UTF-8: such bytes never reach the store. */
+    r = api_call(a, "PUT", "/v1/templates/%ff%fe/en/whatsapp", a->staff_a,
+                 "{\"name\":\"ok_name\",\"language\":\"en\"}");
+    API_EXPECT_PROBLEM(r, 404, "name");
+    api_free(&r);
+    const char *ikey[] = {"Idempotency-Key: k\xff\xfe", NULL};
+    r = api_call_raw(a, "POST", "/v1/patients", a->staff_a, pat, strlen(pat), ikey);
+    API_EXPECT_PROBLEM(r, 400, "Idempotency-Key");
+    api_free(&r);
+    /* Two different Content-Length headers: two readings of one request. */
+    char req[512];
+    int n = snprintf(req, sizeof req,
+                     "POST /v1/patients HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+                     "Content-Type: application/json\r\nContent-Length: %zu\r\n"
+                     "Content-Length: 2\r\nConnection: close\r\n\r\n%s",
+                     a->staff_a, strlen(pat), pat);
+    char *ans = api_send_bytes(a, req, (size_t)n);
+    if (strncmp(ans, "HTTP/1.1 400", 12))
+        fail_msg("two Content-Lengths: %s", ans);
+    free(ans);
+    assert_int_equal(fingerprint(a), before);
+}
+
+/* Issue 11, defect 4: values the library refuses, so the CLI does too. */
+static void test_clinic_and_template_values(void **state)
+{
+    api_env *a = *state;
+    api_resp g = api_call(a, "GET", "/v1/clinic", a->admin_a, NULL);
+    assert_int_equal(g.status, 200);
+    struct {
+        const char *body, *field;
+    } c[] = {{"{\"email\":\"a@\"}", "email"},
+             {"{\"email\":\"@b.example\"}", "email"},
+             {"{\"email\":\"a@b\"}", "email"},
+             {"{\"language\":\"\"}", "language"}};
+    for (size_t i = 0; i < sizeof c / sizeof *c; i++) {
+        api_resp r = api_call(a, "PATCH", "/v1/clinic", a->admin_a, c[i].body);
+        API_EXPECT_PROBLEM(r, 422, c[i].field);
+        api_free(&r);
+    }
+    api_resp g2 = api_call(a, "GET", "/v1/clinic", a->admin_a, NULL);
+    assert_string_equal(g.body, g2.body);
+    api_free(&g);
+    api_free(&g2);
+    api_resp esc = api_call(a, "PATCH", "/v1/clinic", a->admin_a, "{\"name\":\"A\\u001b[2J\"}");
+    API_EXPECT_PROBLEM(esc, 422, "name");
+    api_free(&esc);
+    api_resp ok = api_call(a, "PATCH", "/v1/clinic", a->admin_a,
+                           "{\"email\":\"desk@clinic.example\",\"language\":\"hi\"}");
+    assert_int_equal(ok.status, 200);
+    api_free(&ok);
+    /* An SMS template past 1,600 characters is never sent whole. */
+    size_t len = 1601;
+    char *sms = malloc(len + 1);
+    memset(sms, 'a', len);
+    sms[len] = 0;
+    char *t = malloc(len + 256);
+    snprintf(t, len + 256,
+             "{\"category\":\"broadcasts\",\"sms\":\"%s\",\"subject\":\"s\",\"text\":\"t\","
+             "\"html\":\"h\"}",
+             sms);
+    api_resp r = api_call(a, "PUT", "/v1/templates/long_one/en", a->staff_a, t);
+    API_EXPECT_PROBLEM(r, 422, "sms");
+    api_free(&r);
+    r = api_call(a, "GET", "/v1/templates/long_one/en", a->staff_a, NULL);
+    API_EXPECT_PROBLEM(r, 404, NULL);
+    api_free(&r);
+    free(sms);
+    free(t);
+}
+
 static void test_unknown_routes_and_methods(void **state)
 {
     api_env *a = *state;
@@ -444,6 +630,29 @@ static void test_pagination(void **state)
         api_free(&r);
     }
     assert_int_equal(seen, 5);
+    /* A full last page says there is no next one (issue 15): 6 in pages
+     * of 2 end with null, not a cursor to an empty page. */
+    make_patient(a, a->staff_a);
+    r = api_call(a, "GET", "/v1/patients?limit=2&after=0", a->staff_a, NULL);
+    API_EXPECT_PROBLEM(r, 400, "after");
+    api_free(&r);
+    int pages = 0;
+    for (next = 0, seen = 0;; pages++) {
+        snprintf(path, sizeof path, next ? "/v1/patients?limit=2&after=%lld" : "/v1/patients?limit=2",
+                 (long long)next);
+        r = api_call(a, "GET", path, a->staff_a, NULL);
+        size_t got = json_array_size(json_object_get(r.json, "data"));
+        seen += (int)got;
+        assert_true(got > 0);
+        json_t *nx = json_object_get(r.json, "next_after");
+        next = json_integer_value(nx);
+        int last = json_is_null(nx);
+        api_free(&r);
+        if (last)
+            break;
+    }
+    assert_int_equal(seen, 6);
+    assert_int_equal(pages, 2);
 }
 
 static void test_patient_reminders_and_appointment_edits(void **state)
@@ -537,6 +746,8 @@ static void test_replays_and_repeats(void **state)
     assert_int_equal(s1.status, 201);
     assert_int_equal(s2.status, 200);
     assert_int_equal(api_int(&s1, "id"), api_int(&s2, "id"));
+    assert_true(s1.location[0]);
+    assert_string_equal(s2.location, ""); /* nothing created, nothing located */
     api_free(&s1);
     api_free(&s2);
     /* Confirming twice is harmless, and "{ }" counts as no input. */
@@ -609,14 +820,37 @@ static void test_provider_template_mappings(void **state)
                  bind_int(a->clinic_a));
     assert_int_equal(n, 1);
     /* Bad mappings name the field; integration keys may not map. */
-    r = api_call(a, "PUT", "/v1/templates/x/en/whatsapp", a->staff_a,
+    r = api_call(a, "PUT", "/v1/templates/prescription_ready/en/whatsapp", a->staff_a,
                  "{\"name\":\"Bad Name\",\"language\":\"en\"}");
     API_EXPECT_PROBLEM(r, 422, "name");
     api_free(&r);
-    r = api_call(a, "PUT", "/v1/templates/x/en/msg91", a->staff_a, "{\"template_id\":\"zz\"}");
+    r = api_call(a, "PUT", "/v1/templates/prescription_ready/en/whatsapp", a->staff_a,
+                 "{\"name\":\"ok_name\",\"language\":\"zz-QQ\"}");
+    API_EXPECT_PROBLEM(r, 422, "language");
+    api_free(&r);
+    r = api_call(a, "PUT", "/v1/templates/prescription_ready/en/msg91", a->staff_a,
+                 "{\"template_id\":\"zz\"}");
     API_EXPECT_PROBLEM(r, 422, "template_id");
     api_free(&r);
-    r = api_call(a, "PUT", "/v1/templates/x/en/msg91", a->integ_a, m9);
+    /* Mappings for templates that do not exist, or not in that language
+     * (issue 11): refused, nothing stored. */
+    r = api_call(a, "PUT", "/v1/templates/no_such_template/en/whatsapp", a->staff_a, wa);
+    API_EXPECT_PROBLEM(r, 404, "name");
+    api_free(&r);
+    r = api_call(a, "PUT", "/v1/templates/no_such_template/en/msg91", a->staff_a, m9);
+    API_EXPECT_PROBLEM(r, 404, "name");
+    api_free(&r);
+    r = api_call(a, "PUT", "/v1/templates/prescription_ready/zz-QQ/whatsapp", a->staff_a, wa);
+    API_EXPECT_PROBLEM(r, 404, "language");
+    api_free(&r);
+    r = api_call(a, "PUT", "/v1/templates/prescription_ready/zz-QQ/msg91", a->staff_a, m9);
+    API_EXPECT_PROBLEM(r, 404, "language");
+    api_free(&r);
+    store_scalar(a->env.n->db, &n, &e,
+                 "SELECT (SELECT COUNT(*) FROM whatsapp_templates) + "
+                 "(SELECT COUNT(*) FROM msg91_templates)");
+    assert_int_equal(n, 3);
+    r = api_call(a, "PUT", "/v1/templates/prescription_ready/en/msg91", a->integ_a, m9);
     API_EXPECT_PROBLEM(r, 403, NULL);
     api_free(&r);
 }
@@ -662,6 +896,9 @@ int main(void)
         T(test_idempotency_key),
         T(test_etag_conflict),
         T(test_bad_requests_write_nothing),
+        T(test_nul_body_is_a_body),
+        T(test_content_type_query_and_framing),
+        T(test_clinic_and_template_values),
         T(test_unknown_routes_and_methods),
         T(test_pagination),
         T(test_metrics),

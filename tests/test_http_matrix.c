@@ -253,6 +253,7 @@ static api_resp mx_call(api_env *a, const char *method, const char *path,
         h = curl_slist_append(h, "Content-Type: application/json");
     for (; headers && *headers; headers++)
         h = curl_slist_append(h, *headers);
+    r.headers = json_object();
     sbuf out = {0};
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
@@ -278,6 +279,7 @@ static api_resp mx_call(api_env *a, const char *method, const char *path,
     if (!r.body)
         r.body = str_dup("");
     r.json = json_loads(r.body, 0, NULL);
+    api_record(method, path, &r);
     hdrs->r = NULL;
     return r;
 }

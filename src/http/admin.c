@@ -26,7 +26,9 @@ int api_clinic_update(http_req *r)
     nudge_err e = {0};
     int rc = codec_in(nudge_clinic_fields, j, NULL, &c, sizeof c, 1, &e);
     json_decref(j);
-    if (rc < 0 || nudge_clinic_update(r->n, &c, &e) < 0 ||
+    if (rc < 0)
+        return http_fail_body(r, &e);
+    if (nudge_clinic_update(r->n, &c, &e) < 0 ||
         nudge_clinic_get(r->n, c.id, &c, &e) < 0)
         return http_fail(r, &e);
     return http_ok(r, 200, codec_out(nudge_clinic_fields, &c, c.timezone));

@@ -117,8 +117,10 @@ static int fetch_appts(http_req *r, int64_t after, int limit, http_list *l, nudg
         return -2;
     int rc = nudge_appointment_list(r->n, r->key.clinic_id, patient, http_query(r, "status"),
                                     after, limit, page_appt, l, e);
-    if (rc < 0 && e->code == NUDGE_EINVAL)
+    if (rc < 0 && e->code == NUDGE_EINVAL) {
+        codec_err_fields(e); /* the message quotes the query's bytes */
         return http_problem(r, 400, "Malformed request", e->msg, e->field), -2;
+    }
     return rc;
 }
 

@@ -944,4 +944,7 @@ void codec_err_fields(nudge_err *err)
     const char *f = codec_json_field(err->field);
     if (f != err->field)
         snprintf(err->field, sizeof err->field, "%s", f);
+    /* A library message may quote a path's bytes ("no template named
+     * \xff"): jansson would refuse the problem body. */
+    failed(err);
 }

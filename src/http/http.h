@@ -44,6 +44,10 @@ typedef struct http_route {
     const char *pattern; /* "/v1/patients/{id}" */
     http_handler fn;
     int min_role;
+    /* The query parameters it takes, space-separated ("after limit"); an
+     * id-valued one is written "name:id". Any other is refused (request.c).
+     * NULL: none. Provider routes (min_role 0) are not checked. */
+    const char *query;
 } http_route;
 
 extern const http_route http_routes[];
@@ -56,6 +60,10 @@ int http_ok(http_req *r, int status, json_t *body);
 /* RFC 9457 problem from a library error: EINVAL 422 (400 for malformed),
  * ENOTFOUND 404, ECONFLICT 409, anything else 500 (no internals shown). */
 int http_fail(http_req *r, const nudge_err *e);
+/* A body the codec (codec.h) refused: its error already names the JSON
+ * field, which is not renamed as a library error's is (a body's unknown
+ * "at" is "at", not "start_at"). */
+int http_fail_body(http_req *r, const nudge_err *e);
 int http_problem(http_req *r, int status, const char *title, const char *detail,
                  const char *field);
 
@@ -77,13 +85,16 @@ typedef struct http_list {
     const nudge_field *fields;
     int64_t last; /* id of the last item */
     int count;
+    int max;  /* a page: items past max are not kept, only noted in more */
+    int more;
 } http_list;
-#define HTTP_LIST(r, f) {json_array(), (r)->clinic.timezone, (f), 0, 0}
+#define HTTP_LIST(r, f) {json_array(), (r)->clinic.timezone, (f), 0, 0, 0, 0}
 /* Appends rec; returns 0 (go on), for use as a list callback's body. */
 int http_list_put(http_list *l, const void *rec, int64_t id);
 /* The end of a list handler: rc < 0 answers e; else {"data": items} and,
  * with page_key ("next_after", "next_before"), the cursor of the next
- * page when this one is full (count == limit), else null. */
+ * page when there is one (the fetch found an item past the page), else
+ * null: a full last page has no cursor to an empty one. */
 int http_list_done(http_req *r, http_list *l, int rc, const nudge_err *e, const char *page_key,
                    int limit);
 /* Fetches one page into l (through http_list_put); -1 with e set for a
@@ -130,8 +141,9 @@ int http_reread(http_req *r, const http_resource *res, int status, int64_t id, i
 int http_answer(http_req *r, int rc, const nudge_err *e, int status, const nudge_field *fields,
                 const void *rec);
 
-/* For actions that take no input: an empty body or {}; else a problem is
- * set and -1 returned. */
+/* For actions that take no input: a body of no bytes or the empty object
+ * {}; anything else (a NUL byte included: the body is bytes with a
+ * length) is refused with a problem set and -1 returned. */
 int http_no_body(http_req *r);
 /* If-Match: 0 absent, else the version it names (-1 if malformed). */
 int64_t http_if_match(http_req *r);
@@ -139,6 +151,16 @@ void http_set_etag(http_req *r, int64_t version);
 /* If-Match on an edit, where it is required: the version (> 0), or <= 0
  * with 428 (absent; "the <what> you edited") or 400 (malformed) set. */
 int64_t http_if_match_required(http_req *r, const char *what);
+
+/* request.c: the HTTP-level checks of an authenticated request before its
+ * handler runs: a body's Content-Type (415), framing headers given twice
+ * with different values, and the query parameters its route takes (by
+ * name and kind). 0, or -1 with a problem set. */
+int http_request_check(http_req *r, const http_route *rt);
+/* libmicrohttpd's URL unescaper (MHD_OPTION_UNESCAPE_CALLBACK): %HH
+ * decoded, except %00, which stays three characters. */
+struct MHD_Connection;
+size_t http_unescape(void *cls, struct MHD_Connection *c, char *s);
 
 /* A list callback for reminder plans (patients.c): two resources list them. */
 int http_reminder_put(void *ctx, const nudge_reminder *rm);

@@ -40,14 +40,16 @@ int api_notification_create(http_req *r)
     int64_t id;
     int created = 0;
     int rc = codec_send_in(j, r->clinic.timezone, &s, &vars, &e);
+    int decoded = rc == 0;
     if (rc == 0)
         rc = nudge_enqueue(r->n, r->key.clinic_id, &s, &id, &created, &e);
     json_decref(j); /* s points into j until here */
     nudge_vars_free(&vars);
     if (rc < 0)
-        return http_fail(r, &e);
-    /* A dedupe_key seen before: the existing message, and nothing new. */
-    return http_reread(r, &notif_res, created ? 201 : 200, id, 1);
+        return decoded ? http_fail(r, &e) : http_fail_body(r, &e);
+    /* A dedupe_key seen before: the existing message, and nothing new (and
+     * no Location: nothing was created). */
+    return http_reread(r, &notif_res, created ? 201 : 200, id, created);
 }
 
 static int add_attempt(void *ctx, const nudge_attempt *a)

@@ -4,6 +4,7 @@
  * by id, create, edit under If-Match, and lists page by page. A resource
  * file names its calls and its rules; the walking is done once, here.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,10 @@
 
 int http_list_put(http_list *l, const void *rec, int64_t id)
 {
+    if (l->max && l->count >= l->max) {
+        l->more = 1;
+        return 0;
+    }
     json_array_append_new(l->items, codec_out(l->fields, rec, l->tz));
     l->last = id;
     l->count++;
@@ -22,6 +27,7 @@ int http_list_put(http_list *l, const void *rec, int64_t id)
 int http_list_done(http_req *r, http_list *l, int rc, const nudge_err *e, const char *page_key,
                    int limit)
 {
+    (void)limit; /* the page was fetched one longer: l->more says if it goes on */
     if (rc < 0) {
         json_decref(l->items);
         return http_fail(r, e);
@@ -29,7 +35,7 @@ int http_list_done(http_req *r, http_list *l, int rc, const nudge_err *e, const 
     json_t *o = json_pack("{s:o}", "data", l->items);
     if (page_key)
         json_object_set_new(o, page_key,
-                            l->count == limit && l->last ? json_integer(l->last) : json_null());
+                            l->more && l->last ? json_integer(l->last) : json_null());
     return http_ok(r, 200, o);
 }
 
@@ -41,8 +47,10 @@ int http_list_page(http_req *r, const nudge_field *fields, http_fetch fetch,
     if (http_paging(r, &after, &limit) < 0)
         return 0;
     http_list l = HTTP_LIST(r, fields);
+    l.max = limit;
     nudge_err e = {0};
-    int rc = fetch(r, after, limit, &l, &e);
+    /* One past the page: a cursor only when something follows. */
+    int rc = fetch(r, after, limit + 1, &l, &e);
     if (rc == -2) {
         json_decref(l.items);
         return 0;
@@ -63,6 +71,13 @@ int http_reread(http_req *r, const http_resource *res, int status, int64_t id, i
     if (rc == 0 && located)
         snprintf(r->location, sizeof r->location, res->location, (long long)id);
     return 0;
+}
+
+int http_fail_body(http_req *r, const nudge_err *e)
+{
+    if (e->code != NUDGE_EINVAL)
+        return http_fail(r, e);
+    return http_problem(r, 422, "Invalid input", e->msg, e->field);
 }
 
 int http_get(http_req *r, const http_resource *res)
@@ -107,8 +122,9 @@ int http_query_id(http_req *r, const char *name, int64_t *out)
     if (!s)
         return 0;
     char *end;
+    errno = 0;
     long long v = strtoll(s, &end, 10);
-    if (*end || v <= 0) {
+    if (*end || v <= 0 || errno == ERANGE || *s < '0' || *s > '9') {
         char msg[96];
         snprintf(msg, sizeof msg, "%s must be a positive id", name);
         return http_problem(r, 400, "Malformed request", msg, name), -1;
@@ -131,8 +147,11 @@ int http_create(http_req *r, const http_resource *res)
         rc = codec_in(res->fields, j, r->clinic.timezone, rec, res->size, 0, &e);
     }
     json_decref(j);
-    if (rc == 0)
-        rc = res->add(r, rec, &id, &e);
+    if (rc < 0) {
+        free(rec);
+        return http_fail_body(r, &e);
+    }
+    rc = res->add(r, rec, &id, &e);
     free(rec);
     if (rc < 0)
         return http_fail(r, &e);
@@ -159,7 +178,7 @@ int http_update(http_req *r, const http_resource *res)
         rc = codec_in(res->fields, j, r->clinic.timezone, rec, res->size, 1, &e);
         json_decref(j);
         if (rc < 0)
-            http_fail(r, &e);
+            http_fail_body(r, &e);
         else if (!res->check_edit || res->check_edit(r, before, rec) == 0) {
             rc = res->update(r, rec, want, &e);
             http_answer(r, rc, &e, 200, res->fields, rec);

@@ -527,7 +527,7 @@ int http_paging(http_req *r, int64_t *after, int *limit)
 
 int http_no_body(http_req *r)
 {
-    if (codec_blank(r->body))
+    if (!r->body_len) /* bytes with a length: a leading NUL is a body */
         return 0;
     json_t *j = http_body(r);
     if (!j)
@@ -755,6 +755,8 @@ static void handle(http_server *s, http_req *r)
     }
     nudge_set_actor(r->n, "api");
     if (rt->min_role && authenticate(r, rt) < 0)
+        return;
+    if (http_request_check(r, rt) < 0) /* request.c */
         return;
     run_handler(r, rt);
     if (!r->status)
@@ -991,7 +993,7 @@ int http_start(const http_config *cfg, http_server **out, nudge_err *err)
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)s->cfg.nudge.http_max_per_client,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)128 * 1024, MHD_OPTION_URI_LOG_CALLBACK,
         on_uri, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, s, MHD_OPTION_END);
+        on_completed, s, MHD_OPTION_UNESCAPE_CALLBACK, http_unescape, NULL, MHD_OPTION_END);
     if (s->d && pthread_create(&s->guard, NULL, guard_run, s) == 0)
         s->guard_on = 1;
     if (!s->guard_on) {

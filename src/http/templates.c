@@ -72,8 +72,11 @@ int api_template_put(http_req *r)
     memset(&t, 0, sizeof t); /* the body alone says what it is */
     int rc = codec_in(nudge_template_fields, j, NULL, &t, sizeof t, 0, &e);
     json_decref(j);
-    if (rc == 0)
-        rc = nudge_template_put(r->n, r->key.clinic_id, &t, &e);
+    if (rc < 0) {
+        nudge_template_free(&t);
+        return http_fail_body(r, &e);
+    }
+    rc = nudge_template_put(r->n, r->key.clinic_id, &t, &e);
     nudge_template_free(&t);
     if (rc < 0)
         return http_fail(r, &e);
@@ -97,7 +100,7 @@ int api_template_render(http_req *r)
     if (rc < 0) {
         json_decref(j);
         nudge_vars_free(&vars);
-        return http_fail(r, &e);
+        return http_fail_body(r, &e);
     }
     if (load(r, &t) < 0) {
         json_decref(j);
@@ -168,6 +171,19 @@ static char *params_join(json_t *params)
     return out;
 }
 
+/* A mapping refused because the path names no template the clinic has in
+ * that language: the resource mapped does not exist, 404 naming the path
+ * part. Other errors are the body's. */
+static int map_path_missing(http_req *r, const nudge_err *e)
+{
+    if (e->code != NUDGE_EINVAL || (strcmp(e->field, "template") && strcmp(e->field, "language")))
+        return 0;
+    nudge_err c = *e;
+    codec_err_fields(&c); /* the message quotes the path's bytes */
+    http_problem(r, 404, "Not found", c.msg, strcmp(e->field, "template") ? "language" : "name");
+    return 1;
+}
+
 /* PUT /v1/templates/{name}/{language}/whatsapp: the clinic's approved
  * WhatsApp template for this one, used outside the 24-hour window:
  * {"name", "language", "params": ["patient_name", ...], "buttons":
@@ -220,6 +236,8 @@ int api_template_map_whatsapp(http_req *r)
                           "whatsapp", j));
     json_decref(j);
     if (rc < 0) {
+        if (map_path_missing(r, &e))
+            return 0;
         if (!strcmp(e.field, "wa_name"))
             strcpy(e.field, "name");
         else if (!strcmp(e.field, "wa_language"))
@@ -263,5 +281,7 @@ int api_template_map_msg91(http_req *r)
                 json_pack("{s:s, s:s, s:O?}", "template", r->params[0], "language", r->params[1],
                           "msg91", j));
     json_decref(j);
+    if (rc < 0 && map_path_missing(r, &e))
+        return 0;
     return rc < 0 ? http_fail(r, &e) : 0;
 }
