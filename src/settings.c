@@ -88,6 +88,15 @@ const nudge_setting nudge_settings[] = {
      "Messages claimed at once by a dispatcher pass.", AT(batch_size), 1, 10000},
     {"max_in_flight", NULL, "NUDGE_MAX_IN_FLIGHT", NUDGE_SET_INT, "32", 0,
      "Sends in flight together on the libcurl multi handle.", AT(max_in_flight), 1, 1024},
+    {"backup_dir", "backup-dir", "NUDGE_BACKUP_DIR", NUDGE_SET_PATH, "backups", 0,
+     "Folder nudge backup (and the backup task) writes SQLite backups into.", AT(backup_dir), 0,
+     0},
+    {"backup_keep", NULL, "NUDGE_BACKUP_KEEP", NUDGE_SET_INT, "7", 0,
+     "Backups kept in the folder; older ones are removed after each backup.", AT(backup_keep), 1,
+     10000},
+    {"backup_key", NULL, "NUDGE_BACKUP_KEY", NUDGE_SET_TEXT, NULL, SECRET,
+     "Key of encrypted backups (AES-256-GCM): 64 hex digits, e.g. from `openssl rand -hex 32`.",
+     AT(backup_key), 0, 0},
 };
 /* clang-format on */
 const int nudge_n_settings = (int)(sizeof nudge_settings / sizeof *nudge_settings);
