@@ -295,6 +295,11 @@ int nudge_backup(nudge *n, const char *dir, int keep, int encrypt, char *path, s
     unlink(plain);
     char msg[256] = "";
     int rc = -1;
+    /* Patients' data: readable by the owner only, from its first byte. */
+    int fd0 = open(plain, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd0 < 0)
+        return backup_io(err, "cannot write", plain);
+    close(fd0);
     if (n->db->ops->backup(n->db, plain, 0, msg, sizeof msg) < 0) {
         err_set(err, NUDGE_ESTORE, "", "backup to %s: %s", plain, msg);
         goto done;

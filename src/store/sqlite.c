@@ -187,6 +187,10 @@ static int lite_backup(store *s, const char *path, int restore, char *msg, size_
         } else {
             sqlite3_backup_step(b, -1);
             rc = sqlite3_backup_finish(b);
+            /* The copy carries the source's WAL mark; a backup is one
+             * self-contained file, read later without -wal and -shm. */
+            if (rc == SQLITE_OK && !restore)
+                rc = sqlite3_exec(file, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL);
             if (rc != SQLITE_OK)
                 snprintf(msg, n, "%s", sqlite3_errmsg(to));
         }
