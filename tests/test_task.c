@@ -5,7 +5,7 @@
  * missed while nothing ran running once and marked late, two processes
  * racing for every occurrence of a task, retries with backoff then failed,
  * a run whose worker died recorded as lost, the registry, the clinic
- * scope, and the purge task.
+ * scope, the purge task, and /v1/tasks.
  */
 #include <fcntl.h>
 #include <sys/wait.h>
@@ -13,7 +13,7 @@
 #include <libical/ical.h>
 
 #include "core.h"
-#include "testutil.h"
+#include "httputil.h"
 
 #define T0 TU_T(2027, 1, 1, 0, 0)
 
@@ -616,6 +616,106 @@ static void test_purge(void **state)
     tu_close(&env);
 }
 
+/* /v1/tasks: a clinic's admin schedules and drives its clinic's tasks,
+ * staff read them, integration keys and other clinics see nothing, and
+ * the installation's own tasks are no clinic's. */
+static void test_http_tasks(void **state)
+{
+    (void)state;
+    api_env a;
+    api_open(&a, T0);
+    nudge_err e = {0};
+    add_task(a.env.n, 0, "installation purge", "purge", "daily", "04:00", NULL, 3);
+    const char *body = "{\"name\": \"purge\", \"fn\": \"purge\", \"kind\": \"daily\", "
+                       "\"schedule\": \"03:00\", \"args\": {\"retention_days\": 30}}";
+    api_resp r = api_call(&a, "POST", "/v1/tasks", a.staff_a, body);
+    assert_int_equal(r.status, 403);
+    api_free(&r);
+    r = api_call(&a, "POST", "/v1/tasks", a.admin_a, body);
+    if (r.status != 201)
+        fail_msg("create: %ld %s", r.status, r.body);
+    int64_t id = api_int(&r, "id");
+    char path[96];
+    snprintf(path, sizeof path, "/v1/tasks/%lld", (long long)id);
+    assert_string_equal(r.location, path);
+    assert_string_equal(api_str(&r, "timezone"), "Asia/Kolkata");
+    assert_string_equal(api_str(&r, "next_run"), "2027-01-02T03:00:00+05:30");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(r.json, "args"),
+                                                        "retention_days")), 30);
+    api_free(&r);
+    r = api_call(&a, "POST", "/v1/tasks", a.admin_a, body);
+    API_EXPECT_PROBLEM(r, 409, "name");
+    api_free(&r);
+    r = api_call(&a, "POST", "/v1/tasks", a.admin_a,
+                 "{\"name\": \"b\", \"fn\": \"backup\", \"kind\": \"daily\", \"schedule\": \"03:00\"}");
+    API_EXPECT_PROBLEM(r, 422, "clinic_id");
+    api_free(&r);
+    r = api_call(&a, "POST", "/v1/tasks", a.admin_a,
+                 "{\"name\": \"b\", \"fn\": \"purge\", \"kind\": \"daily\", \"schedule\": \"3pm\"}");
+    API_EXPECT_PROBLEM(r, 422, "schedule");
+    api_free(&r);
+    r = api_call(&a, "POST", "/v1/tasks", a.admin_a,
+                 "{\"name\": \"b\", \"fn\": \"purge\", \"kind\": \"daily\", \"schedule\": \"03:00\", "
+                 "\"colour\": \"red\"}");
+    API_EXPECT_PROBLEM(r, 422, "colour");
+    api_free(&r);
+    r = api_call(&a, "POST", "/v1/tasks", a.admin_a, "{\"name\": \"b\", \"fn\": \"purge\"}");
+    API_EXPECT_PROBLEM(r, 422, "kind");
+    api_free(&r);
+
+    r = api_call(&a, "GET", "/v1/tasks", a.staff_a, NULL);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "data")), 1); /* not clinic 0's */
+    api_free(&r);
+    r = api_call(&a, "GET", "/v1/tasks", a.integ_a, NULL);
+    assert_int_equal(r.status, 403);
+    api_free(&r);
+    r = api_call(&a, "GET", "/v1/tasks", a.admin_b, NULL);
+    assert_int_equal(json_array_size(json_object_get(r.json, "data")), 0);
+    api_free(&r);
+    r = api_call(&a, "GET", path, a.admin_b, NULL);
+    API_EXPECT_PROBLEM(r, 404, NULL);
+    api_free(&r);
+    r = api_call(&a, "GET", "/v1/tasks/1", a.admin_a, NULL); /* the installation's */
+    API_EXPECT_PROBLEM(r, 404, NULL);
+    api_free(&r);
+
+    char act[128];
+    snprintf(act, sizeof act, "%s/pause", path);
+    r = api_call(&a, "POST", act, a.admin_a, NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(api_str(&r, "status"), "paused");
+    api_free(&r);
+    snprintf(act, sizeof act, "%s/run", path);
+    r = api_call(&a, "POST", act, a.admin_a, NULL);
+    API_EXPECT_PROBLEM(r, 409, "status");
+    api_free(&r);
+    snprintf(act, sizeof act, "%s/resume", path);
+    r = api_call(&a, "POST", act, a.admin_a, NULL);
+    assert_string_equal(api_str(&r, "status"), "scheduled");
+    api_free(&r);
+    snprintf(act, sizeof act, "%s/run", path);
+    r = api_call(&a, "POST", act, a.admin_a, NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(api_str(&r, "last_outcome"), "ok");
+    api_free(&r);
+    snprintf(act, sizeof act, "%s/explode", path);
+    r = api_call(&a, "POST", act, a.admin_a, NULL);
+    API_EXPECT_PROBLEM(r, 404, NULL);
+    api_free(&r);
+    snprintf(act, sizeof act, "%s/runs?limit=5", path);
+    r = api_call(&a, "GET", act, a.staff_a, NULL);
+    assert_int_equal(r.status, 200);
+    json_t *runs = json_object_get(r.json, "data");
+    assert_int_equal(json_array_size(runs), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(runs, 0), "outcome")),
+                        "ok");
+    assert_true(json_is_false(json_object_get(json_array_get(runs, 0), "late")));
+    api_free(&r);
+    (void)e;
+    api_close(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -628,6 +728,7 @@ int main(void)
         cmocka_unit_test(test_lost_run_retried),
         cmocka_unit_test(test_registry_and_scope),
         cmocka_unit_test(test_purge),
+        cmocka_unit_test(test_http_tasks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

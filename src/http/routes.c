@@ -18,6 +18,7 @@ H(api_notification_create); H(api_notification_list); H(api_notification_get);
 H(api_notification_action); H(api_queue_status);
 H(api_key_list); H(api_key_create); H(api_key_revoke);
 H(api_audit_list);
+H(api_task_list); H(api_task_create); H(api_task_get); H(api_task_runs); H(api_task_action);
 H(api_twilio_status); H(api_twilio_inbound); H(api_whatsapp_verify); H(api_whatsapp_events);
 H(api_msg91_status);
 #undef H
@@ -60,6 +61,11 @@ const http_route http_routes[] = {
     {"POST", "/v1/keys", api_key_create, ADMIN},
     {"POST", "/v1/keys/{id}/revoke", api_key_revoke, ADMIN},
     {"GET", "/v1/audit", api_audit_list, ADMIN},
+    {"GET", "/v1/tasks", api_task_list, STAFF},
+    {"POST", "/v1/tasks", api_task_create, ADMIN},
+    {"GET", "/v1/tasks/{id}", api_task_get, STAFF},
+    {"GET", "/v1/tasks/{id}/runs", api_task_runs, STAFF},
+    {"POST", "/v1/tasks/{id}/{action}", api_task_action, ADMIN},
     /* Providers: no API key, their own signatures instead. */
     {"POST", "/webhooks/twilio/status", api_twilio_status, 0},
     {"POST", "/webhooks/twilio/inbound", api_twilio_inbound, 0},
