@@ -154,34 +154,13 @@ typedef struct task_sched {
     int64_t every;  /* interval: seconds */
 } task_sched;
 
-/* Days since 1970-01-01 of a civil date, and back (H. Hinnant's). */
-static int64_t task_days_from_civil(int y, int m, int d)
+/* The civil date `day` days after y-m-d (tz.c normalises the overflow),
+ * with its weekday: date arithmetic through UTC, where it is exact. */
+static int task_civil(int y, int m, int d, tz_local *out)
 {
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void task_civil_from_days(int64_t z, int *y, int *m, int *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = (int)(yoe + era * 400 + (*m <= 2));
-}
-
-static int task_month_days(int y, int m)
-{
-    static const int len[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    return m == 2 && ((y % 4 == 0 && y % 100) || y % 400 == 0) ? 29 : len[m - 1];
+    tz_local w = {.year = y, .month = m, .day = d, .hour = 12};
+    int64_t t;
+    return tz_from_local(&w, "UTC", &t) < 0 ? -1 : tz_to_local(t, "UTC", out);
 }
 
 static int task_bad(nudge_err *err, const char *kind, const char *want, const char *got)
@@ -274,20 +253,19 @@ static int task_next_local(const task_sched *s, const char *tz, int64_t after, i
     tz_local l;
     if (tz_to_local(after, tz, &l) < 0)
         return -1;
-    int64_t day0 = task_days_from_civil(l.year, l.month, l.day);
-    for (int64_t k = 0; k < 400; k++) {
-        tz_local w = {0};
-        task_civil_from_days(day0 + k, &w.year, &w.month, &w.day);
-        int wday = (int)(((day0 + k) % 7 + 11) % 7); /* 1970-01-01 was a Thursday */
-        if (s->kind == 2 && !(s->wdays & (1u << wday)))
+    for (int k = 0; k < 400; k++) {
+        tz_local w, last;
+        if (task_civil(l.year, l.month, l.day + k, &w) < 0)
+            return -1;
+        if (s->kind == 2 && !(s->wdays & (1u << w.wday)))
             continue;
-        if (s->kind == 3) {
-            int dim = task_month_days(w.year, w.month);
-            if (w.day != (s->mday < dim ? s->mday : dim))
-                continue;
-        }
+        /* Day 0 of the next month: this month's last day. */
+        if (s->kind == 3 && (task_civil(w.year, w.month + 1, 0, &last) < 0 ||
+                             w.day != (s->mday < last.day ? s->mday : last.day)))
+            continue;
         w.hour = s->minute / 60;
         w.minute = s->minute % 60;
+        w.second = 0;
         int64_t t;
         if (tz_from_local(&w, tz, &t) < 0)
             return -1;

@@ -16,13 +16,11 @@
 #define KEY "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
 #define OTHER_KEY "ff0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
 
+/* tu_open's database, reopened with a backup key. */
 static void open_with_key(tu_env *e, int64_t t, const char *key)
 {
-    memset(e, 0, sizeof *e);
-    tu_tmpdir(e->dir, sizeof e->dir);
-    tu_db(e->dir, e->db, sizeof e->db);
-    snprintf(e->outbox, sizeof e->outbox, "%s/out", e->dir);
-    nudge_clock_fake(&e->clock, t);
+    tu_open(e, t);
+    nudge_close(e->n);
     nudge_config cfg = {.db = e->db, .outbox_dir = e->outbox, .clock = &e->clock,
                         .backup_key = key};
     nudge_err err = {0};

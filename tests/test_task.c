@@ -92,19 +92,6 @@ static int tick_at(tu_env *env, int64_t t)
     return ran;
 }
 
-static int64_t clinic_in(nudge *n, const char *tz)
-{
-    nudge_clinic c;
-    nudge_clinic_defaults(&c);
-    strcpy(c.name, "Task Clinic");
-    snprintf(c.timezone, sizeof c.timezone, "%s", tz);
-    strcpy(c.country, "IN");
-    nudge_err e = {0};
-    if (nudge_clinic_add(n, &c, &e) < 0)
-        fail_msg("clinic: %s", e.msg);
-    return c.id;
-}
-
 /* "31 02:00" runs on the 31st, and on the last day of a shorter month
  * (30 April, 28 February, 29 February in a leap year), at 02:00 London
  * time, summer or winter; the 30th in February runs on the 28th too. */
@@ -503,7 +490,8 @@ static void test_registry_and_scope(void **state)
     tu_env env;
     tu_open(&env, T0);
     nudge_err e = {0};
-    int64_t c1 = clinic_in(env.n, "Asia/Kolkata"), c2 = clinic_in(env.n, "UTC");
+    int64_t c1 = api_clinic(env.n, "Clinic 1", "Asia/Kolkata");
+    int64_t c2 = api_clinic(env.n, "Clinic 2", "UTC");
     nudge_task t = {0};
     t.clinic_id = c1;
     strcpy(t.name, "x");
@@ -569,7 +557,8 @@ static void test_purge(void **state)
     int64_t now = TU_T(2027, 6, 1, 0, 0);
     tu_open(&env, now);
     nudge_err e = {0};
-    int64_t c1 = clinic_in(env.n, "UTC"), c2 = clinic_in(env.n, "UTC");
+    int64_t c1 = api_clinic(env.n, "Clinic 1", "UTC");
+    int64_t c2 = api_clinic(env.n, "Clinic 2", "UTC");
     struct {
         int64_t clinic;
         const char *status;
