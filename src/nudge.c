@@ -251,9 +251,10 @@ int nudge_tick(nudge *n, nudge_tick_stats *st, nudge_err *err)
         rc = periodic_once(n, tick_jobs[j].job, now / tick_jobs[j].period, tick_jobs[j].run, NULL,
                            &ran, err);
     if (rc == 0)
-        rc = task_tick(n, now, NULL, err);
-    if (rc == 0)
         rc = planner_run(n, now, st, err) < 0 || dispatch_run(n, now, st, err) < 0 ? -1 : 0;
+    /* After the sends: a backup's minutes do not hold the reminders up. */
+    if (rc == 0)
+        rc = task_tick(n, now, NULL, err);
     clock_release(n);
     return rc;
 }
