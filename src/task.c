@@ -389,19 +389,15 @@ static void task_read(store_stmt *st, nudge_task *t, char *owner, size_t owner_n
         store_copy(st, 20, owner, owner_n);
 }
 
-/* One task in the scope (NUDGE_ANY_CLINIC: found by id alone, the local
+/* One task in the scope (NUDGE_ANY_CLINIC: any clinic's, the local
  * admin's deliberate cross-clinic read). */
 static int task_load(nudge *n, int64_t clinic_id, int64_t id, nudge_task *t, char *owner,
                      size_t owner_n, nudge_err *err)
 {
     store_stmt *st;
-    if (clinic_id != NUDGE_ANY_CLINIC) {
-        if (store_query(n->db, &st, err,
-                        "SELECT " TASK_COLS " FROM tasks WHERE clinic_id = ? AND id = ?",
-                        bind_int(clinic_id), bind_int(id)) < 0)
-            return -1;
-    } else if (store_query(n->db, &st, err, "SELECT " TASK_COLS " FROM tasks WHERE id = ?",
-                           bind_int(id)) < 0)
+    if (store_query(n->db, &st, err,
+                    "SELECT " TASK_COLS " FROM tasks WHERE (? = 0 OR clinic_id = ?) AND id = ?",
+                    bind_int(clinic_id), bind_int(clinic_id), bind_int(id)) < 0)
         return -1;
     int r = store_next(st, err);
     if (r == 1)
