@@ -111,6 +111,9 @@ typedef struct nudge_config {
     int http_idle_timeout;
     int http_head_timeout;
     int http_body_timeout;
+    const char *backup_dir;    /* where nudge backup writes */
+    int backup_keep;           /* backups kept */
+    const char *backup_key;    /* 64 hex digits: AES-256-GCM key of encrypted backups */
 } nudge_config;
 
 int nudge_open(const nudge_config *cfg, nudge **out, nudge_err *err);
@@ -788,6 +791,105 @@ typedef struct nudge_copy_report {
 /* now: the time recorded for migrations applied to the target. */
 int nudge_store_copy(const char *from, const char *to, int64_t now, nudge_copy_report *out,
                      nudge_err *err);
+
+/* ---- tasks: the durable scheduler (task.c) and backups (backup.c) ----
+ * A task runs a registered function on a schedule in a named zone:
+ *   once      "2026-12-01T09:00" (local in the zone, or RFC 3339)
+ *   daily     "HH:MM"
+ *   weekly    "mon,thu HH:MM"
+ *   monthly   "D HH:MM", D 1-31 (31 runs on the last day of a shorter month)
+ *   interval  "N[s|m|h|d]" from start_at
+ *   rrule     an RFC 5545 RRULE ("FREQ=WEEKLY;BYDAY=MO;BYHOUR=9"), DTSTART
+ *             start_at in the zone
+ * An occurrence is claimed in the store (a conditional UPDATE of the task
+ * row), so every process sharing the database runs it once. A task that
+ * came due while nothing ran runs once, late, then goes on from now. A
+ * failed attempt is retried after backoff_seconds, doubling, up to
+ * max_retries; then the task is failed until resumed. clinic_id 0: the
+ * installation's own task (backup, scans of every clinic); else the
+ * clinic's, seen only with that clinic's scope. */
+#define NUDGE_TASK_GLOBAL 0
+typedef struct nudge_task {
+    int64_t id;
+    int64_t clinic_id;    /* NUDGE_TASK_GLOBAL or a clinic */
+    char name[64];        /* unique per clinic */
+    char fn[64];          /* the registered function ("purge", "backup", ...) */
+    char kind[16];        /* once daily weekly monthly interval rrule */
+    char schedule[256];
+    char timezone[64];    /* IANA zone; default UTC (a clinic's task: its zone) */
+    char args[512];       /* a JSON object for the function, or "" */
+    char status[16];      /* scheduled running paused failed completed */
+    int64_t start_at;     /* once: the instant; interval, rrule: the start */
+    int64_t next_run;     /* 0: none */
+    int64_t slot;         /* the occurrence in hand: retries keep it */
+    int attempts;         /* of the occurrence in hand */
+    int max_retries;      /* < 0 on add: 3 */
+    int backoff_seconds;  /* 0 on add: 60 */
+    int64_t last_run_at;
+    char last_outcome[16]; /* ok failed lost, "" before the first run */
+    char last_error[256];
+    int64_t created_at, updated_at;
+} nudge_task;
+typedef struct nudge_task_run {
+    int64_t id, task_id, clinic_id;
+    int64_t slot;       /* the occurrence it ran for */
+    int attempt;        /* 1 the first, then each retry */
+    int64_t started_at, ended_at; /* ended 0: still running */
+    int64_t duration;   /* seconds of the clock */
+    char outcome[16];   /* running ok failed lost (its worker stopped) */
+    char error[256];
+    int late;           /* started more than NUDGE_TASK_LATE after its slot */
+    char worker[64];
+} nudge_task_run;
+#define NUDGE_TASK_LATE 60
+/* A task function: 0 done, -1 failed with err (retried). `now` is the
+ * tick's instant; t->args holds its JSON arguments. */
+typedef int (*nudge_task_fn)(nudge *n, const nudge_task *t, int64_t now, void *ctx,
+                             nudge_err *err);
+/* Registers (or replaces, a built-in included) a function tasks can name,
+ * in this handle: only handles that know a function run its tasks. */
+int nudge_task_register(nudge *n, const char *name, nudge_task_fn fn, void *ctx, nudge_err *err);
+/* The functions this handle knows, built-ins first: the count, names into
+ * names[max]. */
+int nudge_task_functions(nudge *n, const char **names, int max);
+/* Adds a task (id, status, next_run, timestamps set). */
+int nudge_task_add(nudge *n, nudge_task *t, nudge_err *err);
+int nudge_task_get(nudge *n, int64_t clinic_id, int64_t id, nudge_task *out, nudge_err *err);
+typedef int (*nudge_task_each_fn)(void *ctx, const nudge_task *t);
+/* Every task the scope sees (NUDGE_ANY_CLINIC: all), by id. */
+int nudge_task_list(nudge *n, int64_t clinic_id, nudge_task_each_fn fn, void *ctx,
+                    nudge_err *err);
+typedef int (*nudge_task_run_fn)(void *ctx, const nudge_task_run *r);
+/* A task's runs, newest first, at most limit (0: 50). */
+int nudge_task_runs(nudge *n, int64_t clinic_id, int64_t id, int limit, nudge_task_run_fn fn,
+                    void *ctx, nudge_err *err);
+/* Pause (not while running), resume (a paused or failed task, from now)
+ * and run now (due at once; run here if this handle knows its function,
+ * else by the next worker that does). */
+int nudge_task_pause(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err);
+int nudge_task_resume(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err);
+int nudge_task_run_now(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err);
+int nudge_task_delete(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err);
+/* The first occurrence of t's schedule strictly after `after` (0: none),
+ * for t as given (kind, schedule, timezone, start_at). */
+int nudge_task_next(const nudge_task *t, int64_t after, int64_t *next, nudge_err *err);
+/* Runs the tasks due at now that this handle knows (nudge_tick does this);
+ * *ran gets how many ran here (may be NULL). */
+int nudge_task_tick(nudge *n, int64_t now, int *ran, nudge_err *err);
+
+/* Backups (the "backup" task runs nudge_backup with its args). SQLite:
+ * the online backup API into dir/nudge-YYYYMMDDTHHMMSSZ.db, written under
+ * a temporary name then renamed, keeping the newest `keep`; with encrypt,
+ * AES-256-GCM under the backup_key setting (64 hex digits), as ".db.enc".
+ * PostgreSQL: refused (EINVAL), pointing to pg_dump (docs/OPERATIONS.md).
+ * dir NULL, keep 0: the settings' backup_dir and backup_keep. path gets
+ * the file written. */
+int nudge_backup(nudge *n, const char *dir, int keep, int encrypt, char *path, size_t path_n,
+                 nudge_err *err);
+/* Replaces this handle's SQLite database with a backup (encrypted ones
+ * need the same key; a wrong key or a changed byte is refused, EDENIED,
+ * and nothing is written). Stop the workers first. */
+int nudge_backup_restore(nudge *n, const char *file, nudge_err *err);
 
 /* ---- records described once ----
  * One table of fields per record drives reading its rows, its JSON shape

@@ -47,6 +47,8 @@ OWNERS = {
     'schema_migrations': 'src/store/store.c',
     'periodic_runs': 'src/nudge.c',
     'channel_rests': 'src/dispatch.c',
+    'tasks': 'src/task.c',
+    'task_runs': 'src/task.c',
 }
 
 # The files that may touch every table, each with its reason. Keep it short:

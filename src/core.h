@@ -37,6 +37,9 @@ struct nudge {
     volatile int *stop;  /* set: finish the batch in hand, then return */
     nudge_sent_fn on_sent;
     void *on_sent_ctx;
+    struct task_fns *task_fns; /* task.c: functions registered by the embedder */
+    char *backup_dir, *backup_key;
+    int backup_keep;
 };
 
 
@@ -214,6 +217,19 @@ int queue_fallback_overdue(nudge *n, int64_t now, nudge_err *err);
 int periodic_once(nudge *n, const char *job, int64_t slot,
                   int (*fn)(nudge *n, void *ctx, nudge_err *err), void *ctx, int *ran,
                   nudge_err *err);
+
+/* task.c: the scheduler's pass of a tick, and its registry's end. */
+int task_tick(nudge *n, int64_t now, int *ran, nudge_err *err);
+void task_fns_free(nudge *n);
+
+/* queue.c: deletes a clinic's delivered (and read) messages last changed
+ * before `before`, with their attempts and events (clinic 0: every
+ * clinic's); *deleted gets the count. For the purge task. */
+int queue_purge_delivered(nudge *n, int64_t clinic_id, int64_t before, int64_t *deleted,
+                          nudge_err *err);
+
+/* backup.c: the backup task's function (args: dir, keep, encrypt). */
+int backup_task(nudge *n, const nudge_task *t, int64_t now, void *ctx, nudge_err *err);
 
 /* planner.c / dispatch.c: the two halves of a tick, at the tick's now. */
 int planner_run(nudge *n, int64_t now, nudge_tick_stats *st, nudge_err *err);

@@ -103,6 +103,9 @@ int nudge_open(const nudge_config *given, nudge **out, nudge_err *err)
     n->lease_seconds = cfg->lease_seconds;
     n->batch_size = cfg->batch_size;
     n->max_in_flight = cfg->max_in_flight;
+    n->backup_dir = str_dup(cfg->backup_dir);
+    n->backup_key = str_dup(cfg->backup_key);
+    n->backup_keep = cfg->backup_keep;
     n->multi = curl_multi_init();
     if (!n->multi) {
         free(n);
@@ -151,6 +154,9 @@ void nudge_close(nudge *n)
     if (n->multi)
         curl_multi_cleanup(n->multi);
     store_close(n->db);
+    task_fns_free(n);
+    free(n->backup_dir);
+    str_free_secret(n->backup_key);
     free(n);
 }
 
@@ -276,6 +282,9 @@ int nudge_tick(nudge *n, nudge_tick_stats *st, nudge_err *err)
         rc = queue_release_dead(n, &released, err);
     if (rc == 0)
         rc = planner_run(n, now, st, err) < 0 || dispatch_run(n, now, st, err) < 0 ? -1 : 0;
+    /* After the sends: a backup's minutes do not hold the reminders up. */
+    if (rc == 0)
+        rc = task_tick(n, now, NULL, err);
     clock_release(n);
     return rc;
 }

@@ -1398,3 +1398,42 @@ int nudge_delivery_event_list(nudge *n, int64_t clinic_id, int64_t notification_
     store_done(st);
     return r < 0 ? -1 : 0;
 }
+
+/* The purge task's operation (task.c): delivered and read messages last
+ * changed before `before`, with their attempts and events, in one
+ * transaction. A message an SMS fallback points at stays while the
+ * fallback does. clinic_id 0 is every clinic's (the installation's purge:
+ * a deliberate cross-clinic delete). */
+int queue_purge_delivered(nudge *n, int64_t clinic_id, int64_t before, int64_t *deleted,
+                          nudge_err *err)
+{
+    *deleted = 0;
+    if (store_begin(n->db, err) < 0)
+        return -1;
+    if (store_exec(n->db, err,
+                   "DELETE FROM delivery_attempts WHERE (? = 0 OR clinic_id = ?) AND "
+                   "notification_id IN ("
+                   "SELECT id FROM notification_queue WHERE (? = 0 OR clinic_id = ?) "
+                   "AND status IN ('delivered', 'read') AND updated_at < ? AND id NOT IN "
+                   "(SELECT fallback_of FROM notification_queue WHERE fallback_of IS NOT NULL))",
+                   bind_int(clinic_id), bind_int(clinic_id), bind_int(clinic_id),
+                   bind_int(clinic_id), bind_int(before)) < 0 ||
+        store_exec(n->db, err,
+                   "DELETE FROM delivery_events WHERE (? = 0 OR clinic_id = ?) AND "
+                   "notification_id IN ("
+                   "SELECT id FROM notification_queue WHERE (? = 0 OR clinic_id = ?) "
+                   "AND status IN ('delivered', 'read') AND updated_at < ? AND id NOT IN "
+                   "(SELECT fallback_of FROM notification_queue WHERE fallback_of IS NOT NULL))",
+                   bind_int(clinic_id), bind_int(clinic_id), bind_int(clinic_id),
+                   bind_int(clinic_id), bind_int(before)) < 0 ||
+        store_exec(n->db, err, "DELETE FROM notification_queue WHERE id IN ("
+                   "SELECT id FROM notification_queue WHERE (? = 0 OR clinic_id = ?) "
+                   "AND status IN ('delivered', 'read') AND updated_at < ? AND id NOT IN "
+                   "(SELECT fallback_of FROM notification_queue WHERE fallback_of IS NOT NULL))",
+                   bind_int(clinic_id), bind_int(clinic_id), bind_int(before)) < 0) {
+        store_rollback(n->db);
+        return -1;
+    }
+    *deleted = store_changes(n->db);
+    return store_commit(n->db, err);
+}

@@ -106,6 +106,15 @@ const nudge_setting nudge_settings[] = {
     {"http_body_timeout", NULL, "NUDGE_HTTP_BODY_TIMEOUT", NUDGE_SET_INT, "30", RESTART,
      "Seconds from the end of a request's headers to the end of its body; later: 408.",
      AT(http_body_timeout), 1, 3600},
+    {"backup_dir", "backup-dir", "NUDGE_BACKUP_DIR", NUDGE_SET_PATH, "backups", 0,
+     "Folder nudge backup (and the backup task) writes SQLite backups into.", AT(backup_dir), 0,
+     0},
+    {"backup_keep", NULL, "NUDGE_BACKUP_KEEP", NUDGE_SET_INT, "7", 0,
+     "Backups kept in the folder; older ones are removed after each backup.", AT(backup_keep), 1,
+     10000},
+    {"backup_key", NULL, "NUDGE_BACKUP_KEY", NUDGE_SET_TEXT, NULL, SECRET,
+     "Key of encrypted backups (AES-256-GCM): 64 hex digits, e.g. from `openssl rand -hex 32`.",
+     AT(backup_key), 0, 0},
 };
 /* clang-format on */
 const int nudge_n_settings = (int)(sizeof nudge_settings / sizeof *nudge_settings);

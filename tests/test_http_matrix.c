@@ -383,7 +383,7 @@ static void replace_all(char *s, const char *from, const char *to)
 /* ---- the objects of clinic A a route's path can be about ---- */
 
 typedef struct objs {
-    int64_t patient, appt, notif, key, reminder;
+    int64_t patient, appt, notif, key, reminder, task;
 } objs;
 
 static int64_t create(api_env *a, const char *path, const char *key, const char *body)
@@ -419,6 +419,8 @@ static void make_objs(api_env *a, objs *o)
              (long long)o->patient);
     o->notif = create(a, "/v1/notifications", a->staff_a, body);
     o->key = create(a, "/v1/keys", a->admin_a, "{\"role\":\"integration\",\"label\":\"victim\"}");
+    o->task = create(a, "/v1/tasks", a->admin_a,
+                     "{\"name\":\"purge\",\"fn\":\"purge\",\"kind\":\"daily\",\"schedule\":\"03:00\"}");
 }
 
 /* The object of clinic A an {id} in this pattern names, by path prefix. */
@@ -433,6 +435,7 @@ static int64_t id_for(const char *pattern, const objs *o)
         {"/v1/notifications/", offsetof(objs, notif)},
         {"/v1/keys/", offsetof(objs, key)},
         {"/v1/reminders/", offsetof(objs, reminder)},
+        {"/v1/tasks/", offsetof(objs, task)},
     };
     for (size_t i = 0; i < sizeof map / sizeof *map; i++)
         if (!strncmp(pattern, map[i].prefix, strlen(map[i].prefix)))
@@ -447,10 +450,11 @@ static int actions_for(const http_route *rt, const char *out[MAX_ACTIONS])
     static const char *const appt[] = {"confirm", "cancel", "complete", "no-show", "reschedule",
                                        NULL};
     static const char *const notif[] = {"retry", "cancel", NULL};
+    static const char *const task[] = {"pause", "resume", "run", NULL};
     static const struct {
         const char *prefix;
         const char *const *actions;
-    } map[] = {{"/v1/appointments/", appt}, {"/v1/notifications/", notif}};
+    } map[] = {{"/v1/appointments/", appt}, {"/v1/notifications/", notif}, {"/v1/tasks/", task}};
     if (!strstr(rt->pattern, "{action}")) {
         out[0] = NULL;
         return 1;
@@ -577,6 +581,10 @@ static int body_for(const http_route *rt, const char *action, body_fx *fx)
         {"PUT", "/v1/templates/{name}/{language}/msg91", NULL,
          {"{\"template_id\":\"@S@\",\"params\":{\"VAR1\":\"patient_name\"}}", "64a1b2",
           "{\"template_id\":5}", "template_id", 0}},
+        {"POST", "/v1/tasks", NULL,
+         {"{\"name\":\"@S@\",\"fn\":\"purge\",\"kind\":\"daily\",\"schedule\":\"04:00\"}",
+          "matrix-purge", "{\"name\":5,\"fn\":\"purge\",\"kind\":\"daily\",\"schedule\":\"04:00\"}",
+          "name", 0}},
         /* Actions that take no body. */
         {"POST", "/v1/appointments/{id}/{action}", "confirm", {0}},
         {"POST", "/v1/appointments/{id}/{action}", "cancel", {0}},
@@ -586,6 +594,9 @@ static int body_for(const http_route *rt, const char *action, body_fx *fx)
         {"POST", "/v1/notifications/{id}/{action}", "cancel", {0}},
         {"POST", "/v1/keys/{id}/revoke", NULL, {0}},
         {"POST", "/v1/reminders/{id}/cancel", NULL, {0}},
+        {"POST", "/v1/tasks/{id}/{action}", "pause", {0}},
+        {"POST", "/v1/tasks/{id}/{action}", "resume", {0}},
+        {"POST", "/v1/tasks/{id}/{action}", "run", {0}},
     };
     for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
         if (strcmp(t[i].method, rt->method) || strcmp(t[i].pattern, rt->pattern))

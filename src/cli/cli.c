@@ -377,6 +377,8 @@ static const char *const cli_help_main =
     "  key create|list|revoke        API keys (shown once, stored hashed)\n"
     "  audit verify                  check the audit log's hash chains\n"
     "  config show|doc               the settings: values and sources, or their manual\n"
+    "  task add|list|show|history|run|pause|resume|delete  scheduled tasks\n"
+    "  backup [--encrypt] | backup restore FILE  SQLite backups, kept and sealed\n"
     "  tick [--now TIME]             one scheduler and dispatcher pass, then exit\n"
     "  serve [--listen HOST:PORT]    the HTTP API, scheduler and dispatcher until SIGTERM\n"
     "  worker                        the same without the HTTP API, for scale-out\n"
@@ -455,6 +457,18 @@ static const cli_command cli_commands[] = {
     {"audit", "verify", cli_audit_verify, "clinic=", &cli_help_audit, NULL, NULL, NULL},
     {"config", "show", cli_config_show, NULL, &cli_help_config, NULL, NULL, NULL},
     {"config", "doc", cli_config_doc, "man markdown", &cli_help_config, NULL, NULL, NULL},
+    {"task", "add", cli_task_add,
+     "name= fn= kind= schedule= clinic= timezone= args= max-retries= backoff=", &cli_help_task,
+     NULL, NULL, NULL},
+    {"task", "list", cli_task_list, "clinic=", &cli_help_task, NULL, NULL, NULL},
+    CLI_SHOW("task", cli_help_task, "task", cli_task_show),
+    {"task", "history", cli_task_history, "limit=", &cli_help_task, "task", NULL, NULL},
+    {"task", "run", cli_task_run, NULL, &cli_help_task, "task", NULL, NULL},
+    CLI_ACT("task", "pause", cli_help_task, "task", nudge_task_pause),
+    CLI_ACT("task", "resume", cli_help_task, "task", nudge_task_resume),
+    CLI_ACT("task", "delete", cli_help_task, "task", nudge_task_delete),
+    {"backup", "restore", cli_backup_restore, NULL, &cli_help_backup, "backup file", NULL, NULL},
+    {"backup", NULL, cli_backup, "encrypt keep=", &cli_help_backup, NULL, NULL, NULL},
     {"tick", NULL, cli_tick, NULL, &cli_help_tick, NULL, NULL, NULL},
     {"serve", NULL, cli_serve, "demo interval= listen=", &cli_help_serve, NULL, NULL, NULL},
     {"worker", NULL, cli_worker, "interval=", &cli_help_worker, NULL, NULL, NULL},

@@ -80,6 +80,10 @@ int cli_key_create(cli_ctx *c), cli_key_list(cli_ctx *c);
 int cli_migrate(cli_ctx *c), cli_tick(cli_ctx *c), cli_serve(cli_ctx *c), cli_demo(cli_ctx *c),
     cli_worker(cli_ctx *c), cli_version(cli_ctx *c);
 int cli_config_show(cli_ctx *c), cli_config_doc(cli_ctx *c);
+int cli_task_add(cli_ctx *c), cli_task_list(cli_ctx *c), cli_task_history(cli_ctx *c),
+    cli_task_run(cli_ctx *c), cli_task_show(cli_ctx *c, int64_t id, nudge_err *err); /* task.c */
+int cli_backup(cli_ctx *c), cli_backup_restore(cli_ctx *c); /* backup.c */
+extern const char *const cli_help_task, *const cli_help_backup;
 int cli_migrate_store(cli_ctx *c); /* store_move.c */
 int cli_audit_verify(cli_ctx *c);  /* audit.c */
 extern const char *const cli_help_audit;

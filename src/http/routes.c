@@ -19,6 +19,7 @@ H(api_notification_create); H(api_notification_list); H(api_notification_get);
 H(api_notification_action); H(api_queue_status);
 H(api_key_list); H(api_key_create); H(api_key_revoke);
 H(api_audit_list);
+H(api_task_list); H(api_task_create); H(api_task_get); H(api_task_runs); H(api_task_action);
 H(api_twilio_status); H(api_twilio_inbound); H(api_whatsapp_verify); H(api_whatsapp_events);
 H(api_msg91_status);
 #undef H
@@ -61,6 +62,11 @@ const http_route http_routes[] = {
     {"POST", "/v1/keys", api_key_create, ADMIN, NULL},
     {"POST", "/v1/keys/{id}/revoke", api_key_revoke, ADMIN, NULL},
     {"GET", "/v1/audit", api_audit_list, ADMIN, "limit before:id after"},
+    {"GET", "/v1/tasks", api_task_list, STAFF, NULL},
+    {"POST", "/v1/tasks", api_task_create, ADMIN, NULL},
+    {"GET", "/v1/tasks/{id}", api_task_get, STAFF, NULL},
+    {"GET", "/v1/tasks/{id}/runs", api_task_runs, STAFF, "limit"},
+    {"POST", "/v1/tasks/{id}/{action}", api_task_action, ADMIN, NULL},
     /* Providers: no API key, their own signatures instead. */
     {"POST", "/webhooks/twilio/status", api_twilio_status, 0, NULL},
     {"POST", "/webhooks/twilio/inbound", api_twilio_inbound, 0, NULL},

@@ -6,6 +6,7 @@
  * runs the same few statements over and over in the dispatcher's hot loop.
  */
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -174,6 +175,38 @@ static const char *lite_errmsg(store *s)
     return sqlite3_errmsg(lite(s)->db);
 }
 
+/* The online backup API, whole in one step: the source stays readable
+ * and writable by others meanwhile (a write restarts the copy). */
+static int lite_backup(store *s, const char *path, int restore, char *msg, size_t n)
+{
+    sqlite3 *file = NULL;
+    int rc = sqlite3_open_v2(path, &file,
+                             restore ? SQLITE_OPEN_READONLY
+                                     : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                             NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3 *to = restore ? lite(s)->db : file, *from = restore ? file : lite(s)->db;
+        sqlite3_backup *b = sqlite3_backup_init(to, "main", from, "main");
+        if (!b) {
+            rc = sqlite3_errcode(to);
+            snprintf(msg, n, "%s", sqlite3_errmsg(to));
+        } else {
+            sqlite3_backup_step(b, -1);
+            rc = sqlite3_backup_finish(b);
+            /* The copy carries the source's WAL mark; a backup is one
+             * self-contained file, read later without -wal and -shm. */
+            if (rc == SQLITE_OK && !restore)
+                rc = sqlite3_exec(file, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL);
+            if (rc != SQLITE_OK)
+                snprintf(msg, n, "%s", sqlite3_errmsg(to));
+        }
+    } else {
+        snprintf(msg, n, "%s: %s", path, file ? sqlite3_errmsg(file) : sqlite3_errstr(rc));
+    }
+    sqlite3_close(file);
+    return rc == SQLITE_OK ? 0 : -1;
+}
+
 static void lite_close(store *s)
 {
     sqlite_store *ls = lite(s);
@@ -207,6 +240,7 @@ static const struct store_ops sqlite_ops = {
     .cannot_write = lite_cannot_write,
     .errmsg = lite_errmsg,
     .close = lite_close,
+    .backup = lite_backup,
 };
 
 /* Durability: with synchronous=FULL every commit is on disk before it

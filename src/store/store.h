@@ -13,6 +13,7 @@
 #ifndef NUDGE_STORE_H
 #define NUDGE_STORE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "nudge.h"
@@ -70,6 +71,10 @@ struct store_ops {
      * rather than the connection's last known state. NULL: an engine in
      * this process (SQLite), always reachable. */
     int (*ping)(store *s, int probe);
+    /* A whole-database copy to path (restore 0) or from it (restore 1),
+     * online: SQLite's backup API. msg[n] gets the reason of a failure.
+     * NULL: the engine has its own tools (PostgreSQL: pg_dump). */
+    int (*backup)(store *s, const char *path, int restore, char *msg, size_t n);
 };
 
 struct store {
