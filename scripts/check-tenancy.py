@@ -29,6 +29,7 @@ TENANT = {
     'notification_queue', 'delivery_attempts', 'delivery_events', 'templates',
     'patient_segments', 'broadcasts', 'events', 'consent_log', 'tickets',
     'ticket_messages', 'whatsapp_templates', 'msg91_templates', 'idempotency_keys',
+    'tasks', 'task_runs',
 }
 
 CROSS = 'a scan over every clinic, by design'
@@ -51,7 +52,12 @@ KNOWN = {
     ('src/patient.c', 'UPDATE patients SET last_visit = ?'): DEBT,
     ('src/patient.c', 'UPDATE patient_communication_preferences SET opt_out_sms'): DEBT,
     ('src/queue.c', 'UPDATE notification_queue SET status = ?, due_at = CASE'): DEBT,
-    ('src/queue.c', 'UPDATE notification_queue SET attempts = attempts + 1'): DEBT,
+    ('src/queue.c', 'UPDATE notification_queue SET attempts = attempts + CASE WHEN handed_at'): DEBT,
+    ('src/queue.c', 'UPDATE notification_queue SET handed_at = ? WHERE id'): DEBT,
+    ('src/queue.c', "UPDATE notification_queue SET status = 'pending', lease_until = NULL"): DEBT,
+    ('src/queue.c', "SELECT DISTINCT lease_owner FROM notification_queue WHERE status = 'sending'"): CROSS + ' (dead workers on this host)',
+    ('src/task.c', "SELECT clinic_id, id FROM tasks WHERE status = 'running'"): CROSS + ' (lost runs)',
+    ('src/task.c', "SELECT clinic_id, id, next_run, fn FROM tasks WHERE status = 'scheduled'"): CROSS + ' (due tasks)',
     ('src/queue.c', "UPDATE notification_queue SET status = 'sending', lease_until"): DEBT,
     ('src/queue.c', "UPDATE notification_queue SET status = 'cancelled', last_error = 'expired"): DEBT,
     ('src/queue.c', 'UPDATE notification_queue SET status = ?, attempts = ?, due_at = ?'): DEBT,

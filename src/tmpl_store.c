@@ -333,6 +333,7 @@ int tmpl_wa_button_action(nudge *n, int64_t clinic_id, const char *template_name
     }
     store_done(st);
     return r < 0 ? -1 : 0;
+}
 
 /* A provider mapping is for a template the clinic can send: its own or a
  * built-in one, in exactly that language (no fallback: a mapping for

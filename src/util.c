@@ -163,6 +163,7 @@ const char *nudge_log_text(char *buf, size_t size, const char *s, size_t len)
             buf[o++] = '.';
     buf[o] = 0;
     return buf;
+}
 
 /* An address a mail server could take: one @ with text before it, a
  * dotted domain after it, none of the characters that split addresses. */
