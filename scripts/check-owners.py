@@ -27,6 +27,8 @@ OWNERS = {
     'patient_communication_preferences': 'src/patient.c',
     'appointments': 'src/appointment.c',
     'reminders': 'src/reminder.c',
+    'prescriptions': 'src/prescription.c',
+    'prescription_items': 'src/prescription.c',
     'notification_queue': 'src/queue.c',
     'delivery_attempts': 'src/queue.c',
     'delivery_events': 'src/queue.c',

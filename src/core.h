@@ -68,6 +68,20 @@ int reminder_plan_appointment(nudge *n, const nudge_clinic *c, const nudge_appoi
 int reminder_plan_one(nudge *n, const nudge_appointment *a, const char *kind,
                       const char *template_name, int64_t due_at, int64_t expires_at,
                       nudge_err *err);
+/* A plan not made from a visit's offsets (a medication dose, a recall...):
+ * appointment_id, expires_at, subject and detail may be 0/NULL. */
+typedef struct reminder_spec {
+    int64_t clinic_id, patient_id, appointment_id;
+    const char *kind, *template_name, *subject, *detail;
+    int64_t due_at, expires_at;
+} reminder_spec;
+int reminder_plan(nudge *n, const reminder_spec *rs, nudge_err *err);
+/* Cancels the planned reminders of a clinic's patient (0: any) about a
+ * subject (NULL or "": any), and the still-pending messages of those
+ * recently enqueued; *count (may be NULL) gets how many plans. Inside the
+ * caller's transaction. */
+int reminder_cancel_where(nudge *n, int64_t clinic_id, int64_t patient_id, const char *subject,
+                          const char *why, int *count, nudge_err *err);
 /* Cancels planned reminders and pending notifications of an appointment. */
 int reminder_cancel_appointment(nudge *n, int64_t appointment_id, const char *why,
                                 nudge_err *err);
@@ -78,6 +92,11 @@ int reminder_mark(nudge *n, int64_t id, const char *status, int64_t notification
                   const char *note, nudge_err *err);
 /* Age of the oldest due plan not yet enqueued (0: none). */
 int reminder_lag(nudge *n, int64_t now, int64_t *lag, nudge_err *err);
+
+/* prescription.c: the variables of a medication dose (medication, dosage,
+ * timing) from the prescription items named in detail ("3,4"). */
+int prescription_dose_vars(nudge *n, const nudge_clinic *c, const nudge_patient *p,
+                           const nudge_reminder *rm, nudge_vars *v, nudge_err *err);
 
 /* appointment.c: a patient's next active visit after now: 1 found, 0 none. */
 int appointment_next(nudge *n, int64_t patient_id, int64_t now, int64_t *id, int64_t *start_at,
@@ -146,6 +165,9 @@ int queue_build_invite(queue_msg *q, const nudge_clinic *c, const nudge_appointm
                        const nudge_patient *p, int method, int sequence, int64_t now,
                        nudge_err *err);
 void queue_msg_free(queue_msg *q);
+/* Cancels a plan's message if it is still pending. */
+int queue_cancel_reminder(nudge *n, int64_t clinic_id, int64_t reminder_id, const char *why,
+                          nudge_err *err);
 /* Cancels the appointment's messages not yet handed to a provider. */
 int queue_cancel_appointment(nudge *n, int64_t appointment_id, const char *why, nudge_err *err);
 /* Whether a message of the appointment that reached the patient has

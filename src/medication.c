@@ -26,15 +26,17 @@ static const struct med_code {
     const char *aliases; /* normalised, '|'-separated */
     int every_days, ntimes;
     int times[4];
+    int preferred; /* one dose a dosing day at no particular hour */
 } med_codes[] = {
-    {"OD", "od|qd|daily|oncedaily|onceaday", 1, 1, {H(9)}},
-    {"BD", "bd|bid|twicedaily|twiceaday", 1, 2, {H(9), H(21)}},
-    {"TDS", "tds|tid|thricedaily|threetimesaday", 1, 3, {H(8), H(14), H(20)}},
-    {"QID", "qid|qds|fourtimesaday", 1, 4, {H(8), H(12), H(16), H(20)}},
-    {"HS", "hs|bedtime|atbedtime", 1, 1, {H(22)}},
-    {"weekly", "onceweekly|weekly|onceaweek|ow", 7, 1, {H(9)}},
-    {"alternate", "alternatedays|alternateday|onalternatedays|eod|qod|everyotherday", 2, 1, {H(9)}},
-    {"SOS", "sos|prn|asneeded|whenneeded|whenrequired", 1, 0, {0}},
+    {"OD", "od|qd|daily|oncedaily|onceaday", 1, 1, {H(9)}, 1},
+    {"BD", "bd|bid|twicedaily|twiceaday", 1, 2, {H(9), H(21)}, 0},
+    {"TDS", "tds|tid|thricedaily|threetimesaday", 1, 3, {H(8), H(14), H(20)}, 0},
+    {"QID", "qid|qds|fourtimesaday", 1, 4, {H(8), H(12), H(16), H(20)}, 0},
+    {"HS", "hs|bedtime|atbedtime", 1, 1, {H(22)}, 0},
+    {"weekly", "onceweekly|weekly|onceaweek|ow", 7, 1, {H(9)}, 1},
+    {"alternate", "alternatedays|alternateday|onalternatedays|eod|qod|everyotherday", 2, 1,
+     {H(9)}, 1},
+    {"SOS", "sos|prn|asneeded|whenneeded|whenrequired", 1, 0, {0}, 0},
 };
 
 /* Slots of the morning-noon-night notation: three places, or four with an
@@ -136,7 +138,7 @@ static int med_qnh(const char *key, med_freq *out)
         }
     snprintf(out->code, sizeof out->code, "q%ldh", h);
     out->every_days = 1;
-    out->once = out->ntimes == 1;
+    out->once = 0;
     return 1;
 }
 
@@ -155,7 +157,7 @@ int med_parse_frequency(const char *s, med_freq *out, const char *field, nudge_e
             out->every_days = m->every_days;
             out->ntimes = m->ntimes;
             memcpy(out->times, m->times, sizeof m->times);
-            out->once = m->ntimes == 1;
+            out->once = m->preferred;
             return 0;
         }
         if (med_slots(key, out) || med_qnh(key, out))

@@ -15,7 +15,8 @@ typedef struct med_freq {
     int ntimes;                /* doses on a dosing day; 0: as needed, no reminders */
     int times[MED_MAX_TIMES];  /* minutes after local midnight, ascending */
     int every_days;            /* 1 daily, 2 alternate days, 7 weekly */
-    int once;                  /* one dose a dosing day: the patient's preferred time applies */
+    int once;                  /* a daily dose at no set hour: the patient's preferred time
+                                  applies (OD, weekly, alternate days; not HS) */
 } med_freq;
 
 /* Reads a frequency ("BD", "b.i.d.", "q8h", "1-0-1", "once weekly", ...).

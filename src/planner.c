@@ -34,21 +34,33 @@ static int planner_one(nudge *n, const nudge_reminder *rm, int64_t now, nudge_er
     nudge_clinic c;
     queue_msg q = {0};
     nudge_err why = {0};
+    nudge_vars vars = {0};
     int rc = -1;
+    /* A plan about a visit reads the visit; the others (a medication
+     * dose...) carry what they are about in subject and detail. */
+    const nudge_appointment *ap = rm->appointment_id ? &a : NULL;
 
     if (store_begin(n->db, err) < 0)
         return -1;
-    if (nudge_appointment_get(n, rm->clinic_id, rm->appointment_id, &a, err) < 0 ||
+    if ((ap && nudge_appointment_get(n, rm->clinic_id, rm->appointment_id, &a, err) < 0) ||
         nudge_patient_get(n, rm->clinic_id, rm->patient_id, &p, err) < 0 ||
         nudge_clinic_get(n, rm->clinic_id, &c, err) < 0)
         goto out;
     if (rm->expires_at && rm->expires_at <= now) {
-        if (reminder_mark(n, rm->id, "expired", 0, "came due after the visit began", err) < 0)
+        if (reminder_mark(n, rm->id, "expired", 0,
+                          ap ? "came due after the visit began" : "came due after it expired",
+                          err) < 0)
             goto out;
         rc = 2;
         goto out;
     }
-    if (queue_build(n, &c, &p, &a, rm->template_name, NULL, NULL, &q, &why) < 0) {
+    if ((!strcmp(rm->kind, "medication") &&
+         prescription_dose_vars(n, &c, &p, rm, &vars, &why) < 0) ||
+        queue_build(n, &c, &p, ap, rm->template_name, NULL, &vars, &q, &why) < 0) {
+        if (why.code == NUDGE_ESTORE) {
+            *err = why;
+            goto out;
+        }
         /* The plan cannot become a message (a clinic template needs a
          * variable we do not have): record why, for staff to see. */
         if (reminder_mark(n, rm->id, "failed", 0, why.msg, err) < 0 ||
@@ -59,7 +71,7 @@ static int planner_one(nudge *n, const nudge_reminder *rm, int64_t now, nudge_er
     }
     /* Email confirmations carry the visit as a calendar invitation; a
      * reschedule's carries a higher SEQUENCE, so calendars update it. */
-    if (!strcmp(q.it.channel, "email") && !strcmp(rm->kind, "confirmation") &&
+    if (ap && !strcmp(q.it.channel, "email") && !strcmp(rm->kind, "confirmation") &&
         queue_build_invite(&q, &c, &a, &p, ICS_REQUEST, (int)a.version - 1, now, &why) < 0) {
         if (reminder_mark(n, rm->id, "failed", 0, why.msg, err) < 0)
             goto out;
@@ -85,6 +97,7 @@ out:
     else if (store_commit(n->db, err) < 0)
         rc = -1;
     queue_msg_free(&q);
+    nudge_vars_free(&vars);
     return rc;
 }
 

@@ -188,9 +188,64 @@ const nudge_field nudge_reminder_fields[] = {
      .help = "planned, enqueued, cancelled or expired"},
     {"notification_id", "notification_id", AT(R, notification_id), NUDGE_T_ID,
      RO | NUDGE_F_NULLABLE, .help = "the message it became"},
+    {"subject", "subject", AT(R, subject), NUDGE_T_TEXT, RO | NUDGE_F_NULLABLE,
+     .help = "what a plan without a visit is about (prescription:7)"},
+    {"detail", "detail", AT(R, detail), NUDGE_T_TEXT, RO | NUDGE_F_NULLABLE,
+     .help = "what it carries (the prescription items due then)"},
+    {"note", "note", AT(R, note), NUDGE_T_TEXT, RO | NUDGE_F_NULLABLE,
+     .help = "why it was cancelled, expired or failed"},
     {0},
 };
 #undef R
+
+static const char *const rx_status_names[] = {"active", "stopped", NULL};
+
+#define X nudge_prescription
+const nudge_field nudge_prescription_fields[] = {
+    {"id", "id", AT(X, id), NUDGE_T_ID, RO, .help = "the prescription's id"},
+    {"clinic_id", "clinic_id", AT(X, clinic_id), NUDGE_T_ID, RO, .help = "its clinic"},
+    {"patient_id", "patient_id", AT(X, patient_id), NUDGE_T_ID,
+     NUDGE_F_REQUIRED | NUDGE_F_CREATE, .help = "the patient", .cli = "patient"},
+    {"appointment_id", "appointment_id", AT(X, appointment_id), NUDGE_T_ID,
+     NUDGE_F_NULLABLE | NUDGE_F_CREATE, .help = "the visit it was written at",
+     .cli = "appointment"},
+    {"prescriber", "prescriber", AT(X, prescriber), NUDGE_T_TEXT, OPT,
+     .help = "who wrote it"},
+    {"notes", "notes", AT(X, notes), NUDGE_T_TEXT, OPT, .help = "notes"},
+    {"status", "status", AT(X, status), NUDGE_T_TEXT, RO, .names = rx_status_names,
+     .help = "active or stopped", .why = "use the stop action"},
+    {"starts_on", "starts_on", AT(X, starts_on), NUDGE_T_TEXT, NUDGE_F_NULLABLE | NUDGE_F_CREATE,
+     .help = "first day, YYYY-MM-DD in the patient's zone (default today)", .cli = "start"},
+    {"ends_on", "ends_on", AT(X, ends_on), NUDGE_T_TEXT, RO,
+     .help = "last day of its longest course"},
+    {"stop_reason", "stop_reason", AT(X, stop_reason), NUDGE_T_TEXT, RO | NUDGE_F_NULLABLE,
+     .help = "why it was stopped"},
+    {"created_at", "created_at", AT(X, created_at), NUDGE_T_TIME, RO, .help = "when written"},
+    {"updated_at", "updated_at", AT(X, updated_at), NUDGE_T_TIME, RO, .help = "last change"},
+    {"version", "version", AT(X, version), NUDGE_T_INT64, NUDGE_F_HIDDEN,
+     .help = "bumped by every change: the ETag"},
+    {0},
+};
+#undef X
+
+#define M nudge_medication
+const nudge_field nudge_medication_fields[] = {
+    {"id", "id", AT(M, id), NUDGE_T_ID, RO, .help = "the item's id"},
+    {"drug_name", "drug_name", AT(M, drug_name), NUDGE_T_TEXT, REQ, .help = "the drug",
+     .cli = "drug"},
+    {"dose", "dose", AT(M, dose), NUDGE_T_TEXT, REQ, .help = "how much (500 mg, 1 tablet)"},
+    {"frequency", "frequency", AT(M, frequency), NUDGE_T_TEXT, REQ,
+     .help = "OD BD TDS QID HS qNh, once weekly, alternate days, SOS, 1-0-1"},
+    {"duration", "duration", AT(M, duration), NUDGE_T_TEXT, REQ,
+     .help = "5 days, 2 weeks, 1 month or until review"},
+    {"instructions", "instructions", AT(M, instructions), NUDGE_T_TEXT, OPT,
+     .help = "after food, with water..."},
+    {"times", "times", AT(M, times), NUDGE_T_TEXT, NUDGE_F_NULLABLE | RW,
+     .help = "dose times HH:MM,HH:MM (default: the frequency's)"},
+    {"days", "days", AT(M, days), NUDGE_T_INT, RO, .help = "the course's length in days"},
+    {0},
+};
+#undef M
 
 #define N nudge_notification
 const nudge_field nudge_notification_fields[] = {

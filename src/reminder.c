@@ -26,6 +26,20 @@ int reminder_plan_one(nudge *n, const nudge_appointment *a, const char *kind,
         bind_int(due_at), bind_int_or_null(expires_at), bind_int(now), bind_int(now));
 }
 
+int reminder_plan(nudge *n, const reminder_spec *rs, nudge_err *err)
+{
+    int64_t now = clock_now(n);
+    return store_exec(
+        n->db, err,
+        "INSERT INTO reminders (clinic_id, patient_id, appointment_id, kind, template, due_at, "
+        "expires_at, status, subject, detail, created_at, updated_at) "
+        "VALUES (?,?,?,?,?,?,?,'planned',?,?,?,?)",
+        bind_int(rs->clinic_id), bind_int(rs->patient_id), bind_int_or_null(rs->appointment_id),
+        bind_text(rs->kind), bind_text(rs->template_name), bind_int(rs->due_at),
+        bind_int_or_null(rs->expires_at), bind_text_or_null(rs->subject),
+        bind_text_or_null(rs->detail), bind_int(now), bind_int(now));
+}
+
 int reminder_plan_appointment(nudge *n, const nudge_clinic *c, const nudge_appointment *a,
                               int confirmation, nudge_err *err)
 {
@@ -62,8 +76,7 @@ int reminder_due(nudge *n, int64_t now, nudge_reminder *batch, int max, nudge_er
 {
     store_stmt *q;
     if (store_query(n->db, &q, err,
-                    "SELECT id, clinic_id, patient_id, appointment_id, kind, template, "
-                    "due_at, expires_at FROM reminders WHERE status = 'planned' AND "
+                    "SELECT " RECORD_REMINDER_COLS " FROM reminders WHERE status = 'planned' AND "
                     "due_at <= ? ORDER BY due_at, id LIMIT ?",
                     bind_int(now), bind_int(max)) < 0)
         return -1;
@@ -71,17 +84,50 @@ int reminder_due(nudge *n, int64_t now, nudge_reminder *batch, int max, nudge_er
     while (nb < max && (r = store_next(q, err)) == 1) {
         nudge_reminder *rm = &batch[nb++];
         memset(rm, 0, sizeof *rm);
-        rm->id = store_int(q, 0);
-        rm->clinic_id = store_int(q, 1);
-        rm->patient_id = store_int(q, 2);
-        rm->appointment_id = store_int(q, 3);
-        store_copy(q, 4, rm->kind, sizeof rm->kind);
-        store_copy(q, 5, rm->template_name, sizeof rm->template_name);
-        rm->due_at = store_int(q, 6);
-        rm->expires_at = store_int(q, 7);
+        record_read(q, nudge_reminder_fields, rm);
     }
     store_done(q);
     return r < 0 ? -1 : nb;
+}
+
+/* Plans of a clinic's patient (0: any) about a subject ("": any) still to
+ * be sent are cancelled, and the messages of those already enqueued but
+ * not yet handed to a provider (a dose deferred by quiet hours). */
+int reminder_cancel_where(nudge *n, int64_t clinic_id, int64_t patient_id, const char *subject,
+                          const char *why, int *count, nudge_err *err)
+{
+    int64_t now = clock_now(n);
+    const char *subj = subject ? subject : "";
+    store_stmt *st;
+    int64_t ids[256];
+    int nid = 0, r;
+    /* What is enqueued and may still wait in the queue: bounded to the
+     * recent past (a message waits at most a day for quiet hours). */
+    if (store_query(n->db, &st, err,
+                    "SELECT id FROM reminders WHERE clinic_id = ? AND (? = 0 OR patient_id = ?) "
+                    "AND (? = '' OR subject = ?) AND status = 'enqueued' AND due_at > ? "
+                    "ORDER BY id",
+                    bind_int(clinic_id), bind_int(patient_id), bind_int(patient_id),
+                    bind_text(subj), bind_text(subj), bind_int(now - 86400)) < 0)
+        return -1;
+    while ((r = store_next(st, err)) == 1 && nid < (int)(sizeof ids / sizeof ids[0]))
+        ids[nid++] = store_int(st, 0);
+    store_done(st);
+    if (r < 0)
+        return -1;
+    for (int i = 0; i < nid; i++)
+        if (queue_cancel_reminder(n, clinic_id, ids[i], why, err) < 0)
+            return -1;
+    if (store_exec(n->db, err,
+                   "UPDATE reminders SET status = 'cancelled', note = ?, updated_at = ? "
+                   "WHERE clinic_id = ? AND (? = 0 OR patient_id = ?) AND (? = '' OR "
+                   "subject = ?) AND status = 'planned'",
+                   bind_text(why), bind_int(now), bind_int(clinic_id), bind_int(patient_id),
+                   bind_int(patient_id), bind_text(subj), bind_text(subj)) < 0)
+        return -1;
+    if (count)
+        *count = store_changes(n->db);
+    return 0;
 }
 
 int reminder_mark(nudge *n, int64_t id, const char *status, int64_t notification_id,
@@ -169,5 +215,46 @@ int nudge_reminder_cancel(nudge *n, int64_t clinic_id, int64_t id, nudge_err *er
         store_rollback(n->db);
         return -1;
     }
+    return store_commit(n->db, err);
+}
+
+int nudge_reminder_find(nudge *n, int64_t clinic_id, int64_t patient_id, const char *subject,
+                        nudge_reminder_fn fn, void *ctx, nudge_err *err)
+{
+    store_stmt *st;
+    const char *subj = subject ? subject : "";
+    if (store_query(n->db, &st, err,
+                    "SELECT " REMINDER_COLS " FROM reminders WHERE clinic_id = ? AND "
+                    "(? = 0 OR patient_id = ?) AND (? = '' OR subject = ?) ORDER BY due_at, id",
+                    bind_int(clinic_id), bind_int(patient_id), bind_int(patient_id),
+                    bind_text(subj), bind_text(subj)) < 0)
+        return -1;
+    return reminder_rows(st, fn, ctx, err);
+}
+
+int nudge_reminder_cancel_where(nudge *n, int64_t clinic_id, int64_t patient_id,
+                                const char *subject, int *count, nudge_err *err)
+{
+    err_clear(err);
+    int c = 0;
+    if (clinic_id <= 0)
+        return err_set(err, NUDGE_EINVAL, "clinic", "a clinic is required");
+    if (patient_id <= 0 && nudge_blank(subject))
+        return err_set(err, NUDGE_EINVAL, "patient",
+                       "name a patient or a subject: cancelling every plan of a clinic is not "
+                       "offered");
+    if (store_begin(n->db, err) < 0)
+        return -1;
+    char detail[96];
+    snprintf(detail, sizeof detail, "patient %lld subject %.48s", (long long)patient_id,
+             subject ? subject : "");
+    if (reminder_cancel_where(n, clinic_id, patient_id, subject, "cancelled by staff", &c,
+                              err) < 0 ||
+        audit_add(n, clinic_id, "cancel", "reminder", 0, detail, err) < 0) {
+        store_rollback(n->db);
+        return -1;
+    }
+    if (count)
+        *count = c;
     return store_commit(n->db, err);
 }
