@@ -296,6 +296,68 @@ int nudge_prescription_stop(nudge *n, int64_t clinic_id, int64_t id, const char 
 int nudge_prescription_change(nudge *n, int64_t clinic_id, int64_t id, nudge_prescription *p,
                               nudge_err *err);
 
+/* ---- recalls: preventive care ----
+ * A clinic's rule per service ("Cleaning": 180 days after it was completed,
+ * again 14 and 28 days later) makes a recall for the patient when a visit
+ * of that service is completed; the recall is sent at the patient's
+ * preferred time on its day, then on each cadence step, until a visit is
+ * booked (a cancelled booking resumes it), the patient opts out of
+ * reminders, or the cadence runs out. */
+typedef struct nudge_recall_rule {
+    int64_t id, clinic_id;
+    char service[128];      /* the visit's service, matched ignoring case */
+    int after_days;         /* days after the completed visit */
+    char cadence[64];       /* "14,28": sent again this many days after the first */
+    char template_name[64]; /* "" on input: preventive_care_annual */
+    int active;
+    int64_t created_at;
+} nudge_recall_rule;
+int nudge_recall_rule_add(nudge *n, nudge_recall_rule *r, nudge_err *err);
+typedef int (*nudge_recall_rule_fn)(void *ctx, const nudge_recall_rule *r);
+int nudge_recall_rule_list(nudge *n, int64_t clinic_id, nudge_recall_rule_fn fn, void *ctx,
+                           nudge_err *err);
+typedef struct nudge_recall {
+    int64_t id, clinic_id, patient_id, rule_id, appointment_id;
+    char due_on[11];   /* the recall's date, the patient's zone */
+    int64_t next_at;   /* when it is next sent */
+    int sends;
+    char status[16];   /* open booked done opted_out closed */
+    int64_t booked_by; /* the visit that holds it */
+    int64_t updated_at;
+} nudge_recall;
+typedef int (*nudge_recall_fn)(void *ctx, const nudge_recall *r);
+/* A clinic's recalls, of one patient (0: all), newest first. */
+int nudge_recall_list(nudge *n, int64_t clinic_id, int64_t patient_id, nudge_recall_fn fn,
+                      void *ctx, nudge_err *err);
+/* Staff close a recall: nothing more is sent. */
+int nudge_recall_close(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err);
+
+/* ---- lab tests, follow-up visits, messages on demand ---- */
+typedef struct nudge_lab_order {
+    int64_t id, clinic_id, patient_id;
+    char test_name[128];
+    char due_on[11];   /* YYYY-MM-DD: reminded on this day at the preferred time */
+    int repeat_days;   /* then every so many days while not done; 0: once */
+    char status[16];   /* due, reminded (no more reminders, not done), done */
+    int sends;
+    int64_t next_at;
+} nudge_lab_order;
+int nudge_lab_add(nudge *n, nudge_lab_order *o, nudge_err *err);
+/* Marks it done: no more reminders, the one planned is cancelled. */
+int nudge_lab_done(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err);
+typedef int (*nudge_lab_fn)(void *ctx, const nudge_lab_order *o);
+int nudge_lab_list(nudge *n, int64_t clinic_id, int64_t patient_id, nudge_lab_fn fn, void *ctx,
+                   nudge_err *err);
+/* The clinician's "review in 2 weeks": a follow_up_visit reminder on date
+ * (YYYY-MM-DD) at the patient's preferred time; *id gets the plan. */
+int nudge_followup_add(nudge *n, int64_t clinic_id, int64_t patient_id, const char *date,
+                       int64_t *id, nudge_err *err);
+/* Sends now "your prescription is ready" (what = "prescription") or "your
+ * results are ready" (what = "results", test_name required); *id gets the
+ * notification. */
+int nudge_notify_ready(nudge *n, int64_t clinic_id, int64_t patient_id, const char *what,
+                       const char *test_name, int64_t *id, nudge_err *err);
+
 /* ---- templates ---- */
 typedef struct nudge_template {
     int64_t clinic_id;    /* 0: built in */

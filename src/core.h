@@ -73,9 +73,26 @@ int reminder_plan_one(nudge *n, const nudge_appointment *a, const char *kind,
 typedef struct reminder_spec {
     int64_t clinic_id, patient_id, appointment_id;
     const char *kind, *template_name, *subject, *detail;
+    /* Set: this (subject, occurrence) is planned at most once; a second
+     * plan is quietly not made (a scan run twice). */
+    const char *occurrence;
     int64_t due_at, expires_at;
 } reminder_spec;
-int reminder_plan(nudge *n, const reminder_spec *rs, nudge_err *err);
+/* 1 planned (*id, may be NULL), 0 that occurrence was planned before, -1. */
+int reminder_plan(nudge *n, const reminder_spec *rs, int64_t *id, nudge_err *err);
+/* Dates as YYYY-MM-DD (tz.h's tz_local, noon): parse (-1: not a real
+ * date) and the text of the date `days` after l. */
+struct tz_local;
+int reminder_date_parse(const char *s, struct tz_local *l);
+void reminder_date_text(const struct tz_local *l, int days, char *buf, size_t n);
+/* The patient's zone, else the clinic's. */
+const char *reminder_zone(const nudge_clinic *c, const nudge_patient *p);
+/* The instant of the patient's preferred time of day (else 10:00) on the
+ * local date `days` after day, in their zone: what every plan not tied to
+ * a visit's time is sent at. */
+#define REMINDER_DEFAULT_TIME (10 * 60)
+int64_t reminder_local_at(const nudge_clinic *c, const nudge_patient *p,
+                          const struct tz_local *day, int days);
 /* Cancels the planned reminders of a clinic's patient (0: any) about a
  * subject (NULL or "": any), and the still-pending messages of those
  * recently enqueued; *count (may be NULL) gets how many plans. Inside the
@@ -98,6 +115,21 @@ int reminder_lag(nudge *n, int64_t now, int64_t *lag, nudge_err *err);
 int prescription_dose_vars(nudge *n, const nudge_clinic *c, const nudge_patient *p,
                            const nudge_reminder *rm, nudge_vars *v, nudge_err *err);
 
+/* recall.c: a completed visit makes recalls from its clinic's rules; a
+ * booking holds the patient's open recalls, its cancellation resumes
+ * them. In the appointment's transaction. */
+int recall_on_complete(nudge *n, const nudge_clinic *c, const nudge_appointment *a,
+                       nudge_err *err);
+int recall_on_booking(nudge *n, const nudge_appointment *a, nudge_err *err);
+int recall_on_cancel(nudge *n, const nudge_appointment *a, nudge_err *err);
+
+/* The periodic scans (recalls near due, birthdays, lab reminders): each
+ * self-contained and idempotent (a scan run twice at one instant plans
+ * nothing twice), run by the tick once per slot (nudge.c). */
+int recall_scan(nudge *n, int64_t now, nudge_err *err);
+int birthday_scan(nudge *n, int64_t now, nudge_err *err);
+int lab_scan(nudge *n, int64_t now, nudge_err *err);
+
 /* appointment.c: a patient's next active visit after now: 1 found, 0 none. */
 int appointment_next(nudge *n, int64_t patient_id, int64_t now, int64_t *id, int64_t *start_at,
                      nudge_err *err);
@@ -106,6 +138,10 @@ int appointment_next(nudge *n, int64_t patient_id, int64_t now, int64_t *id, int
 int patient_visited(nudge *n, int64_t patient_id, int64_t at, nudge_err *err);
 /* Ids of the patients with this E.164 number, newest first: count or -1. */
 int patient_by_phone(nudge *n, const char *phone, int64_t *ids, int max, nudge_err *err);
+/* Patients born on "MM-DD" (any year) with id > after_id, by id, up to
+ * max, across every clinic: count or -1. */
+int patient_born_on(nudge *n, const char *mmdd, int64_t after_id, int64_t *ids,
+                    int64_t *clinics, int max, nudge_err *err);
 int patient_set_consent(nudge *n, const nudge_patient *p, const char *channel, int stop,
                         const char *message, const char *provider_id, nudge_err *err);
 

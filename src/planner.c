@@ -14,6 +14,7 @@
 #include "core.h"
 #include "ics.h"
 #include "tmpl.h"
+#include "tz.h"
 #include "util.h"
 
 static int planner_priority(const char *kind, int64_t due, int64_t expires)
@@ -23,6 +24,44 @@ static int planner_priority(const char *kind, int64_t due, int64_t expires)
     if (!strcmp(kind, "follow_up") || !strcmp(kind, "no_show"))
         return NUDGE_LOW;
     return NUDGE_NORMAL;
+}
+
+/* The variables a plan without a visit carries in its detail, a JSON
+ * object of strings ({"test_name": "HbA1c", "due_date": "2027-06-01"}); a
+ * date (YYYY-MM-DD under a key ending in "date") is written out in the
+ * patient's language as visit dates are. */
+static int planner_detail_vars(const nudge_clinic *c, const nudge_patient *p,
+                               const nudge_reminder *rm, nudge_vars *v, nudge_err *err)
+{
+    if (rm->detail[0] != '{')
+        return 0;
+    json_t *d = json_loads(rm->detail, 0, NULL);
+    if (!json_is_object(d)) {
+        json_decref(d);
+        return err_set(err, NUDGE_EINVAL, "detail", "the plan's detail is not a JSON object");
+    }
+    const char *key;
+    json_t *val;
+    const char *lang = p->language[0] ? p->language : c->language;
+    json_object_foreach(d, key, val)
+    {
+        const char *s = json_string_value(val);
+        size_t kl = strlen(key);
+        tz_local day;
+        if (!s)
+            continue;
+        if (kl >= 4 && !strcmp(key + kl - 4, "date") && reminder_date_parse(s, &day) == 0) {
+            char buf[64];
+            int64_t t;
+            tz_from_local(&day, "UTC", &t);
+            tz_format_date(t, "UTC", lang, buf, sizeof buf);
+            nudge_vars_set(v, key, buf);
+        } else {
+            nudge_vars_set(v, key, s);
+        }
+    }
+    json_decref(d);
+    return 0;
 }
 
 /* One plan, in its own transaction. Returns 1 enqueued, 2 expired,
@@ -54,8 +93,9 @@ static int planner_one(nudge *n, const nudge_reminder *rm, int64_t now, nudge_er
         rc = 2;
         goto out;
     }
-    if ((!strcmp(rm->kind, "medication") &&
-         prescription_dose_vars(n, &c, &p, rm, &vars, &why) < 0) ||
+    if ((!strcmp(rm->kind, "medication")
+             ? prescription_dose_vars(n, &c, &p, rm, &vars, &why)
+             : planner_detail_vars(&c, &p, rm, &vars, &why)) < 0 ||
         queue_build(n, &c, &p, ap, rm->template_name, NULL, &vars, &q, &why) < 0) {
         if (why.code == NUDGE_ESTORE) {
             *err = why;

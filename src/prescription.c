@@ -32,44 +32,6 @@ typedef struct rx_dose {
     int item; /* index into medications */
 } rx_dose;
 
-static int rx_date(const char *s, tz_local *l)
-{
-    int y, m, d;
-    char tail;
-    if (!s || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || strlen(s) != 10)
-        return -1;
-    if (m < 1 || m > 12 || d < 1 || d > 31)
-        return -1;
-    /* 2026-02-30 is refused, not moved to March: noon of it must read back. */
-    tz_local a = {.year = y, .month = m, .day = d, .hour = 12}, b;
-    int64_t t;
-    if (tz_from_local(&a, "UTC", &t) < 0 || tz_to_local(t, "UTC", &b) < 0 || b.day != d)
-        return -1;
-    *l = a;
-    return 0;
-}
-
-static void rx_date_text(const tz_local *l, char *buf, size_t n)
-{
-    snprintf(buf, n, "%04u-%02u-%02u", (unsigned)l->year % 10000u, (unsigned)l->month % 100u,
-             (unsigned)l->day % 100u);
-}
-
-/* The date `days` after l's (calendar arithmetic, in UTC: no zone). */
-static void rx_date_add(const tz_local *l, int days, char *buf, size_t n)
-{
-    tz_local a = {.year = l->year, .month = l->month, .day = l->day + days, .hour = 12}, b;
-    int64_t t;
-    tz_from_local(&a, "UTC", &t);
-    tz_to_local(t, "UTC", &b);
-    rx_date_text(&b, buf, n);
-}
-
-static const char *rx_zone(const nudge_clinic *c, const nudge_patient *p)
-{
-    return p->timezone[0] ? p->timezone : c->timezone;
-}
-
 /* "09:00, 21:00" into minutes; the count must be the frequency's. */
 static int rx_times(const char *s, const med_freq *f, int *out, const char *field,
                     nudge_err *err)
@@ -142,9 +104,9 @@ static int rx_dose_cmp(const void *a, const void *b)
 static int rx_plan(nudge *n, const nudge_clinic *c, const nudge_patient *pt,
                    const nudge_prescription *p, const med_freq *f, int64_t from, nudge_err *err)
 {
-    const char *tz = rx_zone(c, pt);
+    const char *tz = reminder_zone(c, pt);
     tz_local start;
-    if (rx_date(p->starts_on, &start) < 0)
+    if (reminder_date_parse(p->starts_on, &start) < 0)
         return err_set(err, NUDGE_EINVAL, "starts_on", "starts_on must be YYYY-MM-DD");
     size_t cap = 0, nd = 0;
     for (int i = 0; i < p->n_medications; i++)
@@ -182,7 +144,7 @@ static int rx_plan(nudge *n, const nudge_clinic *c, const nudge_patient *pt,
             .due_at = d[a].at,
             .expires_at = d[a].at + RX_DOSE_WINDOW,
         };
-        rc = reminder_plan(n, &rs, err);
+        rc = reminder_plan(n, &rs, NULL, err) < 0 ? -1 : 0;
         a = b;
     }
     free(d);
@@ -223,13 +185,13 @@ static int rx_prepare(nudge *n, nudge_prescription *p, nudge_clinic *c, nudge_pa
     }
     tz_local start;
     if (nudge_blank(p->starts_on)) {
-        tz_to_local(clock_now(n), rx_zone(c, pt), &start);
-        rx_date_text(&start, p->starts_on, sizeof p->starts_on);
-    } else if (rx_date(p->starts_on, &start) < 0) {
+        tz_to_local(clock_now(n), reminder_zone(c, pt), &start);
+        reminder_date_text(&start, 0, p->starts_on, sizeof p->starts_on);
+    } else if (reminder_date_parse(p->starts_on, &start) < 0) {
         return err_set(err, NUDGE_EINVAL, "starts_on",
                        "starts_on must be a date YYYY-MM-DD (got \"%.20s\")", p->starts_on);
     }
-    rx_date_add(&start, longest - 1, p->ends_on, sizeof p->ends_on);
+    reminder_date_text(&start, longest - 1, p->ends_on, sizeof p->ends_on);
     return 0;
 }
 
@@ -484,7 +446,7 @@ int prescription_dose_vars(nudge *n, const nudge_clinic *c, const nudge_patient 
         return err_set(err, NUDGE_ENOTFOUND, "detail", "the dose's medications are gone");
     const char *lang = p->language[0] ? p->language : c->language;
     char t[48];
-    tz_format_time(rm->due_at, rx_zone(c, p), lang, t, sizeof t);
+    tz_format_time(rm->due_at, reminder_zone(c, p), lang, t, sizeof t);
     /* The Hindi template puts the time first ("सुबह 9:00 अपनी दवा"). */
     snprintf(when, sizeof when, strcmp(lang, "hi") ? "at %s" : "%s", t);
     nudge_vars_set(v, "medication", drugs);

@@ -5,10 +5,12 @@
  * plans into notifications. Plans are only ever made inside the transaction
  * that changes the appointment they are about.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "core.h"
 #include "record.h"
+#include "tz.h"
 #include "util.h"
 
 int reminder_plan_one(nudge *n, const nudge_appointment *a, const char *kind,
@@ -26,18 +28,68 @@ int reminder_plan_one(nudge *n, const nudge_appointment *a, const char *kind,
         bind_int(due_at), bind_int_or_null(expires_at), bind_int(now), bind_int(now));
 }
 
-int reminder_plan(nudge *n, const reminder_spec *rs, nudge_err *err)
+int reminder_plan(nudge *n, const reminder_spec *rs, int64_t *id, nudge_err *err)
 {
-    int64_t now = clock_now(n);
-    return store_exec(
-        n->db, err,
+    int64_t now = clock_now(n), got = 0;
+    /* An occurrence is planned once: a scan that runs twice, or two
+     * workers' scans, find the row there and add nothing. */
+    int r = store_scalar(
+        n->db, &got, err,
         "INSERT INTO reminders (clinic_id, patient_id, appointment_id, kind, template, due_at, "
-        "expires_at, status, subject, detail, created_at, updated_at) "
-        "VALUES (?,?,?,?,?,?,?,'planned',?,?,?,?)",
+        "expires_at, status, subject, detail, occurrence, created_at, updated_at) "
+        "VALUES (?,?,?,?,?,?,?,'planned',?,?,?,?,?) ON CONFLICT DO NOTHING RETURNING id",
         bind_int(rs->clinic_id), bind_int(rs->patient_id), bind_int_or_null(rs->appointment_id),
         bind_text(rs->kind), bind_text(rs->template_name), bind_int(rs->due_at),
         bind_int_or_null(rs->expires_at), bind_text_or_null(rs->subject),
-        bind_text_or_null(rs->detail), bind_int(now), bind_int(now));
+        bind_text_or_null(rs->detail), bind_text_or_null(rs->occurrence), bind_int(now),
+        bind_int(now));
+    if (id)
+        *id = got;
+    return r;
+}
+
+/* ---- dates and the patient's time of day, for every plan not tied to a
+ * visit's time ---- */
+
+int reminder_date_parse(const char *s, tz_local *l)
+{
+    int y, m, d;
+    if (!s || strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d", &y, &m, &d) != 3 || s[4] != '-' ||
+        s[7] != '-' || m < 1 || m > 12 || d < 1 || d > 31)
+        return -1;
+    /* 2026-02-30 is refused, not moved to March: noon of it must read back. */
+    tz_local a = {.year = y, .month = m, .day = d, .hour = 12}, b;
+    int64_t t;
+    if (tz_from_local(&a, "UTC", &t) < 0 || tz_to_local(t, "UTC", &b) < 0 || b.day != d)
+        return -1;
+    *l = a;
+    return 0;
+}
+
+void reminder_date_text(const tz_local *l, int days, char *buf, size_t n)
+{
+    tz_local a = {.year = l->year, .month = l->month, .day = l->day + days, .hour = 12}, b;
+    int64_t t;
+    tz_from_local(&a, "UTC", &t);
+    tz_to_local(t, "UTC", &b);
+    snprintf(buf, n, "%04u-%02u-%02u", (unsigned)b.year % 10000u, (unsigned)b.month % 100u,
+             (unsigned)b.day % 100u);
+}
+
+const char *reminder_zone(const nudge_clinic *c, const nudge_patient *p)
+{
+    return p->timezone[0] ? p->timezone : c->timezone;
+}
+
+int64_t reminder_local_at(const nudge_clinic *c, const nudge_patient *p, const tz_local *day,
+                          int days)
+{
+    int minute = p->preferred_time >= 0 ? p->preferred_time : REMINDER_DEFAULT_TIME;
+    tz_local l = {.year = day->year, .month = day->month, .day = day->day + days,
+                  .hour = minute / 60, .minute = minute % 60};
+    int64_t t = 0;
+    tz_from_local(&l, reminder_zone(c, p), &t);
+    return t;
 }
 
 int reminder_plan_appointment(nudge *n, const nudge_clinic *c, const nudge_appointment *a,
@@ -257,4 +309,81 @@ int nudge_reminder_cancel_where(nudge *n, int64_t clinic_id, int64_t patient_id,
     if (count)
         *count = c;
     return store_commit(n->db, err);
+}
+
+int nudge_followup_add(nudge *n, int64_t clinic_id, int64_t patient_id, const char *date,
+                       int64_t *id, nudge_err *err)
+{
+    err_clear(err);
+    nudge_clinic c;
+    nudge_patient p;
+    tz_local day;
+    if (reminder_date_parse(date, &day) < 0)
+        return err_set(err, NUDGE_EINVAL, "date", "date must be YYYY-MM-DD (got \"%.20s\")",
+                       date ? date : "");
+    if (nudge_patient_get(n, clinic_id, patient_id, &p, err) < 0) {
+        if (err->code == NUDGE_ENOTFOUND)
+            err_set(err, NUDGE_EINVAL, "patient_id", "no patient %lld", (long long)patient_id);
+        return -1;
+    }
+    if (nudge_clinic_get(n, p.clinic_id, &c, err) < 0)
+        return -1;
+    int64_t due = reminder_local_at(&c, &p, &day, 0);
+    if (due <= clock_now(n))
+        return err_set(err, NUDGE_EINVAL, "date", "%s at the patient's time has passed", date);
+    char subject[48], detail[48];
+    snprintf(subject, sizeof subject, "follow_up:%lld", (long long)p.id);
+    snprintf(detail, sizeof detail, "{\"date\": \"%s\"}", date);
+    reminder_spec rs = {
+        .clinic_id = c.id,
+        .patient_id = p.id,
+        .kind = "follow_up_visit",
+        .template_name = "follow_up_reminder",
+        .subject = subject,
+        .detail = detail,
+        .due_at = due,
+    };
+    if (store_begin(n->db, err) < 0)
+        return -1;
+    if (reminder_plan(n, &rs, id, err) < 0 ||
+        audit_add(n, c.id, "create", "reminder", *id, subject, err) < 0) {
+        store_rollback(n->db);
+        return -1;
+    }
+    return store_commit(n->db, err);
+}
+
+/* What nudge_notify_ready sends, by what is ready. */
+static const struct {
+    const char *what, *template_name;
+    int needs_test;
+} reminder_ready[] = {
+    {"prescription", "prescription_ready", 0},
+    {"results", "test_results_ready", 1},
+};
+
+int nudge_notify_ready(nudge *n, int64_t clinic_id, int64_t patient_id, const char *what,
+                       const char *test_name, int64_t *id, nudge_err *err)
+{
+    err_clear(err);
+    for (size_t i = 0; i < sizeof reminder_ready / sizeof reminder_ready[0]; i++) {
+        if (!what || strcmp(what, reminder_ready[i].what))
+            continue;
+        if (reminder_ready[i].needs_test && nudge_blank(test_name))
+            return err_set(err, NUDGE_EINVAL, "test_name", "test_name is required for results");
+        nudge_vars v = {0};
+        if (!nudge_blank(test_name))
+            nudge_vars_set(&v, "test_name", test_name);
+        nudge_send s = {
+            .patient_id = patient_id,
+            .template_name = reminder_ready[i].template_name,
+            .priority = NUDGE_NORMAL,
+            .vars = &v,
+        };
+        int rc = nudge_enqueue(n, clinic_id, &s, id, NULL, err);
+        nudge_vars_free(&v);
+        return rc;
+    }
+    return err_set(err, NUDGE_EINVAL, "what", "what is ready must be prescription or results "
+                   "(got \"%.20s\")", what ? what : "");
 }

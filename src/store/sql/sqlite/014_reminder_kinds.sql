@@ -33,7 +33,8 @@ CREATE TABLE reminders (
   updated_at      INTEGER NOT NULL,
   subject         TEXT,
   detail          TEXT,
-  channels        TEXT
+  channels        TEXT,
+  occurrence      TEXT
 );
 INSERT INTO reminders (id, clinic_id, patient_id, appointment_id, kind, template, offset_min,
                        due_at, expires_at, status, notification_id, note, created_at, updated_at)
@@ -46,6 +47,11 @@ CREATE INDEX reminders_clinic ON reminders (clinic_id, appointment_id, due_at);
 -- A prescription's plans, found to cancel or re-plan them; a patient's.
 CREATE INDEX reminders_subject ON reminders (clinic_id, subject, status);
 CREATE INDEX reminders_patient ON reminders (clinic_id, patient_id, due_at);
+-- What a periodic scan plans (a recall's second send, a birthday's year)
+-- is planned once, however often the scan runs: INSERT ... ON CONFLICT DO
+-- NOTHING against this index.
+CREATE UNIQUE INDEX reminders_once ON reminders (clinic_id, subject, occurrence)
+  WHERE occurrence IS NOT NULL;
 
 -- A prescription: one or more medications for a patient, from a start
 -- date (the patient's zone) for each item's duration.
@@ -80,3 +86,57 @@ CREATE TABLE prescription_items (
   days            INTEGER NOT NULL
 );
 CREATE INDEX prescription_items_rx ON prescription_items (clinic_id, prescription_id, position);
+
+-- Recalls (preventive care): a clinic's rules per service ("6 months
+-- after a completed cleaning"), and each patient's recall made from one
+-- when a visit of that service is completed. A recall is sent at next_at,
+-- then again after each cadence step, until a visit is booked (booked_by:
+-- resumed if that visit is cancelled), the patient opts out, or the
+-- cadence runs out.
+CREATE TABLE recall_rules (
+  id          INTEGER PRIMARY KEY,
+  clinic_id   INTEGER NOT NULL REFERENCES clinics(id),
+  service     TEXT NOT NULL,
+  after_days  INTEGER NOT NULL,
+  cadence     TEXT NOT NULL DEFAULT '',
+  template    TEXT NOT NULL DEFAULT 'preventive_care_annual',
+  active      INTEGER NOT NULL DEFAULT 1,
+  created_at  INTEGER NOT NULL
+);
+CREATE INDEX recall_rules_clinic ON recall_rules (clinic_id, id);
+
+CREATE TABLE recalls (
+  id             INTEGER PRIMARY KEY,
+  clinic_id      INTEGER NOT NULL REFERENCES clinics(id),
+  patient_id     INTEGER NOT NULL REFERENCES patients(id),
+  rule_id        INTEGER NOT NULL REFERENCES recall_rules(id),
+  appointment_id INTEGER REFERENCES appointments(id),
+  due_on         TEXT NOT NULL,
+  next_at        INTEGER NOT NULL,
+  sends          INTEGER NOT NULL DEFAULT 0,
+  status         TEXT NOT NULL DEFAULT 'open'
+                 CHECK (status IN ('open','booked','done','opted_out','closed')),
+  booked_by      INTEGER REFERENCES appointments(id),
+  created_at     INTEGER NOT NULL,
+  updated_at     INTEGER NOT NULL
+);
+CREATE INDEX recalls_due ON recalls (status, next_at);
+CREATE INDEX recalls_patient ON recalls (clinic_id, patient_id, status);
+
+-- Lab tests due on a date, reminded then and every repeat_days after
+-- while not marked done ('reminded': its reminders ran out, still not done).
+CREATE TABLE lab_orders (
+  id          INTEGER PRIMARY KEY,
+  clinic_id   INTEGER NOT NULL REFERENCES clinics(id),
+  patient_id  INTEGER NOT NULL REFERENCES patients(id),
+  test_name   TEXT NOT NULL,
+  due_on      TEXT NOT NULL,
+  repeat_days INTEGER NOT NULL DEFAULT 0,
+  next_at     INTEGER NOT NULL,
+  sends       INTEGER NOT NULL DEFAULT 0,
+  status      TEXT NOT NULL DEFAULT 'due' CHECK (status IN ('due','reminded','done','cancelled')),
+  created_at  INTEGER NOT NULL,
+  updated_at  INTEGER NOT NULL
+);
+CREATE INDEX lab_orders_due ON lab_orders (status, next_at);
+CREATE INDEX lab_orders_patient ON lab_orders (clinic_id, patient_id, id);
