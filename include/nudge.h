@@ -231,6 +231,7 @@ typedef struct nudge_reminder {
     char subject[48];   /* what a plan without a visit is about: "prescription:7" */
     char detail[256];   /* what it carries (a dose time's prescription items) */
     char note[256];     /* why it was cancelled, expired or failed */
+    char channels[24];  /* "sms,email": one delivery per channel; "": the patient's route */
 } nudge_reminder;
 typedef int (*nudge_reminder_fn)(void *ctx, const nudge_reminder *r);
 int nudge_reminder_list(nudge *n, int64_t clinic_id, int64_t appointment_id, nudge_reminder_fn fn,
@@ -277,6 +278,7 @@ typedef struct nudge_prescription {
     char starts_on[11]; /* YYYY-MM-DD in the patient's zone; "" on input: today */
     char ends_on[11];   /* the last day of its longest course */
     char stop_reason[256];
+    char channels[24]; /* "" (the patient's route), "both" (sms,email) or a list */
     int64_t created_at, updated_at, version;
     int n_medications;
     nudge_medication medications[NUDGE_MAX_MEDICATIONS];
@@ -309,6 +311,7 @@ typedef struct nudge_recall_rule {
     int after_days;         /* days after the completed visit */
     char cadence[64];       /* "14,28": sent again this many days after the first */
     char template_name[64]; /* "" on input: preventive_care_annual */
+    char channels[24];      /* "" (the patient's route), "both" (sms,email) or a list */
     int active;
     int64_t created_at;
 } nudge_recall_rule;
@@ -338,6 +341,7 @@ typedef struct nudge_lab_order {
     char test_name[128];
     char due_on[11];   /* YYYY-MM-DD: reminded on this day at the preferred time */
     int repeat_days;   /* then every so many days while not done; 0: once */
+    char channels[24]; /* "" (the patient's route), "both" (sms,email) or a list */
     char status[16];   /* due, reminded (no more reminders, not done), done */
     int sends;
     int64_t next_at;

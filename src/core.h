@@ -76,8 +76,13 @@ typedef struct reminder_spec {
     /* Set: this (subject, occurrence) is planned at most once; a second
      * plan is quietly not made (a scan run twice). */
     const char *occurrence;
+    const char *channels; /* "sms,email": one delivery each; NULL: the route's one */
     int64_t due_at, expires_at;
 } reminder_spec;
+/* Checks and normalises the channels a plan goes on: "" (the patient's
+ * route), "both" (sms,email) or a list of distinct sms, whatsapp, email;
+ * errors name field. out >= 24 bytes. */
+int reminder_channels(const char *in, char *out, size_t n, const char *field, nudge_err *err);
 /* 1 planned (*id, may be NULL), 0 that occurrence was planned before, -1. */
 int reminder_plan(nudge *n, const reminder_spec *rs, int64_t *id, nudge_err *err);
 /* Dates as YYYY-MM-DD (tz.h's tz_local, noon): parse (-1: not a real

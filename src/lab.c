@@ -30,6 +30,10 @@ int nudge_lab_add(nudge *n, nudge_lab_order *o, nudge_err *err)
     if (reminder_date_parse(o->due_on, &due) < 0)
         return err_set(err, NUDGE_EINVAL, "due_on", "due_on must be a date YYYY-MM-DD (got \"%.20s\")",
                        o->due_on);
+    char ch[sizeof o->channels];
+    if (reminder_channels(o->channels, ch, sizeof ch, "channels", err) < 0)
+        return -1;
+    str_copy(o->channels, sizeof o->channels, ch);
     if (o->repeat_days < 0 || o->repeat_days > 365)
         return err_set(err, NUDGE_EINVAL, "repeat_days", "repeat_days must be 0 to 365 (got %d)",
                        o->repeat_days);
@@ -49,11 +53,11 @@ int nudge_lab_add(nudge *n, nudge_lab_order *o, nudge_err *err)
         return -1;
     if (store_scalar(n->db, &o->id, err,
                      "INSERT INTO lab_orders (clinic_id, patient_id, test_name, due_on, "
-                     "repeat_days, next_at, status, created_at, updated_at) "
-                     "VALUES (?,?,?,?,?,?,'due',?,?) RETURNING id",
+                     "repeat_days, channels, next_at, status, created_at, updated_at) "
+                     "VALUES (?,?,?,?,?,?,?,'due',?,?) RETURNING id",
                      bind_int(c.id), bind_int(p.id), bind_text(o->test_name), bind_text(o->due_on),
-                     bind_int(o->repeat_days), bind_int(o->next_at), bind_int(now),
-                     bind_int(now)) != 1 ||
+                     bind_int(o->repeat_days), bind_text_or_null(o->channels),
+                     bind_int(o->next_at), bind_int(now), bind_int(now)) != 1 ||
         audit_add(n, c.id, "create", "lab_order", o->id, o->test_name, err) < 0) {
         store_rollback(n->db);
         return -1;
@@ -61,7 +65,8 @@ int nudge_lab_add(nudge *n, nudge_lab_order *o, nudge_err *err)
     return store_commit(n->db, err);
 }
 
-#define LAB_COLS "id, clinic_id, patient_id, test_name, due_on, repeat_days, status, sends, next_at"
+#define LAB_COLS                                                                               \
+    "id, clinic_id, patient_id, test_name, due_on, repeat_days, status, sends, next_at, channels"
 
 static void lab_row(store_stmt *st, nudge_lab_order *o)
 {
@@ -75,6 +80,7 @@ static void lab_row(store_stmt *st, nudge_lab_order *o)
     store_copy(st, 6, o->status, sizeof o->status);
     o->sends = (int)store_int(st, 7);
     o->next_at = store_int(st, 8);
+    store_copy(st, 9, o->channels, sizeof o->channels);
 }
 
 int nudge_lab_list(nudge *n, int64_t clinic_id, int64_t patient_id, nudge_lab_fn fn, void *ctx,
@@ -148,6 +154,7 @@ static int lab_step(nudge *n, const nudge_lab_order *o, int64_t now, nudge_err *
         .subject = subject,
         .occurrence = occurrence,
         .detail = detail,
+        .channels = o->channels,
         .due_at = o->next_at,
     };
     if (reminder_plan(n, &rs, NULL, err) < 0)

@@ -64,6 +64,21 @@ static int planner_detail_vars(const nudge_clinic *c, const nudge_patient *p,
     return 0;
 }
 
+/* The channels a plan goes on: its own list ("sms,email": one logical
+ * reminder, one delivery per channel) or, when it has none, the one the
+ * patient's routing picks (NULL). Returns the count. */
+static int planner_channels(const nudge_reminder *rm, char ch[3][16])
+{
+    int k = 0;
+    const char *s = rm->channels;
+    while (*s && k < 3) {
+        size_t l = strcspn(s, ",");
+        snprintf(ch[k++], 16, "%.*s", (int)(l < 15 ? l : 15), s);
+        s += l + (s[l] == ',');
+    }
+    return k;
+}
+
 /* One plan, in its own transaction. Returns 1 enqueued, 2 expired,
  * 3 failed (recorded on the plan), -1 store error. */
 static int planner_one(nudge *n, const nudge_reminder *rm, int64_t now, nudge_err *err)
@@ -71,9 +86,12 @@ static int planner_one(nudge *n, const nudge_reminder *rm, int64_t now, nudge_er
     nudge_appointment a;
     nudge_patient p;
     nudge_clinic c;
-    queue_msg q = {0};
+    queue_msg q[3];
+    memset(q, 0, sizeof q);
     nudge_err why = {0};
     nudge_vars vars = {0};
+    char ch[3][16];
+    int nq = planner_channels(rm, ch), built = 0;
     int rc = -1;
     /* A plan about a visit reads the visit; the others (a medication
      * dose...) carry what they are about in subject and detail. */
@@ -93,10 +111,23 @@ static int planner_one(nudge *n, const nudge_reminder *rm, int64_t now, nudge_er
         rc = 2;
         goto out;
     }
-    if ((!strcmp(rm->kind, "medication")
-             ? prescription_dose_vars(n, &c, &p, rm, &vars, &why)
-             : planner_detail_vars(&c, &p, rm, &vars, &why)) < 0 ||
-        queue_build(n, &c, &p, ap, rm->template_name, NULL, &vars, &q, &why) < 0) {
+    int bad = (!strcmp(rm->kind, "medication")
+                   ? prescription_dose_vars(n, &c, &p, rm, &vars, &why)
+                   : planner_detail_vars(&c, &p, rm, &vars, &why)) < 0;
+    /* Every delivery is built before any is queued: a plan goes on all
+     * its channels or, failing one, on none. */
+    for (int i = 0; !bad && i < (nq ? nq : 1); i++) {
+        bad = queue_build(n, &c, &p, ap, rm->template_name, nq ? ch[i] : NULL, &vars, &q[i],
+                          &why) < 0;
+        built += !bad; /* a failed build frees its own */
+        /* Email confirmations carry the visit as a calendar invitation; a
+         * reschedule's carries a higher SEQUENCE, so calendars update it. */
+        if (!bad && ap && !strcmp(q[i].it.channel, "email") &&
+            !strcmp(rm->kind, "confirmation"))
+            bad = queue_build_invite(&q[i], &c, &a, &p, ICS_REQUEST, (int)a.version - 1, now,
+                                     &why) < 0;
+    }
+    if (bad) {
         if (why.code == NUDGE_ESTORE) {
             *err = why;
             goto out;
@@ -109,26 +140,26 @@ static int planner_one(nudge *n, const nudge_reminder *rm, int64_t now, nudge_er
         rc = 3;
         goto out;
     }
-    /* Email confirmations carry the visit as a calendar invitation; a
-     * reschedule's carries a higher SEQUENCE, so calendars update it. */
-    if (ap && !strcmp(q.it.channel, "email") && !strcmp(rm->kind, "confirmation") &&
-        queue_build_invite(&q, &c, &a, &p, ICS_REQUEST, (int)a.version - 1, now, &why) < 0) {
-        if (reminder_mark(n, rm->id, "failed", 0, why.msg, err) < 0)
+    int64_t first = 0;
+    for (int i = 0; i < built; i++) {
+        char key[64];
+        if (nq)
+            snprintf(key, sizeof key, "reminder:%lld:%s", (long long)rm->id, ch[i]);
+        else
+            snprintf(key, sizeof key, "reminder:%lld", (long long)rm->id);
+        q[i].it.reminder_id = rm->id;
+        q[i].it.priority = planner_priority(rm->kind, rm->due_at, rm->expires_at);
+        q[i].it.due_at = rm->due_at;
+        q[i].it.expires_at = rm->expires_at;
+        q[i].it.dedupe_key = key;
+        int64_t id;
+        int created;
+        if (queue_insert(n, &q[i].it, &id, &created, err) < 0)
             goto out;
-        rc = 3;
-        goto out;
+        if (!first)
+            first = id;
     }
-    char key[64];
-    snprintf(key, sizeof key, "reminder:%lld", (long long)rm->id);
-    q.it.reminder_id = rm->id;
-    q.it.priority = planner_priority(rm->kind, rm->due_at, rm->expires_at);
-    q.it.due_at = rm->due_at;
-    q.it.expires_at = rm->expires_at;
-    q.it.dedupe_key = key;
-    int64_t id;
-    int created;
-    if (queue_insert(n, &q.it, &id, &created, err) < 0 ||
-        reminder_mark(n, rm->id, "enqueued", id, NULL, err) < 0)
+    if (reminder_mark(n, rm->id, "enqueued", first, NULL, err) < 0)
         goto out;
     rc = 1;
 out:
@@ -136,7 +167,8 @@ out:
         store_rollback(n->db);
     else if (store_commit(n->db, err) < 0)
         rc = -1;
-    queue_msg_free(&q);
+    for (int i = 0; i < built; i++)
+        queue_msg_free(&q[i]);
     nudge_vars_free(&vars);
     return rc;
 }

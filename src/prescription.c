@@ -141,6 +141,7 @@ static int rx_plan(nudge *n, const nudge_clinic *c, const nudge_patient *pt,
             .template_name = "medication_reminder",
             .subject = subject,
             .detail = detail,
+            .channels = p->channels,
             .due_at = d[a].at,
             .expires_at = d[a].at + RX_DOSE_WINDOW,
         };
@@ -172,6 +173,10 @@ static int rx_prepare(nudge *n, nudge_prescription *p, nudge_clinic *c, nudge_pa
                            "appointment %lld is not this patient's",
                            (long long)p->appointment_id);
     }
+    char ch[sizeof p->channels];
+    if (reminder_channels(p->channels, ch, sizeof ch, "channels", err) < 0)
+        return -1;
+    str_copy(p->channels, sizeof p->channels, ch);
     if (p->n_medications < 1 || p->n_medications > NUDGE_MAX_MEDICATIONS)
         return err_set(err, NUDGE_EINVAL, "medications",
                        "a prescription has 1 to %d medications (got %d)", NUDGE_MAX_MEDICATIONS,
@@ -226,12 +231,12 @@ int nudge_prescription_add(nudge *n, nudge_prescription *p, nudge_err *err)
     str_copy(p->status, sizeof p->status, "active");
     if (store_scalar(n->db, &p->id, err,
                      "INSERT INTO prescriptions (clinic_id, patient_id, appointment_id, "
-                     "prescriber, notes, status, starts_on, ends_on, created_at, updated_at) "
-                     "VALUES (?,?,?,?,?,'active',?,?,?,?) RETURNING id",
+                     "prescriber, notes, status, starts_on, ends_on, channels, created_at, "
+                     "updated_at) VALUES (?,?,?,?,?,'active',?,?,?,?,?) RETURNING id",
                      bind_int(p->clinic_id), bind_int(p->patient_id),
                      bind_int_or_null(p->appointment_id), bind_text_or_null(p->prescriber),
                      bind_text_or_null(p->notes), bind_text(p->starts_on), bind_text(p->ends_on),
-                     bind_int(now), bind_int(now)) != 1)
+                     bind_text_or_null(p->channels), bind_int(now), bind_int(now)) != 1)
         goto fail;
     if (rx_insert_items(n, p, err) < 0 || rx_plan(n, &c, &pt, p, f, now, err) < 0 ||
         audit_add(n, p->clinic_id, "create", "prescription", p->id, NULL, err) < 0)
@@ -379,6 +384,8 @@ int nudge_prescription_change(nudge *n, int64_t clinic_id, int64_t id, nudge_pre
     str_copy(p->starts_on, sizeof p->starts_on, cur->starts_on);
     if (nudge_blank(p->prescriber))
         str_copy(p->prescriber, sizeof p->prescriber, cur->prescriber);
+    if (nudge_blank(p->channels))
+        str_copy(p->channels, sizeof p->channels, cur->channels);
     if (rx_prepare(n, p, &c, &pt, f, err) < 0 ||
         reminder_cancel_where(n, p->clinic_id, 0, subject, "prescription changed", NULL,
                               err) < 0 ||
@@ -387,9 +394,11 @@ int nudge_prescription_change(nudge *n, int64_t clinic_id, int64_t id, nudge_pre
                    bind_int(p->clinic_id), bind_int(id)) < 0 ||
         store_exec(n->db, err,
                    "UPDATE prescriptions SET prescriber = ?, notes = ?, ends_on = ?, "
-                   "updated_at = ?, version = version + 1 WHERE clinic_id = ? AND id = ?",
+                   "channels = ?, updated_at = ?, version = version + 1 WHERE clinic_id = ? AND "
+                   "id = ?",
                    bind_text_or_null(p->prescriber), bind_text_or_null(p->notes),
-                   bind_text(p->ends_on), bind_int(now), bind_int(p->clinic_id),
+                   bind_text(p->ends_on), bind_text_or_null(p->channels), bind_int(now),
+                   bind_int(p->clinic_id),
                    bind_int(id)) < 0 ||
         rx_insert_items(n, p, err) < 0 || rx_plan(n, &c, &pt, p, f, now, err) < 0 ||
         audit_add(n, p->clinic_id, "update", "prescription", id, NULL, err) < 0)

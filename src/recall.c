@@ -56,8 +56,11 @@ int nudge_recall_rule_add(nudge *n, nudge_recall_rule *r, nudge_err *err)
     if (r->after_days < 1 || r->after_days > 3660)
         return err_set(err, NUDGE_EINVAL, "after_days",
                        "after_days must be 1 to 3660 (got %d)", r->after_days);
-    if (recall_cadence(r->cadence, steps, err) < 0)
+    char ch[sizeof r->channels];
+    if (recall_cadence(r->cadence, steps, err) < 0 ||
+        reminder_channels(r->channels, ch, sizeof ch, "channels", err) < 0)
         return -1;
+    str_copy(r->channels, sizeof r->channels, ch);
     if (nudge_blank(r->template_name))
         str_copy(r->template_name, sizeof r->template_name, "preventive_care_annual");
     if (nudge_clinic_get(n, r->clinic_id, &c, err) < 0)
@@ -76,10 +79,11 @@ int nudge_recall_rule_add(nudge *n, nudge_recall_rule *r, nudge_err *err)
         return -1;
     if (store_scalar(n->db, &r->id, err,
                      "INSERT INTO recall_rules (clinic_id, service, after_days, cadence, "
-                     "template, active, created_at) VALUES (?,?,?,?,?,1,?) RETURNING id",
+                     "template, channels, active, created_at) VALUES (?,?,?,?,?,?,1,?) "
+                     "RETURNING id",
                      bind_int(r->clinic_id), bind_text(r->service), bind_int(r->after_days),
                      bind_text(r->cadence), bind_text(r->template_name),
-                     bind_int(r->created_at)) != 1 ||
+                     bind_text_or_null(r->channels), bind_int(r->created_at)) != 1 ||
         audit_add(n, r->clinic_id, "create", "recall_rule", r->id, r->service, err) < 0) {
         store_rollback(n->db);
         return -1;
@@ -87,7 +91,8 @@ int nudge_recall_rule_add(nudge *n, nudge_recall_rule *r, nudge_err *err)
     return store_commit(n->db, err);
 }
 
-#define RULE_COLS "id, clinic_id, service, after_days, cadence, template, active, created_at"
+#define RULE_COLS                                                                              \
+    "id, clinic_id, service, after_days, cadence, template, active, created_at, channels"
 
 static void recall_rule_row(store_stmt *st, nudge_recall_rule *r)
 {
@@ -100,6 +105,7 @@ static void recall_rule_row(store_stmt *st, nudge_recall_rule *r)
     store_copy(st, 5, r->template_name, sizeof r->template_name);
     r->active = (int)store_int(st, 6);
     r->created_at = store_int(st, 7);
+    store_copy(st, 8, r->channels, sizeof r->channels);
 }
 
 int nudge_recall_rule_list(nudge *n, int64_t clinic_id, nudge_recall_rule_fn fn, void *ctx,
@@ -319,6 +325,7 @@ static int recall_step(nudge *n, const nudge_recall *rc, int64_t now, nudge_err 
         .subject = subject,
         .occurrence = occurrence,
         .detail = detail,
+        .channels = rule.channels,
         .due_at = rc->next_at,
     };
     if (reminder_plan(n, &rs, NULL, err) < 0)

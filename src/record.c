@@ -194,6 +194,8 @@ const nudge_field nudge_reminder_fields[] = {
      .help = "what it carries (the prescription items due then)"},
     {"note", "note", AT(R, note), NUDGE_T_TEXT, RO | NUDGE_F_NULLABLE,
      .help = "why it was cancelled, expired or failed"},
+    {"channels", "channels", AT(R, channels), NUDGE_T_TEXT, RO | NUDGE_F_NULLABLE,
+     .help = "one delivery on each (sms,email); null: the patient's route"},
     {0},
 };
 #undef R
@@ -220,6 +222,9 @@ const nudge_field nudge_prescription_fields[] = {
      .help = "last day of its longest course"},
     {"stop_reason", "stop_reason", AT(X, stop_reason), NUDGE_T_TEXT, RO | NUDGE_F_NULLABLE,
      .help = "why it was stopped"},
+    {"channels", "channels", AT(X, channels), NUDGE_T_TEXT, NUDGE_F_NULLABLE | NUDGE_F_CREATE,
+     .help = "both, or channels to send each dose on at once (sms,email); default: the "
+             "patient's"},
     {"created_at", "created_at", AT(X, created_at), NUDGE_T_TIME, RO, .help = "when written"},
     {"updated_at", "updated_at", AT(X, updated_at), NUDGE_T_TIME, RO, .help = "last change"},
     {"version", "version", AT(X, version), NUDGE_T_INT64, NUDGE_F_HIDDEN,

@@ -7,6 +7,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core.h"
 #include "record.h"
@@ -36,16 +37,41 @@ int reminder_plan(nudge *n, const reminder_spec *rs, int64_t *id, nudge_err *err
     int r = store_scalar(
         n->db, &got, err,
         "INSERT INTO reminders (clinic_id, patient_id, appointment_id, kind, template, due_at, "
-        "expires_at, status, subject, detail, occurrence, created_at, updated_at) "
-        "VALUES (?,?,?,?,?,?,?,'planned',?,?,?,?,?) ON CONFLICT DO NOTHING RETURNING id",
+        "expires_at, status, subject, detail, occurrence, channels, created_at, updated_at) "
+        "VALUES (?,?,?,?,?,?,?,'planned',?,?,?,?,?,?) ON CONFLICT DO NOTHING RETURNING id",
         bind_int(rs->clinic_id), bind_int(rs->patient_id), bind_int_or_null(rs->appointment_id),
         bind_text(rs->kind), bind_text(rs->template_name), bind_int(rs->due_at),
         bind_int_or_null(rs->expires_at), bind_text_or_null(rs->subject),
-        bind_text_or_null(rs->detail), bind_text_or_null(rs->occurrence), bind_int(now),
+        bind_text_or_null(rs->detail), bind_text_or_null(rs->occurrence),
+        bind_text_or_null(rs->channels && *rs->channels ? rs->channels : NULL), bind_int(now),
         bind_int(now));
     if (id)
         *id = got;
     return r;
+}
+
+int reminder_channels(const char *in, char *out, size_t n, const char *field, nudge_err *err)
+{
+    static const char *const names[] = {"sms", "whatsapp", "email", NULL};
+    char buf[64];
+    unsigned seen = 0;
+    size_t len = 0;
+    out[0] = 0;
+    if (nudge_blank(in))
+        return 0;
+    /* The clinics' documents' "BOTH": a text and an email. */
+    str_copy(buf, sizeof buf, !strcasecmp(in, "both") ? "sms,email" : in);
+    for (char *save = NULL, *tok = strtok_r(buf, ", ", &save); tok;
+         tok = strtok_r(NULL, ", ", &save)) {
+        int i = nudge_names_find(names, tok);
+        if (i < 0 || seen & (1u << i))
+            return err_set(err, NUDGE_EINVAL, field,
+                           "channels must be both, or distinct sms, whatsapp and email separated "
+                           "by commas (got \"%.40s\")", in);
+        seen |= 1u << i;
+        len += (size_t)snprintf(out + len, n - len, "%s%s", len ? "," : "", tok);
+    }
+    return 0;
 }
 
 /* ---- dates and the patient's time of day, for every plan not tied to a

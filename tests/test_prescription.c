@@ -425,6 +425,48 @@ static void test_stop_and_change(void **state)
     tu_close(&env);
 }
 
+static void test_both_channels_one_reminder(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, TU_T(2026, 12, 1, 0, 0));
+    int64_t c = add_clinic(env.n, "Asia/Kolkata", 0);
+    nudge_patient pt;
+    nudge_patient_init(&pt);
+    pt.clinic_id = c;
+    strcpy(pt.name, "Ram Lal");
+    strcpy(pt.phone, "9876543210");
+    strcpy(pt.email, "ram@example.com");
+    nudge_err e = {0};
+    assert_int_equal(nudge_patient_add(env.n, &pt, &e), 0);
+    nudge_prescription p;
+    rx_init(&p, c, pt.id, "2026-12-01");
+    strcpy(p.channels, "BOTH");
+    med(&p, "Amoxicillin", "500 mg", "OD", "1 day", NULL);
+    rx_add(env.n, &p);
+    assert_string_equal(p.channels, "sms,email");
+    struct plans *pl = plans_of(env.n, c, p.id);
+    assert_int_equal(pl->n, 1);
+    assert_string_equal(pl->r[0].channels, "sms,email");
+    struct sent *s = calloc(1, sizeof *s);
+    nudge_on_sent(env.n, on_sent, s);
+    nudge_tick_stats st = tick_at(&env, pl->r[0].due_at);
+    tick_at(&env, pl->r[0].due_at); /* a repeated tick adds nothing */
+    /* One logical reminder, one delivery per channel. */
+    assert_int_equal(st.planned_enqueued, 1);
+    assert_int_equal(s->n, 2);
+    pl = plans_of(env.n, c, p.id);
+    assert_string_equal(pl->r[0].status, "enqueued");
+    nudge_on_sent(env.n, NULL, NULL);
+    free(s);
+    rx_init(&p, c, pt.id, "2026-12-01");
+    strcpy(p.channels, "sms,sms");
+    med(&p, "Amoxicillin", "500 mg", "OD", "1 day", NULL);
+    assert_int_equal(nudge_prescription_add(env.n, &p, &e), -1);
+    assert_string_equal(e.field, "channels");
+    tu_close(&env);
+}
+
 static int count_rx(void *ctx, const nudge_prescription *p)
 {
     (void)p;
@@ -494,6 +536,7 @@ int main(void)
         cmocka_unit_test(test_quiet_hours_defer_or_cancel_a_dose),
         cmocka_unit_test(test_stop_and_change),
         cmocka_unit_test(test_bad_input_writes_nothing),
+        cmocka_unit_test(test_both_channels_one_reminder),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

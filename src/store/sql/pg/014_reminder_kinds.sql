@@ -26,6 +26,7 @@ CREATE TABLE prescriptions (
   starts_on      TEXT NOT NULL,
   ends_on        TEXT NOT NULL,
   stop_reason    TEXT,
+  channels       TEXT,
   created_at     BIGINT NOT NULL,
   updated_at     BIGINT NOT NULL,
   version        BIGINT NOT NULL DEFAULT 1,
@@ -61,6 +62,7 @@ CREATE TABLE recall_rules (
   after_days  BIGINT NOT NULL,
   cadence     TEXT NOT NULL DEFAULT '',
   template    TEXT NOT NULL DEFAULT 'preventive_care_annual',
+  channels    TEXT,
   active      BIGINT NOT NULL DEFAULT 1,
   created_at  BIGINT NOT NULL,
   PRIMARY KEY (clinic_id, id)
@@ -98,6 +100,7 @@ CREATE TABLE lab_orders (
   test_name   TEXT NOT NULL,
   due_on      TEXT NOT NULL,
   repeat_days BIGINT NOT NULL DEFAULT 0,
+  channels    TEXT,
   next_at     BIGINT NOT NULL,
   sends       BIGINT NOT NULL DEFAULT 0,
   status      TEXT NOT NULL DEFAULT 'due' CHECK (status IN ('due','reminded','done','cancelled')),

@@ -66,6 +66,7 @@ CREATE TABLE prescriptions (
   starts_on      TEXT NOT NULL,
   ends_on        TEXT NOT NULL,
   stop_reason    TEXT,
+  channels       TEXT,
   created_at     INTEGER NOT NULL,
   updated_at     INTEGER NOT NULL,
   version        INTEGER NOT NULL DEFAULT 1
@@ -100,6 +101,7 @@ CREATE TABLE recall_rules (
   after_days  INTEGER NOT NULL,
   cadence     TEXT NOT NULL DEFAULT '',
   template    TEXT NOT NULL DEFAULT 'preventive_care_annual',
+  channels    TEXT,
   active      INTEGER NOT NULL DEFAULT 1,
   created_at  INTEGER NOT NULL
 );
@@ -132,6 +134,7 @@ CREATE TABLE lab_orders (
   test_name   TEXT NOT NULL,
   due_on      TEXT NOT NULL,
   repeat_days INTEGER NOT NULL DEFAULT 0,
+  channels    TEXT,
   next_at     INTEGER NOT NULL,
   sends       INTEGER NOT NULL DEFAULT 0,
   status      TEXT NOT NULL DEFAULT 'due' CHECK (status IN ('due','reminded','done','cancelled')),
