@@ -83,6 +83,9 @@ typedef struct reminder_spec {
  * route), "both" (sms,email) or a list of distinct sms, whatsapp, email;
  * errors name field. out >= 24 bytes. */
 int reminder_channels(const char *in, char *out, size_t n, const char *field, nudge_err *err);
+/* Whether the patient can be reached on every channel listed. */
+int reminder_channels_reach(const nudge_patient *p, const char *channels, const char *field,
+                            nudge_err *err);
 /* 1 planned (*id, may be NULL), 0 that occurrence was planned before, -1. */
 int reminder_plan(nudge *n, const reminder_spec *rs, int64_t *id, nudge_err *err);
 /* Dates as YYYY-MM-DD (tz.h's tz_local, noon): parse (-1: not a real

@@ -42,7 +42,8 @@ int nudge_lab_add(nudge *n, nudge_lab_order *o, nudge_err *err)
             err_set(err, NUDGE_EINVAL, "patient_id", "no patient %lld", (long long)o->patient_id);
         return -1;
     }
-    if (nudge_clinic_get(n, p.clinic_id, &c, err) < 0)
+    if (nudge_clinic_get(n, p.clinic_id, &c, err) < 0 ||
+        reminder_channels_reach(&p, o->channels, "channels", err) < 0)
         return -1;
     int64_t now = clock_now(n);
     o->clinic_id = c.id;

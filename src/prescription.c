@@ -177,6 +177,8 @@ static int rx_prepare(nudge *n, nudge_prescription *p, nudge_clinic *c, nudge_pa
     if (reminder_channels(p->channels, ch, sizeof ch, "channels", err) < 0)
         return -1;
     str_copy(p->channels, sizeof p->channels, ch);
+    if (reminder_channels_reach(pt, p->channels, "channels", err) < 0)
+        return -1;
     if (p->n_medications < 1 || p->n_medications > NUDGE_MAX_MEDICATIONS)
         return err_set(err, NUDGE_EINVAL, "medications",
                        "a prescription has 1 to %d medications (got %d)", NUDGE_MAX_MEDICATIONS,

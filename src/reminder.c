@@ -74,6 +74,19 @@ int reminder_channels(const char *in, char *out, size_t n, const char *field, nu
     return 0;
 }
 
+int reminder_channels_reach(const nudge_patient *p, const char *channels, const char *field,
+                            nudge_err *err)
+{
+    const char *email = strstr(channels, "email");
+    if (email && !p->email[0])
+        return err_set(err, NUDGE_EINVAL, field, "channels %s needs the patient's email",
+                       channels);
+    if ((strstr(channels, "sms") || strstr(channels, "whatsapp")) && !p->phone[0])
+        return err_set(err, NUDGE_EINVAL, field, "channels %s needs the patient's phone number",
+                       channels);
+    return 0;
+}
+
 /* ---- dates and the patient's time of day, for every plan not tied to a
  * visit's time ---- */
 
