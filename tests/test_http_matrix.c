@@ -381,7 +381,7 @@ static void replace_all(char *s, const char *from, const char *to)
 /* ---- the objects of clinic A a route's path can be about ---- */
 
 typedef struct objs {
-    int64_t patient, appt, notif, key, reminder;
+    int64_t patient, appt, notif, key, reminder, rx;
 } objs;
 
 static int64_t create(api_env *a, const char *path, const char *key, const char *body)
@@ -417,6 +417,11 @@ static void make_objs(api_env *a, objs *o)
              (long long)o->patient);
     o->notif = create(a, "/v1/notifications", a->staff_a, body);
     o->key = create(a, "/v1/keys", a->admin_a, "{\"role\":\"integration\",\"label\":\"victim\"}");
+    snprintf(body, sizeof body,
+             "{\"patient_id\":%lld,\"medications\":[{\"drug_name\":\"A\",\"dose\":\"1\","
+             "\"frequency\":\"OD\",\"duration\":\"5 days\"}]}",
+             (long long)o->patient);
+    o->rx = create(a, "/v1/prescriptions", a->staff_a, body);
 }
 
 /* The object of clinic A an {id} in this pattern names, by path prefix. */
@@ -431,6 +436,7 @@ static int64_t id_for(const char *pattern, const objs *o)
         {"/v1/notifications/", offsetof(objs, notif)},
         {"/v1/keys/", offsetof(objs, key)},
         {"/v1/reminders/", offsetof(objs, reminder)},
+        {"/v1/prescriptions/", offsetof(objs, rx)},
     };
     for (size_t i = 0; i < sizeof map / sizeof *map; i++)
         if (!strncmp(pattern, map[i].prefix, strlen(map[i].prefix)))
@@ -584,6 +590,18 @@ static int body_for(const http_route *rt, const char *action, body_fx *fx)
         {"POST", "/v1/notifications/{id}/{action}", "cancel", {0}},
         {"POST", "/v1/keys/{id}/revoke", NULL, {0}},
         {"POST", "/v1/reminders/{id}/cancel", NULL, {0}},
+        {"POST", "/v1/prescriptions", NULL,
+         {"{\"patient_id\":@P@,\"prescriber\":\"@S@\",\"medications\":[{\"drug_name\":\"A\","
+          "\"dose\":\"1\",\"frequency\":\"OD\",\"duration\":\"5 days\"}]}",
+          "Dr Rao",
+          "{\"patient_id\":@P@,\"prescriber\":5,\"medications\":[{\"drug_name\":\"A\","
+          "\"dose\":\"1\",\"frequency\":\"OD\",\"duration\":\"5 days\"}]}",
+          "prescriber", 0}},
+        {"POST", "/v1/prescriptions/{id}/stop", NULL,
+         {"{\"reason\":\"@S@\"}", "rash", "{\"reason\":5}", "reason", 0}},
+        {"POST", "/v1/reminders/cancel", NULL,
+         {"{\"patient_id\":@P@,\"subject\":\"@S@\"}", "prescription:1",
+          "{\"patient_id\":@P@,\"subject\":5}", "subject", 0}},
     };
     for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
         if (strcmp(t[i].method, rt->method) || strcmp(t[i].pattern, rt->pattern))

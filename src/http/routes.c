@@ -18,6 +18,8 @@ H(api_notification_create); H(api_notification_list); H(api_notification_get);
 H(api_notification_action); H(api_queue_status);
 H(api_key_list); H(api_key_create); H(api_key_revoke);
 H(api_audit_list);
+H(api_prescription_create); H(api_prescription_list); H(api_prescription_get);
+H(api_prescription_stop); H(api_reminder_list); H(api_reminder_cancel_where);
 H(api_twilio_status); H(api_twilio_inbound); H(api_whatsapp_verify); H(api_whatsapp_events);
 H(api_msg91_status);
 #undef H
@@ -39,6 +41,12 @@ const http_route http_routes[] = {
     {"PATCH", "/v1/patients/{id}", api_patient_update, ANY},
     {"GET", "/v1/patients/{id}/reminders", api_patient_reminders, ANY},
     {"POST", "/v1/reminders/{id}/cancel", api_reminder_cancel, STAFF},
+    {"GET", "/v1/reminders", api_reminder_list, ANY},
+    {"POST", "/v1/reminders/cancel", api_reminder_cancel_where, STAFF},
+    {"POST", "/v1/prescriptions", api_prescription_create, ANY},
+    {"GET", "/v1/prescriptions", api_prescription_list, ANY},
+    {"GET", "/v1/prescriptions/{id}", api_prescription_get, ANY},
+    {"POST", "/v1/prescriptions/{id}/stop", api_prescription_stop, STAFF},
     {"POST", "/v1/appointments", api_appointment_create, ANY},
     {"GET", "/v1/appointments", api_appointment_list, ANY},
     {"GET", "/v1/appointments/{id}", api_appointment_get, ANY},
