@@ -883,6 +883,8 @@ extern const nudge_field nudge_appointment_fields[];
 extern const nudge_field nudge_reminder_fields[];
 extern const nudge_field nudge_prescription_fields[];
 extern const nudge_field nudge_medication_fields[];
+extern const nudge_field nudge_recall_rule_fields[];
+extern const nudge_field nudge_recall_fields[];
 extern const nudge_field nudge_notification_fields[];
 extern const nudge_field nudge_attempt_fields[];
 extern const nudge_field nudge_delivery_event_fields[];

@@ -233,6 +233,49 @@ const nudge_field nudge_prescription_fields[] = {
 };
 #undef X
 
+static const char *const recall_status_names[] = {"open",      "booked", "done",
+                                                  "opted_out", "closed", NULL};
+
+#define RR nudge_recall_rule
+const nudge_field nudge_recall_rule_fields[] = {
+    {"id", "id", AT(RR, id), NUDGE_T_ID, RO, .help = "the rule's id"},
+    {"clinic_id", "clinic_id", AT(RR, clinic_id), NUDGE_T_ID, RO, .help = "its clinic"},
+    {"service", "service", AT(RR, service), NUDGE_T_TEXT, REQ,
+     .help = "the completed visit's service, ignoring case"},
+    {"after_days", "after_days", AT(RR, after_days), NUDGE_T_INT,
+     NUDGE_F_REQUIRED | NUDGE_F_CREATE, .help = "days after the visit"},
+    {"cadence", "cadence", AT(RR, cadence), NUDGE_T_TEXT, OPT,
+     .help = "sent again this many days after the first (14,28)"},
+    {"template", "template", AT(RR, template_name), NUDGE_T_TEXT, OPT,
+     .help = "template (default preventive_care_annual)"},
+    {"channels", "channels", AT(RR, channels), NUDGE_T_TEXT, OPT,
+     .help = "both, or the channels to send each on at once"},
+    {"active", "active", AT(RR, active), NUDGE_T_BOOL, RO, .help = "whether it makes recalls"},
+    {"created_at", "created_at", AT(RR, created_at), NUDGE_T_TIME, RO, .help = "when made"},
+    {0},
+};
+#undef RR
+
+#define RC nudge_recall
+const nudge_field nudge_recall_fields[] = {
+    {"id", "id", AT(RC, id), NUDGE_T_ID, RO, .help = "the recall's id"},
+    {"clinic_id", "clinic_id", AT(RC, clinic_id), NUDGE_T_ID, RO, .help = "its clinic"},
+    {"patient_id", "patient_id", AT(RC, patient_id), NUDGE_T_ID, RO, .help = "the patient"},
+    {"rule_id", "rule_id", AT(RC, rule_id), NUDGE_T_ID, RO, .help = "the rule that made it"},
+    {"appointment_id", "appointment_id", AT(RC, appointment_id), NUDGE_T_ID,
+     RO | NUDGE_F_NULLABLE, .help = "the completed visit it follows"},
+    {"due_on", "due_on", AT(RC, due_on), NUDGE_T_TEXT, RO, .help = "its date, the patient's zone"},
+    {"next_at", "next_at", AT(RC, next_at), NUDGE_T_TIME, RO, .help = "when it is next sent"},
+    {"sends", "sends", AT(RC, sends), NUDGE_T_INT, RO, .help = "how often it was planned"},
+    {"status", "status", AT(RC, status), NUDGE_T_TEXT, RO, .names = recall_status_names,
+     .help = "open, booked, done, opted_out or closed"},
+    {"booked_by", "booked_by", AT(RC, booked_by), NUDGE_T_ID, RO | NUDGE_F_NULLABLE,
+     .help = "the visit that holds it"},
+    {"updated_at", "updated_at", AT(RC, updated_at), NUDGE_T_TIME, RO, .help = "last change"},
+    {0},
+};
+#undef RC
+
 #define M nudge_medication
 const nudge_field nudge_medication_fields[] = {
     {"id", "id", AT(M, id), NUDGE_T_ID, RO, .help = "the item's id"},

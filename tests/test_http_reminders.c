@@ -3,7 +3,8 @@
  * real server on a fake clock: a prescription with its medications made,
  * read, listed and stopped; its doses listed by subject; errors naming the
  * medication's field; another clinic kept out; plans cancelled by patient;
- * the roles each route allows.
+ * the roles each route allows; recall rules made, a recall made by a
+ * completed visit, listed and closed.
  */
 #include "httputil.h"
 
@@ -169,12 +170,66 @@ static void test_cancel_plans_by_patient(void **state)
     api_free(&r);
 }
 
+static void test_recalls(void **state)
+{
+    api_env *a = *state;
+    int64_t p = make_patient(a);
+    api_resp r = api_call(a, "POST", "/v1/recalls/rules", a->staff_a,
+                          "{\"service\":\"Cleaning\",\"after_days\":180,\"cadence\":\"28,14\"}");
+    API_EXPECT_PROBLEM(r, 422, "cadence");
+    api_free(&r);
+    r = api_call(a, "POST", "/v1/recalls/rules", a->integ_a,
+                 "{\"service\":\"Cleaning\",\"after_days\":180}");
+    assert_int_equal(r.status, 403);
+    api_free(&r);
+    r = api_call(a, "POST", "/v1/recalls/rules", a->staff_a,
+                 "{\"service\":\"Cleaning\",\"after_days\":180,\"cadence\":\"14,28\"}");
+    assert_int_equal(r.status, 201);
+    assert_string_equal(api_str(&r, "template"), "preventive_care_annual");
+    api_free(&r);
+    r = api_call(a, "GET", "/v1/recalls/rules", a->integ_a, NULL);
+    assert_int_equal(json_array_size(json_object_get(r.json, "data")), 1);
+    api_free(&r);
+    char body[256], path[96];
+    snprintf(body, sizeof body,
+             "{\"patient_id\":%lld,\"service\":\"cleaning\","
+             "\"start_at\":\"2026-12-01T10:00:00+05:30\"}",
+             (long long)p);
+    r = api_call(a, "POST", "/v1/appointments", a->staff_a, body);
+    int64_t appt = api_int(&r, "id");
+    api_free(&r);
+    snprintf(path, sizeof path, "/v1/appointments/%lld/complete", (long long)appt);
+    r = api_call(a, "POST", path, a->staff_a, NULL);
+    assert_int_equal(r.status, 200);
+    api_free(&r);
+    snprintf(path, sizeof path, "/v1/recalls?patient_id=%lld", (long long)p);
+    r = api_call(a, "GET", path, a->integ_a, NULL);
+    json_t *first = json_array_get(json_object_get(r.json, "data"), 0);
+    assert_string_equal(json_string_value(json_object_get(first, "due_on")), "2027-05-30");
+    assert_string_equal(json_string_value(json_object_get(first, "next_at")),
+                        "2027-05-30T10:00:00+05:30");
+    assert_string_equal(json_string_value(json_object_get(first, "status")), "open");
+    int64_t id = json_integer_value(json_object_get(first, "id"));
+    api_free(&r);
+    snprintf(path, sizeof path, "/v1/recalls/%lld/close", (long long)id);
+    r = api_call(a, "POST", path, a->admin_b, NULL);
+    API_EXPECT_PROBLEM(r, 404, NULL);
+    api_free(&r);
+    r = api_call(a, "POST", path, a->staff_a, NULL);
+    assert_int_equal(r.status, 200);
+    api_free(&r);
+    r = api_call(a, "POST", path, a->staff_a, NULL);
+    API_EXPECT_PROBLEM(r, 404, NULL);
+    api_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_prescription_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prescription_errors_name_the_field, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_plans_by_patient, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recalls, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

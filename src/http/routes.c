@@ -20,6 +20,7 @@ H(api_key_list); H(api_key_create); H(api_key_revoke);
 H(api_audit_list);
 H(api_prescription_create); H(api_prescription_list); H(api_prescription_get);
 H(api_prescription_stop); H(api_reminder_list); H(api_reminder_cancel_where);
+H(api_recall_rule_create); H(api_recall_rule_list); H(api_recall_list); H(api_recall_close);
 H(api_twilio_status); H(api_twilio_inbound); H(api_whatsapp_verify); H(api_whatsapp_events);
 H(api_msg91_status);
 #undef H
@@ -47,6 +48,10 @@ const http_route http_routes[] = {
     {"GET", "/v1/prescriptions", api_prescription_list, ANY},
     {"GET", "/v1/prescriptions/{id}", api_prescription_get, ANY},
     {"POST", "/v1/prescriptions/{id}/stop", api_prescription_stop, STAFF},
+    {"GET", "/v1/recalls", api_recall_list, ANY},
+    {"POST", "/v1/recalls/{id}/close", api_recall_close, STAFF},
+    {"GET", "/v1/recalls/rules", api_recall_rule_list, ANY},
+    {"POST", "/v1/recalls/rules", api_recall_rule_create, STAFF},
     {"POST", "/v1/appointments", api_appointment_create, ANY},
     {"GET", "/v1/appointments", api_appointment_list, ANY},
     {"GET", "/v1/appointments/{id}", api_appointment_get, ANY},
