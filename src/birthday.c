@@ -21,10 +21,15 @@ static int birthday_leap(int y)
     return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
 
+typedef struct birthday_who {
+    int64_t clinic_id, patient_id;
+} birthday_who;
+
 /* Plans the wishes if today is the patient's birthday in their zone. */
-static int birthday_one(nudge *n, int64_t clinic_id, int64_t patient_id, int64_t now,
-                        nudge_err *err)
+static int birthday_one(nudge *n, const void *item, int64_t now, nudge_err *err)
 {
+    int64_t clinic_id = ((const birthday_who *)item)->clinic_id;
+    int64_t patient_id = ((const birthday_who *)item)->patient_id;
     nudge_clinic c;
     nudge_patient p;
     tz_local today;
@@ -79,16 +84,11 @@ int birthday_scan(nudge *n, int64_t now, nudge_err *err)
             int k = patient_born_on(n, days[i], after, ids, clinics, 128, err);
             if (k < 0)
                 return -1;
-            for (int j = 0; j < k; j++) {
-                if (store_begin(n->db, err) < 0)
-                    return -1;
-                if (birthday_one(n, clinics[j], ids[j], now, err) < 0) {
-                    store_rollback(n->db);
-                    return -1;
-                }
-                if (store_commit(n->db, err) < 0)
-                    return -1;
-            }
+            birthday_who who[128];
+            for (int j = 0; j < k; j++)
+                who[j] = (birthday_who){clinics[j], ids[j]};
+            if (reminder_each(n, who, sizeof who[0], k, now, birthday_one, err) < 0)
+                return -1;
             if (k < 128)
                 break;
             after = ids[k - 1];

@@ -83,6 +83,11 @@ typedef struct reminder_spec {
  * route), "both" (sms,email) or a list of distinct sms, whatsapp, email;
  * errors name field. out >= 24 bytes. */
 int reminder_channels(const char *in, char *out, size_t n, const char *field, nudge_err *err);
+/* A scan's batch: step on each of count items (size bytes apart), each in
+ * its own transaction, so one failure loses nothing already done. */
+int reminder_each(nudge *n, const void *items, size_t size, int count, int64_t now,
+                  int (*step)(nudge *n, const void *item, int64_t now, nudge_err *err),
+                  nudge_err *err);
 /* Whether the patient can be reached on every channel listed. */
 int reminder_channels_reach(const nudge_patient *p, const char *channels, const char *field,
                             nudge_err *err);

@@ -130,8 +130,9 @@ fail:
 }
 
 /* Plans one order's next reminder and steps to the one after. */
-static int lab_step(nudge *n, const nudge_lab_order *o, int64_t now, nudge_err *err)
+static int lab_step(nudge *n, const void *item, int64_t now, nudge_err *err)
 {
+    const nudge_lab_order *o = item;
     nudge_clinic c;
     nudge_patient p;
     if (nudge_clinic_get(n, o->clinic_id, &c, err) < 0 ||
@@ -191,16 +192,8 @@ int lab_scan(nudge *n, int64_t now, nudge_err *err)
         store_done(st);
         if (r < 0)
             return -1;
-        for (int i = 0; i < nb; i++) {
-            if (store_begin(n->db, err) < 0)
-                return -1;
-            if (lab_step(n, &batch[i], now, err) < 0) {
-                store_rollback(n->db);
-                return -1;
-            }
-            if (store_commit(n->db, err) < 0)
-                return -1;
-        }
+        if (reminder_each(n, batch, sizeof batch[0], nb, now, lab_step, err) < 0)
+            return -1;
         if (nb < 64)
             return 0;
     }

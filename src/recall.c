@@ -292,8 +292,9 @@ int recall_on_cancel(nudge *n, const nudge_appointment *a, nudge_err *err)
 
 /* One recall whose send is near: hold it, close it, or plan the send and
  * step to the next. In the caller's transaction. */
-static int recall_step(nudge *n, const nudge_recall *rc, int64_t now, nudge_err *err)
+static int recall_step(nudge *n, const void *item, int64_t now, nudge_err *err)
 {
+    const nudge_recall *rc = item;
     nudge_clinic c;
     nudge_patient p;
     nudge_recall_rule rule;
@@ -361,16 +362,8 @@ int recall_scan(nudge *n, int64_t now, nudge_err *err)
         store_done(st);
         if (r < 0)
             return -1;
-        for (int i = 0; i < nb; i++) {
-            if (store_begin(n->db, err) < 0)
-                return -1;
-            if (recall_step(n, &batch[i], now, err) < 0) {
-                store_rollback(n->db);
-                return -1;
-            }
-            if (store_commit(n->db, err) < 0)
-                return -1;
-        }
+        if (reminder_each(n, batch, sizeof batch[0], nb, now, recall_step, err) < 0)
+            return -1;
         if (nb < 64)
             return 0;
     }

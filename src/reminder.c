@@ -87,6 +87,23 @@ int reminder_channels_reach(const nudge_patient *p, const char *channels, const 
     return 0;
 }
 
+int reminder_each(nudge *n, const void *items, size_t size, int count, int64_t now,
+                  int (*step)(nudge *n, const void *item, int64_t now, nudge_err *err),
+                  nudge_err *err)
+{
+    for (int i = 0; i < count; i++) {
+        if (store_begin(n->db, err) < 0)
+            return -1;
+        if (step(n, (const char *)items + (size_t)i * size, now, err) < 0) {
+            store_rollback(n->db);
+            return -1;
+        }
+        if (store_commit(n->db, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* ---- dates and the patient's time of day, for every plan not tied to a
  * visit's time ---- */
 
