@@ -92,5 +92,27 @@ nd recall close "$RC" --clinic "$C"
 check "recall close exits 0" test $? -eq 0
 check "the recall is closed" grep -q "closed" <<<"$(nd recall list --clinic "$C")"
 
+# ---- labs, follow-up visits, ready on demand
+L=$(nd --now $NOW lab add --patient "$P" --test HbA1c --due 2026-12-10 --repeat-days 7)
+check "lab add prints the id" test "$L" -ge 1
+nd --now $NOW lab add --patient "$P" --test X --due 2026-02-30 2>/dev/null
+check "an impossible due date exits 2" test $? -eq 2
+nd --now 2026-12-10T08:00:00+05:30 tick >/dev/null
+nd --now 2026-12-10T10:00:00+05:30 tick >/dev/null
+check "the lab reminder went on its day" grep -rq "HbA1c test is due on 10-Dec-2026" "$D/out"
+check "lab list shows one send" grep -q "^$L	$P	HbA1c	2026-12-10	7	1	2026-12-17T10:00:00+05:30	due" \
+    <<<"$(nd lab list --clinic "$C")"
+nd lab done "$L" --clinic "$C"
+check "lab done exits 0" test $? -eq 0
+F=$(nd --now $NOW followup add --patient "$P" --date 2026-12-20)
+check "followup add prints the plan's id" test "$F" -ge 1
+check "the follow-up is planned at 10:00 on the day" \
+    grep -q "^$F	$P	follow_up_visit	follow_up:$P	2026-12-20T10:00:00+05:30	planned" \
+    <<<"$(nd reminder list --patient "$P")"
+R1=$(nd --now $NOW ready --patient "$P" --what results --test "Lipid profile")
+check "ready prints the notification id" test "$R1" -ge 1
+nd --now $NOW ready --patient "$P" --what xray 2>/dev/null
+check "ready --what xray exits 2" test $? -eq 2
+
 echo "1..$n"
 [ "$failed" -eq 0 ]

@@ -83,8 +83,10 @@ int cli_rx_add(cli_ctx *c), cli_rx_list(cli_ctx *c), cli_rx_stop(cli_ctx *c),
 int cli_plan_list(cli_ctx *c), cli_plan_cancel(cli_ctx *c);
 int cli_recall_rule_add(cli_ctx *c), cli_recall_rules(cli_ctx *c), cli_recall_list(cli_ctx *c),
     cli_recall_close(cli_ctx *c);
+int cli_lab_add(cli_ctx *c), cli_lab_list(cli_ctx *c), cli_lab_done(cli_ctx *c),
+    cli_followup_add(cli_ctx *c), cli_ready(cli_ctx *c);
 extern const char *const cli_help_prescription, *const cli_help_reminder,
-    *const cli_help_recall;
+    *const cli_help_recall, *const cli_help_lab;
 int cli_migrate(cli_ctx *c), cli_tick(cli_ctx *c), cli_serve(cli_ctx *c), cli_demo(cli_ctx *c),
     cli_worker(cli_ctx *c);
 int cli_config_show(cli_ctx *c), cli_config_doc(cli_ctx *c);

@@ -357,3 +357,115 @@ int cli_recall_close(cli_ctx *c)
     nudge_err e = {0};
     return nudge_recall_close(c->n, clinic, id, &e) < 0 ? cli_fail(c->cmd, &e) : 0;
 }
+
+const char *const cli_help_lab =
+    "usage: nudge lab add --patient ID --test NAME --due YYYY-MM-DD [--repeat-days N]\n"
+    "                     [--channels C]\n"
+    "       nudge lab list --clinic ID [--patient ID]\n"
+    "       nudge lab done ID --clinic ID\n"
+    "       nudge followup add --patient ID --date YYYY-MM-DD\n"
+    "       nudge ready --patient ID --what prescription|results [--test NAME]\n"
+    "\n"
+    "A lab test is reminded on its due day at the patient's preferred time, then\n"
+    "every --repeat-days while not done (at most 12 times). followup add plans a\n"
+    "follow-up visit reminder on the date; ready sends \"your prescription is\n"
+    "ready\" or \"your NAME results are ready\" now. Each prints the new id.\n";
+
+int cli_lab_add(cli_ctx *c)
+{
+    static const char *const need[] = {"patient", "test", "due", NULL};
+    nudge_lab_order o;
+    memset(&o, 0, sizeof o);
+    const char *v;
+    int rc;
+    if ((rc = cli_require(c, need)) ||
+        (rc = cli_parse_id(c->cmd, "--patient", cli_arg(&c->a, "patient"), &o.patient_id)) ||
+        ((v = cli_arg(&c->a, "repeat-days")) &&
+         (rc = cli_parse_int(c->cmd, "--repeat-days", v, 0, 365, &o.repeat_days))))
+        return rc;
+    if (strlen(cli_arg(&c->a, "test")) >= sizeof o.test_name ||
+        strlen(cli_arg(&c->a, "due")) >= sizeof o.due_on ||
+        ((v = cli_arg(&c->a, "channels")) && strlen(v) >= sizeof o.channels))
+        return cli_usage(c->cmd, "%s", "--test, --due or --channels is too long");
+    strcpy(o.test_name, cli_arg(&c->a, "test"));
+    strcpy(o.due_on, cli_arg(&c->a, "due"));
+    if ((v = cli_arg(&c->a, "channels")))
+        strcpy(o.channels, v);
+    if ((rc = cli_open(c)))
+        return rc;
+    nudge_err e = {0};
+    if (nudge_lab_add(c->n, &o, &e) < 0)
+        return cli_fail(c->cmd, &e);
+    printf("%lld\n", (long long)o.id);
+    return 0;
+}
+
+static int cli_lab_row(void *x, const nudge_lab_order *o)
+{
+    char t[40];
+    cli_fmt_time(o->next_at, x, t, sizeof t);
+    printf("%lld\t%lld\t%s\t%s\t%d\t%d\t%s\t%s\n", (long long)o->id, (long long)o->patient_id,
+           o->test_name, o->due_on, o->repeat_days, o->sends, t, o->status);
+    return 0;
+}
+
+int cli_lab_list(cli_ctx *c)
+{
+    int64_t clinic, patient = 0;
+    const char *v;
+    char tzb[64];
+    int rc;
+    if ((rc = cli_recall_clinic(c, &clinic)) ||
+        ((v = cli_arg(&c->a, "patient")) && (rc = cli_parse_id(c->cmd, "--patient", v, &patient))) ||
+        (rc = cli_open(c)))
+        return rc;
+    nudge_err e = {0};
+    printf("id\tpatient\ttest\tdue_on\trepeat_days\tsends\tnext\tstatus\n");
+    return nudge_lab_list(c->n, clinic, patient, cli_lab_row,
+                          (void *)cli_clinic_tz(c->n, clinic, tzb, sizeof tzb), &e) < 0
+               ? cli_fail(c->cmd, &e)
+               : 0;
+}
+
+int cli_lab_done(cli_ctx *c)
+{
+    int64_t clinic, id;
+    int rc;
+    if ((rc = cli_recall_clinic(c, &clinic)) || (rc = cli_one_id(c, &id, 1)))
+        return rc;
+    nudge_err e = {0};
+    return nudge_lab_done(c->n, clinic, id, &e) < 0 ? cli_fail(c->cmd, &e) : 0;
+}
+
+int cli_followup_add(cli_ctx *c)
+{
+    static const char *const need[] = {"patient", "date", NULL};
+    int64_t patient, id = 0;
+    int rc;
+    if ((rc = cli_require(c, need)) ||
+        (rc = cli_parse_id(c->cmd, "--patient", cli_arg(&c->a, "patient"), &patient)) ||
+        (rc = cli_open(c)))
+        return rc;
+    nudge_err e = {0};
+    if (nudge_followup_add(c->n, NUDGE_ANY_CLINIC, patient, cli_arg(&c->a, "date"), &id, &e) < 0)
+        return cli_fail(c->cmd, &e);
+    printf("%lld\n", (long long)id);
+    return 0;
+}
+
+int cli_ready(cli_ctx *c)
+{
+    static const char *const need[] = {"patient", "what", NULL};
+    int64_t patient, id = 0;
+    int rc;
+    if ((rc = cli_require(c, need)) ||
+        (rc = cli_parse_id(c->cmd, "--patient", cli_arg(&c->a, "patient"), &patient)) ||
+        (rc = cli_open(c)))
+        return rc;
+    nudge_err e = {0};
+    if (nudge_notify_ready(c->n, NUDGE_ANY_CLINIC, patient, cli_arg(&c->a, "what"),
+                           cli_arg(&c->a, "test"), &id, &e) < 0)
+        return cli_fail(c->cmd, &e);
+    printf("%lld\n", (long long)id);
+    return 0;
+}
