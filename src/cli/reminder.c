@@ -330,7 +330,11 @@ static int cli_recall_row(void *x, const nudge_recall *r)
     return 0;
 }
 
-int cli_recall_list(cli_ctx *c)
+/* --clinic (required) and --patient (optional), the handle, the header,
+ * then list's rows with times in the clinic's zone. */
+typedef int (*cli_clinic_list_fn)(nudge *n, int64_t clinic, int64_t patient, const char *tz,
+                                  nudge_err *e);
+static int cli_clinic_rows(cli_ctx *c, const char *header, cli_clinic_list_fn list)
 {
     int64_t clinic, patient = 0;
     const char *v;
@@ -341,21 +345,37 @@ int cli_recall_list(cli_ctx *c)
         (rc = cli_open(c)))
         return rc;
     nudge_err e = {0};
-    printf("id\tpatient\trule\tdue_on\tnext\tsends\tstatus\n");
-    return nudge_recall_list(c->n, clinic, patient, cli_recall_row,
-                             (void *)cli_clinic_tz(c->n, clinic, tzb, sizeof tzb), &e) < 0
+    printf("%s\n", header);
+    return list(c->n, clinic, patient, cli_clinic_tz(c->n, clinic, tzb, sizeof tzb), &e) < 0
                ? cli_fail(c->cmd, &e)
                : 0;
 }
 
-int cli_recall_close(cli_ctx *c)
+/* `X verb ID --clinic C`: the library call on that clinic's record. */
+static int cli_clinic_act(cli_ctx *c, cli_id_fn act)
 {
     int64_t clinic, id;
     int rc;
     if ((rc = cli_recall_clinic(c, &clinic)) || (rc = cli_one_id(c, &id, 1)))
         return rc;
     nudge_err e = {0};
-    return nudge_recall_close(c->n, clinic, id, &e) < 0 ? cli_fail(c->cmd, &e) : 0;
+    return act(c->n, clinic, id, &e) < 0 ? cli_fail(c->cmd, &e) : 0;
+}
+
+static int cli_recall_rows(nudge *n, int64_t clinic, int64_t patient, const char *tz,
+                           nudge_err *e)
+{
+    return nudge_recall_list(n, clinic, patient, cli_recall_row, (void *)tz, e);
+}
+
+int cli_recall_list(cli_ctx *c)
+{
+    return cli_clinic_rows(c, "id\tpatient\trule\tdue_on\tnext\tsends\tstatus", cli_recall_rows);
+}
+
+int cli_recall_close(cli_ctx *c)
+{
+    return cli_clinic_act(c, nudge_recall_close);
 }
 
 const char *const cli_help_lab =
@@ -409,32 +429,21 @@ static int cli_lab_row(void *x, const nudge_lab_order *o)
     return 0;
 }
 
+static int cli_lab_rows(nudge *n, int64_t clinic, int64_t patient, const char *tz,
+                        nudge_err *e)
+{
+    return nudge_lab_list(n, clinic, patient, cli_lab_row, (void *)tz, e);
+}
+
 int cli_lab_list(cli_ctx *c)
 {
-    int64_t clinic, patient = 0;
-    const char *v;
-    char tzb[64];
-    int rc;
-    if ((rc = cli_recall_clinic(c, &clinic)) ||
-        ((v = cli_arg(&c->a, "patient")) && (rc = cli_parse_id(c->cmd, "--patient", v, &patient))) ||
-        (rc = cli_open(c)))
-        return rc;
-    nudge_err e = {0};
-    printf("id\tpatient\ttest\tdue_on\trepeat_days\tsends\tnext\tstatus\n");
-    return nudge_lab_list(c->n, clinic, patient, cli_lab_row,
-                          (void *)cli_clinic_tz(c->n, clinic, tzb, sizeof tzb), &e) < 0
-               ? cli_fail(c->cmd, &e)
-               : 0;
+    return cli_clinic_rows(c, "id\tpatient\ttest\tdue_on\trepeat_days\tsends\tnext\tstatus",
+                           cli_lab_rows);
 }
 
 int cli_lab_done(cli_ctx *c)
 {
-    int64_t clinic, id;
-    int rc;
-    if ((rc = cli_recall_clinic(c, &clinic)) || (rc = cli_one_id(c, &id, 1)))
-        return rc;
-    nudge_err e = {0};
-    return nudge_lab_done(c->n, clinic, id, &e) < 0 ? cli_fail(c->cmd, &e) : 0;
+    return cli_clinic_act(c, nudge_lab_done);
 }
 
 int cli_followup_add(cli_ctx *c)
