@@ -262,10 +262,15 @@ int nudge_appointment_reschedule(nudge *n, int64_t clinic_id, int64_t id, int64_
 /* ---- reminder plans ---- */
 typedef struct nudge_reminder {
     int64_t id, clinic_id, patient_id, appointment_id, notification_id;
-    char kind[16];      /* confirmation reminder follow_up no_show */
+    char kind[16];      /* confirmation reminder follow_up no_show medication recall
+                           lab_due follow_up_visit birthday */
     char template_name[64];
     int64_t due_at, expires_at;
-    char status[16];    /* planned enqueued cancelled expired */
+    char status[16];    /* planned enqueued cancelled expired failed */
+    char subject[48];   /* what a plan without a visit is about: "prescription:7" */
+    char detail[256];   /* what it carries (a dose time's prescription items) */
+    char note[256];     /* why it was cancelled, expired or failed */
+    char channels[24];  /* "sms,email": one delivery per channel; "": the patient's route */
 } nudge_reminder;
 typedef int (*nudge_reminder_fn)(void *ctx, const nudge_reminder *r);
 int nudge_reminder_list(nudge *n, int64_t clinic_id, int64_t appointment_id, nudge_reminder_fn fn,
@@ -275,6 +280,126 @@ int nudge_reminder_pending(nudge *n, int64_t clinic_id, int64_t patient_id, nudg
                            void *ctx, nudge_err *err);
 /* Cancels one planned reminder (ECONFLICT once it is no longer planned). */
 int nudge_reminder_cancel(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err);
+/* A clinic's plans of one patient (0: all) and subject (NULL: all), by due time. */
+int nudge_reminder_find(nudge *n, int64_t clinic_id, int64_t patient_id, const char *subject,
+                        nudge_reminder_fn fn, void *ctx, nudge_err *err);
+/* Cancels every planned reminder of a patient (patient_id) or about a
+ * subject ("prescription:7"), with their messages not yet sent; *count gets
+ * how many plans (may be NULL). */
+int nudge_reminder_cancel_where(nudge *n, int64_t clinic_id, int64_t patient_id,
+                                const char *subject, int *count, nudge_err *err);
+
+/* ---- prescriptions: medication reminders ----
+ * Each medication's frequency ("BD", "1-0-1", "q8h", "SOS"...) and duration
+ * ("5 days", "until review") are read as clinicians write them; doses are
+ * planned at their times (the defaults per frequency, the patient's
+ * preferred time for once-a-day codes, or the times given) in the
+ * patient's zone from starts_on, one reminder per dose time listing every
+ * drug due then. Stopping or changing cancels or re-plans the doses still
+ * to come in the same transaction. */
+#define NUDGE_MAX_MEDICATIONS 12
+#define NUDGE_REVIEW_DAYS 90 /* "until review": reminders for at most this many days */
+typedef struct nudge_medication {
+    int64_t id;
+    char drug_name[128];
+    char dose[64];
+    char frequency[32];
+    char duration[32];
+    char instructions[256];
+    char times[96]; /* "09:00,21:00": given, or the frequency's defaults */
+    int days;       /* the course's length, read from duration */
+} nudge_medication;
+typedef struct nudge_prescription {
+    int64_t id, clinic_id, patient_id, appointment_id;
+    char prescriber[128];
+    char notes[512];
+    char status[16];    /* active stopped */
+    char starts_on[11]; /* YYYY-MM-DD in the patient's zone; "" on input: today */
+    char ends_on[11];   /* the last day of its longest course */
+    char stop_reason[256];
+    char channels[24]; /* "" (the patient's route), "both" (sms,email) or a list */
+    int64_t created_at, updated_at, version;
+    int n_medications;
+    nudge_medication medications[NUDGE_MAX_MEDICATIONS];
+} nudge_prescription;
+int nudge_prescription_add(nudge *n, nudge_prescription *p, nudge_err *err);
+int nudge_prescription_get(nudge *n, int64_t clinic_id, int64_t id, nudge_prescription *out,
+                           nudge_err *err);
+typedef int (*nudge_prescription_fn)(void *ctx, const nudge_prescription *p);
+/* A clinic's prescriptions, of one patient (0: all), newest first. */
+int nudge_prescription_list(nudge *n, int64_t clinic_id, int64_t patient_id,
+                            nudge_prescription_fn fn, void *ctx, nudge_err *err);
+/* Stops it: its doses still to come are cancelled. */
+int nudge_prescription_stop(nudge *n, int64_t clinic_id, int64_t id, const char *reason,
+                            nudge_err *err);
+/* Replaces its medications (p->medications) and re-plans the doses still
+ * to come from now; the doses already sent stay in its history. */
+int nudge_prescription_change(nudge *n, int64_t clinic_id, int64_t id, nudge_prescription *p,
+                              nudge_err *err);
+
+/* ---- recalls: preventive care ----
+ * A clinic's rule per service ("Cleaning": 180 days after it was completed,
+ * again 14 and 28 days later) makes a recall for the patient when a visit
+ * of that service is completed; the recall is sent at the patient's
+ * preferred time on its day, then on each cadence step, until a visit is
+ * booked (a cancelled booking resumes it), the patient opts out of
+ * reminders, or the cadence runs out. */
+typedef struct nudge_recall_rule {
+    int64_t id, clinic_id;
+    char service[128];      /* the visit's service, matched ignoring case */
+    int after_days;         /* days after the completed visit */
+    char cadence[64];       /* "14,28": sent again this many days after the first */
+    char template_name[64]; /* "" on input: preventive_care_annual */
+    char channels[24];      /* "" (the patient's route), "both" (sms,email) or a list */
+    int active;
+    int64_t created_at;
+} nudge_recall_rule;
+int nudge_recall_rule_add(nudge *n, nudge_recall_rule *r, nudge_err *err);
+typedef int (*nudge_recall_rule_fn)(void *ctx, const nudge_recall_rule *r);
+int nudge_recall_rule_list(nudge *n, int64_t clinic_id, nudge_recall_rule_fn fn, void *ctx,
+                           nudge_err *err);
+typedef struct nudge_recall {
+    int64_t id, clinic_id, patient_id, rule_id, appointment_id;
+    char due_on[11];   /* the recall's date, the patient's zone */
+    int64_t next_at;   /* when it is next sent */
+    int sends;
+    char status[16];   /* open booked done opted_out closed */
+    int64_t booked_by; /* the visit that holds it */
+    int64_t updated_at;
+} nudge_recall;
+typedef int (*nudge_recall_fn)(void *ctx, const nudge_recall *r);
+/* A clinic's recalls, of one patient (0: all), newest first. */
+int nudge_recall_list(nudge *n, int64_t clinic_id, int64_t patient_id, nudge_recall_fn fn,
+                      void *ctx, nudge_err *err);
+/* Staff close a recall: nothing more is sent. */
+int nudge_recall_close(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err);
+
+/* ---- lab tests, follow-up visits, messages on demand ---- */
+typedef struct nudge_lab_order {
+    int64_t id, clinic_id, patient_id;
+    char test_name[128];
+    char due_on[11];   /* YYYY-MM-DD: reminded on this day at the preferred time */
+    int repeat_days;   /* then every so many days while not done; 0: once */
+    char channels[24]; /* "" (the patient's route), "both" (sms,email) or a list */
+    char status[16];   /* due, reminded (no more reminders, not done), done */
+    int sends;
+    int64_t next_at;
+} nudge_lab_order;
+int nudge_lab_add(nudge *n, nudge_lab_order *o, nudge_err *err);
+/* Marks it done: no more reminders, the one planned is cancelled. */
+int nudge_lab_done(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err);
+typedef int (*nudge_lab_fn)(void *ctx, const nudge_lab_order *o);
+int nudge_lab_list(nudge *n, int64_t clinic_id, int64_t patient_id, nudge_lab_fn fn, void *ctx,
+                   nudge_err *err);
+/* The clinician's "review in 2 weeks": a follow_up_visit reminder on date
+ * (YYYY-MM-DD) at the patient's preferred time; *id gets the plan. */
+int nudge_followup_add(nudge *n, int64_t clinic_id, int64_t patient_id, const char *date,
+                       int64_t *id, nudge_err *err);
+/* Sends now "your prescription is ready" (what = "prescription") or "your
+ * results are ready" (what = "results", test_name required); *id gets the
+ * notification. */
+int nudge_notify_ready(nudge *n, int64_t clinic_id, int64_t patient_id, const char *what,
+                       const char *test_name, int64_t *id, nudge_err *err);
 
 /* ---- templates ---- */
 typedef struct nudge_template {
@@ -939,6 +1064,10 @@ extern const nudge_field nudge_clinic_fields[];
 extern const nudge_field nudge_patient_fields[];
 extern const nudge_field nudge_appointment_fields[];
 extern const nudge_field nudge_reminder_fields[];
+extern const nudge_field nudge_prescription_fields[];
+extern const nudge_field nudge_medication_fields[];
+extern const nudge_field nudge_recall_rule_fields[];
+extern const nudge_field nudge_recall_fields[];
 extern const nudge_field nudge_notification_fields[];
 extern const nudge_field nudge_attempt_fields[];
 extern const nudge_field nudge_delivery_event_fields[];

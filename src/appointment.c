@@ -133,6 +133,7 @@ int nudge_appointment_book(nudge *n, int64_t clinic_id, nudge_appointment *a, nu
         goto fail;
     if (event_emit(n, a->clinic_id, "appointment.created", a->id, appt_payload(a), err) < 0 ||
         reminder_plan_appointment(n, &c, a, 1, plan, err) < 0 ||
+        (a->start_at > now && recall_on_booking(n, a, err) < 0) ||
         audit_add(n, a->clinic_id, "create", "appointment", a->id, a->service, err) < 0)
         goto fail;
     return store_commit(n->db, err);
@@ -230,6 +231,8 @@ static int appt_change(nudge *n, int64_t clinic_id, int64_t id, enum appt_op op,
         rc = reminder_cancel_appointment(n, a.id, "appointment cancelled", err);
         if (!rc)
             rc = appt_cancel_invite(n, &c, &a, err);
+        if (!rc)
+            rc = recall_on_cancel(n, &a, err);
         break;
     case OP_RESCHEDULE:
         rc = reminder_cancel_appointment(n, a.id, "appointment rescheduled", err);
@@ -243,11 +246,15 @@ static int appt_change(nudge *n, int64_t clinic_id, int64_t id, enum appt_op op,
         if (!rc && c.followup_after > 0)
             rc = reminder_plan_one(n, &a, "follow_up", "appointment_follow_up",
                                    now + (int64_t)c.followup_after * 60, 0, err);
+        if (!rc)
+            rc = recall_on_complete(n, &c, &a, err);
         break;
     case OP_NO_SHOW:
         rc = reminder_cancel_appointment(n, a.id, "patient did not come", err);
         if (!rc)
             rc = reminder_plan_one(n, &a, "no_show", "no_show_follow_up", now, 0, err);
+        if (!rc)
+            rc = recall_on_cancel(n, &a, err);
         break;
     }
     if (rc < 0 || event_emit(n, a.clinic_id, appt_ops[op].event, a.id, appt_payload(&a), err) < 0 ||

@@ -72,6 +72,50 @@ int reminder_plan_appointment(nudge *n, const nudge_clinic *c, const nudge_appoi
 int reminder_plan_one(nudge *n, const nudge_appointment *a, const char *kind,
                       const char *template_name, int64_t due_at, int64_t expires_at,
                       nudge_err *err);
+/* A plan not made from a visit's offsets (a medication dose, a recall...):
+ * appointment_id, expires_at, subject and detail may be 0/NULL. */
+typedef struct reminder_spec {
+    int64_t clinic_id, patient_id, appointment_id;
+    const char *kind, *template_name, *subject, *detail;
+    /* Set: this (subject, occurrence) is planned at most once; a second
+     * plan is quietly not made (a scan run twice). */
+    const char *occurrence;
+    const char *channels; /* "sms,email": one delivery each; NULL: the route's one */
+    int64_t due_at, expires_at;
+} reminder_spec;
+/* Checks and normalises the channels a plan goes on: "" (the patient's
+ * route), "both" (sms,email) or a list of distinct sms, whatsapp, email;
+ * errors name field. out >= 24 bytes. */
+int reminder_channels(const char *in, char *out, size_t n, const char *field, nudge_err *err);
+/* A scan's batch: step on each of count items (size bytes apart), each in
+ * its own transaction, so one failure loses nothing already done. */
+int reminder_each(nudge *n, const void *items, size_t size, int count, int64_t now,
+                  int (*step)(nudge *n, const void *item, int64_t now, nudge_err *err),
+                  nudge_err *err);
+/* Whether the patient can be reached on every channel listed. */
+int reminder_channels_reach(const nudge_patient *p, const char *channels, const char *field,
+                            nudge_err *err);
+/* 1 planned (*id, may be NULL), 0 that occurrence was planned before, -1. */
+int reminder_plan(nudge *n, const reminder_spec *rs, int64_t *id, nudge_err *err);
+/* Dates as YYYY-MM-DD (tz.h's tz_local, noon): parse (-1: not a real
+ * date) and the text of the date `days` after l. */
+struct tz_local;
+int reminder_date_parse(const char *s, struct tz_local *l);
+void reminder_date_text(const struct tz_local *l, int days, char *buf, size_t n);
+/* The patient's zone, else the clinic's. */
+const char *reminder_zone(const nudge_clinic *c, const nudge_patient *p);
+/* The instant of the patient's preferred time of day (else 10:00) on the
+ * local date `days` after day, in their zone: what every plan not tied to
+ * a visit's time is sent at. */
+#define REMINDER_DEFAULT_TIME (10 * 60)
+int64_t reminder_local_at(const nudge_clinic *c, const nudge_patient *p,
+                          const struct tz_local *day, int days);
+/* Cancels the planned reminders of a clinic's patient (0: any) about a
+ * subject (NULL or "": any), and the still-pending messages of those
+ * recently enqueued; *count (may be NULL) gets how many plans. Inside the
+ * caller's transaction. */
+int reminder_cancel_where(nudge *n, int64_t clinic_id, int64_t patient_id, const char *subject,
+                          const char *why, int *count, nudge_err *err);
 /* Cancels planned reminders and pending notifications of an appointment. */
 int reminder_cancel_appointment(nudge *n, int64_t appointment_id, const char *why,
                                 nudge_err *err);
@@ -83,6 +127,26 @@ int reminder_mark(nudge *n, int64_t id, const char *status, int64_t notification
 /* Age of the oldest due plan not yet enqueued (0: none). */
 int reminder_lag(nudge *n, int64_t now, int64_t *lag, nudge_err *err);
 
+/* prescription.c: the variables of a medication dose (medication, dosage,
+ * timing) from the prescription items named in detail ("3,4"). */
+int prescription_dose_vars(nudge *n, const nudge_clinic *c, const nudge_patient *p,
+                           const nudge_reminder *rm, nudge_vars *v, nudge_err *err);
+
+/* recall.c: a completed visit makes recalls from its clinic's rules; a
+ * booking holds the patient's open recalls, its cancellation resumes
+ * them. In the appointment's transaction. */
+int recall_on_complete(nudge *n, const nudge_clinic *c, const nudge_appointment *a,
+                       nudge_err *err);
+int recall_on_booking(nudge *n, const nudge_appointment *a, nudge_err *err);
+int recall_on_cancel(nudge *n, const nudge_appointment *a, nudge_err *err);
+
+/* The periodic scans (recalls near due, birthdays, lab reminders): each
+ * self-contained and idempotent (a scan run twice at one instant plans
+ * nothing twice), run by the tick once per slot (nudge.c). */
+int recall_scan(nudge *n, int64_t now, nudge_err *err);
+int birthday_scan(nudge *n, int64_t now, nudge_err *err);
+int lab_scan(nudge *n, int64_t now, nudge_err *err);
+
 /* appointment.c: a patient's next active visit after now: 1 found, 0 none. */
 int appointment_next(nudge *n, int64_t patient_id, int64_t now, int64_t *id, int64_t *start_at,
                      nudge_err *err);
@@ -91,6 +155,10 @@ int appointment_next(nudge *n, int64_t patient_id, int64_t now, int64_t *id, int
 int patient_visited(nudge *n, int64_t patient_id, int64_t at, nudge_err *err);
 /* Ids of the patients with this E.164 number, newest first: count or -1. */
 int patient_by_phone(nudge *n, const char *phone, int64_t *ids, int max, nudge_err *err);
+/* Patients born on "MM-DD" (any year) with id > after_id, by id, up to
+ * max, across every clinic: count or -1. */
+int patient_born_on(nudge *n, const char *mmdd, int64_t after_id, int64_t *ids,
+                    int64_t *clinics, int max, nudge_err *err);
 int patient_set_consent(nudge *n, const nudge_patient *p, const char *channel, int stop,
                         const char *message, const char *provider_id, nudge_err *err);
 /* A provider refused message m because its recipient opted out with the
@@ -163,6 +231,9 @@ int queue_build_invite(queue_msg *q, const nudge_clinic *c, const nudge_appointm
                        const nudge_patient *p, int method, int sequence, int64_t now,
                        nudge_err *err);
 void queue_msg_free(queue_msg *q);
+/* Cancels a plan's message if it is still pending. */
+int queue_cancel_reminder(nudge *n, int64_t clinic_id, int64_t reminder_id, const char *why,
+                          nudge_err *err);
 /* Cancels the appointment's messages not yet handed to a provider. */
 int queue_cancel_appointment(nudge *n, int64_t appointment_id, const char *why, nudge_err *err);
 /* Whether a message of the appointment that reached the patient has

@@ -247,6 +247,25 @@ int patient_visited(nudge *n, int64_t patient_id, int64_t at, nudge_err *err)
                       bind_int(at), bind_int(clock_now(n)), bind_int(patient_id), bind_int(at));
 }
 
+int patient_born_on(nudge *n, const char *mmdd, int64_t after_id, int64_t *ids,
+                    int64_t *clinics, int max, nudge_err *err)
+{
+    store_stmt *st;
+    /* A deliberate cross-clinic scan (the birthday scan's). */
+    if (store_query(n->db, &st, err,
+                    "SELECT id, clinic_id FROM patients WHERE substr(date_of_birth, 6) = ? AND "
+                    "id > ? ORDER BY id LIMIT ?",
+                    bind_text(mmdd), bind_int(after_id), bind_int(max)) < 0)
+        return -1;
+    int k = 0, r;
+    while ((r = store_next(st, err)) == 1 && k < max) {
+        ids[k] = store_int(st, 0);
+        clinics[k++] = store_int(st, 1);
+    }
+    store_done(st);
+    return r < 0 ? -1 : k;
+}
+
 int patient_by_phone(nudge *n, const char *phone, int64_t *ids, int max, nudge_err *err)
 {
     store_stmt *st;

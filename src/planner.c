@@ -14,6 +14,7 @@
 #include "core.h"
 #include "ics.h"
 #include "tmpl.h"
+#include "tz.h"
 #include "util.h"
 
 static int planner_priority(const char *kind, int64_t due, int64_t expires)
@@ -25,6 +26,59 @@ static int planner_priority(const char *kind, int64_t due, int64_t expires)
     return NUDGE_NORMAL;
 }
 
+/* The variables a plan without a visit carries in its detail, a JSON
+ * object of strings ({"test_name": "HbA1c", "due_date": "2027-06-01"}); a
+ * date (YYYY-MM-DD under a key ending in "date") is written out in the
+ * patient's language as visit dates are. */
+static int planner_detail_vars(const nudge_clinic *c, const nudge_patient *p,
+                               const nudge_reminder *rm, nudge_vars *v, nudge_err *err)
+{
+    if (rm->detail[0] != '{')
+        return 0;
+    json_t *d = json_loads(rm->detail, 0, NULL);
+    if (!json_is_object(d)) {
+        json_decref(d);
+        return err_set(err, NUDGE_EINVAL, "detail", "the plan's detail is not a JSON object");
+    }
+    const char *key;
+    json_t *val;
+    const char *lang = p->language[0] ? p->language : c->language;
+    json_object_foreach(d, key, val)
+    {
+        const char *s = json_string_value(val);
+        size_t kl = strlen(key);
+        tz_local day;
+        if (!s)
+            continue;
+        if (kl >= 4 && !strcmp(key + kl - 4, "date") && reminder_date_parse(s, &day) == 0) {
+            char buf[64];
+            int64_t t;
+            tz_from_local(&day, "UTC", &t);
+            tz_format_date(t, "UTC", lang, buf, sizeof buf);
+            nudge_vars_set(v, key, buf);
+        } else {
+            nudge_vars_set(v, key, s);
+        }
+    }
+    json_decref(d);
+    return 0;
+}
+
+/* The channels a plan goes on: its own list ("sms,email": one logical
+ * reminder, one delivery per channel) or, when it has none, the one the
+ * patient's routing picks (NULL). Returns the count. */
+static int planner_channels(const nudge_reminder *rm, char ch[3][16])
+{
+    int k = 0;
+    const char *s = rm->channels;
+    while (*s && k < 3) {
+        size_t l = strcspn(s, ",");
+        snprintf(ch[k++], 16, "%.*s", (int)(l < 15 ? l : 15), s);
+        s += l + (s[l] == ',');
+    }
+    return k;
+}
+
 /* One plan, in its own transaction. Returns 1 enqueued, 2 expired,
  * 3 failed (recorded on the plan), -1 store error. */
 static int planner_one(nudge *n, const nudge_reminder *rm, int64_t now, nudge_err *err)
@@ -32,23 +86,52 @@ static int planner_one(nudge *n, const nudge_reminder *rm, int64_t now, nudge_er
     nudge_appointment a;
     nudge_patient p;
     nudge_clinic c;
-    queue_msg q = {0};
+    queue_msg q[3];
+    memset(q, 0, sizeof q);
     nudge_err why = {0};
+    nudge_vars vars = {0};
+    char ch[3][16];
+    int nq = planner_channels(rm, ch), built = 0;
     int rc = -1;
+    /* A plan about a visit reads the visit; the others (a medication
+     * dose...) carry what they are about in subject and detail. */
+    const nudge_appointment *ap = rm->appointment_id ? &a : NULL;
 
     if (store_begin(n->db, err) < 0)
         return -1;
-    if (nudge_appointment_get(n, rm->clinic_id, rm->appointment_id, &a, err) < 0 ||
+    if ((ap && nudge_appointment_get(n, rm->clinic_id, rm->appointment_id, &a, err) < 0) ||
         nudge_patient_get(n, rm->clinic_id, rm->patient_id, &p, err) < 0 ||
         nudge_clinic_get(n, rm->clinic_id, &c, err) < 0)
         goto out;
     if (rm->expires_at && rm->expires_at <= now) {
-        if (reminder_mark(n, rm->id, "expired", 0, "came due after the visit began", err) < 0)
+        if (reminder_mark(n, rm->id, "expired", 0,
+                          ap ? "came due after the visit began" : "came due after it expired",
+                          err) < 0)
             goto out;
         rc = 2;
         goto out;
     }
-    if (queue_build(n, &c, &p, &a, rm->template_name, NULL, NULL, &q, &why) < 0) {
+    int bad = (!strcmp(rm->kind, "medication")
+                   ? prescription_dose_vars(n, &c, &p, rm, &vars, &why)
+                   : planner_detail_vars(&c, &p, rm, &vars, &why)) < 0;
+    /* Every delivery is built before any is queued: a plan goes on all
+     * its channels or, failing one, on none. */
+    for (int i = 0; !bad && i < (nq ? nq : 1); i++) {
+        bad = queue_build(n, &c, &p, ap, rm->template_name, nq ? ch[i] : NULL, &vars, &q[i],
+                          &why) < 0;
+        built += !bad; /* a failed build frees its own */
+        /* Email confirmations carry the visit as a calendar invitation; a
+         * reschedule's carries a higher SEQUENCE, so calendars update it. */
+        if (!bad && ap && !strcmp(q[i].it.channel, "email") &&
+            !strcmp(rm->kind, "confirmation"))
+            bad = queue_build_invite(&q[i], &c, &a, &p, ICS_REQUEST, (int)a.version - 1, now,
+                                     &why) < 0;
+    }
+    if (bad) {
+        if (why.code == NUDGE_ESTORE) {
+            *err = why;
+            goto out;
+        }
         /* The plan cannot become a message (a clinic template needs a
          * variable we do not have): record why, for staff to see. */
         if (reminder_mark(n, rm->id, "failed", 0, why.msg, err) < 0 ||
@@ -57,26 +140,26 @@ static int planner_one(nudge *n, const nudge_reminder *rm, int64_t now, nudge_er
         rc = 3;
         goto out;
     }
-    /* Email confirmations carry the visit as a calendar invitation; a
-     * reschedule's carries a higher SEQUENCE, so calendars update it. */
-    if (!strcmp(q.it.channel, "email") && !strcmp(rm->kind, "confirmation") &&
-        queue_build_invite(&q, &c, &a, &p, ICS_REQUEST, (int)a.version - 1, now, &why) < 0) {
-        if (reminder_mark(n, rm->id, "failed", 0, why.msg, err) < 0)
+    int64_t first = 0;
+    for (int i = 0; i < built; i++) {
+        char key[64];
+        if (nq)
+            snprintf(key, sizeof key, "reminder:%lld:%s", (long long)rm->id, ch[i]);
+        else
+            snprintf(key, sizeof key, "reminder:%lld", (long long)rm->id);
+        q[i].it.reminder_id = rm->id;
+        q[i].it.priority = planner_priority(rm->kind, rm->due_at, rm->expires_at);
+        q[i].it.due_at = rm->due_at;
+        q[i].it.expires_at = rm->expires_at;
+        q[i].it.dedupe_key = key;
+        int64_t id;
+        int created;
+        if (queue_insert(n, &q[i].it, &id, &created, err) < 0)
             goto out;
-        rc = 3;
-        goto out;
+        if (!first)
+            first = id;
     }
-    char key[64];
-    snprintf(key, sizeof key, "reminder:%lld", (long long)rm->id);
-    q.it.reminder_id = rm->id;
-    q.it.priority = planner_priority(rm->kind, rm->due_at, rm->expires_at);
-    q.it.due_at = rm->due_at;
-    q.it.expires_at = rm->expires_at;
-    q.it.dedupe_key = key;
-    int64_t id;
-    int created;
-    if (queue_insert(n, &q.it, &id, &created, err) < 0 ||
-        reminder_mark(n, rm->id, "enqueued", id, NULL, err) < 0)
+    if (reminder_mark(n, rm->id, "enqueued", first, NULL, err) < 0)
         goto out;
     rc = 1;
 out:
@@ -84,7 +167,9 @@ out:
         store_rollback(n->db);
     else if (store_commit(n->db, err) < 0)
         rc = -1;
-    queue_msg_free(&q);
+    for (int i = 0; i < built; i++)
+        queue_msg_free(&q[i]);
+    nudge_vars_free(&vars);
     return rc;
 }
 

@@ -1276,6 +1276,17 @@ int queue_cancel_appointment(nudge *n, int64_t appointment_id, const char *why, 
                       bind_text(why), bind_int(clock_now(n)), bind_int(appointment_id));
 }
 
+int queue_cancel_reminder(nudge *n, int64_t clinic_id, int64_t reminder_id, const char *why,
+                          nudge_err *err)
+{
+    return store_exec(n->db, err,
+                      "UPDATE notification_queue SET status = 'cancelled', last_error = ?, "
+                      "updated_at = ? WHERE clinic_id = ? AND reminder_id = ? AND "
+                      "status = 'pending'",
+                      bind_text(why), bind_int(clock_now(n)), bind_int(clinic_id),
+                      bind_int(reminder_id));
+}
+
 int queue_sent_with(nudge *n, int64_t appointment_id, const char *path, const char *value,
                     int *sent, nudge_err *err)
 {

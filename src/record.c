@@ -176,8 +176,8 @@ const nudge_field nudge_reminder_fields[] = {
     {"clinic_id", "clinic_id", AT(R, clinic_id), NUDGE_T_ID, NUDGE_F_HIDDEN, .help = "clinic"},
     {"patient_id", "patient_id", AT(R, patient_id), NUDGE_T_ID, NUDGE_F_HIDDEN,
      .help = "patient"},
-    {"appointment_id", "appointment_id", AT(R, appointment_id), NUDGE_T_ID, RO,
-     .help = "the visit it is about"},
+    {"appointment_id", "appointment_id", AT(R, appointment_id), NUDGE_T_ID,
+     RO | NUDGE_F_NULLABLE, .help = "the visit it is about; null: not tied to a visit"},
     {"kind", "kind", AT(R, kind), NUDGE_T_TEXT, RO,
      .help = "confirmation, reminder, follow_up or no_show"},
     {"template", "template", AT(R, template_name), NUDGE_T_TEXT, RO, .help = "template name"},
@@ -188,9 +188,112 @@ const nudge_field nudge_reminder_fields[] = {
      .help = "planned, enqueued, cancelled or expired"},
     {"notification_id", "notification_id", AT(R, notification_id), NUDGE_T_ID,
      RO | NUDGE_F_NULLABLE, .help = "the message it became"},
+    {"subject", "subject", AT(R, subject), NUDGE_T_TEXT, RO | NUDGE_F_NULLABLE,
+     .help = "what a plan without a visit is about (prescription:7)"},
+    {"detail", "detail", AT(R, detail), NUDGE_T_TEXT, RO | NUDGE_F_NULLABLE,
+     .help = "what it carries (the prescription items due then)"},
+    {"note", "note", AT(R, note), NUDGE_T_TEXT, RO | NUDGE_F_NULLABLE,
+     .help = "why it was cancelled, expired or failed"},
+    {"channels", "channels", AT(R, channels), NUDGE_T_TEXT, RO | NUDGE_F_NULLABLE,
+     .help = "one delivery on each (sms,email); null: the patient's route"},
     {0},
 };
 #undef R
+
+static const char *const rx_status_names[] = {"active", "stopped", NULL};
+
+#define X nudge_prescription
+const nudge_field nudge_prescription_fields[] = {
+    {"id", "id", AT(X, id), NUDGE_T_ID, RO, .help = "the prescription's id"},
+    {"clinic_id", "clinic_id", AT(X, clinic_id), NUDGE_T_ID, RO, .help = "its clinic"},
+    {"patient_id", "patient_id", AT(X, patient_id), NUDGE_T_ID,
+     NUDGE_F_REQUIRED | NUDGE_F_CREATE, .help = "the patient", .cli = "patient"},
+    {"appointment_id", "appointment_id", AT(X, appointment_id), NUDGE_T_ID,
+     NUDGE_F_NULLABLE | NUDGE_F_CREATE, .help = "the visit it was written at",
+     .cli = "appointment"},
+    {"prescriber", "prescriber", AT(X, prescriber), NUDGE_T_TEXT, OPT,
+     .help = "who wrote it"},
+    {"notes", "notes", AT(X, notes), NUDGE_T_TEXT, OPT, .help = "notes"},
+    {"status", "status", AT(X, status), NUDGE_T_TEXT, RO, .names = rx_status_names,
+     .help = "active or stopped", .why = "use the stop action"},
+    {"starts_on", "starts_on", AT(X, starts_on), NUDGE_T_TEXT, NUDGE_F_NULLABLE | NUDGE_F_CREATE,
+     .help = "first day, YYYY-MM-DD in the patient's zone (default today)", .cli = "start"},
+    {"ends_on", "ends_on", AT(X, ends_on), NUDGE_T_TEXT, RO,
+     .help = "last day of its longest course"},
+    {"stop_reason", "stop_reason", AT(X, stop_reason), NUDGE_T_TEXT, RO | NUDGE_F_NULLABLE,
+     .help = "why it was stopped"},
+    {"channels", "channels", AT(X, channels), NUDGE_T_TEXT, NUDGE_F_NULLABLE | NUDGE_F_CREATE,
+     .help = "both, or channels to send each dose on at once (sms,email); default: the "
+             "patient's"},
+    {"created_at", "created_at", AT(X, created_at), NUDGE_T_TIME, RO, .help = "when written"},
+    {"updated_at", "updated_at", AT(X, updated_at), NUDGE_T_TIME, RO, .help = "last change"},
+    {"version", "version", AT(X, version), NUDGE_T_INT64, NUDGE_F_HIDDEN,
+     .help = "bumped by every change: the ETag"},
+    {0},
+};
+#undef X
+
+static const char *const recall_status_names[] = {"open",      "booked", "done",
+                                                  "opted_out", "closed", NULL};
+
+#define RR nudge_recall_rule
+const nudge_field nudge_recall_rule_fields[] = {
+    {"id", "id", AT(RR, id), NUDGE_T_ID, RO, .help = "the rule's id"},
+    {"clinic_id", "clinic_id", AT(RR, clinic_id), NUDGE_T_ID, RO, .help = "its clinic"},
+    {"service", "service", AT(RR, service), NUDGE_T_TEXT, REQ,
+     .help = "the completed visit's service, ignoring case"},
+    {"after_days", "after_days", AT(RR, after_days), NUDGE_T_INT,
+     NUDGE_F_REQUIRED | NUDGE_F_CREATE, .help = "days after the visit"},
+    {"cadence", "cadence", AT(RR, cadence), NUDGE_T_TEXT, OPT,
+     .help = "sent again this many days after the first (14,28)"},
+    {"template", "template", AT(RR, template_name), NUDGE_T_TEXT, OPT,
+     .help = "template (default preventive_care_annual)"},
+    {"channels", "channels", AT(RR, channels), NUDGE_T_TEXT, OPT,
+     .help = "both, or the channels to send each on at once"},
+    {"active", "active", AT(RR, active), NUDGE_T_BOOL, RO, .help = "whether it makes recalls"},
+    {"created_at", "created_at", AT(RR, created_at), NUDGE_T_TIME, RO, .help = "when made"},
+    {0},
+};
+#undef RR
+
+#define RC nudge_recall
+const nudge_field nudge_recall_fields[] = {
+    {"id", "id", AT(RC, id), NUDGE_T_ID, RO, .help = "the recall's id"},
+    {"clinic_id", "clinic_id", AT(RC, clinic_id), NUDGE_T_ID, RO, .help = "its clinic"},
+    {"patient_id", "patient_id", AT(RC, patient_id), NUDGE_T_ID, RO, .help = "the patient"},
+    {"rule_id", "rule_id", AT(RC, rule_id), NUDGE_T_ID, RO, .help = "the rule that made it"},
+    {"appointment_id", "appointment_id", AT(RC, appointment_id), NUDGE_T_ID,
+     RO | NUDGE_F_NULLABLE, .help = "the completed visit it follows"},
+    {"due_on", "due_on", AT(RC, due_on), NUDGE_T_TEXT, RO, .help = "its date, the patient's zone"},
+    {"next_at", "next_at", AT(RC, next_at), NUDGE_T_TIME, RO, .help = "when it is next sent"},
+    {"sends", "sends", AT(RC, sends), NUDGE_T_INT, RO, .help = "how often it was planned"},
+    {"status", "status", AT(RC, status), NUDGE_T_TEXT, RO, .names = recall_status_names,
+     .help = "open, booked, done, opted_out or closed"},
+    {"booked_by", "booked_by", AT(RC, booked_by), NUDGE_T_ID, RO | NUDGE_F_NULLABLE,
+     .help = "the visit that holds it"},
+    {"updated_at", "updated_at", AT(RC, updated_at), NUDGE_T_TIME, RO, .help = "last change"},
+    {0},
+};
+#undef RC
+
+#define M nudge_medication
+const nudge_field nudge_medication_fields[] = {
+    {"id", "id", AT(M, id), NUDGE_T_ID, RO, .help = "the item's id"},
+    {"drug_name", "drug_name", AT(M, drug_name), NUDGE_T_TEXT, REQ, .help = "the drug",
+     .cli = "drug"},
+    {"dose", "dose", AT(M, dose), NUDGE_T_TEXT, REQ, .help = "how much (500 mg, 1 tablet)"},
+    {"frequency", "frequency", AT(M, frequency), NUDGE_T_TEXT, REQ,
+     .help = "OD BD TDS QID HS qNh, once weekly, alternate days, SOS, 1-0-1"},
+    {"duration", "duration", AT(M, duration), NUDGE_T_TEXT, REQ,
+     .help = "5 days, 2 weeks, 1 month or until review"},
+    {"instructions", "instructions", AT(M, instructions), NUDGE_T_TEXT, OPT,
+     .help = "after food, with water..."},
+    {"times", "times", AT(M, times), NUDGE_T_TEXT, NUDGE_F_NULLABLE | RW,
+     .help = "dose times HH:MM,HH:MM (default: the frequency's)"},
+    {"days", "days", AT(M, days), NUDGE_T_INT, RO, .help = "the course's length in days"},
+    {0},
+};
+#undef M
 
 #define N nudge_notification
 const nudge_field nudge_notification_fields[] = {

@@ -42,7 +42,12 @@ void record_columns(const nudge_field *fs, char *buf, size_t n);
     "created_at, updated_at, version"
 #define RECORD_REMINDER_COLS                                                                       \
     "id, clinic_id, patient_id, appointment_id, kind, template, due_at, expires_at, status, "      \
-    "notification_id"
+    "notification_id, subject, detail, note, channels"
+#define RECORD_PRESCRIPTION_COLS                                                                   \
+    "id, clinic_id, patient_id, appointment_id, prescriber, notes, status, starts_on, ends_on, "  \
+    "stop_reason, channels, created_at, updated_at, version"
+#define RECORD_MEDICATION_COLS                                                                     \
+    "id, drug_name, dose, frequency, duration, instructions, times, days"
 #define RECORD_NOTIFICATION_COLS                                                                   \
     "id, clinic_id, patient_id, appointment_id, reminder_id, channel, recipient, template, "       \
     "language, category, priority, status, due_at, expires_at, sent_at, attempts, max_retries, "  \

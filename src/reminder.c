@@ -7,9 +7,11 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core.h"
 #include "record.h"
+#include "tz.h"
 #include "util.h"
 
 int reminder_plan_one(nudge *n, const nudge_appointment *a, const char *kind,
@@ -40,6 +42,125 @@ static void reminder_note(nudge_plan *plan, const char *kind, int before_min, in
     it->due_at = due;
     it->planned = !why;
     snprintf(it->why, sizeof it->why, "%s", why ? why : "");
+}
+
+int reminder_plan(nudge *n, const reminder_spec *rs, int64_t *id, nudge_err *err)
+{
+    int64_t now = clock_now(n), got = 0;
+    /* An occurrence is planned once: a scan that runs twice, or two
+     * workers' scans, find the row there and add nothing. */
+    int r = store_scalar(
+        n->db, &got, err,
+        "INSERT INTO reminders (clinic_id, patient_id, appointment_id, kind, template, due_at, "
+        "expires_at, status, subject, detail, occurrence, channels, created_at, updated_at) "
+        "VALUES (?,?,?,?,?,?,?,'planned',?,?,?,?,?,?) ON CONFLICT DO NOTHING RETURNING id",
+        bind_int(rs->clinic_id), bind_int(rs->patient_id), bind_int_or_null(rs->appointment_id),
+        bind_text(rs->kind), bind_text(rs->template_name), bind_int(rs->due_at),
+        bind_int_or_null(rs->expires_at), bind_text_or_null(rs->subject),
+        bind_text_or_null(rs->detail), bind_text_or_null(rs->occurrence),
+        bind_text_or_null(rs->channels && *rs->channels ? rs->channels : NULL), bind_int(now),
+        bind_int(now));
+    if (id)
+        *id = got;
+    return r;
+}
+
+int reminder_channels(const char *in, char *out, size_t n, const char *field, nudge_err *err)
+{
+    static const char *const names[] = {"sms", "whatsapp", "email", NULL};
+    char buf[64];
+    unsigned seen = 0;
+    size_t len = 0;
+    out[0] = 0;
+    if (nudge_blank(in))
+        return 0;
+    /* The clinics' documents' "BOTH": a text and an email. */
+    str_copy(buf, sizeof buf, !strcasecmp(in, "both") ? "sms,email" : in);
+    for (char *save = NULL, *tok = strtok_r(buf, ", ", &save); tok;
+         tok = strtok_r(NULL, ", ", &save)) {
+        int i = nudge_names_find(names, tok);
+        if (i < 0 || seen & (1u << i))
+            return err_set(err, NUDGE_EINVAL, field,
+                           "channels must be both, or distinct sms, whatsapp and email separated "
+                           "by commas (got \"%.40s\")", in);
+        seen |= 1u << i;
+        len += (size_t)snprintf(out + len, n - len, "%s%s", len ? "," : "", tok);
+    }
+    return 0;
+}
+
+int reminder_channels_reach(const nudge_patient *p, const char *channels, const char *field,
+                            nudge_err *err)
+{
+    const char *email = strstr(channels, "email");
+    if (email && !p->email[0])
+        return err_set(err, NUDGE_EINVAL, field, "channels %s needs the patient's email",
+                       channels);
+    if ((strstr(channels, "sms") || strstr(channels, "whatsapp")) && !p->phone[0])
+        return err_set(err, NUDGE_EINVAL, field, "channels %s needs the patient's phone number",
+                       channels);
+    return 0;
+}
+
+int reminder_each(nudge *n, const void *items, size_t size, int count, int64_t now,
+                  int (*step)(nudge *n, const void *item, int64_t now, nudge_err *err),
+                  nudge_err *err)
+{
+    for (int i = 0; i < count; i++) {
+        if (store_begin(n->db, err) < 0)
+            return -1;
+        if (step(n, (const char *)items + (size_t)i * size, now, err) < 0) {
+            store_rollback(n->db);
+            return -1;
+        }
+        if (store_commit(n->db, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* ---- dates and the patient's time of day, for every plan not tied to a
+ * visit's time ---- */
+
+int reminder_date_parse(const char *s, tz_local *l)
+{
+    int y, m, d;
+    if (!s || strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d", &y, &m, &d) != 3 || s[4] != '-' ||
+        s[7] != '-' || m < 1 || m > 12 || d < 1 || d > 31)
+        return -1;
+    /* 2026-02-30 is refused, not moved to March: noon of it must read back. */
+    tz_local a = {.year = y, .month = m, .day = d, .hour = 12}, b;
+    int64_t t;
+    if (tz_from_local(&a, "UTC", &t) < 0 || tz_to_local(t, "UTC", &b) < 0 || b.day != d)
+        return -1;
+    *l = a;
+    return 0;
+}
+
+void reminder_date_text(const tz_local *l, int days, char *buf, size_t n)
+{
+    tz_local a = {.year = l->year, .month = l->month, .day = l->day + days, .hour = 12}, b;
+    int64_t t;
+    tz_from_local(&a, "UTC", &t);
+    tz_to_local(t, "UTC", &b);
+    snprintf(buf, n, "%04u-%02u-%02u", (unsigned)b.year % 10000u, (unsigned)b.month % 100u,
+             (unsigned)b.day % 100u);
+}
+
+const char *reminder_zone(const nudge_clinic *c, const nudge_patient *p)
+{
+    return p->timezone[0] ? p->timezone : c->timezone;
+}
+
+int64_t reminder_local_at(const nudge_clinic *c, const nudge_patient *p, const tz_local *day,
+                          int days)
+{
+    int minute = p->preferred_time >= 0 ? p->preferred_time : REMINDER_DEFAULT_TIME;
+    tz_local l = {.year = day->year, .month = day->month, .day = day->day + days,
+                  .hour = minute / 60, .minute = minute % 60};
+    int64_t t = 0;
+    tz_from_local(&l, reminder_zone(c, p), &t);
+    return t;
 }
 
 int reminder_plan_appointment(nudge *n, const nudge_clinic *c, const nudge_appointment *a,
@@ -95,8 +216,7 @@ int reminder_due(nudge *n, int64_t now, nudge_reminder *batch, int max, nudge_er
 {
     store_stmt *q;
     if (store_query(n->db, &q, err,
-                    "SELECT id, clinic_id, patient_id, appointment_id, kind, template, "
-                    "due_at, expires_at FROM reminders WHERE status = 'planned' AND "
+                    "SELECT " RECORD_REMINDER_COLS " FROM reminders WHERE status = 'planned' AND "
                     "due_at <= ? ORDER BY due_at, id LIMIT ?",
                     bind_int(now), bind_int(max)) < 0)
         return -1;
@@ -104,17 +224,50 @@ int reminder_due(nudge *n, int64_t now, nudge_reminder *batch, int max, nudge_er
     while (nb < max && (r = store_next(q, err)) == 1) {
         nudge_reminder *rm = &batch[nb++];
         memset(rm, 0, sizeof *rm);
-        rm->id = store_int(q, 0);
-        rm->clinic_id = store_int(q, 1);
-        rm->patient_id = store_int(q, 2);
-        rm->appointment_id = store_int(q, 3);
-        store_copy(q, 4, rm->kind, sizeof rm->kind);
-        store_copy(q, 5, rm->template_name, sizeof rm->template_name);
-        rm->due_at = store_int(q, 6);
-        rm->expires_at = store_int(q, 7);
+        record_read(q, nudge_reminder_fields, rm);
     }
     store_done(q);
     return r < 0 ? -1 : nb;
+}
+
+/* Plans of a clinic's patient (0: any) about a subject ("": any) still to
+ * be sent are cancelled, and the messages of those already enqueued but
+ * not yet handed to a provider (a dose deferred by quiet hours). */
+int reminder_cancel_where(nudge *n, int64_t clinic_id, int64_t patient_id, const char *subject,
+                          const char *why, int *count, nudge_err *err)
+{
+    int64_t now = clock_now(n);
+    const char *subj = subject ? subject : "";
+    store_stmt *st;
+    int64_t ids[256];
+    int nid = 0, r;
+    /* What is enqueued and may still wait in the queue: bounded to the
+     * recent past (a message waits at most a day for quiet hours). */
+    if (store_query(n->db, &st, err,
+                    "SELECT id FROM reminders WHERE clinic_id = ? AND (? = 0 OR patient_id = ?) "
+                    "AND (? = '' OR subject = ?) AND status = 'enqueued' AND due_at > ? "
+                    "ORDER BY id",
+                    bind_int(clinic_id), bind_int(patient_id), bind_int(patient_id),
+                    bind_text(subj), bind_text(subj), bind_int(now - 86400)) < 0)
+        return -1;
+    while ((r = store_next(st, err)) == 1 && nid < (int)(sizeof ids / sizeof ids[0]))
+        ids[nid++] = store_int(st, 0);
+    store_done(st);
+    if (r < 0)
+        return -1;
+    for (int i = 0; i < nid; i++)
+        if (queue_cancel_reminder(n, clinic_id, ids[i], why, err) < 0)
+            return -1;
+    if (store_exec(n->db, err,
+                   "UPDATE reminders SET status = 'cancelled', note = ?, updated_at = ? "
+                   "WHERE clinic_id = ? AND (? = 0 OR patient_id = ?) AND (? = '' OR "
+                   "subject = ?) AND status = 'planned'",
+                   bind_text(why), bind_int(now), bind_int(clinic_id), bind_int(patient_id),
+                   bind_int(patient_id), bind_text(subj), bind_text(subj)) < 0)
+        return -1;
+    if (count)
+        *count = store_changes(n->db);
+    return 0;
 }
 
 int reminder_mark(nudge *n, int64_t id, const char *status, int64_t notification_id,
@@ -203,4 +356,122 @@ int nudge_reminder_cancel(nudge *n, int64_t clinic_id, int64_t id, nudge_err *er
         return -1;
     }
     return store_commit(n->db, err);
+}
+
+int nudge_reminder_find(nudge *n, int64_t clinic_id, int64_t patient_id, const char *subject,
+                        nudge_reminder_fn fn, void *ctx, nudge_err *err)
+{
+    store_stmt *st;
+    const char *subj = subject ? subject : "";
+    if (store_query(n->db, &st, err,
+                    "SELECT " REMINDER_COLS " FROM reminders WHERE clinic_id = ? AND "
+                    "(? = 0 OR patient_id = ?) AND (? = '' OR subject = ?) ORDER BY due_at, id",
+                    bind_int(clinic_id), bind_int(patient_id), bind_int(patient_id),
+                    bind_text(subj), bind_text(subj)) < 0)
+        return -1;
+    return reminder_rows(st, fn, ctx, err);
+}
+
+int nudge_reminder_cancel_where(nudge *n, int64_t clinic_id, int64_t patient_id,
+                                const char *subject, int *count, nudge_err *err)
+{
+    err_clear(err);
+    int c = 0;
+    if (clinic_id <= 0)
+        return err_set(err, NUDGE_EINVAL, "clinic", "a clinic is required");
+    if (patient_id <= 0 && nudge_blank(subject))
+        return err_set(err, NUDGE_EINVAL, "patient",
+                       "name a patient or a subject: cancelling every plan of a clinic is not "
+                       "offered");
+    if (store_begin(n->db, err) < 0)
+        return -1;
+    char detail[96];
+    snprintf(detail, sizeof detail, "patient %lld subject %.48s", (long long)patient_id,
+             subject ? subject : "");
+    if (reminder_cancel_where(n, clinic_id, patient_id, subject, "cancelled by staff", &c,
+                              err) < 0 ||
+        audit_add(n, clinic_id, "cancel", "reminder", 0, detail, err) < 0) {
+        store_rollback(n->db);
+        return -1;
+    }
+    if (count)
+        *count = c;
+    return store_commit(n->db, err);
+}
+
+int nudge_followup_add(nudge *n, int64_t clinic_id, int64_t patient_id, const char *date,
+                       int64_t *id, nudge_err *err)
+{
+    err_clear(err);
+    nudge_clinic c;
+    nudge_patient p;
+    tz_local day;
+    if (reminder_date_parse(date, &day) < 0)
+        return err_set(err, NUDGE_EINVAL, "date", "date must be YYYY-MM-DD (got \"%.20s\")",
+                       date ? date : "");
+    if (nudge_patient_get(n, clinic_id, patient_id, &p, err) < 0) {
+        if (err->code == NUDGE_ENOTFOUND)
+            err_set(err, NUDGE_EINVAL, "patient_id", "no patient %lld", (long long)patient_id);
+        return -1;
+    }
+    if (nudge_clinic_get(n, p.clinic_id, &c, err) < 0)
+        return -1;
+    int64_t due = reminder_local_at(&c, &p, &day, 0);
+    if (due <= clock_now(n))
+        return err_set(err, NUDGE_EINVAL, "date", "%s at the patient's time has passed", date);
+    char subject[48], detail[48];
+    snprintf(subject, sizeof subject, "follow_up:%lld", (long long)p.id);
+    snprintf(detail, sizeof detail, "{\"date\": \"%s\"}", date);
+    reminder_spec rs = {
+        .clinic_id = c.id,
+        .patient_id = p.id,
+        .kind = "follow_up_visit",
+        .template_name = "follow_up_reminder",
+        .subject = subject,
+        .detail = detail,
+        .due_at = due,
+    };
+    if (store_begin(n->db, err) < 0)
+        return -1;
+    if (reminder_plan(n, &rs, id, err) < 0 ||
+        audit_add(n, c.id, "create", "reminder", *id, subject, err) < 0) {
+        store_rollback(n->db);
+        return -1;
+    }
+    return store_commit(n->db, err);
+}
+
+/* What nudge_notify_ready sends, by what is ready. */
+static const struct {
+    const char *what, *template_name;
+    int needs_test;
+} reminder_ready[] = {
+    {"prescription", "prescription_ready", 0},
+    {"results", "test_results_ready", 1},
+};
+
+int nudge_notify_ready(nudge *n, int64_t clinic_id, int64_t patient_id, const char *what,
+                       const char *test_name, int64_t *id, nudge_err *err)
+{
+    err_clear(err);
+    for (size_t i = 0; i < sizeof reminder_ready / sizeof reminder_ready[0]; i++) {
+        if (!what || strcmp(what, reminder_ready[i].what))
+            continue;
+        if (reminder_ready[i].needs_test && nudge_blank(test_name))
+            return err_set(err, NUDGE_EINVAL, "test_name", "test_name is required for results");
+        nudge_vars v = {0};
+        if (!nudge_blank(test_name))
+            nudge_vars_set(&v, "test_name", test_name);
+        nudge_send s = {
+            .patient_id = patient_id,
+            .template_name = reminder_ready[i].template_name,
+            .priority = NUDGE_NORMAL,
+            .vars = &v,
+        };
+        int rc = nudge_enqueue(n, clinic_id, &s, id, NULL, err);
+        nudge_vars_free(&v);
+        return rc;
+    }
+    return err_set(err, NUDGE_EINVAL, "what", "what is ready must be prescription or results "
+                   "(got \"%.20s\")", what ? what : "");
 }

@@ -1012,8 +1012,11 @@ static void test_out_shapes(void **state)
     strcpy(r.status, "planned");
     o = codec_out(nudge_reminder_fields, &r, "Asia/Kolkata");
     assert_keys(o, (const char *const[]){"id", "appointment_id", "kind", "template", "due_at",
-                                         "expires_at", "status", "notification_id", NULL});
+                                         "expires_at", "status", "notification_id", "subject",
+                                         "detail", "note", "channels", NULL});
     assert_null_field(o, "notification_id");
+    assert_null_field(o, "subject"); /* a visit's plan is about the visit */
+    assert_null_field(o, "channels");
     assert_string_equal(jget_str(o, "template"), "appointment_reminder");
     json_decref(o);
     r.notification_id = 77;

@@ -383,7 +383,7 @@ static void replace_all(char *s, const char *from, const char *to)
 /* ---- the objects of clinic A a route's path can be about ---- */
 
 typedef struct objs {
-    int64_t patient, appt, notif, key, reminder, task;
+    int64_t patient, appt, notif, key, reminder, task, rx, recall;
 } objs;
 
 static int64_t create(api_env *a, const char *path, const char *key, const char *body)
@@ -421,6 +421,27 @@ static void make_objs(api_env *a, objs *o)
     o->key = create(a, "/v1/keys", a->admin_a, "{\"role\":\"integration\",\"label\":\"victim\"}");
     o->task = create(a, "/v1/tasks", a->admin_a,
                      "{\"name\":\"purge\",\"fn\":\"purge\",\"kind\":\"daily\",\"schedule\":\"03:00\"}");
+    snprintf(body, sizeof body,
+             "{\"patient_id\":%lld,\"medications\":[{\"drug_name\":\"A\",\"dose\":\"1\","
+             "\"frequency\":\"OD\",\"duration\":\"5 days\"}]}",
+             (long long)o->patient);
+    o->rx = create(a, "/v1/prescriptions", a->staff_a, body);
+    /* A recall: a rule, and a visit of its service completed. */
+    create(a, "/v1/recalls/rules", a->staff_a, "{\"service\":\"Filling\",\"after_days\":180}");
+    snprintf(body, sizeof body,
+             "{\"patient_id\":%lld,\"service\":\"Filling\","
+             "\"start_at\":\"2026-12-02T10:00:00+05:30\"}",
+             (long long)o->patient);
+    int64_t done = create(a, "/v1/appointments", a->staff_a, body);
+    snprintf(path, sizeof path, "/v1/appointments/%lld/complete", (long long)done);
+    r = api_call(a, "POST", path, a->staff_a, NULL);
+    api_free(&r);
+    r = api_call(a, "GET", "/v1/recalls", a->staff_a, NULL);
+    o->recall = json_integer_value(
+        json_object_get(json_array_get(json_object_get(r.json, "data"), 0), "id"));
+    if (r.status != 200 || !o->recall)
+        fail_msg("setup: no recall: %ld %s", r.status, r.body);
+    api_free(&r);
 }
 
 /* The object of clinic A an {id} in this pattern names, by path prefix. */
@@ -436,6 +457,8 @@ static int64_t id_for(const char *pattern, const objs *o)
         {"/v1/keys/", offsetof(objs, key)},
         {"/v1/reminders/", offsetof(objs, reminder)},
         {"/v1/tasks/", offsetof(objs, task)},
+        {"/v1/prescriptions/", offsetof(objs, rx)},
+        {"/v1/recalls/", offsetof(objs, recall)},
     };
     for (size_t i = 0; i < sizeof map / sizeof *map; i++)
         if (!strncmp(pattern, map[i].prefix, strlen(map[i].prefix)))
@@ -597,6 +620,22 @@ static int body_for(const http_route *rt, const char *action, body_fx *fx)
         {"POST", "/v1/tasks/{id}/{action}", "pause", {0}},
         {"POST", "/v1/tasks/{id}/{action}", "resume", {0}},
         {"POST", "/v1/tasks/{id}/{action}", "run", {0}},
+        {"POST", "/v1/prescriptions", NULL,
+         {"{\"patient_id\":@P@,\"prescriber\":\"@S@\",\"medications\":[{\"drug_name\":\"A\","
+          "\"dose\":\"1\",\"frequency\":\"OD\",\"duration\":\"5 days\"}]}",
+          "Dr Rao",
+          "{\"patient_id\":@P@,\"prescriber\":5,\"medications\":[{\"drug_name\":\"A\","
+          "\"dose\":\"1\",\"frequency\":\"OD\",\"duration\":\"5 days\"}]}",
+          "prescriber", 0}},
+        {"POST", "/v1/prescriptions/{id}/stop", NULL,
+         {"{\"reason\":\"@S@\"}", "rash", "{\"reason\":5}", "reason", 0}},
+        {"POST", "/v1/recalls/{id}/close", NULL, {0}},
+        {"POST", "/v1/recalls/rules", NULL,
+         {"{\"service\":\"@S@\",\"after_days\":30}", "Check-up",
+          "{\"service\":\"X\",\"after_days\":\"30\"}", "after_days", 0}},
+        {"POST", "/v1/reminders/cancel", NULL,
+         {"{\"patient_id\":@P@,\"subject\":\"@S@\"}", "prescription:1",
+          "{\"patient_id\":@P@,\"subject\":5}", "subject", 0}},
     };
     for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
         if (strcmp(t[i].method, rt->method) || strcmp(t[i].pattern, rt->pattern))

@@ -371,6 +371,12 @@ static const char *const cli_help_main =
     "  clinic add|list               clinics (tenants)\n"
     "  patient add|list|show         patients\n"
     "  appointment add|list|show|confirm|cancel|reschedule|complete|no-show\n"
+    "  prescription add|list|show|stop   medication reminders from a prescription\n"
+    "  reminder list|cancel          plans by patient or subject\n"
+    "  recall rule-add|rules|list|close  preventive-care recalls\n"
+    "  lab add|list|done             lab tests due, reminded until done\n"
+    "  followup add                  a follow-up visit reminder on a date\n"
+    "  ready                         prescription or results ready, sent now\n"
     "  template list|show|render|put|map-whatsapp|map-msg91\n"
     "  send                          enqueue a direct message to a patient\n"
     "  queue status|list|show|retry|cancel\n"
@@ -438,6 +444,29 @@ static const cli_command cli_commands[] = {
     CLI_ACT("appointment", "no-show", cli_help_appointment, "appointment", nudge_appointment_no_show),
     {"appointment", "reschedule", cli_appt_reschedule, "at=", &cli_help_appointment,
      "appointment", NULL, NULL},
+    {"prescription", "add", cli_rx_add,
+     "@prescription drug=* dose=* frequency=* duration=* instructions=* times=*",
+     &cli_help_prescription, NULL, NULL, NULL},
+    {"prescription", "list", cli_rx_list, CLI_LIST, &cli_help_prescription, NULL, NULL, NULL},
+    CLI_SHOW("prescription", cli_help_prescription, "prescription", cli_rx_show),
+    {"prescription", "stop", cli_rx_stop, "reason=", &cli_help_prescription, "prescription",
+     NULL, NULL},
+    {"reminder", "list", cli_plan_list, "clinic= patient= subject=", &cli_help_reminder, NULL,
+     NULL, NULL},
+    {"reminder", "cancel", cli_plan_cancel, "clinic= patient= subject=", &cli_help_reminder,
+     "reminder", NULL, NULL},
+    {"recall", "rule-add", cli_recall_rule_add,
+     "clinic= service= after-days= cadence= template= channels=", &cli_help_recall, NULL, NULL,
+     NULL},
+    {"recall", "rules", cli_recall_rules, "clinic=", &cli_help_recall, NULL, NULL, NULL},
+    {"recall", "list", cli_recall_list, "clinic= patient=", &cli_help_recall, NULL, NULL, NULL},
+    {"recall", "close", cli_recall_close, "clinic=", &cli_help_recall, "recall", NULL, NULL},
+    {"lab", "add", cli_lab_add, "patient= test= due= repeat-days= channels=", &cli_help_lab,
+     NULL, NULL, NULL},
+    {"lab", "list", cli_lab_list, "clinic= patient=", &cli_help_lab, NULL, NULL, NULL},
+    {"lab", "done", cli_lab_done, "clinic=", &cli_help_lab, "lab order", NULL, NULL},
+    {"followup", "add", cli_followup_add, "patient= date=", &cli_help_lab, NULL, NULL, NULL},
+    {"ready", NULL, cli_ready, "patient= what= test=", &cli_help_lab, NULL, NULL, NULL},
     {"template", "list", cli_tmpl_list, CLI_TMPL, &cli_help_template, NULL, NULL, NULL},
     {"template", "show", cli_tmpl_show, CLI_TMPL, &cli_help_template, "template", NULL, NULL},
     {"template", "render", cli_tmpl_render, CLI_TMPL, &cli_help_template, "template", NULL, NULL},

@@ -77,6 +77,16 @@ int cli_patient_show(cli_ctx *c, int64_t id, nudge_err *err),
     cli_appt_show(cli_ctx *c, int64_t id, nudge_err *err),
     cli_queue_show(cli_ctx *c, int64_t id, nudge_err *err);
 int cli_key_create(cli_ctx *c), cli_key_list(cli_ctx *c);
+/* reminder.c: prescriptions, plans, recalls */
+int cli_rx_add(cli_ctx *c), cli_rx_list(cli_ctx *c), cli_rx_stop(cli_ctx *c),
+    cli_rx_show(cli_ctx *c, int64_t id, nudge_err *err);
+int cli_plan_list(cli_ctx *c), cli_plan_cancel(cli_ctx *c);
+int cli_recall_rule_add(cli_ctx *c), cli_recall_rules(cli_ctx *c), cli_recall_list(cli_ctx *c),
+    cli_recall_close(cli_ctx *c);
+int cli_lab_add(cli_ctx *c), cli_lab_list(cli_ctx *c), cli_lab_done(cli_ctx *c),
+    cli_followup_add(cli_ctx *c), cli_ready(cli_ctx *c);
+extern const char *const cli_help_prescription, *const cli_help_reminder,
+    *const cli_help_recall, *const cli_help_lab;
 int cli_migrate(cli_ctx *c), cli_tick(cli_ctx *c), cli_serve(cli_ctx *c), cli_demo(cli_ctx *c),
     cli_worker(cli_ctx *c), cli_version(cli_ctx *c);
 int cli_config_show(cli_ctx *c), cli_config_doc(cli_ctx *c);

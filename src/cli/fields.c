@@ -27,6 +27,7 @@ static const struct {
     {"appointment", nudge_appointment_fields},
     {"template", nudge_template_fields},
     {"key", nudge_key_fields},
+    {"prescription", nudge_prescription_fields},
 };
 
 const nudge_field *cli_record_of(const cli_command *cm)

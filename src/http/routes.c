@@ -20,6 +20,9 @@ H(api_notification_action); H(api_queue_status);
 H(api_key_list); H(api_key_create); H(api_key_revoke);
 H(api_audit_list);
 H(api_task_list); H(api_task_create); H(api_task_get); H(api_task_runs); H(api_task_action);
+H(api_prescription_create); H(api_prescription_list); H(api_prescription_get);
+H(api_prescription_stop); H(api_reminder_list); H(api_reminder_cancel_where);
+H(api_recall_rule_create); H(api_recall_rule_list); H(api_recall_list); H(api_recall_close);
 H(api_twilio_status); H(api_twilio_inbound); H(api_whatsapp_verify); H(api_whatsapp_events);
 H(api_msg91_status);
 #undef H
@@ -41,6 +44,16 @@ const http_route http_routes[] = {
     {"PATCH", "/v1/patients/{id}", api_patient_update, ANY, NULL},
     {"GET", "/v1/patients/{id}/reminders", api_patient_reminders, ANY, NULL},
     {"POST", "/v1/reminders/{id}/cancel", api_reminder_cancel, STAFF, NULL},
+    {"GET", "/v1/reminders", api_reminder_list, ANY, "patient_id:id subject"},
+    {"POST", "/v1/reminders/cancel", api_reminder_cancel_where, STAFF, NULL},
+    {"POST", "/v1/prescriptions", api_prescription_create, ANY, NULL},
+    {"GET", "/v1/prescriptions", api_prescription_list, ANY, "patient_id:id"},
+    {"GET", "/v1/prescriptions/{id}", api_prescription_get, ANY, NULL},
+    {"POST", "/v1/prescriptions/{id}/stop", api_prescription_stop, STAFF, NULL},
+    {"GET", "/v1/recalls", api_recall_list, ANY, "patient_id:id"},
+    {"POST", "/v1/recalls/{id}/close", api_recall_close, STAFF, NULL},
+    {"GET", "/v1/recalls/rules", api_recall_rule_list, ANY, NULL},
+    {"POST", "/v1/recalls/rules", api_recall_rule_create, STAFF, NULL},
     {"POST", "/v1/appointments", api_appointment_create, ANY, NULL},
     {"GET", "/v1/appointments", api_appointment_list, ANY, "limit after:id patient_id:id status"},
     {"GET", "/v1/appointments/{id}", api_appointment_get, ANY, NULL},

@@ -1,0 +1,396 @@
+/*
+ * test_recall.c: the reminders not tied to a visit's time, on a fake
+ * clock through the real store, planner and dispatcher: a recall made by a
+ * completed visit, sent at the patient's preferred time and re-sent on its
+ * cadence, held by a booking and resumed by its cancellation, stopped by
+ * an opt-out; lab tests due and overdue until done; birthdays in the
+ * patient's zone (29 February in common and leap years); follow-up visits
+ * on a date; prescription and results ready on demand; and every scan run
+ * twice planning nothing twice.
+ */
+#include "core.h"
+#include "testutil.h"
+
+static int64_t add_clinic(nudge *n, const char *tz)
+{
+    nudge_clinic c;
+    nudge_clinic_defaults(&c);
+    strcpy(c.name, "Smile Dental");
+    strcpy(c.timezone, tz);
+    strcpy(c.country, "IN");
+    nudge_err e = {0};
+    if (nudge_clinic_add(n, &c, &e) < 0)
+        fail_msg("clinic: %s", e.msg);
+    return c.id;
+}
+
+static int64_t add_patient(nudge *n, int64_t clinic, const char *tz, int preferred,
+                           const char *dob)
+{
+    nudge_patient p;
+    nudge_patient_init(&p);
+    p.clinic_id = clinic;
+    strcpy(p.name, "Asha Rao");
+    strcpy(p.language, "en");
+    strcpy(p.phone, "9876543210");
+    if (tz)
+        strcpy(p.timezone, tz);
+    if (dob)
+        strcpy(p.dob, dob);
+    p.preferred_time = preferred;
+    nudge_err e = {0};
+    if (nudge_patient_add(n, &p, &e) < 0)
+        fail_msg("patient: %s", e.msg);
+    return p.id;
+}
+
+static int64_t add_appt(nudge *n, int64_t clinic, int64_t patient, const char *service,
+                        int64_t at)
+{
+    nudge_appointment a;
+    memset(&a, 0, sizeof a);
+    a.patient_id = patient;
+    strcpy(a.service, service);
+    a.start_at = at;
+    a.duration_min = 30;
+    nudge_err e = {0};
+    if (nudge_appointment_add(n, clinic, &a, &e) < 0)
+        fail_msg("appointment: %s", e.msg);
+    return a.id;
+}
+
+struct sent {
+    int n;
+    int64_t at[64];
+    char template_name[64][64];
+    char body[64][512];
+};
+static void on_sent(void *ctx, const nudge_notification *m, const char *outcome)
+{
+    struct sent *s = ctx;
+    if (strcmp(outcome, "sent") || s->n >= 64)
+        return;
+    s->at[s->n] = m->due_at;
+    snprintf(s->template_name[s->n], sizeof s->template_name[0], "%s", m->template_name);
+    snprintf(s->body[s->n], sizeof s->body[0], "%s", m->body ? m->body : "");
+    s->n++;
+}
+
+/* How many of the sent were recalls. */
+static int recalls_sent(const struct sent *s)
+{
+    int k = 0;
+    for (int i = 0; i < s->n; i++)
+        k += !strcmp(s->template_name[i], "preventive_care_annual");
+    return k;
+}
+
+static nudge_tick_stats tick_at(tu_env *env, int64_t t)
+{
+    env->clock.t = t;
+    nudge_tick_stats st;
+    nudge_err e = {0};
+    if (nudge_tick(env->n, &st, &e) < 0)
+        fail_msg("tick: %s", e.msg);
+    return st;
+}
+
+struct recalls {
+    int n;
+    nudge_recall r[8];
+};
+static int collect_recall(void *ctx, const nudge_recall *r)
+{
+    struct recalls *x = ctx;
+    if (x->n < 8)
+        x->r[x->n++] = *r;
+    return 0;
+}
+static nudge_recall recall_of(nudge *n, int64_t clinic, int64_t patient)
+{
+    struct recalls x = {0};
+    nudge_err e = {0};
+    assert_int_equal(nudge_recall_list(n, clinic, patient, collect_recall, &x, &e), 0);
+    assert_int_equal(x.n, 1);
+    return x.r[0];
+}
+
+static int count_plans(void *ctx, const nudge_reminder *r)
+{
+    (void)r;
+    (*(int *)ctx)++;
+    return 0;
+}
+static int plans(nudge *n, int64_t clinic, const char *subject)
+{
+    int k = 0;
+    nudge_err e = {0};
+    assert_int_equal(nudge_reminder_find(n, clinic, 0, subject, count_plans, &k, &e), 0);
+    return k;
+}
+
+/* A cleaning completed on 2026-12-01 in Kolkata; the rule recalls 180
+ * days later (2027-05-30), then 14 and 28 days after that. */
+#define CLEANED TU_T(2026, 12, 1, 4, 30)
+
+static void setup_recall(tu_env *env, int64_t *c, int64_t *p)
+{
+    tu_open(env, CLEANED - 3600);
+    *c = add_clinic(env->n, "Asia/Kolkata");
+    *p = add_patient(env->n, *c, NULL, 11 * 60, NULL); /* prefers 11:00 */
+    nudge_recall_rule rule = {.clinic_id = *c, .after_days = 180};
+    strcpy(rule.service, "cleaning");
+    strcpy(rule.cadence, "14,28");
+    nudge_err e = {0};
+    if (nudge_recall_rule_add(env->n, &rule, &e) < 0)
+        fail_msg("rule: %s", e.msg);
+    int64_t a = add_appt(env->n, *c, *p, "Cleaning", CLEANED);
+    env->clock.t = CLEANED + 3600;
+    assert_int_equal(nudge_appointment_complete(env->n, *c, a, &e), 0);
+}
+
+static void test_recall_sent_and_resent_on_cadence(void **state)
+{
+    (void)state;
+    tu_env env;
+    int64_t c, p;
+    setup_recall(&env, &c, &p);
+    nudge_recall r = recall_of(env.n, c, p);
+    assert_string_equal(r.due_on, "2027-05-30");
+    assert_string_equal(r.status, "open");
+    assert_int_equal(r.next_at, TU_T(2027, 5, 30, 5, 30)); /* 11:00 IST */
+    tick_at(&env, CLEANED + 7 * 86400); /* the visit's own follow-up goes */
+    struct sent s = {0};
+    nudge_on_sent(env.n, on_sent, &s);
+    int64_t sends[] = {TU_T(2027, 5, 30, 5, 30), TU_T(2027, 6, 13, 5, 30),
+                       TU_T(2027, 6, 27, 5, 30)};
+    for (int i = 0; i < 3; i++) {
+        tick_at(&env, sends[i] - 90 * 60); /* the scan plans ahead */
+        nudge_err e = {0};
+        /* A second scan at the same instant plans nothing more. */
+        assert_int_equal(recall_scan(env.n, env.clock.t, &e), 0);
+        assert_int_equal(plans(env.n, c, "recall:1"), i + 1);
+        tick_at(&env, sends[i] - 1);
+        assert_int_equal(s.n, i);
+        tick_at(&env, sends[i]);
+        assert_int_equal(s.n, i + 1);
+        assert_int_equal(s.at[i], sends[i]);
+        assert_string_equal(s.template_name[i], "preventive_care_annual");
+        assert_non_null(strstr(s.body[i], "30-May-2027"));
+    }
+    r = recall_of(env.n, c, p);
+    assert_string_equal(r.status, "done");
+    assert_int_equal(r.sends, 3);
+    tick_at(&env, TU_T(2027, 8, 1, 5, 30));
+    assert_int_equal(s.n, 3);
+    nudge_on_sent(env.n, NULL, NULL);
+    tu_close(&env);
+}
+
+static void test_recall_held_by_booking_resumed_by_cancel(void **state)
+{
+    (void)state;
+    tu_env env;
+    int64_t c, p;
+    setup_recall(&env, &c, &p);
+    struct sent s = {0};
+    nudge_on_sent(env.n, on_sent, &s);
+    /* The scan has planned the first send; then the patient books. */
+    tick_at(&env, TU_T(2027, 5, 30, 4, 0));
+    assert_int_equal(plans(env.n, c, "recall:1"), 1);
+    int64_t a = add_appt(env.n, c, p, "Cleaning", TU_T(2027, 6, 20, 5, 0));
+    nudge_recall r = recall_of(env.n, c, p);
+    assert_string_equal(r.status, "booked");
+    assert_int_equal(r.booked_by, a);
+    tick_at(&env, TU_T(2027, 5, 30, 5, 30));
+    tick_at(&env, TU_T(2027, 6, 13, 5, 30));
+    assert_int_equal(recalls_sent(&s), 0); /* cancelled by the booking, and held */
+    /* The booking is cancelled: the recall resumes and goes at the next scan. */
+    nudge_err e = {0};
+    env.clock.t = TU_T(2027, 6, 14, 3, 10);
+    assert_int_equal(nudge_appointment_cancel(env.n, c, a, &e), 0);
+    r = recall_of(env.n, c, p);
+    assert_string_equal(r.status, "open");
+    tick_at(&env, TU_T(2027, 6, 14, 4, 0));
+    tick_at(&env, TU_T(2027, 6, 14, 4, 1));
+    assert_int_equal(recalls_sent(&s), 1);
+    /* A visit booked while it is open holds it at the scan too. */
+    add_appt(env.n, c, p, "Check-up", TU_T(2027, 7, 20, 5, 0));
+    tick_at(&env, TU_T(2027, 7, 1, 5, 30));
+    assert_int_equal(recalls_sent(&s), 1);
+    assert_string_equal(recall_of(env.n, c, p).status, "booked");
+    nudge_on_sent(env.n, NULL, NULL);
+    tu_close(&env);
+}
+
+static void test_recall_stops_on_opt_out(void **state)
+{
+    (void)state;
+    tu_env env;
+    int64_t c, p;
+    setup_recall(&env, &c, &p);
+    nudge_patient pt;
+    nudge_err e = {0};
+    assert_int_equal(nudge_patient_get(env.n, c, p, &pt, &e), 0);
+    pt.opt_outs |= NUDGE_OPTOUT_REMINDERS;
+    assert_int_equal(nudge_patient_update(env.n, c, &pt, 0, &e), 0);
+    tick_at(&env, TU_T(2027, 5, 30, 4, 0));
+    nudge_recall r = recall_of(env.n, c, p);
+    assert_string_equal(r.status, "opted_out");
+    assert_int_equal(plans(env.n, c, "recall:1"), 0);
+    /* Bad rules are refused naming the field. */
+    nudge_recall_rule bad = {.clinic_id = c, .after_days = 180};
+    strcpy(bad.service, "x");
+    strcpy(bad.cadence, "28,14");
+    assert_int_equal(nudge_recall_rule_add(env.n, &bad, &e), -1);
+    assert_string_equal(e.field, "cadence");
+    strcpy(bad.cadence, "");
+    strcpy(bad.template_name, "no_such_template");
+    assert_int_equal(nudge_recall_rule_add(env.n, &bad, &e), -1);
+    assert_string_equal(e.field, "template");
+    tu_close(&env);
+}
+
+static void test_lab_due_then_overdue_until_done(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, TU_T(2027, 3, 1, 0, 0));
+    int64_t c = add_clinic(env.n, "America/New_York");
+    int64_t p = add_patient(env.n, c, NULL, 9 * 60, NULL);
+    nudge_lab_order o = {.clinic_id = c, .patient_id = p, .repeat_days = 7};
+    strcpy(o.test_name, "HbA1c");
+    strcpy(o.due_on, "2027-03-10");
+    nudge_err e = {0};
+    assert_int_equal(nudge_lab_add(env.n, &o, &e), 0);
+    struct sent s = {0};
+    nudge_on_sent(env.n, on_sent, &s);
+    /* 09:00 EST on the 10th, then 09:00 EDT on the 17th (DST began on the 14th). */
+    tick_at(&env, TU_T(2027, 3, 10, 12, 0));
+    tick_at(&env, TU_T(2027, 3, 10, 14, 0));
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.at[0], TU_T(2027, 3, 10, 14, 0));
+    assert_non_null(strstr(s.body[0], "HbA1c test is due on 10-Mar-2027"));
+    tick_at(&env, TU_T(2027, 3, 17, 11, 0));
+    assert_int_equal(lab_scan(env.n, env.clock.t, &e), 0);
+    assert_int_equal(plans(env.n, c, "lab:1"), 2);
+    tick_at(&env, TU_T(2027, 3, 17, 13, 0));
+    assert_int_equal(s.n, 2);
+    assert_int_equal(s.at[1], TU_T(2027, 3, 17, 13, 0));
+    /* Done before the third: it is cancelled, nothing more is sent. */
+    tick_at(&env, TU_T(2027, 3, 24, 11, 0));
+    assert_int_equal(plans(env.n, c, "lab:1"), 3);
+    assert_int_equal(nudge_lab_done(env.n, c, o.id, &e), 0);
+    tick_at(&env, TU_T(2027, 3, 24, 13, 0));
+    tick_at(&env, TU_T(2027, 4, 30, 13, 0));
+    assert_int_equal(s.n, 2);
+    assert_int_equal(nudge_lab_done(env.n, c, o.id, &e), -1);
+    strcpy(o.due_on, "2027-02-30");
+    assert_int_equal(nudge_lab_add(env.n, &o, &e), -1);
+    assert_string_equal(e.field, "due_on");
+    nudge_on_sent(env.n, NULL, NULL);
+    tu_close(&env);
+}
+
+static void test_birthdays_in_the_patients_zone(void **state)
+{
+    (void)state;
+    tu_env env;
+    /* 2027 is a common year: 29 February is wished on the 28th. */
+    tu_open(&env, TU_T(2027, 2, 27, 0, 0));
+    int64_t c = add_clinic(env.n, "Asia/Kolkata");
+    int64_t leap = add_patient(env.n, c, NULL, -1, "1992-02-29");
+    int64_t la = add_patient(env.n, c, "America/Los_Angeles", 8 * 60, "1980-02-28");
+    add_patient(env.n, c, NULL, -1, "1985-03-01");
+    struct sent s = {0};
+    nudge_on_sent(env.n, on_sent, &s);
+    for (int64_t t = TU_T(2027, 2, 27, 0, 0); t < TU_T(2027, 3, 1, 18, 0); t += 3600)
+        tick_at(&env, t);
+    /* Leap-day patient: 28 Feb 10:00 IST; LA: 28 Feb 08:00 PST; the third
+     * on 1 March 10:00 IST. */
+    assert_int_equal(s.n, 3);
+    assert_int_equal(s.at[0], TU_T(2027, 2, 28, 4, 30));
+    assert_int_equal(s.at[1], TU_T(2027, 2, 28, 16, 0));
+    assert_int_equal(s.at[2], TU_T(2027, 3, 1, 4, 30));
+    for (int i = 0; i < 3; i++)
+        assert_string_equal(s.template_name[i], "birthday_wishes");
+    nudge_err e = {0};
+    char subj[32];
+    snprintf(subj, sizeof subj, "birthday:%lld", (long long)leap);
+    env.clock.t = TU_T(2027, 2, 28, 6, 0);
+    assert_int_equal(birthday_scan(env.n, env.clock.t, &e), 0);
+    assert_int_equal(birthday_scan(env.n, env.clock.t, &e), 0);
+    assert_int_equal(plans(env.n, c, subj), 1);
+    snprintf(subj, sizeof subj, "birthday:%lld", (long long)la);
+    assert_int_equal(plans(env.n, c, subj), 1);
+    nudge_on_sent(env.n, NULL, NULL);
+    tu_close(&env);
+
+    /* 2028 is a leap year: the 29th itself, not the 28th. */
+    tu_open(&env, TU_T(2028, 2, 27, 0, 0));
+    c = add_clinic(env.n, "Asia/Kolkata");
+    add_patient(env.n, c, NULL, -1, "1992-02-29");
+    memset(&s, 0, sizeof s);
+    nudge_on_sent(env.n, on_sent, &s);
+    for (int64_t t = TU_T(2028, 2, 27, 0, 0); t < TU_T(2028, 3, 1, 18, 0); t += 3600)
+        tick_at(&env, t);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.at[0], TU_T(2028, 2, 29, 4, 30));
+    nudge_on_sent(env.n, NULL, NULL);
+    tu_close(&env);
+}
+
+static void test_follow_up_visit_and_ready_on_demand(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, TU_T(2026, 12, 1, 6, 0));
+    int64_t c = add_clinic(env.n, "Asia/Kolkata");
+    int64_t p = add_patient(env.n, c, NULL, -1, NULL);
+    nudge_err e = {0};
+    int64_t id = 0;
+    assert_int_equal(nudge_followup_add(env.n, c, p, "2026-12-15", &id, &e), 0);
+    assert_true(id > 0);
+    assert_int_equal(nudge_followup_add(env.n, c, p, "2026-11-15", &id, &e), -1);
+    assert_string_equal(e.field, "date");
+    struct sent s = {0};
+    nudge_on_sent(env.n, on_sent, &s);
+    tick_at(&env, TU_T(2026, 12, 15, 4, 29));
+    assert_int_equal(s.n, 0);
+    tick_at(&env, TU_T(2026, 12, 15, 4, 30)); /* 10:00 IST, the default time */
+    assert_int_equal(s.n, 1);
+    assert_string_equal(s.template_name[0], "follow_up_reminder");
+    assert_non_null(strstr(s.body[0], "15-Dec-2026"));
+    int64_t nid;
+    assert_int_equal(nudge_notify_ready(env.n, c, p, "prescription", NULL, &nid, &e), 0);
+    assert_int_equal(nudge_notify_ready(env.n, c, p, "results", "Lipid profile", &nid, &e), 0);
+    assert_int_equal(nudge_notify_ready(env.n, c, p, "results", NULL, &nid, &e), -1);
+    assert_string_equal(e.field, "test_name");
+    assert_int_equal(nudge_notify_ready(env.n, c, p, "xray", NULL, &nid, &e), -1);
+    assert_string_equal(e.field, "what");
+    tick_at(&env, TU_T(2026, 12, 15, 5, 0));
+    assert_int_equal(s.n, 3);
+    assert_string_equal(s.template_name[1], "prescription_ready");
+    assert_non_null(strstr(s.body[2], "Lipid profile results are ready"));
+    /* Staff cancel a patient's plans in one go. */
+    assert_int_equal(nudge_followup_add(env.n, c, p, "2026-12-30", &id, &e), 0);
+    int count = 0;
+    assert_int_equal(nudge_reminder_cancel_where(env.n, c, p, NULL, &count, &e), 0);
+    assert_int_equal(count, 1);
+    assert_int_equal(nudge_reminder_cancel_where(env.n, c, 0, NULL, &count, &e), -1);
+    nudge_on_sent(env.n, NULL, NULL);
+    tu_close(&env);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_recall_sent_and_resent_on_cadence),
+        cmocka_unit_test(test_recall_held_by_booking_resumed_by_cancel),
+        cmocka_unit_test(test_recall_stops_on_opt_out),
+        cmocka_unit_test(test_lab_due_then_overdue_until_done),
+        cmocka_unit_test(test_birthdays_in_the_patients_zone),
+        cmocka_unit_test(test_follow_up_visit_and_ready_on_demand),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
