@@ -43,7 +43,9 @@ KNOWN = {
     ('src/queue.c', 'SELECT channel, outcome, COUNT(*) FROM delivery_attempts'): CROSS + ' (/metrics)',
     ('src/queue.c', 'SELECT COALESCE(? - MIN(due_at), 0) FROM notification_queue'): CROSS + ' (queue lag)',
     ('src/reminder.c', 'SELECT COALESCE(? - MIN(due_at), 0) FROM reminders'): CROSS + ' (planner lag)',
-    ('src/reminder.c', 'SELECT id, clinic_id, patient_id, appointment_id, kind, template, due_at'): CROSS + ' (due plans)',
+    # (a macro's column list is not a literal, so the statement reads "SELECT FROM")
+    ('src/reminder.c', "SELECT FROM reminders WHERE status = 'planned' AND due_at"): CROSS + ' (due plans)',
+    ('src/patient.c', 'SELECT id, clinic_id FROM patients WHERE substr(date_of_birth'): CROSS + ' (birthdays)',
     ('src/appointment.c', 'UPDATE appointments SET status = ?, start_at = ?'): DEBT,
     ('src/appointment.c', 'UPDATE appointments SET service = ?, provider = ?'): DEBT,
     ('src/appointment.c', 'SELECT id, start_at FROM appointments WHERE patient_id'): DEBT,
