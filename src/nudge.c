@@ -252,23 +252,25 @@ static int tick_fallbacks(nudge *n, void *ctx, nudge_err *err)
 
 /* The scans of reminders not tied to a visit (recall.c, birthday.c,
  * lab.c): each plans a little ahead of what it finds, so once an hour is
- * enough; they read the tick's instant. */
+ * enough; they read the tick's instant. They read domain state and plan
+ * on it (a recall held by a booking), so they take the writers' lock that
+ * their gate's transaction (store_begin_own) does not. */
 static int tick_recalls(nudge *n, void *ctx, nudge_err *err)
 {
     (void)ctx;
-    return recall_scan(n, clock_now(n), err);
+    return store_lock_writers(n->db, err) < 0 ? -1 : recall_scan(n, clock_now(n), err);
 }
 
 static int tick_birthdays(nudge *n, void *ctx, nudge_err *err)
 {
     (void)ctx;
-    return birthday_scan(n, clock_now(n), err);
+    return store_lock_writers(n->db, err) < 0 ? -1 : birthday_scan(n, clock_now(n), err);
 }
 
 static int tick_labs(nudge *n, void *ctx, nudge_err *err)
 {
     (void)ctx;
-    return lab_scan(n, clock_now(n), err);
+    return store_lock_writers(n->db, err) < 0 ? -1 : lab_scan(n, clock_now(n), err);
 }
 
 /* The periodic jobs of a tick, each once per occurrence across every

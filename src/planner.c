@@ -19,6 +19,12 @@
 
 static int planner_priority(const char *kind, int64_t due, int64_t expires)
 {
+    /* A dose reminder is only of use at the dose's time, which the
+     * clinician's frequency or the patient chose (BD 21:00, HS 22:00): the
+     * clinic's quiet hours, which keep its own messages out of the night,
+     * must not hold it past its two-hour window, so it goes as urgent. */
+    if (!strcmp(kind, "medication"))
+        return NUDGE_URGENT;
     if (!strcmp(kind, "reminder") && expires && expires - due <= 3 * 3600)
         return NUDGE_HIGH; /* the last reminder before the visit */
     if (!strcmp(kind, "follow_up") || !strcmp(kind, "no_show"))

@@ -443,7 +443,7 @@ static int pg_exec_params(pg_store *ps, const char *sql, int n, const char *cons
 static int pg_begin(store *s)
 {
     pgs(s)->lost_tx = 0;
-    return pg_exec_script(s, "BEGIN; SELECT pg_advisory_xact_lock(474215081830)");
+    return pg_exec_script(s, "BEGIN; SELECT pg_advisory_xact_lock(" STORE_STR(STORE_WRITERS_KEY) ")");
 }
 
 static int pg_begin_own(store *s)

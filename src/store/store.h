@@ -178,6 +178,19 @@ void store_rollback(store *s);
  * timeout_ms (SQLite: always, after sleeping), early on a signal. */
 int store_begin_own(store *s, nudge_err *err);
 int store_lock(store *s, int64_t key, nudge_err *err);
+/* The writers' lock every plain store_begin takes on PostgreSQL (pg_begin).
+ * Work that runs inside a store_begin_own transaction but reads domain
+ * state and writes on it (the periodic scans that plan reminders: a
+ * booking must not slip between a scan's read and its plan) takes it with
+ * store_lock_writers; a store_begin nested there would not. Nothing on
+ * SQLite, where a write transaction is alone anyway. */
+#define STORE_WRITERS_KEY 474215081830
+#define STORE_STR_(x) #x
+#define STORE_STR(x) STORE_STR_(x)
+static inline int store_lock_writers(store *s, nudge_err *err)
+{
+    return store_lock(s, STORE_WRITERS_KEY, err);
+}
 int store_notify(store *s, const char *topic, nudge_err *err);
 int store_wait(store *s, const char *topic, int timeout_ms, nudge_err *err);
 void store_on_log(store *s, void (*fn)(void *ctx, const char *msg), void *ctx);
