@@ -148,7 +148,7 @@ static int appt_cancel_invite(nudge *n, const nudge_clinic *c, const nudge_appoi
                               nudge_err *err)
 {
     int sent = 0;
-    if (queue_sent_with(n, a->id, "invite.method", "REQUEST", &sent, err) < 0)
+    if (queue_sent_with(n, a->clinic_id, a->id, "invite.method", "REQUEST", &sent, err) < 0)
         return -1;
     nudge_patient p;
     if (!sent || nudge_patient_get(n, a->clinic_id, a->patient_id, &p, err) < 0 || !p.email[0])
@@ -216,8 +216,9 @@ static int appt_change(nudge *n, int64_t clinic_id, int64_t id, enum appt_op op,
         a.start_at = new_start;
     if (store_exec(n->db, err,
                    "UPDATE appointments SET status = ?, start_at = ?, version = version + 1, "
-                   "updated_at = ? WHERE id = ?",
-                   bind_text(status), bind_int(a.start_at), bind_int(now), bind_int(a.id)) < 0)
+                   "updated_at = ? WHERE clinic_id = ? AND id = ?",
+                   bind_text(status), bind_int(a.start_at), bind_int(now), bind_int(a.clinic_id),
+                   bind_int(a.id)) < 0)
         goto fail;
     snprintf(a.status, sizeof a.status, "%s", status);
     a.updated_at = now;
@@ -228,21 +229,21 @@ static int appt_change(nudge *n, int64_t clinic_id, int64_t id, enum appt_op op,
     case OP_CANCEL:
         /* a.version is still the booked one: the cancellation's SEQUENCE is
          * above every invitation sent for it (they used version - 1). */
-        rc = reminder_cancel_appointment(n, a.id, "appointment cancelled", err);
+        rc = reminder_cancel_appointment(n, a.clinic_id, a.id, "appointment cancelled", err);
         if (!rc)
             rc = appt_cancel_invite(n, &c, &a, err);
         if (!rc)
             rc = recall_on_cancel(n, &a, err);
         break;
     case OP_RESCHEDULE:
-        rc = reminder_cancel_appointment(n, a.id, "appointment rescheduled", err);
+        rc = reminder_cancel_appointment(n, a.clinic_id, a.id, "appointment rescheduled", err);
         if (!rc)
             rc = reminder_plan_appointment(n, &c, &a, 1, NULL, err);
         break;
     case OP_COMPLETE:
-        rc = reminder_cancel_appointment(n, a.id, "appointment completed", err);
+        rc = reminder_cancel_appointment(n, a.clinic_id, a.id, "appointment completed", err);
         if (!rc)
-            rc = patient_visited(n, a.patient_id, a.start_at, err);
+            rc = patient_visited(n, a.clinic_id, a.patient_id, a.start_at, err);
         if (!rc && c.followup_after > 0)
             rc = reminder_plan_one(n, &a, "follow_up", "appointment_follow_up",
                                    now + (int64_t)c.followup_after * 60, 0, err);
@@ -250,7 +251,7 @@ static int appt_change(nudge *n, int64_t clinic_id, int64_t id, enum appt_op op,
             rc = recall_on_complete(n, &c, &a, err);
         break;
     case OP_NO_SHOW:
-        rc = reminder_cancel_appointment(n, a.id, "patient did not come", err);
+        rc = reminder_cancel_appointment(n, a.clinic_id, a.id, "patient did not come", err);
         if (!rc)
             rc = reminder_plan_one(n, &a, "no_show", "no_show_follow_up", now, 0, err);
         if (!rc)
@@ -316,10 +317,11 @@ int nudge_appointment_update(nudge *n, int64_t clinic_id, nudge_appointment *a, 
     }
     if (store_exec(n->db, err,
                    "UPDATE appointments SET service = ?, provider = ?, notes = ?, "
-                   "duration_min = ?, version = version + 1, updated_at = ? WHERE id = ?",
+                   "duration_min = ?, version = version + 1, updated_at = ? WHERE clinic_id = ? "
+                   "AND id = ?",
                    bind_text(a->service), bind_text_or_null(a->provider),
                    bind_text_or_null(a->notes), bind_int(a->duration_min),
-                   bind_int(clock_now(n)), bind_int(a->id)) < 0 ||
+                   bind_int(clock_now(n)), bind_int(old.clinic_id), bind_int(a->id)) < 0 ||
         audit_add(n, old.clinic_id, "update", "appointment", a->id, NULL, err) < 0 ||
         nudge_appointment_get(n, clinic_id, a->id, a, err) < 0)
         goto fail;
@@ -329,15 +331,15 @@ fail:
     return -1;
 }
 
-int appointment_next(nudge *n, int64_t patient_id, int64_t now, int64_t *id, int64_t *start_at,
-                     nudge_err *err)
+int appointment_next(nudge *n, int64_t clinic_id, int64_t patient_id, int64_t now, int64_t *id,
+                     int64_t *start_at, nudge_err *err)
 {
     store_stmt *st;
     if (store_query(n->db, &st, err,
-                    "SELECT id, start_at FROM appointments WHERE patient_id = ? AND start_at > ? "
-                    "AND status IN ('scheduled', 'confirmed', 'rescheduled') ORDER BY start_at "
-                    "LIMIT 1",
-                    bind_int(patient_id), bind_int(now)) < 0)
+                    "SELECT id, start_at FROM appointments WHERE clinic_id = ? AND patient_id = ? "
+                    "AND start_at > ? AND status IN ('scheduled', 'confirmed', 'rescheduled') "
+                    "ORDER BY start_at LIMIT 1",
+                    bind_int(clinic_id), bind_int(patient_id), bind_int(now)) < 0)
         return -1;
     int r = store_next(st, err);
     if (r == 1) {

@@ -117,13 +117,13 @@ int64_t reminder_local_at(const nudge_clinic *c, const nudge_patient *p,
 int reminder_cancel_where(nudge *n, int64_t clinic_id, int64_t patient_id, const char *subject,
                           const char *why, int *count, nudge_err *err);
 /* Cancels planned reminders and pending notifications of an appointment. */
-int reminder_cancel_appointment(nudge *n, int64_t appointment_id, const char *why,
-                                nudge_err *err);
+int reminder_cancel_appointment(nudge *n, int64_t clinic_id, int64_t appointment_id,
+                                const char *why, nudge_err *err);
 /* Up to max plans due at now, oldest first: the count, or -1. */
 int reminder_due(nudge *n, int64_t now, nudge_reminder *batch, int max, nudge_err *err);
 /* A plan's outcome: enqueued (with its notification), expired or failed. */
-int reminder_mark(nudge *n, int64_t id, const char *status, int64_t notification_id,
-                  const char *note, nudge_err *err);
+int reminder_mark(nudge *n, int64_t clinic_id, int64_t id, const char *status,
+                  int64_t notification_id, const char *note, nudge_err *err);
 /* Age of the oldest due plan not yet enqueued (0: none). */
 int reminder_lag(nudge *n, int64_t now, int64_t *lag, nudge_err *err);
 
@@ -148,13 +148,14 @@ int birthday_scan(nudge *n, int64_t now, nudge_err *err);
 int lab_scan(nudge *n, int64_t now, nudge_err *err);
 
 /* appointment.c: a patient's next active visit after now: 1 found, 0 none. */
-int appointment_next(nudge *n, int64_t patient_id, int64_t now, int64_t *id, int64_t *start_at,
-                     nudge_err *err);
+int appointment_next(nudge *n, int64_t clinic_id, int64_t patient_id, int64_t now, int64_t *id,
+                     int64_t *start_at, nudge_err *err);
 
 /* patient.c */
-int patient_visited(nudge *n, int64_t patient_id, int64_t at, nudge_err *err);
+int patient_visited(nudge *n, int64_t clinic_id, int64_t patient_id, int64_t at, nudge_err *err);
 /* Ids of the patients with this E.164 number, newest first: count or -1. */
-int patient_by_phone(nudge *n, const char *phone, int64_t *ids, int max, nudge_err *err);
+int patient_by_phone(nudge *n, const char *phone, int64_t *ids, int64_t *clinics, int max,
+                     nudge_err *err);
 /* Patients born on "MM-DD" (any year) with id > after_id, by id, up to
  * max, across every clinic: count or -1. */
 int patient_born_on(nudge *n, const char *mmdd, int64_t after_id, int64_t *ids,
@@ -235,14 +236,15 @@ void queue_msg_free(queue_msg *q);
 int queue_cancel_reminder(nudge *n, int64_t clinic_id, int64_t reminder_id, const char *why,
                           nudge_err *err);
 /* Cancels the appointment's messages not yet handed to a provider. */
-int queue_cancel_appointment(nudge *n, int64_t appointment_id, const char *why, nudge_err *err);
+int queue_cancel_appointment(nudge *n, int64_t clinic_id, int64_t appointment_id, const char *why,
+                             nudge_err *err);
 /* Whether a message of the appointment that reached the patient has
  * value at path of its transport data (the caller's: the queue does not
  * interpret it). */
-int queue_sent_with(nudge *n, int64_t appointment_id, const char *path, const char *value,
-                    int *sent, nudge_err *err);
+int queue_sent_with(nudge *n, int64_t clinic_id, int64_t appointment_id, const char *path,
+                    const char *value, int *sent, nudge_err *err);
 /* A message's transport data (caller frees; NULL: none). */
-int queue_transport_data(nudge *n, int64_t id, char **data, nudge_err *err);
+int queue_transport_data(nudge *n, int64_t clinic_id, int64_t id, char **data, nudge_err *err);
 /* The message a provider knows by provider_id (a patient's answer names
  * it): 1 found (the caller frees *m), 0 none. */
 int queue_by_provider_id(nudge *n, const char *provider_id, nudge_notification *m,
@@ -271,12 +273,13 @@ int queue_load(nudge *n, int64_t id, nudge_notification *m, nudge_err *err);
 /* Records the outcome of one attempt and moves the row on. */
 int queue_record(nudge *n, const nudge_notification *m, const char *transport,
                  const channel_outcome *o, int *retried, nudge_err *err);
-int queue_defer(nudge *n, int64_t id, int64_t until, const char *why, nudge_err *err);
+int queue_defer(nudge *n, int64_t clinic_id, int64_t id, int64_t until, const char *why,
+                nudge_err *err);
 int queue_drop(nudge *n, const nudge_notification *m, const char *status, const char *why,
                nudge_err *err);
 /* A WhatsApp message that failed (or was not delivered in time) goes once
  * more by SMS, as the same logical message, when its clinic allows. */
-int queue_fallback(nudge *n, int64_t id, nudge_err *err);
+int queue_fallback(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err);
 /* WhatsApp messages sent but not delivered by their clinic's deadline go
  * by SMS too (once per tick). */
 int queue_fallback_overdue(nudge *n, int64_t now, nudge_err *err);

@@ -189,7 +189,7 @@ static size_t xfer_header(char *p, size_t sz, size_t nm, void *ud)
 static int dispatch_extras(nudge *n, flight *f, nudge_err *err)
 {
     char *data = NULL;
-    if (queue_transport_data(n, f->m.id, &data, err) < 0)
+    if (queue_transport_data(n, f->m.clinic_id, f->m.id, &data, err) < 0)
         return -1;
     f->data = data ? json_loads(data, 0, NULL) : NULL;
     free(data);
@@ -245,7 +245,7 @@ static int dispatch_begin(nudge *n, int64_t id, flight *f, int64_t now, nudge_ti
             dispatch_notify(n, m, "expired");
         } else {
             dispatch_defer_note(m, until, tz, "quiet hours");
-            rc = queue_defer(n, m->id, until, m->last_error, err);
+            rc = queue_defer(n, m->clinic_id, m->id, until, m->last_error, err);
             st->deferred++;
             dispatch_notify(n, m, "deferred");
         }
@@ -273,7 +273,7 @@ static int dispatch_begin(nudge *n, int64_t id, flight *f, int64_t now, nudge_ti
     };
     if (f->ch->paused_until > now) {
         dispatch_defer_note(m, f->ch->paused_until, tz, "the provider refused our credentials");
-        rc = queue_defer(n, m->id, f->ch->paused_until, m->last_error, err);
+        rc = queue_defer(n, m->clinic_id, m->id, f->ch->paused_until, m->last_error, err);
         st->deferred++;
         dispatch_notify(n, m, "paused");
         goto done;

@@ -210,22 +210,24 @@ int nudge_patient_update(nudge *n, int64_t clinic_id, nudge_patient *p, int64_t 
             n->db, err,
             "UPDATE patients SET name = ?, email = ?, phone = ?, language = ?, timezone = ?, "
             "date_of_birth = ?, gender = ?, tags = ?, updated_at = ?, version = version + 1 "
-            "WHERE id = ?",
+            "WHERE clinic_id = ? AND id = ?",
             bind_text(p->name), bind_text_or_null(p->email), bind_text_or_null(p->phone),
             bind_text(p->language), bind_text_or_null(p->timezone), bind_text_or_null(p->dob),
             bind_text_or_null(p->gender), bind_text_or_null(p->tags), bind_int(now),
-            bind_int(p->id)) < 0 ||
+            bind_int(p->clinic_id), bind_int(p->id)) < 0 ||
         store_exec(
             n->db, err,
             "UPDATE patient_communication_preferences SET preferred_channel = ?, "
             "preferred_time = ?, opt_out_reminders = ?, opt_out_broadcasts = ?, "
             "opt_out_health_tips = ?, opt_out_marketing = ?, opt_out_sms = ?, "
-            "opt_out_whatsapp = ?, opt_out_email = ?, updated_at = ? WHERE patient_id = ?",
+            "opt_out_whatsapp = ?, opt_out_email = ?, updated_at = ? WHERE clinic_id = ? AND "
+            "patient_id = ?",
             bind_text_or_null(p->preferred_channel), bind_int(p->preferred_time),
             bind_int(!!(o & NUDGE_OPTOUT_REMINDERS)), bind_int(!!(o & NUDGE_OPTOUT_BROADCASTS)),
             bind_int(!!(o & NUDGE_OPTOUT_HEALTH_TIPS)), bind_int(!!(o & NUDGE_OPTOUT_MARKETING)),
             bind_int(!!(o & NUDGE_OPTOUT_SMS)), bind_int(!!(o & NUDGE_OPTOUT_WHATSAPP)),
-            bind_int(!!(o & NUDGE_OPTOUT_EMAIL)), bind_int(now), bind_int(p->id)) < 0)
+            bind_int(!!(o & NUDGE_OPTOUT_EMAIL)), bind_int(now), bind_int(p->clinic_id),
+            bind_int(p->id)) < 0)
         goto fail;
     json_t *ev = json_pack("{s:I}", "patient_id", (json_int_t)p->id);
     if (event_emit(n, p->clinic_id, "patient.updated", p->id, ev, err) < 0 ||
@@ -239,12 +241,13 @@ fail:
 }
 
 /* A completed visit: last_visit only moves forward. */
-int patient_visited(nudge *n, int64_t patient_id, int64_t at, nudge_err *err)
+int patient_visited(nudge *n, int64_t clinic_id, int64_t patient_id, int64_t at, nudge_err *err)
 {
     return store_exec(n->db, err,
-                      "UPDATE patients SET last_visit = ?, updated_at = ? WHERE id = ? "
-                      "AND (last_visit IS NULL OR last_visit < ?)",
-                      bind_int(at), bind_int(clock_now(n)), bind_int(patient_id), bind_int(at));
+                      "UPDATE patients SET last_visit = ?, updated_at = ? WHERE clinic_id = ? AND "
+                      "id = ? AND (last_visit IS NULL OR last_visit < ?)",
+                      bind_int(at), bind_int(clock_now(n)), bind_int(clinic_id),
+                      bind_int(patient_id), bind_int(at));
 }
 
 int patient_born_on(nudge *n, const char *mmdd, int64_t after_id, int64_t *ids,
@@ -266,16 +269,19 @@ int patient_born_on(nudge *n, const char *mmdd, int64_t after_id, int64_t *ids,
     return r < 0 ? -1 : k;
 }
 
-int patient_by_phone(nudge *n, const char *phone, int64_t *ids, int max, nudge_err *err)
+int patient_by_phone(nudge *n, const char *phone, int64_t *ids, int64_t *clinics, int max,
+                     nudge_err *err)
 {
     store_stmt *st;
     if (store_query(n->db, &st, err,
-                    "SELECT id FROM patients WHERE phone = ? ORDER BY id DESC LIMIT ?",
+                    "SELECT id, clinic_id FROM patients WHERE phone = ? ORDER BY id DESC LIMIT ?",
                     bind_text(phone), bind_int(max)) < 0)
         return -1;
     int got = 0, r = 0;
-    while (got < max && (r = store_next(st, err)) == 1)
+    while (got < max && (r = store_next(st, err)) == 1) {
+        clinics[got] = store_int(st, 1);
         ids[got++] = store_int(st, 0);
+    }
     store_done(st);
     return r < 0 ? -1 : got;
 }
@@ -308,9 +314,9 @@ int patient_set_consent(nudge *n, const nudge_patient *p, const char *channel, i
                       "UPDATE patient_communication_preferences SET "
                       "opt_out_sms = CASE WHEN ? = 'sms' THEN ? ELSE opt_out_sms END, "
                       "opt_out_whatsapp = CASE WHEN ? = 'whatsapp' THEN ? ELSE opt_out_whatsapp "
-                      "END, updated_at = ? WHERE patient_id = ?",
+                      "END, updated_at = ? WHERE clinic_id = ? AND patient_id = ?",
                       bind_text(channel), bind_int(stop), bind_text(channel), bind_int(stop),
-                      bind_int(now), bind_int(p->id)) < 0 ||
+                      bind_int(now), bind_int(p->clinic_id), bind_int(p->id)) < 0 ||
                    store_exec(n->db, err,
                               "INSERT INTO consent_log (clinic_id, patient_id, channel, action, "
                               "message, provider_id, at) VALUES (?, ?, ?, ?, ?, ?, ?)",

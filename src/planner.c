@@ -110,7 +110,7 @@ static int planner_one(nudge *n, const nudge_reminder *rm, int64_t now, nudge_er
         nudge_clinic_get(n, rm->clinic_id, &c, err) < 0)
         goto out;
     if (rm->expires_at && rm->expires_at <= now) {
-        if (reminder_mark(n, rm->id, "expired", 0,
+        if (reminder_mark(n, rm->clinic_id, rm->id, "expired", 0,
                           ap ? "came due after the visit began" : "came due after it expired",
                           err) < 0)
             goto out;
@@ -140,7 +140,7 @@ static int planner_one(nudge *n, const nudge_reminder *rm, int64_t now, nudge_er
         }
         /* The plan cannot become a message (a clinic template needs a
          * variable we do not have): record why, for staff to see. */
-        if (reminder_mark(n, rm->id, "failed", 0, why.msg, err) < 0 ||
+        if (reminder_mark(n, rm->clinic_id, rm->id, "failed", 0, why.msg, err) < 0 ||
             audit_add(n, c.id, "fail", "reminder", rm->id, why.msg, err) < 0)
             goto out;
         rc = 3;
@@ -165,7 +165,7 @@ static int planner_one(nudge *n, const nudge_reminder *rm, int64_t now, nudge_er
         if (!first)
             first = id;
     }
-    if (reminder_mark(n, rm->id, "enqueued", first, NULL, err) < 0)
+    if (reminder_mark(n, rm->clinic_id, rm->id, "enqueued", first, NULL, err) < 0)
         goto out;
     rc = 1;
 out:

@@ -354,9 +354,10 @@ static int queue_staff_move(nudge *n, int64_t clinic_id, int64_t id, const char 
                    "UPDATE notification_queue SET status = ?, due_at = CASE WHEN ? = 'pending' "
                    "THEN ? ELSE due_at END, attempts = CASE WHEN ? = 'pending' THEN 0 ELSE "
                    "attempts END, last_error = CASE WHEN ? = 'cancelled' THEN 'cancelled by "
-                   "staff' ELSE last_error END, updated_at = ? WHERE id = ? AND status = ?",
+                   "staff' ELSE last_error END, updated_at = ? WHERE clinic_id = ? AND id = ? AND "
+                   "status = ?",
                    bind_text(to), bind_text(to), bind_int(now), bind_text(to), bind_text(to),
-                   bind_int(now), bind_int(id), bind_text(m.status)) < 0)
+                   bind_int(now), bind_int(m.clinic_id), bind_int(id), bind_text(m.status)) < 0)
         goto fail;
     /* A worker may have claimed it since we read it (claims do not wait
      * for the writers' lock on PostgreSQL). */
@@ -543,13 +544,13 @@ static int queue_claim_sqlite(nudge *n, struct claimed *cl, int max, nudge_err *
             continue;
         if (store_query(n->db, &st, err,
                         "UPDATE notification_queue SET status = 'sending', lease_until = ?, "
-                        "lease_owner = ?, handed_at = NULL, updated_at = ? WHERE id IN (SELECT id FROM "
-                        "notification_queue WHERE status = 'pending' AND due_at <= ? AND "
-                        "clinic_id = ? AND channel = ? ORDER BY priority DESC, due_at, id "
-                        "LIMIT ?) RETURNING id, priority, due_at",
+                        "lease_owner = ?, handed_at = NULL, updated_at = ? WHERE clinic_id = ? AND id "
+                        "IN (SELECT id FROM notification_queue WHERE status = 'pending' AND "
+                        "due_at <= ? AND clinic_id = ? AND channel = ? ORDER BY priority DESC, "
+                        "due_at, id LIMIT ?) RETURNING id, priority, due_at",
                         bind_int(now + n->lease_seconds), bind_text(n->worker_id), bind_int(now),
-                        bind_int(now), bind_int(groups[g].clinic_id), bind_text(groups[g].channel),
-                        bind_int(take)) < 0) {
+                        bind_int(groups[g].clinic_id), bind_int(now), bind_int(groups[g].clinic_id),
+                        bind_text(groups[g].channel), bind_int(take)) < 0) {
             free(groups);
             goto fail;
         }
@@ -947,12 +948,13 @@ int queue_record(nudge *n, const nudge_notification *m, const char *transport,
                    "UPDATE notification_queue SET status = ?, attempts = ?, due_at = ?, "
                    "lease_until = NULL, lease_owner = NULL, handed_at = NULL, provider_id = COALESCE(?, "
                    "provider_id), last_error = ?, sent_at = CASE WHEN ? = 'sent' THEN ? ELSE "
-                   "sent_at END, updated_at = ? WHERE id = ? AND status = 'sending' AND "
-                   "lease_owner = ?",
+                   "sent_at END, updated_at = ? WHERE clinic_id = ? AND id = ? AND "
+                   "status = 'sending' AND lease_owner = ?",
                    bind_text(status), bind_int(attempts), bind_int(due),
                    bind_text_or_null(o->provider_id),
                    bind_text_or_null(o->result == CHANNEL_SENT ? "" : o->detail), bind_text(status),
-                   bind_int(now), bind_int(now), bind_int(m->id), bind_text(n->worker_id)) < 0)
+                   bind_int(now), bind_int(now), bind_int(m->clinic_id), bind_int(m->id),
+                   bind_text(n->worker_id)) < 0)
         goto fail;
     if (store_changes(n->db) == 0) {
         store_rollback(n->db);
@@ -974,7 +976,7 @@ int queue_record(nudge *n, const nudge_notification *m, const char *transport,
         goto fail;
     if (!strcmp(status, "failed") &&
         (audit_add(n, m->clinic_id, "fail", "notification", m->id, o->detail, err) < 0 ||
-         queue_fallback(n, m->id, err) < 0))
+         queue_fallback(n, m->clinic_id, m->id, err) < 0))
         goto fail;
     return store_commit(n->db, err);
 fail:
@@ -982,14 +984,16 @@ fail:
     return -1;
 }
 
-int queue_defer(nudge *n, int64_t id, int64_t until, const char *why, nudge_err *err)
+int queue_defer(nudge *n, int64_t clinic_id, int64_t id, int64_t until, const char *why,
+                nudge_err *err)
 {
     return store_exec(n->db, err,
                       "UPDATE notification_queue SET status = 'pending', due_at = ?, "
                       "lease_until = NULL, lease_owner = NULL, handed_at = NULL, last_error = ?, "
-                      "updated_at = ? WHERE id = ? AND status = 'sending' AND lease_owner = ?",
-                      bind_int(until), bind_text(why), bind_int(clock_now(n)), bind_int(id),
-                      bind_text(n->worker_id));
+                      "updated_at = ? WHERE clinic_id = ? AND id = ? AND status = 'sending' AND "
+                      "lease_owner = ?",
+                      bind_int(until), bind_text(why), bind_int(clock_now(n)), bind_int(clinic_id),
+                      bind_int(id), bind_text(n->worker_id));
 }
 
 int queue_drop(nudge *n, const nudge_notification *m, const char *status, const char *why,
@@ -999,10 +1003,10 @@ int queue_drop(nudge *n, const nudge_notification *m, const char *status, const 
         return -1;
     if (store_exec(n->db, err,
                    "UPDATE notification_queue SET status = ?, lease_until = NULL, "
-                   "lease_owner = NULL, handed_at = NULL, last_error = ?, updated_at = ? WHERE id = ? AND "
-                   "status = 'sending' AND lease_owner = ?",
-                   bind_text(status), bind_text(why), bind_int(clock_now(n)), bind_int(m->id),
-                   bind_text(n->worker_id)) < 0 ||
+                   "lease_owner = NULL, handed_at = NULL, last_error = ?, updated_at = ? WHERE "
+                   "clinic_id = ? AND id = ? AND status = 'sending' AND lease_owner = ?",
+                   bind_text(status), bind_text(why), bind_int(clock_now(n)),
+                   bind_int(m->clinic_id), bind_int(m->id), bind_text(n->worker_id)) < 0 ||
         audit_add(n, m->clinic_id, status, "notification", m->id, why, err) < 0) {
         store_rollback(n->db);
         return -1;
@@ -1089,11 +1093,11 @@ static int delivery_apply(nudge *n, int64_t id, const char *provider, const char
                      error_code && *error_code ? ", error " : "", error_code ? error_code : "");
         if (store_exec(n->db, err,
                        "UPDATE notification_queue SET status = ?, last_error = CASE WHEN ? = '' "
-                       "THEN last_error ELSE ? END, updated_at = ? WHERE id = ?",
+                       "THEN last_error ELSE ? END, updated_at = ? WHERE clinic_id = ? AND id = ?",
                        bind_text(to), bind_text(why), bind_text(why), bind_int(now),
-                       bind_int(id)) < 0)
+                       bind_int(clinic), bind_int(id)) < 0)
             return -1;
-        if (!strcmp(to, "failed") && queue_fallback(n, id, err) < 0)
+        if (!strcmp(to, "failed") && queue_fallback(n, clinic, id, err) < 0)
             return -1;
     }
     return store_exec(n->db, err,
@@ -1173,15 +1177,15 @@ fail:
     return -1;
 }
 
-int queue_fallback(nudge *n, int64_t id, nudge_err *err)
+int queue_fallback(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err)
 {
     int64_t now = clock_now(n), patient = 0, clinic = 0;
     store_stmt *st;
     if (store_query(n->db, &st, err,
-                    "SELECT clinic_id, patient_id FROM notification_queue WHERE id = ? AND "
-                    "channel = 'whatsapp' AND fallback_of IS NULL AND patient_id IS NOT NULL "
-                    "AND (expires_at IS NULL OR expires_at > ?)",
-                    bind_int(id), bind_int(now)) < 0)
+                    "SELECT clinic_id, patient_id FROM notification_queue WHERE clinic_id = ? AND "
+                    "id = ? AND channel = 'whatsapp' AND fallback_of IS NULL AND patient_id IS "
+                    "NOT NULL AND (expires_at IS NULL OR expires_at > ?)",
+                    bind_int(clinic_id), bind_int(id), bind_int(now)) < 0)
         return -1;
     int r = store_next(st, err);
     if (r == 1) {
@@ -1250,7 +1254,7 @@ static int queue_overdue_clinic(void *ctx, const nudge_clinic *c)
     if (r < 0)
         return o->rc = -1;
     for (int i = 0; i < nids; i++)
-        if (queue_fallback(o->n, ids[i], o->err) < 0)
+        if (queue_fallback(o->n, c->id, ids[i], o->err) < 0)
             return o->rc = -1;
     return 0;
 }
@@ -1268,12 +1272,15 @@ int queue_fallback_overdue(nudge *n, int64_t now, nudge_err *err)
 
 /* Messages of an appointment queued but not yet handed to a provider are
  * cancelled with it; one in a worker's hands cannot be recalled. */
-int queue_cancel_appointment(nudge *n, int64_t appointment_id, const char *why, nudge_err *err)
+int queue_cancel_appointment(nudge *n, int64_t clinic_id, int64_t appointment_id, const char *why,
+                             nudge_err *err)
 {
     return store_exec(n->db, err,
                       "UPDATE notification_queue SET status = 'cancelled', last_error = ?, "
-                      "updated_at = ? WHERE appointment_id = ? AND status = 'pending'",
-                      bind_text(why), bind_int(clock_now(n)), bind_int(appointment_id));
+                      "updated_at = ? WHERE clinic_id = ? AND appointment_id = ? AND "
+                      "status = 'pending'",
+                      bind_text(why), bind_int(clock_now(n)), bind_int(clinic_id),
+                      bind_int(appointment_id));
 }
 
 int queue_cancel_reminder(nudge *n, int64_t clinic_id, int64_t reminder_id, const char *why,
@@ -1287,15 +1294,16 @@ int queue_cancel_reminder(nudge *n, int64_t clinic_id, int64_t reminder_id, cons
                       bind_int(reminder_id));
 }
 
-int queue_sent_with(nudge *n, int64_t appointment_id, const char *path, const char *value,
-                    int *sent, nudge_err *err)
+int queue_sent_with(nudge *n, int64_t clinic_id, int64_t appointment_id, const char *path,
+                    const char *value, int *sent, nudge_err *err)
 {
     store_stmt *st;
     *sent = 0;
     if (store_query(n->db, &st, err,
-                    "SELECT transport_data FROM notification_queue WHERE appointment_id = ? AND "
-                    "status IN ('sent', 'delivered', 'read') AND transport_data IS NOT NULL",
-                    bind_int(appointment_id)) < 0)
+                    "SELECT transport_data FROM notification_queue WHERE clinic_id = ? AND "
+                    "appointment_id = ? AND status IN ('sent', 'delivered', 'read') AND "
+                    "transport_data IS NOT NULL",
+                    bind_int(clinic_id), bind_int(appointment_id)) < 0)
         return -1;
     int r = 0;
     while (!*sent && (r = store_next(st, err)) == 1)
@@ -1304,12 +1312,13 @@ int queue_sent_with(nudge *n, int64_t appointment_id, const char *path, const ch
     return !*sent && r < 0 ? -1 : 0;
 }
 
-int queue_transport_data(nudge *n, int64_t id, char **data, nudge_err *err)
+int queue_transport_data(nudge *n, int64_t clinic_id, int64_t id, char **data, nudge_err *err)
 {
     store_stmt *st;
     *data = NULL;
-    if (store_query(n->db, &st, err, "SELECT transport_data FROM notification_queue WHERE id = ?",
-                    bind_int(id)) < 0)
+    if (store_query(n->db, &st, err,
+                    "SELECT transport_data FROM notification_queue WHERE clinic_id = ? AND id = ?",
+                    bind_int(clinic_id), bind_int(id)) < 0)
         return -1;
     int r = store_next(st, err);
     if (r == 1)

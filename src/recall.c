@@ -306,7 +306,7 @@ static int recall_step(nudge *n, const void *item, int64_t now, nudge_err *err)
     if (p.opt_outs & NUDGE_OPTOUT_REMINDERS)
         return recall_move(n, c.id, rc->id, "opted_out", 0, "patient opted out", err);
     int64_t appt, start;
-    int r = appointment_next(n, p.id, now, &appt, &start, err);
+    int r = appointment_next(n, p.clinic_id, p.id, now, &appt, &start, err);
     if (r < 0)
         return -1;
     if (r == 1)

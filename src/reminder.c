@@ -201,15 +201,16 @@ void nudge_plan_item_name(const nudge_plan_item *it, char *buf, size_t n)
         snprintf(buf, n, "%d h reminder", it->before_min / 60);
 }
 
-int reminder_cancel_appointment(nudge *n, int64_t appointment_id, const char *why, nudge_err *err)
+int reminder_cancel_appointment(nudge *n, int64_t clinic_id, int64_t appointment_id,
+                                const char *why, nudge_err *err)
 {
     int64_t now = clock_now(n);
     if (store_exec(n->db, err,
                    "UPDATE reminders SET status = 'cancelled', note = ?, updated_at = ? "
-                   "WHERE appointment_id = ? AND status = 'planned'",
-                   bind_text(why), bind_int(now), bind_int(appointment_id)) < 0)
+                   "WHERE clinic_id = ? AND appointment_id = ? AND status = 'planned'",
+                   bind_text(why), bind_int(now), bind_int(clinic_id), bind_int(appointment_id)) < 0)
         return -1;
-    return queue_cancel_appointment(n, appointment_id, why, err);
+    return queue_cancel_appointment(n, clinic_id, appointment_id, why, err);
 }
 
 int reminder_due(nudge *n, int64_t now, nudge_reminder *batch, int max, nudge_err *err)
@@ -270,14 +271,14 @@ int reminder_cancel_where(nudge *n, int64_t clinic_id, int64_t patient_id, const
     return 0;
 }
 
-int reminder_mark(nudge *n, int64_t id, const char *status, int64_t notification_id,
-                  const char *note, nudge_err *err)
+int reminder_mark(nudge *n, int64_t clinic_id, int64_t id, const char *status,
+                  int64_t notification_id, const char *note, nudge_err *err)
 {
     return store_exec(n->db, err,
                       "UPDATE reminders SET status = ?, notification_id = ?, note = ?, "
-                      "updated_at = ? WHERE id = ?",
+                      "updated_at = ? WHERE clinic_id = ? AND id = ?",
                       bind_text(status), bind_int_or_null(notification_id), bind_text_or_null(note),
-                      bind_int(clock_now(n)), bind_int(id));
+                      bind_int(clock_now(n)), bind_int(clinic_id), bind_int(id));
 }
 
 int reminder_lag(nudge *n, int64_t now, int64_t *lag, nudge_err *err)
@@ -344,8 +345,8 @@ int nudge_reminder_cancel(nudge *n, int64_t clinic_id, int64_t id, nudge_err *er
     if (r == 1 &&
         store_exec(n->db, err,
                    "UPDATE reminders SET status = 'cancelled', note = 'cancelled by staff', "
-                   "updated_at = ? WHERE id = ? AND status = 'planned'",
-                   bind_int(clock_now(n)), bind_int(id)) == 0 &&
+                   "updated_at = ? WHERE clinic_id = ? AND id = ? AND status = 'planned'",
+                   bind_int(clock_now(n)), bind_int(owner), bind_int(id)) == 0 &&
         store_changes(n->db) == 0) {
         err_set(err, NUDGE_ECONFLICT, "status", "reminder %lld is no longer planned",
                 (long long)id);

@@ -105,34 +105,35 @@ static enum kw kw_named(const char *name)
 static int find_patient(nudge *n, const char *number, int64_t now, int64_t *patient,
                         int64_t *clinic, nudge_err *err)
 {
-    int64_t ids[64], best = 0, best_at = 0;
-    int got = patient_by_phone(n, number, ids, 64, err); /* newest first */
+    int64_t ids[64], clinics[64], best = 0, best_clinic = 0, best_at = 0;
+    int got = patient_by_phone(n, number, ids, clinics, 64, err); /* newest first */
     if (got <= 0)
         return got;
     for (int i = 0; i < got; i++) {
         int64_t visit = 0, at = 0;
-        int r = appointment_next(n, ids[i], now, &visit, &at, err);
+        int r = appointment_next(n, clinics[i], ids[i], now, &visit, &at, err);
         if (r < 0)
             return -1;
         if (!best || (r == 1 && (!best_at || at < best_at))) {
             best = ids[i];
+            best_clinic = clinics[i];
             best_at = r == 1 ? at : 0;
         }
     }
     nudge_patient p;
-    if (nudge_patient_get(n, NUDGE_ANY_CLINIC, best, &p, err) < 0)
+    if (nudge_patient_get(n, best_clinic, best, &p, err) < 0)
         return -1;
     *patient = p.id;
     *clinic = p.clinic_id;
     return 1;
 }
 
-static int next_visit(nudge *n, int64_t patient, int64_t now, nudge_appointment *a,
-                      nudge_err *err)
+static int next_visit(nudge *n, int64_t clinic, int64_t patient, int64_t now,
+                      nudge_appointment *a, nudge_err *err)
 {
     int64_t id = 0, at = 0;
-    int r = appointment_next(n, patient, now, &id, &at, err);
-    if (r == 1 && nudge_appointment_get(n, NUDGE_ANY_CLINIC, id, a, err) < 0)
+    int r = appointment_next(n, clinic, patient, now, &id, &at, err);
+    if (r == 1 && nudge_appointment_get(n, clinic, id, a, err) < 0)
         return -1;
     return r;
 }
@@ -253,7 +254,7 @@ int nudge_inbound_handle(nudge *n, const nudge_inbound *in, nudge_reply *out, nu
             goto fail;
         has_visit = has_ctx && ctx.appointment_id
                         ? visit_open(n, cid, ctx.appointment_id, now, &a, err)
-                        : next_visit(n, pid, now, &a, err);
+                        : next_visit(n, cid, pid, now, &a, err);
         if (has_visit < 0)
             goto fail;
     }

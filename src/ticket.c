@@ -30,8 +30,9 @@ int ticket_file(nudge *n, const nudge_patient *p, const char *channel, const cha
             return -1;
         *opened = 1;
     } else if (store_exec(n->db, err,
-                          "UPDATE tickets SET status = 'open', updated_at = ? WHERE id = ?",
-                          bind_int(now), bind_int(*ticket)) < 0) {
+                          "UPDATE tickets SET status = 'open', updated_at = ? WHERE clinic_id = ? "
+                          "AND id = ?",
+                          bind_int(now), bind_int(p->clinic_id), bind_int(*ticket)) < 0) {
         return -1;
     }
     return store_exec(n->db, err,
