@@ -27,6 +27,9 @@ int nudge_lab_add(nudge *n, nudge_lab_order *o, nudge_err *err)
     tz_local due;
     if (nudge_blank(o->test_name))
         return err_set(err, NUDGE_EINVAL, "test_name", "test_name is required");
+    if (!text_ok(o->test_name))
+        return err_set(err, NUDGE_EINVAL, "test_name",
+                       "test_name must be UTF-8 text without control characters");
     if (reminder_date_parse(o->due_on, &due) < 0)
         return err_set(err, NUDGE_EINVAL, "due_on", "due_on must be a date YYYY-MM-DD (got \"%.20s\")",
                        o->due_on);

@@ -226,6 +226,11 @@ int nudge_prescription_add(nudge *n, nudge_prescription *p, nudge_err *err)
     nudge_patient pt;
     med_freq f[NUDGE_MAX_MEDICATIONS];
     int64_t now = clock_now(n);
+    if (record_check_text(nudge_prescription_fields, p, err) < 0)
+        return -1;
+    for (int i = 0; i < p->n_medications && i < NUDGE_MAX_MEDICATIONS; i++)
+        if (record_check_text(nudge_medication_fields, &p->medications[i], err) < 0)
+            return -1;
     if (store_begin(n->db, err) < 0)
         return -1;
     if (rx_prepare(n, p, &c, &pt, f, err) < 0)
@@ -334,6 +339,9 @@ int nudge_prescription_stop(nudge *n, int64_t clinic_id, int64_t id, const char 
                             nudge_err *err)
 {
     err_clear(err);
+    if (reason && !text_ok(reason))
+        return err_set(err, NUDGE_EINVAL, "reason",
+                       "reason must be UTF-8 text without control characters");
     nudge_prescription *cur = malloc(sizeof *cur);
     if (!cur)
         return err_set(err, NUDGE_ENOMEM, "", "out of memory");

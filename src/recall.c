@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "core.h"
+#include "record.h"
 #include "tz.h"
 #include "util.h"
 
@@ -51,6 +52,8 @@ int nudge_recall_rule_add(nudge *n, nudge_recall_rule *r, nudge_err *err)
     err_clear(err);
     int steps[RECALL_MAX_STEPS];
     nudge_clinic c;
+    if (record_check_text(nudge_recall_rule_fields, r, err) < 0)
+        return -1;
     if (nudge_blank(r->service))
         return err_set(err, NUDGE_EINVAL, "service", "service is required");
     if (r->after_days < 1 || r->after_days > 3660)

@@ -384,14 +384,24 @@ int nudge_reminder_cancel_where(nudge *n, int64_t clinic_id, int64_t patient_id,
         return err_set(err, NUDGE_EINVAL, "patient",
                        "name a patient or a subject: cancelling every plan of a clinic is not "
                        "offered");
+    /* A subject is KIND:ID (prescription:7): anything else names no plan. */
+    if (!nudge_blank(subject)) {
+        size_t k = strspn(subject, "abcdefghijklmnopqrstuvwxyz_");
+        size_t d = k && subject[k] == ':' ? strspn(subject + k + 1, "0123456789") : 0;
+        if (!d || subject[k + 1 + d] || k + 1 + d > 40)
+            return err_set(err, NUDGE_EINVAL, "subject",
+                           "subject is what a plan is about, such as prescription:7");
+    }
     if (store_begin(n->db, err) < 0)
         return -1;
     char detail[96];
     snprintf(detail, sizeof detail, "patient %lld subject %.48s", (long long)patient_id,
              subject ? subject : "");
+    /* Audited when something was cancelled: a cancel that finds nothing
+     * changes nothing. */
     if (reminder_cancel_where(n, clinic_id, patient_id, subject, "cancelled by staff", &c,
                               err) < 0 ||
-        audit_add(n, clinic_id, "cancel", "reminder", 0, detail, err) < 0) {
+        (c > 0 && audit_add(n, clinic_id, "cancel", "reminder", 0, detail, err) < 0)) {
         store_rollback(n->db);
         return -1;
     }

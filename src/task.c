@@ -483,6 +483,14 @@ int nudge_task_add(nudge *n, nudge_task *t, nudge_err *err)
     int64_t now = clock_now(n);
     if (str_blank(t->name))
         return err_set(err, NUDGE_EINVAL, "name", "a task needs a name");
+    const struct {
+        const char *field, *text;
+    } texts[] = {{"name", t->name},         {"fn", t->fn},         {"kind", t->kind},
+                 {"schedule", t->schedule}, {"timezone", t->timezone}, {"args", t->args}};
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++)
+        if (!text_ok(texts[i].text))
+            return err_set(err, NUDGE_EINVAL, texts[i].field,
+                           "%s must be UTF-8 text without control characters", texts[i].field);
     task_call call;
     if (!task_find(n, t->fn, &call)) {
         const char *names[TASK_MAX_FNS + TASK_N_BUILTINS + 1] = {0};

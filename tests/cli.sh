@@ -1619,10 +1619,12 @@ map_templates() {
         --button "NO=THANKS=cancel"
     expect_exit 0
     db_contains "$DB" '"NO=THANKS":"cancel"' || fail "the buttons are not stored"
+    # (a template that exists: a mapping for one that does not is refused first)
     expect_rejected 2 "confirm, cancel or reschedule" template map-whatsapp --clinic "$C" \
-        --template x --language hi --name y --name-language hi --button A=stop
-    expect_rejected 2 "mapped twice" template map-whatsapp --clinic "$C" --template x \
-        --language hi --name y --name-language hi --button A=confirm --button A=cancel
+        --template appointment_reminder --language hi --name y --name-language hi --button A=stop
+    expect_rejected 2 "mapped twice" template map-whatsapp --clinic "$C" \
+        --template appointment_reminder --language hi --name y --name-language hi \
+        --button A=confirm --button A=cancel
     expect_rejected 2 "PAYLOAD=ACTION" template map-whatsapp --clinic "$C" --template x \
         --language hi --name y --name-language hi --button confirm
     expect_rejected 2 "PAYLOAD=ACTION" template map-msg91 --clinic "$C" --template x \
