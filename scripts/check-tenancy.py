@@ -21,8 +21,12 @@ without a reason; a DEBT entry is removed when its statement is fixed
 list cannot rot).
 """
 import glob
+import os
 import re
 import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+from sqlcalls import store_calls  # noqa: E402
 
 TENANT = {
     'patients', 'patient_communication_preferences', 'appointments', 'reminders',
@@ -59,23 +63,8 @@ KNOWN = {
 
 
 def statements(path):
-    src = open(path).read()
-    for m in re.finditer(r'\bstore_(exec|query|scalar)\(', src):
-        i = j = m.end()
-        depth = 1
-        while depth:
-            c = src[j]
-            if c == '"':
-                j += 1
-                while src[j] != '"':
-                    j += 2 if src[j] == '\\' else 1
-            elif c == '(':
-                depth += 1
-            elif c == ')':
-                depth -= 1
-            j += 1
-        sql = ''.join(re.findall(r'"((?:[^"\\]|\\.)*)"', src[i:j - 1])).replace('\\"', '"')
-        yield src[:m.start()].count('\n') + 1, ' '.join(sql.split())
+    for line, _, sql in store_calls(path):
+        yield line, ' '.join(sql.split())
 
 
 bad = 0
