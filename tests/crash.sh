@@ -30,10 +30,22 @@ PIDS+=("$FAKE_PID")
 queue_fill "$DB" "$D" "$N"
 check "$N messages queued" test "$(sql "SELECT COUNT(*) FROM notification_queue WHERE status = 'pending'")" = "$N"
 
+STARTS=0
 serve_start() {
     NUDGE_LEASE_SECONDS=$LEASE "$NUDGE" --db "$DB" --outbox "$D/out" serve \
         --listen none --interval 1 >>"$D/serve.out" 2>>"$D/serve.err" &
     SERVE=$!
+    STARTS=$((STARTS + 1))
+}
+# Until the newest serve has set up its signal handlers (it says "stop with
+# SIGTERM" then): a SIGTERM before that ends it by the default action.
+# Waiting for the process to start, not for a schedule (10 s at most).
+serve_ready() {
+    for _ in $(seq 1 100); do
+        [ "$(grep -c 'stop with SIGTERM' "$D/serve.err")" -ge "$STARTS" ] && return 0
+        sleep 0.1
+    done
+    return 1
 }
 
 # Each kill comes once the fake has taken a few more messages since the
@@ -69,6 +81,7 @@ for _ in $(seq 1 $((N / 17 > 1200 ? N / 17 : 1200))); do
     sleep 0.1
 done
 elapsed=$(($(date +%s) - start))
+serve_ready
 kill -TERM "$SERVE"; wait "$SERVE"; rc=$?
 SERVE=""
 accepted=$(fake_accepted "$D")
