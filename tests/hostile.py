@@ -76,7 +76,10 @@ def wrong_type(rng, schema):
     choices = [b"123", b"-1", b"1e400", b"9223372036854775808", b"true", b"[]", b"{}",
                b'"x"', b"[1,[2,[3]]]", b"-0.5", b'{"a":1}']
     nullable = isinstance(schema, dict) and (
-        "null" in (schema.get("type") if isinstance(schema.get("type"), list) else []))
+        "null" in (schema.get("type") if isinstance(schema.get("type"), list) else []) or
+        schema.get("nullable") is True or
+        any(isinstance(b, dict) and b.get("type") == "null"
+            for b in schema.get("oneOf", []) + schema.get("anyOf", [])))
     if t == "string":
         choices = [c for c in choices if not c.startswith(b'"')]
     elif t == "integer":

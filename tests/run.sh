@@ -39,7 +39,11 @@ touches_store() {
 # tally NAME OUT RC P F: adds one suite's counts and prints its row.
 tally() {
     local name=$1 out=$2 rc=$3 p=$4 f=$5
-    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi   # crashed or sanitizer report
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then   # crashed or sanitizer report
+        f=1
+        out=$(printf '%s\nnot ok - exited with status %s; its last lines:\n%s' "$out" "$rc" \
+            "$(printf '%s\n' "$out" | tail -n 5)")
+    fi
     passed=$((passed + p)); failed=$((failed + f))
     if [ "$f" -ne 0 ]; then
         failures+=("$name")

@@ -9,6 +9,7 @@
 #define NUDGE_TESTUTIL_H
 
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -21,6 +22,13 @@
 #include <libpq-fe.h>
 
 #include "nudge.h"
+
+/* A peer that hangs up (a fake, or a server answering early) is an error
+ * the test reports (EPIPE), not a silent death by SIGPIPE. */
+__attribute__((constructor)) static void tu_no_sigpipe(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+}
 
 /* Creates a fresh temporary directory; path in buf (>= 64 bytes). */
 static inline void tu_tmpdir(char *buf, size_t n)
