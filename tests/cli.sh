@@ -1144,6 +1144,20 @@ t "clinic add --max-retries 50: the library's bound, named by field and option" 
     "(field: max_retries, option --max-retries)" "${CL[@]}" --max-retries 50
 t "clinic add --whatsapp-fallback maybe: on or off" expect_rejected 2 \
     "--whatsapp-fallback must be on or off (got \"maybe\")" "${CL[@]}" --whatsapp-fallback maybe
+h_echo_escaped() {
+    # A value echoed back in a message is escaped: an ESC pasted into an
+    # option must not reach the terminal, a newline must not forge a line.
+    run send --patient "$(printf '1\033[2J')" --template t
+    expect_exit 2
+    expect_stderr_contains 'got "1\x1b[2J"'
+    run send --patient 1 --template t --priority "$(printf 'high\nnudge: ok')"
+    expect_exit 2
+    expect_stderr_contains 'got "high\nnudge: ok"'
+    if LC_ALL=C grep -q "$(printf '\033')" "$D/.stderr" || [ "$(wc -l <"$D/.stderr")" -ne 1 ]; then
+        fail "stderr should be one line without control characters"
+    fi
+}
+t "a typed value echoed in an error is escaped, never raw control characters" h_echo_escaped
 h_fields_set() {
     add_clinic --whatsapp-fallback off --quiet-hours none --offsets 60 --max-retries 5
     add_patient --opt-out marketing,sms --preferred-time 09:30 --dob 1980-02-01 --gender m

@@ -123,13 +123,39 @@ static int cli_args_parse(int argc, char **argv, const cli_command *cm, const ch
 
 /* ---- errors and numbers ---- */
 
+/* A library message may quote what the user gave (a name, a code), and
+ * Hindi in it is welcome on a terminal; control characters are not: C0,
+ * DEL, and the C1 range as UTF-8 (U+0080..U+009F; U+009B is a CSI to some
+ * terminals) are written as \xNN. */
+static const char *cli_term_text(char *buf, size_t n, const char *s)
+{
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p && o + 5 < n; p++) {
+        int c1 = p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f;
+        if (*p < 0x20 || *p == 0x7f || c1) {
+            o += (size_t)snprintf(buf + o, n - o, "\\x%02x", c1 ? *++p : *p);
+            continue;
+        }
+        buf[o++] = (char)*p;
+    }
+    buf[o] = 0;
+    return buf;
+}
+
 int cli_fail(const char *cmd, const nudge_err *e)
 {
+    char m[4 * sizeof e->msg + 8], f[4 * sizeof e->field + 8];
+    cli_term_text(m, sizeof m, e->msg);
     if (e->field[0] && e->code == NUDGE_EINVAL)
-        fprintf(stderr, "nudge %s: %s (field: %s)\n", cmd, e->msg, e->field);
+        fprintf(stderr, "nudge %s: %s (field: %s)\n", cmd, m, cli_term_text(f, sizeof f, e->field));
     else
-        fprintf(stderr, "nudge %s: %s\n", cmd, e->msg);
+        fprintf(stderr, "nudge %s: %s\n", cmd, m);
     return cli_exit_code(e);
+}
+
+const char *cli_got(char *buf, size_t n, const char *v)
+{
+    return nudge_log_text(buf, n, v, v ? strlen(v) : 0);
 }
 
 int cli_exit_code(const nudge_err *e)
@@ -158,7 +184,9 @@ int cli_parse_id(const char *cmd, const char *what, const char *s, int64_t *out)
     errno = 0;
     long long v = strtoll(s, &end, 10);
     if (errno || end == s || *end || v <= 0) {
-        fprintf(stderr, "nudge %s: %s must be a positive number (got \"%s\")\n", cmd, what, s);
+        char q[128];
+        fprintf(stderr, "nudge %s: %s must be a positive number (got \"%s\")\n", cmd, what,
+                cli_got(q, sizeof q, s));
         return CLI_EXIT_USAGE;
     }
     *out = v;
@@ -171,8 +199,9 @@ int cli_parse_int(const char *cmd, const char *what, const char *s, int lo, int 
     errno = 0;
     long v = strtol(s, &end, 10);
     if (errno || end == s || *end || v < lo || v > hi) {
+        char q[128];
         fprintf(stderr, "nudge %s: %s must be a number from %d to %d (got \"%s\")\n", cmd, what,
-                lo, hi, s);
+                lo, hi, cli_got(q, sizeof q, s));
         return CLI_EXIT_USAGE;
     }
     *out = (int)v;
@@ -250,7 +279,8 @@ int cli_parse_vars(cli_ctx *c, nudge_vars *vars)
         char key[48];
         if (!eq || eq == kv || (size_t)(eq - kv) >= sizeof key) {
             nudge_vars_free(vars);
-            return cli_usage(c->cmd, "--var must be key=value (got \"%s\")", kv);
+            char q[128];
+            return cli_usage(c->cmd, "--var must be key=value (got \"%s\")", cli_got(q, sizeof q, kv));
         }
         memcpy(key, kv, (size_t)(eq - kv));
         key[eq - kv] = 0;

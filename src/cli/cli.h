@@ -111,6 +111,10 @@ const char *cli_arg(const cli_args *a, const char *name); /* the last one given 
 int cli_fail(const char *cmd, const nudge_err *e);      /* prints; the exit code */
 int cli_exit_code(const nudge_err *e);
 int cli_usage(const char *cmd, const char *fmt, const char *what);
+/* A value the user typed, fit to echo in a message: escaped as a log line
+ * is (nudge_log_text), so a pasted escape sequence or newline cannot reach
+ * the terminal or forge a second line of output. Returns buf. */
+const char *cli_got(char *buf, size_t n, const char *v);
 int cli_parse_id(const char *cmd, const char *what, const char *s, int64_t *out);
 int cli_parse_int(const char *cmd, const char *what, const char *s, int lo, int hi, int *out);
 /* Every option named in `names` (NULL-ended) is required. */

@@ -72,7 +72,9 @@ static int cli_field_bad_name(const cli_ctx *c, const char *opt, const char *con
 {
     char list[256];
     nudge_names_join(names, 0, ", ", " or ", list, sizeof list);
-    fprintf(stderr, "nudge %s: --%s must be %s (got \"%s\")\n", c->cmd, opt, list, v);
+    char q[128];
+    fprintf(stderr, "nudge %s: --%s must be %s (got \"%s\")\n", c->cmd, opt, list,
+            cli_got(q, sizeof q, v));
     return CLI_EXIT_USAGE;
 }
 
@@ -154,8 +156,9 @@ static int cli_field_in(const cli_ctx *c, const nudge_field *f, const char *opt,
         long long x = strtoll(v, &end, 10);
         if (errno || end == v || *end ||
             (f->type == NUDGE_T_INT && (x < INT_MIN || x > INT_MAX))) {
+            char q[128];
             fprintf(stderr, "nudge %s: %s must be a whole number (got \"%s\")\n", c->cmd, dashed,
-                    v);
+                    cli_got(q, sizeof q, v));
             return CLI_EXIT_USAGE;
         }
         if (f->type == NUDGE_T_INT) {

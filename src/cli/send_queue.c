@@ -63,9 +63,10 @@ int cli_send(cli_ctx *c)
         return rc;
     if (!(s.template_name = cli_arg(&c->a, "template")))
         return cli_usage(c->cmd, "%s is required", "--template");
+    char q[128];
     if ((v = cli_arg(&c->a, "priority")) && (s.priority = cli_parse_priority(v)) < 0)
         return cli_usage(c->cmd, "--priority must be low, normal, high or urgent (got \"%s\")",
-                         v);
+                         cli_got(q, sizeof q, v));
     s.channel = cli_arg(&c->a, "channel");
     s.dedupe_key = cli_arg(&c->a, "dedupe-key");
     if ((rc = cli_parse_vars(c, &vars)))

@@ -97,8 +97,9 @@ int cli_tmpl_render(cli_ctx *c)
     if (nudge_names_find(nudge_field_find(nudge_notification_fields, "channel")->names,
                          channel) < 0) {
         nudge_vars_free(&vars);
+        char q[128];
         return cli_usage(c->cmd, "--channel must be sms, whatsapp or email (got \"%s\")",
-                         channel);
+                         cli_got(q, sizeof q, channel));
     }
     nudge_template t = {0};
     if ((rc = cli_tmpl_load(c, &t))) {
@@ -150,9 +151,11 @@ int cli_tmpl_map(cli_ctx *c)
             continue;
         const char *eq = strrchr(a->kv[i].value, '=');
         if (!wa || !eq || eq == a->kv[i].value || nb == 16 ||
-            strlen(a->kv[i].value) >= sizeof spec[0])
+            strlen(a->kv[i].value) >= sizeof spec[0]) {
+            char q[128];
             return cli_usage(c->cmd, "--button is PAYLOAD=ACTION, for map-whatsapp (got \"%s\")",
-                             a->kv[i].value);
+                             cli_got(q, sizeof q, a->kv[i].value));
+        }
         snprintf(spec[nb], sizeof spec[nb], "%s", a->kv[i].value);
         spec[nb][eq - a->kv[i].value] = 0;
         buttons[nb] = (nudge_wa_button){spec[nb], spec[nb] + (eq - a->kv[i].value) + 1};
