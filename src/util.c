@@ -56,12 +56,12 @@ int str_field(char *dst, size_t n, const char *src, const char *field, nudge_err
     return 0;
 }
 
-int text_ok(const char *s)
+static int utf8_scan(const char *s, int controls)
 {
     const unsigned char *p = (const unsigned char *)s;
     while (*p) {
         if (*p < 0x80) {
-            if ((*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r') || *p == 0x7f)
+            if (!controls && ((*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r') || *p == 0x7f))
                 return 0;
             p++;
             continue;
@@ -82,6 +82,16 @@ int text_ok(const char *s)
         p += n;
     }
     return 1;
+}
+
+int text_ok(const char *s)
+{
+    return utf8_scan(s, 0);
+}
+
+int utf8_ok(const char *s)
+{
+    return utf8_scan(s, 1);
 }
 
 static void *xrealloc(void *p, size_t n)

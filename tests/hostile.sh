@@ -8,10 +8,12 @@
 # tick has done all that was due, so only a request could change the store.
 set -u
 . "$(dirname "$0")/tap.sh"
+. "$(dirname "$0")/dbutil.sh"
 D=$(mktemp -d)
 PID=""
 trap '[ -n "$PID" ] && kill -9 $PID 2>/dev/null; rm -rf "$D"' EXIT
-DB="$D/nudge.db"
+DB=$(test_db "$D")
+export PSQL
 NOW=2026-11-24T06:00:00Z
 nd() { "$NUDGE" --db "$DB" --outbox "$D/out" --now "$NOW" "$@"; }
 clinic=$(nd clinic add --name "Hostile Clinic" --timezone Asia/Kolkata --country IN)
@@ -22,16 +24,10 @@ KEY=$(nd key create --clinic "$clinic" --role admin 2>/dev/null | grep -Eo 'nudg
 nd tick >/dev/null 2>&1
 check "a clinic, a patient, a visit and an admin key to attack with" \
     test -n "$clinic" -a -n "$patient" -a -n "$appt" -a -n "$KEY"
-python3 - "$DB" >"$D/ids.json" <<'PY'
-import json, sqlite3, sys
-con = sqlite3.connect(sys.argv[1])
-one = lambda sql: (con.execute(sql).fetchone() or [1])[0]
-print(json.dumps({"patients": one("SELECT max(id) FROM patients"),
-                  "appointments": one("SELECT max(id) FROM appointments"),
-                  "reminders": one("SELECT max(id) FROM reminders"),
-                  "notifications": one("SELECT max(id) FROM notification_queue"),
-                  "keys": one("SELECT max(id) FROM api_keys"), "absent": 987654321}))
-PY
+one() { local v; v=$(db_sql "$DB" "SELECT max(id) FROM $1"); echo "${v:-1}"; }
+printf '{"patients": %s, "appointments": %s, "reminders": %s, "notifications": %s, "keys": %s, "absent": 987654321}\n' \
+    "$(one patients)" "$(one appointments)" "$(one reminders)" "$(one notification_queue)" \
+    "$(one api_keys)" >"$D/ids.json"
 "$NUDGE" --db "$DB" --outbox "$D/out" --now "$NOW" serve --listen 127.0.0.1:0 --interval 1 \
     >"$D/stdout" 2>"$D/stderr" &
 PID=$!

@@ -72,6 +72,16 @@ static size_t utf8_len(const unsigned char *s)
     return n;
 }
 
+int codec_utf8_ok(const char *s, size_t len)
+{
+    for (size_t i = 0, n; i < len; i += n) {
+        const unsigned char *p = (const unsigned char *)s + i;
+        if (!(n = utf8_len(p)) || n > len - i)
+            return 0;
+    }
+    return 1;
+}
+
 /* A JSON string for any C string: jansson refuses invalid UTF-8 (and a
  * NULL value would silently drop the key), so bad bytes become U+FFFD. */
 static json_t *jstr(const char *s)

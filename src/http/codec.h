@@ -58,6 +58,10 @@ int codec_render_in(json_t *j, nudge_vars *vars, const char **channel, nudge_err
 /* Depth of nesting of raw JSON text (outside strings), to refuse deeply
  * nested bodies before parsing; returns 1 if depth <= max. */
 int codec_depth_ok(const char *text, size_t len, int max);
+/* len bytes of s are valid UTF-8 (jansson's rules): what a query value
+ * must be before it reaches a store, which would refuse it (PostgreSQL)
+ * or keep bytes no answer could carry. */
+int codec_utf8_ok(const char *s, size_t len);
 
 /* The JSON name of a field the library named in an error ("at" ->
  * "start_at", "duration" -> "duration_minutes", "provider" -> "doctor",

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "http/codec.h"
 #include "http/http.h"
 
 /* Headers whose two different values would mean two different requests to
@@ -107,8 +108,9 @@ static enum MHD_Result scan_query(void *cls, enum MHD_ValueKind kind, const char
     if (q->nseen < 8)
         snprintf(q->seen[q->nseen++], sizeof q->seen[0], "%s", name);
     if (!value || (value_len && memchr(value, 0, value_len)) ||
-        (*k && !request_id_ok(value, value_len))) {
-        snprintf(msg, sizeof msg, *k ? "%s must be a positive id" : "%s must be a value",
+        (*k && !request_id_ok(value, value_len)) || !codec_utf8_ok(value, value_len)) {
+        snprintf(msg, sizeof msg,
+                 *k ? "%s must be a positive id" : value && value_len ? "%s must be UTF-8 text" : "%s must be a value",
                  name);
         http_problem(q->r, 400, "Malformed request", msg, name);
         return q->bad = 1, MHD_NO;

@@ -646,10 +646,15 @@ static int run_once(void *ctx, int *code, char **answer)
 }
 
 /* Runs the handler, under an Idempotency-Key when the request has one: the
- * library runs it at most once per key, in one transaction with its answer. */
+ * library runs it at most once per key, in one transaction with its answer.
+ * Only on the API's routes: a provider's callback has no clinic to scope a
+ * key to, and is idempotent by its own message ids (a header there is
+ * ignored, as request.c leaves it unchecked). */
 static void run_handler(http_req *r, const http_route *rt)
 {
-    const char *ikey = strcmp(r->method, "POST") ? NULL : http_header(r, "Idempotency-Key");
+    const char *ikey = strcmp(r->method, "POST") || !rt->min_role
+                           ? NULL
+                           : http_header(r, "Idempotency-Key");
     if (!ikey) {
         rt->fn(r);
         return;
