@@ -7,12 +7,13 @@
  * subscription; a delivery retried with backoff until it fails, every
  * attempt kept; an event committed after a later scan still delivered;
  * the signature against a known answer computed with Python's hmac; the
- * two workflow step kinds run with a wf_ctx of the test's own.
+ * two workflow step kinds run with a wf_ctx of the test's own; /v1/staff
+ * and /v1/webhooks.
  */
 #include <openssl/evp.h>
 
 #include "core.h"
-#include "testutil.h"
+#include "httputil.h"
 #include "wfstep.h"
 
 static int64_t add_clinic(nudge *n, const char *tz)
@@ -421,6 +422,95 @@ static void test_steps(void **state)
     tu_close(&env);
 }
 
+/* /v1/staff and /v1/webhooks: roles, the clinic's scope, the secret in
+ * the creation's answer only, problems naming the field, deliveries with
+ * their attempts. */
+static void test_http(void **state)
+{
+    (void)state;
+    api_env a;
+    api_open(&a, TU_T(2027, 1, 4, 10, 0));
+    api_resp r = api_call(&a, "POST", "/v1/staff", a.staff_a, "{\"name\": \"Asha\"}");
+    assert_int_equal(r.status, 403);
+    api_free(&r);
+    r = api_call(&a, "POST", "/v1/staff", a.admin_a,
+                 "{\"name\": \"Asha\", \"role\": \"reception\", \"email\": \"asha@example.com\", "
+                 "\"digest\": false}");
+    if (r.status != 201)
+        fail_msg("staff: %ld %s", r.status, r.body);
+    int64_t sid = api_int(&r, "id");
+    assert_false(json_is_true(json_object_get(r.json, "digest")));
+    assert_true(json_is_true(json_object_get(r.json, "alerts")));
+    api_free(&r);
+    r = api_call(&a, "POST", "/v1/staff", a.admin_a, "{\"name\": \"Nobody\"}");
+    API_EXPECT_PROBLEM(r, 422, "email");
+    api_free(&r);
+    r = api_call(&a, "POST", "/v1/staff", a.admin_a, "{\"name\": \"X\", \"chat_url\": 5}");
+    API_EXPECT_PROBLEM(r, 422, "chat_url");
+    api_free(&r);
+    r = api_call(&a, "GET", "/v1/staff", a.staff_a, NULL);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "data")), 1);
+    api_free(&r);
+    r = api_call(&a, "GET", "/v1/staff", a.admin_b, NULL);
+    assert_int_equal(json_array_size(json_object_get(r.json, "data")), 0);
+    api_free(&r);
+    char path[96];
+    snprintf(path, sizeof path, "/v1/staff/%lld/remove", (long long)sid);
+    r = api_call(&a, "POST", path, a.admin_b, NULL);
+    API_EXPECT_PROBLEM(r, 404, NULL);
+    api_free(&r);
+    r = api_call(&a, "POST", path, a.admin_a, NULL);
+    assert_int_equal(r.status, 200);
+    api_free(&r);
+
+    r = api_call(&a, "POST", "/v1/webhooks", a.admin_a,
+                 "{\"url\": \"http://127.0.0.1:1/in\", \"events\": [\"patient.created\"]}");
+    if (r.status != 201)
+        fail_msg("webhook: %ld %s", r.status, r.body);
+    int64_t wid = api_int(&r, "id");
+    assert_int_equal(strlen(api_str(&r, "secret")), 70);
+    api_free(&r);
+    r = api_call(&a, "GET", "/v1/webhooks", a.admin_a, NULL);
+    assert_int_equal(r.status, 200);
+    json_t *w0 = json_array_get(json_object_get(r.json, "data"), 0);
+    assert_null(json_object_get(w0, "secret"));
+    assert_string_equal(json_string_value(json_array_get(json_object_get(w0, "events"), 0)),
+                        "patient.created");
+    api_free(&r);
+    r = api_call(&a, "GET", "/v1/webhooks", a.staff_a, NULL);
+    assert_int_equal(r.status, 403);
+    api_free(&r);
+    r = api_call(&a, "POST", "/v1/webhooks", a.admin_a,
+                 "{\"url\": \"file:///etc/passwd\", \"events\": \"*\"}");
+    API_EXPECT_PROBLEM(r, 422, "url");
+    api_free(&r);
+    r = api_call(&a, "POST", "/v1/webhooks", a.admin_a,
+                 "{\"url\": \"https://a.example\", \"events\": [\"Bad Type\"]}");
+    API_EXPECT_PROBLEM(r, 422, "events");
+    api_free(&r);
+    add_patient(a.env.n, a.clinic_a, "Ram Lal");
+    tick(&a.env, a.env.clock.t + 10);
+    snprintf(path, sizeof path, "/v1/webhooks/%lld/deliveries?limit=5", (long long)wid);
+    r = api_call(&a, "GET", path, a.admin_a, NULL);
+    assert_int_equal(r.status, 200);
+    json_t *d0 = json_array_get(json_object_get(r.json, "data"), 0);
+    assert_string_equal(json_string_value(json_object_get(d0, "event_type")), "patient.created");
+    assert_string_equal(json_string_value(json_object_get(d0, "status")), "pending");
+    json_t *t0 = json_array_get(json_object_get(d0, "tries"), 0);
+    assert_string_equal(json_string_value(json_object_get(t0, "outcome")), "retry");
+    assert_true(json_is_null(json_object_get(t0, "http_status")));
+    api_free(&r);
+    r = api_call(&a, "GET", path, a.admin_b, NULL);
+    API_EXPECT_PROBLEM(r, 404, NULL);
+    api_free(&r);
+    snprintf(path, sizeof path, "/v1/webhooks/%lld/remove", (long long)wid);
+    r = api_call(&a, "POST", path, a.admin_a, NULL);
+    assert_int_equal(r.status, 200);
+    api_free(&r);
+    api_close(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -430,6 +520,7 @@ int main(void)
         cmocka_unit_test(test_late_commit_not_missed),
         cmocka_unit_test(test_signature),
         cmocka_unit_test(test_steps),
+        cmocka_unit_test(test_http),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
