@@ -217,14 +217,15 @@ fail:
     return -1;
 }
 
-int nudge_hook_list(nudge *n, int64_t clinic_id, nudge_hook_fn fn, void *ctx, nudge_err *err)
+/* The clinic's subscriptions (0: every clinic's), by id; id 0: all. */
+static int hook_each(nudge *n, int64_t clinic_id, int64_t id, nudge_hook_fn fn, void *ctx,
+                     nudge_err *err)
 {
-    err_clear(err);
     store_stmt *st;
     if (store_query(n->db, &st, err,
                     "SELECT " HOOK_COLS " FROM hook_subscriptions WHERE (clinic_id = ? OR ? = 0) "
-                    "ORDER BY id",
-                    bind_int(clinic_id), bind_int(clinic_id)) < 0)
+                    "AND (id = ? OR ? = 0) ORDER BY id",
+                    bind_int(clinic_id), bind_int(clinic_id), bind_int(id), bind_int(id)) < 0)
         return -1;
     int r;
     while ((r = store_next(st, err)) == 1) {
@@ -237,22 +238,27 @@ int nudge_hook_list(nudge *n, int64_t clinic_id, nudge_hook_fn fn, void *ctx, nu
     return r < 0 ? -1 : 0;
 }
 
+int nudge_hook_list(nudge *n, int64_t clinic_id, nudge_hook_fn fn, void *ctx, nudge_err *err)
+{
+    err_clear(err);
+    return hook_each(n, clinic_id, 0, fn, ctx, err);
+}
+
+static int hook_found(void *ctx, const nudge_hook *h)
+{
+    *(nudge_hook *)ctx = *h;
+    return 1;
+}
+
 int nudge_hook_get(nudge *n, int64_t clinic_id, int64_t id, nudge_hook *out, nudge_err *err)
 {
     err_clear(err);
-    store_stmt *st;
-    if (store_query(n->db, &st, err,
-                    "SELECT " HOOK_COLS " FROM hook_subscriptions WHERE (clinic_id = ? OR ? = 0) "
-                    "AND id = ?",
-                    bind_int(clinic_id), bind_int(clinic_id), bind_int(id)) < 0)
+    memset(out, 0, sizeof *out);
+    if (hook_each(n, clinic_id, id, hook_found, out, err) < 0)
         return -1;
-    int r = store_next(st, err);
-    if (r == 1)
-        hook_row(st, out);
-    store_done(st);
-    if (r == 0)
+    if (!out->id || !id)
         return err_set(err, NUDGE_ENOTFOUND, "webhook", "no webhook %lld", (long long)id);
-    return r < 0 ? -1 : 0;
+    return 0;
 }
 
 int nudge_hook_remove(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err)
