@@ -1126,8 +1126,8 @@ typedef struct nudge_staff {
     char email[256];     /* "": none */
     char phone[20];      /* E.164 after normalisation; "": none */
     char chat_url[512];  /* http(s) incoming-webhook URL; "": none */
-    int alerts;          /* gets immediate alerts (1 on add unless set to 0 by no_alerts) */
-    int digest;          /* gets the daily digest */
+    int alerts;          /* 1: takes immediate alerts (the CLI and API default to 1) */
+    int digest;          /* 1: takes the daily digest (likewise) */
     int64_t created_at;
 } nudge_staff;
 int nudge_staff_add(nudge *n, nudge_staff *s, nudge_err *err);
@@ -1179,8 +1179,9 @@ typedef struct nudge_hook_delivery {
     nudge_hook_attempt tries[NUDGE_HOOK_MAX_ATTEMPTS];
 } nudge_hook_delivery;
 typedef int (*nudge_hook_delivery_fn)(void *ctx, const nudge_hook_delivery *d);
-/* Deliveries of a subscription (0: the clinic's staff messages), newest
- * first, at most limit (0: 50), each with its attempts. */
+/* Deliveries of a subscription (0: those to no subscription: staff
+ * messages and a workflow's calls of a bare URL), newest first, at most
+ * limit (0: 50), each with its attempts. */
 int nudge_hook_deliveries(nudge *n, int64_t clinic_id, int64_t subscription_id, int limit,
                           nudge_hook_delivery_fn fn, void *ctx, nudge_err *err);
 
