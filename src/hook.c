@@ -398,8 +398,11 @@ int hook_scan(nudge *n, int64_t now, nudge_err *err)
             goto out;
         }
     }
-    r = store_exec(n->db, err, "UPDATE hook_scan SET scanned_to = ? WHERE id = 1 AND scanned_to < ?",
-                   bind_int(now), bind_int(now));
+    r = store_exec(n->db, err,
+                   "INSERT INTO hook_scan (id, scanned_to) VALUES (1, ?) ON CONFLICT (id) DO "
+                   "UPDATE SET scanned_to = excluded.scanned_to WHERE hook_scan.scanned_to < "
+                   "excluded.scanned_to",
+                   bind_int(now));
 out:
     free(c.subs);
     return r < 0 ? -1 : 0;

@@ -82,5 +82,4 @@ CREATE TABLE hook_scan (
   id         BIGINT PRIMARY KEY CHECK (id = 1),
   scanned_to BIGINT NOT NULL
 );
-INSERT INTO hook_scan (id, scanned_to) VALUES (1, 0);
 CREATE INDEX events_created ON events (created_at);

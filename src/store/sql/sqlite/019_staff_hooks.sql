@@ -93,10 +93,10 @@ CREATE TABLE hook_attempts (
 CREATE INDEX hook_attempts_delivery ON hook_attempts (clinic_id, delivery_id, id);
 
 -- hook_scan: how far the scan of events has come (one row). A scan reads
--- from scanned_to minus a look-back window (hook.c says why).
+-- from scanned_to minus a look-back window (hook.c says why). No row
+-- until the first scan: a migrated store stays empty for migrate-store.
 CREATE TABLE hook_scan (
   id         INTEGER PRIMARY KEY CHECK (id = 1),
   scanned_to INTEGER NOT NULL
 );
-INSERT INTO hook_scan (id, scanned_to) VALUES (1, 0);
 CREATE INDEX events_created ON events (created_at);
