@@ -1110,6 +1110,81 @@ int nudge_err_set(nudge_err *err, int code, const char *field, const char *fmt, 
 #endif
     ;
 
+/* ---- staff notifications (staff.c) and outgoing webhooks (hook.c) ----
+ * A clinic's staff hear from nudge on their own channels (an email, a
+ * phone for SMS, a chat room's incoming-webhook URL that gets
+ * {"text": ...}): immediate alerts (escalated tickets, no-shows, messages
+ * that failed for good, refused credentials) and a daily digest of
+ * tomorrow's visits at a local time of the clinic. Integrators subscribe
+ * URLs to event types; each delivery is a signed POST (README, "Outgoing
+ * webhooks"). Both travel as hook deliveries: durable, retried with
+ * backoff, every attempt kept. */
+typedef struct nudge_staff {
+    int64_t id, clinic_id;
+    char name[128];
+    char role[32];       /* free text ("reception", "dentist"); steps pick staff by it */
+    char email[256];     /* "": none */
+    char phone[20];      /* E.164 after normalisation; "": none */
+    char chat_url[512];  /* http(s) incoming-webhook URL; "": none */
+    int alerts;          /* 1: takes immediate alerts (the CLI and API default to 1) */
+    int digest;          /* 1: takes the daily digest (likewise) */
+    int64_t created_at;
+} nudge_staff;
+int nudge_staff_add(nudge *n, nudge_staff *s, nudge_err *err);
+typedef int (*nudge_staff_fn)(void *ctx, const nudge_staff *s);
+int nudge_staff_list(nudge *n, int64_t clinic_id, nudge_staff_fn fn, void *ctx, nudge_err *err);
+/* Removes a member with their pending deliveries. */
+int nudge_staff_remove(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err);
+/* The clinic's digest time (minutes after local midnight; -1: no digest). */
+int nudge_staff_digest_set(nudge *n, int64_t clinic_id, int minute, nudge_err *err);
+int nudge_staff_digest_get(nudge *n, int64_t clinic_id, int *minute, nudge_err *err);
+/* An alert to the clinic's staff who take alerts (role NULL or "": all;
+ * else those of that role): one delivery per member and channel, once per
+ * key (NULL: always new). *count (may be NULL) gets how many. */
+int nudge_staff_alert(nudge *n, int64_t clinic_id, const char *role, const char *text,
+                      const char *key, int *count, nudge_err *err);
+
+typedef struct nudge_hook {
+    int64_t id, clinic_id;
+    char url[512];      /* http:// or https:// */
+    char events[512];   /* comma-separated event types, or "*" */
+    int active;
+    char secret[72];    /* "whsec_" + 64 hex: set by nudge_hook_add only (shown once) */
+    int64_t created_at;
+} nudge_hook;
+int nudge_hook_add(nudge *n, nudge_hook *h, nudge_err *err);
+typedef int (*nudge_hook_fn)(void *ctx, const nudge_hook *h);
+/* The clinic's subscriptions (secrets left empty). */
+int nudge_hook_list(nudge *n, int64_t clinic_id, nudge_hook_fn fn, void *ctx, nudge_err *err);
+int nudge_hook_get(nudge *n, int64_t clinic_id, int64_t id, nudge_hook *out, nudge_err *err);
+int nudge_hook_remove(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err);
+typedef struct nudge_hook_attempt {
+    int attempt;
+    int64_t at;
+    int http_status; /* 0: no HTTP answer */
+    char outcome[16]; /* delivered retry failed */
+    char error[256];
+} nudge_hook_attempt;
+#define NUDGE_HOOK_MAX_ATTEMPTS 8
+typedef struct nudge_hook_delivery {
+    int64_t id, clinic_id, subscription_id, staff_id, event_id; /* 0: none */
+    char event_type[64];
+    char target[16];     /* webhook email sms chat */
+    char recipient[512];
+    char status[16];     /* pending delivered failed */
+    int attempts, max_attempts;
+    int64_t next_try, created_at, updated_at;
+    char last_error[256];
+    int n_tries;         /* tries[] filled, oldest first */
+    nudge_hook_attempt tries[NUDGE_HOOK_MAX_ATTEMPTS];
+} nudge_hook_delivery;
+typedef int (*nudge_hook_delivery_fn)(void *ctx, const nudge_hook_delivery *d);
+/* Deliveries of a subscription (0: those to no subscription: staff
+ * messages and a workflow's calls of a bare URL), newest first, at most
+ * limit (0: 50), each with its attempts. */
+int nudge_hook_deliveries(nudge *n, int64_t clinic_id, int64_t subscription_id, int limit,
+                          nudge_hook_delivery_fn fn, void *ctx, nudge_err *err);
+
 #ifdef __cplusplus
 }
 #endif

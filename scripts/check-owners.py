@@ -54,6 +54,12 @@ OWNERS = {
     'channel_rests': 'src/dispatch.c',
     'tasks': 'src/task.c',
     'task_runs': 'src/task.c',
+    'staff_members': 'src/staff.c',
+    'staff_digests': 'src/staff.c',
+    'hook_subscriptions': 'src/hook.c',
+    'hook_deliveries': 'src/hook.c',
+    'hook_attempts': 'src/hook.c',
+    'hook_scan': 'src/hook.c',
 }
 
 # The files that may touch every table, each with its reason. Keep it short:

@@ -34,6 +34,7 @@ TENANT = {
     'patient_segments', 'broadcasts', 'events', 'consent_log', 'tickets',
     'ticket_messages', 'whatsapp_templates', 'msg91_templates', 'idempotency_keys',
     'tasks', 'task_runs',
+    'staff_members', 'staff_digests', 'hook_subscriptions', 'hook_deliveries', 'hook_attempts',
 }
 
 CROSS = 'a scan over every clinic, by design'
@@ -59,6 +60,10 @@ KNOWN = {
     ('src/task.c', "SELECT clinic_id, id, next_run, fn FROM tasks WHERE status = 'scheduled'"): CROSS + ' (due tasks)',
     ('src/queue.c', 'UPDATE notification_queue SET handed_at = ? WHERE id'): DEBT + ' (the worker\'s own leased batch)',
     ('src/queue.c', "UPDATE notification_queue SET status = 'pending', lease_until = NULL"): DEBT + ' (the worker\'s own leased batch)',
+    ('src/event.c', 'SELECT id, clinic_id, subject_id, created_at, type, payload FROM events'): CROSS + " (hook.c's scan of events into webhook deliveries)",
+    ('src/hook.c', 'SELECT id, clinic_id, created_at, url, event_types FROM hook_subscriptions'): CROSS + ' (the subscriptions the scan of events matches)',
+    ('src/hook.c', 'SELECT clinic_id, id, next_try FROM hook_deliveries'): CROSS + ' (due deliveries, each then claimed by its clinic and id)',
+    ('src/staff.c', 'SELECT clinic_id, at_minute FROM staff_digests'): CROSS + ' (the clinics whose digest may be due)',
 }
 
 

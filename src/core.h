@@ -312,4 +312,47 @@ int dispatch_run(nudge *n, int64_t now, nudge_tick_stats *st, nudge_err *err);
 /* Minute of the local day at t in tz, for quiet hours. */
 int quiet_contains(int start, int end, int minute);
 
+
+/* event.c: events created at or after since, after the key (after_at,
+ * after_id) in (created_at, id) order, up to max, across every clinic;
+ * fn per row (payload borrowed). For scans that must not miss a late
+ * commit (hook.c). The count read, or -1. */
+typedef struct event_row {
+    int64_t id, clinic_id, subject_id, created_at;
+    char type[64];
+    const char *payload;
+} event_row;
+int event_page(nudge *n, int64_t since, int64_t after_at, int64_t after_id, int max,
+               int (*fn)(void *ctx, const event_row *e), void *ctx, nudge_err *err);
+
+/* hook.c: outgoing deliveries (webhooks to subscriptions, staff alerts
+ * and digests to an email, a phone or a chat room's URL), durable and
+ * retried; see hook.c. */
+typedef struct hook_item {
+    int64_t clinic_id, subscription_id, staff_id, event_id; /* 0: none */
+    const char *event_type, *target, *recipient, *subject, *body;
+    const char *dedupe_key; /* once per clinic and key; NULL: none */
+} hook_item;
+/* In the caller's transaction: 1 made (*id, may be NULL), 0 already there. */
+int hook_enqueue(nudge *n, const hook_item *it, int64_t *id, nudge_err *err);
+/* Deliveries for committed events (a periodic job); sends what is due
+ * (every tick, any worker: each delivery is claimed). */
+int hook_scan(nudge *n, int64_t now, nudge_err *err);
+int hook_send_due(nudge *n, int64_t now, int *sent, nudge_err *err);
+int hook_url_ok(const char *url, const char *field, nudge_err *err);
+int hook_backoff_after(int attempt);
+/* "v1=<hex HMAC-SHA256(secret, ts "." body)>" into out[>= 68]. */
+int hook_sign(const char *secret, int64_t ts, const char *body, size_t len, char *out);
+
+/* staff.c: alerts to a clinic's staff (role NULL/"": all; staff_id 0:
+ * any), one delivery per member and channel, once per key; inside the
+ * caller's transaction. And the daily digests due at now (periodic). */
+int staff_alert(nudge *n, int64_t clinic_id, const char *role, int64_t staff_id,
+                const char *text, const char *key, int *count, nudge_err *err);
+int staff_digest_scan(nudge *n, int64_t now, nudge_err *err);
+
+/* The workflow steps of staff.c and hook.c (wfstep.h). */
+struct wf_step_kind;
+extern const struct wf_step_kind staff_step_notify, hook_step_call;
+
 #endif

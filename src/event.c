@@ -44,3 +44,31 @@ int event_count_since(nudge *n, int64_t clinic_id, const char *type, int64_t sin
     store_done(st);
     return r < 0 ? -1 : 0;
 }
+
+/* A deliberate scan over every clinic (hook.c's look-back window). */
+int event_page(nudge *n, int64_t since, int64_t after_at, int64_t after_id, int max,
+               int (*fn)(void *ctx, const event_row *e), void *ctx, nudge_err *err)
+{
+    store_stmt *st;
+    if (store_query(n->db, &st, err,
+                    "SELECT id, clinic_id, subject_id, created_at, type, payload FROM events "
+                    "WHERE created_at >= ? AND (created_at > ? OR (created_at = ? AND id > ?)) "
+                    "ORDER BY created_at, id LIMIT ?",
+                    bind_int(since), bind_int(after_at), bind_int(after_at), bind_int(after_id),
+                    bind_int(max)) < 0)
+        return -1;
+    int r, count = 0;
+    while ((r = store_next(st, err)) == 1) {
+        event_row e = {.id = store_int(st, 0), .clinic_id = store_int(st, 1),
+                       .subject_id = store_int(st, 2), .created_at = store_int(st, 3),
+                       .payload = store_text(st, 5)};
+        store_copy(st, 4, e.type, sizeof e.type);
+        count++;
+        if (fn(ctx, &e) < 0) {
+            r = -1;
+            break;
+        }
+    }
+    store_done(st);
+    return r < 0 ? -1 : count;
+}

@@ -273,6 +273,18 @@ static int tick_labs(nudge *n, void *ctx, nudge_err *err)
     return store_lock_writers(n->db, err) < 0 ? -1 : lab_scan(n, clock_now(n), err);
 }
 
+static int tick_staff_digest(nudge *n, void *ctx, nudge_err *err)
+{
+    (void)ctx;
+    return staff_digest_scan(n, clock_now(n), err);
+}
+
+static int tick_hook_scan(nudge *n, void *ctx, nudge_err *err)
+{
+    (void)ctx;
+    return hook_scan(n, clock_now(n), err);
+}
+
 /* The periodic jobs of a tick, each once per occurrence across every
  * worker. An occurrence is a second of the clock: a lease ends, and a
  * WhatsApp message becomes overdue, at a given second, and the tests'
@@ -287,6 +299,10 @@ static const struct {
     {"recall_scan", 3600, tick_recalls},
     {"birthday_scan", 3600, tick_birthdays},
     {"lab_scan", 3600, tick_labs},
+    /* staff.c, hook.c: the daily digests (each clinic's local time, looked
+     * at each minute) and the scan of events into webhook deliveries. */
+    {"staff_digest", 60, tick_staff_digest},
+    {"hook_scan", 10, tick_hook_scan},
 };
 
 int nudge_tick(nudge *n, nudge_tick_stats *st, nudge_err *err)
@@ -311,6 +327,10 @@ int nudge_tick(nudge *n, nudge_tick_stats *st, nudge_err *err)
     /* After the sends: a backup's minutes do not hold the reminders up. */
     if (rc == 0)
         rc = task_tick(n, now, NULL, err);
+    /* Webhooks and staff messages: not a periodic job, as each delivery
+     * is claimed on its own and any worker may send it (hook.c). */
+    if (rc == 0)
+        rc = hook_send_due(n, now, NULL, err);
     clock_release(n);
     return rc;
 }

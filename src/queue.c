@@ -976,6 +976,9 @@ int queue_record(nudge *n, const nudge_notification *m, const char *transport,
         goto fail;
     if (!strcmp(status, "failed") &&
         (audit_add(n, m->clinic_id, "fail", "notification", m->id, o->detail, err) < 0 ||
+         event_emit(n, m->clinic_id, "message.failed", m->id, json_pack("{s:s, s:s, s:I, s:s}",
+                    "channel", m->channel, "template", m->template_name, "patient_id",
+                    (json_int_t)m->patient_id, "error", o->detail), err) < 0 ||
          queue_fallback(n, m->clinic_id, m->id, err) < 0))
         goto fail;
     return store_commit(n->db, err);

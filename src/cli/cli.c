@@ -415,6 +415,8 @@ static const char *const cli_help_main =
     "  config show|doc               the settings: values and sources, or their manual\n"
     "  task add|list|show|history|run|pause|resume|delete  scheduled tasks\n"
     "  backup [--encrypt] | backup restore FILE  SQLite backups, kept and sealed\n"
+    "  staff add|list|remove|digest|alert|deliveries  staff alerts and the daily digest\n"
+    "  webhook add|list|remove|deliveries  signed outgoing webhooks for integrators\n"
     "  tick [--now TIME]             one scheduler and dispatcher pass, then exit\n"
     "  serve [--listen HOST:PORT]    the HTTP API, scheduler and dispatcher until SIGTERM\n"
     "  worker                        the same without the HTTP API, for scale-out\n"
@@ -533,6 +535,22 @@ static const cli_command cli_commands[] = {
     {"worker", NULL, cli_worker, "interval=", &cli_help_worker, NULL, NULL, NULL},
     {"demo", NULL, cli_demo, "days= keep", &cli_help_demo, NULL, NULL, NULL},
     {"version", NULL, cli_version, NULL, &cli_help_version, NULL, NULL, NULL},
+    {"staff", "add", cli_staff_add,
+     "clinic= name= role= email= phone= chat-url= no-alerts no-digest", &cli_help_staff, NULL,
+     NULL, NULL},
+    {"staff", "list", cli_staff_list, "clinic=", &cli_help_staff, NULL, NULL, NULL},
+    CLI_ACT("staff", "remove", cli_help_staff, "staff member", nudge_staff_remove),
+    {"staff", "digest", cli_staff_digest, "clinic= at=", &cli_help_staff, NULL, NULL, NULL},
+    {"staff", "alert", cli_staff_alert, "clinic= text= role= key=", &cli_help_staff, NULL, NULL,
+     NULL},
+    {"staff", "deliveries", cli_staff_deliveries, "clinic= limit=", &cli_help_staff, NULL, NULL,
+     NULL},
+    {"webhook", "add", cli_webhook_add, "clinic= url= events=", &cli_help_webhook, NULL, NULL,
+     NULL},
+    {"webhook", "list", cli_webhook_list, "clinic=", &cli_help_webhook, NULL, NULL, NULL},
+    CLI_ACT("webhook", "remove", cli_help_webhook, "webhook", nudge_hook_remove),
+    {"webhook", "deliveries", cli_webhook_deliveries, "limit=", &cli_help_webhook, "webhook",
+     NULL, NULL},
 };
 #define CLI_N_COMMANDS (sizeof cli_commands / sizeof *cli_commands)
 

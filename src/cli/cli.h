@@ -98,6 +98,11 @@ int cli_migrate_store(cli_ctx *c); /* store_move.c */
 int cli_audit_verify(cli_ctx *c);  /* audit.c */
 extern const char *const cli_help_audit;
 extern const char *const cli_help_migrate_store;
+/* staff.c: staff notifications and outgoing webhooks */
+int cli_staff_add(cli_ctx *c), cli_staff_list(cli_ctx *c), cli_staff_digest(cli_ctx *c),
+    cli_staff_alert(cli_ctx *c), cli_staff_deliveries(cli_ctx *c);
+int cli_webhook_add(cli_ctx *c), cli_webhook_list(cli_ctx *c), cli_webhook_deliveries(cli_ctx *c);
+extern const char *const cli_help_staff, *const cli_help_webhook;
 /* `X verb ID`: the row's act or show on that id. */
 int cli_by_id(cli_ctx *c);
 extern const char *const cli_help_clinic, *const cli_help_patient, *const cli_help_appointment,

@@ -25,6 +25,8 @@ H(api_prescription_stop); H(api_reminder_list); H(api_reminder_cancel_where);
 H(api_recall_rule_create); H(api_recall_rule_list); H(api_recall_list); H(api_recall_close);
 H(api_twilio_status); H(api_twilio_inbound); H(api_whatsapp_verify); H(api_whatsapp_events);
 H(api_msg91_status);
+H(api_staff_list); H(api_staff_create); H(api_staff_remove);
+H(api_webhook_list); H(api_webhook_create); H(api_webhook_remove); H(api_webhook_deliveries);
 #undef H
 
 #define ADMIN NUDGE_ROLE_ADMIN
@@ -80,6 +82,13 @@ const http_route http_routes[] = {
     {"GET", "/v1/tasks/{id}", api_task_get, STAFF, NULL},
     {"GET", "/v1/tasks/{id}/runs", api_task_runs, STAFF, "limit"},
     {"POST", "/v1/tasks/{id}/{action}", api_task_action, ADMIN, NULL},
+    {"GET", "/v1/staff", api_staff_list, STAFF, NULL},
+    {"POST", "/v1/staff", api_staff_create, ADMIN, NULL},
+    {"POST", "/v1/staff/{id}/remove", api_staff_remove, ADMIN, NULL},
+    {"GET", "/v1/webhooks", api_webhook_list, ADMIN, NULL},
+    {"POST", "/v1/webhooks", api_webhook_create, ADMIN, NULL},
+    {"POST", "/v1/webhooks/{id}/remove", api_webhook_remove, ADMIN, NULL},
+    {"GET", "/v1/webhooks/{id}/deliveries", api_webhook_deliveries, ADMIN, "limit"},
     /* Providers: no API key, their own signatures instead. */
     {"POST", "/webhooks/twilio/status", api_twilio_status, 0, NULL},
     {"POST", "/webhooks/twilio/inbound", api_twilio_inbound, 0, NULL},
