@@ -34,6 +34,7 @@ TENANT = {
     'patient_segments', 'broadcasts', 'events', 'consent_log', 'tickets',
     'ticket_messages', 'whatsapp_templates', 'msg91_templates', 'idempotency_keys',
     'tasks', 'task_runs',
+    'broadcast_recipients',
 }
 
 CROSS = 'a scan over every clinic, by design'
@@ -59,6 +60,9 @@ KNOWN = {
     ('src/task.c', "SELECT clinic_id, id, next_run, fn FROM tasks WHERE status = 'scheduled'"): CROSS + ' (due tasks)',
     ('src/queue.c', 'UPDATE notification_queue SET handed_at = ? WHERE id'): DEBT + ' (the worker\'s own leased batch)',
     ('src/queue.c', "UPDATE notification_queue SET status = 'pending', lease_until = NULL"): DEBT + ' (the worker\'s own leased batch)',
+    ('src/broadcast.c', "UPDATE broadcasts SET status = 'stale'"): CROSS + ' (campaigns past their grace)',
+    ('src/broadcast.c', "UPDATE broadcasts SET status = 'sending', started_at = ?, updated_at = ? WHERE status = 'scheduled'"): CROSS + ' (campaigns come due)',
+    ('src/broadcast.c', "SELECT clinic_id, id FROM broadcasts WHERE status = 'sending'"): CROSS + ' (broadcasts under way)',
 }
 
 
