@@ -973,6 +973,7 @@ int broadcast_fanout(nudge *n, int64_t now, int max_batches, int *batches, nudge
 typedef struct bc_stats {
     nudge_delivery_stats *out;
     int max, count;
+    int per_variant; /* an A/B test: one entry per variant too */
 } bc_stats;
 
 static nudge_delivery_stats *bc_slot(bc_stats *s, const char *variant)
@@ -1024,7 +1025,7 @@ static int bc_stats_row(void *ctx, const char *variant, const char *what, const 
 {
     bc_stats *s = ctx;
     bc_tally(&s->out[0], what, key, count);
-    nudge_delivery_stats *d = variant ? bc_slot(s, variant) : NULL;
+    nudge_delivery_stats *d = variant && s->per_variant ? bc_slot(s, variant) : NULL;
     if (d)
         bc_tally(d, what, key, count);
     return 0;
@@ -1039,12 +1040,12 @@ int nudge_get_delivery_stats(nudge *n, int64_t clinic_id, int64_t id, nudge_deli
         return err_set(err, NUDGE_EINVAL, "max", "room for one at least");
     if (bc_load(n, clinic_id, id, &r, err) < 0)
         return -1;
-    bc_stats s = {out, max, 1};
+    json_t *variants = json_loads(r.b.variants, 0, NULL), *v;
+    bc_stats s = {out, max, 1, json_array_size(variants) > 1};
     memset(&out[0], 0, sizeof out[0]);
     /* Every variant listed, even one no patient drew yet. */
-    json_t *variants = json_loads(r.b.variants, 0, NULL), *v;
     size_t i;
-    json_array_foreach(variants, i, v) if (json_array_size(variants) > 1)
+    json_array_foreach(variants, i, v) if (s.per_variant)
         bc_slot(&s, json_string_value(json_object_get(v, "name")));
     json_decref(variants);
     int rc = seg_broadcast_stats(n, r.b.clinic_id, id, r.b.book_days, bc_stats_row, &s, err);

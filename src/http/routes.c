@@ -25,6 +25,9 @@ H(api_prescription_stop); H(api_reminder_list); H(api_reminder_cancel_where);
 H(api_recall_rule_create); H(api_recall_rule_list); H(api_recall_list); H(api_recall_close);
 H(api_twilio_status); H(api_twilio_inbound); H(api_whatsapp_verify); H(api_whatsapp_events);
 H(api_msg91_status);
+H(api_segment_list); H(api_segment_create); H(api_segment_preview); H(api_segment_get);
+H(api_broadcast_list); H(api_broadcast_create); H(api_broadcast_get); H(api_broadcast_stats);
+H(api_broadcast_action);
 #undef H
 
 #define ADMIN NUDGE_ROLE_ADMIN
@@ -80,6 +83,15 @@ const http_route http_routes[] = {
     {"GET", "/v1/tasks/{id}", api_task_get, STAFF, NULL},
     {"GET", "/v1/tasks/{id}/runs", api_task_runs, STAFF, "limit"},
     {"POST", "/v1/tasks/{id}/{action}", api_task_action, ADMIN, NULL},
+    {"GET", "/v1/segments", api_segment_list, STAFF, NULL},
+    {"POST", "/v1/segments", api_segment_create, STAFF, NULL},
+    {"POST", "/v1/segments/preview", api_segment_preview, STAFF, NULL},
+    {"GET", "/v1/segments/{id}", api_segment_get, STAFF, NULL},
+    {"GET", "/v1/broadcasts", api_broadcast_list, STAFF, NULL},
+    {"POST", "/v1/broadcasts", api_broadcast_create, STAFF, NULL},
+    {"GET", "/v1/broadcasts/{id}", api_broadcast_get, STAFF, NULL},
+    {"GET", "/v1/broadcasts/{id}/stats", api_broadcast_stats, STAFF, NULL},
+    {"POST", "/v1/broadcasts/{id}/{action}", api_broadcast_action, STAFF, NULL},
     /* Providers: no API key, their own signatures instead. */
     {"POST", "/webhooks/twilio/status", api_twilio_status, 0, NULL},
     {"POST", "/webhooks/twilio/inbound", api_twilio_inbound, 0, NULL},
