@@ -385,6 +385,8 @@ static const char *const cli_help_main =
     "  config show|doc               the settings: values and sources, or their manual\n"
     "  task add|list|show|history|run|pause|resume|delete  scheduled tasks\n"
     "  backup [--encrypt] | backup restore FILE  SQLite backups, kept and sealed\n"
+    "  segment add|list|preview      patient segments by criteria, counted in the database\n"
+    "  broadcast notice|tip|campaign|list|show|stats|cancel|pause|resume\n"
     "  tick [--now TIME]             one scheduler and dispatcher pass, then exit\n"
     "  serve [--listen HOST:PORT]    the HTTP API, scheduler and dispatcher until SIGTERM\n"
     "  worker                        the same without the HTTP API, for scale-out\n"
