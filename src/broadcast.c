@@ -682,8 +682,16 @@ static int bc_move(nudge *n, int64_t clinic_id, int64_t id, const char *action, 
                    "WHERE clinic_id = ? AND id = ? AND status = ?",
                    bind_text(to), bind_text(action), bind_text(to), bind_int(now), bind_text(to),
                    bind_int(now), bind_int(now), bind_int(r.b.clinic_id), bind_int(id),
-                   bind_text(r.b.status)) < 0 ||
-        queue_broadcast_move(n, r.b.clinic_id, id, bc_moves[m].queue, NULL, err) < 0 ||
+                   bind_text(r.b.status)) < 0)
+        goto fail;
+    /* The schedule's tick job takes no writers' lock: it may have moved
+     * the row since it was read. */
+    if (store_changes(n->db) == 0) {
+        err_set(err, NUDGE_ECONFLICT, "status", "cannot %s broadcast %lld: it changed meanwhile",
+                action, (long long)id);
+        goto fail;
+    }
+    if (queue_broadcast_move(n, r.b.clinic_id, id, bc_moves[m].queue, NULL, err) < 0 ||
         (!strcmp(to, "cancelled") &&
          store_exec(n->db, err,
                     "UPDATE broadcast_recipients SET outcome = 'cancelled', at = ? WHERE "
