@@ -317,6 +317,27 @@ static void test_scheduled_campaign_and_skips(void **state)
     st = stats(e.n, clinic, id);
     assert_int_equal(st.sent, 17);
     assert_int_equal(st.pending, 0);
+    /* Within book_days of their message patient 0 writes back and patient
+     * 2 books a visit; patient 1 (no message) writes too, which counts
+     * for nothing. */
+    e.clock.t = T0 + 2 * 86400;
+    for (int i = 0; i < 2; i++) {
+        nudge_patient p;
+        nudge_reply rep;
+        assert_int_equal(nudge_patient_get(e.n, clinic, ids[i], &p, &err), 0);
+        nudge_inbound in = {.channel = "sms", .from = p.phone, .text = "Is parking free?"};
+        assert_int_equal(nudge_inbound_handle(e.n, &in, &rep, &err), 0);
+    }
+    nudge_appointment a;
+    memset(&a, 0, sizeof a);
+    a.patient_id = ids[2];
+    strcpy(a.service, "Check-up");
+    a.start_at = T0 + 5 * 86400;
+    a.duration_min = 30;
+    assert_int_equal(nudge_appointment_add(e.n, clinic, &a, &err), 0);
+    st = stats(e.n, clinic, id);
+    assert_int_equal(st.replied, 1);
+    assert_int_equal(st.booked, 1);
     char *json;
     assert_int_equal(nudge_broadcast_json(e.n, clinic, id, 1, &json, &err), 0);
     assert_non_null(strstr(json, "\"no_consent\":20"));
