@@ -144,6 +144,7 @@ soak: $(BUILD)/nudge
 # The throughput benchmark (bench/README.md); never part of `make check`.
 .PHONY: bench
 bench: $(BUILD)/bench/throughput $(BUILD)/bench/queue
+bench: $(BUILD)/bench/fanout
 
 $(BUILD)/bench/queue: bench/queue.c $(BUILD)/libnudge.a
 	@mkdir -p $(dir $@)
@@ -152,6 +153,11 @@ $(BUILD)/bench/queue: bench/queue.c $(BUILD)/libnudge.a
 $(BUILD)/bench/throughput: bench/throughput.c $(BUILD)/libnudge.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(STRICT) $(PKG_CFLAGS) -o $@ $< $(BUILD)/libnudge.a $(PKG_LIBS) -lm
+
+# The fan-out of a campaign to 100,000 patients (bench/fanout.c, issue 17).
+$(BUILD)/bench/fanout: bench/fanout.c $(BUILD)/libnudge.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(STRICT) $(PKG_CFLAGS) -Isrc -o $@ $< $(BUILD)/libnudge.a $(PKG_LIBS)
 
 # libFuzzer harnesses, one per parser (fuzz/*.c, seeds in fuzz/corpus/NAME/).
 # `make fuzz` builds a tree whose library is instrumented for coverage too

@@ -1184,6 +1184,130 @@ typedef int (*nudge_hook_delivery_fn)(void *ctx, const nudge_hook_delivery *d);
  * limit (0: 50), each with its attempts. */
 int nudge_hook_deliveries(nudge *n, int64_t clinic_id, int64_t subscription_id, int limit,
                           nudge_hook_delivery_fn fn, void *ctx, nudge_err *err);
+/* ---- segments and broadcasts (src/segment.c, src/broadcast.c) ----
+ * A segment is a JSON object of criteria, ANDed; a criterion given a list
+ * matches any of its values (OR):
+ *   {"diagnosis": ["diabetes"], "age_range": [40, 60], "gender": ["F"],
+ *    "last_visit_days": 180, "tags": ["vip"], "language": ["hi"],
+ *    "has_future_appointment": false, "never_visited": true,
+ *    "consented_to_category": ["health_tips"]}
+ * diagnosis and tags match the patient's comma-separated tags (which hold
+ * diagnoses and tags alike), case-insensitively; age_range is whole years
+ * on the clinic's clock (patients without a date of birth never match);
+ * last_visit_days: seen within that many days. An unknown criterion or a
+ * bad value is refused (NUDGE_EINVAL) with field naming it ("age_range"). */
+typedef struct nudge_segment {
+    int64_t id, clinic_id;
+    char name[128];
+    char *criteria;        /* JSON object, normalised */
+    int64_t patient_count; /* at evaluated_at */
+    int64_t evaluated_at, created_at;
+} nudge_segment;
+void nudge_segment_free(nudge_segment *s);
+/* The document's create_patient_segment(name, criteria): creates the
+ * clinic's segment, or replaces the criteria of the one of that name, and
+ * evaluates it (patient_count). */
+int nudge_segment_save(nudge *n, int64_t clinic_id, const char *name, const char *criteria,
+                       int64_t *id, nudge_err *err);
+int nudge_segment_get(nudge *n, int64_t clinic_id, int64_t id, nudge_segment *out,
+                      nudge_err *err);
+typedef int (*nudge_segment_fn)(void *ctx, const nudge_segment *s);
+int nudge_segment_list(nudge *n, int64_t clinic_id, nudge_segment_fn fn, void *ctx,
+                       nudge_err *err);
+/* Before sending: how many patients criteria match now, and the ids of up
+ * to max of them (lowest first). */
+int nudge_segment_preview(nudge *n, int64_t clinic_id, const char *criteria, int64_t *count,
+                          int64_t *sample, int max, int *nsample, nudge_err *err);
+/* A saved segment's preview, which refreshes its patient_count. */
+int nudge_segment_evaluate(nudge *n, int64_t clinic_id, int64_t id, int64_t *count,
+                           int64_t *sample, int max, int *nsample, nudge_err *err);
+
+/* A broadcast: a notice (to listed patients), a health tip or a campaign
+ * (to a segment). Its message is free text per language, a JSON object
+ * {"en": "...", "hi": "..."} (a plain text is English), or a template;
+ * each patient gets it in their language, else the clinic's, else
+ * English. variants, instead, is a JSON array of two or more messages
+ * [{"name": "A", "weight": 1, "text": {...}, "subject": {...}} |
+ *  {"name": "B", "template": "..."}], each patient given one at random
+ * (in proportion to weight) and the assignment recorded. It fans out into
+ * the queue at low priority in batches, each its own transaction, from
+ * nudge_tick; a campaign waits for scheduled_at, and one found more than
+ * grace past it (downtime) becomes "stale" and waits for staff to resume
+ * or cancel it. Statuses: scheduled, sending, paused, completed,
+ * cancelled, stale. */
+typedef struct nudge_broadcast_spec {
+    const char *kind;          /* notice, tip, campaign */
+    const char *name;          /* required */
+    const int64_t *patient_ids; /* the audience: these patients, or */
+    int npatients;
+    int64_t segment_id;        /* a saved segment's criteria, or */
+    const char *criteria;      /* criteria JSON; none of the three: every patient */
+    const char *text;          /* the message: text, */
+    const char *subject;       /* (email subject, same forms) */
+    const char *template_name; /* or a template, */
+    const char *variants;      /* or A/B variants */
+    const char *channel;       /* sms, whatsapp, email; NULL: each patient's route */
+    int64_t scheduled_at;      /* 0: now */
+    int64_t grace;             /* seconds past scheduled_at it may still start; 0: 2 h */
+    int book_days;             /* stats: bookings within N days of a send; 0: 7 */
+} nudge_broadcast_spec;
+int nudge_broadcast_create(nudge *n, int64_t clinic_id, const nudge_broadcast_spec *s,
+                           int64_t *id, nudge_err *err);
+/* The same from a JSON object (the API's body: "name", "patient_ids",
+ * "segment_id", "criteria", "text", "subject", "template", "variants",
+ * "channel", "scheduled_time" as RFC 3339, "grace_minutes", "book_days"),
+ * len bytes; errors name the member. */
+int nudge_broadcast_create_json(nudge *n, int64_t clinic_id, const char *kind, const char *json,
+                                size_t len, int64_t *id, nudge_err *err);
+/* The document's three calls. */
+int nudge_send_clinic_notice(nudge *n, int64_t clinic_id, const int64_t *patient_ids, int count,
+                             const nudge_broadcast_spec *notice, int64_t *id, nudge_err *err);
+int nudge_send_health_tip(nudge *n, int64_t clinic_id, int64_t segment_id,
+                          const nudge_broadcast_spec *tip, int64_t *id, nudge_err *err);
+int nudge_send_campaign(nudge *n, int64_t clinic_id, const nudge_broadcast_spec *campaign,
+                        int64_t *id, nudge_err *err);
+
+typedef struct nudge_broadcast {
+    int64_t id, clinic_id, segment_id;
+    char kind[16], name[128], category[16], status[16], audience[8], channel[16];
+    char *criteria, *variants, *note; /* JSON, JSON, text (NULL when none) */
+    int64_t scheduled_at, grace, started_at, completed_at, created_at, updated_at;
+    int book_days;
+    int64_t total, queued, skipped; /* as recorded by the fan-out so far */
+} nudge_broadcast;
+void nudge_broadcast_free(nudge_broadcast *b);
+int nudge_broadcast_get(nudge *n, int64_t clinic_id, int64_t id, nudge_broadcast *out,
+                        nudge_err *err);
+typedef int (*nudge_broadcast_fn)(void *ctx, const nudge_broadcast *b);
+int nudge_broadcast_list(nudge *n, int64_t clinic_id, nudge_broadcast_fn fn, void *ctx,
+                         nudge_err *err);
+/* Cancel stops what has not left (its queued messages still pending are
+ * cancelled too); pause holds the fan-out and the pending messages;
+ * resume continues where it stopped (and lets a stale campaign go). */
+int nudge_broadcast_cancel(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err);
+int nudge_broadcast_pause(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err);
+int nudge_broadcast_resume(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err);
+
+/* Why a patient of a broadcast's audience got nothing. */
+#define NUDGE_N_SKIP 5
+extern const char *const nudge_skip_reasons[NUDGE_N_SKIP + 1]; /* opted_out no_consent no_channel outside_window quota */
+typedef struct nudge_delivery_stats {
+    char variant[32]; /* "": the whole broadcast */
+    int64_t total, queued, skipped, skipped_by[NUDGE_N_SKIP];
+    int64_t pending, sent, delivered, read, failed, cancelled, replied, booked;
+    double delivery_rate; /* delivered / total (0 when total is 0) */
+} nudge_delivery_stats;
+/* The document's get_delivery_stats: out[0] the whole broadcast, then one
+ * per variant; *count entries (at most max). sent counts what left
+ * (delivered and read included), delivered what arrived (read included);
+ * replied and booked count patients who wrote back, or booked a visit,
+ * within book_days of their message leaving. */
+int nudge_get_delivery_stats(nudge *n, int64_t clinic_id, int64_t id, nudge_delivery_stats *out,
+                             int max, int *count, nudge_err *err);
+/* A broadcast (with its stats) as a JSON object, for the front ends; the
+ * caller frees *out. */
+int nudge_broadcast_json(nudge *n, int64_t clinic_id, int64_t id, int with_stats, char **out,
+                         nudge_err *err);
 
 #ifdef __cplusplus
 }

@@ -40,7 +40,7 @@ OWNERS = {
     'whatsapp_templates': 'src/tmpl_store.c',
     'msg91_templates': 'src/tmpl_store.c',
     'broadcasts': 'src/broadcast.c',
-    'patient_segments': 'src/broadcast.c',
+    'patient_segments': 'src/segment.c',
     'events': 'src/event.c',
     'audit_log': 'src/audit.c',
     'api_keys': 'src/apikey.c',
@@ -60,6 +60,8 @@ OWNERS = {
     'hook_deliveries': 'src/hook.c',
     'hook_attempts': 'src/hook.c',
     'hook_scan': 'src/hook.c',
+
+    'broadcast_recipients': 'src/broadcast.c',
 }
 
 # The files that may touch every table, each with its reason. Keep it short:
@@ -69,6 +71,11 @@ EXCEPTIONS = {
                        'copies and checksums every table as rows of the columns the '
                        "engine's catalog lists, never as domain records, so there is no "
                        'owner whose calls it could go through',
+    'src/segment.c': 'a segment is a query over patients with their visits, preferences and '
+                     "consent, and a broadcast's statistics one over its recipients with "
+                     'their messages, replies and bookings: evaluated in the database (never '
+                     'every patient loaded), read-only, one clinic at a time; it writes only '
+                     'patient_segments',
 }
 
 PUBLIC_ONLY = ('src/http/', 'src/cli/')

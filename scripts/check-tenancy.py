@@ -35,6 +35,8 @@ TENANT = {
     'ticket_messages', 'whatsapp_templates', 'msg91_templates', 'idempotency_keys',
     'tasks', 'task_runs',
     'staff_members', 'staff_digests', 'hook_subscriptions', 'hook_deliveries', 'hook_attempts',
+
+    'broadcast_recipients',
 }
 
 CROSS = 'a scan over every clinic, by design'
@@ -64,6 +66,10 @@ KNOWN = {
     ('src/hook.c', 'SELECT id, clinic_id, created_at, url, event_types FROM hook_subscriptions'): CROSS + ' (the subscriptions the scan of events matches)',
     ('src/hook.c', 'SELECT clinic_id, id, next_try FROM hook_deliveries'): CROSS + ' (due deliveries, each then claimed by its clinic and id)',
     ('src/staff.c', 'SELECT clinic_id, at_minute FROM staff_digests'): CROSS + ' (the clinics whose digest may be due)',
+
+    ('src/broadcast.c', "UPDATE broadcasts SET status = 'stale'"): CROSS + ' (campaigns past their grace)',
+    ('src/broadcast.c', "UPDATE broadcasts SET status = 'sending', started_at = ?, updated_at = ? WHERE status = 'scheduled'"): CROSS + ' (campaigns come due)',
+    ('src/broadcast.c', "SELECT clinic_id, id FROM broadcasts WHERE status = 'sending'"): CROSS + ' (broadcasts under way)',
 }
 
 

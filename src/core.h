@@ -207,6 +207,7 @@ typedef struct queue_item {
      * reading ("whatsapp", "msg91", "invite" members), or NULL. */
     const char *transport_data;
     int64_t fallback_of;
+    int64_t broadcast_id; /* broadcast.c's fan-out: the broadcast it belongs to */
 } queue_item;
 /* Inserts; a duplicate dedupe key is not an error: *id gets the existing row
  * and *created 0. */
@@ -354,5 +355,20 @@ int staff_digest_scan(nudge *n, int64_t now, nudge_err *err);
 /* The workflow steps of staff.c and hook.c (wfstep.h). */
 struct wf_step_kind;
 extern const struct wf_step_kind staff_step_notify, hook_step_call;
+/* queue.c: a broadcast's messages still pending: to "cancelled", "held"
+ * (paused) or "pending" (held ones let go); *moved (may be NULL) counts. */
+int queue_broadcast_move(nudge *n, int64_t clinic_id, int64_t broadcast_id, const char *to,
+                         int64_t *moved, nudge_err *err);
+/* patient.c: the latest STOP/START of the patient on channel: 1 found
+ * (action "stop" or "start"), 0 none. */
+int patient_consent_last(nudge *n, int64_t clinic_id, int64_t patient_id, const char *channel,
+                         char action[8], nudge_err *err);
+/* broadcast.c: the tick's part: scheduled campaigns come due or go
+ * stale (a periodic job), and up to max_batches batches of fan-out, each
+ * its own transaction. */
+int broadcast_schedule(nudge *n, int64_t now, nudge_err *err);
+int broadcast_fanout(nudge *n, int64_t now, int max_batches, int *batches, nudge_err *err);
+#define BROADCAST_BATCH 500
+#define BROADCAST_BATCHES_PER_TICK 8
 
 #endif

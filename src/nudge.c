@@ -285,6 +285,14 @@ static int tick_hook_scan(nudge *n, void *ctx, nudge_err *err)
     return hook_scan(n, clock_now(n), err);
 }
 
+/* Campaigns come due or go stale by the clock (broadcast.c): a
+ * conditional UPDATE, in the gate's transaction. */
+static int tick_broadcasts(nudge *n, void *ctx, nudge_err *err)
+{
+    (void)ctx;
+    return broadcast_schedule(n, clock_now(n), err);
+}
+
 /* The periodic jobs of a tick, each once per occurrence across every
  * worker. An occurrence is a second of the clock: a lease ends, and a
  * WhatsApp message becomes overdue, at a given second, and the tests'
@@ -303,6 +311,7 @@ static const struct {
      * at each minute) and the scan of events into webhook deliveries. */
     {"staff_digest", 60, tick_staff_digest},
     {"hook_scan", 10, tick_hook_scan},
+    {"broadcast_schedule", 1, tick_broadcasts},
 };
 
 int nudge_tick(nudge *n, nudge_tick_stats *st, nudge_err *err)
@@ -324,6 +333,10 @@ int nudge_tick(nudge *n, nudge_tick_stats *st, nudge_err *err)
         rc = queue_release_dead(n, &released, err);
     if (rc == 0)
         rc = planner_run(n, now, st, err) < 0 || dispatch_run(n, now, st, err) < 0 ? -1 : 0;
+    /* Broadcasts fan out after the sends, a bounded number of batches of
+     * one transaction each, so they never hold a reminder up. */
+    if (rc == 0)
+        rc = broadcast_fanout(n, now, BROADCAST_BATCHES_PER_TICK, NULL, err);
     /* After the sends: a backup's minutes do not hold the reminders up. */
     if (rc == 0)
         rc = task_tick(n, now, NULL, err);

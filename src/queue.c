@@ -113,8 +113,9 @@ int queue_insert(nudge *n, const queue_item *it, int64_t *id, int *created, nudg
                    "INSERT INTO notification_queue (clinic_id, patient_id, appointment_id, "
                    "reminder_id, channel, recipient, template, language, category, subject, "
                    "body, html, segments, priority, status, due_at, expires_at, dedupe_key, "
-                   "max_retries, created_at, updated_at, transport_data, fallback_of) "
-                   "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,'pending',?,?,?,?,?,?,?,?) RETURNING id",
+                   "max_retries, created_at, updated_at, transport_data, fallback_of, "
+                   "broadcast_id) "
+                   "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,'pending',?,?,?,?,?,?,?,?,?) RETURNING id",
                    bind_int(it->clinic_id), bind_int_or_null(it->patient_id),
                    bind_int_or_null(it->appointment_id), bind_int_or_null(it->reminder_id),
                    bind_text(it->channel), bind_text(it->recipient), bind_text(it->template_name),
@@ -124,7 +125,7 @@ int queue_insert(nudge *n, const queue_item *it, int64_t *id, int *created, nudg
                    bind_int(it->due_at), bind_int_or_null(it->expires_at),
                    bind_text_or_null(it->dedupe_key), bind_int(it->max_retries), bind_int(now),
                    bind_int(now), bind_text_or_null(it->transport_data),
-                   bind_int_or_null(it->fallback_of)) != 1)
+                   bind_int_or_null(it->fallback_of), bind_int_or_null(it->broadcast_id)) != 1)
         return -1;
     *created = 1;
     /* Idle workers wake when the transaction commits; a message due later
@@ -1284,6 +1285,40 @@ int queue_cancel_appointment(nudge *n, int64_t clinic_id, int64_t appointment_id
                       "status = 'pending'",
                       bind_text(why), bind_int(clock_now(n)), bind_int(clinic_id),
                       bind_int(appointment_id));
+}
+
+/* A broadcast's messages not yet claimed (broadcast.c): cancelled, or
+ * held (due at QUEUE_HELD, so no claim takes them and no lag counts
+ * them) and let go again at now. */
+#define QUEUE_HELD ((int64_t)253402300799) /* 9999-12-31T23:59:59Z */
+int queue_broadcast_move(nudge *n, int64_t clinic_id, int64_t broadcast_id, const char *to,
+                         int64_t *moved, nudge_err *err)
+{
+    int64_t now = clock_now(n);
+    int rc;
+    if (!strcmp(to, "cancelled"))
+        rc = store_exec(n->db, err,
+                        "UPDATE notification_queue SET status = 'cancelled', last_error = "
+                        "'broadcast cancelled', updated_at = ? WHERE clinic_id = ? AND "
+                        "broadcast_id = ? AND status = 'pending'",
+                        bind_int(now), bind_int(clinic_id), bind_int(broadcast_id));
+    else if (!strcmp(to, "held"))
+        rc = store_exec(n->db, err,
+                        "UPDATE notification_queue SET due_at = ?, updated_at = ? WHERE "
+                        "clinic_id = ? AND broadcast_id = ? AND status = 'pending'",
+                        bind_int(QUEUE_HELD), bind_int(now), bind_int(clinic_id),
+                        bind_int(broadcast_id));
+    else
+        rc = store_exec(n->db, err,
+                        "UPDATE notification_queue SET due_at = ?, updated_at = ? WHERE "
+                        "clinic_id = ? AND broadcast_id = ? AND status = 'pending' AND due_at = ?",
+                        bind_int(now), bind_int(now), bind_int(clinic_id), bind_int(broadcast_id),
+                        bind_int(QUEUE_HELD));
+    if (rc < 0)
+        return -1;
+    if (moved)
+        *moved = store_changes(n->db);
+    return strcmp(to, "pending") ? 0 : store_notify(n->db, QUEUE_TOPIC, err);
 }
 
 int queue_cancel_reminder(nudge *n, int64_t clinic_id, int64_t reminder_id, const char *why,

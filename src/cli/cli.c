@@ -417,6 +417,8 @@ static const char *const cli_help_main =
     "  backup [--encrypt] | backup restore FILE  SQLite backups, kept and sealed\n"
     "  staff add|list|remove|digest|alert|deliveries  staff alerts and the daily digest\n"
     "  webhook add|list|remove|deliveries  signed outgoing webhooks for integrators\n"
+    "  segment add|list|preview      patient segments by criteria, counted in the database\n"
+    "  broadcast notice|tip|campaign|list|show|stats|cancel|pause|resume\n"
     "  tick [--now TIME]             one scheduler and dispatcher pass, then exit\n"
     "  serve [--listen HOST:PORT]    the HTTP API, scheduler and dispatcher until SIGTERM\n"
     "  worker                        the same without the HTTP API, for scale-out\n"
@@ -528,6 +530,26 @@ static const cli_command cli_commands[] = {
     CLI_ACT("task", "pause", cli_help_task, "task", nudge_task_pause),
     CLI_ACT("task", "resume", cli_help_task, "task", nudge_task_resume),
     CLI_ACT("task", "delete", cli_help_task, "task", nudge_task_delete),
+    {"segment", "add", cli_segment_add, "clinic= name= criteria=", &cli_help_segment, NULL, NULL,
+     NULL},
+    {"segment", "list", cli_segment_list, "clinic=", &cli_help_segment, NULL, NULL, NULL},
+    {"segment", "preview", cli_segment_preview, "clinic= criteria= segment= sample=", &cli_help_segment,
+     NULL, NULL, NULL},
+#define CLI_BC_OPTS "clinic= name= text= subject= template= variants= channel= "
+    {"broadcast", "notice", cli_broadcast_create, CLI_BC_OPTS "patients=", &cli_help_broadcast,
+     NULL, NULL, NULL},
+    {"broadcast", "tip", cli_broadcast_create, CLI_BC_OPTS "segment= criteria= at=",
+     &cli_help_broadcast, NULL, NULL, NULL},
+    {"broadcast", "campaign", cli_broadcast_create,
+     CLI_BC_OPTS "segment= criteria= at= grace-minutes= book-days=", &cli_help_broadcast, NULL,
+     NULL, NULL},
+    {"broadcast", "list", cli_broadcast_list, "clinic=", &cli_help_broadcast, NULL, NULL, NULL},
+    CLI_SHOW("broadcast", cli_help_broadcast, "broadcast", cli_broadcast_show),
+    {"broadcast", "stats", cli_by_id, NULL, &cli_help_broadcast, "broadcast", NULL,
+     cli_broadcast_stats},
+    CLI_ACT("broadcast", "cancel", cli_help_broadcast, "broadcast", nudge_broadcast_cancel),
+    CLI_ACT("broadcast", "pause", cli_help_broadcast, "broadcast", nudge_broadcast_pause),
+    CLI_ACT("broadcast", "resume", cli_help_broadcast, "broadcast", nudge_broadcast_resume),
     {"backup", "restore", cli_backup_restore, NULL, &cli_help_backup, "backup file", NULL, NULL},
     {"backup", NULL, cli_backup, "encrypt keep=", &cli_help_backup, NULL, NULL, NULL},
     {"tick", NULL, cli_tick, NULL, &cli_help_tick, NULL, NULL, NULL},

@@ -103,6 +103,12 @@ int cli_staff_add(cli_ctx *c), cli_staff_list(cli_ctx *c), cli_staff_digest(cli_
     cli_staff_alert(cli_ctx *c), cli_staff_deliveries(cli_ctx *c);
 int cli_webhook_add(cli_ctx *c), cli_webhook_list(cli_ctx *c), cli_webhook_deliveries(cli_ctx *c);
 extern const char *const cli_help_staff, *const cli_help_webhook;
+/* broadcast.c: segments and broadcasts */
+int cli_segment_add(cli_ctx *c), cli_segment_list(cli_ctx *c), cli_segment_preview(cli_ctx *c);
+int cli_broadcast_create(cli_ctx *c), cli_broadcast_list(cli_ctx *c),
+    cli_broadcast_show(cli_ctx *c, int64_t id, nudge_err *err),
+    cli_broadcast_stats(cli_ctx *c, int64_t id, nudge_err *err);
+extern const char *const cli_help_segment, *const cli_help_broadcast;
 /* `X verb ID`: the row's act or show on that id. */
 int cli_by_id(cli_ctx *c);
 extern const char *const cli_help_clinic, *const cli_help_patient, *const cli_help_appointment,

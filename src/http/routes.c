@@ -27,6 +27,9 @@ H(api_twilio_status); H(api_twilio_inbound); H(api_whatsapp_verify); H(api_whats
 H(api_msg91_status);
 H(api_staff_list); H(api_staff_create); H(api_staff_remove);
 H(api_webhook_list); H(api_webhook_create); H(api_webhook_remove); H(api_webhook_deliveries);
+H(api_segment_list); H(api_segment_create); H(api_segment_preview); H(api_segment_get);
+H(api_broadcast_list); H(api_broadcast_create); H(api_broadcast_get); H(api_broadcast_stats);
+H(api_broadcast_action);
 #undef H
 
 #define ADMIN NUDGE_ROLE_ADMIN
@@ -89,6 +92,15 @@ const http_route http_routes[] = {
     {"POST", "/v1/webhooks", api_webhook_create, ADMIN, NULL},
     {"POST", "/v1/webhooks/{id}/remove", api_webhook_remove, ADMIN, NULL},
     {"GET", "/v1/webhooks/{id}/deliveries", api_webhook_deliveries, ADMIN, "limit"},
+    {"GET", "/v1/segments", api_segment_list, STAFF, NULL},
+    {"POST", "/v1/segments", api_segment_create, STAFF, NULL},
+    {"POST", "/v1/segments/preview", api_segment_preview, STAFF, NULL},
+    {"GET", "/v1/segments/{id}", api_segment_get, STAFF, NULL},
+    {"GET", "/v1/broadcasts", api_broadcast_list, STAFF, NULL},
+    {"POST", "/v1/broadcasts", api_broadcast_create, STAFF, NULL},
+    {"GET", "/v1/broadcasts/{id}", api_broadcast_get, STAFF, NULL},
+    {"GET", "/v1/broadcasts/{id}/stats", api_broadcast_stats, STAFF, NULL},
+    {"POST", "/v1/broadcasts/{id}/{action}", api_broadcast_action, STAFF, NULL},
     /* Providers: no API key, their own signatures instead. */
     {"POST", "/webhooks/twilio/status", api_twilio_status, 0, NULL},
     {"POST", "/webhooks/twilio/inbound", api_twilio_inbound, 0, NULL},
