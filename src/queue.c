@@ -251,7 +251,7 @@ int nudge_enqueue(nudge *n, int64_t clinic_id, const nudge_send *s, int64_t *id_
     q.it.dedupe_key = s->dedupe_key;
     int created, rc = -1;
     int64_t id;
-    if (store_begin(n->db, err) < 0)
+    if (store_begin_clinic(n->db, p.clinic_id, err) < 0)
         goto out;
     if (queue_insert(n, &q.it, &id, &created, err) < 0 ||
         (created && audit_add(n, c.id, "enqueue", "notification", id, q.t.name, err) < 0)) {
@@ -338,7 +338,7 @@ static int queue_staff_move(nudge *n, int64_t clinic_id, int64_t id, const char 
 {
     err_clear(err);
     nudge_notification m;
-    if (store_begin(n->db, err) < 0)
+    if (store_begin_clinic(n->db, clinic_id, err) < 0)
         return -1;
     if (nudge_notification_get(n, clinic_id, id, &m, err) < 0)
         goto fail;
@@ -999,7 +999,7 @@ int queue_defer(nudge *n, int64_t clinic_id, int64_t id, int64_t until, const ch
 int queue_drop(nudge *n, const nudge_notification *m, const char *status, const char *why,
                nudge_err *err)
 {
-    if (store_begin(n->db, err) < 0)
+    if (store_begin_clinic(n->db, m->clinic_id, err) < 0)
         return -1;
     if (store_exec(n->db, err,
                    "UPDATE notification_queue SET status = ?, lease_until = NULL, "
@@ -1428,7 +1428,7 @@ int queue_purge_delivered(nudge *n, int64_t clinic_id, int64_t before, int64_t *
                           nudge_err *err)
 {
     *deleted = 0;
-    if (store_begin(n->db, err) < 0)
+    if (store_begin_clinic(n->db, clinic_id, err) < 0)
         return -1;
     if (store_exec(n->db, err,
                    "DELETE FROM delivery_attempts WHERE (? = 0 OR clinic_id = ?) AND "
