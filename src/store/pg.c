@@ -425,6 +425,20 @@ static int pg_exec_params(pg_store *ps, const char *sql, int n, const char *cons
     return ok ? 0 : -1;
 }
 
+/* A lock that fails (lock_timeout, a cancel) leaves the BEGIN's block
+ * aborted; the caller never got a level to roll back, so it is ended here
+ * (the failure's message and code stay the error). */
+static int pg_begin_script(store *s, const char *sql)
+{
+    pgs(s)->lost_tx = 0;
+    if (pg_exec_script(s, sql) == 0)
+        return 0;
+    if (PQstatus(pgs(s)->conn) == CONNECTION_OK &&
+        PQtransactionStatus(pgs(s)->conn) != PQTRANS_IDLE)
+        PQclear(PQexec(pgs(s)->conn, "ROLLBACK"));
+    return -1;
+}
+
 /* Write transactions take turns, as SQLite's BEGIN IMMEDIATE makes
  * them, but per clinic (pg_begin_clinic below): domain code was written
  * for one writer at a time (a dedupe key read before its insert, a plan's
@@ -441,20 +455,6 @@ static int pg_exec_params(pg_store *ps, const char *sql, int n, const char *cons
  * delivery report shares with the send's record (see queue.c). So the
  * workers claim and record concurrently, and wait for each other only on
  * the same clinic and channel's budget. */
-/* A lock that fails (lock_timeout, a cancel) leaves the BEGIN's block
- * aborted; the caller never got a level to roll back, so it is ended here
- * (the failure's message and code stay the error). */
-static int pg_begin_script(store *s, const char *sql)
-{
-    pgs(s)->lost_tx = 0;
-    if (pg_exec_script(s, sql) == 0)
-        return 0;
-    if (PQstatus(pgs(s)->conn) == CONNECTION_OK &&
-        PQtransactionStatus(pgs(s)->conn) != PQTRANS_IDLE)
-        PQclear(PQexec(pgs(s)->conn, "ROLLBACK"));
-    return -1;
-}
-
 static int pg_begin(store *s)
 {
     return pg_begin_script(s, "BEGIN; SELECT pg_advisory_xact_lock(" STORE_STR(STORE_WRITERS_KEY) ")");
