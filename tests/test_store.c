@@ -5,8 +5,10 @@
  * typed binds round-trip (NULLs, int64 past 2^31, `?` inside literals);
  * nested transactions commit only at the outermost level and an inner
  * rollback dooms the whole; constraint violations (unique, the audit
- * log's append-only trigger) are reported as conflicts; and the statement
- * cache hands out a fresh statement when the cached one is still in use.
+ * log's append-only trigger) are reported as conflicts; the statement
+ * cache hands out a fresh statement when the cached one is still in use;
+ * and writers take turns per clinic (two clinics' writes at once on
+ * PostgreSQL, one clinic's in turn).
  */
 #include "testutil.h"
 
