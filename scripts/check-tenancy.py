@@ -45,6 +45,7 @@ DEBT = 'by id; the caller holds the clinic and should pass it'
 
 KNOWN = {
     ('src/queue.c', 'SELECT id FROM notification_queue WHERE provider_id'): WEBHOOK,
+    ('src/queue.c', 'SELECT clinic_id FROM notification_queue WHERE provider_id'): WEBHOOK + ' (to take its clinic\'s turn)',
     ('src/queue.c', 'SELECT clinic_id, status FROM notification_queue WHERE id'): WEBHOOK + ' (a report, by the message id its provider id named)',
     ('src/patient.c', 'SELECT id, clinic_id FROM patients WHERE phone'): WEBHOOK,
     ('src/queue.c', 'SELECT status, channel, COUNT(*) FROM notification_queue'): CROSS + ' (/metrics)',
@@ -60,8 +61,6 @@ KNOWN = {
     ('src/queue.c', "SELECT DISTINCT lease_owner FROM notification_queue WHERE status = 'sending'"): CROSS + ' (dead workers on this host)',
     ('src/task.c', "SELECT clinic_id, id FROM tasks WHERE status = 'running'"): CROSS + ' (lost runs)',
     ('src/task.c', "SELECT clinic_id, id, next_run, fn FROM tasks WHERE status = 'scheduled'"): CROSS + ' (due tasks)',
-    ('src/queue.c', 'UPDATE notification_queue SET handed_at = ? WHERE id'): DEBT + ' (the worker\'s own leased batch)',
-    ('src/queue.c', "UPDATE notification_queue SET status = 'pending', lease_until = NULL"): DEBT + ' (the worker\'s own leased batch)',
     ('src/event.c', 'SELECT id, clinic_id, subject_id, created_at, type, payload FROM events'): CROSS + " (hook.c's scan of events into webhook deliveries)",
     ('src/hook.c', 'SELECT id, clinic_id, created_at, url, event_types FROM hook_subscriptions'): CROSS + ' (the subscriptions the scan of events matches)',
     ('src/hook.c', 'SELECT clinic_id, id, next_try FROM hook_deliveries'): CROSS + ' (due deliveries, each then claimed by its clinic and id)',

@@ -76,7 +76,7 @@ int nudge_key_create(nudge *n, int64_t clinic_id, int role, const char *label, n
     out->clinic_id = clinic_id;
     out->role = role;
     out->created_at = clock_now(n);
-    if (store_begin(n->db, err) < 0)
+    if (store_begin_clinic(n->db, clinic_id, err) < 0)
         return -1;
     if (store_scalar(n->db, &out->id, err,
                    "INSERT INTO api_keys (clinic_id, role, label, prefix, hash, created_at) "
@@ -163,7 +163,7 @@ int nudge_key_revoke(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err)
 {
     err_clear(err);
     int64_t owner = 0, revoked = 0;
-    if (store_begin(n->db, err) < 0)
+    if (store_begin_clinic(n->db, clinic_id, err) < 0)
         return -1;
     int r = store_scalar(n->db, &owner, err,
                          "SELECT clinic_id FROM api_keys WHERE id = ? AND (? = 0 OR clinic_id = ?)",

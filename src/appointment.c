@@ -120,7 +120,7 @@ int nudge_appointment_book(nudge *n, int64_t clinic_id, nudge_appointment *a, nu
     a->clinic_id = p.clinic_id;
     a->created_at = a->updated_at = now;
     strcpy(a->status, "scheduled");
-    if (store_begin(n->db, err) < 0)
+    if (store_begin_clinic(n->db, p.clinic_id, err) < 0)
         return -1;
     if (store_scalar(n->db, &a->id, err,
                    "INSERT INTO appointments (clinic_id, patient_id, service, provider, notes, "
@@ -192,7 +192,7 @@ static int appt_change(nudge *n, int64_t clinic_id, int64_t id, enum appt_op op,
     int64_t now = clock_now(n);
     if (op == OP_RESCHEDULE && new_start <= now)
         return err_set(err, NUDGE_EINVAL, "at", "the new time must be in the future");
-    if (store_begin(n->db, err) < 0)
+    if (store_begin_clinic(n->db, clinic_id, err) < 0)
         return -1;
     nudge_appointment a;
     nudge_clinic c;
@@ -305,7 +305,7 @@ int nudge_appointment_update(nudge *n, int64_t clinic_id, nudge_appointment *a, 
     if (a->duration_min < 1 || a->duration_min > 24 * 60)
         return err_set(err, NUDGE_EINVAL, "duration",
                        "duration must be 1 to 1440 minutes (got %d)", a->duration_min);
-    if (store_begin(n->db, err) < 0)
+    if (store_begin_clinic(n->db, clinic_id, err) < 0)
         return -1;
     if (nudge_appointment_get(n, clinic_id, a->id, &old, err) < 0)
         goto fail;

@@ -222,7 +222,7 @@ int nudge_clinic_update(nudge *n, nudge_clinic *c, nudge_err *err)
     char offs[128];
     clinic_offsets_text(c, offs, sizeof offs);
     c->created_at = old.created_at;
-    if (store_begin(n->db, err) < 0)
+    if (store_begin_clinic(n->db, c->id, err) < 0)
         return -1;
     if (store_exec(n->db, err,
                    "UPDATE clinics SET name = ?, timezone = ?, country = ?, language = ?, phone = ?, "

@@ -253,24 +253,30 @@ int queue_by_provider_id(nudge *n, const char *provider_id, nudge_notification *
 /* Chooses the channel and recipient for a patient. */
 int queue_route(const nudge_clinic *c, const nudge_patient *p, const char *want,
                 const char **channel, const char **recipient, nudge_err *err);
+/* A claimed row: its clinic with its id, so every statement on it names
+ * the clinic (one shard when the store is sharded by clinic). */
+typedef struct queue_ref {
+    int64_t clinic_id, id;
+} queue_ref;
 /* Claims up to `max` due notifications under a lease, honouring each
- * clinic's per-channel rate limit. Returns the count, ids in ids[]. */
-int queue_claim(nudge *n, int64_t *ids, int max, nudge_err *err);
+ * clinic's per-channel rate limit. Returns the count, rows in rows[]. */
+int queue_claim(nudge *n, queue_ref *rows, int max, nudge_err *err);
 /* Gives back rows whose lease ran out and cancels what expired unsent;
  * a periodic job (nudge.c), run once per instant across all workers. */
 int queue_reap(nudge *n, int *reaped, nudge_err *err);
 /* The hand-off: marks claimed rows as handed to their provider (handed_at)
  * in one commit, before any of them is sent; handed[i] 1, or -1 when the
  * lease was lost meanwhile (then it must not be sent). */
-int queue_handoff(nudge *n, const int64_t *ids, int count, signed char *handed, nudge_err *err);
+int queue_handoff(nudge *n, const queue_ref *rows, int count, signed char *handed,
+                  nudge_err *err);
 /* Gives back claimed rows never handed off (a worker stopping). */
-int queue_unclaim(nudge *n, const int64_t *ids, int count, nudge_err *err);
+int queue_unclaim(nudge *n, const queue_ref *rows, int count, nudge_err *err);
 /* Gives back at once the rows of dead workers of this host: those never
  * handed off as they were, the others as a recorded lost attempt. */
 int queue_release_dead(nudge *n, int *released, nudge_err *err);
 /* Waits up to timeout_ms for work enqueued or come due (1 woken, 0 not). */
 int queue_wait(nudge *n, int timeout_ms, nudge_err *err);
-int queue_load(nudge *n, int64_t id, nudge_notification *m, nudge_err *err);
+int queue_load(nudge *n, const queue_ref *r, nudge_notification *m, nudge_err *err);
 /* Records the outcome of one attempt and moves the row on. */
 int queue_record(nudge *n, const nudge_notification *m, const char *transport,
                  const channel_outcome *o, int *retried, nudge_err *err);

@@ -203,14 +203,14 @@ static int dispatch_extras(nudge *n, flight *f, nudge_err *err)
 /* Takes one claimed notification as far as it can go now: policy, then a
  * synchronous send, or the start of a transfer in f (answer 1). 0: done,
  * -1: the store failed. */
-static int dispatch_begin(nudge *n, int64_t id, flight *f, int64_t now, nudge_tick_stats *st,
+static int dispatch_begin(nudge *n, queue_ref id, flight *f, int64_t now, nudge_tick_stats *st,
                           nudge_err *err)
 {
     nudge_notification *m = &f->m;
     nudge_clinic c;
     nudge_patient p;
     int rc = -1;
-    if (queue_load(n, id, m, err) < 0)
+    if (queue_load(n, &id, m, err) < 0)
         return -1;
     if (nudge_clinic_get(n, m->clinic_id, &c, err) < 0)
         goto done;
@@ -352,7 +352,7 @@ static int flights_busy(const flight *fl, int n)
  * rest of its batch unmarked, and those go back at once (queue.c); only
  * the marked ones, at most the sends in flight, may reach a patient
  * twice, and their resend is recorded as a retry. */
-static int dispatch_handoff(nudge *n, const int64_t *ids, int got, int i, signed char *handed,
+static int dispatch_handoff(nudge *n, const queue_ref *ids, int got, int i, signed char *handed,
                             const flight *fl, nudge_err *err)
 {
     if (handed[i])
@@ -367,7 +367,7 @@ static int dispatch_handoff(nudge *n, const int64_t *ids, int got, int i, signed
 
 int dispatch_run(nudge *n, int64_t now, nudge_tick_stats *st, nudge_err *err)
 {
-    int64_t *ids = calloc((size_t)n->batch_size, sizeof *ids);
+    queue_ref *ids = calloc((size_t)n->batch_size, sizeof *ids);
     signed char *handed = calloc((size_t)n->batch_size, 1);
     flight *fl = calloc((size_t)n->max_in_flight, sizeof *fl);
     if (!ids || !fl || !handed) {

@@ -42,7 +42,7 @@ int nudge_once(nudge *n, int64_t clinic_id, const char *key, const void *request
                        "an idempotency key must be 1 to %d bytes", NUDGE_ONCE_KEY_MAX);
     char hash[65];
     guard_hash(request, request_len, hash);
-    if (store_begin(n->db, err) < 0)
+    if (store_begin_clinic(n->db, clinic_id, err) < 0)
         return -1;
     store_stmt *st;
     if (store_query(n->db, &st, err,
@@ -115,7 +115,7 @@ int nudge_appointment_act(nudge *n, int64_t clinic_id, int64_t id, const char *a
         return err_set(err, NUDGE_EINVAL, "action", "no appointment action \"%.32s\"",
                        action ? action : "");
     nudge_appointment a;
-    if (store_begin(n->db, err) < 0)
+    if (store_begin_clinic(n->db, clinic_id, err) < 0)
         return -1;
     if (nudge_appointment_get(n, clinic_id, id, &a, err) < 0)
         goto fail;

@@ -53,7 +53,7 @@ int nudge_lab_add(nudge *n, nudge_lab_order *o, nudge_err *err)
     o->next_at = reminder_local_at(&c, &p, &due, 0);
     o->sends = 0;
     str_copy(o->status, sizeof o->status, "due");
-    if (store_begin(n->db, err) < 0)
+    if (store_begin_clinic(n->db, o->clinic_id, err) < 0)
         return -1;
     if (store_scalar(n->db, &o->id, err,
                      "INSERT INTO lab_orders (clinic_id, patient_id, test_name, due_on, "
@@ -112,7 +112,7 @@ int nudge_lab_done(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err)
     err_clear(err);
     char subject[48];
     snprintf(subject, sizeof subject, "lab:%lld", (long long)id);
-    if (store_begin(n->db, err) < 0)
+    if (store_begin_clinic(n->db, clinic_id, err) < 0)
         return -1;
     if (store_exec(n->db, err,
                    "UPDATE lab_orders SET status = 'done', updated_at = ? WHERE clinic_id = ? "

@@ -100,7 +100,7 @@ int nudge_patient_add(nudge *n, nudge_patient *p, nudge_err *err)
         return -1;
     int64_t now = clock_now(n);
     p->created_at = now;
-    if (store_begin(n->db, err) < 0)
+    if (store_begin_clinic(n->db, c.id, err) < 0)
         return -1;
     if (store_scalar(n->db, &p->id, err,
                    "INSERT INTO patients (clinic_id, name, email, phone, language, timezone, "
@@ -190,7 +190,7 @@ int nudge_patient_update(nudge *n, int64_t clinic_id, nudge_patient *p, int64_t 
     err_clear(err);
     nudge_patient old;
     nudge_clinic c;
-    if (store_begin(n->db, err) < 0)
+    if (store_begin_clinic(n->db, clinic_id, err) < 0)
         return -1;
     if (nudge_patient_get(n, clinic_id, p->id, &old, err) < 0 ||
         nudge_clinic_get(n, old.clinic_id, &c, err) < 0)
@@ -290,7 +290,7 @@ int patient_provider_opt_out(nudge *n, const nudge_notification *m, const char *
                              nudge_err *err)
 {
     nudge_patient p;
-    if (store_begin(n->db, err) < 0)
+    if (store_begin_clinic(n->db, m->clinic_id, err) < 0)
         return -1;
     if (nudge_patient_get(n, m->clinic_id, m->patient_id, &p, err) < 0)
         goto fail;

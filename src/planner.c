@@ -103,7 +103,7 @@ static int planner_one(nudge *n, const nudge_reminder *rm, int64_t now, nudge_er
      * dose...) carry what they are about in subject and detail. */
     const nudge_appointment *ap = rm->appointment_id ? &a : NULL;
 
-    if (store_begin(n->db, err) < 0)
+    if (store_begin_clinic(n->db, rm->clinic_id, err) < 0)
         return -1;
     if ((ap && nudge_appointment_get(n, rm->clinic_id, rm->appointment_id, &a, err) < 0) ||
         nudge_patient_get(n, rm->clinic_id, rm->patient_id, &p, err) < 0 ||

@@ -231,7 +231,7 @@ int nudge_prescription_add(nudge *n, nudge_prescription *p, nudge_err *err)
     for (int i = 0; i < p->n_medications && i < NUDGE_MAX_MEDICATIONS; i++)
         if (record_check_text(nudge_medication_fields, &p->medications[i], err) < 0)
             return -1;
-    if (store_begin(n->db, err) < 0)
+    if (store_begin_clinic(n->db, p->clinic_id, err) < 0)
         return -1;
     if (rx_prepare(n, p, &c, &pt, f, err) < 0)
         goto fail;
@@ -348,7 +348,7 @@ int nudge_prescription_stop(nudge *n, int64_t clinic_id, int64_t id, const char 
     char subject[48];
     snprintf(subject, sizeof subject, "prescription:%lld", (long long)id);
     const char *why = nudge_blank(reason) ? "stopped by staff" : reason;
-    if (store_begin(n->db, err) < 0)
+    if (store_begin_clinic(n->db, clinic_id, err) < 0)
         goto out;
     if (rx_active(n, clinic_id, id, cur, err) < 0 ||
         store_exec(n->db, err,
@@ -382,7 +382,7 @@ int nudge_prescription_change(nudge *n, int64_t clinic_id, int64_t id, nudge_pre
         return err_set(err, NUDGE_ENOMEM, "", "out of memory");
     char subject[48];
     snprintf(subject, sizeof subject, "prescription:%lld", (long long)id);
-    if (store_begin(n->db, err) < 0)
+    if (store_begin_clinic(n->db, clinic_id, err) < 0)
         goto out;
     if (rx_active(n, clinic_id, id, cur, err) < 0)
         goto fail;

@@ -252,7 +252,7 @@ int nudge_enqueue(nudge *n, int64_t clinic_id, const nudge_send *s, int64_t *id_
     q.it.dedupe_key = s->dedupe_key;
     int created, rc = -1;
     int64_t id;
-    if (store_begin(n->db, err) < 0)
+    if (store_begin_clinic(n->db, p.clinic_id, err) < 0)
         goto out;
     if (queue_insert(n, &q.it, &id, &created, err) < 0 ||
         (created && audit_add(n, c.id, "enqueue", "notification", id, q.t.name, err) < 0)) {
@@ -305,9 +305,9 @@ int nudge_notification_get(nudge *n, int64_t clinic_id, int64_t id, nudge_notifi
     return r < 0 ? -1 : 0;
 }
 
-int queue_load(nudge *n, int64_t id, nudge_notification *m, nudge_err *err)
+int queue_load(nudge *n, const queue_ref *r, nudge_notification *m, nudge_err *err)
 {
-    return nudge_notification_get(n, NUDGE_ANY_CLINIC, id, m, err);
+    return nudge_notification_get(n, r->clinic_id, r->id, m, err);
 }
 
 int nudge_notification_list(nudge *n, int64_t clinic_id, const char *status, int64_t after_id,
@@ -339,7 +339,7 @@ static int queue_staff_move(nudge *n, int64_t clinic_id, int64_t id, const char 
 {
     err_clear(err);
     nudge_notification m;
-    if (store_begin(n->db, err) < 0)
+    if (store_begin_clinic(n->db, clinic_id, err) < 0)
         return -1;
     if (nudge_notification_get(n, clinic_id, id, &m, err) < 0)
         goto fail;
@@ -469,7 +469,7 @@ static int queue_reap_pg(nudge *n, int64_t now, const char *owner, int *reaped, 
 }
 
 struct claimed {
-    int64_t id, priority, due_at;
+    int64_t id, priority, due_at, clinic_id;
 };
 
 static int claimed_cmp(const void *a, const void *b)
@@ -548,7 +548,7 @@ static int queue_claim_sqlite(nudge *n, struct claimed *cl, int max, nudge_err *
                         "lease_owner = ?, handed_at = NULL, updated_at = ? WHERE clinic_id = ? AND id "
                         "IN (SELECT id FROM notification_queue WHERE status = 'pending' AND "
                         "due_at <= ? AND clinic_id = ? AND channel = ? ORDER BY priority DESC, "
-                        "due_at, id LIMIT ?) RETURNING id, priority, due_at",
+                        "due_at, id LIMIT ?) RETURNING id, priority, due_at, clinic_id",
                         bind_int(now + n->lease_seconds), bind_text(n->worker_id), bind_int(now),
                         bind_int(groups[g].clinic_id), bind_int(now), bind_int(groups[g].clinic_id),
                         bind_text(groups[g].channel), bind_int(take)) < 0) {
@@ -559,6 +559,7 @@ static int queue_claim_sqlite(nudge *n, struct claimed *cl, int max, nudge_err *
             cl[got].id = store_int(st, 0);
             cl[got].priority = store_int(st, 1);
             cl[got].due_at = store_int(st, 2);
+            cl[got].clinic_id = store_int(st, 3);
             got++;
         }
         store_done(st);
@@ -668,7 +669,7 @@ static int queue_claim_pg_round(nudge *n, struct claimed *cl, int want, char *sk
                 err_set(err, NUDGE_ENOMEM, "", "out of memory");
                 goto fail;
             }
-            cl[got++] = (struct claimed){pk[i].id, pk[i].priority, pk[i].due};
+            cl[got++] = (struct claimed){pk[i].id, pk[i].priority, pk[i].due, pk[i].clinic};
         }
     if (got && (sbuf_add(&ids, "", 1) < 0 ||
                 store_exec(n->db, err,
@@ -756,7 +757,7 @@ static const struct queue_backend *queue_backend_of(nudge *n)
     return &queue_backends[0];
 }
 
-int queue_claim(nudge *n, int64_t *ids, int max, nudge_err *err)
+int queue_claim(nudge *n, queue_ref *rows, int max, nudge_err *err)
 {
     struct claimed *cl = calloc((size_t)max + 1, sizeof *cl);
     if (!cl)
@@ -767,7 +768,7 @@ int queue_claim(nudge *n, int64_t *ids, int max, nudge_err *err)
     if (got > 0)
         qsort(cl, (size_t)got, sizeof *cl, claimed_cmp);
     for (int i = 0; i < got; i++)
-        ids[i] = cl[i].id;
+        rows[i] = (queue_ref){cl[i].clinic_id, cl[i].id};
     free(cl);
     return got;
 }
@@ -787,7 +788,8 @@ int queue_reap(nudge *n, int *reaped, nudge_err *err)
                       bind_int(now), bind_int(now));
 }
 
-int queue_handoff(nudge *n, const int64_t *ids, int count, signed char *handed, nudge_err *err)
+int queue_handoff(nudge *n, const queue_ref *rows, int count, signed char *handed,
+                  nudge_err *err)
 {
     int64_t now = clock_now(n);
     if (store_begin_own(n->db, err) < 0)
@@ -795,9 +797,10 @@ int queue_handoff(nudge *n, const int64_t *ids, int count, signed char *handed, 
     for (int i = 0; i < count; i++) {
         /* Only under our lease: a row reaped meanwhile is another's now. */
         if (store_exec(n->db, err,
-                       "UPDATE notification_queue SET handed_at = ? WHERE id = ? AND "
-                       "status = 'sending' AND lease_owner = ?",
-                       bind_int(now), bind_int(ids[i]), bind_text(n->worker_id)) < 0) {
+                       "UPDATE notification_queue SET handed_at = ? WHERE clinic_id = ? AND "
+                       "id = ? AND status = 'sending' AND lease_owner = ?",
+                       bind_int(now), bind_int(rows[i].clinic_id), bind_int(rows[i].id),
+                       bind_text(n->worker_id)) < 0) {
             store_rollback(n->db);
             return -1;
         }
@@ -806,16 +809,17 @@ int queue_handoff(nudge *n, const int64_t *ids, int count, signed char *handed, 
     return store_commit(n->db, err);
 }
 
-int queue_unclaim(nudge *n, const int64_t *ids, int count, nudge_err *err)
+int queue_unclaim(nudge *n, const queue_ref *rows, int count, nudge_err *err)
 {
     if (store_begin_own(n->db, err) < 0)
         return -1;
     for (int i = 0; i < count; i++)
         if (store_exec(n->db, err,
                        "UPDATE notification_queue SET status = 'pending', lease_until = NULL, "
-                       "lease_owner = NULL, updated_at = ? WHERE id = ? AND status = 'sending' "
-                       "AND lease_owner = ? AND handed_at IS NULL",
-                       bind_int(clock_now(n)), bind_int(ids[i]), bind_text(n->worker_id)) < 0) {
+                       "lease_owner = NULL, updated_at = ? WHERE clinic_id = ? AND id = ? AND "
+                       "status = 'sending' AND lease_owner = ? AND handed_at IS NULL",
+                       bind_int(clock_now(n)), bind_int(rows[i].clinic_id), bind_int(rows[i].id),
+                       bind_text(n->worker_id)) < 0) {
             store_rollback(n->db);
             return -1;
         }
@@ -1003,7 +1007,7 @@ int queue_defer(nudge *n, int64_t clinic_id, int64_t id, int64_t until, const ch
 int queue_drop(nudge *n, const nudge_notification *m, const char *status, const char *why,
                nudge_err *err)
 {
-    if (store_begin(n->db, err) < 0)
+    if (store_begin_clinic(n->db, m->clinic_id, err) < 0)
         return -1;
     if (store_exec(n->db, err,
                    "UPDATE notification_queue SET status = ?, lease_until = NULL, "
@@ -1150,8 +1154,16 @@ int nudge_delivery_report(nudge *n, const char *provider, const char *provider_i
         *applied = 0;
     if (!provider_id || !*provider_id || !status || !*status)
         return err_set(err, NUDGE_EINVAL, "status", "a report needs a message id and a status");
-    /* The lock the send's record takes too (queue_record_begin_pg). */
-    if (store_begin(n->db, err) < 0)
+    /* Its clinic first, before the transaction (a provider's message id
+     * names one message, whose clinic never changes), so the report takes
+     * that clinic's turn only; one that comes before its send is recorded
+     * takes every clinic's. Then the lock the send's record takes too
+     * (queue_record_begin_pg). */
+    int64_t clinic = 0;
+    if (store_scalar(n->db, &clinic, err,
+                     "SELECT clinic_id FROM notification_queue WHERE provider_id = ?",
+                     bind_text(provider_id)) < 0 ||
+        store_begin_clinic(n->db, clinic, err) < 0)
         return -1;
     if (store_lock(n->db, store_key(provider_id, 0), err) < 0)
         goto fail;
@@ -1466,7 +1478,7 @@ int queue_purge_delivered(nudge *n, int64_t clinic_id, int64_t before, int64_t *
                           nudge_err *err)
 {
     *deleted = 0;
-    if (store_begin(n->db, err) < 0)
+    if (store_begin_clinic(n->db, clinic_id, err) < 0)
         return -1;
     if (store_exec(n->db, err,
                    "DELETE FROM delivery_attempts WHERE (? = 0 OR clinic_id = ?) AND "

@@ -78,7 +78,7 @@ int nudge_recall_rule_add(nudge *n, nudge_recall_rule *r, nudge_err *err)
     nudge_template_free(&t);
     r->active = 1;
     r->created_at = clock_now(n);
-    if (store_begin(n->db, err) < 0)
+    if (store_begin_clinic(n->db, c.id, err) < 0)
         return -1;
     if (store_scalar(n->db, &r->id, err,
                      "INSERT INTO recall_rules (clinic_id, service, after_days, cadence, "
@@ -396,7 +396,7 @@ int nudge_recall_close(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err)
 {
     err_clear(err);
     int64_t open = 0;
-    if (store_begin(n->db, err) < 0)
+    if (store_begin_clinic(n->db, clinic_id, err) < 0)
         return -1;
     int r = store_scalar(n->db, &open, err,
                          "SELECT COUNT(*) FROM recalls WHERE clinic_id = ? AND id = ? AND "

@@ -335,7 +335,7 @@ int nudge_reminder_cancel(nudge *n, int64_t clinic_id, int64_t id, nudge_err *er
 {
     err_clear(err);
     int64_t owner = 0;
-    if (store_begin(n->db, err) < 0)
+    if (store_begin_clinic(n->db, clinic_id, err) < 0)
         return -1;
     int r = store_scalar(n->db, &owner, err,
                          "SELECT clinic_id FROM reminders WHERE id = ? AND (? = 0 OR clinic_id = ?)",
@@ -392,7 +392,7 @@ int nudge_reminder_cancel_where(nudge *n, int64_t clinic_id, int64_t patient_id,
             return err_set(err, NUDGE_EINVAL, "subject",
                            "subject is what a plan is about, such as prescription:7");
     }
-    if (store_begin(n->db, err) < 0)
+    if (store_begin_clinic(n->db, clinic_id, err) < 0)
         return -1;
     char detail[96];
     snprintf(detail, sizeof detail, "patient %lld subject %.48s", (long long)patient_id,
@@ -442,7 +442,7 @@ int nudge_followup_add(nudge *n, int64_t clinic_id, int64_t patient_id, const ch
         .detail = detail,
         .due_at = due,
     };
-    if (store_begin(n->db, err) < 0)
+    if (store_begin_clinic(n->db, c.id, err) < 0)
         return -1;
     if (reminder_plan(n, &rs, id, err) < 0 ||
         audit_add(n, c.id, "create", "reminder", *id, subject, err) < 0) {

@@ -548,7 +548,7 @@ int nudge_task_add(nudge *n, nudge_task *t, nudge_err *err)
     snprintf(t->status, sizeof t->status, "scheduled");
     t->attempts = 0;
     t->created_at = t->updated_at = now;
-    if (store_begin(n->db, err) < 0)
+    if (store_begin_clinic(n->db, t->clinic_id, err) < 0)
         return -1;
     store_stmt *st;
     if (store_query(n->db, &st, err,
@@ -587,7 +587,7 @@ static int task_change(nudge *n, int64_t clinic_id, int64_t id, const char *acti
 {
     err_clear(err);
     int64_t now = clock_now(n);
-    if (store_begin(n->db, err) < 0)
+    if (store_begin_clinic(n->db, clinic_id, err) < 0)
         return -1;
     if (task_load(n, clinic_id, id, t, NULL, 0, err) < 0)
         goto fail;

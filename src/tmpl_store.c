@@ -185,7 +185,7 @@ int nudge_template_put(nudge *n, int64_t clinic_id, const nudge_template *t, nud
             return -1;
     }
     int64_t now = clock_now(n);
-    if (store_begin(n->db, err) < 0)
+    if (store_begin_clinic(n->db, clinic_id, err) < 0)
         return -1;
     if (store_exec(n->db, err,
                    "INSERT INTO templates (clinic_id, name, language, category, sms, whatsapp, "
@@ -390,7 +390,7 @@ int nudge_whatsapp_template_put(nudge *n, int64_t clinic_id, const char *templat
     char *bj;
     if (tmpl_wa_buttons(buttons, n_buttons, &bj, err) < 0)
         return -1;
-    if (store_begin(n->db, err) < 0) {
+    if (store_begin_clinic(n->db, clinic_id, err) < 0) {
         free(bj);
         return -1;
     }
@@ -501,7 +501,7 @@ int nudge_msg91_template_put(nudge *n, int64_t clinic_id, const char *template_n
                            "params are VAR:variable pairs separated by commas");
         q += l + (q[l] == ',');
     }
-    if (store_begin(n->db, err) < 0)
+    if (store_begin_clinic(n->db, clinic_id, err) < 0)
         return -1;
     if (store_exec(n->db, err,
                    "INSERT INTO msg91_templates (clinic_id, template, language, template_id, "

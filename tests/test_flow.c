@@ -614,7 +614,7 @@ static void test_worker_killed_mid_batch_loses_nothing(void **state)
         nudge_err we = {0};
         if (nudge_open(&cfg, &w, &we) < 0)
             _exit(2);
-        int64_t ids[16];
+        queue_ref ids[16];
         signed char handed[16];
         int got = queue_claim(w, ids, 16, &we);
         if (got != 5 || queue_handoff(w, ids, 2, handed, &we) < 0 || handed[1] != 1)

@@ -249,7 +249,7 @@ static void test_periodic_job_runs_once_per_occurrence(void **state)
     int64_t c = scale_clinic(env.n, 1000);
     int64_t p = scale_patient(env.n, c);
     scale_enqueue(env.n, c, p, 3, T0);
-    int64_t ids[8];
+    queue_ref ids[8];
     nudge_err e = {0};
     signed char handed[8];
     assert_int_equal(queue_claim(w[0].n, ids, 8, &e), 3); /* handed off, never recorded */

@@ -5,8 +5,10 @@
  * typed binds round-trip (NULLs, int64 past 2^31, `?` inside literals);
  * nested transactions commit only at the outermost level and an inner
  * rollback dooms the whole; constraint violations (unique, the audit
- * log's append-only trigger) are reported as conflicts; and the statement
- * cache hands out a fresh statement when the cached one is still in use.
+ * log's append-only trigger) are reported as conflicts; the statement
+ * cache hands out a fresh statement when the cached one is still in use;
+ * and writers take turns per clinic (two clinics' writes at once on
+ * PostgreSQL, one clinic's in turn).
  */
 #include "testutil.h"
 
@@ -470,6 +472,93 @@ static void test_tenant_keys_lead_with_clinic(void **state)
     tu_rmrf(dir);
 }
 
+/* Writers take turns per clinic (store_begin_clinic). Nested begins run
+ * under the outermost one's lock, and one of another clinic is refused,
+ * on both engines. On PostgreSQL, a second connection shows what waits
+ * for what: with lock_timeout set, a begin that would wait fails at once
+ * with the lock's error instead (no timing threshold: one that need not
+ * wait never meets the timeout), and pg_locks shows two clinics' writers
+ * holding their locks at the same moment. */
+static int64_t count_advisory(store *s, const char *mode)
+{
+    int64_t c = -1;
+    nudge_err e = {0};
+    assert_int_equal(store_scalar(s, &c, &e,
+                                  "SELECT COUNT(*) FROM pg_locks l JOIN pg_database d ON "
+                                  "d.oid = l.database WHERE d.datname = current_database() AND "
+                                  "l.locktype = 'advisory' AND l.granted AND l.mode = ?",
+                                  bind_text(mode)),
+                     1);
+    return c;
+}
+
+static void test_clinic_writers(void **state)
+{
+    (void)state;
+    char dir[64];
+    store *a = open_store(dir, sizeof dir);
+    nudge_err e = {0};
+    /* Nesting: the same clinic, a plain begin and the any-clinic scope run
+     * under the outer lock; another clinic is refused. */
+    assert_int_equal(store_begin_clinic(a, 1, &e), 0);
+    assert_int_equal(store_begin_clinic(a, 1, &e), 0);
+    assert_int_equal(store_begin(a, &e), 0);
+    assert_int_equal(store_begin_clinic(a, 0, &e), 0);
+    assert_int_equal(store_exec(a, &e, "INSERT INTO t (a) VALUES ('n')"), 0);
+    assert_int_equal(store_begin_clinic(a, 2, &e), -1);
+    assert_int_equal(e.code, NUDGE_ESTORE);
+    assert_non_null(strstr(e.msg, "clinic 1 cannot write clinic 2"));
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(store_commit(a, &e), 0);
+    assert_int_equal(store_commit(a, &e), 0);
+    assert_int_equal(count_t(a), 1);
+    /* Under the writers' lock alone, any clinic nests. */
+    assert_int_equal(store_begin(a, &e), 0);
+    assert_int_equal(store_begin_clinic(a, 1, &e), 0);
+    assert_int_equal(store_begin_clinic(a, 2, &e), 0);
+    store_rollback(a);
+    store_rollback(a);
+    store_rollback(a);
+    if (!tu_pg_admin()) { /* SQLite: one writer at a time; nothing more to show */
+        close_store(a, dir);
+        return;
+    }
+    store *b;
+    assert_int_equal(store_open(g_url, &b, &e), 0);
+    assert_int_equal(store_exec(b, &e, "SET lock_timeout = '50ms'"), 0);
+
+    /* Clinic 1's writer holds its turn; clinic 2's writes meanwhile. */
+    assert_int_equal(store_begin_clinic(a, 1, &e), 0);
+    assert_int_equal(store_exec(a, &e, "INSERT INTO t (a) VALUES ('a1')"), 0);
+    assert_int_equal(store_begin_clinic(b, 2, &e), 0);
+    assert_int_equal(store_exec(b, &e, "INSERT INTO t (a) VALUES ('b2')"), 0);
+    assert_int_equal(count_advisory(b, "ExclusiveLock"), 2); /* clinic 1's and clinic 2's */
+    assert_int_equal(count_advisory(b, "ShareLock"), 2);     /* the writers' lock, shared */
+    assert_int_equal(store_commit(b, &e), 0);
+    /* Clinic 1's second writer waits (here: fails at its timeout), and
+     * so does an every-clinic writer; the connection stays usable. */
+    assert_int_equal(store_begin_clinic(b, 1, &e), -1);
+    assert_non_null(strstr(e.msg, "lock timeout"));
+    assert_int_equal(b->tx_depth, 0);
+    assert_int_equal(store_begin(b, &e), -1);
+    assert_non_null(strstr(e.msg, "lock timeout"));
+    assert_int_equal(count_t(b), 2); /* 'n' and 'b2': clinic 1's row is not committed */
+    assert_int_equal(store_commit(a, &e), 0);
+    assert_int_equal(store_begin_clinic(b, 1, &e), 0);
+    assert_int_equal(store_commit(b, &e), 0);
+
+    /* The writers' lock alone holds every clinic's writers off. */
+    assert_int_equal(store_begin(a, &e), 0);
+    assert_int_equal(store_begin_clinic(b, 2, &e), -1);
+    assert_non_null(strstr(e.msg, "lock timeout"));
+    store_rollback(a);
+    assert_int_equal(store_begin_clinic(b, 2, &e), 0);
+    store_rollback(b);
+    assert_int_equal(count_t(b), 3);
+    store_close(b);
+    close_store(a, dir);
+}
+
 /* Two processes started together on one empty database: each migration is
  * applied once, by one of them, and both end on the current schema. */
 static void test_concurrent_migrations_apply_once(void **state)
@@ -527,6 +616,7 @@ int main(void)
         cmocka_unit_test(test_binds_round_trip),
         cmocka_unit_test(test_nested_transactions),
         cmocka_unit_test(test_invalid_utf8_is_bad_input),
+        cmocka_unit_test(test_clinic_writers),
         cmocka_unit_test(test_unique_violation_is_conflict),
         cmocka_unit_test(test_statement_cache_nesting),
         cmocka_unit_test(test_bind_count_must_match),

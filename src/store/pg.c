@@ -425,13 +425,28 @@ static int pg_exec_params(pg_store *ps, const char *sql, int n, const char *cons
     return ok ? 0 : -1;
 }
 
-/* Write transactions take turns by default, as SQLite's BEGIN IMMEDIATE
- * makes them: most domain code was written for one writer at a time (a
- * dedupe key read before its insert, a plan's state read before it moves,
- * an appointment's version checked before its change), and READ
- * COMMITTED alone would let two such transactions interleave. The lock is
- * released at COMMIT/ROLLBACK; plain reads outside a transaction do not
- * wait.
+/* A lock that fails (lock_timeout, a cancel) leaves the BEGIN's block
+ * aborted; the caller never got a level to roll back, so it is ended here
+ * (the failure's message and code stay the error). */
+static int pg_begin_script(store *s, const char *sql)
+{
+    pgs(s)->lost_tx = 0;
+    if (pg_exec_script(s, sql) == 0)
+        return 0;
+    if (PQstatus(pgs(s)->conn) == CONNECTION_OK &&
+        PQtransactionStatus(pgs(s)->conn) != PQTRANS_IDLE)
+        PQclear(PQexec(pgs(s)->conn, "ROLLBACK"));
+    return -1;
+}
+
+/* Write transactions take turns, as SQLite's BEGIN IMMEDIATE makes
+ * them, but per clinic (pg_begin_clinic below): domain code was written
+ * for one writer at a time (a dedupe key read before its insert, a plan's
+ * state read before it moves, an appointment's version checked before its
+ * change), all within one clinic, and READ COMMITTED alone would let two
+ * such transactions interleave. pg_begin takes the writers' lock alone:
+ * every clinic's turn at once. The locks are released at COMMIT/ROLLBACK;
+ * plain reads outside a transaction do not wait.
  * What runs on every worker all the time does not take it: the queue's
  * claim, outcome records and reaping, and the periodic-job gate, open
  * their transaction with store_begin_own (pg_begin_own) and take only
@@ -442,8 +457,23 @@ static int pg_exec_params(pg_store *ps, const char *sql, int n, const char *cons
  * the same clinic and channel's budget. */
 static int pg_begin(store *s)
 {
-    pgs(s)->lost_tx = 0;
-    return pg_exec_script(s, "BEGIN; SELECT pg_advisory_xact_lock(" STORE_STR(STORE_WRITERS_KEY) ")");
+    return pg_begin_script(s, "BEGIN; SELECT pg_advisory_xact_lock(" STORE_STR(STORE_WRITERS_KEY) ")");
+}
+
+/* A clinic's writers take turns on the clinic's key and share the
+ * writers' lock, so they wait for a pg_begin (every clinic's turn: a new
+ * clinic, a webhook not yet routed to its clinic) and it for them, but
+ * never for another clinic's writers. Shared first, then the clinic's:
+ * the lock order of store.h. PostgreSQL queues a later shared request
+ * behind a waiting exclusive one, so pg_begin is not starved. */
+static int pg_begin_clinic(store *s, int64_t key)
+{
+    char sql[160];
+    snprintf(sql, sizeof sql,
+             "BEGIN; SELECT pg_advisory_xact_lock_shared(" STORE_STR(STORE_WRITERS_KEY)
+             "); SELECT pg_advisory_xact_lock(%lld)",
+             (long long)key);
+    return pg_begin_script(s, sql);
 }
 
 static int pg_begin_own(store *s)
@@ -587,6 +617,7 @@ static const struct store_ops pg_ops = {
     .finalize = pg_finalize,
     .exec_script = pg_exec_script,
     .begin = pg_begin,
+    .begin_clinic = pg_begin_clinic,
     .migrate_lock = pg_migrate_lock,
     .changes = pg_changes,
     .is_constraint = pg_is_constraint,

@@ -48,6 +48,10 @@ struct store_ops {
     void (*finalize)(store_stmt *st);
     int (*exec_script)(store *s, const char *sql);
     int (*begin)(store *s); /* the outermost store_begin */
+    /* The outermost store_begin_clinic: shares the writers' lock with the
+     * other clinics' writers and holds key (the clinic's) alone. NULL:
+     * begin (SQLite, where a write transaction is alone anyway). */
+    int (*begin_clinic)(store *s, int64_t key);
     /* Serialises store_migrate across processes (1 take, 0 release); NULL
      * where the engine's own write lock already does. */
     int (*migrate_lock)(store *s, int lock);
@@ -81,6 +85,10 @@ struct store {
     const struct store_ops *ops;
     int tx_depth;  /* nesting of store_begin */
     int tx_failed; /* an inner level rolled back: the outer must too */
+    /* What the outermost begin's lock covers: STORE_SCOPE_ALL (store_begin),
+     * STORE_SCOPE_OWN (store_begin_own: only what it locks itself) or a
+     * clinic id (store_begin_clinic). */
+    int64_t tx_scope;
     void (*log)(void *ctx, const char *msg); /* connection lost/back: said once */
     int full_said; /* the disk is full: said once, until a commit goes through */
     void *log_ctx;
@@ -163,8 +171,32 @@ int64_t store_changes(store *s);
 int store_is_constraint(store *s);
 
 /* Nestable: only the outermost begin/commit touch the engine. A rollback at
- * any depth dooms the whole transaction. */
+ * any depth dooms the whole transaction.
+ *
+ * Write transactions and the writers' lock (PostgreSQL; SQLite has one
+ * writer at a time anyway). Domain code reads, checks and writes rows of
+ * one clinic (a dedupe key before its insert, a visit's version before its
+ * change), which READ COMMITTED alone would let two writers interleave,
+ * so a domain write takes a turn, per clinic:
+ *   store_begin_clinic(s, clinic, err): the writers' lock shared, then the
+ *     clinic's own lock (store_key("writers", clinic)) alone: writers of
+ *     different clinics run in parallel, those of one clinic take turns.
+ *     clinic <= 0 (NUDGE_ANY_CLINIC, the local CLI) is store_begin.
+ *   store_begin(s, err): the writers' lock alone: waits for every clinic's
+ *     writers and holds them off; for what is truly cross-clinic (a new
+ *     clinic, a webhook whose clinic is not known yet, a whole-store copy)
+ *     and for domain code not converted yet (correct, only slower).
+ * Lock order, so no two transactions wait on each other in a cycle: the
+ * writers' lock (shared or alone), then at most one clinic's lock, then
+ * the finer keys of store_lock (a rate budget per clinic and channel in
+ * ascending key order, a provider message id, an audit chain's head,
+ * the configuration alert), then rows. Only the outermost begin takes a
+ * lock: a nested begin runs under the outer one's (a nested
+ * store_begin_clinic of another clinic than the outer's is refused: see
+ * store.c); a transaction holding a finer key never takes the writers'
+ * or a clinic's lock after it. */
 int store_begin(store *s, nudge_err *err);
+int store_begin_clinic(store *s, int64_t clinic_id, nudge_err *err);
 int store_commit(store *s, nudge_err *err);
 void store_rollback(store *s);
 
@@ -178,18 +210,25 @@ void store_rollback(store *s);
  * timeout_ms (SQLite: always, after sleeping), early on a signal. */
 int store_begin_own(store *s, nudge_err *err);
 int store_lock(store *s, int64_t key, nudge_err *err);
-/* The writers' lock every plain store_begin takes on PostgreSQL (pg_begin).
- * Work that runs inside a store_begin_own transaction but reads domain
- * state and writes on it (the periodic scans that plan reminders: a
- * booking must not slip between a scan's read and its plan) takes it with
- * store_lock_writers; a store_begin nested there would not. Nothing on
- * SQLite, where a write transaction is alone anyway. */
+/* The writers' lock every plain store_begin takes alone on PostgreSQL
+ * (pg_begin; store_begin_clinic shares it). Work that runs inside a
+ * store_begin_own transaction but reads domain state of every clinic and
+ * writes on it (the periodic scans that plan reminders: a booking must not
+ * slip between a scan's read and its plan) takes it alone with
+ * store_lock_writers, first in its transaction (the lock order above); a
+ * store_begin nested there would not. Nothing on SQLite, where a write
+ * transaction is alone anyway. */
 #define STORE_WRITERS_KEY 474215081830
+#define STORE_SCOPE_ALL 0
+#define STORE_SCOPE_OWN (-1)
 #define STORE_STR_(x) #x
 #define STORE_STR(x) STORE_STR_(x)
 static inline int store_lock_writers(store *s, nudge_err *err)
 {
-    return store_lock(s, STORE_WRITERS_KEY, err);
+    if (store_lock(s, STORE_WRITERS_KEY, err) < 0)
+        return -1;
+    s->tx_scope = STORE_SCOPE_ALL; /* nested begins of any clinic run under it */
+    return 0;
 }
 int store_notify(store *s, const char *topic, nudge_err *err);
 int store_wait(store *s, const char *topic, int timeout_ms, nudge_err *err);
