@@ -54,6 +54,12 @@ OWNERS = {
     'channel_rests': 'src/dispatch.c',
     'tasks': 'src/task.c',
     'task_runs': 'src/task.c',
+    # support tickets' FAQ and loyalty (issue 10)
+    'faq_entries': 'src/faq.c',
+    'faq_settings': 'src/faq.c',
+    'faq_search': 'src/faq.c',
+    'loyalty_ledger': 'src/loyalty.c',
+    'loyalty_rules': 'src/loyalty.c',
 }
 
 # The files that may touch every table, each with its reason. Keep it short:
