@@ -118,11 +118,11 @@ static int ticket_set_status(nudge *n, nudge_ticket *t, const char *status, nudg
         t->closed_at = now;
     return store_exec(n->db, err,
                       "UPDATE tickets SET status = ?, priority = ?, assigned_to = ?, faq_id = ?, "
-                      "confidence = ?, updated_at = ?, resolved_at = ?, closed_at = ? WHERE "
+                      "confidence = CASE WHEN ? < 0 THEN NULL ELSE ? END, updated_at = ?, resolved_at = ?, closed_at = ? WHERE "
                       "clinic_id = ? AND id = ?",
                       bind_text(t->status), bind_text(t->priority),
                       bind_text_or_null(t->assigned_to), bind_int_or_null(t->faq_id),
-                      t->confidence < 0 ? bind_int_or_null(0) : bind_int(t->confidence),
+                      bind_int(t->confidence), bind_int(t->confidence),
                       bind_int(now), bind_int_or_null(t->resolved_at),
                       bind_int_or_null(t->closed_at), bind_int(t->clinic_id), bind_int(t->id));
 }
