@@ -25,6 +25,10 @@ H(api_prescription_stop); H(api_reminder_list); H(api_reminder_cancel_where);
 H(api_recall_rule_create); H(api_recall_rule_list); H(api_recall_list); H(api_recall_close);
 H(api_twilio_status); H(api_twilio_inbound); H(api_whatsapp_verify); H(api_whatsapp_events);
 H(api_msg91_status);
+/* support tickets, the FAQ, loyalty (issue 10; care.c) */
+H(api_ticket_list); H(api_ticket_open); H(api_ticket_get); H(api_ticket_action);
+H(api_faq_list); H(api_faq_add); H(api_faq_match); H(api_faq_settings); H(api_faq_remove);
+H(api_loyalty_get); H(api_loyalty_post); H(api_loyalty_rules);
 #undef H
 
 #define ADMIN NUDGE_ROLE_ADMIN
@@ -80,6 +84,21 @@ const http_route http_routes[] = {
     {"GET", "/v1/tasks/{id}", api_task_get, STAFF, NULL},
     {"GET", "/v1/tasks/{id}/runs", api_task_runs, STAFF, "limit"},
     {"POST", "/v1/tasks/{id}/{action}", api_task_action, ADMIN, NULL},
+    /* support tickets, the FAQ, loyalty (issue 10; care.c) */
+    {"GET", "/v1/tickets", api_ticket_list, STAFF, "limit after:id status"},
+    {"POST", "/v1/tickets", api_ticket_open, ANY, NULL},
+    {"GET", "/v1/tickets/{id}", api_ticket_get, STAFF, NULL},
+    {"POST", "/v1/tickets/{id}/{action}", api_ticket_action, STAFF, NULL},
+    {"GET", "/v1/faq", api_faq_list, STAFF, "language"},
+    {"POST", "/v1/faq", api_faq_add, ADMIN, NULL},
+    {"POST", "/v1/faq/match", api_faq_match, STAFF, NULL},
+    {"GET", "/v1/faq/settings", api_faq_settings, STAFF, NULL},
+    {"PUT", "/v1/faq/settings", api_faq_settings, ADMIN, NULL},
+    {"POST", "/v1/faq/{id}/remove", api_faq_remove, ADMIN, NULL},
+    {"GET", "/v1/patients/{id}/loyalty", api_loyalty_get, STAFF, "limit"},
+    {"POST", "/v1/patients/{id}/loyalty", api_loyalty_post, STAFF, NULL},
+    {"GET", "/v1/loyalty/rules", api_loyalty_rules, STAFF, NULL},
+    {"PUT", "/v1/loyalty/rules", api_loyalty_rules, ADMIN, NULL},
     /* Providers: no API key, their own signatures instead. */
     {"POST", "/webhooks/twilio/status", api_twilio_status, 0, NULL},
     {"POST", "/webhooks/twilio/inbound", api_twilio_inbound, 0, NULL},
