@@ -320,28 +320,6 @@ int api_faq_match(http_req *r)
                              "language", care_text(m.language)));
 }
 
-int api_faq_settings(http_req *r)
-{
-    struct {
-        int64_t threshold;
-    } s = {-1};
-    static const care_member in[] = {{"threshold", JSON_INTEGER, 0, 0, 1}};
-    nudge_err e = {0};
-    if (!strcmp(r->method, "PUT")) {
-        if (care_in(r, in, 1, &s) < 0)
-            return 0;
-        if (s.threshold < 0 || s.threshold > 100)
-            return http_problem(r, 422, "Invalid input", "threshold is a percent, 0 to 100",
-                                "threshold");
-        if (nudge_faq_set_threshold(r->n, r->key.clinic_id, (int)s.threshold, &e) < 0)
-            return http_fail(r, &e);
-    }
-    int t;
-    if (nudge_faq_threshold(r->n, r->key.clinic_id, &t, &e) < 0)
-        return http_fail(r, &e);
-    return http_ok(r, 200, json_pack("{s:i}", "threshold", t));
-}
-
 /* ---- loyalty ---- */
 
 static int care_entry_put(void *ctx, const nudge_loyalty_entry *x)

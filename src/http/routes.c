@@ -27,7 +27,7 @@ H(api_twilio_status); H(api_twilio_inbound); H(api_whatsapp_verify); H(api_whats
 H(api_msg91_status);
 /* support tickets, the FAQ, loyalty (issue 10; care.c) */
 H(api_ticket_list); H(api_ticket_open); H(api_ticket_get); H(api_ticket_action);
-H(api_faq_list); H(api_faq_add); H(api_faq_match); H(api_faq_settings); H(api_faq_remove);
+H(api_faq_list); H(api_faq_add); H(api_faq_match); H(api_faq_remove);
 H(api_loyalty_get); H(api_loyalty_post); H(api_loyalty_rules);
 #undef H
 
@@ -92,8 +92,6 @@ const http_route http_routes[] = {
     {"GET", "/v1/faq", api_faq_list, STAFF, "language"},
     {"POST", "/v1/faq", api_faq_add, ADMIN, NULL},
     {"POST", "/v1/faq/match", api_faq_match, STAFF, NULL},
-    {"GET", "/v1/faq/settings", api_faq_settings, STAFF, NULL},
-    {"PUT", "/v1/faq/settings", api_faq_settings, ADMIN, NULL},
     {"POST", "/v1/faq/{id}/remove", api_faq_remove, ADMIN, NULL},
     {"GET", "/v1/patients/{id}/loyalty", api_loyalty_get, STAFF, "limit"},
     {"POST", "/v1/patients/{id}/loyalty", api_loyalty_post, STAFF, NULL},
