@@ -40,6 +40,18 @@ static int64_t add_patient(fx *f, const char *name, const char *phone, const cha
     return p.id;
 }
 
+/* A visit an hour after T0. */
+static void add_visit(fx *f, int64_t patient, const char *service, nudge_appointment *a)
+{
+    memset(a, 0, sizeof *a);
+    a->patient_id = patient;
+    snprintf(a->service, sizeof a->service, "%s", service);
+    a->start_at = T0 + 3600;
+    a->duration_min = 30;
+    nudge_err e = {0};
+    assert_int_equal(nudge_appointment_add(f->env.n, f->clinic, a, &e), 0);
+}
+
 static int setup(void **state)
 {
     fx *f = calloc(1, sizeof *f);
@@ -445,12 +457,7 @@ static void test_loyalty_visit_rules_and_template(void **state)
     assert_int_equal(nudge_loyalty_rule_set(n, &r, &e), -1);
     assert_string_equal(e.field, "kind");
     nudge_appointment a;
-    memset(&a, 0, sizeof a);
-    a.patient_id = f->hi;
-    strcpy(a.service, "Root Canal");
-    a.start_at = T0 + 3600;
-    a.duration_min = 30;
-    assert_int_equal(nudge_appointment_add(n, f->clinic, &a, &e), 0);
+    add_visit(f, f->hi, "Root Canal", &a);
     int64_t pts = -1;
     assert_int_equal(nudge_loyalty_visit(n, f->clinic, a.id, &pts, &e), -1);
     assert_int_equal(e.code, NUDGE_ECONFLICT); /* not completed yet */
@@ -615,12 +622,7 @@ static void test_step_kinds(void **state)
     strcpy(r.kind, "visit");
     assert_int_equal(nudge_loyalty_rule_set(n, &r, &e), 0);
     nudge_appointment a;
-    memset(&a, 0, sizeof a);
-    a.patient_id = f->en;
-    strcpy(a.service, "Cleaning");
-    a.start_at = T0 + 3600;
-    a.duration_min = 30;
-    assert_int_equal(nudge_appointment_add(n, f->clinic, &a, &e), 0);
+    add_visit(f, f->en, "Cleaning", &a);
     f->env.clock.t = T0 + 7200;
     assert_int_equal(nudge_appointment_complete(n, f->clinic, a.id, &e), 0);
     res = run_step(f, &loyalty_step_add, "{\"rule\": \"visit\"}", "appointment.completed", a.id,

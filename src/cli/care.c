@@ -93,17 +93,24 @@ static int care_points(cli_ctx *c, int64_t *points)
     return 0;
 }
 
+/* An id, or "-" for none, into buf[24]. */
+static const char *care_id_text(int64_t id, char *buf)
+{
+    if (!id)
+        return "-";
+    snprintf(buf, 24, "%lld", (long long)id);
+    return buf;
+}
+
 /* ---- tickets ---- */
 
 static int care_ticket_row(void *ctx, const nudge_ticket *t)
 {
     (void)ctx;
-    char made[40], patient[24] = "-";
+    char made[40], patient[24];
     cli_fmt_time(t->created_at, "UTC", made, sizeof made);
-    if (t->patient_id)
-        snprintf(patient, sizeof patient, "%lld", (long long)t->patient_id);
     printf("%lld\t%lld\t%s\t%s\t%s\t%s\t%s\t%s\n", (long long)t->id, (long long)t->clinic_id,
-           patient, t->status, t->priority, cli_or_dash(t->assigned_to), made, t->subject);
+           care_id_text(t->patient_id, patient), t->status, t->priority, cli_or_dash(t->assigned_to), made, t->subject);
     return 0;
 }
 
@@ -138,19 +145,15 @@ int cli_ticket_show(cli_ctx *c, int64_t id, nudge_err *e)
     cli_fmt_time(t.created_at, "UTC", made, sizeof made);
     cli_fmt_time(t.resolved_at, "UTC", resolved, sizeof resolved);
     cli_fmt_time(t.closed_at, "UTC", closed, sizeof closed);
-    char faq[24] = "-", conf[16] = "-", patient[24] = "-";
-    if (t.faq_id)
-        snprintf(faq, sizeof faq, "%lld", (long long)t.faq_id);
+    char faq[24], conf[16] = "-", patient[24];
     if (t.confidence >= 0)
         snprintf(conf, sizeof conf, "%d%%", t.confidence);
-    if (t.patient_id)
-        snprintf(patient, sizeof patient, "%lld", (long long)t.patient_id);
     printf("id\t%lld\nclinic\t%lld\npatient\t%s\nsubject\t%s\ndescription\t%s\nstatus\t%s\n"
            "priority\t%s\nassigned_to\t%s\nsource\t%s\nfaq\t%s\nconfidence\t%s\ncreated\t%s\n"
            "resolved\t%s\nclosed\t%s\nthread:\n",
-           (long long)t.id, (long long)t.clinic_id, patient, t.subject,
+           (long long)t.id, (long long)t.clinic_id, care_id_text(t.patient_id, patient), t.subject,
            cli_or_dash(t.description), t.status, t.priority, cli_or_dash(t.assigned_to),
-           t.source, faq, conf, made, resolved, closed);
+           t.source, care_id_text(t.faq_id, faq), conf, made, resolved, closed);
     return nudge_ticket_thread(c->n, t.clinic_id, t.id, care_message_row, NULL, e);
 }
 
@@ -324,12 +327,10 @@ int cli_faq_seed(cli_ctx *c)
 static int care_entry_row(void *ctx, const nudge_loyalty_entry *x)
 {
     (void)ctx;
-    char at[40], ref[24] = "-";
+    char at[40], ref[24];
     cli_fmt_time(x->created_at, "UTC", at, sizeof at);
-    if (x->ref_id)
-        snprintf(ref, sizeof ref, "%lld", (long long)x->ref_id);
     printf("%lld\t%s\t%+lld\t%s\t%s\t%s\n", (long long)x->id, at, (long long)x->points,
-           x->ref_kind, ref, x->reason);
+           x->ref_kind, care_id_text(x->ref_id, ref), x->reason);
     return 0;
 }
 
