@@ -1308,6 +1308,151 @@ int nudge_get_delivery_stats(nudge *n, int64_t clinic_id, int64_t id, nudge_deli
  * caller frees *out. */
 int nudge_broadcast_json(nudge *n, int64_t clinic_id, int64_t id, int with_stats, char **out,
                          nudge_err *err);
+/* ---- support tickets, the FAQ and loyalty (ticket.c, faq.c, loyalty.c) ----
+ * A ticket is the dental document's SupportTicket: opened by staff, by the
+ * API (a clinic's web form) or by a patient's free-text reply; status
+ * open, in_progress, resolved, closed or escalated; a priority (low,
+ * normal, high, urgent), an assignee and a thread of messages. Each change
+ * emits its event (ticket.opened, ticket.escalated, ticket.resolved,
+ * ticket.closed) in its transaction. */
+typedef struct nudge_ticket {
+    int64_t id, clinic_id, patient_id; /* patient_id 0: none (a web form) */
+    char subject[200];
+    char description[2000];
+    char status[16];
+    char priority[8];
+    char assigned_to[64];
+    char source[8];       /* patient, staff, api */
+    int64_t faq_id;       /* the FAQ entry that resolved it (0: none) */
+    int confidence;       /* of the automatic match, percent (-1: not tried) */
+    int64_t created_at, updated_at, resolved_at, closed_at;
+} nudge_ticket;
+typedef struct nudge_ticket_message {
+    int64_t id, ticket_id;
+    char direction[4];    /* in (the patient), out (to the patient) */
+    char channel[16];
+    char author[64];      /* staff who wrote it; "faq" for an automatic answer */
+    char body[2000];
+    int64_t notification_id, faq_id;
+    int64_t created_at;
+} nudge_ticket_message;
+/* Opens a ticket (t->clinic_id, subject required; priority "" = normal;
+ * source "" = staff); sets id and the rest. */
+int nudge_ticket_open(nudge *n, nudge_ticket *t, nudge_err *err);
+int nudge_ticket_get(nudge *n, int64_t clinic_id, int64_t id, nudge_ticket *out, nudge_err *err);
+typedef int (*nudge_ticket_fn)(void *ctx, const nudge_ticket *t);
+/* A clinic's tickets (NUDGE_ANY_CLINIC: all) with status ("": any), by
+ * id after after_id, at most limit (0: 50). */
+int nudge_ticket_list(nudge *n, int64_t clinic_id, const char *status, int64_t after_id,
+                      int limit, nudge_ticket_fn fn, void *ctx, nudge_err *err);
+typedef int (*nudge_ticket_message_fn)(void *ctx, const nudge_ticket_message *m);
+int nudge_ticket_thread(nudge *n, int64_t clinic_id, int64_t id, nudge_ticket_message_fn fn,
+                        void *ctx, nudge_err *err);
+/* A staff reply: goes to the patient on the ticket's channel (template
+ * ticket_reply) and onto the thread; an open or escalated ticket is then
+ * in progress. *message_id (may be NULL) gets the thread's row. */
+int nudge_ticket_reply(nudge *n, int64_t clinic_id, int64_t id, const char *author,
+                       const char *text, int64_t *message_id, nudge_err *err);
+/* Assigns to a staff member (an open or escalated ticket is then in
+ * progress); closing ends it (a closed ticket takes no reply). */
+int nudge_ticket_assign(nudge *n, int64_t clinic_id, int64_t id, const char *assignee,
+                        nudge_err *err);
+int nudge_ticket_close(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err);
+/* What the automatic answer did to an open ticket. */
+typedef struct nudge_ticket_outcome {
+    char action[16];      /* resolved, escalated, skipped (not open) */
+    char reason[16];      /* urgent, no_match, low_confidence, no_patient, matched */
+    int64_t faq_id;       /* the best entry (0: none) */
+    int confidence;       /* percent; -1 when not searched (urgent) */
+    int64_t notification_id;
+} nudge_ticket_outcome;
+/* Auto-resolution of an open ticket: urgent words escalate it (priority
+ * urgent); else the clinic's FAQ is searched and an entry at or above the
+ * clinic's threshold answers the patient (template faq_answer) and
+ * resolves it; else it is escalated. The workflow step ticket.autoresolve
+ * does the same. */
+int nudge_ticket_autoresolve(nudge *n, int64_t clinic_id, int64_t id, nudge_ticket_outcome *out,
+                             nudge_err *err);
+
+typedef struct nudge_faq {
+    int64_t id, clinic_id;
+    char question[500];
+    char answer[1000];
+    char keywords[500];   /* words a question may use, separated by spaces or commas */
+    char language[16];    /* "" on input: en */
+    char seed[32];        /* the shipped entry it came from ("hours"); "" for the clinic's own */
+    int64_t created_at, updated_at;
+} nudge_faq;
+int nudge_faq_add(nudge *n, nudge_faq *f, nudge_err *err);
+int nudge_faq_get(nudge *n, int64_t clinic_id, int64_t id, nudge_faq *out, nudge_err *err);
+int nudge_faq_remove(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err);
+typedef int (*nudge_faq_fn)(void *ctx, const nudge_faq *f);
+/* language "" or NULL: every language. */
+int nudge_faq_list(nudge *n, int64_t clinic_id, const char *language, nudge_faq_fn fn, void *ctx,
+                   nudge_err *err);
+/* Adds the shipped entries (English and Hindi: hours, location, parking,
+ * insurance, fees, cancellation) a clinic lacks; a new clinic gets them
+ * when made. *added (may be NULL) gets the count. */
+int nudge_faq_seed(nudge *n, int64_t clinic_id, int *added, nudge_err *err);
+/* The search a ticket's text gets, without acting on it. */
+typedef struct nudge_faq_match {
+    int urgent;           /* the text names an urgent symptom */
+    char urgent_word[64];
+    int64_t faq_id;       /* best entry (0: none matched) */
+    int confidence;       /* percent of the text's words the entry matches */
+    int threshold;        /* the clinic's */
+    char answer[1000];
+    char language[16];
+} nudge_faq_match;
+int nudge_faq_match_text(nudge *n, int64_t clinic_id, const char *text, nudge_faq_match *out,
+                         nudge_err *err);
+/* The clinic's confidence threshold, percent (default 50). */
+int nudge_faq_threshold(nudge *n, int64_t clinic_id, int *threshold, nudge_err *err);
+int nudge_faq_set_threshold(nudge *n, int64_t clinic_id, int threshold, nudge_err *err);
+
+/* Loyalty: a ledger per patient whose sum is the balance. ref_kind: visit,
+ * manual, redemption, referral (with ref_id: the visit, the referred
+ * patient). */
+typedef struct nudge_loyalty_entry {
+    int64_t id, clinic_id, patient_id;
+    int64_t points;
+    char reason[200];
+    char ref_kind[16];
+    int64_t ref_id;
+    int64_t created_at;
+} nudge_loyalty_entry;
+/* Adds points (a manual adjustment may be negative, but not below zero);
+ * *id (may be NULL) gets the entry. */
+int nudge_loyalty_add(nudge *n, int64_t clinic_id, int64_t patient_id, int64_t points,
+                      const char *reason, int64_t *id, nudge_err *err);
+/* Takes points off; refused (NUDGE_ECONFLICT, field "points") when the
+ * balance would go below zero, whoever redeems at the same moment. */
+int nudge_loyalty_redeem(nudge *n, int64_t clinic_id, int64_t patient_id, int64_t points,
+                         const char *reason, int64_t *id, nudge_err *err);
+int nudge_loyalty_balance(nudge *n, int64_t clinic_id, int64_t patient_id, int64_t *balance,
+                          nudge_err *err);
+typedef int (*nudge_loyalty_fn)(void *ctx, const nudge_loyalty_entry *e);
+/* The ledger, newest first, at most limit (0: 50). */
+int nudge_loyalty_ledger(nudge *n, int64_t clinic_id, int64_t patient_id, int limit,
+                         nudge_loyalty_fn fn, void *ctx, nudge_err *err);
+/* The points a completed visit earns by the clinic's rules (visit, and its
+ * service's), given once per visit; *points (may be NULL) gets the sum. */
+int nudge_loyalty_visit(nudge *n, int64_t clinic_id, int64_t appointment_id, int64_t *points,
+                        nudge_err *err);
+typedef struct nudge_loyalty_rule {
+    int64_t id, clinic_id;
+    char kind[16];        /* visit, service, referral */
+    char service[128];    /* kind service: the appointment's service */
+    int64_t points;
+} nudge_loyalty_rule;
+/* Sets (or, with points 0, removes) the rule of (kind, service). */
+int nudge_loyalty_rule_set(nudge *n, nudge_loyalty_rule *r, nudge_err *err);
+typedef int (*nudge_loyalty_rule_fn)(void *ctx, const nudge_loyalty_rule *r);
+int nudge_loyalty_rules(nudge *n, int64_t clinic_id, nudge_loyalty_rule_fn fn, void *ctx,
+                        nudge_err *err);
+/* Tells the patient their balance (template loyalty_balance). */
+int nudge_loyalty_tell(nudge *n, int64_t clinic_id, int64_t patient_id, int64_t *notification_id,
+                       nudge_err *err);
 
 #ifdef __cplusplus
 }

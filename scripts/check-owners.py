@@ -62,6 +62,13 @@ OWNERS = {
     'hook_scan': 'src/hook.c',
 
     'broadcast_recipients': 'src/broadcast.c',
+
+    # support tickets' FAQ and loyalty (issue 10)
+    'faq_entries': 'src/faq.c',
+    'faq_settings': 'src/faq.c',
+    'faq_search': 'src/faq.c',
+    'loyalty_ledger': 'src/loyalty.c',
+    'loyalty_rules': 'src/loyalty.c',
 }
 
 # The files that may touch every table, each with its reason. Keep it short:

@@ -38,6 +38,8 @@ TENANT = {
 
     'broadcast_recipients',
 }
+# support tickets' FAQ and loyalty (issue 10)
+TENANT |= {'faq_entries', 'faq_settings', 'loyalty_ledger', 'loyalty_rules'}
 
 CROSS = 'a scan over every clinic, by design'
 WEBHOOK = 'arrives without a clinic: the provider names only its own message id or the number'

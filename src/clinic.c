@@ -161,7 +161,8 @@ int nudge_clinic_add(nudge *n, nudge_clinic *c, nudge_err *err)
                    bind_int(c->created_at), bind_text_or_null(c->sms_sender), bind_int(c->whatsapp_fallback),
                    bind_int(c->whatsapp_fallback_after)) != 1)
         goto fail;
-    if (audit_add(n, c->id, "create", "clinic", c->id, c->name, err) < 0)
+    if (audit_add(n, c->id, "create", "clinic", c->id, c->name, err) < 0 ||
+        faq_seed(n, c->id, NULL, err) < 0) /* the shipped FAQ (faq.c) */
         goto fail;
     return store_commit(n->db, err);
 fail:

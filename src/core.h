@@ -376,5 +376,33 @@ int broadcast_schedule(nudge *n, int64_t now, nudge_err *err);
 int broadcast_fanout(nudge *n, int64_t now, int max_batches, int *batches, nudge_err *err);
 #define BROADCAST_BATCH 500
 #define BROADCAST_BATCHES_PER_TICK 8
+/* Support tickets, the FAQ and loyalty (issue 10; ticket.c, faq.c,
+ * loyalty.c). Calls without nudge_ run in the caller's transaction. */
+/* A text a person set: required (not blank) if asked, UTF-8 without
+ * control characters; errors name field. */
+int faq_check_text(const char *s, const char *field, int required, nudge_err *err);
+/* Adds the shipped FAQ entries the clinic lacks (a new clinic: clinic.c). */
+int faq_seed(nudge *n, int64_t clinic_id, int *added, nudge_err *err);
+/* Urgency, then the clinic's best entry for text and its confidence. */
+int faq_match(nudge *n, int64_t clinic_id, const char *text, nudge_faq_match *out,
+              nudge_err *err);
+/* Tickets resolved by an FAQ entry about to go keep no link to it. */
+int ticket_forget_faq(nudge *n, int64_t clinic_id, int64_t faq_id, nudge_err *err);
+int ticket_autoresolve(nudge *n, int64_t clinic_id, int64_t id, nudge_ticket_outcome *out,
+                       nudge_err *err);
+/* A ledger entry (ref_kind visit, manual, redemption, referral); points
+ * below zero are refused (NUDGE_ECONFLICT) when the balance would go
+ * negative, under a lock on the patient's ledger. *added 0: a visit's or
+ * referral's entry given before (nothing added). */
+int loyalty_apply(nudge *n, int64_t clinic_id, int64_t patient_id, int64_t points,
+                  const char *reason, const char *ref_kind, int64_t ref_id, int64_t *id,
+                  int *added, nudge_err *err);
+/* The points a completed visit earns by the rules, given once. */
+int loyalty_visit(nudge *n, int64_t clinic_id, int64_t appointment_id, int64_t *points,
+                  nudge_err *err);
+/* The workflow engine's step kinds (wfstep.h): "ticket.autoresolve" and
+ * "loyalty.add". */
+struct wf_step_kind;
+extern const struct wf_step_kind ticket_step_autoresolve, loyalty_step_add;
 
 #endif

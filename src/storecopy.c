@@ -37,8 +37,10 @@ static const struct copy_dialect {
     const char *snapshot;
 } copy_dialects[] = {
     {"sqlite",
-     "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' "
-     "ORDER BY name",
+     /* Tables proper: not an FTS5 index (virtual) nor its shadow tables,
+      * which the target's own triggers fill. */
+     "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table' AND "
+     "name NOT LIKE 'sqlite%' ORDER BY name",
      "SELECT name, type FROM pragma_table_info(?) ORDER BY cid",
      "SELECT DISTINCT \"table\" FROM pragma_foreign_key_list(?)", NULL, "BEGIN"},
     {"postgresql",

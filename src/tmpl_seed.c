@@ -247,6 +247,32 @@ const tmpl_builtin tmpl_builtins[] = {
                 TMPL_SIGN("धन्यवाद,<br>{clinic_name}") TMPL_HTML_CLOSE,
     },
 
+    /* ---- faq_answer: the FAQ answers a ticket (ticket.c) ---- */
+    {
+        .name = "faq_answer", .language = "en", .category = "transactional",
+        .sms = "{patient_name}, {answer} - {clinic_name}",
+        .subject = "Your question to {clinic_name}",
+        .text = "Dear {patient_name},\n\n{answer}\n\nIf this does not answer your question, "
+                "reply and a member of our team will help you.\n\nRegards,\n{clinic_name}\n",
+        .html = TMPL_HTML_EN("Your question to {clinic_name}") TMPL_P("Dear {patient_name},")
+                TMPL_P("{answer}")
+                TMPL_P("If this does not answer your question, reply and a member of our team "
+                       "will help you.")
+                TMPL_SIGN("Regards,<br>{clinic_name}") TMPL_HTML_CLOSE,
+    },
+    {
+        .name = "faq_answer", .language = "hi", .category = "transactional",
+        .sms = "{patient_name} जी, {answer} - {clinic_name}",
+        .subject = "{clinic_name} से आपका सवाल",
+        .text = "प्रिय {patient_name} जी,\n\n{answer}\n\nअगर इससे आपके सवाल का जवाब नहीं मिला, "
+                "तो जवाब भेजें, हमारी टीम आपकी मदद करेगी।\n\nधन्यवाद,\n{clinic_name}\n",
+        .html = TMPL_HTML_HI("{clinic_name} से आपका सवाल") TMPL_P("प्रिय {patient_name} जी,")
+                TMPL_P("{answer}")
+                TMPL_P("अगर इससे आपके सवाल का जवाब नहीं मिला, तो जवाब भेजें, हमारी टीम आपकी मदद "
+                       "करेगी।")
+                TMPL_SIGN("धन्यवाद,<br>{clinic_name}") TMPL_HTML_CLOSE,
+    },
+
     /* ---- follow_up_reminder: a follow-up visit is due ---- */
     {
         .name = "follow_up_reminder", .language = "en", .category = "reminders",
@@ -359,6 +385,34 @@ const tmpl_builtin tmpl_builtins[] = {
                 TMPL_P("समय तय करने के लिए कृपया {clinic_name} आएँ या हमसे संपर्क करें। कुछ "
                        "जाँचों के लिए खाली पेट आना होता है, इसलिए तैयारी के बारे में हमसे "
                        "ज़रूर पूछ लें।")
+                TMPL_SIGN("धन्यवाद,<br>{clinic_name}") TMPL_HTML_CLOSE,
+    },
+
+    /* ---- loyalty_balance: a patient is told their points (loyalty.c) ---- */
+    {
+        .name = "loyalty_balance", .language = "en", .category = "transactional",
+        .sms = "Hi {patient_name}, you have {points} loyalty points at {clinic_name}. Ask us how "
+               "to use them at your next visit.",
+        .subject = "Your loyalty points at {clinic_name}",
+        .text = "Dear {patient_name},\n\nYou have {points} loyalty points at {clinic_name}.\n\n"
+                "Ask us at your next visit how to use them.\n\nRegards,\n{clinic_name}\n",
+        .html = TMPL_HTML_EN("Your loyalty points at {clinic_name}") TMPL_P("Dear {patient_name},")
+                TMPL_P("You have <strong>{points}</strong> loyalty points at "
+                       "<strong>{clinic_name}</strong>.")
+                TMPL_P("Ask us at your next visit how to use them.")
+                TMPL_SIGN("Regards,<br>{clinic_name}") TMPL_HTML_CLOSE,
+    },
+    {
+        .name = "loyalty_balance", .language = "hi", .category = "transactional",
+        .sms = "नमस्ते {patient_name} जी, {clinic_name} में आपके {points} लॉयल्टी पॉइंट हैं। "
+               "अगली बार आने पर इनके इस्तेमाल के बारे में पूछें।",
+        .subject = "{clinic_name} में आपके लॉयल्टी पॉइंट",
+        .text = "प्रिय {patient_name} जी,\n\n{clinic_name} में आपके {points} लॉयल्टी पॉइंट हैं।\n\n"
+                "अगली बार आने पर इनके इस्तेमाल के बारे में पूछें।\n\nधन्यवाद,\n{clinic_name}\n",
+        .html = TMPL_HTML_HI("{clinic_name} में आपके लॉयल्टी पॉइंट") TMPL_P("प्रिय {patient_name} जी,")
+                TMPL_P("<strong>{clinic_name}</strong> में आपके <strong>{points}</strong> "
+                       "लॉयल्टी पॉइंट हैं।")
+                TMPL_P("अगली बार आने पर इनके इस्तेमाल के बारे में पूछें।")
                 TMPL_SIGN("धन्यवाद,<br>{clinic_name}") TMPL_HTML_CLOSE,
     },
 
@@ -662,6 +716,24 @@ const tmpl_builtin tmpl_builtins[] = {
                 TMPL_P("रिपोर्ट लेने या उस पर डॉक्टर से बात करने का समय तय करने के लिए कृपया "
                        "हमसे संपर्क करें।")
                 TMPL_SIGN("धन्यवाद,<br>{clinic_name}") TMPL_HTML_CLOSE,
+    },
+
+    /* ---- ticket_reply: a staff reply on a ticket (ticket.c) ---- */
+    {
+        .name = "ticket_reply", .language = "en", .category = "transactional",
+        .sms = "{patient_name}, {message} - {clinic_name}",
+        .subject = "Reply from {clinic_name}",
+        .text = "Dear {patient_name},\n\n{message}\n\nRegards,\n{clinic_name}\n",
+        .html = TMPL_HTML_EN("Reply from {clinic_name}") TMPL_P("Dear {patient_name},")
+                TMPL_P("{message}") TMPL_SIGN("Regards,<br>{clinic_name}") TMPL_HTML_CLOSE,
+    },
+    {
+        .name = "ticket_reply", .language = "hi", .category = "transactional",
+        .sms = "{patient_name} जी, {message} - {clinic_name}",
+        .subject = "{clinic_name} का जवाब",
+        .text = "प्रिय {patient_name} जी,\n\n{message}\n\nधन्यवाद,\n{clinic_name}\n",
+        .html = TMPL_HTML_HI("{clinic_name} का जवाब") TMPL_P("प्रिय {patient_name} जी,")
+                TMPL_P("{message}") TMPL_SIGN("धन्यवाद,<br>{clinic_name}") TMPL_HTML_CLOSE,
     },
 };
 

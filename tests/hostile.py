@@ -302,7 +302,7 @@ class Hostile:
                 headers.append(("Content-Length", str(len(body) + r.choice([1, 5, 1000]))))
             elif h == "auth":
                 headers = [("Authorization", r.choice(
-                    ["Bearer ", "Bearer nudge_x", "Basic YTpi", "Bearer " + self.args.key[:-1] + "0",
+                    ["Bearer ", "Bearer nudge_x", "Basic YTpi", "Bearer " + self.args.key[:-1] + ("1" if self.args.key.endswith("0") else "0"),
                      "Bearer " + self.args.key + "\x01", "Bearer " + "x" * 4000]))]
                 body = self.body(op) if has_body else None
             elif h == "ifmatch":

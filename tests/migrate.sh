@@ -34,7 +34,7 @@ SQL
         python3 - "${1#sqlite:}" <<'PY'
 import sqlite3, sys
 con = sqlite3.connect(sys.argv[1])
-for (t,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' AND name <> 'schema_migrations' ORDER BY name"):
+for (t,) in con.execute("SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table' AND name NOT LIKE 'sqlite%' AND name <> 'schema_migrations' ORDER BY name"):
     print(t, con.execute('SELECT COUNT(*) FROM "%s"' % t).fetchone()[0])
 PY
     fi

@@ -67,8 +67,8 @@ static int64_t compare_files(const char *a, const char *b)
     assert_int_equal(sqlite3_open_v2(b, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     sqlite3_stmt *tl;
     assert_int_equal(sqlite3_prepare_v2(da,
-                         "SELECT name FROM sqlite_master WHERE type = 'table' "
-                         "AND name NOT LIKE 'sqlite_%' ORDER BY name", -1, &tl, NULL), SQLITE_OK);
+                         "SELECT name FROM pragma_table_list WHERE schema = 'main' AND "
+                         "type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name", -1, &tl, NULL), SQLITE_OK);
     int64_t rows = 0;
     int tables = 0;
     while (sqlite3_step(tl) == SQLITE_ROW) {

@@ -384,6 +384,7 @@ static void replace_all(char *s, const char *from, const char *to)
 
 typedef struct objs {
     int64_t patient, appt, notif, key, reminder, task, rx, recall;
+    int64_t ticket, faq; /* issue 10 */
 } objs;
 
 static int64_t create(api_env *a, const char *path, const char *key, const char *body)
@@ -442,6 +443,11 @@ static void make_objs(api_env *a, objs *o)
     if (r.status != 200 || !o->recall)
         fail_msg("setup: no recall: %ld %s", r.status, r.body);
     api_free(&r);
+    /* A support ticket of the patient's and an FAQ entry of the clinic's. */
+    snprintf(body, sizeof body, "{\"subject\":\"Crown\",\"patient_id\":%lld}",
+             (long long)o->patient);
+    o->ticket = create(a, "/v1/tickets", a->staff_a, body);
+    o->faq = create(a, "/v1/faq", a->admin_a, "{\"question\":\"Implants?\",\"answer\":\"Yes.\"}");
 }
 
 /* The object of clinic A an {id} in this pattern names, by path prefix. */
@@ -459,6 +465,8 @@ static int64_t id_for(const char *pattern, const objs *o)
         {"/v1/tasks/", offsetof(objs, task)},
         {"/v1/prescriptions/", offsetof(objs, rx)},
         {"/v1/recalls/", offsetof(objs, recall)},
+        {"/v1/tickets/", offsetof(objs, ticket)},
+        {"/v1/faq/", offsetof(objs, faq)},
     };
     for (size_t i = 0; i < sizeof map / sizeof *map; i++)
         if (!strncmp(pattern, map[i].prefix, strlen(map[i].prefix)))
@@ -474,10 +482,12 @@ static int actions_for(const http_route *rt, const char *out[MAX_ACTIONS])
                                        NULL};
     static const char *const notif[] = {"retry", "cancel", NULL};
     static const char *const task[] = {"pause", "resume", "run", NULL};
+    static const char *const ticket[] = {"reply", "assign", "close", "autoresolve", NULL};
     static const struct {
         const char *prefix;
         const char *const *actions;
-    } map[] = {{"/v1/appointments/", appt}, {"/v1/notifications/", notif}, {"/v1/tasks/", task}};
+    } map[] = {{"/v1/appointments/", appt}, {"/v1/notifications/", notif}, {"/v1/tasks/", task},
+                 {"/v1/tickets/", ticket}};
     if (!strstr(rt->pattern, "{action}")) {
         out[0] = NULL;
         return 1;
@@ -636,6 +646,28 @@ static int body_for(const http_route *rt, const char *action, body_fx *fx)
         {"POST", "/v1/reminders/cancel", NULL,
          {"{\"patient_id\":@P@,\"subject\":\"@S@\"}", "prescription:1",
           "{\"patient_id\":@P@,\"subject\":5}", "subject", 0}},
+        /* support tickets, the FAQ, loyalty (issue 10) */
+        {"POST", "/v1/tickets", NULL,
+         {"{\"subject\":\"@S@\",\"patient_id\":@P@}", "Crown question",
+          "{\"subject\":5,\"patient_id\":@P@}", "subject", 0}},
+        {"POST", "/v1/tickets/{id}/{action}", "reply",
+         {"{\"text\":\"@S@\"}", "Your crown is ready", "{\"text\":5}", "text", 0}},
+        {"POST", "/v1/tickets/{id}/{action}", "assign",
+         {"{\"assigned_to\":\"@S@\"}", "Priya", "{\"assigned_to\":5}", "assigned_to", 0}},
+        {"POST", "/v1/tickets/{id}/{action}", "close", {0}},
+        {"POST", "/v1/tickets/{id}/{action}", "autoresolve", {0}},
+        {"POST", "/v1/faq", NULL,
+         {"{\"question\":\"@S@\",\"answer\":\"Yes.\"}", "Do you do implants?",
+          "{\"question\":5,\"answer\":\"Yes.\"}", "question", 0}},
+        {"POST", "/v1/faq/match", NULL,
+         {"{\"text\":\"@S@\"}", "parking for my car?", "{\"text\":5}", "text", 0}},
+        {"POST", "/v1/faq/{id}/remove", NULL, {0}},
+        {"POST", "/v1/patients/{id}/loyalty", NULL,
+         {"{\"type\":\"add\",\"points\":10,\"reason\":\"@S@\"}", "welcome gift",
+          "{\"type\":\"add\",\"points\":\"10\",\"reason\":\"x\"}", "points", 0}},
+        {"PUT", "/v1/loyalty/rules", NULL,
+         {"{\"kind\":\"service\",\"service\":\"@S@\",\"points\":5}", "Implant",
+          "{\"kind\":\"visit\",\"points\":\"5\"}", "points", 0}},
     };
     for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
         if (strcmp(t[i].method, rt->method) || strcmp(t[i].pattern, rt->pattern))

@@ -469,6 +469,10 @@ static const struct {
     {"reply_help", "transactional", {"clinic_name", "clinic_contact"}},
     {"reply_stop", "consent", {"clinic_name"}},
     {"reply_start", "consent", {"clinic_name"}},
+    /* support tickets and loyalty (issue 10) */
+    {"faq_answer", "transactional", {"patient_name", "clinic_name", "answer"}},
+    {"ticket_reply", "transactional", {"patient_name", "clinic_name", "message"}},
+    {"loyalty_balance", "transactional", {"patient_name", "clinic_name", "points"}},
 };
 #define N_SPEC (sizeof builtin_spec / sizeof builtin_spec[0])
 
@@ -493,6 +497,9 @@ static const struct {
     {"notice", "The clinic will be closed on 26-Jan-2024 for Republic Day. We reopen on "
                "27-Jan-2024 at 9:00 AM.",
      NULL},
+    {"answer", "We are open Monday to Saturday, 9:00 to 19:00.", NULL},
+    {"message", "Your crown is ready; please call us to fix a time.", NULL},
+    {"points", "120", NULL},
 };
 
 static const char *sample(const char *key)

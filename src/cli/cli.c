@@ -419,6 +419,9 @@ static const char *const cli_help_main =
     "  webhook add|list|remove|deliveries  signed outgoing webhooks for integrators\n"
     "  segment add|list|preview      patient segments by criteria, counted in the database\n"
     "  broadcast notice|tip|campaign|list|show|stats|cancel|pause|resume\n"
+    "  ticket list|show|open|reply|assign|close|autoresolve  support tickets\n"
+    "  faq list|add|remove|match|threshold|seed  each clinic's FAQ\n"
+    "  loyalty show|add|redeem|rules|tell  the loyalty ledger and its rules\n"
     "  tick [--now TIME]             one scheduler and dispatcher pass, then exit\n"
     "  serve [--listen HOST:PORT]    the HTTP API, scheduler and dispatcher until SIGTERM\n"
     "  worker                        the same without the HTTP API, for scale-out\n"
@@ -573,6 +576,33 @@ static const cli_command cli_commands[] = {
     CLI_ACT("webhook", "remove", cli_help_webhook, "webhook", nudge_hook_remove),
     {"webhook", "deliveries", cli_webhook_deliveries, "limit=", &cli_help_webhook, "webhook",
      NULL, NULL},
+    /* support tickets, the FAQ, loyalty (issue 10; care.c) */
+    {"ticket", "list", cli_ticket_list, "clinic= status= limit= after=", &cli_help_ticket, NULL,
+     NULL, NULL},
+    CLI_SHOW("ticket", cli_help_ticket, "ticket", cli_ticket_show),
+    {"ticket", "open", cli_ticket_open,
+     "clinic= patient= subject= description= priority= assigned-to=", &cli_help_ticket, NULL,
+     NULL, NULL},
+    {"ticket", "reply", cli_ticket_reply, "text= author=", &cli_help_ticket, "ticket", NULL, NULL},
+    {"ticket", "assign", cli_ticket_assign, "to=", &cli_help_ticket, "ticket", NULL, NULL},
+    CLI_ACT("ticket", "close", cli_help_ticket, "ticket", nudge_ticket_close),
+    {"ticket", "autoresolve", cli_ticket_autoresolve, NULL, &cli_help_ticket, "ticket", NULL,
+     NULL},
+    {"faq", "list", cli_faq_list, "clinic= language=", &cli_help_faq, NULL, NULL, NULL},
+    {"faq", "add", cli_faq_add, "clinic= question= answer= keywords= language=", &cli_help_faq,
+     NULL, NULL, NULL},
+    CLI_ACT("faq", "remove", cli_help_faq, "faq entry", nudge_faq_remove),
+    {"faq", "match", cli_faq_match, "clinic= text=", &cli_help_faq, NULL, NULL, NULL},
+    {"faq", "threshold", cli_faq_threshold, "clinic= percent=", &cli_help_faq, NULL, NULL, NULL},
+    {"faq", "seed", cli_faq_seed, "clinic=", &cli_help_faq, NULL, NULL, NULL},
+    {"loyalty", "show", cli_loyalty_show, "patient= limit=", &cli_help_loyalty, NULL, NULL, NULL},
+    {"loyalty", "add", cli_loyalty_add, "patient= points= reason=", &cli_help_loyalty, NULL, NULL,
+     NULL},
+    {"loyalty", "redeem", cli_loyalty_redeem, "patient= points= reason=", &cli_help_loyalty, NULL,
+     NULL, NULL},
+    {"loyalty", "rules", cli_loyalty_rules, "clinic= kind= service= points=", &cli_help_loyalty,
+     NULL, NULL, NULL},
+    {"loyalty", "tell", cli_loyalty_tell, "patient=", &cli_help_loyalty, NULL, NULL, NULL},
 };
 #define CLI_N_COMMANDS (sizeof cli_commands / sizeof *cli_commands)
 

@@ -97,6 +97,15 @@ extern const char *const cli_help_task, *const cli_help_backup;
 int cli_migrate_store(cli_ctx *c); /* store_move.c */
 int cli_audit_verify(cli_ctx *c);  /* audit.c */
 extern const char *const cli_help_audit;
+/* care.c: support tickets, the FAQ, loyalty (issue 10) */
+int cli_ticket_list(cli_ctx *c), cli_ticket_open(cli_ctx *c), cli_ticket_reply(cli_ctx *c),
+    cli_ticket_assign(cli_ctx *c), cli_ticket_autoresolve(cli_ctx *c),
+    cli_ticket_show(cli_ctx *c, int64_t id, nudge_err *err);
+int cli_faq_list(cli_ctx *c), cli_faq_add(cli_ctx *c), cli_faq_match(cli_ctx *c),
+    cli_faq_threshold(cli_ctx *c), cli_faq_seed(cli_ctx *c);
+int cli_loyalty_show(cli_ctx *c), cli_loyalty_add(cli_ctx *c), cli_loyalty_redeem(cli_ctx *c),
+    cli_loyalty_rules(cli_ctx *c), cli_loyalty_tell(cli_ctx *c);
+extern const char *const cli_help_ticket, *const cli_help_faq, *const cli_help_loyalty;
 extern const char *const cli_help_migrate_store;
 /* staff.c: staff notifications and outgoing webhooks */
 int cli_staff_add(cli_ctx *c), cli_staff_list(cli_ctx *c), cli_staff_digest(cli_ctx *c),

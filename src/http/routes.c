@@ -30,6 +30,10 @@ H(api_webhook_list); H(api_webhook_create); H(api_webhook_remove); H(api_webhook
 H(api_segment_list); H(api_segment_create); H(api_segment_preview); H(api_segment_get);
 H(api_broadcast_list); H(api_broadcast_create); H(api_broadcast_get); H(api_broadcast_stats);
 H(api_broadcast_action);
+/* support tickets, the FAQ, loyalty (issue 10; care.c) */
+H(api_ticket_list); H(api_ticket_open); H(api_ticket_get); H(api_ticket_action);
+H(api_faq_list); H(api_faq_add); H(api_faq_match); H(api_faq_remove);
+H(api_loyalty_get); H(api_loyalty_post); H(api_loyalty_rules);
 #undef H
 
 #define ADMIN NUDGE_ROLE_ADMIN
@@ -101,6 +105,19 @@ const http_route http_routes[] = {
     {"GET", "/v1/broadcasts/{id}", api_broadcast_get, STAFF, NULL},
     {"GET", "/v1/broadcasts/{id}/stats", api_broadcast_stats, STAFF, NULL},
     {"POST", "/v1/broadcasts/{id}/{action}", api_broadcast_action, STAFF, NULL},
+    /* support tickets, the FAQ, loyalty (issue 10; care.c) */
+    {"GET", "/v1/tickets", api_ticket_list, STAFF, "limit after:id status"},
+    {"POST", "/v1/tickets", api_ticket_open, ANY, NULL},
+    {"GET", "/v1/tickets/{id}", api_ticket_get, STAFF, NULL},
+    {"POST", "/v1/tickets/{id}/{action}", api_ticket_action, STAFF, NULL},
+    {"GET", "/v1/faq", api_faq_list, STAFF, "language"},
+    {"POST", "/v1/faq", api_faq_add, ADMIN, NULL},
+    {"POST", "/v1/faq/match", api_faq_match, STAFF, NULL},
+    {"POST", "/v1/faq/{id}/remove", api_faq_remove, ADMIN, NULL},
+    {"GET", "/v1/patients/{id}/loyalty", api_loyalty_get, STAFF, "limit"},
+    {"POST", "/v1/patients/{id}/loyalty", api_loyalty_post, STAFF, NULL},
+    {"GET", "/v1/loyalty/rules", api_loyalty_rules, STAFF, NULL},
+    {"PUT", "/v1/loyalty/rules", api_loyalty_rules, ADMIN, NULL},
     /* Providers: no API key, their own signatures instead. */
     {"POST", "/webhooks/twilio/status", api_twilio_status, 0, NULL},
     {"POST", "/webhooks/twilio/inbound", api_twilio_inbound, 0, NULL},
