@@ -54,6 +54,8 @@ OWNERS = {
     'channel_rests': 'src/dispatch.c',
     'tasks': 'src/task.c',
     'task_runs': 'src/task.c',
+    'workflows': 'src/workflow.c',
+    'workflow_runs': 'src/workflow.c',
 }
 
 # The files that may touch every table, each with its reason. Keep it short:

@@ -34,6 +34,7 @@ TENANT = {
     'patient_segments', 'broadcasts', 'events', 'consent_log', 'tickets',
     'ticket_messages', 'whatsapp_templates', 'msg91_templates', 'idempotency_keys',
     'tasks', 'task_runs',
+    'workflows', 'workflow_runs',
 }
 
 CROSS = 'a scan over every clinic, by design'
@@ -59,6 +60,8 @@ KNOWN = {
     ('src/task.c', "SELECT clinic_id, id, next_run, fn FROM tasks WHERE status = 'scheduled'"): CROSS + ' (due tasks)',
     ('src/queue.c', 'UPDATE notification_queue SET handed_at = ? WHERE id'): DEBT + ' (the worker\'s own leased batch)',
     ('src/queue.c', "UPDATE notification_queue SET status = 'pending', lease_until = NULL"): DEBT + ' (the worker\'s own leased batch)',
+    ('src/event.c', 'SELECT clinic_id, id FROM events WHERE processed_at IS NULL'): CROSS + ' (events the workflow engine has not consumed)',
+    ('src/workflow.c', "SELECT clinic_id, id FROM workflow_runs WHERE status IN"): CROSS + ' (workflow runs to go on)',
 }
 
 
