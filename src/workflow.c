@@ -56,6 +56,14 @@ static const char *wf_str(const json_t *args, const char *key)
     return json_string_value(json_object_get(args, key));
 }
 
+/* An error whose field is path.key. */
+static int wf_bad(nudge_err *err, const char *path, const char *key, const char *msg)
+{
+    char f[128];
+    snprintf(f, sizeof f, "%s.%s", path, key);
+    return err_set(err, NUDGE_EINVAL, f, "%s: %s", f, msg);
+}
+
 /* Refuses members a kind does not know, naming the path of the first. */
 static int wf_only(const json_t *args, const char *const *keys, const char *path, nudge_err *err)
 {
@@ -67,18 +75,9 @@ static int wf_only(const json_t *args, const char *const *keys, const char *path
         for (size_t i = 0; keys[i] && !ok; i++)
             ok = !strcmp(k, keys[i]);
         if (!ok)
-            return err_set(err, NUDGE_EINVAL, "", "%s.%s: not a member of this kind of step",
-                           path, k);
+            return wf_bad(err, path, k, "not a member of this kind of step");
     }
     return 0;
-}
-
-/* An error whose field is path.key. */
-static int wf_bad(nudge_err *err, const char *path, const char *key, const char *msg)
-{
-    char f[128];
-    snprintf(f, sizeof f, "%s.%s", path, key);
-    return err_set(err, NUDGE_EINVAL, f, "%s: %s", f, msg);
 }
 
 /* An optional integer member within [lo, hi] (*v untouched when absent). */
@@ -168,9 +167,16 @@ static int wf_send_run(wf_ctx *c, const json_t *args, json_t **result, nudge_err
     json_int_t d = json_integer_value(json_object_get(args, "delay_minutes"));
     delay = (int64_t)d * 60;
     const char *pr = wf_str(args, "priority");
+    /* what the clinic's replies offer too (reply.c), so their templates
+     * can be sent from a workflow */
+    nudge_vars v = {0};
+    nudge_vars_set(&v, "clinic_contact",
+                   cl.phone[0] ? cl.phone : cl.email[0] ? cl.email : cl.name);
     queue_msg q;
-    if (queue_build(c->n, &cl, &p, has_a ? &a : NULL, wf_str(args, "template"),
-                    wf_str(args, "channel"), NULL, &q, err) < 0)
+    int built = queue_build(c->n, &cl, &p, has_a ? &a : NULL, wf_str(args, "template"),
+                            wf_str(args, "channel"), &v, &q, err);
+    nudge_vars_free(&v);
+    if (built < 0)
         return -1;
     /* The key makes the step's message once even if the step ran twice. */
     char key[64];
@@ -505,7 +511,7 @@ static int wf_validate(nudge *n, int64_t clinic_id, const json_t *d, nudge_err *
             int rc = sk->validate(n, args, path, err);
             json_decref(args);
             if (rc < 0) {
-                if (!err->field[0]) /* wf_only names its path in the message */
+                if (!err->field[0])
                     snprintf(err->field, sizeof err->field, "%s", path);
                 return -1;
             }
