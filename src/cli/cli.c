@@ -385,6 +385,7 @@ static const char *const cli_help_main =
     "  config show|doc               the settings: values and sources, or their manual\n"
     "  task add|list|show|history|run|pause|resume|delete  scheduled tasks\n"
     "  backup [--encrypt] | backup restore FILE  SQLite backups, kept and sealed\n"
+    "  workflow list|show|put|runs|stats  what happens on an event, its runs, statistics\n"
     "  tick [--now TIME]             one scheduler and dispatcher pass, then exit\n"
     "  serve [--listen HOST:PORT]    the HTTP API, scheduler and dispatcher until SIGTERM\n"
     "  worker                        the same without the HTTP API, for scale-out\n"
@@ -503,6 +504,14 @@ static const cli_command cli_commands[] = {
     {"worker", NULL, cli_worker, "interval=", &cli_help_worker, NULL, NULL, NULL},
     {"demo", NULL, cli_demo, "days= keep", &cli_help_demo, NULL, NULL, NULL},
     {"version", NULL, cli_version, NULL, &cli_help_version, NULL, NULL, NULL},
+    {"workflow", "list", cli_wf_list, "clinic=", &cli_help_workflow, NULL, NULL, NULL},
+    {"workflow", "show", cli_wf_show, "clinic= version= builtin", &cli_help_workflow,
+     "workflow name", NULL, NULL},
+    {"workflow", "put", cli_wf_put, "clinic=", &cli_help_workflow, "file", NULL, NULL},
+    {"workflow", "runs", cli_wf_runs, "clinic= workflow= from= to= limit= steps",
+     &cli_help_workflow, NULL, NULL, NULL},
+    {"workflow", "stats", cli_wf_stats, "clinic= from= to=", &cli_help_workflow, NULL, NULL,
+     NULL},
 };
 #define CLI_N_COMMANDS (sizeof cli_commands / sizeof *cli_commands)
 

@@ -98,6 +98,9 @@ int cli_migrate_store(cli_ctx *c); /* store_move.c */
 int cli_audit_verify(cli_ctx *c);  /* audit.c */
 extern const char *const cli_help_audit;
 extern const char *const cli_help_migrate_store;
+int cli_wf_list(cli_ctx *c), cli_wf_show(cli_ctx *c), cli_wf_put(cli_ctx *c),
+    cli_wf_runs(cli_ctx *c), cli_wf_stats(cli_ctx *c); /* workflow.c */
+extern const char *const cli_help_workflow;
 /* `X verb ID`: the row's act or show on that id. */
 int cli_by_id(cli_ctx *c);
 extern const char *const cli_help_clinic, *const cli_help_patient, *const cli_help_appointment,
