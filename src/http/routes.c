@@ -25,6 +25,8 @@ H(api_prescription_stop); H(api_reminder_list); H(api_reminder_cancel_where);
 H(api_recall_rule_create); H(api_recall_rule_list); H(api_recall_list); H(api_recall_close);
 H(api_twilio_status); H(api_twilio_inbound); H(api_whatsapp_verify); H(api_whatsapp_events);
 H(api_msg91_status);
+H(api_workflow_list); H(api_workflow_get); H(api_workflow_put); H(api_workflow_runs);
+H(api_workflow_run_get); H(api_stats);
 #undef H
 
 #define ADMIN NUDGE_ROLE_ADMIN
@@ -80,6 +82,12 @@ const http_route http_routes[] = {
     {"GET", "/v1/tasks/{id}", api_task_get, STAFF, NULL},
     {"GET", "/v1/tasks/{id}/runs", api_task_runs, STAFF, "limit"},
     {"POST", "/v1/tasks/{id}/{action}", api_task_action, ADMIN, NULL},
+    {"GET", "/v1/workflows", api_workflow_list, STAFF, NULL},
+    {"GET", "/v1/workflows/{name}", api_workflow_get, STAFF, "version"},
+    {"PUT", "/v1/workflows/{name}", api_workflow_put, STAFF, NULL},
+    {"GET", "/v1/workflow-runs", api_workflow_runs, STAFF, "limit before:id workflow from to"},
+    {"GET", "/v1/workflow-runs/{id}", api_workflow_run_get, STAFF, NULL},
+    {"GET", "/v1/stats", api_stats, STAFF, "from to"},
     /* Providers: no API key, their own signatures instead. */
     {"POST", "/webhooks/twilio/status", api_twilio_status, 0, NULL},
     {"POST", "/webhooks/twilio/inbound", api_twilio_inbound, 0, NULL},
