@@ -860,11 +860,12 @@ static int wf_advance(nudge *n, wf_run *r, int step, const char *status, int64_t
         "UPDATE workflow_runs SET status = ?, next_step = ?, steps = ?, resume_at = ?, "
         "lease_owner = CASE WHEN ? = 'running' THEN lease_owner END, "
         "lease_until = CASE WHEN ? = 'running' THEN lease_until END, "
-        "finished_at = ?, duration_s = ? "
+        "finished_at = CASE WHEN ? = 1 THEN ? END, "
+        "duration_s = CASE WHEN ? = 1 THEN ? - started_at END "
         "WHERE clinic_id = ? AND id = ? AND lease_owner = ? AND next_step = ?",
         bind_text(status), bind_int(step + 1), bind_text(steps), bind_int(resume_at),
-        bind_text(status), bind_text(status), bind_int_or_null(done ? now : 0),
-        done ? bind_int(now - r->started_at) : bind_int_or_null(0), bind_int(r->clinic_id),
+        bind_text(status), bind_text(status), bind_int(done), bind_int(now), bind_int(done),
+        bind_int(now), bind_int(r->clinic_id),
         bind_int(r->id), bind_text(n->worker_id), bind_int(step));
     free(steps);
     *held = rc == 0 && store_changes(n->db) == 1;
