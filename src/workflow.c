@@ -35,8 +35,8 @@
 
 extern const char workflow_builtin_json[];
 
-#define WF_LEASE 300       /* seconds a claimed run is held */
-#define WF_BATCH 100       /* events or runs per pass */
+#define WF_LEASE     300 /* seconds a claimed run is held */
+#define WF_BATCH     100 /* events or runs per pass */
 #define WF_MAX_STEPS 32
 
 struct wf_custom {
@@ -105,11 +105,14 @@ static int wf_in(const char *s, const char *const *names)
     return 0;
 }
 
-/* The visit and patient an event is about: its payload's appointment_id
- * and patient_id, else its subject when it is a patient's event. */
-static int wf_subjects(wf_ctx *c, nudge_appointment *a, int *has_a, nudge_patient *p,
-                       nudge_err *err)
+/* The clinic, and the visit and patient an event is about: its payload's
+ * appointment_id and patient_id, else its subject when it is a patient's
+ * event. */
+static int wf_subjects(wf_ctx *c, nudge_clinic *cl, nudge_appointment *a, int *has_a,
+                       nudge_patient *p, nudge_err *err)
 {
+    if (nudge_clinic_get(c->n, c->clinic_id, cl, err) < 0)
+        return -1;
     json_int_t aid = json_integer_value(json_object_get(c->event, "appointment_id"));
     json_int_t pid = json_integer_value(json_object_get(c->event, "patient_id"));
     *has_a = 0;
@@ -141,9 +144,8 @@ static int wf_send_validate(nudge *n, const json_t *args, const char *path, nudg
     nudge_template tp;
     nudge_err e2 = {0};
     if (nudge_template_get(n, wf_validating_clinic, t, "en", &tp, &e2) < 0)
-        return wf_bad(err, path, "template", e2.code == NUDGE_ENOTFOUND
-                                                  ? "no template of that name"
-                                                  : e2.msg);
+        return wf_bad(err, path, "template",
+                      e2.code == NUDGE_ENOTFOUND ? "no template of that name" : e2.msg);
     nudge_template_free(&tp);
     json_t *ch = json_object_get(args, "channel");
     if (ch && !wf_in(json_string_value(ch), wf_channels))
@@ -161,17 +163,14 @@ static int wf_send_run(wf_ctx *c, const json_t *args, json_t **result, nudge_err
     nudge_patient p;
     nudge_clinic cl;
     int has_a;
-    if (wf_subjects(c, &a, &has_a, &p, err) < 0 || nudge_clinic_get(c->n, c->clinic_id, &cl, err) < 0)
+    if (wf_subjects(c, &cl, &a, &has_a, &p, err) < 0)
         return -1;
-    int64_t delay = 0;
-    json_int_t d = json_integer_value(json_object_get(args, "delay_minutes"));
-    delay = (int64_t)d * 60;
+    int64_t delay = (int64_t)json_integer_value(json_object_get(args, "delay_minutes")) * 60;
     const char *pr = wf_str(args, "priority");
     /* what the clinic's replies offer too (reply.c), so their templates
      * can be sent from a workflow */
     nudge_vars v = {0};
-    nudge_vars_set(&v, "clinic_contact",
-                   cl.phone[0] ? cl.phone : cl.email[0] ? cl.email : cl.name);
+    nudge_vars_set(&v, "clinic_contact", cl.phone[0] ? cl.phone : cl.email[0] ? cl.email : cl.name);
     queue_msg q;
     int built = queue_build(c->n, &cl, &p, has_a ? &a : NULL, wf_str(args, "template"),
                             wf_str(args, "channel"), &v, &q, err);
@@ -214,9 +213,8 @@ static json_t *wf_plan_json(const nudge_plan *pl)
 {
     json_t *arr = json_array();
     for (int i = 0; i < pl->n; i++)
-        json_array_append_new(arr, json_pack("{s:s, s:i, s:I, s:b, s:s}", "kind",
-                                             pl->items[i].kind, "before_min",
-                                             pl->items[i].before_min, "due_at",
+        json_array_append_new(arr, json_pack("{s:s, s:i, s:I, s:b, s:s}", "kind", pl->items[i].kind,
+                                             "before_min", pl->items[i].before_min, "due_at",
                                              (json_int_t)pl->items[i].due_at, "planned",
                                              pl->items[i].planned, "why", pl->items[i].why));
     return arr;
@@ -228,7 +226,7 @@ static int wf_plan_run(wf_ctx *c, const json_t *args, json_t **result, nudge_err
     nudge_patient p;
     nudge_clinic cl;
     int has_a;
-    if (wf_subjects(c, &a, &has_a, &p, err) < 0 || nudge_clinic_get(c->n, c->clinic_id, &cl, err) < 0)
+    if (wf_subjects(c, &cl, &a, &has_a, &p, err) < 0)
         return -1;
     if (!has_a)
         return err_set(err, NUDGE_EINVAL, "event", "a %s event names no visit", c->event_type);
@@ -360,8 +358,9 @@ static int wf_wait_validate(nudge *n, const json_t *args, const char *path, nudg
 static int wf_wait_run(wf_ctx *c, const json_t *args, json_t **result, nudge_err *err)
 {
     (void)err;
-    *result = json_pack("{s:I}", "wait_until",
-                        (json_int_t)(c->now + json_integer_value(json_object_get(args, "minutes")) * 60));
+    *result =
+        json_pack("{s:I}", "wait_until",
+                  (json_int_t)(c->now + json_integer_value(json_object_get(args, "minutes")) * 60));
     return 0;
 }
 
@@ -399,8 +398,9 @@ int nudge_workflow_register_step(nudge *n, const nudge_workflow_task *t, nudge_e
     err_clear(err);
     const char *name = t && t->get_name && t->execute ? t->get_name(t->self) : NULL;
     if (!name || !*name || strlen(name) >= 64)
-        return err_set(err, NUDGE_EINVAL, "name", "a step needs get_name, execute and a name "
-                                                  "of 1 to 63 bytes");
+        return err_set(err, NUDGE_EINVAL, "name",
+                       "a step needs get_name, execute and a name "
+                       "of 1 to 63 bytes");
     if (wf_kind_find(name))
         return err_set(err, NUDGE_ECONFLICT, "name", "%s is a built-in kind of step", name);
     struct wf_custom *c = wf_custom_find(n, name);
@@ -450,16 +450,17 @@ static json_t *wf_step_args(const json_t *step)
 /* Whether a definition can run, naming the path of its first fault. */
 static int wf_validate(nudge *n, int64_t clinic_id, const json_t *d, nudge_err *err)
 {
-    static const char *const keys[] = {"name", "description", "on", "enabled", "steps",
-                                       "version", NULL};
+    static const char *const keys[] = {"name",  "description", "on", "enabled",
+                                       "steps", "version",     NULL};
     if (!json_is_object(d))
         return err_set(err, NUDGE_EINVAL, "", "a workflow is a JSON object");
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)d, k, v)
-    if (!wf_in(k, keys))
-        return err_set(err, NUDGE_EINVAL, k, "%s: not a member of a workflow (name, "
-                                             "description, on, enabled, steps)", k);
+    json_object_foreach((json_t *)d, k, v) if (!wf_in(k, keys)) return err_set(
+        err, NUDGE_EINVAL, k,
+        "%s: not a member of a workflow (name, "
+        "description, on, enabled, steps)",
+        k);
     if (!wf_name_ok(wf_str(d, "name"), ""))
         return err_set(err, NUDGE_EINVAL, "name", "name: 1 to 63 of a-z, 0-9 and _ is required");
     json_t *desc = json_object_get(d, "description");
@@ -473,16 +474,18 @@ static int wf_validate(nudge *n, int64_t clinic_id, const json_t *d, nudge_err *
     json_t *on = json_object_get(d, "on");
     if (json_is_string(on)) {
         if (!wf_name_ok(json_string_value(on), "."))
-            return err_set(err, NUDGE_EINVAL, "on", "on: an event type such as "
-                                                    "appointment.booked");
+            return err_set(err, NUDGE_EINVAL, "on",
+                           "on: an event type such as "
+                           "appointment.booked");
     } else if (!json_is_array(on) || json_array_size(on) == 0 || json_array_size(on) > 16) {
         return err_set(err, NUDGE_EINVAL, "on", "on: the event types (1 to 16) that start it");
     } else {
         size_t i;
-        json_array_foreach(on, i, v)
-        if (!wf_name_ok(json_string_value(v), "."))
-            return err_set(err, NUDGE_EINVAL, "on", "on[%zu]: an event type such as "
-                                                    "appointment.booked", i);
+        json_array_foreach(on, i, v) if (!wf_name_ok(json_string_value(v), ".")) return err_set(
+            err, NUDGE_EINVAL, "on",
+            "on[%zu]: an event type such as "
+            "appointment.booked",
+            i);
     }
     json_t *steps = json_object_get(d, "steps");
     if (!json_is_array(steps) || json_array_size(steps) > WF_MAX_STEPS)
@@ -580,8 +583,8 @@ static int wf_bound(const json_t *d, const char *type)
     size_t i;
     if (json_is_string(on))
         return !strcmp(json_string_value(on), type);
-    json_array_foreach(on, i, v) if (json_is_string(v) && !strcmp(json_string_value(v), type))
-        return 1;
+    json_array_foreach(on, i,
+                       v) if (json_is_string(v) && !strcmp(json_string_value(v), type)) return 1;
     return 0;
 }
 
@@ -625,8 +628,8 @@ int nudge_workflow_list(nudge *n, int64_t clinic_id, nudge_workflow_fn fn, void 
     return 0;
 }
 
-int nudge_workflow_get(nudge *n, int64_t clinic_id, const char *name, int64_t version,
-                       char **json, nudge_err *err)
+int nudge_workflow_get(nudge *n, int64_t clinic_id, const char *name, int64_t version, char **json,
+                       nudge_err *err)
 {
     err_clear(err);
     *json = NULL;
@@ -650,8 +653,7 @@ int nudge_workflow_get(nudge *n, int64_t clinic_id, const char *name, int64_t ve
         if (found)
             json_object_set_new(found, "version", json_integer(version));
     } else {
-        if (version == 0 ? (all = wf_builtins()) == NULL
-                         : wf_in_force(n, clinic_id, &all, err) < 0)
+        if (version == 0 ? (all = wf_builtins()) == NULL : wf_in_force(n, clinic_id, &all, err) < 0)
             return version == 0 ? err_set(err, NUDGE_EIO, "", "the built-ins do not parse") : -1;
         size_t i;
         json_array_foreach(all, i, d) if (!strcmp(wf_str(d, "name"), name))
@@ -671,8 +673,8 @@ int nudge_workflow_get(nudge *n, int64_t clinic_id, const char *name, int64_t ve
     return *json ? 0 : err_set(err, NUDGE_ENOMEM, "", "out of memory");
 }
 
-int nudge_workflow_put(nudge *n, int64_t clinic_id, const char *json, size_t len,
-                       int64_t *version, nudge_err *err)
+int nudge_workflow_put(nudge *n, int64_t clinic_id, const char *json, size_t len, int64_t *version,
+                       nudge_err *err)
 {
     err_clear(err);
     json_error_t je;
@@ -697,8 +699,8 @@ int nudge_workflow_put(nudge *n, int64_t clinic_id, const char *json, size_t len
         store_exec(n->db, err,
                    "INSERT INTO workflows (clinic_id, name, version, definition, created_at) "
                    "VALUES (?, ?, ?, ?, ?)",
-                   bind_int(clinic_id), bind_text(wf_str(d, "name")), bind_int(v),
-                   bind_text(text), bind_int(clock_now(n))) < 0 ||
+                   bind_int(clinic_id), bind_text(wf_str(d, "name")), bind_int(v), bind_text(text),
+                   bind_int(clock_now(n))) < 0 ||
         audit_add(n, clinic_id, "update", "workflow", v, wf_str(d, "name"), err) < 0 ||
         store_commit(n->db, err) < 0) {
         store_rollback(n->db);
@@ -774,8 +776,7 @@ typedef struct wf_run {
 } wf_run;
 
 /* Claims run (clinic, id) if due and free: 1 claimed (r loaded), 0 not. */
-static int wf_claim(nudge *n, int64_t clinic_id, int64_t id, int64_t now, wf_run *r,
-                    nudge_err *err)
+static int wf_claim(nudge *n, int64_t clinic_id, int64_t id, int64_t now, wf_run *r, nudge_err *err)
 {
     memset(r, 0, sizeof *r);
     if (store_begin_own(n->db, err) < 0)
@@ -855,18 +856,18 @@ static int wf_advance(nudge *n, wf_run *r, int step, const char *status, int64_t
     if (!steps)
         return err_set(err, NUDGE_ENOMEM, "", "out of memory");
     int done = strcmp(status, "running") && strcmp(status, "waiting");
-    int rc = store_exec(
-        n->db, err,
-        "UPDATE workflow_runs SET status = ?, next_step = ?, steps = ?, resume_at = ?, "
-        "lease_owner = CASE WHEN ? = 'running' THEN lease_owner END, "
-        "lease_until = CASE WHEN ? = 'running' THEN lease_until END, "
-        "finished_at = CASE WHEN ? = 1 THEN ? END, "
-        "duration_s = CASE WHEN ? = 1 THEN ? - started_at END "
-        "WHERE clinic_id = ? AND id = ? AND lease_owner = ? AND next_step = ?",
-        bind_text(status), bind_int(step + 1), bind_text(steps), bind_int(resume_at),
-        bind_text(status), bind_text(status), bind_int(done), bind_int(now), bind_int(done),
-        bind_int(now), bind_int(r->clinic_id),
-        bind_int(r->id), bind_text(n->worker_id), bind_int(step));
+    int rc =
+        store_exec(n->db, err,
+                   "UPDATE workflow_runs SET status = ?, next_step = ?, steps = ?, resume_at = ?, "
+                   "lease_owner = CASE WHEN ? = 'running' THEN lease_owner END, "
+                   "lease_until = CASE WHEN ? = 'running' THEN lease_until END, "
+                   "finished_at = CASE WHEN ? = 1 THEN ? END, "
+                   "duration_s = CASE WHEN ? = 1 THEN ? - started_at END "
+                   "WHERE clinic_id = ? AND id = ? AND lease_owner = ? AND next_step = ?",
+                   bind_text(status), bind_int(step + 1), bind_text(steps), bind_int(resume_at),
+                   bind_text(status), bind_text(status), bind_int(done), bind_int(now),
+                   bind_int(done), bind_int(now), bind_int(r->clinic_id), bind_int(r->id),
+                   bind_text(n->worker_id), bind_int(step));
     free(steps);
     *held = rc == 0 && store_changes(n->db) == 1;
     return rc;
@@ -884,10 +885,16 @@ static int wf_call(nudge *n, wf_ctx *c, const char *kind, const json_t *args, js
         return err_set(err, NUDGE_EINVAL, "kind", "no kind of step \"%s\" in this process", kind);
     char *ev = json_dumps(c->event, JSON_COMPACT), *as = json_dumps(args, JSON_COMPACT);
     char *res = NULL;
-    nudge_workflow_context x = {.n = n, .clinic_id = c->clinic_id, .run_id = c->run_id,
-                                .event_id = c->event_id, .subject_id = c->subject_id,
-                                .now = c->now, .step = c->step, .workflow = kind,
-                                .event_type = c->event_type, .event_json = ev ? ev : "{}",
+    nudge_workflow_context x = {.n = n,
+                                .clinic_id = c->clinic_id,
+                                .run_id = c->run_id,
+                                .event_id = c->event_id,
+                                .subject_id = c->subject_id,
+                                .now = c->now,
+                                .step = c->step,
+                                .workflow = kind,
+                                .event_type = c->event_type,
+                                .event_json = ev ? ev : "{}",
                                 .args_json = as ? as : "{}"};
     int rc = cu->t.execute(cu->t.self, &x, &res, err);
     if (rc < 0 && !err->msg[0])
@@ -933,9 +940,15 @@ static int wf_execute(nudge *n, wf_run *r, nudge_err *err)
         json_t *step = json_array_get(steps, i), *args = wf_step_args(step), *result = NULL;
         const char *kind = wf_str(step, "kind");
         int stop_on_error = wf_in(wf_str(step, "on_error"), (const char *const[]){"stop", NULL});
-        wf_ctx c = {.n = n, .clinic_id = r->clinic_id, .run_id = r->id, .step = i,
-                    .event_id = r->event_id, .event_type = r->event_type,
-                    .subject_id = r->subject_id, .event = payload, .now = now};
+        wf_ctx c = {.n = n,
+                    .clinic_id = r->clinic_id,
+                    .run_id = r->id,
+                    .step = i,
+                    .event_id = r->event_id,
+                    .event_type = r->event_type,
+                    .subject_id = r->subject_id,
+                    .event = payload,
+                    .now = now};
         nudge_err serr = {0};
         size_t before = json_array_size(r->steps);
         if (store_begin(n->db, err) < 0) {
@@ -1143,7 +1156,7 @@ void workflow_after(nudge *n, int64_t clinic_id, int64_t event_id, nudge_plan *p
 /* ---- history ---- */
 
 #define WF_RUN_COLS                                                                                \
-    "id, clinic_id, workflow, version, event_id, event_type, subject_id, status, next_step, "     \
+    "id, clinic_id, workflow, version, event_id, event_type, subject_id, status, next_step, "      \
     "resume_at, started_at, finished_at, duration_s, steps"
 
 static void wf_run_row(store_stmt *st, nudge_workflow_run *w)
@@ -1239,8 +1252,10 @@ int nudge_statistics(nudge *n, int64_t clinic_id, int64_t from, int64_t to, nudg
         patient_count_range(n, clinic_id, from, to, &out->patients, err) < 0 ||
         appointment_count_range(n, clinic_id, from, to, &out->appointments, err) < 0 ||
         event_count_range(n, clinic_id, "appointment.booked", from, to, &out->booked, err) < 0 ||
-        event_count_range(n, clinic_id, "appointment.confirmed", from, to, &out->confirmed, err) < 0 ||
-        event_count_range(n, clinic_id, "appointment.completed", from, to, &out->completed, err) < 0 ||
+        event_count_range(n, clinic_id, "appointment.confirmed", from, to, &out->confirmed, err) <
+            0 ||
+        event_count_range(n, clinic_id, "appointment.completed", from, to, &out->completed, err) <
+            0 ||
         event_count_range(n, clinic_id, "appointment.no_show", from, to, &out->no_shows, err) < 0 ||
         queue_count_range(n, clinic_id, from, to, wf_stats_msg, out, err) < 0)
         return -1;

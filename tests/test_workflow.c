@@ -113,16 +113,18 @@ static void test_builtins_event_to_messages(void **state)
     assert_int_equal(countf(&w, "SELECT COUNT(*) FROM workflow_runs WHERE event_type = "
                                 "'appointment.booked' AND status = 'succeeded'"),
                      2);
-    assert_int_equal(countf(&w, "SELECT COUNT(*) FROM reminders WHERE appointment_id = %lld AND "
-                                "status = 'planned'",
+    assert_int_equal(countf(&w,
+                            "SELECT COUNT(*) FROM reminders WHERE appointment_id = %lld AND "
+                            "status = 'planned'",
                             (long long)a),
                      3);
     assert_int_equal(count(w.env.n, "SELECT COUNT(*) FROM events WHERE processed_at IS NULL AND "
                                     "type = 'appointment.booked'"),
                      0);
     tick(&w);
-    assert_int_equal(countf(&w, "SELECT COUNT(*) FROM notification_queue WHERE appointment_id = "
-                                "%lld AND template = 'appointment_confirmation'",
+    assert_int_equal(countf(&w,
+                            "SELECT COUNT(*) FROM notification_queue WHERE appointment_id = "
+                            "%lld AND template = 'appointment_confirmation'",
                             (long long)a),
                      1);
 
@@ -132,8 +134,9 @@ static void test_builtins_event_to_messages(void **state)
     assert_int_equal(countf(&w, "SELECT COUNT(*) FROM workflow_runs WHERE event_type = "
                                 "'appointment.rescheduled' AND status = 'succeeded'"),
                      2);
-    assert_int_equal(countf(&w, "SELECT COUNT(*) FROM reminders WHERE appointment_id = %lld AND "
-                                "status = 'planned' AND due_at = %lld",
+    assert_int_equal(countf(&w,
+                            "SELECT COUNT(*) FROM reminders WHERE appointment_id = %lld AND "
+                            "status = 'planned' AND due_at = %lld",
                             (long long)a, (long long)(T0 + 4 * 86400 - 86400)),
                      1);
 
@@ -149,8 +152,9 @@ static void test_builtins_event_to_messages(void **state)
                      0);
     w.env.clock.t += 86400;
     tick(&w);
-    assert_int_equal(countf(&w, "SELECT COUNT(*) FROM notification_queue WHERE template = "
-                                "'appointment_follow_up' AND appointment_id = %lld",
+    assert_int_equal(countf(&w,
+                            "SELECT COUNT(*) FROM notification_queue WHERE template = "
+                            "'appointment_follow_up' AND appointment_id = %lld",
                             (long long)a),
                      1);
 
@@ -159,8 +163,9 @@ static void test_builtins_event_to_messages(void **state)
     w.env.clock.t += 2 * 3600;
     assert_int_equal(nudge_appointment_no_show(w.env.n, w.clinic, b, &e), 0);
     tick(&w);
-    assert_int_equal(countf(&w, "SELECT COUNT(*) FROM notification_queue WHERE template = "
-                                "'no_show_follow_up' AND appointment_id = %lld",
+    assert_int_equal(countf(&w,
+                            "SELECT COUNT(*) FROM notification_queue WHERE template = "
+                            "'no_show_follow_up' AND appointment_id = %lld",
                             (long long)b),
                      1);
 
@@ -179,8 +184,9 @@ static void test_builtins_event_to_messages(void **state)
     int64_t d = book(&w, w.env.clock.t + 86400, NULL);
     w.env.clock.t += 60;
     assert_int_equal(nudge_appointment_cancel(w.env.n, w.clinic, d, &e), 0);
-    assert_int_equal(countf(&w, "SELECT COUNT(*) FROM notification_queue WHERE template = "
-                                "'reply_cancelled' AND appointment_id = %lld AND priority = 2",
+    assert_int_equal(countf(&w,
+                            "SELECT COUNT(*) FROM notification_queue WHERE template = "
+                            "'reply_cancelled' AND appointment_id = %lld AND priority = 2",
                             (long long)d),
                      1);
     tu_close(&w.env);
@@ -204,8 +210,9 @@ static void test_crash_between_event_and_run(void **state)
                            "status", "rescheduled");
     assert_int_equal(event_emit(w.env.n, w.clinic, "appointment.rescheduled", a, ev, &e), 0);
     assert_int_equal(store_commit(w.env.n->db, &e), 0);
-    assert_int_equal(countf(&w, "SELECT COUNT(*) FROM reminders WHERE appointment_id = %lld AND "
-                                "status = 'planned'",
+    assert_int_equal(countf(&w,
+                            "SELECT COUNT(*) FROM reminders WHERE appointment_id = %lld AND "
+                            "status = 'planned'",
                             (long long)a),
                      0);
     for (int i = 0; i < 3; i++) {
@@ -216,12 +223,14 @@ static void test_crash_between_event_and_run(void **state)
                                 "'appointment.rescheduled'"),
                      2);
     /* the confirmation went out (planned, then enqueued), reminders planned, each once */
-    assert_int_equal(countf(&w, "SELECT COUNT(*) FROM reminders WHERE appointment_id = %lld AND "
-                                "kind = 'reminder' AND status = 'planned'",
+    assert_int_equal(countf(&w,
+                            "SELECT COUNT(*) FROM reminders WHERE appointment_id = %lld AND "
+                            "kind = 'reminder' AND status = 'planned'",
                             (long long)a),
                      2);
-    assert_int_equal(countf(&w, "SELECT COUNT(*) FROM reminders WHERE appointment_id = %lld AND "
-                                "kind = 'confirmation' AND status <> 'cancelled'",
+    assert_int_equal(countf(&w,
+                            "SELECT COUNT(*) FROM reminders WHERE appointment_id = %lld AND "
+                            "kind = 'confirmation' AND status <> 'cancelled'",
                             (long long)a),
                      1);
 
@@ -397,8 +406,9 @@ static void test_custom_steps(void **state)
     ap.duration_min = 30;
     assert_int_equal(nudge_appointment_add(w.env.n, w.clinic, &ap, &e), 0);
     assert_int_equal(nudge_appointment_confirm(w.env.n, w.clinic, ap.id, &e), 0);
-    assert_int_equal(countf(&w, "SELECT COUNT(*) FROM workflow_runs WHERE version = 3 AND "
-                                "status = 'succeeded' AND subject_id = %lld",
+    assert_int_equal(countf(&w,
+                            "SELECT COUNT(*) FROM workflow_runs WHERE version = 3 AND "
+                            "status = 'succeeded' AND subject_id = %lld",
                             (long long)ap.id),
                      1);
     w.env.clock.t += 2 * 3600;
@@ -487,7 +497,8 @@ static void test_invalid_definitions(void **state)
                "\"template\": \"our_note\"}]}");
     /* the built-ins themselves validate */
     char *js = NULL;
-    assert_int_equal(nudge_workflow_get(w.env.n, w.clinic, "appointment_scheduling", 0, &js, &e), 0);
+    assert_int_equal(nudge_workflow_get(w.env.n, w.clinic, "appointment_scheduling", 0, &js, &e),
+                     0);
     assert_non_null(strstr(js, "reminders.plan"));
     put_ok(&w, js);
     free(js);

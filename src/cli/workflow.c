@@ -214,11 +214,11 @@ int cli_wf_stats(cli_ctx *c)
            "workflows_failed\t%lld\nworkflows_unfinished\t%lld\n"
            "booked\t%lld\nconfirmed\t%lld\ncompleted\t%lld\nno_shows\t%lld\n"
            "confirmation_rate\t%.3f\nno_show_rate\t%.3f\n",
-           f, t, (long long)s.patients, (long long)s.appointments,
-           (long long)s.workflows_executed, (long long)s.workflows_succeeded,
-           (long long)s.workflows_partly_failed, (long long)s.workflows_failed,
-           (long long)s.workflows_unfinished, (long long)s.booked, (long long)s.confirmed,
-           (long long)s.completed, (long long)s.no_shows, s.confirmation_rate, s.no_show_rate);
+           f, t, (long long)s.patients, (long long)s.appointments, (long long)s.workflows_executed,
+           (long long)s.workflows_succeeded, (long long)s.workflows_partly_failed,
+           (long long)s.workflows_failed, (long long)s.workflows_unfinished, (long long)s.booked,
+           (long long)s.confirmed, (long long)s.completed, (long long)s.no_shows,
+           s.confirmation_rate, s.no_show_rate);
     for (int i = 0; i < s.n_messages; i++)
         printf("messages\t%s\t%s\t%lld\n", s.messages[i].channel, s.messages[i].status,
                (long long)s.messages[i].count);

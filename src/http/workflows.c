@@ -43,8 +43,8 @@ static int wfh_list_put(void *ctx, const nudge_workflow_info *w)
         json_array_append_new(on, json_string(s));
     json_array_append_new(ctx, json_pack("{s:s, s:I, s:b, s:b, s:o, s:i, s:s}", "name", w->name,
                                          "version", (json_int_t)w->version, "builtin",
-                                         w->version == 0, "enabled", w->enabled, "on", on,
-                                         "steps", w->steps, "description", w->description));
+                                         w->version == 0, "enabled", w->enabled, "on", on, "steps",
+                                         w->steps, "description", w->description));
     return 0;
 }
 
@@ -116,13 +116,11 @@ static json_t *wfh_run_json(const nudge_workflow_run *x, const char *tz)
 {
     json_t *steps = x->steps ? json_loads(x->steps, 0, NULL) : NULL;
     return json_pack("{s:I, s:s, s:I, s:s, s:I, s:o, s:s, s:i, s:o, s:o, s:o, s:o, s:o}", "id",
-                     (json_int_t)x->id, "workflow", x->workflow, "version",
-                     (json_int_t)x->version, "event_type", x->event_type, "event_id",
-                     (json_int_t)x->event_id, "subject_id",
-                     x->subject_id ? json_integer(x->subject_id) : json_null(), "status",
-                     x->status, "next_step", x->next_step, "started_at",
-                     wfh_time(x->started_at, tz), "finished_at", wfh_time(x->finished_at, tz),
-                     "duration_seconds",
+                     (json_int_t)x->id, "workflow", x->workflow, "version", (json_int_t)x->version,
+                     "event_type", x->event_type, "event_id", (json_int_t)x->event_id, "subject_id",
+                     x->subject_id ? json_integer(x->subject_id) : json_null(), "status", x->status,
+                     "next_step", x->next_step, "started_at", wfh_time(x->started_at, tz),
+                     "finished_at", wfh_time(x->finished_at, tz), "duration_seconds",
                      x->finished_at ? json_integer(x->duration_s) : json_null(), "resume_at",
                      strcmp(x->status, "waiting") ? json_null() : wfh_time(x->resume_at, tz),
                      "steps", steps ? steps : json_array());
@@ -176,8 +174,8 @@ int api_workflow_runs(http_req *r)
     json_t *next = json_null();
     if ((int)json_array_size(w.items) > limit) {
         json_array_remove(w.items, (size_t)limit);
-        next = json_integer(json_integer_value(
-            json_object_get(json_array_get(w.items, (size_t)limit - 1), "id")));
+        next = json_integer(
+            json_integer_value(json_object_get(json_array_get(w.items, (size_t)limit - 1), "id")));
     }
     return http_ok(r, 200, json_pack("{s:o, s:o}", "data", w.items, "next_before", next));
 }
@@ -218,13 +216,12 @@ int api_stats(http_req *r)
         json_pack("{s:o, s:o, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I}, "
                   "s:f, s:f, s:o}",
                   "from", wfh_time(from, tz), "to", wfh_time(to, tz), "patients",
-                  (json_int_t)s.patients, "appointments", (json_int_t)s.appointments,
-                  "workflows", "executed", (json_int_t)s.workflows_executed, "succeeded",
+                  (json_int_t)s.patients, "appointments", (json_int_t)s.appointments, "workflows",
+                  "executed", (json_int_t)s.workflows_executed, "succeeded",
                   (json_int_t)s.workflows_succeeded, "partly_failed",
-                  (json_int_t)s.workflows_partly_failed, "failed",
-                  (json_int_t)s.workflows_failed, "unfinished",
-                  (json_int_t)s.workflows_unfinished, "visits", "booked", (json_int_t)s.booked,
-                  "confirmed", (json_int_t)s.confirmed, "completed", (json_int_t)s.completed,
-                  "no_shows", (json_int_t)s.no_shows, "confirmation_rate", s.confirmation_rate,
-                  "no_show_rate", s.no_show_rate, "messages", msgs));
+                  (json_int_t)s.workflows_partly_failed, "failed", (json_int_t)s.workflows_failed,
+                  "unfinished", (json_int_t)s.workflows_unfinished, "visits", "booked",
+                  (json_int_t)s.booked, "confirmed", (json_int_t)s.confirmed, "completed",
+                  (json_int_t)s.completed, "no_shows", (json_int_t)s.no_shows, "confirmation_rate",
+                  s.confirmation_rate, "no_show_rate", s.no_show_rate, "messages", msgs));
 }
