@@ -718,8 +718,11 @@ out:
 
 /* ---- consuming events ---- */
 
-/* One event into its runs, inside the caller's transaction. */
-static int wf_fanout(nudge *n, int64_t clinic_id, int64_t event_id, nudge_err *err)
+/* One event into its runs, inside the caller's transaction; owner (may be
+ * NULL) holds the new runs' leases from the start (the caller that runs
+ * them at once saves a claim's commit per run). */
+static int wf_fanout(nudge *n, int64_t clinic_id, int64_t event_id, const char *owner,
+                     nudge_err *err)
 {
     event_row ev;
     if (event_get(n, clinic_id, event_id, &ev, err) < 0)
@@ -739,12 +742,14 @@ static int wf_fanout(nudge *n, int64_t clinic_id, int64_t event_id, nudge_err *e
         rc = def ? store_exec(n->db, err,
                               "INSERT INTO workflow_runs (clinic_id, workflow, version, event_id, "
                               "event_type, subject_id, definition, status, next_step, resume_at, "
-                              "started_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'running', 0, ?, ?) "
+                              "lease_owner, lease_until, started_at) "
+                              "VALUES (?, ?, ?, ?, ?, ?, ?, 'running', 0, ?, ?, ?, ?) "
                               "ON CONFLICT DO NOTHING",
                               bind_int(clinic_id), bind_text(wf_str(d, "name")),
                               bind_int(json_integer_value(json_object_get(d, "version"))),
                               bind_int(event_id), bind_text(ev.type),
                               bind_int_or_null(ev.subject_id), bind_text(def), bind_int(now),
+                              bind_text(owner), bind_int_or_null(owner ? now + WF_LEASE : 0),
                               bind_int(now))
                  : err_set(err, NUDGE_ENOMEM, "", "out of memory");
         free(def);
@@ -761,7 +766,7 @@ int workflow_fanout_pending(nudge *n, nudge_err *err)
     int64_t clinics[WF_BATCH], ids[WF_BATCH];
     int k = event_unprocessed(n, clinics, ids, WF_BATCH, err);
     for (int i = 0; i < k; i++)
-        if (wf_fanout(n, clinics[i], ids[i], err) < 0)
+        if (wf_fanout(n, clinics[i], ids[i], NULL, err) < 0)
             return -1;
     return k < 0 ? -1 : 0;
 }
@@ -774,6 +779,33 @@ typedef struct wf_run {
     int next_step;
     json_t *def, *steps;
 } wf_run;
+
+#define WF_CLAIM_COLS                                                                              \
+    "id, clinic_id, workflow, event_id, event_type, subject_id, definition, next_step, steps, "    \
+    "started_at"
+
+/* A run as its executor needs it (a definition or steps that do not parse,
+ * which the engine never writes, run as no steps). */
+static void wf_run_read(store_stmt *st, wf_run *r)
+{
+    memset(r, 0, sizeof *r);
+    r->id = store_int(st, 0);
+    r->clinic_id = store_int(st, 1);
+    store_copy(st, 2, r->workflow, sizeof r->workflow);
+    r->event_id = store_int(st, 3);
+    store_copy(st, 4, r->event_type, sizeof r->event_type);
+    r->subject_id = store_int(st, 5);
+    r->def = json_loads(store_text(st, 6), 0, NULL);
+    r->next_step = (int)store_int(st, 7);
+    r->steps = json_loads(store_text(st, 8), 0, NULL);
+    r->started_at = store_int(st, 9);
+    if (!r->def || !json_is_array(r->steps)) {
+        json_decref(r->def);
+        json_decref(r->steps);
+        r->def = NULL;
+        r->steps = json_array();
+    }
+}
 
 /* Claims run (clinic, id) if due and free: 1 claimed (r loaded), 0 not. */
 static int wf_claim(nudge *n, int64_t clinic_id, int64_t id, int64_t now, wf_run *r, nudge_err *err)
@@ -796,32 +828,15 @@ static int wf_claim(nudge *n, int64_t clinic_id, int64_t id, int64_t now, wf_run
     }
     store_stmt *st;
     if (store_query(n->db, &st, err,
-                    "SELECT workflow, event_id, event_type, subject_id, definition, next_step, "
-                    "steps, started_at FROM workflow_runs WHERE clinic_id = ? AND id = ?",
+                    "SELECT " WF_CLAIM_COLS " FROM workflow_runs WHERE clinic_id = ? AND id = ?",
                     bind_int(clinic_id), bind_int(id)) < 0)
         goto fail;
     int q = store_next(st, err);
-    if (q == 1) {
-        r->id = id;
-        r->clinic_id = clinic_id;
-        store_copy(st, 0, r->workflow, sizeof r->workflow);
-        r->event_id = store_int(st, 1);
-        store_copy(st, 2, r->event_type, sizeof r->event_type);
-        r->subject_id = store_int(st, 3);
-        r->def = json_loads(store_text(st, 4), 0, NULL);
-        r->next_step = (int)store_int(st, 5);
-        r->steps = json_loads(store_text(st, 6), 0, NULL);
-        r->started_at = store_int(st, 7);
-    }
+    if (q == 1)
+        wf_run_read(st, r);
     store_done(st);
     if (q != 1 || store_commit(n->db, err) < 0)
         goto fail;
-    if (!r->def || !json_is_array(r->steps)) {
-        json_decref(r->def);
-        json_decref(r->steps);
-        r->def = NULL;
-        r->steps = json_array();
-    }
     return 1;
 fail:
     store_rollback(n->db);
@@ -1129,26 +1144,35 @@ static void wf_plan_gather(nudge *n, int64_t clinic_id, int64_t event_id, nudge_
 void workflow_after(nudge *n, int64_t clinic_id, int64_t event_id, nudge_plan *plan)
 {
     nudge_err err = {0};
-    int64_t ids[WF_MAX_STEPS];
+    wf_run runs[WF_MAX_STEPS];
     int k = 0, r = 0;
     if (plan)
         plan->n = 0;
     if (store_begin_own(n->db, &err) < 0)
         return;
-    if (wf_fanout(n, clinic_id, event_id, &err) < 0 || store_commit(n->db, &err) < 0) {
+    store_stmt *st;
+    if (wf_fanout(n, clinic_id, event_id, n->worker_id, &err) < 0 ||
+        store_query(n->db, &st, &err,
+                    "SELECT " WF_CLAIM_COLS " FROM workflow_runs WHERE clinic_id = ? AND "
+                    "event_id = ? AND lease_owner = ? AND next_step = 0 AND status = 'running' "
+                    "ORDER BY id",
+                    bind_int(clinic_id), bind_int(event_id), bind_text(n->worker_id)) < 0) {
         store_rollback(n->db);
         return; /* the tick consumes it */
     }
-    store_stmt *st;
-    if (store_query(n->db, &st, &err,
-                    "SELECT id FROM workflow_runs WHERE clinic_id = ? AND event_id = ? ORDER BY id",
-                    bind_int(clinic_id), bind_int(event_id)) < 0)
-        return;
     while (k < WF_MAX_STEPS && (r = store_next(st, &err)) == 1)
-        ids[k++] = store_int(st, 0);
+        wf_run_read(st, &runs[k++]);
     store_done(st);
-    for (int i = 0; i < k && r >= 0; i++)
-        r = wf_take(n, clinic_id, ids[i], clock_now(n), &err);
+    if (r < 0 || store_commit(n->db, &err) < 0) {
+        store_rollback(n->db);
+        r = -1; /* not committed: no runs were made */
+    }
+    /* One run failing on the store leaves the rest to their lease. */
+    for (int i = 0; i < k; i++) {
+        if (r >= 0)
+            r = wf_execute(n, &runs[i], &err);
+        wf_run_free(&runs[i]);
+    }
     if (plan)
         wf_plan_gather(n, clinic_id, event_id, plan);
 }
