@@ -23,7 +23,9 @@ int event_emit_id(nudge *n, int64_t clinic_id, const char *type, int64_t subject
                   json_t *payload, int64_t *id, nudge_err *err)
 {
     int64_t got = 0;
-    char *js = json_dumps(payload ? payload : json_object(), JSON_COMPACT | JSON_SORT_KEYS);
+    if (!payload)
+        payload = json_object();
+    char *js = json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(payload);
     if (!js)
         return err_set(err, NUDGE_ENOMEM, "", "cannot encode event");
