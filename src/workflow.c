@@ -1173,6 +1173,22 @@ void workflow_after(nudge *n, int64_t clinic_id, int64_t event_id, nudge_plan *p
             r = wf_execute(n, &runs[i], &err);
         wf_run_free(&runs[i]);
     }
+    /* A worker's tick may have consumed the event between our commit and
+     * here: its runs are claimed like any (one another worker is running
+     * goes on there, and the plan answered lacks what it plans). */
+    int64_t ids[WF_MAX_STEPS];
+    k = 0;
+    if (r >= 0 &&
+        store_query(n->db, &st, &err,
+                    "SELECT id FROM workflow_runs WHERE clinic_id = ? AND event_id = ? AND "
+                    "status = 'running' AND lease_owner IS NULL ORDER BY id",
+                    bind_int(clinic_id), bind_int(event_id)) == 0) {
+        while (k < WF_MAX_STEPS && (r = store_next(st, &err)) == 1)
+            ids[k++] = store_int(st, 0);
+        store_done(st);
+    }
+    for (int i = 0; i < k && r >= 0; i++)
+        r = wf_take(n, clinic_id, ids[i], clock_now(n), &err);
     if (plan)
         wf_plan_gather(n, clinic_id, event_id, plan);
 }

@@ -270,6 +270,27 @@ static void test_crash_between_event_and_run(void **state)
     assert_int_equal(countf(&w, "SELECT COUNT(*) FROM notification_queue WHERE template IN "
                                 "('reply_confirmed', 'reply_help')"),
                      2);
+
+    /* A worker's tick consumed the event between the change's commit and
+     * its caller's run of it: the caller claims the runs and still has
+     * the plan to answer with. */
+    int64_t evid = 0;
+    assert_int_equal(store_begin(w.env.n->db, &e), 0);
+    ev = json_pack("{s:I, s:I}", "appointment_id", (json_int_t)a, "patient_id",
+                   (json_int_t)w.patient);
+    assert_int_equal(event_emit_id(w.env.n, w.clinic, "appointment.rescheduled", a, ev, &evid, &e),
+                     0);
+    assert_int_equal(workflow_fanout_pending(w.env.n, &e), 0);
+    assert_int_equal(store_commit(w.env.n->db, &e), 0);
+    nudge_plan plan;
+    workflow_after(w.env.n, w.clinic, evid, &plan);
+    assert_int_equal(plan.n, 3);
+    assert_string_equal(plan.items[0].kind, "confirmation");
+    assert_int_equal(countf(&w,
+                            "SELECT COUNT(*) FROM workflow_runs WHERE event_id = %lld AND "
+                            "status = 'succeeded'",
+                            (long long)evid),
+                     2);
     tu_close(&w.env);
 }
 
