@@ -773,32 +773,46 @@ int workflow_fanout_pending(nudge *n, nudge_err *err)
 
 /* ---- running ---- */
 
+/* A run in the executor's hands: the row as the history reads it, with
+ * its definition and results parsed. */
 typedef struct wf_run {
-    int64_t id, clinic_id, event_id, subject_id, started_at;
-    char workflow[64], event_type[64];
-    int next_step;
+    nudge_workflow_run w;
     json_t *def, *steps;
 } wf_run;
 
-#define WF_CLAIM_COLS                                                                              \
-    "id, clinic_id, workflow, event_id, event_type, subject_id, definition, next_step, steps, "    \
-    "started_at"
+#define WF_RUN_COLS                                                                                \
+    "id, clinic_id, workflow, version, event_id, event_type, subject_id, status, next_step, "      \
+    "resume_at, started_at, finished_at, duration_s, steps"
+#define WF_CLAIM_COLS WF_RUN_COLS ", definition"
+
+static void wf_run_row(store_stmt *st, nudge_workflow_run *w)
+{
+    memset(w, 0, sizeof *w);
+    w->id = store_int(st, 0);
+    w->clinic_id = store_int(st, 1);
+    store_copy(st, 2, w->workflow, sizeof w->workflow);
+    w->version = store_int(st, 3);
+    w->event_id = store_int(st, 4);
+    store_copy(st, 5, w->event_type, sizeof w->event_type);
+    w->subject_id = store_int(st, 6);
+    store_copy(st, 7, w->status, sizeof w->status);
+    w->next_step = (int)store_int(st, 8);
+    w->resume_at = store_int(st, 9);
+    w->started_at = store_int(st, 10);
+    w->finished_at = store_int(st, 11);
+    w->duration_s = store_int(st, 12);
+    w->steps = store_dup(st, 13);
+}
 
 /* A run as its executor needs it (a definition or steps that do not parse,
  * which the engine never writes, run as no steps). */
 static void wf_run_read(store_stmt *st, wf_run *r)
 {
-    memset(r, 0, sizeof *r);
-    r->id = store_int(st, 0);
-    r->clinic_id = store_int(st, 1);
-    store_copy(st, 2, r->workflow, sizeof r->workflow);
-    r->event_id = store_int(st, 3);
-    store_copy(st, 4, r->event_type, sizeof r->event_type);
-    r->subject_id = store_int(st, 5);
-    r->def = json_loads(store_text(st, 6), 0, NULL);
-    r->next_step = (int)store_int(st, 7);
-    r->steps = json_loads(store_text(st, 8), 0, NULL);
-    r->started_at = store_int(st, 9);
+    wf_run_row(st, &r->w);
+    r->def = json_loads(store_text(st, 14), 0, NULL);
+    r->steps = r->w.steps ? json_loads(r->w.steps, 0, NULL) : NULL;
+    free(r->w.steps);
+    r->w.steps = NULL;
     if (!r->def || !json_is_array(r->steps)) {
         json_decref(r->def);
         json_decref(r->steps);
@@ -881,7 +895,7 @@ static int wf_advance(nudge *n, wf_run *r, int step, const char *status, int64_t
                    "WHERE clinic_id = ? AND id = ? AND lease_owner = ? AND next_step = ?",
                    bind_text(status), bind_int(step + 1), bind_text(steps), bind_int(resume_at),
                    bind_text(status), bind_text(status), bind_int(done), bind_int(now),
-                   bind_int(done), bind_int(now), bind_int(r->clinic_id), bind_int(r->id),
+                   bind_int(done), bind_int(now), bind_int(r->w.clinic_id), bind_int(r->w.id),
                    bind_text(n->worker_id), bind_int(step));
     free(steps);
     *held = rc == 0 && store_changes(n->db) == 1;
@@ -931,7 +945,7 @@ static int wf_call(nudge *n, wf_ctx *c, const char *kind, const json_t *args, js
 static int wf_execute(nudge *n, wf_run *r, nudge_err *err)
 {
     event_row ev = {0};
-    if (event_get(n, r->clinic_id, r->event_id, &ev, err) < 0)
+    if (event_get(n, r->w.clinic_id, r->w.event_id, &ev, err) < 0)
         return -1;
     json_t *payload = json_loads(ev.payload ? ev.payload : "{}", 0, NULL);
     free(ev.payload);
@@ -941,7 +955,7 @@ static int wf_execute(nudge *n, wf_run *r, nudge_err *err)
     }
     json_t *steps = json_object_get(r->def, "steps");
     int nsteps = (int)json_array_size(steps), rc = 0, held = 1;
-    for (int i = r->next_step; held && rc == 0; i++) {
+    for (int i = r->w.next_step; held && rc == 0; i++) {
         int64_t now = clock_now(n);
         if (i >= nsteps) { /* no steps left (a definition without any) */
             if (store_begin(n->db, err) < 0 ||
@@ -956,12 +970,12 @@ static int wf_execute(nudge *n, wf_run *r, nudge_err *err)
         const char *kind = wf_str(step, "kind");
         int stop_on_error = wf_in(wf_str(step, "on_error"), (const char *const[]){"stop", NULL});
         wf_ctx c = {.n = n,
-                    .clinic_id = r->clinic_id,
-                    .run_id = r->id,
+                    .clinic_id = r->w.clinic_id,
+                    .run_id = r->w.id,
                     .step = i,
-                    .event_id = r->event_id,
-                    .event_type = r->event_type,
-                    .subject_id = r->subject_id,
+                    .event_id = r->w.event_id,
+                    .event_type = r->w.event_type,
+                    .subject_id = r->w.subject_id,
                     .event = payload,
                     .now = now};
         nudge_err serr = {0};
@@ -1194,29 +1208,6 @@ void workflow_after(nudge *n, int64_t clinic_id, int64_t event_id, nudge_plan *p
 }
 
 /* ---- history ---- */
-
-#define WF_RUN_COLS                                                                                \
-    "id, clinic_id, workflow, version, event_id, event_type, subject_id, status, next_step, "      \
-    "resume_at, started_at, finished_at, duration_s, steps"
-
-static void wf_run_row(store_stmt *st, nudge_workflow_run *w)
-{
-    memset(w, 0, sizeof *w);
-    w->id = store_int(st, 0);
-    w->clinic_id = store_int(st, 1);
-    store_copy(st, 2, w->workflow, sizeof w->workflow);
-    w->version = store_int(st, 3);
-    w->event_id = store_int(st, 4);
-    store_copy(st, 5, w->event_type, sizeof w->event_type);
-    w->subject_id = store_int(st, 6);
-    store_copy(st, 7, w->status, sizeof w->status);
-    w->next_step = (int)store_int(st, 8);
-    w->resume_at = store_int(st, 9);
-    w->started_at = store_int(st, 10);
-    w->finished_at = store_int(st, 11);
-    w->duration_s = store_int(st, 12);
-    w->steps = store_dup(st, 13);
-}
 
 int nudge_workflow_history(nudge *n, int64_t clinic_id, const char *workflow, int64_t from,
                            int64_t to, int64_t before_id, int limit, nudge_workflow_run_fn fn,
