@@ -69,6 +69,16 @@ $(BUILD)/src/http/openapi_doc.c: docs/openapi.json scripts/embed-file.sh
 $(BUILD)/src/http/openapi_doc.o: $(BUILD)/src/http/openapi_doc.c
 	$(CC) $(CFLAGS) $(STRICT) -c $< -o $@
 
+# The built-in workflows are JSON data (src/workflow_builtin.json), carried
+# by the binary.
+LIB_OBJ += $(BUILD)/src/workflow_builtin.o
+$(BUILD)/src/workflow_builtin.c: src/workflow_builtin.json scripts/embed-file.sh
+	@mkdir -p $(dir $@)
+	bash scripts/embed-file.sh workflow_builtin_json src/workflow_builtin.json > $@
+
+$(BUILD)/src/workflow_builtin.o: $(BUILD)/src/workflow_builtin.c
+	$(CC) $(CFLAGS) $(STRICT) -c $< -o $@
+
 $(BUILD)/libnudge.a: $(LIB_OBJ)
 	ar rcs $@ $^
 

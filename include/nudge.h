@@ -1453,6 +1453,109 @@ int nudge_loyalty_rules(nudge *n, int64_t clinic_id, nudge_loyalty_rule_fn fn, v
 /* Tells the patient their balance (template loyalty_balance). */
 int nudge_loyalty_tell(nudge *n, int64_t clinic_id, int64_t patient_id, int64_t *notification_id,
                        nudge_err *err);
+/* ---- workflows (src/workflow.c): what happens on an event ---- */
+/* A workflow is a JSON definition bound to event types ("on"), whose
+ * steps run in order, each in a transaction of its own with its result:
+ *   {"name": "appointment_scheduling", "on": ["appointment.booked"],
+ *    "enabled": true, "description": "...",
+ *    "steps": [{"kind": "reminders.plan", "plan": "confirmation"},
+ *              {"kind": "wait", "minutes": 60},
+ *              {"kind": "stop_if", "field": "status", "op": "==", "value": "cancelled"},
+ *              {"kind": "message.send", "template": "x", "channel": "sms",
+ *               "delay_minutes": 0, "priority": "high", "on_error": "stop"}]}
+ * Built-ins ship in the binary; a clinic's own definition of a name
+ * replaces the built-in of that name for the clinic (every version kept). */
+
+/* What a custom step (the document's WorkflowTask) sees of its run. */
+typedef struct nudge_workflow_context {
+    nudge *n;
+    int64_t clinic_id, run_id, event_id, subject_id, now;
+    int step;               /* index in the definition */
+    const char *workflow;   /* the workflow's name */
+    const char *event_type; /* "appointment.booked", ... */
+    const char *event_json; /* the event's payload, a JSON object */
+    const char *args_json;  /* the step's own members (kind and on_error left out) */
+} nudge_workflow_context;
+/* A custom step: get_name() is the kind definitions name it by; execute
+ * runs inside the step's write transaction (it may call the library's
+ * changes, which join it) and may set *result_json to a JSON object text
+ * (malloc'd; the engine frees it). 0 done; -1 failed with err (rolled
+ * back and recorded; the run goes on unless the step says "on_error":
+ * "stop"). Only store writes: the transaction may run again after a crash. */
+typedef struct nudge_workflow_task {
+    const char *(*get_name)(void *self);
+    int (*execute)(void *self, const nudge_workflow_context *ctx, char **result_json,
+                   nudge_err *err);
+    void *self;
+} nudge_workflow_task;
+/* Registers (or replaces) a custom step kind in this handle; *t is copied.
+ * A name of a built-in kind is refused. */
+int nudge_workflow_register_step(nudge *n, const nudge_workflow_task *t, nudge_err *err);
+
+typedef struct nudge_workflow_info {
+    char name[64];
+    int64_t version;    /* 0: the built-in */
+    int enabled;
+    char on[256];       /* the event types, comma-separated */
+    int steps;
+    char description[256];
+} nudge_workflow_info;
+typedef int (*nudge_workflow_fn)(void *ctx, const nudge_workflow_info *w);
+/* The workflows in force for a clinic: built-ins in their order, each
+ * replaced by the clinic's own of that name, then the clinic's others. */
+int nudge_workflow_list(nudge *n, int64_t clinic_id, nudge_workflow_fn fn, void *ctx,
+                        nudge_err *err);
+/* The definition in force (version 0: the built-in, also when the clinic
+ * has its own), as JSON text with "version" added; the caller frees it. */
+int nudge_workflow_get(nudge *n, int64_t clinic_id, const char *name, int64_t version,
+                       char **json, nudge_err *err);
+/* Validates and saves a clinic's definition (len bytes of JSON) as the next
+ * version of its name; errors name the path of the bad member
+ * ("steps[2].template"). */
+int nudge_workflow_put(nudge *n, int64_t clinic_id, const char *json, size_t len,
+                       int64_t *version, nudge_err *err);
+
+typedef struct nudge_workflow_run {
+    int64_t id, clinic_id, version, event_id, subject_id;
+    char workflow[64];
+    char event_type[64];
+    char status[16];    /* running waiting succeeded partly_failed failed */
+    int next_step;
+    int64_t resume_at, started_at, finished_at, duration_s;
+    char *steps;        /* each step's result, a JSON array (owned: freed after fn) */
+} nudge_workflow_run;
+typedef int (*nudge_workflow_run_fn)(void *ctx, const nudge_workflow_run *r);
+/* The history (the document's get_workflow_history): runs started in
+ * [from, to) (0: open), of one workflow (NULL: all), newest first, after
+ * before_id (0: from the newest), up to limit. */
+int nudge_workflow_history(nudge *n, int64_t clinic_id, const char *workflow, int64_t from,
+                           int64_t to, int64_t before_id, int limit, nudge_workflow_run_fn fn,
+                           void *ctx, nudge_err *err);
+int nudge_workflow_run_get(nudge *n, int64_t clinic_id, int64_t id, nudge_workflow_run *out,
+                           nudge_err *err); /* free out->steps */
+/* Consumes the events not yet consumed and runs what is due now (the
+ * tick does this; an embedder without a tick may call it). */
+int nudge_workflow_tick(nudge *n, nudge_err *err);
+
+/* The document's get_statistics(), for one clinic over [from, to). */
+typedef struct nudge_stats {
+    int64_t from, to;
+    int64_t patients;           /* patients added */
+    int64_t appointments;       /* visits booked (appointments rows made) */
+    int64_t workflows_executed, workflows_succeeded, workflows_partly_failed,
+        workflows_failed, workflows_unfinished;
+    int64_t booked, confirmed, completed, no_shows; /* distinct visits with that event */
+    double confirmation_rate;   /* confirmed / booked (0 when none) */
+    double no_show_rate;        /* no_shows / (completed + no_shows) */
+    int n_messages;
+    struct {
+        char channel[16];
+        char status[16];
+        int64_t count;
+    } messages[48];             /* messages made in the range, by channel and status */
+} nudge_stats;
+int nudge_statistics(nudge *n, int64_t clinic_id, int64_t from, int64_t to, nudge_stats *out,
+                     nudge_err *err);
 
 #ifdef __cplusplus
 }

@@ -69,6 +69,9 @@ OWNERS = {
     'faq_search': 'src/faq.c',
     'loyalty_ledger': 'src/loyalty.c',
     'loyalty_rules': 'src/loyalty.c',
+
+    'workflows': 'src/workflow.c',
+    'workflow_runs': 'src/workflow.c',
 }
 
 # The files that may touch every table, each with its reason. Keep it short:

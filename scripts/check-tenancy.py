@@ -37,6 +37,8 @@ TENANT = {
     'staff_members', 'staff_digests', 'hook_subscriptions', 'hook_deliveries', 'hook_attempts',
 
     'broadcast_recipients',
+
+    'workflows', 'workflow_runs',
 }
 # support tickets' FAQ and loyalty (issue 10)
 TENANT |= {'faq_entries', 'faq_settings', 'loyalty_ledger', 'loyalty_rules'}
@@ -71,6 +73,11 @@ KNOWN = {
     ('src/broadcast.c', "UPDATE broadcasts SET status = 'stale'"): CROSS + ' (campaigns past their grace)',
     ('src/broadcast.c', "UPDATE broadcasts SET status = 'sending', started_at = ?, updated_at = ? WHERE status = 'scheduled'"): CROSS + ' (campaigns come due)',
     ('src/broadcast.c', "SELECT clinic_id, id FROM broadcasts WHERE status = 'sending'"): CROSS + ' (broadcasts under way)',
+
+    ('src/queue.c', 'UPDATE notification_queue SET handed_at = ? WHERE id'): DEBT + ' (the worker\'s own leased batch)',
+    ('src/queue.c', "UPDATE notification_queue SET status = 'pending', lease_until = NULL"): DEBT + ' (the worker\'s own leased batch)',
+    ('src/event.c', 'SELECT clinic_id, id FROM events WHERE processed_at IS NULL'): CROSS + ' (events the workflow engine has not consumed)',
+    ('src/workflow.c', "SELECT clinic_id, id FROM workflow_runs WHERE status IN"): CROSS + ' (workflow runs to go on)',
 }
 
 

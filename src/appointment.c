@@ -1,9 +1,12 @@
 /*
  * appointment.c: appointments and their life cycle. Every status change
- * moves the appointment's plans in the same transaction (booking plans the
- * confirmation and reminders, cancelling cancels them, rescheduling plans
- * afresh, completing plans the follow-up) and records an event and an audit
- * row, so the database never holds a visit and plans that disagree.
+ * writes its event (appointment.booked, confirmed, cancelled, rescheduled,
+ * completed, no_show) and an audit row in the same transaction, and
+ * withdraws what the change makes stale there too (a cancelled or moved
+ * visit's plans, its calendar entry), so the database never holds a visit
+ * and plans that disagree. What is sent because of the change (the
+ * confirmation, reminders, follow-ups) is the workflows' (workflow.c),
+ * run right after the commit: the booking's plan is what they planned.
  */
 #include <stdio.h>
 #include <string.h>
@@ -83,9 +86,9 @@ int nudge_appointment_list(nudge *n, int64_t clinic_id, int64_t patient_id, cons
 
 static json_t *appt_payload(const nudge_appointment *a)
 {
-    return json_pack("{s:I, s:I, s:I, s:s}", "appointment_id", (json_int_t)a->id, "patient_id",
-                     (json_int_t)a->patient_id, "start_at", (json_int_t)a->start_at, "status",
-                     a->status);
+    return json_pack("{s:I, s:I, s:I, s:s, s:s}", "appointment_id", (json_int_t)a->id,
+                     "patient_id", (json_int_t)a->patient_id, "start_at", (json_int_t)a->start_at,
+                     "status", a->status, "service", a->service);
 }
 
 int nudge_appointment_add(nudge *n, int64_t clinic_id, nudge_appointment *a, nudge_err *err)
@@ -131,12 +134,14 @@ int nudge_appointment_book(nudge *n, int64_t clinic_id, nudge_appointment *a, nu
                    bind_int(a->start_at), bind_int(a->duration_min), bind_text(a->status),
                    bind_int(now), bind_int(now)) != 1)
         goto fail;
-    if (event_emit(n, a->clinic_id, "appointment.created", a->id, appt_payload(a), err) < 0 ||
-        reminder_plan_appointment(n, &c, a, 1, plan, err) < 0 ||
+    int64_t ev = 0;
+    if (event_emit_id(n, a->clinic_id, "appointment.booked", a->id, appt_payload(a), &ev, err) < 0 ||
         (a->start_at > now && recall_on_booking(n, a, err) < 0) ||
-        audit_add(n, a->clinic_id, "create", "appointment", a->id, a->service, err) < 0)
+        audit_add(n, a->clinic_id, "create", "appointment", a->id, a->service, err) < 0 ||
+        store_commit(n->db, err) < 0)
         goto fail;
-    return store_commit(n->db, err);
+    workflow_after(n, a->clinic_id, ev, plan);
+    return 0;
 fail:
     store_rollback(n->db);
     return -1;
@@ -237,31 +242,28 @@ static int appt_change(nudge *n, int64_t clinic_id, int64_t id, enum appt_op op,
         break;
     case OP_RESCHEDULE:
         rc = reminder_cancel_appointment(n, a.clinic_id, a.id, "appointment rescheduled", err);
-        if (!rc)
-            rc = reminder_plan_appointment(n, &c, &a, 1, NULL, err);
         break;
     case OP_COMPLETE:
         rc = reminder_cancel_appointment(n, a.clinic_id, a.id, "appointment completed", err);
         if (!rc)
             rc = patient_visited(n, a.clinic_id, a.patient_id, a.start_at, err);
-        if (!rc && c.followup_after > 0)
-            rc = reminder_plan_one(n, &a, "follow_up", "appointment_follow_up",
-                                   now + (int64_t)c.followup_after * 60, 0, err);
         if (!rc)
             rc = recall_on_complete(n, &c, &a, err);
         break;
     case OP_NO_SHOW:
         rc = reminder_cancel_appointment(n, a.clinic_id, a.id, "patient did not come", err);
         if (!rc)
-            rc = reminder_plan_one(n, &a, "no_show", "no_show_follow_up", now, 0, err);
-        if (!rc)
             rc = recall_on_cancel(n, &a, err);
         break;
     }
-    if (rc < 0 || event_emit(n, a.clinic_id, appt_ops[op].event, a.id, appt_payload(&a), err) < 0 ||
-        audit_add(n, a.clinic_id, appt_ops[op].verb, "appointment", a.id, NULL, err) < 0)
+    int64_t ev = 0;
+    if (rc < 0 ||
+        event_emit_id(n, a.clinic_id, appt_ops[op].event, a.id, appt_payload(&a), &ev, err) < 0 ||
+        audit_add(n, a.clinic_id, appt_ops[op].verb, "appointment", a.id, NULL, err) < 0 ||
+        store_commit(n->db, err) < 0)
         goto fail;
-    return store_commit(n->db, err);
+    workflow_after(n, a.clinic_id, ev, NULL);
+    return 0;
 fail:
     store_rollback(n->db);
     return -1;
@@ -348,4 +350,17 @@ int appointment_next(nudge *n, int64_t clinic_id, int64_t patient_id, int64_t no
     }
     store_done(st);
     return r;
+}
+
+/* The statistics' count (workflow.c's nudge_statistics). */
+int appointment_count_range(nudge *n, int64_t clinic_id, int64_t from, int64_t to,
+                            int64_t *count, nudge_err *err)
+{
+    *count = 0;
+    return store_scalar(n->db, count, err,
+                        "SELECT COUNT(*) FROM appointments WHERE clinic_id = ? AND "
+                        "created_at >= ? AND created_at < ?",
+                        bind_int(clinic_id), bind_int(from), bind_int(to)) < 0
+               ? -1
+               : 0;
 }

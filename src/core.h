@@ -40,6 +40,7 @@ struct nudge {
     struct task_fns *task_fns; /* task.c: functions registered by the embedder */
     char *backup_dir, *backup_key;
     int backup_keep;
+    struct wf_custom *wf_custom; /* workflow.c: custom steps registered here */
 };
 
 
@@ -53,6 +54,25 @@ void clock_release(nudge *n);
  * transaction; payload is stolen. */
 int event_emit(nudge *n, int64_t clinic_id, const char *type, int64_t subject_id,
                json_t *payload, nudge_err *err);
+/* The same, and *id (may be NULL) gets the event's id. */
+int event_emit_id(nudge *n, int64_t clinic_id, const char *type, int64_t subject_id,
+                  json_t *payload, int64_t *id, nudge_err *err);
+/* One event as the workflow engine reads it; payload is the caller's to
+ * free. */
+typedef struct event_row {
+    int64_t id, clinic_id, subject_id, created_at;
+    char type[64];
+    char *payload;
+    int processed;
+} event_row;
+int event_get(nudge *n, int64_t clinic_id, int64_t id, event_row *ev, nudge_err *err);
+/* Up to max events not yet consumed, oldest first (across clinics): the
+ * count, or -1. */
+int event_unprocessed(nudge *n, int64_t *clinics, int64_t *ids, int max, nudge_err *err);
+int event_mark_processed(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err);
+/* How many distinct subjects had an event of type in [from, to). */
+int event_count_range(nudge *n, int64_t clinic_id, const char *type, int64_t from, int64_t to,
+                      int64_t *count, nudge_err *err);
 /* How many events of a type a clinic had since a time whose payload has
  * key = value (an alert sent once an hour, not once a message). */
 int event_count_since(nudge *n, int64_t clinic_id, const char *type, int64_t since,
@@ -404,5 +424,23 @@ int loyalty_visit(nudge *n, int64_t clinic_id, int64_t appointment_id, int64_t *
  * "loyalty.add". */
 struct wf_step_kind;
 extern const struct wf_step_kind ticket_step_autoresolve, loyalty_step_add;
+/* workflow.c: runs the workflows of an event the caller has just
+ * committed, here and now (the tick is the safety net; the unique run row
+ * makes it once), and fills plan (may be NULL) from what their
+ * reminders.plan steps planned. A failure leaves the runs to the tick. */
+void workflow_after(nudge *n, int64_t clinic_id, int64_t event_id, nudge_plan *plan);
+/* The tick's parts: consume a batch of events into run rows (a periodic
+ * job, in its transaction), then run what is due (outside any). */
+int workflow_fanout_pending(nudge *n, nudge_err *err);
+int workflow_run_due(nudge *n, int64_t now, nudge_err *err);
+void workflow_free(nudge *n);
+/* Counts the stats need from their tables' owners, for [from, to). */
+int patient_count_range(nudge *n, int64_t clinic_id, int64_t from, int64_t to, int64_t *count,
+                        nudge_err *err);
+int appointment_count_range(nudge *n, int64_t clinic_id, int64_t from, int64_t to,
+                            int64_t *count, nudge_err *err);
+typedef int (*queue_count_fn)(void *ctx, const char *channel, const char *status, int64_t count);
+int queue_count_range(nudge *n, int64_t clinic_id, int64_t from, int64_t to, queue_count_fn fn,
+                      void *ctx, nudge_err *err);
 
 #endif

@@ -6,6 +6,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core.h"
 #include "util.h"
@@ -15,17 +16,28 @@
 int event_emit(nudge *n, int64_t clinic_id, const char *type, int64_t subject_id, json_t *payload,
                nudge_err *err)
 {
-    char *js = json_dumps(payload ? payload : json_object(), JSON_COMPACT | JSON_SORT_KEYS);
+    return event_emit_id(n, clinic_id, type, subject_id, payload, NULL, err);
+}
+
+int event_emit_id(nudge *n, int64_t clinic_id, const char *type, int64_t subject_id,
+                  json_t *payload, int64_t *id, nudge_err *err)
+{
+    int64_t got = 0;
+    if (!payload)
+        payload = json_object();
+    char *js = json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(payload);
     if (!js)
         return err_set(err, NUDGE_ENOMEM, "", "cannot encode event");
-    int rc = store_exec(n->db, err,
-                        "INSERT INTO events (clinic_id, type, subject_id, payload, created_at) "
-                        "VALUES (?, ?, ?, ?, ?)",
-                        bind_int(clinic_id), bind_text(type), bind_int_or_null(subject_id), bind_text(js),
-                        bind_int(clock_now(n)));
+    int rc = store_scalar(n->db, &got, err,
+                          "INSERT INTO events (clinic_id, type, subject_id, payload, created_at) "
+                          "VALUES (?, ?, ?, ?, ?) RETURNING id",
+                          bind_int(clinic_id), bind_text(type), bind_int_or_null(subject_id),
+                          bind_text(js), bind_int(clock_now(n)));
     free(js);
-    return rc;
+    if (id)
+        *id = got;
+    return rc < 0 ? -1 : 0;
 }
 
 int event_count_since(nudge *n, int64_t clinic_id, const char *type, int64_t since,
@@ -71,4 +83,71 @@ int event_page(nudge *n, int64_t since, int64_t after_at, int64_t after_id, int 
     }
     store_done(st);
     return r < 0 ? -1 : count;
+}
+
+/* ---- what the workflow engine (workflow.c) reads and marks ---- */
+
+int event_get(nudge *n, int64_t clinic_id, int64_t id, event_row *ev, nudge_err *err)
+{
+    store_stmt *st;
+    memset(ev, 0, sizeof *ev);
+    if (store_query(n->db, &st, err,
+                    "SELECT id, clinic_id, type, subject_id, payload, created_at, processed_at "
+                    "FROM events WHERE clinic_id = ? AND id = ?",
+                    bind_int(clinic_id), bind_int(id)) < 0)
+        return -1;
+    int r = store_next(st, err);
+    if (r == 1) {
+        ev->id = store_int(st, 0);
+        ev->clinic_id = store_int(st, 1);
+        store_copy(st, 2, ev->type, sizeof ev->type);
+        ev->subject_id = store_int(st, 3);
+        ev->payload = store_dup(st, 4);
+        ev->created_at = store_int(st, 5);
+        ev->processed = !store_null(st, 6);
+    }
+    store_done(st);
+    if (r == 0)
+        return err_set(err, NUDGE_ENOTFOUND, "event", "no event %lld", (long long)id);
+    return r < 0 ? -1 : 0;
+}
+
+/* Deliberately across clinics: the engine's scan for events not yet
+ * consumed. It reads what is unprocessed, not what comes after an id, so
+ * an event whose transaction commits after a later id's (PostgreSQL hands
+ * ids out before commit) is not skipped. */
+int event_unprocessed(nudge *n, int64_t *clinics, int64_t *ids, int max, nudge_err *err)
+{
+    store_stmt *st;
+    if (store_query(n->db, &st, err,
+                    "SELECT clinic_id, id FROM events WHERE processed_at IS NULL ORDER BY id "
+                    "LIMIT ?",
+                    bind_int(max)) < 0)
+        return -1;
+    int r, k = 0;
+    while (k < max && (r = store_next(st, err)) == 1) {
+        clinics[k] = store_int(st, 0);
+        ids[k++] = store_int(st, 1);
+    }
+    store_done(st);
+    return r < 0 ? -1 : k;
+}
+
+int event_mark_processed(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err)
+{
+    return store_exec(n->db, err,
+                      "UPDATE events SET processed_at = ? WHERE clinic_id = ? AND id = ? AND "
+                      "processed_at IS NULL",
+                      bind_int(clock_now(n)), bind_int(clinic_id), bind_int(id));
+}
+
+int event_count_range(nudge *n, int64_t clinic_id, const char *type, int64_t from, int64_t to,
+                      int64_t *count, nudge_err *err)
+{
+    *count = 0;
+    int r = store_scalar(n->db, count, err,
+                         "SELECT COUNT(DISTINCT subject_id) FROM events WHERE clinic_id = ? AND "
+                         "type = ? AND created_at >= ? AND created_at < ?",
+                         bind_int(clinic_id), bind_text(type), bind_int(from), bind_int(to));
+    return r < 0 ? -1 : 0;
 }

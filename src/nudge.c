@@ -155,6 +155,7 @@ void nudge_close(nudge *n)
         curl_multi_cleanup(n->multi);
     store_close(n->db);
     task_fns_free(n);
+    workflow_free(n);
     free(n->backup_dir);
     str_free_secret(n->backup_key);
     free(n);
@@ -293,6 +294,16 @@ static int tick_broadcasts(nudge *n, void *ctx, nudge_err *err)
     return broadcast_schedule(n, clock_now(n), err);
 }
 
+/* The events not yet consumed become workflow runs (workflow.c): the
+ * safety net behind the caller that runs its own event's at once. The
+ * runs themselves go on outside this transaction (nudge_tick), one
+ * transaction per step. */
+static int tick_workflow_events(nudge *n, void *ctx, nudge_err *err)
+{
+    (void)ctx;
+    return workflow_fanout_pending(n, err);
+}
+
 /* The periodic jobs of a tick, each once per occurrence across every
  * worker. An occurrence is a second of the clock: a lease ends, and a
  * WhatsApp message becomes overdue, at a given second, and the tests'
@@ -312,6 +323,7 @@ static const struct {
     {"staff_digest", 60, tick_staff_digest},
     {"hook_scan", 10, tick_hook_scan},
     {"broadcast_schedule", 1, tick_broadcasts},
+    {"workflow_events", 1, tick_workflow_events},
 };
 
 int nudge_tick(nudge *n, nudge_tick_stats *st, nudge_err *err)
@@ -331,6 +343,9 @@ int nudge_tick(nudge *n, nudge_tick_stats *st, nudge_err *err)
     int released;
     if (rc == 0)
         rc = queue_release_dead(n, &released, err);
+    /* Before the planner: what a workflow plans for now goes this tick. */
+    if (rc == 0)
+        rc = workflow_run_due(n, now, err);
     if (rc == 0)
         rc = planner_run(n, now, st, err) < 0 || dispatch_run(n, now, st, err) < 0 ? -1 : 0;
     /* Broadcasts fan out after the sends, a bounded number of batches of

@@ -344,3 +344,16 @@ int patient_consent_last(nudge *n, int64_t clinic_id, int64_t patient_id, const 
     store_done(st);
     return r;
 }
+
+/* The statistics' count (workflow.c's nudge_statistics). */
+int patient_count_range(nudge *n, int64_t clinic_id, int64_t from, int64_t to, int64_t *count,
+                        nudge_err *err)
+{
+    *count = 0;
+    return store_scalar(n->db, count, err,
+                        "SELECT COUNT(*) FROM patients WHERE clinic_id = ? AND created_at >= ? "
+                        "AND created_at < ?",
+                        bind_int(clinic_id), bind_int(from), bind_int(to)) < 0
+               ? -1
+               : 0;
+}

@@ -1507,3 +1507,23 @@ int queue_purge_delivered(nudge *n, int64_t clinic_id, int64_t before, int64_t *
     *deleted = store_changes(n->db);
     return store_commit(n->db, err);
 }
+
+/* The statistics' messages by channel and status (workflow.c's
+ * nudge_statistics): the messages made in [from, to). */
+int queue_count_range(nudge *n, int64_t clinic_id, int64_t from, int64_t to, queue_count_fn fn,
+                      void *ctx, nudge_err *err)
+{
+    store_stmt *st;
+    if (store_query(n->db, &st, err,
+                    "SELECT channel, status, COUNT(*) FROM notification_queue WHERE clinic_id = ? "
+                    "AND created_at >= ? AND created_at < ? GROUP BY channel, status "
+                    "ORDER BY channel, status",
+                    bind_int(clinic_id), bind_int(from), bind_int(to)) < 0)
+        return -1;
+    int r;
+    while ((r = store_next(st, err)) == 1)
+        if (fn(ctx, store_text(st, 0), store_text(st, 1), store_int(st, 2)))
+            break;
+    store_done(st);
+    return r < 0 ? -1 : 0;
+}

@@ -49,4 +49,11 @@ typedef struct wf_step_kind {
     int (*run)(wf_ctx *c, const json_t *args, json_t **result, nudge_err *err);
 } wf_step_kind;
 
+/* Two members of a step's result the engine reads (workflow.c), so a kind
+ * can steer its run: "stop": true ends the run after this step (stop_if,
+ * or an auto-resolved ticket that needs no escalation); "wait_until": T
+ * (seconds) holds the next step until T, durably (wait). The kinds are
+ * listed in workflow.c's wf_kinds[], each declared in its owner's header
+ * as `extern const wf_step_kind x_step;`. */
+
 #endif

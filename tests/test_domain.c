@@ -246,7 +246,7 @@ static void test_appointment_rules(void **state)
     assert_int_equal(nudge_appointment_add(env.n, c.id, &a, &e), 0);
     assert_string_equal(a.status, "scheduled");
     assert_int_equal(count(env.n, "SELECT COUNT(*) FROM events WHERE type = "
-                                  "'appointment.created'"),
+                                  "'appointment.booked'"),
                      1);
     /* Confirm is idempotent, then complete; a completed visit is final. */
     assert_int_equal(nudge_appointment_confirm(env.n, c.id, a.id, &e), 0);

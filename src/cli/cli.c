@@ -422,6 +422,7 @@ static const char *const cli_help_main =
     "  ticket list|show|open|reply|assign|close|autoresolve  support tickets\n"
     "  faq list|add|remove|match|threshold|seed  each clinic's FAQ\n"
     "  loyalty show|add|redeem|rules|tell  the loyalty ledger and its rules\n"
+    "  workflow list|show|put|runs|stats  what happens on an event, its runs, statistics\n"
     "  tick [--now TIME]             one scheduler and dispatcher pass, then exit\n"
     "  serve [--listen HOST:PORT]    the HTTP API, scheduler and dispatcher until SIGTERM\n"
     "  worker                        the same without the HTTP API, for scale-out\n"
@@ -603,6 +604,14 @@ static const cli_command cli_commands[] = {
     {"loyalty", "rules", cli_loyalty_rules, "clinic= kind= service= points=", &cli_help_loyalty,
      NULL, NULL, NULL},
     {"loyalty", "tell", cli_loyalty_tell, "patient=", &cli_help_loyalty, NULL, NULL, NULL},
+    {"workflow", "list", cli_wf_list, "clinic=", &cli_help_workflow, NULL, NULL, NULL},
+    {"workflow", "show", cli_wf_show, "clinic= version= builtin", &cli_help_workflow,
+     "workflow name", NULL, NULL},
+    {"workflow", "put", cli_wf_put, "clinic=", &cli_help_workflow, "file", NULL, NULL},
+    {"workflow", "runs", cli_wf_runs, "clinic= workflow= from= to= limit= steps",
+     &cli_help_workflow, NULL, NULL, NULL},
+    {"workflow", "stats", cli_wf_stats, "clinic= from= to=", &cli_help_workflow, NULL, NULL,
+     NULL},
 };
 #define CLI_N_COMMANDS (sizeof cli_commands / sizeof *cli_commands)
 

@@ -118,6 +118,9 @@ int cli_broadcast_create(cli_ctx *c), cli_broadcast_list(cli_ctx *c),
     cli_broadcast_show(cli_ctx *c, int64_t id, nudge_err *err),
     cli_broadcast_stats(cli_ctx *c, int64_t id, nudge_err *err);
 extern const char *const cli_help_segment, *const cli_help_broadcast;
+int cli_wf_list(cli_ctx *c), cli_wf_show(cli_ctx *c), cli_wf_put(cli_ctx *c),
+    cli_wf_runs(cli_ctx *c), cli_wf_stats(cli_ctx *c); /* workflow.c */
+extern const char *const cli_help_workflow;
 /* `X verb ID`: the row's act or show on that id. */
 int cli_by_id(cli_ctx *c);
 extern const char *const cli_help_clinic, *const cli_help_patient, *const cli_help_appointment,

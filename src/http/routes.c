@@ -34,6 +34,8 @@ H(api_broadcast_action);
 H(api_ticket_list); H(api_ticket_open); H(api_ticket_get); H(api_ticket_action);
 H(api_faq_list); H(api_faq_add); H(api_faq_match); H(api_faq_remove);
 H(api_loyalty_get); H(api_loyalty_post); H(api_loyalty_rules);
+H(api_workflow_list); H(api_workflow_get); H(api_workflow_put); H(api_workflow_runs);
+H(api_workflow_run_get); H(api_stats);
 #undef H
 
 #define ADMIN NUDGE_ROLE_ADMIN
@@ -118,6 +120,12 @@ const http_route http_routes[] = {
     {"POST", "/v1/patients/{id}/loyalty", api_loyalty_post, STAFF, NULL},
     {"GET", "/v1/loyalty/rules", api_loyalty_rules, STAFF, NULL},
     {"PUT", "/v1/loyalty/rules", api_loyalty_rules, ADMIN, NULL},
+    {"GET", "/v1/workflows", api_workflow_list, STAFF, NULL},
+    {"GET", "/v1/workflows/{name}", api_workflow_get, STAFF, "version"},
+    {"PUT", "/v1/workflows/{name}", api_workflow_put, STAFF, NULL},
+    {"GET", "/v1/workflow-runs", api_workflow_runs, STAFF, "limit before:id workflow from to"},
+    {"GET", "/v1/workflow-runs/{id}", api_workflow_run_get, STAFF, NULL},
+    {"GET", "/v1/stats", api_stats, STAFF, "from to"},
     /* Providers: no API key, their own signatures instead. */
     {"POST", "/webhooks/twilio/status", api_twilio_status, 0, NULL},
     {"POST", "/webhooks/twilio/inbound", api_twilio_inbound, 0, NULL},
