@@ -344,13 +344,13 @@ int quiet_contains(int start, int end, int minute);
  * after_id) in (created_at, id) order, up to max, across every clinic;
  * fn per row (payload borrowed). For scans that must not miss a late
  * commit (hook.c). The count read, or -1. */
-typedef struct event_row {
+typedef struct event_page_row {
     int64_t id, clinic_id, subject_id, created_at;
     char type[64];
     const char *payload;
-} event_row;
+} event_page_row;
 int event_page(nudge *n, int64_t since, int64_t after_at, int64_t after_id, int max,
-               int (*fn)(void *ctx, const event_row *e), void *ctx, nudge_err *err);
+               int (*fn)(void *ctx, const event_page_row *e), void *ctx, nudge_err *err);
 
 /* hook.c: outgoing deliveries (webhooks to subscriptions, staff alerts
  * and digests to an email, a phone or a chat room's URL), durable and

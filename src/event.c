@@ -59,7 +59,7 @@ int event_count_since(nudge *n, int64_t clinic_id, const char *type, int64_t sin
 
 /* A deliberate scan over every clinic (hook.c's look-back window). */
 int event_page(nudge *n, int64_t since, int64_t after_at, int64_t after_id, int max,
-               int (*fn)(void *ctx, const event_row *e), void *ctx, nudge_err *err)
+               int (*fn)(void *ctx, const event_page_row *e), void *ctx, nudge_err *err)
 {
     store_stmt *st;
     if (store_query(n->db, &st, err,
@@ -71,7 +71,7 @@ int event_page(nudge *n, int64_t since, int64_t after_at, int64_t after_id, int 
         return -1;
     int r, count = 0;
     while ((r = store_next(st, err)) == 1) {
-        event_row e = {.id = store_int(st, 0), .clinic_id = store_int(st, 1),
+        event_page_row e = {.id = store_int(st, 0), .clinic_id = store_int(st, 1),
                        .subject_id = store_int(st, 2), .created_at = store_int(st, 3),
                        .payload = store_text(st, 5)};
         store_copy(st, 4, e.type, sizeof e.type);

@@ -323,7 +323,7 @@ typedef struct hook_scan_ctx {
     nudge_err *err;
 } hook_scan_ctx;
 
-static int hook_scan_event(void *ctx, const event_row *e)
+static int hook_scan_event(void *ctx, const event_page_row *e)
 {
     hook_scan_ctx *c = ctx;
     c->last_at = e->created_at;
