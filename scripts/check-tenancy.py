@@ -34,6 +34,7 @@ TENANT = {
     'patient_segments', 'broadcasts', 'events', 'consent_log', 'tickets',
     'ticket_messages', 'whatsapp_templates', 'msg91_templates', 'idempotency_keys',
     'tasks', 'task_runs',
+    'consent_ledger', 'patient_preferences', 'clinic_plans', 'usage_counters', 'usage_alerts',
 }
 
 CROSS = 'a scan over every clinic, by design'
