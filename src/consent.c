@@ -206,7 +206,7 @@ static int consent_name(const char *const *names, const char *v, int star, const
     if (v && nudge_names_find(names, v) >= 0)
         return 0;
     char list[160];
-    nudge_names_join(names, 0, ", ", " or ", list, sizeof list);
+    nudge_names_join(names, 0, ", ", star ? ", " : " or ", list, sizeof list);
     return err_set(err, NUDGE_EINVAL, field, "%s must be %s%s (got \"%s\")", field, list,
                    star ? " or *" : "", v ? v : "");
 }
