@@ -226,9 +226,10 @@ int cli_usage_plan(cli_ctx *c)
         p.reserve = reserve;
     if (nudge_usage_plan_set(c->n, clinic, &p, &e) < 0)
         return cli_fail(c->cmd, &e);
-    char a[8], b[8];
+    char a[8], b[8] = "24:00";
     cli_hhmm(p.window_start, a, sizeof a);
-    cli_hhmm(p.window_end, b, sizeof b);
+    if (p.window_end < 1440)
+        cli_hhmm(p.window_end, b, sizeof b);
     printf("tier\t%s\nreminders\t%s\nwindow\t%s-%s\nreserve\t%lld\n",
            p.tier[0] ? p.tier : "not metered", p.reminders_policy, a, b, (long long)p.reserve);
     return 0;

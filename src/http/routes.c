@@ -25,6 +25,7 @@ H(api_prescription_stop); H(api_reminder_list); H(api_reminder_cancel_where);
 H(api_recall_rule_create); H(api_recall_rule_list); H(api_recall_list); H(api_recall_close);
 H(api_twilio_status); H(api_twilio_inbound); H(api_whatsapp_verify); H(api_whatsapp_events);
 H(api_msg91_status);
+H(api_patient_consent); H(api_patient_consent_record); H(api_usage); H(api_unsubscribe);
 #undef H
 
 #define ADMIN NUDGE_ROLE_ADMIN
@@ -86,5 +87,12 @@ const http_route http_routes[] = {
     {"GET", "/webhooks/whatsapp", api_whatsapp_verify, 0, NULL},
     {"POST", "/webhooks/whatsapp", api_whatsapp_events, 0, NULL},
     {"POST", "/webhooks/msg91/status", api_msg91_status, 0, NULL},
+    /* issue 17: consent and usage (http/consent.c); the unsubscribe link
+     * has no API key, its signature instead. */
+    {"GET", "/v1/patients/{id}/consent", api_patient_consent, ANY, NULL},
+    {"POST", "/v1/patients/{id}/consent", api_patient_consent_record, ANY, NULL},
+    {"GET", "/v1/usage", api_usage, STAFF, "month"},
+    {"GET", "/unsubscribe", api_unsubscribe, 0, NULL},
+    {"POST", "/unsubscribe", api_unsubscribe, 0, NULL},
     {NULL, NULL, NULL, 0, NULL},
 };
