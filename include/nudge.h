@@ -1117,8 +1117,8 @@ int nudge_err_set(nudge_err *err, int code, const char *field, const char *fmt, 
  * (reminders broadcasts health_tips marketing, or "*": every category) and
  * channel (sms whatsapp email, or "*"), with who, how and the wording
  * shown; the state is its newest row per key. Promotional categories
- * (broadcasts, health_tips, marketing) need a grant; reminders follow the
- * clinic's policy (opt_out: allowed unless withdrawn; opt_in: need a grant). */
+ * (health_tips, marketing) need a grant; reminders and broadcasts (the
+ * clinic's notices) follow the clinic's policy (opt_out: allowed unless withdrawn; opt_in: need a grant). */
 extern const char *const nudge_consent_categories[]; /* reminders ... marketing, NULL */
 extern const char *const nudge_consent_sources[];    /* api staff inbound_keyword
                                                         unsubscribe_link import, NULL */

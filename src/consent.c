@@ -40,13 +40,13 @@ static const char *const consent_states[] = {"granted", "withdrawn", NULL};
 static const char *const consent_policies[] = {"opt_out", "opt_in", NULL};
 
 /* Which categories are promotional: they need a recorded opt-in and keep
- * to the send window. Reminders follow the clinic's policy; any other
- * category (transactional: what the patient booked) knows only channel
- * withdrawals. */
+ * to the send window. Reminders and broadcasts (the clinic's notices: a
+ * closure, a doctor away, the service messages of India's rules) follow
+ * the clinic's policy; any other category (transactional: what the
+ * patient booked) knows only channel withdrawals. */
 int consent_promotional(const char *category)
 {
-    return category && (!strcmp(category, "broadcasts") || !strcmp(category, "health_tips") ||
-                        !strcmp(category, "marketing"));
+    return category && (!strcmp(category, "health_tips") || !strcmp(category, "marketing"));
 }
 
 /* The law of a clinic's country on promotional messages, in the

@@ -146,6 +146,7 @@ static void test_ledger_derivation(void **state)
     assert_string_equal(allowed(n, c, p, "marketing", "sms"), "opted_out");
     assert_string_equal(allowed(n, c, p, "health_tips", "sms"), "no_consent");
     assert_string_equal(allowed(n, c, p, "reminders", "sms"), "yes");
+    assert_string_equal(allowed(n, c, p, "broadcasts", "sms"), "yes"); /* the clinic's notices */
     assert_string_equal(allowed(n, c, p, "transactional", "sms"), "yes");
     /* A grant on one channel: that channel only. */
     record(n, c, p, "health_tips", "sms", "granted");
@@ -415,10 +416,9 @@ static void test_free_tier_runs_out(void **state)
     assert_int_equal(count(n, "SELECT COUNT(*) FROM notification_queue WHERE status = "
                               "'pending' AND last_error LIKE '%: quota'"),
                      2);
-    /* The new month: the reminder goes at once, the broadcast when the
-     * window opens (10:00 IST), and no alert repeats for December. */
-    assert_int_equal(tick_at(&env, TU_T(2026, 12, 31, 18, 30)).sent, 1);
-    assert_int_equal(tick_at(&env, TU_T(2027, 1, 1, 4, 30)).sent, 1);
+    /* The new month: both go (a notice is not promotional: no send
+     * window), and no alert repeats for December. */
+    assert_int_equal(tick_at(&env, TU_T(2026, 12, 31, 18, 30)).sent, 2);
     assert_int_equal(threshold_events(n, 100), 1);
     assert_int_equal(nudge_usage_get(n, c, "2027-01", &u, &e), 0);
     assert_int_equal(u.units, 2);

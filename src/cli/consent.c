@@ -21,7 +21,7 @@ const char *const cli_help_consent =
     "(sms, whatsapp, email, or * for all), with who recorded it, how (--source:\n"
     "staff by default, api, inbound_keyword, unsubscribe_link, import) and the\n"
     "wording the patient was shown; an opt-in to a promotional category\n"
-    "(broadcasts, health_tips, marketing) needs --wording. show prints what is\n"
+    "(health_tips, marketing) needs --wording. show prints what is\n"
     "allowed now per category and channel, with the reason when not, then the\n"
     "ledger oldest first.\n";
 
