@@ -307,6 +307,16 @@ int nudge_usage_plan_get(nudge *n, int64_t clinic_id, nudge_usage_plan *out, nud
     return r < 0 ? -1 : 0;
 }
 
+/* The document's tier table; a usage_tiers row of the same name replaces
+ * one, another name adds a tier. -1: unlimited, or no overage. */
+static const struct {
+    const char *name;
+    int64_t quota, overage_paise;
+} consent_tiers[] = {
+    {"free", 100, -1},      {"essential", 500, 25}, {"professional", 2000, 20},
+    {"clinic", 10000, 15},  {"hospital", -1, 10},
+};
+
 /* A tier's quota and price: 1 found, 0 no such tier. */
 static int consent_tier(nudge *n, const char *tier, int64_t *quota, int64_t *overage,
                         nudge_err *err)
@@ -326,6 +336,12 @@ static int consent_tier(nudge *n, const char *tier, int64_t *quota, int64_t *ove
         *overage = store_null(st, 1) ? -1 : store_int(st, 1);
     }
     store_done(st);
+    for (size_t i = 0; r == 0 && i < sizeof consent_tiers / sizeof *consent_tiers; i++)
+        if (!strcmp(consent_tiers[i].name, tier)) {
+            *quota = consent_tiers[i].quota;
+            *overage = consent_tiers[i].overage_paise;
+            r = 1;
+        }
     return r;
 }
 
@@ -390,9 +406,8 @@ int nudge_usage_tier_set(nudge *n, const char *name, int64_t quota, int64_t over
     if (store_begin(n->db, err) < 0)
         return -1;
     if (store_exec(n->db, err,
-                   "INSERT INTO usage_tiers (name, quota, overage_paise, position) VALUES (?, ?, "
-                   "?, (SELECT COALESCE(MAX(position), 0) + 1 FROM usage_tiers)) ON CONFLICT "
-                   "(name) DO UPDATE SET quota = excluded.quota, overage_paise = "
+                   "INSERT INTO usage_tiers (name, quota, overage_paise) VALUES (?, ?, ?) ON "
+                   "CONFLICT (name) DO UPDATE SET quota = excluded.quota, overage_paise = "
                    "excluded.overage_paise",
                    /* -1 is stored as NULL: unlimited, or no overage. */
                    bind_text(name), bind_int_or_null(quota < 0 ? 0 : quota),

@@ -124,25 +124,24 @@ CREATE VIEW patient_preferences AS
               ORDER BY l.id DESC LIMIT 1), 0) AS opt_out_email
   FROM patient_communication_preferences c;
 
--- The pricing tiers (the document's table; editable rows): quota messages
--- a calendar month, NULL for unlimited; overage_paise the price of each
--- message past it (every message when unlimited), NULL when there is no
--- overage and further messages wait for the next month.
+-- The pricing tiers a clinic may be on beyond the document's built-in
+-- table (consent.c: free, essential, professional, clinic, hospital): a
+-- row here replaces a built-in tier of its name or adds one. quota is
+-- messages a calendar month, NULL for unlimited; overage_paise the price of
+-- each message past it (every message when unlimited), NULL when there is
+-- no overage and further messages wait for the next month. Empty until an
+-- operator edits the table, so a new store holds no rows of its own.
 CREATE TABLE usage_tiers (
   name          TEXT PRIMARY KEY,
   quota         INTEGER,
-  overage_paise INTEGER,
-  position      INTEGER NOT NULL
+  overage_paise INTEGER
 );
-INSERT INTO usage_tiers (name, quota, overage_paise, position) VALUES
-  ('free', 100, NULL, 1), ('essential', 500, 25, 2), ('professional', 2000, 20, 3),
-  ('clinic', 10000, 15, 4), ('hospital', NULL, 10, 5);
 
 -- A clinic's plan and compliance settings. No row: not metered (usage is
 -- still counted), reminders by opt-out, the default send window.
 CREATE TABLE clinic_plans (
   clinic_id        INTEGER NOT NULL PRIMARY KEY REFERENCES clinics(id),
-  tier             TEXT REFERENCES usage_tiers(name),
+  tier             TEXT,
   reminders_policy TEXT NOT NULL DEFAULT 'opt_out' CHECK (reminders_policy IN ('opt_out','opt_in')),
   window_start     INTEGER NOT NULL DEFAULT 540,
   window_end       INTEGER NOT NULL DEFAULT 1260,
