@@ -463,8 +463,8 @@ int consent_whatsapp_ok(int64_t last_inbound, int64_t now, const json_t *data)
 {
     if (last_inbound && now - last_inbound < 24 * 3600)
         return 1;
-    const json_t *wa = json_object_get(data, "whatsapp");
-    return json_object_get(wa, "template") || json_object_get(wa, "name");
+    /* As the transport reads it: an approved template is a name. */
+    return json_is_string(json_object_get(json_object_get(data, "whatsapp"), "name"));
 }
 
 /* ---- usage and quotas ---- */

@@ -317,11 +317,12 @@ static int dispatch_begin(nudge *n, int64_t id, flight *f, int64_t now, nudge_ti
         goto done;
     if ((f->ch->t->caps & TRANSPORT_INBOUND) && !strcmp(m->channel, "whatsapp") &&
         !consent_whatsapp_ok(f->cm.last_inbound, now, f->data)) {
-        rc = queue_drop(n, m, "cancelled",
-                        "whatsapp_window: outside the 24-hour window and no approved template "
-                        "mapped",
-                        err);
-        dispatch_notify(n, m, "skipped");
+        /* Not sent, and said why; a permanent failure as the transport
+         * would record it, so the clinic's SMS fallback still applies. */
+        channel_outcome o = {.result = CHANNEL_PERMANENT};
+        str_copy(o.detail, sizeof o.detail,
+                 "whatsapp_window: outside the 24-hour window and no approved template mapped");
+        rc = dispatch_outcome(n, m, f->ch, &o, now, st, err);
         goto done;
     }
     if (!strcmp(m->channel, "email") && consent_promotional(m->category) && m->patient_id) {

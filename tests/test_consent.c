@@ -342,7 +342,7 @@ static void test_whatsapp_24h_rule(void **state)
 {
     (void)state;
     int64_t now = NOW;
-    json_t *none = json_object();
+    json_t *none = json_pack("{s:{s:s}}", "whatsapp", "document", "rx.pdf"); /* no template */
     json_t *tmpl = json_pack("{s:{s:s}}", "whatsapp", "name", "appointment_reminder");
     /* Inside 24 h: free-form; after it: only with an approved template. */
     assert_true(consent_whatsapp_ok(now - 23 * 3600, now, none));
