@@ -127,7 +127,10 @@ int consent_flags_changed(nudge *n, int64_t clinic_id, int64_t patient_id, unsig
     return 0;
 }
 
-/* The decision for (category, channel) at now from the ledger. The newest
+/* The decision for (category, channel) from the ledger as it stands: every
+ * row counts, whatever its time, since a replay's clock (--now) may lie
+ * before the instant a consent was recorded. now is the send instant the
+ * caller checks at, kept beside the window's and the quota's. The newest
  * of the category's rows (this channel or every channel) decides the
  * category; a channel-wide withdrawal (STOP) refuses unless a grant of the
  * category on this very channel came after it. */
@@ -135,16 +138,17 @@ int consent_check(nudge *n, int64_t clinic_id, int64_t patient_id, const char *c
                   const char *channel, int64_t now, const char **reason, nudge_err *err)
 {
     *reason = NULL;
+    (void)now;
     if (category && !strcmp(category, "consent"))
         return 1; /* the answer to STOP itself */
     int known = nudge_names_find(nudge_consent_categories, category) >= 0;
     store_stmt *st;
     if (store_query(n->db, &st, err,
                     "SELECT category, channel, state, id FROM consent_ledger WHERE clinic_id = ? "
-                    "AND patient_id = ? AND category IN (?, '*') AND channel IN (?, '*') AND "
-                    "at <= ? ORDER BY id DESC",
+                    "AND patient_id = ? AND category IN (?, '*') AND channel IN (?, '*') ORDER "
+                    "BY id DESC",
                     bind_int(clinic_id), bind_int(patient_id), bind_text(known ? category : "*"),
-                    bind_text(channel), bind_int(now)) < 0)
+                    bind_text(channel)) < 0)
         return -1;
     char cat_state[16] = "", chan_state[16] = "";
     int cat_exact = 0, r;

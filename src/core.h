@@ -318,7 +318,7 @@ int64_t quiet_end_after(int64_t now, const char *tz, int minute);
 
 /* consent.c: the rules at the send instant (issue 17). consent_check: 1
  * allowed, 0 refused with a static *reason ("opted_out", "no_consent"),
- * -1 error; the ledger as it stood at now. */
+ * -1 error; the ledger as it stands (now: the send instant). */
 int consent_check(nudge *n, int64_t clinic_id, int64_t patient_id, const char *category,
                   const char *channel, int64_t now, const char **reason, nudge_err *err);
 /* Whether a category needs an opt-in and keeps to the send window. */
