@@ -114,6 +114,7 @@ typedef struct nudge_config {
     const char *backup_dir;    /* where nudge backup writes */
     int backup_keep;           /* backups kept */
     const char *backup_key;    /* 64 hex digits: AES-256-GCM key of encrypted backups */
+    const char *unsubscribe_secret; /* signs one-click unsubscribe links (consent.c) */
 } nudge_config;
 
 int nudge_open(const nudge_config *cfg, nudge **out, nudge_err *err);
@@ -1556,6 +1557,88 @@ typedef struct nudge_stats {
 } nudge_stats;
 int nudge_statistics(nudge *n, int64_t clinic_id, int64_t from, int64_t to, nudge_stats *out,
                      nudge_err *err);
+
+/* ---- consent, send windows, plans and usage (issue 17; src/consent.c) ---- */
+/* The consent ledger: every grant and withdrawal of a patient per category
+ * (reminders broadcasts health_tips marketing, or "*": every category) and
+ * channel (sms whatsapp email, or "*"), with who, how and the wording
+ * shown; the state is its newest row per key. Promotional categories
+ * (health_tips, marketing) need a grant; reminders and broadcasts (the
+ * clinic's notices) follow the clinic's policy (opt_out: allowed unless withdrawn; opt_in: need a grant). */
+extern const char *const nudge_consent_categories[]; /* reminders ... marketing, NULL */
+extern const char *const nudge_consent_sources[];    /* api staff inbound_keyword
+                                                        unsubscribe_link import, NULL */
+typedef struct nudge_consent_entry {
+    int64_t id, clinic_id, patient_id;
+    char category[16]; /* or "*" */
+    char channel[16];  /* or "*" */
+    char state[16];    /* granted withdrawn cleared (an opt-out flag taken off: the default again) */
+    char source[24];
+    char actor[64];
+    char wording[512]; /* what the patient was shown, "" when none */
+    char message[256]; /* what the patient sent (a keyword's message), "" when none */
+    int64_t at;
+} nudge_consent_entry;
+/* Records one grant or withdrawal (e->category, channel, state, source,
+ * wording; the actor is the handle's): errors name the field. Sets e->id
+ * and e->at. */
+int nudge_consent_record(nudge *n, nudge_consent_entry *e, nudge_err *err);
+typedef int (*nudge_consent_fn)(void *ctx, const nudge_consent_entry *e);
+/* A patient's ledger, oldest first. */
+int nudge_consent_history(nudge *n, int64_t clinic_id, int64_t patient_id, nudge_consent_fn fn,
+                          void *ctx, nudge_err *err);
+/* Whether a message of category on channel may reach the patient now:
+ * 1 allowed, 0 refused with *reason ("opted_out", "no_consent"), -1. */
+int nudge_consent_allowed(nudge *n, int64_t clinic_id, int64_t patient_id, const char *category,
+                          const char *channel, const char **reason, nudge_err *err);
+
+/* A clinic's plan: its tier (usage_tiers: free essential professional
+ * clinic hospital; "" not metered), how reminders are consented
+ * (opt_out, opt_in), its promotional send window in the patient's local
+ * time (minutes after midnight; narrowed to the law of its country:
+ * IN 10:00-21:00, US 08:00-21:00) and the reserve: the last messages of a
+ * quota without overage kept for reminders. */
+typedef struct nudge_usage_plan {
+    char tier[24];
+    char reminders_policy[16];
+    int window_start, window_end;
+    int64_t reserve;
+} nudge_usage_plan;
+int nudge_usage_plan_get(nudge *n, int64_t clinic_id, nudge_usage_plan *out, nudge_err *err);
+int nudge_usage_plan_set(nudge *n, int64_t clinic_id, const nudge_usage_plan *p, nudge_err *err);
+/* A tier of the table: quota (-1 unlimited), overage_paise per message
+ * past it (every message when unlimited; -1: no overage, messages wait). */
+int nudge_usage_tier_set(nudge *n, const char *name, int64_t quota, int64_t overage_paise,
+                         nudge_err *err);
+/* A month's usage of a clinic: messages and units (SMS segments) sent by
+ * channel, the quota, what went past it and its cost, in paise. */
+typedef struct nudge_usage {
+    char month[8]; /* YYYY-MM in the clinic's zone */
+    char tier[24]; /* "" not metered */
+    int64_t quota; /* -1 unlimited or not metered */
+    int64_t overage_paise; /* -1 none */
+    int64_t units, messages;
+    int64_t channel_units[3], channel_messages[3]; /* sms whatsapp email */
+    int64_t overage; /* units past the quota (every unit when unlimited and priced) */
+    int64_t cost_paise;
+} nudge_usage;
+/* month: "YYYY-MM", or NULL/"" for the current month in the clinic's zone. */
+int nudge_usage_get(nudge *n, int64_t clinic_id, const char *month, nudge_usage *out,
+                    nudge_err *err);
+
+/* One-click unsubscribe (RFC 8058): the signed URL a promotional email
+ * carries, <public_url>/unsubscribe?c=..&p=..&cat=..&ch=..&exp=..&sig=..
+ * (HMAC-SHA256 under unsubscribe_secret). nudge_unsubscribe checks a
+ * link's parts (refused with NUDGE_EDENIED when altered or expired) and,
+ * with apply, records the withdrawal (source unsubscribe_link). */
+int nudge_unsubscribe_url(nudge *n, int64_t clinic_id, int64_t patient_id, const char *category,
+                          const char *channel, int64_t expires, char *out, size_t size,
+                          nudge_err *err);
+typedef struct nudge_unsubscribe_link {
+    int64_t clinic_id, patient_id, expires;
+    const char *category, *channel, *sig;
+} nudge_unsubscribe_link;
+int nudge_unsubscribe(nudge *n, const nudge_unsubscribe_link *l, int apply, nudge_err *err);
 
 #ifdef __cplusplus
 }

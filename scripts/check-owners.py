@@ -45,7 +45,7 @@ OWNERS = {
     'audit_log': 'src/audit.c',
     'api_keys': 'src/apikey.c',
     'idempotency_keys': 'src/guard.c',
-    'consent_log': 'src/patient.c',
+    'consent_log': 'src/consent.c',
     'inbound_messages': 'src/reply.c',
     'tickets': 'src/ticket.c',
     'ticket_messages': 'src/ticket.c',
@@ -72,6 +72,14 @@ OWNERS = {
 
     'workflows': 'src/workflow.c',
     'workflow_runs': 'src/workflow.c',
+
+    # issue 17, items 4-6: consent, send windows, quotas
+    'consent_ledger': 'src/consent.c',
+    'patient_preferences': 'src/patient.c',
+    'clinic_plans': 'src/consent.c',
+    'usage_tiers': 'src/consent.c',
+    'usage_counters': 'src/consent.c',
+    'usage_alerts': 'src/consent.c',
 }
 
 # The files that may touch every table, each with its reason. Keep it short:

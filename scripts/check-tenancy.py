@@ -39,6 +39,8 @@ TENANT = {
     'broadcast_recipients',
 
     'workflows', 'workflow_runs',
+
+    'consent_ledger', 'patient_preferences', 'clinic_plans', 'usage_counters', 'usage_alerts',
 }
 # support tickets' FAQ and loyalty (issue 10)
 TENANT |= {'faq_entries', 'faq_settings', 'loyalty_ledger', 'loyalty_rules'}

@@ -41,6 +41,7 @@ struct nudge {
     char *backup_dir, *backup_key;
     int backup_keep;
     struct wf_custom *wf_custom; /* workflow.c: custom steps registered here */
+    char *public_url, *unsubscribe_secret; /* consent.c: one-click unsubscribe links */
 };
 
 
@@ -338,6 +339,44 @@ int dispatch_run(nudge *n, int64_t now, nudge_tick_stats *st, nudge_err *err);
 
 /* Minute of the local day at t in tz, for quiet hours. */
 int quiet_contains(int start, int end, int minute);
+/* The next instant after now at which the wall clock of tz reads minute
+ * (today's, else tomorrow's): where quiet hours end, a window opens. */
+int64_t quiet_end_after(int64_t now, const char *tz, int minute);
+
+/* consent.c: the rules at the send instant (issue 17). consent_check: 1
+ * allowed, 0 refused with a static *reason ("opted_out", "no_consent"),
+ * -1 error; the ledger as it stands (now: the send instant). */
+int consent_check(nudge *n, int64_t clinic_id, int64_t patient_id, const char *category,
+                  const char *channel, int64_t now, const char **reason, nudge_err *err);
+/* Whether a category needs an opt-in and keeps to the send window. */
+int consent_promotional(const char *category);
+/* One ledger row / the opt-out flags of a patient record changed, in the
+ * caller's transaction. */
+int consent_write(nudge *n, int64_t clinic_id, int64_t patient_id, const char *category,
+                  const char *channel, const char *state, const char *source,
+                  const char *wording, const char *message, const char *provider_id,
+                  nudge_err *err);
+int consent_flags_changed(nudge *n, int64_t clinic_id, int64_t patient_id, unsigned before,
+                          unsigned after, nudge_err *err);
+/* Promotional send window: 1 inside, 0 outside (*until: its next opening). */
+int consent_window(nudge *n, const nudge_clinic *c, const char *tz, const char *category,
+                   int64_t now, int64_t *until, nudge_err *err);
+/* WhatsApp: 1 when free-form text may go (inside 24 h of the patient's
+ * last message) or an approved template is mapped in data. */
+int consent_whatsapp_ok(int64_t last_inbound, int64_t now, const json_t *data);
+/* Units a message spends of a quota (SMS segments; 1 otherwise). */
+int consent_units(const char *channel, const char *body);
+/* Quota at the send instant: 1 fits (its units now held), 0 waits until
+ * *until (the next month), -1. In a transaction of its own. */
+int consent_quota(nudge *n, const nudge_clinic *c, const nudge_notification *m, int64_t now,
+                  int64_t *until, nudge_err *err);
+/* A sent message into the month's usage, in the send record's transaction. */
+int consent_usage_count(nudge *n, const nudge_notification *m, nudge_err *err);
+/* queue.c for consent.c: units held by a clinic's messages in flight but
+ * one; a message's units held (inside the caller's transaction). */
+int queue_units_in_flight(nudge *n, int64_t clinic_id, int64_t except_id, int64_t *units,
+                          nudge_err *err);
+int queue_hold_units(nudge *n, int64_t clinic_id, int64_t id, int64_t units, nudge_err *err);
 
 
 /* event.c: events created at or after since, after the key (after_at,

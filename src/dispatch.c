@@ -23,6 +23,8 @@
 
 /* How long a transport rests after the provider refused our credentials. */
 #define DISPATCH_REST (5 * 60)
+/* How long a promotional email's unsubscribe link stays good. */
+#define DISPATCH_UNSUBSCRIBE_DAYS 60
 
 int quiet_contains(int start, int end, int minute)
 {
@@ -34,7 +36,7 @@ int quiet_contains(int start, int end, int minute)
 }
 
 /* The instant quiet hours end, for a local time inside them. */
-static int64_t quiet_end_after(int64_t now, const char *tz, int end_min)
+int64_t quiet_end_after(int64_t now, const char *tz, int end_min)
 {
     tz_local l;
     tz_to_local(now, tz, &l);
@@ -75,11 +77,31 @@ static void dispatch_notify(nudge *n, const nudge_notification *m, const char *w
         n->on_sent(n->on_sent_ctx, m, what);
 }
 
+/* A message that may not leave now but may later (quiet hours, the send
+ * window, the quota): deferred to until with a note saying why, or
+ * cancelled when it would expire first (expired says why then). */
+static int dispatch_hold(nudge *n, nudge_notification *m, int64_t until, const char *tz,
+                         const char *why, const char *expired, nudge_tick_stats *st,
+                         nudge_err *err)
+{
+    if (m->expires_at && until >= m->expires_at) {
+        int rc = queue_drop(n, m, "cancelled", expired, err);
+        dispatch_notify(n, m, "expired");
+        return rc;
+    }
+    dispatch_defer_note(m, until, tz, why);
+    st->deferred++;
+    int rc = queue_defer(n, m->clinic_id, m->id, until, m->last_error, err);
+    dispatch_notify(n, m, "deferred");
+    return rc;
+}
+
 /* A message between claim and outcome. Asynchronous sends keep one of
  * these per transfer on the multi handle; the channel_msg points into it. */
 typedef struct flight {
     nudge_notification m;
     char from_name[128], reply_to[256], sender[40];
+    char unsubscribe[512];
     channel_msg cm;
     channel *ch;
     channel_xfer x;
@@ -218,18 +240,21 @@ static int dispatch_begin(nudge *n, queue_ref id, flight *f, int64_t now, nudge_
         m->patient_id && nudge_patient_get(n, m->clinic_id, m->patient_id, &p, err) == 0;
 
     if (have_patient) {
-        /* The one list of opt-out names serves categories and channels
-         * alike; a transactional message (a confirmation of what they
-         * booked) has no opt-out of its own. */
-        unsigned cat = nudge_optout_parse(m->category);
+        /* The consent ledger as it stands now (consent.c): a category the
+         * patient withdrew, a channel they stopped, a promotional message
+         * without a recorded opt-in. */
         const char *why = NULL;
-        if (cat && (p.opt_outs & cat))
-            why = "patient opted out of this kind of message";
-        else if ((p.opt_outs & nudge_optout_parse(m->channel)) && strcmp(m->category, "consent"))
-            /* The one exception: the answer to STOP itself, sent once. */
-            why = "patient opted out of this channel";
-        if (why) {
-            rc = queue_drop(n, m, "cancelled", why, err);
+        int ok = consent_check(n, m->clinic_id, m->patient_id, m->category, m->channel, now,
+                               &why, err);
+        if (ok < 0)
+            goto done;
+        if (!ok) {
+            char note[96];
+            snprintf(note, sizeof note, "%s: %s", why,
+                     !strcmp(why, "no_consent") ? "no recorded consent to this kind of message"
+                                                : "patient opted out of this kind of message or "
+                                                  "channel");
+            rc = queue_drop(n, m, "cancelled", note, err);
             dispatch_notify(n, m, "opted-out");
             goto done;
         }
@@ -239,16 +264,26 @@ static int dispatch_begin(nudge *n, queue_ref id, flight *f, int64_t now, nudge_
     tz_to_local(now, tz, &l);
     if (m->priority < NUDGE_URGENT &&
         quiet_contains(c.quiet_start, c.quiet_end, l.hour * 60 + l.minute)) {
-        int64_t until = quiet_end_after(now, tz, c.quiet_end);
-        if (m->expires_at && until >= m->expires_at) {
-            rc = queue_drop(n, m, "cancelled", "quiet hours last until the visit", err);
-            dispatch_notify(n, m, "expired");
-        } else {
-            dispatch_defer_note(m, until, tz, "quiet hours");
-            rc = queue_defer(n, m->clinic_id, m->id, until, m->last_error, err);
-            st->deferred++;
-            dispatch_notify(n, m, "deferred");
-        }
+        rc = dispatch_hold(n, m, quiet_end_after(now, tz, c.quiet_end), tz, "quiet hours",
+                           "quiet hours last until the visit", st, err);
+        goto done;
+    }
+    /* A promotional message keeps to the send window in the patient's
+     * zone; then the quota, whose units it holds from here to its record. */
+    int64_t until = 0;
+    int in = consent_window(n, &c, tz, m->category, now, &until, err);
+    if (in <= 0) {
+        rc = in < 0 ? -1
+                    : dispatch_hold(n, m, until, tz, "outside_window",
+                                    "outside_window: the send window opens after it expires", st,
+                                    err);
+        goto done;
+    }
+    if ((in = consent_quota(n, &c, m, now, &until, err)) <= 0) {
+        rc = in < 0 ? -1
+                    : dispatch_hold(n, m, until, c.timezone, "quota",
+                                    "quota: the month's quota is spent until after it expires", st,
+                                    err);
         goto done;
     }
 
@@ -280,6 +315,31 @@ static int dispatch_begin(nudge *n, queue_ref id, flight *f, int64_t now, nudge_
     }
     if (dispatch_extras(n, f, err) < 0)
         goto done;
+    if ((f->ch->t->caps & TRANSPORT_INBOUND) && !strcmp(m->channel, "whatsapp") &&
+        !consent_whatsapp_ok(f->cm.last_inbound, now, f->data)) {
+        /* Not sent, and said why; a permanent failure as the transport
+         * would record it, so the clinic's SMS fallback still applies. */
+        channel_outcome o = {.result = CHANNEL_PERMANENT};
+        str_copy(o.detail, sizeof o.detail,
+                 "whatsapp_window: outside the 24-hour window and no approved template mapped");
+        rc = dispatch_outcome(n, m, f->ch, &o, now, st, err);
+        goto done;
+    }
+    if (!strcmp(m->channel, "email") && consent_promotional(m->category) && m->patient_id) {
+        /* RFC 8058: a promotional email carries its one-click unsubscribe;
+         * without the means to sign one it does not go. */
+        nudge_err ue = {0};
+        if (nudge_unsubscribe_url(n, m->clinic_id, m->patient_id, m->category, m->channel,
+                                  now + DISPATCH_UNSUBSCRIBE_DAYS * 86400, f->unsubscribe,
+                                  sizeof f->unsubscribe, &ue) < 0) {
+            char note[160];
+            snprintf(note, sizeof note, "no_unsubscribe: %.140s", ue.msg);
+            rc = queue_drop(n, m, "cancelled", note, err);
+            dispatch_notify(n, m, "skipped");
+            goto done;
+        }
+        f->cm.unsubscribe = f->unsubscribe;
+    }
     channel_outcome o;
     memset(&o, 0, sizeof o);
     if (f->ch->t->start) {

@@ -106,6 +106,8 @@ int nudge_open(const nudge_config *given, nudge **out, nudge_err *err)
     n->backup_dir = str_dup(cfg->backup_dir);
     n->backup_key = str_dup(cfg->backup_key);
     n->backup_keep = cfg->backup_keep;
+    n->public_url = str_dup(cfg->public_url);
+    n->unsubscribe_secret = str_dup(cfg->unsubscribe_secret);
     n->multi = curl_multi_init();
     if (!n->multi) {
         free(n);
@@ -158,6 +160,8 @@ void nudge_close(nudge *n)
     workflow_free(n);
     free(n->backup_dir);
     str_free_secret(n->backup_key);
+    free(n->public_url);
+    str_free_secret(n->unsubscribe_secret);
     free(n);
 }
 

@@ -1,7 +1,10 @@
 /*
  * patient.c: patients and their communication preferences. The patient row
  * holds who they are; patient_communication_preferences holds how they want
- * to be reached and what they consented to, checked again at send time.
+ * to be reached. What they consented to is the consent ledger's
+ * (consent.c): the record's opt-out flags are read through the view
+ * patient_preferences and written as ledger rows, checked again at send
+ * time.
  * Phone numbers are stored in E.164 only, normalised with the clinic's
  * country, so inbound replies can be matched to a patient by number.
  */
@@ -113,19 +116,12 @@ int nudge_patient_add(nudge *n, nudge_patient *p, nudge_err *err)
                    bind_int(p->loyalty_points), bind_int_or_null(p->last_visit), bind_int(now),
                    bind_int(now)) != 1)
         goto fail;
-    unsigned o = p->opt_outs;
     if (store_exec(n->db, err,
                    "INSERT INTO patient_communication_preferences (patient_id, clinic_id, "
-                   "preferred_channel, preferred_time, opt_out_reminders, opt_out_broadcasts, "
-                   "opt_out_health_tips, opt_out_marketing, opt_out_sms, opt_out_whatsapp, "
-                   "opt_out_email, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                   "preferred_channel, preferred_time, updated_at) VALUES (?,?,?,?,?)",
                    bind_int(p->id), bind_int(p->clinic_id), bind_text_or_null(p->preferred_channel),
-                   bind_int((int64_t)p->preferred_time), bind_int(!!(o & NUDGE_OPTOUT_REMINDERS)),
-                   bind_int(!!(o & NUDGE_OPTOUT_BROADCASTS)),
-                   bind_int(!!(o & NUDGE_OPTOUT_HEALTH_TIPS)),
-                   bind_int(!!(o & NUDGE_OPTOUT_MARKETING)), bind_int(!!(o & NUDGE_OPTOUT_SMS)),
-                   bind_int(!!(o & NUDGE_OPTOUT_WHATSAPP)), bind_int(!!(o & NUDGE_OPTOUT_EMAIL)),
-                   bind_int(now)) < 0)
+                   bind_int((int64_t)p->preferred_time), bind_int(now)) < 0 ||
+        consent_flags_changed(n, p->clinic_id, p->id, 0, p->opt_outs, err) < 0)
         goto fail;
     json_t *ev = json_pack("{s:I}", "patient_id", (json_int_t)p->id);
     if (event_emit(n, p->clinic_id, "patient.created", p->id, ev, err) < 0)
@@ -139,7 +135,8 @@ fail:
 }
 
 #define PATIENT_COLS                                                                               \
-    RECORD_PATIENT_COLS " FROM patients p LEFT JOIN patient_communication_preferences c ON c.patient_id = p.id "
+    RECORD_PATIENT_COLS " FROM patients p LEFT JOIN patient_preferences c ON c.clinic_id = p.clinic_id "  \
+                        "AND c.patient_id = p.id "
 
 static void patient_row(store_stmt *st, nudge_patient *p)
 {
@@ -205,7 +202,6 @@ int nudge_patient_update(nudge *n, int64_t clinic_id, nudge_patient *p, int64_t 
     if (patient_validate(&c, p, clock_now(n), err) < 0)
         goto fail;
     int64_t now = clock_now(n);
-    unsigned o = p->opt_outs;
     if (store_exec(
             n->db, err,
             "UPDATE patients SET name = ?, email = ?, phone = ?, language = ?, timezone = ?, "
@@ -215,19 +211,12 @@ int nudge_patient_update(nudge *n, int64_t clinic_id, nudge_patient *p, int64_t 
             bind_text(p->language), bind_text_or_null(p->timezone), bind_text_or_null(p->dob),
             bind_text_or_null(p->gender), bind_text_or_null(p->tags), bind_int(now),
             bind_int(p->clinic_id), bind_int(p->id)) < 0 ||
-        store_exec(
-            n->db, err,
-            "UPDATE patient_communication_preferences SET preferred_channel = ?, "
-            "preferred_time = ?, opt_out_reminders = ?, opt_out_broadcasts = ?, "
-            "opt_out_health_tips = ?, opt_out_marketing = ?, opt_out_sms = ?, "
-            "opt_out_whatsapp = ?, opt_out_email = ?, updated_at = ? WHERE clinic_id = ? AND "
-            "patient_id = ?",
-            bind_text_or_null(p->preferred_channel), bind_int(p->preferred_time),
-            bind_int(!!(o & NUDGE_OPTOUT_REMINDERS)), bind_int(!!(o & NUDGE_OPTOUT_BROADCASTS)),
-            bind_int(!!(o & NUDGE_OPTOUT_HEALTH_TIPS)), bind_int(!!(o & NUDGE_OPTOUT_MARKETING)),
-            bind_int(!!(o & NUDGE_OPTOUT_SMS)), bind_int(!!(o & NUDGE_OPTOUT_WHATSAPP)),
-            bind_int(!!(o & NUDGE_OPTOUT_EMAIL)), bind_int(now), bind_int(p->clinic_id),
-            bind_int(p->id)) < 0)
+        store_exec(n->db, err,
+                   "UPDATE patient_communication_preferences SET preferred_channel = ?, "
+                   "preferred_time = ?, updated_at = ? WHERE clinic_id = ? AND patient_id = ?",
+                   bind_text_or_null(p->preferred_channel), bind_int(p->preferred_time),
+                   bind_int(now), bind_int(p->clinic_id), bind_int(p->id)) < 0 ||
+        consent_flags_changed(n, p->clinic_id, p->id, old.opt_outs, p->opt_outs, err) < 0)
         goto fail;
     json_t *ev = json_pack("{s:I}", "patient_id", (json_int_t)p->id);
     if (event_emit(n, p->clinic_id, "patient.updated", p->id, ev, err) < 0 ||
@@ -304,27 +293,14 @@ fail:
     return -1;
 }
 
-/* STOP and START: the channel's opt-out and the proof of what the patient
- * sent, in the caller's transaction. */
+/* STOP and START: the channel's withdrawal or grant in the consent
+ * ledger, with what the patient sent as proof, in the caller's
+ * transaction. */
 int patient_set_consent(nudge *n, const nudge_patient *p, const char *channel, int stop,
                         const char *message, const char *provider_id, nudge_err *err)
 {
-    int64_t now = clock_now(n);
-    return store_exec(n->db, err,
-                      "UPDATE patient_communication_preferences SET "
-                      "opt_out_sms = CASE WHEN ? = 'sms' THEN ? ELSE opt_out_sms END, "
-                      "opt_out_whatsapp = CASE WHEN ? = 'whatsapp' THEN ? ELSE opt_out_whatsapp "
-                      "END, updated_at = ? WHERE clinic_id = ? AND patient_id = ?",
-                      bind_text(channel), bind_int(stop), bind_text(channel), bind_int(stop),
-                      bind_int(now), bind_int(p->clinic_id), bind_int(p->id)) < 0 ||
-                   store_exec(n->db, err,
-                              "INSERT INTO consent_log (clinic_id, patient_id, channel, action, "
-                              "message, provider_id, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                              bind_int(p->clinic_id), bind_int(p->id), bind_text(channel),
-                              bind_text(stop ? "stop" : "start"), bind_text(message),
-                              bind_text(provider_id), bind_int(now)) < 0
-               ? -1
-               : 0;
+    return consent_write(n, p->clinic_id, p->id, "*", channel, stop ? "withdrawn" : "granted",
+                         "inbound_keyword", NULL, message, provider_id, err);
 }
 
 /* The patient's last word on a channel (broadcast.c: a campaign wants a

@@ -975,6 +975,7 @@ int queue_record(nudge *n, const nudge_notification *m, const char *transport,
         goto fail;
     if (!strcmp(status, "sent") &&
         (audit_add(n, m->clinic_id, "send", "notification", m->id, m->template_name, err) < 0 ||
+         consent_usage_count(n, m, err) < 0 ||
          (o->provider_id[0] && delivery_adopt(n, m->id, o->provider_id, err) < 0)))
         goto fail;
     if (o->result == CHANNEL_CONFIG && queue_config_alert(n, m, transport, o, err) < 0)
@@ -990,6 +991,29 @@ int queue_record(nudge *n, const nudge_notification *m, const char *transport,
 fail:
     store_rollback(n->db);
     return -1;
+}
+
+/* Quotas (consent.c): the units a clinic's messages in flight hold; a
+ * row's units count only while it is 'sending', so a record, a deferral
+ * or a reap lets them go in the same statement that moves the row. */
+int queue_units_in_flight(nudge *n, int64_t clinic_id, int64_t except_id, int64_t *units,
+                          nudge_err *err)
+{
+    *units = 0;
+    return store_scalar(n->db, units, err,
+                        "SELECT COALESCE(SUM(quota_units), 0) FROM notification_queue WHERE "
+                        "clinic_id = ? AND status = 'sending' AND id <> ?",
+                        bind_int(clinic_id), bind_int(except_id)) < 0
+               ? -1
+               : 0;
+}
+
+int queue_hold_units(nudge *n, int64_t clinic_id, int64_t id, int64_t units, nudge_err *err)
+{
+    return store_exec(n->db, err,
+                      "UPDATE notification_queue SET quota_units = ? WHERE clinic_id = ? AND id = ? "
+                      "AND status = 'sending' AND lease_owner = ?",
+                      bind_int(units), bind_int(clinic_id), bind_int(id), bind_text(n->worker_id));
 }
 
 int queue_defer(nudge *n, int64_t clinic_id, int64_t id, int64_t until, const char *why,

@@ -115,6 +115,10 @@ const nudge_setting nudge_settings[] = {
     {"backup_key", NULL, "NUDGE_BACKUP_KEY", NUDGE_SET_TEXT, NULL, SECRET,
      "Key of encrypted backups (AES-256-GCM): 64 hex digits, e.g. from `openssl rand -hex 32`.",
      AT(backup_key), 0, 0},
+    {"unsubscribe_secret", NULL, "NUDGE_UNSUBSCRIBE_SECRET", NUDGE_SET_TEXT, NULL,
+     SECRET | RESTART,
+     "Signs the one-click unsubscribe links of promotional emails (with public_url); without it "
+     "promotional emails are not sent.", AT(unsubscribe_secret), 0, 0},
 };
 /* clang-format on */
 const int nudge_n_settings = (int)(sizeof nudge_settings / sizeof *nudge_settings);

@@ -27,7 +27,7 @@ counts() {
     if db_is_pg "$1"; then
         "$PSQL" -X -At "$1" <<'SQL'
 SELECT format('SELECT %L || '' '' || COUNT(*) FROM %I', table_name, table_name)
-FROM information_schema.tables WHERE table_schema = current_schema()
+FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'
 AND table_name <> 'schema_migrations' ORDER BY table_name \gexec
 SQL
     else

@@ -567,10 +567,11 @@ typedef struct body_fx {
 } body_fx;
 
 /* Providers' webhooks take no API key and no JSON: their own signature
- * and form tests (test_twilio) hold them. */
+ * and form tests (test_twilio) hold them; so does the signed unsubscribe
+ * link (tests/consent.sh). */
 static int is_webhook(const http_route *rt)
 {
-    return !strncmp(rt->pattern, "/webhooks/", 10);
+    return !strncmp(rt->pattern, "/webhooks/", 10) || !strcmp(rt->pattern, "/unsubscribe");
 }
 
 static int body_for(const http_route *rt, const char *action, body_fx *fx)
@@ -679,6 +680,12 @@ static int body_for(const http_route *rt, const char *action, body_fx *fx)
         {"PUT", "/v1/loyalty/rules", NULL,
          {"{\"kind\":\"service\",\"service\":\"@S@\",\"points\":5}", "Implant",
           "{\"kind\":\"visit\",\"points\":\"5\"}", "points", 0}},
+        /* issue 17 (http/consent.c) */
+        {"POST", "/v1/patients/{id}/consent", NULL,
+         {"{\"category\":\"marketing\",\"channel\":\"sms\",\"state\":\"granted\","
+          "\"wording\":\"@S@\"}",
+          "Offers by SMS, please",
+          "{\"category\":\"marketing\",\"channel\":5,\"state\":\"granted\"}", "channel", 0}},
     };
     for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
         if (strcmp(t[i].method, rt->method) || strcmp(t[i].pattern, rt->pattern))

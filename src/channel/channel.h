@@ -45,6 +45,9 @@ typedef struct channel_msg {
      * "msg91": the DLT flow, "invite": {method, ics}); NULL for none.
      * Borrowed: the dispatcher owns it. */
     const json_t *data;
+    /* Email of a promotional category: its signed one-click unsubscribe
+     * URL (List-Unsubscribe, RFC 8058), else NULL. */
+    const char *unsubscribe;
 } channel_msg;
 
 enum channel_result {

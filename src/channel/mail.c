@@ -162,7 +162,7 @@ static void mail_add_mailbox(sbuf *b, const char *name, const char *addr)
  * to whoever builds the body (libcurl adds them for SMTP). */
 char **mail_headers(const channel_msg *m, const char *from_addr, const char *message_id)
 {
-    char **v = calloc(8, sizeof *v);
+    char **v = calloc(10, sizeof *v);
     if (!v)
         abort(); /* as util.c: allocation failure is not recoverable here */
     int i = 0;
@@ -192,6 +192,14 @@ char **mail_headers(const channel_msg *m, const char *from_addr, const char *mes
 
     if (m->reply_to && *m->reply_to) {
         sbuf_printf(&b, "Reply-To: %s", m->reply_to);
+        v[i++] = sbuf_take(&b);
+    }
+    /* RFC 8058: a promotional mail's one-click unsubscribe (the URL is
+     * ours, signed, without spaces or line breaks). */
+    if (m->unsubscribe && *m->unsubscribe) {
+        sbuf_printf(&b, "List-Unsubscribe: <%s>", m->unsubscribe);
+        v[i++] = sbuf_take(&b);
+        sbuf_puts(&b, "List-Unsubscribe-Post: List-Unsubscribe=One-Click");
         v[i++] = sbuf_take(&b);
     }
     return v;

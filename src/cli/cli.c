@@ -428,6 +428,8 @@ static const char *const cli_help_main =
     "  worker                        the same without the HTTP API, for scale-out\n"
     "  demo [--keep]                 replay three days of a demo clinic\n"
     "  version                       the version and schema version (also --version)\n"
+    "  consent show|grant|withdraw   a patient's consent ledger and what it allows\n"
+    "  usage [plan]                  a month's messages, quota and cost; the clinic's tier\n"
     "\n"
     "options for every command:\n"
     "  --db PATH        SQLite database (default ./nudge.db, or $NUDGE_DB)\n"
@@ -612,6 +614,15 @@ static const cli_command cli_commands[] = {
      &cli_help_workflow, NULL, NULL, NULL},
     {"workflow", "stats", cli_wf_stats, "clinic= from= to=", &cli_help_workflow, NULL, NULL,
      NULL},
+    /* issue 17: consent, usage and plans (cli/consent.c) */
+    {"consent", "show", cli_consent_show, "clinic=", &cli_help_consent, "patient", NULL, NULL},
+    {"consent", "grant", cli_consent_grant, "clinic= category= channel= wording= source=",
+     &cli_help_consent, "patient", NULL, NULL},
+    {"consent", "withdraw", cli_consent_withdraw, "clinic= category= channel= wording= source=",
+     &cli_help_consent, "patient", NULL, NULL},
+    {"usage", "plan", cli_usage_plan, "clinic= tier= reminders= window= reserve=",
+     &cli_help_usage, NULL, NULL, NULL},
+    {"usage", NULL, cli_usage_show, "clinic= month=", &cli_help_usage, NULL, NULL, NULL},
 };
 #define CLI_N_COMMANDS (sizeof cli_commands / sizeof *cli_commands)
 

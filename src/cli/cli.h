@@ -129,6 +129,11 @@ extern const char *const cli_help_clinic, *const cli_help_patient, *const cli_he
     *const cli_help_demo, *const cli_help_config, *const cli_help_worker,
     *const cli_help_version;
 
+/* consent.c: the consent ledger, usage and plans (issue 17) */
+int cli_consent_show(cli_ctx *c), cli_consent_grant(cli_ctx *c), cli_consent_withdraw(cli_ctx *c);
+int cli_usage_show(cli_ctx *c), cli_usage_plan(cli_ctx *c);
+extern const char *const cli_help_consent, *const cli_help_usage;
+
 /* ---- arguments (cli.c) ---- */
 const char *cli_arg(const cli_args *a, const char *name); /* the last one given */
 int cli_fail(const char *cmd, const nudge_err *e);      /* prints; the exit code */

@@ -36,6 +36,7 @@ H(api_faq_list); H(api_faq_add); H(api_faq_match); H(api_faq_remove);
 H(api_loyalty_get); H(api_loyalty_post); H(api_loyalty_rules);
 H(api_workflow_list); H(api_workflow_get); H(api_workflow_put); H(api_workflow_runs);
 H(api_workflow_run_get); H(api_stats);
+H(api_patient_consent); H(api_patient_consent_record); H(api_usage); H(api_unsubscribe);
 #undef H
 
 #define ADMIN NUDGE_ROLE_ADMIN
@@ -132,5 +133,12 @@ const http_route http_routes[] = {
     {"GET", "/webhooks/whatsapp", api_whatsapp_verify, 0, NULL},
     {"POST", "/webhooks/whatsapp", api_whatsapp_events, 0, NULL},
     {"POST", "/webhooks/msg91/status", api_msg91_status, 0, NULL},
+    /* issue 17: consent and usage (http/consent.c); the unsubscribe link
+     * has no API key, its signature instead. */
+    {"GET", "/v1/patients/{id}/consent", api_patient_consent, ANY, NULL},
+    {"POST", "/v1/patients/{id}/consent", api_patient_consent_record, ANY, NULL},
+    {"GET", "/v1/usage", api_usage, STAFF, "month"},
+    {"GET", "/unsubscribe", api_unsubscribe, 0, NULL},
+    {"POST", "/unsubscribe", api_unsubscribe, 0, NULL},
     {NULL, NULL, NULL, 0, NULL},
 };
