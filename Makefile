@@ -69,6 +69,17 @@ $(BUILD)/src/http/openapi_doc.c: docs/openapi.json scripts/embed-file.sh
 $(BUILD)/src/http/openapi_doc.o: $(BUILD)/src/http/openapi_doc.c
 	$(CC) $(CFLAGS) $(STRICT) -c $< -o $@
 
+# The staff dashboard (web/) is embedded too and served by src/http/static.c:
+# the binary needs no files beside it. Only the browser tests use npm.
+DASH_FILES := $(sort $(shell find web -type f))
+LIB_OBJ += $(BUILD)/src/http/dash_assets.o
+$(BUILD)/src/http/dash_assets.c: $(DASH_FILES) scripts/embed-assets.sh
+	@mkdir -p $(dir $@)
+	bash scripts/embed-assets.sh web $(DASH_FILES) > $@
+
+$(BUILD)/src/http/dash_assets.o: $(BUILD)/src/http/dash_assets.c
+	$(CC) $(CFLAGS) $(STRICT) -c $< -o $@
+
 $(BUILD)/libnudge.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
@@ -101,6 +112,7 @@ check: $(BUILD)/nudge $(TEST_BIN)
 
 run: $(BUILD)/nudge
 	@mkdir -p run
+	@echo "nudge: the staff dashboard: open http://$(RUN_LISTEN)/ and sign in with the admin key printed below"
 	NUDGE_LISTEN=$(RUN_LISTEN) $(BUILD)/nudge --db run/nudge.db serve --demo --outbox run/outbox
 
 # The man page passes mandoc's lint, and the systemd unit (written as

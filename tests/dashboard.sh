@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# dashboard.sh: the staff dashboard (issue 12) as a browser sees it. `nudge
+# serve --demo` on a fresh SQLite database; the static files' headers with
+# curl; then tests/browser/dashboard.mjs drives Debian's headless chromium
+# through every page (playwright-core and axe-core from npm, pinned in
+# tests/browser/package-lock.json and installed by scripts/setup.sh).
+# Seeded beyond the demo through the API: two visits today (in the clinic's
+# zone) with planned reminders; one sent message marked failed in the
+# database, as a provider's refusal would leave it (a real refusal needs a
+# provider and a backoff the suite would wait for). Screenshots and CSV
+# files are kept in $NUDGE_DASH_OUT (default build/dashboard/).
+set -u
+. "$(dirname "$0")/tap.sh"
+cd "$(dirname "$0")/.."
+OUT=${NUDGE_DASH_OUT:-build/dashboard/$(basename "$(dirname "$NUDGE")")}
+D=$(mktemp -d)
+PID=""
+trap '[ -n "$PID" ] && kill $PID 2>/dev/null; wait 2>/dev/null; rm -rf "$D"' EXIT
+
+missing=""
+command -v node >/dev/null || missing="$missing nodejs"
+[ -x /usr/bin/chromium ] || missing="$missing chromium"
+[ -d tests/browser/node_modules/playwright-core ] && [ -d tests/browser/node_modules/axe-core ] ||
+    missing="$missing tests/browser/node_modules (npm ci --prefix tests/browser)"
+fc-list ':lang=hi' 2>/dev/null | grep -q . || missing="$missing fonts-noto-core"
+if [ -n "$missing" ]; then
+    not_ok "the browser test's tools are installed" "missing:$missing; run scripts/setup.sh"
+    echo "$n checks, $failed failed"; exit 1
+fi
+ok "the browser test's tools are installed (chromium, node, playwright-core, axe-core, a Devanagari font)"
+
+"$NUDGE" --db "$D/nudge.db" --outbox "$D/out" serve --demo --listen 127.0.0.1:0 --interval 1 \
+    >"$D/stdout" 2>"$D/stderr" &
+PID=$!
+PORT=$(serve_port "$D/stderr")
+KEY=$(head -n 1 "$D/stdout")
+URL="http://127.0.0.1:$PORT"
+check "serve listens and prints the admin key" test -n "$PORT" -a -n "$KEY"
+
+# The files: no key needed, their types, a strict policy, revalidation.
+curl -s -D "$D/h" -o "$D/index" "$URL/"
+check "GET / is the dashboard's page, without a key" grep -q '<script type="module" src="/dash/js/app.js">' "$D/index"
+check "it carries a strict Content-Security-Policy" \
+    grep -qi "^content-security-policy: default-src 'none'; script-src 'self'; style-src 'self'" "$D/h"
+check "its type is text/html and it is revalidated (no-cache, ETag)" \
+    bash -c "grep -qi '^content-type: text/html' '$D/h' && grep -qi '^cache-control: no-cache' '$D/h' && grep -qi '^etag: \"' '$D/h'"
+etag=$(grep -i '^etag:' "$D/h" | cut -d' ' -f2 | tr -d '\r')
+check "If-None-Match with its ETag answers 304" \
+    test "$(curl -s -o /dev/null -w '%{http_code}' -H "If-None-Match: $etag" "$URL/")" = 304
+check "a script is served as text/javascript" \
+    bash -c "curl -s -D - -o /dev/null '$URL/dash/js/app.js' | grep -qi '^content-type: text/javascript'"
+check "an unknown file is the API's 404" test "$(curl -s -o /dev/null -w '%{http_code}' "$URL/dash/nope.js")" = 404
+check "the data still needs the key (401)" test "$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/clinic")" = 401
+
+api() { curl -s -X "$1" -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
+    ${3:+--data "$3"} "$URL$2"; }
+jget() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+# Two visits 150 and 155 minutes from now: their 2 h reminders are still planned.
+start1=$(date -u -d '+150 minutes' +%Y-%m-%dT%H:%M:00Z)
+start2=$(date -u -d '+155 minutes' +%Y-%m-%dT%H:%M:00Z)
+DAY=$(TZ=Asia/Kolkata date -d "$start1" +%Y-%m-%d)
+A=$(api POST /v1/appointments '{"patient_id":1,"service":"Scaling","doctor":"Dr. Mehta","start_at":"'"$start1"'","duration_minutes":30}' | jget "['id']")
+B=$(api POST /v1/appointments '{"patient_id":3,"service":"Crown fitting","start_at":"'"$start2"'","duration_minutes":45}' | jget "['id']")
+check "two visits booked for the day" test -n "$A" -a -n "$B"
+# The demo's first confirmation, once sent, is made a provider's failure.
+F=""
+for _ in $(seq 1 100); do   # waiting for serve's first ticks, not for a schedule
+    F=$(api GET '/v1/notifications?status=sent' | jget "['data'][0]['id']" 2>/dev/null) && [ -n "$F" ] && break
+    sleep 0.1
+done
+sqlite3 -cmd '.timeout 5000' "$D/nudge.db" \
+    "UPDATE notification_queue SET status = 'failed', last_error = 'provider: number unreachable (test)' WHERE id = ${F:-0}"
+check "a failed message to retry" test "$(api GET "/v1/notifications/${F:-0}" | jget "['status']")" = failed
+
+mkdir -p "$OUT"
+DASH_URL=$URL DASH_KEY=$KEY DASH_DAY=$DAY DASH_CANCEL=$A DASH_KEEP=$B DASH_FAILED=$F DASH_OUT=$OUT DASH_N=$n \
+    timeout 120 node tests/browser/dashboard.mjs >"$D/browser" 2>&1
+rc=$?
+cat "$D/browser"
+p=$(grep -c '^ok ' "$D/browser"); f=$(grep -c '^not ok ' "$D/browser")
+n=$((n + p + f)); failed=$((failed + f))
+if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then not_ok "the browser run exited with status $rc" "$(tail -n 5 "$D/browser")"; fi
+check "the server logged no error while the dashboard ran" bash -c "! grep -Ei 'error|assert|sanitizer' '$D/stderr'"
+echo "$n checks, $failed failed"
+[ "$failed" -eq 0 ]
