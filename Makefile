@@ -112,7 +112,6 @@ check: $(BUILD)/nudge $(TEST_BIN)
 
 run: $(BUILD)/nudge
 	@mkdir -p run
-	@echo "nudge: the staff dashboard: open http://$(RUN_LISTEN)/ and sign in with the admin key printed below"
 	NUDGE_LISTEN=$(RUN_LISTEN) $(BUILD)/nudge --db run/nudge.db serve --demo --outbox run/outbox
 
 # The man page passes mandoc's lint, and the systemd unit (written as
