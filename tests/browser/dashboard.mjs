@@ -121,6 +121,15 @@ try {
     if (plans.some((p) => p.status === 'planned')) throw new Error('the server still has planned reminders');
   });
 
+  await check('confirm and resend on a visit', async () => {
+    await page.click(card(KEEP) + ' button[data-action="confirm"]');
+    await page.waitForSelector(card(KEEP) + ' h2 .badge[data-status="confirmed"]');
+    await page.click(card(KEEP) + ' button[data-resend]');
+    const id = await (await page.waitForSelector(card(KEEP) + ' [data-resent]')).getAttribute('data-resent');
+    const m = await api('GET', '/v1/notifications/' + id);
+    if (m.patient_id !== 3 || m.template !== 'appointment_confirmation') throw new Error(JSON.stringify(m).slice(0, 300));
+  });
+
   await go('messages');
   await check('a failed message shows its reason and can be retried', async () => {
     await page.selectOption('#f-status', 'failed');

@@ -71,9 +71,13 @@ function apptCard(a, refresh, ctx) {
       fmtDateTime(m.sent_at || m.due_at) + ' · ' + t('channel.' + m.channel) + ' · ' + m.template + ' ', badge(m.status),
       m.last_error ? h('span', { class: 'muted' }, ' ' + m.last_error) : null, ' ',
       h('button', { type: 'button', class: 'plain', 'data-resend': m.id, onclick: (ev) => act(ev.currentTarget, out, async () => {
+        let id = m.id;
         if (m.status === 'failed' || m.status === 'cancelled') await api('POST', '/v1/notifications/' + m.id + '/retry');
-        else await api('POST', '/v1/notifications', resendBody(a, m));
-        say(t('today.resent')); await refresh();
+        else id = (await api('POST', '/v1/notifications', resendBody(a, m))).data.id;
+        say(t('today.resent', { id }));
+        await refresh();
+        const card = document.querySelector(`[data-appointment="${a.id}"] .out`);
+        if (card) card.append(h('p', { role: 'status', 'data-resent': id }, t('today.resent', { id })));
       }) }, t('act.resend'))))) : h('p', { class: 'muted' }, t('today.nosent')),
     out);
 }
