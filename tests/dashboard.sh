@@ -17,18 +17,6 @@ D=$(mktemp -d)
 PID=""
 trap '[ -n "$PID" ] && kill $PID 2>/dev/null; wait 2>/dev/null; rm -rf "$D"' EXIT
 
-missing=""
-command -v node >/dev/null || missing="$missing nodejs"
-[ -x /usr/bin/chromium ] || missing="$missing chromium"
-[ -d tests/browser/node_modules/playwright-core ] && [ -d tests/browser/node_modules/axe-core ] ||
-    missing="$missing tests/browser/node_modules (npm ci --prefix tests/browser)"
-fc-list ':lang=hi' 2>/dev/null | grep -q . || missing="$missing fonts-noto-core"
-if [ -n "$missing" ]; then
-    not_ok "the browser test's tools are installed" "missing:$missing; run scripts/setup.sh"
-    echo "$n checks, $failed failed"; exit 1
-fi
-ok "the browser test's tools are installed (chromium, node, playwright-core, axe-core, a Devanagari font)"
-
 "$NUDGE" --db "$D/nudge.db" --outbox "$D/out" serve --demo --listen 127.0.0.1:0 --interval 1 \
     >"$D/stdout" 2>"$D/stderr" &
 PID=$!
@@ -49,8 +37,24 @@ check "If-None-Match with its ETag answers 304" \
     test "$(curl -s -o /dev/null -w '%{http_code}' -H "If-None-Match: $etag" "$URL/")" = 304
 check "a script is served as text/javascript" \
     bash -c "curl -s -D - -o /dev/null '$URL/dash/js/app.js' | grep -qi '^content-type: text/javascript'"
+check "HEAD / answers 200 with the headers alone" \
+    bash -c "curl -s -I '$URL/' | grep -q '^HTTP/1.1 200'"
+check "the API's answers stay no-store, without the files' policy" \
+    bash -c "curl -s -D - -o /dev/null -H 'Authorization: Bearer $KEY' '$URL/v1/clinic' | tr -d '\\r' | grep -qi '^cache-control: no-store$'"
 check "an unknown file is the API's 404" test "$(curl -s -o /dev/null -w '%{http_code}' "$URL/dash/nope.js")" = 404
 check "the data still needs the key (401)" test "$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/clinic")" = 401
+
+missing=""
+command -v node >/dev/null || missing="$missing nodejs"
+[ -x /usr/bin/chromium ] || missing="$missing chromium"
+[ -d tests/browser/node_modules/playwright-core ] && [ -d tests/browser/node_modules/axe-core ] ||
+    missing="$missing tests/browser/node_modules (npm ci --prefix tests/browser)"
+fc-list ':lang=hi' 2>/dev/null | grep -q . || missing="$missing fonts-noto-core"
+if [ -n "$missing" ]; then
+    not_ok "the browser test's tools are installed" "missing:$missing; run scripts/setup.sh"
+    echo "$n checks, $failed failed"; exit 1
+fi
+ok "the browser test's tools are installed (chromium, node, playwright-core, axe-core, a Devanagari font)"
 
 mkdir -p "$OUT"
 DASH_URL=$URL DASH_KEY=$KEY DASH_DB=$D/nudge.db DASH_OUT=$OUT DASH_N=$n \

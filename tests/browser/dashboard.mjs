@@ -59,9 +59,11 @@ page.on('pageerror', (e) => problems.push('page error: ' + e.message));
 page.on('requestfailed', (r) => problems.push('request failed: ' + r.url() + ' ' + (r.failure() || {}).errorText));
 page.on('response', (r) => { if (r.status() >= 400 && r.status() !== expected) problems.push('HTTP ' + r.status() + ' ' + r.request().method() + ' ' + r.url()); });
 
-const axeSeen = [];
+const axeSeen = [], untranslated = [];
 async function audit(name, axe = true) {
   await page.screenshot({ path: `${OUT}/${name}.png`, fullPage: true });
+  const raw = await page.evaluate(() => document.body.innerText.match(/(?<![\w-])(nav|today|msg|tpl|pat|num|col|act|status|kind|channel|err|signin|chart|csv|soon|lang)\.[a-z_.-]+/g));
+  if (raw) untranslated.push(`${name}: ${[...new Set(raw)].join(', ')}`);
   if (!axe) return;
   await page.evaluate(axeSource);
   const r = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
@@ -261,6 +263,8 @@ try {
 
   if (axeSeen.length) notOk('axe-core: no serious or critical violation on any page', ...axeSeen);
   else ok('axe-core: no serious or critical violation on any page');
+  if (untranslated.length) notOk('every text shown has its words (no raw keys)', ...untranslated);
+  else ok('every text shown has its words (no raw keys)');
   if (problems.length) notOk('no console error or failed request on any page', ...problems.slice(0, 20));
   else ok('no console error or failed request on any page');
 } catch (e) {
