@@ -29,7 +29,7 @@ async function detail(box, id, reload) {
       await api('POST', '/v1/notifications/' + m.id + '/cancel'); say(t('msg.cancelled', { id: m.id })); await reload(m.id);
     }) }, t('act.cancel')));
   box.replaceChildren(h('section', { class: 'card', 'aria-label': t('msg.detail', { id: m.id }), 'data-detail': m.id },
-    h('h2', {}, t('msg.detail', { id: m.id }), ' ', badge(m.status)),
+    h('h2', { tabindex: '-1' }, t('msg.detail', { id: m.id }), ' ', badge(m.status)),
     h('p', {}, t('channel.' + m.channel) + ' · ' + m.recipient + ' · ' + m.template + ' (' + m.language + ')'),
     m.last_error ? h('p', { class: 'error-box' }, t('msg.reason') + ': ' + m.last_error) : null,
     h('div', { class: 'preview', lang: m.language }, m.subject ? m.subject + '\n\n' + m.body : m.body),
@@ -42,6 +42,7 @@ async function detail(box, id, reload) {
       { label: t('col.when'), get: (x) => fmtDateTime(x.at) }, { label: t('col.provider'), get: (x) => x.provider },
       { label: t('col.status'), get: (x) => x.status }, { label: t('col.error'), get: (x) => x.error_code || '' },
       { label: t('col.applied'), get: (x) => (x.applied ? t('yes') : t('no')) }], m.delivery_events) : h('p', { class: 'muted' }, t('msg.noevents'))));
+  box.querySelector('h2').focus(); // keyboard users land on what they opened
 }
 
 export default {

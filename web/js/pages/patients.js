@@ -16,7 +16,7 @@ async function show(box, p) {
     ]);
     const dl = (pairs) => h('dl', { class: 'stats' }, pairs.map(([k, v]) => h('div', {}, h('dt', { class: 'muted' }, k), h('dd', {}, v))));
     box.replaceChildren(h('section', { class: 'card', 'data-patient': p.id, 'aria-label': p.name },
-      h('h2', {}, p.name),
+      h('h2', { tabindex: '-1' }, p.name),
       dl([[t('pat.phone'), p.phone || '—'], [t('pat.email'), p.email || '—'], [t('col.language'), p.language || '—'],
         [t('pat.channel'), p.preferred_channel ? t('channel.' + p.preferred_channel) : '—'], [t('pat.time'), p.preferred_time || '—'],
         [t('pat.loyalty'), String(p.loyalty_points)], [t('pat.lastvisit'), p.last_visit ? fmtDateTime(p.last_visit) : '—']]),
@@ -34,6 +34,7 @@ async function show(box, p) {
         { label: t('col.when'), get: (m) => fmtDateTime(m.sent_at || m.due_at) }, { label: t('col.channel'), get: (m) => t('channel.' + m.channel) },
         { label: t('col.template'), get: (m) => m.template }, { label: t('col.status'), get: (m) => badge(m.status) },
         { label: t('col.error'), get: (m) => m.last_error || '' }], msgs)));
+    box.querySelector('h2').focus();
   } catch (e) { box.replaceChildren(errorBox(e.message)); }
 }
 
