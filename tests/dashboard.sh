@@ -35,6 +35,8 @@ check "its type is text/html and it is revalidated (no-cache, ETag)" \
 etag=$(grep -i '^etag:' "$D/h" | cut -d' ' -f2 | tr -d '\r')
 check "If-None-Match with its ETag answers 304" \
     test "$(curl -s -o /dev/null -w '%{http_code}' -H "If-None-Match: $etag" "$URL/")" = 304
+check "an ETag among others in If-None-Match answers 304, another one 200" \
+    test "$(curl -s -o /dev/null -w '%{http_code}' -H "If-None-Match: \"x\", $etag" "$URL/")$(curl -s -o /dev/null -w '%{http_code}' -H 'If-None-Match: "0000"' "$URL/")" = 304200
 check "a script is served as text/javascript" \
     bash -c "curl -s -D - -o /dev/null '$URL/dash/js/app.js' | grep -qi '^content-type: text/javascript'"
 check "HEAD / answers 200 with the headers alone" \

@@ -140,6 +140,19 @@ try {
     if (m.patient_id !== 3 || m.template !== 'appointment_confirmation') throw new Error(JSON.stringify(m).slice(0, 300));
   });
 
+  await check('rescheduling a visit from its card', async () => {
+    const a = await api('GET', '/v1/appointments/' + KEEP);
+    // A minute earlier, as wall time in the clinic's zone (what the form sends).
+    const wall = new Intl.DateTimeFormat('sv-SE', { timeZone: clinic.timezone, dateStyle: 'short', timeStyle: 'short' })
+      .format(new Date(Date.parse(a.start_at) - 60000)).replace(' ', 'T');
+    await page.click(card(KEEP) + ' details summary');
+    await page.fill(card(KEEP) + ' input[data-field="start_at"]', wall);
+    await page.click(card(KEEP) + ' details button[type="submit"]');
+    await page.waitForSelector(card(KEEP) + ' h2 .badge[data-status="rescheduled"]');
+    const b = await api('GET', '/v1/appointments/' + KEEP);
+    if (Date.parse(b.start_at) !== Date.parse(a.start_at) - 60000) throw new Error(a.start_at + ' -> ' + b.start_at);
+  });
+
   await go('messages');
   await check('a failed message shows its reason and can be retried', async () => {
     await page.selectOption('#f-status', 'failed');

@@ -31,7 +31,7 @@ const WORDS = {
   'nav.loyalty': ["Loyalty", "लॉयल्टी"],
   'nav.usage': ["Usage", "उपयोग"],
   'nav.soon': ["not yet", "अभी नहीं"],
-  'soon.body': ["{what} has not landed in this version of nudge yet, so there is nothing to show here.", "{what} अभी nudge के इस संस्करण में नहीं आया है, इसलिए यहाँ दिखाने को कुछ नहीं है।"],
+  'soon.body': ["{what}: this feature has not landed in this version of nudge yet, so there is nothing to show here.", "{what}: यह सुविधा अभी nudge के इस संस्करण में नहीं आई है, इसलिए यहाँ दिखाने को कुछ नहीं है।"],
   'soon.route': ["This page will work once the server offers {route}.", "यह पेज तब काम करेगा जब सर्वर {route} देगा।"],
   'loading': ["Loading…", "लोड हो रहा है…"],
   'all': ["All", "सभी"],
