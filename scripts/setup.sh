@@ -64,7 +64,9 @@ setup_probe libsystemd-dev cc $(pkg-config --cflags --libs libsystemd 2>/dev/nul
 # (not committed). Only the test uses npm: the dashboard itself is plain
 # files embedded into the binary.
 here=$(cd "$(dirname "$0")/.." && pwd)
+# A machine without the registry still builds and runs nudge; the
+# dashboard suite then fails naming what is missing.
 if ! (cd "$here/tests/browser" && npm ci --no-audit --no-fund --loglevel=error >/dev/null); then
-  echo "setup: npm ci in tests/browser failed (the npm registry must be reachable)" >&2
-  exit 1
+  echo "setup: warning: npm ci in tests/browser failed (is the npm registry reachable?);" \
+       "tests/dashboard.sh needs it" >&2
 fi
