@@ -429,6 +429,12 @@ typedef struct nudge_rendered {
 int nudge_template_render(const nudge_template *t, const char *channel, const nudge_vars *vars,
                           nudge_rendered *out, nudge_err *err);
 void nudge_rendered_free(nudge_rendered *r);
+/* Checks a template's texts as nudge_template_put does (required parts,
+ * their lengths, placeholder syntax) without saving; err names the part. */
+int nudge_template_check(const nudge_template *t, nudge_err *err);
+/* SMS segments of a text as sent: GSM-7 160/153 septets a part, otherwise
+ * UCS-2 70/67 UTF-16 units; *ucs2 (may be NULL) says UCS-2 was needed. */
+int nudge_sms_segments(const char *text, int *ucs2);
 
 /* Finds the clinic's own template or the built-in one, in `language`,
  * falling back to the clinic's language and then English. */

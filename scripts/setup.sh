@@ -22,6 +22,9 @@ PKGS="build-essential clang libclang-rt-dev pkg-config libsqlite3-dev libpq-dev 
 # the machine (NodeSource's nodejs carries its own npm, which Debian's npm
 # package would conflict with).
 PKGS="$PKGS chromium fonts-noto-core fontconfig"
+# The dashboard's charts: Chart.js 3.9 from Debian, embedded into the
+# binary at build time (Makefile, DASH_CHARTJS).
+PKGS="$PKGS libjs-chart.js"
 command -v node >/dev/null && command -v npm >/dev/null || PKGS="$PKGS nodejs npm"
 missing=""
 for p in $PKGS; do

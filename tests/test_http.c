@@ -884,6 +884,63 @@ static void test_metrics(void **state)
     api_free(&r);
 }
 
+/* A draft previewed by the library's rules: rendered for every channel with
+ * the SMS's segments and encoding, a missing sample named (and shown as its
+ * placeholder), a syntax error naming its text; nothing saved. */
+static void test_template_preview(void **state)
+{
+    api_env *a = *state;
+    const char *gsm = "{\"sms\":\"Hi {patient_name}, {{ok}} %s\",\"subject\":\"S {who}\","
+                      "\"text\":\"T\",\"html\":\"<b>{patient_name}</b>\","
+                      "\"vars\":{\"patient_name\":\"R&D\"}}";
+    char body[1024], pad[400];
+    memset(pad, 'x', 150);
+    pad[150] = 0;
+    snprintf(body, sizeof body, gsm, pad);
+    api_resp r = api_call(a, "POST", "/v1/templates/preview", a->staff_a, body);
+    assert_int_equal(r.status, 200);
+    json_t *sms = json_object_get(r.json, "sms");
+    assert_string_equal(json_string_value(json_object_get(sms, "encoding")), "GSM-7");
+    assert_int_equal(json_integer_value(json_object_get(sms, "segments")), 2);
+    assert_non_null(strstr(json_string_value(json_object_get(sms, "body")), "Hi R&D, {ok} x"));
+    json_t *email = json_object_get(r.json, "email");
+    assert_string_equal(json_string_value(json_object_get(email, "html")), "<b>R&amp;D</b>");
+    assert_string_equal(json_string_value(json_object_get(email, "subject")), "S {who}");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(r.json, "missing"), 0)),
+                        "who");
+    assert_int_equal(json_array_size(json_object_get(r.json, "missing")), 1);
+    api_free(&r);
+    /* Devanagari: UCS-2, 70 units a single part. */
+    r = api_call(a, "POST", "/v1/templates/preview", a->integ_a,
+                 "{\"sms\":\"\u0928\u092e\u0938\u094d\u0924\u0947\",\"subject\":\"s\","
+                 "\"text\":\"t\",\"html\":\"h\"}");
+    assert_int_equal(r.status, 200);
+    sms = json_object_get(r.json, "sms");
+    assert_string_equal(json_string_value(json_object_get(sms, "encoding")), "UCS-2");
+    assert_int_equal(json_integer_value(json_object_get(sms, "segments")), 1);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(r.json, "whatsapp"),
+                                                          "body")),
+                        "\u0928\u092e\u0938\u094d\u0924\u0947");
+    api_free(&r);
+    r = api_call(a, "POST", "/v1/templates/preview", a->staff_a,
+                 "{\"sms\":\"Hi {patient_name\",\"subject\":\"s\",\"text\":\"t\",\"html\":\"h\"}");
+    API_EXPECT_PROBLEM(r, 422, "sms");
+    api_free(&r);
+    r = api_call(a, "POST", "/v1/templates/preview", a->staff_a,
+                 "{\"sms\":\"Hi\",\"text\":\"t\",\"html\":\"h\"}");
+    API_EXPECT_PROBLEM(r, 422, "subject");
+    api_free(&r);
+    r = api_call(a, "POST", "/v1/templates/preview", a->staff_a,
+                 "{\"sms\":\"Hi\",\"subject\":\"s\",\"text\":\"t\",\"html\":\"h\",\"name\":\"x\"}");
+    API_EXPECT_PROBLEM(r, 422, "name");
+    api_free(&r);
+    r = api_call(a, "POST", "/v1/templates/preview", a->staff_a,
+                 "{\"sms\":\"Hi\",\"subject\":\"s\",\"text\":\"t\",\"html\":\"h\","
+                 "\"vars\":{\"a\":5}}");
+    API_EXPECT_PROBLEM(r, 422, "vars.a");
+    api_free(&r);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -905,6 +962,7 @@ int main(void)
         T(test_replays_and_repeats),
         T(test_provider_template_mappings),
         T(test_patient_reminders_and_appointment_edits),
+        T(test_template_preview),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

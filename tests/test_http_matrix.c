@@ -636,6 +636,11 @@ static int body_for(const http_route *rt, const char *action, body_fx *fx)
         {"POST", "/v1/reminders/cancel", NULL,
          {"{\"patient_id\":@P@,\"subject\":\"@S@\"}", "prescription:1",
           "{\"patient_id\":@P@,\"subject\":5}", "subject", 0}},
+        {"POST", "/v1/templates/preview", NULL,
+         {"{\"sms\":\"@S@ {patient_name}\",\"subject\":\"S\",\"text\":\"T\","
+          "\"html\":\"H\",\"vars\":{\"patient_name\":\"Ram\"}}",
+          "Hello", "{\"sms\":5,\"subject\":\"S\",\"text\":\"T\",\"html\":\"H\"}", "sms",
+          0}},
     };
     for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
         if (strcmp(t[i].method, rt->method) || strcmp(t[i].pattern, rt->pattern))

@@ -169,6 +169,7 @@ try {
   await check('editing a template changes its preview and segment count as you type', async () => {
     await page.click('button[data-edit="clinic_notice/en"]');
     const seg = () => page.textContent('[data-segments="en"]');
+    await page.waitForSelector('[data-segments="en"]');
     const s1 = await seg();
     if (!/^1 SMS/.test(s1)) throw new Error('first count: ' + s1);
     await page.fill('#tpl-sms', 'Hi {patient_name}, see you at {clinic_name}. ' + 'Bring your reports. '.repeat(10));
@@ -179,8 +180,10 @@ try {
     await page.waitForFunction(() => /UCS-2/.test(document.querySelector('[data-segments="en"]').textContent));
   });
   await check('a bad template is refused with the error beside its field', async () => {
+    expected = 422; // the preview's, then the save's
     await page.fill('#tpl-sms', 'Hello {patient_name');
-    expected = 422;
+    await page.waitForSelector('[data-preview="en"] .error-box');
+    if (!/unclosed/.test(await page.textContent('#tpl-sms-err'))) throw new Error('the preview did not name the field');
     await page.click('#tpl-save');
     await page.waitForSelector('#tpl-sms-err:not([hidden])');
     const e = await page.textContent('#tpl-sms-err');
@@ -229,7 +232,9 @@ try {
 
   await go('numbers');
   await check('numbers: each chart with its table and CSV', async () => {
-    await page.waitForSelector('[data-chart="messages-by-channel"] svg rect');
+    // Chart.js drew both charts (data-drawn: its datasets) on their canvases.
+    await page.waitForSelector('[data-chart="messages-by-channel"][data-drawn="3"] canvas');
+    await page.waitForSelector('[data-chart="messages-by-status"][data-drawn="7"] canvas');
     for (const c of ['messages-by-channel', 'messages-by-status', 'rates', 'queue']) {
       await page.waitForSelector(`[data-chart="${c}"] table`);
       const [dl] = await Promise.all([page.waitForEvent('download'), page.click(`[data-chart="${c}"] button[data-csv]`)]);

@@ -6,7 +6,7 @@
 import { apiAll, api } from '../api.js';
 import { t } from '../i18n.js';
 import { h, table, csvButton, localDate, errorBox } from '../ui.js';
-import { stackedChart, PALETTE } from '../chart.js';
+import { stackedChart, PALETTE } from '../charts.js';
 
 const DAYS = 14;
 const CHANNELS = ['sms', 'whatsapp', 'email'];

@@ -1,13 +1,13 @@
 // templates.js: the clinic's templates (its own and the built-in ones).
 // Editing one shows, as you type, its preview in English and in Hindi with
-// sample variables and each SMS's segment count (sms.js, before saving);
-// Save PUTs the whole template, and an error the API names a field for is
-// shown beside that field; the saved template is then rendered by the
-// server (POST .../render), the reference for what patients get.
+// sample variables and each SMS's segment count and encoding, rendered by
+// the server from the draft (POST /v1/templates/preview, called once typing
+// pauses) so the dashboard holds no copy of the template rules; an error the
+// API names a field for is shown beside that field. Save PUTs the whole
+// template; the saved template is then rendered by POST .../render.
 import { api } from '../api.js';
 import { t } from '../i18n.js';
 import { h, field, fieldError, table, act, say, errorBox, badge } from '../ui.js';
-import { smsSegments, placeholders, render } from '../sms.js';
 
 const LANGS = ['en', 'hi'];
 const CATEGORIES = ['transactional', 'reminders', 'broadcasts', 'health_tips', 'marketing'];
@@ -17,18 +17,17 @@ const SAMPLES = {
   doctor: 'Dr. Mehta', date: '2 December 2026', time: '10:00', drug: 'Amoxicillin 500 mg', dose: '1 tablet',
   test_name: 'HbA1c', due_date: '15 December 2026', points: '120',
 };
+const DEBOUNCE_MS = 300;
 
-function previewBox(lang, tpl, vars, draft) {
-  const sms = tpl ? render(tpl.sms || '', vars) : null;
-  const seg = sms ? smsSegments(sms.text) : null;
+// One language's preview: the server's rendering of the texts, or its error.
+function previewBox(lang, draft, got) {
   return h('section', { class: 'card', 'data-preview': lang, 'aria-label': t('tpl.preview') + ' ' + t('lang.' + lang) },
     h('h3', {}, t('tpl.preview') + ': ' + t('lang.' + lang) + (draft ? ' · ' + t('tpl.draft') : '')),
-    !tpl ? h('p', { class: 'muted' }, t('tpl.nolang')) : [
-      h('div', { class: 'preview', lang, 'data-sms': lang }, sms.text),
-      h('p', { 'data-segments': lang }, t('tpl.segments', { n: seg.segments, enc: seg.encoding, units: seg.units })),
-      h('p', { class: 'muted' }, t('tpl.nocost')),
-      sms.missing.length ? errorBox(t('tpl.missing', { names: sms.missing.join(', ') })) : null,
-    ]);
+    !got ? h('p', { class: 'muted' }, t('tpl.nolang'))
+      : got.error ? errorBox(got.error)
+        : [h('div', { class: 'preview', lang, 'data-sms': lang }, got.sms.body),
+          h('p', { 'data-segments': lang }, t('tpl.segments', { n: got.sms.segments, enc: got.sms.encoding })),
+          h('p', { class: 'muted' }, t('tpl.nocost'))]);
 }
 
 async function editor(box, name, language, all) {
@@ -43,22 +42,46 @@ async function editor(box, name, language, all) {
   }
   const varBox = h('fieldset', { class: 'card' }, h('legend', {}, t('tpl.samples')));
   const varInputs = {};
+  const addVar = (n) => {
+    varInputs[n] = h('input', { id: 'var-' + n, value: SAMPLES[n] || n.replace(/_/g, ' ') });
+    varInputs[n].addEventListener('input', () => later());
+    varBox.append(field('{' + n + '}', varInputs[n]));
+  };
+  Object.keys(SAMPLES).forEach(addVar);
   const previews = h('div', { class: 'grid2', id: 'tpl-previews' });
   const server = h('div', { id: 'tpl-server' });
-  const draw = () => {
-    const names = placeholders(PARTS.map((p) => inputs[p].value).join('\n'));
-    for (const n of names) if (!varInputs[n]) {
-      varInputs[n] = h('input', { id: 'var-' + n, value: SAMPLES[n] || n.replace(/_/g, ' ') });
-      varInputs[n].addEventListener('input', draw);
-      varBox.append(field('{' + n + '}', varInputs[n]));
+  const getVars = () => Object.fromEntries(Object.entries(varInputs).map(([k, v]) => [k, v.value]));
+  const textsOf = (x) => Object.fromEntries(PARTS.map((p) => [p, (x && x[p]) || '']));
+  // Both languages rendered by the server: this one as typed, the other as
+  // saved. A later draw supersedes an earlier one still in flight.
+  let seq = 0, timer = null;
+  const draw = async () => {
+    const mySeq = ++seq;
+    const vars = getVars();
+    const shown = await Promise.all(LANGS.map(async (l) => {
+      const draft = l === language;
+      const tpl = draft ? textsOf(Object.fromEntries(PARTS.map((p) => [p, inputs[p].value])))
+        : all.find((x) => x.name === name && x.language === l);
+      if (!tpl) return { l, draft, got: null };
+      try {
+        return { l, draft, got: (await api('POST', '/v1/templates/preview', { ...textsOf(tpl), vars })).data };
+      } catch (e) {
+        return { l, draft, got: { error: e.message, field: e.field } };
+      }
+    }));
+    if (mySeq !== seq) return;
+    for (const k of [...PARTS, ...Object.keys(varInputs)]) fieldError(inputs[k] || varInputs[k], '');
+    for (const { draft, got } of shown) {
+      const f = got && got.field;
+      if (!f) continue;
+      if (draft) fieldError(inputs[f] || varInputs[f.slice(5)] || inputs.sms, got.error);
     }
-    const vars = Object.fromEntries(Object.entries(varInputs).map(([k, v]) => [k, v.value]));
-    const draft = { sms: inputs.sms.value };
-    previews.replaceChildren(...LANGS.map((l) => l === language ? previewBox(l, draft, vars, true)
-      : previewBox(l, all.find((x) => x.name === name && x.language === l), vars, false)));
-    return vars;
+    const missing = shown.flatMap(({ got }) => (got && got.missing) || []).filter((n) => !varInputs[n]);
+    if (missing.length) { new Set(missing).forEach(addVar); return draw(); }
+    previews.replaceChildren(...shown.map(({ l, draft, got }) => previewBox(l, draft, got)));
   };
-  for (const p of PARTS) inputs[p].addEventListener('input', draw);
+  const later = () => { clearTimeout(timer); timer = setTimeout(draw, DEBOUNCE_MS); };
+  for (const p of PARTS) inputs[p].addEventListener('input', later);
   const serverPreview = async (vars) => {
     for (const [k, v] of Object.entries(varInputs)) fieldError(v, '');
     try {
@@ -90,15 +113,14 @@ async function editor(box, name, language, all) {
       if (idx >= 0) all[idx] = saved; else all.push(saved);
       out.append(h('p', { role: 'status' }, t('tpl.saved')));
       say(t('tpl.saved'));
-      await serverPreview(draw());
+      await serverPreview(getVars());
     });
   } },
   h('h2', {}, t('tpl.editing', { name, lang: t('lang.' + language) })),
   field(t('tpl.category'), inputs.category),
   PARTS.map((p) => field(t('tpl.' + p), inputs[p])), save, out);
   box.replaceChildren(h('div', { class: 'grid2' }, form, h('div', {}, varBox, previews, server)));
-  const vars = draw();
-  if (mine) serverPreview(vars);
+  draw().then(() => mine && serverPreview(getVars()));
   box.scrollIntoView();
   inputs.sms.focus();
 }
