@@ -137,6 +137,7 @@ int http_create(http_req *r, const http_resource *res);
 int http_update(http_req *r, const http_resource *res);
 /* ?name as a positive id: 0 (absent leaves *out), or -1 with 400 set. */
 int http_query_id(http_req *r, const char *name, int64_t *out);
+int http_query_time(http_req *r, const char *name, int64_t *out);
 /* Answers with the stored record id (re-read, so the client sees what was
  * stored); `located`: with its Location, for a create. */
 int http_reread(http_req *r, const http_resource *res, int status, int64_t id, int located);

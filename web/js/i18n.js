@@ -155,7 +155,7 @@ const WORDS = {
   'pat.service': ["Service", "सेवा"],
   'pat.doctor': ["Doctor", "डॉक्टर"],
   'pat.kind': ["Kind", "प्रकार"],
-  'num.from': ["Computed from the clinic's messages and appointments (the last {days} days for the charts).", "क्लिनिक के संदेशों और अपॉइंटमेंट से गणना (चार्ट के लिए पिछले {days} दिन)।"],
+  'num.from': ["Computed from the clinic's messages and appointments of the last {days} days.", "क्लिनिक के पिछले {days} दिनों के संदेशों और अपॉइंटमेंट से गणना।"],
   'num.bychannel': ["Messages per day by channel (last {days} days)", "माध्यम के अनुसार प्रतिदिन संदेश (पिछले {days} दिन)"],
   'num.bystatus': ["Messages per day by status (last {days} days)", "स्थिति के अनुसार प्रतिदिन संदेश (पिछले {days} दिन)"],
   'num.rates': ["Rates", "दरें"],

@@ -1,6 +1,6 @@
-// messages.js: the queue and its history, newest first. Status is filtered
-// by the API (?status); channel, template, patient and date over what it
-// returned (the list route takes no other filter yet). A message opens
+// messages.js: the queue and its history, newest first. Status and channel
+// are filtered by the API (?status, ?channel); template, patient name and
+// the day it is due over what it returned. A message opens
 // with its attempts and the providers' events; a failed one can be retried
 // and a pending one cancelled.
 import { api, apiAll } from '../api.js';
@@ -60,8 +60,7 @@ export default {
     let rows = [], names = new Map();
     const draw = () => {
       const tp = template.value.trim().toLowerCase(), pp = patient.value.trim().toLowerCase();
-      const shown = rows.filter((m) => (!channel.value || m.channel === channel.value) &&
-        (!tp || m.template.toLowerCase().includes(tp)) &&
+      const shown = rows.filter((m) => (!tp || m.template.toLowerCase().includes(tp)) &&
         (!pp || (names.get(m.patient_id) || '').toLowerCase().includes(pp) || m.recipient.includes(pp)) &&
         (!date.value || localDate(m.due_at) === date.value));
       results.replaceChildren(h('p', { class: 'muted' }, t('msg.count', { n: shown.length, all: rows.length })), table(t('nav.messages'), [
@@ -74,9 +73,13 @@ export default {
         { label: t('col.attempts'), get: (m) => String(m.attempts) },
         { label: t('col.error'), get: (m) => m.last_error || '' }], shown));
     };
+    const query = () => {
+      const q = new URLSearchParams([['status', status.value], ['channel', channel.value]].filter((x) => x[1])).toString();
+      return q ? '?' + q : '';
+    };
     const load = async (open) => {
       try {
-        const [list, pats] = await Promise.all([apiAll('/v1/notifications' + (status.value ? '?status=' + status.value : '')), apiAll('/v1/patients')]);
+        const [list, pats] = await Promise.all([apiAll('/v1/notifications' + query()), apiAll('/v1/patients')]);
         names = new Map(pats.map((p) => [p.id, p.name]));
         rows = list.reverse();
         err.replaceChildren();
@@ -84,8 +87,8 @@ export default {
         if (open) await detail(box, open, load);
       } catch (e) { err.replaceChildren(errorBox(e.message)); }
     };
-    status.addEventListener('change', () => load());
-    for (const c of [channel, template, patient, date]) c.addEventListener('input', draw);
+    for (const c of [status, channel]) c.addEventListener('change', () => load());
+    for (const c of [template, patient, date]) c.addEventListener('input', draw);
     main.append(h('form', { class: 'row card', role: 'search', 'aria-label': t('msg.filters'), onsubmit: (e) => e.preventDefault() },
       field(t('col.status'), status), field(t('col.channel'), channel), field(t('col.template'), template),
       field(t('col.patient'), patient), field(t('col.date'), date),

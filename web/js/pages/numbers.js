@@ -38,7 +38,8 @@ export default {
   render(main) {
     const box = h('div', {});
     main.append(h('p', { class: 'muted' }, t('num.from', { days: DAYS })), box);
-    Promise.all([apiAll('/v1/notifications'), apiAll('/v1/appointments'), api('GET', '/v1/queue/status')]).then(([msgs, appts, q]) => {
+    const since = '?from=' + new Date(Date.parse(days()[0] + 'T00:00:00Z') - 14 * 3600e3).toISOString();
+    Promise.all([apiAll('/v1/notifications' + since), apiAll('/v1/appointments' + since), api('GET', '/v1/queue/status')]).then(([msgs, appts, q]) => {
       const count = (st) => msgs.filter((m) => st.includes(m.status)).length;
       const ac = (st) => appts.filter((a) => st.includes(a.status)).length;
       const outgoing = count(['sent', 'delivered', 'read', 'failed']);

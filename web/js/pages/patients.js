@@ -12,7 +12,7 @@ async function show(box, p) {
     const [visits, plans, msgs] = await Promise.all([
       apiAll('/v1/appointments?patient_id=' + p.id),
       api('GET', '/v1/patients/' + p.id + '/reminders').then((r) => r.data.data),
-      apiAll('/v1/notifications').then((l) => l.filter((m) => m.patient_id === p.id).reverse()),
+      apiAll('/v1/notifications?patient_id=' + p.id).then((l) => l.reverse()),
     ]);
     const dl = (pairs) => h('dl', { class: 'stats' }, pairs.map(([k, v]) => h('div', {}, h('dt', { class: 'muted' }, k), h('dd', {}, v))));
     box.replaceChildren(h('section', { class: 'card', 'data-patient': p.id, 'aria-label': p.name },

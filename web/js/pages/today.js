@@ -12,7 +12,11 @@ const ACTIONS = ['confirm', 'complete', 'no-show', 'cancel'];
 const OPEN = ['scheduled', 'confirmed', 'rescheduled'];
 
 async function loadDay(day) {
-  const [appts, patients] = await Promise.all([apiAll('/v1/appointments'), apiAll('/v1/patients')]);
+  // The server keeps the day (with 14 hours either side, the widest UTC
+  // offset: the clinic's zone decides which of them are its day).
+  const mid = Date.parse(day + 'T00:00:00Z'), H14 = 14 * 3600e3;
+  const range = '?from=' + new Date(mid - H14).toISOString() + '&to=' + new Date(mid + 24 * 3600e3 + H14).toISOString();
+  const [appts, patients] = await Promise.all([apiAll('/v1/appointments' + range), apiAll('/v1/patients')]);
   const byId = new Map(patients.map((p) => [p.id, p]));
   const list = appts.filter((a) => a.start_at.slice(0, 10) === day).sort((a, b) => a.start_at.localeCompare(b.start_at));
   await Promise.all(list.map(async (a) => {
