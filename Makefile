@@ -79,6 +79,20 @@ $(BUILD)/src/workflow_builtin.c: src/workflow_builtin.json scripts/embed-file.sh
 $(BUILD)/src/workflow_builtin.o: $(BUILD)/src/workflow_builtin.c
 	$(CC) $(CFLAGS) $(STRICT) -c $< -o $@
 
+# The staff dashboard (web/) is embedded too and served by src/http/static.c:
+# the binary needs no files beside it. Only the browser tests use npm.
+# Its libraries come from Debian (scripts/setup.sh installs them) and are
+# embedded from where Debian puts them, never copied into the repository.
+DASH_FILES := $(sort $(shell find web -type f))
+DASH_CHARTJS := /usr/share/javascript/chart.js/chart.min.js
+LIB_OBJ += $(BUILD)/src/http/dash_assets.o
+$(BUILD)/src/http/dash_assets.c: $(DASH_FILES) scripts/embed-assets.sh | $(SETUP)
+	@mkdir -p $(dir $@)
+	bash scripts/embed-assets.sh web $(DASH_FILES) vendor/chart.min.js=$(DASH_CHARTJS) > $@
+
+$(BUILD)/src/http/dash_assets.o: $(BUILD)/src/http/dash_assets.c
+	$(CC) $(CFLAGS) $(STRICT) -c $< -o $@
+
 $(BUILD)/libnudge.a: $(LIB_OBJ)
 	ar rcs $@ $^
 

@@ -249,6 +249,15 @@ typedef int (*nudge_appointment_fn)(void *ctx, const nudge_appointment *a);
 int nudge_appointment_list(nudge *n, int64_t clinic_id, int64_t patient_id, const char *status,
                            int64_t after_id, int limit, nudge_appointment_fn fn, void *ctx,
                            nudge_err *err);
+/* The same with more filters: start_at in [from, to) (0: unbounded). */
+typedef struct nudge_appointment_filter {
+    int64_t patient_id; /* 0: all */
+    const char *status; /* NULL: all */
+    int64_t from, to;
+} nudge_appointment_filter;
+int nudge_appointment_find(nudge *n, int64_t clinic_id, const nudge_appointment_filter *f,
+                           int64_t after_id, int limit, nudge_appointment_fn fn, void *ctx,
+                           nudge_err *err);
 /* Changes service, provider, notes and duration (the time changes by
  * reschedule). if_version as for nudge_patient_update. */
 int nudge_appointment_update(nudge *n, int64_t clinic_id, nudge_appointment *a, int64_t if_version,
@@ -430,6 +439,12 @@ typedef struct nudge_rendered {
 int nudge_template_render(const nudge_template *t, const char *channel, const nudge_vars *vars,
                           nudge_rendered *out, nudge_err *err);
 void nudge_rendered_free(nudge_rendered *r);
+/* Checks a template's texts as nudge_template_put does (required parts,
+ * their lengths, placeholder syntax) without saving; err names the part. */
+int nudge_template_check(const nudge_template *t, nudge_err *err);
+/* SMS segments of a text as sent: GSM-7 160/153 septets a part, otherwise
+ * UCS-2 70/67 UTF-16 units; *ucs2 (may be NULL) says UCS-2 was needed. */
+int nudge_sms_segments(const char *text, int *ucs2);
 
 /* Finds the clinic's own template or the built-in one, in `language`,
  * falling back to the clinic's language and then English. */
@@ -509,6 +524,15 @@ int nudge_notification_get(nudge *n, int64_t clinic_id, int64_t id, nudge_notifi
 typedef int (*nudge_notification_fn)(void *ctx, const nudge_notification *m);
 int nudge_notification_list(nudge *n, int64_t clinic_id, const char *status, int64_t after_id,
                             int limit, nudge_notification_fn fn, void *ctx, nudge_err *err);
+/* The same with more filters (0 or NULL: all): created_at in [from, to). */
+typedef struct nudge_notification_filter {
+    const char *status, *channel;
+    int64_t patient_id, appointment_id;
+    int64_t from, to;
+} nudge_notification_filter;
+int nudge_notification_find(nudge *n, int64_t clinic_id, const nudge_notification_filter *f,
+                            int64_t after_id, int limit, nudge_notification_fn fn, void *ctx,
+                            nudge_err *err);
 /* A provider's report about a message it took (a status callback).
  * Moves the notification forward only: sent, delivered, read; failed or
  * undelivered from any state before delivered. Duplicates and late

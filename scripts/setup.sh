@@ -16,6 +16,16 @@ set -euo pipefail
 PKGS="build-essential clang libclang-rt-dev pkg-config libsqlite3-dev libpq-dev libcurl4-openssl-dev
       libmicrohttpd-dev libjansson-dev libical-dev libssl-dev libcmocka-dev libsystemd-dev
       python3 python3-aiosmtpd python3-jsonschema sqlite3 tzdata curl openssl postgresql mandoc systemd"
+# The staff dashboard's browser test (tests/dashboard.sh): Debian's chromium,
+# fonts with Devanagari (fonts-noto-core) and fontconfig's fc-list to find
+# them. Node.js and npm are taken from Debian unless a node is already on
+# the machine (NodeSource's nodejs carries its own npm, which Debian's npm
+# package would conflict with).
+PKGS="$PKGS chromium fonts-noto-core fontconfig"
+# The dashboard's charts: Chart.js 3.9 from Debian, embedded into the
+# binary at build time (Makefile, DASH_CHARTJS).
+PKGS="$PKGS libjs-chart.js"
+command -v node >/dev/null && command -v npm >/dev/null || PKGS="$PKGS nodejs npm"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -51,3 +61,15 @@ setup_probe build-essential cc
 setup_probe clang clang
 setup_probe libclang-rt-dev clang -fsanitize=address,undefined
 setup_probe libsystemd-dev cc $(pkg-config --cflags --libs libsystemd 2>/dev/null || echo -lsystemd)
+
+# playwright-core and axe-core for tests/dashboard.sh, at the versions
+# pinned in tests/browser/package-lock.json, into tests/browser/node_modules
+# (not committed). Only the test uses npm: the dashboard itself is plain
+# files embedded into the binary.
+here=$(cd "$(dirname "$0")/.." && pwd)
+# A machine without the registry still builds and runs nudge; the
+# dashboard suite then fails naming what is missing.
+if ! (cd "$here/tests/browser" && npm ci --no-audit --no-fund --loglevel=error >/dev/null); then
+  echo "setup: warning: npm ci in tests/browser failed (is the npm registry reachable?);" \
+       "tests/dashboard.sh needs it" >&2
+fi

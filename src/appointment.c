@@ -9,6 +9,7 @@
  * run right after the commit: the booking's plan is what they planned.
  */
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <stdlib.h>
@@ -54,6 +55,16 @@ int nudge_appointment_list(nudge *n, int64_t clinic_id, int64_t patient_id, cons
                            int64_t after_id, int limit, nudge_appointment_fn fn, void *ctx,
                            nudge_err *err)
 {
+    nudge_appointment_filter f = {.patient_id = patient_id, .status = status};
+    return nudge_appointment_find(n, clinic_id, &f, after_id, limit, fn, ctx, err);
+}
+
+int nudge_appointment_find(nudge *n, int64_t clinic_id, const nudge_appointment_filter *f,
+                           int64_t after_id, int limit, nudge_appointment_fn fn, void *ctx,
+                           nudge_err *err)
+{
+    const char *status = f->status;
+    int64_t patient_id = f->patient_id;
     static const char *const statuses[] = {"scheduled", "confirmed", "completed",
                                            "cancelled", "no-show",   "rescheduled"};
     int known = !status;
@@ -67,10 +78,12 @@ int nudge_appointment_list(nudge *n, int64_t clinic_id, int64_t patient_id, cons
     store_stmt *st;
     if (store_query(n->db, &st, err,
                     "SELECT " APPT_COLS " FROM appointments WHERE (? = 0 OR clinic_id = ?) AND "
-                    "(? = 0 OR patient_id = ?) AND (? IS NULL OR status = ?) AND id > ? "
-                    "ORDER BY id LIMIT ?",
+                    "(? = 0 OR patient_id = ?) AND (? IS NULL OR status = ?) AND start_at >= ? "
+                    "AND start_at < ? AND id > ? ORDER BY id LIMIT ?",
                     bind_int(clinic_id), bind_int(clinic_id), bind_int(patient_id),
-                    bind_int(patient_id), bind_text(status), bind_text(status), bind_int(after_id),
+                    bind_int(patient_id), bind_text(status), bind_text(status),
+                    bind_int(f->from ? f->from : INT64_MIN), bind_int(f->to ? f->to : INT64_MAX),
+                    bind_int(after_id),
                     bind_int(limit > 0 ? limit : 1000)) < 0)
         return -1;
     int r;

@@ -32,6 +32,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <errno.h>
 #include <signal.h>
@@ -313,12 +314,30 @@ int queue_load(nudge *n, const queue_ref *r, nudge_notification *m, nudge_err *e
 int nudge_notification_list(nudge *n, int64_t clinic_id, const char *status, int64_t after_id,
                             int limit, nudge_notification_fn fn, void *ctx, nudge_err *err)
 {
+    nudge_notification_filter f = {.status = status};
+    return nudge_notification_find(n, clinic_id, &f, after_id, limit, fn, ctx, err);
+}
+
+int nudge_notification_find(nudge *n, int64_t clinic_id, const nudge_notification_filter *f,
+                            int64_t after_id, int limit, nudge_notification_fn fn, void *ctx,
+                            nudge_err *err)
+{
+    const char *ch = f->channel;
+    if (ch && strcmp(ch, "sms") && strcmp(ch, "whatsapp") && strcmp(ch, "email"))
+        return err_set(err, NUDGE_EINVAL, "channel",
+                       "channel must be sms, whatsapp or email (got \"%s\")", ch);
     store_stmt *st;
     if (store_query(n->db, &st, err,
                     "SELECT " NOTIF_COLS " FROM notification_queue WHERE (? = 0 OR clinic_id = ?) "
-                    "AND (? IS NULL OR status = ?) AND id > ? ORDER BY id LIMIT ?",
-                    bind_int(clinic_id), bind_int(clinic_id), bind_text(status), bind_text(status),
-                    bind_int(after_id), bind_int(limit > 0 ? limit : 1000)) < 0)
+                    "AND (? IS NULL OR status = ?) AND (? IS NULL OR channel = ?) "
+                    "AND (? = 0 OR patient_id = ?) AND (? = 0 OR appointment_id = ?) "
+                    "AND created_at >= ? AND created_at < ? AND id > ? ORDER BY id LIMIT ?",
+                    bind_int(clinic_id), bind_int(clinic_id), bind_text(f->status),
+                    bind_text(f->status), bind_text(ch), bind_text(ch), bind_int(f->patient_id),
+                    bind_int(f->patient_id), bind_int(f->appointment_id),
+                    bind_int(f->appointment_id), bind_int(f->from ? f->from : INT64_MIN),
+                    bind_int(f->to ? f->to : INT64_MAX), bind_int(after_id),
+                    bind_int(limit > 0 ? limit : 1000)) < 0)
         return -1;
     int r;
     nudge_notification m;

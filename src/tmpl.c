@@ -296,6 +296,11 @@ int tmpl_sms_segments(const char *text, int *ucs2)
     return segs > INT_MAX ? INT_MAX : (int)segs;
 }
 
+int nudge_sms_segments(const char *text, int *ucs2)
+{
+    return tmpl_sms_segments(text, ucs2);
+}
+
 /* ---- built-ins ---- */
 
 const tmpl_builtin *tmpl_builtin_find(const char *name, const char *language)

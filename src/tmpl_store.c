@@ -135,26 +135,13 @@ static int tmpl_category_ok(const char *c)
     return 0;
 }
 
-int nudge_template_put(nudge *n, int64_t clinic_id, const nudge_template *t, nudge_err *err)
+/* The texts of a template as they can be sent: present where required, no
+ * longer than their medium carries, placeholders well formed. Shared by
+ * put and by the preview of a draft (POST /v1/templates/preview), so a
+ * draft that previews cleanly saves cleanly. */
+int nudge_template_check(const nudge_template *t, nudge_err *err)
 {
     err_clear(err);
-    nudge_clinic c;
-    if (nudge_clinic_get(n, clinic_id, &c, err) < 0)
-        return -1;
-    if (!t->name[0])
-        return err_set(err, NUDGE_EINVAL, "name", "name is required");
-    if (!tmpl_name_ok(t->name))
-        return err_set(err, NUDGE_EINVAL, "name",
-                       "template names use a-z, 0-9 and _ (got \"%s\")", t->name);
-    if (record_check_text(nudge_template_fields, t, err) < 0)
-        return -1;
-    if (!lang_code_ok(t->language))
-        return err_set(err, NUDGE_EINVAL, "language",
-                       "language must be a code such as en or hi (got \"%s\")", t->language);
-    if (!tmpl_category_ok(t->category))
-        return err_set(err, NUDGE_EINVAL, "category",
-                       "category must be transactional, reminders, broadcasts, health_tips or "
-                       "marketing");
     /* max: characters, the most each medium carries whole: Twilio's and
      * MSG91's 1,600 for an SMS (ten segments), the Cloud API's 4,096 for a
      * WhatsApp text, one header line for a subject; mail bodies are bounded
@@ -184,6 +171,31 @@ int nudge_template_put(nudge *n, int64_t clinic_id, const nudge_template *t, nud
         if (tmpl_check(parts[i].text, parts[i].field, err) < 0)
             return -1;
     }
+    return 0;
+}
+
+int nudge_template_put(nudge *n, int64_t clinic_id, const nudge_template *t, nudge_err *err)
+{
+    err_clear(err);
+    nudge_clinic c;
+    if (nudge_clinic_get(n, clinic_id, &c, err) < 0)
+        return -1;
+    if (!t->name[0])
+        return err_set(err, NUDGE_EINVAL, "name", "name is required");
+    if (!tmpl_name_ok(t->name))
+        return err_set(err, NUDGE_EINVAL, "name",
+                       "template names use a-z, 0-9 and _ (got \"%s\")", t->name);
+    if (record_check_text(nudge_template_fields, t, err) < 0)
+        return -1;
+    if (!lang_code_ok(t->language))
+        return err_set(err, NUDGE_EINVAL, "language",
+                       "language must be a code such as en or hi (got \"%s\")", t->language);
+    if (!tmpl_category_ok(t->category))
+        return err_set(err, NUDGE_EINVAL, "category",
+                       "category must be transactional, reminders, broadcasts, health_tips or "
+                       "marketing");
+    if (nudge_template_check(t, err) < 0)
+        return -1;
     int64_t now = clock_now(n);
     if (store_begin_clinic(n->db, clinic_id, err) < 0)
         return -1;

@@ -493,7 +493,7 @@ static void test_content_type_query_and_framing(void **state)
         {"/v1/patients?after=1&after=2", "after"},
         {"/v1/patients?limit=2&limt=3", "limt"},
         {"/v1/patients?after=9223372036854775808", "after"},
-        {"/v1/notifications?patient_id=1", "patient_id"},
+        {"/v1/notifications?template=x", "template"},
         {"/v1/audit?before=x", "before"},
         {"/v1/clinic?x", "x"},
     };
@@ -884,6 +884,215 @@ static void test_metrics(void **state)
     api_free(&r);
 }
 
+/* A draft previewed by the library's rules: rendered for every channel with
+ * the SMS's segments and encoding, a missing sample named (and shown as its
+ * placeholder), a syntax error naming its text; nothing saved. */
+static void test_template_preview(void **state)
+{
+    api_env *a = *state;
+    const char *gsm = "{\"sms\":\"Hi {patient_name}, {{ok}} %s\",\"subject\":\"S {who}\","
+                      "\"text\":\"T\",\"html\":\"<b>{patient_name}</b>\","
+                      "\"vars\":{\"patient_name\":\"R&D\"}}";
+    char body[1024], pad[400];
+    memset(pad, 'x', 150);
+    pad[150] = 0;
+    snprintf(body, sizeof body, gsm, pad);
+    api_resp r = api_call(a, "POST", "/v1/templates/preview", a->staff_a, body);
+    assert_int_equal(r.status, 200);
+    json_t *sms = json_object_get(r.json, "sms");
+    assert_string_equal(json_string_value(json_object_get(sms, "encoding")), "GSM-7");
+    assert_int_equal(json_integer_value(json_object_get(sms, "segments")), 2);
+    assert_non_null(strstr(json_string_value(json_object_get(sms, "body")), "Hi R&D, {ok} x"));
+    json_t *email = json_object_get(r.json, "email");
+    assert_string_equal(json_string_value(json_object_get(email, "html")), "<b>R&amp;D</b>");
+    assert_string_equal(json_string_value(json_object_get(email, "subject")), "S {who}");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(r.json, "missing"), 0)),
+                        "who");
+    assert_int_equal(json_array_size(json_object_get(r.json, "missing")), 1);
+    api_free(&r);
+    /* Devanagari: UCS-2, 70 units a single part. */
+    r = api_call(a, "POST", "/v1/templates/preview", a->integ_a,
+                 "{\"sms\":\"\u0928\u092e\u0938\u094d\u0924\u0947\",\"subject\":\"s\","
+                 "\"text\":\"t\",\"html\":\"h\"}");
+    assert_int_equal(r.status, 200);
+    sms = json_object_get(r.json, "sms");
+    assert_string_equal(json_string_value(json_object_get(sms, "encoding")), "UCS-2");
+    assert_int_equal(json_integer_value(json_object_get(sms, "segments")), 1);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(r.json, "whatsapp"),
+                                                          "body")),
+                        "\u0928\u092e\u0938\u094d\u0924\u0947");
+    api_free(&r);
+    /* Refused drafts name their field. */
+    const char *bad[][2] = {
+        {"{\"sms\":\"Hi {patient_name\",\"subject\":\"s\",\"text\":\"t\",\"html\":\"h\"}", "sms"},
+        {"{\"sms\":\"Hi\",\"text\":\"t\",\"html\":\"h\"}", "subject"},
+        {"{\"sms\":\"Hi\",\"subject\":\"s\",\"text\":\"t\",\"html\":\"h\",\"name\":\"x\"}", "name"},
+        {"{\"sms\":\"Hi\",\"subject\":\"s\",\"text\":\"t\",\"html\":\"h\",\"vars\":{\"a\":5}}",
+         "vars.a"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        r = api_call(a, "POST", "/v1/templates/preview", a->staff_a, bad[i][0]);
+        API_EXPECT_PROBLEM(r, 422, bad[i][1]);
+        api_free(&r);
+    }
+}
+
+/* A list filtered by query is exactly the unfiltered list's items that
+ * match: want(item) says which. Both lists fit one page here. */
+typedef struct flt {
+    const char *field; /* an id or string field equal to val/str ... */
+    int64_t val;
+    const char *str;
+    int64_t from, to; /* ... or a time field in [from, to) (0: open) */
+} flt;
+
+static int flt_match(json_t *item, const flt *f)
+{
+    json_t *v = json_object_get(item, f->field);
+    if (f->str)
+        return json_is_string(v) && !strcmp(json_string_value(v), f->str);
+    if (!f->from && !f->to)
+        return json_integer_value(v) == f->val;
+    int64_t t = 0;
+    nudge_err e = {0};
+    assert_int_equal(nudge_time_parse(json_string_value(v), NULL, &t, f->field, &e), 0);
+    return (!f->from || t >= f->from) && (!f->to || t < f->to);
+}
+
+static void expect_filtered(api_env *a, const char *list, const char *query, const flt *f,
+                            size_t want_n)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s?limit=200", list);
+    api_resp all = api_call(a, "GET", path, a->staff_a, NULL);
+    snprintf(path, sizeof path, "%s?limit=200&%s", list, query);
+    api_resp got = api_call(a, "GET", path, a->staff_a, NULL);
+    if (got.status != 200)
+        fail_msg("%s: %ld %s", path, got.status, got.body);
+    json_t *g = json_object_get(got.json, "data"), *item;
+    size_t i, k = 0;
+    json_array_foreach(json_object_get(all.json, "data"), i, item)
+    {
+        if (!flt_match(item, f))
+            continue;
+        if (k >= json_array_size(g) ||
+            json_integer_value(json_object_get(json_array_get(g, k), "id")) !=
+                json_integer_value(json_object_get(item, "id")))
+            fail_msg("%s: item %zu is not %lld", path, k,
+                     (long long)json_integer_value(json_object_get(item, "id")));
+        k++;
+    }
+    assert_int_equal(json_array_size(g), k);
+    if (k != want_n)
+        fail_msg("%s: %zu items, want %zu", path, k, want_n);
+    api_free(&all);
+    api_free(&got);
+}
+
+/* The lists' filters (the dashboard's pages fetch only what they show):
+ * appointments by start time; notifications by patient, appointment,
+ * channel, status and creation time; bad values refused naming the
+ * parameter; another clinic's rows never included. */
+static void test_list_filters(void **state)
+{
+    api_env *a = *state;
+    int64_t p1 = make_patient(a, a->staff_a), p2 = make_patient(a, a->staff_a);
+    const char *at[] = {"2026-12-01T10:00:00Z", "2026-12-03T10:00:00Z", "2026-12-05T10:00:00Z"};
+    int64_t who[] = {p1, p2, p1}, appt[3];
+    char body[256];
+    for (int i = 0; i < 3; i++) {
+        snprintf(body, sizeof body, "{\"patient_id\":%lld,\"service\":\"X\",\"start_at\":\"%s\"}",
+                 (long long)who[i], at[i]);
+        api_resp r = api_call(a, "POST", "/v1/appointments", a->staff_a, body);
+        assert_int_equal(r.status, 201);
+        appt[i] = api_int(&r, "id");
+        api_free(&r);
+    }
+    /* Another clinic's visit in the same days. */
+    make_appointment(a, a->admin_b, make_patient(a, a->admin_b));
+    int64_t t1 = 0, t2 = 0;
+    nudge_err e = {0};
+    assert_int_equal(nudge_time_parse("2026-12-02T00:00:00Z", NULL, &t1, "t", &e), 0);
+    assert_int_equal(nudge_time_parse("2026-12-05T10:00:00Z", NULL, &t2, "t", &e), 0);
+    flt f = {.field = "start_at", .from = t1};
+    expect_filtered(a, "/v1/appointments", "from=2026-12-02T00:00:00Z", &f, 2);
+    f = (flt){.field = "start_at", .to = t2};
+    expect_filtered(a, "/v1/appointments", "to=2026-12-05T15:30:00%2B05:30", &f, 2);
+    f = (flt){.field = "start_at", .from = t1, .to = t2};
+    expect_filtered(a, "/v1/appointments", "from=2026-12-02T00:00:00Z&to=2026-12-05T10:00:00Z",
+                    &f, 1);
+
+    /* Messages a minute apart: two SMS to p1, a WhatsApp to p2. */
+    int64_t start = a->env.clock.t;
+    const char *sends[] = {"{\"patient_id\":%lld,\"template\":\"prescription_ready\"}",
+                           "{\"patient_id\":%lld,\"template\":\"prescription_ready\","
+                           "\"channel\":\"whatsapp\"}",
+                           "{\"patient_id\":%lld,\"template\":\"prescription_ready\","
+                           "\"channel\":\"sms\"}"};
+    for (int i = 0; i < 3; i++) {
+        a->env.clock.t += 60;
+        snprintf(body, sizeof body, sends[i], (long long)who[i]);
+        api_resp r = api_call(a, "POST", "/v1/notifications", a->staff_a, body);
+        if (r.status != 201)
+            fail_msg("send %d: %ld %s", i, r.status, r.body);
+        api_free(&r);
+    }
+    snprintf(body, sizeof body, "patient_id=%lld", (long long)p1);
+    f = (flt){.field = "patient_id", .val = p1};
+    api_resp all = api_call(a, "GET", "/v1/notifications?limit=200", a->staff_a, NULL);
+    size_t n_all = json_array_size(json_object_get(all.json, "data")), n_p1 = 0, n_a0 = 0,
+           n_wa = 0;
+    json_t *item;
+    size_t i;
+    json_array_foreach(json_object_get(all.json, "data"), i, item)
+    {
+        n_p1 += json_integer_value(json_object_get(item, "patient_id")) == p1;
+        n_a0 += json_integer_value(json_object_get(item, "appointment_id")) == appt[0];
+        n_wa += !strcmp(json_string_value(json_object_get(item, "channel")), "whatsapp");
+    }
+    api_free(&all);
+    assert_true(n_p1 > 0 && n_p1 < n_all && n_wa == 1);
+    expect_filtered(a, "/v1/notifications", body, &f, n_p1);
+    snprintf(body, sizeof body, "appointment_id=%lld", (long long)appt[0]);
+    f = (flt){.field = "appointment_id", .val = appt[0]};
+    expect_filtered(a, "/v1/notifications", body, &f, n_a0);
+    f = (flt){.field = "channel", .str = "whatsapp"};
+    expect_filtered(a, "/v1/notifications", "channel=whatsapp", &f, 1);
+    f = (flt){.field = "status", .str = "pending"};
+    api_resp pend = api_call(a, "GET", "/v1/notifications?limit=200&status=pending", a->staff_a,
+                             NULL);
+    size_t n_pend = json_array_size(json_object_get(pend.json, "data"));
+    api_free(&pend);
+    expect_filtered(a, "/v1/notifications", "status=pending", &f, n_pend);
+    /* created_at: [start + 120, start + 180) holds the second send alone. */
+    char q[160], from[40], to[40];
+    nudge_time_format(start + 120, "UTC", from, sizeof from);
+    nudge_time_format(start + 180, "UTC", to, sizeof to);
+    snprintf(q, sizeof q, "from=%s&to=%s", from, to);
+    f = (flt){.field = "created_at", .from = start + 120, .to = start + 180};
+    expect_filtered(a, "/v1/notifications", q, &f, 1);
+    /* Clinic B sees none of A's messages, whatever the filter. */
+    api_resp r = api_call(a, "GET",
+                          "/v1/notifications?channel=sms&limit=5&from=2000-01-01T00:00:00Z",
+                          a->admin_b, NULL);
+    assert_int_equal(r.status, 200);
+    json_array_foreach(json_object_get(r.json, "data"), i, item)
+        assert_int_not_equal(json_integer_value(json_object_get(item, "patient_id")), p1);
+    api_free(&r);
+
+    /* Bad values: 400 naming the parameter. */
+    const char *bad[][2] = {{"/v1/appointments?from=2026-12-02", "from"},
+                            {"/v1/appointments?to=tomorrow", "to"},
+                            {"/v1/notifications?channel=pigeon", "channel"},
+                            {"/v1/notifications?appointment_id=x", "appointment_id"},
+                            {"/v1/notifications?from=2026-12-02T00:00:00", "from"}};
+    for (size_t b = 0; b < sizeof bad / sizeof *bad; b++) {
+        r = api_call(a, "GET", bad[b][0], a->staff_a, NULL);
+        API_EXPECT_PROBLEM(r, 400, bad[b][1]);
+        api_free(&r);
+    }
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -905,6 +1114,8 @@ int main(void)
         T(test_replays_and_repeats),
         T(test_provider_template_mappings),
         T(test_patient_reminders_and_appointment_edits),
+        T(test_template_preview),
+        T(test_list_filters),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

@@ -686,6 +686,11 @@ static int body_for(const http_route *rt, const char *action, body_fx *fx)
           "\"wording\":\"@S@\"}",
           "Offers by SMS, please",
           "{\"category\":\"marketing\",\"channel\":5,\"state\":\"granted\"}", "channel", 0}},
+        {"POST", "/v1/templates/preview", NULL,
+         {"{\"sms\":\"@S@ {patient_name}\",\"subject\":\"S\",\"text\":\"T\","
+          "\"html\":\"H\",\"vars\":{\"patient_name\":\"Ram\"}}",
+          "Hello", "{\"sms\":5,\"subject\":\"S\",\"text\":\"T\",\"html\":\"H\"}", "sms",
+          0}},
     };
     for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
         if (strcmp(t[i].method, rt->method) || strcmp(t[i].pattern, rt->pattern))
@@ -1288,9 +1293,11 @@ static void test_unknown_paths_and_methods(void **state)
             }
         }
     }
-    /* And a few that are nowhere near. */
-    const char *far[] = {"/", "/v1", "/v1/", "/v1/nothing", "/v1/patients/1/2/3/4/5", "/healthz/x",
-                         "/v1/%2e%2e/v1/patients", "/v1//patients"};
+    /* And a few that are nowhere near (/ is the dashboard, static.c; /dash/
+     * holds only its files). */
+    const char *far[] = {"/dash/", "/dash/nothing.js", "/v1", "/v1/", "/v1/nothing",
+                         "/v1/patients/1/2/3/4/5", "/healthz/x", "/v1/%2e%2e/v1/patients",
+                         "/v1//patients"};
     for (size_t i = 0; i < sizeof far / sizeof *far; i++) {
         char what[256];
         if (path_known(far[i]))

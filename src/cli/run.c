@@ -447,6 +447,8 @@ int cli_serve(cli_ctx *c)
         }
         fprintf(stderr, "nudge: API on http://%.*s:%d\n", (int)(strrchr(listen, ':') - listen),
                 listen, http_port(api));
+        fprintf(stderr, "nudge: staff dashboard on http://%.*s:%d/ (sign in with a staff or admin key)\n",
+                (int)(strrchr(listen, ':') - listen), listen, http_port(api));
     }
     /* Through the settings' formatter: a password inside the database URL
      * is masked, never logged. */

@@ -112,11 +112,11 @@ static int page_appt(void *ctx, const nudge_appointment *a)
 /* ?patient_id and ?status narrow the list; the library judges status. */
 static int fetch_appts(http_req *r, int64_t after, int limit, http_list *l, nudge_err *e)
 {
-    int64_t patient = 0;
-    if (http_query_id(r, "patient_id", &patient) < 0)
+    nudge_appointment_filter f = {.status = http_query(r, "status")};
+    if (http_query_id(r, "patient_id", &f.patient_id) < 0 ||
+        http_query_time(r, "from", &f.from) < 0 || http_query_time(r, "to", &f.to) < 0)
         return -2;
-    int rc = nudge_appointment_list(r->n, r->key.clinic_id, patient, http_query(r, "status"),
-                                    after, limit, page_appt, l, e);
+    int rc = nudge_appointment_find(r->n, r->key.clinic_id, &f, after, limit, page_appt, l, e);
     if (rc < 0 && e->code == NUDGE_EINVAL) {
         codec_err_fields(e); /* the message quotes the query's bytes */
         return http_problem(r, 400, "Malformed request", e->msg, e->field), -2;

@@ -33,6 +33,7 @@ typedef struct http_req {
     char etag[32];
     char location[128];
     char allow[64]; /* methods of a path answered 405 */
+    const char *cache; /* Cache-Control of a dashboard file (static.c); NULL: no-store */
 } http_req;
 
 typedef int (*http_handler)(http_req *r);
@@ -51,6 +52,11 @@ typedef struct http_route {
 } http_route;
 
 extern const http_route http_routes[];
+
+/* static.c: the dashboard's files at / and /dash/, answered without a key;
+ * 1 when r was one of them (answered), 0 for the API to route. */
+int http_static(http_req *r);
+extern const char *const http_static_csp;
 
 /* metrics.c: counts answered requests per route and status. */
 void metrics_count(int route, int status);
@@ -131,6 +137,7 @@ int http_create(http_req *r, const http_resource *res);
 int http_update(http_req *r, const http_resource *res);
 /* ?name as a positive id: 0 (absent leaves *out), or -1 with 400 set. */
 int http_query_id(http_req *r, const char *name, int64_t *out);
+int http_query_time(http_req *r, const char *name, int64_t *out);
 /* Answers with the stored record id (re-read, so the client sees what was
  * stored); `located`: with its Location, for a create. */
 int http_reread(http_req *r, const http_resource *res, int status, int64_t id, int located);

@@ -104,8 +104,16 @@ static int fetch_notifs(http_req *r, int64_t after, int limit, http_list *l, nud
                                 "status"),
                    -2;
     }
-    return nudge_notification_list(r->n, r->key.clinic_id, status, after, limit,
-                                   page_notification, l, e);
+    nudge_notification_filter f = {.status = status, .channel = http_query(r, "channel")};
+    if (http_query_id(r, "patient_id", &f.patient_id) < 0 ||
+        http_query_id(r, "appointment_id", &f.appointment_id) < 0 ||
+        http_query_time(r, "from", &f.from) < 0 || http_query_time(r, "to", &f.to) < 0)
+        return -2;
+    int rc = nudge_notification_find(r->n, r->key.clinic_id, &f, after, limit, page_notification,
+                                     l, e);
+    if (rc < 0 && e->code == NUDGE_EINVAL) /* a channel no message has */
+        return http_problem(r, 400, "Malformed request", e->msg, e->field), -2;
+    return rc;
 }
 
 int api_notification_list(http_req *r)

@@ -133,6 +133,19 @@ int http_query_id(http_req *r, const char *name, int64_t *out)
     return 0;
 }
 
+/* An RFC 3339 time in the query (with its offset); absent leaves *out. */
+int http_query_time(http_req *r, const char *name, int64_t *out)
+{
+    const char *s = http_query(r, name);
+    nudge_err e = {0};
+    if (s && nudge_time_parse(s, NULL, out, name, &e) < 0) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "%s must be an RFC 3339 time with an offset", name);
+        return http_problem(r, 400, "Malformed request", msg, name), -1;
+    }
+    return 0;
+}
+
 int http_create(http_req *r, const http_resource *res)
 {
     json_t *j = http_body(r);

@@ -37,6 +37,7 @@ H(api_loyalty_get); H(api_loyalty_post); H(api_loyalty_rules);
 H(api_workflow_list); H(api_workflow_get); H(api_workflow_put); H(api_workflow_runs);
 H(api_workflow_run_get); H(api_stats);
 H(api_patient_consent); H(api_patient_consent_record); H(api_usage); H(api_unsubscribe);
+H(api_template_preview);
 #undef H
 
 #define ADMIN NUDGE_ROLE_ADMIN
@@ -67,7 +68,8 @@ const http_route http_routes[] = {
     {"GET", "/v1/recalls/rules", api_recall_rule_list, ANY, NULL},
     {"POST", "/v1/recalls/rules", api_recall_rule_create, STAFF, NULL},
     {"POST", "/v1/appointments", api_appointment_create, ANY, NULL},
-    {"GET", "/v1/appointments", api_appointment_list, ANY, "limit after:id patient_id:id status"},
+    {"GET", "/v1/appointments", api_appointment_list, ANY,
+     "limit after:id patient_id:id status from to"},
     {"GET", "/v1/appointments/{id}", api_appointment_get, ANY, NULL},
     {"PATCH", "/v1/appointments/{id}", api_appointment_update, ANY, NULL},
     {"GET", "/v1/appointments/{id}/reminders", api_appointment_reminders, ANY, NULL},
@@ -79,7 +81,8 @@ const http_route http_routes[] = {
     {"PUT", "/v1/templates/{name}/{language}/whatsapp", api_template_map_whatsapp, STAFF, NULL},
     {"PUT", "/v1/templates/{name}/{language}/msg91", api_template_map_msg91, STAFF, NULL},
     {"POST", "/v1/notifications", api_notification_create, ANY, NULL},
-    {"GET", "/v1/notifications", api_notification_list, ANY, "limit after:id status"},
+    {"GET", "/v1/notifications", api_notification_list, ANY,
+     "limit after:id status patient_id:id appointment_id:id channel from to"},
     {"GET", "/v1/notifications/{id}", api_notification_get, ANY, NULL},
     {"POST", "/v1/notifications/{id}/{action}", api_notification_action, STAFF, NULL},
     {"GET", "/v1/queue/status", api_queue_status, ANY, NULL},
@@ -127,6 +130,7 @@ const http_route http_routes[] = {
     {"GET", "/v1/workflow-runs", api_workflow_runs, STAFF, "limit before:id workflow from to"},
     {"GET", "/v1/workflow-runs/{id}", api_workflow_run_get, STAFF, NULL},
     {"GET", "/v1/stats", api_stats, STAFF, "from to"},
+    {"POST", "/v1/templates/preview", api_template_preview, ANY, NULL},
     /* Providers: no API key, their own signatures instead. */
     {"POST", "/webhooks/twilio/status", api_twilio_status, 0, NULL},
     {"POST", "/webhooks/twilio/inbound", api_twilio_inbound, 0, NULL},

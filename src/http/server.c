@@ -731,6 +731,8 @@ static int authenticate(http_req *r, const http_route *rt)
 static void handle(http_server *s, http_req *r)
 {
     char buf[512];
+    if (http_static(r)) /* the dashboard: no key, no store */
+        return;
     const http_route *rt =
         route_find(r->method, r->path, r->params, buf, sizeof buf, r->allow, sizeof r->allow);
     r->route = rt ? (int)(rt - http_routes) : -1;
@@ -782,7 +784,12 @@ static enum MHD_Result send_response(struct MHD_Connection *c, http_req *r)
                             r->raw_type             ? r->raw_type
                             : r->status >= 400 ? "application/problem+json"
                                                : "application/json");
-    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    MHD_add_response_header(resp, "Cache-Control", r->cache ? r->cache : "no-store");
+    if (r->cache) { /* a dashboard file (static.c) */
+        MHD_add_response_header(resp, "Content-Security-Policy", http_static_csp);
+        MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+        MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+    }
     if (r->etag[0])
         MHD_add_response_header(resp, "ETag", r->etag);
     if (r->location[0])

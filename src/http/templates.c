@@ -2,6 +2,9 @@
  * templates.c: /v1/templates. The clinic sees the built-in templates and
  * its own, replaces one per name and language with PUT, and previews a
  * rendering with given variables (a missing variable is a 422 naming it).
+ * A draft not yet saved is previewed whole by POST /v1/templates/preview:
+ * the dashboard's editor shows what the library would send, by the
+ * library's rules (checks, rendering, SMS segments), as the user types.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -284,4 +287,95 @@ int api_template_map_msg91(http_req *r)
     if (rc < 0 && map_path_missing(r, &e))
         return 0;
     return rc < 0 ? http_fail(r, &e) : 0;
+}
+
+/* A checked draft rendered for every channel, with the SMS's segments and
+ * encoding; NULL with err set when a variable is missing. */
+static json_t *preview_render(const nudge_template *t, const nudge_vars *vars, nudge_err *e)
+{
+    static const char *const channels[] = {"sms", "whatsapp", "email"};
+    json_t *o = json_object();
+    for (size_t i = 0; i < sizeof channels / sizeof *channels; i++) {
+        nudge_rendered out;
+        if (nudge_template_render(t, channels[i], vars, &out, e) < 0) {
+            json_decref(o);
+            return NULL;
+        }
+        json_t *c = json_pack("{s:s}", "body", out.body);
+        if (out.subject)
+            json_object_set_new(c, "subject", json_string(out.subject));
+        if (out.html)
+            json_object_set_new(c, "html", json_string(out.html));
+        if (!strcmp(channels[i], "sms")) {
+            int ucs2 = 0;
+            json_object_set_new(c, "segments", json_integer(nudge_sms_segments(out.body, &ucs2)));
+            json_object_set_new(c, "encoding", json_string(ucs2 ? "UCS-2" : "GSM-7"));
+        }
+        json_object_set_new(o, channels[i], c);
+        nudge_rendered_free(&out);
+    }
+    return o;
+}
+
+/* POST /v1/templates/preview: a draft's texts {"sms", "whatsapp"?,
+ * "subject", "text", "html", "vars"?} checked as PUT checks them and
+ * rendered for every channel, with the SMS's segments and encoding, and
+ * the variables the texts use that vars lacks. Writes nothing; an error
+ * names the text at fault. */
+int api_template_preview(http_req *r)
+{
+    json_t *j = http_body(r);
+    if (!j)
+        return 0;
+    static const char *const names[] = {"sms", "whatsapp", "subject", "text", "html", "vars"};
+    static const int types[] = {JSON_STRING, JSON_STRING, JSON_STRING,
+                                JSON_STRING, JSON_STRING, JSON_OBJECT};
+    if (body_fields(r, j, names, types, 6) < 0) {
+        json_decref(j);
+        return 0;
+    }
+    nudge_template t = {0};
+    char **parts[] = {&t.sms, &t.whatsapp, &t.subject, &t.text, &t.html};
+    for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) {
+        const char *v = json_string_value(json_object_get(j, names[i]));
+        *parts[i] = v && *v ? codec_strdup(v) : NULL; /* "" whatsapp: the SMS text */
+    }
+    nudge_vars vars = {0};
+    nudge_err e = {0};
+    const char *ch = "sms"; /* every channel is rendered; vars alone are read */
+    json_t *vj = json_pack("{s:O?}", "vars", json_object_get(j, "vars"));
+    int rc = codec_render_in(vj, &vars, &ch, &e);
+    json_decref(vj);
+    json_decref(j);
+    if (rc < 0) {
+        nudge_template_free(&t);
+        nudge_vars_free(&vars);
+        return http_fail_body(r, &e);
+    }
+    json_t *o = NULL, *missing = json_array();
+    int full = 0;
+    rc = nudge_template_check(&t, &e);
+    /* A variable the sample lacks is listed in "missing" and shown as its
+     * placeholder, so an editor learns the names a draft uses from one
+     * answer; each pass adds one, and vars holds at most 48. */
+    while (rc == 0 && !(o = preview_render(&t, &vars, &e))) {
+        if (strncmp(e.field, "vars.", 5) || nudge_vars_get(&vars, e.field + 5)) {
+            rc = -1;
+            break;
+        }
+        char shown[sizeof e.field + 2]; /* a name fits: it fitted in e.field */
+        snprintf(shown, sizeof shown, "{%.*s}", (int)sizeof e.field - 5, e.field + 5);
+        json_array_append_new(missing, json_string(e.field + 5));
+        rc = full = nudge_vars_set(&vars, e.field + 5, shown);
+    }
+    nudge_template_free(&t);
+    nudge_vars_free(&vars);
+    if (rc < 0) {
+        json_decref(missing);
+        return full ? http_problem(r, 422, "Invalid input", "the texts use too many variables",
+                                   "vars")
+                    : http_fail_body(r, &e);
+    }
+    json_object_set_new(o, "missing", missing);
+    return http_ok(r, 200, o), 0;
 }

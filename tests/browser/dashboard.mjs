@@ -1,0 +1,303 @@
+// dashboard.mjs: the staff dashboard in Debian's headless chromium, driven
+// by playwright-core (tests/dashboard.sh starts the server and seeds it).
+// Prints TAP lines ("ok N - what") that tests/run.sh counts; screenshots of
+// every page go to $OUT as the run's artefacts.
+import { chromium } from 'playwright-core';
+import { readFileSync, mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+
+const env = (k) => { if (!process.env[k]) throw new Error('dashboard.mjs: ' + k + ' is not set'); return process.env[k]; };
+const URL = env('DASH_URL'), KEY = env('DASH_KEY'), DB = env('DASH_DB'), OUT = env('DASH_OUT');
+let n = Number(process.env.DASH_N || 0), failed = 0;
+const T0 = Date.now();
+const ok = (what) => console.log(`ok ${++n} - ${what}` + (process.env.DASH_TIMING ? ` [${Date.now() - T0} ms]` : ""));
+const notOk = (what, ...why) => { failed++; console.log(`not ok ${++n} - ${what}`); for (const w of why) console.log('  # ' + String(w).split('\n').join('\n  # ')); };
+async function check(what, fn) {
+  try { const r = await fn(); if (r === false) notOk(what); else ok(what); } catch (e) { notOk(what, e.message); }
+}
+const api = async (method, path, body) => {
+  const r = await fetch(URL + path, { method, headers: { Authorization: 'Bearer ' + KEY, 'Content-Type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
+  return r.json();
+};
+
+// The seed beyond the demo: two visits 150 minutes from now (their
+// 2 h reminders still planned), on the clinic's date of the first; the
+// demo's first sent message made a provider's failure in the database.
+// Quiet hours off: the suite runs at any hour, and a message held until
+// 08:00 in Kolkata would never be sent while it waits.
+const clinic = await api('PATCH', '/v1/clinic', { quiet_hours: null });
+if (!clinic.timezone) throw new Error('PATCH /v1/clinic: ' + JSON.stringify(clinic));
+const at = (min) => new Date(Date.now() + min * 60000).toISOString().slice(0, 17) + '00Z';
+const book = async (patient_id, service, start_at) => (await api('POST', '/v1/appointments', { patient_id, service, start_at, duration_minutes: 30 })).id;
+const CANCEL = await book(1, 'Scaling', at(150)), KEEP = await book(3, 'Crown fitting', at(150));
+const DAY = new Intl.DateTimeFormat('en-CA', { timeZone: clinic.timezone }).format(new Date(Date.now() + 150 * 60000));
+let FAILED = null, keepSent = false;
+for (let i = 0; i < 200 && !(FAILED && keepSent); i++) { // waiting for serve's ticks, not for a schedule
+  const l = await api('GET', '/v1/notifications?status=sent');
+  FAILED = l.data.length ? l.data[0].id : null;
+  const plans = (await api('GET', `/v1/appointments/${KEEP}/reminders`)).data;
+  keepSent = plans.some((p) => p.notification_id);
+  if (!(FAILED && keepSent)) await new Promise((r) => setTimeout(r, 100));
+}
+if (FAILED) execFileSync('sqlite3', ['-cmd', '.timeout 5000', DB, `UPDATE notification_queue SET status = 'failed', last_error = 'provider: number unreachable (test)' WHERE id = ${FAILED}`]);
+await check('seeded: two visits on ' + DAY + ' and a failed message', async () => {
+  if (!CANCEL || !KEEP || !FAILED || !keepSent) throw new Error(`visits ${CANCEL} ${KEEP}, message ${FAILED}, confirmation queued ${keepSent}`);
+  if ((await api('GET', '/v1/notifications/' + FAILED)).status !== 'failed') throw new Error('not failed');
+});
+
+mkdirSync(OUT, { recursive: true });
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  // As root (a container or chroot) chromium's sandbox cannot start.
+  chromiumSandbox: process.getuid() !== 0 && !process.env.DASH_NO_SANDBOX,
+  args: ['--disable-gpu', '--disable-dev-shm-usage'],
+});
+const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+const page = await context.newPage();
+page.setDefaultTimeout(10000);
+const problems = [];
+let expected = 0; // a status the step provokes on purpose (a refused key, a refused template)
+page.on('console', (m) => { if (m.type() === 'error' && !(expected && m.text().includes('status of ' + expected))) problems.push('console: ' + m.text()); });
+page.on('pageerror', (e) => problems.push('page error: ' + e.message));
+page.on('requestfailed', (r) => problems.push('request failed: ' + r.url() + ' ' + (r.failure() || {}).errorText));
+page.on('response', (r) => { if (r.status() >= 400 && r.status() !== expected) problems.push('HTTP ' + r.status() + ' ' + r.request().method() + ' ' + r.url()); });
+
+const axeSeen = [], untranslated = [];
+// A page's screenshot (the whole page, or the window's worth for a short
+// one), raw keys, and axe-core's serious and critical violations.
+async function audit(name, axe = true, fullPage = true) {
+  await page.screenshot({ path: `${OUT}/${name}.png`, fullPage });
+  const raw = await page.evaluate(() => document.body.innerText.match(/(?<![\w-])(nav|today|msg|tpl|pat|num|col|act|status|kind|channel|err|signin|chart|csv|soon|lang)\.[a-z_.-]+/g));
+  if (raw) untranslated.push(`${name}: ${[...new Set(raw)].join(', ')}`);
+  if (!axe) return;
+  await page.evaluate(axeSource);
+  const r = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  const bad = r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  if (bad.length) axeSeen.push(`${name}: ` + bad.map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((x) => x.target.join(' ')).join('; ')}`).join(' | '));
+}
+async function go(id) {
+  await page.click(`nav a[data-page="${id}"]`);
+  await page.waitForFunction((t) => location.hash === '#/' + t, id);
+}
+
+try {
+  await page.goto(URL + '/');
+  await check('the sign-in form is shown without a key', async () => page.waitForSelector('#key'));
+  await audit('signin');
+
+  expected = 401;
+  await page.fill('#key', 'nudge_000000000000_' + '0'.repeat(64));
+  await page.click('#signin-go');
+  await check('a wrong key is refused in words', async () => {
+    await page.waitForSelector('#signin-error .error-box');
+    const text = await page.textContent('#signin-error');
+    if (!/refused/.test(text)) throw new Error('said: ' + text);
+    if (await page.evaluate(() => sessionStorage.length) !== 0) throw new Error('a refused key was kept');
+  });
+  expected = 0;
+
+  await page.fill('#key', KEY);
+  await page.click('#signin-go');
+  await check('the right key signs in and opens Today', async () => page.waitForSelector('nav a[data-page="today"][aria-current="page"]'));
+  await check('the key is kept in sessionStorage with an expiry, never in localStorage or the URL', async () => {
+    const s = await page.evaluate(() => ({ sess: sessionStorage.getItem('nudge.session'), local: JSON.stringify(localStorage), url: location.href }));
+    const j = JSON.parse(s.sess);
+    if (j.key !== KEY || !(j.expires > Date.now()) || j.expires > Date.now() + 12 * 3600e3) throw new Error('session: ' + s.sess);
+    if (s.local.includes(KEY.slice(0, 20)) || s.url.includes(KEY.slice(6, 18))) throw new Error('key leaked: ' + s.local + ' ' + s.url);
+  });
+
+  await page.fill('#today-date', DAY);
+  await page.dispatchEvent('#today-date', 'change');
+  const card = (id) => `li[data-appointment="${id}"]`;
+  await check("the day's appointments are shown with their plans and messages", async () => {
+    await page.waitForSelector(card(CANCEL) + ' [data-plan]');
+    await page.waitForSelector(card(KEEP));
+    const text = await page.textContent(card(CANCEL));
+    if (!/unconfirmed/.test(text)) throw new Error('no confirmation state in: ' + text);
+  });
+  await audit('today');
+
+  await check('cancelling an appointment makes its planned reminders disappear', async () => {
+    const before = await page.locator(card(CANCEL) + ' [data-plan]').count();
+    if (!before) throw new Error('nothing planned before the cancel');
+    await page.click(card(CANCEL) + ' button[data-action="cancel"]');
+    await page.waitForSelector(card(CANCEL) + ' h2 .badge[data-status="cancelled"]');
+    const after = await page.locator(card(CANCEL) + ' [data-plan]').count();
+    if (after) throw new Error(`${after} plans still shown`);
+    const plans = (await api('GET', `/v1/appointments/${CANCEL}/reminders`)).data;
+    if (plans.some((p) => p.status === 'planned')) throw new Error('the server still has planned reminders');
+  });
+
+  await check('confirm and resend on a visit', async () => {
+    await page.click(card(KEEP) + ' button[data-action="confirm"]');
+    await page.waitForSelector(card(KEEP) + ' h2 .badge[data-status="confirmed"]');
+    await page.click(card(KEEP) + ' button[data-resend]');
+    const id = await (await page.waitForSelector(card(KEEP) + ' [data-resent]')).getAttribute('data-resent');
+    const m = await api('GET', '/v1/notifications/' + id);
+    if (m.patient_id !== 3 || m.template !== 'appointment_confirmation') throw new Error(JSON.stringify(m).slice(0, 300));
+  });
+
+  await check('rescheduling a visit from its card', async () => {
+    const a = await api('GET', '/v1/appointments/' + KEEP);
+    // A minute earlier, as wall time in the clinic's zone (what the form sends).
+    const wall = new Intl.DateTimeFormat('sv-SE', { timeZone: clinic.timezone, dateStyle: 'short', timeStyle: 'short' })
+      .format(new Date(Date.parse(a.start_at) - 60000)).replace(' ', 'T');
+    await page.click(card(KEEP) + ' details summary');
+    await page.fill(card(KEEP) + ' input[data-field="start_at"]', wall);
+    await page.click(card(KEEP) + ' details button[type="submit"]');
+    await page.waitForSelector(card(KEEP) + ' h2 .badge[data-status="rescheduled"]');
+    const b = await api('GET', '/v1/appointments/' + KEEP);
+    if (Date.parse(b.start_at) !== Date.parse(a.start_at) - 60000) throw new Error(a.start_at + ' -> ' + b.start_at);
+  });
+
+  await go('messages');
+  await check('a failed message shows its reason and can be retried', async () => {
+    await page.selectOption('#f-status', 'failed');
+    await page.click(`button[data-open="${FAILED}"]`);
+    await page.waitForSelector(`[data-detail="${FAILED}"] .error-box`);
+    await audit('messages');
+    await page.click(`button[data-retry="${FAILED}"]`);
+    await page.waitForSelector(`[data-detail="${FAILED}"] h2 .badge:not([data-status="failed"])`);
+    const m = await api('GET', '/v1/notifications/' + FAILED);
+    if (m.status === 'failed') throw new Error('still failed on the server');
+  });
+
+  await go('templates');
+  await check('editing a template changes its preview and segment count as you type', async () => {
+    await page.click('button[data-edit="clinic_notice/en"]');
+    const seg = () => page.textContent('[data-segments="en"]');
+    await page.waitForSelector('[data-segments="en"]');
+    const s1 = await seg();
+    if (!/^1 SMS/.test(s1)) throw new Error('first count: ' + s1);
+    await page.fill('#tpl-sms', 'Hi {patient_name}, see you at {clinic_name}. ' + 'Bring your reports. '.repeat(10));
+    await page.waitForFunction(() => /^2 SMS/.test(document.querySelector('[data-segments="en"]').textContent));
+    const p = await page.textContent('[data-sms="en"]');
+    if (!p.startsWith('Hi Ram Lal, see you at Smile Dental.')) throw new Error('preview: ' + p);
+    await page.fill('#tpl-sms', 'Namaste {patient_name} \u0928\u092e\u0938\u094d\u0924\u0947');
+    await page.waitForFunction(() => /UCS-2/.test(document.querySelector('[data-segments="en"]').textContent));
+  });
+  await check('a bad template is refused with the error beside its field', async () => {
+    expected = 422; // the preview's, then the save's
+    await page.fill('#tpl-sms', 'Hello {patient_name');
+    await page.waitForSelector('[data-preview="en"] .error-box');
+    if (!/unclosed/.test(await page.textContent('#tpl-sms-err'))) throw new Error('the preview did not name the field');
+    await page.click('#tpl-save');
+    await page.waitForSelector('#tpl-sms-err:not([hidden])');
+    const e = await page.textContent('#tpl-sms-err');
+    if (!e.trim()) throw new Error('empty error');
+  });
+  expected = 0;
+  await audit('templates');
+  await check('a Hindi template is rendered with Devanagari glyphs, not tofu boxes', async () => {
+    await page.click('button[data-edit="appointment_confirmation/hi"]');
+    await page.waitForSelector('[data-sms="hi"]');
+    const r = await page.evaluate(() => {
+      const el = document.querySelector('[data-sms="hi"]');
+      const text = el.textContent;
+      if (!/[\u0900-\u097f]/.test(text)) return { err: 'no Devanagari in the preview: ' + text };
+      const probe = (s) => {
+        const span = document.createElement('span');
+        span.textContent = s;
+        span.style.font = getComputedStyle(el).font;
+        span.style.position = 'absolute';
+        span.style.whiteSpace = 'pre';
+        document.body.append(span);
+        const w = span.getBoundingClientRect().width;
+        span.remove();
+        return w;
+      };
+      // U+0378 is unassigned: no font has it, so it shows the missing-glyph box.
+      const tofu = probe('\u0378');
+      const letters = ['\u0915', '\u092e', '\u0917', '\u0940', '\u0901', '\u0928'].map(probe);
+      return { tofu, letters };
+    });
+    if (r.err) throw new Error(r.err);
+    if (r.letters.some((w) => Math.abs(w - r.tofu) < 0.01) || new Set(r.letters.map((w) => w.toFixed(2))).size < 3)
+      throw new Error('glyph widths look like tofu: ' + JSON.stringify(r));
+    await page.locator('[data-preview="hi"]').screenshot({ path: `${OUT}/hindi-preview.png` });
+  });
+
+  await go('patients');
+  await page.fill('#pat-q', 'Ram');
+  await page.click('button[data-open-patient]');
+  await check('a patient is found with visits, consent and messages', async () => {
+    await page.waitForSelector('[data-patient] table');
+    const text = await page.textContent('[data-patient]');
+    if (!/Ram Lal/.test(text) || !/Consent/.test(text)) throw new Error(text.slice(0, 200));
+  });
+  await audit('patients');
+
+  await go('numbers');
+  await check('numbers: each chart with its table and CSV', async () => {
+    // Chart.js drew both charts (data-drawn: its datasets) on their canvases.
+    await page.waitForSelector('[data-chart="messages-by-channel"][data-drawn="3"] canvas');
+    await page.waitForSelector('[data-chart="messages-by-status"][data-drawn="7"] canvas');
+    for (const c of ['messages-by-channel', 'messages-by-status', 'rates', 'queue']) {
+      await page.waitForSelector(`[data-chart="${c}"] table`);
+      const [dl] = await Promise.all([page.waitForEvent('download'), page.click(`[data-chart="${c}"] button[data-csv]`)]);
+      const path = `${OUT}/${c}.csv`;
+      await dl.saveAs(path);
+      const csv = readFileSync(path, 'utf8');
+      if (csv.split('\n').length < 3) throw new Error(c + '.csv: ' + csv);
+    }
+  });
+  await audit('numbers');
+
+  for (const id of ['tickets', 'broadcasts', 'loyalty', 'usage']) {
+    await go(id);
+    await page.waitForSelector(`[data-not-landed="${id}"]`);
+    // One module draws them all: one screenshot and one accessibility check.
+    if (id === 'tickets') await audit(id, true, false);
+  }
+  await check('pages whose feature has not landed say so', async () => true);
+
+  await page.setViewportSize({ width: 800, height: 1100 });
+  await go('today');
+  await page.waitForSelector(card(KEEP));
+  await check('at tablet width nothing overflows sideways', async () => {
+    const w = await page.evaluate(() => [document.documentElement.scrollWidth, innerWidth]);
+    if (w[0] > w[1]) throw new Error(`page ${w[0]} px wide in a ${w[1]} px window`);
+  });
+  await audit('today-tablet', false, false);
+  await page.selectOption('#lang', 'hi');
+  await check('the interface speaks Hindi', async () => {
+    await page.waitForSelector('nav a[data-page="today"]:has-text("आज")');
+    await page.waitForSelector(card(KEEP));
+  });
+  await audit('today-hindi');
+  await page.selectOption('#lang', 'en');
+
+  await check('keyboard: Tab reaches the page list with a visible focus ring', async () => {
+    await page.focus('#lang');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    const f = await page.evaluate(() => {
+      const el = document.activeElement;
+      const cs = getComputedStyle(el);
+      return { tag: el.tagName, page: el.dataset.page, outline: cs.outlineStyle, width: cs.outlineWidth };
+    });
+    if (f.tag !== 'A' || f.outline === 'none' || f.width === '0px') throw new Error(JSON.stringify(f));
+  });
+
+  await page.click('#signout');
+  await check('sign-out forgets the key', async () => {
+    await page.waitForSelector('#key');
+    if (await page.evaluate(() => sessionStorage.getItem('nudge.session')) !== null) throw new Error('still stored');
+  });
+
+  if (axeSeen.length) notOk('axe-core: no serious or critical violation on any page', ...axeSeen);
+  else ok('axe-core: no serious or critical violation on any page');
+  if (untranslated.length) notOk('every text shown has its words (no raw keys)', ...untranslated);
+  else ok('every text shown has its words (no raw keys)');
+  if (problems.length) notOk('no console error or failed request on any page', ...problems.slice(0, 20));
+  else ok('no console error or failed request on any page');
+} catch (e) {
+  notOk('the browser run finished', e.stack || e.message);
+  await page.screenshot({ path: `${OUT}/failure.png`, fullPage: true }).catch(() => {});
+}
+await browser.close();
+console.log(`# dashboard: ${n} checks, ${failed} failed; screenshots in ${OUT}`);
+process.exit(failed ? 1 : 0);
