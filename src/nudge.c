@@ -250,29 +250,6 @@ static int tick_fallbacks(nudge *n, void *ctx, nudge_err *err)
     return queue_fallback_overdue(n, clock_now(n), err);
 }
 
-/* The scans of reminders not tied to a visit (recall.c, birthday.c,
- * lab.c): each plans a little ahead of what it finds, so once an hour is
- * enough; they read the tick's instant. They read domain state and plan
- * on it (a recall held by a booking), so they take the writers' lock that
- * their gate's transaction (store_begin_own) does not. */
-static int tick_recalls(nudge *n, void *ctx, nudge_err *err)
-{
-    (void)ctx;
-    return store_lock_writers(n->db, err) < 0 ? -1 : recall_scan(n, clock_now(n), err);
-}
-
-static int tick_birthdays(nudge *n, void *ctx, nudge_err *err)
-{
-    (void)ctx;
-    return store_lock_writers(n->db, err) < 0 ? -1 : birthday_scan(n, clock_now(n), err);
-}
-
-static int tick_labs(nudge *n, void *ctx, nudge_err *err)
-{
-    (void)ctx;
-    return store_lock_writers(n->db, err) < 0 ? -1 : lab_scan(n, clock_now(n), err);
-}
-
 /* The periodic jobs of a tick, each once per occurrence across every
  * worker. An occurrence is a second of the clock: a lease ends, and a
  * WhatsApp message becomes overdue, at a given second, and the tests'
@@ -284,9 +261,7 @@ static const struct {
 } tick_jobs[] = {
     {"reap_leases", 1, tick_reap},
     {"whatsapp_fallback", 1, tick_fallbacks},
-    {"recall_scan", 3600, tick_recalls},
-    {"birthday_scan", 3600, tick_birthdays},
-    {"lab_scan", 3600, tick_labs},
+    /* The recall, birthday and lab scans are built-in tasks (task.c). */
 };
 
 int nudge_tick(nudge *n, nudge_tick_stats *st, nudge_err *err)

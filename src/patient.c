@@ -85,7 +85,22 @@ static int patient_validate(const nudge_clinic *c, nudge_patient *p, int64_t now
     }
     if (p->preferred_time < -1 || p->preferred_time >= 1440)
         return err_set(err, NUDGE_EINVAL, "preferred_time", "preferred time must be HH:MM");
-    return 0;
+    /* Reminders on several channels at once (issue 9): each must reach them. */
+    char ch[sizeof p->reminder_channels];
+    if (reminder_channels(p->reminder_channels, ch, sizeof ch, "reminder_channels", err) < 0)
+        return -1;
+    str_copy(p->reminder_channels, sizeof p->reminder_channels, ch);
+    return reminder_channels_reach(p, ch, "reminder_channels", err);
+}
+
+/* The channels each of their reminders goes on at once (migration 022). */
+static int patient_set_channels(nudge *n, const nudge_patient *p, nudge_err *err)
+{
+    return store_exec(n->db, err,
+                      "UPDATE patient_communication_preferences SET reminder_channels = ? "
+                      "WHERE clinic_id = ? AND patient_id = ?",
+                      bind_text_or_null(p->reminder_channels), bind_int(p->clinic_id),
+                      bind_int(p->id));
 }
 
 int nudge_patient_add(nudge *n, nudge_patient *p, nudge_err *err)
@@ -125,7 +140,8 @@ int nudge_patient_add(nudge *n, nudge_patient *p, nudge_err *err)
                    bind_int(!!(o & NUDGE_OPTOUT_HEALTH_TIPS)),
                    bind_int(!!(o & NUDGE_OPTOUT_MARKETING)), bind_int(!!(o & NUDGE_OPTOUT_SMS)),
                    bind_int(!!(o & NUDGE_OPTOUT_WHATSAPP)), bind_int(!!(o & NUDGE_OPTOUT_EMAIL)),
-                   bind_int(now)) < 0)
+                   bind_int(now)) < 0 ||
+        patient_set_channels(n, p, err) < 0)
         goto fail;
     json_t *ev = json_pack("{s:I}", "patient_id", (json_int_t)p->id);
     if (event_emit(n, p->clinic_id, "patient.created", p->id, ev, err) < 0)
@@ -227,7 +243,8 @@ int nudge_patient_update(nudge *n, int64_t clinic_id, nudge_patient *p, int64_t 
             bind_int(!!(o & NUDGE_OPTOUT_HEALTH_TIPS)), bind_int(!!(o & NUDGE_OPTOUT_MARKETING)),
             bind_int(!!(o & NUDGE_OPTOUT_SMS)), bind_int(!!(o & NUDGE_OPTOUT_WHATSAPP)),
             bind_int(!!(o & NUDGE_OPTOUT_EMAIL)), bind_int(now), bind_int(p->clinic_id),
-            bind_int(p->id)) < 0)
+            bind_int(p->id)) < 0 ||
+        patient_set_channels(n, p, err) < 0)
         goto fail;
     json_t *ev = json_pack("{s:I}", "patient_id", (json_int_t)p->id);
     if (event_emit(n, p->clinic_id, "patient.updated", p->id, ev, err) < 0 ||

@@ -442,13 +442,16 @@ int nudge_followup_add(nudge *n, int64_t clinic_id, int64_t patient_id, const ch
         .detail = detail,
         .due_at = due,
     };
+    int64_t got = 0;
     if (store_begin(n->db, err) < 0)
         return -1;
-    if (reminder_plan(n, &rs, id, err) < 0 ||
-        audit_add(n, c.id, "create", "reminder", *id, subject, err) < 0) {
+    if (reminder_plan(n, &rs, &got, err) < 0 ||
+        audit_add(n, c.id, "create", "reminder", got, subject, err) < 0) {
         store_rollback(n->db);
         return -1;
     }
+    if (id)
+        *id = got;
     return store_commit(n->db, err);
 }
 

@@ -82,6 +82,15 @@ static runs get_runs(nudge *n, int64_t id)
     return out;
 }
 
+/* The tests below count their own tasks: the defaults every clinic and
+ * the installation get (test_default_tasks) are dropped first. */
+static void drop_defaults(nudge *n)
+{
+    nudge_err e = {0};
+    if (store_exec(n->db, &e, "DELETE FROM tasks") < 0)
+        fail_msg("drop defaults: %s", e.msg);
+}
+
 static int tick_at(tu_env *env, int64_t t)
 {
     env->clock.t = t;
@@ -492,6 +501,7 @@ static void test_registry_and_scope(void **state)
     nudge_err e = {0};
     int64_t c1 = api_clinic(env.n, "Clinic 1", "Asia/Kolkata");
     int64_t c2 = api_clinic(env.n, "Clinic 2", "UTC");
+    drop_defaults(env.n);
     nudge_task t = {0};
     t.clinic_id = c1;
     strcpy(t.name, "x");
@@ -559,6 +569,7 @@ static void test_purge(void **state)
     nudge_err e = {0};
     int64_t c1 = api_clinic(env.n, "Clinic 1", "UTC");
     int64_t c2 = api_clinic(env.n, "Clinic 2", "UTC");
+    drop_defaults(env.n);
     struct {
         int64_t clinic;
         const char *status;
@@ -613,6 +624,7 @@ static void test_http_tasks(void **state)
     (void)state;
     api_env a;
     api_open(&a, T0);
+    drop_defaults(a.env.n);
     nudge_err e = {0};
     add_task(a.env.n, 0, "installation purge", "purge", "daily", "04:00", NULL, 3);
     const char *body = "{\"name\": \"purge\", \"fn\": \"purge\", \"kind\": \"daily\", "

@@ -25,6 +25,8 @@ H(api_prescription_stop); H(api_reminder_list); H(api_reminder_cancel_where);
 H(api_recall_rule_create); H(api_recall_rule_list); H(api_recall_list); H(api_recall_close);
 H(api_twilio_status); H(api_twilio_inbound); H(api_whatsapp_verify); H(api_whatsapp_events);
 H(api_msg91_status);
+H(api_prescription_change); H(api_lab_create); H(api_lab_list); H(api_lab_done);
+H(api_followup_create); H(api_patient_ready);
 #undef H
 
 #define ADMIN NUDGE_ROLE_ADMIN
@@ -80,6 +82,12 @@ const http_route http_routes[] = {
     {"GET", "/v1/tasks/{id}", api_task_get, STAFF, NULL},
     {"GET", "/v1/tasks/{id}/runs", api_task_runs, STAFF, "limit"},
     {"POST", "/v1/tasks/{id}/{action}", api_task_action, ADMIN, NULL},
+    {"POST", "/v1/prescriptions/{id}/change", api_prescription_change, STAFF, NULL},
+    {"POST", "/v1/labs", api_lab_create, ANY, NULL},
+    {"GET", "/v1/labs", api_lab_list, ANY, "patient_id:id"},
+    {"POST", "/v1/labs/{id}/done", api_lab_done, STAFF, NULL},
+    {"POST", "/v1/follow-ups", api_followup_create, ANY, NULL},
+    {"POST", "/v1/patients/{id}/ready", api_patient_ready, ANY, NULL},
     /* Providers: no API key, their own signatures instead. */
     {"POST", "/webhooks/twilio/status", api_twilio_status, 0, NULL},
     {"POST", "/webhooks/twilio/inbound", api_twilio_inbound, 0, NULL},
