@@ -484,7 +484,9 @@ int nudge_task_runs(nudge *n, int64_t clinic_id, int64_t id, int limit, nudge_ta
 
 /* ---- changes ---- */
 
-int nudge_task_add(nudge *n, nudge_task *t, nudge_err *err)
+/* audit 0: a default task, made within its clinic's creation, which is
+ * the audit log's row for it. */
+static int task_add(nudge *n, nudge_task *t, int audit, nudge_err *err)
 {
     err_clear(err);
     int64_t now = clock_now(n);
@@ -575,7 +577,7 @@ int nudge_task_add(nudge *n, nudge_task *t, nudge_err *err)
     store_done(st);
     if (r != 1)
         goto fail_conflict;
-    if (audit_add(n, t->clinic_id, "task.add", "task", t->id, t->name, err) < 0)
+    if (audit && audit_add(n, t->clinic_id, "task.add", "task", t->id, t->name, err) < 0)
         goto fail;
     return store_commit(n->db, err);
 fail_conflict:
@@ -584,6 +586,11 @@ fail_conflict:
 fail:
     store_rollback(n->db);
     return -1;
+}
+
+int nudge_task_add(nudge *n, nudge_task *t, nudge_err *err)
+{
+    return task_add(n, t, 1, err);
 }
 
 /* A staff change of a task's state: the UPDATE names the states it may
@@ -943,7 +950,8 @@ static int task_purge(nudge *n, const nudge_task *t, int64_t now, void *ctx, nud
  * history. The backup is made paused: it writes files where backup_dir
  * says, which an administrator chooses before resuming it; on PostgreSQL
  * it is not made (pg_dump). A retention other than 400 days is the purge
- * task's args. */
+ * task's args. They have no audit rows of their own: the clinic's
+ * creation is theirs. */
 static const struct task_default {
     int global;
     const char *name, *fn, *kind, *schedule, *args;
@@ -977,7 +985,7 @@ int task_defaults(nudge *n, int64_t clinic_id, nudge_err *err)
         snprintf(t.kind, sizeof t.kind, "%s", d->kind);
         snprintf(t.schedule, sizeof t.schedule, "%s", d->schedule);
         snprintf(t.args, sizeof t.args, "%s", d->args ? d->args : "");
-        if (nudge_task_add(n, &t, err) < 0)
+        if (task_add(n, &t, 0, err) < 0)
             return -1;
         if (d->paused && store_exec(n->db, err,
                                     "UPDATE tasks SET status = 'paused' WHERE clinic_id = ? AND "
