@@ -10,7 +10,8 @@
  * clinic's or the patient's "both": one plan, one delivery per channel,
  * counted and cancelled as one); "until review" capped by the clinic's
  * setting; and the birthday scan's statement using its index on both
- * engines (EXPLAIN).
+ * engines (EXPLAIN); quiet hours deferring a lab reminder to the morning
+ * and dropping a birthday wish whose day ends first.
  */
 #include "core.h"
 #include "testutil.h"
@@ -568,6 +569,55 @@ static void test_birthday_scan_uses_its_index(void **state)
     tu_close(&env);
 }
 
+/* Quiet hours (the clinic's 21:00-08:00) hold a reminder not tied to a
+ * visit until they end, and drop one whose time runs out first: a lab
+ * reminder at the patient's 22:30 goes at 08:00; a birthday wish at
+ * 22:30, which expires at their midnight, is cancelled unsent. */
+static void test_quiet_hours_defer_and_expire(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, TU_T(2026, 12, 1, 0, 0));
+    nudge_err e = {0};
+    int64_t c = add_clinic(env.n, "Asia/Kolkata");
+    int64_t p = add_patient(env.n, c, NULL, 22 * 60 + 30, "1990-12-02");
+    nudge_lab_order o;
+    memset(&o, 0, sizeof o);
+    o.clinic_id = c;
+    o.patient_id = p;
+    strcpy(o.test_name, "HbA1c");
+    strcpy(o.due_on, "2026-12-02");
+    assert_int_equal(nudge_lab_add(env.n, &o, &e), 0);
+    struct sent s = {0};
+    nudge_on_sent(env.n, on_sent, &s);
+    for (int64_t t = TU_T(2026, 12, 1, 0, 0); t < TU_T(2026, 12, 2, 17, 0); t += 3600)
+        tick_at(&env, t);
+    nudge_tick_stats st = tick_at(&env, TU_T(2026, 12, 2, 17, 0)); /* 22:30 IST */
+    assert_int_equal(st.planned_enqueued, 2); /* the lab reminder and the wish */
+    assert_int_equal(st.sent, 0);
+    assert_int_equal(st.deferred, 1); /* the lab reminder waits for 08:00 */
+    for (int64_t t = TU_T(2026, 12, 2, 18, 0); t < TU_T(2026, 12, 3, 2, 30); t += 3600)
+        tick_at(&env, t);
+    assert_int_equal(s.n, 0);
+    tick_at(&env, TU_T(2026, 12, 3, 2, 30)); /* 08:00 IST */
+    assert_int_equal(s.n, 1);
+    assert_string_equal(s.template_name[0], "lab_due");
+    char subj[32], got[64];
+    snprintf(subj, sizeof subj, "birthday:%lld", (long long)p);
+    int64_t wish = 0;
+    assert_int_equal(store_scalar(env.n->db, &wish, &e,
+                                  "SELECT id FROM reminders WHERE clinic_id = ? AND subject = ?",
+                                  bind_int(c), bind_text(subj)),
+                     1);
+    deliveries(env.n, wish, "sent", got, sizeof got);
+    assert_string_equal(got, "");
+    /* Its day ends before the quiet hours do: dropped at once, with why. */
+    deliveries(env.n, wish, "cancelled", got, sizeof got);
+    assert_string_equal(got, "sms");
+    nudge_on_sent(env.n, NULL, NULL);
+    tu_close(&env);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -580,6 +630,7 @@ int main(void)
         cmocka_unit_test(test_two_channels_one_reminder),
         cmocka_unit_test(test_until_review_capped_by_clinic),
         cmocka_unit_test(test_birthday_scan_uses_its_index),
+        cmocka_unit_test(test_quiet_hours_defer_and_expire),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
