@@ -190,32 +190,40 @@ int cli_rx_stop(cli_ctx *c)
     return 0;
 }
 
+/* Text options into a record: each --opt given is copied to its member,
+ * refused (usage) when it does not fit. */
+typedef struct cli_text_opt {
+    const char *opt;
+    size_t off, size;
+} cli_text_opt;
+
+static int cli_text_opts(cli_ctx *c, void *rec, const cli_text_opt *t, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *v = cli_arg(&c->a, t[i].opt);
+        if (v && strlen(v) >= t[i].size) {
+            fprintf(stderr, "nudge %s: --%s is at most %zu bytes\n", c->cmd, t[i].opt,
+                    t[i].size - 1);
+            return CLI_EXIT_USAGE;
+        }
+        if (v)
+            strcpy((char *)rec + t[i].off, v);
+    }
+    return 0;
+}
+
 int cli_rx_change(cli_ctx *c)
 {
     static nudge_prescription p;
     memset(&p, 0, sizeof p);
     int64_t id;
     int rc;
-    static const struct {
-        const char *opt;
-        size_t off, size;
-    } texts[] = {
+    static const cli_text_opt texts[] = {
         {"prescriber", offsetof(nudge_prescription, prescriber), sizeof p.prescriber},
         {"notes", offsetof(nudge_prescription, notes), sizeof p.notes},
     };
-    if ((rc = cli_one_id(c, &id, 0)) || (rc = cli_rx_meds(c, &p)))
-        return rc;
-    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
-        const char *v = cli_arg(&c->a, texts[i].opt);
-        if (v && strlen(v) >= texts[i].size) {
-            fprintf(stderr, "nudge %s: --%s is at most %zu bytes\n", c->cmd, texts[i].opt,
-                    texts[i].size - 1);
-            return CLI_EXIT_USAGE;
-        }
-        if (v)
-            strcpy((char *)&p + texts[i].off, v);
-    }
-    if ((rc = cli_open(c)))
+    if ((rc = cli_one_id(c, &id, 0)) || (rc = cli_rx_meds(c, &p)) ||
+        (rc = cli_text_opts(c, &p, texts, sizeof texts / sizeof texts[0])) || (rc = cli_open(c)))
         return rc;
     nudge_err e = {0};
     if (nudge_prescription_change(c->n, NUDGE_ANY_CLINIC, id, &p, &e) < 0)
@@ -310,26 +318,13 @@ int cli_recall_rule_add(cli_ctx *c)
         (rc = cli_parse_int(c->cmd, "--after-days", cli_arg(&c->a, "after-days"), 1, 3660,
                             &r.after_days)))
         return rc;
-    static const struct {
-        const char *opt;
-        size_t off, size;
-    } texts[] = {
+    static const cli_text_opt texts[] = {
         {"service", offsetof(nudge_recall_rule, service), sizeof r.service},
         {"cadence", offsetof(nudge_recall_rule, cadence), sizeof r.cadence},
         {"template", offsetof(nudge_recall_rule, template_name), sizeof r.template_name},
         {"channels", offsetof(nudge_recall_rule, channels), sizeof r.channels},
     };
-    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
-        const char *v = cli_arg(&c->a, texts[i].opt);
-        if (v && strlen(v) >= texts[i].size) {
-            fprintf(stderr, "nudge %s: --%s is at most %zu bytes\n", c->cmd, texts[i].opt,
-                    texts[i].size - 1);
-            return CLI_EXIT_USAGE;
-        }
-        if (v)
-            strcpy((char *)&r + texts[i].off, v);
-    }
-    if ((rc = cli_open(c)))
+    if ((rc = cli_text_opts(c, &r, texts, sizeof texts / sizeof texts[0])) || (rc = cli_open(c)))
         return rc;
     nudge_err e = {0};
     if (nudge_recall_rule_add(c->n, &r, &e) < 0)
