@@ -145,6 +145,8 @@ typedef struct nudge_clinic {
     int whatsapp_fallback;     /* a failed WhatsApp message goes once by SMS */
     int whatsapp_fallback_after; /* ... and one still undelivered after N minutes; 0: off */
     int64_t created_at;
+    int review_max_days;         /* "until review" courses are reminded at most this long */
+    char reminder_channels[24];  /* "sms,email": every reminder on each at once; "": one */
 } nudge_clinic;
 
 /* Fills defaults (quiet hours 21:00-08:00, offsets 24 h and 2 h, 3 retries,
@@ -188,6 +190,7 @@ typedef struct nudge_patient {
     int64_t last_visit; /* 0: never */
     int64_t created_at;
     int64_t version; /* bumped by every change: the ETag */
+    char reminder_channels[24]; /* "sms,email": every reminder on each at once; "": one */
 } nudge_patient;
 
 void nudge_patient_init(nudge_patient *p);
@@ -308,7 +311,7 @@ int nudge_reminder_cancel_where(nudge *n, int64_t clinic_id, int64_t patient_id,
  * drug due then. Stopping or changing cancels or re-plans the doses still
  * to come in the same transaction. */
 #define NUDGE_MAX_MEDICATIONS 12
-#define NUDGE_REVIEW_DAYS 90 /* "until review": reminders for at most this many days */
+#define NUDGE_REVIEW_DAYS 90 /* "until review": the default of a clinic's review_max_days */
 typedef struct nudge_medication {
     int64_t id;
     char drug_name[128];
@@ -1093,6 +1096,7 @@ extern const nudge_field nudge_prescription_fields[];
 extern const nudge_field nudge_medication_fields[];
 extern const nudge_field nudge_recall_rule_fields[];
 extern const nudge_field nudge_recall_fields[];
+extern const nudge_field nudge_lab_order_fields[];
 extern const nudge_field nudge_notification_fields[];
 extern const nudge_field nudge_attempt_fields[];
 extern const nudge_field nudge_delivery_event_fields[];

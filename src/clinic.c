@@ -27,6 +27,7 @@ void nudge_clinic_defaults(nudge_clinic *c)
     c->max_retries = 3;
     c->rate_per_minute = 20;
     c->whatsapp_fallback = 1;
+    c->review_max_days = NUDGE_REVIEW_DAYS;
 }
 
 int clinic_parse_offsets(const char *s, int *offs, int *n, nudge_err *err)
@@ -124,6 +125,13 @@ static int clinic_validate(nudge_clinic *c, nudge_err *err)
         return err_set(err, NUDGE_EINVAL, "whatsapp_fallback_after",
                        "the WhatsApp fallback delay must be 0 to 10080 minutes");
     c->whatsapp_fallback = !!c->whatsapp_fallback;
+    if (c->review_max_days < 1 || c->review_max_days > 365)
+        return err_set(err, NUDGE_EINVAL, "review_max_days",
+                       "review_max_days must be 1 to 365 (got %d)", c->review_max_days);
+    char ch[sizeof c->reminder_channels];
+    if (reminder_channels(c->reminder_channels, ch, sizeof ch, "reminder_channels", err) < 0)
+        return -1;
+    str_copy(c->reminder_channels, sizeof c->reminder_channels, ch);
     if (c->sms_sender[0] && strncmp(c->sms_sender, "MG", 2)) {
         char e164[20];
         if (phone_normalize(c->sms_sender, c->country, e164, sizeof e164, "sms_sender", err) < 0)
@@ -151,18 +159,22 @@ int nudge_clinic_add(nudge *n, nudge_clinic *c, nudge_err *err)
                    "INSERT INTO clinics (name, timezone, country, language, phone, email, "
                    "address, quiet_start, quiet_end, reminder_offsets, followup_after, "
                    "max_retries, rate_per_minute, default_channel, created_at, sms_sender, "
-                   "whatsapp_fallback, whatsapp_fallback_after) "
-                   "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
+                   "whatsapp_fallback, whatsapp_fallback_after, review_max_days, "
+                   "reminder_channels) "
+                   "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
                    bind_text(c->name), bind_text(c->timezone), bind_text(c->country),
                    bind_text(c->language), bind_text_or_null(c->phone), bind_text_or_null(c->email),
                    bind_text_or_null(c->address), bind_int(c->quiet_start), bind_int(c->quiet_end),
                    bind_text(offs), bind_int(c->followup_after), bind_int(c->max_retries),
                    bind_int(c->rate_per_minute), bind_text(c->default_channel),
                    bind_int(c->created_at), bind_text_or_null(c->sms_sender), bind_int(c->whatsapp_fallback),
-                   bind_int(c->whatsapp_fallback_after)) != 1)
+                   bind_int(c->whatsapp_fallback_after), bind_int(c->review_max_days),
+                   bind_text_or_null(c->reminder_channels)) != 1)
         goto fail;
-    if (audit_add(n, c->id, "create", "clinic", c->id, c->name, err) < 0 ||
-        faq_seed(n, c->id, NULL, err) < 0) /* the shipped FAQ (faq.c) */
+    /* Its default tasks first: the clinic's creation is its last audit row. */
+    if (task_defaults(n, c->id, err) < 0 ||
+        faq_seed(n, c->id, NULL, err) < 0 || /* the shipped FAQ (faq.c) */
+        audit_add(n, c->id, "create", "clinic", c->id, c->name, err) < 0)
         goto fail;
     return store_commit(n->db, err);
 fail:
@@ -229,8 +241,8 @@ int nudge_clinic_update(nudge *n, nudge_clinic *c, nudge_err *err)
                    "UPDATE clinics SET name = ?, timezone = ?, country = ?, language = ?, phone = ?, "
                    "email = ?, address = ?, quiet_start = ?, quiet_end = ?, reminder_offsets = ?, "
                    "followup_after = ?, max_retries = ?, rate_per_minute = ?, default_channel = ?, "
-                   "sms_sender = ?, whatsapp_fallback = ?, whatsapp_fallback_after = ? "
-                   "WHERE id = ?",
+                   "sms_sender = ?, whatsapp_fallback = ?, whatsapp_fallback_after = ?, "
+                   "review_max_days = ?, reminder_channels = ? WHERE id = ?",
                    bind_text(c->name), bind_text(c->timezone), bind_text(c->country),
                    bind_text(c->language), bind_text_or_null(c->phone),
                    bind_text_or_null(c->email), bind_text_or_null(c->address),
@@ -238,7 +250,8 @@ int nudge_clinic_update(nudge *n, nudge_clinic *c, nudge_err *err)
                    bind_int(c->followup_after), bind_int(c->max_retries),
                    bind_int(c->rate_per_minute), bind_text(c->default_channel),
                    bind_text_or_null(c->sms_sender), bind_int(c->whatsapp_fallback),
-                   bind_int(c->whatsapp_fallback_after), bind_int(c->id)) < 0 ||
+                   bind_int(c->whatsapp_fallback_after), bind_int(c->review_max_days),
+                   bind_text_or_null(c->reminder_channels), bind_int(c->id)) < 0 ||
         audit_add(n, c->id, "update", "clinic", c->id, NULL, err) < 0) {
         store_rollback(n->db);
         return -1;

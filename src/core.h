@@ -323,6 +323,9 @@ int periodic_once(nudge *n, const char *job, int64_t slot,
 /* task.c: the scheduler's pass of a tick, and its registry's end. */
 int task_tick(nudge *n, int64_t now, int *ran, nudge_err *err);
 void task_fns_free(nudge *n);
+/* The default tasks of a new clinic, and the installation's if missing
+ * (scans, backup paused, the clinic's purge); in the caller's transaction. */
+int task_defaults(nudge *n, int64_t clinic_id, nudge_err *err);
 
 /* queue.c: deletes a clinic's delivered (and read) messages last changed
  * before `before`, with their attempts and events (clinic 0: every

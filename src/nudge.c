@@ -255,29 +255,6 @@ static int tick_fallbacks(nudge *n, void *ctx, nudge_err *err)
     return queue_fallback_overdue(n, clock_now(n), err);
 }
 
-/* The scans of reminders not tied to a visit (recall.c, birthday.c,
- * lab.c): each plans a little ahead of what it finds, so once an hour is
- * enough; they read the tick's instant. They read domain state and plan
- * on it (a recall held by a booking), so they take the writers' lock that
- * their gate's transaction (store_begin_own) does not. */
-static int tick_recalls(nudge *n, void *ctx, nudge_err *err)
-{
-    (void)ctx;
-    return store_lock_writers(n->db, err) < 0 ? -1 : recall_scan(n, clock_now(n), err);
-}
-
-static int tick_birthdays(nudge *n, void *ctx, nudge_err *err)
-{
-    (void)ctx;
-    return store_lock_writers(n->db, err) < 0 ? -1 : birthday_scan(n, clock_now(n), err);
-}
-
-static int tick_labs(nudge *n, void *ctx, nudge_err *err)
-{
-    (void)ctx;
-    return store_lock_writers(n->db, err) < 0 ? -1 : lab_scan(n, clock_now(n), err);
-}
-
 static int tick_staff_digest(nudge *n, void *ctx, nudge_err *err)
 {
     (void)ctx;
@@ -319,15 +296,13 @@ static const struct {
 } tick_jobs[] = {
     {"reap_leases", 1, tick_reap},
     {"whatsapp_fallback", 1, tick_fallbacks},
-    {"recall_scan", 3600, tick_recalls},
-    {"birthday_scan", 3600, tick_birthdays},
-    {"lab_scan", 3600, tick_labs},
     /* staff.c, hook.c: the daily digests (each clinic's local time, looked
      * at each minute) and the scan of events into webhook deliveries. */
     {"staff_digest", 60, tick_staff_digest},
     {"hook_scan", 10, tick_hook_scan},
     {"broadcast_schedule", 1, tick_broadcasts},
     {"workflow_events", 1, tick_workflow_events},
+    /* The recall, birthday and lab scans are built-in tasks (task.c). */
 };
 
 int nudge_tick(nudge *n, nudge_tick_stats *st, nudge_err *err)

@@ -88,7 +88,22 @@ static int patient_validate(const nudge_clinic *c, nudge_patient *p, int64_t now
     }
     if (p->preferred_time < -1 || p->preferred_time >= 1440)
         return err_set(err, NUDGE_EINVAL, "preferred_time", "preferred time must be HH:MM");
-    return 0;
+    /* Reminders on several channels at once (issue 9): each must reach them. */
+    char ch[sizeof p->reminder_channels];
+    if (reminder_channels(p->reminder_channels, ch, sizeof ch, "reminder_channels", err) < 0)
+        return -1;
+    str_copy(p->reminder_channels, sizeof p->reminder_channels, ch);
+    return reminder_channels_reach(p, ch, "reminder_channels", err);
+}
+
+/* The channels each of their reminders goes on at once (migration 022). */
+static int patient_set_channels(nudge *n, const nudge_patient *p, nudge_err *err)
+{
+    return store_exec(n->db, err,
+                      "UPDATE patient_communication_preferences SET reminder_channels = ? "
+                      "WHERE clinic_id = ? AND patient_id = ?",
+                      bind_text_or_null(p->reminder_channels), bind_int(p->clinic_id),
+                      bind_int(p->id));
 }
 
 int nudge_patient_add(nudge *n, nudge_patient *p, nudge_err *err)
@@ -121,7 +136,8 @@ int nudge_patient_add(nudge *n, nudge_patient *p, nudge_err *err)
                    "preferred_channel, preferred_time, updated_at) VALUES (?,?,?,?,?)",
                    bind_int(p->id), bind_int(p->clinic_id), bind_text_or_null(p->preferred_channel),
                    bind_int((int64_t)p->preferred_time), bind_int(now)) < 0 ||
-        consent_flags_changed(n, p->clinic_id, p->id, 0, p->opt_outs, err) < 0)
+        consent_flags_changed(n, p->clinic_id, p->id, 0, p->opt_outs, err) < 0 ||
+        patient_set_channels(n, p, err) < 0)
         goto fail;
     json_t *ev = json_pack("{s:I}", "patient_id", (json_int_t)p->id);
     if (event_emit(n, p->clinic_id, "patient.created", p->id, ev, err) < 0)
@@ -216,7 +232,8 @@ int nudge_patient_update(nudge *n, int64_t clinic_id, nudge_patient *p, int64_t 
                    "preferred_time = ?, updated_at = ? WHERE clinic_id = ? AND patient_id = ?",
                    bind_text_or_null(p->preferred_channel), bind_int(p->preferred_time),
                    bind_int(now), bind_int(p->clinic_id), bind_int(p->id)) < 0 ||
-        consent_flags_changed(n, p->clinic_id, p->id, old.opt_outs, p->opt_outs, err) < 0)
+        consent_flags_changed(n, p->clinic_id, p->id, old.opt_outs, p->opt_outs, err) < 0 ||
+        patient_set_channels(n, p, err) < 0)
         goto fail;
     json_t *ev = json_pack("{s:I}", "patient_id", (json_int_t)p->id);
     if (event_emit(n, p->clinic_id, "patient.updated", p->id, ev, err) < 0 ||

@@ -71,18 +71,24 @@ static int planner_detail_vars(const nudge_clinic *c, const nudge_patient *p,
 }
 
 /* The channels a plan goes on: its own list ("sms,email": one logical
- * reminder, one delivery per channel) or, when it has none, the one the
- * patient's routing picks (NULL). Returns the count. */
-static int planner_channels(const nudge_reminder *rm, char ch[3][16])
+ * reminder, one delivery per channel), else the patient's reminder
+ * channels, else the clinic's (those of them that reach the patient: a
+ * clinic's "both" is not a patient's missing email), or, when none is
+ * set, the one the patient's routing picks (0). Returns the count. */
+static int planner_channels(const nudge_reminder *rm, const nudge_patient *p,
+                            const nudge_clinic *c, char ch[3][16])
 {
-    int k = 0;
-    const char *s = rm->channels;
+    int k = 0, own = rm->channels[0] || p->reminder_channels[0];
+    const char *s = rm->channels[0] ? rm->channels : own ? p->reminder_channels
+                                                         : c->reminder_channels;
     while (*s && k < 3) {
         size_t l = strcspn(s, ",");
-        snprintf(ch[k++], 16, "%.*s", (int)(l < 15 ? l : 15), s);
+        snprintf(ch[k], 16, "%.*s", (int)(l < 15 ? l : 15), s);
+        int reach = !strcmp(ch[k], "email") ? p->email[0] != 0 : p->phone[0] != 0;
+        k += own || reach;
         s += l + (s[l] == ',');
     }
-    return k;
+    return own || k > 1 ? k : 0;
 }
 
 /* One plan, in its own transaction. Returns 1 enqueued, 2 expired,
@@ -97,7 +103,7 @@ static int planner_one(nudge *n, const nudge_reminder *rm, int64_t now, nudge_er
     nudge_err why = {0};
     nudge_vars vars = {0};
     char ch[3][16];
-    int nq = planner_channels(rm, ch), built = 0;
+    int nq = 0, built = 0;
     int rc = -1;
     /* A plan about a visit reads the visit; the others (a medication
      * dose...) carry what they are about in subject and detail. */
@@ -109,6 +115,7 @@ static int planner_one(nudge *n, const nudge_reminder *rm, int64_t now, nudge_er
         nudge_patient_get(n, rm->clinic_id, rm->patient_id, &p, err) < 0 ||
         nudge_clinic_get(n, rm->clinic_id, &c, err) < 0)
         goto out;
+    nq = planner_channels(rm, &p, &c, ch);
     if (rm->expires_at && rm->expires_at <= now) {
         if (reminder_mark(n, rm->clinic_id, rm->id, "expired", 0,
                           ap ? "came due after the visit began" : "came due after it expired",

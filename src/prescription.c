@@ -54,8 +54,8 @@ static int rx_times(const char *s, const med_freq *f, int *out, const char *fiel
 
 /* Reads and completes one medication: its times (given, the patient's
  * preferred time for a once-a-day code, or the code's) and days. */
-static int rx_medication(nudge_medication *m, int i, const nudge_patient *p, med_freq *f,
-                         nudge_err *err)
+static int rx_medication(nudge_medication *m, int i, const nudge_clinic *c,
+                         const nudge_patient *p, med_freq *f, nudge_err *err)
 {
     char field[48];
     int until_review;
@@ -69,8 +69,10 @@ static int rx_medication(nudge_medication *m, int i, const nudge_patient *p, med
     if (med_parse_frequency(m->frequency, f, field, err) < 0)
         return -1;
     snprintf(field, sizeof field, "medications[%d].duration", i);
-    if (med_parse_duration(m->duration, NUDGE_REVIEW_DAYS, &m->days, &until_review, field,
-                           err) < 0)
+    /* "until review" runs until staff stop it, at most the clinic's cap. */
+    if (med_parse_duration(m->duration, c->review_max_days > 0 ? c->review_max_days
+                                                               : NUDGE_REVIEW_DAYS,
+                           &m->days, &until_review, field, err) < 0)
         return -1;
     snprintf(field, sizeof field, "medications[%d].times", i);
     if (!nudge_blank(m->times)) {
@@ -185,7 +187,7 @@ static int rx_prepare(nudge *n, nudge_prescription *p, nudge_clinic *c, nudge_pa
                        p->n_medications);
     int longest = 0;
     for (int i = 0; i < p->n_medications; i++) {
-        if (rx_medication(&p->medications[i], i, pt, &f[i], err) < 0)
+        if (rx_medication(&p->medications[i], i, c, pt, &f[i], err) < 0)
             return -1;
         if (p->medications[i].days > longest)
             longest = p->medications[i].days;
@@ -382,6 +384,11 @@ int nudge_prescription_change(nudge *n, int64_t clinic_id, int64_t id, nudge_pre
         return err_set(err, NUDGE_ENOMEM, "", "out of memory");
     char subject[48];
     snprintf(subject, sizeof subject, "prescription:%lld", (long long)id);
+    if (record_check_text(nudge_prescription_fields, p, err) < 0)
+        goto out;
+    for (int i = 0; i < p->n_medications && i < NUDGE_MAX_MEDICATIONS; i++)
+        if (record_check_text(nudge_medication_fields, &p->medications[i], err) < 0)
+            goto out;
     if (store_begin_clinic(n->db, clinic_id, err) < 0)
         goto out;
     if (rx_active(n, clinic_id, id, cur, err) < 0)
@@ -396,6 +403,8 @@ int nudge_prescription_change(nudge *n, int64_t clinic_id, int64_t id, nudge_pre
         str_copy(p->prescriber, sizeof p->prescriber, cur->prescriber);
     if (nudge_blank(p->channels))
         str_copy(p->channels, sizeof p->channels, cur->channels);
+    if (nudge_blank(p->notes))
+        str_copy(p->notes, sizeof p->notes, cur->notes);
     if (rx_prepare(n, p, &c, &pt, f, err) < 0 ||
         reminder_cancel_where(n, p->clinic_id, 0, subject, "prescription changed", NULL,
                               err) < 0 ||

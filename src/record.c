@@ -106,6 +106,10 @@ const nudge_field nudge_clinic_fields[] = {
      .help = "and one still undelivered after this many minutes; 0: off",
      .cli = "whatsapp-fallback-after"},
     {"created_at", "created_at", AT(C, created_at), NUDGE_T_TIME, RO, .help = "when added"},
+    {"review_max_days", "review_max_days", AT(C, review_max_days), NUDGE_T_INT, RW,
+     .help = "a course written \"until review\" is reminded at most this many days (1-365)"},
+    {"reminder_channels", "reminder_channels", AT(C, reminder_channels), NUDGE_T_TEXT, OPT,
+     .help = "both, or channels every reminder goes on at once (sms,email); null: one"},
     {0},
 };
 #undef C
@@ -142,6 +146,8 @@ const nudge_field nudge_patient_fields[] = {
     {"created_at", "p.created_at", AT(P, created_at), NUDGE_T_TIME, RO, .help = "when added"},
     {"version", "p.version", AT(P, version), NUDGE_T_INT64, NUDGE_F_HIDDEN,
      .help = "bumped by every change: the ETag"},
+    {"reminder_channels", "c.reminder_channels", AT(P, reminder_channels), NUDGE_T_TEXT, OPT,
+     .help = "both, or channels each reminder goes on at once (sms,email); null: the clinic's"},
     {0},
 };
 #undef P
@@ -294,6 +300,31 @@ const nudge_field nudge_medication_fields[] = {
     {0},
 };
 #undef M
+
+static const char *const lab_status_names[] = {"due", "reminded", "done", "cancelled", NULL};
+
+#define L nudge_lab_order
+const nudge_field nudge_lab_order_fields[] = {
+    {"id", "id", AT(L, id), NUDGE_T_ID, RO, .help = "the lab order's id"},
+    {"clinic_id", "clinic_id", AT(L, clinic_id), NUDGE_T_ID, RO, .help = "its clinic"},
+    {"patient_id", "patient_id", AT(L, patient_id), NUDGE_T_ID,
+     NUDGE_F_REQUIRED | NUDGE_F_CREATE, .help = "the patient", .cli = "patient"},
+    {"test_name", "test_name", AT(L, test_name), NUDGE_T_TEXT, NUDGE_F_REQUIRED | NUDGE_F_CREATE,
+     .help = "the test (HbA1c, lipid profile)", .cli = "test"},
+    {"due_on", "due_on", AT(L, due_on), NUDGE_T_TEXT, NUDGE_F_REQUIRED | NUDGE_F_CREATE,
+     .help = "YYYY-MM-DD: reminded that day at the patient's preferred time", .cli = "due"},
+    {"repeat_days", "repeat_days", AT(L, repeat_days), NUDGE_T_INT, NUDGE_F_CREATE,
+     .help = "reminded again every so many days while not done (0: once)"},
+    {"channels", "channels", AT(L, channels), NUDGE_T_TEXT, NUDGE_F_NULLABLE | NUDGE_F_CREATE,
+     .help = "both, or the channels to send each on at once; default: the patient's"},
+    {"status", "status", AT(L, status), NUDGE_T_TEXT, RO, .names = lab_status_names,
+     .help = "due, reminded (its reminders ran out), done or cancelled",
+     .why = "use the done action"},
+    {"sends", "sends", AT(L, sends), NUDGE_T_INT, RO, .help = "reminders planned so far"},
+    {"next_at", "next_at", AT(L, next_at), NUDGE_T_TIME, RO, .help = "when it is next reminded"},
+    {0},
+};
+#undef L
 
 #define N nudge_notification
 const nudge_field nudge_notification_fields[] = {

@@ -30,13 +30,14 @@ void record_columns(const nudge_field *fs, char *buf, size_t n);
 #define RECORD_CLINIC_COLS                                                                         \
     "id, name, timezone, country, language, phone, email, address, quiet_start, quiet_end, "       \
     "reminder_offsets, followup_after, max_retries, rate_per_minute, default_channel, "            \
-    "sms_sender, whatsapp_fallback, whatsapp_fallback_after, created_at"
+    "sms_sender, whatsapp_fallback, whatsapp_fallback_after, created_at, review_max_days, "      \
+    "reminder_channels"
 #define RECORD_PATIENT_COLS                                                                        \
     "p.id, p.clinic_id, p.name, p.email, p.phone, p.language, p.timezone, p.date_of_birth, "       \
     "p.gender, p.tags, c.preferred_channel, c.preferred_time, c.opt_out_reminders, "               \
     "c.opt_out_broadcasts, c.opt_out_health_tips, c.opt_out_marketing, c.opt_out_sms, "            \
     "c.opt_out_whatsapp, c.opt_out_email, p.loyalty_points, p.last_visit, p.created_at, "          \
-    "p.version"
+    "p.version, c.reminder_channels"
 #define RECORD_APPOINTMENT_COLS                                                                    \
     "id, clinic_id, patient_id, service, provider, notes, start_at, duration_min, status, "        \
     "created_at, updated_at, version"

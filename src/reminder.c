@@ -231,6 +231,17 @@ int reminder_due(nudge *n, int64_t now, nudge_reminder *batch, int max, nudge_er
     return r < 0 ? -1 : nb;
 }
 
+/* An enqueued plan whose messages were all still waiting: cancelled,
+ * keeping the message it became. */
+static int reminder_mark_cancelled(nudge *n, int64_t clinic_id, int64_t id, const char *why,
+                                   nudge_err *err)
+{
+    return store_exec(n->db, err,
+                      "UPDATE reminders SET status = 'cancelled', note = ?, updated_at = ? "
+                      "WHERE clinic_id = ? AND id = ? AND status = 'enqueued'",
+                      bind_text(why), bind_int(clock_now(n)), bind_int(clinic_id), bind_int(id));
+}
+
 /* Plans of a clinic's patient (0: any) about a subject ("": any) still to
  * be sent are cancelled, and the messages of those already enqueued but
  * not yet handed to a provider (a dose deferred by quiet hours). */
@@ -256,9 +267,18 @@ int reminder_cancel_where(nudge *n, int64_t clinic_id, int64_t patient_id, const
     store_done(st);
     if (r < 0)
         return -1;
-    for (int i = 0; i < nid; i++)
+    /* A plan on several channels is one reminder: its deliveries still
+     * waiting are cancelled together, and it counts once. */
+    int held = 0;
+    for (int i = 0; i < nid; i++) {
         if (queue_cancel_reminder(n, clinic_id, ids[i], why, err) < 0)
             return -1;
+        if (store_changes(n->db) == 0)
+            continue;
+        if (reminder_mark_cancelled(n, clinic_id, ids[i], why, err) < 0)
+            return -1;
+        held++;
+    }
     if (store_exec(n->db, err,
                    "UPDATE reminders SET status = 'cancelled', note = ?, updated_at = ? "
                    "WHERE clinic_id = ? AND (? = 0 OR patient_id = ?) AND (? = '' OR "
@@ -267,7 +287,7 @@ int reminder_cancel_where(nudge *n, int64_t clinic_id, int64_t patient_id, const
                    bind_int(patient_id), bind_text(subj), bind_text(subj)) < 0)
         return -1;
     if (count)
-        *count = store_changes(n->db);
+        *count = store_changes(n->db) + held;
     return 0;
 }
 
@@ -442,13 +462,16 @@ int nudge_followup_add(nudge *n, int64_t clinic_id, int64_t patient_id, const ch
         .detail = detail,
         .due_at = due,
     };
+    int64_t got = 0;
     if (store_begin_clinic(n->db, c.id, err) < 0)
         return -1;
-    if (reminder_plan(n, &rs, id, err) < 0 ||
-        audit_add(n, c.id, "create", "reminder", *id, subject, err) < 0) {
+    if (reminder_plan(n, &rs, &got, err) < 0 ||
+        audit_add(n, c.id, "create", "reminder", got, subject, err) < 0) {
         store_rollback(n->db);
         return -1;
     }
+    if (id)
+        *id = got;
     return store_commit(n->db, err);
 }
 

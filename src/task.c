@@ -46,7 +46,9 @@ static int task_purge(nudge *n, const nudge_task *t, int64_t now, void *ctx, nud
 
 /* The built-in functions. A scan (the reminder kinds' recall, birthday
  * and lab-overdue scans, which look at every clinic) is an entry with
- * .scan set instead of .run: {"recall_scan", NULL, recall_scan, 1, "..."}. */
+ * .scan set instead of .run; it runs in one transaction under the
+ * writers' lock (task_claim_run), as it reads domain state and plans on
+ * it (a recall held by a booking). */
 static const struct task_builtin {
     const char *name;
     nudge_task_fn run;
@@ -59,6 +61,11 @@ static const struct task_builtin {
      "or of every clinic for a global task"},
     {"backup", backup_task, NULL, 1,
      "backs the SQLite database up (args: dir, keep, encrypt); refused on PostgreSQL"},
+    {"recall_scan", NULL, recall_scan, 1,
+     "plans each open recall's next send a little ahead (every clinic)"},
+    {"birthday_scan", NULL, birthday_scan, 1,
+     "plans birthday wishes for the patients whose birthday it is in their zone"},
+    {"lab_scan", NULL, lab_scan, 1, "plans the reminders of lab tests due or overdue"},
 };
 #define TASK_N_BUILTINS (sizeof task_builtins / sizeof *task_builtins)
 
@@ -477,7 +484,9 @@ int nudge_task_runs(nudge *n, int64_t clinic_id, int64_t id, int limit, nudge_ta
 
 /* ---- changes ---- */
 
-int nudge_task_add(nudge *n, nudge_task *t, nudge_err *err)
+/* audit 0: a default task, made within its clinic's creation, which is
+ * the audit log's row for it. */
+static int task_add(nudge *n, nudge_task *t, int audit, nudge_err *err)
 {
     err_clear(err);
     int64_t now = clock_now(n);
@@ -568,7 +577,7 @@ int nudge_task_add(nudge *n, nudge_task *t, nudge_err *err)
     store_done(st);
     if (r != 1)
         goto fail_conflict;
-    if (audit_add(n, t->clinic_id, "task.add", "task", t->id, t->name, err) < 0)
+    if (audit && audit_add(n, t->clinic_id, "task.add", "task", t->id, t->name, err) < 0)
         goto fail;
     return store_commit(n->db, err);
 fail_conflict:
@@ -577,6 +586,11 @@ fail_conflict:
 fail:
     store_rollback(n->db);
     return -1;
+}
+
+int nudge_task_add(nudge *n, nudge_task *t, nudge_err *err)
+{
+    return task_add(n, t, 1, err);
 }
 
 /* A staff change of a task's state: the UPDATE names the states it may
@@ -721,6 +735,21 @@ fail:
     return -1;
 }
 
+/* A scan in one transaction with the writers' lock (store_begin takes
+ * it), so on PostgreSQL a booking cannot slip between a recall scan's read
+ * and its plan; its plans are committed together. */
+static int task_scan(nudge *n, int (*scan)(nudge *n, int64_t now, nudge_err *err), int64_t now,
+                     nudge_err *err)
+{
+    if (store_begin(n->db, err) < 0)
+        return -1;
+    if (scan(n, now, err) < 0) {
+        store_rollback(n->db);
+        return -1;
+    }
+    return store_commit(n->db, err);
+}
+
 /* Claims the occurrence of task (clinic, id) due at `due` and runs it
  * here: *ran 1 when this call ran it, 0 when another worker had it. A
  * failing function is recorded, not returned: -1 is the store's. */
@@ -769,7 +798,8 @@ static int task_claim_run(nudge *n, int64_t clinic_id, int64_t id, int64_t due, 
     if (!task_find(n, t.fn, &call))
         rc = err_set(&ferr, NUDGE_EINVAL, "fn", "no task function \"%.64s\" here", t.fn);
     else
-        rc = call.scan ? call.scan(n, now, &ferr) : call.run(n, &t, now, call.ctx, &ferr);
+        rc = call.scan ? task_scan(n, call.scan, now, &ferr)
+                       : call.run(n, &t, now, call.ctx, &ferr);
     if (n->db->tx_depth > 0) { /* a function that left its transaction open */
         store_rollback(n->db);
         if (rc == 0)
@@ -911,4 +941,57 @@ static int task_purge(nudge *n, const nudge_task *t, int64_t now, void *ctx, nud
     if (days < 1)
         return err_set(err, NUDGE_EINVAL, "args", "retention_days is at least 1");
     return queue_purge_delivered(n, t->clinic_id, now - days * 86400, &deleted, err);
+}
+
+/* ---- the tasks every installation and clinic has ---- */
+
+/* Made with the first clinic (the installation's, clinic 0) and with each
+ * clinic (its own), so `nudge task list` shows them and they keep their
+ * history. The backup is made paused: it writes files where backup_dir
+ * says, which an administrator chooses before resuming it; on PostgreSQL
+ * it is not made (pg_dump). A retention other than 400 days is the purge
+ * task's args. They have no audit rows of their own: the clinic's
+ * creation is theirs. */
+static const struct task_default {
+    int global;
+    const char *name, *fn, *kind, *schedule, *args;
+    int paused;
+} task_default_tab[] = {
+    {1, "recall-scan", "recall_scan", "interval", "1h", NULL, 0},
+    {1, "birthday-scan", "birthday_scan", "interval", "1h", NULL, 0},
+    {1, "lab-scan", "lab_scan", "interval", "1h", NULL, 0},
+    {1, "backup", "backup", "daily", "02:00", NULL, 1},
+    {0, "retention", "purge", "daily", "03:30", "{\"retention_days\": 400}", 0},
+};
+
+int task_defaults(nudge *n, int64_t clinic_id, nudge_err *err)
+{
+    for (size_t i = 0; i < sizeof task_default_tab / sizeof *task_default_tab; i++) {
+        const struct task_default *d = &task_default_tab[i];
+        int64_t owner = d->global ? NUDGE_TASK_GLOBAL : clinic_id, have = 0;
+        if (!strcmp(d->fn, "backup") && !n->db->ops->backup)
+            continue;
+        if (store_scalar(n->db, &have, err,
+                         "SELECT COUNT(*) FROM tasks WHERE clinic_id = ? AND name = ?",
+                         bind_int(owner), bind_text(d->name)) < 0)
+            return -1;
+        if (have)
+            continue;
+        nudge_task t = {0};
+        t.clinic_id = owner;
+        t.max_retries = -1;
+        snprintf(t.name, sizeof t.name, "%s", d->name);
+        snprintf(t.fn, sizeof t.fn, "%s", d->fn);
+        snprintf(t.kind, sizeof t.kind, "%s", d->kind);
+        snprintf(t.schedule, sizeof t.schedule, "%s", d->schedule);
+        snprintf(t.args, sizeof t.args, "%s", d->args ? d->args : "");
+        if (task_add(n, &t, 0, err) < 0)
+            return -1;
+        if (d->paused && store_exec(n->db, err,
+                                    "UPDATE tasks SET status = 'paused' WHERE clinic_id = ? AND "
+                                    "id = ?",
+                                    bind_int(owner), bind_int(t.id)) < 0)
+            return -1;
+    }
+    return 0;
 }

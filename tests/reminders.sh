@@ -5,7 +5,10 @@
 # in the patient's zone, sent by `tick` at the dose times, and stopped; bad
 # frequencies are refused naming the option and the accepted codes, with
 # nothing written; plans are listed and cancelled by patient and subject;
-# a recall rule makes a recall when a visit is completed.
+# a recall rule makes a recall when a visit is completed; a prescription
+# changed (its doses re-planned; a refused change naming the option and
+# leaving them); the clinic's until-review cap; a clinic's and a patient's
+# reminder channels (one reminder, one message per channel).
 #   NUDGE=build/nudge bash tests/reminders.sh   (tests/run.sh sets NUDGE)
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -113,6 +116,57 @@ R1=$(nd --now $NOW ready --patient "$P" --what results --test "Lipid profile")
 check "ready prints the notification id" test "$R1" -ge 1
 nd --now $NOW ready --patient "$P" --what xray 2>/dev/null
 check "ready --what xray exits 2" test $? -eq 2
+
+# ---- prescription change: the doses still to come re-planned at once
+RX3=$(nd --now $NOW prescription add --patient "$P" --drug Atorvastatin --dose "10 mg" \
+    --frequency HS --duration "3 days")
+before=$(db_state "$DB")
+err=$(nd --now $NOW prescription change "$RX3" --drug Atorvastatin --dose "10 mg" \
+    --frequency HSS --duration "3 days" 2>&1 >/dev/null); rc=$?
+check "a refused change exits 2" test "$rc" -eq 2
+check "and names the medication's option" grep -q 'unknown frequency "HSS".*option --frequency' <<<"$err"
+check "and leaves every table as it was" test "$(db_state "$DB")" = "$before"
+nd --now $NOW prescription change "$RX3" 2>/dev/null
+check "a change without --drug exits 2" test $? -eq 2
+nd --now 2026-12-01T23:00:00+05:30 prescription change "$RX3" --drug Atorvastatin --dose "20 mg" \
+    --frequency OD --duration "2 days" --times 08:00 --prescriber "Dr Iyer"
+check "change exits 0" test $? -eq 0
+out=$(nd prescription show "$RX3")
+check "change shows the new dose and prescriber" grep -q "Atorvastatin	20 mg	OD	2 days" <<<"$out"
+check "the old doses are cancelled" test "$(grep -c 'prescription:'"$RX3"'.*cancelled' <<<"$out")" -eq 3
+check "tomorrow's 08:00 dose is the one planned" \
+    grep -q "prescription:$RX3	2026-12-02T08:00:00+05:30	planned" <<<"$out"
+nd prescription change 999 --drug A --dose 1 --frequency OD --duration "1 day" 2>/dev/null
+check "changing no prescription exits 3" test $? -eq 3
+
+# ---- a clinic's settings of issue 9: the until-review cap, both channels
+err=$(nd clinic add --name X --timezone Asia/Kolkata --country IN --review-max-days 0 2>&1); rc=$?
+check "--review-max-days 0 exits 2 naming it" \
+    bash -c '[ "$1" -eq 2 ] && grep -q "option --review-max-days" <<<"$2"' _ "$rc" "$err"
+C2=$(nd --now $NOW clinic add --name "Two Ways" --timezone Asia/Kolkata --country IN \
+    --review-max-days 10 --reminder-channels both)
+P2=$(nd --now $NOW patient add --clinic "$C2" --name "Meera" --phone 9876543215 --email m@example.com)
+P3=$(nd --now $NOW patient add --clinic "$C2" --name "Dev" --phone 9876543216 --email d@example.com \
+    --reminder-channels whatsapp,email)
+err=$(nd --now $NOW patient add --clinic "$C2" --name "Nomail" --phone 9876543217 \
+    --reminder-channels both 2>&1); rc=$?
+check "a patient's both without an email exits 2 naming it" \
+    bash -c '[ "$1" -eq 2 ] && grep -q "option --reminder-channels" <<<"$2"' _ "$rc" "$err"
+RX4=$(nd --now $NOW prescription add --patient "$P2" --drug Telmisartan --dose "40 mg" \
+    --frequency OD --duration "until review")
+check "until review is the clinic's 10 days" grep -q "Telmisartan.*until review	10 days" \
+    <<<"$(nd prescription show "$RX4")"
+nd reminder cancel --patient "$P2" >/dev/null
+nd --now $NOW followup add --patient "$P2" --date 2026-12-04 >/dev/null
+nd --now $NOW followup add --patient "$P3" --date 2026-12-04 >/dev/null
+nd --now 2026-12-04T09:00:00+05:30 tick >/dev/null # what was due before goes first
+rm -rf "$D/out"
+out=$(nd --now 2026-12-04T10:00:00+05:30 tick)
+check "two reminders were enqueued" grep -q "enqueued 2," <<<"$out"
+check "four messages went" grep -q "sent 4," <<<"$out"
+check "the clinic's both: an SMS and an email" \
+    test "$(ls "$D/out" | grep -c -- '-sms\.\|-email\.')" -eq 3
+check "the patient's own: WhatsApp and email" test "$(ls "$D/out" | grep -c -- '-whatsapp\.')" -eq 1
 
 echo "1..$n"
 [ "$failed" -eq 0 ]

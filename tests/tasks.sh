@@ -3,7 +3,9 @@
 # nudge backup [restore]) on the engine of this pass: a task made, run by
 # `nudge tick` on its schedule and once (late) after a gap, its history,
 # pause/resume/run/delete, bad input refused with a message and a non-zero
-# exit leaving every table as it was; on SQLite a backup and an encrypted
+# exit leaving every table as it was; the default tasks a clinic and the
+# installation get (the scans, hourly, with their history; the clinic's
+# retention purge; the backup, paused, on SQLite only); on SQLite a backup and an encrypted
 # backup restored over a changed database (equal, table by table, to the
 # state backed up), a wrong key and a flipped byte refused; on PostgreSQL
 # the backup refused pointing to pg_dump. TAP-style output.
@@ -17,38 +19,63 @@ N="$NUDGE --db $DB --outbox $D/out --backup-dir $D/backups"
 at() { $N --now "$1" "${@:2}"; }
 
 at 2027-01-01T00:00:00Z clinic add --name "Smile Dental" --timezone Asia/Kolkata --country IN >/dev/null
+# A clinic comes with its default tasks, and the installation's with the first.
+out=$($N task list)
+check "the scans are the installation's hourly tasks" \
+    [ "$(grep -cE $'^[0-9]+\t0\t(recall|birthday|lab)-scan\t(recall|birthday|lab)_scan\tinterval\t1h\tscheduled' <<<"$out")" = 3 ]
+check "the clinic's retention purge, daily" grep -qE $'^[0-9]+\t1\tretention\tpurge\tdaily\t03:30\tscheduled' <<<"$out"
+if db_is_pg "$DB"; then
+    check "no backup task on PostgreSQL (pg_dump)" bash -c "! grep -q $'\tbackup\t' <<<\"\$1\"" _ "$out"
+else
+    check "the backup task waits paused for its folder" grep -qE $'^[0-9]+\t0\tbackup\tbackup\tdaily\t02:00\tpaused' <<<"$out"
+fi
+ret=$(awk -F'\t' '$3 == "retention" {print $1}' <<<"$out")
+check "its retention is 400 days" grep -q $'^args\t{"retention_days": 400}$' <<<"$($N task show "$ret")"
+at 2027-01-01T00:00:00Z tick >/dev/null
+scan=$(awk -F'\t' '$3 == "recall-scan" {print $1}' <<<"$out")
+out=$($N task history "$scan")
+check "a scan ran on the first tick, with its history" [ "$(grep -c $'\tok\t' <<<"$out")" = 1 ]
+at 2027-01-01T00:30:00Z tick >/dev/null
+at 2027-01-01T01:00:00Z tick >/dev/null
+check "and again an hour later, once" [ "$(grep -c $'\tok\t' <<<"$($N task history "$scan")")" = 2 ]
+$N task delete "$ret" >/dev/null
+# The tests below count their own: the defaults are paused.
+for t in $(awk -F'\t' 'NR > 1 && $7 == "scheduled" {print $1}' <<<"$($N task list)"); do
+    $N task pause "$t" >/dev/null
+done
+
 id=$(at 2027-01-01T00:00:00Z task add --name purge --fn purge --kind daily --schedule 03:00 \
     --clinic 1 --args '{"retention_days": 30}')
-check "task add prints the new id" [ "$id" = 1 ]
-out=$($N task show 1)
+check "task add prints the new id" [ "$id" -gt 0 ]
+out=$($N task show "$id")
 check "a clinic's task takes the clinic's zone" grep -q $'^timezone\tAsia/Kolkata$' <<<"$out"
 check "next run is 03:00 in Kolkata" grep -q $'^next_run\t2027-01-02T03:00:00+05:30$' <<<"$out"
-at 2027-01-01T00:00:00Z task add --name monthly --fn purge --kind monthly --schedule "31 02:00" \
-    --timezone Europe/London >/dev/null
+id2=$(at 2027-01-01T00:00:00Z task add --name monthly --fn purge --kind monthly --schedule "31 02:00" \
+    --timezone Europe/London)
 out=$($N task list)
-check "task list shows both, with a header" [ "$(wc -l <<<"$out")" = 3 ]
-check "the monthly task is the installation's (clinic 0)" grep -q $'^2\t0\tmonthly' <<<"$out"
+check "task list shows both" grep -q $'^'"$id"$'\t1\tpurge' <<<"$out"
+check "the monthly task is the installation's (clinic 0)" grep -q $'^'"$id2"$'\t0\tmonthly' <<<"$out"
 
 at 2027-01-01T21:30:00Z tick >/dev/null
-out=$($N task history 1)
+out=$($N task history "$id")
 check "tick at the slot runs it once" [ "$(grep -c $'\tok\t' <<<"$out")" = 1 ]
 check "on time is not late" grep -q $'\tok\t-\t' <<<"$out"
 # Down for four days: one late run, not four.
 at 2027-01-05T10:00:00Z tick >/dev/null
 at 2027-01-05T10:00:01Z tick >/dev/null
-out=$($N task history 1)
+out=$($N task history "$id")
 check "after a gap the task runs once" [ "$(grep -c $'\tok\t' <<<"$out")" = 2 ]
 check "and its history says late" grep -q $'\tok\tlate\t' <<<"$out"
 
-check "pause" $N task pause 1
-out=$($N task show 1)
+check "pause" $N task pause "$id"
+out=$($N task show "$id")
 check "paused" grep -q $'^status\tpaused$' <<<"$out"
 before=$(db_state "$DB")
-$N task run 1 >/dev/null 2>"$D/err"
+$N task run "$id" >/dev/null 2>"$D/err"
 check "run on a paused task exits 4" [ $? = 4 ]
 check "and says to resume it" grep -q "resume" "$D/err"
-check "resume" $N task resume 1
-out=$(at 2027-01-05T11:00:00Z task run 1)
+check "resume" $N task resume "$id"
+out=$(at 2027-01-05T11:00:00Z task run "$id")
 check "run now prints the outcome and the next run" grep -q "ok; next run 2027-01-06T03:00:00+05:30" <<<"$out"
 
 # Bad input: a message naming what is wrong, a non-zero exit, nothing written.
@@ -77,9 +104,9 @@ bad "missing --schedule" 2 "schedule" $N task add --name x --fn purge --kind dai
 bad "show of no task" 3 "no task 99" $N task show 99
 bad "history of no task" 3 "no task 99" $N task history 99
 
-check "delete" $N task delete 2
+check "delete" $N task delete "$id2"
 before=$(db_state "$DB")
-bad "deleted is gone" 3 "no task 2" $N task show 2
+bad "deleted is gone" 3 "no task $id2" $N task show "$id2"
 
 if db_is_pg "$DB"; then
     before=$(db_state "$DB")

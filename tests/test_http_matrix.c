@@ -386,6 +386,7 @@ typedef struct objs {
     int64_t patient, appt, notif, key, reminder, task, rx, recall;
     int64_t ticket, faq; /* issue 10 */
     int64_t wf_run; /* a run of the booking's workflows */
+    int64_t lab, rx2;
 } objs;
 
 static int64_t create(api_env *a, const char *path, const char *key, const char *body)
@@ -455,6 +456,16 @@ static void make_objs(api_env *a, objs *o)
              (long long)o->patient);
     o->ticket = create(a, "/v1/tickets", a->staff_a, body);
     o->faq = create(a, "/v1/faq", a->admin_a, "{\"question\":\"Implants?\",\"answer\":\"Yes.\"}");
+    snprintf(body, sizeof body,
+             "{\"patient_id\":%lld,\"test_name\":\"HbA1c\",\"due_on\":\"2026-12-10\"}",
+             (long long)o->patient);
+    o->lab = create(a, "/v1/labs", a->staff_a, body);
+    /* The change route's own: the stop route, earlier in the table, stops rx. */
+    snprintf(body, sizeof body,
+             "{\"patient_id\":%lld,\"medications\":[{\"drug_name\":\"A\",\"dose\":\"1\","
+             "\"frequency\":\"OD\",\"duration\":\"5 days\"}]}",
+             (long long)o->patient);
+    o->rx2 = create(a, "/v1/prescriptions", a->staff_a, body);
 }
 
 /* The object of clinic A an {id} in this pattern names, by path prefix. */
@@ -470,11 +481,13 @@ static int64_t id_for(const char *pattern, const objs *o)
         {"/v1/keys/", offsetof(objs, key)},
         {"/v1/reminders/", offsetof(objs, reminder)},
         {"/v1/tasks/", offsetof(objs, task)},
+        {"/v1/prescriptions/{id}/change", offsetof(objs, rx2)},
         {"/v1/prescriptions/", offsetof(objs, rx)},
         {"/v1/recalls/", offsetof(objs, recall)},
         {"/v1/tickets/", offsetof(objs, ticket)},
         {"/v1/faq/", offsetof(objs, faq)},
         {"/v1/workflow-runs/", offsetof(objs, wf_run)},
+        {"/v1/labs/", offsetof(objs, lab)},
     };
     for (size_t i = 0; i < sizeof map / sizeof *map; i++)
         if (!strncmp(pattern, map[i].prefix, strlen(map[i].prefix)))
@@ -691,6 +704,22 @@ static int body_for(const http_route *rt, const char *action, body_fx *fx)
           "\"html\":\"H\",\"vars\":{\"patient_name\":\"Ram\"}}",
           "Hello", "{\"sms\":5,\"subject\":\"S\",\"text\":\"T\",\"html\":\"H\"}", "sms",
           0}},
+        {"POST", "/v1/prescriptions/{id}/change", NULL,
+         {"{\"prescriber\":\"@S@\",\"medications\":[{\"drug_name\":\"B\",\"dose\":\"1\","
+          "\"frequency\":\"BD\",\"duration\":\"3 days\"}]}",
+          "Dr Iyer",
+          "{\"notes\":5,\"medications\":[{\"drug_name\":\"B\",\"dose\":\"1\","
+          "\"frequency\":\"BD\",\"duration\":\"3 days\"}]}",
+          "notes", 0}},
+        {"POST", "/v1/labs", NULL,
+         {"{\"patient_id\":@P@,\"test_name\":\"@S@\",\"due_on\":\"2026-12-10\"}", "Lipids",
+          "{\"patient_id\":@P@,\"test_name\":\"X\",\"due_on\":5}", "due_on", 0}},
+        {"POST", "/v1/labs/{id}/done", NULL, {0}},
+        {"POST", "/v1/follow-ups", NULL,
+         {"{\"patient_id\":@P@,\"date\":\"@S@\"}", "2026-12-20",
+          "{\"patient_id\":@P@,\"date\":5}", "date", 0}},
+        {"POST", "/v1/patients/{id}/ready", NULL,
+         {"{\"what\":\"@S@\"}", "prescription", "{\"what\":5}", "what", 0}},
     };
     for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
         if (strcmp(t[i].method, rt->method) || strcmp(t[i].pattern, rt->pattern))

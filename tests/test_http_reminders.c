@@ -4,7 +4,11 @@
  * read, listed and stopped; its doses listed by subject; errors naming the
  * medication's field; another clinic kept out; plans cancelled by patient;
  * the roles each route allows; recall rules made, a recall made by a
- * completed visit, listed and closed.
+ * completed visit, listed and closed; a prescription changed (its doses
+ * re-planned in one transaction, a refused change leaving them); lab
+ * orders made, listed and marked done; a follow-up visit on a date;
+ * prescription and results ready sent now; and each one's errors naming
+ * the field.
  */
 #include "httputil.h"
 
@@ -223,6 +227,201 @@ static void test_recalls(void **state)
     api_free(&r);
 }
 
+
+/* Counts a subject's plans by status ("" for all). */
+static int plans(api_env *a, const char *subject, const char *status)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/v1/reminders?subject=%s", subject);
+    api_resp r = api_call(a, "GET", path, a->integ_a, NULL);
+    assert_int_equal(r.status, 200);
+    json_t *data = json_object_get(r.json, "data");
+    int k = 0;
+    for (size_t i = 0; i < json_array_size(data); i++)
+        k += !*status || !strcmp(json_string_value(json_object_get(json_array_get(data, i),
+                                                                   "status")), status);
+    api_free(&r);
+    return k;
+}
+
+static void test_prescription_change(void **state)
+{
+    api_env *a = *state;
+    int64_t p = make_patient(a);
+    char body[512], path[96], subject[48];
+    snprintf(body, sizeof body,
+             "{\"patient_id\": %lld, \"notes\": \"n1\", \"medications\": [{\"drug_name\": "
+             "\"A\", \"dose\": \"1\", \"frequency\": \"BD\", \"duration\": \"3 days\"}]}",
+             (long long)p);
+    api_resp r = api_call(a, "POST", "/v1/prescriptions", a->integ_a, body);
+    assert_int_equal(r.status, 201);
+    int64_t id = api_int(&r, "id");
+    api_free(&r);
+    snprintf(subject, sizeof subject, "prescription:%lld", (long long)id);
+    snprintf(path, sizeof path, "/v1/prescriptions/%lld/change", (long long)id);
+    assert_int_equal(plans(a, subject, "planned"), 6);
+
+    /* Refused: nothing changes, the six doses stay planned. */
+    r = api_call(a, "POST", path, a->staff_a,
+                 "{\"medications\": [{\"drug_name\": \"A\", \"dose\": \"1\", "
+                 "\"frequency\": \"BDD\", \"duration\": \"2 days\"}]}");
+    API_EXPECT_PROBLEM(r, 422, "medications[0].frequency");
+    api_free(&r);
+    r = api_call(a, "POST", path, a->staff_a,
+                 "{\"status\": \"stopped\", \"medications\": [{\"drug_name\": \"A\", "
+                 "\"dose\": \"1\", \"frequency\": \"OD\", \"duration\": \"2 days\"}]}");
+    API_EXPECT_PROBLEM(r, 422, "status");
+    api_free(&r);
+    r = api_call(a, "POST", path, a->staff_a, "{\"prescriber\": \"Dr Rao\"}");
+    API_EXPECT_PROBLEM(r, 422, "medications");
+    api_free(&r);
+    r = api_call(a, "POST", path, a->integ_a, "{}");
+    assert_int_equal(r.status, 403);
+    api_free(&r);
+    assert_int_equal(plans(a, subject, "planned"), 6);
+
+    /* At 10:00 on the first day: the 09:00 dose has gone by; OD at 09:00
+     * for 2 days from the start leaves only tomorrow's. */
+    a->env.clock.t = T0 + (4 * 60 + 30) * 60;
+    r = api_call(a, "POST", path, a->staff_a,
+                 "{\"prescriber\": \"Dr Rao\", \"medications\": [{\"drug_name\": \"B\", "
+                 "\"dose\": \"2\", \"frequency\": \"OD\", \"duration\": \"2 days\"}]}");
+    if (r.status != 200)
+        fail_msg("change: %ld %s", r.status, r.body);
+    assert_string_equal(api_str(&r, "prescriber"), "Dr Rao");
+    assert_string_equal(api_str(&r, "notes"), "n1"); /* kept */
+    assert_string_equal(api_str(&r, "ends_on"), "2026-12-02");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(r.json, "medications"), 0),
+                            "drug_name")),
+                        "B");
+    api_free(&r);
+    assert_int_equal(plans(a, subject, "planned"), 1);
+    assert_int_equal(plans(a, subject, "cancelled"), 6);
+
+    snprintf(path, sizeof path, "/v1/prescriptions/%lld/stop", (long long)id);
+    r = api_call(a, "POST", path, a->staff_a, "{}");
+    assert_int_equal(r.status, 200);
+    api_free(&r);
+    snprintf(path, sizeof path, "/v1/prescriptions/%lld/change", (long long)id);
+    r = api_call(a, "POST", path, a->staff_a,
+                 "{\"medications\": [{\"drug_name\": \"B\", \"dose\": \"2\", "
+                 "\"frequency\": \"OD\", \"duration\": \"2 days\"}]}");
+    API_EXPECT_PROBLEM(r, 409, "status");
+    api_free(&r);
+}
+
+static void test_labs_followups_ready(void **state)
+{
+    api_env *a = *state;
+    int64_t p = make_patient(a);
+    char body[512], path[96];
+    snprintf(body, sizeof body,
+             "{\"patient_id\": %lld, \"test_name\": \"HbA1c\", \"due_on\": \"2026-12-10\", "
+             "\"repeat_days\": 7}",
+             (long long)p);
+    api_resp r = api_call(a, "POST", "/v1/labs", a->integ_a, body);
+    if (r.status != 201)
+        fail_msg("lab: %ld %s", r.status, r.body);
+    int64_t lab = api_int(&r, "id");
+    snprintf(path, sizeof path, "/v1/labs/%lld", (long long)lab);
+    assert_string_equal(r.location, path);
+    assert_string_equal(api_str(&r, "status"), "due");
+    assert_string_equal(api_str(&r, "next_at"), "2026-12-10T10:00:00+05:30");
+    api_free(&r);
+    const struct {
+        const char *json, *field;
+    } bad[] = {
+        {"\"test_name\": \"X\", \"due_on\": \"2026-02-30\"", "due_on"},
+        {"\"test_name\": \"X\", \"due_on\": \"2026-12-10\", \"bogus\": 1", "bogus"},
+        {"\"test_name\": \"X\", \"due_on\": \"2026-12-10\", \"channels\": \"both\"",
+         "channels"}, /* no email */
+        {"\"test_name\": \"X\", \"due_on\": \"2026-12-10\", \"repeat_days\": 400",
+         "repeat_days"},
+        {"\"due_on\": \"2026-12-10\"", "test_name"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        snprintf(body, sizeof body, "{\"patient_id\": %lld, %s}", (long long)p, bad[i].json);
+        r = api_call(a, "POST", "/v1/labs", a->integ_a, body);
+        API_EXPECT_PROBLEM(r, 422, bad[i].field);
+        api_free(&r);
+    }
+    snprintf(path, sizeof path, "/v1/labs?patient_id=%lld", (long long)p);
+    r = api_call(a, "GET", path, a->integ_a, NULL);
+    assert_int_equal(json_array_size(json_object_get(r.json, "data")), 1);
+    api_free(&r);
+    r = api_call(a, "GET", "/v1/labs", a->admin_b, NULL);
+    assert_int_equal(json_array_size(json_object_get(r.json, "data")), 0);
+    api_free(&r);
+    snprintf(path, sizeof path, "/v1/labs/%lld/done", (long long)lab);
+    r = api_call(a, "POST", path, a->integ_a, NULL);
+    assert_int_equal(r.status, 403);
+    api_free(&r);
+    r = api_call(a, "POST", path, a->admin_b, NULL);
+    API_EXPECT_PROBLEM(r, 404, NULL);
+    api_free(&r);
+    r = api_call(a, "POST", path, a->staff_a, NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(api_str(&r, "status"), "done");
+    api_free(&r);
+    r = api_call(a, "POST", path, a->staff_a, NULL);
+    API_EXPECT_PROBLEM(r, 404, NULL);
+    api_free(&r);
+
+    /* A follow-up visit on a date, at the patient's time in their zone. */
+    snprintf(body, sizeof body, "{\"patient_id\": %lld, \"date\": \"2026-12-15\"}",
+             (long long)p);
+    r = api_call(a, "POST", "/v1/follow-ups", a->integ_a, body);
+    if (r.status != 201)
+        fail_msg("follow-up: %ld %s", r.status, r.body);
+    assert_string_equal(api_str(&r, "kind"), "follow_up_visit");
+    assert_string_equal(api_str(&r, "due_at"), "2026-12-15T10:00:00+05:30");
+    assert_string_equal(api_str(&r, "status"), "planned");
+    api_free(&r);
+    snprintf(body, sizeof body, "{\"patient_id\": %lld, \"date\": \"2026-11-15\"}",
+             (long long)p);
+    r = api_call(a, "POST", "/v1/follow-ups", a->integ_a, body);
+    API_EXPECT_PROBLEM(r, 422, "date");
+    api_free(&r);
+    r = api_call(a, "POST", "/v1/follow-ups", a->integ_a, "{\"date\": \"2026-12-15\"}");
+    API_EXPECT_PROBLEM(r, 422, "patient_id");
+    api_free(&r);
+    snprintf(body, sizeof body, "{\"patient_id\": %lld, \"date\": 5}", (long long)p);
+    r = api_call(a, "POST", "/v1/follow-ups", a->integ_a, body);
+    API_EXPECT_PROBLEM(r, 422, "date");
+    api_free(&r);
+    snprintf(body, sizeof body, "{\"patient_id\": %lld, \"date\": \"2026-12-15\"}",
+             (long long)p);
+    r = api_call(a, "POST", "/v1/follow-ups", a->admin_b, body); /* not clinic B's */
+    API_EXPECT_PROBLEM(r, 422, "patient_id");
+    api_free(&r);
+
+    /* Ready now: the message is queued with the test's name. */
+    snprintf(path, sizeof path, "/v1/patients/%lld/ready", (long long)p);
+    r = api_call(a, "POST", path, a->integ_a, "{\"what\": \"results\"}");
+    API_EXPECT_PROBLEM(r, 422, "test_name");
+    api_free(&r);
+    r = api_call(a, "POST", path, a->integ_a, "{\"what\": \"x-ray\"}");
+    API_EXPECT_PROBLEM(r, 422, "what");
+    api_free(&r);
+    r = api_call(a, "POST", path, a->admin_b, "{\"what\": \"prescription\"}");
+    API_EXPECT_PROBLEM(r, 404, NULL);
+    api_free(&r);
+    r = api_call(a, "POST", path, a->integ_a,
+                 "{\"what\": \"results\", \"test_name\": \"HbA1c\"}");
+    if (r.status != 201)
+        fail_msg("ready: %ld %s", r.status, r.body);
+    int64_t note = api_int(&r, "notification_id");
+    snprintf(path, sizeof path, "/v1/notifications/%lld", (long long)note);
+    assert_string_equal(r.location, path);
+    api_free(&r);
+    r = api_call(a, "GET", path, a->integ_a, NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(api_str(&r, "template"), "test_results_ready");
+    assert_non_null(strstr(api_str(&r, "body"), "HbA1c"));
+    api_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -230,6 +429,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_prescription_errors_name_the_field, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_plans_by_patient, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recalls, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prescription_change, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_labs_followups_ready, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,8 +5,13 @@
  * cadence, held by a booking and resumed by its cancellation, stopped by
  * an opt-out; lab tests due and overdue until done; birthdays in the
  * patient's zone (29 February in common and leap years); follow-up visits
- * on a date; prescription and results ready on demand; and every scan run
- * twice planning nothing twice.
+ * on a date; prescription and results ready on demand; every scan run
+ * twice planning nothing twice; reminders on two channels at once (the
+ * clinic's or the patient's "both": one plan, one delivery per channel,
+ * counted and cancelled as one); "until review" capped by the clinic's
+ * setting; and the birthday scan's statement using its index on both
+ * engines (EXPLAIN); quiet hours deferring a lab reminder to the morning
+ * and dropping a birthday wish whose day ends first.
  */
 #include "core.h"
 #include "testutil.h"
@@ -382,6 +387,237 @@ static void test_follow_up_visit_and_ready_on_demand(void **state)
     tu_close(&env);
 }
 
+
+/* The deliveries of a plan: "sms,email" in dedupe-key order, from the queue. */
+static void deliveries(nudge *n, int64_t reminder, const char *status, char *out, size_t size)
+{
+    store_stmt *st;
+    nudge_err e = {0};
+    out[0] = 0;
+    assert_int_equal(store_query(n->db, &st, &e,
+                                 "SELECT channel FROM notification_queue WHERE reminder_id = ? "
+                                 "AND status = ? ORDER BY dedupe_key",
+                                 bind_int(reminder), bind_text(status)),
+                     0);
+    size_t len = 0;
+    while (store_next(st, &e) == 1)
+        len += (size_t)snprintf(out + len, size - len, "%s%s", len ? "," : "",
+                                store_text(st, 0));
+    store_done(st);
+}
+
+static int64_t add_patient_on(nudge *n, int64_t clinic, const char *email, const char *both)
+{
+    nudge_patient p;
+    nudge_patient_init(&p);
+    p.clinic_id = clinic;
+    strcpy(p.name, "Ravi Iyer");
+    strcpy(p.phone, "9876543211");
+    if (email)
+        strcpy(p.email, email);
+    if (both)
+        strcpy(p.reminder_channels, both);
+    nudge_err e = {0};
+    if (nudge_patient_add(n, &p, &e) < 0)
+        fail_msg("patient: %s", e.msg);
+    return p.id;
+}
+
+static void test_two_channels_one_reminder(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, TU_T(2026, 12, 1, 0, 0));
+    nudge_err e = {0};
+    int64_t c = add_clinic(env.n, "Asia/Kolkata");
+    /* The patient asks: WhatsApp and email. */
+    int64_t wa = add_patient_on(env.n, c, "ravi@example.com", "whatsapp,email");
+    /* Refused: both needs an email; a channel named twice. */
+    nudge_patient bad;
+    nudge_patient_init(&bad);
+    bad.clinic_id = c;
+    strcpy(bad.name, "No Mail");
+    strcpy(bad.phone, "9876543212");
+    strcpy(bad.reminder_channels, "both");
+    assert_int_equal(nudge_patient_add(env.n, &bad, &e), -1);
+    assert_string_equal(e.field, "reminder_channels");
+    strcpy(bad.reminder_channels, "sms,sms");
+    assert_int_equal(nudge_patient_add(env.n, &bad, &e), -1);
+    assert_string_equal(e.field, "reminder_channels");
+    /* The clinic asks: both, for every patient, on what reaches each. */
+    nudge_clinic cl;
+    assert_int_equal(nudge_clinic_get(env.n, c, &cl, &e), 0);
+    strcpy(cl.reminder_channels, "fax");
+    assert_int_equal(nudge_clinic_update(env.n, &cl, &e), -1);
+    assert_string_equal(e.field, "reminder_channels");
+    strcpy(cl.reminder_channels, "both");
+    assert_int_equal(nudge_clinic_update(env.n, &cl, &e), 0);
+    assert_int_equal(nudge_clinic_get(env.n, c, &cl, &e), 0);
+    assert_string_equal(cl.reminder_channels, "sms,email");
+    int64_t mail = add_patient_on(env.n, c, "asha@example.com", NULL);
+    int64_t phone = add_patient(env.n, c, NULL, -1, NULL);
+
+    int64_t r_wa, r_mail, r_phone;
+    assert_int_equal(nudge_followup_add(env.n, c, wa, "2026-12-03", &r_wa, &e), 0);
+    assert_int_equal(nudge_followup_add(env.n, c, mail, "2026-12-03", &r_mail, &e), 0);
+    assert_int_equal(nudge_followup_add(env.n, c, phone, "2026-12-03", &r_phone, &e), 0);
+    nudge_tick_stats st = tick_at(&env, TU_T(2026, 12, 3, 4, 30)); /* 10:00 IST */
+    assert_int_equal(st.planned_enqueued, 3); /* three reminders, five deliveries */
+    char got[64];
+    deliveries(env.n, r_wa, "sent", got, sizeof got);
+    assert_string_equal(got, "email,whatsapp");
+    deliveries(env.n, r_mail, "sent", got, sizeof got);
+    assert_string_equal(got, "email,sms");
+    deliveries(env.n, r_phone, "sent", got, sizeof got); /* no email: the clinic's sms only */
+    assert_string_equal(got, "sms");
+
+    /* Held by quiet hours, both deliveries wait; cancelling the patient's
+     * reminders cancels the one reminder and both its deliveries. */
+    nudge_patient pm;
+    assert_int_equal(nudge_patient_get(env.n, c, mail, &pm, &e), 0);
+    pm.preferred_time = 22 * 60 + 30;
+    assert_int_equal(nudge_patient_update(env.n, c, &pm, 0, &e), 0);
+    int64_t late;
+    assert_int_equal(nudge_followup_add(env.n, c, mail, "2026-12-05", &late, &e), 0);
+    st = tick_at(&env, TU_T(2026, 12, 5, 17, 0)); /* 22:30 IST */
+    assert_int_equal(st.planned_enqueued, 1);
+    deliveries(env.n, late, "pending", got, sizeof got);
+    assert_string_equal(got, "email,sms");
+    int count = 0;
+    assert_int_equal(nudge_reminder_cancel_where(env.n, c, mail, NULL, &count, &e), 0);
+    assert_int_equal(count, 1);
+    deliveries(env.n, late, "cancelled", got, sizeof got);
+    assert_string_equal(got, "email,sms");
+    char subj[32];
+    snprintf(subj, sizeof subj, "follow_up:%lld", (long long)mail);
+    tick_at(&env, TU_T(2026, 12, 6, 3, 0)); /* after quiet hours: nothing goes */
+    deliveries(env.n, late, "sent", got, sizeof got);
+    assert_string_equal(got, "");
+    tu_close(&env);
+}
+
+static int rx_days(nudge *n, int64_t clinic, int64_t patient, const char *duration,
+                   nudge_err *e)
+{
+    nudge_prescription rx;
+    memset(&rx, 0, sizeof rx);
+    rx.clinic_id = clinic;
+    rx.patient_id = patient;
+    rx.n_medications = 1;
+    strcpy(rx.medications[0].drug_name, "Amlodipine");
+    strcpy(rx.medications[0].dose, "5 mg");
+    strcpy(rx.medications[0].frequency, "OD");
+    strcpy(rx.medications[0].duration, duration);
+    return nudge_prescription_add(n, &rx, e) < 0 ? -1 : rx.medications[0].days;
+}
+
+static void test_until_review_capped_by_clinic(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, TU_T(2026, 12, 1, 0, 0));
+    nudge_err e = {0};
+    int64_t c = add_clinic(env.n, "Asia/Kolkata");
+    int64_t p = add_patient(env.n, c, NULL, -1, NULL);
+    assert_int_equal(rx_days(env.n, c, p, "until review", &e), NUDGE_REVIEW_DAYS);
+    nudge_clinic cl;
+    assert_int_equal(nudge_clinic_get(env.n, c, &cl, &e), 0);
+    assert_int_equal(cl.review_max_days, 90);
+    cl.review_max_days = 0;
+    assert_int_equal(nudge_clinic_update(env.n, &cl, &e), -1);
+    assert_string_equal(e.field, "review_max_days");
+    cl.review_max_days = 366;
+    assert_int_equal(nudge_clinic_update(env.n, &cl, &e), -1);
+    cl.review_max_days = 14;
+    assert_int_equal(nudge_clinic_update(env.n, &cl, &e), 0);
+    assert_int_equal(rx_days(env.n, c, p, "until review", &e), 14);
+    assert_int_equal(plans(env.n, c, "prescription:2"), 14); /* 14 days of OD */
+    assert_int_equal(rx_days(env.n, c, p, "1 month", &e), 30); /* a stated course is not cut */
+    tu_close(&env);
+}
+
+/* The birthday scan's statement (patient_born_on in patient.c) reads the
+ * index on month and day on both engines, not every patient. PostgreSQL
+ * plans a sequential scan of a small table whatever its indexes, so it is
+ * asked for its plan with those off: an index that could not serve the
+ * statement would leave the sequential scan. */
+static void test_birthday_scan_uses_its_index(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, TU_T(2026, 12, 1, 0, 0));
+    nudge_err e = {0};
+    const char *sql = "SELECT id, clinic_id FROM patients WHERE substr(date_of_birth, 6) = ? "
+                      "AND id > ? ORDER BY id LIMIT ?";
+    int pg = !strcmp(env.n->db->ops->engine, "postgresql");
+    char q[512], plan[2048] = "";
+    snprintf(q, sizeof q, "%s%s", pg ? "EXPLAIN " : "EXPLAIN QUERY PLAN ", sql);
+    assert_int_equal(store_begin(env.n->db, &e), 0);
+    if (pg)
+        assert_int_equal(store_exec(env.n->db, &e, "SET LOCAL enable_seqscan = off"), 0);
+    store_stmt *st;
+    if (store_query(env.n->db, &st, &e, q, bind_text("12-01"), bind_int(0), bind_int(128)) < 0)
+        fail_msg("explain: %s", e.msg);
+    size_t len = 0;
+    while (store_next(st, &e) == 1)
+        len += (size_t)snprintf(plan + len, sizeof plan - len, "%s\n",
+                                store_text(st, pg ? 0 : 3));
+    store_done(st);
+    store_rollback(env.n->db);
+    if (!strstr(plan, "patients_birthday"))
+        fail_msg("the plan does not use patients_birthday:\n%s", plan);
+    tu_close(&env);
+}
+
+/* Quiet hours (the clinic's 21:00-08:00) hold a reminder not tied to a
+ * visit until they end, and drop one whose time runs out first: a lab
+ * reminder at the patient's 22:30 goes at 08:00; a birthday wish at
+ * 22:30, which expires at their midnight, is cancelled unsent. */
+static void test_quiet_hours_defer_and_expire(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, TU_T(2026, 12, 1, 0, 0));
+    nudge_err e = {0};
+    int64_t c = add_clinic(env.n, "Asia/Kolkata");
+    int64_t p = add_patient(env.n, c, NULL, 22 * 60 + 30, "1990-12-02");
+    nudge_lab_order o;
+    memset(&o, 0, sizeof o);
+    o.clinic_id = c;
+    o.patient_id = p;
+    strcpy(o.test_name, "HbA1c");
+    strcpy(o.due_on, "2026-12-02");
+    assert_int_equal(nudge_lab_add(env.n, &o, &e), 0);
+    struct sent s = {0};
+    nudge_on_sent(env.n, on_sent, &s);
+    for (int64_t t = TU_T(2026, 12, 1, 0, 0); t < TU_T(2026, 12, 2, 17, 0); t += 3600)
+        tick_at(&env, t);
+    nudge_tick_stats st = tick_at(&env, TU_T(2026, 12, 2, 17, 0)); /* 22:30 IST */
+    assert_int_equal(st.planned_enqueued, 2); /* the lab reminder and the wish */
+    assert_int_equal(st.sent, 0);
+    assert_int_equal(st.deferred, 1); /* the lab reminder waits for 08:00 */
+    for (int64_t t = TU_T(2026, 12, 2, 18, 0); t < TU_T(2026, 12, 3, 2, 30); t += 3600)
+        tick_at(&env, t);
+    assert_int_equal(s.n, 0);
+    tick_at(&env, TU_T(2026, 12, 3, 2, 30)); /* 08:00 IST */
+    assert_int_equal(s.n, 1);
+    assert_string_equal(s.template_name[0], "lab_due");
+    char subj[32], got[64];
+    snprintf(subj, sizeof subj, "birthday:%lld", (long long)p);
+    int64_t wish = 0;
+    assert_int_equal(store_scalar(env.n->db, &wish, &e,
+                                  "SELECT id FROM reminders WHERE clinic_id = ? AND subject = ?",
+                                  bind_int(c), bind_text(subj)),
+                     1);
+    deliveries(env.n, wish, "sent", got, sizeof got);
+    assert_string_equal(got, "");
+    /* Its day ends before the quiet hours do: dropped at once, with why. */
+    deliveries(env.n, wish, "cancelled", got, sizeof got);
+    assert_string_equal(got, "sms");
+    nudge_on_sent(env.n, NULL, NULL);
+    tu_close(&env);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -391,6 +627,10 @@ int main(void)
         cmocka_unit_test(test_lab_due_then_overdue_until_done),
         cmocka_unit_test(test_birthdays_in_the_patients_zone),
         cmocka_unit_test(test_follow_up_visit_and_ready_on_demand),
+        cmocka_unit_test(test_two_channels_one_reminder),
+        cmocka_unit_test(test_until_review_capped_by_clinic),
+        cmocka_unit_test(test_birthday_scan_uses_its_index),
+        cmocka_unit_test(test_quiet_hours_defer_and_expire),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,7 +5,10 @@
  * missed while nothing ran running once and marked late, two processes
  * racing for every occurrence of a task, retries with backoff then failed,
  * a run whose worker died recorded as lost, the registry, the clinic
- * scope, the purge task, and /v1/tasks.
+ * scope, the purge task, and /v1/tasks; the default tasks (the
+ * installation's recall, birthday and lab scans, made once, run once per
+ * occurrence across two handles with their history; a paused backup on
+ * SQLite; each clinic's retention purge).
  */
 #include <fcntl.h>
 #include <sys/wait.h>
@@ -80,6 +83,15 @@ static runs get_runs(nudge *n, int64_t id)
         out.r[i] = rs.r[rs.n - 1 - i];
     out.n = rs.n;
     return out;
+}
+
+/* The tests below count their own tasks: the defaults every clinic and
+ * the installation get (test_default_tasks) are dropped first. */
+static void drop_defaults(nudge *n)
+{
+    nudge_err e = {0};
+    if (store_exec(n->db, &e, "DELETE FROM tasks") < 0)
+        fail_msg("drop defaults: %s", e.msg);
 }
 
 static int tick_at(tu_env *env, int64_t t)
@@ -492,6 +504,7 @@ static void test_registry_and_scope(void **state)
     nudge_err e = {0};
     int64_t c1 = api_clinic(env.n, "Clinic 1", "Asia/Kolkata");
     int64_t c2 = api_clinic(env.n, "Clinic 2", "UTC");
+    drop_defaults(env.n);
     nudge_task t = {0};
     t.clinic_id = c1;
     strcpy(t.name, "x");
@@ -559,6 +572,7 @@ static void test_purge(void **state)
     nudge_err e = {0};
     int64_t c1 = api_clinic(env.n, "Clinic 1", "UTC");
     int64_t c2 = api_clinic(env.n, "Clinic 2", "UTC");
+    drop_defaults(env.n);
     struct {
         int64_t clinic;
         const char *status;
@@ -613,6 +627,7 @@ static void test_http_tasks(void **state)
     (void)state;
     api_env a;
     api_open(&a, T0);
+    drop_defaults(a.env.n);
     nudge_err e = {0};
     add_task(a.env.n, 0, "installation purge", "purge", "daily", "04:00", NULL, 3);
     const char *body = "{\"name\": \"purge\", \"fn\": \"purge\", \"kind\": \"daily\", "
@@ -705,6 +720,113 @@ static void test_http_tasks(void **state)
     api_close(&a);
 }
 
+
+typedef struct named {
+    int n, paused, scans;
+    char names[16][64];
+    int64_t ids[16], clinics[16];
+} named;
+static int collect_named(void *ctx, const nudge_task *t)
+{
+    named *x = ctx;
+    if (x->n < 16) {
+        snprintf(x->names[x->n], 64, "%s", t->name);
+        x->ids[x->n] = t->id;
+        x->clinics[x->n++] = t->clinic_id;
+    }
+    x->paused += !strcmp(t->status, "paused");
+    x->scans += strstr(t->fn, "_scan") != NULL;
+    return 0;
+}
+
+static int64_t task_named(const named *x, const char *name, int64_t clinic)
+{
+    for (int i = 0; i < x->n; i++)
+        if (!strcmp(x->names[i], name) && x->clinics[i] == clinic)
+            return x->ids[i];
+    fail_msg("no task %s of clinic %lld", name, (long long)clinic);
+    return 0;
+}
+
+static int count_one(void *ctx, const nudge_reminder *r)
+{
+    (void)r;
+    ++*(int *)ctx;
+    return 0;
+}
+
+static void test_default_tasks(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, T0);
+    nudge_err e = {0};
+    int64_t c1 = api_clinic(env.n, "Clinic 1", "Asia/Kolkata");
+    int64_t c2 = api_clinic(env.n, "Clinic 2", "UTC");
+    int sqlite = env.n->db->ops->backup != NULL;
+    named x = {0};
+    assert_int_equal(nudge_task_list(env.n, NUDGE_ANY_CLINIC, collect_named, &x, &e), 0);
+    /* Three scans once for the installation, a purge per clinic, and on
+     * SQLite the backup, paused until an administrator resumes it. */
+    assert_int_equal(x.n, 5 + sqlite);
+    assert_int_equal(x.scans, 3);
+    assert_int_equal(x.paused, sqlite);
+    int64_t scan = task_named(&x, "recall-scan", NUDGE_TASK_GLOBAL);
+    task_named(&x, "birthday-scan", NUDGE_TASK_GLOBAL);
+    task_named(&x, "lab-scan", NUDGE_TASK_GLOBAL);
+    int64_t purge1 = task_named(&x, "retention", c1);
+    task_named(&x, "retention", c2);
+    nudge_task t = get_task(env.n, purge1);
+    assert_string_equal(t.timezone, "Asia/Kolkata");
+    assert_string_equal(t.args, "{\"retention_days\": 400}");
+    assert_string_equal(get_task(env.n, scan).kind, "interval");
+    if (sqlite)
+        assert_string_equal(get_task(env.n, task_named(&x, "backup", 0)).status, "paused");
+    /* A scan is a scan of every clinic: no clinic may own one. */
+    nudge_task own = {0};
+    own.clinic_id = c1;
+    strcpy(own.name, "mine");
+    strcpy(own.fn, "birthday_scan");
+    strcpy(own.kind, "daily");
+    strcpy(own.schedule, "03:00");
+    assert_int_equal(nudge_task_add(env.n, &own, &e), -1);
+    assert_string_equal(e.field, "clinic_id");
+
+    /* A patient whose birthday it is: the scan task, run by the tick of
+     * the first of two handles, plans the wish; the second's tick at the
+     * same instant runs no scan again. */
+    nudge_patient p;
+    nudge_patient_init(&p);
+    p.clinic_id = c2;
+    strcpy(p.name, "Asha");
+    strcpy(p.phone, "9876543210");
+    strcpy(p.dob, "1990-01-01");
+    assert_int_equal(nudge_patient_add(env.n, &p, &e), 0);
+    nudge_clock clock;
+    nudge_clock_fake(&clock, T0);
+    nudge_config cfg = {.db = env.db, .outbox_dir = env.outbox, .clock = &clock};
+    nudge *w;
+    assert_int_equal(nudge_open(&cfg, &w, &e), 0);
+    for (int h = 0; h < 3; h++) {
+        env.clock.t = clock.t = T0 + h * 1800;
+        nudge_tick_stats st;
+        assert_int_equal(nudge_tick(env.n, &st, &e), 0);
+        assert_int_equal(nudge_tick(w, &st, &e), 0);
+    }
+    nudge_close(w);
+    runs rs = get_runs(env.n, scan);
+    assert_int_equal(rs.n, 2); /* T0 and T0 + 1 h, once each */
+    assert_int_equal(rs.r[0].slot, T0);
+    assert_int_equal(rs.r[1].slot, T0 + 3600);
+    assert_string_equal(rs.r[1].outcome, "ok");
+    int wishes = 0;
+    char subject[32];
+    snprintf(subject, sizeof subject, "birthday:%lld", (long long)p.id);
+    assert_int_equal(nudge_reminder_find(env.n, c2, p.id, subject, count_one, &wishes, &e), 0);
+    assert_int_equal(wishes, 1);
+    tu_close(&env);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -718,6 +840,7 @@ int main(void)
         cmocka_unit_test(test_registry_and_scope),
         cmocka_unit_test(test_purge),
         cmocka_unit_test(test_http_tasks),
+        cmocka_unit_test(test_default_tasks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -401,7 +401,7 @@ static const char *const cli_help_main =
     "  clinic add|list               clinics (tenants)\n"
     "  patient add|list|show         patients\n"
     "  appointment add|list|show|confirm|cancel|reschedule|complete|no-show\n"
-    "  prescription add|list|show|stop   medication reminders from a prescription\n"
+    "  prescription add|list|show|stop|change   medication reminders from a prescription\n"
     "  reminder list|cancel          plans by patient or subject\n"
     "  recall rule-add|rules|list|close  preventive-care recalls\n"
     "  lab add|list|done             lab tests due, reminded until done\n"
@@ -491,6 +491,9 @@ static const cli_command cli_commands[] = {
     CLI_SHOW("prescription", cli_help_prescription, "prescription", cli_rx_show),
     {"prescription", "stop", cli_rx_stop, "reason=", &cli_help_prescription, "prescription",
      NULL, NULL},
+    {"prescription", "change", cli_rx_change,
+     "prescriber= notes= drug=* dose=* frequency=* duration=* instructions=* times=*",
+     &cli_help_prescription, "prescription", NULL, NULL},
     {"reminder", "list", cli_plan_list, "clinic= patient= subject=", &cli_help_reminder, NULL,
      NULL, NULL},
     {"reminder", "cancel", cli_plan_cancel, "clinic= patient= subject=", &cli_help_reminder,

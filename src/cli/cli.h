@@ -79,6 +79,7 @@ int cli_patient_show(cli_ctx *c, int64_t id, nudge_err *err),
 int cli_key_create(cli_ctx *c), cli_key_list(cli_ctx *c);
 /* reminder.c: prescriptions, plans, recalls */
 int cli_rx_add(cli_ctx *c), cli_rx_list(cli_ctx *c), cli_rx_stop(cli_ctx *c),
+    cli_rx_change(cli_ctx *c),
     cli_rx_show(cli_ctx *c, int64_t id, nudge_err *err);
 int cli_plan_list(cli_ctx *c), cli_plan_cancel(cli_ctx *c);
 int cli_recall_rule_add(cli_ctx *c), cli_recall_rules(cli_ctx *c), cli_recall_list(cli_ctx *c),

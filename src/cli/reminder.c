@@ -18,15 +18,20 @@ const char *const cli_help_prescription =
     "       nudge prescription list [--clinic ID] [--patient ID]\n"
     "       nudge prescription show ID\n"
     "       nudge prescription stop ID [--reason TEXT]\n"
+    "       nudge prescription change ID --drug NAME --dose D --frequency F\n"
+    "                              --duration DUR [...] [--prescriber P] [--notes T]\n"
     "\n"
     "F is how clinicians write it: OD (QD), BD (BID), TDS (TID), QID, HS, q4h,\n"
     "q6h, q8h, q12h, once weekly, alternate days, SOS (PRN: no reminders), or\n"
     "morning-noon-night such as 1-0-1 or 1-1-1-1. DUR: 5 days, 2 weeks,\n"
-    "1 month or until review (at most 90 days). Doses go at the frequency's\n"
+    "1 month or until review (at most the clinic's review_max_days, 90 by\n"
+    "default). Doses go at the frequency's\n"
     "times (BD 09:00 and 21:00, HS 22:00, OD at the patient's preferred time)\n"
     "or --times, in the patient's zone, one message per dose time listing every\n"
     "drug due then; --channels both sends each on SMS and email. stop cancels\n"
-    "the doses still to come. add prints the new id.\n";
+    "the doses still to come. change replaces the medications (every group\n"
+    "given, as for add) and re-plans the doses from now in one transaction.\n"
+    "add prints the new id.\n";
 
 const char *const cli_help_reminder =
     "usage: nudge reminder list (--patient ID | --subject S --clinic ID)\n"
@@ -185,6 +190,47 @@ int cli_rx_stop(cli_ctx *c)
     return 0;
 }
 
+/* Text options into a record: each --opt given is copied to its member,
+ * refused (usage) when it does not fit. */
+typedef struct cli_text_opt {
+    const char *opt;
+    size_t off, size;
+} cli_text_opt;
+
+static int cli_text_opts(cli_ctx *c, void *rec, const cli_text_opt *t, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *v = cli_arg(&c->a, t[i].opt);
+        if (v && strlen(v) >= t[i].size) {
+            fprintf(stderr, "nudge %s: --%s is at most %zu bytes\n", c->cmd, t[i].opt,
+                    t[i].size - 1);
+            return CLI_EXIT_USAGE;
+        }
+        if (v)
+            strcpy((char *)rec + t[i].off, v);
+    }
+    return 0;
+}
+
+int cli_rx_change(cli_ctx *c)
+{
+    static nudge_prescription p;
+    memset(&p, 0, sizeof p);
+    int64_t id;
+    int rc;
+    static const cli_text_opt texts[] = {
+        {"prescriber", offsetof(nudge_prescription, prescriber), sizeof p.prescriber},
+        {"notes", offsetof(nudge_prescription, notes), sizeof p.notes},
+    };
+    if ((rc = cli_one_id(c, &id, 0)) || (rc = cli_rx_meds(c, &p)) ||
+        (rc = cli_text_opts(c, &p, texts, sizeof texts / sizeof texts[0])) || (rc = cli_open(c)))
+        return rc;
+    nudge_err e = {0};
+    if (nudge_prescription_change(c->n, NUDGE_ANY_CLINIC, id, &p, &e) < 0)
+        return cli_rx_fail(c, &e);
+    return 0;
+}
+
 /* --patient (its clinic) or --subject with --clinic: what a reminder
  * command is about. */
 static int cli_plan_scope(cli_ctx *c, int64_t *clinic, int64_t *patient, const char **subject)
@@ -272,26 +318,13 @@ int cli_recall_rule_add(cli_ctx *c)
         (rc = cli_parse_int(c->cmd, "--after-days", cli_arg(&c->a, "after-days"), 1, 3660,
                             &r.after_days)))
         return rc;
-    static const struct {
-        const char *opt;
-        size_t off, size;
-    } texts[] = {
+    static const cli_text_opt texts[] = {
         {"service", offsetof(nudge_recall_rule, service), sizeof r.service},
         {"cadence", offsetof(nudge_recall_rule, cadence), sizeof r.cadence},
         {"template", offsetof(nudge_recall_rule, template_name), sizeof r.template_name},
         {"channels", offsetof(nudge_recall_rule, channels), sizeof r.channels},
     };
-    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
-        const char *v = cli_arg(&c->a, texts[i].opt);
-        if (v && strlen(v) >= texts[i].size) {
-            fprintf(stderr, "nudge %s: --%s is at most %zu bytes\n", c->cmd, texts[i].opt,
-                    texts[i].size - 1);
-            return CLI_EXIT_USAGE;
-        }
-        if (v)
-            strcpy((char *)&r + texts[i].off, v);
-    }
-    if ((rc = cli_open(c)))
+    if ((rc = cli_text_opts(c, &r, texts, sizeof texts / sizeof texts[0])) || (rc = cli_open(c)))
         return rc;
     nudge_err e = {0};
     if (nudge_recall_rule_add(c->n, &r, &e) < 0)

@@ -3,8 +3,8 @@
  * prescription table) plus "medications", an array of medication records;
  * both decoded and encoded by their tables through the codec, so the API,
  * the CLI and the library share one description. Adding plans the doses,
- * stopping cancels those to come: the library does both in its
- * transaction, as for the CLI.
+ * stopping cancels those to come, changing re-plans them: the library
+ * does each in its transaction, as for the CLI.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,27 +49,49 @@ static int rx_meds_in(json_t *arr, const char *tz, nudge_prescription *p, nudge_
     return 0;
 }
 
+/* A body with its "medications" into *p (allocated; freed by the caller
+ * even on failure): the record by its table (partial: a change's), the
+ * medications by theirs. Only a change's `allowed` members may be set
+ * besides the medications (NULL: every member the table takes). */
+static int rx_body_in(http_req *r, json_t *j, int partial, const char *const *allowed,
+                      nudge_prescription **p, nudge_err *e)
+{
+    *p = calloc(1, sizeof **p);
+    json_t *meds = json_incref(json_object_get(j, "medications"));
+    json_object_del(j, "medications");
+    int rc = !*p ? nudge_err_set(e, NUDGE_ENOMEM, "", "out of memory")
+             : !meds ? nudge_err_set(e, NUDGE_EINVAL, "medications", "medications is required")
+                     : 0;
+    const char *key;
+    json_t *v;
+    json_object_foreach(j, key, v)
+    {
+        if (rc == 0 && allowed && nudge_names_find(allowed, key) < 0)
+            rc = nudge_err_set(e, NUDGE_EINVAL, key,
+                               "%s cannot be changed (a change takes medications, prescriber "
+                               "and notes)", key);
+    }
+    if (rc == 0)
+        rc = codec_in(nudge_prescription_fields, j, r->clinic.timezone, *p, sizeof **p, partial,
+                      e);
+    if (rc == 0)
+        rc = rx_meds_in(meds, r->clinic.timezone, *p, e);
+    json_decref(meds);
+    return rc;
+}
+
 int api_prescription_create(http_req *r)
 {
     json_t *j = http_body(r);
     if (!j)
         return 0;
-    nudge_prescription *p = calloc(1, sizeof *p);
+    nudge_prescription *p;
     nudge_err e = {0};
-    json_t *meds = json_incref(json_object_get(j, "medications"));
-    json_object_del(j, "medications");
-    int rc = !p ? nudge_err_set(&e, NUDGE_ENOMEM, "", "out of memory")
-             : !meds ? nudge_err_set(&e, NUDGE_EINVAL, "medications", "medications is required")
-                     : 0;
-    if (rc == 0)
-        rc = codec_in(nudge_prescription_fields, j, r->clinic.timezone, p, sizeof *p, 0, &e);
-    if (rc == 0)
-        rc = rx_meds_in(meds, r->clinic.timezone, p, &e);
+    int rc = rx_body_in(r, j, 0, NULL, &p, &e);
     if (rc == 0) {
         p->clinic_id = r->key.clinic_id;
         rc = nudge_prescription_add(r->n, p, &e);
     }
-    json_decref(meds);
     json_decref(j);
     if (rc < 0) {
         codec_err_fields(&e);
@@ -153,4 +175,32 @@ int api_prescription_stop(http_req *r)
         return http_fail(r, &e);
     r->body_len = 0;
     return api_prescription_get(r);
+}
+
+/* {"medications": [...], "prescriber"?, "notes"?}: the medications are
+ * replaced and the doses still to come re-planned from now. */
+int api_prescription_change(http_req *r)
+{
+    static const char *const allowed[] = {"prescriber", "notes", NULL};
+    int64_t id;
+    if (http_param_id(r, 0, &id) < 0)
+        return 0;
+    json_t *j = http_body(r);
+    if (!j)
+        return 0;
+    nudge_prescription *p;
+    nudge_err e = {0};
+    int rc = rx_body_in(r, j, 1, allowed, &p, &e);
+    if (rc == 0)
+        rc = nudge_prescription_change(r->n, r->key.clinic_id, id, p, &e);
+    json_decref(j);
+    if (rc < 0) {
+        codec_err_fields(&e);
+        free(p);
+        return http_fail(r, &e);
+    }
+    http_set_etag(r, p->version);
+    http_ok(r, 200, rx_json(p, r->clinic.timezone));
+    free(p);
+    return 0;
 }

@@ -38,6 +38,8 @@ H(api_workflow_list); H(api_workflow_get); H(api_workflow_put); H(api_workflow_r
 H(api_workflow_run_get); H(api_stats);
 H(api_patient_consent); H(api_patient_consent_record); H(api_usage); H(api_unsubscribe);
 H(api_template_preview);
+H(api_prescription_change); H(api_lab_create); H(api_lab_list); H(api_lab_done);
+H(api_followup_create); H(api_patient_ready);
 #undef H
 
 #define ADMIN NUDGE_ROLE_ADMIN
@@ -131,6 +133,12 @@ const http_route http_routes[] = {
     {"GET", "/v1/workflow-runs/{id}", api_workflow_run_get, STAFF, NULL},
     {"GET", "/v1/stats", api_stats, STAFF, "from to"},
     {"POST", "/v1/templates/preview", api_template_preview, ANY, NULL},
+    {"POST", "/v1/prescriptions/{id}/change", api_prescription_change, STAFF, NULL},
+    {"POST", "/v1/labs", api_lab_create, ANY, NULL},
+    {"GET", "/v1/labs", api_lab_list, ANY, "patient_id:id"},
+    {"POST", "/v1/labs/{id}/done", api_lab_done, STAFF, NULL},
+    {"POST", "/v1/follow-ups", api_followup_create, ANY, NULL},
+    {"POST", "/v1/patients/{id}/ready", api_patient_ready, ANY, NULL},
     /* Providers: no API key, their own signatures instead. */
     {"POST", "/webhooks/twilio/status", api_twilio_status, 0, NULL},
     {"POST", "/webhooks/twilio/inbound", api_twilio_inbound, 0, NULL},
