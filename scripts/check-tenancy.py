@@ -76,8 +76,6 @@ KNOWN = {
     ('src/broadcast.c', "UPDATE broadcasts SET status = 'sending', started_at = ?, updated_at = ? WHERE status = 'scheduled'"): CROSS + ' (campaigns come due)',
     ('src/broadcast.c', "SELECT clinic_id, id FROM broadcasts WHERE status = 'sending'"): CROSS + ' (broadcasts under way)',
 
-    ('src/queue.c', 'UPDATE notification_queue SET handed_at = ? WHERE id'): DEBT + ' (the worker\'s own leased batch)',
-    ('src/queue.c', "UPDATE notification_queue SET status = 'pending', lease_until = NULL"): DEBT + ' (the worker\'s own leased batch)',
     ('src/event.c', 'SELECT clinic_id, id FROM events WHERE processed_at IS NULL'): CROSS + ' (events the workflow engine has not consumed)',
     ('src/workflow.c', "SELECT clinic_id, id FROM workflow_runs WHERE status IN"): CROSS + ' (workflow runs to go on)',
 }

@@ -742,10 +742,12 @@ int broadcast_schedule(nudge *n, int64_t now, nudge_err *err)
 }
 
 /* Whether patient p may get broadcast b, and on which channel: NULL, or
- * the reason (one of nudge_skip_reasons). Today's rules: the opt-out flags
- * of the broadcast's category and of the channel, and for a campaign
- * (marketing) a recorded opt-in, the patient's last word on the channel
- * being START. The one function to re-point at the consent ledger. */
+ * the reason (one of nudge_skip_reasons; "" on a store error, in err).
+ * Consent is the ledger's (consent.c): the opt-out flags are its view, and
+ * consent_check adds a withdrawal on the routed channel and, for the
+ * promotional categories (a tip, a campaign), a recorded opt-in. The send
+ * instant checks the same again (dispatch.c), so a withdrawal between the
+ * fan-out and the send still holds. */
 static const char *broadcast_eligible(nudge *n, const nudge_broadcast *b, const nudge_clinic *c,
                                       const nudge_patient *p, const char **channel,
                                       const char **recipient, nudge_err *err)
@@ -755,17 +757,11 @@ static const char *broadcast_eligible(nudge *n, const nudge_broadcast *b, const 
         return "opted_out";
     if (queue_route(c, p, b->channel[0] ? b->channel : NULL, channel, recipient, &ignored) < 0)
         return "no_channel";
-    if (p->opt_outs & nudge_optout_parse(*channel))
-        return "opted_out";
-    if (!strcmp(b->category, "marketing")) {
-        char action[8] = "";
-        int r = patient_consent_last(n, p->clinic_id, p->id, *channel, action, err);
-        if (r < 0)
-            return "";
-        if (r == 0 || strcmp(action, "start"))
-            return "no_consent";
-    }
-    return NULL;
+    const char *why = NULL;
+    int r = consent_check(n, p->clinic_id, p->id, b->category, *channel, clock_now(n), &why, err);
+    if (r < 0)
+        return "";
+    return r ? NULL : why;
 }
 
 /* The message of variant v for patient p on channel: its text in their

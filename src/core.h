@@ -427,10 +427,6 @@ extern const struct wf_step_kind staff_step_notify, hook_step_call;
  * (paused) or "pending" (held ones let go); *moved (may be NULL) counts. */
 int queue_broadcast_move(nudge *n, int64_t clinic_id, int64_t broadcast_id, const char *to,
                          int64_t *moved, nudge_err *err);
-/* patient.c: the latest STOP/START of the patient on channel: 1 found
- * (action "stop" or "start"), 0 none. */
-int patient_consent_last(nudge *n, int64_t clinic_id, int64_t patient_id, const char *channel,
-                         char action[8], nudge_err *err);
 /* broadcast.c: the tick's part: scheduled campaigns come due or go
  * stale (a periodic job), and up to max_batches batches of fan-out, each
  * its own transaction. */

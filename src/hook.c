@@ -96,7 +96,7 @@ static int hook_events_norm(const char *in, char *out, size_t n, nudge_err *err)
                 sbuf_free(&b);
                 return err_set(err, NUDGE_EINVAL, "events",
                                "an event type is lower-case letters, digits, '_' and '.' "
-                               "(\"appointment.created\"), or \"*\"");
+                               "(\"appointment.booked\"), or \"*\"");
             }
         sbuf_add(&b, s, (size_t)(p - s));
         sbuf_puts(&b, ",");

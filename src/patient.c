@@ -320,24 +320,6 @@ int patient_set_consent(nudge *n, const nudge_patient *p, const char *channel, i
                          "inbound_keyword", NULL, message, provider_id, err);
 }
 
-/* The patient's last word on a channel (broadcast.c: a campaign wants a
- * recorded opt-in). */
-int patient_consent_last(nudge *n, int64_t clinic_id, int64_t patient_id, const char *channel,
-                         char action[8], nudge_err *err)
-{
-    store_stmt *st;
-    if (store_query(n->db, &st, err,
-                    "SELECT action FROM consent_log WHERE clinic_id = ? AND patient_id = ? AND "
-                    "channel = ? ORDER BY id DESC LIMIT 1",
-                    bind_int(clinic_id), bind_int(patient_id), bind_text(channel)) < 0)
-        return -1;
-    int r = store_next(st, err);
-    if (r == 1)
-        store_copy(st, 0, action, 8);
-    store_done(st);
-    return r;
-}
-
 /* The statistics' count (workflow.c's nudge_statistics). */
 int patient_count_range(nudge *n, int64_t clinic_id, int64_t from, int64_t to, int64_t *count,
                         nudge_err *err)

@@ -13,9 +13,7 @@
  * the fan-out (broadcast.c) walks the matches by id in batches, and no
  * caller loads the clinic's patients into memory.
  *
- * consented_to_category is today's opt-out flags
- * (patient_communication_preferences); seg_consent_sql is the one place to
- * re-point at a consent ledger.
+ * consented_to_category reads the consent ledger (seg_consent_sql).
  */
 #include <ctype.h>
 #include <stdarg.h>
@@ -148,22 +146,22 @@ static const seg_choice seg_genders[] = {
     {NULL, NULL},
 };
 
-/* What a patient consented to, per category: today, not having opted out
- * of it (the flags of patient_communication_preferences, which START and
- * STOP replies and the API set). The consent ledger replaces this table. */
+/* What a patient consented to, per category, from the consent ledger
+ * (consent.c, migration 021): the newest row of the category, on any
+ * channel, or of every category (a STOP): for a promotional category
+ * (health tips, marketing) a grant, for the others anything but a
+ * withdrawal (the clinic's policy covers a patient who never said). What
+ * the send instant checks per channel (consent_check) is finer; this is
+ * the segment's question, "did they agree to this kind of message". */
+#define SEG_NEWEST(cat)                                                                          \
+    "(SELECT l.state FROM consent_ledger l WHERE l.clinic_id = p.clinic_id AND "                 \
+    "l.patient_id = p.id AND (l.category = '" cat "' OR (l.category = '*' AND l.channel = '*')) "  \
+    "ORDER BY l.id DESC LIMIT 1)"
 static const seg_choice seg_consent_sql[] = {
-    {"reminders", "NOT EXISTS (SELECT 1 FROM patient_communication_preferences cp WHERE "
-                  "cp.clinic_id = p.clinic_id AND cp.patient_id = p.id AND "
-                  "cp.opt_out_reminders <> 0)"},
-    {"broadcasts", "NOT EXISTS (SELECT 1 FROM patient_communication_preferences cp WHERE "
-                   "cp.clinic_id = p.clinic_id AND cp.patient_id = p.id AND "
-                   "cp.opt_out_broadcasts <> 0)"},
-    {"health_tips", "NOT EXISTS (SELECT 1 FROM patient_communication_preferences cp WHERE "
-                    "cp.clinic_id = p.clinic_id AND cp.patient_id = p.id AND "
-                    "cp.opt_out_health_tips <> 0)"},
-    {"marketing", "NOT EXISTS (SELECT 1 FROM patient_communication_preferences cp WHERE "
-                  "cp.clinic_id = p.clinic_id AND cp.patient_id = p.id AND "
-                  "cp.opt_out_marketing <> 0)"},
+    {"reminders", "COALESCE(" SEG_NEWEST("reminders") ", '') <> 'withdrawn'"},
+    {"broadcasts", "COALESCE(" SEG_NEWEST("broadcasts") ", '') <> 'withdrawn'"},
+    {"health_tips", "COALESCE(" SEG_NEWEST("health_tips") ", '') = 'granted'"},
+    {"marketing", "COALESCE(" SEG_NEWEST("marketing") ", '') = 'granted'"},
     {NULL, NULL},
 };
 

@@ -430,7 +430,7 @@ static const struct {
     {"channel.misconfigured",
      "The {transport} credentials were refused ({channel}); messages wait: {detail}"},
     {"appointment.cancelled", "Appointment #{subject_id} was cancelled."},
-    {"appointment.created", "New booking: appointment #{subject_id}."},
+    {"appointment.booked", "New booking: appointment #{subject_id}."},
     {"generic", "{type} #{subject_id}"},
 };
 
@@ -469,7 +469,7 @@ static int staff_step_validate(nudge *n, const json_t *args, const char *path, n
                 return err_set(err, NUDGE_EINVAL, f,
                                "%s: one of ticket.escalated, appointment.no_show, "
                                "message.failed, channel.misconfigured, appointment.cancelled, "
-                               "appointment.created, generic",
+                               "appointment.booked, generic",
                                f);
         } else {
             return err_set(err, NUDGE_EINVAL, f, "%s: unknown (role, staff, text, template)", f);

@@ -370,11 +370,13 @@ static const wf_step_kind wf_kind_cancel = {"reminders.cancel", wf_cancel_valida
 static const wf_step_kind wf_kind_stop = {"stop_if", wf_stop_validate, wf_stop_run};
 static const wf_step_kind wf_kind_wait = {"wait", wf_wait_validate, wf_wait_run};
 
-/* Every kind of step a definition may name. The other subsystems' kinds
- * (loyalty.add, ticket.autoresolve, staff.notify, webhook.call) join this
- * table, each declared in its owner's header. */
+/* Every kind of step a definition may name: the engine's own, then the
+ * other subsystems' (loyalty.c, ticket.c, staff.c, hook.c; declared in
+ * core.h), each a wf_step_kind of wfstep.h's contract. */
 static const wf_step_kind *const wf_kinds[] = {
-    &wf_kind_send, &wf_kind_plan, &wf_kind_cancel, &wf_kind_stop, &wf_kind_wait,
+    &wf_kind_send,      &wf_kind_plan,           &wf_kind_cancel,    &wf_kind_stop,
+    &wf_kind_wait,      &loyalty_step_add,       &ticket_step_autoresolve,
+    &staff_step_notify, &hook_step_call,
 };
 
 static const wf_step_kind *wf_kind_find(const char *name)

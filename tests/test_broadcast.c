@@ -41,6 +41,20 @@ static int pop_visited(int i) { return i % 4 == 0; }
 static int pop_future(int i) { return i % 6 == 0; }
 static int pop_no_tips(int i) { return i % 10 == 3; }
 
+/* A recorded opt-in (consent.c's ledger), as staff would enter it. */
+static void grant(nudge *n, int64_t clinic, int64_t patient, const char *cat, const char *ch)
+{
+    nudge_consent_entry c = {.clinic_id = clinic, .patient_id = patient};
+    strcpy(c.category, cat);
+    strcpy(c.channel, ch);
+    strcpy(c.state, "granted");
+    strcpy(c.source, "staff");
+    strcpy(c.wording, "Yes, send me health tips and offers");
+    nudge_err err = {0};
+    if (nudge_consent_record(n, &c, &err) < 0)
+        fail_msg("consent: %s", err.msg);
+}
+
 /* visits: book the future visits too (their confirmations then go first,
  * at the clinic's rate, which a test of broadcast sends does not want). */
 static void pop_add_v(tu_env *e, int64_t clinic, int count, int64_t *ids, int visits)
@@ -64,6 +78,9 @@ static void pop_add_v(tu_env *e, int64_t clinic, int count, int64_t *ids, int vi
         if (nudge_patient_add(e->n, &p, &err) < 0)
             fail_msg("patient %d: %s", i, err.msg);
         ids[i] = p.id;
+        /* A health tip is promotional: the others agreed to them, on record. */
+        if (!pop_no_tips(i))
+            grant(e->n, clinic, p.id, "health_tips", "*");
         if (pop_visited(i))
             assert_int_equal(patient_visited(e->n, clinic, p.id, T0 - 30 * 86400, &err), 0);
         if (visits && pop_future(i)) {
@@ -275,12 +292,14 @@ static void test_scheduled_campaign_and_skips(void **state)
     int64_t clinic = add_clinic(e.n), ids[40];
     pop_add(&e, clinic, 40, ids);
     nudge_err err = {0};
-    /* Opt-ins: the even patients said START; 4 and 8 then opted out of
-     * marketing; 10 said START and then STOP. */
+    /* Opt-ins: the even patients agreed to offers by SMS (on record, as a
+     * campaign needs) and said START; 4 and 8 then opted out of marketing;
+     * 10 said START and then STOP. */
     for (int i = 0; i < 40; i += 2) {
         nudge_patient p;
         assert_int_equal(nudge_patient_get(e.n, clinic, ids[i], &p, &err), 0);
         assert_int_equal(store_begin(e.n->db, &err), 0);
+        grant(e.n, clinic, ids[i], "marketing", "sms");
         assert_int_equal(patient_set_consent(e.n, &p, "sms", 0, "START", NULL, &err), 0);
         if (i == 10)
             assert_int_equal(patient_set_consent(e.n, &p, "sms", 1, "STOP", NULL, &err), 0);

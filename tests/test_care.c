@@ -605,7 +605,7 @@ static void test_step_kinds(void **state)
 
     /* loyalty.add {"points": N}: the payload's patient. */
     res = run_step(f, &loyalty_step_add, "{\"points\": 20, \"reason\": \"booked online\"}",
-                   "appointment.created", 5, json_pack("{s:I}", "patient_id", (json_int_t)f->en),
+                   "appointment.booked", 5, json_pack("{s:I}", "patient_id", (json_int_t)f->en),
                    0, &e);
     assert_int_equal(json_integer_value(json_object_get(res, "points")), 20);
     json_decref(res);

@@ -35,7 +35,7 @@ const char *const cli_help_webhook =
     "\n"
     "add prints the subscription's id, then its signing secret, once: keep it\n"
     "to verify each delivery (README, \"Outgoing webhooks\"). Each event of the\n"
-    "types given (appointment.created, message.failed, ...) is POSTed as JSON\n"
+    "types given (appointment.booked, message.failed, ...) is POSTed as JSON\n"
     "with Nudge-Webhook-Id, Nudge-Webhook-Timestamp and Nudge-Signature\n"
     "(v1=HMAC-SHA256 over \"TIMESTAMP.BODY\"), retried with backoff (30 s, 2 min,\n"
     "10 min, 30 min, 1 h, 2 h, 4 h) up to 8 attempts.\n";

@@ -32,3 +32,40 @@ INSERT INTO tasks (clinic_id, name, fn, kind, schedule, timezone, args, status, 
          'scheduled', 0, 0, 0, 0, 0
   FROM clinics c
   WHERE NOT EXISTS (SELECT 1 FROM tasks t WHERE t.clinic_id = c.id AND t.name = 'retention');
+
+-- patient_preferences (migration 021, the opt-out flags derived from the
+-- consent ledger) carries the new column too: the patient's record is read
+-- through it.
+DROP VIEW patient_preferences;
+CREATE VIEW patient_preferences AS
+  SELECT c.patient_id, c.clinic_id, c.preferred_channel, c.preferred_time, c.updated_at,
+    c.reminder_channels,
+    COALESCE((SELECT CASE WHEN l.state = 'withdrawn' THEN 1 ELSE 0 END FROM consent_ledger l
+              WHERE l.clinic_id = c.clinic_id AND l.patient_id = c.patient_id
+                AND l.category = 'reminders' AND l.channel = '*'
+              ORDER BY l.id DESC LIMIT 1), 0) AS opt_out_reminders,
+    COALESCE((SELECT CASE WHEN l.state = 'withdrawn' THEN 1 ELSE 0 END FROM consent_ledger l
+              WHERE l.clinic_id = c.clinic_id AND l.patient_id = c.patient_id
+                AND l.category = 'broadcasts' AND l.channel = '*'
+              ORDER BY l.id DESC LIMIT 1), 0) AS opt_out_broadcasts,
+    COALESCE((SELECT CASE WHEN l.state = 'withdrawn' THEN 1 ELSE 0 END FROM consent_ledger l
+              WHERE l.clinic_id = c.clinic_id AND l.patient_id = c.patient_id
+                AND l.category = 'health_tips' AND l.channel = '*'
+              ORDER BY l.id DESC LIMIT 1), 0) AS opt_out_health_tips,
+    COALESCE((SELECT CASE WHEN l.state = 'withdrawn' THEN 1 ELSE 0 END FROM consent_ledger l
+              WHERE l.clinic_id = c.clinic_id AND l.patient_id = c.patient_id
+                AND l.category = 'marketing' AND l.channel = '*'
+              ORDER BY l.id DESC LIMIT 1), 0) AS opt_out_marketing,
+    COALESCE((SELECT CASE WHEN l.state = 'withdrawn' THEN 1 ELSE 0 END FROM consent_ledger l
+              WHERE l.clinic_id = c.clinic_id AND l.patient_id = c.patient_id
+                AND l.category = '*' AND l.channel = 'sms'
+              ORDER BY l.id DESC LIMIT 1), 0) AS opt_out_sms,
+    COALESCE((SELECT CASE WHEN l.state = 'withdrawn' THEN 1 ELSE 0 END FROM consent_ledger l
+              WHERE l.clinic_id = c.clinic_id AND l.patient_id = c.patient_id
+                AND l.category = '*' AND l.channel = 'whatsapp'
+              ORDER BY l.id DESC LIMIT 1), 0) AS opt_out_whatsapp,
+    COALESCE((SELECT CASE WHEN l.state = 'withdrawn' THEN 1 ELSE 0 END FROM consent_ledger l
+              WHERE l.clinic_id = c.clinic_id AND l.patient_id = c.patient_id
+                AND l.category = '*' AND l.channel = 'email'
+              ORDER BY l.id DESC LIMIT 1), 0) AS opt_out_email
+  FROM patient_communication_preferences c;
