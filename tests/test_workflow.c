@@ -169,15 +169,15 @@ static void test_builtins_event_to_messages(void **state)
                             (long long)b),
                      1);
 
-    /* cancellation_notice ships disabled (its staff step comes with the
-     * staff notifications): no run; a clinic's copy with a step of its own
-     * runs on the next cancellation without a rebuild. */
+    /* cancellation_notice tells the staff (none here: it succeeds with no
+     * one to tell); a clinic's copy with a step of its own runs on the
+     * next cancellation without a rebuild. */
     int64_t c = book(&w, w.env.clock.t + 86400, NULL);
     w.env.clock.t += 60;
     assert_int_equal(nudge_appointment_cancel(w.env.n, w.clinic, c, &e), 0);
     assert_int_equal(countf(&w, "SELECT COUNT(*) FROM workflow_runs WHERE event_type = "
-                                "'appointment.cancelled'"),
-                     0);
+                                "'appointment.cancelled' AND status = 'succeeded'"),
+                     1);
     put_ok(&w, "{\"name\": \"cancellation_notice\", \"on\": \"appointment.cancelled\", "
                "\"steps\": [{\"kind\": \"message.send\", \"template\": \"reply_cancelled\", "
                "\"priority\": \"high\"}]}");
@@ -189,6 +189,101 @@ static void test_builtins_event_to_messages(void **state)
                             "'reply_cancelled' AND appointment_id = %lld AND priority = 2",
                             (long long)d),
                      1);
+    tu_close(&w.env);
+}
+
+/* The steps other subsystems give the engine, in the built-ins: a booking,
+ * a no-show and a cancellation tell the staff (staff.notify); a completed
+ * visit earns the clinic's loyalty points (loyalty.add, once however often
+ * its event is looked at); a patient's ticket is answered from the FAQ, or,
+ * when it is urgent, escalated and the staff alerted (ticket.autoresolve,
+ * then staff_alerts on ticket.escalated). Counts come from the rows. */
+static void test_builtins_staff_loyalty_tickets(void **state)
+{
+    (void)state;
+    world w;
+    world_open(&w);
+    nudge_err e = {0};
+    nudge_staff s = {.clinic_id = w.clinic, .alerts = 1, .digest = 1};
+    strcpy(s.name, "Priya");
+    strcpy(s.role, "reception");
+    strcpy(s.email, "priya@smile.example");
+    assert_int_equal(nudge_staff_add(w.env.n, &s, &e), 0);
+    nudge_loyalty_rule r = {.clinic_id = w.clinic, .points = 10};
+    strcpy(r.kind, "visit");
+    assert_int_equal(nudge_loyalty_rule_set(w.env.n, &r, &e), 0);
+    /* An alert's delivery says what happened in its text (staff.c). */
+#define STAFF_MSGS(text)                                                                          \
+    countf(&w, "SELECT COUNT(*) FROM hook_deliveries WHERE staff_id = %lld AND body LIKE '%s'",    \
+           (long long)s.id, text)
+
+    int64_t a = book(&w, T0 + 3 * 86400, NULL);
+    assert_int_equal(STAFF_MSGS("New booking%%"), 1);
+    /* moved: the patient hears again, the staff do not (stop_if) */
+    w.env.clock.t += 60;
+    assert_int_equal(nudge_appointment_reschedule(w.env.n, w.clinic, a, T0 + 4 * 86400, &e), 0);
+    assert_int_equal(STAFF_MSGS("%%#%%moved%%"), 0);
+    assert_int_equal(countf(&w, "SELECT COUNT(*) FROM workflow_runs WHERE workflow = "
+                                "'appointment_scheduling' AND status = 'succeeded'"),
+                     2);
+
+    w.env.clock.t = T0 + 4 * 86400 + 3600;
+    assert_int_equal(nudge_appointment_complete(w.env.n, w.clinic, a, &e), 0);
+    tick(&w);
+    tick(&w);
+    int64_t balance = -1;
+    assert_int_equal(nudge_loyalty_balance(w.env.n, w.clinic, w.patient, &balance, &e), 0);
+    assert_int_equal(balance, 10);
+
+    int64_t b = book(&w, w.env.clock.t + 3600, NULL);
+    w.env.clock.t += 2 * 3600;
+    assert_int_equal(nudge_appointment_no_show(w.env.n, w.clinic, b, &e), 0);
+    assert_int_equal(STAFF_MSGS("No-show%%"), 1);
+    int64_t c = book(&w, w.env.clock.t + 86400, NULL);
+    w.env.clock.t += 60;
+    assert_int_equal(nudge_appointment_cancel(w.env.n, w.clinic, c, &e), 0);
+    tick(&w);
+    assert_int_equal(STAFF_MSGS("%%was cancelled%%"), 1);
+
+    /* tickets: a question the shipped FAQ answers, and an urgent one */
+    nudge_ticket t = {.clinic_id = w.clinic, .patient_id = w.patient};
+    strcpy(t.subject, "Parking");
+    strcpy(t.description, "Is there parking near the clinic?");
+    strcpy(t.source, "patient");
+    assert_int_equal(nudge_ticket_open(w.env.n, &t, &e), 0);
+    nudge_ticket u = {.clinic_id = w.clinic, .patient_id = w.patient};
+    strcpy(u.subject, "Tooth");
+    strcpy(u.description, "Severe pain and bleeding since the extraction");
+    strcpy(u.source, "patient");
+    assert_int_equal(nudge_ticket_open(w.env.n, &u, &e), 0);
+    /* the tick's look at new events is once a second of the clock */
+    w.env.clock.t += 1;
+    tick(&w);
+    w.env.clock.t += 1;
+    tick(&w);
+    assert_int_equal(countf(&w, "SELECT COUNT(*) FROM tickets WHERE id = %lld AND status = "
+                                "'resolved' AND faq_id IS NOT NULL",
+                            (long long)t.id),
+                     1);
+    assert_int_equal(countf(&w, "SELECT COUNT(*) FROM notification_queue WHERE patient_id = %lld "
+                                "AND template = 'faq_answer'",
+                            (long long)w.patient),
+                     1);
+    assert_int_equal(countf(&w, "SELECT COUNT(*) FROM tickets WHERE id = %lld AND status = "
+                                "'escalated'",
+                            (long long)u.id),
+                     1);
+    assert_int_equal(STAFF_MSGS("%%escalated%%"), 1);
+    /* nothing ran twice however many ticks looked */
+    w.env.clock.t += 1;
+    tick(&w);
+    assert_int_equal(nudge_loyalty_balance(w.env.n, w.clinic, w.patient, &balance, &e), 0);
+    assert_int_equal(balance, 10);
+    /* three bookings, a no-show, a cancellation, an escalation */
+    assert_int_equal(countf(&w, "SELECT COUNT(*) FROM hook_deliveries WHERE staff_id = %lld",
+                            (long long)s.id),
+                     6);
+#undef STAFF_MSGS
     tu_close(&w.env);
 }
 
@@ -682,6 +777,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_builtins_event_to_messages),
+        cmocka_unit_test(test_builtins_staff_loyalty_tickets),
         cmocka_unit_test(test_crash_between_event_and_run),
         cmocka_unit_test(test_custom_steps),
         cmocka_unit_test(test_invalid_definitions),
