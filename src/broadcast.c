@@ -593,8 +593,12 @@ void nudge_broadcast_free(nudge_broadcast *b)
     b->criteria = b->variants = b->note = NULL;
 }
 
+/* *r is zeroed first, so a caller frees it the same way whether or not
+ * the row was found (the tenant test's id of another clinic found none,
+ * and the free of an uninitialised row crashed). */
 static int bc_load(nudge *n, int64_t clinic_id, int64_t id, bc_row *r, nudge_err *err)
 {
+    memset(r, 0, sizeof *r);
     store_stmt *st;
     if (store_query(n->db, &st, err,
                     "SELECT " BC_COLS " FROM broadcasts WHERE (? = 0 OR clinic_id = ?) AND id = ?",

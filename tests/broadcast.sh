@@ -42,6 +42,10 @@ check "the Hindi patient got Hindi" grep -rq "सोमवार को बं�
 out=$($N broadcast stats 1)
 check "stats: 2 queued, 2 sent" grep -q $'^all\t2\t2\t0\t0\t0\t0\t0\t0\t0\t2\t' <<<"$out"
 
+# A health tip is promotional: sent only on a recorded opt-in (consent.c).
+for p in 1 2; do
+    at $T consent grant $p --category health_tips --channel '*' --wording "Health tips by SMS" >/dev/null
+done
 id=$(at $T broadcast tip --clinic 1 --name Walk --segment 1 --text "Walk 30 minutes a day")
 at 2027-01-04T05:00:02Z tick >/dev/null
 out=$($N broadcast show "$id")

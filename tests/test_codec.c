@@ -1056,7 +1056,8 @@ static void test_out_shapes(void **state)
     assert_keys(o, (const char *const[]){"id", "clinic_id", "name", "email", "phone", "language",
                                          "timezone", "date_of_birth", "gender", "tags",
                                          "preferred_channel", "preferred_time", "opt_outs",
-                                         "loyalty_points", "last_visit", "created_at", NULL});
+                                         "loyalty_points", "last_visit", "created_at",
+                                         "reminder_channels", NULL});
     json_decref(o);
     nudge_clinic c = sample_clinic();
     o = codec_out(nudge_clinic_fields, &c, (&c)->timezone);
@@ -1065,7 +1066,7 @@ static void test_out_shapes(void **state)
                        "quiet_hours", "reminder_offsets_minutes", "followup_after_minutes",
                        "max_retries", "rate_per_minute", "default_channel", "sms_sender",
                        "whatsapp_fallback", "whatsapp_fallback_after_minutes", "created_at",
-                       NULL});
+                       "review_max_days", "reminder_channels", NULL});
     json_decref(o);
 }
 
