@@ -488,6 +488,11 @@ int nudge_notify_ready(nudge *n, int64_t clinic_id, int64_t patient_id, const ch
                        const char *test_name, int64_t *id, nudge_err *err)
 {
     err_clear(err);
+    /* Checked whatever is ready: a test's name goes into the message. */
+    if (test_name && (!text_ok(test_name) || strlen(test_name) > 128))
+        return err_set(err, NUDGE_EINVAL, "test_name",
+                       "test_name must be UTF-8 text without control characters, at most 128 "
+                       "bytes");
     for (size_t i = 0; i < sizeof reminder_ready / sizeof reminder_ready[0]; i++) {
         if (!what || strcmp(what, reminder_ready[i].what))
             continue;

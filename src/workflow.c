@@ -470,6 +470,12 @@ static int wf_validate(nudge *n, int64_t clinic_id, const json_t *d, nudge_err *
                  !text_ok(json_string_value(desc))))
         return err_set(err, NUDGE_EINVAL, "description",
                        "description: a text of at most 255 bytes without control characters");
+    /* A definition copied from `show` carries its version: read-only, and
+     * ignored on save, but it must still be one. */
+    json_t *ver = json_object_get(d, "version");
+    if (ver && (!json_is_integer(ver) || json_integer_value(ver) < 1))
+        return err_set(err, NUDGE_EINVAL, "version",
+                       "version: the version number shown (read-only; a new one is given)");
     json_t *en = json_object_get(d, "enabled");
     if (en && !json_is_boolean(en))
         return err_set(err, NUDGE_EINVAL, "enabled", "enabled: true or false");

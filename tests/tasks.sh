@@ -136,7 +136,11 @@ else
     bad "restore without a key" 2 "NUDGE_BACKUP_KEY" $N backup restore "$sealed"
     NUDGE_BACKUP_KEY=ff${K:2} bad "a wrong key is refused" 1 "does not open with this key" $N backup restore "$sealed"
     cp "$sealed" "$D/flipped.db.enc"
-    printf '\x55' | dd of="$D/flipped.db.enc" bs=1 seek=100 conv=notrunc 2>/dev/null
+    # Flip the byte, whatever it holds (writing a fixed 0x55 changed
+    # nothing when the ciphertext already had 0x55 there: 1 run in 256).
+    b=$(od -An -tu1 -j100 -N1 "$D/flipped.db.enc" | tr -d ' ')
+    printf "\\x$(printf %02x $((b ^ 255)))" | dd of="$D/flipped.db.enc" bs=1 seek=100 conv=notrunc 2>/dev/null
+    check "the copy differs from the backup" bash -c "! cmp -s '$sealed' '$D/flipped.db.enc'"
     NUDGE_BACKUP_KEY=$K bad "a flipped byte is refused" 1 "does not open with this key" $N backup restore "$D/flipped.db.enc"
     check "encrypt without a key is refused" bash -c "! $N backup --encrypt 2>/dev/null"
     check "restore with the key" env NUDGE_BACKUP_KEY=$K $N backup restore "$sealed"

@@ -31,7 +31,7 @@ check "... and the 24 h reminder" grep -q "24 h reminder: planned for 2026-12-03
 
 out=$(nd workflow list --clinic "$C")
 check "list: the built-ins, in force" \
-    grep -q "^appointment_scheduling	built-in	yes	appointment.booked,appointment.rescheduled	1	" <<<"$out"
+    grep -q "^appointment_scheduling	built-in	yes	appointment.booked,appointment.rescheduled	3	" <<<"$out"
 check "list: the no-show follow-up" grep -q "^no_show_follow_up	built-in	yes	appointment.no_show" <<<"$out"
 out=$(nd workflow runs --clinic "$C")
 check "runs: both booking workflows succeeded, at the booking's time" \
