@@ -473,7 +473,7 @@ static int wf_validate(nudge *n, int64_t clinic_id, const json_t *d, nudge_err *
     /* A definition copied from `show` carries its version: read-only, and
      * ignored on save, but it must still be one. */
     json_t *ver = json_object_get(d, "version");
-    if (ver && (!json_is_integer(ver) || json_integer_value(ver) < 1))
+    if (ver && !json_is_null(ver) && (!json_is_integer(ver) || json_integer_value(ver) < 0))
         return err_set(err, NUDGE_EINVAL, "version",
                        "version: the version number shown (read-only; a new one is given)");
     json_t *en = json_object_get(d, "enabled");
