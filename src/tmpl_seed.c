@@ -679,6 +679,49 @@ const tmpl_builtin tmpl_builtins[] = {
         .html = TMPL_HTML_HI("{clinic_name} के संदेश बंद") TMPL_P("अब आपको {clinic_name} के संदेश यहाँ नहीं मिलेंगे। फिर से पाने के लिए START लिखें।") TMPL_HTML_CLOSE,
     },
 
+    /* ---- review_request: after a visit, a few days on (the built-in
+     * post_visit_follow_up); a clinic adds its review link by editing
+     * its copy of the template ---- */
+    {
+        .name = "review_request", .language = "en", .category = "reminders",
+        .sms = "Hi {patient_name}, thank you for choosing {clinic_name}. If you were happy with "
+               "your {service}, a short review would help other patients find us. Thank you!",
+        .subject = "How was your visit to {clinic_name}?",
+        .text = "Dear {patient_name},\n\n"
+                "Thank you for choosing {clinic_name} for your {service}.\n\n"
+                "If you were happy with your care, a short review would help other patients "
+                "find us. If anything could have been better, please tell us: we read every "
+                "reply.\n\n"
+                "Regards,\n{clinic_name}\n",
+        .html = TMPL_HTML_EN("How was your visit to {clinic_name}?")
+                TMPL_P("Dear {patient_name},")
+                TMPL_P("Thank you for choosing <strong>{clinic_name}</strong> for your "
+                       "{service}.")
+                TMPL_P("If you were happy with your care, a short review would help other "
+                       "patients find us. If anything could have been better, please tell us: "
+                       "we read every reply.")
+                TMPL_SIGN("Regards,<br>{clinic_name}") TMPL_HTML_CLOSE,
+    },
+    {
+        .name = "review_request", .language = "hi", .category = "reminders",
+        .sms = "नमस्ते {patient_name} जी, {clinic_name} चुनने का धन्यवाद। {service} से संतुष्ट "
+               "हों तो एक छोटी समीक्षा ज़रूर दें।",
+        .subject = "{clinic_name} में आपका अनुभव कैसा रहा?",
+        .text = "प्रिय {patient_name} जी,\n\n"
+                "{service} के लिए {clinic_name} चुनने का धन्यवाद।\n\n"
+                "अगर आप हमारी देखभाल से संतुष्ट हैं, तो एक छोटी-सी समीक्षा दूसरे मरीज़ों को हमें "
+                "ढूँढने में मदद करेगी। अगर कुछ बेहतर हो सकता था, तो हमें ज़रूर बताएँ: हम हर जवाब "
+                "पढ़ते हैं।\n\n"
+                "धन्यवाद,\n{clinic_name}\n",
+        .html = TMPL_HTML_HI("{clinic_name} में आपका अनुभव कैसा रहा?")
+                TMPL_P("प्रिय {patient_name} जी,")
+                TMPL_P("{service} के लिए <strong>{clinic_name}</strong> चुनने का धन्यवाद।")
+                TMPL_P("अगर आप हमारी देखभाल से संतुष्ट हैं, तो एक छोटी-सी समीक्षा दूसरे मरीज़ों "
+                       "को हमें ढूँढने में मदद करेगी। अगर कुछ बेहतर हो सकता था, तो हमें ज़रूर "
+                       "बताएँ: हम हर जवाब पढ़ते हैं।")
+                TMPL_SIGN("धन्यवाद,<br>{clinic_name}") TMPL_HTML_CLOSE,
+    },
+
     /* ---- test_results_ready: says where, never what the result is ---- */
     {
         .name = "test_results_ready", .language = "en", .category = "transactional",

@@ -473,6 +473,7 @@ static const struct {
     {"faq_answer", "transactional", {"patient_name", "clinic_name", "answer"}},
     {"ticket_reply", "transactional", {"patient_name", "clinic_name", "message"}},
     {"loyalty_balance", "transactional", {"patient_name", "clinic_name", "points"}},
+    {"review_request", "reminders", {"patient_name", "clinic_name", "service"}},
 };
 #define N_SPEC (sizeof builtin_spec / sizeof builtin_spec[0])
 

@@ -157,6 +157,14 @@ static void test_builtins_event_to_messages(void **state)
                             "'appointment_follow_up' AND appointment_id = %lld",
                             (long long)a),
                      1);
+    /* and three days after the completion, the review request, at low
+     * priority */
+    assert_int_equal(countf(&w,
+                            "SELECT COUNT(*) FROM notification_queue WHERE template = "
+                            "'review_request' AND appointment_id = %lld AND priority = 0 AND "
+                            "due_at = %lld",
+                            (long long)a, (long long)(T0 + 4 * 86400 + 3600 + 3 * 86400)),
+                     1);
 
     /* no-show: the rebooking prompt at once */
     int64_t b = book(&w, w.env.clock.t + 3600, NULL);

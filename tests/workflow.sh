@@ -46,7 +46,7 @@ sed -i 's/"plan": "follow_up"/"plan": "follow_up"},\n      {"kind": "message.sen
 V=$(nd workflow put "$D/f.json" --clinic "$C")
 check "put prints the new version" test "$V" = 1
 check "list shows the clinic's version" \
-    grep -q "^post_visit_follow_up	1	yes	appointment.completed	2	" <<<"$(nd workflow list --clinic "$C")"
+    grep -q "^post_visit_follow_up	1	yes	appointment.completed	3	" <<<"$(nd workflow list --clinic "$C")"
 nd --now 2026-12-04T11:00:00+05:30 appointment complete "$A" >/dev/null
 out=$(nd workflow runs --clinic "$C" --workflow post_visit_follow_up)
 check "completing the visit ran version 1" grep -q "	post_visit_follow_up	1	appointment.completed	[0-9]*	succeeded" <<<"$out"
