@@ -298,6 +298,12 @@ try {
     if (!(await page.isDisabled('#bc-send'))) throw new Error('send enabled before the count');
     await page.click('#bc-preview');
     await page.waitForSelector('#bc-count[data-count="1"]');
+    expected = 422; // a nameless broadcast: the API's error beside the name
+    await page.fill('#bc-name', '');
+    await page.click('#bc-send');
+    await page.waitForSelector('#bc-name-err:not([hidden])');
+    expected = 0;
+    await page.fill('#bc-name', 'Dash notice ' + TAG);
     await page.click('#bc-send');
     const id = await (await page.waitForSelector('[data-created]')).getAttribute('data-created');
     await page.waitForSelector(`button[data-broadcast="${id}"]`);

@@ -21,7 +21,7 @@ function draw(box, u) {
     values: Object.fromEntries(CHANNELS.map((c) => [c, u.channels[c][m]])) }));
   box.replaceChildren(
     h('p', {}, t('us.tier', { tier: u.tier || t('us.unmetered'), month: u.month })),
-    h('div', { class: 'stats' }, stats.map(([k, v]) => h('div', { class: 'card', 'data-usage': k },
+    h('div', { class: 'stats' }, stats.slice(0, 5).map(([k, v]) => h('div', { class: 'card', 'data-usage': k },
       h('div', { class: 'muted' }, t('us.' + k)), h('div', { class: 'stat' }, v)))),
     h('section', { class: 'card', 'data-chart': 'usage' }, h('h2', {}, t('us.summary')),
       table(t('us.summary'), cols, stats), csvButton('usage', cols, stats)),
