@@ -50,9 +50,14 @@ await check('seeded: two visits on ' + DAY + ' and a failed message', async () =
 // one, for a notice) and a ticket from a demo patient to reply to.
 const TAG = 'dash-' + Date.now();
 const LONE = (await api('POST', '/v1/patients', { name: 'Asha Verma', phone: '+919812300077', tags: [TAG] })).id;
+// Ram Lal (patient 1): an opt-in to health tips by SMS and loyalty points.
+const WORDING = 'May we send you health tips by SMS? (dashboard test)';
+const consented = await api('POST', '/v1/patients/1/consent', { category: 'health_tips', channel: 'sms', state: 'granted', source: 'staff', wording: WORDING });
+const points = await api('POST', '/v1/patients/1/loyalty', { type: 'add', points: 50, reason: 'Welcome bonus' });
 const TICKET = (await api('POST', '/v1/tickets', { patient_id: 1, subject: 'Report copy', description: 'Please send me a copy of my x-ray report from last week.' })).id;
 await check('seeded: a tagged patient and a ticket', async () => {
   if (!LONE || !TICKET) throw new Error(`patient ${LONE}, ticket ${TICKET}`);
+  if (consented.allowed?.health_tips?.sms !== 'allowed' || points.balance !== 50) throw new Error(JSON.stringify([consented, points]).slice(0, 300));
 });
 
 mkdirSync(OUT, { recursive: true });
@@ -243,6 +248,9 @@ try {
     await page.waitForSelector(`[data-allowed="marketing/sms/${c.allowed.marketing.sms}"]`);
     await page.waitForSelector(`[data-allowed="reminders/email/${c.allowed.reminders.email}"]`);
     await page.waitForSelector(`[data-balance="${l.balance}"]`);
+    await page.waitForSelector('[data-allowed="health_tips/sms/allowed"]');
+    const text = await page.textContent('[data-patient]');
+    if (!text.includes(WORDING) || !text.includes('Welcome bonus') || !text.includes('+50')) throw new Error('ledgers not shown: ' + text.slice(0, 400));
   });
   await audit('patients');
 
@@ -286,6 +294,15 @@ try {
     await page.fill('#tk-reply', '');
     await page.click('#tk-reply-go');
     await page.waitForSelector('#tk-reply-err:not([hidden])');
+  });
+  await check('tickets: assign, then close', async () => {
+    await page.fill('#tk-assign', 'Priya');
+    await page.click('#tk-assign-go');
+    await page.waitForSelector(`[data-ticket="${TICKET}"] [data-ticket-out] p`);
+    await page.click('#tk-close');
+    await page.waitForSelector(`[data-ticket="${TICKET}"] h2 .badge[data-status="closed"]`);
+    const k = await api('GET', '/v1/tickets/' + TICKET);
+    if (k.assigned_to !== 'Priya' || k.status !== 'closed') throw new Error(`${k.assigned_to} ${k.status}`);
   });
 
   await go('broadcasts');
