@@ -7,7 +7,8 @@
 # The browser script seeds beyond the demo: two visits today (in the
 # clinic's zone) with planned reminders through the API; one sent message
 # marked failed in the database, as a provider's refusal would leave it (a
-# real refusal needs a provider and a backoff the suite would wait for). Screenshots and CSV
+# real refusal needs a provider and a backoff the suite would wait for). Then a patient with
+# a tag of their own (a one-patient segment) and a ticket to reply to. Screenshots and CSV
 # files are kept in $NUDGE_DASH_OUT (default build/dashboard/).
 set -u
 . "$(dirname "$0")/tap.sh"

@@ -12,7 +12,10 @@ import messages from './pages/messages.js';
 import templates from './pages/templates.js';
 import patients from './pages/patients.js';
 import numbers from './pages/numbers.js';
-import { notLanded } from './pages/notlanded.js';
+import tickets from './pages/tickets.js';
+import broadcasts from './pages/broadcasts.js';
+import loyalty from './pages/loyalty.js';
+import usage from './pages/usage.js';
 
 export const PAGES = [
   today,
@@ -20,10 +23,10 @@ export const PAGES = [
   templates,
   patients,
   numbers,
-  notLanded('tickets', '/v1/tickets'),
-  notLanded('broadcasts', '/v1/broadcasts'),
-  notLanded('loyalty', '/v1/loyalty'),
-  notLanded('usage', '/v1/usage'),
+  tickets,
+  broadcasts,
+  loyalty,
+  usage,
 ];
 
 const ctx = { clinic: null };
@@ -69,7 +72,7 @@ function showSignIn(why) {
 
 function navList() {
   const ul = h('ul', {}, PAGES.map((p) => h('li', {}, h('a', { href: '#/' + p.id, 'data-page': p.id },
-    t(p.title), p.landed === false ? h('span', { class: 'soon' }, ' · ' + t('nav.soon')) : null))));
+    t(p.title)))));
   $('nav').replaceChildren(ul);
 }
 

@@ -4,16 +4,17 @@
 // (the accessible form) and as CSV. Chart.js styles its canvas through
 // CSSOM (element.style), which the strict CSP allows; animation is off so a
 // chart is drawn once, whole. rows: [{label, values: {series: n}}];
-// series: [{key, label, colour}].
+// series: [{key, label, colour}]; opts.first names the rows' column (default
+// the date) and opts.short gives a row's axis label (default MM-DD).
 import { h, table, csvButton } from './ui.js';
 import { t } from './i18n.js';
 
 // Colours from a palette whose members keep 3:1 against white and apart.
 export const PALETTE = ['#0b4f8a', '#b45309', '#15803d', '#7e22ce', '#b91c1c', '#0f766e', '#4b5563'];
 
-export function stackedChart(id, title, series, rows) {
+export function stackedChart(id, title, series, rows, opts = {}) {
   const canvas = h('canvas', { role: 'img', 'aria-label': title + ' (' + t('chart.seetable') + ')' });
-  const cols = [{ label: t('col.date'), get: (r) => r.label },
+  const cols = [{ label: opts.first || t('col.date'), get: (r) => r.label },
     ...series.map((x) => ({ label: x.label, get: (r) => String(r.values[x.key] || 0) }))];
   const box = h('div', { class: 'canvas' }, canvas);
   const section = h('section', { class: 'card chart', 'data-chart': id, 'aria-label': title },
@@ -25,7 +26,7 @@ export function stackedChart(id, title, series, rows) {
     const chart = new window.Chart(canvas, {
       type: 'bar',
       data: {
-        labels: rows.map((r) => r.label.slice(5)),
+        labels: rows.map((r) => (opts.short ? opts.short(r.label) : r.label.slice(5))),
         datasets: series.map((x) => ({ label: x.label, backgroundColor: x.colour,
           data: rows.map((r) => r.values[x.key] || 0) })),
       },

@@ -71,9 +71,27 @@ const TONE = {
   confirmed: 'ok', completed: 'ok', delivered: 'ok', read: 'ok', sent: 'info', enqueued: 'info',
   scheduled: 'warn', rescheduled: 'warn', pending: 'warn', planned: 'warn', sending: 'info',
   cancelled: 'bad', failed: 'bad', 'no-show': 'bad', expired: 'bad',
+  open: 'warn', in_progress: 'info', resolved: 'ok', closed: '', escalated: 'bad',
+  draft: '', paused: 'warn', stale: 'bad',
 };
-export function badge(status) {
-  return h('span', { class: 'badge ' + (TONE[status] || ''), 'data-status': status }, t('status.' + status));
+// words: the key prefix of the status's words (tickets and broadcasts have
+// their own, as their "scheduled" is not a visit's "unconfirmed").
+export function badge(status, words = 'status.') {
+  return h('span', { class: 'badge ' + (TONE[status] || ''), 'data-status': status }, t(words + status));
+}
+
+// A datetime-local value (wall time in the clinic's zone) as an instant.
+export function wallToIso(v) {
+  const guess = Date.parse(v + (v.length > 16 ? 'Z' : ':00Z'));
+  const p = new Intl.DateTimeFormat('en-CA', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit',
+    hour: '2-digit', minute: '2-digit', second: '2-digit' }).formatToParts(new Date(guess));
+  const g = (k) => p.find((x) => x.type === k).value;
+  const shown = Date.parse(`${g('year')}-${g('month')}-${g('day')}T${g('hour')}:${g('minute')}:${g('second')}Z`);
+  return new Date(guess - (shown - guess)).toISOString().slice(0, 19) + 'Z';
+}
+// Integer paise as rupees.
+export function rupees(paise) {
+  return new Intl.NumberFormat(lang() === 'hi' ? 'hi-IN' : 'en-IN', { style: 'currency', currency: 'INR' }).format(paise / 100);
 }
 
 // A table: columns [{label, get(row) -> text or node, csv(row) -> text}].

@@ -1,8 +1,9 @@
-// numbers.js: the clinic's numbers, computed in the browser from the list
-// routes while there is no /v1/stats route: messages per day by channel and
-// by status, delivery and read rates, confirmation and no-show rates. Each
-// chart is also a table and a CSV file. Usage against the tier quota, the
-// month's cost, replies and workflow runs wait for their routes and say so.
+// numbers.js: the clinic's numbers over the last two weeks. Messages per day
+// by channel and by status and the delivery and read rates come from the
+// message list (/v1/stats has no per-day split); the confirmation and no-show
+// rates and the workflow runs by outcome are /v1/stats's own. Each chart is
+// also a table and a CSV file. Usage and its cost are on the Usage page;
+// the reply rate waits for a route that counts replies.
 import { apiAll, api } from '../api.js';
 import { t } from '../i18n.js';
 import { h, table, csvButton, localDate, errorBox } from '../ui.js';
@@ -39,17 +40,20 @@ export default {
     const box = h('div', {});
     main.append(h('p', { class: 'muted' }, t('num.from', { days: DAYS })), box);
     const since = '?from=' + new Date(Date.parse(days()[0] + 'T00:00:00Z') - 14 * 3600e3).toISOString();
-    Promise.all([apiAll('/v1/notifications' + since), apiAll('/v1/appointments' + since), api('GET', '/v1/queue/status')]).then(([msgs, appts, q]) => {
-      const count = (st) => msgs.filter((m) => st.includes(m.status)).length;
-      const ac = (st) => appts.filter((a) => st.includes(a.status)).length;
+    Promise.all([apiAll('/v1/notifications' + since), api('GET', '/v1/stats' + since), api('GET', '/v1/queue/status')]).then(([msgs, st, q]) => {
+      const count = (s) => msgs.filter((m) => s.includes(m.status)).length;
+      const { visits, workflows } = st.data;
+      const rate = (r, d) => (d ? Math.round(1000 * r) / 10 + '%' : '—');
       const outgoing = count(['sent', 'delivered', 'read', 'failed']);
       const rates = [
         { key: 'delivery', value: pct(count(['delivered', 'read']), outgoing), basis: t('num.b.delivery') },
         { key: 'read', value: pct(count(['read']), count(['delivered', 'read'])), basis: t('num.b.read') },
         { key: 'failure', value: pct(count(['failed']), outgoing), basis: t('num.b.failure') },
-        { key: 'confirmation', value: pct(ac(['confirmed']), ac(['scheduled', 'confirmed', 'rescheduled'])), basis: t('num.b.confirmation') },
-        { key: 'noshow', value: pct(ac(['no-show']), ac(['completed', 'no-show'])), basis: t('num.b.noshow') },
+        { key: 'confirmation', value: rate(st.data.confirmation_rate, visits.booked), basis: t('num.b.confirmation', visits) },
+        { key: 'noshow', value: rate(st.data.no_show_rate, visits.completed + visits.no_shows), basis: t('num.b.noshow', visits) },
       ];
+      const wrows = ['executed', 'succeeded', 'partly_failed', 'failed', 'unfinished'].map((k) => ({ k, n: workflows[k] }));
+      const wcols = [{ label: t('num.outcome'), get: (r) => t('num.w.' + r.k) }, { label: t('num.count'), get: (r) => String(r.n) }];
       const rcols = [{ label: t('num.rate'), get: (r) => t('num.r.' + r.key) }, { label: t('num.value'), get: (r) => r.value },
         { label: t('num.basis'), get: (r) => r.basis }];
       const qrows = STATUSES.map((st) => ({ st, n: q.data[st] }));
@@ -63,8 +67,12 @@ export default {
           STATUSES.map((c, i) => ({ key: c, label: t('status.' + c), colour: PALETTE[i] })), perDay(msgs, 'status')),
         h('section', { class: 'card', 'data-chart': 'rates' }, h('h2', {}, t('num.rates')), table(t('num.rates'), rcols, rates), csvButton('rates', rcols, rates)),
         h('section', { class: 'card', 'data-chart': 'queue' }, h('h2', {}, t('num.queue')), table(t('num.queue'), qcols, qrows), csvButton('queue', qcols, qrows)),
+        h('section', { class: 'card', 'data-chart': 'workflows' }, h('h2', {}, t('num.workflows')),
+          h('div', { class: 'stats' }, ['succeeded', 'failed'].map((k) => h('div', { class: 'card', 'data-workflows': k },
+            h('div', { class: 'muted' }, t('num.w.' + k)), h('div', { class: 'stat' }, String(workflows[k]))))),
+          table(t('num.workflows'), wcols, wrows), csvButton('workflows', wcols, wrows)),
         h('section', { class: 'card' }, h('h2', {}, t('num.later')), h('ul', {},
-          ['usage', 'replies', 'workflows'].map((k) => h('li', { 'data-not-landed': k }, t('num.soon.' + k))))));
+          h('li', { 'data-not-landed': 'replies' }, t('num.soon.replies')), h('li', {}, h('a', { href: '#/usage' }, t('num.seeusage'))))));
     }).catch((e) => box.append(errorBox(e.message)));
   },
 };
