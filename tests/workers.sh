@@ -80,14 +80,24 @@ check "every message sent" test "$(sent)" = "$N"
 fake_repeats "$D" >"$D/dups"
 dups=$(wc -l <"$D/dups")
 echo "# sent twice: $dups (batch $BATCH)"
-check "at most the killed worker's sends in flight went twice" test "$dups" -le 32
-lost=$(sql "SELECT recipient FROM notification_queue q WHERE EXISTS (SELECT 1 FROM delivery_attempts a
-            WHERE a.notification_id = q.id AND a.outcome = 'lease_expired'
-            AND a.detail LIKE '%:${W[1]}:%') AND q.attempts >= 2" | sort)
-check "each repeat is recorded as a retry after the killed worker's lost lease" \
-    bash -c "[ -z \"\$(comm -23 <(sort '$D/dups') <(echo '$lost' | sort))\" ]"
-check "lost attempts (the killed worker's sends on the wire) within the in-flight window" \
-    test "$(sql "SELECT COUNT(*) FROM delivery_attempts WHERE outcome = 'lease_expired'")" -le 32
+# A live worker stalled past its lease (seen once at a load of 18 on 2
+# cores) is, to the others, a dead one: its batch goes again, recorded
+# as a lease_expired attempt under its own name. The promise is that
+# every repeat is recorded as a retry, whoever lost the lease; the bound
+# of one in-flight batch is the killed worker's. Stalls are reported.
+lost_any=$(sql "SELECT recipient FROM notification_queue q WHERE EXISTS (SELECT 1 FROM delivery_attempts a
+            WHERE a.notification_id = q.id AND a.outcome = 'lease_expired') AND q.attempts >= 2" | sort)
+lost_w1=$(sql "SELECT COUNT(*) FROM delivery_attempts WHERE outcome = 'lease_expired'
+               AND detail LIKE '%:${W[1]}:%'")
+stalled=$(sql "SELECT COUNT(*) FROM delivery_attempts WHERE outcome = 'lease_expired'
+               AND detail NOT LIKE '%:${W[1]}:%'")
+echo "# lost leases: $lost_w1 of the killed worker, $stalled of live workers stalled past ${LEASE} s"
+check "each repeat is recorded as a retry after a lost lease" \
+    bash -c "[ -z \"\$(comm -23 <(sort '$D/dups') <(echo '$lost_any' | sort))\" ]"
+check "the killed worker's lost attempts (its sends on the wire) within the in-flight window" \
+    test "$lost_w1" -le 32
+check "repeats: at most the killed worker's in-flight sends, and those of stalled workers" \
+    test "$dups" -le $((32 + stalled))
 check "the cut worker said so once and reconnected" \
     bash -c "[ \$(grep -c 'connection lost' '$D/w2.err') = 1 ] && grep -q 'connection back' '$D/w2.err'"
 check "the cut worker went on sending after reconnecting" \
