@@ -69,6 +69,11 @@ setup_probe libsystemd-dev cc $(pkg-config --cflags --libs libsystemd 2>/dev/nul
 here=$(cd "$(dirname "$0")/.." && pwd)
 # A machine without the registry still builds and runs nudge; the
 # dashboard suite then fails naming what is missing.
+# Debian's Node.js trusts only the CAs bundled with it; where the registry
+# is reached through a local CA (a company's TLS proxy, this project's CI)
+# that CA is in the system's store, which npm then trusts as well.
+ca=/etc/ssl/certs/ca-certificates.crt
+if [ -z "${NODE_EXTRA_CA_CERTS:-}" ] && [ -r "$ca" ]; then export NODE_EXTRA_CA_CERTS=$ca; fi
 if ! (cd "$here/tests/browser" && npm ci --no-audit --no-fund --loglevel=error >/dev/null); then
   echo "setup: warning: npm ci in tests/browser failed (is the npm registry reachable?);" \
        "tests/dashboard.sh needs it" >&2
