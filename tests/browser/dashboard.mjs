@@ -31,7 +31,15 @@ if (!clinic.timezone) throw new Error('PATCH /v1/clinic: ' + JSON.stringify(clin
 const at = (min) => new Date(Date.now() + min * 60000).toISOString().slice(0, 17) + '00Z';
 const book = async (patient_id, service, start_at) => (await api('POST', '/v1/appointments', { patient_id, service, start_at, duration_minutes: 30 })).id;
 const CANCEL = await book(1, 'Scaling', at(150)), KEEP = await book(3, 'Crown fitting', at(150));
-const DAY = new Intl.DateTimeFormat('en-CA', { timeZone: clinic.timezone }).format(new Date(Date.now() + 150 * 60000));
+// YYYY-MM-DD in the clinic's zone, from the parts: Debian's Node.js may
+// lack the en-CA locale's data and fall back to en-US ("12/1/2026"),
+// which a date input refuses.
+const DAY = (() => {
+  const parts = new Intl.DateTimeFormat('en-US', { timeZone: clinic.timezone, year: 'numeric', month: '2-digit', day: '2-digit' })
+    .formatToParts(new Date(Date.now() + 150 * 60000));
+  const part = (t) => parts.find((p) => p.type === t).value;
+  return `${part('year')}-${part('month')}-${part('day')}`;
+})();
 let FAILED = null, keepSent = false;
 for (let i = 0; i < 200 && !(FAILED && keepSent); i++) { // waiting for serve's ticks, not for a schedule
   const l = await api('GET', '/v1/notifications?status=sent');
