@@ -89,11 +89,6 @@ int text_ok(const char *s)
     return utf8_scan(s, 0);
 }
 
-int utf8_ok(const char *s)
-{
-    return utf8_scan(s, 1);
-}
-
 static void *xrealloc(void *p, size_t n)
 {
     void *q = realloc(p, n);
