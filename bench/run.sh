@@ -10,7 +10,7 @@
 # NUDGE_TIMEOUT (seconds the nudge phase may take; 3600).
 #
 # Steps: install wrk if missing (apt-get as root; otherwise it prints the
-# command and stops), build build/libnudge.a and build/bench/throughput,
+# command and stops), build $BUILD/bench/throughput (BUILD: build),
 # start tests/twilio_fake.py on 127.0.0.1, let wrk POST the same form body
 # with the same Basic auth over INFLIGHT connections for WRK_SECONDS, then
 # let nudge send N due notifications to the same fake, stop the fake and
@@ -27,7 +27,7 @@ NUDGE_TIMEOUT=${NUDGE_TIMEOUT:-3600}
 PYTHON=/usr/bin/python3
 SID=AC0123456789abcdef0123456789abcdef # what build/bench/throughput uses
 TOKEN=bench-auth-token
-BUILD=build
+BUILD=${BUILD:-build}
 
 say() { printf 'bench: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
@@ -48,8 +48,7 @@ fi
 command -v timeout >/dev/null 2>&1 || die "timeout (coreutils) is missing"
 
 say "building"
-make --no-print-directory "$BUILD/libnudge.a" >&2
-make --no-print-directory bench >&2
+make --no-print-directory "$BUILD/bench/throughput" >&2
 BIN=$BUILD/bench/throughput
 
 # ---- the fake ----
@@ -163,4 +162,10 @@ printf 'wrk p50/p99: one request'"'"'s round trip. RSS: nudge'"'"'s whole proces
 printf 'check: %s\n' "$CHECK"
 printf 'wrk: %s requests answered 201 by the fake%s\n' "$WRK_ACCEPTED" \
     "${WRK_ERRORS:+ (wrk: $WRK_ERRORS)}"
+# RESULT_JSON: the figures as one JSON line, for bench/bench.sh's table.
+if [ -n "${RESULT_JSON:-}" ]; then
+    printf '{"bench":"twilio","n":%s,"rate":%s,"p50_ms":%s,"p99_ms":%s,"send_s":%s,"wrk_rate":%s,"wrk_p99_ms":%s,"ok":%s}\n' \
+        "$(val n)" "$(val rate)" "$(val p50_ms)" "$(val p99_ms)" "$(val send_s)" "$WRK_RATE" \
+        "$WRK_P99" "$(val ok)" >"$RESULT_JSON"
+fi
 [ "$(val ok)" = 1 ]

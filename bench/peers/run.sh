@@ -8,6 +8,7 @@
 # packages pinned in package.json/package-lock.json). Prints one JSON line
 # per peer and workload (common.mjs) on stdout; progress on stderr.
 #   bench/peers/run.sh [N] [WORKLOADS]     defaults: 20000 single,batch,burn
+# PEERS_PG: an admin URL of a running PostgreSQL to use instead of its own.
 set -eu
 cd "$(dirname "$0")"
 N=${1:-20000}
@@ -59,7 +60,8 @@ for fsync in everysec always; do
 done
 
 . ../../tests/pgcluster.sh
-PGC_DURABLE=1 pgc_start
+# bench/bench.sh passes the durable cluster its other PostgreSQL rows use.
+if [ -n "${PEERS_PG:-}" ]; then NUDGE_TEST_PG=$PEERS_PG; else PGC_DURABLE=1 pgc_start; fi
 admin=$NUDGE_TEST_PG
 for peer in pgboss graphile; do
     db="bench_$peer"

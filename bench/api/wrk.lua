@@ -1,0 +1,36 @@
+-- bench/api/wrk.lua: the request wrk sends to nudge serve and to
+-- bench/api/app.py alike (bench/bench.sh's api phase). From the
+-- environment: BENCH_ROUTE get (a notification by a random id in
+-- 1..BENCH_MAXID), list (a page of 50) or post (a new SMS for a random
+-- one of BENCH_PATIENTS patients, due far ahead so no tick sends it);
+-- BENCH_KEY the bearer key.
+local route = os.getenv("BENCH_ROUTE") or "get"
+local maxid = tonumber(os.getenv("BENCH_MAXID") or "1")
+local patients = tonumber(os.getenv("BENCH_PATIENTS") or "16")
+wrk.headers["Authorization"] = "Bearer " .. (os.getenv("BENCH_KEY") or "")
+local post_headers = {
+  ["Authorization"] = wrk.headers["Authorization"],
+  ["Content-Type"] = "application/json",
+}
+
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("seed", threads)
+end
+
+function init(args)
+  math.randomseed(os.time() * 100 + (seed or 0))
+end
+
+function request()
+  if route == "get" then
+    return wrk.format("GET", "/v1/notifications/" .. math.random(1, maxid))
+  elseif route == "list" then
+    return wrk.format("GET", "/v1/notifications?limit=50")
+  end
+  local body = string.format(
+    '{"patient_id": %d, "template": "prescription_ready", "channel": "sms", '
+      .. '"due_at": "2030-01-01T09:00:00Z"}', math.random(1, patients))
+  return wrk.format("POST", "/v1/notifications", post_headers, body)
+end
