@@ -37,7 +37,9 @@ def wrk_json(path, server, route):
         return 1
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
     errs = re.search(r"Socket errors: (.*)", text)
+    statuses = {int(k): int(v) for k, v in re.findall(r"^status (\d+): (\d+)$", text, re.M)}
     print(json.dumps({"bench": "api", "server": server, "route": route,
+                      "statuses": {str(k): statuses[k] for k in sorted(statuses)},
                       "req_per_s": round(float(rate.group(1))), "p99_ms": round(ms(p99.group(1)), 2),
                       "requests": int(reqs.group(1)) if reqs else 0,
                       "non2xx": int(bad.group(1)) if bad else 0,
@@ -90,7 +92,8 @@ class Table:
         if p99 and r.get("p99_ms") is not None:
             s += f" (p99 {r['p99_ms']} ms)"
         if r.get("non2xx"):
-            s += f" [{r['non2xx']} non-2xx]"
+            odd = ", ".join(f"{v} × {k}" for k, v in r.get("statuses", {}).items() if k[0] != "2")
+            s += f" [{r['non2xx']} non-2xx{': ' + odd if odd else ''}]"
         return s
 
     @staticmethod

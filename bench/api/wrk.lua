@@ -34,3 +34,29 @@ function request()
       .. '"due_at": "2030-01-01T09:00:00Z"}', math.random(1, patients))
   return wrk.format("POST", "/v1/notifications", post_headers, body)
 end
+
+-- Every answer's status, so the table can say what the non-2xx were
+-- (a 503 under load reads differently from a 400).
+statuses = {}
+function response(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+end
+
+local all = {}
+local setup0 = setup
+function setup(thread)
+  setup0(thread)
+  table.insert(all, thread)
+end
+
+function done(summary, latency, requests)
+  local total = {}
+  for _, t in ipairs(all) do
+    for k, v in pairs(t:get("statuses")) do
+      total[k] = (total[k] or 0) + v
+    end
+  end
+  for k, v in pairs(total) do
+    io.write(string.format("status %d: %d\n", k, v))
+  end
+end

@@ -39,7 +39,9 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
-redis() {   # redis APPENDFSYNC: starts a server, prints its URL
+# Started here, not in $(...): a subshell's REDIS_PIDS+= would not reach
+# cleanup, and the server would outlive the run.
+redis() {   # redis APPENDFSYNC: starts a server, sets URL
     local port dir=$D/redis-$1
     port=$(free_port)
     mkdir -p "$dir"
@@ -47,16 +49,17 @@ redis() {   # redis APPENDFSYNC: starts a server, prints its URL
         --appendfsync "$1" --save '' --daemonize no >"$dir/log" 2>&1 &
     REDIS_PIDS+=($!)
     for _ in $(seq 1 100); do   # waiting for the server to listen
-        redis-cli -p "$port" ping >/dev/null 2>&1 && { echo "redis://127.0.0.1:$port"; return; }
+        redis-cli -p "$port" ping >/dev/null 2>&1 && { URL="redis://127.0.0.1:$port"; return; }
         sleep 0.1
     done
     echo "bench: redis-server did not start" >&2; cat "$dir/log" >&2; exit 1
 }
 
 for fsync in everysec always; do
-    url=$(redis $fsync)
+    redis $fsync
     echo "# bullmq, AOF $fsync" >&2
-    node bullmq.mjs --url="$url" --n="$N" --callers="$CALLERS" --workloads="$WL" --label="AOF $fsync"
+    node bullmq.mjs --url="$URL" --n="$N" --callers="$CALLERS" --workloads="$WL" --label="AOF $fsync"
+    kill "${REDIS_PIDS[-1]}" && wait "${REDIS_PIDS[-1]}" 2>/dev/null
 done
 
 . ../../tests/pgcluster.sh
