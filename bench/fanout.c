@@ -6,7 +6,8 @@
  *
  * Setup (timed apart): a scratch SQLite file in /tmp (or -d URL of an
  * empty database), one clinic, PATIENTS patients (default 100,000) who
- * all said START on SMS, inserted in bulk. Then, on the system clock:
+ * all granted marketing on SMS (a campaign is marketing: issue 17's
+ * consent), inserted in bulk. Then, on the system clock:
  *
  *  - the campaign is created and `nudge_tick` called until it is
  *    completed: the time until every notification is queued (the ticks'
@@ -97,9 +98,9 @@ int main(int argc, char **argv)
                    bind_int(count), bind_int(c.id), bind_int(now), bind_int(now)) < 0 ||
         store_exec(n->db, &e,
                    "INSERT INTO consent_ledger (clinic_id, patient_id, category, channel, "
-                   "state, source, actor, message, at) SELECT clinic_id, id, '*', 'sms', "
-                   "'granted', 'inbound_keyword', 'patient', 'START', ? FROM patients WHERE "
-                   "clinic_id = ?",
+                   "state, source, actor, wording, at) SELECT clinic_id, id, 'marketing', "
+                   "'sms', 'granted', 'import', 'bench', 'Offers by SMS', ? FROM patients "
+                   "WHERE clinic_id = ?",
                    bind_int(now), bind_int(c.id)) < 0 ||
         store_commit(n->db, &e) < 0)
         die("setup", &e);

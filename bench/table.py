@@ -153,7 +153,8 @@ class Table:
             self.add(f"campaign fan-out to {num(f['patients'])} patients", "SQLite FULL",
                      f"{num(f['fanout_rows_per_s'])} rows/s; raw INSERT…SELECT "
                      f"{num(f['raw_rows_per_s'])} rows/s; a reminder waited "
-                     f"{f['reminder_wait_ms']} ms")
+                     f"{f['reminder_wait_ms']} ms"
+                     + (f" ({num(f['skipped'])} SKIPPED)" if f.get("skipped") else ""))
         else:
             self.add("campaign fan-out", "SQLite FULL", (f or {}).get("error", "–"))
         t = self.twilio
