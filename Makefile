@@ -176,9 +176,10 @@ bench: $(BUILD)/nudge $(BUILD)/bench/ceiling
 	BUILD=$(BUILD) bash bench/bench.sh $(N)
 
 # The physical ceilings: libsqlite3 and libpq alone, no libnudge.
-$(BUILD)/bench/ceiling: bench/ceiling.c
+$(BUILD)/bench/ceiling: bench/ceiling.c bench/timing.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(STRICT) $(PKG_CFLAGS) -o $@ $< $(PKG_LIBS) -lpthread
+$(BUILD)/bench/fanout: bench/timing.h
 
 $(BUILD)/bench/queue: bench/queue.c $(BUILD)/libnudge.a
 	@mkdir -p $(dir $@)

@@ -180,6 +180,16 @@ wait_for() { # wait_for FILE PATTERN PID [COUNT]: prints the line once COUNT are
     done
     return 1
 }
+# POSTs first: the GETs then read the rows they made, on either server.
+api_routes() { # api_routes SERVER PORT PID DB TABLE: the three routes, then the server stopped
+    local url=http://127.0.0.1:$2
+    export BENCH_KEY=$KEY BENCH_PATIENTS=$CALLERS
+    wrk_json "$1" post "$url"
+    BENCH_MAXID=$(max_id "$4" "SELECT MAX(id) FROM $5") wrk_json "$1" get "$url"
+    wrk_json "$1" list "$url"
+    kill "$3"
+    wait "$3" 2>/dev/null
+}
 api_nudge() {
     local db=$W/api.db nd="$BUILD/nudge --db $W/api.db --outbox $W/outbox" port pid i
     $nd clinic add --name "Bench Clinic" --timezone UTC --country IN --quiet-hours none >/dev/null || return 1
@@ -193,12 +203,7 @@ api_nudge() {
     PIDS+=("$pid")
     port=$(wait_for "$W/serve.err" 'API on http://127.0.0.1:[0-9]*' "$pid") || return 1
     port=${port##*:}
-    export BENCH_KEY=$KEY BENCH_PATIENTS=$CALLERS
-    wrk_json nudge post "http://127.0.0.1:$port"
-    BENCH_MAXID=$(max_id "$db" "SELECT MAX(id) FROM notification_queue") wrk_json nudge get "http://127.0.0.1:$port"
-    wrk_json nudge list "http://127.0.0.1:$port"
-    kill "$pid"
-    wait "$pid" 2>/dev/null
+    api_routes nudge "$port" "$pid" "$db" notification_queue
 }
 api_fastapi() {
     local db=$W/fastapi.db port pid
@@ -212,11 +217,7 @@ api_fastapi() {
     pid=$!
     PIDS+=("$pid")
     wait_for "$W/uvicorn.err" 'Application startup complete' "$pid" 2 >/dev/null || return 1
-    wrk_json fastapi post "http://127.0.0.1:$port"
-    BENCH_MAXID=$(max_id "$db" "SELECT MAX(id) FROM notifications") wrk_json fastapi get "http://127.0.0.1:$port"
-    wrk_json fastapi list "http://127.0.0.1:$port"
-    kill "$pid"
-    wait "$pid" 2>/dev/null
+    api_routes fastapi "$port" "$pid" "$db" notifications
 }
 if has api; then
     say "api: nudge serve"

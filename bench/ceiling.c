@@ -28,8 +28,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "timing.h"
 
 static const char BODY[] = "Your prescription is ready for collection at Bench Clinic. Please bring "
                            "this message and your ID. Reply STOP to opt out of these messages..";
@@ -39,26 +40,6 @@ static const char *g_pg;
 static double *g_lat;
 static int g_next;
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
-
-static double ceil_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
-static int ceil_cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double ceil_p99(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, ceil_cmp);
-    int i = (int)(0.99 * n + 0.999999) - 1;
-    return v[i < 0 ? 0 : i >= n ? n - 1 : i];
-}
 
 static void ceil_report(const char *work, const char *durability, double sec, int per_txn, double p99)
 {
@@ -105,9 +86,9 @@ static void ceil_sqlite(const char *dir, const char *work, const char *sync, int
                            -1, &ins, NULL) != SQLITE_OK)
         ceil_sqlite_die(db, "prepare");
     double *lat = per_txn == 1 ? calloc((size_t)g_n, sizeof *lat) : NULL;
-    double t0 = ceil_ms();
+    double t0 = bench_ms();
     for (int i = 0; i < g_n; i += per_txn) {
-        double a = ceil_ms();
+        double a = bench_ms();
         if (per_txn > 1)
             ceil_exec(db, "BEGIN");
         for (int k = i; k < i + per_txn && k < g_n; k++) {
@@ -121,14 +102,14 @@ static void ceil_sqlite(const char *dir, const char *work, const char *sync, int
         if (per_txn > 1)
             ceil_exec(db, "COMMIT");
         if (lat)
-            lat[i] = ceil_ms() - a;
+            lat[i] = bench_ms() - a;
     }
-    double sec = (ceil_ms() - t0) / 1e3;
+    double sec = (bench_ms() - t0) / 1e3;
     sqlite3_finalize(ins);
     sqlite3_close(db);
     char durability[64];
     snprintf(durability, sizeof durability, "SQLite synchronous=%s", sync);
-    ceil_report(work, durability, sec, per_txn, lat ? ceil_p99(lat, g_n) : -1);
+    ceil_report(work, durability, sec, per_txn, lat ? bench_pct(lat, g_n, 99) : -1);
     free(lat);
     const char *ext[] = {"", "-wal", "-shm"};
     for (int i = 0; i < 3; i++) {
@@ -179,9 +160,9 @@ static void *ceil_pg_caller(void *arg)
         snprintf(patient, sizeof patient, "%d", i % 5000 + 1);
         snprintf(due, sizeof due, "%d", 1800000000 + i);
         const char *v[3] = {patient, due, BODY};
-        double a = ceil_ms();
+        double a = bench_ms();
         ceil_pg_check(c, PQexecPrepared(c, "ins", 3, v, NULL, NULL, 0), "insert");
-        g_lat[i] = ceil_ms() - a;
+        g_lat[i] = bench_ms() - a;
     }
     PQfinish(c);
     return NULL;
@@ -205,13 +186,13 @@ static void ceil_pg(void)
     g_lat = calloc((size_t)g_n, sizeof *g_lat);
     g_next = 0;
     pthread_t *t = calloc((size_t)g_callers, sizeof *t);
-    double t0 = ceil_ms();
+    double t0 = bench_ms();
     for (int i = 0; i < g_callers; i++)
         pthread_create(&t[i], NULL, ceil_pg_caller, NULL);
     for (int i = 0; i < g_callers; i++)
         pthread_join(t[i], NULL);
-    double sec = (ceil_ms() - t0) / 1e3;
-    ceil_report("pg", durability, sec, 1, ceil_p99(g_lat, g_n));
+    double sec = (bench_ms() - t0) / 1e3;
+    ceil_report("pg", durability, sec, 1, bench_pct(g_lat, g_n, 99));
     ceil_pg_check(c, PQexec(c, "DROP TABLE ceiling_q"), "drop");
     PQfinish(c);
     free(t);

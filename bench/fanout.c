@@ -32,13 +32,7 @@
 #include <unistd.h>
 
 #include "core.h"
-
-static double ms_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
+#include "timing.h"
 
 static void die(const char *what, const nudge_err *e)
 {
@@ -55,7 +49,7 @@ static void on_sent(void *ctx, const nudge_notification *m, const char *outcome)
     (void)ctx;
     (void)outcome;
     if (m->id == g_reminder && g_sent_at < 0)
-        g_sent_at = ms_now();
+        g_sent_at = bench_ms();
 }
 
 int main(int argc, char **argv)
@@ -86,7 +80,7 @@ int main(int argc, char **argv)
     c.quiet_start = c.quiet_end = 0;
     if (nudge_clinic_add(n, &c, &e) < 0)
         die("clinic", &e);
-    double t0 = ms_now();
+    double t0 = bench_ms();
     int64_t now = nudge_now(n);
     /* The bench's own setup, past the owners' calls: one statement each. */
     if (store_begin(n->db, &e) < 0 ||
@@ -104,7 +98,7 @@ int main(int argc, char **argv)
                    bind_int(now), bind_int(c.id)) < 0 ||
         store_commit(n->db, &e) < 0)
         die("setup", &e);
-    double setup_ms = ms_now() - t0;
+    double setup_ms = bench_ms() - t0;
 
     nudge_broadcast_spec s = {.kind = "campaign",
                               .name = "Bench campaign",
@@ -112,7 +106,7 @@ int main(int argc, char **argv)
                               .text = "{\"en\": \"Hello {patient_name}, 20% off check-ups\", "
                                       "\"hi\": \"नमस्ते {patient_name}\"}"};
     int64_t id, patient = 0, reminder = 0;
-    double start = ms_now(), enq = 0, sent_ms = -1;
+    double start = bench_ms(), enq = 0, sent_ms = -1;
     nudge_on_sent(n, on_sent, NULL);
     if (nudge_broadcast_create(n, c.id, &s, &id, &e) < 0)
         die("campaign", &e);
@@ -134,7 +128,7 @@ int main(int argc, char **argv)
             nudge_vars_set(&v, "time", "10:00");
             m.vars = &v;
             int created;
-            enq = ms_now();
+            enq = bench_ms();
             if (nudge_enqueue(n, c.id, &m, &reminder, &created, &e) < 0)
                 die("reminder", &e);
             g_reminder = reminder;
@@ -149,7 +143,7 @@ int main(int argc, char **argv)
         if (done && sent_ms >= 0)
             break;
     }
-    double fanout_ms = ms_now() - start;
+    double fanout_ms = bench_ms() - start;
     nudge_delivery_stats st[2];
     int nst;
     if (nudge_get_delivery_stats(n, c.id, id, st, 2, &nst, &e) < 0)
@@ -160,7 +154,7 @@ int main(int argc, char **argv)
     int64_t after = 0, copied = 0, top = 0;
     store_scalar(n->db, &top, &e, "SELECT MAX(id) FROM notification_queue WHERE clinic_id = ?",
                  bind_int(c.id));
-    double raw0 = ms_now();
+    double raw0 = bench_ms();
     for (;;) {
         int64_t last = 0;
         if (store_begin(n->db, &e) < 0 ||
@@ -191,7 +185,7 @@ int main(int argc, char **argv)
             die("raw", &e);
         after = last;
     }
-    double raw_ms = ms_now() - raw0;
+    double raw_ms = bench_ms() - raw0;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("{\"bench\": \"fanout\", \"engine\": \"%s\", \"patients\": %d, \"setup_ms\": %.0f, "
