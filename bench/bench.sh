@@ -12,7 +12,8 @@
 # Environment: PHASES (comma list, default
 # ceiling,queue,peers,api,fanout,twilio), OUT (bench/bench.out), BUILD
 # (build), CALLERS (16), API_SECONDS (10, per route and server),
-# WRK_SECONDS (10, the Twilio fake's ceiling), PHASE_TIMEOUT (600 s each).
+# WRK_SECONDS (10, the Twilio fake's ceiling), PHASE_TIMEOUT (600 s each),
+# BENCH_BATCH (1000 items per HTTP batch).
 # A phase that fails, or a nudge binary or workload not built yet (the
 # public batch call, bench/burn.c), leaves its reason in its cells and the
 # rest of the table stands.
@@ -27,7 +28,8 @@ API_SECONDS=${API_SECONDS:-10}
 WRK_SECONDS=${WRK_SECONDS:-10}
 PHASE_TIMEOUT=${PHASE_TIMEOUT:-600}
 PY=/usr/bin/python3 # Debian's, where python3-fastapi and uvicorn are
-export CALLERS
+BENCH_BATCH=${BENCH_BATCH:-1000} # items per POST /v1/notifications:batch (wrk.lua, table.py)
+export CALLERS BENCH_BATCH
 
 case $N in '' | *[!0-9]* | 0) echo "usage: bench/bench.sh [N]  (N a positive number)" >&2; exit 2 ;; esac
 say() { printf 'bench: %s\n' "$*" >&2; }
@@ -132,8 +134,9 @@ nudge_queue() { # nudge_queue WORKLOAD DURABILITY DB-ARGS...
         note queue nudge "$dur" "$w" "not built"
         return
     fi
-    local args=(-n "$N" -c "$CALLERS")
-    [ "$w" = burn ] || args+=(-w "$w")
+    # burn.c's -w is its worker count (WORKERS), queue.c's the workload.
+    local args=(-n "$N")
+    [ "$w" = burn ] && args+=(-w "${WORKERS:-1}") || args+=(-w "$w" -c "$CALLERS")
     phase "queue-$w" "$bin" "${args[@]}" "$@" ||
         { grep -q "\"workload\":\"$w\"" "$W/queue-$w.out" || note queue nudge "$dur" "$w" "not built"; }
     # queue.c says which workloads it lacks with exit 2 before any work.
@@ -148,7 +151,7 @@ if has queue; then
         nudge_queue batch "$PGDUR" -d "$PG/bench_batch"
         for workers in 1 4; do
             psql -X -q "$NUDGE_TEST_PG" -c "CREATE DATABASE bench_burn$workers" >&2
-            CALLERS=$workers nudge_queue burn "$PGDUR" -d "$PG/bench_burn$workers"
+            WORKERS=$workers nudge_queue burn "$PGDUR" -d "$PG/bench_burn$workers"
         done
     fi
 fi
@@ -185,6 +188,7 @@ api_routes() { # api_routes SERVER PORT PID DB TABLE: the three routes, then the
     local url=http://127.0.0.1:$2
     export BENCH_KEY=$KEY BENCH_PATIENTS=$CALLERS
     wrk_json "$1" post "$url"
+    [ "$1" = nudge ] && wrk_json "$1" batch "$url" # the peer has no batch route
     BENCH_MAXID=$(max_id "$4" "SELECT MAX(id) FROM $5") wrk_json "$1" get "$url"
     wrk_json "$1" list "$url"
     kill "$3"

@@ -1,9 +1,10 @@
 -- bench/api/wrk.lua: the request wrk sends to nudge serve and to
 -- bench/api/app.py alike (bench/bench.sh's api phase). From the
 -- environment: BENCH_ROUTE get (a notification by a random id in
--- 1..BENCH_MAXID), list (a page of 50) or post (a new SMS for a random
--- one of BENCH_PATIENTS patients, due far ahead so no tick sends it);
--- BENCH_KEY the bearer key.
+-- 1..BENCH_MAXID), list (a page of 50), post (a new SMS for a random
+-- one of BENCH_PATIENTS patients, due far ahead so no tick sends it) or
+-- batch (BENCH_BATCH such SMS in one POST /v1/notifications:batch, the
+-- body made once per thread); BENCH_KEY the bearer key.
 local route = os.getenv("BENCH_ROUTE") or "get"
 local maxid = tonumber(os.getenv("BENCH_MAXID") or "1")
 local patients = tonumber(os.getenv("BENCH_PATIENTS") or "16")
@@ -19,8 +20,22 @@ function setup(thread)
   thread:set("seed", threads)
 end
 
+local function item()
+  return string.format(
+    '{"patient_id": %d, "template": "prescription_ready", "channel": "sms", '
+      .. '"due_at": "2030-01-01T09:00:00Z"}', math.random(1, patients))
+end
+
+local batch_body
 function init(args)
   math.randomseed(os.time() * 100 + (seed or 0))
+  if route == "batch" then
+    local items = {}
+    for i = 1, tonumber(os.getenv("BENCH_BATCH") or "1000") do
+      items[i] = item()
+    end
+    batch_body = '{"items": [' .. table.concat(items, ", ") .. ']}'
+  end
 end
 
 function request()
@@ -29,10 +44,10 @@ function request()
   elseif route == "list" then
     return wrk.format("GET", "/v1/notifications?limit=50")
   end
-  local body = string.format(
-    '{"patient_id": %d, "template": "prescription_ready", "channel": "sms", '
-      .. '"due_at": "2030-01-01T09:00:00Z"}', math.random(1, patients))
-  return wrk.format("POST", "/v1/notifications", post_headers, body)
+  if route == "batch" then
+    return wrk.format("POST", "/v1/notifications:batch", post_headers, batch_body)
+  end
+  return wrk.format("POST", "/v1/notifications", post_headers, item())
 end
 
 -- Every answer's status, so the table can say what the non-2xx were
