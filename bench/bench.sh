@@ -103,6 +103,15 @@ T0=$(date +%s)
 printf '{"machine":"%s","nproc":%s,"kernel":"%s","sqlite":"%s","n":%s,"callers":%s}\n' \
     "$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo)" "$(nproc)" "$(uname -sr)" \
     "$(pkg-config --modversion sqlite3 2>/dev/null)" "$N" "$CALLERS" >>"$OUT"
+# What was measured beside nudge, as installed.
+ver() { "$@" 2>/dev/null | grep -o '[0-9][0-9.]*[0-9]' | head -1; }
+printf '{"versions":"PostgreSQL %s, redis %s, node %s, %s, FastAPI %s, uvicorn %s, wrk %s"}\n' \
+    "$(ver "$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)/postgres" --version)" \
+    "$(redis-server --version 2>/dev/null | grep -o 'v=[0-9.]*' | cut -c3-)" "$(ver node --version)" \
+    "$($PY -c 'import json; d = json.load(open("bench/peers/package.json"))["dependencies"]
+print(", ".join(f"{k} {d[k]}" for k in ("bullmq", "pg-boss", "graphile-worker")))' 2>/dev/null)" \
+    "$(ver $PY -c 'import fastapi; print(fastapi.__version__)')" \
+    "$(ver $PY -c 'import uvicorn; print(uvicorn.__version__)')" "$(ver wrk -v)" >>"$OUT"
 
 . tests/pgcluster.sh
 PG=

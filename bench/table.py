@@ -63,7 +63,7 @@ class Table:
         self.ceiling = {}   # workload -> record
         self.fanout = self.twilio = None
         for r in lines:
-            if "machine" in r or "seconds" in r and "missing" in r:
+            if "machine" in r or "versions" in r or "seconds" in r and "missing" in r:
                 self.meta.update(r)
             elif r.get("bench") == "ceiling" or r.get("phase") == "ceiling":
                 self.ceiling[r["workload"]] = r
@@ -263,6 +263,8 @@ class Table:
         if "machine" in m:
             print(f"machine: {m['machine']}, nproc {m['nproc']}, {m['kernel']}, SQLite {m['sqlite']}; "
                   f"N {num(m['n'])}, {m['callers']} callers")
+        if "versions" in m:
+            print(f"beside: {m['versions']}")
         print()
         head = ("what", "durability", "measured", "goal", "met")
         print("| " + " | ".join(head) + " |")
