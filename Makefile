@@ -165,11 +165,7 @@ soak: $(BUILD)/nudge
 	WORKERS_N=100000 bash tests/pgcluster.sh bash tests/workers.sh
 	HOSTILE_N=50000 NUDGE=$(BUILD)/nudge bash tests/hostile.sh
 
-# The throughput benchmark (bench/README.md); never part of `make check`.
-.PHONY: bench
-bench: $(BUILD)/bench/throughput $(BUILD)/bench/queue
-bench: $(BUILD)/bench/fanout
-# `make bench` (issue 16): the binaries above are its prerequisites; it then
+# `make bench` (issue 16): the binaries below are its prerequisites; it then
 # installs what the peers need, runs every phase under a time limit and
 # prints one table (bench/bench.sh; N=1000 make bench for a quick run).
 bench: $(BUILD)/nudge $(BUILD)/bench/ceiling
@@ -180,6 +176,11 @@ $(BUILD)/bench/ceiling: bench/ceiling.c bench/timing.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(STRICT) $(PKG_CFLAGS) -o $@ $< $(PKG_LIBS) -lpthread
 $(BUILD)/bench/fanout: bench/timing.h
+
+# The throughput benchmark (bench/README.md); never part of `make check`.
+.PHONY: bench
+bench: $(BUILD)/bench/throughput $(BUILD)/bench/queue
+bench: $(BUILD)/bench/fanout
 
 $(BUILD)/bench/queue: bench/queue.c $(BUILD)/libnudge.a
 	@mkdir -p $(dir $@)
