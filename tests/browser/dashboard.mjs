@@ -48,6 +48,10 @@ for (let i = 0; i < 200 && !(FAILED && keepSent); i++) { // waiting for serve's 
   keepSent = plans.some((p) => p.notification_id);
   if (!(FAILED && keepSent)) await new Promise((r) => setTimeout(r, 100));
 }
+// A patient's reply today, as a provider's webhook would have filed it (the
+// demo's channel is the outbox, which no patient can answer).
+const sql = (q) => execFileSync('sqlite3', ['-cmd', '.timeout 5000', DB, q]);
+sql(`INSERT INTO inbound_messages (clinic_id, patient_id, channel, from_number, body, provider_id, action, received_at) VALUES (1, 1, 'sms', '+919876543210', 'Thank you', 'dash-reply-1', 'ticket', ${Math.floor(Date.now() / 1000)})`);
 if (FAILED) execFileSync('sqlite3', ['-cmd', '.timeout 5000', DB, `UPDATE notification_queue SET status = 'failed', last_error = 'provider: number unreachable (test)' WHERE id = ${FAILED}`]);
 await check('seeded: two visits on ' + DAY + ' and a failed message', async () => {
   if (!CANCEL || !KEEP || !FAILED || !keepSent) throw new Error(`visits ${CANCEL} ${KEEP}, message ${FAILED}, confirmation queued ${keepSent}`);
@@ -262,12 +266,14 @@ try {
   });
   await audit('patients');
 
-  await go('numbers');
+  const st0 = await api('GET', '/v1/stats');
+  const [pageStats] = await Promise.all([page.waitForResponse((r) => r.url().includes('/v1/stats')), go('numbers')]);
+  const shownStats = await pageStats.json();
   await check('numbers: each chart with its table and CSV', async () => {
     // Chart.js drew both charts (data-drawn: its datasets) on their canvases.
     await page.waitForSelector('[data-chart="messages-by-channel"][data-drawn="3"] canvas');
     await page.waitForSelector('[data-chart="messages-by-status"][data-drawn="7"] canvas');
-    for (const c of ['messages-by-channel', 'messages-by-status', 'rates', 'queue']) {
+    for (const c of ['messages-by-channel', 'messages-by-status', 'replies', 'rates', 'queue']) {
       await page.waitForSelector(`[data-chart="${c}"] table`);
       const [dl] = await Promise.all([page.waitForEvent('download'), page.click(`[data-chart="${c}"] button[data-csv]`)]);
       const path = `${OUT}/${c}.csv`;
@@ -277,6 +283,22 @@ try {
     }
   });
   await audit('numbers');
+
+  await check("numbers: today's messages sent and replies and the reply rate, as /v1/stats counts them", async () => {
+    await page.waitForSelector('[data-chart="replies"][data-drawn="2"] canvas');
+    const st1 = await api('GET', '/v1/stats');
+    const cells = await page.$$eval('[data-chart="replies"] tbody tr:last-child td', (tds) => tds.map((x) => x.textContent));
+    const day = (st) => st.replies.days.find((d) => d.date === cells[0]) || { sent: 0, replies: 0 };
+    const [a, b] = [day(st0), day(st1)];
+    const [sent, replies] = [Number(cells[1]), Number(cells[2])];
+    if (!(replies >= 1 && replies >= a.replies && replies <= b.replies && sent >= a.sent && sent <= b.sent))
+      throw new Error(`shown ${cells.join(' ')}; /v1/stats ${JSON.stringify(a)} then ${JSON.stringify(b)}`);
+    if (sent && cells[3] !== Math.round((1000 * replies) / sent) / 10 + '%') throw new Error('rate: ' + cells.join(' '));
+    // The card: the page's own range (its two weeks), as the server answered it.
+    const card = (await page.textContent('[data-rate="reply"] .stat')).trim();
+    const want = shownStats.replies.sent ? Math.round(1000 * shownStats.replies.reply_rate) / 10 + '%' : '—';
+    if (card !== want || !(shownStats.replies.replies >= 1)) throw new Error(`reply rate card ${card}, /v1/stats ${JSON.stringify(shownStats.replies).slice(0, 200)}`);
+  });
 
   await check('numbers: workflow runs and the visit rates come from /v1/stats', async () => {
     const st = await api('GET', '/v1/stats');
