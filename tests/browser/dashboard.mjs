@@ -335,6 +335,34 @@ try {
     if (k.assigned_to !== 'Priya' || k.status !== 'closed') throw new Error(`${k.assigned_to} ${k.status}`);
   });
 
+  await check('FAQ: an entry added (its error beside the field first), edited, then removed', async () => {
+    const q = 'Do you open on Sundays? ' + TAG;
+    expected = 422; // an entry without its answer: the API's error beside the answer
+    await page.fill('#faq-question', q);
+    await page.fill('#faq-answer', '');
+    await page.click('#faq-save');
+    await page.waitForSelector('#faq-answer-err:not([hidden])');
+    expected = 0;
+    await page.fill('#faq-answer', 'Yes, 10 to 2.');
+    await page.fill('#faq-keywords', 'sunday open');
+    await page.click('#faq-save');
+    const find = async () => (await api('GET', '/v1/faq')).data.filter((f) => f.question === q);
+    await page.waitForSelector('[data-faq-answer]:has-text("Yes, 10 to 2.")');
+    let got = await find();
+    if (got.length !== 1 || got[0].answer !== 'Yes, 10 to 2.') throw new Error('added: ' + JSON.stringify(got));
+    const first = got[0].id;
+    await page.click(`button[data-edit-faq="${first}"]`);
+    if ((await page.inputValue('#faq-question')) !== q) throw new Error('the form did not load the entry');
+    await page.fill('#faq-answer', 'Yes, from 10 to 2 on Sundays.');
+    await page.click('#faq-save');
+    await page.waitForSelector(`[data-faq-answer]:has-text("from 10 to 2 on Sundays")`);
+    got = await find();
+    if (got.length !== 1 || got[0].id === first || got[0].answer !== 'Yes, from 10 to 2 on Sundays.') throw new Error('edited: ' + JSON.stringify(got));
+    await page.click(`button[data-remove-faq="${got[0].id}"]`);
+    await page.waitForSelector(`button[data-remove-faq="${got[0].id}"]`, { state: 'detached' });
+    if ((await find()).length) throw new Error('still on the server');
+  });
+
   await go('broadcasts');
   await check('broadcasts: a notice to a one-patient segment, counted first, then listed', async () => {
     await page.waitForSelector('#bc-list table');
@@ -363,7 +391,30 @@ try {
 
   await go('loyalty');
   await page.waitForSelector('#loy-rules section');
-  await audit('loyalty', true, false);
+  await check('loyalty: a rule set (its error beside the field first), changed, then removed', async () => {
+    const rule = async () => (await api('GET', '/v1/loyalty/rules')).data.find((r) => r.kind === 'service' && r.service === 'Root canal');
+    expected = 422; // a service rule without its service
+    await page.selectOption('#loy-kind', 'service');
+    await page.fill('#loy-points', '20');
+    await page.click('#loy-save');
+    await page.waitForSelector('#loy-service-err:not([hidden])');
+    expected = 0;
+    await page.fill('#loy-service', 'Root canal');
+    await page.click('#loy-save');
+    await page.waitForSelector('button[data-edit-rule="service/Root canal"]');
+    if ((await rule())?.points !== 20) throw new Error('set: ' + JSON.stringify(await rule()));
+    await audit('loyalty', true, false);
+    await page.fill('#loy-service', '');
+    await page.click('button[data-edit-rule="service/Root canal"]');
+    if ((await page.inputValue('#loy-service')) !== 'Root canal') throw new Error('the form did not load the rule');
+    await page.fill('#loy-points', '25');
+    await page.click('#loy-save');
+    await page.waitForSelector('#loy-rules td:has-text("25")');
+    if ((await rule())?.points !== 25) throw new Error('changed: ' + JSON.stringify(await rule()));
+    await page.click('button[data-remove-rule="service/Root canal"]');
+    await page.waitForSelector('button[data-remove-rule="service/Root canal"]', { state: 'detached' });
+    if (await rule()) throw new Error('still on the server');
+  });
 
   // serve keeps sending while the page loads: what it shows lies between
   // /v1/usage's answers before and after.

@@ -7,7 +7,7 @@
 // preview returns, which it lists in full only for a small audience.
 import { api } from '../api.js';
 import { t } from '../i18n.js';
-import { h, field, fieldError, badge, fmtDateTime, table, act, say, errorBox, wallToIso } from '../ui.js';
+import { h, field, fieldError, badge, fmtDateTime, table, act, say, errorBox, wallToIso, showFieldError } from '../ui.js';
 
 const KINDS = ['notice', 'tip', 'campaign'];
 const CHANNELS = ['sms', 'whatsapp', 'email'];
@@ -72,10 +72,7 @@ function composer(reload) {
     return k;
   };
   const clearErrors = () => { for (const x of Object.values(c)) fieldError(x, ''); };
-  const showError = (e) => {
-    const x = e.field && (byField[e.field] || byField[e.field.split('.').slice(0, 2).join('.')] || byField[e.field.split('.')[0]]);
-    if (x) { fieldError(x, e.message); x.focus(); }
-  };
+  const showError = (e) => showFieldError(e, byField);
   const stale = () => { preview = null; send.disabled = true; count.textContent = t('bc.nocount'); delete count.dataset.count; };
   for (const k of ['tags', 'language', 'gender', 'agemin', 'agemax', 'lastvisit', 'future', 'never', 'consented', 'kind']) {
     c[k].addEventListener('input', stale);
