@@ -387,6 +387,47 @@ try {
     await page.click(`button[data-broadcast="${id}"]`);
     await page.waitForSelector(`[data-broadcast-stats="${id}"] table`);
   });
+  // The composer keeps the tags, kind and count: one patient again.
+  const compose = async (name) => {
+    await page.fill('#bc-name', name);
+    await page.fill('#bc-tags', TAG);
+    await page.click('#bc-preview');
+    await page.waitForSelector('#bc-count[data-count="1"]');
+    await page.click('#bc-send');
+    const el = await page.waitForSelector(`[data-created]:has-text("${name}")`);
+    return Number(await el.getAttribute('data-created'));
+  };
+  await check("broadcasts: a notice from one of the clinic's templates", async () => {
+    await page.selectOption('#bc-source', 'template');
+    if (!(await page.isHidden('#bc-text'))) throw new Error('the text is still offered');
+    await page.waitForSelector('#bc-template option[value="birthday_wishes"]', { state: 'attached' });
+    await page.selectOption('#bc-template', 'birthday_wishes');
+    const id = await compose('Dash template ' + TAG);
+    const b = await api('GET', '/v1/broadcasts/' + id);
+    if (b.variants.length !== 1 || b.variants[0].template !== 'birthday_wishes' || b.total !== 1) throw new Error(JSON.stringify(b).slice(0, 300));
+  });
+  await check('broadcasts: A/B variants (a refused one beside its field first), with statistics per variant', async () => {
+    await page.selectOption('#bc-source', 'variants');
+    await page.fill('#bc-var-A-text', '');
+    await page.selectOption('#bc-var-B-template', 'birthday_wishes');
+    await page.fill('#bc-name', 'Dash A/B ' + TAG);
+    await page.fill('#bc-tags', TAG);
+    await page.click('#bc-preview');
+    await page.waitForSelector('#bc-count[data-count="1"]');
+    expected = 422; // variant A has neither a text nor a template
+    await page.click('#bc-send');
+    await page.waitForSelector('#bc-var-A-text-err:not([hidden])');
+    expected = 0;
+    await page.fill('#bc-var-A-text', 'Dear {patient_name}, our new timings start on Monday.');
+    await page.fill('#bc-var-A-weight', '3');
+    const id = await compose('Dash A/B ' + TAG);
+    const b = await api('GET', '/v1/broadcasts/' + id);
+    const [a, bb] = b.variants;
+    if (b.variants.length !== 2 || a.name !== 'A' || a.weight !== 3 || !a.text || bb.name !== 'B' || bb.template !== 'birthday_wishes')
+      throw new Error(JSON.stringify(b.variants));
+    await page.click(`button[data-broadcast="${id}"]`);
+    await page.waitForSelector(`[data-broadcast-stats="${id}"] th:has-text("Variant B")`);
+  });
   await audit('broadcasts');
 
   await go('loyalty');
