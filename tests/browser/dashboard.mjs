@@ -104,6 +104,34 @@ async function audit(name, axe = true, fullPage = true) {
   const bad = r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
   if (bad.length) axeSeen.push(`${name}: ` + bad.map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((x) => x.target.join(' ')).join('; ')}`).join(' | '));
 }
+// Devanagari drawn with real glyphs, not tofu boxes: each letter of the
+// element's text (U+0905-U+0939, vowels and consonants) measured in the
+// element's own font against U+0378, which is unassigned, so no font has it
+// and it shows the missing-glyph box; tofu would give every letter the
+// box's width.
+async function noTofu(selector) {
+  const r = await page.evaluate((sel) => {
+    const el = document.querySelector(sel);
+    const text = el.textContent;
+    const letters = [...new Set(text.match(/[\u0905-\u0939]/g) || [])];
+    if (letters.length < 3) return { err: 'too little Devanagari in ' + sel + ': ' + text };
+    const probe = (s) => {
+      const span = document.createElement('span');
+      span.textContent = s;
+      span.style.font = getComputedStyle(el).font;
+      span.style.position = 'absolute';
+      span.style.whiteSpace = 'pre';
+      document.body.append(span);
+      const w = span.getBoundingClientRect().width;
+      span.remove();
+      return w;
+    };
+    return { tofu: probe('\u0378'), widths: letters.map((l) => [l, probe(l)]) };
+  }, selector);
+  if (r.err) throw new Error(r.err);
+  if (r.widths.some(([, w]) => Math.abs(w - r.tofu) < 0.01) || new Set(r.widths.map(([, w]) => w.toFixed(2))).size < 3)
+    throw new Error('glyph widths look like tofu: ' + JSON.stringify(r));
+}
 async function go(id) {
   await page.click(`nav a[data-page="${id}"]`);
   await page.waitForFunction((t) => location.hash === '#/' + t, id);
@@ -220,29 +248,7 @@ try {
   await check('a Hindi template is rendered with Devanagari glyphs, not tofu boxes', async () => {
     await page.click('button[data-edit="appointment_confirmation/hi"]');
     await page.waitForSelector('[data-sms="hi"]');
-    const r = await page.evaluate(() => {
-      const el = document.querySelector('[data-sms="hi"]');
-      const text = el.textContent;
-      if (!/[\u0900-\u097f]/.test(text)) return { err: 'no Devanagari in the preview: ' + text };
-      const probe = (s) => {
-        const span = document.createElement('span');
-        span.textContent = s;
-        span.style.font = getComputedStyle(el).font;
-        span.style.position = 'absolute';
-        span.style.whiteSpace = 'pre';
-        document.body.append(span);
-        const w = span.getBoundingClientRect().width;
-        span.remove();
-        return w;
-      };
-      // U+0378 is unassigned: no font has it, so it shows the missing-glyph box.
-      const tofu = probe('\u0378');
-      const letters = ['\u0915', '\u092e', '\u0917', '\u0940', '\u0901', '\u0928'].map(probe);
-      return { tofu, letters };
-    });
-    if (r.err) throw new Error(r.err);
-    if (r.letters.some((w) => Math.abs(w - r.tofu) < 0.01) || new Set(r.letters.map((w) => w.toFixed(2))).size < 3)
-      throw new Error('glyph widths look like tofu: ' + JSON.stringify(r));
+    await noTofu('[data-sms="hi"]');
     await page.locator('[data-preview="hi"]').screenshot({ path: `${OUT}/hindi-preview.png` });
   });
 
@@ -489,6 +495,35 @@ try {
     await page.waitForSelector(card(KEEP));
   });
   await audit('today-hindi');
+  // Every page in Hindi at the desktop width: its screenshot (kept), its
+  // words, axe-core; each waits for what the page shows once loaded.
+  await page.setViewportSize({ width: 1280, height: 900 });
+  const hindi = {
+    messages: async () => page.waitForSelector('main table'),
+    templates: async () => page.waitForSelector('button[data-edit]'),
+    patients: async () => {
+      await page.fill('#pat-q', 'Ram');
+      await page.click('button[data-open-patient]');
+      await page.waitForSelector('[data-allowed="health_tips/sms/allowed"]');
+    },
+    numbers: async () => page.waitForSelector('[data-chart="replies"][data-drawn="2"] canvas'),
+    tickets: async () => { await page.waitForSelector('#tk-list table'); await page.waitForSelector('#faq-list table'); },
+    broadcasts: async () => page.waitForSelector('#bc-list table'),
+    loyalty: async () => page.waitForSelector('#loy-rules section'),
+    usage: async () => page.waitForSelector('[data-chart="usage-by-channel"][data-drawn="3"] canvas'),
+  };
+  await check('every page in Hindi: its screenshot, its words and the accessibility check', async () => {
+    for (const [id, ready] of Object.entries(hindi)) {
+      await go(id);
+      await ready();
+      if (!/[\u0900-\u097f]/.test(await page.textContent('main h1'))) throw new Error(id + ': its heading is not in Hindi');
+      await audit(id + '-hindi');
+    }
+  });
+  await check("the Usage page's Hindi text is drawn with Devanagari glyphs, not tofu boxes", async () => {
+    await noTofu('main');
+    await page.locator('main').screenshot({ path: `${OUT}/usage-hindi-main.png` });
+  });
   await page.selectOption('#lang', 'en');
 
   await check('keyboard: Tab reaches the page list with a visible focus ring', async () => {
