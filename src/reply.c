@@ -354,22 +354,6 @@ fail:
 
 /* ---- the reply rate ---- */
 
-int reply_received_times(nudge *n, int64_t clinic_id, int64_t from, int64_t to, queue_time_fn fn,
-                         void *ctx, nudge_err *err)
-{
-    store_stmt *st;
-    if (store_query(n->db, &st, err,
-                    "SELECT received_at FROM inbound_messages WHERE clinic_id = ? AND "
-                    "received_at >= ? AND received_at < ? ORDER BY received_at",
-                    bind_int(clinic_id), bind_int(from), bind_int(to)) < 0)
-        return -1;
-    int r, stop = 0;
-    while (!stop && (r = store_next(st, err)) == 1)
-        stop = fn(ctx, store_int(st, 0));
-    store_done(st);
-    return r < 0 ? -1 : stop;
-}
-
 /* Instants to clinic-local days. Rows come in time order, so the day last
  * found ([lo, hi) in UTC) usually holds the next one too and the zone is
  * asked once a day, not once a row. */
@@ -396,9 +380,8 @@ static int reply_tally_day(reply_tally *t, int64_t at)
     return 0;
 }
 
-static int reply_tally_add(void *ctx, int64_t at)
+static int reply_tally_add(reply_tally *t, int64_t at)
 {
-    reply_tally *t = ctx;
     if ((at < t->lo || at >= t->hi) && reply_tally_day(t, at) < 0)
         return -1;
     nudge_reply_stats *s = t->s;
@@ -446,17 +429,32 @@ int nudge_reply_stats_get(nudge *n, int64_t clinic_id, int64_t from, int64_t to,
     nudge_clinic c;
     if (nudge_clinic_get(n, clinic_id, &c, err) < 0)
         return -1;
+    /* The sent times (queue.c's), then the replies; each row a day's count. */
     reply_tally t = {.tz = c.timezone, .s = out, .lo = 1, .hi = 0};
-    int r = queue_sent_times(n, clinic_id, from, to, reply_tally_add, &t, err);
-    if (r == 0) {
-        t.replies = 1;
-        r = reply_received_times(n, clinic_id, from, to, reply_tally_add, &t, err);
+    int r = 0;
+    for (t.replies = 0; t.replies < 2 && r == 0; t.replies++) {
+        store_stmt *st;
+        if ((t.replies ? store_query(n->db, &st, err,
+                                     "SELECT received_at FROM inbound_messages WHERE clinic_id = ? "
+                                     "AND received_at >= ? AND received_at < ? ORDER BY "
+                                     "received_at",
+                                     bind_int(clinic_id), bind_int(from), bind_int(to))
+                       : queue_sent_times(n, clinic_id, from, to, &st, err)) < 0) {
+            r = -1;
+            break;
+        }
+        int row = 0;
+        while (r == 0 && (row = store_next(st, err)) == 1)
+            r = reply_tally_add(&t, store_int(st, 0));
+        store_done(st);
+        if (r == 0 && row < 0)
+            r = -1;
     }
     if (r != 0) {
         nudge_reply_stats_free(out);
         if (r == -2)
             return err_set(err, NUDGE_ENOMEM, NULL, "out of memory counting replies");
-        if (r > 0 || !err->code)
+        if (!err->code)
             return err_set(err, NUDGE_EINVAL, "timezone", "cannot place a time in %s",
                            c.timezone);
         return -1;
