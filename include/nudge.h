@@ -1585,6 +1585,25 @@ typedef struct nudge_stats {
 } nudge_stats;
 int nudge_statistics(nudge *n, int64_t clinic_id, int64_t from, int64_t to, nudge_stats *out,
                      nudge_err *err);
+/* Replies (src/reply.c): the messages sent (taken by a provider) and the
+ * patients' inbound messages in [from, to) (to <= 0: no end), in all and
+ * per day in the clinic's zone (only the days with either, oldest first);
+ * a rate is replies / sent, 0 when nothing was sent. Free with
+ * nudge_reply_stats_free. */
+typedef struct nudge_reply_day {
+    char date[11]; /* YYYY-MM-DD */
+    int64_t sent, replies;
+    double reply_rate;
+} nudge_reply_day;
+typedef struct nudge_reply_stats {
+    int64_t sent, replies;
+    double reply_rate;
+    int n_days;
+    nudge_reply_day *days;
+} nudge_reply_stats;
+int nudge_reply_stats_get(nudge *n, int64_t clinic_id, int64_t from, int64_t to,
+                          nudge_reply_stats *out, nudge_err *err);
+void nudge_reply_stats_free(nudge_reply_stats *s);
 
 /* ---- consent, send windows, plans and usage (issue 17; src/consent.c) ---- */
 /* The consent ledger: every grant and withdrawal of a patient per category

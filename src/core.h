@@ -480,5 +480,9 @@ int appointment_count_range(nudge *n, int64_t clinic_id, int64_t from, int64_t t
 typedef int (*queue_count_fn)(void *ctx, const char *channel, const char *status, int64_t count);
 int queue_count_range(nudge *n, int64_t clinic_id, int64_t from, int64_t to, queue_count_fn fn,
                       void *ctx, nudge_err *err);
+/* The reply rate's denominator (reply.c's nudge_reply_stats_get): the
+ * send times in [from, to), oldest first, as an open statement. */
+int queue_sent_times(nudge *n, int64_t clinic_id, int64_t from, int64_t to, store_stmt **st,
+                     nudge_err *err);
 
 #endif

@@ -1570,3 +1570,15 @@ int queue_count_range(nudge *n, int64_t clinic_id, int64_t from, int64_t to, que
     store_done(st);
     return r < 0 ? -1 : 0;
 }
+
+/* The reply rate's denominator (reply.c's nudge_reply_stats_get): when
+ * each message the provider took in [from, to) was sent, oldest first; the
+ * caller reads the open statement (column 0) and closes it. */
+int queue_sent_times(nudge *n, int64_t clinic_id, int64_t from, int64_t to, store_stmt **st,
+                     nudge_err *err)
+{
+    return store_query(n->db, st, err,
+                       "SELECT sent_at FROM notification_queue WHERE clinic_id = ? AND "
+                       "sent_at >= ? AND sent_at < ? ORDER BY sent_at",
+                       bind_int(clinic_id), bind_int(from), bind_int(to));
+}

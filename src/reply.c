@@ -15,10 +15,12 @@
  */
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "core.h"
+#include "tz.h"
 #include "util.h"
 
 enum kw { KW_NONE, KW_CONFIRM, KW_CANCEL, KW_RESCHEDULE, KW_STOP, KW_START, KW_HELP };
@@ -348,4 +350,125 @@ int nudge_inbound_handle(nudge *n, const nudge_inbound *in, nudge_reply *out, nu
 fail:
     store_rollback(n->db);
     return -1;
+}
+
+/* ---- the reply rate ---- */
+
+/* Instants to clinic-local days. Rows come in time order, so the day last
+ * found ([lo, hi) in UTC) usually holds the next one too and the zone is
+ * asked once a day, not once a row. */
+typedef struct reply_tally {
+    const char *tz;
+    nudge_reply_stats *s;
+    int cap, replies; /* which count this scan adds to */
+    int64_t lo, hi;
+    char date[16]; /* YYYY-MM-DD, room for what the compiler fears */
+} reply_tally;
+
+static int reply_tally_day(reply_tally *t, int64_t at)
+{
+    tz_local l, next;
+    if (tz_to_local(at, t->tz, &l) < 0)
+        return -1;
+    tz_local mid = {.year = l.year, .month = l.month, .day = l.day};
+    if (tz_from_local(&mid, t->tz, &t->lo) < 0 || tz_to_local(t->lo + 30 * 3600, t->tz, &next) < 0)
+        return -1;
+    tz_local mid2 = {.year = next.year, .month = next.month, .day = next.day};
+    if (tz_from_local(&mid2, t->tz, &t->hi) < 0)
+        return -1;
+    snprintf(t->date, sizeof t->date, "%04d-%02d-%02d", l.year, l.month, l.day);
+    return 0;
+}
+
+static int reply_tally_add(reply_tally *t, int64_t at)
+{
+    if ((at < t->lo || at >= t->hi) && reply_tally_day(t, at) < 0)
+        return -1;
+    nudge_reply_stats *s = t->s;
+    int a = 0, b = s->n_days; /* the first day not before t->date */
+    while (a < b) {
+        int m = (a + b) / 2;
+        if (strcmp(s->days[m].date, t->date) < 0)
+            a = m + 1;
+        else
+            b = m;
+    }
+    if (a == s->n_days || strcmp(s->days[a].date, t->date)) {
+        if (s->n_days == t->cap) {
+            int cap = t->cap ? 2 * t->cap : 32;
+            nudge_reply_day *d = realloc(s->days, (size_t)cap * sizeof *d);
+            if (!d)
+                return -2;
+            s->days = d;
+            t->cap = cap;
+        }
+        memmove(s->days + a + 1, s->days + a, (size_t)(s->n_days - a) * sizeof *s->days);
+        memset(s->days + a, 0, sizeof *s->days);
+        snprintf(s->days[a].date, sizeof s->days[a].date, "%.10s", t->date);
+        s->n_days++;
+    }
+    if (t->replies) {
+        s->days[a].replies++;
+        s->replies++;
+    } else {
+        s->days[a].sent++;
+        s->sent++;
+    }
+    return 0;
+}
+
+int nudge_reply_stats_get(nudge *n, int64_t clinic_id, int64_t from, int64_t to,
+                          nudge_reply_stats *out, nudge_err *err)
+{
+    err_clear(err);
+    memset(out, 0, sizeof *out);
+    if (to <= 0)
+        to = INT64_MAX;
+    if (from < 0 || from >= to)
+        return err_set(err, NUDGE_EINVAL, "from", "the range must start before it ends");
+    nudge_clinic c;
+    if (nudge_clinic_get(n, clinic_id, &c, err) < 0)
+        return -1;
+    /* The sent times (queue.c's), then the replies; each row a day's count. */
+    reply_tally t = {.tz = c.timezone, .s = out, .lo = 1, .hi = 0};
+    int r = 0;
+    for (t.replies = 0; t.replies < 2 && r == 0; t.replies++) {
+        store_stmt *st;
+        if ((t.replies ? store_query(n->db, &st, err,
+                                     "SELECT received_at FROM inbound_messages WHERE clinic_id = ? "
+                                     "AND received_at >= ? AND received_at < ? ORDER BY "
+                                     "received_at",
+                                     bind_int(clinic_id), bind_int(from), bind_int(to))
+                       : queue_sent_times(n, clinic_id, from, to, &st, err)) < 0) {
+            r = -1;
+            break;
+        }
+        int row = 0;
+        while (r == 0 && (row = store_next(st, err)) == 1)
+            r = reply_tally_add(&t, store_int(st, 0));
+        store_done(st);
+        if (r == 0 && row < 0)
+            r = -1;
+    }
+    if (r != 0) {
+        nudge_reply_stats_free(out);
+        if (r == -2)
+            return err_set(err, NUDGE_ENOMEM, NULL, "out of memory counting replies");
+        if (!err->code)
+            return err_set(err, NUDGE_EINVAL, "timezone", "cannot place a time in %s",
+                           c.timezone);
+        return -1;
+    }
+    for (int i = 0; i < out->n_days; i++)
+        if (out->days[i].sent)
+            out->days[i].reply_rate = (double)out->days[i].replies / (double)out->days[i].sent;
+    if (out->sent)
+        out->reply_rate = (double)out->replies / (double)out->sent;
+    return 0;
+}
+
+void nudge_reply_stats_free(nudge_reply_stats *s)
+{
+    free(s->days);
+    memset(s, 0, sizeof *s);
 }

@@ -382,6 +382,51 @@ static void test_template_buttons(void **state)
     assert_string_equal(visit_status(f, v), "scheduled");
 }
 
+/* The reply rate: sent messages and replies counted by the clinic's day
+ * (00:30 in Kolkata is the next day while UTC is still on this one). */
+static void test_reply_rate_by_clinic_day(void **state)
+{
+    fx *f = *state;
+    nudge_reply h = say(f, "sms", "+919876543210", "HELP", NULL, "SMr1");
+    f->env.clock.t = T0 + 60;
+    nudge_reply q = say(f, "sms", "+919876543210", "Is parking available?", NULL, "SMr2");
+    f->env.clock.t = TU_T(2026, 11, 24, 19, 0); /* 00:30 on the 25th in Kolkata */
+    say(f, "sms", "+919876543210", "Near the gate?", NULL, "SMr3");
+    nudge_err e = {0};
+    assert_int_equal(store_exec(f->env.n->db, &e,
+                                "UPDATE notification_queue SET status = 'sent', sent_at = ? "
+                                "WHERE clinic_id = ? AND id IN (?, ?)",
+                                bind_int(T0 + 120), bind_int(f->clinic),
+                                bind_int(h.notification_id), bind_int(q.notification_id)),
+                     0);
+    nudge_reply_stats s;
+    assert_int_equal(nudge_reply_stats_get(f->env.n, f->clinic, 0, 0, &s, &e), 0);
+    assert_int_equal(s.sent, 2);
+    assert_int_equal(s.replies, 3);
+    assert_true(s.reply_rate > 1.49 && s.reply_rate < 1.51);
+    assert_int_equal(s.n_days, 2);
+    assert_string_equal(s.days[0].date, "2026-11-24");
+    assert_int_equal(s.days[0].sent, 2);
+    assert_int_equal(s.days[0].replies, 2);
+    assert_true(s.days[0].reply_rate > 0.99 && s.days[0].reply_rate < 1.01);
+    assert_string_equal(s.days[1].date, "2026-11-25");
+    assert_int_equal(s.days[1].sent, 0);
+    assert_int_equal(s.days[1].replies, 1);
+    assert_true(s.days[1].reply_rate == 0.0);
+    nudge_reply_stats_free(&s);
+    /* A range: the first reply falls before it, the last after it. */
+    assert_int_equal(nudge_reply_stats_get(f->env.n, f->clinic, T0 + 30, T0 + 3600, &s, &e), 0);
+    assert_int_equal(s.sent, 2);
+    assert_int_equal(s.replies, 1);
+    assert_int_equal(s.n_days, 1);
+    nudge_reply_stats_free(&s);
+    /* Another clinic sees none of it. */
+    assert_int_equal(nudge_reply_stats_get(f->env.n, f->clinic + 1, 0, 0, &s, &e), -1);
+    assert_int_equal(e.code, NUDGE_ENOTFOUND);
+    assert_int_equal(nudge_reply_stats_get(f->env.n, f->clinic, T0, T0, &s, &e), -1);
+    assert_string_equal(e.field, "from");
+}
+
 int main(void)
 {
 #define T(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
@@ -390,6 +435,7 @@ int main(void)
         T(test_reschedule_opens_ticket), T(test_stop_is_honoured_until_start),
         T(test_help_and_tickets),        T(test_duplicates_and_strangers),
         T(test_context_names_the_visit), T(test_template_buttons),
+        T(test_reply_rate_by_clinic_day),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

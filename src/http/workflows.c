@@ -195,6 +195,29 @@ int api_workflow_run_get(http_req *r)
     return http_ok(r, 200, j);
 }
 
+/* /v1/stats's replies (issue 12's reply rate): the messages sent and the
+ * patients' replies in the range, in all and per clinic day. NULL: the
+ * problem is answered. */
+static json_t *wfh_replies(http_req *r, int64_t from, int64_t to)
+{
+    nudge_reply_stats s;
+    nudge_err e = {0};
+    if (nudge_reply_stats_get(r->n, r->key.clinic_id, from, to, &s, &e) < 0) {
+        http_fail(r, &e);
+        return NULL;
+    }
+    json_t *days = json_array();
+    for (int i = 0; i < s.n_days; i++)
+        json_array_append_new(days, json_pack("{s:s, s:I, s:I, s:f}", "date", s.days[i].date,
+                                              "sent", (json_int_t)s.days[i].sent, "replies",
+                                              (json_int_t)s.days[i].replies, "reply_rate",
+                                              s.days[i].reply_rate));
+    json_t *j = json_pack("{s:I, s:I, s:f, s:o}", "sent", (json_int_t)s.sent, "replies",
+                          (json_int_t)s.replies, "reply_rate", s.reply_rate, "days", days);
+    nudge_reply_stats_free(&s);
+    return j;
+}
+
 int api_stats(http_req *r)
 {
     char tz[64];
@@ -211,8 +234,10 @@ int api_stats(http_req *r)
         json_array_append_new(msgs, json_pack("{s:s, s:s, s:I}", "channel", s.messages[i].channel,
                                               "status", s.messages[i].status, "count",
                                               (json_int_t)s.messages[i].count));
-    return http_ok(
-        r, 200,
+    json_t *replies = wfh_replies(r, from, to);
+    if (!replies)
+        return 0;
+    json_t *j =
         json_pack("{s:o, s:o, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I}, "
                   "s:f, s:f, s:o}",
                   "from", wfh_time(from, tz), "to", wfh_time(to, tz), "patients",
@@ -223,5 +248,7 @@ int api_stats(http_req *r)
                   "unfinished", (json_int_t)s.workflows_unfinished, "visits", "booked",
                   (json_int_t)s.booked, "confirmed", (json_int_t)s.confirmed, "completed",
                   (json_int_t)s.completed, "no_shows", (json_int_t)s.no_shows, "confirmation_rate",
-                  s.confirmation_rate, "no_show_rate", s.no_show_rate, "messages", msgs));
+                  s.confirmation_rate, "no_show_rate", s.no_show_rate, "messages", msgs);
+    json_object_set_new(j, "replies", replies);
+    return http_ok(r, 200, j);
 }

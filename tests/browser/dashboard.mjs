@@ -48,6 +48,10 @@ for (let i = 0; i < 200 && !(FAILED && keepSent); i++) { // waiting for serve's 
   keepSent = plans.some((p) => p.notification_id);
   if (!(FAILED && keepSent)) await new Promise((r) => setTimeout(r, 100));
 }
+// A patient's reply today, as a provider's webhook would have filed it (the
+// demo's channel is the outbox, which no patient can answer).
+const sql = (q) => execFileSync('sqlite3', ['-cmd', '.timeout 5000', DB, q]);
+sql(`INSERT INTO inbound_messages (clinic_id, patient_id, channel, from_number, body, provider_id, action, received_at) VALUES (1, 1, 'sms', '+919876543210', 'Thank you', 'dash-reply-1', 'ticket', ${Math.floor(Date.now() / 1000)})`);
 if (FAILED) execFileSync('sqlite3', ['-cmd', '.timeout 5000', DB, `UPDATE notification_queue SET status = 'failed', last_error = 'provider: number unreachable (test)' WHERE id = ${FAILED}`]);
 await check('seeded: two visits on ' + DAY + ' and a failed message', async () => {
   if (!CANCEL || !KEEP || !FAILED || !keepSent) throw new Error(`visits ${CANCEL} ${KEEP}, message ${FAILED}, confirmation queued ${keepSent}`);
@@ -99,6 +103,34 @@ async function audit(name, axe = true, fullPage = true) {
   const r = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
   const bad = r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
   if (bad.length) axeSeen.push(`${name}: ` + bad.map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((x) => x.target.join(' ')).join('; ')}`).join(' | '));
+}
+// Devanagari drawn with real glyphs, not tofu boxes: each letter of the
+// element's text (U+0905-U+0939, vowels and consonants) measured in the
+// element's own font against U+0378, which is unassigned, so no font has it
+// and it shows the missing-glyph box; tofu would give every letter the
+// box's width.
+async function noTofu(selector) {
+  const r = await page.evaluate((sel) => {
+    const el = document.querySelector(sel);
+    const text = el.textContent;
+    const letters = [...new Set(text.match(/[\u0905-\u0939]/g) || [])];
+    if (letters.length < 3) return { err: 'too little Devanagari in ' + sel + ': ' + text };
+    const probe = (s) => {
+      const span = document.createElement('span');
+      span.textContent = s;
+      span.style.font = getComputedStyle(el).font;
+      span.style.position = 'absolute';
+      span.style.whiteSpace = 'pre';
+      document.body.append(span);
+      const w = span.getBoundingClientRect().width;
+      span.remove();
+      return w;
+    };
+    return { tofu: probe('\u0378'), widths: letters.map((l) => [l, probe(l)]) };
+  }, selector);
+  if (r.err) throw new Error(r.err);
+  if (r.widths.some(([, w]) => Math.abs(w - r.tofu) < 0.01) || new Set(r.widths.map(([, w]) => w.toFixed(2))).size < 3)
+    throw new Error('glyph widths look like tofu: ' + JSON.stringify(r));
 }
 async function go(id) {
   await page.click(`nav a[data-page="${id}"]`);
@@ -216,29 +248,7 @@ try {
   await check('a Hindi template is rendered with Devanagari glyphs, not tofu boxes', async () => {
     await page.click('button[data-edit="appointment_confirmation/hi"]');
     await page.waitForSelector('[data-sms="hi"]');
-    const r = await page.evaluate(() => {
-      const el = document.querySelector('[data-sms="hi"]');
-      const text = el.textContent;
-      if (!/[\u0900-\u097f]/.test(text)) return { err: 'no Devanagari in the preview: ' + text };
-      const probe = (s) => {
-        const span = document.createElement('span');
-        span.textContent = s;
-        span.style.font = getComputedStyle(el).font;
-        span.style.position = 'absolute';
-        span.style.whiteSpace = 'pre';
-        document.body.append(span);
-        const w = span.getBoundingClientRect().width;
-        span.remove();
-        return w;
-      };
-      // U+0378 is unassigned: no font has it, so it shows the missing-glyph box.
-      const tofu = probe('\u0378');
-      const letters = ['\u0915', '\u092e', '\u0917', '\u0940', '\u0901', '\u0928'].map(probe);
-      return { tofu, letters };
-    });
-    if (r.err) throw new Error(r.err);
-    if (r.letters.some((w) => Math.abs(w - r.tofu) < 0.01) || new Set(r.letters.map((w) => w.toFixed(2))).size < 3)
-      throw new Error('glyph widths look like tofu: ' + JSON.stringify(r));
+    await noTofu('[data-sms="hi"]');
     await page.locator('[data-preview="hi"]').screenshot({ path: `${OUT}/hindi-preview.png` });
   });
 
@@ -262,12 +272,14 @@ try {
   });
   await audit('patients');
 
-  await go('numbers');
+  const st0 = await api('GET', '/v1/stats');
+  const [pageStats] = await Promise.all([page.waitForResponse((r) => r.url().includes('/v1/stats')), go('numbers')]);
+  const shownStats = await pageStats.json();
   await check('numbers: each chart with its table and CSV', async () => {
     // Chart.js drew both charts (data-drawn: its datasets) on their canvases.
     await page.waitForSelector('[data-chart="messages-by-channel"][data-drawn="3"] canvas');
     await page.waitForSelector('[data-chart="messages-by-status"][data-drawn="7"] canvas');
-    for (const c of ['messages-by-channel', 'messages-by-status', 'rates', 'queue']) {
+    for (const c of ['messages-by-channel', 'messages-by-status', 'replies', 'rates', 'queue']) {
       await page.waitForSelector(`[data-chart="${c}"] table`);
       const [dl] = await Promise.all([page.waitForEvent('download'), page.click(`[data-chart="${c}"] button[data-csv]`)]);
       const path = `${OUT}/${c}.csv`;
@@ -277,6 +289,22 @@ try {
     }
   });
   await audit('numbers');
+
+  await check("numbers: today's messages sent and replies and the reply rate, as /v1/stats counts them", async () => {
+    await page.waitForSelector('[data-chart="replies"][data-drawn="2"] canvas');
+    const st1 = await api('GET', '/v1/stats');
+    const cells = await page.$$eval('[data-chart="replies"] tbody tr:last-child td', (tds) => tds.map((x) => x.textContent));
+    const day = (st) => st.replies.days.find((d) => d.date === cells[0]) || { sent: 0, replies: 0 };
+    const [a, b] = [day(st0), day(st1)];
+    const [sent, replies] = [Number(cells[1]), Number(cells[2])];
+    if (!(replies >= 1 && replies >= a.replies && replies <= b.replies && sent >= a.sent && sent <= b.sent))
+      throw new Error(`shown ${cells.join(' ')}; /v1/stats ${JSON.stringify(a)} then ${JSON.stringify(b)}`);
+    if (sent && cells[3] !== Math.round((1000 * replies) / sent) / 10 + '%') throw new Error('rate: ' + cells.join(' '));
+    // The card: the page's own range (its two weeks), as the server answered it.
+    const card = (await page.textContent('[data-rate="reply"] .stat')).trim();
+    const want = shownStats.replies.sent ? Math.round(1000 * shownStats.replies.reply_rate) / 10 + '%' : '—';
+    if (card !== want || !(shownStats.replies.replies >= 1)) throw new Error(`reply rate card ${card}, /v1/stats ${JSON.stringify(shownStats.replies).slice(0, 200)}`);
+  });
 
   await check('numbers: workflow runs and the visit rates come from /v1/stats', async () => {
     const st = await api('GET', '/v1/stats');
@@ -313,6 +341,34 @@ try {
     if (k.assigned_to !== 'Priya' || k.status !== 'closed') throw new Error(`${k.assigned_to} ${k.status}`);
   });
 
+  await check('FAQ: an entry added (its error beside the field first), edited, then removed', async () => {
+    const q = 'Do you open on Sundays? ' + TAG;
+    expected = 422; // an entry without its answer: the API's error beside the answer
+    await page.fill('#faq-question', q);
+    await page.fill('#faq-answer', '');
+    await page.click('#faq-save');
+    await page.waitForSelector('#faq-answer-err:not([hidden])');
+    expected = 0;
+    await page.fill('#faq-answer', 'Yes, 10 to 2.');
+    await page.fill('#faq-keywords', 'sunday open');
+    await page.click('#faq-save');
+    const find = async () => (await api('GET', '/v1/faq')).data.filter((f) => f.question === q);
+    await page.waitForSelector('[data-faq-answer]:has-text("Yes, 10 to 2.")');
+    let got = await find();
+    if (got.length !== 1 || got[0].answer !== 'Yes, 10 to 2.') throw new Error('added: ' + JSON.stringify(got));
+    const first = got[0].id;
+    await page.click(`button[data-edit-faq="${first}"]`);
+    if ((await page.inputValue('#faq-question')) !== q) throw new Error('the form did not load the entry');
+    await page.fill('#faq-answer', 'Yes, from 10 to 2 on Sundays.');
+    await page.click('#faq-save');
+    await page.waitForSelector(`[data-faq-answer]:has-text("from 10 to 2 on Sundays")`);
+    got = await find();
+    if (got.length !== 1 || got[0].id === first || got[0].answer !== 'Yes, from 10 to 2 on Sundays.') throw new Error('edited: ' + JSON.stringify(got));
+    await page.click(`button[data-remove-faq="${got[0].id}"]`);
+    await page.waitForSelector(`button[data-remove-faq="${got[0].id}"]`, { state: 'detached' });
+    if ((await find()).length) throw new Error('still on the server');
+  });
+
   await go('broadcasts');
   await check('broadcasts: a notice to a one-patient segment, counted first, then listed', async () => {
     await page.waitForSelector('#bc-list table');
@@ -337,11 +393,75 @@ try {
     await page.click(`button[data-broadcast="${id}"]`);
     await page.waitForSelector(`[data-broadcast-stats="${id}"] table`);
   });
+  // The composer keeps the tags, kind and count: one patient again.
+  const compose = async (name) => {
+    await page.fill('#bc-name', name);
+    await page.fill('#bc-tags', TAG);
+    await page.click('#bc-preview');
+    await page.waitForSelector('#bc-count[data-count="1"]');
+    await page.click('#bc-send');
+    const el = await page.waitForSelector(`[data-created]:has-text("${name}")`);
+    return Number(await el.getAttribute('data-created'));
+  };
+  await check("broadcasts: a notice from one of the clinic's templates", async () => {
+    await page.selectOption('#bc-source', 'template');
+    if (!(await page.isHidden('#bc-text'))) throw new Error('the text is still offered');
+    await page.waitForSelector('#bc-template option[value="birthday_wishes"]', { state: 'attached' });
+    await page.selectOption('#bc-template', 'birthday_wishes');
+    const id = await compose('Dash template ' + TAG);
+    const b = await api('GET', '/v1/broadcasts/' + id);
+    if (b.variants.length !== 1 || b.variants[0].template !== 'birthday_wishes' || b.total !== 1) throw new Error(JSON.stringify(b).slice(0, 300));
+  });
+  await check('broadcasts: A/B variants (a refused one beside its field first), with statistics per variant', async () => {
+    await page.selectOption('#bc-source', 'variants');
+    await page.fill('#bc-var-A-text', '');
+    await page.selectOption('#bc-var-B-template', 'birthday_wishes');
+    await page.fill('#bc-name', 'Dash A/B ' + TAG);
+    await page.fill('#bc-tags', TAG);
+    await page.click('#bc-preview');
+    await page.waitForSelector('#bc-count[data-count="1"]');
+    expected = 422; // variant A has neither a text nor a template
+    await page.click('#bc-send');
+    await page.waitForSelector('#bc-var-A-text-err:not([hidden])');
+    expected = 0;
+    await page.fill('#bc-var-A-text', 'Dear {patient_name}, our new timings start on Monday.');
+    await page.fill('#bc-var-A-weight', '3');
+    const id = await compose('Dash A/B ' + TAG);
+    const b = await api('GET', '/v1/broadcasts/' + id);
+    const [a, bb] = b.variants;
+    if (b.variants.length !== 2 || a.name !== 'A' || a.weight !== 3 || !a.text || bb.name !== 'B' || bb.template !== 'birthday_wishes')
+      throw new Error(JSON.stringify(b.variants));
+    await page.click(`button[data-broadcast="${id}"]`);
+    await page.waitForSelector(`[data-broadcast-stats="${id}"] th:has-text("Variant B")`);
+  });
   await audit('broadcasts');
 
   await go('loyalty');
   await page.waitForSelector('#loy-rules section');
-  await audit('loyalty', true, false);
+  await check('loyalty: a rule set (its error beside the field first), changed, then removed', async () => {
+    const rule = async () => (await api('GET', '/v1/loyalty/rules')).data.find((r) => r.kind === 'service' && r.service === 'Root canal');
+    expected = 422; // a service rule without its service
+    await page.selectOption('#loy-kind', 'service');
+    await page.fill('#loy-points', '20');
+    await page.click('#loy-save');
+    await page.waitForSelector('#loy-service-err:not([hidden])');
+    expected = 0;
+    await page.fill('#loy-service', 'Root canal');
+    await page.click('#loy-save');
+    await page.waitForSelector('button[data-edit-rule="service/Root canal"]');
+    if ((await rule())?.points !== 20) throw new Error('set: ' + JSON.stringify(await rule()));
+    await audit('loyalty', true, false);
+    await page.fill('#loy-service', '');
+    await page.click('button[data-edit-rule="service/Root canal"]');
+    if ((await page.inputValue('#loy-service')) !== 'Root canal') throw new Error('the form did not load the rule');
+    await page.fill('#loy-points', '25');
+    await page.click('#loy-save');
+    await page.waitForSelector('#loy-rules td:has-text("25")');
+    if ((await rule())?.points !== 25) throw new Error('changed: ' + JSON.stringify(await rule()));
+    await page.click('button[data-remove-rule="service/Root canal"]');
+    await page.waitForSelector('button[data-remove-rule="service/Root canal"]', { state: 'detached' });
+    if (await rule()) throw new Error('still on the server');
+  });
 
   // serve keeps sending while the page loads: what it shows lies between
   // /v1/usage's answers before and after.
@@ -375,6 +495,33 @@ try {
     await page.waitForSelector(card(KEEP));
   });
   await audit('today-hindi');
+  // The newer pages in Hindi at the desktop width (Today's is above; the
+  // older pages' Hindi is the same markup with other words): each one's
+  // screenshot (kept), words and axe-core, once it shows what it loads.
+  await page.setViewportSize({ width: 1280, height: 900 });
+  const hindi = {
+    patients: async () => {
+      await page.fill('#pat-q', 'Ram');
+      await page.click('button[data-open-patient]');
+      await page.waitForSelector('[data-allowed="health_tips/sms/allowed"]');
+    },
+    tickets: async () => { await page.waitForSelector('#tk-list table'); await page.waitForSelector('#faq-list table'); },
+    broadcasts: async () => page.waitForSelector('#bc-list table'),
+    loyalty: async () => page.waitForSelector('#loy-rules section'),
+    usage: async () => page.waitForSelector('[data-chart="usage-by-channel"][data-drawn="3"] canvas'),
+  };
+  await check('the newer pages in Hindi (patients and consent, tickets, broadcasts, loyalty, usage): screenshots, words, accessibility', async () => {
+    for (const [id, ready] of Object.entries(hindi)) {
+      await go(id);
+      await ready();
+      if (!/[\u0900-\u097f]/.test(await page.textContent('main h1'))) throw new Error(id + ': its heading is not in Hindi');
+      await audit(id + '-hindi');
+    }
+  });
+  await check("the Usage page's Hindi text is drawn with Devanagari glyphs, not tofu boxes", async () => {
+    await noTofu('main');
+    await page.locator('main').screenshot({ path: `${OUT}/usage-hindi-main.png` });
+  });
   await page.selectOption('#lang', 'en');
 
   await check('keyboard: Tab reaches the page list with a visible focus ring', async () => {

@@ -5,7 +5,9 @@
 // CSSOM (element.style), which the strict CSP allows; animation is off so a
 // chart is drawn once, whole. rows: [{label, values: {series: n}}];
 // series: [{key, label, colour}]; opts.first names the rows' column (default
-// the date) and opts.short gives a row's axis label (default MM-DD).
+// the date), opts.short gives a row's axis label (default MM-DD),
+// opts.stacked false puts the bars side by side (counts that do not add up,
+// like messages sent and replies) and opts.cols adds table and CSV columns.
 import { h, table, csvButton } from './ui.js';
 import { t } from './i18n.js';
 
@@ -15,7 +17,8 @@ export const PALETTE = ['#0b4f8a', '#b45309', '#15803d', '#7e22ce', '#b91c1c', '
 export function stackedChart(id, title, series, rows, opts = {}) {
   const canvas = h('canvas', { role: 'img', 'aria-label': title + ' (' + t('chart.seetable') + ')' });
   const cols = [{ label: opts.first || t('col.date'), get: (r) => r.label },
-    ...series.map((x) => ({ label: x.label, get: (r) => String(r.values[x.key] || 0) }))];
+    ...series.map((x) => ({ label: x.label, get: (r) => String(r.values[x.key] || 0) })), ...(opts.cols || [])];
+  const stacked = opts.stacked !== false;
   const box = h('div', { class: 'canvas' }, canvas);
   const section = h('section', { class: 'card chart', 'data-chart': id, 'aria-label': title },
     h('h2', {}, title), box,
@@ -32,7 +35,7 @@ export function stackedChart(id, title, series, rows, opts = {}) {
       },
       options: {
         animation: false, maintainAspectRatio: false,
-        scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } },
+        scales: { x: { stacked }, y: { stacked, beginAtZero: true, ticks: { precision: 0 } } },
         plugins: { legend: { position: 'bottom' } },
       },
     });

@@ -121,3 +121,14 @@ export async function act(button, where, fn) {
   where.replaceChildren();
   try { await fn(); } catch (e) { where.append(errorBox(e.message)); say(e.message); } finally { button.disabled = false; }
 }
+
+// An API error beside the control its field names (byField: field name to
+// control; "a.b.c" falls back to "a.b", then "a"); false when none is named.
+export function showFieldError(e, byField) {
+  const parts = (e.field || '').split('.');
+  const x = e.field && (byField[e.field] || byField[parts.slice(0, 2).join('.')] || byField[parts[0]]);
+  if (!x) return false;
+  fieldError(x, e.message);
+  x.focus();
+  return true;
+}

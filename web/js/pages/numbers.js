@@ -1,9 +1,9 @@
 // numbers.js: the clinic's numbers over the last two weeks. Messages per day
 // by channel and by status and the delivery and read rates come from the
 // message list (/v1/stats has no per-day split); the confirmation and no-show
-// rates and the workflow runs by outcome are /v1/stats's own. Each chart is
-// also a table and a CSV file. Usage and its cost are on the Usage page;
-// the reply rate waits for a route that counts replies.
+// rates, the replies per day (by the clinic's day) and the workflow runs by
+// outcome are /v1/stats's own. Each chart is also a table and a CSV file.
+// Usage and its cost are on the Usage page.
 import { apiAll, api } from '../api.js';
 import { t } from '../i18n.js';
 import { h, table, csvButton, localDate, errorBox } from '../ui.js';
@@ -42,13 +42,14 @@ export default {
     const since = '?from=' + new Date(Date.parse(days()[0] + 'T00:00:00Z') - 14 * 3600e3).toISOString();
     Promise.all([apiAll('/v1/notifications' + since), api('GET', '/v1/stats' + since), api('GET', '/v1/queue/status')]).then(([msgs, st, q]) => {
       const count = (s) => msgs.filter((m) => s.includes(m.status)).length;
-      const { visits, workflows } = st.data;
+      const { visits, workflows, replies } = st.data;
       const rate = (r, d) => (d ? Math.round(1000 * r) / 10 + '%' : '—');
       const outgoing = count(['sent', 'delivered', 'read', 'failed']);
       const rates = [
         { key: 'delivery', value: pct(count(['delivered', 'read']), outgoing), basis: t('num.b.delivery') },
         { key: 'read', value: pct(count(['read']), count(['delivered', 'read'])), basis: t('num.b.read') },
         { key: 'failure', value: pct(count(['failed']), outgoing), basis: t('num.b.failure') },
+        { key: 'reply', value: rate(replies.reply_rate, replies.sent), basis: t('num.b.reply', replies) },
         { key: 'confirmation', value: rate(st.data.confirmation_rate, visits.booked), basis: t('num.b.confirmation', visits) },
         { key: 'noshow', value: rate(st.data.no_show_rate, visits.completed + visits.no_shows), basis: t('num.b.noshow', visits) },
       ];
@@ -56,6 +57,9 @@ export default {
       const wcols = [{ label: t('num.outcome'), get: (r) => t('num.w.' + r.k) }, { label: t('num.count'), get: (r) => String(r.n) }];
       const rcols = [{ label: t('num.rate'), get: (r) => t('num.r.' + r.key) }, { label: t('num.value'), get: (r) => r.value },
         { label: t('num.basis'), get: (r) => r.basis }];
+      const byDay = new Map(replies.days.map((d) => [d.date, d]));
+      const rrows = days().map((d) => ({ label: d, values: byDay.get(d) || { sent: 0, replies: 0, reply_rate: 0 } }));
+      const rextra = [{ label: t('num.r.reply'), get: (r) => rate(r.values.reply_rate, r.values.sent) }];
       const qrows = STATUSES.map((st) => ({ st, n: q.data[st] }));
       const qcols = [{ label: t('col.status'), get: (r) => t('status.' + r.st) }, { label: t('num.count'), get: (r) => String(r.n) }];
       box.replaceChildren(
@@ -65,14 +69,15 @@ export default {
           CHANNELS.map((c, i) => ({ key: c, label: t('channel.' + c), colour: PALETTE[i] })), perDay(msgs, 'channel')),
         stackedChart('messages-by-status', t('num.bystatus', { days: DAYS }),
           STATUSES.map((c, i) => ({ key: c, label: t('status.' + c), colour: PALETTE[i] })), perDay(msgs, 'status')),
+        stackedChart('replies', t('num.replies', { days: DAYS }), [{ key: 'sent', label: t('num.sent'), colour: PALETTE[0] },
+          { key: 'replies', label: t('num.replied'), colour: PALETTE[1] }], rrows, { stacked: false, cols: rextra }),
         h('section', { class: 'card', 'data-chart': 'rates' }, h('h2', {}, t('num.rates')), table(t('num.rates'), rcols, rates), csvButton('rates', rcols, rates)),
         h('section', { class: 'card', 'data-chart': 'queue' }, h('h2', {}, t('num.queue')), table(t('num.queue'), qcols, qrows), csvButton('queue', qcols, qrows)),
         h('section', { class: 'card', 'data-chart': 'workflows' }, h('h2', {}, t('num.workflows')),
           h('div', { class: 'stats' }, ['succeeded', 'failed'].map((k) => h('div', { class: 'card', 'data-workflows': k },
             h('div', { class: 'muted' }, t('num.w.' + k)), h('div', { class: 'stat' }, String(workflows[k]))))),
           table(t('num.workflows'), wcols, wrows), csvButton('workflows', wcols, wrows)),
-        h('section', { class: 'card' }, h('h2', {}, t('num.later')), h('ul', {},
-          h('li', { 'data-not-landed': 'replies' }, t('num.soon.replies')), h('li', {}, h('a', { href: '#/usage' }, t('num.seeusage'))))));
+        h('p', {}, h('a', { href: '#/usage' }, t('num.seeusage'))));
     }).catch((e) => box.append(errorBox(e.message)));
   },
 };

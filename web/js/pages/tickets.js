@@ -1,10 +1,13 @@
 // tickets.js: the ticket inbox (filtered by status by the API), a ticket's
 // thread oldest first with reply, assign and close, and the clinic's FAQ
-// entries (what automatic answers come from). Every action is the API's
-// POST /v1/tickets/{id}/{action}; its error goes beside the field it names.
+// entries (what automatic answers come from) with their form. Every ticket
+// action is the API's POST /v1/tickets/{id}/{action}; an FAQ entry is added
+// by POST /v1/faq and removed by /v1/faq/{id}/remove (an admin's), and as
+// the API keeps no other change an edit adds the new wording, then removes
+// the old. Each error goes beside the field it names.
 import { api, apiAll } from '../api.js';
 import { t } from '../i18n.js';
-import { h, field, fieldError, badge, fmtDateTime, table, act, say, errorBox } from '../ui.js';
+import { h, field, fieldError, badge, fmtDateTime, table, act, say, errorBox, showFieldError } from '../ui.js';
 
 const STATUSES = ['open', 'in_progress', 'escalated', 'resolved', 'closed'];
 
@@ -57,6 +60,68 @@ async function detail(box, id, reload) {
   box.querySelector('h2').focus();
 }
 
+// The FAQ: its entries, and one form that adds an entry or edits the one
+// chosen (editing: the form names it, and cancelling it starts afresh).
+function faqs(box) {
+  const c = {
+    question: h('textarea', { id: 'faq-question', rows: 2 }),
+    answer: h('textarea', { id: 'faq-answer', rows: 3 }),
+    keywords: h('input', { id: 'faq-keywords', autocomplete: 'off' }),
+    language: h('select', { id: 'faq-language' }, ['en', 'hi'].map((l) => h('option', { value: l }, t('lang.' + l)))),
+  };
+  let editing = null;
+  const list = h('div', { id: 'faq-list' });
+  const out = h('div', { 'aria-live': 'polite' });
+  const title = h('h3', {});
+  const save = h('button', { type: 'submit', id: 'faq-save' });
+  const cancel = h('button', { type: 'button', class: 'plain', id: 'faq-new', onclick: () => start(null) }, t('tk.faqnew'));
+  const start = (f) => {
+    editing = f;
+    for (const [k, x] of Object.entries(c)) { x.value = f ? f[k] || '' : (k === 'language' ? 'en' : ''); fieldError(x, ''); }
+    title.textContent = f ? t('tk.faqedit', { id: f.id }) : t('tk.faqadd');
+    save.textContent = f ? t('tk.faqsave') : t('tk.faqaddgo');
+    cancel.hidden = !f;
+    if (f) c.question.focus();
+  };
+  const done = async (msg) => { say(msg); await load(); out.replaceChildren(h('p', { role: 'status' }, msg)); };
+  const form = h('form', { class: 'card', novalidate: true, 'aria-label': t('tk.faqform'), onsubmit: (ev) => {
+    ev.preventDefault();
+    act(save, out, async () => {
+      for (const x of Object.values(c)) fieldError(x, '');
+      const body = { question: c.question.value, answer: c.answer.value, keywords: c.keywords.value, language: c.language.value };
+      let made;
+      try { made = (await api('POST', '/v1/faq', body)).data; } catch (e) { showFieldError(e, c); throw e; }
+      const old = editing;
+      if (old) await api('POST', '/v1/faq/' + old.id + '/remove');
+      start(null);
+      await done(t(old ? 'tk.faqsaved' : 'tk.faqadded', { id: made.id }));
+    });
+  } }, title, h('p', { class: 'muted' }, t('tk.faqhint')), field(t('tk.question'), c.question), field(t('tk.answer'), c.answer),
+    h('div', { class: 'row' }, field(t('tk.keywords'), c.keywords, t('tk.keywordshint')), field(t('col.language'), c.language)),
+    h('div', { class: 'row' }, save, cancel), out);
+  const load = async () => {
+    try {
+      const { data } = await api('GET', '/v1/faq');
+      list.replaceChildren(h('p', { class: 'muted' }, t('tk.threshold', { n: data.threshold })),
+        table(t('tk.faq'), [
+          { label: t('tk.question'), get: (f) => h('span', { lang: f.language }, f.question) },
+          { label: t('tk.answer'), get: (f) => h('span', { lang: f.language, 'data-faq-answer': f.id }, f.answer) },
+          { label: t('tk.keywords'), get: (f) => f.keywords },
+          { label: t('col.language'), get: (f) => f.language },
+          { label: t('loy.actions'), get: (f) => h('span', { class: 'row' },
+            h('button', { type: 'button', class: 'plain', 'data-edit-faq': f.id, onclick: () => start(f) }, t('loy.edit')),
+            h('button', { type: 'button', class: 'danger', 'data-remove-faq': f.id, onclick: (ev) => act(ev.currentTarget, out, async () => {
+              await api('POST', '/v1/faq/' + f.id + '/remove');
+              if (editing && editing.id === f.id) start(null);
+              await done(t('tk.faqremoved', { id: f.id }));
+            }) }, t('loy.remove'))) }], data.data));
+    } catch (e) { list.replaceChildren(errorBox(e.message)); }
+  };
+  start(null);
+  box.append(list, form);
+  load();
+}
+
 export default {
   id: 'tickets',
   title: 'nav.tickets',
@@ -83,13 +148,6 @@ export default {
     main.append(h('form', { class: 'card row', 'aria-label': t('tk.filter'), onsubmit: (e) => e.preventDefault() },
       field(t('col.status'), status)), list, box, h('h2', {}, t('tk.faq')), faq);
     load();
-    api('GET', '/v1/faq').then(({ data }) => faq.append(
-      h('p', { class: 'muted' }, t('tk.threshold', { n: data.threshold })),
-      table(t('tk.faq'), [
-        { label: t('tk.question'), get: (f) => h('span', { lang: f.language }, f.question) },
-        { label: t('tk.answer'), get: (f) => h('span', { lang: f.language }, f.answer) },
-        { label: t('tk.keywords'), get: (f) => f.keywords },
-        { label: t('col.language'), get: (f) => f.language }], data.data)))
-      .catch((e) => faq.append(errorBox(e.message)));
+    faqs(faq);
   },
 };
