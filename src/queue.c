@@ -725,30 +725,50 @@ static int queue_claim_pg(nudge *n, struct claimed *cl, int max, nudge_err *err)
     return got;
 }
 
-/* The transaction an outcome is recorded in. SQLite: the one writer's.
- * PostgreSQL: no writers' lock; a delivery report for the same provider
- * id takes the same lock (nudge_delivery_report), so the report and the
- * send's record cannot both miss each other; the hourly configuration
- * alert of a clinic is decided by one record at a time. */
-static int queue_record_begin_sqlite(nudge *n, const nudge_notification *m,
-                                     const channel_outcome *o, nudge_err *err)
+/* The transaction a batch of outcomes is recorded in. SQLite: the one
+ * writer's. PostgreSQL: no writers' lock; a delivery report for the same
+ * provider id takes the same lock (nudge_delivery_report), so the report
+ * and the send's record cannot both miss each other; the hourly
+ * configuration alert of a clinic is decided by one record at a time.
+ * The batch's locks are taken in ascending key order, so two workers'
+ * batches never wait for each other in a cycle. */
+static int queue_record_begin_sqlite(nudge *n, const queue_outcome *rs, int count, nudge_err *err)
 {
-    (void)m;
-    (void)o;
+    (void)rs;
+    (void)count;
     return store_begin(n->db, err);
 }
 
-static int queue_record_begin_pg(nudge *n, const nudge_notification *m, const channel_outcome *o,
-                                 nudge_err *err)
+static int queue_key_cmp(const void *a, const void *b)
 {
-    if (store_begin_own(n->db, err) < 0)
-        return -1;
-    if ((o->provider_id[0] && store_lock(n->db, store_key(o->provider_id, 0), err) < 0) ||
-        (o->result == CHANNEL_CONFIG &&
-         store_lock(n->db, store_key("config-alert", m->clinic_id), err) < 0)) {
-        store_rollback(n->db);
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int queue_record_begin_pg(nudge *n, const queue_outcome *rs, int count, nudge_err *err)
+{
+    int64_t *keys = calloc((size_t)count * 2, sizeof *keys);
+    if (!keys)
+        return err_set(err, NUDGE_ENOMEM, "", "out of memory");
+    int nk = 0;
+    for (int i = 0; i < count; i++) {
+        if (rs[i].o.provider_id[0])
+            keys[nk++] = store_key(rs[i].o.provider_id, 0);
+        if (rs[i].o.result == CHANNEL_CONFIG)
+            keys[nk++] = store_key("config-alert", rs[i].m->clinic_id);
+    }
+    qsort(keys, (size_t)nk, sizeof *keys, queue_key_cmp);
+    if (store_begin_own(n->db, err) < 0) {
+        free(keys);
         return -1;
     }
+    for (int i = 0; i < nk; i++)
+        if ((i == 0 || keys[i] != keys[i - 1]) && store_lock(n->db, keys[i], err) < 0) {
+            free(keys);
+            store_rollback(n->db);
+            return -1;
+        }
+    free(keys);
     return 0;
 }
 
@@ -758,8 +778,7 @@ struct queue_backend {
     int (*claim)(nudge *n, struct claimed *cl, int max, nudge_err *err);
     /* Gives back rows whose lease ran out or whose owner died. */
     int (*reap)(nudge *n, int64_t now, const char *owner, int *reaped, nudge_err *err);
-    int (*record_begin)(nudge *n, const nudge_notification *m, const channel_outcome *o,
-                        nudge_err *err);
+    int (*record_begin)(nudge *n, const queue_outcome *rs, int count, nudge_err *err);
 };
 
 static const struct queue_backend queue_backends[] = {
@@ -930,14 +949,21 @@ static const char *outcome_name(enum channel_result r)
     return "transient";
 }
 
-int queue_record(nudge *n, const nudge_notification *m, const char *transport,
-                 const channel_outcome *o, int *retried, nudge_err *err)
+/* One outcome's writes, inside the caller's transaction: the row moved
+ * on, its attempt, and what a send or a failure brings (audit, usage,
+ * events, the SMS fallback). r->recorded 0: the lease was lost, and
+ * nothing of it was written. */
+static int queue_record_one(nudge *n, queue_outcome *r, nudge_err *err)
 {
+    const nudge_notification *m = r->m;
+    const channel_outcome *o = &r->o;
+    const char *transport = r->transport;
     int64_t now = clock_now(n);
     const char *status;
     int64_t due = m->due_at;
     int attempts = m->attempts + 1;
-    *retried = 0;
+    r->retried = 0;
+    r->recorded = 0;
     switch (o->result) {
     case CHANNEL_SENT: status = "sent"; break;
     case CHANNEL_PERMANENT: status = "failed"; break;
@@ -946,7 +972,7 @@ int queue_record(nudge *n, const nudge_notification *m, const char *transport,
         status = "pending";
         attempts = m->attempts;
         due = now + queue_backoff[0];
-        *retried = 1;
+        r->retried = 1;
         break;
     case CHANNEL_TRANSIENT:
     default:
@@ -958,14 +984,12 @@ int queue_record(nudge *n, const nudge_notification *m, const char *transport,
                 delay = o->retry_after;
             status = "pending";
             due = now + delay;
-            *retried = 1;
+            r->retried = 1;
         } else {
             status = "failed";
         }
         break;
     }
-    if (queue_backend_of(n)->record_begin(n, m, o, err) < 0)
-        return -1;
     /* Only the lease holder may record: if our lease expired and another
      * worker took the row, its outcome stands and ours is dropped. */
     if (store_exec(n->db, err,
@@ -979,37 +1003,65 @@ int queue_record(nudge *n, const nudge_notification *m, const char *transport,
                    bind_text_or_null(o->result == CHANNEL_SENT ? "" : o->detail), bind_text(status),
                    bind_int(now), bind_int(now), bind_int(m->clinic_id), bind_int(m->id),
                    bind_text(n->worker_id)) < 0)
-        goto fail;
-    if (store_changes(n->db) == 0) {
-        store_rollback(n->db);
-        return err_set(err, NUDGE_ECONFLICT, "lease", "lost the lease on notification %lld",
-                       (long long)m->id);
-    }
+        return -1;
+    if (store_changes(n->db) == 0)
+        return 0;
+    r->recorded = 1;
     if (store_exec(n->db, err,
                    "INSERT INTO delivery_attempts (clinic_id, notification_id, channel, "
                    "transport, started_at, outcome, provider_id, detail) VALUES (?,?,?,?,?,?,?,?)",
                    bind_int(m->clinic_id), bind_int(m->id), bind_text(m->channel),
                    bind_text(transport), bind_int(now), bind_text(outcome_name(o->result)),
                    bind_text_or_null(o->provider_id), bind_text_or_null(o->detail)) < 0)
-        goto fail;
+        return -1;
     if (!strcmp(status, "sent") &&
         (audit_add(n, m->clinic_id, "send", "notification", m->id, m->template_name, err) < 0 ||
          consent_usage_count(n, m, err) < 0 ||
          (o->provider_id[0] && delivery_adopt(n, m->id, o->provider_id, err) < 0)))
-        goto fail;
+        return -1;
     if (o->result == CHANNEL_CONFIG && queue_config_alert(n, m, transport, o, err) < 0)
-        goto fail;
+        return -1;
     if (!strcmp(status, "failed") &&
         (audit_add(n, m->clinic_id, "fail", "notification", m->id, o->detail, err) < 0 ||
          event_emit(n, m->clinic_id, "message.failed", m->id, json_pack("{s:s, s:s, s:I, s:s}",
                     "channel", m->channel, "template", m->template_name, "patient_id",
                     (json_int_t)m->patient_id, "error", o->detail), err) < 0 ||
          queue_fallback(n, m->clinic_id, m->id, err) < 0))
-        goto fail;
-    return store_commit(n->db, err);
-fail:
-    store_rollback(n->db);
-    return -1;
+        return -1;
+    return 0;
+}
+
+int queue_record_batch(nudge *n, queue_outcome *rs, int count, nudge_err *err)
+{
+    if (count < 1)
+        return 0;
+    if (queue_backend_of(n)->record_begin(n, rs, count, err) < 0)
+        return -1;
+    for (int i = 0; i < count; i++)
+        if (queue_record_one(n, &rs[i], err) < 0) {
+            store_rollback(n->db);
+            for (int k = 0; k < count; k++)
+                rs[k].recorded = 0;
+            return -1;
+        }
+    if (store_commit(n->db, err) < 0) {
+        for (int k = 0; k < count; k++)
+            rs[k].recorded = 0;
+        return -1;
+    }
+    return 0;
+}
+
+int queue_record(nudge *n, const nudge_notification *m, const char *transport,
+                 const channel_outcome *o, int *retried, nudge_err *err)
+{
+    queue_outcome r = {.m = m, .transport = transport, .o = *o};
+    int rc = queue_record_batch(n, &r, 1, err);
+    *retried = r.retried;
+    if (rc == 0 && !r.recorded)
+        return err_set(err, NUDGE_ECONFLICT, "lease", "lost the lease on notification %lld",
+                       (long long)m->id);
+    return rc;
 }
 
 /* Quotas (consent.c): the units a clinic's messages in flight hold; a
