@@ -501,34 +501,38 @@ static int claimed_cmp(const void *a, const void *b)
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
-/* One writer at a time: the budgets read at the start hold to the commit. */
-static int queue_claim_sqlite(nudge *n, struct claimed *cl, int max, nudge_err *err)
+/* One round of the SQLite claim, inside its transaction: the groups
+ * (clinic, channel) of the most urgent due rows, read through the claim
+ * index no further than what is left of the batch (so a claim touches
+ * about the rows it takes, however long the queue), each with what is left
+ * of its minute; then each group's rows up to its budget. A group out of
+ * budget goes into skip (",clinic:channel,") and *more is set, so the next
+ * round looks past it and one busy clinic does not starve the others. */
+static int queue_claim_sqlite_round(nudge *n, struct claimed *cl, int got, int max, char *skip,
+                                    size_t skipsz, int *more, nudge_err *err)
 {
     int64_t now = clock_now(n);
-    int got = 0;
-    if (store_begin(n->db, err) < 0)
-        return -1;
-
-    /* Groups with due work, most urgent first, with what is left of each
-     * group's minute. */
     store_stmt *st;
+    *more = 0;
     if (store_query(n->db, &st, err,
-                    "SELECT q.clinic_id, q.channel, "
-                    "(SELECT COUNT(*) FROM delivery_attempts a WHERE a.clinic_id = q.clinic_id "
-                    "AND a.channel = q.channel AND a.started_at > ? AND a.outcome <> "
+                    "SELECT t.clinic_id, t.channel, "
+                    "(SELECT COUNT(*) FROM delivery_attempts a WHERE a.clinic_id = t.clinic_id "
+                    "AND a.channel = t.channel AND a.started_at > ? AND a.outcome <> "
                     "'lease_expired') + "
-                    "(SELECT COUNT(*) FROM notification_queue s WHERE s.clinic_id = q.clinic_id "
-                    "AND s.channel = q.channel AND s.status = 'sending') "
-                    "FROM notification_queue q "
-                    "WHERE q.status = 'pending' AND q.due_at <= ? "
-                    "GROUP BY q.clinic_id, q.channel "
-                    "ORDER BY MAX(q.priority) DESC, MIN(q.due_at)",
-                    bind_int(now - 60), bind_int(now)) < 0)
-        goto fail;
+                    "(SELECT COUNT(*) FROM notification_queue s WHERE s.clinic_id = t.clinic_id "
+                    "AND s.channel = t.channel AND s.status = 'sending'), COUNT(*) "
+                    "FROM (SELECT clinic_id, channel, priority, due_at FROM notification_queue "
+                    "WHERE status = 'pending' AND due_at <= ? AND "
+                    "instr(?, ',' || clinic_id || ':' || channel || ',') = 0 "
+                    "ORDER BY priority DESC, due_at LIMIT ?) t "
+                    "GROUP BY t.clinic_id, t.channel "
+                    "ORDER BY MAX(t.priority) DESC, MIN(t.due_at)",
+                    bind_int(now - 60), bind_int(now), bind_text(skip), bind_int(max - got)) < 0)
+        return -1;
     struct group {
         int64_t clinic_id;
         char channel[16];
-        int64_t budget;
+        int64_t budget, seen;
     } *groups = NULL;
     size_t ng = 0, cap = 0;
     int r;
@@ -543,23 +547,28 @@ static int queue_claim_sqlite(nudge *n, struct claimed *cl, int max, nudge_err *
         groups[ng].clinic_id = store_int(st, 0);
         store_copy(st, 1, groups[ng].channel, sizeof groups[ng].channel);
         groups[ng].budget = -store_int(st, 2); /* the clinic's rate is added below */
+        groups[ng].seen = store_int(st, 3);
         ng++;
     }
     store_done(st);
-    if (r < 0) {
-        free(groups);
+    if (r < 0)
         goto fail;
-    }
     for (size_t g = 0; g < ng; g++) {
         nudge_clinic c;
-        if (nudge_clinic_get(n, groups[g].clinic_id, &c, err) < 0) {
-            free(groups);
+        if (nudge_clinic_get(n, groups[g].clinic_id, &c, err) < 0)
             goto fail;
-        }
         groups[g].budget += c.rate_per_minute;
     }
     for (size_t g = 0; g < ng && got < max; g++) {
         int64_t take = groups[g].budget < max - got ? groups[g].budget : max - got;
+        if (groups[g].budget < groups[g].seen) {
+            char grp[48];
+            snprintf(grp, sizeof grp, "%lld:%s,", (long long)groups[g].clinic_id,
+                     groups[g].channel);
+            if (!strstr(skip, grp) && strlen(skip) + strlen(grp) < skipsz)
+                strcat(skip, grp);
+            *more = 1;
+        }
         if (take <= 0)
             continue;
         if (store_query(n->db, &st, err,
@@ -570,10 +579,8 @@ static int queue_claim_sqlite(nudge *n, struct claimed *cl, int max, nudge_err *
                         "due_at, id LIMIT ?) RETURNING id, priority, due_at, clinic_id",
                         bind_int(now + n->lease_seconds), bind_text(n->worker_id), bind_int(now),
                         bind_int(groups[g].clinic_id), bind_int(now), bind_int(groups[g].clinic_id),
-                        bind_text(groups[g].channel), bind_int(take)) < 0) {
-            free(groups);
+                        bind_text(groups[g].channel), bind_int(take)) < 0)
             goto fail;
-        }
         while ((r = store_next(st, err)) == 1 && got < max) {
             cl[got].id = store_int(st, 0);
             cl[got].priority = store_int(st, 1);
@@ -582,18 +589,34 @@ static int queue_claim_sqlite(nudge *n, struct claimed *cl, int max, nudge_err *
             got++;
         }
         store_done(st);
-        if (r < 0) {
-            free(groups);
+        if (r < 0)
             goto fail;
-        }
     }
     free(groups);
+    return got;
+fail:
+    free(groups);
+    return -1;
+}
+
+/* One writer at a time: the budgets read at the start hold to the commit. */
+static int queue_claim_sqlite(nudge *n, struct claimed *cl, int max, nudge_err *err)
+{
+    char skip[1024] = ",";
+    int got = 0, more = 1;
+    if (store_begin(n->db, err) < 0)
+        return -1;
+    for (int round = 0; round < 4 && more && got < max; round++) {
+        int r = queue_claim_sqlite_round(n, cl, got, max, skip, sizeof skip, &more, err);
+        if (r < 0) {
+            store_rollback(n->db);
+            return -1;
+        }
+        got = r;
+    }
     if (store_commit(n->db, err) < 0)
         return -1;
     return got;
-fail:
-    store_rollback(n->db);
-    return -1;
 }
 
 /* One round of the PostgreSQL claim, in its own transaction: the most
