@@ -4,7 +4,8 @@
  * clinic's medium only where the clinic's mapping names it; its outcomes
  * are recorded like a built-in channel's (attempts, retries, statuses);
  * a worker without it says so on each attempt; an outcome whose lease was
- * lost is not recorded, while the rest of its batch is.
+ * lost is not recorded, while the rest of its batch is. The outbox makes
+ * its folder once.
  */
 #include "store/store.h"
 #include "testutil.h"
@@ -342,6 +343,24 @@ static void test_batch_records_all_but_the_lost_lease(void **state)
     tu_close(&env);
 }
 
+/* The outbox makes its folder once, and again if it was taken away. */
+static void test_outbox_folder_made_once_and_again_if_gone(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, T0);
+    int64_t c = add_clinic(env.n);
+    int64_t p = add_patient(env.n, c, "9876543210");
+    send_sms(env.n, c, p, "a");
+    assert_int_equal(tick_at(&env, env.n, T0 + 1).sent, 1);
+    assert_int_equal(tu_count_files(env.outbox, ".json"), 1);
+    tu_rmrf(env.outbox);
+    send_sms(env.n, c, p, "b");
+    assert_int_equal(tick_at(&env, env.n, T0 + 2).sent, 1);
+    assert_int_equal(tu_count_files(env.outbox, ".json"), 1);
+    tu_close(&env);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -350,6 +369,7 @@ int main(void)
         cmocka_unit_test(test_custom_failures_retry_then_fail),
         cmocka_unit_test(test_worker_without_the_channel_says_so),
         cmocka_unit_test(test_batch_records_all_but_the_lost_lease),
+        cmocka_unit_test(test_outbox_folder_made_once_and_again_if_gone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
