@@ -616,15 +616,19 @@ int dispatch_run(nudge *n, int64_t now, nudge_tick_stats *st, nudge_err *err)
             if (rc == 0)
                 rc = dispatch_drive(n, &b, 0, err);
         }
-        /* The batch in hand is finished before anything else happens. */
-        while (flights_busy(fl, n->max_in_flight))
+        /* A full batch may have more behind it: the next is claimed while
+         * this one's transfers are still in flight, so the multi handle
+         * is not left empty while work is due. A short batch (nothing
+         * more due), a stop or a failure drains what is in flight first. */
+        int last = rc < 0 || i < got || got < n->batch_size || (n->stop && *n->stop);
+        while (last && flights_busy(fl, n->max_in_flight))
             if (dispatch_drive(n, &b, 1, err) < 0)
                 rc = -1;
         if (dispatch_flush(n, &b, err) < 0)
             rc = -1;
         if (rc == 0 && i < got && queue_unclaim(n, ids + i, got - i, err) < 0)
             rc = -1;
-        if (rc < 0 || got < n->batch_size || (n->stop && *n->stop))
+        if (last)
             break;
     }
     free(b.clinics);
