@@ -753,8 +753,8 @@ static int queue_claim_pg(nudge *n, struct claimed *cl, int max, nudge_err *err)
  * provider id takes the same lock (nudge_delivery_report), so the report
  * and the send's record cannot both miss each other; the hourly
  * configuration alert of a clinic is decided by one record at a time.
- * The batch's locks are taken in ascending key order, so two workers'
- * batches never wait for each other in a cycle. */
+ * The batch's locks are taken first, in ascending key order, so two
+ * workers' batches never wait for each other in a cycle. */
 static int queue_record_begin_sqlite(nudge *n, const queue_outcome *rs, int count, nudge_err *err)
 {
     (void)rs;
@@ -770,7 +770,7 @@ static int queue_key_cmp(const void *a, const void *b)
 
 static int queue_record_begin_pg(nudge *n, const queue_outcome *rs, int count, nudge_err *err)
 {
-    int64_t *keys = calloc((size_t)count * 2, sizeof *keys);
+    int64_t *keys = calloc((size_t)count * 4, sizeof *keys);
     if (!keys)
         return err_set(err, NUDGE_ENOMEM, "", "out of memory");
     int nk = 0;
@@ -779,6 +779,12 @@ static int queue_record_begin_pg(nudge *n, const queue_outcome *rs, int count, n
             keys[nk++] = store_key(rs[i].o.provider_id, 0);
         if (rs[i].o.result == CHANNEL_CONFIG)
             keys[nk++] = store_key("config-alert", rs[i].m->clinic_id);
+        /* What the records take on their way (audit.c's chain head,
+         * consent.c's usage counters), taken here in the same order:
+         * two batches spanning the same clinics in another order would
+         * otherwise wait for each other. */
+        keys[nk++] = store_key("audit", rs[i].m->clinic_id);
+        keys[nk++] = store_key("usage", rs[i].m->clinic_id);
     }
     qsort(keys, (size_t)nk, sizeof *keys, queue_key_cmp);
     if (store_begin_own(n->db, err) < 0) {
