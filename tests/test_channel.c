@@ -86,6 +86,18 @@ static int64_t add_patient(nudge *n, int64_t clinic, const char *phone)
     return p.id;
 }
 
+/* A clinic whose SMS the pager carries. */
+static int64_t pager_clinic(nudge *n, struct pager *pg)
+{
+    nudge_err e = {0};
+    if (nudge_channel_register(n, "pager", &pager_ops, pg, &e) < 0)
+        fail_msg("register: %s", e.msg);
+    int64_t c = add_clinic(n);
+    if (nudge_clinic_channel_set(n, c, "sms", "pager", &e) < 0)
+        fail_msg("map: %s", e.msg);
+    return c;
+}
+
 static int64_t send_sms(nudge *n, int64_t clinic, int64_t patient, const char *key)
 {
     nudge_send s = {.patient_id = patient, .template_name = "prescription_ready",
@@ -233,11 +245,8 @@ static void test_custom_failures_retry_then_fail(void **state)
     (void)state;
     tu_env env;
     tu_open(&env, T0);
-    nudge_err e = {0};
     struct pager pg = {.result = NUDGE_SEND_TRANSIENT};
-    assert_int_equal(nudge_channel_register(env.n, "pager", &pager_ops, &pg, &e), 0);
-    int64_t c = add_clinic(env.n);
-    assert_int_equal(nudge_clinic_channel_set(env.n, c, "sms", "pager", &e), 0);
+    int64_t c = pager_clinic(env.n, &pg);
     int64_t id = send_sms(env.n, c, add_patient(env.n, c, "9876543210"), NULL);
     nudge_tick_stats st = tick_at(&env, env.n, T0 + 1);
     assert_int_equal(st.retried, 1);
@@ -282,9 +291,7 @@ static void test_worker_without_the_channel_says_so(void **state)
     tu_open(&env, T0);
     nudge_err e = {0};
     struct pager pg = {.result = NUDGE_SENT};
-    assert_int_equal(nudge_channel_register(env.n, "pager", &pager_ops, &pg, &e), 0);
-    int64_t c = add_clinic(env.n);
-    assert_int_equal(nudge_clinic_channel_set(env.n, c, "sms", "pager", &e), 0);
+    int64_t c = pager_clinic(env.n, &pg);
     int64_t id = send_sms(env.n, c, add_patient(env.n, c, "9876543210"), NULL);
 
     nudge_config cfg = {.db = env.db, .outbox_dir = env.outbox, .clock = &env.clock};
@@ -313,11 +320,8 @@ static void test_batch_records_all_but_the_lost_lease(void **state)
     (void)state;
     tu_env env;
     tu_open(&env, T0);
-    nudge_err e = {0};
     struct pager pg = {.result = NUDGE_SENT, .steal_db = env.db};
-    assert_int_equal(nudge_channel_register(env.n, "pager", &pager_ops, &pg, &e), 0);
-    int64_t c = add_clinic(env.n);
-    assert_int_equal(nudge_clinic_channel_set(env.n, c, "sms", "pager", &e), 0);
+    int64_t c = pager_clinic(env.n, &pg);
     int64_t p = add_patient(env.n, c, "9876543210");
     char key[16];
     for (int i = 0; i < 4; i++) {
