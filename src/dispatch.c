@@ -15,9 +15,10 @@
  * A batch reads each of its clinics once, with the clinic's channel
  * mapping (clinic_channels: a medium carried by a channel an embedder
  * registered by name, nudge_channel_register). Outcomes are recorded in
- * batches (queue_record_batch), each batch committed before the next
- * hand-off, so no more messages are sent and unrecorded at any moment
- * than the hand-off already allowed: the sends in flight.
+ * batches (queue_record_batch): finished transfers together as soon as a
+ * pass over the multi handle finds them, synchronous sends before the
+ * next hand-off, so no more messages are sent and unrecorded at any
+ * moment than the hand-off already allowed: the sends in flight.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -512,7 +513,7 @@ done:
  * a second for activity first. */
 static int dispatch_drive(nudge *n, dispatch_ctx *b, int block, nudge_err *err)
 {
-    int running, rc = 0;
+    int running, rc = 0, finished = 0;
     curl_multi_perform(n->multi, &running);
     if (block && running) {
         curl_multi_poll(n->multi, NULL, 0, 1000, NULL);
@@ -535,7 +536,14 @@ static int dispatch_drive(nudge *n, dispatch_ctx *b, int block, nudge_err *err)
         if (dispatch_outcome(n, b, &f->m, f->ch, &o, err) < 0)
             rc = -1;
         flight_clear(f);
+        finished++;
     }
+    /* Transfers that finished are recorded now, together: their answers
+     * came over the network at their own pace, and a worker killed while
+     * starting the rest of its hand-off must not lose them (nor send them
+     * again). Synchronous sends wait for the next hand-off's flush. */
+    if (finished && dispatch_flush(n, b, err) < 0)
+        rc = -1;
     return rc;
 }
 
