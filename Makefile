@@ -181,6 +181,7 @@ $(BUILD)/bench/fanout: bench/timing.h
 .PHONY: bench
 bench: $(BUILD)/bench/throughput $(BUILD)/bench/queue
 bench: $(BUILD)/bench/fanout
+bench: $(BUILD)/bench/burn
 
 $(BUILD)/bench/queue: bench/queue.c $(BUILD)/libnudge.a
 	@mkdir -p $(dir $@)
@@ -194,6 +195,11 @@ $(BUILD)/bench/throughput: bench/throughput.c $(BUILD)/libnudge.a
 $(BUILD)/bench/fanout: bench/fanout.c $(BUILD)/libnudge.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(STRICT) $(PKG_CFLAGS) -Isrc -o $@ $< $(BUILD)/libnudge.a $(PKG_LIBS)
+
+# The burn-down through a no-op custom channel (bench/burn.c, issue 16).
+$(BUILD)/bench/burn: bench/burn.c $(BUILD)/libnudge.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(STRICT) $(PKG_CFLAGS) -Isrc -o $@ $< $(BUILD)/libnudge.a $(PKG_LIBS) -lpthread
 
 # libFuzzer harnesses, one per parser (fuzz/*.c, seeds in fuzz/corpus/NAME/).
 # `make fuzz` builds a tree whose library is instrumented for coverage too

@@ -615,6 +615,36 @@ int nudge_transport_register(nudge *n, const nudge_transport *t, void *ctx, nudg
  * unknown medium. */
 const char *nudge_transport_for(nudge *n, const char *medium);
 
+/* ---- custom channels (issue 16) ---- */
+/* A channel of the embedder's (a push provider, a pager), registered by
+ * name on this handle. Unlike nudge_transport_register it takes no medium
+ * over: it carries a clinic's messages of a medium only where that
+ * clinic's channel mapping names it (nudge_clinic_channel_set). Only the
+ * name is stored, so no configuration file can reach a channel: a worker
+ * in which the mapped name is not registered records each such message as
+ * a transient failure saying so. send delivers one message (the rendered
+ * text, the recipient, the clinic) and fills out, answering 0 (an outcome,
+ * a failure included, recorded like a built-in channel's: attempts,
+ * retries with backoff, statuses) or -1 (a transient failure). It is
+ * called from the thread that runs nudge_tick, outside any transaction.
+ * free (may be NULL) is called with ctx when the handle closes. */
+typedef struct nudge_channel_ops {
+    int (*send)(void *ctx, const nudge_outgoing *m, nudge_send_outcome *out);
+    void (*free)(void *ctx);
+} nudge_channel_ops;
+/* name: at most 31 bytes of [a-z0-9_-], not a built-in transport's name
+ * nor one registered already on this handle (NUDGE_EINVAL, field name). */
+int nudge_channel_register(nudge *n, const char *name, const nudge_channel_ops *ops, void *ctx,
+                           nudge_err *err);
+/* A clinic's channel for a medium (sms whatsapp email): a name registered
+ * on this handle (NUDGE_EINVAL, field channel, for any other), or NULL or
+ * "" for the handle's transport again. Audited. */
+int nudge_clinic_channel_set(nudge *n, int64_t clinic_id, const char *medium, const char *name,
+                             nudge_err *err);
+/* The mapped name into out ("" when the handle's transport carries it). */
+int nudge_clinic_channel_get(nudge *n, int64_t clinic_id, const char *medium, char *out,
+                             size_t outsz, nudge_err *err);
+
 /* ---- provider callbacks ---- */
 /* A provider's callback as the HTTP layer received it. */
 typedef struct nudge_webhook {

@@ -80,6 +80,9 @@ OWNERS = {
     'usage_tiers': 'src/consent.c',
     'usage_counters': 'src/consent.c',
     'usage_alerts': 'src/consent.c',
+
+    # issue 16: custom channels mapped per clinic
+    'clinic_channels': 'src/dispatch.c',
 }
 
 # The files that may touch every table, each with its reason. Keep it short:

@@ -44,6 +44,8 @@ TENANT = {
 }
 # support tickets' FAQ and loyalty (issue 10)
 TENANT |= {'faq_entries', 'faq_settings', 'loyalty_ledger', 'loyalty_rules'}
+# custom channels mapped per clinic (issue 16)
+TENANT |= {'clinic_channels'}
 
 CROSS = 'a scan over every clinic, by design'
 WEBHOOK = 'arrives without a clinic: the provider names only its own message id or the number'

@@ -299,6 +299,16 @@ int queue_release_dead(nudge *n, int *released, nudge_err *err);
 int queue_wait(nudge *n, int timeout_ms, nudge_err *err);
 int queue_load(nudge *n, const queue_ref *r, nudge_notification *m, nudge_err *err);
 /* Records the outcome of one attempt and moves the row on. */
+typedef struct queue_outcome {
+    const nudge_notification *m;
+    const char *transport;
+    channel_outcome o;
+    int retried;  /* out: it goes again later */
+    int recorded; /* out: 0 when the lease was lost (nothing written) */
+} queue_outcome;
+/* The outcomes of a batch in one transaction, every guarantee of
+ * queue_record kept for each; -1 rolls all of them back (recorded 0). */
+int queue_record_batch(nudge *n, queue_outcome *rs, int count, nudge_err *err);
 int queue_record(nudge *n, const nudge_notification *m, const char *transport,
                  const channel_outcome *o, int *retried, nudge_err *err);
 int queue_defer(nudge *n, int64_t clinic_id, int64_t id, int64_t until, const char *why,

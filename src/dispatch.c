@@ -11,6 +11,14 @@
  * A transport whose credentials the provider refused rests for a while,
  * for every worker: the rest is a row of channel_rests, read at each
  * batch into the channel (paused_until, this process's copy).
+ *
+ * A batch reads each of its clinics once, with the clinic's channel
+ * mapping (clinic_channels: a medium carried by a channel an embedder
+ * registered by name, nudge_channel_register). Outcomes are recorded in
+ * batches (queue_record_batch): finished transfers together as soon as a
+ * pass over the multi handle finds them, synchronous sends before the
+ * next hand-off, so no more messages are sent and unrecorded at any
+ * moment than the hand-off already allowed: the sends in flight.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,49 +125,164 @@ static void flight_clear(flight *f)
     memset(f, 0, sizeof *f);
 }
 
-/* Records the outcome of one attempt and tells the observer. */
-static int dispatch_outcome(nudge *n, nudge_notification *m, channel *ch,
-                            const channel_outcome *o, int64_t now, nudge_tick_stats *st,
-                            nudge_err *err)
+/* A clinic as a batch reads it: once, with its channel mapping. */
+typedef struct dispatch_clinic {
+    nudge_clinic c;
+    channel *via[3];      /* per medium (n->carrier's order): its mapped channel */
+    char missing[3][32];  /* a mapped name not registered in this process */
+} dispatch_clinic;
+
+/* An outcome waiting for its batch's record; m is owned. */
+typedef struct dispatch_done {
+    nudge_notification m;
+    channel *ch;
+    channel_outcome o;
+} dispatch_done;
+
+/* What one dispatch_run keeps across its batches. */
+typedef struct dispatch_ctx {
+    int64_t now;
+    nudge_tick_stats *st;
+    dispatch_clinic *clinics;
+    int nclinics, capclinics;
+    dispatch_done *done;
+    int ndone, capdone;
+} dispatch_ctx;
+
+static int dispatch_medium(nudge *n, const char *medium)
 {
-    const char *transport = ch->name;
+    for (int m = 0; m < 3; m++)
+        if (medium && !strcmp(n->carrier[m].medium, medium))
+            return m;
+    return -1;
+}
+
+static channel *dispatch_named(nudge *n, const char *name)
+{
+    for (int i = 0; i < n->nchans; i++)
+        if (n->chans[i]->named && !strcmp(n->chans[i]->name, name))
+            return n->chans[i];
+    return NULL;
+}
+
+/* The batch's copy of a clinic, read on its first message. */
+static const dispatch_clinic *dispatch_clinic_of(nudge *n, dispatch_ctx *b, int64_t id,
+                                                 nudge_err *err)
+{
+    for (int i = 0; i < b->nclinics; i++)
+        if (b->clinics[i].c.id == id)
+            return &b->clinics[i];
+    if (b->nclinics == b->capclinics) {
+        int cap = b->capclinics ? b->capclinics * 2 : 8;
+        dispatch_clinic *g = realloc(b->clinics, (size_t)cap * sizeof *g);
+        if (!g)
+            return err_set(err, NUDGE_ENOMEM, "", "out of memory"), NULL;
+        b->clinics = g;
+        b->capclinics = cap;
+    }
+    dispatch_clinic *d = &b->clinics[b->nclinics];
+    memset(d, 0, sizeof *d);
+    if (nudge_clinic_get(n, id, &d->c, err) < 0)
+        return NULL;
+    store_stmt *st;
+    if (store_query(n->db, &st, err,
+                    "SELECT medium, channel FROM clinic_channels WHERE clinic_id = ?",
+                    bind_int(id)) < 0)
+        return NULL;
+    int r;
+    while ((r = store_next(st, err)) == 1) {
+        int m = dispatch_medium(n, store_text(st, 0));
+        if (m < 0)
+            continue;
+        if (!(d->via[m] = dispatch_named(n, store_text(st, 1))))
+            store_copy(st, 1, d->missing[m], sizeof d->missing[m]);
+    }
+    store_done(st);
+    if (r < 0)
+        return NULL;
+    b->nclinics++;
+    return d;
+}
+
+/* Records the outcomes waiting, in one transaction, then tells the
+ * observer of each. A batch the store refuses as a whole goes again one
+ * outcome at a time, so one message's failure is its own; a connection
+ * lost under a record is tried once more, so the send is not repeated
+ * after its lease for want of one commit. */
+static int dispatch_flush(nudge *n, dispatch_ctx *b, nudge_err *err)
+{
+    if (!b->ndone)
+        return 0;
+    queue_outcome *rs = calloc((size_t)b->ndone, sizeof *rs);
+    if (!rs)
+        return err_set(err, NUDGE_ENOMEM, "", "out of memory");
+    for (int i = 0; i < b->ndone; i++)
+        rs[i] = (queue_outcome){.m = &b->done[i].m, .transport = b->done[i].ch->name,
+                                .o = b->done[i].o};
+    int rc = 0;
+    if (queue_record_batch(n, rs, b->ndone, err) < 0)
+        for (int i = 0; i < b->ndone; i++) {
+            int r = queue_record_batch(n, &rs[i], 1, err);
+            if (r < 0 && err->code == NUDGE_ESTORE)
+                r = queue_record_batch(n, &rs[i], 1, err);
+            if (r < 0)
+                rc = -1;
+        }
+    for (int i = 0; i < b->ndone; i++) {
+        nudge_notification *m = &b->done[i].m;
+        const channel_outcome *o = &b->done[i].o;
+        /* Not recorded: the lease was lost meanwhile (the new holder owns
+         * the row), or the store failed (the lease brings it back). */
+        if (!rs[i].recorded)
+            goto next;
+        /* The provider refuses the number until the patient opts in
+         * again (Twilio 21610): their opt-out, so nothing more is tried. */
+        if (o->opted_out && m->patient_id && patient_provider_opt_out(n, m, o->detail, err) < 0)
+            rc = -1;
+        m->attempts++;
+        if (o->result == CHANNEL_SENT) {
+            b->st->sent++;
+            str_copy(m->provider_id, sizeof m->provider_id, o->provider_id);
+            dispatch_notify(n, m, "sent");
+        } else {
+            *(rs[i].retried ? &b->st->retried : &b->st->failed) += 1;
+            str_copy(m->last_error, sizeof m->last_error, o->detail);
+            dispatch_notify(n, m, rs[i].retried ? "retry" : "failed");
+        }
+    next:
+        nudge_notification_free(m);
+    }
+    b->ndone = 0;
+    free(rs);
+    return rc;
+}
+
+/* The outcome of one attempt, kept for the batch's record; takes m. */
+static int dispatch_outcome(nudge *n, dispatch_ctx *b, nudge_notification *m, channel *ch,
+                            const channel_outcome *o, nudge_err *err)
+{
     /* Our credentials were refused: stop using this channel for a while
      * rather than walk every queued message into the same answer; every
      * worker reads the rest. */
     if (o->result == CHANNEL_CONFIG) {
-        ch->paused_until = now + DISPATCH_REST;
+        ch->paused_until = b->now + DISPATCH_REST;
         if (store_exec(n->db, err,
                        "INSERT INTO channel_rests (transport, rest_until, reason) VALUES (?, ?, ?) "
                        "ON CONFLICT (transport) DO UPDATE SET rest_until = excluded.rest_until, "
                        "reason = excluded.reason",
-                       bind_text(transport), bind_int(ch->paused_until), bind_text(o->detail)) < 0)
+                       bind_text(ch->name), bind_int(ch->paused_until), bind_text(o->detail)) < 0)
             return -1;
     }
-    int retried;
-    int rc = queue_record(n, m, transport, o, &retried, err);
-    /* A connection lost under the record: the store has reconnected (or
-     * says it cannot); once more, so the send is not repeated after its
-     * lease for want of one commit. */
-    if (rc < 0 && err->code == NUDGE_ESTORE)
-        rc = queue_record(n, m, transport, o, &retried, err);
-    if (rc < 0 && err->code == NUDGE_ECONFLICT)
-        return 0; /* lost the lease meanwhile: the new holder owns the row */
-    if (rc < 0)
-        return -1;
-    /* The provider refuses the number until the patient opts in again
-     * (Twilio 21610): their opt-out, so nothing more is tried. */
-    if (o->opted_out && m->patient_id && patient_provider_opt_out(n, m, o->detail, err) < 0)
-        return -1;
-    m->attempts++;
-    if (o->result == CHANNEL_SENT) {
-        st->sent++;
-        str_copy(m->provider_id, sizeof m->provider_id, o->provider_id);
-        dispatch_notify(n, m, "sent");
-    } else {
-        *(retried ? &st->retried : &st->failed) += 1;
-        str_copy(m->last_error, sizeof m->last_error, o->detail);
-        dispatch_notify(n, m, retried ? "retry" : "failed");
+    if (b->ndone == b->capdone) {
+        int cap = b->capdone ? b->capdone * 2 : 32;
+        dispatch_done *g = realloc(b->done, (size_t)cap * sizeof *g);
+        if (!g)
+            return err_set(err, NUDGE_ENOMEM, "", "out of memory");
+        b->done = g;
+        b->capdone = cap;
     }
+    b->done[b->ndone++] = (dispatch_done){.m = *m, .ch = ch, .o = *o};
+    memset(m, 0, sizeof *m);
     return 0;
 }
 
@@ -182,12 +305,18 @@ static int dispatch_rests(nudge *n, int64_t now, nudge_err *err)
     return r < 0 ? -1 : 0;
 }
 
-static channel *dispatch_channel(nudge *n, const char *medium)
+/* The channel carrying a medium for a clinic: its mapping's, else the
+ * handle's. *missing: the mapped name when it is not registered here. */
+static channel *dispatch_channel(nudge *n, const dispatch_clinic *d, const char *medium,
+                                 const char **missing)
 {
-    for (int m = 0; m < 3; m++)
-        if (!strcmp(n->carrier[m].medium, medium))
-            return n->carrier[m].ch;
-    return n->carrier[0].ch;
+    int m = dispatch_medium(n, medium);
+    *missing = NULL;
+    if (m < 0)
+        return n->carrier[0].ch;
+    if (d->missing[m][0])
+        *missing = d->missing[m];
+    return d->via[m] ? d->via[m] : n->carrier[m].ch;
 }
 
 static size_t xfer_body(char *p, size_t sz, size_t nm, void *ud)
@@ -225,17 +354,19 @@ static int dispatch_extras(nudge *n, flight *f, nudge_err *err)
 /* Takes one claimed notification as far as it can go now: policy, then a
  * synchronous send, or the start of a transfer in f (answer 1). 0: done,
  * -1: the store failed. */
-static int dispatch_begin(nudge *n, queue_ref id, flight *f, int64_t now, nudge_tick_stats *st,
-                          nudge_err *err)
+static int dispatch_begin(nudge *n, dispatch_ctx *b, queue_ref id, flight *f, nudge_err *err)
 {
     nudge_notification *m = &f->m;
-    nudge_clinic c;
+    nudge_tick_stats *st = b->st;
+    int64_t now = b->now;
     nudge_patient p;
     int rc = -1;
     if (queue_load(n, &id, m, err) < 0)
         return -1;
-    if (nudge_clinic_get(n, m->clinic_id, &c, err) < 0)
+    const dispatch_clinic *d = dispatch_clinic_of(n, b, m->clinic_id, err);
+    if (!d)
         goto done;
+    const nudge_clinic *c = &d->c;
     int have_patient =
         m->patient_id && nudge_patient_get(n, m->clinic_id, m->patient_id, &p, err) == 0;
 
@@ -259,19 +390,19 @@ static int dispatch_begin(nudge *n, queue_ref id, flight *f, int64_t now, nudge_
             goto done;
         }
     }
-    const char *tz = have_patient && p.timezone[0] ? p.timezone : c.timezone;
+    const char *tz = have_patient && p.timezone[0] ? p.timezone : c->timezone;
     tz_local l;
     tz_to_local(now, tz, &l);
     if (m->priority < NUDGE_URGENT &&
-        quiet_contains(c.quiet_start, c.quiet_end, l.hour * 60 + l.minute)) {
-        rc = dispatch_hold(n, m, quiet_end_after(now, tz, c.quiet_end), tz, "quiet hours",
+        quiet_contains(c->quiet_start, c->quiet_end, l.hour * 60 + l.minute)) {
+        rc = dispatch_hold(n, m, quiet_end_after(now, tz, c->quiet_end), tz, "quiet hours",
                            "quiet hours last until the visit", st, err);
         goto done;
     }
     /* A promotional message keeps to the send window in the patient's
      * zone; then the quota, whose units it holds from here to its record. */
     int64_t until = 0;
-    int in = consent_window(n, &c, tz, m->category, now, &until, err);
+    int in = consent_window(n, c, tz, m->category, now, &until, err);
     if (in <= 0) {
         rc = in < 0 ? -1
                     : dispatch_hold(n, m, until, tz, "outside_window",
@@ -279,18 +410,19 @@ static int dispatch_begin(nudge *n, queue_ref id, flight *f, int64_t now, nudge_
                                     err);
         goto done;
     }
-    if ((in = consent_quota(n, &c, m, now, &until, err)) <= 0) {
+    if ((in = consent_quota(n, c, m, now, &until, err)) <= 0) {
         rc = in < 0 ? -1
-                    : dispatch_hold(n, m, until, c.timezone, "quota",
+                    : dispatch_hold(n, m, until, c->timezone, "quota",
                                     "quota: the month's quota is spent until after it expires", st,
                                     err);
         goto done;
     }
 
-    f->ch = dispatch_channel(n, m->channel);
-    str_copy(f->from_name, sizeof f->from_name, c.name);
-    str_copy(f->reply_to, sizeof f->reply_to, c.email);
-    str_copy(f->sender, sizeof f->sender, c.sms_sender);
+    const char *missing;
+    f->ch = dispatch_channel(n, d, m->channel, &missing);
+    str_copy(f->from_name, sizeof f->from_name, c->name);
+    str_copy(f->reply_to, sizeof f->reply_to, c->email);
+    str_copy(f->sender, sizeof f->sender, c->sms_sender);
     f->cm = (channel_msg){
         .id = m->id,
         .clinic_id = m->clinic_id,
@@ -313,6 +445,17 @@ static int dispatch_begin(nudge *n, queue_ref id, flight *f, int64_t now, nudge_
         dispatch_notify(n, m, "paused");
         goto done;
     }
+    if (missing) {
+        /* Mapped to a channel this process does not have: said so on
+         * each attempt, and retried like any transient failure (another
+         * worker of the embedder's may have it). */
+        channel_outcome o = {.result = CHANNEL_TRANSIENT};
+        snprintf(o.detail, sizeof o.detail,
+                 "channel \"%s\" is not registered in this process (nudge_channel_register)",
+                 missing);
+        rc = dispatch_outcome(n, b, m, f->ch, &o, err);
+        goto done;
+    }
     if (dispatch_extras(n, f, err) < 0)
         goto done;
     if ((f->ch->t->caps & TRANSPORT_INBOUND) && !strcmp(m->channel, "whatsapp") &&
@@ -322,7 +465,7 @@ static int dispatch_begin(nudge *n, queue_ref id, flight *f, int64_t now, nudge_
         channel_outcome o = {.result = CHANNEL_PERMANENT};
         str_copy(o.detail, sizeof o.detail,
                  "whatsapp_window: outside the 24-hour window and no approved template mapped");
-        rc = dispatch_outcome(n, m, f->ch, &o, now, st, err);
+        rc = dispatch_outcome(n, b, m, f->ch, &o, err);
         goto done;
     }
     if (!strcmp(m->channel, "email") && consent_promotional(m->category) && m->patient_id) {
@@ -360,7 +503,7 @@ static int dispatch_begin(nudge *n, queue_ref id, flight *f, int64_t now, nudge_
         o.result = CHANNEL_TRANSIENT;
         str_copy(o.detail, sizeof o.detail, "transport failed");
     }
-    rc = dispatch_outcome(n, m, f->ch, &o, now, st, err);
+    rc = dispatch_outcome(n, b, m, f->ch, &o, err);
 done:
     flight_clear(f);
     return rc;
@@ -368,10 +511,9 @@ done:
 
 /* Waits for transfers and records those that finished. block: wait up to
  * a second for activity first. */
-static int dispatch_drive(nudge *n, int block, int64_t now, nudge_tick_stats *st,
-                          nudge_err *err)
+static int dispatch_drive(nudge *n, dispatch_ctx *b, int block, nudge_err *err)
 {
-    int running, rc = 0;
+    int running, rc = 0, finished = 0;
     curl_multi_perform(n->multi, &running);
     if (block && running) {
         curl_multi_poll(n->multi, NULL, 0, 1000, NULL);
@@ -391,10 +533,17 @@ static int dispatch_drive(nudge *n, int block, int64_t now, nudge_tick_stats *st
         f->ch->t->finish(f->ch, &f->x, result, &o);
         curl_easy_cleanup(f->x.easy);
         f->x.easy = NULL;
-        if (dispatch_outcome(n, &f->m, f->ch, &o, now, st, err) < 0)
+        if (dispatch_outcome(n, b, &f->m, f->ch, &o, err) < 0)
             rc = -1;
         flight_clear(f);
+        finished++;
     }
+    /* Transfers that finished are recorded now, together: their answers
+     * came over the network at their own pace, and a worker killed while
+     * starting the rest of its hand-off must not lose them (nor send them
+     * again). Synchronous sends wait for the next hand-off's flush. */
+    if (finished && dispatch_flush(n, b, err) < 0)
+        rc = -1;
     return rc;
 }
 
@@ -430,6 +579,7 @@ int dispatch_run(nudge *n, int64_t now, nudge_tick_stats *st, nudge_err *err)
     queue_ref *ids = calloc((size_t)n->batch_size, sizeof *ids);
     signed char *handed = calloc((size_t)n->batch_size, 1);
     flight *fl = calloc((size_t)n->max_in_flight, sizeof *fl);
+    dispatch_ctx b = {.now = now, .st = st};
     if (!ids || !fl || !handed) {
         free(ids);
         free(handed);
@@ -446,6 +596,7 @@ int dispatch_run(nudge *n, int64_t now, nudge_tick_stats *st, nudge_err *err)
             break;
         }
         st->claimed += got;
+        b.nclinics = 0; /* clinics and their mappings: read again each batch */
         memset(handed, 0, (size_t)n->batch_size);
         int i;
         for (i = 0; i < got && rc == 0; i++) {
@@ -459,26 +610,125 @@ int dispatch_run(nudge *n, int64_t now, nudge_tick_stats *st, nudge_err *err)
                     if (!fl[k].busy)
                         f = &fl[k];
                 if (!f)
-                    rc = dispatch_drive(n, 1, now, st, err);
+                    rc = dispatch_drive(n, &b, 1, err);
             }
+            /* The outcomes so far are recorded before more rows are
+             * handed off: what is sent and unrecorded stays within the
+             * sends in flight. */
+            if (rc == 0 && !handed[i])
+                rc = dispatch_flush(n, &b, err);
             if (rc == 0)
                 rc = dispatch_handoff(n, ids, got, i, handed, fl, err);
-            if (rc == 0 && handed[i] > 0 && dispatch_begin(n, ids[i], f, now, st, err) < 0)
+            if (rc == 0 && handed[i] > 0 && dispatch_begin(n, &b, ids[i], f, err) < 0)
                 rc = -1;
             if (rc == 0)
-                rc = dispatch_drive(n, 0, now, st, err);
+                rc = dispatch_drive(n, &b, 0, err);
         }
-        /* The batch in hand is finished before anything else happens. */
-        while (flights_busy(fl, n->max_in_flight))
-            if (dispatch_drive(n, 1, now, st, err) < 0)
+        /* A full batch may have more behind it: the next is claimed while
+         * this one's transfers are still in flight, so the multi handle
+         * is not left empty while work is due. A short batch (nothing
+         * more due), a stop or a failure drains what is in flight first. */
+        int last = rc < 0 || i < got || got < n->batch_size || (n->stop && *n->stop);
+        while (last && flights_busy(fl, n->max_in_flight))
+            if (dispatch_drive(n, &b, 1, err) < 0)
                 rc = -1;
+        if (dispatch_flush(n, &b, err) < 0)
+            rc = -1;
         if (rc == 0 && i < got && queue_unclaim(n, ids + i, got - i, err) < 0)
             rc = -1;
-        if (rc < 0 || got < n->batch_size || (n->stop && *n->stop))
+        if (last)
             break;
     }
+    free(b.clinics);
+    free(b.done);
     free(ids);
     free(handed);
     free(fl);
     return rc;
+}
+
+/* ---- custom channels: registered by name, mapped per clinic ---- */
+
+int nudge_channel_register(nudge *n, const char *name, const nudge_channel_ops *ops, void *ctx,
+                           nudge_err *err)
+{
+    err_clear(err);
+    if (!ops || !ops->send)
+        return err_set(err, NUDGE_EINVAL, "ops", "a channel needs a send");
+    size_t len = name ? strlen(name) : 0;
+    if (len < 1 || len > 31 || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-") != len)
+        return err_set(err, NUDGE_EINVAL, "name",
+                       "a channel's name is 1 to 31 of a-z, 0-9, _ and -");
+    for (const transport *const *t = transports; *t; t++)
+        if (!strcmp((*t)->name, name))
+            return err_set(err, NUDGE_EINVAL, "name", "\"%s\" is a built-in transport", name);
+    for (int i = 0; i < n->nchans; i++)
+        if (!strcmp(n->chans[i]->name, name))
+            return err_set(err, NUDGE_EINVAL, "name", "a channel \"%s\" is registered already",
+                           name);
+    if (n->nchans == (int)(sizeof n->chans / sizeof *n->chans))
+        return err_set(err, NUDGE_EINVAL, "name", "too many channels");
+    nudge_transport t = {.name = name, .send = ops->send, .free = ops->free};
+    channel *ch = channel_custom_new(&t, ctx, err);
+    if (!ch)
+        return -1;
+    ch->named = 1;
+    n->chans[n->nchans++] = ch;
+    return 0;
+}
+
+int nudge_clinic_channel_set(nudge *n, int64_t clinic_id, const char *medium, const char *name,
+                             nudge_err *err)
+{
+    err_clear(err);
+    if (dispatch_medium(n, medium) < 0)
+        return err_set(err, NUDGE_EINVAL, "medium", "medium must be sms, whatsapp or email");
+    int clear = !name || !*name;
+    if (!clear && !dispatch_named(n, name))
+        return err_set(err, NUDGE_EINVAL, "channel",
+                       "no channel \"%.31s\" is registered on this handle "
+                       "(nudge_channel_register)",
+                       name);
+    nudge_clinic c;
+    if (nudge_clinic_get(n, clinic_id, &c, err) < 0)
+        return -1;
+    char detail[64];
+    snprintf(detail, sizeof detail, "%s=%s", medium, clear ? "" : name);
+    if (store_begin_clinic(n->db, clinic_id, err) < 0)
+        return -1;
+    int rc = clear ? store_exec(n->db, err,
+                                "DELETE FROM clinic_channels WHERE clinic_id = ? AND medium = ?",
+                                bind_int(clinic_id), bind_text(medium))
+                   : store_exec(n->db, err,
+                                "INSERT INTO clinic_channels (clinic_id, medium, channel, "
+                                "updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (clinic_id, medium) "
+                                "DO UPDATE SET channel = excluded.channel, "
+                                "updated_at = excluded.updated_at",
+                                bind_int(clinic_id), bind_text(medium), bind_text(name),
+                                bind_int(clock_now(n)));
+    if (rc < 0 || audit_add(n, clinic_id, "channel", "clinic", clinic_id, detail, err) < 0) {
+        store_rollback(n->db);
+        return -1;
+    }
+    return store_commit(n->db, err);
+}
+
+int nudge_clinic_channel_get(nudge *n, int64_t clinic_id, const char *medium, char *out,
+                             size_t outsz, nudge_err *err)
+{
+    err_clear(err);
+    if (outsz)
+        out[0] = 0;
+    if (dispatch_medium(n, medium) < 0)
+        return err_set(err, NUDGE_EINVAL, "medium", "medium must be sms, whatsapp or email");
+    store_stmt *st;
+    if (store_query(n->db, &st, err,
+                    "SELECT channel FROM clinic_channels WHERE clinic_id = ? AND medium = ?",
+                    bind_int(clinic_id), bind_text(medium)) < 0)
+        return -1;
+    int r = store_next(st, err);
+    if (r == 1)
+        store_copy(st, 0, out, outsz);
+    store_done(st);
+    return r < 0 ? -1 : 0;
 }

@@ -501,34 +501,38 @@ static int claimed_cmp(const void *a, const void *b)
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
-/* One writer at a time: the budgets read at the start hold to the commit. */
-static int queue_claim_sqlite(nudge *n, struct claimed *cl, int max, nudge_err *err)
+/* One round of the SQLite claim, inside its transaction: the groups
+ * (clinic, channel) of the most urgent due rows, read through the claim
+ * index no further than what is left of the batch (so a claim touches
+ * about the rows it takes, however long the queue), each with what is left
+ * of its minute; then each group's rows up to its budget. A group out of
+ * budget goes into skip (",clinic:channel,") and *more is set, so the next
+ * round looks past it and one busy clinic does not starve the others. */
+static int queue_claim_sqlite_round(nudge *n, struct claimed *cl, int got, int max, char *skip,
+                                    size_t skipsz, int *more, nudge_err *err)
 {
     int64_t now = clock_now(n);
-    int got = 0;
-    if (store_begin(n->db, err) < 0)
-        return -1;
-
-    /* Groups with due work, most urgent first, with what is left of each
-     * group's minute. */
     store_stmt *st;
+    *more = 0;
     if (store_query(n->db, &st, err,
-                    "SELECT q.clinic_id, q.channel, "
-                    "(SELECT COUNT(*) FROM delivery_attempts a WHERE a.clinic_id = q.clinic_id "
-                    "AND a.channel = q.channel AND a.started_at > ? AND a.outcome <> "
+                    "SELECT t.clinic_id, t.channel, "
+                    "(SELECT COUNT(*) FROM delivery_attempts a WHERE a.clinic_id = t.clinic_id "
+                    "AND a.channel = t.channel AND a.started_at > ? AND a.outcome <> "
                     "'lease_expired') + "
-                    "(SELECT COUNT(*) FROM notification_queue s WHERE s.clinic_id = q.clinic_id "
-                    "AND s.channel = q.channel AND s.status = 'sending') "
-                    "FROM notification_queue q "
-                    "WHERE q.status = 'pending' AND q.due_at <= ? "
-                    "GROUP BY q.clinic_id, q.channel "
-                    "ORDER BY MAX(q.priority) DESC, MIN(q.due_at)",
-                    bind_int(now - 60), bind_int(now)) < 0)
-        goto fail;
+                    "(SELECT COUNT(*) FROM notification_queue s WHERE s.clinic_id = t.clinic_id "
+                    "AND s.channel = t.channel AND s.status = 'sending'), COUNT(*) "
+                    "FROM (SELECT clinic_id, channel, priority, due_at FROM notification_queue "
+                    "WHERE status = 'pending' AND due_at <= ? AND "
+                    "instr(?, ',' || clinic_id || ':' || channel || ',') = 0 "
+                    "ORDER BY priority DESC, due_at LIMIT ?) t "
+                    "GROUP BY t.clinic_id, t.channel "
+                    "ORDER BY MAX(t.priority) DESC, MIN(t.due_at)",
+                    bind_int(now - 60), bind_int(now), bind_text(skip), bind_int(max - got)) < 0)
+        return -1;
     struct group {
         int64_t clinic_id;
         char channel[16];
-        int64_t budget;
+        int64_t budget, seen;
     } *groups = NULL;
     size_t ng = 0, cap = 0;
     int r;
@@ -543,23 +547,28 @@ static int queue_claim_sqlite(nudge *n, struct claimed *cl, int max, nudge_err *
         groups[ng].clinic_id = store_int(st, 0);
         store_copy(st, 1, groups[ng].channel, sizeof groups[ng].channel);
         groups[ng].budget = -store_int(st, 2); /* the clinic's rate is added below */
+        groups[ng].seen = store_int(st, 3);
         ng++;
     }
     store_done(st);
-    if (r < 0) {
-        free(groups);
+    if (r < 0)
         goto fail;
-    }
     for (size_t g = 0; g < ng; g++) {
         nudge_clinic c;
-        if (nudge_clinic_get(n, groups[g].clinic_id, &c, err) < 0) {
-            free(groups);
+        if (nudge_clinic_get(n, groups[g].clinic_id, &c, err) < 0)
             goto fail;
-        }
         groups[g].budget += c.rate_per_minute;
     }
     for (size_t g = 0; g < ng && got < max; g++) {
         int64_t take = groups[g].budget < max - got ? groups[g].budget : max - got;
+        if (groups[g].budget < groups[g].seen) {
+            char grp[48];
+            snprintf(grp, sizeof grp, "%lld:%s,", (long long)groups[g].clinic_id,
+                     groups[g].channel);
+            if (!strstr(skip, grp) && strlen(skip) + strlen(grp) < skipsz)
+                strcat(skip, grp);
+            *more = 1;
+        }
         if (take <= 0)
             continue;
         if (store_query(n->db, &st, err,
@@ -570,10 +579,8 @@ static int queue_claim_sqlite(nudge *n, struct claimed *cl, int max, nudge_err *
                         "due_at, id LIMIT ?) RETURNING id, priority, due_at, clinic_id",
                         bind_int(now + n->lease_seconds), bind_text(n->worker_id), bind_int(now),
                         bind_int(groups[g].clinic_id), bind_int(now), bind_int(groups[g].clinic_id),
-                        bind_text(groups[g].channel), bind_int(take)) < 0) {
-            free(groups);
+                        bind_text(groups[g].channel), bind_int(take)) < 0)
             goto fail;
-        }
         while ((r = store_next(st, err)) == 1 && got < max) {
             cl[got].id = store_int(st, 0);
             cl[got].priority = store_int(st, 1);
@@ -582,18 +589,34 @@ static int queue_claim_sqlite(nudge *n, struct claimed *cl, int max, nudge_err *
             got++;
         }
         store_done(st);
-        if (r < 0) {
-            free(groups);
+        if (r < 0)
             goto fail;
-        }
     }
     free(groups);
+    return got;
+fail:
+    free(groups);
+    return -1;
+}
+
+/* One writer at a time: the budgets read at the start hold to the commit. */
+static int queue_claim_sqlite(nudge *n, struct claimed *cl, int max, nudge_err *err)
+{
+    char skip[1024] = ",";
+    int got = 0, more = 1;
+    if (store_begin(n->db, err) < 0)
+        return -1;
+    for (int round = 0; round < 4 && more && got < max; round++) {
+        int r = queue_claim_sqlite_round(n, cl, got, max, skip, sizeof skip, &more, err);
+        if (r < 0) {
+            store_rollback(n->db);
+            return -1;
+        }
+        got = r;
+    }
     if (store_commit(n->db, err) < 0)
         return -1;
     return got;
-fail:
-    store_rollback(n->db);
-    return -1;
 }
 
 /* One round of the PostgreSQL claim, in its own transaction: the most
@@ -725,30 +748,56 @@ static int queue_claim_pg(nudge *n, struct claimed *cl, int max, nudge_err *err)
     return got;
 }
 
-/* The transaction an outcome is recorded in. SQLite: the one writer's.
- * PostgreSQL: no writers' lock; a delivery report for the same provider
- * id takes the same lock (nudge_delivery_report), so the report and the
- * send's record cannot both miss each other; the hourly configuration
- * alert of a clinic is decided by one record at a time. */
-static int queue_record_begin_sqlite(nudge *n, const nudge_notification *m,
-                                     const channel_outcome *o, nudge_err *err)
+/* The transaction a batch of outcomes is recorded in. SQLite: the one
+ * writer's. PostgreSQL: no writers' lock; a delivery report for the same
+ * provider id takes the same lock (nudge_delivery_report), so the report
+ * and the send's record cannot both miss each other; the hourly
+ * configuration alert of a clinic is decided by one record at a time.
+ * The batch's locks are taken first, in ascending key order, so two
+ * workers' batches never wait for each other in a cycle. */
+static int queue_record_begin_sqlite(nudge *n, const queue_outcome *rs, int count, nudge_err *err)
 {
-    (void)m;
-    (void)o;
+    (void)rs;
+    (void)count;
     return store_begin(n->db, err);
 }
 
-static int queue_record_begin_pg(nudge *n, const nudge_notification *m, const channel_outcome *o,
-                                 nudge_err *err)
+static int queue_key_cmp(const void *a, const void *b)
 {
-    if (store_begin_own(n->db, err) < 0)
-        return -1;
-    if ((o->provider_id[0] && store_lock(n->db, store_key(o->provider_id, 0), err) < 0) ||
-        (o->result == CHANNEL_CONFIG &&
-         store_lock(n->db, store_key("config-alert", m->clinic_id), err) < 0)) {
-        store_rollback(n->db);
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int queue_record_begin_pg(nudge *n, const queue_outcome *rs, int count, nudge_err *err)
+{
+    int64_t *keys = calloc((size_t)count * 4, sizeof *keys);
+    if (!keys)
+        return err_set(err, NUDGE_ENOMEM, "", "out of memory");
+    int nk = 0;
+    for (int i = 0; i < count; i++) {
+        if (rs[i].o.provider_id[0])
+            keys[nk++] = store_key(rs[i].o.provider_id, 0);
+        if (rs[i].o.result == CHANNEL_CONFIG)
+            keys[nk++] = store_key("config-alert", rs[i].m->clinic_id);
+        /* What the records take on their way (audit.c's chain head,
+         * consent.c's usage counters), taken here in the same order:
+         * two batches spanning the same clinics in another order would
+         * otherwise wait for each other. */
+        keys[nk++] = store_key("audit", rs[i].m->clinic_id);
+        keys[nk++] = store_key("usage", rs[i].m->clinic_id);
+    }
+    qsort(keys, (size_t)nk, sizeof *keys, queue_key_cmp);
+    if (store_begin_own(n->db, err) < 0) {
+        free(keys);
         return -1;
     }
+    for (int i = 0; i < nk; i++)
+        if ((i == 0 || keys[i] != keys[i - 1]) && store_lock(n->db, keys[i], err) < 0) {
+            free(keys);
+            store_rollback(n->db);
+            return -1;
+        }
+    free(keys);
     return 0;
 }
 
@@ -758,8 +807,7 @@ struct queue_backend {
     int (*claim)(nudge *n, struct claimed *cl, int max, nudge_err *err);
     /* Gives back rows whose lease ran out or whose owner died. */
     int (*reap)(nudge *n, int64_t now, const char *owner, int *reaped, nudge_err *err);
-    int (*record_begin)(nudge *n, const nudge_notification *m, const channel_outcome *o,
-                        nudge_err *err);
+    int (*record_begin)(nudge *n, const queue_outcome *rs, int count, nudge_err *err);
 };
 
 static const struct queue_backend queue_backends[] = {
@@ -930,14 +978,21 @@ static const char *outcome_name(enum channel_result r)
     return "transient";
 }
 
-int queue_record(nudge *n, const nudge_notification *m, const char *transport,
-                 const channel_outcome *o, int *retried, nudge_err *err)
+/* One outcome's writes, inside the caller's transaction: the row moved
+ * on, its attempt, and what a send or a failure brings (audit, usage,
+ * events, the SMS fallback). r->recorded 0: the lease was lost, and
+ * nothing of it was written. */
+static int queue_record_one(nudge *n, queue_outcome *r, nudge_err *err)
 {
+    const nudge_notification *m = r->m;
+    const channel_outcome *o = &r->o;
+    const char *transport = r->transport;
     int64_t now = clock_now(n);
     const char *status;
     int64_t due = m->due_at;
     int attempts = m->attempts + 1;
-    *retried = 0;
+    r->retried = 0;
+    r->recorded = 0;
     switch (o->result) {
     case CHANNEL_SENT: status = "sent"; break;
     case CHANNEL_PERMANENT: status = "failed"; break;
@@ -946,7 +1001,7 @@ int queue_record(nudge *n, const nudge_notification *m, const char *transport,
         status = "pending";
         attempts = m->attempts;
         due = now + queue_backoff[0];
-        *retried = 1;
+        r->retried = 1;
         break;
     case CHANNEL_TRANSIENT:
     default:
@@ -958,14 +1013,12 @@ int queue_record(nudge *n, const nudge_notification *m, const char *transport,
                 delay = o->retry_after;
             status = "pending";
             due = now + delay;
-            *retried = 1;
+            r->retried = 1;
         } else {
             status = "failed";
         }
         break;
     }
-    if (queue_backend_of(n)->record_begin(n, m, o, err) < 0)
-        return -1;
     /* Only the lease holder may record: if our lease expired and another
      * worker took the row, its outcome stands and ours is dropped. */
     if (store_exec(n->db, err,
@@ -979,37 +1032,65 @@ int queue_record(nudge *n, const nudge_notification *m, const char *transport,
                    bind_text_or_null(o->result == CHANNEL_SENT ? "" : o->detail), bind_text(status),
                    bind_int(now), bind_int(now), bind_int(m->clinic_id), bind_int(m->id),
                    bind_text(n->worker_id)) < 0)
-        goto fail;
-    if (store_changes(n->db) == 0) {
-        store_rollback(n->db);
-        return err_set(err, NUDGE_ECONFLICT, "lease", "lost the lease on notification %lld",
-                       (long long)m->id);
-    }
+        return -1;
+    if (store_changes(n->db) == 0)
+        return 0;
+    r->recorded = 1;
     if (store_exec(n->db, err,
                    "INSERT INTO delivery_attempts (clinic_id, notification_id, channel, "
                    "transport, started_at, outcome, provider_id, detail) VALUES (?,?,?,?,?,?,?,?)",
                    bind_int(m->clinic_id), bind_int(m->id), bind_text(m->channel),
                    bind_text(transport), bind_int(now), bind_text(outcome_name(o->result)),
                    bind_text_or_null(o->provider_id), bind_text_or_null(o->detail)) < 0)
-        goto fail;
+        return -1;
     if (!strcmp(status, "sent") &&
         (audit_add(n, m->clinic_id, "send", "notification", m->id, m->template_name, err) < 0 ||
          consent_usage_count(n, m, err) < 0 ||
          (o->provider_id[0] && delivery_adopt(n, m->id, o->provider_id, err) < 0)))
-        goto fail;
+        return -1;
     if (o->result == CHANNEL_CONFIG && queue_config_alert(n, m, transport, o, err) < 0)
-        goto fail;
+        return -1;
     if (!strcmp(status, "failed") &&
         (audit_add(n, m->clinic_id, "fail", "notification", m->id, o->detail, err) < 0 ||
          event_emit(n, m->clinic_id, "message.failed", m->id, json_pack("{s:s, s:s, s:I, s:s}",
                     "channel", m->channel, "template", m->template_name, "patient_id",
                     (json_int_t)m->patient_id, "error", o->detail), err) < 0 ||
          queue_fallback(n, m->clinic_id, m->id, err) < 0))
-        goto fail;
-    return store_commit(n->db, err);
-fail:
-    store_rollback(n->db);
-    return -1;
+        return -1;
+    return 0;
+}
+
+int queue_record_batch(nudge *n, queue_outcome *rs, int count, nudge_err *err)
+{
+    if (count < 1)
+        return 0;
+    if (queue_backend_of(n)->record_begin(n, rs, count, err) < 0)
+        return -1;
+    for (int i = 0; i < count; i++)
+        if (queue_record_one(n, &rs[i], err) < 0) {
+            store_rollback(n->db);
+            for (int k = 0; k < count; k++)
+                rs[k].recorded = 0;
+            return -1;
+        }
+    if (store_commit(n->db, err) < 0) {
+        for (int k = 0; k < count; k++)
+            rs[k].recorded = 0;
+        return -1;
+    }
+    return 0;
+}
+
+int queue_record(nudge *n, const nudge_notification *m, const char *transport,
+                 const channel_outcome *o, int *retried, nudge_err *err)
+{
+    queue_outcome r = {.m = m, .transport = transport, .o = *o};
+    int rc = queue_record_batch(n, &r, 1, err);
+    *retried = r.retried;
+    if (rc == 0 && !r.recorded)
+        return err_set(err, NUDGE_ECONFLICT, "lease", "lost the lease on notification %lld",
+                       (long long)m->id);
+    return rc;
 }
 
 /* Quotas (consent.c): the units a clinic's messages in flight hold; a

@@ -123,6 +123,9 @@ struct channel {
      * message goes through this channel before then (they wait, spending
      * no retries). */
     int64_t paused_until;
+    /* Registered by name (nudge_channel_register): it carries only what a
+     * clinic's channel mapping gives it. */
+    int named;
 };
 
 /* transport.c: every transport nudge has, in the order the handle prefers

@@ -34,6 +34,7 @@
 
 typedef struct outbox_priv {
     char *dir;
+    int made; /* the folder was made (or found): not walked again per message */
 } outbox_priv;
 
 static void outbox_fail(channel_outcome *out, enum channel_result r, const char *fmt, ...)
@@ -179,8 +180,8 @@ static char *outbox_json(const channel_msg *m)
 /* Writes dir/name whole or not at all. The temporary name starts with a dot
  * so folder watchers and globs pass it over; the directory is synced after
  * the rename so the new name itself survives a crash. */
-static int outbox_write(const char *dir, const char *name, const char *data, char *why,
-                        size_t whyn)
+static int outbox_write(const char *dir, int *made, const char *name, const char *data,
+                        char *why, size_t whyn)
 {
     char tmp[4096], path[4096];
     if (snprintf(tmp, sizeof tmp, "%s/.%s.XXXXXX", dir, name) >= (int)sizeof tmp ||
@@ -189,13 +190,23 @@ static int outbox_write(const char *dir, const char *name, const char *data, cha
         return -1;
     }
     /* Made on first use, not at open: a command that only reads the
-     * database must not leave an empty outbox folder behind. */
-    if (outbox_mkdirs(dir) < 0) {
-        snprintf(why, whyn, "outbox: cannot create folder for %s: %s", name, strerror(errno));
-        return -1;
+     * database must not leave an empty outbox folder behind. Once made,
+     * not walked again per message; made again only if it went away. */
+    int fd = -1;
+    for (int pass = 0; fd < 0 && pass < 2; pass++) {
+        if (!*made && outbox_mkdirs(dir) < 0) {
+            snprintf(why, whyn, "outbox: cannot create folder for %s: %s", name,
+                     strerror(errno));
+            return -1;
+        }
+        *made = 1;
+        fd = mkstemp(tmp);
+        if (fd < 0 && errno == ENOENT && pass == 0) {
+            *made = 0;
+            snprintf(tmp, sizeof tmp, "%s/.%s.XXXXXX", dir, name); /* mkstemp spent the Xs */
+        }
     }
     const char *step = "create";
-    int fd = mkstemp(tmp);
     if (fd < 0)
         goto fail;
     size_t len = strlen(data), off = 0;
@@ -275,7 +286,7 @@ static int outbox_send(channel *ch, const channel_msg *m, channel_outcome *out)
             return 0;
         }
     }
-    int rc = outbox_write(p->dir, name, data, out->detail, sizeof out->detail);
+    int rc = outbox_write(p->dir, &p->made, name, data, out->detail, sizeof out->detail);
     free(data);
     if (rc < 0) {
         out->result = CHANNEL_TRANSIENT;
