@@ -96,8 +96,9 @@ int main(int argc, char **argv)
                    "WHEN i % 2 = 1 THEN 'hi' ELSE 'en' END, ?, ? FROM s",
                    bind_int(count), bind_int(c.id), bind_int(now), bind_int(now)) < 0 ||
         store_exec(n->db, &e,
-                   "INSERT INTO consent_log (clinic_id, patient_id, channel, action, message, at) "
-                   "SELECT clinic_id, id, 'sms', 'start', 'START', ? FROM patients WHERE "
+                   "INSERT INTO consent_ledger (clinic_id, patient_id, category, channel, "
+                   "state, source, actor, message, at) SELECT clinic_id, id, '*', 'sms', "
+                   "'granted', 'inbound_keyword', 'patient', 'START', ? FROM patients WHERE "
                    "clinic_id = ?",
                    bind_int(now), bind_int(c.id)) < 0 ||
         store_commit(n->db, &e) < 0)

@@ -110,13 +110,13 @@ int queue_insert(nudge *n, const queue_item *it, int64_t *id, int *created, nudg
         if (r)
             return r < 0 ? -1 : 0;
     }
-    if (store_scalar(n->db, id, err,
+    if (store_insert(n->db, id, err,
                    "INSERT INTO notification_queue (clinic_id, patient_id, appointment_id, "
                    "reminder_id, channel, recipient, template, language, category, subject, "
                    "body, html, segments, priority, status, due_at, expires_at, dedupe_key, "
                    "max_retries, created_at, updated_at, transport_data, fallback_of, "
                    "broadcast_id) "
-                   "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,'pending',?,?,?,?,?,?,?,?,?) RETURNING id",
+                   "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,'pending',?,?,?,?,?,?,?,?,?)",
                    bind_int(it->clinic_id), bind_int_or_null(it->patient_id),
                    bind_int_or_null(it->appointment_id), bind_int_or_null(it->reminder_id),
                    bind_text(it->channel), bind_text(it->recipient), bind_text(it->template_name),

@@ -170,6 +170,11 @@ static int lite_cannot_write(store *s)
     return rc == SQLITE_FULL || rc == SQLITE_IOERR || rc == SQLITE_READONLY;
 }
 
+static int64_t lite_last_id(store *s)
+{
+    return sqlite3_last_insert_rowid(lite(s)->db);
+}
+
 static const char *lite_errmsg(store *s)
 {
     return sqlite3_errmsg(lite(s)->db);
@@ -241,6 +246,7 @@ static const struct store_ops sqlite_ops = {
     .errmsg = lite_errmsg,
     .close = lite_close,
     .backup = lite_backup,
+    .last_id = lite_last_id,
 };
 
 /* Durability: with synchronous=FULL every commit is on disk before it
