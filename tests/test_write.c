@@ -2,11 +2,12 @@
  * test_write.c: the write path of issue 16. nudge_enqueue_batch: a good
  * batch is written whole, one bad item fails the whole batch naming its
  * index and field with nothing written, dedupe keys within a batch and
- * against rows already queued. Runs on SQLite, and on PostgreSQL under
- * tests/pgcluster.sh.
+ * against rows already queued; and the same through POST
+ * /v1/notifications:batch (every bad item listed, Idempotency-Key). Runs on
+ * SQLite, and on PostgreSQL under tests/pgcluster.sh.
  */
 #include "core.h"
-#include "testutil.h"
+#include "httputil.h"
 
 #define T0 TU_T(2026, 12, 1, 6, 30)
 
@@ -165,12 +166,84 @@ static void test_batch_dedupe(void **state)
     tu_close(&env);
 }
 
+static void test_batch_http(void **state)
+{
+    (void)state;
+    api_env a;
+    api_open(&a, T0);
+    nudge *n = a.env.n;
+    int64_t p1 = w_patient(n, a.clinic_a, 1), p2 = w_patient(n, a.clinic_a, 2);
+    int64_t pb = w_patient(n, a.clinic_b, 3);
+    char body[512];
+    snprintf(body, sizeof body,
+             "{\"items\":[{\"patient_id\":%lld,\"template\":\"prescription_ready\"},"
+             "{\"patient_id\":%lld,\"template\":\"prescription_ready\",\"priority\":\"high\"},"
+             "{\"patient_id\":%lld,\"template\":\"prescription_ready\",\"dedupe_key\":\"d1\"}]}",
+             (long long)p1, (long long)p2, (long long)p1);
+    api_resp r = api_call(&a, "POST", "/v1/notifications:batch", a.integ_a, body);
+    assert_int_equal(r.status, 201);
+    json_t *items = json_object_get(r.json, "items");
+    assert_int_equal(json_array_size(items), 3);
+    int64_t ids[3];
+    for (size_t i = 0; i < 3; i++) {
+        ids[i] = json_integer_value(json_object_get(json_array_get(items, i), "id"));
+        assert_true(ids[i] > 0);
+        assert_true(json_is_true(json_object_get(json_array_get(items, i), "created")));
+    }
+    assert_true(ids[0] != ids[1] && ids[1] != ids[2] && ids[0] != ids[2]);
+    api_free(&r);
+    assert_int_equal(w_pending(n, a.clinic_a), 3);
+
+    /* Every bad item listed, each by index; nothing written. */
+    snprintf(body, sizeof body,
+             "{\"items\":[{\"patient_id\":%lld,\"template\":\"prescription_ready\"},"
+             "{\"patient_id\":%lld,\"template\":\"prescription_ready\"},"
+             "{\"patient_id\":%lld,\"template\":\"no_such_template\"}]}",
+             (long long)p1, (long long)pb, (long long)p2);
+    r = api_call(&a, "POST", "/v1/notifications:batch", a.integ_a, body);
+    API_EXPECT_PROBLEM(r, 422, "items[1].patient_id");
+    json_t *errs = json_object_get(r.json, "errors");
+    assert_int_equal(json_array_size(errs), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(errs, 1), "field")),
+                        "items[2].template");
+    api_free(&r);
+    snprintf(body, sizeof body,
+             "{\"items\":[{\"patient_id\":%lld,\"template\":\"prescription_ready\"},"
+             "{\"patient_id\":%lld,\"template\":\"prescription_ready\",\"priority\":5}]}",
+             (long long)p1, (long long)p2);
+    r = api_call(&a, "POST", "/v1/notifications:batch", a.integ_a, body);
+    API_EXPECT_PROBLEM(r, 422, "items[1].priority");
+    api_free(&r);
+    r = api_call(&a, "POST", "/v1/notifications:batch", a.integ_a, "{\"items\":[]}");
+    API_EXPECT_PROBLEM(r, 422, "items");
+    api_free(&r);
+    assert_int_equal(w_pending(n, a.clinic_a), 3);
+
+    /* Idempotency-Key: the second call answers the first's result. */
+    snprintf(body, sizeof body,
+             "{\"items\":[{\"patient_id\":%lld,\"template\":\"prescription_ready\"}]}",
+             (long long)p2);
+    const char *hk[] = {"Idempotency-Key: batch-1", NULL};
+    api_resp r1 = api_call_raw(&a, "POST", "/v1/notifications:batch", a.integ_a, body,
+                               strlen(body), hk);
+    api_resp r2 = api_call_raw(&a, "POST", "/v1/notifications:batch", a.integ_a, body,
+                               strlen(body), hk);
+    assert_int_equal(r1.status, 201);
+    assert_int_equal(r2.status, 201);
+    assert_string_equal(r1.body, r2.body);
+    api_free(&r1);
+    api_free(&r2);
+    assert_int_equal(w_pending(n, a.clinic_a), 4);
+    api_close(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_batch_good),
         cmocka_unit_test(test_batch_bad_item_fails_all),
         cmocka_unit_test(test_batch_dedupe),
+        cmocka_unit_test(test_batch_http),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
