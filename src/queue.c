@@ -268,6 +268,38 @@ static int queue_send_insert(nudge *n, const queue_msg *q, int64_t *id, int *cre
                     : 0;
 }
 
+/* The rows of one enqueue call (one, or a batch's), all or nothing. */
+struct queue_write {
+    queue_msg *msgs;
+    size_t count;
+    nudge_batch_result *out;
+};
+
+static int queue_write_fn(nudge *n, void *arg, nudge_err *err)
+{
+    struct queue_write *w = arg;
+    for (size_t i = 0; i < w->count; i++)
+        if (queue_send_insert(n, &w->msgs[i], &w->out[i].id, &w->out[i].created, err) < 0)
+            return -1;
+    return 0;
+}
+
+/* In the next group commit (commit.c) where there is one, else in a
+ * transaction of the caller's. */
+static int queue_write(nudge *n, int64_t clinic_id, struct queue_write *w, nudge_err *err)
+{
+    int r = commit_run(n, queue_write_fn, w, err);
+    if (r <= 0)
+        return r;
+    if (store_begin_clinic(n->db, clinic_id, err) < 0)
+        return -1;
+    if (queue_write_fn(n, w, err) < 0) {
+        store_rollback(n->db);
+        return -1;
+    }
+    return store_commit(n->db, err);
+}
+
 int nudge_enqueue(nudge *n, int64_t clinic_id, const nudge_send *s, int64_t *id_out,
                   int *created_out, nudge_err *err)
 {
@@ -290,22 +322,13 @@ int nudge_enqueue(nudge *n, int64_t clinic_id, const nudge_send *s, int64_t *id_
         return -1;
     }
     queue_send_set(n, s, &q.it);
-    int created, rc = -1;
-    int64_t id;
-    if (store_begin_clinic(n->db, p.clinic_id, err) < 0)
-        goto out;
-    if (queue_send_insert(n, &q, &id, &created, err) < 0) {
-        store_rollback(n->db);
-        goto out;
-    }
-    if (store_commit(n->db, err) < 0)
-        goto out;
-    if (id_out)
-        *id_out = id;
-    if (created_out)
-        *created_out = created;
-    rc = 0;
-out:
+    nudge_batch_result res = {0};
+    struct queue_write w = {&q, 1, &res};
+    int rc = queue_write(n, p.clinic_id, &w, err);
+    if (rc == 0 && id_out)
+        *id_out = res.id;
+    if (rc == 0 && created_out)
+        *created_out = res.created;
     queue_msg_free(&q);
     return rc;
 }
@@ -444,16 +467,8 @@ int nudge_enqueue_batch(nudge *n, int64_t clinic_id, const nudge_send *items, si
     }
     if (bad)
         goto out;
-    if (store_begin_clinic(n->db, clinic_id, err) < 0)
-        goto out;
-    for (size_t i = 0; i < count; i++)
-        if (queue_send_insert(n, &qs[i], &out[i].id, &out[i].created, err) < 0) {
-            store_rollback(n->db);
-            goto out;
-        }
-    if (store_commit(n->db, err) < 0)
-        goto out;
-    rc = 0;
+    struct queue_write w = {qs, count, out};
+    rc = queue_write(n, clinic_id, &w, err);
 out:
     if (rc < 0)
         for (size_t i = 0; i < count; i++)

@@ -3,9 +3,17 @@
  * batch is written whole, one bad item fails the whole batch naming its
  * index and field with nothing written, dedupe keys within a batch and
  * against rows already queued; and the same through POST
- * /v1/notifications:batch (every bad item listed, Idempotency-Key). Runs on
- * SQLite, and on PostgreSQL under tests/pgcluster.sh.
+ * /v1/notifications:batch (every bad item listed, Idempotency-Key). Group
+ * commit (commit.c): many threads' enqueues, each id distinct and on disk
+ * with the audit chain whole; a write that fails in a group fails alone;
+ * one dedupe key twice in a group; the WAL bounded over a long run. Runs on
+ * SQLite, and on PostgreSQL under tests/pgcluster.sh (where the group
+ * tests that need a committer are skipped: PostgreSQL commits directly).
  */
+#include <pthread.h>
+#include <sched.h>
+#include <sys/stat.h>
+
 #include "core.h"
 #include "httputil.h"
 
@@ -237,6 +245,199 @@ static void test_batch_http(void **state)
     api_close(&a);
 }
 
+/* ---- group commit ---- */
+
+#define GC_THREADS 8
+#define GC_EACH 40
+
+struct gc_caller {
+    const char *db;
+    nudge_clock *clock;
+    int64_t clinic, patient;
+    int64_t ids[GC_EACH];
+};
+
+static void *gc_call(void *arg)
+{
+    struct gc_caller *g = arg;
+    nudge_config cfg = {.db = g->db, .outbox_dir = "/tmp", .clock = g->clock};
+    nudge *n;
+    nudge_err e = {0};
+    if (nudge_open(&cfg, &n, &e) < 0)
+        fail_msg("open: %s", e.msg);
+    for (int i = 0; i < GC_EACH; i++) {
+        nudge_send s = {.patient_id = g->patient, .template_name = "prescription_ready",
+                        .priority = NUDGE_NORMAL};
+        if (nudge_enqueue(n, g->clinic, &s, &g->ids[i], NULL, &e) < 0)
+            fail_msg("enqueue: %s", e.msg);
+    }
+    nudge_close(n);
+    return NULL;
+}
+
+static int gc_chain(void *ctx, const nudge_audit_chain *c)
+{
+    (void)ctx;
+    (void)c;
+    return 0;
+}
+
+static void test_group_many_threads(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, T0);
+    int64_t c = w_clinic(env.n, "Group Clinic");
+    struct gc_caller g[GC_THREADS];
+    pthread_t t[GC_THREADS];
+    for (int i = 0; i < GC_THREADS; i++) {
+        g[i] = (struct gc_caller){.db = env.db, .clock = &env.clock, .clinic = c,
+                                  .patient = w_patient(env.n, c, i)};
+        pthread_create(&t[i], NULL, gc_call, &g[i]);
+    }
+    for (int i = 0; i < GC_THREADS; i++)
+        pthread_join(t[i], NULL);
+    /* Every id distinct... */
+    int64_t *all = calloc(GC_THREADS * GC_EACH, sizeof *all);
+    for (int i = 0; i < GC_THREADS * GC_EACH; i++)
+        all[i] = g[i / GC_EACH].ids[i % GC_EACH];
+    for (int i = 0; i < GC_THREADS * GC_EACH; i++)
+        for (int j = 0; j < i; j++)
+            assert_true(all[i] != all[j]);
+    free(all);
+    /* ... and on disk: a handle opened afterwards sees each row and an
+     * audit chain without a gap. */
+    nudge_close(env.n);
+    nudge_config cfg = {.db = env.db, .outbox_dir = env.outbox, .clock = &env.clock};
+    nudge_err e = {0};
+    assert_int_equal(nudge_open(&cfg, &env.n, &e), 0);
+    assert_int_equal(w_pending(env.n, c), GC_THREADS * GC_EACH);
+    assert_int_equal(w_audit_rows(env.n), GC_THREADS * GC_EACH);
+    assert_int_equal(nudge_audit_verify(env.n, c, gc_chain, NULL, &e), 0);
+    tu_close(&env);
+}
+
+/* Writes handed straight to the committer, so a test chooses what fails. */
+struct gc_write {
+    nudge *n;
+    int64_t clinic, patient;
+    const char *dedupe;
+    int fail, hold; /* hold: wait, leading, until `hold` writes queue behind */
+    int leading;    /* set once a held write runs: its group is taken */
+    int rc, created;
+    int64_t id;
+    nudge_err err;
+};
+
+static int gc_fn(nudge *n, void *arg, nudge_err *err)
+{
+    struct gc_write *w = arg;
+    if (w->hold)
+        __atomic_store_n(&w->leading, 1, __ATOMIC_SEQ_CST);
+    while (w->hold && commit_waiting(w->n) < w->hold)
+        sched_yield();
+    if (w->hold)
+        return 0;
+    queue_item it = {.clinic_id = w->clinic, .patient_id = w->patient, .channel = "sms",
+                     .recipient = "+919876500001", .template_name = "t", .language = "en",
+                     .category = "transactional", .body = "hello", .priority = NUDGE_NORMAL,
+                     .due_at = T0, .dedupe_key = w->dedupe, .max_retries = 3};
+    if (queue_insert(n, &it, &w->id, &w->created, err) < 0)
+        return -1;
+    if (w->fail) /* after its row went in: the savepoint must take it back */
+        return nudge_err_set(err, NUDGE_EINVAL, "patient", "refused on purpose");
+    return 0;
+}
+
+static void *gc_write_thread(void *arg)
+{
+    struct gc_write *w = arg;
+    w->rc = commit_run(w->n, gc_fn, w, &w->err);
+    return NULL;
+}
+
+static void test_group_fails_alone_and_dedupes(void **state)
+{
+    (void)state;
+    if (tu_pg_admin())
+        skip(); /* PostgreSQL commits each write on its own connection */
+    tu_env env;
+    tu_open(&env, T0);
+    int64_t c = w_clinic(env.n, "Group Clinic"), p = w_patient(env.n, c, 1);
+    nudge *h[4];
+    nudge_config cfg = {.db = env.db, .outbox_dir = env.outbox, .clock = &env.clock};
+    nudge_err e = {0};
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(nudge_open(&cfg, &h[i], &e), 0);
+    /* w[0] leads a group of its own and waits there until the three others
+     * queue, so they form the next group together. */
+    struct gc_write w[4] = {
+        {.n = h[0], .hold = 3},
+        {.n = h[1], .clinic = c, .patient = p, .dedupe = "same"},
+        {.n = h[2], .clinic = c, .patient = p, .fail = 1},
+        {.n = h[3], .clinic = c, .patient = p, .dedupe = "same"},
+    };
+    pthread_t t[4];
+    pthread_create(&t[0], NULL, gc_write_thread, &w[0]);
+    while (!__atomic_load_n(&w[0].leading, __ATOMIC_SEQ_CST)) /* w[0] has taken its group */
+        sched_yield();
+    for (int i = 1; i < 4; i++)
+        pthread_create(&t[i], NULL, gc_write_thread, &w[i]);
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    assert_int_equal(w[0].rc, 0);
+    assert_int_equal(w[1].rc, 0);
+    assert_int_equal(w[3].rc, 0);
+    assert_int_equal(w[2].rc, -1);
+    assert_string_equal(w[2].err.msg, "refused on purpose");
+    /* One row for the dedupe key, whichever of the two came first. */
+    assert_int_equal(w[1].id, w[3].id);
+    assert_int_equal(w[1].created + w[3].created, 1);
+    /* The failed write's row was taken back; the group's others stayed. */
+    assert_int_equal(w_pending(env.n, c), 1);
+    for (int i = 0; i < 4; i++)
+        nudge_close(h[i]);
+    tu_close(&env);
+}
+
+static void test_group_wal_bounded(void **state)
+{
+    (void)state;
+    if (tu_pg_admin())
+        skip(); /* no WAL file of ours on PostgreSQL */
+    char dir[128], db[192], wal[200];
+    tu_tmpdir(dir, sizeof dir);
+    snprintf(db, sizeof db, "%s/w.db?synchronous=normal", dir);
+    snprintf(wal, sizeof wal, "%s/w.db-wal", dir);
+    nudge_clock clock;
+    nudge_clock_fake(&clock, T0);
+    nudge_config cfg = {.db = db, .outbox_dir = dir, .clock = &clock};
+    nudge *n;
+    nudge_err e = {0};
+    assert_int_equal(nudge_open(&cfg, &n, &e), 0);
+    int64_t c = w_clinic(n, "WAL Clinic"), p = w_patient(n, c, 1);
+    /* Each enqueue writes a handful of pages (the row, its indexes, the
+     * audit line): 4000 of them would leave a WAL of tens of MB if nothing
+     * checkpointed, since the committer's connection runs no
+     * auto-checkpoint. The bound: the TRUNCATE mark (8000 frames of 4 KiB
+     * pages) plus one group. */
+    off_t most = 0;
+    for (int i = 0; i < 4000; i++) {
+        nudge_send s = {.patient_id = p, .template_name = "prescription_ready",
+                        .priority = NUDGE_NORMAL};
+        if (nudge_enqueue(n, c, &s, NULL, NULL, &e) < 0)
+            fail_msg("enqueue: %s", e.msg);
+        struct stat st;
+        if (stat(wal, &st) == 0 && st.st_size > most)
+            most = st.st_size;
+    }
+    assert_true(most > 0);
+    assert_true(most < (off_t)9000 * (4096 + 24));
+    assert_int_equal(w_pending(n, c), 4000);
+    nudge_close(n);
+    tu_rmrf(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -244,6 +445,9 @@ int main(void)
         cmocka_unit_test(test_batch_bad_item_fails_all),
         cmocka_unit_test(test_batch_dedupe),
         cmocka_unit_test(test_batch_http),
+        cmocka_unit_test(test_group_many_threads),
+        cmocka_unit_test(test_group_fails_alone_and_dedupes),
+        cmocka_unit_test(test_group_wal_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -84,7 +84,16 @@ struct store_ops {
      * which SQLite runs through an ephemeral table per row. NULL: the
      * engine answers RETURNING as cheaply (PostgreSQL). */
     int64_t (*last_id)(store *s);
+    /* SQLite's WAL, for the group committer's connection (commit.c): no
+     * auto-checkpoint on this connection, and how many frames the WAL held
+     * after its last commit (its wal hook); a checkpoint of the mode
+     * STORE_CKPT_*. NULL: no WAL to tend (PostgreSQL). */
+    int (*wal_manual)(store *s);
+    int64_t (*wal_frames)(store *s);
+    int (*checkpoint)(store *s, int mode);
 };
+#define STORE_CKPT_PASSIVE 0
+#define STORE_CKPT_TRUNCATE 3
 
 struct store {
     const struct store_ops *ops;
