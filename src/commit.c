@@ -16,8 +16,16 @@
  * The committer's connection runs no auto-checkpoint: between groups its
  * leader checkpoints PASSIVE once the WAL passes COMMIT_CKPT_FRAMES, and
  * TRUNCATE once it passes COMMIT_WAL_MAX (readers held the PASSIVE ones
- * back), so the WAL stays bounded. Commits of other connections (the
- * dispatcher's) keep SQLite's own auto-checkpoint.
+ * back), so the WAL stays bounded. A checkpoint never waits for a reader
+ * (the reader may be a caller waiting on the next group): it is tried
+ * again after the next group, so only a reader held open for good lets
+ * the WAL grow. Commits of other connections (the dispatcher's) keep
+ * SQLite's own auto-checkpoint.
+ *
+ * When the committer's connection cannot be opened the handle writes
+ * directly, as on PostgreSQL; when a group's transaction fails (a full
+ * disk), each write of the group fails with that error and the next
+ * group begins afresh on the same connection.
  *
  * PostgreSQL commits each write on the caller's own connection (its
  * server groups commits itself): commit_attach leaves those handles
@@ -60,21 +68,24 @@ static struct committer *commit_all;
 
 int commit_attach(nudge *n, const char *url, nudge_err *err)
 {
+    (void)err;
     n->commit = NULL;
-    if (!n->db->ops->wal_manual)
+    /* A database in memory is each connection's own: no second one. */
+    if (!n->db->ops->wal_manual || strstr(url, ":memory:") || strstr(url, "mode=memory"))
         return 0;
     pthread_mutex_lock(&commit_all_mu);
     struct committer *c = commit_all;
     while (c && strcmp(c->url, url))
         c = c->next;
     if (!c) {
+        nudge_err lost = {0}; /* the handle's own writes will say it, if it matters */
         c = calloc(1, sizeof *c);
-        if (!c || !(c->url = str_dup(url)) || store_open(url, &c->db, err) < 0) {
+        if (!c || !(c->url = str_dup(url)) || store_open(url, &c->db, &lost) < 0) {
             if (c)
                 free(c->url);
             free(c);
             pthread_mutex_unlock(&commit_all_mu);
-            return err->code ? -1 : err_set(err, NUDGE_ENOMEM, "", "out of memory");
+            return 0; /* direct writes, as on PostgreSQL */
         }
         c->db->ops->wal_manual(c->db);
         pthread_mutex_init(&c->mu, NULL);

@@ -487,7 +487,8 @@ int queue_count_range(nudge *n, int64_t clinic_id, int64_t from, int64_t to, que
  * work rolled back alone. */
 typedef int (*commit_fn)(nudge *n, void *arg, nudge_err *err);
 /* At open: n's committer (shared by every handle of url in the process);
- * none on PostgreSQL. */
+ * none on PostgreSQL or when its connection cannot be opened (then n
+ * writes directly). */
 int commit_attach(nudge *n, const char *url, nudge_err *err);
 void commit_detach(nudge *n);
 /* 0 fn ran and its group committed (durable), -1 fn or the commit failed

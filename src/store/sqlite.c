@@ -14,6 +14,7 @@
 #include "util.h"
 
 #define CACHE_SLOTS 64
+#define LITE_BUSY_MS 10000
 
 typedef struct sqlite_store {
     store base;
@@ -203,7 +204,11 @@ static int lite_checkpoint(store *s, int mode)
 {
     sqlite_store *ls = lite(s);
     int log = 0, done = 0;
+    /* Never waits for a reader (which may be a caller waiting on this
+     * very group): BUSY, and the next group tries again. */
+    sqlite3_busy_timeout(ls->db, 0);
     int rc = sqlite3_wal_checkpoint_v2(ls->db, NULL, mode, &log, &done);
+    sqlite3_busy_timeout(ls->db, LITE_BUSY_MS);
     ls->last_rc = rc;
     if (rc == SQLITE_OK && mode == SQLITE_CHECKPOINT_TRUNCATE)
         ls->wal_frames = 0;
@@ -338,7 +343,7 @@ int store_sqlite_open(const char *url, store **out, nudge_err *err)
         free(ls);
         return -1;
     }
-    sqlite3_busy_timeout(ls->db, 10000);
+    sqlite3_busy_timeout(ls->db, LITE_BUSY_MS);
     if (lite_exec_script(&ls->base, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;") ||
         lite_exec_script(&ls->base, sync)) {
         err_set(err, NUDGE_ESTORE, "db", "cannot use database %s: %s", path,
