@@ -377,21 +377,18 @@ static const nudge_patient *batch_patient(const int64_t *ids, size_t nids,
     return k && pats[k - ids].clinic_id ? &pats[k - ids] : NULL;
 }
 
-static const nudge_template *batch_template(nudge *n, int64_t clinic_id, struct batch_tpl **tpls,
+/* tpls has room for one per item, and never moves: the messages built
+ * point into its templates. */
+static const nudge_template *batch_template(nudge *n, int64_t clinic_id, struct batch_tpl *tpls,
                                             size_t *ntpls, const char *name,
                                             const char *language, nudge_err *err)
 {
     struct batch_tpl *b = NULL;
     for (size_t i = 0; i < *ntpls && !b; i++)
-        if (!strcmp((*tpls)[i].name, name) && !strcmp((*tpls)[i].language, language))
-            b = &(*tpls)[i];
+        if (!strcmp(tpls[i].name, name) && !strcmp(tpls[i].language, language))
+            b = &tpls[i];
     if (!b) {
-        struct batch_tpl *m = realloc(*tpls, (*ntpls + 1) * sizeof *m);
-        if (!m)
-            return err_set(err, NUDGE_ENOMEM, "", "out of memory"), NULL;
-        *tpls = m;
-        b = &m[(*ntpls)++];
-        memset(b, 0, sizeof *b);
+        b = &tpls[(*ntpls)++];
         snprintf(b->name, sizeof b->name, "%s", name);
         snprintf(b->language, sizeof b->language, "%s", language);
         b->rc = nudge_template_get(n, clinic_id, name, language, &b->t, &b->err);
@@ -406,7 +403,7 @@ static const nudge_template *batch_template(nudge *n, int64_t clinic_id, struct 
 /* Builds item i, or says what is wrong with it in out[i].err. -1 only for
  * what fails the batch as a whole (the store, memory). */
 static int batch_build(nudge *n, const nudge_clinic *c, const nudge_send *s,
-                       const nudge_patient *p, struct batch_tpl **tpls, size_t *ntpls,
+                       const nudge_patient *p, struct batch_tpl *tpls, size_t *ntpls,
                        queue_msg *q, nudge_batch_result *out, nudge_err *err)
 {
     nudge_err *ie = &out->err;
@@ -440,10 +437,10 @@ int nudge_enqueue_batch(nudge *n, int64_t clinic_id, const nudge_send *items, si
     nudge_patient *pats = calloc(count, sizeof *pats);
     int64_t *ids = calloc(count, sizeof *ids);
     queue_msg *qs = calloc(count, sizeof *qs);
-    struct batch_tpl *tpls = NULL;
+    struct batch_tpl *tpls = calloc(count, sizeof *tpls);
     size_t nids = 0, ntpls = 0, bad = 0;
     int rc = -1;
-    if (!pats || !ids || !qs) {
+    if (!pats || !ids || !qs || !tpls) {
         err_set(err, NUDGE_ENOMEM, "", "out of memory");
         goto out;
     }
@@ -457,7 +454,7 @@ int nudge_enqueue_batch(nudge *n, int64_t clinic_id, const nudge_send *items, si
         goto out;
     for (size_t i = 0; i < count; i++) {
         const nudge_patient *p = batch_patient(ids, nids, pats, items[i].patient_id);
-        if (batch_build(n, &c, &items[i], p, &tpls, &ntpls, &qs[i], &out[i], err) < 0)
+        if (batch_build(n, &c, &items[i], p, tpls, &ntpls, &qs[i], &out[i], err) < 0)
             goto out;
         /* The first bad item names the field; out[] has every one. */
         if (out[i].err.code && bad++ == 0) {
