@@ -3,7 +3,7 @@
  * bench/peers/ measures BullMQ, pg-boss and graphile-worker, so
  * bench/compare.sh can print them side by side. Not a test.
  *
- *   build/bench/queue -w single [-n N] [-c CALLERS] [-d DB]
+ *   build/bench/queue -w single|batch [-n N] [-c CALLERS] [-b BATCH] [-d DB]
  *
  * single: CALLERS threads, each with its own handle (a handle is one
  * connection and is not shared between threads), call nudge_enqueue one
@@ -13,6 +13,12 @@
  * patient from one template. Durability is the store's: SQLite syncs each
  * commit unless the URL says ?synchronous=normal; PostgreSQL is the
  * server's synchronous_commit.
+ *
+ * batch: the same, each call nudge_enqueue_batch of BATCH jobs (default
+ * 1000: the peers' batch size), one transaction each; latency is per call.
+ *
+ * On SQLite the handles of one file share a group committer (src/commit.c):
+ * concurrent single adds join one commit.
  *
  * Setup (timed apart): a scratch SQLite file in /tmp (or -d URL), one
  * clinic, CALLERS patients. Prints one JSON line like bench/peers/.
@@ -28,7 +34,8 @@
 
 static const char *g_db;
 static int64_t g_clinic, *g_patients;
-static int g_n, g_callers;
+static int g_n, g_callers, g_batch = 1000;
+static int g_is_batch;
 static double *g_lat;
 static int g_next;
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -61,21 +68,30 @@ static void *caller(void *arg)
 {
     int64_t patient = *(int64_t *)arg;
     nudge *n = open_handle();
+    int step = g_is_batch ? g_batch : 1;
+    nudge_send *s = calloc((size_t)step, sizeof *s);
+    nudge_batch_result *out = calloc((size_t)step, sizeof *out);
+    for (int k = 0; k < step; k++)
+        s[k] = (nudge_send){.patient_id = patient, .template_name = "prescription_ready",
+                            .channel = "sms", .priority = NUDGE_NORMAL};
     for (;;) {
         pthread_mutex_lock(&g_mu);
-        int i = g_next++;
+        int i = g_next;
+        g_next += step;
         pthread_mutex_unlock(&g_mu);
         if (i >= g_n)
             break;
-        nudge_send s = {.patient_id = patient, .template_name = "prescription_ready",
-                        .channel = "sms", .priority = NUDGE_NORMAL};
+        int count = g_n - i < step ? g_n - i : step;
         int64_t id;
         nudge_err e = {0};
         double a = ms_now();
-        if (nudge_enqueue(n, g_clinic, &s, &id, NULL, &e) < 0)
+        if (g_is_batch ? nudge_enqueue_batch(n, g_clinic, s, (size_t)count, out, &e) < 0
+                       : nudge_enqueue(n, g_clinic, &s[0], &id, NULL, &e) < 0)
             die("enqueue", &e);
-        g_lat[i] = ms_now() - a;
+        g_lat[i / step] = ms_now() - a;
     }
+    free(s);
+    free(out);
     nudge_close(n);
     return NULL;
 }
@@ -99,20 +115,25 @@ int main(int argc, char **argv)
     g_n = 20000;
     g_callers = 16;
     int o;
-    while ((o = getopt(argc, argv, "w:n:c:d:")) != -1) {
+    while ((o = getopt(argc, argv, "w:n:c:b:d:")) != -1) {
         switch (o) {
         case 'w': work = optarg; break;
         case 'n': g_n = atoi(optarg); break;
         case 'c': g_callers = atoi(optarg); break;
+        case 'b': g_batch = atoi(optarg); break;
         case 'd': g_db = optarg; break;
         default:
-            fprintf(stderr, "usage: queue -w single [-n N] [-c CALLERS] [-d DB]\n");
+            fprintf(stderr, "usage: queue -w single|batch [-n N] [-c CALLERS] [-b BATCH] "
+                            "[-d DB]\n");
             return 2;
         }
     }
-    if (strcmp(work, "single") != 0 || g_n < 1 || g_callers < 1) {
-        fprintf(stderr, "queue: only -w single is measured so far (batch and burn-down need "
-                        "issue 16's batch call and custom channels)\n");
+    g_is_batch = strcmp(work, "batch") == 0;
+    if ((!g_is_batch && strcmp(work, "single") != 0) || g_n < 1 || g_callers < 1 ||
+        g_batch < 1 || g_batch > NUDGE_BATCH_MAX) {
+        fprintf(stderr, "queue: -w single or -w batch (burn-down needs issue 16's custom "
+                        "channels); -b 1 to %d\n",
+                NUDGE_BATCH_MAX);
         return 2;
     }
     if (!g_db) {
@@ -154,13 +175,14 @@ int main(int argc, char **argv)
     for (int i = 0; i < g_callers; i++)
         pthread_join(t[i], NULL);
     double sec = (ms_now() - t0) / 1e3;
-    qsort(g_lat, (size_t)g_n, sizeof *g_lat, cmp);
-    printf("{\"peer\":\"nudge\",\"durability\":\"%s\",\"workload\":\"single\",\"jobs\":%d,"
+    int calls = g_is_batch ? (g_n + g_batch - 1) / g_batch : g_n;
+    qsort(g_lat, (size_t)calls, sizeof *g_lat, cmp);
+    printf("{\"peer\":\"nudge\",\"durability\":\"%s\",\"workload\":\"%s\",\"jobs\":%d,"
            "\"seconds\":%.3f,\"jobs_per_s\":%.0f,\"p50_ms\":%.2f,\"p99_ms\":%.2f}\n",
            strstr(g_db, "postgres") ? "PostgreSQL, synchronous_commit on"
            : strstr(g_db, "synchronous=normal") ? "SQLite synchronous=NORMAL"
                                                 : "SQLite synchronous=FULL",
-           g_n, sec, g_n / sec, pct(g_lat, g_n, 50), pct(g_lat, g_n, 99));
+           work, g_n, sec, g_n / sec, pct(g_lat, calls, 50), pct(g_lat, calls, 99));
     if (path[0]) {
         char f[160];
         const char *ext[] = {"", "-wal", "-shm"};

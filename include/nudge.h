@@ -521,6 +521,21 @@ typedef struct nudge_send {
  * notification, whose id is returned and which is left as it is. */
 int nudge_enqueue(nudge *n, int64_t clinic_id, const nudge_send *s, int64_t *id_out, int *created,
                   nudge_err *err);
+/* Many sends in one transaction, all or nothing: out[i] gets item i's id
+ * and created flag. The clinic, each patient and each template are read
+ * once per batch. When any item is bad nothing is written: out[i].err says
+ * what is wrong with each bad item (code 0: that item was fine) and err's
+ * field names the first ("items[3].patient"). All items are one clinic's
+ * (NUDGE_ANY_CLINIC: the first item's patient's). At most NUDGE_BATCH_MAX
+ * items. */
+#define NUDGE_BATCH_MAX 1000
+typedef struct nudge_batch_result {
+    int64_t id;
+    int created;
+    nudge_err err;
+} nudge_batch_result;
+int nudge_enqueue_batch(nudge *n, int64_t clinic_id, const nudge_send *items, size_t count,
+                        nudge_batch_result *out, nudge_err *err);
 
 int nudge_notification_get(nudge *n, int64_t clinic_id, int64_t id, nudge_notification *out,
                            nudge_err *err);

@@ -8,7 +8,7 @@ import re
 
 def store_calls(path):
     src = open(path).read()
-    for m in re.finditer(r'\bstore_(exec|query|scalar)\(', src):
+    for m in re.finditer(r'\bstore_(exec|query|scalar|insert)\(', src):
         i = j = m.end()
         depth = 1
         while depth:

@@ -42,6 +42,7 @@ struct nudge {
     int backup_keep;
     struct wf_custom *wf_custom; /* workflow.c: custom steps registered here */
     char *public_url, *unsubscribe_secret; /* consent.c: one-click unsubscribe links */
+    struct committer *commit; /* commit.c: this database's group committer (SQLite) */
 };
 
 
@@ -494,5 +495,21 @@ int queue_count_range(nudge *n, int64_t clinic_id, int64_t from, int64_t to, que
  * send times in [from, to), oldest first, as an open statement. */
 int queue_sent_times(nudge *n, int64_t clinic_id, int64_t from, int64_t to, store_stmt **st,
                      nudge_err *err);
+
+/* commit.c: group commit (SQLite). A write to run in the next group, on a
+ * handle like n whose store is the committer's: 0 or -1 with err set, its
+ * work rolled back alone. */
+typedef int (*commit_fn)(nudge *n, void *arg, nudge_err *err);
+/* At open: n's committer (shared by every handle of url in the process);
+ * none on PostgreSQL or when its connection cannot be opened (then n
+ * writes directly). */
+int commit_attach(nudge *n, const char *url, nudge_err *err);
+void commit_detach(nudge *n);
+/* 0 fn ran and its group committed (durable), -1 fn or the commit failed
+ * (err), 1 no committer here (PostgreSQL, or inside n's own transaction):
+ * the caller runs fn in a transaction of its own. */
+int commit_run(nudge *n, commit_fn fn, void *arg, nudge_err *err);
+/* How many writes wait for the next group (tests, to know a group formed). */
+int commit_waiting(nudge *n);
 
 #endif

@@ -29,9 +29,9 @@ int event_emit_id(nudge *n, int64_t clinic_id, const char *type, int64_t subject
     json_decref(payload);
     if (!js)
         return err_set(err, NUDGE_ENOMEM, "", "cannot encode event");
-    int rc = store_scalar(n->db, &got, err,
+    int rc = store_insert(n->db, &got, err,
                           "INSERT INTO events (clinic_id, type, subject_id, payload, created_at) "
-                          "VALUES (?, ?, ?, ?, ?) RETURNING id",
+                          "VALUES (?, ?, ?, ?, ?)",
                           bind_int(clinic_id), bind_text(type), bind_int_or_null(subject_id),
                           bind_text(js), bind_int(clock_now(n)));
     free(js);

@@ -116,7 +116,7 @@ int nudge_open(const nudge_config *given, nudge **out, nudge_err *err)
 
     if (store_open(cfg->db, &n->db, err) < 0)
         goto fail;
-    if (store_migrate(n->db, clock_now(n), NULL, err) < 0)
+    if (store_migrate(n->db, clock_now(n), NULL, err) < 0 || commit_attach(n, cfg->db, err) < 0)
         goto fail;
     /* The transports the configuration names, in the table's order. */
     for (const transport *const *t = transports; *t; t++) {
@@ -155,6 +155,7 @@ void nudge_close(nudge *n)
     }
     if (n->multi)
         curl_multi_cleanup(n->multi);
+    commit_detach(n);
     store_close(n->db);
     task_fns_free(n);
     workflow_free(n);

@@ -110,13 +110,13 @@ int queue_insert(nudge *n, const queue_item *it, int64_t *id, int *created, nudg
         if (r)
             return r < 0 ? -1 : 0;
     }
-    if (store_scalar(n->db, id, err,
+    if (store_insert(n->db, id, err,
                    "INSERT INTO notification_queue (clinic_id, patient_id, appointment_id, "
                    "reminder_id, channel, recipient, template, language, category, subject, "
                    "body, html, segments, priority, status, due_at, expires_at, dedupe_key, "
                    "max_retries, created_at, updated_at, transport_data, fallback_of, "
                    "broadcast_id) "
-                   "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,'pending',?,?,?,?,?,?,?,?,?) RETURNING id",
+                   "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,'pending',?,?,?,?,?,?,?,?,?)",
                    bind_int(it->clinic_id), bind_int_or_null(it->patient_id),
                    bind_int_or_null(it->appointment_id), bind_int_or_null(it->reminder_id),
                    bind_text(it->channel), bind_text(it->recipient), bind_text(it->template_name),
@@ -158,9 +158,13 @@ static int queue_msg_data(queue_msg *q, nudge_err *err)
     return 0;
 }
 
-int queue_build(nudge *n, const nudge_clinic *c, const nudge_patient *p,
-                const nudge_appointment *a, const char *template_name, const char *want,
-                const nudge_vars *vars, queue_msg *q, nudge_err *err)
+/* tpl: the template already read (a batch reads each once; borrowed: q
+ * points into it), or NULL to read template_name in the patient's
+ * language. */
+static int queue_build_with(nudge *n, const nudge_clinic *c, const nudge_patient *p,
+                            const nudge_appointment *a, const nudge_template *tpl,
+                            const char *template_name, const char *want, const nudge_vars *vars,
+                            queue_msg *q, nudge_err *err)
 {
     nudge_vars v = {0};
     const char *channel, *recipient;
@@ -175,9 +179,12 @@ int queue_build(nudge *n, const nudge_clinic *c, const nudge_patient *p,
             nudge_vars_set(&v, vars->kv[i].key, vars->kv[i].value);
     tmpl_patient_vars(c, p, a, &v);
     /* What the providers will need travels with it, opaque to the queue. */
-    if (nudge_template_get(n, c->id, template_name, p->language, &q->t, err) < 0 ||
-        nudge_template_render(&q->t, channel, &v, &q->r, err) < 0 ||
-        tmpl_transport_data(n, c->id, &q->t, channel, &v, q->data, err) < 0)
+    if (!tpl && nudge_template_get(n, c->id, template_name, p->language, &q->t, err) < 0)
+        goto out;
+    if (!tpl)
+        tpl = &q->t;
+    if (nudge_template_render(tpl, channel, &v, &q->r, err) < 0 ||
+        tmpl_transport_data(n, c->id, tpl, channel, &v, q->data, err) < 0)
         goto out;
     q->it = (queue_item){
         .clinic_id = c->id,
@@ -185,9 +192,9 @@ int queue_build(nudge *n, const nudge_clinic *c, const nudge_patient *p,
         .appointment_id = a ? a->id : 0,
         .channel = channel,
         .recipient = recipient,
-        .template_name = q->t.name,
-        .language = q->t.language,
-        .category = q->t.category,
+        .template_name = tpl->name,
+        .language = tpl->language,
+        .category = tpl->category,
         .subject = q->r.subject,
         .body = q->r.body,
         .html = q->r.html,
@@ -200,6 +207,13 @@ out:
     if (rc < 0)
         queue_msg_free(q);
     return rc;
+}
+
+int queue_build(nudge *n, const nudge_clinic *c, const nudge_patient *p,
+                const nudge_appointment *a, const char *template_name, const char *want,
+                const nudge_vars *vars, queue_msg *q, nudge_err *err)
+{
+    return queue_build_with(n, c, p, a, NULL, template_name, want, vars, q, err);
 }
 
 int queue_build_invite(queue_msg *q, const nudge_clinic *c, const nudge_appointment *a,
@@ -217,13 +231,9 @@ int queue_build_invite(queue_msg *q, const nudge_clinic *c, const nudge_appointm
     return queue_msg_data(q, err);
 }
 
-int nudge_enqueue(nudge *n, int64_t clinic_id, const nudge_send *s, int64_t *id_out,
-                  int *created_out, nudge_err *err)
+/* What a send's own fields must be, before anything is read. */
+static int queue_send_check(const nudge_send *s, nudge_err *err)
 {
-    err_clear(err);
-    nudge_patient p;
-    nudge_clinic c;
-    queue_msg q;
     if (s->priority < NUDGE_LOW || s->priority > NUDGE_URGENT)
         return err_set(err, NUDGE_EINVAL, "priority",
                        "priority must be low, normal, high or "
@@ -236,6 +246,69 @@ int nudge_enqueue(nudge *n, int64_t clinic_id, const nudge_send *s, int64_t *id_
         return err_set(err, NUDGE_EINVAL, "template", "template is required");
     if (s->dedupe_key && strlen(s->dedupe_key) > 120)
         return err_set(err, NUDGE_EINVAL, "dedupe_key", "dedupe key is at most 120 bytes");
+    return 0;
+}
+
+/* What the caller chose beyond the template: priority, due time, dedupe. */
+static void queue_send_set(nudge *n, const nudge_send *s, queue_item *it)
+{
+    it->priority = s->priority;
+    it->due_at = s->due_at ? s->due_at : clock_now(n);
+    it->dedupe_key = s->dedupe_key;
+}
+
+/* The row and its audit line, inside the caller's transaction. */
+static int queue_send_insert(nudge *n, const queue_msg *q, int64_t *id, int *created,
+                             nudge_err *err)
+{
+    if (queue_insert(n, &q->it, id, created, err) < 0)
+        return -1;
+    return *created ? audit_add(n, q->it.clinic_id, "enqueue", "notification", *id,
+                                q->it.template_name, err)
+                    : 0;
+}
+
+/* The rows of one enqueue call (one, or a batch's), all or nothing. */
+struct queue_write {
+    queue_msg *msgs;
+    size_t count;
+    nudge_batch_result *out;
+};
+
+static int queue_write_fn(nudge *n, void *arg, nudge_err *err)
+{
+    struct queue_write *w = arg;
+    for (size_t i = 0; i < w->count; i++)
+        if (queue_send_insert(n, &w->msgs[i], &w->out[i].id, &w->out[i].created, err) < 0)
+            return -1;
+    return 0;
+}
+
+/* In the next group commit (commit.c) where there is one, else in a
+ * transaction of the caller's. */
+static int queue_write(nudge *n, int64_t clinic_id, struct queue_write *w, nudge_err *err)
+{
+    int r = commit_run(n, queue_write_fn, w, err);
+    if (r <= 0)
+        return r;
+    if (store_begin_clinic(n->db, clinic_id, err) < 0)
+        return -1;
+    if (queue_write_fn(n, w, err) < 0) {
+        store_rollback(n->db);
+        return -1;
+    }
+    return store_commit(n->db, err);
+}
+
+int nudge_enqueue(nudge *n, int64_t clinic_id, const nudge_send *s, int64_t *id_out,
+                  int *created_out, nudge_err *err)
+{
+    err_clear(err);
+    nudge_patient p;
+    nudge_clinic c;
+    queue_msg q;
+    if (queue_send_check(s, err) < 0)
+        return -1;
     if (nudge_patient_get(n, clinic_id, s->patient_id, &p, err) < 0) {
         if (err->code == NUDGE_ENOTFOUND)
             err_set(err, NUDGE_EINVAL, "patient", "no patient %lld", (long long)s->patient_id);
@@ -248,27 +321,163 @@ int nudge_enqueue(nudge *n, int64_t clinic_id, const nudge_send *s, int64_t *id_
             err->code = NUDGE_EINVAL;
         return -1;
     }
-    q.it.priority = s->priority;
-    q.it.due_at = s->due_at ? s->due_at : clock_now(n);
-    q.it.dedupe_key = s->dedupe_key;
-    int created, rc = -1;
-    int64_t id;
-    if (store_begin_clinic(n->db, p.clinic_id, err) < 0)
-        goto out;
-    if (queue_insert(n, &q.it, &id, &created, err) < 0 ||
-        (created && audit_add(n, c.id, "enqueue", "notification", id, q.t.name, err) < 0)) {
-        store_rollback(n->db);
+    queue_send_set(n, s, &q.it);
+    nudge_batch_result res = {0};
+    struct queue_write w = {&q, 1, &res};
+    int rc = queue_write(n, p.clinic_id, &w, err);
+    if (rc == 0 && id_out)
+        *id_out = res.id;
+    if (rc == 0 && created_out)
+        *created_out = res.created;
+    queue_msg_free(&q);
+    return rc;
+}
+
+/* A batch's reads, each made once: the patients (sorted by id, looked up
+ * by bsearch) and each (template, language) pair met. */
+struct batch_tpl {
+    char name[64], language[16];
+    int rc;
+    nudge_err err;
+    nudge_template t;
+};
+
+static int batch_id_cmp(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Reads each distinct patient of the batch once, into pats[] in the order
+ * of ids[] (sorted, distinct); a patient not found keeps clinic_id 0. */
+static int batch_patients(nudge *n, int64_t clinic_id, const nudge_send *items, size_t count,
+                          int64_t *ids, size_t *nids, nudge_patient *pats, nudge_err *err)
+{
+    for (size_t i = 0; i < count; i++)
+        ids[i] = items[i].patient_id;
+    qsort(ids, count, sizeof *ids, batch_id_cmp);
+    *nids = 0;
+    for (size_t i = 0; i < count; i++)
+        if (*nids == 0 || ids[*nids - 1] != ids[i])
+            ids[(*nids)++] = ids[i];
+    for (size_t k = 0; k < *nids; k++)
+        if (nudge_patient_get(n, clinic_id, ids[k], &pats[k], err) < 0) {
+            if (err->code != NUDGE_ENOTFOUND)
+                return -1;
+            memset(&pats[k], 0, sizeof pats[k]);
+            err_clear(err);
+        }
+    return 0;
+}
+
+static const nudge_patient *batch_patient(const int64_t *ids, size_t nids,
+                                          const nudge_patient *pats, int64_t id)
+{
+    const int64_t *k = bsearch(&id, ids, nids, sizeof *ids, batch_id_cmp);
+    return k && pats[k - ids].clinic_id ? &pats[k - ids] : NULL;
+}
+
+/* tpls has room for one per item, and never moves: the messages built
+ * point into its templates. */
+static const nudge_template *batch_template(nudge *n, int64_t clinic_id, struct batch_tpl *tpls,
+                                            size_t *ntpls, const char *name,
+                                            const char *language, nudge_err *err)
+{
+    struct batch_tpl *b = NULL;
+    for (size_t i = 0; i < *ntpls && !b; i++)
+        if (!strcmp(tpls[i].name, name) && !strcmp(tpls[i].language, language))
+            b = &tpls[i];
+    if (!b) {
+        b = &tpls[(*ntpls)++];
+        snprintf(b->name, sizeof b->name, "%s", name);
+        snprintf(b->language, sizeof b->language, "%s", language);
+        b->rc = nudge_template_get(n, clinic_id, name, language, &b->t, &b->err);
+        if (b->rc < 0 && b->err.code == NUDGE_ENOTFOUND) /* the caller's mistake */
+            b->err.code = NUDGE_EINVAL;
+    }
+    if (b->rc < 0)
+        return *err = b->err, NULL;
+    return &b->t;
+}
+
+/* Builds item i, or says what is wrong with it in out[i].err. -1 only for
+ * what fails the batch as a whole (the store, memory). */
+static int batch_build(nudge *n, const nudge_clinic *c, const nudge_send *s,
+                       const nudge_patient *p, struct batch_tpl *tpls, size_t *ntpls,
+                       queue_msg *q, nudge_batch_result *out, nudge_err *err)
+{
+    nudge_err *ie = &out->err;
+    if (queue_send_check(s, ie) < 0)
+        return 0;
+    /* A patient of another clinic is not found, as nudge_enqueue says. */
+    if (!p || p->clinic_id != c->id)
+        return err_set(ie, NUDGE_EINVAL, "patient", "no patient %lld", (long long)s->patient_id),
+               0;
+    const nudge_template *t = batch_template(n, c->id, tpls, ntpls, s->template_name,
+                                             p->language, ie);
+    if (!t || queue_build_with(n, c, p, NULL, t, NULL, s->channel, s->vars, q, ie) < 0)
+        return ie->code == NUDGE_EINVAL || ie->code == NUDGE_ENOTFOUND
+                   ? (ie->code = NUDGE_EINVAL, 0)
+                   : (*err = *ie, -1);
+    queue_send_set(n, s, &q->it);
+    return 0;
+}
+
+int nudge_enqueue_batch(nudge *n, int64_t clinic_id, const nudge_send *items, size_t count,
+                        nudge_batch_result *out, nudge_err *err)
+{
+    err_clear(err);
+    memset(out, 0, count * sizeof *out);
+    if (count == 0)
+        return 0;
+    if (count > NUDGE_BATCH_MAX)
+        return err_set(err, NUDGE_EINVAL, "items", "a batch holds at most %d items",
+                       NUDGE_BATCH_MAX);
+    nudge_clinic c = {0};
+    nudge_patient *pats = calloc(count, sizeof *pats);
+    int64_t *ids = calloc(count, sizeof *ids);
+    queue_msg *qs = calloc(count, sizeof *qs);
+    struct batch_tpl *tpls = calloc(count, sizeof *tpls);
+    size_t nids = 0, ntpls = 0, bad = 0;
+    int rc = -1;
+    if (!pats || !ids || !qs || !tpls) {
+        err_set(err, NUDGE_ENOMEM, "", "out of memory");
         goto out;
     }
-    if (store_commit(n->db, err) < 0)
+    if (batch_patients(n, clinic_id, items, count, ids, &nids, pats, err) < 0)
         goto out;
-    if (id_out)
-        *id_out = id;
-    if (created_out)
-        *created_out = created;
-    rc = 0;
+    /* NUDGE_ANY_CLINIC: a patient found names the clinic; a batch is one
+     * clinic's transaction. */
+    for (size_t k = 0; clinic_id <= 0 && k < nids; k++)
+        clinic_id = pats[k].clinic_id;
+    if (clinic_id > 0 && nudge_clinic_get(n, clinic_id, &c, err) < 0)
+        goto out;
+    for (size_t i = 0; i < count; i++) {
+        const nudge_patient *p = batch_patient(ids, nids, pats, items[i].patient_id);
+        if (batch_build(n, &c, &items[i], p, tpls, &ntpls, &qs[i], &out[i], err) < 0)
+            goto out;
+        /* The first bad item names the field; out[] has every one. */
+        if (out[i].err.code && bad++ == 0) {
+            err_set(err, NUDGE_EINVAL, "", "items[%zu]: %s", i, out[i].err.msg);
+            snprintf(err->field, sizeof err->field, "items[%zu].%.40s", i, out[i].err.field);
+        }
+    }
+    if (bad)
+        goto out;
+    struct queue_write w = {qs, count, out};
+    rc = queue_write(n, clinic_id, &w, err);
 out:
-    queue_msg_free(&q);
+    if (rc < 0)
+        for (size_t i = 0; i < count; i++)
+            out[i].id = 0, out[i].created = 0;
+    for (size_t i = 0; qs && i < count; i++)
+        queue_msg_free(&qs[i]);
+    for (size_t i = 0; i < ntpls; i++)
+        nudge_template_free(&tpls[i].t);
+    free(tpls);
+    free(qs);
+    free(ids);
+    free(pats);
     return rc;
 }
 

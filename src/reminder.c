@@ -49,11 +49,11 @@ int reminder_plan(nudge *n, const reminder_spec *rs, int64_t *id, nudge_err *err
     int64_t now = clock_now(n), got = 0;
     /* An occurrence is planned once: a scan that runs twice, or two
      * workers' scans, find the row there and add nothing. */
-    int r = store_scalar(
+    int r = store_insert(
         n->db, &got, err,
         "INSERT INTO reminders (clinic_id, patient_id, appointment_id, kind, template, due_at, "
         "expires_at, status, subject, detail, occurrence, channels, created_at, updated_at) "
-        "VALUES (?,?,?,?,?,?,?,'planned',?,?,?,?,?,?) ON CONFLICT DO NOTHING RETURNING id",
+        "VALUES (?,?,?,?,?,?,?,'planned',?,?,?,?,?,?) ON CONFLICT DO NOTHING",
         bind_int(rs->clinic_id), bind_int(rs->patient_id), bind_int_or_null(rs->appointment_id),
         bind_text(rs->kind), bind_text(rs->template_name), bind_int(rs->due_at),
         bind_int_or_null(rs->expires_at), bind_text_or_null(rs->subject),

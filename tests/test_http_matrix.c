@@ -758,6 +758,14 @@ static int body_for(const http_route *rt, const char *action, body_fx *fx)
         {"POST", "/v1/broadcasts/{id}/{action}", "pause", {0}},
         {"POST", "/v1/broadcasts/{id}/{action}", "resume", {0}},
         {"POST", "/v1/broadcasts/{id}/{action}", "cancel", {0}},
+        /* issue 16: the batch enqueue */
+        {"POST", "/v1/notifications:batch", NULL,
+         {"{\"items\":[{\"patient_id\":@P@,\"template\":\"prescription_ready\","
+          "\"dedupe_key\":\"@S@\"}]}",
+          "matrix-batch-1",
+          "{\"items\":[{\"patient_id\":@P@,\"template\":\"prescription_ready\","
+          "\"priority\":5}]}",
+          "items[0].priority", 0}},
     };
     for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
         if (strcmp(t[i].method, rt->method) || strcmp(t[i].pattern, rt->pattern))

@@ -1,9 +1,11 @@
 /*
  * notifications.c: /v1/notifications and /v1/queue. Enqueue a direct
- * message (rendered from a template in the patient's language), read one
- * with its attempt history, list, retry, cancel, and the queue's counts.
+ * message (rendered from a template in the patient's language) or a batch
+ * of them, read one with its attempt history, list, retry, cancel, and the
+ * queue's counts.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "http/codec.h"
@@ -149,4 +151,116 @@ int api_queue_status(http_req *r)
     for (int i = 0; i < NUDGE_N_STATUS; i++)
         json_object_set_new(o, nudge_status_names[i], json_integer(counts[i]));
     return http_ok(r, 200, o);
+}
+
+/* One bad item of a batch, as the problem body lists it: items[i].field. */
+static void batch_error(json_t *errors, size_t i, const nudge_err *in)
+{
+    nudge_err e = *in;
+    codec_err_fields(&e);
+    char field[96];
+    if (e.field[0])
+        snprintf(field, sizeof field, "items[%zu].%s", i, e.field);
+    else
+        snprintf(field, sizeof field, "items[%zu]", i);
+    json_array_append_new(errors, json_pack("{s:s, s:s}", "field", field, "detail", e.msg));
+}
+
+/* Every bad item at once, so a client fixes its batch in one round: 422
+ * whose errors list each, field the first. */
+static int batch_fail(http_req *r, json_t *errors)
+{
+    json_t *first = json_array_get(errors, 0);
+    char detail[160];
+    snprintf(detail, sizeof detail, "%zu item(s) of the batch are invalid; nothing was enqueued",
+             json_array_size(errors));
+    http_problem(r, 422, "Invalid input", detail,
+                 json_string_value(json_object_get(first, "field")));
+    json_object_set_new(r->out, "errors", errors);
+    return 0;
+}
+
+/* POST /v1/notifications:batch, {"items": [send, ...]}: all or nothing, in
+ * one transaction (nudge_enqueue_batch). The answer lists each item's id
+ * and whether it was created (false: its dedupe_key was used before). */
+int api_notification_batch(http_req *r)
+{
+    json_t *j = http_body(r);
+    if (!j)
+        return 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach(j, k, v) {
+        if (strcmp(k, "items")) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "unknown field %.100s (the body is {\"items\": [...]})", k);
+            http_problem(r, 422, "Invalid input", msg, k);
+            json_decref(j);
+            return 0;
+        }
+    }
+    json_t *items = json_object_get(j, "items");
+    size_t count = json_array_size(items);
+    if (!json_is_array(items) || count == 0 || count > NUDGE_BATCH_MAX) {
+        json_decref(j);
+        char msg[128];
+        snprintf(msg, sizeof msg, "the body is {\"items\": [...]} with 1 to %d notifications",
+                 NUDGE_BATCH_MAX);
+        return http_problem(r, 422, "Invalid input", msg, "items");
+    }
+    nudge_send *s = calloc(count, sizeof *s);
+    nudge_vars *vars = calloc(count, sizeof *vars);
+    nudge_batch_result *out = calloc(count, sizeof *out);
+    json_t *errors = json_array();
+    nudge_err e = {0};
+    int rc = -1;
+    if (!s || !vars || !out || !errors) {
+        http_problem(r, 500, "Internal error", "the request could not be completed", NULL);
+        goto done;
+    }
+    for (size_t i = 0; i < count; i++) {
+        json_t *it = json_array_get(items, i);
+        nudge_err ie = {0};
+        if (!json_is_object(it))
+            nudge_err_set(&ie, NUDGE_EINVAL, "", "each item must be a JSON object");
+        else
+            codec_send_in(it, r->clinic.timezone, &s[i], &vars[i], &ie);
+        if (ie.code)
+            batch_error(errors, i, &ie);
+    }
+    if (json_array_size(errors)) {
+        batch_fail(r, errors);
+        errors = NULL;
+        goto done;
+    }
+    rc = nudge_enqueue_batch(r->n, r->key.clinic_id, s, count, out, &e);
+    if (rc < 0) {
+        for (size_t i = 0; i < count; i++)
+            if (out[i].err.code)
+                batch_error(errors, i, &out[i].err);
+        if (json_array_size(errors)) {
+            batch_fail(r, errors);
+            errors = NULL;
+        } else {
+            http_fail(r, &e);
+        }
+        goto done;
+    }
+    json_t *res = json_array();
+    int created = 0;
+    for (size_t i = 0; i < count; i++) {
+        json_array_append_new(res, json_pack("{s:I, s:b}", "id", (json_int_t)out[i].id, "created",
+                                             out[i].created));
+        created |= out[i].created;
+    }
+    http_ok(r, created ? 201 : 200, json_pack("{s:o}", "items", res));
+done:
+    json_decref(errors);
+    for (size_t i = 0; vars && i < count; i++)
+        nudge_vars_free(&vars[i]);
+    free(vars);
+    free(s);
+    free(out);
+    json_decref(j); /* s points into j until here */
+    return 0;
 }

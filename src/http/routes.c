@@ -40,6 +40,7 @@ H(api_patient_consent); H(api_patient_consent_record); H(api_usage); H(api_unsub
 H(api_template_preview);
 H(api_prescription_change); H(api_lab_create); H(api_lab_list); H(api_lab_done);
 H(api_followup_create); H(api_patient_ready);
+H(api_notification_batch);
 #undef H
 
 #define ADMIN NUDGE_ROLE_ADMIN
@@ -152,5 +153,7 @@ const http_route http_routes[] = {
     {"GET", "/v1/usage", api_usage, STAFF, "month"},
     {"GET", "/unsubscribe", api_unsubscribe, 0, NULL},
     {"POST", "/unsubscribe", api_unsubscribe, 0, NULL},
+    /* issue 16: many notifications in one transaction (http/notifications.c) */
+    {"POST", "/v1/notifications:batch", api_notification_batch, ANY, NULL},
     {NULL, NULL, NULL, 0, NULL},
 };

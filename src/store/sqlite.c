@@ -14,6 +14,7 @@
 #include "util.h"
 
 #define CACHE_SLOTS 64
+#define LITE_BUSY_MS 10000
 
 typedef struct sqlite_store {
     store base;
@@ -24,6 +25,7 @@ typedef struct sqlite_store {
         int busy;
     } cache[CACHE_SLOTS];
     int last_rc;
+    int64_t wal_frames; /* after the last commit, when wal_manual installed the hook */
 } sqlite_store;
 
 struct store_stmt {
@@ -170,6 +172,51 @@ static int lite_cannot_write(store *s)
     return rc == SQLITE_FULL || rc == SQLITE_IOERR || rc == SQLITE_READONLY;
 }
 
+static int64_t lite_last_id(store *s)
+{
+    return sqlite3_last_insert_rowid(lite(s)->db);
+}
+
+static int lite_wal_hook(void *ctx, sqlite3 *db, const char *name, int frames)
+{
+    (void)db;
+    (void)name;
+    ((sqlite_store *)ctx)->wal_frames = frames;
+    return SQLITE_OK;
+}
+
+/* The caller checkpoints (commit.c, between groups): a commit never runs
+ * one. sqlite3_wal_autocheckpoint would install its own hook: the hook
+ * replaces it. */
+static int lite_wal_manual(store *s)
+{
+    sqlite_store *ls = lite(s);
+    sqlite3_wal_hook(ls->db, lite_wal_hook, ls);
+    return 0;
+}
+
+static int64_t lite_wal_frames(store *s)
+{
+    return lite(s)->wal_frames;
+}
+
+static int lite_checkpoint(store *s, int mode)
+{
+    sqlite_store *ls = lite(s);
+    int log = 0, done = 0;
+    /* Never waits for a reader (which may be a caller waiting on this
+     * very group): BUSY, and the next group tries again. */
+    sqlite3_busy_timeout(ls->db, 0);
+    int rc = sqlite3_wal_checkpoint_v2(ls->db, NULL, mode, &log, &done);
+    sqlite3_busy_timeout(ls->db, LITE_BUSY_MS);
+    ls->last_rc = rc;
+    if (rc == SQLITE_OK && mode == SQLITE_CHECKPOINT_TRUNCATE)
+        ls->wal_frames = 0;
+    else if (rc == SQLITE_OK && log >= 0)
+        ls->wal_frames = log - done; /* what a reader still holds back */
+    return rc == SQLITE_OK || rc == SQLITE_BUSY ? 0 : -1;
+}
+
 static const char *lite_errmsg(store *s)
 {
     return sqlite3_errmsg(lite(s)->db);
@@ -241,7 +288,14 @@ static const struct store_ops sqlite_ops = {
     .errmsg = lite_errmsg,
     .close = lite_close,
     .backup = lite_backup,
+    .last_id = lite_last_id,
+    .wal_manual = lite_wal_manual,
+    .wal_frames = lite_wal_frames,
+    .checkpoint = lite_checkpoint,
 };
+_Static_assert(STORE_CKPT_PASSIVE == SQLITE_CHECKPOINT_PASSIVE &&
+                   STORE_CKPT_TRUNCATE == SQLITE_CHECKPOINT_TRUNCATE,
+               "store.h's checkpoint modes are SQLite's");
 
 /* Durability: with synchronous=FULL every commit is on disk before it
  * returns, so an acknowledged write survives power loss: the default.
@@ -289,7 +343,7 @@ int store_sqlite_open(const char *url, store **out, nudge_err *err)
         free(ls);
         return -1;
     }
-    sqlite3_busy_timeout(ls->db, 10000);
+    sqlite3_busy_timeout(ls->db, LITE_BUSY_MS);
     if (lite_exec_script(&ls->base, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;") ||
         lite_exec_script(&ls->base, sync)) {
         err_set(err, NUDGE_ESTORE, "db", "cannot use database %s: %s", path,

@@ -123,6 +123,23 @@ int store_exec_v(store *s, nudge_err *err, const char *sql, const store_val *v, 
     return 0;
 }
 
+int store_insert_v(store *s, int64_t *id, nudge_err *err, const char *sql, const store_val *v,
+                   int n)
+{
+    if (s->ops->last_id) {
+        if (store_exec_v(s, err, sql, v, n) < 0)
+            return -1;
+        if (s->ops->changes(s) == 0)
+            return 0;
+        *id = s->ops->last_id(s);
+        return 1;
+    }
+    char q[8192];
+    if (snprintf(q, sizeof q, "%s RETURNING id", sql) >= (int)sizeof q)
+        return err_set(err, NUDGE_ESTORE, "", "store: insert too long: %.80s", sql);
+    return store_scalar_v(s, id, err, q, v, n);
+}
+
 int store_query_v(store *s, store_stmt **out, nudge_err *err, const char *sql, const store_val *v,
                   int n)
 {

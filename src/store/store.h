@@ -79,7 +79,21 @@ struct store_ops {
      * online: SQLite's backup API. msg[n] gets the reason of a failure.
      * NULL: the engine has its own tools (PostgreSQL: pg_dump). */
     int (*backup)(store *s, const char *path, int restore, char *msg, size_t n);
+    /* The id of the row the last INSERT on this connection added (SQLite's
+     * sqlite3_last_insert_rowid): store_insert then needs no RETURNING,
+     * which SQLite runs through an ephemeral table per row. NULL: the
+     * engine answers RETURNING as cheaply (PostgreSQL). */
+    int64_t (*last_id)(store *s);
+    /* SQLite's WAL, for the group committer's connection (commit.c): no
+     * auto-checkpoint on this connection, and how many frames the WAL held
+     * after its last commit (its wal hook); a checkpoint of the mode
+     * STORE_CKPT_*. NULL: no WAL to tend (PostgreSQL). */
+    int (*wal_manual)(store *s);
+    int64_t (*wal_frames)(store *s);
+    int (*checkpoint)(store *s, int mode);
 };
+#define STORE_CKPT_PASSIVE 0
+#define STORE_CKPT_TRUNCATE 3
 
 struct store {
     const struct store_ops *ops;
@@ -153,6 +167,13 @@ static inline store_val bind_int_or_null(int64_t v)
 #define store_scalar(s, out, err, sql, ...)                                                        \
     store_scalar_v((s), (out), (err), (sql), STORE_VALS(__VA_ARGS__))
 
+/* Runs an INSERT of one row into a table with an `id` key, written without
+ * RETURNING: 1 inserted (*id the new row's), 0 no row (ON CONFLICT DO
+ * NOTHING), -1 error. The engine chooses how it learns the id. */
+#define store_insert(s, id, err, sql, ...)                                                         \
+    store_insert_v((s), (id), (err), (sql), STORE_VALS(__VA_ARGS__))
+int store_insert_v(store *s, int64_t *id, nudge_err *err, const char *sql, const store_val *v,
+                   int n);
 int store_exec_v(store *s, nudge_err *err, const char *sql, const store_val *v, int n);
 int store_query_v(store *s, store_stmt **out, nudge_err *err, const char *sql, const store_val *v,
                   int n);

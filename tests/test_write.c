@@ -1,0 +1,453 @@
+/*
+ * test_write.c: the write path of issue 16. nudge_enqueue_batch: a good
+ * batch is written whole, one bad item fails the whole batch naming its
+ * index and field with nothing written, dedupe keys within a batch and
+ * against rows already queued; and the same through POST
+ * /v1/notifications:batch (every bad item listed, Idempotency-Key). Group
+ * commit (commit.c): many threads' enqueues, each id distinct and on disk
+ * with the audit chain whole; a write that fails in a group fails alone;
+ * one dedupe key twice in a group; the WAL bounded over a long run. Runs on
+ * SQLite, and on PostgreSQL under tests/pgcluster.sh (where the group
+ * tests that need a committer are skipped: PostgreSQL commits directly).
+ */
+#include <pthread.h>
+#include <sched.h>
+#include <sys/stat.h>
+
+#include "core.h"
+#include "httputil.h"
+
+#define T0 TU_T(2026, 12, 1, 6, 30)
+
+static int64_t w_clinic(nudge *n, const char *name)
+{
+    nudge_clinic c;
+    nudge_clinic_defaults(&c);
+    snprintf(c.name, sizeof c.name, "%s", name);
+    strcpy(c.timezone, "Asia/Kolkata");
+    strcpy(c.country, "IN");
+    nudge_err e = {0};
+    if (nudge_clinic_add(n, &c, &e) < 0)
+        fail_msg("clinic: %s", e.msg);
+    return c.id;
+}
+
+static int64_t w_patient(nudge *n, int64_t clinic, int i)
+{
+    nudge_patient p;
+    nudge_patient_init(&p);
+    p.clinic_id = clinic;
+    snprintf(p.name, sizeof p.name, "Patient %d", i);
+    strcpy(p.language, i % 2 ? "hi" : "en");
+    snprintf(p.phone, sizeof p.phone, "98765%05d", i);
+    nudge_err e = {0};
+    if (nudge_patient_add(n, &p, &e) < 0)
+        fail_msg("patient: %s", e.msg);
+    return p.id;
+}
+
+static int64_t w_pending(nudge *n, int64_t clinic)
+{
+    int64_t counts[NUDGE_N_STATUS];
+    nudge_err e = {0};
+    if (nudge_queue_status(n, clinic, counts, &e) < 0)
+        fail_msg("status: %s", e.msg);
+    return counts[0];
+}
+
+static int64_t w_audit_rows(nudge *n)
+{
+    int64_t k = 0;
+    nudge_err e = {0};
+    if (store_scalar(n->db, &k, &e, "SELECT COUNT(*) FROM audit_log WHERE action = 'enqueue'") < 0)
+        fail_msg("audit: %s", e.msg);
+    return k;
+}
+
+static void test_batch_good(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, T0);
+    nudge *n = env.n;
+    int64_t c = w_clinic(n, "Batch Clinic");
+    int64_t p[5];
+    for (int i = 0; i < 5; i++)
+        p[i] = w_patient(n, c, i);
+    nudge_send s[12];
+    for (int i = 0; i < 12; i++)
+        s[i] = (nudge_send){.patient_id = p[i % 5], .template_name = "prescription_ready",
+                            .channel = "sms", .priority = NUDGE_NORMAL};
+    nudge_batch_result out[12];
+    nudge_err e = {0};
+    assert_int_equal(nudge_enqueue_batch(n, c, s, 12, out, &e), 0);
+    for (int i = 0; i < 12; i++) {
+        assert_true(out[i].id > 0);
+        assert_int_equal(out[i].created, 1);
+        assert_int_equal(out[i].err.code, 0);
+        for (int j = 0; j < i; j++)
+            assert_true(out[i].id != out[j].id);
+        nudge_notification m;
+        assert_int_equal(nudge_notification_get(n, c, out[i].id, &m, &e), 0);
+        assert_int_equal(m.patient_id, p[i % 5]);
+        /* Each patient's own language, from the template read once per
+         * (name, language). */
+        assert_string_equal(m.language, i % 5 % 2 ? "hi" : "en");
+        nudge_notification_free(&m);
+    }
+    assert_int_equal(w_pending(n, c), 12);
+    assert_int_equal(w_audit_rows(n), 12);
+    tu_close(&env);
+}
+
+static void test_batch_bad_item_fails_all(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, T0);
+    nudge *n = env.n;
+    int64_t c = w_clinic(n, "Batch Clinic"), other = w_clinic(n, "Other Clinic");
+    int64_t p = w_patient(n, c, 1), q = w_patient(n, other, 2);
+    nudge_send s[6];
+    for (int i = 0; i < 6; i++)
+        s[i] = (nudge_send){.patient_id = p, .template_name = "prescription_ready",
+                            .priority = NUDGE_NORMAL};
+    s[3].patient_id = q;                 /* another clinic's patient */
+    s[5].template_name = "no_such_name"; /* and a second bad item */
+    nudge_batch_result out[6];
+    nudge_err e = {0};
+    assert_int_equal(nudge_enqueue_batch(n, c, s, 6, out, &e), -1);
+    assert_int_equal(e.code, NUDGE_EINVAL);
+    assert_string_equal(e.field, "items[3].patient");
+    assert_int_equal(out[3].err.code, NUDGE_EINVAL);
+    assert_string_equal(out[3].err.field, "patient");
+    assert_int_equal(out[5].err.code, NUDGE_EINVAL);
+    assert_string_equal(out[5].err.field, "template");
+    for (int i = 0; i < 6; i++) {
+        assert_int_equal(out[i].id, 0);
+        if (i != 3 && i != 5)
+            assert_int_equal(out[i].err.code, 0);
+    }
+    /* Nothing half-written: no row, no audit line. */
+    assert_int_equal(w_pending(n, c), 0);
+    assert_int_equal(w_audit_rows(n), 0);
+    /* Too many items: refused before anything is read. */
+    nudge_send *big = calloc(NUDGE_BATCH_MAX + 1, sizeof *big);
+    nudge_batch_result *bout = calloc(NUDGE_BATCH_MAX + 1, sizeof *bout);
+    assert_int_equal(nudge_enqueue_batch(n, c, big, NUDGE_BATCH_MAX + 1, bout, &e), -1);
+    assert_string_equal(e.field, "items");
+    free(big);
+    free(bout);
+    tu_close(&env);
+}
+
+static void test_batch_dedupe(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, T0);
+    nudge *n = env.n;
+    int64_t c = w_clinic(n, "Batch Clinic");
+    int64_t p = w_patient(n, c, 1);
+    nudge_err e = {0};
+    int64_t before;
+    nudge_send one = {.patient_id = p, .template_name = "prescription_ready",
+                      .priority = NUDGE_NORMAL, .dedupe_key = "old"};
+    assert_int_equal(nudge_enqueue(n, c, &one, &before, NULL, &e), 0);
+    nudge_send s[4] = {
+        {.patient_id = p, .template_name = "prescription_ready", .dedupe_key = "k"},
+        {.patient_id = p, .template_name = "prescription_ready", .dedupe_key = "k"},
+        {.patient_id = p, .template_name = "prescription_ready", .dedupe_key = "old"},
+        {.patient_id = p, .template_name = "prescription_ready"},
+    };
+    for (int i = 0; i < 4; i++)
+        s[i].priority = NUDGE_NORMAL;
+    nudge_batch_result out[4];
+    assert_int_equal(nudge_enqueue_batch(n, c, s, 4, out, &e), 0);
+    assert_int_equal(out[0].created, 1);
+    assert_int_equal(out[1].created, 0);
+    assert_int_equal(out[1].id, out[0].id);
+    assert_int_equal(out[2].created, 0);
+    assert_int_equal(out[2].id, before);
+    assert_int_equal(out[3].created, 1);
+    assert_int_equal(w_pending(n, c), 3);
+    tu_close(&env);
+}
+
+static void test_batch_http(void **state)
+{
+    (void)state;
+    api_env a;
+    api_open(&a, T0);
+    nudge *n = a.env.n;
+    int64_t p1 = w_patient(n, a.clinic_a, 1), p2 = w_patient(n, a.clinic_a, 2);
+    int64_t pb = w_patient(n, a.clinic_b, 3);
+    char body[512];
+    snprintf(body, sizeof body,
+             "{\"items\":[{\"patient_id\":%lld,\"template\":\"prescription_ready\"},"
+             "{\"patient_id\":%lld,\"template\":\"prescription_ready\",\"priority\":\"high\"},"
+             "{\"patient_id\":%lld,\"template\":\"prescription_ready\",\"dedupe_key\":\"d1\"}]}",
+             (long long)p1, (long long)p2, (long long)p1);
+    api_resp r = api_call(&a, "POST", "/v1/notifications:batch", a.integ_a, body);
+    assert_int_equal(r.status, 201);
+    json_t *items = json_object_get(r.json, "items");
+    assert_int_equal(json_array_size(items), 3);
+    int64_t ids[3];
+    for (size_t i = 0; i < 3; i++) {
+        ids[i] = json_integer_value(json_object_get(json_array_get(items, i), "id"));
+        assert_true(ids[i] > 0);
+        assert_true(json_is_true(json_object_get(json_array_get(items, i), "created")));
+    }
+    assert_true(ids[0] != ids[1] && ids[1] != ids[2] && ids[0] != ids[2]);
+    api_free(&r);
+    assert_int_equal(w_pending(n, a.clinic_a), 3);
+
+    /* Every bad item listed, each by index; nothing written. */
+    snprintf(body, sizeof body,
+             "{\"items\":[{\"patient_id\":%lld,\"template\":\"prescription_ready\"},"
+             "{\"patient_id\":%lld,\"template\":\"prescription_ready\"},"
+             "{\"patient_id\":%lld,\"template\":\"no_such_template\"}]}",
+             (long long)p1, (long long)pb, (long long)p2);
+    r = api_call(&a, "POST", "/v1/notifications:batch", a.integ_a, body);
+    API_EXPECT_PROBLEM(r, 422, "items[1].patient_id");
+    json_t *errs = json_object_get(r.json, "errors");
+    assert_int_equal(json_array_size(errs), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(errs, 1), "field")),
+                        "items[2].template");
+    api_free(&r);
+    snprintf(body, sizeof body,
+             "{\"items\":[{\"patient_id\":%lld,\"template\":\"prescription_ready\"},"
+             "{\"patient_id\":%lld,\"template\":\"prescription_ready\",\"priority\":5}]}",
+             (long long)p1, (long long)p2);
+    r = api_call(&a, "POST", "/v1/notifications:batch", a.integ_a, body);
+    API_EXPECT_PROBLEM(r, 422, "items[1].priority");
+    api_free(&r);
+    r = api_call(&a, "POST", "/v1/notifications:batch", a.integ_a, "{\"items\":[]}");
+    API_EXPECT_PROBLEM(r, 422, "items");
+    api_free(&r);
+    assert_int_equal(w_pending(n, a.clinic_a), 3);
+
+    /* Idempotency-Key: the second call answers the first's result. */
+    snprintf(body, sizeof body,
+             "{\"items\":[{\"patient_id\":%lld,\"template\":\"prescription_ready\"}]}",
+             (long long)p2);
+    const char *hk[] = {"Idempotency-Key: batch-1", NULL};
+    api_resp r1 = api_call_raw(&a, "POST", "/v1/notifications:batch", a.integ_a, body,
+                               strlen(body), hk);
+    api_resp r2 = api_call_raw(&a, "POST", "/v1/notifications:batch", a.integ_a, body,
+                               strlen(body), hk);
+    assert_int_equal(r1.status, 201);
+    assert_int_equal(r2.status, 201);
+    assert_string_equal(r1.body, r2.body);
+    api_free(&r1);
+    api_free(&r2);
+    assert_int_equal(w_pending(n, a.clinic_a), 4);
+    api_close(&a);
+}
+
+/* ---- group commit ---- */
+
+#define GC_THREADS 8
+#define GC_EACH 40
+
+struct gc_caller {
+    const char *db;
+    nudge_clock *clock;
+    int64_t clinic, patient;
+    int64_t ids[GC_EACH];
+};
+
+static void *gc_call(void *arg)
+{
+    struct gc_caller *g = arg;
+    nudge_config cfg = {.db = g->db, .outbox_dir = "/tmp", .clock = g->clock};
+    nudge *n;
+    nudge_err e = {0};
+    if (nudge_open(&cfg, &n, &e) < 0)
+        fail_msg("open: %s", e.msg);
+    for (int i = 0; i < GC_EACH; i++) {
+        nudge_send s = {.patient_id = g->patient, .template_name = "prescription_ready",
+                        .priority = NUDGE_NORMAL};
+        if (nudge_enqueue(n, g->clinic, &s, &g->ids[i], NULL, &e) < 0)
+            fail_msg("enqueue: %s", e.msg);
+    }
+    nudge_close(n);
+    return NULL;
+}
+
+static int gc_chain(void *ctx, const nudge_audit_chain *c)
+{
+    (void)ctx;
+    (void)c;
+    return 0;
+}
+
+static void test_group_many_threads(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, T0);
+    int64_t c = w_clinic(env.n, "Group Clinic");
+    struct gc_caller g[GC_THREADS];
+    pthread_t t[GC_THREADS];
+    for (int i = 0; i < GC_THREADS; i++) {
+        g[i] = (struct gc_caller){.db = env.db, .clock = &env.clock, .clinic = c,
+                                  .patient = w_patient(env.n, c, i)};
+        pthread_create(&t[i], NULL, gc_call, &g[i]);
+    }
+    for (int i = 0; i < GC_THREADS; i++)
+        pthread_join(t[i], NULL);
+    /* Every id distinct... */
+    int64_t *all = calloc(GC_THREADS * GC_EACH, sizeof *all);
+    for (int i = 0; i < GC_THREADS * GC_EACH; i++)
+        all[i] = g[i / GC_EACH].ids[i % GC_EACH];
+    for (int i = 0; i < GC_THREADS * GC_EACH; i++)
+        for (int j = 0; j < i; j++)
+            assert_true(all[i] != all[j]);
+    free(all);
+    /* ... and on disk: a handle opened afterwards sees each row and an
+     * audit chain without a gap. */
+    nudge_close(env.n);
+    nudge_config cfg = {.db = env.db, .outbox_dir = env.outbox, .clock = &env.clock};
+    nudge_err e = {0};
+    assert_int_equal(nudge_open(&cfg, &env.n, &e), 0);
+    assert_int_equal(w_pending(env.n, c), GC_THREADS * GC_EACH);
+    assert_int_equal(w_audit_rows(env.n), GC_THREADS * GC_EACH);
+    assert_int_equal(nudge_audit_verify(env.n, c, gc_chain, NULL, &e), 0);
+    tu_close(&env);
+}
+
+/* Writes handed straight to the committer, so a test chooses what fails. */
+struct gc_write {
+    nudge *n;
+    int64_t clinic, patient;
+    const char *dedupe;
+    int fail, hold; /* hold: wait, leading, until `hold` writes queue behind */
+    int leading;    /* set once a held write runs: its group is taken */
+    int rc, created;
+    int64_t id;
+    nudge_err err;
+};
+
+static int gc_fn(nudge *n, void *arg, nudge_err *err)
+{
+    struct gc_write *w = arg;
+    if (w->hold)
+        __atomic_store_n(&w->leading, 1, __ATOMIC_SEQ_CST);
+    while (w->hold && commit_waiting(w->n) < w->hold)
+        sched_yield();
+    if (w->hold)
+        return 0;
+    queue_item it = {.clinic_id = w->clinic, .patient_id = w->patient, .channel = "sms",
+                     .recipient = "+919876500001", .template_name = "t", .language = "en",
+                     .category = "transactional", .body = "hello", .priority = NUDGE_NORMAL,
+                     .due_at = T0, .dedupe_key = w->dedupe, .max_retries = 3};
+    if (queue_insert(n, &it, &w->id, &w->created, err) < 0)
+        return -1;
+    if (w->fail) /* after its row went in: the savepoint must take it back */
+        return nudge_err_set(err, NUDGE_EINVAL, "patient", "refused on purpose");
+    return 0;
+}
+
+static void *gc_write_thread(void *arg)
+{
+    struct gc_write *w = arg;
+    w->rc = commit_run(w->n, gc_fn, w, &w->err);
+    return NULL;
+}
+
+static void test_group_fails_alone_and_dedupes(void **state)
+{
+    (void)state;
+    if (tu_pg_admin())
+        skip(); /* PostgreSQL commits each write on its own connection */
+    tu_env env;
+    tu_open(&env, T0);
+    int64_t c = w_clinic(env.n, "Group Clinic"), p = w_patient(env.n, c, 1);
+    nudge *h[4];
+    nudge_config cfg = {.db = env.db, .outbox_dir = env.outbox, .clock = &env.clock};
+    nudge_err e = {0};
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(nudge_open(&cfg, &h[i], &e), 0);
+    /* w[0] leads a group of its own and waits there until the three others
+     * queue, so they form the next group together. */
+    struct gc_write w[4] = {
+        {.n = h[0], .hold = 3},
+        {.n = h[1], .clinic = c, .patient = p, .dedupe = "same"},
+        {.n = h[2], .clinic = c, .patient = p, .fail = 1},
+        {.n = h[3], .clinic = c, .patient = p, .dedupe = "same"},
+    };
+    pthread_t t[4];
+    pthread_create(&t[0], NULL, gc_write_thread, &w[0]);
+    while (!__atomic_load_n(&w[0].leading, __ATOMIC_SEQ_CST)) /* w[0] has taken its group */
+        sched_yield();
+    for (int i = 1; i < 4; i++)
+        pthread_create(&t[i], NULL, gc_write_thread, &w[i]);
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    assert_int_equal(w[0].rc, 0);
+    assert_int_equal(w[1].rc, 0);
+    assert_int_equal(w[3].rc, 0);
+    assert_int_equal(w[2].rc, -1);
+    assert_string_equal(w[2].err.msg, "refused on purpose");
+    /* One row for the dedupe key, whichever of the two came first. */
+    assert_int_equal(w[1].id, w[3].id);
+    assert_int_equal(w[1].created + w[3].created, 1);
+    /* The failed write's row was taken back; the group's others stayed. */
+    assert_int_equal(w_pending(env.n, c), 1);
+    for (int i = 0; i < 4; i++)
+        nudge_close(h[i]);
+    tu_close(&env);
+}
+
+static void test_group_wal_bounded(void **state)
+{
+    (void)state;
+    if (tu_pg_admin())
+        skip(); /* no WAL file of ours on PostgreSQL */
+    char dir[128], db[192], wal[200];
+    tu_tmpdir(dir, sizeof dir);
+    snprintf(db, sizeof db, "%s/w.db?synchronous=normal", dir);
+    snprintf(wal, sizeof wal, "%s/w.db-wal", dir);
+    nudge_clock clock;
+    nudge_clock_fake(&clock, T0);
+    nudge_config cfg = {.db = db, .outbox_dir = dir, .clock = &clock};
+    nudge *n;
+    nudge_err e = {0};
+    assert_int_equal(nudge_open(&cfg, &n, &e), 0);
+    int64_t c = w_clinic(n, "WAL Clinic"), p = w_patient(n, c, 1);
+    /* Each enqueue writes a handful of pages (the row, its indexes, the
+     * audit line): 4000 of them would leave a WAL of tens of MB if nothing
+     * checkpointed, since the committer's connection runs no
+     * auto-checkpoint. The bound: the TRUNCATE mark (8000 frames of 4 KiB
+     * pages) plus one group. */
+    off_t most = 0;
+    for (int i = 0; i < 4000; i++) {
+        nudge_send s = {.patient_id = p, .template_name = "prescription_ready",
+                        .priority = NUDGE_NORMAL};
+        if (nudge_enqueue(n, c, &s, NULL, NULL, &e) < 0)
+            fail_msg("enqueue: %s", e.msg);
+        struct stat st;
+        if (stat(wal, &st) == 0 && st.st_size > most)
+            most = st.st_size;
+    }
+    assert_true(most > 0);
+    assert_true(most < (off_t)9000 * (4096 + 24));
+    assert_int_equal(w_pending(n, c), 4000);
+    nudge_close(n);
+    tu_rmrf(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_batch_good),
+        cmocka_unit_test(test_batch_bad_item_fails_all),
+        cmocka_unit_test(test_batch_dedupe),
+        cmocka_unit_test(test_batch_http),
+        cmocka_unit_test(test_group_many_threads),
+        cmocka_unit_test(test_group_fails_alone_and_dedupes),
+        cmocka_unit_test(test_group_wal_bounded),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
