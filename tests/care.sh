@@ -5,7 +5,8 @@
 # A patient's question answered from the shipped FAQ and the ticket
 # resolved; an urgent one escalated with priority urgent; staff reply,
 # assign, close; the FAQ's own entries and threshold; the ledger, a
-# redemption refused below zero with nothing written, the rules. Bad input:
+# redemption refused below zero with nothing written, the rules; the FAQ's
+# threshold and the staff digest's time over HTTP. Bad input:
 # the CLI says what is wrong and exits non-zero, HTTP answers a problem
 # naming the field; nothing is written either way. Every HTTP answer is
 # checked against docs/openapi.json (tests/contract.py).
@@ -174,6 +175,24 @@ check "GET loyalty: balance and the newest entries" \
     test "$code/$(field balance)/$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["entries"]))' "$D/body")" = 200/65/2
 code=$(api PUT /v1/loyalty/rules "$KEY" '{"kind":"visit","points":10}')
 check "PUT /v1/loyalty/rules: the rules" bash -c "test $code = 200 && grep -q '\"visit\"' '$D/body'"
+# The settings the CLI has: the FAQ's threshold, the staff digest's time.
+code=$(api PUT /v1/faq/threshold "$KEY" '{"threshold":70}')
+check "PUT /v1/faq/threshold: 70" test "$code/$(field threshold)" = 200/70
+check "the CLI sees the same threshold" test "$(nd faq threshold --clinic "$C")" = 70
+code=$(api GET /v1/faq/threshold "$STAFF")
+check "GET /v1/faq/threshold with a staff key: 70" test "$code/$(field threshold)" = 200/70
+code=$(api PUT /v1/faq/threshold "$STAFF" '{"threshold":10}')
+check "PUT /v1/faq/threshold with a staff key: 403" test "$code" = 403
+# (serve's tick runs on the real clock and stamps the day of a digest it
+# sent: the bad requests below start from no digest, which it leaves alone.)
+code=$(api PUT /v1/staff/digest "$KEY" '{"digest_at":"07:30"}')
+check "PUT /v1/staff/digest: 07:30" test "$code/$(field digest_at)" = 200/07:30
+code=$(api GET /v1/staff/digest "$STAFF")
+check "GET /v1/staff/digest: 07:30" test "$code/$(field digest_at)" = 200/07:30
+code=$(api PUT /v1/staff/digest "$KEY" '{"digest_at":null}')
+check "PUT /v1/staff/digest null: no digest" test "$code/$(field digest_at)" = 200/None
+code=$(api GET /v1/staff/digest "$STAFF")
+check "GET /v1/staff/digest: null" test "$code/$(field digest_at)" = 200/None
 
 # Bad input over HTTP: a problem naming the field, nothing written (but
 # the keys' last use and the running server's periodic slots).
@@ -210,6 +229,21 @@ hbad "an unknown field: 422 naming it" 422 colour \
 hbad "a blank answer: 422 naming answer" 422 answer POST /v1/faq "$KEY" '{"question":"q","answer":" "}'
 hbad "a rule with a service but kind visit: 422 naming service" 422 service \
     PUT /v1/loyalty/rules "$KEY" '{"kind":"visit","service":"X","points":5}'
+hbad "a threshold over 100: 422 naming threshold" 422 threshold \
+    PUT /v1/faq/threshold "$KEY" '{"threshold":101}'
+hbad "a threshold of 2^32+50: 422 naming threshold" 422 threshold \
+    PUT /v1/faq/threshold "$KEY" '{"threshold":4294967346}'
+hbad "a threshold as a string: 422 naming threshold" 422 threshold \
+    PUT /v1/faq/threshold "$KEY" '{"threshold":"60"}'
+hbad "no threshold: 422 naming threshold" 422 threshold PUT /v1/faq/threshold "$KEY" '{}'
+hbad "a digest at 24:00: 422 naming digest_at" 422 digest_at \
+    PUT /v1/staff/digest "$KEY" '{"digest_at":"24:00"}'
+hbad "a digest at \"\": 422 naming digest_at" 422 digest_at \
+    PUT /v1/staff/digest "$KEY" '{"digest_at":""}'
+hbad "a digest at 730: 422 naming digest_at" 422 digest_at \
+    PUT /v1/staff/digest "$KEY" '{"digest_at":730}'
+hbad "the digest's unknown field: 422 naming it" 422 at \
+    PUT /v1/staff/digest "$KEY" '{"digest_at":"07:00","at":"07:00"}'
 code=$(api GET "/v1/tickets?status=shut" "$STAFF")
 check "an unknown status filter: 422" test "$code" = 422
 

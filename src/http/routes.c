@@ -40,6 +40,8 @@ H(api_patient_consent); H(api_patient_consent_record); H(api_usage); H(api_unsub
 H(api_template_preview);
 H(api_prescription_change); H(api_lab_create); H(api_lab_list); H(api_lab_done);
 H(api_followup_create); H(api_patient_ready);
+/* issue 10's settings: the FAQ's threshold (care.c), the digest's time (staff.c) */
+H(api_faq_threshold); H(api_staff_digest);
 #undef H
 
 #define ADMIN NUDGE_ROLE_ADMIN
@@ -152,5 +154,11 @@ const http_route http_routes[] = {
     {"GET", "/v1/usage", api_usage, STAFF, "month"},
     {"GET", "/unsubscribe", api_unsubscribe, 0, NULL},
     {"POST", "/unsubscribe", api_unsubscribe, 0, NULL},
+    /* issue 10's settings, read by staff and set by an admin as the
+     * loyalty rules are */
+    {"GET", "/v1/faq/threshold", api_faq_threshold, STAFF, NULL},
+    {"PUT", "/v1/faq/threshold", api_faq_threshold, ADMIN, NULL},
+    {"GET", "/v1/staff/digest", api_staff_digest, STAFF, NULL},
+    {"PUT", "/v1/staff/digest", api_staff_digest, ADMIN, NULL},
     {NULL, NULL, NULL, 0, NULL},
 };
