@@ -461,7 +461,7 @@ static int hook_post(const char *url, char *body, struct curl_slist *h, int *sta
     if (rc == CURLE_OK)
         curl_easy_getinfo(x.easy, CURLINFO_RESPONSE_CODE, &code);
     else
-        snprintf(detail, dn, "%.200s", x.errbuf[0] ? x.errbuf : curl_easy_strerror(rc));
+        utf8_clip(detail, dn < 201 ? dn : 201, x.errbuf[0] ? x.errbuf : curl_easy_strerror(rc));
     *status = (int)code;
     if (rc == CURLE_OK && (code < 200 || code > 299))
         snprintf(detail, dn, "HTTP %ld", code);
