@@ -229,21 +229,19 @@ hbad "an unknown field: 422 naming it" 422 colour \
 hbad "a blank answer: 422 naming answer" 422 answer POST /v1/faq "$KEY" '{"question":"q","answer":" "}'
 hbad "a rule with a service but kind visit: 422 naming service" 422 service \
     PUT /v1/loyalty/rules "$KEY" '{"kind":"visit","service":"X","points":5}'
-hbad "a threshold over 100: 422 naming threshold" 422 threshold \
-    PUT /v1/faq/threshold "$KEY" '{"threshold":101}'
-hbad "a threshold of 2^32+50: 422 naming threshold" 422 threshold \
-    PUT /v1/faq/threshold "$KEY" '{"threshold":4294967346}'
-hbad "a threshold as a string: 422 naming threshold" 422 threshold \
-    PUT /v1/faq/threshold "$KEY" '{"threshold":"60"}'
-hbad "no threshold: 422 naming threshold" 422 threshold PUT /v1/faq/threshold "$KEY" '{}'
-hbad "a digest at 24:00: 422 naming digest_at" 422 digest_at \
-    PUT /v1/staff/digest "$KEY" '{"digest_at":"24:00"}'
-hbad "a digest at \"\": 422 naming digest_at" 422 digest_at \
-    PUT /v1/staff/digest "$KEY" '{"digest_at":""}'
-hbad "a digest at 730: 422 naming digest_at" 422 digest_at \
-    PUT /v1/staff/digest "$KEY" '{"digest_at":730}'
-hbad "the digest's unknown field: 422 naming it" 422 at \
-    PUT /v1/staff/digest "$KEY" '{"digest_at":"07:00","at":"07:00"}'
+# The settings' bad values, each a 422 naming the field: what|field|path|body
+while IFS='|' read -r -u 3 what fld path body; do
+    hbad "$what: 422 naming $fld" 422 "$fld" PUT "$path" "$KEY" "$body"
+done 3<<'EOF'
+a threshold over 100|threshold|/v1/faq/threshold|{"threshold":101}
+a threshold of 2^32+50|threshold|/v1/faq/threshold|{"threshold":4294967346}
+a threshold as a string|threshold|/v1/faq/threshold|{"threshold":"60"}
+no threshold|threshold|/v1/faq/threshold|{}
+a digest at 24:00|digest_at|/v1/staff/digest|{"digest_at":"24:00"}
+a digest at ""|digest_at|/v1/staff/digest|{"digest_at":""}
+a digest at 730|digest_at|/v1/staff/digest|{"digest_at":730}
+the digest's unknown field|at|/v1/staff/digest|{"digest_at":"07:00","at":"07:00"}
+EOF
 code=$(api GET "/v1/tickets?status=shut" "$STAFF")
 check "an unknown status filter: 422" test "$code" = 422
 
