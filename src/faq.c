@@ -224,7 +224,7 @@ int nudge_faq_set_threshold(nudge *n, int64_t clinic_id, int threshold, nudge_er
     nudge_clinic c;
     if (nudge_clinic_get(n, clinic_id, &c, err) < 0)
         return -1;
-    if (store_begin(n->db, err) < 0)
+    if (store_begin_clinic(n->db, clinic_id, err) < 0)
         return -1;
     char detail[32];
     snprintf(detail, sizeof detail, "threshold=%d", threshold);
@@ -325,7 +325,7 @@ int nudge_faq_add(nudge *n, nudge_faq *f, nudge_err *err)
     nudge_clinic c;
     if (nudge_clinic_get(n, f->clinic_id, &c, err) < 0)
         return -1;
-    if (store_begin(n->db, err) < 0)
+    if (store_begin_clinic(n->db, f->clinic_id, err) < 0)
         return -1;
     if (faq_insert(n, f, NULL, &f->id, err) != 1 ||
         audit_add(n, f->clinic_id, "faq.add", "faq", f->id, f->question, err) < 0) {
@@ -342,7 +342,7 @@ int nudge_faq_remove(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err)
     nudge_faq f;
     if (nudge_faq_get(n, clinic_id, id, &f, err) < 0)
         return -1;
-    if (store_begin(n->db, err) < 0)
+    if (store_begin_clinic(n->db, f.clinic_id, err) < 0)
         return -1;
     /* A ticket it resolved keeps its record of the answer, not the link. */
     if (ticket_forget_faq(n, f.clinic_id, id, err) < 0 ||
@@ -381,7 +381,7 @@ int nudge_faq_seed(nudge *n, int64_t clinic_id, int *added, nudge_err *err)
     nudge_clinic c;
     if (nudge_clinic_get(n, clinic_id, &c, err) < 0)
         return -1;
-    if (store_begin(n->db, err) < 0)
+    if (store_begin_clinic(n->db, clinic_id, err) < 0)
         return -1;
     if (faq_seed(n, clinic_id, added, err) < 0) {
         store_rollback(n->db);

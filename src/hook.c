@@ -197,7 +197,7 @@ int nudge_hook_add(nudge *n, nudge_hook *h, nudge_err *err)
     OPENSSL_cleanse(rnd, sizeof rnd);
     h->created_at = clock_now(n);
     h->active = 1;
-    if (store_begin(n->db, err) < 0)
+    if (store_begin_clinic(n->db, h->clinic_id, err) < 0)
         goto fail;
     if (store_scalar(n->db, &h->id, err,
                      "INSERT INTO hook_subscriptions (clinic_id, url, event_types, secret, active, "
@@ -264,7 +264,8 @@ int nudge_hook_get(nudge *n, int64_t clinic_id, int64_t id, nudge_hook *out, nud
 int nudge_hook_remove(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err)
 {
     nudge_hook h;
-    if (nudge_hook_get(n, clinic_id, id, &h, err) < 0 || store_begin(n->db, err) < 0)
+    if (nudge_hook_get(n, clinic_id, id, &h, err) < 0 ||
+        store_begin_clinic(n->db, h.clinic_id, err) < 0)
         return -1;
     /* Its deliveries and their attempts go with it (ON DELETE CASCADE). */
     if (store_exec(n->db, err, "DELETE FROM hook_subscriptions WHERE clinic_id = ? AND id = ?",
@@ -460,7 +461,7 @@ static int hook_post(const char *url, char *body, struct curl_slist *h, int *sta
     if (rc == CURLE_OK)
         curl_easy_getinfo(x.easy, CURLINFO_RESPONSE_CODE, &code);
     else
-        snprintf(detail, dn, "%.200s", x.errbuf[0] ? x.errbuf : curl_easy_strerror(rc));
+        utf8_clip(detail, dn < 201 ? dn : 201, x.errbuf[0] ? x.errbuf : curl_easy_strerror(rc));
     *status = (int)code;
     if (rc == CURLE_OK && (code < 200 || code > 299))
         snprintf(detail, dn, "HTTP %ld", code);

@@ -90,7 +90,7 @@ static int loyalty_change(nudge *n, int64_t clinic_id, int64_t patient_id, int64
     nudge_patient p;
     if (nudge_patient_get(n, clinic_id, patient_id, &p, err) < 0)
         return -1;
-    if (store_begin(n->db, err) < 0)
+    if (store_begin_clinic(n->db, p.clinic_id, err) < 0)
         return -1;
     if (loyalty_apply(n, p.clinic_id, p.id, points, reason, ref_kind, 0, id, NULL, err) < 0) {
         store_rollback(n->db);
@@ -208,7 +208,7 @@ int nudge_loyalty_visit(nudge *n, int64_t clinic_id, int64_t appointment_id, int
                         nudge_err *err)
 {
     err_clear(err);
-    if (store_begin(n->db, err) < 0)
+    if (store_begin_clinic(n->db, clinic_id, err) < 0)
         return -1;
     if (loyalty_visit(n, clinic_id, appointment_id, points, err) < 0) {
         store_rollback(n->db);
@@ -231,7 +231,8 @@ int nudge_loyalty_rule_set(nudge *n, nudge_loyalty_rule *r, nudge_err *err)
         return err_set(err, NUDGE_EINVAL, "points", "points are 0 (remove the rule) to %lld",
                        LOYALTY_MAX_POINTS);
     nudge_clinic c;
-    if (nudge_clinic_get(n, r->clinic_id, &c, err) < 0 || store_begin(n->db, err) < 0)
+    if (nudge_clinic_get(n, r->clinic_id, &c, err) < 0 ||
+        store_begin_clinic(n->db, r->clinic_id, err) < 0)
         return -1;
     char detail[200];
     snprintf(detail, sizeof detail, "%s %.128s = %lld", r->kind, r->service, (long long)r->points);

@@ -77,7 +77,7 @@ int nudge_staff_add(nudge *n, nudge_staff *s, nudge_err *err)
     if (nudge_clinic_get(n, s->clinic_id, &c, err) < 0 || staff_check(&c, s, err) < 0)
         return -1;
     s->created_at = clock_now(n);
-    if (store_begin(n->db, err) < 0)
+    if (store_begin_clinic(n->db, s->clinic_id, err) < 0)
         return -1;
     if (store_scalar(n->db, &s->id, err,
                      "INSERT INTO staff_members (clinic_id, name, role, email, phone, chat_url, alerts, "
@@ -137,7 +137,7 @@ int nudge_staff_remove(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err)
         return -1;
     if (!s.id)
         return err_set(err, NUDGE_ENOTFOUND, "staff", "no staff member %lld", (long long)id);
-    if (store_begin(n->db, err) < 0)
+    if (store_begin_clinic(n->db, s.clinic_id, err) < 0)
         return -1;
     /* Their deliveries go with them (ON DELETE CASCADE): nothing more is
      * sent to someone who left. */
@@ -158,7 +158,7 @@ int nudge_staff_digest_set(nudge *n, int64_t clinic_id, int minute, nudge_err *e
         return -1;
     if (minute < -1 || minute >= 1440)
         return err_set(err, NUDGE_EINVAL, "digest_at", "digest_at is HH:MM, or none");
-    if (store_begin(n->db, err) < 0)
+    if (store_begin_clinic(n->db, clinic_id, err) < 0)
         return -1;
     int rc = minute < 0
                  ? store_exec(n->db, err, "DELETE FROM staff_digests WHERE clinic_id = ?",
@@ -253,7 +253,7 @@ int nudge_staff_alert(nudge *n, int64_t clinic_id, const char *role, const char 
         return -1;
     if (str_blank(text) || !text_ok(text))
         return err_set(err, NUDGE_EINVAL, "text", "text is required, without control characters");
-    if (store_begin(n->db, err) < 0)
+    if (store_begin_clinic(n->db, clinic_id, err) < 0)
         return -1;
     if (staff_alert(n, clinic_id, role, 0, text, key, count, err) < 0) {
         store_rollback(n->db);

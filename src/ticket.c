@@ -193,7 +193,7 @@ int nudge_ticket_open(nudge *n, nudge_ticket *t, nudge_err *err)
         }
     }
     int64_t now = clock_now(n);
-    if (store_begin(n->db, err) < 0)
+    if (store_begin_clinic(n->db, t->clinic_id, err) < 0)
         return -1;
     if (store_scalar(n->db, &t->id, err,
                      "INSERT INTO tickets (clinic_id, patient_id, subject, description, priority, "
@@ -350,7 +350,7 @@ int nudge_ticket_reply(nudge *n, int64_t clinic_id, int64_t id, const char *auth
     if (!t.patient_id)
         return err_set(err, NUDGE_ECONFLICT, "patient_id",
                        "ticket %lld has no patient to reply to", (long long)id);
-    if (store_begin(n->db, err) < 0)
+    if (store_begin_clinic(n->db, t.clinic_id, err) < 0)
         return -1;
     int64_t mid = 0, nid = 0;
     int sent = ticket_send(n, &t, "ticket_reply", "message", text, author, 0, NULL, &mid, &nid,
@@ -384,7 +384,7 @@ int nudge_ticket_assign(nudge *n, int64_t clinic_id, int64_t id, const char *ass
         return err_set(err, NUDGE_ECONFLICT, "status", "ticket %lld is closed", (long long)id);
     snprintf(t.assigned_to, sizeof t.assigned_to, "%s", assignee);
     int take = !strcmp(t.status, "open") || !strcmp(t.status, "escalated");
-    if (store_begin(n->db, err) < 0)
+    if (store_begin_clinic(n->db, t.clinic_id, err) < 0)
         return -1;
     if (ticket_set_status(n, &t, take ? "in_progress" : t.status, err) < 0 ||
         audit_add(n, t.clinic_id, "ticket.assign", "ticket", t.id, assignee, err) < 0) {
@@ -403,7 +403,7 @@ int nudge_ticket_close(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err)
     if (!strcmp(t.status, "closed"))
         return err_set(err, NUDGE_ECONFLICT, "status", "ticket %lld is already closed",
                        (long long)id);
-    if (store_begin(n->db, err) < 0)
+    if (store_begin_clinic(n->db, t.clinic_id, err) < 0)
         return -1;
     if (ticket_set_status(n, &t, "closed", err) < 0 ||
         ticket_event(n, &t, "ticket.closed", NULL, err) < 0 ||
@@ -517,7 +517,8 @@ int nudge_ticket_autoresolve(nudge *n, int64_t clinic_id, int64_t id, nudge_tick
 {
     err_clear(err);
     nudge_ticket t;
-    if (nudge_ticket_get(n, clinic_id, id, &t, err) < 0 || store_begin(n->db, err) < 0)
+    if (nudge_ticket_get(n, clinic_id, id, &t, err) < 0 ||
+        store_begin_clinic(n->db, t.clinic_id, err) < 0)
         return -1;
     if (ticket_autoresolve(n, t.clinic_id, id, out, err) < 0) {
         store_rollback(n->db);

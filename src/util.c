@@ -56,37 +56,69 @@ int str_field(char *dst, size_t n, const char *src, const char *field, nudge_err
     return 0;
 }
 
-static int utf8_scan(const char *s, int controls)
+/* The length of the valid UTF-8 character at p, 0 if none begins there:
+ * the shortest form only, no surrogates, nothing past U+10FFFF. Never
+ * reads past a NUL (which is no continuation byte). */
+static int utf8_char(const unsigned char *p)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        if (*p < 0x80) {
-            if (!controls && ((*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r') || *p == 0x7f))
-                return 0;
-            p++;
-            continue;
-        }
-        /* The shortest form only, no surrogates, nothing past U+10FFFF. */
-        int n = *p >= 0xF0 && *p <= 0xF4 ? 4 : *p >= 0xE0 ? 3 : *p >= 0xC2 && *p < 0xE0 ? 2 : 0;
-        if (!n || (n == 3 && *p > 0xEF))
+    if (*p < 0x80)
+        return 1;
+    int n = *p >= 0xF0 && *p <= 0xF4 ? 4 : *p >= 0xE0 ? 3 : *p >= 0xC2 && *p < 0xE0 ? 2 : 0;
+    if (!n || (n == 3 && *p > 0xEF))
+        return 0;
+    unsigned cp = *p & (0x7F >> n);
+    for (int i = 1; i < n; i++) {
+        if ((p[i] & 0xC0) != 0x80)
             return 0;
-        unsigned cp = *p & (0x7F >> n);
-        for (int i = 1; i < n; i++) {
-            if ((p[i] & 0xC0) != 0x80)
-                return 0;
-            cp = cp << 6 | (p[i] & 0x3F);
-        }
-        if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-            (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+        cp = cp << 6 | (p[i] & 0x3F);
+    }
+    if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+        (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+        return 0;
+    return n;
+}
+
+int text_ok(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        if ((*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r') || *p == 0x7f)
+            return 0;
+        int n = utf8_char(p);
+        if (!n)
             return 0;
         p += n;
     }
     return 1;
 }
 
-int text_ok(const char *s)
+int utf8_ok(const char *s)
 {
-    return utf8_scan(s, 0);
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        int n = utf8_char(p);
+        if (!n)
+            return 0;
+        p += n;
+    }
+    return 1;
+}
+
+char *utf8_clip(char *dst, size_t size, const char *s)
+{
+    size_t l = 0;
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p && size;) {
+        int n = utf8_char(p);
+        if (l + (size_t)(n ? n : 1) >= size)
+            break; /* the whole character or nothing */
+        if (n)
+            memcpy(dst + l, p, (size_t)n);
+        else
+            dst[l] = '?';
+        l += n ? (size_t)n : 1;
+        p += n ? n : 1;
+    }
+    if (size)
+        dst[l] = 0;
+    return dst;
 }
 
 static void *xrealloc(void *p, size_t n)

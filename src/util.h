@@ -30,6 +30,15 @@ int email_ok(const char *s);
 /* UTF-8 (shortest forms, no surrogates) without control characters but
  * tab and line breaks: what a person may write into any text nudge keeps. */
 int text_ok(const char *s);
+/* Any valid UTF-8 (the same forms), control characters allowed: what the
+ * store binds as text (store_bind), on both engines alike. */
+int utf8_ok(const char *s);
+/* Foreign text (a provider's error, a server's answer, a patient's SMS)
+ * as nudge keeps it: s's characters into dst while they fit in size - 1
+ * bytes, never part of one, and '?' for each byte that begins no valid
+ * character (a byte count alone could split a Hindi letter, which
+ * PostgreSQL refuses). s NULL: "". Returns dst. */
+char *utf8_clip(char *dst, size_t size, const char *s);
 /* Whether the JSON text holds the string value at a dotted member path
  * ("invite.method"). Read in C, not by the engine, because SQLite's
  * json_extract and PostgreSQL's ->> differ, and these checks touch a

@@ -696,7 +696,7 @@ int nudge_workflow_put(nudge *n, int64_t clinic_id, const char *json, size_t len
     json_object_del(d, "version");
     char *text = json_dumps(d, JSON_COMPACT | JSON_PRESERVE_ORDER);
     int64_t v = 0;
-    if (!text || store_begin(n->db, err) < 0) {
+    if (!text || store_begin_clinic(n->db, clinic_id, err) < 0) {
         free(text);
         goto out;
     }
@@ -966,7 +966,7 @@ static int wf_execute(nudge *n, wf_run *r, nudge_err *err)
     for (int i = r->w.next_step; held && rc == 0; i++) {
         int64_t now = clock_now(n);
         if (i >= nsteps) { /* no steps left (a definition without any) */
-            if (store_begin(n->db, err) < 0 ||
+            if (store_begin_clinic(n->db, r->w.clinic_id, err) < 0 ||
                 wf_advance(n, r, i, wf_outcome(r->steps, 0), now, now, &held, err) < 0 ||
                 store_commit(n->db, err) < 0) {
                 store_rollback(n->db);
@@ -988,7 +988,7 @@ static int wf_execute(nudge *n, wf_run *r, nudge_err *err)
                     .now = now};
         nudge_err serr = {0};
         size_t before = json_array_size(r->steps);
-        if (store_begin(n->db, err) < 0) {
+        if (store_begin_clinic(n->db, r->w.clinic_id, err) < 0) {
             json_decref(args);
             rc = -1;
             break;

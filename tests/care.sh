@@ -5,7 +5,8 @@
 # A patient's question answered from the shipped FAQ and the ticket
 # resolved; an urgent one escalated with priority urgent; staff reply,
 # assign, close; the FAQ's own entries and threshold; the ledger, a
-# redemption refused below zero with nothing written, the rules. Bad input:
+# redemption refused below zero with nothing written, the rules; the FAQ's
+# threshold and the staff digest's time over HTTP. Bad input:
 # the CLI says what is wrong and exits non-zero, HTTP answers a problem
 # naming the field; nothing is written either way. Every HTTP answer is
 # checked against docs/openapi.json (tests/contract.py).
@@ -174,10 +175,30 @@ check "GET loyalty: balance and the newest entries" \
     test "$code/$(field balance)/$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["entries"]))' "$D/body")" = 200/65/2
 code=$(api PUT /v1/loyalty/rules "$KEY" '{"kind":"visit","points":10}')
 check "PUT /v1/loyalty/rules: the rules" bash -c "test $code = 200 && grep -q '\"visit\"' '$D/body'"
+# The settings the CLI has: the FAQ's threshold, the staff digest's time.
+code=$(api PUT /v1/faq/threshold "$KEY" '{"threshold":70}')
+check "PUT /v1/faq/threshold: 70" test "$code/$(field threshold)" = 200/70
+check "the CLI sees the same threshold" test "$(nd faq threshold --clinic "$C")" = 70
+code=$(api GET /v1/faq/threshold "$STAFF")
+check "GET /v1/faq/threshold with a staff key: 70" test "$code/$(field threshold)" = 200/70
+code=$(api PUT /v1/faq/threshold "$STAFF" '{"threshold":10}')
+check "PUT /v1/faq/threshold with a staff key: 403" test "$code" = 403
+# (serve's tick runs on the real clock and stamps the day of a digest it
+# sent: the bad requests below start from no digest, which it leaves alone.)
+code=$(api PUT /v1/staff/digest "$KEY" '{"digest_at":"07:30"}')
+check "PUT /v1/staff/digest: 07:30" test "$code/$(field digest_at)" = 200/07:30
+code=$(api GET /v1/staff/digest "$STAFF")
+check "GET /v1/staff/digest: 07:30" test "$code/$(field digest_at)" = 200/07:30
+code=$(api PUT /v1/staff/digest "$KEY" '{"digest_at":null}')
+check "PUT /v1/staff/digest null: no digest" test "$code/$(field digest_at)" = 200/None
+code=$(api GET /v1/staff/digest "$STAFF")
+check "GET /v1/staff/digest: null" test "$code/$(field digest_at)" = 200/None
 
 # Bad input over HTTP: a problem naming the field, nothing written (but
-# the keys' last use and the running server's periodic slots).
-state() { db_state "$DB" | grep -Ev '^(api_keys|periodic_runs|hook_scan)'; }
+# the keys' last use and the running server's periodic slots; and its
+# hourly scans, due on the real clock's half hour from --now's 06:00
+# +05:30, which a slow run reaches in the middle of these).
+state() { db_state "$DB" | grep -Ev '^(api_keys|periodic_runs|hook_scan|tasks|task_runs)'; }
 before=$(state)
 hbad() {
     local what=$1 want=$2 fld=$3; shift 3
@@ -210,6 +231,19 @@ hbad "an unknown field: 422 naming it" 422 colour \
 hbad "a blank answer: 422 naming answer" 422 answer POST /v1/faq "$KEY" '{"question":"q","answer":" "}'
 hbad "a rule with a service but kind visit: 422 naming service" 422 service \
     PUT /v1/loyalty/rules "$KEY" '{"kind":"visit","service":"X","points":5}'
+# The settings' bad values, each a 422 naming the field: what|field|path|body
+while IFS='|' read -r -u 3 what fld path body; do
+    hbad "$what: 422 naming $fld" 422 "$fld" PUT "$path" "$KEY" "$body"
+done 3<<'EOF'
+a threshold over 100|threshold|/v1/faq/threshold|{"threshold":101}
+a threshold of 2^32+50|threshold|/v1/faq/threshold|{"threshold":4294967346}
+a threshold as a string|threshold|/v1/faq/threshold|{"threshold":"60"}
+no threshold|threshold|/v1/faq/threshold|{}
+a digest at 24:00|digest_at|/v1/staff/digest|{"digest_at":"24:00"}
+a digest at ""|digest_at|/v1/staff/digest|{"digest_at":""}
+a digest at 730|digest_at|/v1/staff/digest|{"digest_at":730}
+the digest's unknown field|at|/v1/staff/digest|{"digest_at":"07:00","at":"07:00"}
+EOF
 code=$(api GET "/v1/tickets?status=shut" "$STAFF")
 check "an unknown status filter: 422" test "$code" = 422
 

@@ -588,10 +588,11 @@ static const char *key_of_role(api_env *a, int role)
 /* ---- what a write route takes ---- */
 
 /* body: a valid body, "@S@" where a string value goes and "@P@" for
- * clinic A's patient id; s: the string for a valid request. wrong: a body
- * with one field of the wrong type (wrong_field). if_match: the route
- * needs If-Match with the ETag a GET of the same path answers. body NULL:
- * the route takes no body. */
+ * clinic A's patient id; s: the string for a valid request (NULL: the
+ * body has no string value, and the invalid UTF-8 goes into a member of
+ * its own). wrong: a body with one field of the wrong type (wrong_field).
+ * if_match: the route needs If-Match with the ETag a GET of the same path
+ * answers. body NULL: the route takes no body. */
 typedef struct body_fx {
     const char *body, *s, *wrong, *wrong_field;
     int if_match;
@@ -766,6 +767,11 @@ static int body_for(const http_route *rt, const char *action, body_fx *fx)
           "{\"items\":[{\"patient_id\":@P@,\"template\":\"prescription_ready\","
           "\"priority\":5}]}",
           "items[0].priority", 0}},
+        /* issue 10's settings */
+        {"PUT", "/v1/faq/threshold", NULL,
+         {"{\"threshold\":60}", NULL, "{\"threshold\":\"60\"}", "threshold", 0}},
+        {"PUT", "/v1/staff/digest", NULL,
+         {"{\"digest_at\":\"@S@\"}", "07:30", "{\"digest_at\":730}", "digest_at", 0}},
     };
     for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
         if (strcmp(t[i].method, rt->method) || strcmp(t[i].pattern, rt->pattern))
@@ -786,6 +792,8 @@ static char *fill(const char *tmpl, const char *s, int64_t patient)
 {
     char pid[32];
     snprintf(pid, sizeof pid, "%lld", (long long)patient);
+    if (!s)
+        s = "";
     size_t cap = strlen(tmpl) + 8 * (strlen(s) + strlen(pid)) + 1;
     char *out = malloc(cap);
     snprintf(out, cap, "%s", tmpl);
@@ -1169,8 +1177,14 @@ static void test_bad_bodies_every_write_route(void **state)
             /* Without a body to hold them, the cases use bodies of their own;
              * a route that takes no body must refuse any that is not empty. */
             char *valid = takes ? fill(fx.body, fx.s, o.patient) : str_dup("{}");
-            char *bad_utf8 = takes ? fill(fx.body, "R\xff\xfem", o.patient)
-                                   : str_dup("{\"zz\":\"R\xff\xfem\"}");
+            char *bad_utf8;
+            if (takes && fx.s)
+                bad_utf8 = fill(fx.body, "R\xff\xfem", o.patient);
+            else {
+                bad_utf8 = malloc(strlen(valid) + 32);
+                sprintf(bad_utf8, "{\"zz\":\"R\xff\xfem\"%s%s", strcmp(valid, "{}") ? "," : "",
+                        valid + 1);
+            }
             char *unknown = malloc(strlen(valid) + 32);
             sprintf(unknown, "{\"zz_unknown\":1%s%s", strcmp(valid, "{}") ? "," : "", valid + 1);
             char *nested = malloc(strlen(valid) + sizeof deep + 32);

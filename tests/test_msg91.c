@@ -191,6 +191,29 @@ static void test_error_bodies(void **state)
     }
 }
 
+/* A provider's error in Hindi longer than the 200 bytes kept of it: cut
+ * on a character boundary, so PostgreSQL takes it and the send is
+ * recorded (failed, once), not sent again after its lease. */
+static void test_hindi_error_cut(void **state)
+{
+    NEED_FAKE;
+    fx *f = *state;
+    char ctl[512] = "{\"next\":[{\"status\":200,\"type\":\"error\",\"message\":\"";
+    char want[256] = "msg91 200: ";
+    for (int i = 0; i < 67; i++) { /* 201 bytes: a byte count splits the last */
+        strcat(ctl, "\xe0\xa4\xa4");
+        if (i < 66)
+            strcat(want, "\xe0\xa4\xa4");
+    }
+    strcat(ctl, "\"}]}");
+    fake_control(&f->mf, ctl);
+    int64_t id = send_one(f, "prescription_ready", NULL);
+    nudge_notification m = get(f, id);
+    assert_string_equal(m.status, "failed");
+    assert_int_equal(m.attempts, 1);
+    assert_string_equal(m.last_error, want);
+}
+
 static void test_reports(void **state)
 {
     NEED_FAKE;
@@ -223,6 +246,7 @@ int main(void)
         T(test_flow_request_as_documented),
         T(test_refused_before_any_request),
         T(test_error_bodies),
+        T(test_hindi_error_cut),
         T(test_reports),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

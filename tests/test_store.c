@@ -182,6 +182,30 @@ static void test_unique_violation_is_conflict(void **state)
     close_store(s, dir);
 }
 
+/* Bytes that are not UTF-8 are bad input on both engines alike: PostgreSQL
+ * would fail the statement (a store error, a 500), SQLite would keep what
+ * no JSON answer can carry. Nothing is written. */
+static void test_invalid_utf8_is_bad_input(void **state)
+{
+    (void)state;
+    char dir[64];
+    store *s = open_store(dir, sizeof dir);
+    nudge_err e = {0};
+    const char *bad[] = {"\xff\xfe", "a\xc3", "\xed\xa0\x80", "\xc0\xaf", "\xf4\x90\x80\x80"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_int_equal(store_exec(s, &e, "INSERT INTO t (u) VALUES (?)", bind_text(bad[i])), -1);
+        assert_int_equal(e.code, NUDGE_EINVAL);
+    }
+    int64_t n = -1;
+    assert_int_equal(store_scalar(s, &n, &e, "SELECT COUNT(*) FROM t"), 1);
+    assert_int_equal(n, 0);
+    /* Hindi, an emoji, a control character: text, and kept. */
+    assert_int_equal(store_exec(s, &e, "INSERT INTO t (u) VALUES (?)",
+                                bind_text("\xe0\xa4\xa6\xe0\xa4\xb0\xe0\xa5\x8d\xe0\xa4\xa6 \xf0\x9f\x98\x80 \x01")),
+                     0);
+    close_store(s, dir);
+}
+
 static void test_statement_cache_nesting(void **state)
 {
     (void)state;
@@ -591,6 +615,7 @@ int main(void)
         cmocka_unit_test(test_migrations_apply_once),
         cmocka_unit_test(test_binds_round_trip),
         cmocka_unit_test(test_nested_transactions),
+        cmocka_unit_test(test_invalid_utf8_is_bad_input),
         cmocka_unit_test(test_clinic_writers),
         cmocka_unit_test(test_unique_violation_is_conflict),
         cmocka_unit_test(test_statement_cache_nesting),

@@ -91,6 +91,31 @@ static void test_log_text(void **state)
     assert_string_equal(tiny, "..");
 }
 
+/* Foreign text is cut on character boundaries and its bad bytes
+ * replaced, so what nudge keeps is always UTF-8. */
+static void test_utf8_clip(void **state)
+{
+    (void)state;
+    char b[8];
+    /* दर्द: 12 bytes; 7 of them hold two whole letters, not two and a third. */
+    assert_string_equal(utf8_clip(b, sizeof b, "\xe0\xa4\xa6\xe0\xa4\xb0\xe0\xa5\x8d\xe0\xa4\xa6"),
+                        "\xe0\xa4\xa6\xe0\xa4\xb0");
+    assert_true(utf8_ok(b));
+    char c[16];
+    assert_string_equal(utf8_clip(c, sizeof c, "ab\xff\xc3x\xed\xa0\x80"), "ab??x???");
+    assert_string_equal(utf8_clip(b, 3, "ab\xf0\x9f\x98\x80"), "ab");
+    assert_string_equal(utf8_clip(b, sizeof b, NULL), "");
+    assert_string_equal(utf8_clip(b, sizeof b, "a\x01\tz"), "a\x01\tz"); /* controls stay */
+    assert_string_equal(utf8_clip(b, 1, "abc"), "");
+    /* The checks: any UTF-8 for the store, no controls for what people set. */
+    const char *bad[] = {"\xff\xfe", "a\xc3", "\xed\xa0\x80", "\xc0\xaf", "\xf4\x90\x80\x80",
+                         "\xe0\x80\x80"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        assert_false(utf8_ok(bad[i]) || text_ok(bad[i]));
+    assert_true(utf8_ok("\xe0\xa4\xa6 \xf0\x9f\x98\x80 \x01") && !text_ok("a\x01"));
+    assert_true(text_ok("\xe0\xa4\xa6\t\xf0\x9f\x98\x80\r\n") && !text_ok("a\x7f"));
+}
+
 static void test_sbuf(void **state)
 {
     (void)state;
@@ -157,6 +182,7 @@ int main(void)
         cmocka_unit_test(test_log_text),
         cmocka_unit_test(test_sbuf),
         cmocka_unit_test(test_sbuf_cap),
+        cmocka_unit_test(test_utf8_clip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

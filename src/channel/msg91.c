@@ -83,7 +83,9 @@ static void msg91_finish(channel *ch, channel_xfer *x, CURLcode rc, channel_outc
         out->result = CHANNEL_SENT;
         str_copy(out->provider_id, sizeof out->provider_id, msg);
     } else {
-        snprintf(out->detail, sizeof out->detail, "msg91 %ld: %.200s", status, msg ? msg : "");
+        char m[201];
+        snprintf(out->detail, sizeof out->detail, "msg91 %ld: %s", status,
+                 utf8_clip(m, sizeof m, msg));
         out->retry_after = (int)x->retry_after;
         if (status == 429 || status >= 500)
             out->result = CHANNEL_TRANSIENT;

@@ -80,8 +80,9 @@ int channel_post_failed(const channel_xfer *x, CURLcode rc, const char *who,
         return 1;
     }
     out->result = CHANNEL_TRANSIENT;
-    snprintf(out->detail, sizeof out->detail, "%s: %.200s", who,
-             x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
+    char m[201];
+    snprintf(out->detail, sizeof out->detail, "%s: %s", who,
+             utf8_clip(m, sizeof m, x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc)));
     return 1;
 }
 

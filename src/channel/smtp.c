@@ -282,8 +282,10 @@ static void smtp_finish(channel *ch, channel_xfer *x, CURLcode rc, channel_outco
         str_copy(out->provider_id, sizeof out->provider_id, st->msgid);
     } else {
         /* libcurl's message names the step and the reply code; it never
-         * holds the password or the body. */
-        const char *why = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
+         * holds the password or the body, but may hold the server's own
+         * words, cut here on a character boundary. */
+        char why[201];
+        utf8_clip(why, sizeof why, x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
         if (code >= 400)
             smtp_fail(out, smtp_classify(rc, code), "smtp: %s (server replied %ld)", why, code);
         else

@@ -95,8 +95,8 @@ static int custom_send(channel *ch, const channel_msg *m, channel_outcome *out)
                                                                            : CHANNEL_TRANSIENT;
     r.provider_id[sizeof r.provider_id - 1] = 0;
     r.detail[sizeof r.detail - 1] = 0;
-    str_copy(out->provider_id, sizeof out->provider_id, r.provider_id);
-    str_copy(out->detail, sizeof out->detail, r.detail);
+    utf8_clip(out->provider_id, sizeof out->provider_id, r.provider_id); /* the store binds */
+    utf8_clip(out->detail, sizeof out->detail, r.detail);                /* UTF-8 only */
     out->retry_after = r.retry_after;
     return 0;
 }

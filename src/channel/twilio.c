@@ -121,8 +121,9 @@ static void twilio_finish(channel *ch, channel_xfer *x, CURLcode rc, channel_out
     }
     json_int_t code = json_integer_value(json_object_get(j, "code"));
     const char *msg = json_string_value(json_object_get(j, "message"));
-    snprintf(out->detail, sizeof out->detail, "twilio %ld: %lld %.180s", status, (long long)code,
-             msg ? msg : "");
+    char m[181];
+    snprintf(out->detail, sizeof out->detail, "twilio %ld: %lld %s", status, (long long)code,
+             utf8_clip(m, sizeof m, msg));
     out->retry_after = (int)x->retry_after;
     if (status == 429 || status >= 500 || code == 20429)
         out->result = CHANNEL_TRANSIENT;

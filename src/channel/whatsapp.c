@@ -133,8 +133,9 @@ static void wa_finish(channel *ch, channel_xfer *x, CURLcode rc, channel_outcome
     json_t *e = json_object_get(j, "error");
     json_int_t code = json_integer_value(json_object_get(e, "code"));
     const char *msg = json_string_value(json_object_get(e, "message"));
-    snprintf(out->detail, sizeof out->detail, "whatsapp %ld: %lld %.180s", status, (long long)code,
-             msg ? msg : "");
+    char m[181];
+    snprintf(out->detail, sizeof out->detail, "whatsapp %ld: %lld %s", status, (long long)code,
+             utf8_clip(m, sizeof m, msg));
     out->retry_after = (int)x->retry_after;
     if (code == 130429 || code == 131056 || status == 429 || status >= 500)
         out->result = CHANNEL_TRANSIENT;

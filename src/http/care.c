@@ -320,6 +320,29 @@ int api_faq_match(http_req *r)
                              "language", care_text(m.language)));
 }
 
+/* GET and PUT /v1/faq/threshold: the confidence, percent, from which a
+ * ticket's best match answers the patient. */
+int api_faq_threshold(http_req *r)
+{
+    struct care_threshold {
+        int64_t pct;
+    } t = {0};
+    static const care_member in[] = {CARE_INT(struct care_threshold, "threshold", pct, 1)};
+    nudge_err e = {0};
+    int pct;
+    if (!strcmp(r->method, "PUT")) {
+        if (care_in(r, in, 1, &t) < 0)
+            return 0;
+        /* Out of range before the narrowing, so 2^32 + 50 is no 50. */
+        pct = t.pct < 0 || t.pct > 100 ? -1 : (int)t.pct;
+        if (nudge_faq_set_threshold(r->n, r->key.clinic_id, pct, &e) < 0)
+            return http_fail(r, &e);
+    }
+    if (nudge_faq_threshold(r->n, r->key.clinic_id, &pct, &e) < 0)
+        return http_fail(r, &e);
+    return http_ok(r, 200, json_pack("{s:i}", "threshold", pct));
+}
+
 /* ---- loyalty ---- */
 
 static int care_entry_put(void *ctx, const nudge_loyalty_entry *x)

@@ -41,6 +41,8 @@ H(api_template_preview);
 H(api_prescription_change); H(api_lab_create); H(api_lab_list); H(api_lab_done);
 H(api_followup_create); H(api_patient_ready);
 H(api_notification_batch);
+/* issue 10's settings: the FAQ's threshold (care.c), the digest's time (staff.c) */
+H(api_faq_threshold); H(api_staff_digest);
 #undef H
 
 #define ADMIN NUDGE_ROLE_ADMIN
@@ -155,5 +157,11 @@ const http_route http_routes[] = {
     {"POST", "/unsubscribe", api_unsubscribe, 0, NULL},
     /* issue 16: many notifications in one transaction (http/notifications.c) */
     {"POST", "/v1/notifications:batch", api_notification_batch, ANY, NULL},
+    /* issue 10's settings, read by staff and set by an admin as the
+     * loyalty rules are */
+    {"GET", "/v1/faq/threshold", api_faq_threshold, STAFF, NULL},
+    {"PUT", "/v1/faq/threshold", api_faq_threshold, ADMIN, NULL},
+    {"GET", "/v1/staff/digest", api_staff_digest, STAFF, NULL},
+    {"PUT", "/v1/staff/digest", api_staff_digest, ADMIN, NULL},
     {NULL, NULL, NULL, 0, NULL},
 };

@@ -1,8 +1,9 @@
 /*
- * http/staff.c: /v1/staff (a clinic's staff and their channels) and
- * /v1/webhooks (integrators' subscriptions, each delivery with its
- * attempts). Neither is a record of the field tables: the JSON is written
- * here, from one table of members per body. A subscription's secret is in
+ * http/staff.c: /v1/staff (a clinic's staff and their channels),
+ * /v1/staff/digest (the local time of their daily digest) and /v1/webhooks
+ * (integrators' subscriptions, each delivery with its attempts). None is a
+ * record of the field tables: the JSON is written here, from one table of
+ * members per body. A subscription's secret is in
  * the creation's answer only.
  */
 #include <stddef.h>
@@ -152,6 +153,43 @@ static int remove_answer(http_req *r, int (*fn)(nudge *, int64_t, int64_t, nudge
 int api_staff_remove(http_req *r)
 {
     return remove_answer(r, nudge_staff_remove);
+}
+
+/* GET and PUT /v1/staff/digest: the clinic's local time of the daily
+ * digest, "HH:MM", or null for none. */
+int api_staff_digest(http_req *r)
+{
+    nudge_err e = {0};
+    int minute = -1;
+    if (!strcmp(r->method, "PUT")) {
+        json_t *j = http_body(r);
+        if (!j)
+            return 0;
+        struct {
+            char digest_at[8];
+        } in = {""};
+        static const body_member m[] = {{"digest_at", JSON_STRING, 0, sizeof in.digest_at, 1}};
+        /* null (no digest) passes the member check as a string. */
+        int off = json_is_null(json_object_get(j, "digest_at"));
+        if (off)
+            json_object_set_new(j, "digest_at", json_string(""));
+        int rc = body_decode(r, j, m, 1, &in);
+        json_decref(j);
+        if (rc < 0)
+            return 0;
+        if (!off && nudge_time_parse_hhmm(in.digest_at, &minute) < 0)
+            return http_problem(r, 422, "Invalid input",
+                                "digest_at is a local time HH:MM, or null for no digest",
+                                "digest_at");
+        if (nudge_staff_digest_set(r->n, r->key.clinic_id, minute, &e) < 0)
+            return http_fail(r, &e);
+    }
+    if (nudge_staff_digest_get(r->n, r->key.clinic_id, &minute, &e) < 0)
+        return http_fail(r, &e);
+    char at[16];
+    snprintf(at, sizeof at, "%02d:%02d", minute / 60, minute % 60);
+    return http_ok(r, 200,
+                   json_pack("{s:o}", "digest_at", minute < 0 ? json_null() : json_string(at)));
 }
 
 static json_t *hook_json(const nudge_hook *h, const char *tz)

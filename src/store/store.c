@@ -70,6 +70,12 @@ static int store_bind(store *s, store_stmt *st, const char *sql, const store_val
                        n, want, sql);
     for (int i = 0; i < n; i++) {
         int rc;
+        /* PostgreSQL refuses invalid UTF-8 (SQLSTATE 22021) and SQLite
+         * would keep bytes no JSON answer can carry: the same refusal on
+         * both, as bad input, not a store failure. Fields a person sets
+         * are checked earlier, by name; this catches the rest (a filter). */
+        if (v[i].type == STORE_TEXT && v[i].s && !utf8_ok(v[i].s))
+            return err_set(err, NUDGE_EINVAL, "", "text is not valid UTF-8");
         switch (v[i].type) {
         case STORE_INT: rc = s->ops->bind_int(st, i + 1, v[i].i); break;
         case STORE_TEXT: rc = s->ops->bind_text(st, i + 1, v[i].s); break;
