@@ -6,7 +6,8 @@
  * nested transactions commit only at the outermost level and an inner
  * rollback dooms the whole; constraint violations (unique, the audit
  * log's append-only trigger) are reported as conflicts; the statement
- * cache hands out a fresh statement when the cached one is still in use;
+ * cache hands out a fresh statement when the cached one is still in use
+ * and compiles each of hundreds of texts once;
  * and writers take turns per clinic (two clinics' writes at once on
  * PostgreSQL, one clinic's in turn).
  */
@@ -207,6 +208,44 @@ static void test_statement_cache_nesting(void **state)
     int64_t v;
     assert_int_equal(store_scalar(s, &v, &e, q, bind_int(1)), 1);
     assert_int_equal(v, 1);
+    close_store(s, dir);
+}
+
+/* Every distinct text is compiled once, however many there are (nudge has
+ * a few hundred; a table of 64 slots by hash compiled two of the API's
+ * again on every request), and a second pass over all of them compiles
+ * nothing: the engine's prepare count is the cache's misses. */
+static void test_statement_cache_holds(void **state)
+{
+    (void)state;
+    char dir[64];
+    store *s = open_store(dir, sizeof dir);
+    nudge_err e = {0};
+    enum { TEXTS = 400 };
+    int64_t before = s->prepares;
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < TEXTS; i++) {
+            char sql[96];
+            snprintf(sql, sizeof sql, "SELECT COUNT(*) + %d FROM t WHERE b = ?", i);
+            int64_t v = -1;
+            assert_int_equal(store_scalar(s, &v, &e, sql, bind_int(pass)), 1);
+            assert_int_equal(v, i);
+        }
+        assert_int_equal(s->prepares - before, TEXTS);
+    }
+    /* Nested use of one text: the second user gets a statement of its own
+     * (compiled once), and both are kept for the next nesting. */
+    const char *q = "SELECT b FROM t WHERE b >= ? ORDER BY b";
+    for (int pass = 0; pass < 2; pass++) {
+        store_stmt *a, *b;
+        assert_int_equal(store_query(s, &a, &e, q, bind_int(0)), 0);
+        assert_int_equal(store_query(s, &b, &e, q, bind_int(0)), 0);
+        assert_int_equal(store_next(a, &e), 0);
+        assert_int_equal(store_next(b, &e), 0);
+        store_done(b);
+        store_done(a);
+        assert_int_equal(s->prepares - before, TEXTS + 2);
+    }
     close_store(s, dir);
 }
 
@@ -594,6 +633,7 @@ int main(void)
         cmocka_unit_test(test_clinic_writers),
         cmocka_unit_test(test_unique_violation_is_conflict),
         cmocka_unit_test(test_statement_cache_nesting),
+        cmocka_unit_test(test_statement_cache_holds),
         cmocka_unit_test(test_bind_count_must_match),
         cmocka_unit_test(test_bad_urls),
         cmocka_unit_test(test_placeholders_in_literals),

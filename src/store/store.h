@@ -92,6 +92,9 @@ struct store {
     void (*log)(void *ctx, const char *msg); /* connection lost/back: said once */
     int full_said; /* the disk is full: said once, until a commit goes through */
     void *log_ctx;
+    /* Statements the engine compiled (sqlite3_prepare, PQprepare): the
+     * statement cache's misses, counted so tests can see it hold. */
+    int64_t prepares;
 };
 
 /* Opens "postgres://..." / "postgresql://..." (PostgreSQL), or "sqlite:path"
