@@ -233,9 +233,11 @@ static void test_statement_cache_holds(void **state)
         }
         assert_int_equal(s->prepares - before, TEXTS);
     }
-    /* Nested use of one text: the second user gets a statement of its own
-     * (compiled once), and both are kept for the next nesting. */
+    /* Nested use of one text: on SQLite the second user gets a statement
+     * of its own (compiled once; PostgreSQL reads results whole and shares
+     * one), and both are kept for the next nesting. */
     const char *q = "SELECT b FROM t WHERE b >= ? ORDER BY b";
+    int64_t nested = TEXTS + (tu_pg_admin() ? 1 : 2);
     for (int pass = 0; pass < 2; pass++) {
         store_stmt *a, *b;
         assert_int_equal(store_query(s, &a, &e, q, bind_int(0)), 0);
@@ -244,7 +246,7 @@ static void test_statement_cache_holds(void **state)
         assert_int_equal(store_next(b, &e), 0);
         store_done(b);
         store_done(a);
-        assert_int_equal(s->prepares - before, TEXTS + 2);
+        assert_int_equal(s->prepares - before, nested);
     }
     close_store(s, dir);
 }
