@@ -7,7 +7,8 @@
  * rollback dooms the whole; constraint violations (unique, the audit
  * log's append-only trigger) are reported as conflicts; the statement
  * cache hands out a fresh statement when the cached one is still in use
- * and compiles each of hundreds of texts once;
+ * and compiles each of hundreds of texts once; a read scope shares one
+ * snapshot and ends itself before a write;
  * and writers take turns per clinic (two clinics' writes at once on
  * PostgreSQL, one clinic's in turn).
  */
@@ -248,6 +249,45 @@ static void test_statement_cache_holds(void **state)
         store_done(a);
         assert_int_equal(s->prepares - before, nested);
     }
+    close_store(s, dir);
+}
+
+/* A read scope: reads share one snapshot (SQLite; PostgreSQL reads each
+ * statement on its own), and a write inside it runs as it would outside,
+ * even after another connection committed (no stale snapshot upgraded). */
+static void test_read_scope(void **state)
+{
+    (void)state;
+    char dir[64];
+    store *s = open_store(dir, sizeof dir), *other;
+    nudge_err e = {0};
+    assert_int_equal(store_open(g_url, &other, &e), 0);
+    assert_int_equal(store_exec(s, &e, "INSERT INTO t (b) VALUES (1)"), 0);
+    store_read_begin(s);
+    assert_int_equal(count_t(s), 1);
+    assert_int_equal(store_exec(other, &e, "INSERT INTO t (b) VALUES (2)"), 0);
+    assert_int_equal(count_t(s), tu_pg_admin() ? 2 : 1);
+    /* A write in the scope: a plain statement, then a transaction. */
+    assert_int_equal(store_exec(s, &e, "INSERT INTO t (b) VALUES (3)"), 0);
+    assert_int_equal(count_t(s), 3);
+    store_read_end(s);
+    store_read_begin(s);
+    assert_int_equal(count_t(s), 3);
+    assert_int_equal(store_exec(other, &e, "INSERT INTO t (b) VALUES (4)"), 0);
+    assert_int_equal(store_begin(s, &e), 0);
+    assert_int_equal(store_exec(s, &e, "INSERT INTO t (b) VALUES (5)"), 0);
+    assert_int_equal(store_commit(s, &e), 0);
+    assert_int_equal(count_t(s), 5);
+    store_read_end(s);
+    store_read_end(s); /* none open: nothing */
+    /* Inside a transaction a scope is nothing: the transaction reads. */
+    assert_int_equal(store_begin(s, &e), 0);
+    store_read_begin(s);
+    assert_int_equal(store_exec(s, &e, "INSERT INTO t (b) VALUES (6)"), 0);
+    store_read_end(s);
+    assert_int_equal(store_commit(s, &e), 0);
+    assert_int_equal(count_t(other), 6);
+    store_close(other);
     close_store(s, dir);
 }
 
@@ -636,6 +676,7 @@ int main(void)
         cmocka_unit_test(test_unique_violation_is_conflict),
         cmocka_unit_test(test_statement_cache_nesting),
         cmocka_unit_test(test_statement_cache_holds),
+        cmocka_unit_test(test_read_scope),
         cmocka_unit_test(test_bind_count_must_match),
         cmocka_unit_test(test_bad_urls),
         cmocka_unit_test(test_placeholders_in_literals),

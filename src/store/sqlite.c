@@ -42,6 +42,7 @@ typedef struct sqlite_store {
     struct lite_text *bucket[LITE_BUCKETS];
     int ntexts;
     int last_rc;
+    int reading; /* a read scope's BEGIN is open (store_read_begin) */
 } sqlite_store;
 
 struct store_stmt {
@@ -53,6 +54,30 @@ struct store_stmt {
 static sqlite_store *lite(store *s)
 {
     return (sqlite_store *)s;
+}
+
+/* Ends a read scope: its snapshot is let go before anything writes. */
+static void lite_read_stop(sqlite_store *ls)
+{
+    if (ls->reading) {
+        ls->reading = 0;
+        sqlite3_exec(ls->db, "COMMIT", NULL, NULL, NULL);
+    }
+}
+
+/* A deferred BEGIN: the first read takes the snapshot, the rest share it. */
+static int lite_read(store *s, int begin)
+{
+    sqlite_store *ls = lite(s);
+    if (!begin) {
+        lite_read_stop(ls);
+        return 0;
+    }
+    if (ls->reading || !sqlite3_get_autocommit(ls->db))
+        return 0;
+    int rc = sqlite3_exec(ls->db, "BEGIN", NULL, NULL, NULL);
+    ls->reading = rc == SQLITE_OK;
+    return rc == SQLITE_OK ? 0 : -1;
 }
 
 static unsigned lite_hash(const char *sql, size_t *len)
@@ -141,6 +166,11 @@ static int lite_param_count(store_stmt *h)
 
 static int lite_step(store_stmt *h)
 {
+    sqlite_store *ls = lite(h->s);
+    /* A write inside a read scope would upgrade its snapshot, which fails
+     * once another connection has committed since: it runs on its own. */
+    if (ls->reading && !sqlite3_stmt_busy(h->st) && !sqlite3_stmt_readonly(h->st))
+        lite_read_stop(ls);
     int rc = sqlite3_step(h->st);
     lite(h->s)->last_rc = rc;
     if (rc == SQLITE_ROW)
@@ -180,6 +210,7 @@ static void lite_finalize(store_stmt *h)
 
 static int lite_exec_script(store *s, const char *sql)
 {
+    lite_read_stop(lite(s)); /* BEGIN IMMEDIATE, DDL: writes, never in a read scope */
     int rc = sqlite3_exec(lite(s)->db, sql, NULL, NULL, NULL);
     lite(s)->last_rc = rc;
     return rc == SQLITE_OK ? 0 : -1;
@@ -217,6 +248,7 @@ static const char *lite_errmsg(store *s)
  * and writable by others meanwhile (a write restarts the copy). */
 static int lite_backup(store *s, const char *path, int restore, char *msg, size_t n)
 {
+    lite_read_stop(lite(s));
     sqlite3 *file = NULL;
     int rc = sqlite3_open_v2(path, &file,
                              restore ? SQLITE_OPEN_READONLY
@@ -248,6 +280,7 @@ static int lite_backup(store *s, const char *path, int restore, char *msg, size_
 static void lite_close(store *s)
 {
     sqlite_store *ls = lite(s);
+    lite_read_stop(ls);
     for (int b = 0; b < LITE_BUCKETS; b++)
         for (struct lite_text *t = ls->bucket[b], *nt; t; t = nt) {
             nt = t->next;
@@ -281,6 +314,7 @@ static const struct store_ops sqlite_ops = {
     .errmsg = lite_errmsg,
     .close = lite_close,
     .backup = lite_backup,
+    .read = lite_read,
 };
 
 /* Durability: with synchronous=FULL every commit is on disk before it
