@@ -280,6 +280,22 @@ static void test_read_scope(void **state)
     assert_int_equal(count_t(s), 5);
     store_read_end(s);
     store_read_end(s); /* none open: nothing */
+    /* A write while the scope's query is still being read: the query goes
+     * on, and a transaction after it begins as usual. */
+    store_read_begin(s);
+    store_stmt *q;
+    assert_int_equal(store_query(s, &q, &e, "SELECT b FROM t ORDER BY b"), 0);
+    assert_int_equal(store_next(q, &e), 1);
+    assert_int_equal(store_exec(s, &e, "INSERT INTO t (b) VALUES (7)"), 0);
+    int rows = 1;
+    while (store_next(q, &e) == 1)
+        rows++;
+    store_done(q);
+    assert_true(rows >= 5);
+    assert_int_equal(store_begin(s, &e), 0);
+    assert_int_equal(store_exec(s, &e, "DELETE FROM t WHERE b = 7"), 0);
+    assert_int_equal(store_commit(s, &e), 0);
+    store_read_end(s);
     /* Inside a transaction a scope is nothing: the transaction reads. */
     assert_int_equal(store_begin(s, &e), 0);
     store_read_begin(s);

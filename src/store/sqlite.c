@@ -61,7 +61,11 @@ static void lite_read_stop(sqlite_store *ls)
 {
     if (ls->reading) {
         ls->reading = 0;
-        sqlite3_exec(ls->db, "COMMIT", NULL, NULL, NULL);
+        /* COMMIT runs even with SELECTs pending; should it fail, nothing
+         * was written to keep: what follows must not run inside it. */
+        if (sqlite3_exec(ls->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK &&
+            !sqlite3_get_autocommit(ls->db))
+            sqlite3_exec(ls->db, "ROLLBACK", NULL, NULL, NULL);
     }
 }
 
