@@ -115,6 +115,7 @@ typedef struct nudge_config {
     int backup_keep;           /* backups kept */
     const char *backup_key;    /* 64 hex digits: AES-256-GCM key of encrypted backups */
     const char *unsubscribe_secret; /* signs one-click unsubscribe links (consent.c) */
+    int http_threads;          /* the API's threads; 0: one per CPU, at least 4 */
 } nudge_config;
 
 int nudge_open(const nudge_config *cfg, nudge **out, nudge_err *err);
@@ -1731,6 +1732,16 @@ typedef struct nudge_unsubscribe_link {
     const char *category, *channel, *sig;
 } nudge_unsubscribe_link;
 int nudge_unsubscribe(nudge *n, const nudge_unsubscribe_link *l, int apply, nudge_err *err);
+
+/* ---- read scope (issue 16) ----
+ * The reads that follow share one snapshot, opened once, instead of one
+ * implicit transaction each: the API reads a request's key, its clinic and
+ * the record in one. Anything that writes ends the scope first, so a call
+ * that writes is safe inside it (it runs as it would outside). Nothing on
+ * PostgreSQL, where each statement is one round trip either way.
+ * nudge_read_end may be called when no scope is open. */
+void nudge_read_begin(nudge *n);
+void nudge_read_end(nudge *n);
 
 #ifdef __cplusplus
 }

@@ -342,3 +342,13 @@ int nudge_tick(nudge *n, nudge_tick_stats *st, nudge_err *err)
     clock_release(n);
     return rc;
 }
+
+void nudge_read_begin(nudge *n)
+{
+    store_read_begin(n->db);
+}
+
+void nudge_read_end(nudge *n)
+{
+    store_read_end(n->db);
+}

@@ -7,11 +7,20 @@
  * keeps libical's time_t and struct tm conventions out of the picture.
  *
  * Nothing here reads the system clock; every function is a pure conversion.
+ *
+ * Offsets come from a cache, not from libical on every call: the first use
+ * of a zone reads its transitions from libical once (under tz_lock) into a
+ * sorted table for 1900-2100, published in a lock-free hash table; every
+ * later conversion is a binary search with no lock and no libical call (a
+ * list of 50 rows formats 50 times). Instants past 2100 map into the table
+ * by tz_near_year; before 1900 (rare) libical answers under the lock.
  */
 #include "tz.h"
 
 #include <ctype.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -190,12 +199,218 @@ static int tz_offset_locked(icaltimezone *z, int64_t t)
     return icaltimezone_get_utc_offset_of_utc_time(z, &tt, &is_daylight);
 }
 
+/* ---- the zone cache ---- */
+
+#define TZ_TABLE_FROM (-2208988800LL) /* 1900-01-01T00:00:00Z */
+#define TZ_TABLE_TO 4102444800LL      /* 2100-01-01: tz_near_year maps later instants below */
+#define TZ_SLOTS 4096                 /* power of two; zoneinfo has about 600 names */
+
+/* One zone's offsets on [TZ_TABLE_FROM, TZ_TABLE_TO): off[i] from at[i]
+ * to at[i + 1]. Written once before it is published, never changed or
+ * freed after, so readers need no lock. */
+typedef struct tz_zone {
+    icaltimezone *z; /* for instants before the table, under tz_lock */
+    int utc;
+    int n;
+    int64_t *at;
+    int *off;
+    struct tz_zone *more; /* the overflow list, should the table ever fill */
+    char name[64];
+} tz_zone;
+
+static _Atomic(tz_zone *) tz_slots[TZ_SLOTS];
+static tz_zone *tz_overflow; /* under tz_lock */
+static tz_zone tz_utc_zone = {.utc = 1, .name = "UTC"};
+
+static unsigned tz_hash(const char *tzid)
+{
+    unsigned h = 2166136261u;
+    for (const char *p = tzid; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    return h;
+}
+
+/* The published zone named tzid, or NULL; lock-free. */
+static tz_zone *tz_cached(const char *tzid, unsigned h)
+{
+    for (unsigned i = 0; i < TZ_SLOTS; i++) {
+        tz_zone *c = atomic_load_explicit(&tz_slots[(h + i) & (TZ_SLOTS - 1)],
+                                          memory_order_acquire);
+        if (!c || !strcmp(c->name, tzid))
+            return c;
+    }
+    return NULL;
+}
+
+/* Appends a change (at, off) to c's table, growing it. */
+static int tz_table_add(tz_zone *c, int *cap, int64_t at, int off)
+{
+    if (c->n && c->off[c->n - 1] == off)
+        return 0;
+    if (c->n == *cap) {
+        int ncap = *cap ? *cap * 2 : 64;
+        int64_t *a = realloc(c->at, (size_t)ncap * sizeof *a);
+        if (a)
+            c->at = a;
+        int *o = a ? realloc(c->off, (size_t)ncap * sizeof *o) : NULL;
+        if (!o)
+            return -1;
+        c->off = o;
+        *cap = ncap;
+    }
+    c->at[c->n] = at;
+    c->off[c->n++] = off;
+    return 0;
+}
+
+/* The first instant in (lo, hi] whose offset is not lo's; the offset
+ * changes once there. Caller holds tz_lock. */
+static int64_t tz_bisect_locked(icaltimezone *z, int64_t lo, int64_t hi)
+{
+    int was = tz_offset_locked(z, lo);
+    while (hi - lo > 1) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (tz_offset_locked(z, mid) == was)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return hi;
+}
+
+/* Every change up to lim of what libical's offset says, found near cand
+ * (a change libical's dump names) and checked there: the dump and the
+ * offset libical computes can disagree for the zones it misreads (see
+ * tz_offset_locked), and the offset is what nudge has always used. A
+ * change the dump left out is found between the previous entry and cand,
+ * one change per interval (zones never change twice within a day). */
+static int tz_table_seek_locked(tz_zone *c, int *cap, int64_t cand)
+{
+    int64_t last = c->at[c->n - 1];
+    int cur = c->off[c->n - 1];
+    int before = tz_offset_locked(c->z, cand - 1), after = tz_offset_locked(c->z, cand);
+    if (before == cur && after != before)
+        return tz_table_add(c, cap, cand, after); /* the dump was exact: the usual case */
+    int64_t lo = cand - TZ_DAY > last ? cand - TZ_DAY : last;
+    if (tz_offset_locked(c->z, lo) != cur) {
+        int64_t at = tz_bisect_locked(c->z, last, lo);
+        if (tz_table_add(c, cap, at, tz_offset_locked(c->z, at)))
+            return -1;
+    }
+    int64_t hi = cand + TZ_DAY < TZ_TABLE_TO - 1 ? cand + TZ_DAY : TZ_TABLE_TO - 1;
+    if (hi > lo && tz_offset_locked(c->z, hi) != tz_offset_locked(c->z, lo)) {
+        int64_t at = tz_bisect_locked(c->z, lo, hi);
+        return tz_table_add(c, cap, at, tz_offset_locked(c->z, at));
+    }
+    return 0;
+}
+
+/* libical's changes of z as "Zone\tDD Mon YYYY\tHH:MM:SS\t+HHMM[SS]" lines
+ * (the instant in UTC, the offset after it) into c's table. */
+static int tz_table_build_locked(tz_zone *c)
+{
+    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    char *dump = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&dump, &len);
+    if (!f)
+        return -1;
+    int cap = 0, rc = tz_table_add(c, &cap, TZ_TABLE_FROM, tz_offset_locked(c->z, TZ_TABLE_FROM));
+    /* Changes up to max_year: 2100 covers the table. */
+    icaltimezone_dump_changes(c->z, 2100, f);
+    fclose(f);
+    for (char *line = dump, *next; !rc && line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = 0;
+        const char *tab = strchr(line, '\t');
+        int d, y, h, mi, sec;
+        char mon[4];
+        if (!tab || sscanf(tab + 1, "%d %3s %d %d:%d:%d", &d, mon, &y, &h, &mi, &sec) != 6)
+            continue;
+        const char *m = strstr(months, mon);
+        if (!m || (m - months) % 3)
+            continue;
+        int64_t at = tz_days_from_civil(y, (int)(m - months) / 3 + 1, d) * TZ_DAY + h * 3600 +
+                     mi * 60 + sec;
+        if (at > TZ_TABLE_FROM && at < TZ_TABLE_TO)
+            rc = tz_table_seek_locked(c, &cap, at);
+    }
+    free(dump);
+    return rc ? rc : tz_table_seek_locked(c, &cap, TZ_TABLE_TO - 1);
+}
+
+/* The zone named tzid, its table built and published on first use; NULL
+ * for a name that is not a zone (not cached: names come from clients). */
+static const tz_zone *tz_zone_get(const char *tzid)
+{
+    if (!tzid)
+        return NULL;
+    if (tz_is_utc(tzid))
+        return &tz_utc_zone;
+    unsigned h = tz_hash(tzid);
+    tz_zone *c = tz_cached(tzid, h);
+    if (c)
+        return c;
+    pthread_mutex_lock(&tz_lock);
+    if ((c = tz_cached(tzid, h)))
+        goto out;
+    for (c = tz_overflow; c && strcmp(c->name, tzid); c = c->more)
+        ;
+    if (c)
+        goto out;
+    icaltimezone *z = tz_zone_locked(tzid);
+    if (!z || !(c = calloc(1, sizeof *c)))
+        goto out;
+    c->z = z;
+    snprintf(c->name, sizeof c->name, "%s", tzid); /* tz_name_ok: at most 63 bytes */
+    if (tz_table_build_locked(c)) {
+        free(c->at);
+        free(c->off);
+        free(c);
+        c = NULL;
+        goto out;
+    }
+    for (unsigned i = 0; i < TZ_SLOTS; i++) {
+        _Atomic(tz_zone *) *slot = &tz_slots[(h + i) & (TZ_SLOTS - 1)];
+        if (!atomic_load_explicit(slot, memory_order_relaxed)) {
+            atomic_store_explicit(slot, c, memory_order_release);
+            goto out;
+        }
+    }
+    c->more = tz_overflow;
+    tz_overflow = c;
+out:
+    pthread_mutex_unlock(&tz_lock);
+    return c;
+}
+
+/* Offset east of UTC at instant t in zone c. */
+static int tz_zone_offset(const tz_zone *c, int64_t t)
+{
+    if (c->utc)
+        return 0;
+    t = tz_near_year(tz_clamp(t));
+    if (t < c->at[0]) {
+        pthread_mutex_lock(&tz_lock);
+        int off = tz_offset_locked(c->z, t);
+        pthread_mutex_unlock(&tz_lock);
+        return off;
+    }
+    int lo = 0, hi = c->n; /* at[lo] <= t < at[hi] */
+    while (hi - lo > 1) {
+        int mid = lo + (hi - lo) / 2;
+        if (c->at[mid] <= t)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return c->off[lo];
+}
+
 int tz_valid(const char *tzid)
 {
-    pthread_mutex_lock(&tz_lock);
-    int ok = tz_zone_locked(tzid) != NULL;
-    pthread_mutex_unlock(&tz_lock);
-    return ok;
+    return tz_zone_get(tzid) != NULL;
 }
 
 /* Callers use the result without checking (quiet hours, template dates), so
@@ -207,13 +422,11 @@ int tz_to_local(int64_t t, const char *tzid, tz_local *out)
         rc = -1;
         t = tz_clamp(t);
     }
-    pthread_mutex_lock(&tz_lock);
-    icaltimezone *z = tz_zone_locked(tzid);
+    const tz_zone *z = tz_zone_get(tzid);
     if (z)
-        off = tz_offset_locked(z, t);
+        off = tz_zone_offset(z, t);
     else
         rc = -1;
-    pthread_mutex_unlock(&tz_lock);
     tz_split(t + off, off, out);
     return rc;
 }
@@ -227,15 +440,15 @@ int tz_to_local(int64_t t, const char *tzid, tz_local *out)
  * past the change as N is into the gap. Zones never change twice within a
  * day, which is what makes five samples enough.
  */
-static int tz_resolve_locked(icaltimezone *z, int64_t n, int64_t *out)
+static int tz_resolve_in(const tz_zone *z, int64_t n, int64_t *out)
 {
     static const int64_t probe[] = {-TZ_DAY, -TZ_DAY / 2, 0, TZ_DAY / 2, TZ_DAY};
     int64_t best = 0, gap = 0;
     int found = 0, have_gap = 0;
     for (size_t i = 0; i < sizeof probe / sizeof probe[0]; i++) {
-        int o = tz_offset_locked(z, n + probe[i]);
+        int o = tz_zone_offset(z, n + probe[i]);
         int64_t u = n - o;
-        int ou = tz_offset_locked(z, u);
+        int ou = tz_zone_offset(z, u);
         if (ou == o) {
             if (!found || u < best)
                 best = u;
@@ -250,17 +463,15 @@ static int tz_resolve_locked(icaltimezone *z, int64_t n, int64_t *out)
     else if (have_gap)
         *out = gap;
     else
-        *out = n - tz_offset_locked(z, n);
+        *out = n - tz_zone_offset(z, n);
     return 0;
 }
 
 static int tz_resolve(int64_t n, const char *tzid, int64_t *out)
 {
-    pthread_mutex_lock(&tz_lock);
-    icaltimezone *z = tz_zone_locked(tzid);
+    const tz_zone *z = tz_zone_get(tzid);
     if (z)
-        tz_resolve_locked(z, n, out);
-    pthread_mutex_unlock(&tz_lock);
+        tz_resolve_in(z, n, out);
     if (!z) {
         *out = n;
         return -1;

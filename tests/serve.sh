@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # serve.sh: `nudge serve` as an operator runs it: the first admin key is
-# printed once, the API answers on loopback, and SIGTERM stops accepting,
-# lets a request in flight finish, and exits 0. TAP-style output.
+# printed once, the API answers on loopback, the access log keeps every
+# line, and SIGTERM stops accepting, lets a request in flight finish, and
+# exits 0. TAP-style output.
 set -u
 . "$(dirname "$0")/tap.sh"
 
@@ -38,6 +39,11 @@ code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$URL/healthz")
 check "20 half-open slow connections do not stall another client" test "$code" = 200
 kill $SLOW 2>/dev/null
 
+# The access log is buffered while requests run together: none of their
+# lines is lost, counted after the stop below.
+for _ in $(seq 1 300); do printf 'url = "%s/v1/clinic"\noutput = /dev/null\n' "$URL"; done >"$D/many.cfg"
+curl -s --parallel --parallel-max 16 -H "Authorization: Bearer $KEY" -K "$D/many.cfg" 2>/dev/null
+
 # A request still uploading when SIGTERM arrives is answered in full.
 body='{"name":"Slow Upload","email":"slow@example.com","tags":["'$(printf 'x%.0s' $(seq 1 150))'"]}'
 curl -s -o "$D/slow.json" -w '%{http_code}' --limit-rate 100 -X POST \
@@ -51,6 +57,8 @@ check "a request in flight at SIGTERM still gets its answer (201)" test "$(cat "
 wait $PID; rc=$?
 check "serve exits 0 after SIGTERM" test "$rc" = 0
 check "serve says it stopped" grep -q 'nudge: stopped' "$D/stderr"
+check "every request's access log line is written by the stop (301 GET /v1/clinic)" \
+    test "$(grep -c '^nudge: http method="GET" path="/v1/clinic" status=200 ' "$D/stderr")" = 301
 code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/healthz")
 check "nothing listens after the stop" test "$code" = 000
 

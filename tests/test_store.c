@@ -6,7 +6,9 @@
  * nested transactions commit only at the outermost level and an inner
  * rollback dooms the whole; constraint violations (unique, the audit
  * log's append-only trigger) are reported as conflicts; the statement
- * cache hands out a fresh statement when the cached one is still in use;
+ * cache hands out a fresh statement when the cached one is still in use
+ * and compiles each of hundreds of texts once; a read scope shares one
+ * snapshot and ends itself before a write;
  * and writers take turns per clinic (two clinics' writes at once on
  * PostgreSQL, one clinic's in turn).
  */
@@ -231,6 +233,101 @@ static void test_statement_cache_nesting(void **state)
     int64_t v;
     assert_int_equal(store_scalar(s, &v, &e, q, bind_int(1)), 1);
     assert_int_equal(v, 1);
+    close_store(s, dir);
+}
+
+/* Every distinct text is compiled once, however many there are (nudge has
+ * a few hundred; a table of 64 slots by hash compiled two of the API's
+ * again on every request), and a second pass over all of them compiles
+ * nothing: the engine's prepare count is the cache's misses. */
+static void test_statement_cache_holds(void **state)
+{
+    (void)state;
+    char dir[64];
+    store *s = open_store(dir, sizeof dir);
+    nudge_err e = {0};
+    enum { TEXTS = 400 };
+    int64_t before = s->prepares;
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < TEXTS; i++) {
+            char sql[96];
+            snprintf(sql, sizeof sql, "SELECT COUNT(*) + %d FROM t WHERE b = ?", i);
+            int64_t v = -1;
+            assert_int_equal(store_scalar(s, &v, &e, sql, bind_int(pass)), 1);
+            assert_int_equal(v, i);
+        }
+        assert_int_equal(s->prepares - before, TEXTS);
+    }
+    /* Nested use of one text: on SQLite the second user gets a statement
+     * of its own (compiled once; PostgreSQL reads results whole and shares
+     * one), and both are kept for the next nesting. */
+    const char *q = "SELECT b FROM t WHERE b >= ? ORDER BY b";
+    int64_t nested = TEXTS + (tu_pg_admin() ? 1 : 2);
+    for (int pass = 0; pass < 2; pass++) {
+        store_stmt *a, *b;
+        assert_int_equal(store_query(s, &a, &e, q, bind_int(0)), 0);
+        assert_int_equal(store_query(s, &b, &e, q, bind_int(0)), 0);
+        assert_int_equal(store_next(a, &e), 0);
+        assert_int_equal(store_next(b, &e), 0);
+        store_done(b);
+        store_done(a);
+        assert_int_equal(s->prepares - before, nested);
+    }
+    close_store(s, dir);
+}
+
+/* A read scope: reads share one snapshot (SQLite; PostgreSQL reads each
+ * statement on its own), and a write inside it runs as it would outside,
+ * even after another connection committed (no stale snapshot upgraded). */
+static void test_read_scope(void **state)
+{
+    (void)state;
+    char dir[64];
+    store *s = open_store(dir, sizeof dir), *other;
+    nudge_err e = {0};
+    assert_int_equal(store_open(g_url, &other, &e), 0);
+    assert_int_equal(store_exec(s, &e, "INSERT INTO t (b) VALUES (1)"), 0);
+    store_read_begin(s);
+    assert_int_equal(count_t(s), 1);
+    assert_int_equal(store_exec(other, &e, "INSERT INTO t (b) VALUES (2)"), 0);
+    assert_int_equal(count_t(s), tu_pg_admin() ? 2 : 1);
+    /* A write in the scope: a plain statement, then a transaction. */
+    assert_int_equal(store_exec(s, &e, "INSERT INTO t (b) VALUES (3)"), 0);
+    assert_int_equal(count_t(s), 3);
+    store_read_end(s);
+    store_read_begin(s);
+    assert_int_equal(count_t(s), 3);
+    assert_int_equal(store_exec(other, &e, "INSERT INTO t (b) VALUES (4)"), 0);
+    assert_int_equal(store_begin(s, &e), 0);
+    assert_int_equal(store_exec(s, &e, "INSERT INTO t (b) VALUES (5)"), 0);
+    assert_int_equal(store_commit(s, &e), 0);
+    assert_int_equal(count_t(s), 5);
+    store_read_end(s);
+    store_read_end(s); /* none open: nothing */
+    /* A write while the scope's query is still being read: the query goes
+     * on, and a transaction after it begins as usual. */
+    store_read_begin(s);
+    store_stmt *q;
+    assert_int_equal(store_query(s, &q, &e, "SELECT b FROM t ORDER BY b"), 0);
+    assert_int_equal(store_next(q, &e), 1);
+    assert_int_equal(store_exec(s, &e, "INSERT INTO t (b) VALUES (7)"), 0);
+    int rows = 1;
+    while (store_next(q, &e) == 1)
+        rows++;
+    store_done(q);
+    assert_true(rows >= 5);
+    assert_int_equal(store_begin(s, &e), 0);
+    assert_int_equal(store_exec(s, &e, "DELETE FROM t WHERE b = 7"), 0);
+    assert_int_equal(store_commit(s, &e), 0);
+    store_read_end(s);
+    /* Inside a transaction a scope is nothing: the transaction reads. */
+    assert_int_equal(store_begin(s, &e), 0);
+    store_read_begin(s);
+    assert_int_equal(store_exec(s, &e, "INSERT INTO t (b) VALUES (6)"), 0);
+    store_read_end(s);
+    assert_int_equal(store_commit(s, &e), 0);
+    assert_int_equal(count_t(other), 6);
+    store_close(other);
     close_store(s, dir);
 }
 
@@ -619,6 +716,8 @@ int main(void)
         cmocka_unit_test(test_clinic_writers),
         cmocka_unit_test(test_unique_violation_is_conflict),
         cmocka_unit_test(test_statement_cache_nesting),
+        cmocka_unit_test(test_statement_cache_holds),
+        cmocka_unit_test(test_read_scope),
         cmocka_unit_test(test_bind_count_must_match),
         cmocka_unit_test(test_bad_urls),
         cmocka_unit_test(test_placeholders_in_literals),

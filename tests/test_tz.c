@@ -2,8 +2,13 @@
  * test_tz.c: time zone conversion, DST gaps and overlaps, RFC 3339 parsing
  * and the message formats of src/tz.c. Expected instants were checked
  * against Python's zoneinfo, an implementation independent of libical.
+ * tz.c answers from its own cache of each zone's changes; a test walks
+ * several zones across their DST changes and far years and compares
+ * every offset with libical's own answer.
  */
 #include <pthread.h>
+
+#include <libical/ical.h>
 
 #include "testutil.h"
 #include "tz.h"
@@ -552,6 +557,85 @@ static void test_small_buffers(void **state)
     tz_format_time(0, KOL, "en", NULL, 0); /* no buffer: nothing, no crash */
 }
 
+/* ---- the cache agrees with libical ---- */
+
+/* libical's own offset at t, asked directly (the test is single-threaded
+ * here, so no lock is needed). */
+static int ical_offset(const char *tz, int64_t t)
+{
+    icaltimezone *z = icaltimezone_get_builtin_timezone(tz);
+    assert_non_null(z);
+    struct icaltimetype tt =
+        icaltime_from_timet_with_zone((time_t)t, 0, icaltimezone_get_utc_timezone());
+    int dst = 0;
+    return icaltimezone_get_utc_offset_of_utc_time(z, &tt, &dst);
+}
+
+static int cache_offset(const char *tz, int64_t t)
+{
+    tz_local l;
+    assert_int_equal(tz_to_local(t, tz, &l), 0);
+    return l.offset;
+}
+
+/* Zones with odd rules: half-hour DST (Lord Howe), a skipped day (Apia),
+ * DST paused for Ramadan (Casablanca), DST abolished (Moscow, Sao Paulo),
+ * 30- and 45-minute offsets (Kolkata, Kathmandu), the southern summer. */
+static const char *const cmp_zones[] = {
+    NY,  LON, KOL, "Australia/Lord_Howe", "Pacific/Apia", "Africa/Casablanca", "Europe/Moscow",
+    "America/Sao_Paulo", "Asia/Kathmandu", "Australia/Sydney", "America/Santiago", "Europe/Dublin"};
+
+static void test_cache_matches_libical(void **state)
+{
+    (void)state;
+    int changes = 0;
+    for (size_t zi = 0; zi < sizeof cmp_zones / sizeof *cmp_zones; zi++) {
+        const char *tz = cmp_zones[zi];
+        /* Every ~9 days from 1900 to 2100 at a different hour each time;
+         * where libical's offset changed since the last sample, find the
+         * exact second and compare on both sides of it. */
+        int64_t prev = at(1900, 1, 1, 0, 0, 0);
+        int prev_off = ical_offset(tz, prev);
+        assert_int_equal(cache_offset(tz, prev), prev_off);
+        for (int64_t t = prev + 86400 * 9 + 3600; t < at(2100, 1, 1, 0, 0, 0);
+             t += 86400 * 9 + 3600) {
+            int off = ical_offset(tz, t);
+            if (cache_offset(tz, t) != off)
+                fail_msg("%s at %lld: cache %d, libical %d", tz, (long long)t,
+                         cache_offset(tz, t), off);
+            if (off != prev_off) {
+                int64_t lo = prev, hi = t;
+                while (hi - lo > 1) {
+                    int64_t mid = lo + (hi - lo) / 2;
+                    if (ical_offset(tz, mid) == prev_off)
+                        lo = mid;
+                    else
+                        hi = mid;
+                }
+                assert_int_equal(cache_offset(tz, lo), ical_offset(tz, lo));
+                assert_int_equal(cache_offset(tz, hi), ical_offset(tz, hi));
+                changes++;
+            }
+            prev = t;
+            prev_off = off;
+        }
+    }
+    assert_true(changes > 1000); /* the walk did cross DST changes */
+    /* Far years, summer and winter, through libical's slow path (a far
+     * year's changes are recomputed from the rule's start): the cache
+     * answers from the year with the same calendar. */
+    static const int far[] = {2101, 2150, 2399, 2400};
+    for (size_t zi = 0; zi < 3; zi++)
+        for (size_t i = 0; i < sizeof far / sizeof *far; i++)
+            for (int mo = 1; mo <= 12; mo += 5) {
+                int64_t t = at(far[i], mo, 15, 12, 0, 0);
+                assert_int_equal(cache_offset(cmp_zones[zi], t), ical_offset(cmp_zones[zi], t));
+            }
+    /* Before the cache's table (1900): libical answers. */
+    int64_t old = at(1883, 6, 1, 12, 0, 0);
+    assert_int_equal(cache_offset(NY, old), ical_offset(NY, old));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -578,6 +662,7 @@ int main(void)
         cmocka_unit_test(test_format_time_hi),
         cmocka_unit_test(test_format_rfc5322),
         cmocka_unit_test(test_small_buffers),
+        cmocka_unit_test(test_cache_matches_libical),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,16 +27,19 @@
 #include "http/server.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <linux/tcp.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "http/codec.h"
 #include "http/http.h"
@@ -54,6 +57,9 @@
 /* File descriptors kept for everything but API connections (databases,
  * the dispatcher's sockets, the outbox). */
 #define HTTP_FD_RESERVE 256
+/* The access log's buffer: written out when half full, by the guard every
+ * HTTP_GUARD_MS, and at stop. */
+#define HTTP_LOG_BUF (64 * 1024)
 
 /* Where a connection is; the guard times each phase from its start. */
 typedef enum conn_phase {
@@ -95,6 +101,14 @@ struct http_server {
     int max_conns; /* http_max_connections, after the file limit */
     long closed[GUARD_N];
     int64_t said_at;
+    /* The access log, buffered: one write(2) per HTTP_GUARD_MS or half a
+     * buffer rather than one per request. log_mu guards the buffer; out_mu
+     * keeps two writers' flushes in order while requests go on filling
+     * the other buffer (a slow stderr stalls no request). */
+    pthread_mutex_t log_mu, out_mu;
+    char *log_buf, *log_spare;
+    size_t log_len;
+    atomic_int handling; /* requests inside handle(): none, the log is written at once */
 };
 
 typedef struct conn_ctx {
@@ -304,6 +318,65 @@ static void guard_say(http_server *s, int64_t now)
     pthread_mutex_lock(&s->mu);
 }
 
+/* ---- the access log ---- */
+
+/* Writes out what the log holds, in the order it came. */
+static void log_flush(http_server *s)
+{
+    if (!s->log_buf)
+        return;
+    pthread_mutex_lock(&s->out_mu);
+    pthread_mutex_lock(&s->log_mu);
+    char *out = s->log_buf;
+    size_t n = s->log_len;
+    s->log_buf = s->log_spare;
+    s->log_spare = out;
+    s->log_len = 0;
+    pthread_mutex_unlock(&s->log_mu);
+    for (size_t off = 0; off < n;) {
+        ssize_t w = write(STDERR_FILENO, out + off, n - off);
+        if (w > 0)
+            off += (size_t)w;
+        else if (w < 0 && errno != EINTR)
+            break; /* stderr is gone: the lines cannot be kept anywhere */
+    }
+    pthread_mutex_unlock(&s->out_mu);
+}
+
+/* Adds one line (escaped by the caller) to the log. A line is written at
+ * once when no other request is being answered (a quiet server's log is
+ * up to date), else with the others, by the guard or the last to finish. */
+static void log_line(http_server *s, const char *line, size_t n)
+{
+    if (!s->log_buf) {
+        fwrite(line, 1, n, stderr); /* no buffer (out of memory): as it came */
+        return;
+    }
+    pthread_mutex_lock(&s->log_mu);
+    while (s->log_len + n > HTTP_LOG_BUF) {
+        pthread_mutex_unlock(&s->log_mu);
+        log_flush(s);
+        pthread_mutex_lock(&s->log_mu);
+    }
+    memcpy(s->log_buf + s->log_len, line, n);
+    s->log_len += n;
+    int flush = s->log_len >= HTTP_LOG_BUF / 2 || atomic_load(&s->handling) == 0;
+    pthread_mutex_unlock(&s->log_mu);
+    if (flush)
+        log_flush(s);
+}
+
+/* Writes out the last lines and frees the log (the server has stopped). */
+static void http_log_free(http_server *s)
+{
+    log_flush(s);
+    free(s->log_buf);
+    free(s->log_spare);
+    s->log_buf = s->log_spare = NULL;
+    pthread_mutex_destroy(&s->log_mu);
+    pthread_mutex_destroy(&s->out_mu);
+}
+
 static void *guard_run(void *p)
 {
     http_server *s = p;
@@ -312,6 +385,9 @@ static void *guard_run(void *p)
         int64_t now = mono_ms();
         guard_pass(s, now);
         guard_say(s, now);
+        pthread_mutex_unlock(&s->mu); /* the log's write must not hold the guard's lock */
+        log_flush(s);
+        pthread_mutex_lock(&s->mu);
         struct timespec t;
         clock_gettime(CLOCK_MONOTONIC, &t);
         t.tv_nsec += HTTP_GUARD_MS * 1000000L;
@@ -761,11 +837,17 @@ static void handle(http_server *s, http_req *r)
         return;
     }
     nudge_set_actor(r->n, "api");
-    if (rt->min_role && authenticate(r, rt) < 0)
-        return;
-    if (http_request_check(r, rt) < 0) /* request.c */
-        return;
-    run_handler(r, rt);
+    /* One snapshot for the key, the clinic and a GET's record, not one
+     * implicit transaction each. A write's handler begins its own
+     * transaction, so its scope ends before it. */
+    nudge_read_begin(r->n);
+    if ((!rt->min_role || authenticate(r, rt) == 0) &&
+        http_request_check(r, rt) == 0) { /* request.c */
+        if (strcmp(r->method, "GET"))
+            nudge_read_end(r->n);
+        run_handler(r, rt);
+    }
+    nudge_read_end(r->n);
     if (!r->status)
         http_problem(r, 500, "Internal error", "no response", NULL);
 }
@@ -840,11 +922,15 @@ static enum MHD_Result finish(http_server *s, struct MHD_Connection *c, conn_ctx
         if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
             inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, client,
                       sizeof client);
-        fprintf(stderr,
-                "nudge: http method=\"%s\" path=\"%s\" status=%d ms=%.1f key=%s client=%s\n",
-                nudge_log_text(method, sizeof method, r->method, strlen(r->method)),
-                nudge_log_text(path, sizeof path, r->path, strlen(r->path)), r->status, ms,
-                r->key.prefix[0] ? r->key.prefix : "-", client);
+        char line[768];
+        int n = snprintf(line, sizeof line,
+                         "nudge: http method=\"%s\" path=\"%s\" status=%d ms=%.1f key=%s "
+                         "client=%s\n",
+                         nudge_log_text(method, sizeof method, r->method, strlen(r->method)),
+                         nudge_log_text(path, sizeof path, r->path, strlen(r->path)), r->status,
+                         ms, r->key.prefix[0] ? r->key.prefix : "-", client);
+        if (n > 0)
+            log_line(s, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
     }
     json_decref(r->out);
     return ret;
@@ -903,7 +989,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         http_problem(&r, 400, "Malformed request", d, "body");
     } else {
         conn_phase_set(s, c, PH_BUSY);
+        atomic_fetch_add(&s->handling, 1);
         handle(s, &r);
+        atomic_fetch_sub(&s->handling, 1);
     }
     return finish(s, c, cx, &r);
 }
@@ -957,14 +1045,27 @@ int http_start(const http_config *cfg, http_server **out, nudge_err *err)
         s->cfg.max_body = 1 << 20;
     if (!s->cfg.max_depth)
         s->cfg.max_depth = 32;
-    if (!s->cfg.threads)
-        s->cfg.threads = 4;
     s->db = codec_strdup(cfg->nudge.db);
     s->outbox = codec_strdup(cfg->nudge.outbox_dir);
     s->cfg.nudge.db = s->db;
     s->cfg.nudge.outbox_dir = s->outbox;
     s->cfg.nudge.smtp_url = NULL; /* API threads enqueue; they never send */
     nudge_config_defaults(&s->cfg.nudge); /* the http_* limits an embedder left 0 */
+    if (!s->cfg.threads)
+        s->cfg.threads = s->cfg.nudge.http_threads;
+    if (s->cfg.threads <= 0) { /* 0: one per CPU, at least 4 (handlers also wait on disks) */
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        s->cfg.threads = cpus > 4 ? (int)(cpus < 256 ? cpus : 256) : 4;
+    }
+    pthread_mutex_init(&s->log_mu, NULL);
+    pthread_mutex_init(&s->out_mu, NULL);
+    s->log_buf = malloc(HTTP_LOG_BUF);
+    s->log_spare = malloc(HTTP_LOG_BUF);
+    if (!s->log_buf || !s->log_spare) {
+        free(s->log_buf);
+        free(s->log_spare);
+        s->log_buf = s->log_spare = NULL;
+    }
     s->max_conns = fd_budget(s->cfg.nudge.http_max_connections);
     pthread_mutex_init(&s->mu, NULL);
     pthread_condattr_t ca;
@@ -1014,6 +1115,7 @@ int http_start(const http_config *cfg, http_server **out, nudge_err *err)
         pthread_key_delete(s->handle_key);
         pthread_mutex_destroy(&s->mu);
         pthread_cond_destroy(&s->wake);
+        http_log_free(s);
         free(s->db);
         free(s->outbox);
         free(s);
@@ -1060,6 +1162,7 @@ void http_stop(http_server *s)
         pthread_mutex_destroy(&s->mu);
         pthread_cond_destroy(&s->wake);
     }
+    http_log_free(s); /* after every request has finished: no line is lost */
     free(s->db);
     free(s->outbox);
     free(s);

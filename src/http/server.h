@@ -20,9 +20,11 @@ typedef struct http_config {
     nudge_config nudge;
     size_t max_body;         /* bytes; default 1 MiB */
     int max_depth;           /* JSON nesting; default 32 */
-    int threads;             /* default 4 */
+    int threads;             /* 0: nudge.http_threads (the setting) */
     /* Connection limits and timeouts are nudge.http_* (the settings). */
-    int access_log;          /* one logfmt line per request on stderr */
+    /* One logfmt line per request on stderr, buffered: written out every
+     * 200 ms, when 32 KiB gather, and at http_stop. */
+    int access_log;
 } http_config;
 
 typedef struct http_server http_server;

@@ -21,7 +21,7 @@
 #define PG_INT8OID 20
 #define PG_TEXTOID 25
 
-#define PG_BUCKETS 256
+#define PG_BUCKETS 1024 /* well above the few hundred distinct texts */
 #define PG_MAX_PARAMS 64
 
 /* One prepared form of a statement: its bound types and server-side name. */
@@ -233,6 +233,7 @@ static const char *pg_prepared(pg_store *ps, store_stmt *h)
     memcpy(v->types, h->types, sizeof v->types);
     snprintf(v->name, sizeof v->name, "n%d", ++ps->prepared);
     PGresult *r = PQprepare(ps->conn, v->name, h->q->rewritten, h->q->nparams, oids);
+    ps->base.prepares++;
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
         pg_note(ps, r);
         PQclear(r);

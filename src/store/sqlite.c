@@ -2,8 +2,9 @@
  * sqlite.c: the embedded SQLite backend. WAL mode so readers never block the
  * writer and several processes can share one file; a busy timeout so a
  * second process waits for the write lock instead of failing; foreign keys
- * on. Prepared statements are cached by SQL text, because the domain layer
- * runs the same few statements over and over in the dispatcher's hot loop.
+ * on. Prepared statements are cached by SQL text (a hash table that never
+ * evicts), because the domain layer runs the same few hundred statements
+ * over and over in the dispatcher's and the API's hot loops.
  */
 #include <sqlite3.h>
 #include <stdio.h>
@@ -13,30 +14,108 @@
 #include "store/store.h"
 #include "util.h"
 
-#define CACHE_SLOTS 64
 #define LITE_BUSY_MS 10000
+/* The statement cache: a hash table keyed by the SQL text, with chaining,
+ * sized well above the few hundred distinct statements nudge has, so no
+ * statement ever pushes another out (a fixed table of slots by hash did:
+ * two hot statements of the API shared a slot and were compiled again on
+ * every request). Each text keeps the statements it has compiled that are
+ * not in use; one in use is never handed out twice (the flow reads one
+ * query while it runs others, sometimes the same text nested). Texts
+ * built at run time (segments, the store copy) are bounded, but a cap on
+ * the number of texts keeps a surprise from growing memory: past it a
+ * statement is compiled per use, as if uncached. */
+#define LITE_BUCKETS 1024 /* power of two */
+#define LITE_MAX_TEXTS 4096
+#define LITE_IDLE 4 /* idle statements kept per text: nesting is shallow */
+
+struct lite_text {
+    struct lite_text *next;
+    unsigned hash;
+    int nidle;
+    sqlite3_stmt *idle[LITE_IDLE];
+    char sql[]; /* own copy: compared by content, never by address */
+};
 
 typedef struct sqlite_store {
     store base;
     sqlite3 *db;
-    struct {
-        char *sql; /* own copy: compared by content, never by address */
-        sqlite3_stmt *st;
-        int busy;
-    } cache[CACHE_SLOTS];
+    struct lite_text *bucket[LITE_BUCKETS];
+    int ntexts;
     int last_rc;
     int64_t wal_frames; /* after the last commit, when wal_manual installed the hook */
+    int reading; /* a read scope's BEGIN is open (store_read_begin) */
 } sqlite_store;
 
 struct store_stmt {
     store *s; /* must be first: store.c reads it */
     sqlite3_stmt *st;
-    int slot; /* cache slot, -1 if not cached */
+    struct lite_text *text; /* where it goes back when done; NULL: finalize */
 };
 
 static sqlite_store *lite(store *s)
 {
     return (sqlite_store *)s;
+}
+
+/* Ends a read scope: its snapshot is let go before anything writes. */
+static void lite_read_stop(sqlite_store *ls)
+{
+    if (ls->reading) {
+        ls->reading = 0;
+        /* COMMIT runs even with SELECTs pending; should it fail, nothing
+         * was written to keep: what follows must not run inside it. */
+        if (sqlite3_exec(ls->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK &&
+            !sqlite3_get_autocommit(ls->db))
+            sqlite3_exec(ls->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+}
+
+/* A deferred BEGIN: the first read takes the snapshot, the rest share it. */
+static int lite_read(store *s, int begin)
+{
+    sqlite_store *ls = lite(s);
+    if (!begin) {
+        lite_read_stop(ls);
+        return 0;
+    }
+    if (ls->reading || !sqlite3_get_autocommit(ls->db))
+        return 0;
+    int rc = sqlite3_exec(ls->db, "BEGIN", NULL, NULL, NULL);
+    ls->reading = rc == SQLITE_OK;
+    return rc == SQLITE_OK ? 0 : -1;
+}
+
+static unsigned lite_hash(const char *sql, size_t *len)
+{
+    unsigned h = 2166136261u;
+    const char *p = sql;
+    for (; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    *len = (size_t)(p - sql);
+    return h;
+}
+
+/* The text's entry, added if new and the cap allows; NULL otherwise. */
+static struct lite_text *lite_text_for(sqlite_store *ls, const char *sql)
+{
+    size_t len;
+    unsigned h = lite_hash(sql, &len);
+    struct lite_text **b = &ls->bucket[h & (LITE_BUCKETS - 1)];
+    for (struct lite_text *t = *b; t; t = t->next)
+        if (t->hash == h && strcmp(t->sql, sql) == 0)
+            return t;
+    if (ls->ntexts >= LITE_MAX_TEXTS)
+        return NULL;
+    struct lite_text *t = calloc(1, sizeof *t + len + 1);
+    if (!t)
+        return NULL;
+    t->hash = h;
+    memcpy(t->sql, sql, len + 1);
+    t->next = *b;
+    *b = t;
+    ls->ntexts++;
+    return t;
 }
 
 static int lite_prepare(store *s, const char *sql, store_stmt **out)
@@ -46,32 +125,19 @@ static int lite_prepare(store *s, const char *sql, store_stmt **out)
     if (!h)
         return -1;
     h->s = s;
-    h->slot = -1;
-    unsigned hash = 2166136261u;
-    for (const char *p = sql; *p; p++)
-        hash = (hash ^ (unsigned char)*p) * 16777619u;
-    hash %= CACHE_SLOTS;
-    if (ls->cache[hash].sql && !ls->cache[hash].busy && strcmp(ls->cache[hash].sql, sql) == 0) {
-        h->st = ls->cache[hash].st;
-        h->slot = (int)hash;
-        ls->cache[hash].busy = 1;
+    h->text = lite_text_for(ls, sql);
+    if (h->text && h->text->nidle > 0) {
+        h->st = h->text->idle[--h->text->nidle];
         *out = h;
         return 0;
     }
-    int rc = sqlite3_prepare_v3(ls->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &h->st, NULL);
+    int rc = sqlite3_prepare_v3(ls->db, sql, -1, h->text ? SQLITE_PREPARE_PERSISTENT : 0, &h->st,
+                                NULL);
     ls->last_rc = rc;
+    s->prepares++;
     if (rc != SQLITE_OK) {
         free(h);
         return -1;
-    }
-    if (!ls->cache[hash].busy) {
-        if (ls->cache[hash].st)
-            sqlite3_finalize(ls->cache[hash].st);
-        free(ls->cache[hash].sql);
-        ls->cache[hash].sql = str_dup(sql);
-        ls->cache[hash].st = h->st;
-        ls->cache[hash].busy = 1;
-        h->slot = (int)hash;
     }
     *out = h;
     return 0;
@@ -106,6 +172,11 @@ static int lite_param_count(store_stmt *h)
 
 static int lite_step(store_stmt *h)
 {
+    sqlite_store *ls = lite(h->s);
+    /* A write inside a read scope would upgrade its snapshot, which fails
+     * once another connection has committed since: it runs on its own. */
+    if (ls->reading && !sqlite3_stmt_busy(h->st) && !sqlite3_stmt_readonly(h->st))
+        lite_read_stop(ls);
     int rc = sqlite3_step(h->st);
     lite(h->s)->last_rc = rc;
     if (rc == SQLITE_ROW)
@@ -132,10 +203,11 @@ static const char *lite_column_text(store_stmt *h, int i)
 
 static void lite_finalize(store_stmt *h)
 {
-    if (h->slot >= 0) {
+    struct lite_text *t = h->text;
+    if (t && t->nidle < LITE_IDLE) {
         sqlite3_reset(h->st);
         sqlite3_clear_bindings(h->st);
-        lite(h->s)->cache[h->slot].busy = 0;
+        t->idle[t->nidle++] = h->st;
     } else {
         sqlite3_finalize(h->st);
     }
@@ -144,6 +216,7 @@ static void lite_finalize(store_stmt *h)
 
 static int lite_exec_script(store *s, const char *sql)
 {
+    lite_read_stop(lite(s)); /* BEGIN IMMEDIATE, DDL: writes, never in a read scope */
     int rc = sqlite3_exec(lite(s)->db, sql, NULL, NULL, NULL);
     lite(s)->last_rc = rc;
     return rc == SQLITE_OK ? 0 : -1;
@@ -226,6 +299,7 @@ static const char *lite_errmsg(store *s)
  * and writable by others meanwhile (a write restarts the copy). */
 static int lite_backup(store *s, const char *path, int restore, char *msg, size_t n)
 {
+    lite_read_stop(lite(s));
     sqlite3 *file = NULL;
     int rc = sqlite3_open_v2(path, &file,
                              restore ? SQLITE_OPEN_READONLY
@@ -257,10 +331,13 @@ static int lite_backup(store *s, const char *path, int restore, char *msg, size_
 static void lite_close(store *s)
 {
     sqlite_store *ls = lite(s);
-    for (int i = 0; i < CACHE_SLOTS; i++)
-        if (ls->cache[i].st) {
-            sqlite3_finalize(ls->cache[i].st);
-            free(ls->cache[i].sql);
+    lite_read_stop(ls);
+    for (int b = 0; b < LITE_BUCKETS; b++)
+        for (struct lite_text *t = ls->bucket[b], *nt; t; t = nt) {
+            nt = t->next;
+            for (int i = 0; i < t->nidle; i++)
+                sqlite3_finalize(t->idle[i]);
+            free(t);
         }
     sqlite3_close(ls->db);
     free(ls);
@@ -292,6 +369,7 @@ static const struct store_ops sqlite_ops = {
     .wal_manual = lite_wal_manual,
     .wal_frames = lite_wal_frames,
     .checkpoint = lite_checkpoint,
+    .read = lite_read,
 };
 _Static_assert(STORE_CKPT_PASSIVE == SQLITE_CHECKPOINT_PASSIVE &&
                    STORE_CKPT_TRUNCATE == SQLITE_CHECKPOINT_TRUNCATE,

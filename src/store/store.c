@@ -428,3 +428,15 @@ int store_migrate(store *s, int64_t now, int *applied, nudge_err *err)
     s->ops->migrate_lock(s, 0);
     return rc;
 }
+
+void store_read_begin(store *s)
+{
+    if (s->tx_depth == 0 && s->ops->read)
+        s->ops->read(s, 1);
+}
+
+void store_read_end(store *s)
+{
+    if (s->ops->read)
+        s->ops->read(s, 0);
+}

@@ -91,6 +91,10 @@ struct store_ops {
     int (*wal_manual)(store *s);
     int64_t (*wal_frames)(store *s);
     int (*checkpoint)(store *s, int mode);
+    /* A read snapshot outside any transaction (begin 1), ended (0): see
+     * store_read_begin. NULL: each statement reads on its own (PostgreSQL,
+     * where a BEGIN and a COMMIT would add two round trips to save none). */
+    int (*read)(store *s, int begin);
 };
 #define STORE_CKPT_PASSIVE 0
 #define STORE_CKPT_TRUNCATE 3
@@ -106,6 +110,9 @@ struct store {
     void (*log)(void *ctx, const char *msg); /* connection lost/back: said once */
     int full_said; /* the disk is full: said once, until a commit goes through */
     void *log_ctx;
+    /* Statements the engine compiled (sqlite3_prepare, PQprepare): the
+     * statement cache's misses, counted so tests can see it hold. */
+    int64_t prepares;
 };
 
 /* Opens "postgres://..." / "postgresql://..." (PostgreSQL), or "sqlite:path"
@@ -251,6 +258,14 @@ static inline int store_lock_writers(store *s, nudge_err *err)
     s->tx_scope = STORE_SCOPE_ALL; /* nested begins of any clinic run under it */
     return 0;
 }
+/* A read scope: the reads that follow share one snapshot, opened once,
+ * instead of one implicit transaction each (the API's key, clinic and
+ * record: three on SQLite, each with its locks). Only outside a
+ * transaction; anything that writes ends the scope first (a store_begin,
+ * a statement that is not read-only), so a write never upgrades a stale
+ * snapshot. store_read_end ends it; both may be called when none is open. */
+void store_read_begin(store *s);
+void store_read_end(store *s);
 int store_notify(store *s, const char *topic, nudge_err *err);
 int store_wait(store *s, const char *topic, int timeout_ms, nudge_err *err);
 void store_on_log(store *s, void (*fn)(void *ctx, const char *msg), void *ctx);
