@@ -205,7 +205,7 @@ static int answer(nudge *n, const nudge_clinic *c, const nudge_patient *p,
     return rc;
 }
 
-int nudge_inbound_handle(nudge *n, const nudge_inbound *in, nudge_reply *out, nudge_err *err)
+static int reply_handle(nudge *n, const nudge_inbound *in, nudge_reply *out, nudge_err *err)
 {
     err_clear(err);
     memset(out, 0, sizeof *out);
@@ -471,4 +471,26 @@ void nudge_reply_stats_free(nudge_reply_stats *s)
 {
     free(s->days);
     memset(s, 0, sizeof *s);
+}
+
+/* A patient's words are kept even when their bytes are not UTF-8 (a
+ * handset's or a gateway's fault): each byte that begins no character
+ * becomes '?'. The store refuses invalid text, and a refused webhook would
+ * lose the message, a STOP included. */
+int nudge_inbound_handle(nudge *n, const nudge_inbound *in, nudge_reply *out, nudge_err *err)
+{
+    if (utf8_ok(in->text ? in->text : "") && utf8_ok(in->provider_id ? in->provider_id : ""))
+        return reply_handle(n, in, out, err);
+    nudge_inbound clean = *in;
+    size_t tl = in->text ? strlen(in->text) + 1 : 1;
+    size_t pl = in->provider_id ? strlen(in->provider_id) + 1 : 1;
+    char *text = malloc(tl), *pid = malloc(pl);
+    if (!text || !pid)
+        abort();
+    clean.text = in->text ? utf8_clip(text, tl, in->text) : NULL;
+    clean.provider_id = in->provider_id ? utf8_clip(pid, pl, in->provider_id) : NULL;
+    int rc = reply_handle(n, &clean, out, err);
+    free(text);
+    free(pid);
+    return rc;
 }

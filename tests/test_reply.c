@@ -427,6 +427,24 @@ static void test_reply_rate_by_clinic_day(void **state)
     assert_string_equal(e.field, "from");
 }
 
+/* A patient's message whose bytes are not UTF-8 is kept, each bad byte
+ * '?', not refused by the store (a refused webhook would lose it). */
+static void test_invalid_bytes_kept(void **state)
+{
+    fx *f = *state;
+    nudge_reply r = say(f, "sms", "+919876543210", "dant \xe0\xa4 me \xff dard", NULL,
+                        "SMbad\xfe");
+    assert_true(r.action[0] != 0);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM inbound_messages WHERE "
+                              "body = 'dant ?? me ? dard' AND provider_id = 'SMbad?'"),
+                     1);
+    /* The same message again is the same message: still one row. */
+    say(f, "sms", "+919876543210", "dant \xe0\xa4 me \xff dard", NULL, "SMbad\xfe");
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM inbound_messages WHERE "
+                              "provider_id = 'SMbad?'"),
+                     1);
+}
+
 int main(void)
 {
 #define T(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
@@ -435,7 +453,7 @@ int main(void)
         T(test_reschedule_opens_ticket), T(test_stop_is_honoured_until_start),
         T(test_help_and_tickets),        T(test_duplicates_and_strangers),
         T(test_context_names_the_visit), T(test_template_buttons),
-        T(test_reply_rate_by_clinic_day),
+        T(test_reply_rate_by_clinic_day), T(test_invalid_bytes_kept),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
