@@ -496,7 +496,7 @@ typedef struct nudge_notification {
     char language[16];
     char category[16];
     int priority;
-    char status[16];    /* pending sending sent delivered read failed cancelled */
+    char status[16];    /* pending sending sent delivered read failed cancelled held */
     int64_t due_at, expires_at, sent_at, created_at;
     int attempts, max_retries;
     char dedupe_key[128];
@@ -573,7 +573,7 @@ int nudge_delivery_event_list(nudge *n, int64_t clinic_id, int64_t notification_
 int nudge_notification_retry(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err);
 int nudge_notification_cancel(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err);
 
-#define NUDGE_N_STATUS 7
+#define NUDGE_N_STATUS 8
 extern const char *const nudge_status_names[NUDGE_N_STATUS];
 int nudge_queue_status(nudge *n, int64_t clinic_id, int64_t counts[NUDGE_N_STATUS],
                        nudge_err *err);

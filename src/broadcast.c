@@ -1010,8 +1010,8 @@ static void bc_tally(nudge_delivery_stats *d, const char *what, const char *key,
                 d->skipped_by[i] += count;
         }
     } else if (!strcmp(what, "status")) {
-        if (!strcmp(key, "pending") || !strcmp(key, "sending"))
-            d->pending += count;
+        if (!strcmp(key, "pending") || !strcmp(key, "sending") || !strcmp(key, "held"))
+            d->pending += count; /* held: waiting for its broadcast's resume */
         if (!strcmp(key, "sent") || !strcmp(key, "delivered") || !strcmp(key, "read"))
             d->sent += count;
         if (!strcmp(key, "delivered") || !strcmp(key, "read"))

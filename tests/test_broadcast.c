@@ -456,6 +456,13 @@ static void test_crash_mid_fanout_then_resume(void **state)
     st = stats(e.n, clinic, id);
     assert_int_equal(st.total, 2 * BROADCAST_BATCH);
     assert_int_equal(st.sent, 0);
+    assert_int_equal(st.pending, st.queued); /* held ones still wait */
+    /* Held is a status of its own (migration 024), counted as such. */
+    int64_t counts[NUDGE_N_STATUS];
+    assert_int_equal(nudge_queue_status(e.n, clinic, counts, &err), 0);
+    assert_string_equal(nudge_status_names[NUDGE_N_STATUS - 1], "held");
+    assert_int_equal(counts[NUDGE_N_STATUS - 1], st.queued);
+    assert_int_equal(counts[0], 0);
     assert_int_equal(nudge_broadcast_pause(e.n, clinic, id, &err), -1);
     assert_int_equal(err.code, NUDGE_ECONFLICT);
     /* Resumed by a restarted process: it goes on from there. */
@@ -471,6 +478,8 @@ static void test_crash_mid_fanout_then_resume(void **state)
     assert_int_equal(st.skipped_by[0], 230);
     assert_int_equal(st.queued, 2070);
     assert_true(st.sent > 0); /* the held ones went again at the rate */
+    assert_int_equal(nudge_queue_status(e.n, clinic, counts, &err), 0);
+    assert_int_equal(counts[NUDGE_N_STATUS - 1], 0);
     struct per_patient pp = {.first = ids[0]};
     assert_int_equal(nudge_notification_list(e.n, clinic, NULL, 0, 100000, count_msgs, &pp, &err),
                      0);
