@@ -1631,6 +1631,9 @@ typedef struct nudge_usage_plan {
     char reminders_policy[16];
     int window_start, window_end;
     int64_t reserve;
+    /* Seconds past its time a scheduled broadcast without a grace of its
+     * own may still start (60 s to 7 days; 0 on set: 2 h). */
+    int64_t grace;
 } nudge_usage_plan;
 int nudge_usage_plan_get(nudge *n, int64_t clinic_id, nudge_usage_plan *out, nudge_err *err);
 int nudge_usage_plan_set(nudge *n, int64_t clinic_id, const nudge_usage_plan *p, nudge_err *err);

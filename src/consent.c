@@ -377,16 +377,21 @@ int nudge_consent_history(nudge *n, int64_t clinic_id, int64_t patient_id, nudge
 
 /* ---- plans and send windows ---- */
 
+/* A scheduled broadcast's grace when neither it nor its clinic names one:
+ * the issue's 2 h. */
+#define CONSENT_GRACE 7200
+
 int nudge_usage_plan_get(nudge *n, int64_t clinic_id, nudge_usage_plan *out, nudge_err *err)
 {
     memset(out, 0, sizeof *out);
     strcpy(out->reminders_policy, "opt_out");
     out->window_start = 9 * 60;
     out->window_end = 21 * 60;
+    out->grace = CONSENT_GRACE;
     store_stmt *st;
     if (store_query(n->db, &st, err,
-                    "SELECT tier, reminders_policy, window_start, window_end, reserve FROM "
-                    "clinic_plans WHERE clinic_id = ?",
+                    "SELECT tier, reminders_policy, window_start, window_end, reserve, grace "
+                    "FROM clinic_plans WHERE clinic_id = ?",
                     bind_int(clinic_id)) < 0)
         return -1;
     int r = store_next(st, err);
@@ -396,6 +401,7 @@ int nudge_usage_plan_get(nudge *n, int64_t clinic_id, nudge_usage_plan *out, nud
         out->window_start = (int)store_int(st, 2);
         out->window_end = (int)store_int(st, 3);
         out->reserve = store_int(st, 4);
+        out->grace = store_int(st, 5);
     }
     store_done(st);
     return r < 0 ? -1 : 0;
@@ -460,6 +466,9 @@ int nudge_usage_plan_set(nudge *n, int64_t clinic_id, const nudge_usage_plan *p,
     if (p->reserve < 0 || (q >= 0 && p->reserve > q))
         return err_set(err, NUDGE_EINVAL, "reserve",
                        "reserve must be between 0 and the tier's quota (%lld)", (long long)q);
+    int64_t grace = p->grace ? p->grace : CONSENT_GRACE;
+    if (grace < 60 || grace > 7 * 86400)
+        return err_set(err, NUDGE_EINVAL, "grace", "grace is 1 minute to 7 days");
     nudge_clinic c;
     if (store_begin(n->db, err) < 0)
         return -1;
@@ -468,14 +477,14 @@ int nudge_usage_plan_set(nudge *n, int64_t clinic_id, const nudge_usage_plan *p,
     int64_t now = clock_now(n);
     if (store_exec(n->db, err,
                    "INSERT INTO clinic_plans (clinic_id, tier, reminders_policy, window_start, "
-                   "window_end, reserve, updated_at) VALUES (?,?,?,?,?,?,?) ON CONFLICT "
-                   "(clinic_id) DO UPDATE SET tier = excluded.tier, reminders_policy = "
+                   "window_end, reserve, grace, updated_at) VALUES (?,?,?,?,?,?,?,?) ON "
+                   "CONFLICT (clinic_id) DO UPDATE SET tier = excluded.tier, reminders_policy = "
                    "excluded.reminders_policy, window_start = excluded.window_start, window_end "
-                   "= excluded.window_end, reserve = excluded.reserve, updated_at = "
-                   "excluded.updated_at",
+                   "= excluded.window_end, reserve = excluded.reserve, grace = excluded.grace, "
+                   "updated_at = excluded.updated_at",
                    bind_int(c.id), bind_text_or_null(p->tier), bind_text(p->reminders_policy),
                    bind_int(p->window_start), bind_int(p->window_end), bind_int(p->reserve),
-                   bind_int(now)) < 0 ||
+                   bind_int(grace), bind_int(now)) < 0 ||
         audit_add(n, c.id, "update", "plan", c.id, p->tier[0] ? p->tier : "not metered", err) < 0)
         goto fail;
     return store_commit(n->db, err);

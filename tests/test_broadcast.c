@@ -395,6 +395,26 @@ static void test_stale_campaign_after_downtime(void **state)
     e.clock.t = T0 + 7 * 3600 + 59 * 60;
     tick(&e);
     status_is(e.n, clinic, id2, "completed");
+    /* Without a grace of its own, the clinic's: 2 h by default, here 30
+     * minutes, so 45 minutes late is stale; a bad grace is refused. */
+    nudge_usage_plan pl;
+    assert_int_equal(nudge_usage_plan_get(e.n, clinic, &pl, &err), 0);
+    assert_int_equal(pl.grace, 7200);
+    pl.grace = 30;
+    assert_int_equal(nudge_usage_plan_set(e.n, clinic, &pl, &err), -1);
+    assert_string_equal(err.field, "grace");
+    pl.grace = 30 * 60;
+    assert_int_equal(nudge_usage_plan_set(e.n, clinic, &pl, &err), 0);
+    s.grace = 0;
+    s.scheduled_at = T0 + 9 * 3600;
+    int64_t id3 = make(e.n, clinic, &s);
+    s.scheduled_at = T0 + 9 * 3600 + 60;
+    s.grace = 3600;
+    int64_t id4 = make(e.n, clinic, &s);
+    e.clock.t = T0 + 9 * 3600 + 45 * 60;
+    tick(&e);
+    status_is(e.n, clinic, id3, "stale");
+    status_is(e.n, clinic, id4, "completed");
     tu_close(&e);
 }
 

@@ -623,7 +623,7 @@ static const cli_command cli_commands[] = {
      &cli_help_consent, "patient", NULL, NULL},
     {"consent", "withdraw", cli_consent_withdraw, "clinic= category= channel= wording= source=",
      &cli_help_consent, "patient", NULL, NULL},
-    {"usage", "plan", cli_usage_plan, "clinic= tier= reminders= window= reserve=",
+    {"usage", "plan", cli_usage_plan, "clinic= tier= reminders= window= reserve= grace-minutes=",
      &cli_help_usage, NULL, NULL, NULL},
     {"usage", NULL, cli_usage_show, "clinic= month=", &cli_help_usage, NULL, NULL, NULL},
 };

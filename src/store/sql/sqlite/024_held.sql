@@ -17,3 +17,7 @@ PRAGMA writable_schema = RESET;
 PRAGMA writable_schema = OFF;
 UPDATE notification_queue SET status = 'held'
  WHERE status = 'pending' AND broadcast_id IS NOT NULL AND due_at = 253402300799;
+-- The clinic's grace (issue 17): how long past its time a scheduled
+-- broadcast without a grace of its own may still start (after downtime);
+-- later it waits for staff. Seconds, 2 h by default.
+ALTER TABLE clinic_plans ADD COLUMN grace INTEGER NOT NULL DEFAULT 7200;
