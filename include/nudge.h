@@ -1641,6 +1641,11 @@ int nudge_usage_plan_set(nudge *n, int64_t clinic_id, const nudge_usage_plan *p,
  * past it (every message when unlimited; -1: no overage, messages wait). */
 int nudge_usage_tier_set(nudge *n, const char *name, int64_t quota, int64_t overage_paise,
                          nudge_err *err);
+/* The tier table as it applies: the document's tiers, each replaced by a
+ * row of the same name, then the tiers added, by name. */
+typedef int (*nudge_usage_tier_fn)(void *ctx, const char *name, int64_t quota,
+                                   int64_t overage_paise);
+int nudge_usage_tier_list(nudge *n, nudge_usage_tier_fn fn, void *ctx, nudge_err *err);
 /* A month's usage of a clinic: messages and units (SMS segments) sent by
  * channel, the quota, what went past it and its cost, in paise. */
 typedef struct nudge_usage {

@@ -522,6 +522,36 @@ int nudge_usage_tier_set(nudge *n, const char *name, int64_t quota, int64_t over
     return store_commit(n->db, err);
 }
 
+int nudge_usage_tier_list(nudge *n, nudge_usage_tier_fn fn, void *ctx, nudge_err *err)
+{
+    size_t nt = sizeof consent_tiers / sizeof *consent_tiers;
+    for (size_t i = 0; i < nt; i++) {
+        int64_t q, o;
+        if (consent_tier(n, consent_tiers[i].name, &q, &o, err) < 0)
+            return -1;
+        if (fn(ctx, consent_tiers[i].name, q, o))
+            return 0;
+    }
+    store_stmt *st;
+    if (store_query(n->db, &st, err,
+                    "SELECT name, quota, overage_paise FROM usage_tiers ORDER BY name") < 0)
+        return -1;
+    int r;
+    while ((r = store_next(st, err)) == 1) {
+        const char *name = store_text(st, 0);
+        size_t i = 0;
+        while (i < nt && strcmp(consent_tiers[i].name, name))
+            i++;
+        if (i < nt)
+            continue; /* a replacement, listed above */
+        if (fn(ctx, name, store_null(st, 1) ? -1 : store_int(st, 1),
+               store_null(st, 2) ? -1 : store_int(st, 2)))
+            break;
+    }
+    store_done(st);
+    return r < 0 ? -1 : 0;
+}
+
 /* The clinic's window narrowed to its country's law. */
 static void consent_window_of(const nudge_clinic *c, const nudge_usage_plan *p, int *start,
                               int *end)

@@ -29,6 +29,8 @@ const char *const cli_help_usage =
     "usage: nudge usage --clinic ID [--month YYYY-MM]\n"
     "       nudge usage plan --clinic ID [--tier NAME] [--reminders opt_out|opt_in]\n"
     "                        [--window HH:MM-HH:MM] [--reserve N] [--grace-minutes M]\n"
+    "       nudge usage tiers\n"
+    "       nudge usage tier --name NAME --quota N|-1 --overage-paise P|-1\n"
     "\n"
     "usage: the messages sent in a calendar month of the clinic's zone (this\n"
     "month by default) by channel, counted in units (an SMS of three segments\n"
@@ -42,7 +44,9 @@ const char *const cli_help_usage =
     "overage kept for reminders, and the grace: how long past its time a\n"
     "scheduled broadcast without its own --grace-minutes may still start after\n"
     "downtime (default 120; later it waits for staff). Options not given keep\n"
-    "their value.\n";
+    "their value.\n"
+    "tiers: the tier table as it applies; tier: sets one for the whole\n"
+    "installation (-1: an unlimited quota, or no overage: messages wait).\n";
 
 static int cli_consent_entry(void *ctx, const nudge_consent_entry *e)
 {
@@ -181,6 +185,47 @@ int cli_usage_show(cli_ctx *c)
     printf("total\t%lld messages\t%lld units\noverage\t%lld\nrate_inr\t%s\ncost_inr\t%s\n",
            (long long)u.messages, (long long)u.units, (long long)u.overage, rate, cost);
     return 0;
+}
+
+static int cli_usage_tier_row(void *ctx, const char *name, int64_t quota, int64_t overage)
+{
+    (void)ctx;
+    char q[24] = "unlimited", o[24] = "none (messages wait)";
+    if (quota >= 0)
+        snprintf(q, sizeof q, "%lld", (long long)quota);
+    if (overage >= 0)
+        snprintf(o, sizeof o, "%lld", (long long)overage);
+    printf("%s\t%s\t%s\n", name, q, o);
+    return 0;
+}
+
+int cli_usage_tiers(cli_ctx *c)
+{
+    int rc;
+    if ((rc = cli_open(c)))
+        return rc;
+    nudge_err e = {0};
+    printf("tier\tquota\toverage_paise\n");
+    if (nudge_usage_tier_list(c->n, cli_usage_tier_row, NULL, &e) < 0)
+        return cli_fail(c->cmd, &e);
+    return 0;
+}
+
+int cli_usage_tier(cli_ctx *c)
+{
+    static const char *const req[] = {"name", "quota", "overage-paise", NULL};
+    int quota, overage, rc;
+    if ((rc = cli_require(c, req)) ||
+        (rc = cli_parse_int(c->cmd, "--quota", cli_arg(&c->a, "quota"), -1, 1000000000,
+                            &quota)) ||
+        (rc = cli_parse_int(c->cmd, "--overage-paise", cli_arg(&c->a, "overage-paise"), -1,
+                            1000000000, &overage)) ||
+        (rc = cli_open(c)))
+        return rc;
+    nudge_err e = {0};
+    if (nudge_usage_tier_set(c->n, cli_arg(&c->a, "name"), quota, overage, &e) < 0)
+        return cli_fail(c->cmd, &e);
+    return cli_usage_tiers(c);
 }
 
 int cli_usage_plan(cli_ctx *c)

@@ -242,6 +242,28 @@ int api_plan(http_req *r)
     return http_ok(r, 200, consent_http_plan(&p));
 }
 
+static int consent_http_tier(void *ctx, const char *name, int64_t quota, int64_t overage)
+{
+    json_array_append_new(ctx, json_pack("{s:s, s:o, s:o}", "name", name, "quota",
+                                         quota >= 0 ? json_integer(quota) : json_null(),
+                                         "overage_paise",
+                                         overage >= 0 ? json_integer(overage) : json_null()));
+    return 0;
+}
+
+/* The tier table, read-only: it is the installation's, shared by every
+ * clinic, so no clinic's key may change it (the CLI's `usage tier` does). */
+int api_tiers(http_req *r)
+{
+    json_t *items = json_array();
+    nudge_err e = {0};
+    if (nudge_usage_tier_list(r->n, consent_http_tier, items, &e) < 0) {
+        json_decref(items);
+        return http_fail(r, &e);
+    }
+    return http_ok(r, 200, json_pack("{s:o}", "data", items));
+}
+
 /* ---- /unsubscribe: no API key; the link's signature instead ---- */
 
 static int consent_http_num(const char *s, int64_t *out)

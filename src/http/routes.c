@@ -38,6 +38,7 @@ H(api_workflow_list); H(api_workflow_get); H(api_workflow_put); H(api_workflow_r
 H(api_workflow_run_get); H(api_stats);
 H(api_patient_consent); H(api_patient_consent_record); H(api_usage); H(api_unsubscribe);
 H(api_plan);
+H(api_tiers);
 H(api_template_preview);
 H(api_prescription_change); H(api_lab_create); H(api_lab_list); H(api_lab_done);
 H(api_followup_create); H(api_patient_ready);
@@ -156,5 +157,6 @@ const http_route http_routes[] = {
     /* issue 17: the clinic's plan and grace (http/consent.c) */
     {"GET", "/v1/plan", api_plan, STAFF, NULL},
     {"PUT", "/v1/plan", api_plan, ADMIN, NULL},
+    {"GET", "/v1/tiers", api_tiers, STAFF, NULL},
     {NULL, NULL, NULL, 0, NULL},
 };
