@@ -228,3 +228,11 @@ soak: soak-crash
 soak-crash: $(BUILD)/nudge
 	CRASH_N=100000 CRASH_KILLS=1000 NUDGE=$(BUILD)/nudge bash tests/crash.sh
 	CRASH_N=100000 CRASH_KILLS=1000 NUDGE=$(BUILD)/nudge bash tests/pgcluster.sh bash tests/crash.sh
+
+# The compliance simulation's long mode (issue 17): two months of 200
+# patients a clinic, on SQLite and on PostgreSQL.
+.PHONY: soak-compliance
+soak: soak-compliance
+soak-compliance: $(BUILD)/tests/test_compliance
+	COMPLIANCE_DAYS=62 COMPLIANCE_PATIENTS=200 $(BUILD)/tests/test_compliance
+	COMPLIANCE_DAYS=62 COMPLIANCE_PATIENTS=200 bash tests/pgcluster.sh $(BUILD)/tests/test_compliance

@@ -497,7 +497,7 @@ typedef struct nudge_notification {
     char language[16];
     char category[16];
     int priority;
-    char status[16];    /* pending sending sent delivered read failed cancelled */
+    char status[16];    /* pending sending sent delivered read failed cancelled held */
     int64_t due_at, expires_at, sent_at, created_at;
     int attempts, max_retries;
     char dedupe_key[128];
@@ -589,7 +589,7 @@ int nudge_delivery_event_list(nudge *n, int64_t clinic_id, int64_t notification_
 int nudge_notification_retry(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err);
 int nudge_notification_cancel(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err);
 
-#define NUDGE_N_STATUS 7
+#define NUDGE_N_STATUS 8
 extern const char *const nudge_status_names[NUDGE_N_STATUS];
 int nudge_queue_status(nudge *n, int64_t clinic_id, int64_t counts[NUDGE_N_STATUS],
                        nudge_err *err);
@@ -1696,6 +1696,9 @@ typedef struct nudge_usage_plan {
     char reminders_policy[16];
     int window_start, window_end;
     int64_t reserve;
+    /* Seconds past its time a scheduled broadcast without a grace of its
+     * own may still start (60 s to 7 days; 0 on set: 2 h). */
+    int64_t grace;
 } nudge_usage_plan;
 int nudge_usage_plan_get(nudge *n, int64_t clinic_id, nudge_usage_plan *out, nudge_err *err);
 int nudge_usage_plan_set(nudge *n, int64_t clinic_id, const nudge_usage_plan *p, nudge_err *err);
@@ -1703,6 +1706,11 @@ int nudge_usage_plan_set(nudge *n, int64_t clinic_id, const nudge_usage_plan *p,
  * past it (every message when unlimited; -1: no overage, messages wait). */
 int nudge_usage_tier_set(nudge *n, const char *name, int64_t quota, int64_t overage_paise,
                          nudge_err *err);
+/* The tier table as it applies: the document's tiers, each replaced by a
+ * row of the same name, then the tiers added, by name. */
+typedef int (*nudge_usage_tier_fn)(void *ctx, const char *name, int64_t quota,
+                                   int64_t overage_paise);
+int nudge_usage_tier_list(nudge *n, nudge_usage_tier_fn fn, void *ctx, nudge_err *err);
 /* A month's usage of a clinic: messages and units (SMS segments) sent by
  * channel, the quota, what went past it and its cost, in paise. */
 typedef struct nudge_usage {

@@ -355,6 +355,12 @@ int nudge_broadcast_create(nudge *n, int64_t clinic_id, const nudge_broadcast_sp
         qsort(ids, (size_t)s->npatients, sizeof *ids, bc_cmp_id);
     }
     int64_t at = s->scheduled_at > now ? s->scheduled_at : now;
+    /* No grace of its own: the clinic's (consent.c's plan, 2 h by default),
+     * copied so a later change of the setting does not move a waiting one. */
+    nudge_usage_plan plan;
+    if (!s->grace && nudge_usage_plan_get(n, clinic_id, &plan, err) < 0)
+        goto out;
+    int64_t grace = s->grace ? s->grace : plan.grace;
     if (store_begin(n->db, err) < 0)
         goto out;
     if (store_scalar(n->db, &id, err,
@@ -366,7 +372,7 @@ int nudge_broadcast_create(nudge *n, int64_t clinic_id, const nudge_broadcast_sp
                      bind_text(category), bind_text(at > now ? "scheduled" : "sending"),
                      bind_int_or_null(s->segment_id), bind_text(ids ? "list" : "segment"),
                      bind_text(criteria), bind_text(variants), bind_text(s->channel),
-                     bind_int(at), bind_int(s->grace ? s->grace : 7200),
+                     bind_int(at), bind_int(grace),
                      bind_int(s->book_days ? s->book_days : 7), bind_int(now), bind_int(now),
                      bind_int(now)) != 1)
         goto fail;
@@ -1010,8 +1016,8 @@ static void bc_tally(nudge_delivery_stats *d, const char *what, const char *key,
                 d->skipped_by[i] += count;
         }
     } else if (!strcmp(what, "status")) {
-        if (!strcmp(key, "pending") || !strcmp(key, "sending"))
-            d->pending += count;
+        if (!strcmp(key, "pending") || !strcmp(key, "sending") || !strcmp(key, "held"))
+            d->pending += count; /* held: waiting for its broadcast's resume */
         if (!strcmp(key, "sent") || !strcmp(key, "delivered") || !strcmp(key, "read"))
             d->sent += count;
         if (!strcmp(key, "delivered") || !strcmp(key, "read"))

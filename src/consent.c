@@ -17,6 +17,7 @@
  * dispatch.c calls these at the send instant; the HTTP and CLI front ends
  * reach them through nudge.h.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,13 +128,118 @@ int consent_flags_changed(nudge *n, int64_t clinic_id, int64_t patient_id, unsig
     return 0;
 }
 
-/* The decision for (category, channel) from the ledger as it stands: every
- * row counts, whatever its time, since a replay's clock (--now) may lie
- * before the instant a consent was recorded. now is the send instant the
- * caller checks at, kept beside the window's and the quota's. The newest
- * of the category's rows (this channel or every channel) decides the
- * category; a channel-wide withdrawal (STOP) refuses unless a grant of the
- * category on this very channel came after it. */
+/* ---- the rule, stated once ----
+ *
+ * The decision for (category, channel), as a condition on a patient row
+ * `p` (clinic_id, id), from the ledger as it stands: the newest row of the
+ * category, on this channel or every channel, decides the category (a
+ * grant allows, a withdrawal refuses; none, or a "cleared" row, leaves the
+ * default: a promotional category refuses, the others follow the
+ * clinic's reminders_policy); a channel-wide withdrawal (STOP) refuses
+ * unless the newest row of the two kinds is a grant of the category on
+ * this very channel. consent_check runs it for one patient at the send
+ * instant; segment.c's consented_to_category runs consent_sql_any (the
+ * rule on at least one channel) over the clinic's patients, so the two
+ * cannot disagree. Category and channel are bound, never pasted. */
+
+#define CONSENT_ROWS "FROM consent_ledger l WHERE l.clinic_id = p.clinic_id AND l.patient_id = p.id AND "
+/* The newest channel-wide row's state is a withdrawal [channel]. */
+#define CONSENT_STOPPED                                                                            \
+    "COALESCE((SELECT l.state " CONSENT_ROWS "l.category = '*' AND l.channel = ? ORDER BY l.id "   \
+    "DESC LIMIT 1), '') = 'withdrawn'"
+/* The newest of the category's and the channel's rows is a grant of the
+ * category on this channel [category, channel, category, channel, channel]. */
+#define CONSENT_EXACT                                                                              \
+    "EXISTS (SELECT 1 FROM consent_ledger g WHERE g.clinic_id = p.clinic_id AND g.patient_id = "   \
+    "p.id AND g.category = ? AND g.channel = ? AND g.state = 'granted' AND g.id = (SELECT "        \
+    "MAX(l.id) " CONSENT_ROWS "((l.category = ? AND l.channel IN (?, '*')) OR (l.category = '*' "  \
+    "AND l.channel = ?))))"
+/* The newest category row's state [category, channel]. */
+#define CONSENT_CATEGORY                                                                           \
+    "COALESCE((SELECT l.state " CONSENT_ROWS "l.category = ? AND l.channel IN (?, '*') ORDER BY "  \
+    "l.id DESC LIMIT 1), '')"
+#define CONSENT_POLICY_OPT_IN                                                                      \
+    "COALESCE((SELECT cp.reminders_policy FROM clinic_plans cp WHERE cp.clinic_id = "              \
+    "p.clinic_id), 'opt_out') = 'opt_in'"
+
+static int consent_sql_add(consent_sql *q, const char *s)
+{
+    size_t l = strlen(s);
+    if (q->len + l >= sizeof q->sql)
+        return -1;
+    memcpy(q->sql + q->len, s, l + 1);
+    q->len += l;
+    return 0;
+}
+
+static int consent_sql_bind(consent_sql *q, int count, ...)
+{
+    if (q->nv + count > CONSENT_SQL_BINDS)
+        return -1;
+    va_list ap;
+    va_start(ap, count);
+    for (int i = 0; i < count; i++)
+        q->v[q->nv++] = bind_text(va_arg(ap, const char *));
+    va_end(ap);
+    return 0;
+}
+
+/* The static spelling of a known category or channel, so binds outlive
+ * the caller's strings; NULL if unknown. */
+static const char *consent_static(const char *const *names, const char *v)
+{
+    int i = v ? nudge_names_find(names, v) : -1;
+    return i >= 0 ? names[i] : NULL;
+}
+
+/* "The channel stopped": a STOP not overridden [appends 6 binds]. */
+static int consent_sql_stopped(consent_sql *q, const char *cat, const char *ch)
+{
+    if (consent_sql_add(q, "(" CONSENT_STOPPED) < 0 || consent_sql_bind(q, 1, ch) < 0)
+        return -1;
+    if (!cat)
+        return consent_sql_add(q, ")");
+    if (consent_sql_add(q, " AND NOT " CONSENT_EXACT ")") < 0)
+        return -1;
+    return consent_sql_bind(q, 5, cat, ch, cat, ch, ch);
+}
+
+int consent_sql_allowed(consent_sql *q, const char *category, const char *channel)
+{
+    const char *cat = consent_static(nudge_consent_categories, category);
+    const char *ch = consent_static(consent_channels, channel);
+    if (!ch)
+        return -1;
+    if (consent_sql_add(q, "(NOT ") < 0 || consent_sql_stopped(q, cat, ch) < 0)
+        return -1;
+    if (!cat) /* any other category knows only channel withdrawals */
+        return consent_sql_add(q, ")");
+    if (consent_sql_add(q, " AND CASE " CONSENT_CATEGORY " WHEN 'granted' THEN 1 WHEN "
+                           "'withdrawn' THEN 0 ELSE ") < 0 ||
+        consent_sql_bind(q, 2, cat, ch) < 0)
+        return -1;
+    if (consent_promotional(cat))
+        return consent_sql_add(q, "0 END = 1)");
+    return consent_sql_add(q, "CASE WHEN " CONSENT_POLICY_OPT_IN " THEN 0 ELSE 1 END END = 1)");
+}
+
+int consent_sql_any(consent_sql *q, const char *category)
+{
+    if (consent_sql_add(q, "(") < 0)
+        return -1;
+    for (int i = 0; consent_channels[i]; i++)
+        if ((i && consent_sql_add(q, " OR ") < 0) ||
+            consent_sql_allowed(q, category, consent_channels[i]) < 0)
+            return -1;
+    return consent_sql_add(q, ")");
+}
+
+/* The rule for one patient; when it refuses, the reason: a withdrawal
+ * (the channel stopped, or the category's newest row) is opted_out, any
+ * other refusal no_consent. every row counts, whatever its time, since a
+ * replay's clock (--now) may lie before the instant a consent was
+ * recorded; now is the send instant the caller checks at, kept beside the
+ * window's and the quota's. */
 int consent_check(nudge *n, int64_t clinic_id, int64_t patient_id, const char *category,
                   const char *channel, int64_t now, const char **reason, nudge_err *err)
 {
@@ -141,56 +247,40 @@ int consent_check(nudge *n, int64_t clinic_id, int64_t patient_id, const char *c
     (void)now;
     if (category && !strcmp(category, "consent"))
         return 1; /* the answer to STOP itself */
-    int known = nudge_names_find(nudge_consent_categories, category) >= 0;
+    const char *cat = consent_static(nudge_consent_categories, category);
+    if (!consent_static(consent_channels, channel))
+        return 1; /* no channel a patient can withdraw */
+    consent_sql q = {.len = 0};
+    consent_sql_add(&q, "SELECT CASE WHEN ");
+    if (consent_sql_allowed(&q, category, channel) < 0 ||
+        consent_sql_add(&q, " THEN 1 ELSE 0 END, CASE WHEN ") < 0 ||
+        consent_sql_stopped(&q, cat, channel) < 0 ||
+        (cat && (consent_sql_add(&q, " OR " CONSENT_CATEGORY " = 'withdrawn'") < 0 ||
+                 consent_sql_bind(&q, 2, cat, consent_static(consent_channels, channel)) < 0)) ||
+        consent_sql_add(&q, " THEN 1 ELSE 0 END FROM patients p WHERE p.clinic_id = ? AND p.id "
+                            "= ?") < 0 ||
+        q.nv + 2 > CONSENT_SQL_BINDS)
+        return err_set(err, NUDGE_ESTORE, "", "consent rule too long");
+    q.v[q.nv++] = bind_int(clinic_id);
+    q.v[q.nv++] = bind_int(patient_id);
     store_stmt *st;
-    if (store_query(n->db, &st, err,
-                    "SELECT category, channel, state, id FROM consent_ledger WHERE clinic_id = ? "
-                    "AND patient_id = ? AND category IN (?, '*') AND channel IN (?, '*') ORDER "
-                    "BY id DESC",
-                    bind_int(clinic_id), bind_int(patient_id), bind_text(known ? category : "*"),
-                    bind_text(channel)) < 0)
+    if (store_query_v(n->db, &st, err, q.sql, q.v, q.nv) < 0)
         return -1;
-    char cat_state[16] = "", chan_state[16] = "";
-    int cat_exact = 0, r;
-    while ((r = store_next(st, err)) == 1) {
-        int wild_cat = !strcmp(store_text(st, 0), "*"), wild_ch = !strcmp(store_text(st, 1), "*");
-        if (wild_cat && wild_ch)
-            continue;
-        if (wild_cat && !chan_state[0])
-            store_copy(st, 2, chan_state, sizeof chan_state);
-        else if (!wild_cat && known && !cat_state[0]) {
-            store_copy(st, 2, cat_state, sizeof cat_state);
-            /* A grant on this channel, newer than any channel-wide row. */
-            cat_exact = !wild_ch && !chan_state[0];
-        }
+    int r = store_next(st, err), ok = 0, withdrawn = 0;
+    if (r == 1) {
+        ok = (int)store_int(st, 0);
+        withdrawn = (int)store_int(st, 1);
     }
     store_done(st);
     if (r < 0)
         return -1;
-    if (!strcmp(chan_state, "withdrawn") && !(cat_exact && !strcmp(cat_state, "granted"))) {
-        *reason = "opted_out";
-        return 0;
-    }
-    if (!known)
+    if (r == 0)
+        return err_set(err, NUDGE_ENOTFOUND, "patient_id", "no patient %lld in clinic %lld",
+                       (long long)patient_id, (long long)clinic_id);
+    if (ok)
         return 1;
-    if (!strcmp(cat_state, "withdrawn")) {
-        *reason = "opted_out";
-        return 0;
-    }
-    if (!strcmp(cat_state, "granted"))
-        return 1;
-    int need_grant = consent_promotional(category);
-    if (!need_grant) {
-        nudge_usage_plan p;
-        if (nudge_usage_plan_get(n, clinic_id, &p, err) < 0)
-            return -1;
-        need_grant = !strcmp(p.reminders_policy, "opt_in");
-    }
-    if (need_grant) {
-        *reason = "no_consent";
-        return 0;
-    }
-    return 1;
+    *reason = withdrawn ? "opted_out" : "no_consent";
+    return 0;
 }
 
 int nudge_consent_allowed(nudge *n, int64_t clinic_id, int64_t patient_id, const char *category,
@@ -287,16 +377,21 @@ int nudge_consent_history(nudge *n, int64_t clinic_id, int64_t patient_id, nudge
 
 /* ---- plans and send windows ---- */
 
+/* A scheduled broadcast's grace when neither it nor its clinic names one:
+ * the issue's 2 h. */
+#define CONSENT_GRACE 7200
+
 int nudge_usage_plan_get(nudge *n, int64_t clinic_id, nudge_usage_plan *out, nudge_err *err)
 {
     memset(out, 0, sizeof *out);
     strcpy(out->reminders_policy, "opt_out");
     out->window_start = 9 * 60;
     out->window_end = 21 * 60;
+    out->grace = CONSENT_GRACE;
     store_stmt *st;
     if (store_query(n->db, &st, err,
-                    "SELECT tier, reminders_policy, window_start, window_end, reserve FROM "
-                    "clinic_plans WHERE clinic_id = ?",
+                    "SELECT tier, reminders_policy, window_start, window_end, reserve, grace "
+                    "FROM clinic_plans WHERE clinic_id = ?",
                     bind_int(clinic_id)) < 0)
         return -1;
     int r = store_next(st, err);
@@ -306,6 +401,7 @@ int nudge_usage_plan_get(nudge *n, int64_t clinic_id, nudge_usage_plan *out, nud
         out->window_start = (int)store_int(st, 2);
         out->window_end = (int)store_int(st, 3);
         out->reserve = store_int(st, 4);
+        out->grace = store_int(st, 5);
     }
     store_done(st);
     return r < 0 ? -1 : 0;
@@ -370,6 +466,9 @@ int nudge_usage_plan_set(nudge *n, int64_t clinic_id, const nudge_usage_plan *p,
     if (p->reserve < 0 || (q >= 0 && p->reserve > q))
         return err_set(err, NUDGE_EINVAL, "reserve",
                        "reserve must be between 0 and the tier's quota (%lld)", (long long)q);
+    int64_t grace = p->grace ? p->grace : CONSENT_GRACE;
+    if (grace < 60 || grace > 7 * 86400)
+        return err_set(err, NUDGE_EINVAL, "grace", "grace is 1 minute to 7 days");
     nudge_clinic c;
     if (store_begin(n->db, err) < 0)
         return -1;
@@ -378,14 +477,14 @@ int nudge_usage_plan_set(nudge *n, int64_t clinic_id, const nudge_usage_plan *p,
     int64_t now = clock_now(n);
     if (store_exec(n->db, err,
                    "INSERT INTO clinic_plans (clinic_id, tier, reminders_policy, window_start, "
-                   "window_end, reserve, updated_at) VALUES (?,?,?,?,?,?,?) ON CONFLICT "
-                   "(clinic_id) DO UPDATE SET tier = excluded.tier, reminders_policy = "
+                   "window_end, reserve, grace, updated_at) VALUES (?,?,?,?,?,?,?,?) ON "
+                   "CONFLICT (clinic_id) DO UPDATE SET tier = excluded.tier, reminders_policy = "
                    "excluded.reminders_policy, window_start = excluded.window_start, window_end "
-                   "= excluded.window_end, reserve = excluded.reserve, updated_at = "
-                   "excluded.updated_at",
+                   "= excluded.window_end, reserve = excluded.reserve, grace = excluded.grace, "
+                   "updated_at = excluded.updated_at",
                    bind_int(c.id), bind_text_or_null(p->tier), bind_text(p->reminders_policy),
                    bind_int(p->window_start), bind_int(p->window_end), bind_int(p->reserve),
-                   bind_int(now)) < 0 ||
+                   bind_int(grace), bind_int(now)) < 0 ||
         audit_add(n, c.id, "update", "plan", c.id, p->tier[0] ? p->tier : "not metered", err) < 0)
         goto fail;
     return store_commit(n->db, err);
@@ -421,6 +520,36 @@ int nudge_usage_tier_set(nudge *n, const char *name, int64_t quota, int64_t over
         return -1;
     }
     return store_commit(n->db, err);
+}
+
+int nudge_usage_tier_list(nudge *n, nudge_usage_tier_fn fn, void *ctx, nudge_err *err)
+{
+    size_t nt = sizeof consent_tiers / sizeof *consent_tiers;
+    for (size_t i = 0; i < nt; i++) {
+        int64_t q, o;
+        if (consent_tier(n, consent_tiers[i].name, &q, &o, err) < 0)
+            return -1;
+        if (fn(ctx, consent_tiers[i].name, q, o))
+            return 0;
+    }
+    store_stmt *st;
+    if (store_query(n->db, &st, err,
+                    "SELECT name, quota, overage_paise FROM usage_tiers ORDER BY name") < 0)
+        return -1;
+    int r;
+    while ((r = store_next(st, err)) == 1) {
+        const char *name = store_text(st, 0);
+        size_t i = 0;
+        while (i < nt && strcmp(consent_tiers[i].name, name))
+            i++;
+        if (i < nt)
+            continue; /* a replacement, listed above */
+        if (fn(ctx, name, store_null(st, 1) ? -1 : store_int(st, 1),
+               store_null(st, 2) ? -1 : store_int(st, 2)))
+            break;
+    }
+    store_done(st);
+    return r < 0 ? -1 : 0;
 }
 
 /* The clinic's window narrowed to its country's law. */

@@ -364,6 +364,20 @@ int consent_check(nudge *n, int64_t clinic_id, int64_t patient_id, const char *c
                   const char *channel, int64_t now, const char **reason, nudge_err *err);
 /* Whether a category needs an opt-in and keeps to the send window. */
 int consent_promotional(const char *category);
+/* The consent rule as a condition on a patients row aliased p (consent.c
+ * states it once; consent_check runs it): consent_sql_allowed appends
+ * "may get category on channel", consent_sql_any "on at least one
+ * channel" (segment.c's consented_to_category), each with its binds in
+ * order. -1: an unknown channel, or the buffer is full. */
+#define CONSENT_SQL_BINDS 128
+typedef struct consent_sql {
+    char sql[24576];
+    size_t len;
+    store_val v[CONSENT_SQL_BINDS];
+    int nv;
+} consent_sql;
+int consent_sql_allowed(consent_sql *q, const char *category, const char *channel);
+int consent_sql_any(consent_sql *q, const char *category);
 /* One ledger row / the opt-out flags of a patient record changed, in the
  * caller's transaction. */
 int consent_write(nudge *n, int64_t clinic_id, int64_t patient_id, const char *category,

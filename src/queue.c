@@ -46,6 +46,7 @@
 
 const char *const nudge_status_names[NUDGE_N_STATUS] = {
     "pending", "sending", "sent", "delivered", "read", "failed", "cancelled",
+    "held", /* a paused broadcast's (migration 024) */
 };
 
 /* The seed's backoff: 5 min, 15 min, 1 h, 4 h; the last step repeats when a
@@ -1632,10 +1633,10 @@ int queue_cancel_appointment(nudge *n, int64_t clinic_id, int64_t appointment_id
                       bind_int(appointment_id));
 }
 
-/* A broadcast's messages not yet claimed (broadcast.c): cancelled, or
- * held (due at QUEUE_HELD, so no claim takes them and no lag counts
- * them) and let go again at now. */
-#define QUEUE_HELD ((int64_t)253402300799) /* 9999-12-31T23:59:59Z */
+/* A broadcast's messages not yet claimed (broadcast.c): cancelled (held
+ * ones too), held (a status of their own, migration 024: the claim takes
+ * only pending rows, and the counts name them) or let go again, due at
+ * now. */
 int queue_broadcast_move(nudge *n, int64_t clinic_id, int64_t broadcast_id, const char *to,
                          int64_t *moved, nudge_err *err)
 {
@@ -1645,20 +1646,19 @@ int queue_broadcast_move(nudge *n, int64_t clinic_id, int64_t broadcast_id, cons
         rc = store_exec(n->db, err,
                         "UPDATE notification_queue SET status = 'cancelled', last_error = "
                         "'broadcast cancelled', updated_at = ? WHERE clinic_id = ? AND "
-                        "broadcast_id = ? AND status = 'pending'",
+                        "broadcast_id = ? AND status IN ('pending', 'held')",
                         bind_int(now), bind_int(clinic_id), bind_int(broadcast_id));
     else if (!strcmp(to, "held"))
         rc = store_exec(n->db, err,
-                        "UPDATE notification_queue SET due_at = ?, updated_at = ? WHERE "
+                        "UPDATE notification_queue SET status = 'held', updated_at = ? WHERE "
                         "clinic_id = ? AND broadcast_id = ? AND status = 'pending'",
-                        bind_int(QUEUE_HELD), bind_int(now), bind_int(clinic_id),
-                        bind_int(broadcast_id));
+                        bind_int(now), bind_int(clinic_id), bind_int(broadcast_id));
     else
         rc = store_exec(n->db, err,
-                        "UPDATE notification_queue SET due_at = ?, updated_at = ? WHERE "
-                        "clinic_id = ? AND broadcast_id = ? AND status = 'pending' AND due_at = ?",
-                        bind_int(now), bind_int(now), bind_int(clinic_id), bind_int(broadcast_id),
-                        bind_int(QUEUE_HELD));
+                        "UPDATE notification_queue SET status = 'pending', due_at = ?, updated_at "
+                        "= ? WHERE clinic_id = ? AND broadcast_id = ? AND status = 'held'",
+                        bind_int(now), bind_int(now), bind_int(clinic_id),
+                        bind_int(broadcast_id));
     if (rc < 0)
         return -1;
     if (moved)

@@ -57,7 +57,7 @@ static const char *const channel_names[] = {"sms", "whatsapp", "email", NULL};
 static const char *const appt_status_names[] = {
     "scheduled", "confirmed", "completed", "cancelled", "no-show", "rescheduled", NULL};
 static const char *const notif_status_names[] = {
-    "pending", "sending", "sent", "delivered", "read", "failed", "cancelled", NULL};
+    "pending", "sending", "sent", "delivered", "read", "failed", "cancelled", "held", NULL};
 static const char *const category_names[] = {
     "transactional", "reminders", "broadcasts", "health_tips", "marketing", NULL};
 

@@ -13,7 +13,7 @@
  * the fan-out (broadcast.c) walks the matches by id in batches, and no
  * caller loads the clinic's patients into memory.
  *
- * consented_to_category reads the consent ledger (seg_consent_sql).
+ * consented_to_category is consent.c's rule (consent_sql_any).
  */
 #include <ctype.h>
 #include <stdarg.h>
@@ -146,25 +146,6 @@ static const seg_choice seg_genders[] = {
     {NULL, NULL},
 };
 
-/* What a patient consented to, per category, from the consent ledger
- * (consent.c, migration 021): the newest row of the category, on any
- * channel, or of every category (a STOP): for a promotional category
- * (health tips, marketing) a grant, for the others anything but a
- * withdrawal (the clinic's policy covers a patient who never said). What
- * the send instant checks per channel (consent_check) is finer; this is
- * the segment's question, "did they agree to this kind of message". */
-#define SEG_NEWEST(cat)                                                                          \
-    "(SELECT l.state FROM consent_ledger l WHERE l.clinic_id = p.clinic_id AND "                 \
-    "l.patient_id = p.id AND (l.category = '" cat "' OR (l.category = '*' AND l.channel = '*')) "  \
-    "ORDER BY l.id DESC LIMIT 1)"
-static const seg_choice seg_consent_sql[] = {
-    {"reminders", "COALESCE(" SEG_NEWEST("reminders") ", '') <> 'withdrawn'"},
-    {"broadcasts", "COALESCE(" SEG_NEWEST("broadcasts") ", '') <> 'withdrawn'"},
-    {"health_tips", "COALESCE(" SEG_NEWEST("health_tips") ", '') = 'granted'"},
-    {"marketing", "COALESCE(" SEG_NEWEST("marketing") ", '') = 'granted'"},
-    {NULL, NULL},
-};
-
 static int seg_choices(seg_sql *q, const char *field, json_t *v, const seg_choice *ch,
                        nudge_err *err)
 {
@@ -197,10 +178,34 @@ static int seg_gender(seg_sql *q, const char *field, json_t *v, int64_t now, nud
     return seg_choices(q, field, v, seg_genders, err);
 }
 
+/* consented_to_category: consent.c states the rule (consent_sql_any: the
+ * patient may get the category on at least one channel, as consent_check
+ * decides it at the send instant), so a segment and the send agree; the
+ * fan-out then checks the patient's routed channel. */
 static int seg_consent(seg_sql *q, const char *field, json_t *v, int64_t now, nudge_err *err)
 {
     (void)now;
-    return seg_choices(q, field, v, seg_consent_sql, err);
+    json_t *items[SEG_MAX_VALUES];
+    int count;
+    if (seg_list(field, v, items, &count, err) < 0 || seg_add(q, err, "(") < 0)
+        return -1;
+    for (int i = 0; i < count; i++) {
+        const char *s = json_string_value(items[i]);
+        if (!s || nudge_names_find(nudge_consent_categories, s) < 0)
+            return err_set(err, NUDGE_EINVAL, field,
+                           "%s values are reminders, broadcasts, health_tips, marketing (got "
+                           "%s%.32s%s)",
+                           field, s ? "\"" : "", s ? s : "a non-text", s ? "\"" : "");
+        consent_sql c = {.len = 0};
+        if (consent_sql_any(&c, s) < 0)
+            return err_set(err, NUDGE_EINVAL, "criteria", "criteria are too long");
+        if (seg_add(q, err, "%s%s", i ? " OR " : "", c.sql) < 0)
+            return -1;
+        for (int k = 0; k < c.nv; k++)
+            if (seg_bind(q, c.v[k], err) < 0)
+                return -1;
+    }
+    return seg_add(q, err, ")");
 }
 
 static int seg_language(seg_sql *q, const char *field, json_t *v, int64_t now, nudge_err *err)

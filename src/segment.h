@@ -11,9 +11,9 @@
 
 #include "core.h"
 
-#define SEG_MAX_BINDS 96
+#define SEG_MAX_BINDS 256
 typedef struct seg_sql {
-    char sql[8192];
+    char sql[32768];
     size_t len;
     store_val v[SEG_MAX_BINDS];
     int nv;

@@ -137,6 +137,20 @@ check "GET usage: 200" [ "$code" = 200 ]
 check "... counts the emails sent this month" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["channels"]["email"]["messages"]>=1 and d["tier"] is None and d["cost_paise"]==0' "$D/body"
 code=$(api "$URL/v1/usage?month=2026-13")
 check "a bad month: 422 naming month" bash -c "[ $code = 422 ] && grep -q '\"field\": *\"month\"' '$D/body'"
+code=$(api "$URL/v1/tiers")
+check "GET tiers: the document's table" python3 -c 'import json,sys; d={t["name"]:t for t in json.load(open(sys.argv[1]))["data"]}; assert d["free"]["quota"]==100 and d["free"]["overage_paise"] is None and d["hospital"]["quota"] is None and d["essential"]["overage_paise"]==25' "$D/body"
+# The plan over HTTP: staff read it, an admin sets it (grace included).
+code=$(api "$URL/v1/plan")
+check "GET plan: 200 with the default grace" bash -c "[ $code = 200 ] && grep -q '\"grace_minutes\": *120' '$D/body'"
+code=$(api -X PUT -H 'Content-Type: application/json' -d '{"grace_minutes":90}' "$URL/v1/plan")
+check "PUT plan by staff: 403" [ "$code" = 403 ]
+ADMIN=$($N key create --clinic 1 --role admin 2>/dev/null)
+code=$(curl -s -o "$D/body" -w '%{http_code}' -H "Authorization: Bearer $ADMIN" -X PUT \
+    -H 'Content-Type: application/json' -d '{"grace_minutes":0}' "$URL/v1/plan")
+check "a grace of 0: 422 naming grace_minutes" bash -c "[ $code = 422 ] && grep -q '\"field\": *\"grace_minutes\"' '$D/body'"
+code=$(curl -s -o "$D/body" -w '%{http_code}' -H "Authorization: Bearer $ADMIN" -X PUT \
+    -H 'Content-Type: application/json' -d '{"grace_minutes":90,"window":"10:00-20:00"}' "$URL/v1/plan")
+check "PUT plan by an admin sets the grace and window" bash -c "[ $code = 200 ] && grep -q '\"grace_minutes\": *90' '$D/body' && grep -q '\"window\": *\"10:00-20:00\"' '$D/body'"
 
 kill -TERM "$PID"
 wait "$PID" 2>/dev/null
@@ -163,9 +177,16 @@ bad "a bad window" 2 "HH:MM-HH:MM" $N usage plan --clinic 1 --window 9-5
 bad "a window ending before it starts" 2 "field: window" $N usage plan --clinic 1 --window 21:00-09:00
 bad "a bad month" 2 "field: month" $N usage --clinic 1 --month 2026-1
 bad "usage without --clinic" 2 "clinic" $N usage
+bad "a grace of 0 minutes" 2 "grace-minutes" $N usage plan --clinic 1 --grace-minutes 0
 out=$($N usage plan --clinic 1 --tier essential)
 check "usage plan sets the tier" grep -q $'^tier\tessential$' <<<"$out"
+out=$($N usage plan --clinic 1 --grace-minutes 45)
+check "usage plan sets the grace" grep -q $'^grace_minutes\t45$' <<<"$out"
 out=$($N usage --clinic 1)
 check "usage prints the quota and the rate" bash -c "grep -q \$'^quota\t500\$' <<<'$out' && grep -q \$'^rate_inr\t0.25\$' <<<'$out'"
+out=$($N usage tier --name gold --quota 300 --overage-paise 30)
+check "usage tier adds a tier to the table" grep -q $'^gold\t300\t30$' <<<"$out"
+out=$($N usage plan --clinic 1 --tier gold)
+check "... which a clinic's plan can name" grep -q $'^tier\tgold$' <<<"$out"
 
 echo "1..$n"

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 
 #include "core.h"
+#include "segment.h"
 #include "testutil.h"
 
 #define T0 TU_T(2026, 12, 1, 6, 0) /* 11:30 in Kolkata */
@@ -394,6 +395,26 @@ static void test_stale_campaign_after_downtime(void **state)
     e.clock.t = T0 + 7 * 3600 + 59 * 60;
     tick(&e);
     status_is(e.n, clinic, id2, "completed");
+    /* Without a grace of its own, the clinic's: 2 h by default, here 30
+     * minutes, so 45 minutes late is stale; a bad grace is refused. */
+    nudge_usage_plan pl;
+    assert_int_equal(nudge_usage_plan_get(e.n, clinic, &pl, &err), 0);
+    assert_int_equal(pl.grace, 7200);
+    pl.grace = 30;
+    assert_int_equal(nudge_usage_plan_set(e.n, clinic, &pl, &err), -1);
+    assert_string_equal(err.field, "grace");
+    pl.grace = 30 * 60;
+    assert_int_equal(nudge_usage_plan_set(e.n, clinic, &pl, &err), 0);
+    s.grace = 0;
+    s.scheduled_at = T0 + 9 * 3600;
+    int64_t id3 = make(e.n, clinic, &s);
+    s.scheduled_at = T0 + 9 * 3600 + 60;
+    s.grace = 3600;
+    int64_t id4 = make(e.n, clinic, &s);
+    e.clock.t = T0 + 9 * 3600 + 45 * 60;
+    tick(&e);
+    status_is(e.n, clinic, id3, "stale");
+    status_is(e.n, clinic, id4, "completed");
     tu_close(&e);
 }
 
@@ -456,6 +477,13 @@ static void test_crash_mid_fanout_then_resume(void **state)
     st = stats(e.n, clinic, id);
     assert_int_equal(st.total, 2 * BROADCAST_BATCH);
     assert_int_equal(st.sent, 0);
+    assert_int_equal(st.pending, st.queued); /* held ones still wait */
+    /* Held is a status of its own (migration 024), counted as such. */
+    int64_t counts[NUDGE_N_STATUS];
+    assert_int_equal(nudge_queue_status(e.n, clinic, counts, &err), 0);
+    assert_string_equal(nudge_status_names[NUDGE_N_STATUS - 1], "held");
+    assert_int_equal(counts[NUDGE_N_STATUS - 1], st.queued);
+    assert_int_equal(counts[0], 0);
     assert_int_equal(nudge_broadcast_pause(e.n, clinic, id, &err), -1);
     assert_int_equal(err.code, NUDGE_ECONFLICT);
     /* Resumed by a restarted process: it goes on from there. */
@@ -471,6 +499,8 @@ static void test_crash_mid_fanout_then_resume(void **state)
     assert_int_equal(st.skipped_by[0], 230);
     assert_int_equal(st.queued, 2070);
     assert_true(st.sent > 0); /* the held ones went again at the rate */
+    assert_int_equal(nudge_queue_status(e.n, clinic, counts, &err), 0);
+    assert_int_equal(counts[NUDGE_N_STATUS - 1], 0);
     struct per_patient pp = {.first = ids[0]};
     assert_int_equal(nudge_notification_list(e.n, clinic, NULL, 0, 100000, count_msgs, &pp, &err),
                      0);
@@ -609,6 +639,77 @@ static void test_notice_in_each_language_and_ab_split(void **state)
     tu_close(&e);
 }
 
+/* One consent rule: a segment's consented_to_category is consent.c's
+ * rule on at least one channel, so its members are exactly the patients
+ * consent_check lets the category reach on some channel, for a generated
+ * ledger of per-channel and channel-wide grants, withdrawals, clears and
+ * STOP/START, under either reminders policy. */
+static void test_segment_consent_agrees_with_check(void **state)
+{
+    (void)state;
+    tu_env e;
+    tu_open(&e, T0);
+    int64_t clinic = add_clinic(e.n), ids[160];
+    pop_add_v(&e, clinic, 160, ids, 0);
+    static const char *const cats[] = {"reminders", "broadcasts", "health_tips", "marketing", "*"};
+    static const char *const chans[] = {"sms", "whatsapp", "email", "*"};
+    static const char *const states[] = {"granted", "withdrawn", "cleared"};
+    uint64_t r = 17;
+    nudge_err err = {0};
+    assert_int_equal(store_begin(e.n->db, &err), 0);
+    for (int i = 0; i < 160; i++)
+        for (int k = (int)(i % 5); k > 0; k--) {
+            r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+            const char *cat = cats[(r >> 33) % 5], *ch = chans[(r >> 40) % 4];
+            if (!strcmp(cat, "*") && !strcmp(ch, "*"))
+                ch = "sms";
+            assert_int_equal(consent_write(e.n, clinic, ids[i], cat, ch, states[(r >> 50) % 3],
+                                           "staff", "the wording", NULL, NULL, &err),
+                             0);
+        }
+    assert_int_equal(store_commit(e.n->db, &err), 0);
+    for (int policy = 0; policy < 2; policy++) {
+        nudge_usage_plan pl;
+        assert_int_equal(nudge_usage_plan_get(e.n, clinic, &pl, &err), 0);
+        strcpy(pl.reminders_policy, policy ? "opt_in" : "opt_out");
+        assert_int_equal(nudge_usage_plan_set(e.n, clinic, &pl, &err), 0);
+        for (int c = 0; c < 4; c++) {
+            char crit[64];
+            snprintf(crit, sizeof crit, "{\"consented_to_category\": \"%s\"}", cats[c]);
+            json_t *j;
+            int64_t got[160];
+            assert_int_equal(seg_parse(crit, &j, &err), 0);
+            int ng = seg_ids(e.n, clinic, j, T0, 0, 160, got, &err);
+            json_decref(j);
+            assert_true(ng >= 0);
+            int want = 0, k = 0, some = 0;
+            for (int i = 0; i < 160; i++) {
+                int any = 0;
+                for (int h = 0; h < 3; h++) {
+                    const char *why;
+                    int ok = consent_check(e.n, clinic, ids[i], cats[c], chans[h], T0, &why, &err);
+                    assert_true(ok >= 0);
+                    any |= ok;
+                    some += !ok && !strcmp(why, "opted_out");
+                }
+                if (!any)
+                    continue;
+                want++;
+                while (k < ng && got[k] < ids[i])
+                    fail_msg("%s: patient %lld in the segment, refused by consent_check",
+                             cats[c], (long long)got[k]);
+                if (k == ng || got[k] != ids[i])
+                    fail_msg("%s: patient %lld allowed by consent_check, not in the segment",
+                             cats[c], (long long)ids[i]);
+                k++;
+            }
+            assert_int_equal(ng, want);
+            assert_true(want > 0 && want < 160 && some > 0); /* the cases are mixed */
+        }
+    }
+    tu_close(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -618,6 +719,7 @@ int main(void)
         cmocka_unit_test(test_crash_mid_fanout_then_resume),
         cmocka_unit_test(test_reminder_leaves_first_during_big_fanout),
         cmocka_unit_test(test_notice_in_each_language_and_ab_split),
+        cmocka_unit_test(test_segment_consent_agrees_with_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

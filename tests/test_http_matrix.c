@@ -718,6 +718,9 @@ static int body_for(const http_route *rt, const char *action, body_fx *fx)
           "\"wording\":\"@S@\"}",
           "Offers by SMS, please",
           "{\"category\":\"marketing\",\"channel\":5,\"state\":\"granted\"}", "channel", 0}},
+        {"PUT", "/v1/plan", NULL,
+         {"{\"tier\":\"@S@\",\"grace_minutes\":90}", "essential", "{\"grace_minutes\":\"90\"}",
+          "grace_minutes", 0}},
         {"POST", "/v1/templates/preview", NULL,
          {"{\"sms\":\"@S@ {patient_name}\",\"subject\":\"S\",\"text\":\"T\","
           "\"html\":\"H\",\"vars\":{\"patient_name\":\"Ram\"}}",

@@ -430,6 +430,7 @@ static const char *const cli_help_main =
     "  version                       the version and schema version (also --version)\n"
     "  consent show|grant|withdraw   a patient's consent ledger and what it allows\n"
     "  usage [plan]                  a month's messages, quota and cost; the clinic's tier\n"
+    "  usage tiers|tier              the tier table; set one for the installation\n"
     "\n"
     "options for every command:\n"
     "  --db PATH        SQLite database (default ./nudge.db, or $NUDGE_DB)\n"
@@ -623,8 +624,11 @@ static const cli_command cli_commands[] = {
      &cli_help_consent, "patient", NULL, NULL},
     {"consent", "withdraw", cli_consent_withdraw, "clinic= category= channel= wording= source=",
      &cli_help_consent, "patient", NULL, NULL},
-    {"usage", "plan", cli_usage_plan, "clinic= tier= reminders= window= reserve=",
+    {"usage", "plan", cli_usage_plan, "clinic= tier= reminders= window= reserve= grace-minutes=",
      &cli_help_usage, NULL, NULL, NULL},
+    {"usage", "tiers", cli_usage_tiers, "", &cli_help_usage, NULL, NULL, NULL},
+    {"usage", "tier", cli_usage_tier, "name= quota= overage-paise=", &cli_help_usage, NULL, NULL,
+     NULL},
     {"usage", NULL, cli_usage_show, "clinic= month=", &cli_help_usage, NULL, NULL, NULL},
 };
 #define CLI_N_COMMANDS (sizeof cli_commands / sizeof *cli_commands)

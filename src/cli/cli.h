@@ -133,6 +133,7 @@ extern const char *const cli_help_clinic, *const cli_help_patient, *const cli_he
 /* consent.c: the consent ledger, usage and plans (issue 17) */
 int cli_consent_show(cli_ctx *c), cli_consent_grant(cli_ctx *c), cli_consent_withdraw(cli_ctx *c);
 int cli_usage_show(cli_ctx *c), cli_usage_plan(cli_ctx *c);
+int cli_usage_tiers(cli_ctx *c), cli_usage_tier(cli_ctx *c);
 extern const char *const cli_help_consent, *const cli_help_usage;
 
 /* ---- arguments (cli.c) ---- */

@@ -28,7 +28,9 @@ const char *const cli_help_consent =
 const char *const cli_help_usage =
     "usage: nudge usage --clinic ID [--month YYYY-MM]\n"
     "       nudge usage plan --clinic ID [--tier NAME] [--reminders opt_out|opt_in]\n"
-    "                        [--window HH:MM-HH:MM] [--reserve N]\n"
+    "                        [--window HH:MM-HH:MM] [--reserve N] [--grace-minutes M]\n"
+    "       nudge usage tiers\n"
+    "       nudge usage tier --name NAME --quota N|-1 --overage-paise P|-1\n"
     "\n"
     "usage: the messages sent in a calendar month of the clinic's zone (this\n"
     "month by default) by channel, counted in units (an SMS of three segments\n"
@@ -39,7 +41,12 @@ const char *const cli_help_usage =
     "whether reminders need an opt-in, the promotional send window in the\n"
     "patient's local time (default 09:00-21:00, narrowed to the law of the\n"
     "clinic's country) and the reserve: the last messages of a quota without\n"
-    "overage kept for reminders. Options not given keep their value.\n";
+    "overage kept for reminders, and the grace: how long past its time a\n"
+    "scheduled broadcast without its own --grace-minutes may still start after\n"
+    "downtime (default 120; later it waits for staff). Options not given keep\n"
+    "their value.\n"
+    "tiers: the tier table as it applies; tier: sets one for the whole\n"
+    "installation (-1: an unlimited quota, or no overage: messages wait).\n";
 
 static int cli_consent_entry(void *ctx, const nudge_consent_entry *e)
 {
@@ -180,6 +187,47 @@ int cli_usage_show(cli_ctx *c)
     return 0;
 }
 
+static int cli_usage_tier_row(void *ctx, const char *name, int64_t quota, int64_t overage)
+{
+    (void)ctx;
+    char q[24] = "unlimited", o[24] = "none (messages wait)";
+    if (quota >= 0)
+        snprintf(q, sizeof q, "%lld", (long long)quota);
+    if (overage >= 0)
+        snprintf(o, sizeof o, "%lld", (long long)overage);
+    printf("%s\t%s\t%s\n", name, q, o);
+    return 0;
+}
+
+int cli_usage_tiers(cli_ctx *c)
+{
+    int rc;
+    if ((rc = cli_open(c)))
+        return rc;
+    nudge_err e = {0};
+    printf("tier\tquota\toverage_paise\n");
+    if (nudge_usage_tier_list(c->n, cli_usage_tier_row, NULL, &e) < 0)
+        return cli_fail(c->cmd, &e);
+    return 0;
+}
+
+int cli_usage_tier(cli_ctx *c)
+{
+    static const char *const req[] = {"name", "quota", "overage-paise", NULL};
+    int quota, overage, rc;
+    if ((rc = cli_require(c, req)) ||
+        (rc = cli_parse_int(c->cmd, "--quota", cli_arg(&c->a, "quota"), -1, 1000000000,
+                            &quota)) ||
+        (rc = cli_parse_int(c->cmd, "--overage-paise", cli_arg(&c->a, "overage-paise"), -1,
+                            1000000000, &overage)) ||
+        (rc = cli_open(c)))
+        return rc;
+    nudge_err e = {0};
+    if (nudge_usage_tier_set(c->n, cli_arg(&c->a, "name"), quota, overage, &e) < 0)
+        return cli_fail(c->cmd, &e);
+    return cli_usage_tiers(c);
+}
+
 int cli_usage_plan(cli_ctx *c)
 {
     static const char *const req[] = {"clinic", NULL};
@@ -189,8 +237,9 @@ int cli_usage_plan(cli_ctx *c)
         (rc = cli_parse_id(c->cmd, "--clinic", cli_arg(&c->a, "clinic"), &clinic)))
         return rc;
     const char *tier = cli_arg(&c->a, "tier"), *rem = cli_arg(&c->a, "reminders"),
-               *win = cli_arg(&c->a, "window"), *res = cli_arg(&c->a, "reserve");
-    int start = 0, end = 0, reserve = 0;
+               *win = cli_arg(&c->a, "window"), *res = cli_arg(&c->a, "reserve"),
+               *grace = cli_arg(&c->a, "grace-minutes");
+    int start = 0, end = 0, reserve = 0, grace_min = 0;
     if (win) {
         char a[8] = "", b[8] = "";
         const char *dash = strchr(win, '-');
@@ -203,6 +252,8 @@ int cli_usage_plan(cli_ctx *c)
             return cli_usage(c->cmd, "--window must be HH:MM-HH:MM (got %s)", win);
     }
     if (res && (rc = cli_parse_int(c->cmd, "--reserve", res, 0, 1000000000, &reserve)))
+        return rc;
+    if (grace && (rc = cli_parse_int(c->cmd, "--grace-minutes", grace, 1, 7 * 1440, &grace_min)))
         return rc;
     if ((rc = cli_open(c)))
         return rc;
@@ -224,13 +275,16 @@ int cli_usage_plan(cli_ctx *c)
     }
     if (res)
         p.reserve = reserve;
+    if (grace)
+        p.grace = (int64_t)grace_min * 60;
     if (nudge_usage_plan_set(c->n, clinic, &p, &e) < 0)
         return cli_fail(c->cmd, &e);
     char a[8], b[8] = "24:00";
     cli_hhmm(p.window_start, a, sizeof a);
     if (p.window_end < 1440)
         cli_hhmm(p.window_end, b, sizeof b);
-    printf("tier\t%s\nreminders\t%s\nwindow\t%s-%s\nreserve\t%lld\n",
-           p.tier[0] ? p.tier : "not metered", p.reminders_policy, a, b, (long long)p.reserve);
+    printf("tier\t%s\nreminders\t%s\nwindow\t%s-%s\nreserve\t%lld\ngrace_minutes\t%lld\n",
+           p.tier[0] ? p.tier : "not metered", p.reminders_policy, a, b, (long long)p.reserve,
+           (long long)(p.grace / 60));
     return 0;
 }

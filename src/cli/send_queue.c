@@ -22,7 +22,7 @@ const char *const cli_help_queue =
     "       nudge queue retry ID     (a failed or cancelled notification)\n"
     "       nudge queue cancel ID    (a pending notification)\n"
     "\n"
-    "Statuses: pending sending sent delivered read failed cancelled.\n";
+    "Statuses: pending sending sent delivered read failed cancelled held.\n";
 
 /* The library's names, by value of enum nudge_priority. */
 static int cli_parse_priority(const char *s)

@@ -1,7 +1,9 @@
 /*
  * http/consent.c: /v1/patients/{id}/consent (what a patient's ledger
  * allows now and the ledger itself; POST records a grant or withdrawal),
- * /v1/usage (a month's usage and cost of the key's clinic), and
+ * /v1/usage (a month's usage and cost of the key's clinic), /v1/plan
+ * (the clinic's tier, reminders policy, send window, reserve and
+ * broadcast grace; PUT by an admin, members not given keep their value), and
  * /unsubscribe, the signed one-click link of promotional emails (RFC
  * 8058), served without an API key: GET shows a confirmation with a form,
  * POST (the mail client's one click, or the form) records the withdrawal.
@@ -151,6 +153,115 @@ int api_usage(http_req *r)
                   u.overage_paise >= 0 ? json_integer(u.overage_paise) : json_null(), "messages",
                   (json_int_t)u.messages, "units", (json_int_t)u.units, "channels", ch,
                   "overage", (json_int_t)u.overage, "cost_paise", (json_int_t)u.cost_paise));
+}
+
+/* ---- /v1/plan ---- */
+
+static json_t *consent_http_plan(const nudge_usage_plan *p)
+{
+    char w[64];
+    snprintf(w, sizeof w, "%02d:%02d-%02d:%02d", p->window_start / 60, p->window_start % 60,
+             p->window_end / 60, p->window_end % 60);
+    return json_pack("{s:o, s:s, s:s, s:I, s:I}", "tier",
+                     p->tier[0] ? json_string(p->tier) : json_null(), "reminders_policy",
+                     p->reminders_policy, "window", w, "reserve", (json_int_t)p->reserve,
+                     "grace_minutes", (json_int_t)(p->grace / 60));
+}
+
+/* One member of a PUT /v1/plan body into p: NULL, or what is wrong. */
+static const char *consent_http_plan_member(nudge_usage_plan *p, const char *k, json_t *v)
+{
+    const char *s = json_string_value(v);
+    if (!strcmp(k, "tier")) {
+        if (json_is_null(v))
+            p->tier[0] = 0;
+        else if (!s || json_string_length(v) >= sizeof p->tier || strlen(s) != json_string_length(v))
+            return "tier must be a tier's name or null (not metered)";
+        else
+            strcpy(p->tier, s);
+    } else if (!strcmp(k, "reminders_policy")) {
+        if (!s || (strcmp(s, "opt_out") && strcmp(s, "opt_in")))
+            return "reminders_policy must be opt_out or opt_in";
+        strcpy(p->reminders_policy, s);
+    } else if (!strcmp(k, "window")) {
+        char a[8] = "", b[8] = "";
+        const char *dash = s ? strchr(s, '-') : NULL;
+        int start, end;
+        if (dash && dash - s < 8 && strlen(dash + 1) < 8) {
+            snprintf(a, sizeof a, "%.*s", (int)(dash - s), s);
+            snprintf(b, sizeof b, "%s", dash + 1);
+        }
+        if (!dash || nudge_time_parse_hhmm(a, &start) < 0 ||
+            (strcmp(b, "24:00") ? nudge_time_parse_hhmm(b, &end) < 0 : (end = 1440, 0)))
+            return "window must be HH:MM-HH:MM";
+        p->window_start = start;
+        p->window_end = end;
+    } else if (!strcmp(k, "reserve") || !strcmp(k, "grace_minutes")) {
+        if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+            json_integer_value(v) > 1000000000)
+            return "must be a whole number, 0 or more";
+        if (!strcmp(k, "reserve"))
+            p->reserve = json_integer_value(v);
+        else if (json_integer_value(v) == 0)
+            return "grace_minutes is 1 to 10080";
+        else
+            p->grace = json_integer_value(v) * 60;
+    } else
+        return "unknown field";
+    return NULL;
+}
+
+int api_plan(http_req *r)
+{
+    nudge_usage_plan p;
+    nudge_err e = {0};
+    if (nudge_usage_plan_get(r->n, r->key.clinic_id, &p, &e) < 0)
+        return http_fail(r, &e);
+    if (!strcmp(r->method, "PUT")) {
+        json_t *j = http_body(r);
+        if (!j)
+            return 0;
+        const char *k;
+        json_t *v;
+        json_object_foreach(j, k, v)
+        {
+            const char *why = consent_http_plan_member(&p, k, v);
+            if (why) {
+                char field[64], msg[160];
+                snprintf(field, sizeof field, "%s", k);
+                snprintf(msg, sizeof msg, "%s: %s", field, why);
+                json_decref(j); /* k is j's */
+                return http_problem(r, 422, "Invalid input", msg, field);
+            }
+        }
+        json_decref(j);
+        if (nudge_usage_plan_set(r->n, r->key.clinic_id, &p, &e) < 0 ||
+            nudge_usage_plan_get(r->n, r->key.clinic_id, &p, &e) < 0)
+            return http_fail(r, &e);
+    }
+    return http_ok(r, 200, consent_http_plan(&p));
+}
+
+static int consent_http_tier(void *ctx, const char *name, int64_t quota, int64_t overage)
+{
+    json_array_append_new(ctx, json_pack("{s:s, s:o, s:o}", "name", name, "quota",
+                                         quota >= 0 ? json_integer(quota) : json_null(),
+                                         "overage_paise",
+                                         overage >= 0 ? json_integer(overage) : json_null()));
+    return 0;
+}
+
+/* The tier table, read-only: it is the installation's, shared by every
+ * clinic, so no clinic's key may change it (the CLI's `usage tier` does). */
+int api_tiers(http_req *r)
+{
+    json_t *items = json_array();
+    nudge_err e = {0};
+    if (nudge_usage_tier_list(r->n, consent_http_tier, items, &e) < 0) {
+        json_decref(items);
+        return http_fail(r, &e);
+    }
+    return http_ok(r, 200, json_pack("{s:o}", "data", items));
 }
 
 /* ---- /unsubscribe: no API key; the link's signature instead ---- */

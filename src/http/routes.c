@@ -37,6 +37,8 @@ H(api_loyalty_get); H(api_loyalty_post); H(api_loyalty_rules);
 H(api_workflow_list); H(api_workflow_get); H(api_workflow_put); H(api_workflow_runs);
 H(api_workflow_run_get); H(api_stats);
 H(api_patient_consent); H(api_patient_consent_record); H(api_usage); H(api_unsubscribe);
+H(api_plan);
+H(api_tiers);
 H(api_template_preview);
 H(api_prescription_change); H(api_lab_create); H(api_lab_list); H(api_lab_done);
 H(api_followup_create); H(api_patient_ready);
@@ -163,5 +165,9 @@ const http_route http_routes[] = {
     {"PUT", "/v1/faq/threshold", api_faq_threshold, ADMIN, NULL},
     {"GET", "/v1/staff/digest", api_staff_digest, STAFF, NULL},
     {"PUT", "/v1/staff/digest", api_staff_digest, ADMIN, NULL},
+    /* issue 17: the clinic's plan and grace (http/consent.c) */
+    {"GET", "/v1/plan", api_plan, STAFF, NULL},
+    {"PUT", "/v1/plan", api_plan, ADMIN, NULL},
+    {"GET", "/v1/tiers", api_tiers, STAFF, NULL},
     {NULL, NULL, NULL, 0, NULL},
 };
