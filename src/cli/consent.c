@@ -199,16 +199,20 @@ static int cli_usage_tier_row(void *ctx, const char *name, int64_t quota, int64_
     return 0;
 }
 
-int cli_usage_tiers(cli_ctx *c)
+/* The table as it applies, on a handle already open. */
+static int cli_usage_tier_table(cli_ctx *c)
 {
-    int rc;
-    if ((rc = cli_open(c)))
-        return rc;
     nudge_err e = {0};
     printf("tier\tquota\toverage_paise\n");
     if (nudge_usage_tier_list(c->n, cli_usage_tier_row, NULL, &e) < 0)
         return cli_fail(c->cmd, &e);
     return 0;
+}
+
+int cli_usage_tiers(cli_ctx *c)
+{
+    int rc = cli_open(c);
+    return rc ? rc : cli_usage_tier_table(c);
 }
 
 int cli_usage_tier(cli_ctx *c)
@@ -225,7 +229,7 @@ int cli_usage_tier(cli_ctx *c)
     nudge_err e = {0};
     if (nudge_usage_tier_set(c->n, cli_arg(&c->a, "name"), quota, overage, &e) < 0)
         return cli_fail(c->cmd, &e);
-    return cli_usage_tiers(c);
+    return cli_usage_tier_table(c);
 }
 
 int cli_usage_plan(cli_ctx *c)
