@@ -17,7 +17,7 @@
 set -u
 cd "$(dirname "$0")/.."
 . tests/pgcluster.sh
-passed=0; failed=0; failures=()
+passed=0; failed=0; failures=(); times=()
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 trap pgc_stop EXIT
 trap 'exit 130' INT TERM
@@ -38,7 +38,8 @@ touches_store() {
 
 # tally NAME OUT RC P F: adds one suite's counts and prints its row.
 tally() {
-    local name=$1 out=$2 rc=$3 p=$4 f=$5
+    local name=$1 out=$2 rc=$3 p=$4 f=$5 secs=$(( $(date +%s) - t0 ))
+    times+=("$secs $name")
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then   # crashed or sanitizer report
         f=1
         out=$(printf '%s\nnot ok - exited with status %s; its last lines:\n%s' "$out" "$rc" \
@@ -49,7 +50,7 @@ tally() {
         failures+=("$name")
         printf '%s\n' "$out" | grep -A5 '^not ok\|FAILED\|ERROR\|runtime error\|Sanitizer' | head -n 60
     fi
-    printf '%-52s %3d passed, %d failed\n' "$name" "$p" "$f"
+    printf '%-52s %3d passed, %d failed %5d s\n' "$name" "$p" "$f" "$secs"
 }
 
 # Every HTTP exchange of a tree's cmocka suites is recorded here
@@ -76,7 +77,7 @@ for tree in "$@"; do
       [ "$engine" = postgresql ] && [ "$san_pg_all" = 0 ] && [ "${t##*/}" != test_store ] && continue
       label="$t"
       touches_store "$t" && label="$t [$engine]"
-      out=$("$t" 2>&1); rc=$?
+      t0=$(date +%s); out=$("$t" 2>&1); rc=$?
       p=$(grep -c '^\[       OK \]' <<<"$out")
       f=$(grep '^\[  FAILED  \] [a-z_]' <<<"$out" | sort -u | wc -l)
       tally "$label" "$out" "$rc" "$p" "$f"
@@ -88,13 +89,17 @@ for tree in "$@"; do
       if grep -q dbutil.sh "$s"; then label="$label [$engine]"
       elif [ "$engine" = postgresql ]; then continue; fi
       [ "$engine" = postgresql ] && [ "$san_pg_all" = 0 ] && continue
-      out=$(NUDGE="$tree/nudge" bash "$s" 2>&1); rc=$?
+      t0=$(date +%s); out=$(NUDGE="$tree/nudge" bash "$s" 2>&1); rc=$?
       p=$(grep -c '^ok ' <<<"$out")
       f=$(grep -c '^not ok ' <<<"$out")
       tally "$label" "$out" "$rc" "$p" "$f"
     done
   done
 done
+# Where the time went: `make check` must stay well under 30 minutes on two
+# cores, and the slowest suites are the first to make smaller.
+echo "slowest suites (seconds):"
+printf '%s\n' "${times[@]}" | sort -rn | head -n 12 | sed 's/^/  /'
 [ ${#failures[@]} -eq 0 ] || printf 'failed suites: %s\n' "${failures[*]}"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
