@@ -49,8 +49,14 @@ for w in 1 2 3 4; do
 done
 sent() { sql "SELECT COUNT(*) FROM notification_queue WHERE status = 'sent'"; }
 killed=0; cut=0
-for _ in $(seq 1 1200); do   # up to 120 s, watching progress, not a schedule
+# Watching progress, not a schedule: the wait ends when every message is
+# sent, or when nothing more was sent for 60 s (four leases: a lost lease
+# and its resend fit in it on a loaded machine), or after 10 minutes.
+last=-1; still=0
+for _ in $(seq 1 6000); do
     s=$(sent)
+    if [ "$s" = "$last" ]; then still=$((still + 1)); else still=0; last=$s; fi
+    [ $still -ge 600 ] && break
     # Killed while it holds a batch: stopped first, so the lease read is
     # still true at the kill; without a batch in hand it runs on a moment.
     if [ $killed = 0 ] && [ "$s" -ge $((N / 3)) ]; then
@@ -76,6 +82,14 @@ echo "# $N messages, 4 workers (one killed at $killed sent, one cut at $((N / 2)
 
 check "worker 1 was killed midway and worker 2's session ended" test "$killed" -gt 0 -a "$cut" = 1
 check "every message sent" test "$(sent)" = "$N"
+if [ "$(sent)" != "$N" ]; then   # what the unsent ones were doing, to tell why
+    sql "SELECT id, status, attempts, max_retries, due_at, lease_owner, lease_until, handed_at,
+         last_error FROM notification_queue WHERE status <> 'sent' ORDER BY id LIMIT 20" | sed 's/^/# /'
+    sql "SELECT a.notification_id, a.outcome, a.detail FROM delivery_attempts a JOIN
+         notification_queue q ON q.id = a.notification_id WHERE q.status <> 'sent'
+         ORDER BY a.id LIMIT 20" | sed 's/^/# /'
+    echo "# now: $(date +%s)"; tail -n 5 "$D"/w*.err | sed 's/^/# /'
+fi
 # Repeats: recipients the fake accepted more than once.
 fake_repeats "$D" >"$D/dups"
 dups=$(wc -l <"$D/dups")
