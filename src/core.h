@@ -510,9 +510,13 @@ int queue_count_range(nudge *n, int64_t clinic_id, int64_t from, int64_t to, que
 int queue_sent_times(nudge *n, int64_t clinic_id, int64_t from, int64_t to, store_stmt **st,
                      nudge_err *err);
 
-/* commit.c: group commit (SQLite). A write to run in the next group, on a
- * handle like n whose store is the committer's: 0 or -1 with err set, its
- * work rolled back alone. */
+/* commit.c: group commit (SQLite). A write to run in the next group: 0,
+ * or -1 with err set, its work rolled back alone. n is a shallow copy of
+ * the caller's handle whose store is the committer's: fn may read the
+ * handle's clock, actor and settings and write through n->db, but must
+ * not change the handle (the change would be lost with the copy) nor keep
+ * a pointer to it. fn may run more than once (its group is run again
+ * without a write that failed): it sets its outputs afresh each time. */
 typedef int (*commit_fn)(nudge *n, void *arg, nudge_err *err);
 /* At open: n's committer (shared by every handle of url in the process);
  * none on PostgreSQL or when its connection cannot be opened (then n

@@ -344,7 +344,7 @@ static int gc_fn(nudge *n, void *arg, nudge_err *err)
                      .due_at = T0, .dedupe_key = w->dedupe, .max_retries = 3};
     if (queue_insert(n, &it, &w->id, &w->created, err) < 0)
         return -1;
-    if (w->fail) /* after its row went in: the savepoint must take it back */
+    if (w->fail) /* after its row went in: the group's rollback must take it back */
         return nudge_err_set(err, NUDGE_EINVAL, "patient", "refused on purpose");
     return 0;
 }
@@ -400,6 +400,80 @@ static void test_group_fails_alone_and_dedupes(void **state)
     tu_close(&env);
 }
 
+/* More failing writes in one group than it is run again for
+ * (COMMIT_ROUNDS): the rest go one transaction each, and every good write
+ * is still written once, every bad one fails alone. */
+static void test_group_many_fail(void **state)
+{
+    (void)state;
+    if (tu_pg_admin())
+        skip(); /* PostgreSQL commits each write on its own connection */
+    tu_env env;
+    tu_open(&env, T0);
+    int64_t c = w_clinic(env.n, "Group Clinic"), p = w_patient(env.n, c, 1);
+    enum { K = 11 };
+    nudge *h[K];
+    nudge_config cfg = {.db = env.db, .outbox_dir = env.outbox, .clock = &env.clock};
+    nudge_err e = {0};
+    for (int i = 0; i < K; i++)
+        assert_int_equal(nudge_open(&cfg, &h[i], &e), 0);
+    struct gc_write w[K];
+    char keys[K][8];
+    for (int i = 0; i < K; i++) {
+        snprintf(keys[i], sizeof keys[i], "k%d", i);
+        w[i] = (struct gc_write){.n = h[i], .clinic = c, .patient = p, .dedupe = keys[i],
+                                 .fail = i % 2 == 0}; /* 1, 3, 5, 7, 9 good */
+    }
+    w[0] = (struct gc_write){.n = h[0], .hold = K - 1};
+    pthread_t t[K];
+    pthread_create(&t[0], NULL, gc_write_thread, &w[0]);
+    while (!__atomic_load_n(&w[0].leading, __ATOMIC_SEQ_CST))
+        sched_yield();
+    for (int i = 1; i < K; i++)
+        pthread_create(&t[i], NULL, gc_write_thread, &w[i]);
+    for (int i = 0; i < K; i++)
+        pthread_join(t[i], NULL);
+    for (int i = 1; i < K; i++) {
+        assert_int_equal(w[i].rc, w[i].fail ? -1 : 0);
+        if (!w[i].fail)
+            assert_int_equal(w[i].created, 1);
+        else
+            assert_string_equal(w[i].err.msg, "refused on purpose");
+    }
+    assert_int_equal(w_pending(env.n, c), 5);
+    for (int i = 0; i < K; i++)
+        nudge_close(h[i]);
+    tu_close(&env);
+}
+
+/* One committer per file, however its name is spelt; another per
+ * durability, so a ?synchronous=normal handle never commits a FULL one's
+ * writes (nor they wait for each other in the busy handler). */
+static void test_group_one_per_file(void **state)
+{
+    (void)state;
+    if (tu_pg_admin())
+        skip(); /* no committer on PostgreSQL */
+    tu_env env;
+    tu_open(&env, T0);
+    char other[256], normal[256];
+    snprintf(other, sizeof other, "%s/./n.db", env.dir);
+    snprintf(normal, sizeof normal, "%s?synchronous=normal", env.db);
+    nudge *a, *b;
+    nudge_err e = {0};
+    nudge_config cfg = {.db = other, .outbox_dir = env.outbox, .clock = &env.clock};
+    assert_int_equal(nudge_open(&cfg, &a, &e), 0);
+    cfg.db = normal;
+    assert_int_equal(nudge_open(&cfg, &b, &e), 0);
+    assert_non_null(env.n->commit);
+    assert_ptr_equal(env.n->commit, a->commit);
+    assert_non_null(b->commit);
+    assert_ptr_not_equal(env.n->commit, b->commit);
+    nudge_close(a);
+    nudge_close(b);
+    tu_close(&env);
+}
+
 static void test_group_wal_bounded(void **state)
 {
     (void)state;
@@ -447,6 +521,8 @@ int main(void)
         cmocka_unit_test(test_batch_http),
         cmocka_unit_test(test_group_many_threads),
         cmocka_unit_test(test_group_fails_alone_and_dedupes),
+        cmocka_unit_test(test_group_many_fail),
+        cmocka_unit_test(test_group_one_per_file),
         cmocka_unit_test(test_group_wal_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

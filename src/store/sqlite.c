@@ -273,6 +273,11 @@ static int64_t lite_wal_frames(store *s)
     return lite(s)->wal_frames;
 }
 
+static const char *lite_file_name(store *s)
+{
+    return sqlite3_db_filename(lite(s)->db, "main");
+}
+
 static int lite_checkpoint(store *s, int mode)
 {
     sqlite_store *ls = lite(s);
@@ -369,6 +374,7 @@ static const struct store_ops sqlite_ops = {
     .wal_manual = lite_wal_manual,
     .wal_frames = lite_wal_frames,
     .checkpoint = lite_checkpoint,
+    .file_name = lite_file_name,
     .read = lite_read,
 };
 _Static_assert(STORE_CKPT_PASSIVE == SQLITE_CHECKPOINT_PASSIVE &&

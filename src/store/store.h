@@ -91,6 +91,9 @@ struct store_ops {
     int (*wal_manual)(store *s);
     int64_t (*wal_frames)(store *s);
     int (*checkpoint)(store *s, int mode);
+    /* The database file's absolute name (SQLite's sqlite3_db_filename),
+     * however the URL spelt it: the committer of a file is found by it. */
+    const char *(*file_name)(store *s);
     /* A read snapshot outside any transaction (begin 1), ended (0): see
      * store_read_begin. NULL: each statement reads on its own (PostgreSQL,
      * where a BEGIN and a COMMIT would add two round trips to save none). */
