@@ -163,6 +163,9 @@ try {
     if (s.local.includes(KEY.slice(0, 20)) || s.url.includes(KEY.slice(6, 18))) throw new Error('key leaked: ' + s.local + ' ' + s.url);
   });
 
+  // The visits are on DAY, which is tomorrow in the clinic's zone when the
+  // suite runs in the last 150 minutes of the clinic's day: the page is
+  // set to DAY, and keeps it while the tab is open.
   await page.fill('#today-date', DAY);
   await page.dispatchEvent('#today-date', 'change');
   const card = (id) => `li[data-appointment="${id}"]`;
@@ -482,7 +485,7 @@ try {
   await audit('usage');
 
   await page.setViewportSize({ width: 800, height: 1100 });
-  await go('today');
+  await go('today'); // the day chosen above is kept (and again across the language switch)
   await page.waitForSelector(card(KEEP));
   await check('at tablet width nothing overflows sideways', async () => {
     const w = await page.evaluate(() => [document.documentElement.scrollWidth, innerWidth]);

@@ -86,11 +86,15 @@ function apptCard(a, refresh, ctx) {
     out);
 }
 
+// The date chosen, kept while the tab is open: switching the language or
+// visiting another page and coming back shows the same day again.
+let chosenDay = null;
+
 export default {
   id: 'today',
   title: 'nav.today',
   render(main, ctx) {
-    const day = h('input', { type: 'date', id: 'today-date', value: localDate() });
+    const day = h('input', { type: 'date', id: 'today-date', value: chosenDay || localDate() });
     const list = h('ul', { class: 'appts' });
     const state = h('p', { class: 'muted', id: 'today-state' });
     const err = h('div', {});
@@ -114,7 +118,7 @@ export default {
         if (!gone) err.replaceChildren(errorBox(e.message));
       } finally { busy = false; }
     };
-    day.addEventListener('change', () => { list.replaceChildren(); refresh(); });
+    day.addEventListener('change', () => { chosenDay = day.value || null; list.replaceChildren(); refresh(); });
     const tick = () => { if (!document.hidden) refresh(); };
     timer = setInterval(tick, POLL_MS);
     main.append(h('div', { class: 'row' }, field(t('today.date'), day),
