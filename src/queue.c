@@ -310,22 +310,27 @@ int nudge_enqueue(nudge *n, int64_t clinic_id, const nudge_send *s, int64_t *id_
     queue_msg q;
     if (queue_send_check(s, err) < 0)
         return -1;
-    if (nudge_patient_get(n, clinic_id, s->patient_id, &p, err) < 0) {
-        if (err->code == NUDGE_ENOTFOUND)
-            err_set(err, NUDGE_EINVAL, "patient", "no patient %lld", (long long)s->patient_id);
+    /* The patient, clinic and template from one snapshot: one read
+     * transaction, not one each (with 16 callers, each implicit one took
+     * the WAL's read locks and found its page cache stale again). Ended
+     * before the write waits for its group. */
+    store_read_begin(n->db);
+    int rc = nudge_patient_get(n, clinic_id, s->patient_id, &p, err);
+    if (rc < 0 && err->code == NUDGE_ENOTFOUND)
+        err_set(err, NUDGE_EINVAL, "patient", "no patient %lld", (long long)s->patient_id);
+    if (rc == 0)
+        rc = nudge_clinic_get(n, p.clinic_id, &c, err);
+    if (rc == 0 &&
+        (rc = queue_build(n, &c, &p, NULL, s->template_name, s->channel, s->vars, &q, err)) < 0 &&
+        err->code == NUDGE_ENOTFOUND) /* the template: the caller's mistake */
+        err->code = NUDGE_EINVAL;
+    store_read_end(n->db);
+    if (rc < 0)
         return -1;
-    }
-    if (nudge_clinic_get(n, p.clinic_id, &c, err) < 0)
-        return -1;
-    if (queue_build(n, &c, &p, NULL, s->template_name, s->channel, s->vars, &q, err) < 0) {
-        if (err->code == NUDGE_ENOTFOUND) /* the template: the caller's mistake */
-            err->code = NUDGE_EINVAL;
-        return -1;
-    }
     queue_send_set(n, s, &q.it);
     nudge_batch_result res = {0};
     struct queue_write w = {&q, 1, &res};
-    int rc = queue_write(n, p.clinic_id, &w, err);
+    rc = queue_write(n, p.clinic_id, &w, err);
     if (rc == 0 && id_out)
         *id_out = res.id;
     if (rc == 0 && created_out)
