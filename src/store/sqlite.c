@@ -45,6 +45,7 @@ typedef struct sqlite_store {
     int last_rc;
     int64_t wal_frames; /* after the last commit, when wal_manual installed the hook */
     int reading; /* a read scope's BEGIN is open (store_read_begin) */
+    sqlite3_stmt *ctl[4]; /* lite_ctl_sql's statements, prepared on first use */
 } sqlite_store;
 
 struct store_stmt {
@@ -58,6 +59,27 @@ static sqlite_store *lite(store *s)
     return (sqlite_store *)s;
 }
 
+/* The transaction statements, run for every write and read scope: kept
+ * prepared, as sqlite3_exec parses its text each time (13% of the
+ * group-commit profile with 16 callers was SQLite's parser on these). */
+static const char *const lite_ctl_sql[] = {"BEGIN IMMEDIATE", "BEGIN", "COMMIT", "ROLLBACK"};
+
+/* The statement sql is one of lite_ctl_sql: run it; else -2 (not one). */
+static int lite_ctl(sqlite_store *ls, const char *sql)
+{
+    int i = 0;
+    while (i < 4 && strcmp(sql, lite_ctl_sql[i]))
+        i++;
+    if (i == 4)
+        return -2;
+    if (!ls->ctl[i] && sqlite3_prepare_v3(ls->db, lite_ctl_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+                                          &ls->ctl[i], NULL) != SQLITE_OK)
+        return sqlite3_exec(ls->db, sql, NULL, NULL, NULL); /* its error, in errmsg */
+    int rc = sqlite3_step(ls->ctl[i]);
+    sqlite3_reset(ls->ctl[i]);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
 /* Ends a read scope: its snapshot is let go before anything writes. */
 static void lite_read_stop(sqlite_store *ls)
 {
@@ -65,9 +87,8 @@ static void lite_read_stop(sqlite_store *ls)
         ls->reading = 0;
         /* COMMIT runs even with SELECTs pending; should it fail, nothing
          * was written to keep: what follows must not run inside it. */
-        if (sqlite3_exec(ls->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK &&
-            !sqlite3_get_autocommit(ls->db))
-            sqlite3_exec(ls->db, "ROLLBACK", NULL, NULL, NULL);
+        if (lite_ctl(ls, "COMMIT") != SQLITE_OK && !sqlite3_get_autocommit(ls->db))
+            lite_ctl(ls, "ROLLBACK");
     }
 }
 
@@ -81,7 +102,7 @@ static int lite_read(store *s, int begin)
     }
     if (ls->reading || !sqlite3_get_autocommit(ls->db))
         return 0;
-    int rc = sqlite3_exec(ls->db, "BEGIN", NULL, NULL, NULL);
+    int rc = lite_ctl(ls, "BEGIN");
     ls->reading = rc == SQLITE_OK;
     return rc == SQLITE_OK ? 0 : -1;
 }
@@ -217,7 +238,9 @@ static void lite_finalize(store_stmt *h)
 static int lite_exec_script(store *s, const char *sql)
 {
     lite_read_stop(lite(s)); /* BEGIN IMMEDIATE, DDL: writes, never in a read scope */
-    int rc = sqlite3_exec(lite(s)->db, sql, NULL, NULL, NULL);
+    int rc = lite_ctl(lite(s), sql);
+    if (rc == -2)
+        rc = sqlite3_exec(lite(s)->db, sql, NULL, NULL, NULL);
     lite(s)->last_rc = rc;
     return rc == SQLITE_OK ? 0 : -1;
 }
@@ -344,6 +367,8 @@ static void lite_close(store *s)
                 sqlite3_finalize(t->idle[i]);
             free(t);
         }
+    for (int i = 0; i < 4; i++)
+        sqlite3_finalize(ls->ctl[i]);
     sqlite3_close(ls->db);
     free(ls);
 }
