@@ -54,6 +54,20 @@ pgc_start() {
     export NUDGE_TEST_PG="postgresql://nudge@127.0.0.1:$port/postgres"
 }
 
+# pgc_template NUDGE: a database nudge_tpl migrated by NUDGE, that
+# tests copy (CREATE DATABASE ... TEMPLATE, tests/testutil.h's tu_open
+# and tests/dbutil.sh's test_db) when NUDGE_TEST_PG_TEMPLATE names it.
+# Connections to it are then refused, so none (autovacuum's either) holds
+# it while a copy is made.
+pgc_template() {
+    local psql=$PGC_BIN/psql base=${NUDGE_TEST_PG%/*}
+    [ -x "$1" ] || return 1
+    "$psql" -X -q "$NUDGE_TEST_PG" -c "CREATE DATABASE nudge_tpl" >/dev/null &&
+        "$1" --db "$base/nudge_tpl" --outbox "$PGC_DIR/tpl-outbox" migrate >/dev/null &&
+        "$psql" -X -q "$NUDGE_TEST_PG" \
+            -c "ALTER DATABASE nudge_tpl WITH IS_TEMPLATE true ALLOW_CONNECTIONS false" >/dev/null
+}
+
 pgc_stop() {
     [ -n "${PGC_DIR:-}" ] || return 0
     [ -f "$PGC_DIR/data/postmaster.pid" ] &&
@@ -73,5 +87,7 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     trap pgc_stop EXIT
     trap 'exit 130' INT TERM
     pgc_start || exit 1
+    # The template too, from $NUDGE or build/nudge when there is one.
+    pgc_template "${NUDGE:-build/nudge}" 2>/dev/null && export NUDGE_TEST_PG_TEMPLATE=nudge_tpl
     "$@"
 fi

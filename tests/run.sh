@@ -25,6 +25,15 @@ unset NUDGE_TEST_PG
 pg_url=""
 if pgc_start; then
     pg_url=$NUDGE_TEST_PG
+    # A migrated database the tests' databases are copied from
+    # (tests/testutil.h, tests/dbutil.sh): CREATE DATABASE ... TEMPLATE
+    # took 0.8 s a test where a new schema and its migrations took 3.3 s,
+    # on a busy machine, for ~300 cmocka and ~450 shell tests a run.
+    # No connections allowed, so none (autovacuum's either) holds it
+    # when a copy is made.
+    if pgc_template "$1/nudge"; then
+        export NUDGE_TEST_PG_TEMPLATE=nudge_tpl
+    fi
     unset NUDGE_TEST_PG
 else
     failed=$((failed + 1)); failures+=("PostgreSQL test cluster")

@@ -526,7 +526,7 @@ static void test_unsubscribe_link(void **state)
     (void)state;
     char dir[128], db[192], out[192];
     tu_tmpdir(dir, sizeof dir);
-    tu_db(dir, db, sizeof db);
+    tu_db_migrated(dir, db, sizeof db);
     snprintf(out, sizeof out, "%s/out", dir);
     nudge_clock clk;
     nudge_clock_fake(&clk, NOW);

@@ -401,7 +401,7 @@ static void open_failing(tu_env *env, int64_t t)
 {
     memset(env, 0, sizeof *env);
     tu_tmpdir(env->dir, sizeof env->dir);
-    tu_db(env->dir, env->db, sizeof env->db);
+    tu_db_migrated(env->dir, env->db, sizeof env->db);
     snprintf(env->outbox, sizeof env->outbox, "%s/out", env->dir);
     nudge_clock_fake(&env->clock, t);
     nudge_config cfg = {.db = env->db,

@@ -25,7 +25,7 @@ static int setup(void **state)
     sink_start(&f->s, NULL);
     tu_env *env = &f->env;
     tu_tmpdir(env->dir, sizeof env->dir);
-    tu_db(env->dir, env->db, sizeof env->db);
+    tu_db_migrated(env->dir, env->db, sizeof env->db);
     snprintf(env->outbox, sizeof env->outbox, "%s/out", env->dir);
     nudge_clock_fake(&env->clock, BOOKED);
     char url[64];

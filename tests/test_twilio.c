@@ -39,7 +39,7 @@ static int setup(void **state)
     fake_start(&f->tw, "twilio_fake.py", args);
     tu_env *env = &f->env;
     tu_tmpdir(env->dir, sizeof env->dir);
-    tu_db(env->dir, env->db, sizeof env->db);
+    tu_db_migrated(env->dir, env->db, sizeof env->db);
     snprintf(env->outbox, sizeof env->outbox, "%s/out", env->dir);
     nudge_clock_fake(&env->clock, T0);
     /* The API server first: its port is the public URL Twilio calls back. */

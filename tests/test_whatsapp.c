@@ -39,7 +39,7 @@ static int setup(void **state)
     snprintf(f->tw_base, sizeof f->tw_base, "http://127.0.0.1:%d", f->tw.port);
     tu_env *env = &f->env;
     tu_tmpdir(env->dir, sizeof env->dir);
-    tu_db(env->dir, env->db, sizeof env->db);
+    tu_db_migrated(env->dir, env->db, sizeof env->db);
     snprintf(env->outbox, sizeof env->outbox, "%s/out", env->dir);
     nudge_clock_fake(&env->clock, T0);
     nudge_config cfg = {.db = env->db,
