@@ -174,6 +174,120 @@ static void test_batch_dedupe(void **state)
     tu_close(&env);
 }
 
+static int gc_chain(void *ctx, const nudge_audit_chain *c);
+
+/* A batch past one chunk of rows (512: store.h's STORE_ROWS_MAX), with
+ * dedupe keys repeated within it and already stored, written by
+ * nudge_enqueue_batch on one database and one nudge_enqueue at a time in
+ * the same order on another: the same ids, the same rows, and the same
+ * audit chain hash for hash (so the chain computed in C from one read of
+ * the head is the chain single adds write), which verifies. */
+#define WB_N 600
+#define WB_PATIENTS 7
+
+static void wb_setup(tu_env *env, int64_t *c, int64_t *p)
+{
+    tu_open(env, T0);
+    *c = w_clinic(env->n, "Chain Clinic");
+    for (int i = 0; i < WB_PATIENTS; i++)
+        p[i] = w_patient(env->n, *c, i);
+    nudge_err e = {0};
+    const char *old[] = {"k5", "k90"};
+    for (int i = 0; i < 2; i++) {
+        nudge_send s = {.patient_id = p[i], .template_name = "prescription_ready",
+                        .priority = NUDGE_NORMAL, .dedupe_key = old[i]};
+        if (nudge_enqueue(env->n, *c, &s, NULL, NULL, &e) < 0)
+            fail_msg("enqueue: %s", e.msg);
+    }
+}
+
+/* The clinic's audit rows, as text, one line each. */
+static char *wb_chain(nudge *n, int64_t c)
+{
+    store_stmt *st;
+    nudge_err e = {0};
+    size_t cap = 1 << 20, len = 0;
+    char *out = calloc(1, cap);
+    if (store_query(n->db, &st, &e,
+                    "SELECT chain_seq, action, entity_id, detail, prev_hash, hash FROM audit_log "
+                    "WHERE clinic_id = ? ORDER BY chain_seq",
+                    bind_int(c)) < 0)
+        fail_msg("audit: %s", e.msg);
+    while (store_next(st, &e) == 1 && len + 300 < cap)
+        len += (size_t)snprintf(out + len, cap - len, "%lld %s %lld %s %s %s\n",
+                                (long long)store_int(st, 0), store_text(st, 1),
+                                (long long)store_int(st, 2), store_text(st, 3),
+                                store_text(st, 4), store_text(st, 5));
+    store_done(st);
+    return out;
+}
+
+static void test_batch_chain_equals_single(void **state)
+{
+    (void)state;
+    tu_env a, b;
+    int64_t ca, cb, pa[WB_PATIENTS], pb[WB_PATIENTS];
+    wb_setup(&a, &ca, pa);
+    wb_setup(&b, &cb, pb);
+    assert_int_equal(ca, cb);
+    static nudge_send s[WB_N];
+    static char keys[WB_N][16];
+    static nudge_batch_result out[WB_N];
+    for (int i = 0; i < WB_N; i++) {
+        s[i] = (nudge_send){.patient_id = pa[i % WB_PATIENTS],
+                            .template_name = "prescription_ready", .priority = NUDGE_NORMAL};
+        if (i % 3 == 0) { /* k0 twice, k1 twice, ...: k5 and k90 already stored */
+            snprintf(keys[i], sizeof keys[i], "k%d", i / 6);
+            s[i].dedupe_key = keys[i];
+        }
+    }
+    nudge_err e = {0};
+    assert_int_equal(nudge_enqueue_batch(a.n, ca, s, WB_N, out, &e), 0);
+    /* One at a time, in one transaction so the test stays quick. */
+    assert_int_equal(store_begin(b.n->db, &e), 0);
+    for (int i = 0; i < WB_N; i++) {
+        int64_t id;
+        int created;
+        s[i].patient_id = pb[i % WB_PATIENTS];
+        if (nudge_enqueue(b.n, cb, &s[i], &id, &created, &e) < 0)
+            fail_msg("enqueue %d: %s", i, e.msg);
+        assert_int_equal(out[i].id, id);
+        assert_int_equal(out[i].created, created);
+    }
+    assert_int_equal(store_commit(b.n->db, &e), 0);
+    int made = 0;
+    for (int i = 0; i < WB_N; i++) {
+        made += out[i].created;
+        if (!s[i].dedupe_key) {
+            assert_int_equal(out[i].created, 1);
+        } else if (!strcmp(keys[i], "k5") || !strcmp(keys[i], "k90")) {
+            assert_int_equal(out[i].created, 0);
+        } else { /* the first of a pair makes the row, the second finds it */
+            assert_int_equal(out[i].created, i % 6 == 0);
+            if (i % 6)
+                assert_int_equal(out[i].id, out[i - 3].id);
+        }
+        /* Each id is its own item's row. */
+        nudge_notification m;
+        assert_int_equal(nudge_notification_get(a.n, ca, out[i].id, &m, &e), 0);
+        if (out[i].created)
+            assert_int_equal(m.patient_id, pa[i % WB_PATIENTS]);
+        assert_string_equal(m.dedupe_key, s[i].dedupe_key ? s[i].dedupe_key : "");
+        nudge_notification_free(&m);
+    }
+    assert_int_equal(made, WB_N - WB_N / 6 - 2);
+    assert_int_equal(w_pending(a.n, ca), made + 2);
+    char *ha = wb_chain(a.n, ca), *hb = wb_chain(b.n, cb);
+    assert_true(strlen(ha) > (size_t)made * 100);
+    assert_string_equal(ha, hb);
+    free(ha);
+    free(hb);
+    assert_int_equal(nudge_audit_verify(a.n, ca, gc_chain, NULL, &e), 0);
+    assert_int_equal(nudge_audit_verify(b.n, cb, gc_chain, NULL, &e), 0);
+    tu_close(&a);
+    tu_close(&b);
+}
+
 static void test_batch_http(void **state)
 {
     (void)state;
@@ -448,6 +562,7 @@ int main(void)
         cmocka_unit_test(test_group_many_threads),
         cmocka_unit_test(test_group_fails_alone_and_dedupes),
         cmocka_unit_test(test_group_wal_bounded),
+        cmocka_unit_test(test_batch_chain_equals_single),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
