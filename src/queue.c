@@ -430,7 +430,7 @@ static int queue_write_fn(nudge *n, void *arg, nudge_err *err)
             details[made++] = its[i]->template_name;
         }
     }
-    rc = audit_add_rows(n, its[0]->clinic_id, "enqueue", "notification", ids, details, made,
+    rc = audit_add_rows(n, w->msgs[0].it.clinic_id, "enqueue", "notification", ids, details, made,
                         err);
 out:
     free(its);

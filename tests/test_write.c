@@ -288,6 +288,78 @@ static void test_batch_chain_equals_single(void **state)
     tu_close(&b);
 }
 
+/* The audit log's and the keys' lists, one statement per case (a clinic,
+ * every clinic): a clinic sees its own rows only, newest first, paged by
+ * `before`; NUDGE_ANY_CLINIC sees every clinic's. */
+struct wl_seen {
+    int64_t ids[64], clinic[64];
+    int n;
+};
+
+static int wl_audit(void *ctx, const nudge_audit *a)
+{
+    struct wl_seen *s = ctx;
+    if (s->n < 64)
+        s->ids[s->n] = a->id, s->clinic[s->n++] = a->clinic_id;
+    return 0;
+}
+
+static int wl_key(void *ctx, const nudge_key *k)
+{
+    struct wl_seen *s = ctx;
+    if (s->n < 64)
+        s->ids[s->n] = k->id, s->clinic[s->n++] = k->clinic_id;
+    return 0;
+}
+
+static void test_lists_by_clinic(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, T0);
+    nudge *n = env.n;
+    int64_t c[2] = {w_clinic(n, "List A"), w_clinic(n, "List B")};
+    nudge_err e = {0};
+    char secret[NUDGE_KEY_SECRET_LEN];
+    for (int i = 0; i < 6; i++) {
+        w_patient(n, c[i % 2], i);
+        nudge_key k;
+        assert_int_equal(nudge_key_create(n, c[i % 2], NUDGE_ROLE_STAFF, "k", &k, secret, &e), 0);
+    }
+    struct wl_seen all = {0}, a = {0}, page = {0};
+    assert_int_equal(nudge_audit_list(n, NUDGE_ANY_CLINIC, 0, 64, wl_audit, &all, &e), 0);
+    assert_int_equal(nudge_audit_list(n, c[0], 0, 64, wl_audit, &a, &e), 0);
+    int of_a = 0;
+    for (int i = 0; i < all.n; i++) {
+        of_a += all.clinic[i] == c[0];
+        if (i)
+            assert_true(all.ids[i] < all.ids[i - 1]);
+    }
+    assert_true(of_a >= 6 && all.n > of_a);
+    assert_int_equal(a.n, of_a);
+    for (int i = 0; i < a.n; i++) {
+        assert_int_equal(a.clinic[i], c[0]);
+        if (i)
+            assert_true(a.ids[i] < a.ids[i - 1]);
+    }
+    /* The next page of two, after the first two. */
+    assert_int_equal(nudge_audit_list(n, c[0], a.ids[1], 2, wl_audit, &page, &e), 0);
+    assert_int_equal(page.n, 2);
+    assert_int_equal(page.ids[0], a.ids[2]);
+    assert_int_equal(page.ids[1], a.ids[3]);
+    struct wl_seen kall = {0}, kb = {0};
+    assert_int_equal(nudge_key_list(n, NUDGE_ANY_CLINIC, wl_key, &kall, &e), 0);
+    assert_int_equal(nudge_key_list(n, c[1], wl_key, &kb, &e), 0);
+    assert_int_equal(kall.n, 6);
+    assert_int_equal(kb.n, 3);
+    for (int i = 0; i < kb.n; i++) {
+        assert_int_equal(kb.clinic[i], c[1]);
+        if (i)
+            assert_true(kb.ids[i] > kb.ids[i - 1]);
+    }
+    tu_close(&env);
+}
+
 static void test_batch_http(void **state)
 {
     (void)state;
@@ -563,6 +635,7 @@ int main(void)
         cmocka_unit_test(test_group_fails_alone_and_dedupes),
         cmocka_unit_test(test_group_wal_bounded),
         cmocka_unit_test(test_batch_chain_equals_single),
+        cmocka_unit_test(test_lists_by_clinic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
