@@ -61,8 +61,12 @@ static int audit_digest(const char *prev, const store_val *v, int nv, char out[6
     EVP_MD_CTX_free(c);
     if (!ok)
         return -1;
-    for (int i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    static const char hex[] = "0123456789abcdef"; /* "%02x" each, without 32 snprintf calls */
+    for (int i = 0; i < 32; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 15];
+    }
+    out[64] = 0;
     return 0;
 }
 
