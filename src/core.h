@@ -83,6 +83,12 @@ int event_count_since(nudge *n, int64_t clinic_id, const char *type, int64_t sin
 /* audit.c: append-only log of every change and every message sent. */
 int audit_add(nudge *n, int64_t clinic_id, const char *action, const char *entity,
               int64_t entity_id, const char *detail, nudge_err *err);
+/* count rows of one clinic's chain at once (entity_ids[i], details[i];
+ * details NULL: none), chained exactly as count audit_add calls in order
+ * would chain them, with one read of the chain's head (a batch's). */
+int audit_add_rows(nudge *n, int64_t clinic_id, const char *action, const char *entity,
+                   const int64_t *entity_ids, const char *const *details, size_t count,
+                   nudge_err *err);
 
 /* clinic.c */
 int clinic_parse_offsets(const char *s, int *offs, int *n, nudge_err *err);
@@ -234,6 +240,11 @@ typedef struct queue_item {
 /* Inserts; a duplicate dedupe key is not an error: *id gets the existing row
  * and *created 0. */
 int queue_insert(nudge *n, const queue_item *it, int64_t *id, int *created, nudge_err *err);
+/* count items of one clinic at once, as count queue_insert calls in order
+ * would (a dedupe key met earlier in the call answers that row), in a few
+ * multi-row statements: ids[i], created[i]. */
+int queue_insert_many(nudge *n, const queue_item *const *its, size_t count, int64_t *ids,
+                      int *created, nudge_err *err);
 /* The one builder of a queued item: routes the patient (want: a channel
  * asked for, or NULL), renders the template in their language with vars
  * and the patient's (and visit's, a may be NULL) variables, and adds what

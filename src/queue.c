@@ -98,41 +98,177 @@ int queue_route(const nudge_clinic *c, const nudge_patient *p, const char *want,
                    (long long)p->id);
 }
 
-int queue_insert(nudge *n, const queue_item *it, int64_t *id, int *created, nudge_err *err)
+/* A row of notification_queue as enqueued: QUEUE_NVALS values a row
+ * (queue_row), its status 'pending'. */
+#define QUEUE_INSERT                                                                               \
+    "INSERT INTO notification_queue (clinic_id, patient_id, appointment_id, reminder_id, "         \
+    "channel, recipient, template, language, category, subject, body, html, segments, priority, " \
+    "status, due_at, expires_at, dedupe_key, max_retries, created_at, updated_at, "               \
+    "transport_data, fallback_of, broadcast_id) VALUES "
+#define QUEUE_ROW "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,'pending',?,?,?,?,?,?,?,?,?)"
+enum { QUEUE_NVALS = 23 };
+
+static void queue_row(const queue_item *it, int64_t now, store_val v[QUEUE_NVALS])
 {
-    int64_t now = clock_now(n);
     int segments = strcmp(it->channel, "email") ? tmpl_sms_segments(it->body, NULL) : 0;
-    *created = 0;
-    if (it->dedupe_key) {
-        int r = store_scalar(n->db, id, err,
-                             "SELECT id FROM notification_queue WHERE clinic_id = ? AND "
-                             "dedupe_key = ?",
-                             bind_int(it->clinic_id), bind_text(it->dedupe_key));
-        if (r)
-            return r < 0 ? -1 : 0;
+    const store_val row[QUEUE_NVALS] = {
+        bind_int(it->clinic_id), bind_int_or_null(it->patient_id),
+        bind_int_or_null(it->appointment_id), bind_int_or_null(it->reminder_id),
+        bind_text(it->channel), bind_text(it->recipient), bind_text(it->template_name),
+        bind_text(it->language), bind_text(it->category), bind_text_or_null(it->subject),
+        bind_text(it->body), bind_text_or_null(it->html),
+        bind_int_or_null((int64_t)segments), bind_int(it->priority),
+        bind_int(it->due_at), bind_int_or_null(it->expires_at),
+        bind_text_or_null(it->dedupe_key), bind_int(it->max_retries), bind_int(now),
+        bind_int(now), bind_text_or_null(it->transport_data),
+        bind_int_or_null(it->fallback_of), bind_int_or_null(it->broadcast_id),
+    };
+    memcpy(v, row, sizeof row);
+}
+
+/* A dedupe key of the items being written, and the item that carries it
+ * first (its leader): the others with the same key answer the leader's
+ * row, as they would have found it one insert at a time. */
+struct queue_key {
+    const char *key;
+    size_t i;
+};
+
+static int queue_key_order(const void *a, const void *b)
+{
+    const struct queue_key *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+static int queue_key_find(const void *key, const void *elem)
+{
+    return strcmp(key, ((const struct queue_key *)elem)->key);
+}
+
+/* The rows of the leaders' keys already stored: ids[leader]. */
+static int queue_dedupe_read(nudge *n, int64_t clinic_id, const struct queue_key *lead,
+                             size_t nlead, int64_t *ids, nudge_err *err)
+{
+    store_val *v = malloc((store_rows_chunk(nlead) + 1) * sizeof *v);
+    if (!v)
+        return err_set(err, NUDGE_ENOMEM, "", "out of memory");
+    int r = 0;
+    for (size_t done = 0, k; r >= 0 && done < nlead; done += k) {
+        k = store_rows_chunk(nlead - done);
+        v[0] = bind_int(clinic_id);
+        for (size_t j = 0; j < k; j++)
+            v[1 + j] = bind_text(lead[done + j].key);
+        char *sql = store_rows_sql("SELECT dedupe_key, id FROM notification_queue WHERE "
+                                   "clinic_id = ? AND dedupe_key IN (",
+                                   "?", k, ")");
+        store_stmt *st;
+        if (!sql) {
+            r = err_set(err, NUDGE_ENOMEM, "", "out of memory");
+            break;
+        }
+        r = store_query_v(n->db, &st, err, sql, v, (int)k + 1);
+        free(sql);
+        if (r < 0)
+            break;
+        while ((r = store_next(st, err)) == 1) {
+            const struct queue_key *l = bsearch(store_text(st, 0), lead + done, k, sizeof *lead,
+                                                queue_key_find);
+            if (l)
+                ids[l->i] = store_int(st, 1);
+        }
+        store_done(st);
     }
-    if (store_insert(n->db, id, err,
-                   "INSERT INTO notification_queue (clinic_id, patient_id, appointment_id, "
-                   "reminder_id, channel, recipient, template, language, category, subject, "
-                   "body, html, segments, priority, status, due_at, expires_at, dedupe_key, "
-                   "max_retries, created_at, updated_at, transport_data, fallback_of, "
-                   "broadcast_id) "
-                   "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,'pending',?,?,?,?,?,?,?,?,?)",
-                   bind_int(it->clinic_id), bind_int_or_null(it->patient_id),
-                   bind_int_or_null(it->appointment_id), bind_int_or_null(it->reminder_id),
-                   bind_text(it->channel), bind_text(it->recipient), bind_text(it->template_name),
-                   bind_text(it->language), bind_text(it->category), bind_text_or_null(it->subject),
-                   bind_text(it->body), bind_text_or_null(it->html),
-                   bind_int_or_null((int64_t)segments), bind_int(it->priority),
-                   bind_int(it->due_at), bind_int_or_null(it->expires_at),
-                   bind_text_or_null(it->dedupe_key), bind_int(it->max_retries), bind_int(now),
-                   bind_int(now), bind_text_or_null(it->transport_data),
-                   bind_int_or_null(it->fallback_of), bind_int_or_null(it->broadcast_id)) != 1)
-        return -1;
-    *created = 1;
+    free(v);
+    return r < 0 ? -1 : 0;
+}
+
+/* The rows to insert (ins[], item indexes in order), a chunk a statement. */
+static int queue_insert_rows(nudge *n, const queue_item *const *its, const size_t *ins,
+                             size_t nins, int64_t now, int64_t *ids, nudge_err *err)
+{
+    size_t most = store_rows_chunk(nins);
+    store_val *v = malloc(most * QUEUE_NVALS * sizeof *v);
+    int64_t *got = malloc(most * sizeof *got);
+    int r = 0;
+    if (!v || !got)
+        r = err_set(err, NUDGE_ENOMEM, "", "out of memory");
+    for (size_t done = 0, k; r >= 0 && done < nins; done += k) {
+        k = store_rows_chunk(nins - done);
+        for (size_t j = 0; j < k; j++)
+            queue_row(its[ins[done + j]], now, v + j * QUEUE_NVALS);
+        char *sql = store_rows_sql(QUEUE_INSERT, QUEUE_ROW, k, "");
+        if (!sql) {
+            r = err_set(err, NUDGE_ENOMEM, "", "out of memory");
+            break;
+        }
+        r = store_insert_rows_v(n->db, got, k, err, sql, v, (int)(k * QUEUE_NVALS));
+        free(sql);
+        for (size_t j = 0; r >= 0 && j < k; j++)
+            ids[ins[done + j]] = got[j];
+    }
+    free(got);
+    free(v);
+    return r < 0 ? -1 : 0;
+}
+
+int queue_insert_many(nudge *n, const queue_item *const *its, size_t count, int64_t *ids,
+                      int *created, nudge_err *err)
+{
+    if (count == 0)
+        return 0;
+    int64_t now = clock_now(n), clinic_id = its[0]->clinic_id;
+    struct queue_key *keys = malloc(count * sizeof *keys);
+    size_t *ins = malloc(count * sizeof *ins), *lead = malloc(count * sizeof *lead);
+    size_t nkeys = 0, nlead = 0, nins = 0;
+    int rc = -1, due = 0;
+    if (!keys || !ins || !lead) {
+        err_set(err, NUDGE_ENOMEM, "", "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < count; i++) {
+        ids[i] = 0, created[i] = 0;
+        if (its[i]->clinic_id != clinic_id) { /* the dedupe read is one clinic's */
+            err_set(err, NUDGE_EINVAL, "clinic_id", "a write holds one clinic's messages");
+            goto out;
+        }
+        if (its[i]->dedupe_key)
+            keys[nkeys++] = (struct queue_key){its[i]->dedupe_key, i};
+    }
+    /* Each key's first item leads; lead[i] names item i's leader. */
+    qsort(keys, nkeys, sizeof *keys, queue_key_order);
+    for (size_t i = 0; i < count; i++)
+        lead[i] = i;
+    for (size_t k = 0; k < nkeys; k++)
+        if (nlead && !strcmp(keys[nlead - 1].key, keys[k].key))
+            lead[keys[k].i] = keys[nlead - 1].i;
+        else
+            keys[nlead++] = keys[k];
+    if (queue_dedupe_read(n, clinic_id, keys, nlead, ids, err) < 0)
+        goto out;
+    for (size_t i = 0; i < count; i++)
+        if (lead[i] == i && !ids[i]) {
+            ins[nins++] = i;
+            created[i] = 1;
+            due |= its[i]->due_at <= now;
+        }
+    if (queue_insert_rows(n, its, ins, nins, now, ids, err) < 0)
+        goto out;
+    for (size_t i = 0; i < count; i++)
+        ids[i] = ids[lead[i]];
     /* Idle workers wake when the transaction commits; a message due later
      * is found by their poll. */
-    return it->due_at <= now ? store_notify(n->db, QUEUE_TOPIC, err) : 0;
+    rc = due ? store_notify(n->db, QUEUE_TOPIC, err) : 0;
+out:
+    free(keys);
+    free(ins);
+    free(lead);
+    return rc;
+}
+
+int queue_insert(nudge *n, const queue_item *it, int64_t *id, int *created, nudge_err *err)
+{
+    return queue_insert_many(n, &it, 1, id, created, err);
 }
 
 void queue_msg_free(queue_msg *q)
@@ -258,31 +394,50 @@ static void queue_send_set(nudge *n, const nudge_send *s, queue_item *it)
     it->dedupe_key = s->dedupe_key;
 }
 
-/* The row and its audit line, inside the caller's transaction. */
-static int queue_send_insert(nudge *n, const queue_msg *q, int64_t *id, int *created,
-                             nudge_err *err)
-{
-    if (queue_insert(n, &q->it, id, created, err) < 0)
-        return -1;
-    return *created ? audit_add(n, q->it.clinic_id, "enqueue", "notification", *id,
-                                q->it.template_name, err)
-                    : 0;
-}
-
-/* The rows of one enqueue call (one, or a batch's), all or nothing. */
+/* The rows of one enqueue call (one, or a batch's, of one clinic), all
+ * or nothing. */
 struct queue_write {
     queue_msg *msgs;
     size_t count;
     nudge_batch_result *out;
 };
 
+/* The rows and their audit lines, inside the caller's transaction: the
+ * dedupe read, the rows and the audit chain each a few multi-row
+ * statements for the whole batch. */
 static int queue_write_fn(nudge *n, void *arg, nudge_err *err)
 {
     struct queue_write *w = arg;
-    for (size_t i = 0; i < w->count; i++)
-        if (queue_send_insert(n, &w->msgs[i], &w->out[i].id, &w->out[i].created, err) < 0)
-            return -1;
-    return 0;
+    size_t count = w->count, made = 0;
+    const queue_item **its = malloc(count * sizeof *its);
+    const char **details = malloc(count * sizeof *details);
+    int64_t *ids = malloc(count * sizeof *ids);
+    int *created = malloc(count * sizeof *created);
+    int rc = -1;
+    if (!its || !details || !ids || !created) {
+        err_set(err, NUDGE_ENOMEM, "", "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < count; i++)
+        its[i] = &w->msgs[i].it;
+    if (queue_insert_many(n, its, count, ids, created, err) < 0)
+        goto out;
+    for (size_t i = 0; i < count; i++) {
+        w->out[i].id = ids[i];
+        w->out[i].created = created[i];
+        if (created[i]) { /* the audit's entities, in the order of the rows */
+            ids[made] = ids[i];
+            details[made++] = its[i]->template_name;
+        }
+    }
+    rc = audit_add_rows(n, w->msgs[0].it.clinic_id, "enqueue", "notification", ids, details, made,
+                        err);
+out:
+    free(its);
+    free(details);
+    free(ids);
+    free(created);
+    return rc;
 }
 
 /* In the next group commit (commit.c) where there is one, else in a

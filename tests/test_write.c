@@ -174,6 +174,192 @@ static void test_batch_dedupe(void **state)
     tu_close(&env);
 }
 
+static int gc_chain(void *ctx, const nudge_audit_chain *c);
+
+/* A batch past one chunk of rows (512: store.h's STORE_ROWS_MAX), with
+ * dedupe keys repeated within it and already stored, written by
+ * nudge_enqueue_batch on one database and one nudge_enqueue at a time in
+ * the same order on another: the same ids, the same rows, and the same
+ * audit chain hash for hash (so the chain computed in C from one read of
+ * the head is the chain single adds write), which verifies. */
+#define WB_N 600
+#define WB_PATIENTS 7
+
+static void wb_setup(tu_env *env, int64_t *c, int64_t *p)
+{
+    tu_open(env, T0);
+    *c = w_clinic(env->n, "Chain Clinic");
+    for (int i = 0; i < WB_PATIENTS; i++)
+        p[i] = w_patient(env->n, *c, i);
+    nudge_err e = {0};
+    const char *old[] = {"k5", "k90"};
+    for (int i = 0; i < 2; i++) {
+        nudge_send s = {.patient_id = p[i], .template_name = "prescription_ready",
+                        .priority = NUDGE_NORMAL, .dedupe_key = old[i]};
+        if (nudge_enqueue(env->n, *c, &s, NULL, NULL, &e) < 0)
+            fail_msg("enqueue: %s", e.msg);
+    }
+}
+
+/* The clinic's audit rows, as text, one line each. */
+static char *wb_chain(nudge *n, int64_t c)
+{
+    store_stmt *st;
+    nudge_err e = {0};
+    size_t cap = 1 << 20, len = 0;
+    char *out = calloc(1, cap);
+    if (store_query(n->db, &st, &e,
+                    "SELECT chain_seq, action, entity_id, detail, prev_hash, hash FROM audit_log "
+                    "WHERE clinic_id = ? ORDER BY chain_seq",
+                    bind_int(c)) < 0)
+        fail_msg("audit: %s", e.msg);
+    while (store_next(st, &e) == 1 && len + 300 < cap)
+        len += (size_t)snprintf(out + len, cap - len, "%lld %s %lld %s %s %s\n",
+                                (long long)store_int(st, 0), store_text(st, 1),
+                                (long long)store_int(st, 2), store_text(st, 3),
+                                store_text(st, 4), store_text(st, 5));
+    store_done(st);
+    return out;
+}
+
+static void test_batch_chain_equals_single(void **state)
+{
+    (void)state;
+    tu_env a, b;
+    int64_t ca, cb, pa[WB_PATIENTS], pb[WB_PATIENTS];
+    wb_setup(&a, &ca, pa);
+    wb_setup(&b, &cb, pb);
+    assert_int_equal(ca, cb);
+    static nudge_send s[WB_N];
+    static char keys[WB_N][16];
+    static nudge_batch_result out[WB_N];
+    for (int i = 0; i < WB_N; i++) {
+        s[i] = (nudge_send){.patient_id = pa[i % WB_PATIENTS],
+                            .template_name = "prescription_ready", .priority = NUDGE_NORMAL};
+        if (i % 3 == 0) { /* k0 twice, k1 twice, ...: k5 and k90 already stored */
+            snprintf(keys[i], sizeof keys[i], "k%d", i / 6);
+            s[i].dedupe_key = keys[i];
+        }
+    }
+    nudge_err e = {0};
+    assert_int_equal(nudge_enqueue_batch(a.n, ca, s, WB_N, out, &e), 0);
+    /* One at a time, in one transaction so the test stays quick. */
+    assert_int_equal(store_begin(b.n->db, &e), 0);
+    for (int i = 0; i < WB_N; i++) {
+        int64_t id;
+        int created;
+        s[i].patient_id = pb[i % WB_PATIENTS];
+        if (nudge_enqueue(b.n, cb, &s[i], &id, &created, &e) < 0)
+            fail_msg("enqueue %d: %s", i, e.msg);
+        assert_int_equal(out[i].id, id);
+        assert_int_equal(out[i].created, created);
+    }
+    assert_int_equal(store_commit(b.n->db, &e), 0);
+    int made = 0;
+    for (int i = 0; i < WB_N; i++) {
+        made += out[i].created;
+        if (!s[i].dedupe_key) {
+            assert_int_equal(out[i].created, 1);
+        } else if (!strcmp(keys[i], "k5") || !strcmp(keys[i], "k90")) {
+            assert_int_equal(out[i].created, 0);
+        } else { /* the first of a pair makes the row, the second finds it */
+            assert_int_equal(out[i].created, i % 6 == 0);
+            if (i % 6)
+                assert_int_equal(out[i].id, out[i - 3].id);
+        }
+        /* Each id is its own item's row. */
+        nudge_notification m;
+        assert_int_equal(nudge_notification_get(a.n, ca, out[i].id, &m, &e), 0);
+        if (out[i].created)
+            assert_int_equal(m.patient_id, pa[i % WB_PATIENTS]);
+        assert_string_equal(m.dedupe_key, s[i].dedupe_key ? s[i].dedupe_key : "");
+        nudge_notification_free(&m);
+    }
+    assert_int_equal(made, WB_N - WB_N / 6 - 2);
+    assert_int_equal(w_pending(a.n, ca), made + 2);
+    char *ha = wb_chain(a.n, ca), *hb = wb_chain(b.n, cb);
+    assert_true(strlen(ha) > (size_t)made * 100);
+    assert_string_equal(ha, hb);
+    free(ha);
+    free(hb);
+    assert_int_equal(nudge_audit_verify(a.n, ca, gc_chain, NULL, &e), 0);
+    assert_int_equal(nudge_audit_verify(b.n, cb, gc_chain, NULL, &e), 0);
+    tu_close(&a);
+    tu_close(&b);
+}
+
+/* The audit log's and the keys' lists, one statement per case (a clinic,
+ * every clinic): a clinic sees its own rows only, newest first, paged by
+ * `before`; NUDGE_ANY_CLINIC sees every clinic's. */
+struct wl_seen {
+    int64_t ids[64], clinic[64];
+    int n;
+};
+
+static int wl_audit(void *ctx, const nudge_audit *a)
+{
+    struct wl_seen *s = ctx;
+    if (s->n < 64)
+        s->ids[s->n] = a->id, s->clinic[s->n++] = a->clinic_id;
+    return 0;
+}
+
+static int wl_key(void *ctx, const nudge_key *k)
+{
+    struct wl_seen *s = ctx;
+    if (s->n < 64)
+        s->ids[s->n] = k->id, s->clinic[s->n++] = k->clinic_id;
+    return 0;
+}
+
+static void test_lists_by_clinic(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, T0);
+    nudge *n = env.n;
+    int64_t c[2] = {w_clinic(n, "List A"), w_clinic(n, "List B")};
+    nudge_err e = {0};
+    char secret[NUDGE_KEY_SECRET_LEN];
+    for (int i = 0; i < 6; i++) {
+        w_patient(n, c[i % 2], i);
+        nudge_key k;
+        assert_int_equal(nudge_key_create(n, c[i % 2], NUDGE_ROLE_STAFF, "k", &k, secret, &e), 0);
+    }
+    struct wl_seen all = {0}, a = {0}, page = {0};
+    assert_int_equal(nudge_audit_list(n, NUDGE_ANY_CLINIC, 0, 64, wl_audit, &all, &e), 0);
+    assert_int_equal(nudge_audit_list(n, c[0], 0, 64, wl_audit, &a, &e), 0);
+    int of_a = 0;
+    for (int i = 0; i < all.n; i++) {
+        of_a += all.clinic[i] == c[0];
+        if (i)
+            assert_true(all.ids[i] < all.ids[i - 1]);
+    }
+    assert_true(of_a >= 6 && all.n > of_a);
+    assert_int_equal(a.n, of_a);
+    for (int i = 0; i < a.n; i++) {
+        assert_int_equal(a.clinic[i], c[0]);
+        if (i)
+            assert_true(a.ids[i] < a.ids[i - 1]);
+    }
+    /* The next page of two, after the first two. */
+    assert_int_equal(nudge_audit_list(n, c[0], a.ids[1], 2, wl_audit, &page, &e), 0);
+    assert_int_equal(page.n, 2);
+    assert_int_equal(page.ids[0], a.ids[2]);
+    assert_int_equal(page.ids[1], a.ids[3]);
+    struct wl_seen kall = {0}, kb = {0};
+    assert_int_equal(nudge_key_list(n, NUDGE_ANY_CLINIC, wl_key, &kall, &e), 0);
+    assert_int_equal(nudge_key_list(n, c[1], wl_key, &kb, &e), 0);
+    assert_int_equal(kall.n, 6);
+    assert_int_equal(kb.n, 3);
+    for (int i = 0; i < kb.n; i++) {
+        assert_int_equal(kb.clinic[i], c[1]);
+        if (i)
+            assert_true(kb.ids[i] > kb.ids[i - 1]);
+    }
+    tu_close(&env);
+}
+
 static void test_batch_http(void **state)
 {
     (void)state;
@@ -524,6 +710,8 @@ int main(void)
         cmocka_unit_test(test_group_many_fail),
         cmocka_unit_test(test_group_one_per_file),
         cmocka_unit_test(test_group_wal_bounded),
+        cmocka_unit_test(test_batch_chain_equals_single),
+        cmocka_unit_test(test_lists_by_clinic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

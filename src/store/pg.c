@@ -22,13 +22,15 @@
 #define PG_TEXTOID 25
 
 #define PG_BUCKETS 1024 /* well above the few hundred distinct texts */
-#define PG_MAX_PARAMS 64
+/* The protocol's limit (a 16-bit count): a batch's multi-row statements
+ * bind thousands. */
+#define PG_MAX_PARAMS 65535
 
 /* One prepared form of a statement: its bound types and server-side name. */
 struct pg_variant {
     struct pg_variant *next;
-    char types[PG_MAX_PARAMS + 1]; /* 'i' or 't' per parameter */
     char name[24];
+    char types[]; /* 'i' or 't' per parameter */
 };
 
 /* One distinct SQL text: rewritten once, prepared once per type signature. */
@@ -59,10 +61,10 @@ typedef struct pg_store {
 struct store_stmt {
     store *s; /* must be first: store.c reads it */
     struct pg_sql *q;
-    char types[PG_MAX_PARAMS + 1];
-    char *values[PG_MAX_PARAMS];
+    char *types; /* nparams + 1, after values[] */
     PGresult *res;
     int row, nrows;
+    char *values[];
 };
 
 static int pg_revive(pg_store *ps);
@@ -99,7 +101,7 @@ static void pg_fail(pg_store *ps, const char *msg)
 static char *pg_rewrite(const char *sql, int *nparams)
 {
     size_t len = strlen(sql);
-    char *out = malloc(len * 3 + 1); /* "?" becomes at most "$64" */
+    char *out = malloc(len * 6 + 1); /* "?" becomes at most "$65535" */
     if (!out)
         return NULL;
     char *o = out;
@@ -163,13 +165,15 @@ static int pg_prepare(store *s, const char *sql, store_stmt **out)
         pg_fail(ps, "too many parameters in one statement");
         return -1;
     }
-    store_stmt *h = calloc(1, sizeof *h);
+    size_t np = (size_t)q->nparams;
+    store_stmt *h = calloc(1, sizeof *h + np * sizeof *h->values + np + 1);
     if (!h) {
         pg_fail(ps, "out of memory");
         return -1;
     }
     h->s = s;
     h->q = q;
+    h->types = (char *)(h->values + np);
     memset(h->types, 't', (size_t)q->nparams);
     h->types[q->nparams] = 0;
     *out = h;
@@ -223,16 +227,19 @@ static const char *pg_prepared(pg_store *ps, store_stmt *h)
     for (v = h->q->variants; v; v = v->next)
         if (strcmp(v->types, h->types) == 0)
             return v->name;
-    Oid oids[PG_MAX_PARAMS];
-    for (int i = 0; i < h->q->nparams; i++)
-        oids[i] = h->types[i] == 'i' ? PG_INT8OID : PG_TEXTOID;
-    if (!(v = calloc(1, sizeof *v))) {
+    size_t np = (size_t)h->q->nparams;
+    Oid *oids = malloc((np ? np : 1) * sizeof *oids);
+    if (!oids || !(v = calloc(1, sizeof *v + np + 1))) {
+        free(oids);
         pg_fail(ps, "out of memory");
         return NULL;
     }
-    memcpy(v->types, h->types, sizeof v->types);
+    for (size_t i = 0; i < np; i++)
+        oids[i] = h->types[i] == 'i' ? PG_INT8OID : PG_TEXTOID;
+    memcpy(v->types, h->types, np + 1);
     snprintf(v->name, sizeof v->name, "n%d", ++ps->prepared);
     PGresult *r = PQprepare(ps->conn, v->name, h->q->rewritten, h->q->nparams, oids);
+    free(oids);
     ps->base.prepares++;
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
         pg_note(ps, r);

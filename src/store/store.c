@@ -146,6 +146,82 @@ int store_insert_v(store *s, int64_t *id, nudge_err *err, const char *sql, const
     return store_scalar_v(s, id, err, q, v, n);
 }
 
+char *store_rows_sql(const char *head, const char *row, size_t rows, const char *tail)
+{
+    size_t lh = strlen(head), lr = strlen(row), lt = strlen(tail);
+    char *q = malloc(lh + rows * (lr + 1) + lt + 1), *p = q;
+    if (!q)
+        return NULL;
+    memcpy(p, head, lh);
+    p += lh;
+    for (size_t i = 0; i < rows; i++) {
+        if (i)
+            *p++ = ',';
+        memcpy(p, row, lr);
+        p += lr;
+    }
+    memcpy(p, tail, lt + 1);
+    return q;
+}
+
+static int store_id_cmp(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+int store_insert_rows_v(store *s, int64_t *ids, size_t rows, nudge_err *err, const char *sql,
+                        const store_val *v, int n)
+{
+    if (s->ops->last_id) {
+        /* SQLite gives a row inserted without a rowid the table's largest
+         * rowid plus one (https://sqlite.org/autoinc.html; with
+         * AUTOINCREMENT, one more than the largest ever), and one INSERT
+         * inserts its VALUES rows one after another in list order. Every
+         * write here is inside a write transaction, which no other
+         * connection shares, and no trigger inserts into the tables this
+         * serves (notification_queue, audit_log). So the rows' ids are
+         * consecutive, ending at the last one's. (Only a table that
+         * already holds rowid 2^63-1 would break this, and none of
+         * nudge's is given explicit ids near it.) */
+        if (store_exec_v(s, err, sql, v, n) < 0)
+            return -1;
+        if (s->ops->changes(s) != (int64_t)rows)
+            return err_set(err, NUDGE_ESTORE, "", "store: %lld of %zu rows inserted: %.80s",
+                           (long long)s->ops->changes(s), rows, sql);
+        int64_t last = s->ops->last_id(s);
+        for (size_t i = 0; i < rows; i++)
+            ids[i] = last - (int64_t)(rows - 1 - i);
+        return 0;
+    }
+    /* PostgreSQL: an identity's nextval is taken row by row as the
+     * VALUES list is scanned in order, and a sequence only grows within a
+     * session; so the ids in ascending order are the rows' in list order,
+     * whatever order RETURNING hands them back in. */
+    char *q = malloc(strlen(sql) + sizeof " RETURNING id");
+    if (!q)
+        return err_set(err, NUDGE_ENOMEM, "", "out of memory");
+    strcpy(q, sql);
+    strcat(q, " RETURNING id");
+    store_stmt *st;
+    int r = store_query_v(s, &st, err, q, v, n);
+    free(q);
+    if (r < 0)
+        return -1;
+    size_t got = 0;
+    while ((r = store_next(st, err)) == 1)
+        if (got < rows)
+            ids[got++] = store_int(st, 0);
+    store_done(st);
+    if (r < 0)
+        return -1;
+    if (got != rows)
+        return err_set(err, NUDGE_ESTORE, "", "store: %zu of %zu rows inserted: %.80s", got, rows,
+                       sql);
+    qsort(ids, rows, sizeof *ids, store_id_cmp);
+    return 0;
+}
+
 int store_query_v(store *s, store_stmt **out, nudge_err *err, const char *sql, const store_val *v,
                   int n)
 {

@@ -184,6 +184,28 @@ static inline store_val bind_int_or_null(int64_t v)
     store_insert_v((s), (id), (err), (sql), STORE_VALS(__VA_ARGS__))
 int store_insert_v(store *s, int64_t *id, nudge_err *err, const char *sql, const store_val *v,
                    int n);
+/* Multi-row statements: a batch's rows in a few statements rather than
+ * one each. A batch goes in chunks of a power of two rows, at most
+ * STORE_ROWS_MAX, largest first (1,000 rows: 512, 256, 128, 64, 32, 8), so
+ * a statement's text takes one of ten shapes, each prepared once per
+ * connection by the engine's cache, and a chunk of rows of up to 32 values
+ * stays under SQLite's 32,766 variables. */
+#define STORE_ROWS_MAX 512
+static inline size_t store_rows_chunk(size_t left)
+{
+    size_t k = STORE_ROWS_MAX;
+    while (k > left)
+        k >>= 1;
+    return k;
+}
+/* head, rows copies of row separated by commas (a VALUES list, an IN
+ * list), tail: allocated (the caller frees), NULL when out of memory. */
+char *store_rows_sql(const char *head, const char *row, size_t rows, const char *tail);
+/* Runs an INSERT of rows rows (a VALUES list, no RETURNING, no ON
+ * CONFLICT) into a table with an `id` key: ids[i] the id of the i-th row
+ * of the list. 0, or -1 with err. */
+int store_insert_rows_v(store *s, int64_t *ids, size_t rows, nudge_err *err, const char *sql,
+                        const store_val *v, int n);
 int store_exec_v(store *s, nudge_err *err, const char *sql, const store_val *v, int n);
 int store_query_v(store *s, store_stmt **out, nudge_err *err, const char *sql, const store_val *v,
                   int n);
