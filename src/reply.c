@@ -422,10 +422,8 @@ int nudge_reply_stats_get(nudge *n, int64_t clinic_id, int64_t from, int64_t to,
 {
     err_clear(err);
     memset(out, 0, sizeof *out);
-    if (to <= 0)
-        to = INT64_MAX;
-    if (from < 0 || from >= to)
-        return err_set(err, NUDGE_EINVAL, "from", "the range must start before it ends");
+    if (range_check(from, &to, err) < 0)
+        return -1;
     nudge_clinic c;
     if (nudge_clinic_get(n, clinic_id, &c, err) < 0)
         return -1;

@@ -323,3 +323,12 @@ int json_text_is(const char *json, const char *path, const char *value)
     json_decref(root);
     return is;
 }
+
+int range_check(int64_t from, int64_t *to, nudge_err *err)
+{
+    if (*to <= 0)
+        *to = INT64_MAX;
+    if (from < 0 || from >= *to)
+        return err_set(err, NUDGE_EINVAL, "from", "the range must start before it ends");
+    return 0;
+}

@@ -44,6 +44,11 @@ char *utf8_clip(char *dst, size_t size, const char *s);
  * json_extract and PostgreSQL's ->> differ, and these checks touch a
  * handful of rows. */
 int json_text_is(const char *json, const char *path, const char *value);
+/* A report's time range [from, to), as the statistics calls take it: to
+ * <= 0 is an open end (becomes INT64_MAX); from must be >= 0 and before
+ * to, else EINVAL naming "from". One check, so the reports agree on what
+ * a range is. */
+int range_check(int64_t from, int64_t *to, nudge_err *err);
 
 /* Growable NUL-terminated buffer, capped as curl's dynbuf is: it never
  * grows past max bytes (0: SBUF_MAX). An append that would pass the cap

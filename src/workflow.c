@@ -1280,10 +1280,8 @@ int nudge_statistics(nudge *n, int64_t clinic_id, int64_t from, int64_t to, nudg
 {
     err_clear(err);
     memset(out, 0, sizeof *out);
-    if (to <= 0)
-        to = INT64_MAX;
-    if (from < 0 || from >= to)
-        return err_set(err, NUDGE_EINVAL, "from", "the range must start before it ends");
+    if (range_check(from, &to, err) < 0)
+        return -1;
     out->from = from;
     out->to = to;
     nudge_clinic c;

@@ -1731,6 +1731,105 @@ config_docs_generated() {
 }
 t "the man page's and README's settings are the text generated from the table" config_docs_generated
 
+# ---------------------------------------------------------------- send --batch
+# JSON lines, one send each, through nudge_enqueue_batch in chunks of 1,000,
+# each all or nothing.
+
+h_send_batch() {
+    add_clinic
+    add_patient
+    must patient add --clinic "$C" --name Priya --email priya@example.com --phone 9876543211
+    local p2=$OUT
+    cat >"$D/b.jsonl" <<JSON
+{"patient_id": $P, "template": "clinic_notice", "vars": {"notice": "Closed on Friday"}}
+
+{"patient_id": $p2, "template": "clinic_notice", "channel": "email", "priority": "high", "vars": {"notice": "Later"}, "due_at": "2026-11-21T10:00:00", "dedupe_key": "b-1"}
+{"patient_id": $P, "template": "clinic_notice", "vars": {"notice": "Again"}, "due_at": null}
+JSON
+    run send --batch "$D/b.jsonl" --now "$BOOK"
+    expect_exit 0
+    expect_eq "$(grep -cE '^[1-9][0-9]*	created$' "$D/.stdout")" 3 "lines \"ID<tab>created\""
+    expect_eq "$(rows queue list)" 3 "notifications queued"
+    local second
+    second=$(sed -n 2p "$D/.stdout" | cut -f1)
+    run queue show "$second"
+    expect_stdout_contains "channel: email" "recipient: priya@example.com" "status: pending" \
+        "due: 2026-11-21T10:00:00+05:30" "Later"
+    expect_stdout_matches '^priority: 2$'
+    tick_at "$BOOK"
+    expect_eq "$NEW" 2 "messages due now, sent by the tick"
+}
+t "send --batch FILE enqueues each line, printing ID<tab>created in order" h_send_batch
+
+h_send_batch_bad_line() {
+    add_clinic
+    add_patient
+    cat >"$D/b.jsonl" <<JSON
+{"patient_id": $P, "template": "clinic_notice", "vars": {"notice": "fine"}}
+{"patient_id": 99, "template": "clinic_notice", "vars": {"notice": "x"}}
+{"patient_id": $P, "template": "no_such_template"}
+JSON
+    expect_rejected 2 "line 2: patient_id: no patient 99" send --batch "$D/b.jsonl" --now "$BOOK"
+    expect_stderr_contains "line 3: template:"
+    grep -q "line 1" "$D/.stderr" && fail "the good line should not be named"
+    cat >"$D/c.jsonl" <<JSON
+{"patient_id": $P, "template": "clinic_notice", "vars": {"notice": "fine"}}
+{"patient_id": $P, "template": "clinic_notice", "colour": "red"}
+not json
+{"patient_id": "$P", "template": "clinic_notice"}
+{"template": "clinic_notice"}
+{"patient_id": $P, "template": "clinic_notice", "priority": "asap"}
+JSON
+    expect_rejected 2 "line 2: colour: unknown member" send --batch "$D/c.jsonl" --now "$BOOK"
+    expect_stderr_contains "line 3: not JSON" "line 4: patient_id:" "line 5: patient_id: is required" \
+        "line 6: priority: must be low, normal, high or urgent"
+    expect_rejected 2 "no --patient with it" send --batch "$D/c.jsonl" --patient "$P"
+    expect_rejected 2 "cannot read" send --batch "$D/missing.jsonl"
+}
+t "send --batch: a bad line is named (line N: field: message), exit 2, nothing written" h_send_batch_bad_line
+
+h_send_batch_duplicates() {
+    add_clinic
+    add_patient
+    cat >"$D/b.jsonl" <<JSON
+{"patient_id": $P, "template": "clinic_notice", "vars": {"notice": "A"}, "dedupe_key": "k-1"}
+{"patient_id": $P, "template": "clinic_notice", "vars": {"notice": "B"}, "dedupe_key": "k-2"}
+JSON
+    run send --batch "$D/b.jsonl" --now "$BOOK"
+    expect_exit 0
+    local first=$OUT
+    run send --batch "$D/b.jsonl" --now "$BOOK"
+    expect_exit 0
+    expect_eq "$OUT" "$(sed 's/created$/duplicate/' <<<"$first")" "the second run's lines"
+    expect_eq "$(rows queue list)" 2 "notifications queued"
+}
+t "send --batch again: the same ids, each ID<tab>duplicate, nothing new" h_send_batch_duplicates
+
+h_send_batch_stdin_chunks() {
+    add_clinic
+    add_patient
+    echo "{\"patient_id\": $P, \"template\": \"clinic_notice\", \"vars\": {\"notice\": \"stdin\"}}" >"$D/one.jsonl"
+    run send --batch - --now "$BOOK" <"$D/one.jsonl"
+    expect_exit 0
+    expect_stdout_matches '^[1-9][0-9]*	created$'
+    # 1,000 good lines are one chunk, written; the 1,001st is bad, and its
+    # chunk (itself alone) writes nothing.
+    "$PYTHON" - "$P" >"$D/many.jsonl" <<'PY'
+import json, sys
+p = int(sys.argv[1])
+for i in range(1000):
+    print(json.dumps({"patient_id": p, "template": "clinic_notice", "vars": {"notice": "n%d" % i},
+                      "dedupe_key": "many-%d" % i}))
+print(json.dumps({"patient_id": p, "template": "clinic_notice", "channel": "pigeon"}))
+PY
+    run send --batch - --now "$BOOK" <"$D/many.jsonl"
+    expect_exit 2
+    expect_stderr_contains "line 1001: channel:"
+    expect_eq "$(grep -c '	created$' "$D/.stdout")" 1000 "lines of the first chunk"
+    expect_eq "$(rows queue list --limit 2000)" 1001 "notifications queued (one from stdin, 1,000 from the file)"
+}
+t "send --batch - reads standard input; 1,000 a chunk, a bad later chunk keeps the first" h_send_batch_stdin_chunks
+
 # ---------------------------------------------------------------- summary
 echo "1..$T"
 [ "$TFAILED" -eq 0 ] || echo "# $TFAILED of $T tests failed"

@@ -6,7 +6,8 @@
 # SQLite file), checked by counts read independently of nudge, then used
 # (ids continue), then moved back to SQLite and compared row by row with
 # the original. Refusals: a non-empty target, differing schema versions, a
-# missing source; each leaves the target as it was. TAP-style output.
+# missing source; each leaves the target as it was. And on SQLite, migration
+# 024 refuses a hand-edited status CHECK. TAP-style output.
 set -u
 . "$(dirname "$0")/tap.sh"
 
@@ -111,5 +112,57 @@ db_state "$SRC" | grep -v '^schema_migrations' >"$D/s.src"
 db_state "$D/back.db" | grep -v '^schema_migrations' >"$D/s.back"
 check "after the round trip every table holds the same rows, byte for byte" diff "$D/s.src" "$D/s.back"
 
+
+# Migration 024 on SQLite widens notification_queue's status CHECK by
+# replace() on the table's text; a store whose text differs (hand-edited)
+# must fail that migration with a clear message and nothing of it applied,
+# not succeed and fail at the first pause. A copy of the source is taken
+# back to before 024 (its later migrations undone too) with the CHECK
+# written another way. SQLite only: PostgreSQL alters the constraint by
+# name and fails loudly by itself.
+if [ -z "${NUDGE_TEST_PG:-}" ]; then
+    cp "$SRC" "$D/hand.db"
+    python3 - "$D/hand.db" <<'PY'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1], isolation_level=None)
+c.execute("DELETE FROM schema_migrations WHERE version >= 24")
+c.execute("DROP TABLE clinic_channels")
+c.execute("CREATE INDEX nq_claim_group ON notification_queue (status, clinic_id, channel, priority, due_at)")
+c.execute("DROP INDEX nq_claim_order")
+c.execute("ALTER TABLE clinic_plans DROP COLUMN grace")
+c.execute("PRAGMA writable_schema = ON")
+c.execute("UPDATE sqlite_schema SET sql = replace(sql, '''failed'',''cancelled'',''held'')', "
+          "'''failed'', ''cancelled'')') WHERE name = 'notification_queue'")
+c.execute("CREATE TABLE cookie (x)")
+c.execute("DROP TABLE cookie")
+c.execute("PRAGMA writable_schema = OFF")
+PY
+    hand_state() { sqlite3 "$1" .schema; db_state "$1"; }
+    hand_state "$D/hand.db" >"$D/hand.before"
+    $NUDGE --db "$D/hand.db" clinic list >/dev/null 2>"$D/hand.err"
+    rc=$?
+    check "a hand-edited status CHECK fails migration 024 (non-zero), saying why" \
+        bash -c "test $rc != 0 && grep -q \"migration 024_held: .*does not take 'held'.*hand-edited\" '$D/hand.err'"
+    hand_state "$D/hand.db" >"$D/hand.after"
+    check "and nothing of 024 (or later) is applied: schema and rows as they were" \
+        diff "$D/hand.before" "$D/hand.after"
+    python3 - "$D/hand.db" <<'PY'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1], isolation_level=None)
+c.execute("PRAGMA writable_schema = ON")
+c.execute("UPDATE sqlite_schema SET sql = replace(sql, '''failed'', ''cancelled'')', "
+          "'''failed'',''cancelled'')') WHERE name = 'notification_queue'")
+c.execute("CREATE TABLE cookie (x)")
+c.execute("DROP TABLE cookie")
+c.execute("PRAGMA writable_schema = OFF")
+PY
+    $NUDGE --db "$D/hand.db" clinic list >/dev/null 2>"$D/hand2.err"
+    rc=$?
+    check "with the text as 001 wrote it, the same store migrates and takes 'held'" \
+        bash -c "test $rc = 0 && test \"\$(sqlite3 '$D/hand.db' \"SELECT MAX(version) FROM schema_migrations\")\" = \
+                 \"\$(sqlite3 '$SRC' \"SELECT MAX(version) FROM schema_migrations\")\" &&
+                 sqlite3 '$D/hand.db' \"SELECT sql FROM sqlite_schema WHERE name = 'notification_queue'\" |
+                 grep -qF \"'cancelled','held')\" && test -z \"\$(sqlite3 '$D/hand.db' 'SELECT name FROM sqlite_temp_schema')\""
+fi
 echo "1..$n"
 [ "$failed" -eq 0 ]

@@ -127,7 +127,7 @@ static int cli_args_parse(int argc, char **argv, const cli_command *cm, const ch
  * Hindi in it is welcome on a terminal; control characters are not: C0,
  * DEL, and the C1 range as UTF-8 (U+0080..U+009F; U+009B is a CSI to some
  * terminals) are written as \xNN. */
-static const char *cli_term_text(char *buf, size_t n, const char *s)
+const char *cli_term_text(char *buf, size_t n, const char *s)
 {
     size_t o = 0;
     for (const unsigned char *p = (const unsigned char *)s; *p && o + 5 < n; p++) {
@@ -517,7 +517,8 @@ static const cli_command cli_commands[] = {
     {"template", "put", cli_tmpl_put, "clinic= @template", &cli_help_template, NULL, NULL, NULL},
     {"template", "map-whatsapp", cli_tmpl_map, CLI_MAP, &cli_help_map, NULL, NULL, NULL},
     {"template", "map-msg91", cli_tmpl_map, CLI_MAP, &cli_help_map, NULL, NULL, NULL},
-    {"send", NULL, cli_send, "patient= template= channel= priority= at= dedupe-key= var=*",
+    {"send", NULL, cli_send,
+     "patient= template= channel= priority= at= dedupe-key= var=* batch=",
      &cli_help_send, NULL, NULL, NULL},
     {"queue", "status", cli_queue_status, CLI_LIST, &cli_help_queue, NULL, NULL, NULL},
     {"queue", "list", cli_queue_list, CLI_LIST, &cli_help_queue, NULL, NULL, NULL},

@@ -145,6 +145,9 @@ int cli_usage(const char *cmd, const char *fmt, const char *what);
  * is (nudge_log_text), so a pasted escape sequence or newline cannot reach
  * the terminal or forge a second line of output. Returns buf. */
 const char *cli_got(char *buf, size_t n, const char *v);
+/* A library message for the terminal: Hindi kept, control characters
+ * (C0, DEL, C1) as \xNN. Returns buf. */
+const char *cli_term_text(char *buf, size_t n, const char *s);
 int cli_parse_id(const char *cmd, const char *what, const char *s, int64_t *out);
 int cli_parse_int(const char *cmd, const char *what, const char *s, int lo, int hi, int *out);
 /* Every option named in `names` (NULL-ended) is required. */
