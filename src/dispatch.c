@@ -128,6 +128,7 @@ static void flight_clear(flight *f)
 /* A clinic as a batch reads it: once, with its channel mapping. */
 typedef struct dispatch_clinic {
     nudge_clinic c;
+    consent_plan plan;    /* its usage plan and tier: the window's, the quota's */
     channel *via[3];      /* per medium (n->carrier's order): its mapped channel */
     char missing[3][32];  /* a mapped name not registered in this process */
 } dispatch_clinic;
@@ -182,7 +183,7 @@ static const dispatch_clinic *dispatch_clinic_of(nudge *n, dispatch_ctx *b, int6
     }
     dispatch_clinic *d = &b->clinics[b->nclinics];
     memset(d, 0, sizeof *d);
-    if (nudge_clinic_get(n, id, &d->c, err) < 0)
+    if (nudge_clinic_get(n, id, &d->c, err) < 0 || consent_plan_get(n, id, &d->plan, err) < 0)
         return NULL;
     store_stmt *st;
     if (store_query(n->db, &st, err,
@@ -204,30 +205,35 @@ static const dispatch_clinic *dispatch_clinic_of(nudge *n, dispatch_ctx *b, int6
     return d;
 }
 
-/* Records the outcomes waiting, in one transaction, then tells the
- * observer of each. A batch the store refuses as a whole goes again one
- * outcome at a time, so one message's failure is its own; a connection
- * lost under a record is tried once more, so the send is not repeated
- * after its lease for want of one commit. */
-static int dispatch_flush(nudge *n, dispatch_ctx *b, nudge_err *err)
+/* Records the outcomes waiting, in one transaction with the hand-off of
+ * the next nhand rows (if any), then tells the observer of each. A batch
+ * the store refuses as a whole goes again one outcome at a time, so one
+ * message's failure is its own, and the hand-off alone after them; a
+ * connection lost under a record is tried once more, so the send is not
+ * repeated after its lease for want of one commit. */
+static int dispatch_flush(nudge *n, dispatch_ctx *b, const queue_ref *hand, int nhand,
+                          signed char *handed, nudge_err *err)
 {
-    if (!b->ndone)
+    if (!b->ndone && !nhand)
         return 0;
-    queue_outcome *rs = calloc((size_t)b->ndone, sizeof *rs);
+    queue_outcome *rs = calloc((size_t)b->ndone + 1, sizeof *rs);
     if (!rs)
         return err_set(err, NUDGE_ENOMEM, "", "out of memory");
     for (int i = 0; i < b->ndone; i++)
         rs[i] = (queue_outcome){.m = &b->done[i].m, .transport = b->done[i].ch->name,
                                 .o = b->done[i].o};
     int rc = 0;
-    if (queue_record_batch(n, rs, b->ndone, err) < 0)
+    if (queue_record_batch(n, rs, b->ndone, hand, nhand, handed, err) < 0) {
         for (int i = 0; i < b->ndone; i++) {
-            int r = queue_record_batch(n, &rs[i], 1, err);
+            int r = queue_record_batch(n, &rs[i], 1, NULL, 0, NULL, err);
             if (r < 0 && err->code == NUDGE_ESTORE)
-                r = queue_record_batch(n, &rs[i], 1, err);
+                r = queue_record_batch(n, &rs[i], 1, NULL, 0, NULL, err);
             if (r < 0)
                 rc = -1;
         }
+        if (rc == 0 && nhand && queue_handoff(n, hand, nhand, handed, err) < 0)
+            rc = -1;
+    }
     for (int i = 0; i < b->ndone; i++) {
         nudge_notification *m = &b->done[i].m;
         const channel_outcome *o = &b->done[i].o;
@@ -402,7 +408,7 @@ static int dispatch_begin(nudge *n, dispatch_ctx *b, queue_ref id, flight *f, nu
     /* A promotional message keeps to the send window in the patient's
      * zone; then the quota, whose units it holds from here to its record. */
     int64_t until = 0;
-    int in = consent_window(n, c, tz, m->category, now, &until, err);
+    int in = consent_window(c, &d->plan, tz, m->category, now, &until);
     if (in <= 0) {
         rc = in < 0 ? -1
                     : dispatch_hold(n, m, until, tz, "outside_window",
@@ -410,7 +416,7 @@ static int dispatch_begin(nudge *n, dispatch_ctx *b, queue_ref id, flight *f, nu
                                     err);
         goto done;
     }
-    if ((in = consent_quota(n, c, m, now, &until, err)) <= 0) {
+    if ((in = consent_quota(n, c, &d->plan, m, now, &until, err)) <= 0) {
         rc = in < 0 ? -1
                     : dispatch_hold(n, m, until, c->timezone, "quota",
                                     "quota: the month's quota is spent until after it expires", st,
@@ -542,7 +548,7 @@ static int dispatch_drive(nudge *n, dispatch_ctx *b, int block, nudge_err *err)
      * came over the network at their own pace, and a worker killed while
      * starting the rest of its hand-off must not lose them (nor send them
      * again). Synchronous sends wait for the next hand-off's flush. */
-    if (finished && dispatch_flush(n, b, err) < 0)
+    if (finished && dispatch_flush(n, b, NULL, 0, NULL, err) < 0)
         rc = -1;
     return rc;
 }
@@ -557,21 +563,19 @@ static int flights_busy(const flight *fl, int n)
 
 /* The hand-off before a send (issue 11): the rows about to go out, as
  * many as there are free slots, are marked handed to their provider in one
- * commit before the first of them starts. A worker killed now leaves the
- * rest of its batch unmarked, and those go back at once (queue.c); only
- * the marked ones, at most the sends in flight, may reach a patient
- * twice, and their resend is recorded as a retry. */
-static int dispatch_handoff(nudge *n, const queue_ref *ids, int got, int i, signed char *handed,
-                            const flight *fl, nudge_err *err)
+ * commit before the first of them starts (the commit that records the
+ * outcomes before them). A worker killed now leaves the rest of its batch
+ * unmarked, and those go back at once (queue.c); only the marked ones, at
+ * most the sends in flight, may reach a patient twice, and their resend
+ * is recorded as a retry. How many rows from i on. */
+static int dispatch_handoff_count(nudge *n, int got, int i, const flight *fl)
 {
-    if (handed[i])
-        return 0;
     int k = n->max_in_flight - flights_busy(fl, n->max_in_flight);
     if (k < 1)
         k = 1;
     if (k > got - i)
         k = got - i;
-    return queue_handoff(n, ids + i, k, handed + i, err);
+    return k;
 }
 
 int dispatch_run(nudge *n, int64_t now, nudge_tick_stats *st, nudge_err *err)
@@ -616,9 +620,8 @@ int dispatch_run(nudge *n, int64_t now, nudge_tick_stats *st, nudge_err *err)
              * handed off: what is sent and unrecorded stays within the
              * sends in flight. */
             if (rc == 0 && !handed[i])
-                rc = dispatch_flush(n, &b, err);
-            if (rc == 0)
-                rc = dispatch_handoff(n, ids, got, i, handed, fl, err);
+                rc = dispatch_flush(n, &b, ids + i, dispatch_handoff_count(n, got, i, fl),
+                                    handed + i, err);
             if (rc == 0 && handed[i] > 0 && dispatch_begin(n, &b, ids[i], f, err) < 0)
                 rc = -1;
             if (rc == 0)
@@ -632,7 +635,7 @@ int dispatch_run(nudge *n, int64_t now, nudge_tick_stats *st, nudge_err *err)
         while (last && flights_busy(fl, n->max_in_flight))
             if (dispatch_drive(n, &b, 1, err) < 0)
                 rc = -1;
-        if (dispatch_flush(n, &b, err) < 0)
+        if (dispatch_flush(n, &b, NULL, 0, NULL, err) < 0)
             rc = -1;
         if (rc == 0 && i < got && queue_unclaim(n, ids + i, got - i, err) < 0)
             rc = -1;

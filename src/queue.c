@@ -980,7 +980,7 @@ static int queue_key_cmp(const void *a, const void *b)
 
 static int queue_record_begin_pg(nudge *n, const queue_outcome *rs, int count, nudge_err *err)
 {
-    int64_t *keys = calloc((size_t)count * 4, sizeof *keys);
+    int64_t *keys = calloc((size_t)count * 4 + 1, sizeof *keys);
     if (!keys)
         return err_set(err, NUDGE_ENOMEM, "", "out of memory");
     int nk = 0;
@@ -1065,25 +1065,28 @@ int queue_reap(nudge *n, int *reaped, nudge_err *err)
                       bind_int(now), bind_int(now));
 }
 
-int queue_handoff(nudge *n, const queue_ref *rows, int count, signed char *handed,
-                  nudge_err *err)
+/* The hand-off's marks, inside the caller's transaction. */
+static int queue_handoff_rows(nudge *n, const queue_ref *rows, int count, signed char *handed,
+                              nudge_err *err)
 {
     int64_t now = clock_now(n);
-    if (store_begin_own(n->db, err) < 0)
-        return -1;
     for (int i = 0; i < count; i++) {
         /* Only under our lease: a row reaped meanwhile is another's now. */
         if (store_exec(n->db, err,
                        "UPDATE notification_queue SET handed_at = ? WHERE clinic_id = ? AND "
                        "id = ? AND status = 'sending' AND lease_owner = ?",
                        bind_int(now), bind_int(rows[i].clinic_id), bind_int(rows[i].id),
-                       bind_text(n->worker_id)) < 0) {
-            store_rollback(n->db);
+                       bind_text(n->worker_id)) < 0)
             return -1;
-        }
         handed[i] = store_changes(n->db) ? 1 : -1;
     }
-    return store_commit(n->db, err);
+    return 0;
+}
+
+int queue_handoff(nudge *n, const queue_ref *rows, int count, signed char *handed,
+                  nudge_err *err)
+{
+    return queue_record_batch(n, NULL, 0, rows, count, handed, err);
 }
 
 int queue_unclaim(nudge *n, const queue_ref *rows, int count, nudge_err *err)
@@ -1255,7 +1258,6 @@ static int queue_record_one(nudge *n, queue_outcome *r, nudge_err *err)
         return -1;
     if (!strcmp(status, "sent") &&
         (audit_add(n, m->clinic_id, "send", "notification", m->id, m->template_name, err) < 0 ||
-         consent_usage_count(n, m, err) < 0 ||
          (o->provider_id[0] && delivery_adopt(n, m->id, o->provider_id, err) < 0)))
         return -1;
     if (o->result == CHANNEL_CONFIG && queue_config_alert(n, m, transport, o, err) < 0)
@@ -1270,32 +1272,52 @@ static int queue_record_one(nudge *n, queue_outcome *r, nudge_err *err)
     return 0;
 }
 
-int queue_record_batch(nudge *n, queue_outcome *rs, int count, nudge_err *err)
+int queue_record_batch(nudge *n, queue_outcome *rs, int count, const queue_ref *hand, int nhand,
+                       signed char *handed, nudge_err *err)
 {
-    if (count < 1)
+    if (count < 1 && nhand < 1)
         return 0;
     if (queue_backend_of(n)->record_begin(n, rs, count, err) < 0)
         return -1;
-    for (int i = 0; i < count; i++)
-        if (queue_record_one(n, &rs[i], err) < 0) {
-            store_rollback(n->db);
-            for (int k = 0; k < count; k++)
-                rs[k].recorded = 0;
-            return -1;
-        }
-    if (store_commit(n->db, err) < 0) {
-        for (int k = 0; k < count; k++)
-            rs[k].recorded = 0;
-        return -1;
+    const nudge_notification **sent = calloc((size_t)count + 1, sizeof *sent);
+    int nsent = 0;
+    if (!sent) {
+        err_set(err, NUDGE_ENOMEM, "", "out of memory");
+        goto fail;
     }
+    for (int i = 0; i < count; i++) {
+        if (queue_record_one(n, &rs[i], err) < 0) {
+            free(sent);
+            goto fail;
+        }
+        if (rs[i].recorded && rs[i].o.result == CHANNEL_SENT)
+            sent[nsent++] = rs[i].m;
+    }
+    /* The month's usage: per clinic and channel, not per message. */
+    int used = nsent ? consent_usage_count(n, sent, nsent, err) : 0;
+    free(sent);
+    if (used < 0)
+        goto fail;
+    if (nhand > 0 && queue_handoff_rows(n, hand, nhand, handed, err) < 0)
+        goto fail;
+    if (store_commit(n->db, err) < 0)
+        goto failed;
     return 0;
+fail:
+    store_rollback(n->db);
+failed:
+    for (int k = 0; k < count; k++)
+        rs[k].recorded = 0;
+    for (int k = 0; k < nhand; k++)
+        handed[k] = 0;
+    return -1;
 }
 
 int queue_record(nudge *n, const nudge_notification *m, const char *transport,
                  const channel_outcome *o, int *retried, nudge_err *err)
 {
     queue_outcome r = {.m = m, .transport = transport, .o = *o};
-    int rc = queue_record_batch(n, &r, 1, err);
+    int rc = queue_record_batch(n, &r, 1, NULL, 0, NULL, err);
     *retried = r.retried;
     if (rc == 0 && !r.recorded)
         return err_set(err, NUDGE_ECONFLICT, "lease", "lost the lease on notification %lld",
