@@ -25,8 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
 #include "core.h"
-#include "nudge.h"
 
 static const char *g_db;
 static int g_batch, g_inflight;
@@ -34,9 +34,7 @@ static atomic_long g_sends;
 
 static double s_now(void)
 {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + t.tv_nsec / 1e9;
+    return bench_ms() / 1e3;
 }
 
 /* The process's CPU time, user and system: a figure that holds on a
@@ -51,9 +49,7 @@ static double cpu_s(void)
 
 static void die(const char *what, const nudge_err *e)
 {
-    fprintf(stderr, "burn: %s: %s%s%s\n", what, e ? e->msg : "", e && e->field[0] ? " / " : "",
-            e ? e->field : "");
-    exit(2);
+    bench_die("burn", what, e);
 }
 
 static int noop_send(void *ctx, const nudge_outgoing *m, nudge_send_outcome *out)
@@ -130,7 +126,7 @@ int main(int argc, char **argv)
     if (jobs < 1 || workers < 1 || g_batch < 1 || g_inflight < 1)
         die("options", NULL);
     if (!g_db) {
-        snprintf(path, sizeof path, "/tmp/nudge-burn-%d.db", (int)getpid());
+        bench_scratch(path, sizeof path, "burn");
         g_db = path;
     }
 
@@ -138,29 +134,13 @@ int main(int argc, char **argv)
     double t_setup = s_now();
     nudge *n = open_handle();
     nudge_err e = {0};
-    nudge_clinic c;
-    nudge_clinic_defaults(&c);
-    c.quiet_start = c.quiet_end = 0;
-    c.rate_per_minute = 1000000;
-    snprintf(c.name, sizeof c.name, "Bench Clinic");
-    snprintf(c.timezone, sizeof c.timezone, "UTC");
-    snprintf(c.country, sizeof c.country, "IN");
-    if (nudge_clinic_add(n, &c, &e) < 0)
+    enum { PATIENTS = 100 };
+    int64_t pid[PATIENTS];
+    nudge_clinic c = {.id = bench_clinic(n, PATIENTS, pid, &e)};
+    if (c.id < 0)
         die("clinic", &e);
     if (nudge_clinic_channel_set(n, c.id, "sms", "noop", &e) < 0)
         die("map", &e);
-    enum { PATIENTS = 100 };
-    int64_t pid[PATIENTS];
-    for (int i = 0; i < PATIENTS; i++) {
-        nudge_patient p;
-        nudge_patient_init(&p);
-        p.clinic_id = c.id;
-        snprintf(p.name, sizeof p.name, "Patient %06d", i);
-        snprintf(p.phone, sizeof p.phone, "+9198%08d", i);
-        if (nudge_patient_add(n, &p, &e) < 0)
-            die("patient", &e);
-        pid[i] = p.id;
-    }
     int64_t parked = (int64_t)time(NULL) + 86400;
     if (store_begin(n->db, &e) < 0)
         die("begin", &e);
@@ -198,20 +178,11 @@ int main(int argc, char **argv)
     printf("{\"peer\":\"nudge\",\"durability\":\"%s\",\"workload\":\"burn\",\"jobs\":%d,"
            "\"workers\":%d,\"batch\":%d,\"in_flight\":%d,\"seconds\":%.3f,\"jobs_per_s\":%.0f,"
            "\"cpu_us_per_job\":%.1f,\"setup_s\":%.2f,\"exactly_once\":%s}\n",
-           strstr(g_db, "postgres") ? "PostgreSQL, synchronous_commit on"
-           : strstr(g_db, "synchronous=normal") ? "SQLite synchronous=NORMAL"
-                                                : "SQLite synchronous=FULL",
-           jobs, workers, g_batch, g_inflight, sec, jobs / sec, cpu * 1e6 / jobs, setup_s,
+           bench_durability(g_db), jobs, workers, g_batch, g_inflight, sec, jobs / sec, cpu * 1e6 / jobs, setup_s,
            sent == jobs && sends == jobs ? "true" : "false");
     nudge_close(n);
-    if (path[0]) {
-        char f[160];
-        const char *ext[] = {"", "-wal", "-shm"};
-        for (int i = 0; i < 3; i++) {
-            snprintf(f, sizeof f, "%s%s", path, ext[i]);
-            unlink(f);
-        }
-    }
+    if (path[0])
+        bench_scratch_remove(path);
     free(t);
     return sent == jobs && sends == jobs ? 0 : 1;
 }
