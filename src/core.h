@@ -283,6 +283,11 @@ typedef struct queue_ref {
 /* Claims up to `max` due notifications under a lease, honouring each
  * clinic's per-channel rate limit. Returns the count, rows in rows[]. */
 int queue_claim(nudge *n, queue_ref *rows, int max, nudge_err *err);
+/* The same, with each row's message (msgs[i], nudge_notification_free)
+ * and transport data (data[i], free; NULL none) as the claim returned
+ * them: the dispatcher's, which then reads neither again. */
+int queue_claim_rows(nudge *n, queue_ref *rows, nudge_notification *msgs, char **data, int max,
+                     nudge_err *err);
 /* Gives back rows whose lease ran out and cancels what expired unsent;
  * a periodic job (nudge.c), run once per instant across all workers. */
 int queue_reap(nudge *n, int *reaped, nudge_err *err);

@@ -340,16 +340,12 @@ static size_t xfer_header(char *p, size_t sz, size_t nm, void *ud)
     return len;
 }
 
-/* What only some messages carry, read for the one being sent: its
- * transport data, and when the recipient last wrote to us for a transport
+/* What only some messages carry, for the one being sent: its transport
+ * data (as the claim returned it), and when the recipient last wrote to us for a transport
  * that asks (WhatsApp's 24-hour window). */
-static int dispatch_extras(nudge *n, flight *f, nudge_err *err)
+static int dispatch_extras(nudge *n, flight *f, const char *data, nudge_err *err)
 {
-    char *data = NULL;
-    if (queue_transport_data(n, f->m.clinic_id, f->m.id, &data, err) < 0)
-        return -1;
     f->data = data ? json_loads(data, 0, NULL) : NULL;
-    free(data);
     f->cm.data = f->data;
     if ((f->ch->t->caps & TRANSPORT_INBOUND) &&
         reply_last_inbound(n, f->m.channel, f->m.recipient, &f->cm.last_inbound, err) < 0)
@@ -357,18 +353,20 @@ static int dispatch_extras(nudge *n, flight *f, nudge_err *err)
     return 0;
 }
 
-/* Takes one claimed notification as far as it can go now: policy, then a
- * synchronous send, or the start of a transfer in f (answer 1). 0: done,
- * -1: the store failed. */
-static int dispatch_begin(nudge *n, dispatch_ctx *b, queue_ref id, flight *f, nudge_err *err)
+/* Takes one claimed notification (claimed, as the claim returned it,
+ * moved into f) as far as it can go now: policy, then a synchronous send,
+ * or the start of a transfer in f (answer 1). 0: done, -1: the store
+ * failed. */
+static int dispatch_begin(nudge *n, dispatch_ctx *b, nudge_notification *claimed,
+                          const char *data, flight *f, nudge_err *err)
 {
     nudge_notification *m = &f->m;
     nudge_tick_stats *st = b->st;
     int64_t now = b->now;
     nudge_patient p;
     int rc = -1;
-    if (queue_load(n, &id, m, err) < 0)
-        return -1;
+    *m = *claimed; /* taken: the flight frees it */
+    memset(claimed, 0, sizeof *claimed);
     const dispatch_clinic *d = dispatch_clinic_of(n, b, m->clinic_id, err);
     if (!d)
         goto done;
@@ -462,7 +460,7 @@ static int dispatch_begin(nudge *n, dispatch_ctx *b, queue_ref id, flight *f, nu
         rc = dispatch_outcome(n, b, m, f->ch, &o, err);
         goto done;
     }
-    if (dispatch_extras(n, f, err) < 0)
+    if (dispatch_extras(n, f, data, err) < 0)
         goto done;
     if ((f->ch->t->caps & TRANSPORT_INBOUND) && !strcmp(m->channel, "whatsapp") &&
         !consent_whatsapp_ok(f->cm.last_inbound, now, f->data)) {
@@ -578,23 +576,39 @@ static int dispatch_handoff_count(nudge *n, int got, int i, const flight *fl)
     return k;
 }
 
+/* The claimed messages no send took (dispatch_begin empties those). */
+static void dispatch_claimed_free(nudge_notification *msgs, char **data, int count)
+{
+    for (int k = 0; k < count; k++) {
+        nudge_notification_free(&msgs[k]);
+        free(data[k]);
+        data[k] = NULL;
+    }
+}
+
 int dispatch_run(nudge *n, int64_t now, nudge_tick_stats *st, nudge_err *err)
 {
     queue_ref *ids = calloc((size_t)n->batch_size, sizeof *ids);
+    nudge_notification *msgs = calloc((size_t)n->batch_size, sizeof *msgs);
+    char **data = calloc((size_t)n->batch_size, sizeof *data);
     signed char *handed = calloc((size_t)n->batch_size, 1);
     flight *fl = calloc((size_t)n->max_in_flight, sizeof *fl);
     dispatch_ctx b = {.now = now, .st = st};
-    if (!ids || !fl || !handed) {
+    if (!ids || !msgs || !data || !fl || !handed) {
         free(ids);
+        free(msgs);
+        free(data);
         free(handed);
         free(fl);
         return err_set(err, NUDGE_ENOMEM, "", "out of memory");
     }
     int rc = 0;
     for (;;) {
-        int got = queue_claim(n, ids, n->batch_size, err);
-        if (got > 0 && dispatch_rests(n, now, err) < 0)
-            got = -1; /* the batch comes back through its lease */
+        int got = queue_claim_rows(n, ids, msgs, data, n->batch_size, err);
+        if (got > 0 && dispatch_rests(n, now, err) < 0) {
+            dispatch_claimed_free(msgs, data, got); /* the batch comes back through its lease */
+            got = -1;
+        }
         if (got < 0) {
             rc = -1;
             break;
@@ -622,7 +636,7 @@ int dispatch_run(nudge *n, int64_t now, nudge_tick_stats *st, nudge_err *err)
             if (rc == 0 && !handed[i])
                 rc = dispatch_flush(n, &b, ids + i, dispatch_handoff_count(n, got, i, fl),
                                     handed + i, err);
-            if (rc == 0 && handed[i] > 0 && dispatch_begin(n, &b, ids[i], f, err) < 0)
+            if (rc == 0 && handed[i] > 0 && dispatch_begin(n, &b, &msgs[i], data[i], f, err) < 0)
                 rc = -1;
             if (rc == 0)
                 rc = dispatch_drive(n, &b, 0, err);
@@ -639,12 +653,15 @@ int dispatch_run(nudge *n, int64_t now, nudge_tick_stats *st, nudge_err *err)
             rc = -1;
         if (rc == 0 && i < got && queue_unclaim(n, ids + i, got - i, err) < 0)
             rc = -1;
+        dispatch_claimed_free(msgs, data, got); /* what was not begun: a lost lease, a stop */
         if (last)
             break;
     }
     free(b.clinics);
     free(b.done);
     free(ids);
+    free(msgs);
+    free(data);
     free(handed);
     free(fl);
     return rc;

@@ -697,9 +697,33 @@ static int queue_reap_pg(nudge *n, int64_t now, const char *owner, int *reaped, 
     return 0;
 }
 
+/* A claimed row as the claim's UPDATE returned it: the message whole and
+ * its transport data, so the dispatcher reads neither again per message. */
 struct claimed {
     int64_t id, priority, due_at, clinic_id;
+    nudge_notification m;
+    char *data;
 };
+
+#define QUEUE_CLAIM_RETURNING " RETURNING " NOTIF_COLS ", transport_data"
+
+/* The claimed row at the statement's cursor (QUEUE_CLAIM_RETURNING). */
+static void queue_claimed_row(store_stmt *st, struct claimed *c)
+{
+    notif_row(st, &c->m);
+    c->id = c->m.id;
+    c->priority = c->m.priority;
+    c->due_at = c->m.due_at;
+    c->clinic_id = c->m.clinic_id;
+    c->data = store_null(st, 24) ? NULL : strdup(store_text(st, 24));
+}
+
+static void queue_claimed_free(struct claimed *c)
+{
+    nudge_notification_free(&c->m);
+    free(c->data);
+    c->data = NULL;
+}
 
 static int claimed_cmp(const void *a, const void *b)
 {
@@ -786,18 +810,13 @@ static int queue_claim_sqlite_round(nudge *n, struct claimed *cl, int got, int m
                         "lease_owner = ?, handed_at = NULL, updated_at = ? WHERE clinic_id = ? AND id "
                         "IN (SELECT id FROM notification_queue WHERE status = 'pending' AND "
                         "due_at <= ? AND clinic_id = ? AND channel = ? ORDER BY priority DESC, "
-                        "due_at, id LIMIT ?) RETURNING id, priority, due_at, clinic_id",
+                        "due_at, id LIMIT ?)" QUEUE_CLAIM_RETURNING,
                         bind_int(now + n->lease_seconds), bind_text(n->worker_id), bind_int(now),
                         bind_int(groups[g].clinic_id), bind_int(now), bind_int(groups[g].clinic_id),
                         bind_text(groups[g].channel), bind_int(take)) < 0)
             goto fail;
-        while ((r = store_next(st, err)) == 1 && got < max) {
-            cl[got].id = store_int(st, 0);
-            cl[got].priority = store_int(st, 1);
-            cl[got].due_at = store_int(st, 2);
-            cl[got].clinic_id = store_int(st, 3);
-            got++;
-        }
+        while ((r = store_next(st, err)) == 1 && got < max)
+            queue_claimed_row(st, &cl[got++]);
         store_done(st);
         if (r < 0)
             goto fail;
@@ -820,12 +839,17 @@ static int queue_claim_sqlite(nudge *n, struct claimed *cl, int max, nudge_err *
         int r = queue_claim_sqlite_round(n, cl, got, max, skip, sizeof skip, &more, err);
         if (r < 0) {
             store_rollback(n->db);
+            while (got > 0)
+                queue_claimed_free(&cl[--got]);
             return -1;
         }
         got = r;
     }
-    if (store_commit(n->db, err) < 0)
+    if (store_commit(n->db, err) < 0) {
+        while (got > 0)
+            queue_claimed_free(&cl[--got]);
         return -1;
+    }
     return got;
 }
 
@@ -921,16 +945,28 @@ static int queue_claim_pg_round(nudge *n, struct claimed *cl, int want, char *sk
                 err_set(err, NUDGE_ENOMEM, "", "out of memory");
                 goto fail;
             }
-            cl[got++] = (struct claimed){pk[i].id, pk[i].priority, pk[i].due, pk[i].clinic};
+            got++;
         }
-    if (got && (sbuf_add(&ids, "", 1) < 0 ||
-                store_exec(n->db, err,
-                           "UPDATE notification_queue SET status = 'sending', lease_until = ?, "
-                           "lease_owner = ?, handed_at = NULL, updated_at = ? WHERE id = ANY "
-                           "(CAST(string_to_array(?, ',') AS BIGINT[]))",
-                           bind_int(now + n->lease_seconds), bind_text(n->worker_id),
-                           bind_int(now), bind_text(ids.data)) < 0))
-        goto fail;
+    int taken = 0;
+    if (got) {
+        if (sbuf_add(&ids, "", 1) < 0 ||
+            store_query(n->db, &st, err,
+                        "UPDATE notification_queue SET status = 'sending', lease_until = ?, "
+                        "lease_owner = ?, handed_at = NULL, updated_at = ? WHERE id = ANY "
+                        "(CAST(string_to_array(?, ',') AS BIGINT[]))" QUEUE_CLAIM_RETURNING,
+                        bind_int(now + n->lease_seconds), bind_text(n->worker_id),
+                        bind_int(now), bind_text(ids.data)) < 0)
+            goto fail;
+        while (taken < got && (r = store_next(st, err)) == 1)
+            queue_claimed_row(st, &cl[taken++]);
+        store_done(st);
+        if (r < 0) {
+            while (taken > 0)
+                queue_claimed_free(&cl[--taken]);
+            goto fail;
+        }
+    }
+    got = taken;
     sbuf_free(&ids);
     free(pk);
     if (np < want)
@@ -1034,7 +1070,8 @@ static const struct queue_backend *queue_backend_of(nudge *n)
     return &queue_backends[0];
 }
 
-int queue_claim(nudge *n, queue_ref *rows, int max, nudge_err *err)
+int queue_claim_rows(nudge *n, queue_ref *rows, nudge_notification *msgs, char **data, int max,
+                     nudge_err *err)
 {
     struct claimed *cl = calloc((size_t)max + 1, sizeof *cl);
     if (!cl)
@@ -1044,10 +1081,22 @@ int queue_claim(nudge *n, queue_ref *rows, int max, nudge_err *err)
      * sort, so the batch is sent most urgent first. */
     if (got > 0)
         qsort(cl, (size_t)got, sizeof *cl, claimed_cmp);
-    for (int i = 0; i < got; i++)
+    for (int i = 0; i < got; i++) {
         rows[i] = (queue_ref){cl[i].clinic_id, cl[i].id};
+        if (msgs) {
+            msgs[i] = cl[i].m;
+            data[i] = cl[i].data;
+        } else {
+            queue_claimed_free(&cl[i]);
+        }
+    }
     free(cl);
     return got;
+}
+
+int queue_claim(nudge *n, queue_ref *rows, int max, nudge_err *err)
+{
+    return queue_claim_rows(n, rows, NULL, NULL, max, err);
 }
 
 int queue_reap(nudge *n, int *reaped, nudge_err *err)

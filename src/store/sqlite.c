@@ -484,8 +484,8 @@ static int lite_notify(store *s, const char *topic)
     return 0;
 }
 
-/* 1 woken (or first registered: what came before it is not known), 0
- * after timeout_ms or a signal, -1 no eventfd. */
+/* 1 woken, 0 after timeout_ms or a signal, -1 no eventfd. A connection
+ * hears the notifies from its first wait on, as a PostgreSQL LISTEN. */
 static int lite_wait(store *s, const char *topic, int timeout_ms)
 {
     sqlite_store *ls = lite(s);
@@ -503,7 +503,6 @@ static int lite_wait(store *s, const char *topic, int timeout_ms)
         w->next = lite_wakers;
         lite_wakers = w;
         pthread_mutex_unlock(&lite_wake_mu);
-        return 1;
     }
     struct pollfd p = {.fd = ls->wake_fd, .events = POLLIN};
     int r = poll(&p, 1, timeout_ms);
