@@ -1047,6 +1047,59 @@ static int queue_record_begin_pg(nudge *n, const queue_outcome *rs, int count, n
     return 0;
 }
 
+/* The hand-off's marks, inside the caller's transaction. SQLite: a
+ * statement per row, each a few microseconds in process. */
+static int queue_handoff_sqlite(nudge *n, const queue_ref *rows, int count, signed char *handed,
+                                nudge_err *err)
+{
+    int64_t now = clock_now(n);
+    for (int i = 0; i < count; i++) {
+        /* Only under our lease: a row reaped meanwhile is another's now. */
+        if (store_exec(n->db, err,
+                       "UPDATE notification_queue SET handed_at = ? WHERE clinic_id = ? AND "
+                       "id = ? AND status = 'sending' AND lease_owner = ?",
+                       bind_int(now), bind_int(rows[i].clinic_id), bind_int(rows[i].id),
+                       bind_text(n->worker_id)) < 0)
+            return -1;
+        handed[i] = store_changes(n->db) ? 1 : -1;
+    }
+    return 0;
+}
+
+/* PostgreSQL: one statement for the group, a round trip rather than one
+ * a row; the rows returned are those still under our lease. By id alone,
+ * as the claim's UPDATE: ids are unique across clinics. */
+static int queue_handoff_pg(nudge *n, const queue_ref *rows, int count, signed char *handed,
+                            nudge_err *err)
+{
+    struct sbuf ids = {0};
+    for (int i = 0; i < count; i++) {
+        char b[24];
+        int l = snprintf(b, sizeof b, i ? ",%lld" : "%lld", (long long)rows[i].id);
+        handed[i] = -1;
+        if (sbuf_add(&ids, b, (size_t)l) < 0) {
+            sbuf_free(&ids);
+            return err_set(err, NUDGE_ENOMEM, "", "out of memory");
+        }
+    }
+    store_stmt *st;
+    int r = -1;
+    if (sbuf_add(&ids, "", 1) == 0 &&
+        store_query(n->db, &st, err,
+                    "UPDATE notification_queue SET handed_at = ? WHERE id = ANY "
+                    "(CAST(string_to_array(?, ',') AS BIGINT[])) AND status = 'sending' AND "
+                    "lease_owner = ? RETURNING id",
+                    bind_int(clock_now(n)), bind_text(ids.data), bind_text(n->worker_id)) == 0) {
+        while ((r = store_next(st, err)) == 1)
+            for (int i = 0; i < count; i++)
+                if (rows[i].id == store_int(st, 0))
+                    handed[i] = 1;
+        store_done(st);
+    }
+    sbuf_free(&ids);
+    return r < 0 ? -1 : 0;
+}
+
 struct queue_backend {
     const char *engine; /* store_engine's name */
     /* Takes up to max due rows under a lease, within the rate limits. */
@@ -1054,11 +1107,15 @@ struct queue_backend {
     /* Gives back rows whose lease ran out or whose owner died. */
     int (*reap)(nudge *n, int64_t now, const char *owner, int *reaped, nudge_err *err);
     int (*record_begin)(nudge *n, const queue_outcome *rs, int count, nudge_err *err);
+    /* Marks rows handed to their provider, inside the record's transaction. */
+    int (*handoff)(nudge *n, const queue_ref *rows, int count, signed char *handed,
+                   nudge_err *err);
 };
 
 static const struct queue_backend queue_backends[] = {
-    {"sqlite", queue_claim_sqlite, queue_reap_sqlite, queue_record_begin_sqlite},
-    {"postgresql", queue_claim_pg, queue_reap_pg, queue_record_begin_pg},
+    {"sqlite", queue_claim_sqlite, queue_reap_sqlite, queue_record_begin_sqlite,
+     queue_handoff_sqlite},
+    {"postgresql", queue_claim_pg, queue_reap_pg, queue_record_begin_pg, queue_handoff_pg},
 };
 
 static const struct queue_backend *queue_backend_of(nudge *n)
@@ -1112,24 +1169,6 @@ int queue_reap(nudge *n, int *reaped, nudge_err *err)
                       "'expired before it could be sent', updated_at = ? WHERE status = 'pending' "
                       "AND expires_at IS NOT NULL AND expires_at <= ?",
                       bind_int(now), bind_int(now));
-}
-
-/* The hand-off's marks, inside the caller's transaction. */
-static int queue_handoff_rows(nudge *n, const queue_ref *rows, int count, signed char *handed,
-                              nudge_err *err)
-{
-    int64_t now = clock_now(n);
-    for (int i = 0; i < count; i++) {
-        /* Only under our lease: a row reaped meanwhile is another's now. */
-        if (store_exec(n->db, err,
-                       "UPDATE notification_queue SET handed_at = ? WHERE clinic_id = ? AND "
-                       "id = ? AND status = 'sending' AND lease_owner = ?",
-                       bind_int(now), bind_int(rows[i].clinic_id), bind_int(rows[i].id),
-                       bind_text(n->worker_id)) < 0)
-            return -1;
-        handed[i] = store_changes(n->db) ? 1 : -1;
-    }
-    return 0;
 }
 
 int queue_handoff(nudge *n, const queue_ref *rows, int count, signed char *handed,
@@ -1347,7 +1386,7 @@ int queue_record_batch(nudge *n, queue_outcome *rs, int count, const queue_ref *
     free(sent);
     if (used < 0)
         goto fail;
-    if (nhand > 0 && queue_handoff_rows(n, hand, nhand, handed, err) < 0)
+    if (nhand > 0 && queue_backend_of(n)->handoff(n, hand, nhand, handed, err) < 0)
         goto fail;
     if (store_commit(n->db, err) < 0)
         goto failed;
