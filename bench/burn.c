@@ -65,15 +65,9 @@ static const nudge_channel_ops noop_ops = {.send = noop_send};
 
 static nudge *open_handle(void)
 {
-    nudge_config cfg = {.db = g_db, .outbox_dir = "/tmp/nudge-bench-outbox",
-                        .batch_size = g_batch, .max_in_flight = g_inflight};
-    nudge *n;
-    nudge_err e = {0};
-    if (nudge_open(&cfg, &n, &e) < 0)
-        die("open", &e);
-    if (nudge_channel_register(n, "noop", &noop_ops, NULL, &e) < 0)
-        die("register", &e);
-    return n;
+    return bench_open("burn",
+                      (nudge_config){.db = g_db, .batch_size = g_batch, .max_in_flight = g_inflight},
+                      &noop_ops);
 }
 
 static int64_t left(nudge *n)
@@ -125,10 +119,7 @@ int main(int argc, char **argv)
     }
     if (jobs < 1 || workers < 1 || g_batch < 1 || g_inflight < 1)
         die("options", NULL);
-    if (!g_db) {
-        bench_scratch(path, sizeof path, "burn");
-        g_db = path;
-    }
+    g_db = bench_db(g_db, path, sizeof path, "burn");
 
     /* ---- setup: one clinic, its SMS mapped to the no-op channel ---- */
     double t_setup = s_now();
@@ -136,11 +127,7 @@ int main(int argc, char **argv)
     nudge_err e = {0};
     enum { PATIENTS = 100 };
     int64_t pid[PATIENTS];
-    nudge_clinic c = {.id = bench_clinic(n, PATIENTS, pid, &e)};
-    if (c.id < 0)
-        die("clinic", &e);
-    if (nudge_clinic_channel_set(n, c.id, "sms", "noop", &e) < 0)
-        die("map", &e);
+    nudge_clinic c = {.id = bench_noop_clinic("burn", n, PATIENTS, pid)};
     int64_t parked = (int64_t)time(NULL) + 86400;
     if (store_begin(n->db, &e) < 0)
         die("begin", &e);
@@ -181,7 +168,7 @@ int main(int argc, char **argv)
            bench_durability(g_db), jobs, workers, g_batch, g_inflight, sec, jobs / sec, cpu * 1e6 / jobs, setup_s,
            sent == jobs && sends == jobs ? "true" : "false");
     nudge_close(n);
-    if (path[0])
+    if (g_db == path)
         bench_scratch_remove(path);
     free(t);
     return sent == jobs && sends == jobs ? 0 : 1;

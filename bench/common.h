@@ -61,11 +61,44 @@ static inline const char *bench_durability(const char *db)
                                               : "SQLite synchronous=FULL";
 }
 
-/* A scratch SQLite file in /tmp named for the benchmark and this process
- * (into path), and its removal with its -wal and -shm. */
-static inline void bench_scratch(char *path, size_t size, const char *name)
+/* The database a benchmark runs on: db (-d), else a scratch SQLite file
+ * in /tmp named for the benchmark and this process (into path; removed
+ * at the end with bench_scratch_remove). */
+static inline const char *bench_db(const char *db, char *path, size_t size, const char *name)
 {
+    if (db)
+        return db;
     snprintf(path, size, "/tmp/nudge-%s-%d.db", name, (int)getpid());
+    return path;
+}
+
+/* A handle on cfg (outbox in /tmp unless set); with ops, that channel
+ * registered as "noop". Exits on failure. */
+static inline nudge *bench_open(const char *prog, nudge_config cfg, const nudge_channel_ops *ops)
+{
+    nudge *n;
+    nudge_err e = {0};
+    if (!cfg.outbox_dir)
+        cfg.outbox_dir = "/tmp/nudge-bench-outbox";
+    if (nudge_open(&cfg, &n, &e) < 0)
+        bench_die(prog, "open", &e);
+    if (ops && nudge_channel_register(n, "noop", ops, NULL, &e) < 0)
+        bench_die(prog, "register", &e);
+    return n;
+}
+
+/* bench_clinic with its SMS carried by the "noop" channel. Exits on
+ * failure. */
+static inline int64_t bench_noop_clinic(const char *prog, nudge *n, int npatients,
+                                        int64_t *patients)
+{
+    nudge_err e = {0};
+    int64_t c = bench_clinic(n, npatients, patients, &e);
+    if (c < 0)
+        bench_die(prog, "clinic", &e);
+    if (nudge_clinic_channel_set(n, c, "sms", "noop", &e) < 0)
+        bench_die(prog, "map", &e);
+    return c;
 }
 
 static inline void bench_scratch_remove(const char *path)

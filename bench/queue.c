@@ -47,12 +47,7 @@ static void die(const char *what, const nudge_err *e)
 
 static nudge *open_handle(void)
 {
-    nudge_config cfg = {.db = g_db, .outbox_dir = "/tmp/nudge-bench-outbox"};
-    nudge *n;
-    nudge_err e = {0};
-    if (nudge_open(&cfg, &n, &e) < 0)
-        die("open", &e);
-    return n;
+    return bench_open("queue", (nudge_config){.db = g_db}, NULL);
 }
 
 static void *caller(void *arg)
@@ -115,10 +110,7 @@ int main(int argc, char **argv)
                 NUDGE_BATCH_MAX);
         return 2;
     }
-    if (!g_db) {
-        bench_scratch(path, sizeof path, "bench-queue");
-        g_db = path;
-    }
+    g_db = bench_db(g_db, path, sizeof path, "bench-queue");
     nudge *n = open_handle();
     nudge_err e = {0};
     if (nudge_migrate(n, NULL, &e) < 0)
@@ -141,7 +133,7 @@ int main(int argc, char **argv)
            "\"seconds\":%.3f,\"jobs_per_s\":%.0f,\"p50_ms\":%.2f,\"p99_ms\":%.2f}\n",
            bench_durability(g_db), work, g_n, sec, g_n / sec, bench_pct(g_lat, calls, 50),
            bench_pct(g_lat, calls, 99));
-    if (path[0])
+    if (g_db == path)
         bench_scratch_remove(path);
     free(t);
     free(g_lat);

@@ -58,14 +58,7 @@ static const nudge_channel_ops noop_ops = {.send = noop_send};
 
 static nudge *open_handle(void)
 {
-    nudge_config cfg = {.db = g_db, .outbox_dir = "/tmp/nudge-bench-outbox"};
-    nudge *n;
-    nudge_err e = {0};
-    if (nudge_open(&cfg, &n, &e) < 0)
-        die("open", &e);
-    if (nudge_channel_register(n, "noop", &noop_ops, NULL, &e) < 0)
-        die("register", &e);
-    return n;
+    return bench_open("steady", (nudge_config){.db = g_db}, &noop_ops);
 }
 
 /* The worker's loop (cli/run.c's): a tick, then a wait that ends when
@@ -107,21 +100,14 @@ int main(int argc, char **argv)
     }
     if (g_n < 1 || rate < 1)
         die("options", NULL);
-    if (!g_db) {
-        bench_scratch(path, sizeof path, "steady");
-        g_db = path;
-    }
+    g_db = bench_db(g_db, path, sizeof path, "steady");
 
     double t_setup = bench_ms();
     nudge *api = open_handle();
     nudge_err e = {0};
     enum { PATIENTS = 100 };
     int64_t pid[PATIENTS];
-    int64_t clinic = bench_clinic(api, PATIENTS, pid, &e);
-    if (clinic < 0)
-        die("clinic", &e);
-    if (nudge_clinic_channel_set(api, clinic, "sms", "noop", &e) < 0)
-        die("map", &e);
+    int64_t clinic = bench_noop_clinic("steady", api, PATIENTS, pid);
     nudge *worker = open_handle();
     g_sent = calloc((size_t)g_n, sizeof *g_sent);
     struct stamp *enq = calloc((size_t)g_n, sizeof *enq);
@@ -182,7 +168,7 @@ int main(int argc, char **argv)
            matched ? bench_pct(lat, matched, 100) : 0, setup_s, ok ? "true" : "false");
     nudge_close(worker);
     nudge_close(api);
-    if (path[0])
+    if (g_db == path)
         bench_scratch_remove(path);
     free(g_sent);
     free(enq);
