@@ -201,6 +201,14 @@ $(BUILD)/bench/burn: bench/burn.c $(BUILD)/libnudge.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(STRICT) $(PKG_CFLAGS) -Isrc -o $@ $< $(BUILD)/libnudge.a $(PKG_LIBS) -lpthread
 
+# What the library benchmarks share (bench/common.h, with timing.h), and
+# the steady-rate latency (bench/steady.c, issue 16).
+$(BUILD)/bench/queue $(BUILD)/bench/burn: bench/common.h bench/timing.h
+bench: $(BUILD)/bench/steady
+$(BUILD)/bench/steady: bench/steady.c bench/common.h bench/timing.h $(BUILD)/libnudge.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(STRICT) $(PKG_CFLAGS) -Isrc -o $@ $< $(BUILD)/libnudge.a $(PKG_LIBS) -lpthread
+
 # libFuzzer harnesses, one per parser (fuzz/*.c, seeds in fuzz/corpus/NAME/).
 # `make fuzz` builds a tree whose library is instrumented for coverage too
 # (build/fuzz) and runs each harness FUZZ_SECONDS (default 60); the smoke in

@@ -10,18 +10,19 @@
 #   bench/bench.sh [N]          N jobs per workload (default 20000; env N too)
 #
 # Environment: PHASES (comma list, default
-# ceiling,queue,peers,api,fanout,twilio), OUT (bench/bench.out), BUILD
+# ceiling,queue,peers,api,fanout,twilio,steady), OUT (bench/bench.out), BUILD
 # (build), CALLERS (16), API_SECONDS (10, per route and server),
 # WRK_SECONDS (10, the Twilio fake's ceiling), PHASE_TIMEOUT (600 s each),
 # BENCH_BATCH (1000 items per HTTP batch), TWILIO_N (SMS due at once for
-# the Twilio row: 50000 when N >= 20000, else N).
+# the Twilio row: 50000 when N >= 20000, else N), STEADY_RATE (2000 jobs/s
+# for the steady phase, which sends N of them, 20000 at most).
 # A phase that fails, or a nudge binary or workload not built yet (the
 # public batch call, bench/burn.c), leaves its reason in its cells and the
 # rest of the table stands.
 set -u
 cd "$(dirname "$0")/.."
 N=${1:-${N:-20000}}
-PHASES=${PHASES:-ceiling,queue,peers,api,fanout,twilio}
+PHASES=${PHASES:-ceiling,queue,peers,api,fanout,twilio,steady}
 OUT=${OUT:-bench/bench.out}
 BUILD=${BUILD:-build}
 CALLERS=${CALLERS:-16}
@@ -81,7 +82,8 @@ command -v timeout >/dev/null || { say "timeout (coreutils) is missing"; exit 2;
 
 say "building"
 BUILT=()
-for t in nudge bench/queue bench/throughput bench/fanout bench/ceiling bench/burn; do
+for t in nudge bench/queue bench/throughput bench/fanout bench/ceiling bench/burn \
+    bench/steady; do
     make --no-print-directory "$BUILD/$t" >"$BUILD.make.log" 2>&1 && BUILT+=("$t")
 done
 rm -f "$BUILD.make.log"
@@ -273,6 +275,17 @@ if has twilio; then
         cat "$W/twilio.json" >>"$OUT" 2>/dev/null || note twilio twilio "" twilio "run.sh failed"
     else
         note twilio twilio "" twilio "not built"
+    fi
+fi
+
+# ---- steady rate: enqueue to send start, the dispatcher in the same
+# process (bench/steady.c) ----
+if has steady; then
+    if built bench/steady; then
+        phase steady "$BUILD/bench/steady" -n $((N < 20000 ? N : 20000)) -r "${STEADY_RATE:-2000}" \
+            -d "$W/steady.db"
+    else
+        note steady nudge "SQLite synchronous=FULL" steady "not built"
     fi
 fi
 

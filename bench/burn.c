@@ -17,6 +17,7 @@
  * line like bench/queue.c's.
  */
 #include <pthread.h>
+#include <sys/resource.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,8 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
 #include "core.h"
-#include "nudge.h"
 
 static const char *g_db;
 static int g_batch, g_inflight;
@@ -33,16 +34,22 @@ static atomic_long g_sends;
 
 static double s_now(void)
 {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + t.tv_nsec / 1e9;
+    return bench_ms() / 1e3;
+}
+
+/* The process's CPU time, user and system: a figure that holds on a
+ * shared machine, where wall time does not. */
+static double cpu_s(void)
+{
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return (double)u.ru_utime.tv_sec + u.ru_utime.tv_usec / 1e6 + (double)u.ru_stime.tv_sec +
+           u.ru_stime.tv_usec / 1e6;
 }
 
 static void die(const char *what, const nudge_err *e)
 {
-    fprintf(stderr, "burn: %s: %s%s%s\n", what, e ? e->msg : "", e && e->field[0] ? " / " : "",
-            e ? e->field : "");
-    exit(2);
+    bench_die("burn", what, e);
 }
 
 static int noop_send(void *ctx, const nudge_outgoing *m, nudge_send_outcome *out)
@@ -58,15 +65,9 @@ static const nudge_channel_ops noop_ops = {.send = noop_send};
 
 static nudge *open_handle(void)
 {
-    nudge_config cfg = {.db = g_db, .outbox_dir = "/tmp/nudge-bench-outbox",
-                        .batch_size = g_batch, .max_in_flight = g_inflight};
-    nudge *n;
-    nudge_err e = {0};
-    if (nudge_open(&cfg, &n, &e) < 0)
-        die("open", &e);
-    if (nudge_channel_register(n, "noop", &noop_ops, NULL, &e) < 0)
-        die("register", &e);
-    return n;
+    return bench_open("burn",
+                      (nudge_config){.db = g_db, .batch_size = g_batch, .max_in_flight = g_inflight},
+                      &noop_ops);
 }
 
 static int64_t left(nudge *n)
@@ -118,38 +119,15 @@ int main(int argc, char **argv)
     }
     if (jobs < 1 || workers < 1 || g_batch < 1 || g_inflight < 1)
         die("options", NULL);
-    if (!g_db) {
-        snprintf(path, sizeof path, "/tmp/nudge-burn-%d.db", (int)getpid());
-        g_db = path;
-    }
+    g_db = bench_db(g_db, path, sizeof path, "burn");
 
     /* ---- setup: one clinic, its SMS mapped to the no-op channel ---- */
     double t_setup = s_now();
     nudge *n = open_handle();
     nudge_err e = {0};
-    nudge_clinic c;
-    nudge_clinic_defaults(&c);
-    c.quiet_start = c.quiet_end = 0;
-    c.rate_per_minute = 1000000;
-    snprintf(c.name, sizeof c.name, "Bench Clinic");
-    snprintf(c.timezone, sizeof c.timezone, "UTC");
-    snprintf(c.country, sizeof c.country, "IN");
-    if (nudge_clinic_add(n, &c, &e) < 0)
-        die("clinic", &e);
-    if (nudge_clinic_channel_set(n, c.id, "sms", "noop", &e) < 0)
-        die("map", &e);
     enum { PATIENTS = 100 };
     int64_t pid[PATIENTS];
-    for (int i = 0; i < PATIENTS; i++) {
-        nudge_patient p;
-        nudge_patient_init(&p);
-        p.clinic_id = c.id;
-        snprintf(p.name, sizeof p.name, "Patient %06d", i);
-        snprintf(p.phone, sizeof p.phone, "+9198%08d", i);
-        if (nudge_patient_add(n, &p, &e) < 0)
-            die("patient", &e);
-        pid[i] = p.id;
-    }
+    nudge_clinic c = {.id = bench_noop_clinic("burn", n, PATIENTS, pid)};
     int64_t parked = (int64_t)time(NULL) + 86400;
     if (store_begin(n->db, &e) < 0)
         die("begin", &e);
@@ -170,12 +148,12 @@ int main(int argc, char **argv)
 
     /* ---- measured: the workers until nothing is left ---- */
     pthread_t *t = calloc((size_t)workers, sizeof *t);
-    double t0 = s_now();
+    double t0 = s_now(), cpu0 = cpu_s();
     for (int i = 0; i < workers; i++)
         pthread_create(&t[i], NULL, worker, NULL);
     for (int i = 0; i < workers; i++)
         pthread_join(t[i], NULL);
-    double sec = s_now() - t0;
+    double sec = s_now() - t0, cpu = cpu_s() - cpu0;
 
     int64_t sent = 0;
     if (store_scalar(n->db, &sent, &e,
@@ -186,21 +164,12 @@ int main(int argc, char **argv)
     long sends = atomic_load(&g_sends);
     printf("{\"peer\":\"nudge\",\"durability\":\"%s\",\"workload\":\"burn\",\"jobs\":%d,"
            "\"workers\":%d,\"batch\":%d,\"in_flight\":%d,\"seconds\":%.3f,\"jobs_per_s\":%.0f,"
-           "\"setup_s\":%.2f,\"exactly_once\":%s}\n",
-           strstr(g_db, "postgres") ? "PostgreSQL, synchronous_commit on"
-           : strstr(g_db, "synchronous=normal") ? "SQLite synchronous=NORMAL"
-                                                : "SQLite synchronous=FULL",
-           jobs, workers, g_batch, g_inflight, sec, jobs / sec, setup_s,
+           "\"cpu_us_per_job\":%.1f,\"setup_s\":%.2f,\"exactly_once\":%s}\n",
+           bench_durability(g_db), jobs, workers, g_batch, g_inflight, sec, jobs / sec, cpu * 1e6 / jobs, setup_s,
            sent == jobs && sends == jobs ? "true" : "false");
     nudge_close(n);
-    if (path[0]) {
-        char f[160];
-        const char *ext[] = {"", "-wal", "-shm"};
-        for (int i = 0; i < 3; i++) {
-            snprintf(f, sizeof f, "%s%s", path, ext[i]);
-            unlink(f);
-        }
-    }
+    if (g_db == path)
+        bench_scratch_remove(path);
     free(t);
     return sent == jobs && sends == jobs ? 0 : 1;
 }

@@ -30,7 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "nudge.h"
+#include "common.h"
 
 static const char *g_db;
 static int64_t g_clinic, *g_patients;
@@ -40,28 +40,14 @@ static double *g_lat;
 static int g_next;
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
 
-static double ms_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
 static void die(const char *what, const nudge_err *e)
 {
-    fprintf(stderr, "queue: %s: %s%s%s\n", what, e ? e->msg : "", e && e->field[0] ? " / " : "",
-            e ? e->field : "");
-    exit(2);
+    bench_die("queue", what, e);
 }
 
 static nudge *open_handle(void)
 {
-    nudge_config cfg = {.db = g_db, .outbox_dir = "/tmp/nudge-bench-outbox"};
-    nudge *n;
-    nudge_err e = {0};
-    if (nudge_open(&cfg, &n, &e) < 0)
-        die("open", &e);
-    return n;
+    return bench_open("queue", (nudge_config){.db = g_db}, NULL);
 }
 
 static void *caller(void *arg)
@@ -84,28 +70,16 @@ static void *caller(void *arg)
         int count = g_n - i < step ? g_n - i : step;
         int64_t id;
         nudge_err e = {0};
-        double a = ms_now();
+        double a = bench_ms();
         if (g_is_batch ? nudge_enqueue_batch(n, g_clinic, s, (size_t)count, out, &e) < 0
                        : nudge_enqueue(n, g_clinic, &s[0], &id, NULL, &e) < 0)
             die("enqueue", &e);
-        g_lat[i / step] = ms_now() - a;
+        g_lat[i / step] = bench_ms() - a;
     }
     free(s);
     free(out);
     nudge_close(n);
     return NULL;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double pct(const double *v, int n, double p)
-{
-    int i = (int)(p / 100 * n + 0.999999) - 1;
-    return v[i < 0 ? 0 : i >= n ? n - 1 : i];
 }
 
 int main(int argc, char **argv)
@@ -136,61 +110,31 @@ int main(int argc, char **argv)
                 NUDGE_BATCH_MAX);
         return 2;
     }
-    if (!g_db) {
-        snprintf(path, sizeof path, "/tmp/nudge-bench-queue-%d.db", (int)getpid());
-        g_db = path;
-    }
+    g_db = bench_db(g_db, path, sizeof path, "bench-queue");
     nudge *n = open_handle();
     nudge_err e = {0};
     if (nudge_migrate(n, NULL, &e) < 0)
         die("migrate", &e);
-    nudge_clinic c;
-    nudge_clinic_defaults(&c);
-    c.quiet_start = c.quiet_end = 0;
-    c.rate_per_minute = 1000000;
-    snprintf(c.name, sizeof c.name, "Bench Clinic");
-    snprintf(c.timezone, sizeof c.timezone, "UTC");
-    snprintf(c.country, sizeof c.country, "IN");
-    if (nudge_clinic_add(n, &c, &e) < 0)
-        die("clinic", &e);
-    g_clinic = c.id;
     g_patients = calloc((size_t)g_callers, sizeof *g_patients);
-    for (int i = 0; i < g_callers; i++) {
-        nudge_patient p;
-        nudge_patient_init(&p);
-        p.clinic_id = g_clinic;
-        snprintf(p.name, sizeof p.name, "Patient %06d", i);
-        snprintf(p.phone, sizeof p.phone, "+9198%08d", i);
-        if (nudge_patient_add(n, &p, &e) < 0)
-            die("patient", &e);
-        g_patients[i] = p.id;
-    }
+    if ((g_clinic = bench_clinic(n, g_callers, g_patients, &e)) < 0)
+        die("clinic", &e);
     nudge_close(n);
 
     g_lat = calloc((size_t)g_n, sizeof *g_lat);
     pthread_t *t = calloc((size_t)g_callers, sizeof *t);
-    double t0 = ms_now();
+    double t0 = bench_ms();
     for (int i = 0; i < g_callers; i++)
         pthread_create(&t[i], NULL, caller, &g_patients[i]);
     for (int i = 0; i < g_callers; i++)
         pthread_join(t[i], NULL);
-    double sec = (ms_now() - t0) / 1e3;
+    double sec = (bench_ms() - t0) / 1e3;
     int calls = g_is_batch ? (g_n + g_batch - 1) / g_batch : g_n;
-    qsort(g_lat, (size_t)calls, sizeof *g_lat, cmp);
     printf("{\"peer\":\"nudge\",\"durability\":\"%s\",\"workload\":\"%s\",\"jobs\":%d,"
            "\"seconds\":%.3f,\"jobs_per_s\":%.0f,\"p50_ms\":%.2f,\"p99_ms\":%.2f}\n",
-           strstr(g_db, "postgres") ? "PostgreSQL, synchronous_commit on"
-           : strstr(g_db, "synchronous=normal") ? "SQLite synchronous=NORMAL"
-                                                : "SQLite synchronous=FULL",
-           work, g_n, sec, g_n / sec, pct(g_lat, calls, 50), pct(g_lat, calls, 99));
-    if (path[0]) {
-        char f[160];
-        const char *ext[] = {"", "-wal", "-shm"};
-        for (int i = 0; i < 3; i++) {
-            snprintf(f, sizeof f, "%s%s", path, ext[i]);
-            unlink(f);
-        }
-    }
+           bench_durability(g_db), work, g_n, sec, g_n / sec, bench_pct(g_lat, calls, 50),
+           bench_pct(g_lat, calls, 99));
+    if (g_db == path)
+        bench_scratch_remove(path);
     free(t);
     free(g_lat);
     free(g_patients);

@@ -230,7 +230,13 @@ class Table:
         self.goal("a burst due at once: the last sent", DUR[full], "within 10 s at N = 50,000",
                   t and f"{t['send_s']} s at N = {num(t['n'])}",
                   None if not t or t["n"] < 50000 else t["send_s"] <= 10)
-        self.goal("steady 2,000/s: enqueue to send start", DUR[full], "p99 ≤ 5 ms", None, None)
+        # steady (bench/steady.c): judged only where the rate was kept
+        st = self.q("nudge", full, "steady")
+        sp = v(st, "p99_ms")
+        self.goal("steady 2,000/s: enqueue to send start", DUR[full], "p99 ≤ 5 ms",
+                  st and (st.get("error") or f"p99 {st['p99_ms']} ms (p50 {st['p50_ms']} ms), "
+                          f"{num(st['enqueue_per_s'])}/s enqueued of {num(st['rate'])}/s"),
+                  None if sp is None else sp <= 5 and st["enqueue_per_s"] >= 0.95 * st["rate"])
         self.goal("API POST p99 at 16 connections", DUR[full], "≤ 10 ms",
                   hp is not None and f"{hp} ms", None if hp is None else hp <= 10)
         for route in ("get", "list"):

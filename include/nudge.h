@@ -816,9 +816,10 @@ void nudge_set_stop(nudge *n, volatile int *flag);
 /* Observer of every dispatch outcome, for the CLI's timeline and tests. */
 typedef void (*nudge_sent_fn)(void *ctx, const nudge_notification *m, const char *outcome);
 void nudge_on_sent(nudge *n, nudge_sent_fn fn, void *ctx);
-/* Waits up to timeout_ms for work: 1 when another process enqueued due
- * work (PostgreSQL's LISTEN/NOTIFY), 0 after the timeout or a signal
- * (SQLite: always, after sleeping). The daemons' loop between ticks. */
+/* Waits up to timeout_ms for work: 1 when due work was enqueued (on
+ * PostgreSQL by any process, LISTEN/NOTIFY; on SQLite by a handle of the
+ * same file in this process), 0 after the timeout or a signal. The
+ * daemons' loop between ticks. */
 int nudge_wait(nudge *n, int timeout_ms, nudge_err *err);
 /* Where the library says what a daemon's operator should hear, once per
  * event (the database connection lost, then back); otherwise silent. */

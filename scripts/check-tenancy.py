@@ -80,6 +80,8 @@ KNOWN = {
 
     ('src/event.c', 'SELECT clinic_id, id FROM events WHERE processed_at IS NULL'): CROSS + ' (events the workflow engine has not consumed)',
     ('src/workflow.c', "SELECT clinic_id, id FROM workflow_runs WHERE status IN"): CROSS + ' (workflow runs to go on)',
+
+    ('src/queue.c', "UPDATE notification_queue SET handed_at = ? WHERE id = ANY"): CROSS + " (the PostgreSQL hand-off of a claimed group, which spans clinics: rows under our lease)",
 }
 
 

@@ -567,19 +567,24 @@ static void consent_window_of(const nudge_clinic *c, const nudge_usage_plan *p, 
         }
 }
 
+int consent_plan_get(nudge *n, int64_t clinic_id, consent_plan *out, nudge_err *err)
+{
+    return nudge_usage_plan_get(n, clinic_id, &out->p, err) < 0 ||
+                   consent_tier(n, out->p.tier, &out->quota, &out->overage, err) < 0
+               ? -1
+               : 0;
+}
+
 /* Whether a message of category may leave at now in zone tz: 1 yes, 0
  * outside the window with *until its next opening (DST correct: the
  * opening is a wall time of the zone, resolved on its own day). */
-int consent_window(nudge *n, const nudge_clinic *c, const char *tz, const char *category,
-                   int64_t now, int64_t *until, nudge_err *err)
+int consent_window(const nudge_clinic *c, const consent_plan *plan, const char *tz,
+                   const char *category, int64_t now, int64_t *until)
 {
     if (!consent_promotional(category))
         return 1;
-    nudge_usage_plan p;
-    if (nudge_usage_plan_get(n, c->id, &p, err) < 0)
-        return -1;
     int start, end;
-    consent_window_of(c, &p, &start, &end);
+    consent_window_of(c, &plan->p, &start, &end);
     tz_local l;
     tz_to_local(now, tz, &l);
     int minute = l.hour * 60 + l.minute;
@@ -652,15 +657,11 @@ static int consent_used(nudge *n, int64_t clinic_id, const char *month, int64_t 
  * quota and now holds its units (notification_queue.quota_units); 0 it
  * waits, *until the next month. A tier with overage never waits; the
  * reserve keeps the last part of a quota without overage for reminders. */
-int consent_quota(nudge *n, const nudge_clinic *c, const nudge_notification *m, int64_t now,
-                  int64_t *until, nudge_err *err)
+int consent_quota(nudge *n, const nudge_clinic *c, const consent_plan *plan,
+                  const nudge_notification *m, int64_t now, int64_t *until, nudge_err *err)
 {
-    nudge_usage_plan p;
-    int64_t quota, overage;
-    if (nudge_usage_plan_get(n, c->id, &p, err) < 0 ||
-        consent_tier(n, p.tier, &quota, &overage, err) < 0)
-        return -1;
-    if (quota < 0 || overage >= 0)
+    const nudge_usage_plan *p = &plan->p;
+    if (plan->quota < 0 || plan->overage >= 0)
         return 1;
     int64_t units = consent_units(m->channel, m->body), used, flying;
     char month[8];
@@ -671,10 +672,10 @@ int consent_quota(nudge *n, const nudge_clinic *c, const nudge_notification *m, 
         consent_used(n, c->id, month, &used, err) < 0 ||
         queue_units_in_flight(n, c->id, m->id, &flying, err) < 0)
         goto fail;
-    int64_t limit = quota;
+    int64_t limit = plan->quota;
     if (strcmp(m->category, "reminders") && strcmp(m->category, "transactional") &&
         strcmp(m->category, "consent"))
-        limit -= p.reserve;
+        limit -= p->reserve;
     if (used + flying + units > limit) {
         *until = consent_next_month(now, c->timezone);
         return store_commit(n->db, err) < 0 ? -1 : 0;
@@ -687,39 +688,38 @@ fail:
     return -1;
 }
 
-/* A message was sent: its units into the month's counter, in the
- * transaction that records the send (queue_record), under the clinic's
- * usage lock; the 80 % and 100 % alerts each once a month, as
- * usage.threshold events. */
-int consent_usage_count(nudge *n, const nudge_notification *m, nudge_err *err)
+/* One clinic's sent messages on one channel: units into the month's
+ * counter under the clinic's usage lock; the 80 % and 100 % alerts each
+ * once a month, as usage.threshold events. */
+static int consent_usage_add(nudge *n, int64_t clinic_id, const char *channel, int64_t units,
+                             int64_t messages, nudge_err *err)
 {
     nudge_clinic c;
-    if (nudge_clinic_get(n, m->clinic_id, &c, err) < 0)
+    if (nudge_clinic_get(n, clinic_id, &c, err) < 0)
         return -1;
     char month[8];
     int64_t now = clock_now(n);
     consent_month(now, c.timezone, month);
-    int64_t units = consent_units(m->channel, m->body);
     if (store_lock(n->db, store_key("usage", c.id), err) < 0 ||
         store_exec(n->db, err,
                    "INSERT INTO usage_counters (clinic_id, month, channel, units, messages) "
-                   "VALUES (?, ?, ?, ?, 1) ON CONFLICT (clinic_id, month, channel) DO UPDATE SET "
+                   "VALUES (?, ?, ?, ?, ?) ON CONFLICT (clinic_id, month, channel) DO UPDATE SET "
                    "units = usage_counters.units + excluded.units, messages = "
-                   "usage_counters.messages + 1",
-                   bind_int(c.id), bind_text(month), bind_text(m->channel), bind_int(units)) < 0)
+                   "usage_counters.messages + excluded.messages",
+                   bind_int(c.id), bind_text(month), bind_text(channel), bind_int(units),
+                   bind_int(messages)) < 0)
         return -1;
-    nudge_usage_plan p;
-    int64_t quota, overage, used;
-    if (nudge_usage_plan_get(n, c.id, &p, err) < 0 ||
-        consent_tier(n, p.tier, &quota, &overage, err) < 0)
+    consent_plan p;
+    int64_t used;
+    if (consent_plan_get(n, c.id, &p, err) < 0)
         return -1;
-    if (quota <= 0)
+    if (p.quota <= 0)
         return 0;
     if (consent_used(n, c.id, month, &used, err) < 0)
         return -1;
     static const int thresholds[] = {80, 100};
     for (size_t i = 0; i < sizeof thresholds / sizeof *thresholds; i++) {
-        if (used * 100 < quota * thresholds[i])
+        if (used * 100 < p.quota * thresholds[i])
             continue;
         if (store_exec(n->db, err,
                        "INSERT INTO usage_alerts (clinic_id, month, threshold, at) VALUES (?, ?, "
@@ -731,11 +731,37 @@ int consent_usage_count(nudge *n, const nudge_notification *m, nudge_err *err)
             continue;
         json_t *ev = json_pack("{s:s, s:i, s:I, s:I, s:s}", "month", month, "threshold",
                                thresholds[i], "units", (json_int_t)used, "quota",
-                               (json_int_t)quota, "tier", p.tier);
+                               (json_int_t)p.quota, "tier", p.p.tier);
         if (event_emit(n, c.id, "usage.threshold", 0, ev, err) < 0)
             return -1;
     }
     return 0;
+}
+
+/* Messages were sent: grouped by clinic and channel, each group's units
+ * in one statement (a batch of a thousand sends is a few statements, not
+ * a thousand), in the transaction that records the sends. */
+int consent_usage_count(nudge *n, const nudge_notification *const *ms, int count, nudge_err *err)
+{
+    char *done = calloc((size_t)count + 1, 1);
+    if (!done)
+        return err_set(err, NUDGE_ENOMEM, "", "out of memory");
+    int rc = 0;
+    for (int i = 0; i < count && rc == 0; i++) {
+        if (done[i])
+            continue;
+        int64_t units = 0, messages = 0;
+        for (int k = i; k < count; k++)
+            if (!done[k] && ms[k]->clinic_id == ms[i]->clinic_id &&
+                !strcmp(ms[k]->channel, ms[i]->channel)) {
+                done[k] = 1;
+                units += consent_units(ms[k]->channel, ms[k]->body);
+                messages++;
+            }
+        rc = consent_usage_add(n, ms[i]->clinic_id, ms[i]->channel, units, messages, err);
+    }
+    free(done);
+    return rc;
 }
 
 static int consent_month_ok(const char *s)

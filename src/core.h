@@ -294,6 +294,11 @@ typedef struct queue_ref {
 /* Claims up to `max` due notifications under a lease, honouring each
  * clinic's per-channel rate limit. Returns the count, rows in rows[]. */
 int queue_claim(nudge *n, queue_ref *rows, int max, nudge_err *err);
+/* The same, with each row's message (msgs[i], nudge_notification_free)
+ * and transport data (data[i], free; NULL none) as the claim returned
+ * them: the dispatcher's, which then reads neither again. */
+int queue_claim_rows(nudge *n, queue_ref *rows, nudge_notification *msgs, char **data, int max,
+                     nudge_err *err);
 /* Gives back rows whose lease ran out and cancels what expired unsent;
  * a periodic job (nudge.c), run once per instant across all workers. */
 int queue_reap(nudge *n, int *reaped, nudge_err *err);
@@ -319,8 +324,11 @@ typedef struct queue_outcome {
     int recorded; /* out: 0 when the lease was lost (nothing written) */
 } queue_outcome;
 /* The outcomes of a batch in one transaction, every guarantee of
- * queue_record kept for each; -1 rolls all of them back (recorded 0). */
-int queue_record_batch(nudge *n, queue_outcome *rs, int count, nudge_err *err);
+ * queue_record kept for each, and then the hand-off of the next nhand
+ * rows (queue_handoff) in the same commit, so a worker's step costs one
+ * commit; -1 rolls all of it back (recorded 0, handed 0). */
+int queue_record_batch(nudge *n, queue_outcome *rs, int count, const queue_ref *hand, int nhand,
+                       signed char *handed, nudge_err *err);
 int queue_record(nudge *n, const nudge_notification *m, const char *transport,
                  const channel_outcome *o, int *retried, nudge_err *err);
 int queue_defer(nudge *n, int64_t clinic_id, int64_t id, int64_t until, const char *why,
@@ -397,9 +405,16 @@ int consent_write(nudge *n, int64_t clinic_id, int64_t patient_id, const char *c
                   nudge_err *err);
 int consent_flags_changed(nudge *n, int64_t clinic_id, int64_t patient_id, unsigned before,
                           unsigned after, nudge_err *err);
+/* A clinic's plan as the send instant reads it: its plan row and its
+ * tier's quota and overage (-1: unlimited, none), read once per batch. */
+typedef struct consent_plan {
+    nudge_usage_plan p;
+    int64_t quota, overage;
+} consent_plan;
+int consent_plan_get(nudge *n, int64_t clinic_id, consent_plan *out, nudge_err *err);
 /* Promotional send window: 1 inside, 0 outside (*until: its next opening). */
-int consent_window(nudge *n, const nudge_clinic *c, const char *tz, const char *category,
-                   int64_t now, int64_t *until, nudge_err *err);
+int consent_window(const nudge_clinic *c, const consent_plan *plan, const char *tz,
+                   const char *category, int64_t now, int64_t *until);
 /* WhatsApp: 1 when free-form text may go (inside 24 h of the patient's
  * last message) or an approved template is mapped in data. */
 int consent_whatsapp_ok(int64_t last_inbound, int64_t now, const json_t *data);
@@ -407,10 +422,12 @@ int consent_whatsapp_ok(int64_t last_inbound, int64_t now, const json_t *data);
 int consent_units(const char *channel, const char *body);
 /* Quota at the send instant: 1 fits (its units now held), 0 waits until
  * *until (the next month), -1. In a transaction of its own. */
-int consent_quota(nudge *n, const nudge_clinic *c, const nudge_notification *m, int64_t now,
-                  int64_t *until, nudge_err *err);
-/* A sent message into the month's usage, in the send record's transaction. */
-int consent_usage_count(nudge *n, const nudge_notification *m, nudge_err *err);
+int consent_quota(nudge *n, const nudge_clinic *c, const consent_plan *plan,
+                  const nudge_notification *m, int64_t now, int64_t *until, nudge_err *err);
+/* Sent messages into the month's usage, in the send records' transaction:
+ * one counter statement per clinic and channel among them. */
+int consent_usage_count(nudge *n, const nudge_notification *const *ms, int count,
+                        nudge_err *err);
 /* queue.c for consent.c: units held by a clinic's messages in flight but
  * one; a message's units held (inside the caller's transaction). */
 int queue_units_in_flight(nudge *n, int64_t clinic_id, int64_t except_id, int64_t *units,

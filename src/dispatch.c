@@ -128,6 +128,7 @@ static void flight_clear(flight *f)
 /* A clinic as a batch reads it: once, with its channel mapping. */
 typedef struct dispatch_clinic {
     nudge_clinic c;
+    consent_plan plan;    /* its usage plan and tier: the window's, the quota's */
     channel *via[3];      /* per medium (n->carrier's order): its mapped channel */
     char missing[3][32];  /* a mapped name not registered in this process */
 } dispatch_clinic;
@@ -182,7 +183,7 @@ static const dispatch_clinic *dispatch_clinic_of(nudge *n, dispatch_ctx *b, int6
     }
     dispatch_clinic *d = &b->clinics[b->nclinics];
     memset(d, 0, sizeof *d);
-    if (nudge_clinic_get(n, id, &d->c, err) < 0)
+    if (nudge_clinic_get(n, id, &d->c, err) < 0 || consent_plan_get(n, id, &d->plan, err) < 0)
         return NULL;
     store_stmt *st;
     if (store_query(n->db, &st, err,
@@ -204,30 +205,35 @@ static const dispatch_clinic *dispatch_clinic_of(nudge *n, dispatch_ctx *b, int6
     return d;
 }
 
-/* Records the outcomes waiting, in one transaction, then tells the
- * observer of each. A batch the store refuses as a whole goes again one
- * outcome at a time, so one message's failure is its own; a connection
- * lost under a record is tried once more, so the send is not repeated
- * after its lease for want of one commit. */
-static int dispatch_flush(nudge *n, dispatch_ctx *b, nudge_err *err)
+/* Records the outcomes waiting, in one transaction with the hand-off of
+ * the next nhand rows (if any), then tells the observer of each. A batch
+ * the store refuses as a whole goes again one outcome at a time, so one
+ * message's failure is its own, and the hand-off alone after them; a
+ * connection lost under a record is tried once more, so the send is not
+ * repeated after its lease for want of one commit. */
+static int dispatch_flush(nudge *n, dispatch_ctx *b, const queue_ref *hand, int nhand,
+                          signed char *handed, nudge_err *err)
 {
-    if (!b->ndone)
+    if (!b->ndone && !nhand)
         return 0;
-    queue_outcome *rs = calloc((size_t)b->ndone, sizeof *rs);
+    queue_outcome *rs = calloc((size_t)b->ndone + 1, sizeof *rs);
     if (!rs)
         return err_set(err, NUDGE_ENOMEM, "", "out of memory");
     for (int i = 0; i < b->ndone; i++)
         rs[i] = (queue_outcome){.m = &b->done[i].m, .transport = b->done[i].ch->name,
                                 .o = b->done[i].o};
     int rc = 0;
-    if (queue_record_batch(n, rs, b->ndone, err) < 0)
+    if (queue_record_batch(n, rs, b->ndone, hand, nhand, handed, err) < 0) {
         for (int i = 0; i < b->ndone; i++) {
-            int r = queue_record_batch(n, &rs[i], 1, err);
+            int r = queue_record_batch(n, &rs[i], 1, NULL, 0, NULL, err);
             if (r < 0 && err->code == NUDGE_ESTORE)
-                r = queue_record_batch(n, &rs[i], 1, err);
+                r = queue_record_batch(n, &rs[i], 1, NULL, 0, NULL, err);
             if (r < 0)
                 rc = -1;
         }
+        if (rc == 0 && nhand && queue_handoff(n, hand, nhand, handed, err) < 0)
+            rc = -1;
+    }
     for (int i = 0; i < b->ndone; i++) {
         nudge_notification *m = &b->done[i].m;
         const channel_outcome *o = &b->done[i].o;
@@ -334,16 +340,12 @@ static size_t xfer_header(char *p, size_t sz, size_t nm, void *ud)
     return len;
 }
 
-/* What only some messages carry, read for the one being sent: its
- * transport data, and when the recipient last wrote to us for a transport
+/* What only some messages carry, for the one being sent: its transport
+ * data (as the claim returned it), and when the recipient last wrote to us for a transport
  * that asks (WhatsApp's 24-hour window). */
-static int dispatch_extras(nudge *n, flight *f, nudge_err *err)
+static int dispatch_extras(nudge *n, flight *f, const char *data, nudge_err *err)
 {
-    char *data = NULL;
-    if (queue_transport_data(n, f->m.clinic_id, f->m.id, &data, err) < 0)
-        return -1;
     f->data = data ? json_loads(data, 0, NULL) : NULL;
-    free(data);
     f->cm.data = f->data;
     if ((f->ch->t->caps & TRANSPORT_INBOUND) &&
         reply_last_inbound(n, f->m.channel, f->m.recipient, &f->cm.last_inbound, err) < 0)
@@ -351,18 +353,20 @@ static int dispatch_extras(nudge *n, flight *f, nudge_err *err)
     return 0;
 }
 
-/* Takes one claimed notification as far as it can go now: policy, then a
- * synchronous send, or the start of a transfer in f (answer 1). 0: done,
- * -1: the store failed. */
-static int dispatch_begin(nudge *n, dispatch_ctx *b, queue_ref id, flight *f, nudge_err *err)
+/* Takes one claimed notification (claimed, as the claim returned it,
+ * moved into f) as far as it can go now: policy, then a synchronous send,
+ * or the start of a transfer in f (answer 1). 0: done, -1: the store
+ * failed. */
+static int dispatch_begin(nudge *n, dispatch_ctx *b, nudge_notification *claimed,
+                          const char *data, flight *f, nudge_err *err)
 {
     nudge_notification *m = &f->m;
     nudge_tick_stats *st = b->st;
     int64_t now = b->now;
     nudge_patient p;
     int rc = -1;
-    if (queue_load(n, &id, m, err) < 0)
-        return -1;
+    *m = *claimed; /* taken: the flight frees it */
+    memset(claimed, 0, sizeof *claimed);
     const dispatch_clinic *d = dispatch_clinic_of(n, b, m->clinic_id, err);
     if (!d)
         goto done;
@@ -402,7 +406,7 @@ static int dispatch_begin(nudge *n, dispatch_ctx *b, queue_ref id, flight *f, nu
     /* A promotional message keeps to the send window in the patient's
      * zone; then the quota, whose units it holds from here to its record. */
     int64_t until = 0;
-    int in = consent_window(n, c, tz, m->category, now, &until, err);
+    int in = consent_window(c, &d->plan, tz, m->category, now, &until);
     if (in <= 0) {
         rc = in < 0 ? -1
                     : dispatch_hold(n, m, until, tz, "outside_window",
@@ -410,7 +414,7 @@ static int dispatch_begin(nudge *n, dispatch_ctx *b, queue_ref id, flight *f, nu
                                     err);
         goto done;
     }
-    if ((in = consent_quota(n, c, m, now, &until, err)) <= 0) {
+    if ((in = consent_quota(n, c, &d->plan, m, now, &until, err)) <= 0) {
         rc = in < 0 ? -1
                     : dispatch_hold(n, m, until, c->timezone, "quota",
                                     "quota: the month's quota is spent until after it expires", st,
@@ -456,7 +460,7 @@ static int dispatch_begin(nudge *n, dispatch_ctx *b, queue_ref id, flight *f, nu
         rc = dispatch_outcome(n, b, m, f->ch, &o, err);
         goto done;
     }
-    if (dispatch_extras(n, f, err) < 0)
+    if (dispatch_extras(n, f, data, err) < 0)
         goto done;
     if ((f->ch->t->caps & TRANSPORT_INBOUND) && !strcmp(m->channel, "whatsapp") &&
         !consent_whatsapp_ok(f->cm.last_inbound, now, f->data)) {
@@ -542,7 +546,7 @@ static int dispatch_drive(nudge *n, dispatch_ctx *b, int block, nudge_err *err)
      * came over the network at their own pace, and a worker killed while
      * starting the rest of its hand-off must not lose them (nor send them
      * again). Synchronous sends wait for the next hand-off's flush. */
-    if (finished && dispatch_flush(n, b, err) < 0)
+    if (finished && dispatch_flush(n, b, NULL, 0, NULL, err) < 0)
         rc = -1;
     return rc;
 }
@@ -557,40 +561,54 @@ static int flights_busy(const flight *fl, int n)
 
 /* The hand-off before a send (issue 11): the rows about to go out, as
  * many as there are free slots, are marked handed to their provider in one
- * commit before the first of them starts. A worker killed now leaves the
- * rest of its batch unmarked, and those go back at once (queue.c); only
- * the marked ones, at most the sends in flight, may reach a patient
- * twice, and their resend is recorded as a retry. */
-static int dispatch_handoff(nudge *n, const queue_ref *ids, int got, int i, signed char *handed,
-                            const flight *fl, nudge_err *err)
+ * commit before the first of them starts (the commit that records the
+ * outcomes before them). A worker killed now leaves the rest of its batch
+ * unmarked, and those go back at once (queue.c); only the marked ones, at
+ * most the sends in flight, may reach a patient twice, and their resend
+ * is recorded as a retry. How many rows from i on. */
+static int dispatch_handoff_count(nudge *n, int got, int i, const flight *fl)
 {
-    if (handed[i])
-        return 0;
     int k = n->max_in_flight - flights_busy(fl, n->max_in_flight);
     if (k < 1)
         k = 1;
     if (k > got - i)
         k = got - i;
-    return queue_handoff(n, ids + i, k, handed + i, err);
+    return k;
+}
+
+/* The claimed messages no send took (dispatch_begin empties those). */
+static void dispatch_claimed_free(nudge_notification *msgs, char **data, int count)
+{
+    for (int k = 0; k < count; k++) {
+        nudge_notification_free(&msgs[k]);
+        free(data[k]);
+        data[k] = NULL;
+    }
 }
 
 int dispatch_run(nudge *n, int64_t now, nudge_tick_stats *st, nudge_err *err)
 {
     queue_ref *ids = calloc((size_t)n->batch_size, sizeof *ids);
+    nudge_notification *msgs = calloc((size_t)n->batch_size, sizeof *msgs);
+    char **data = calloc((size_t)n->batch_size, sizeof *data);
     signed char *handed = calloc((size_t)n->batch_size, 1);
     flight *fl = calloc((size_t)n->max_in_flight, sizeof *fl);
     dispatch_ctx b = {.now = now, .st = st};
-    if (!ids || !fl || !handed) {
+    if (!ids || !msgs || !data || !fl || !handed) {
         free(ids);
+        free(msgs);
+        free(data);
         free(handed);
         free(fl);
         return err_set(err, NUDGE_ENOMEM, "", "out of memory");
     }
     int rc = 0;
     for (;;) {
-        int got = queue_claim(n, ids, n->batch_size, err);
-        if (got > 0 && dispatch_rests(n, now, err) < 0)
-            got = -1; /* the batch comes back through its lease */
+        int got = queue_claim_rows(n, ids, msgs, data, n->batch_size, err);
+        if (got > 0 && dispatch_rests(n, now, err) < 0) {
+            dispatch_claimed_free(msgs, data, got); /* the batch comes back through its lease */
+            got = -1;
+        }
         if (got < 0) {
             rc = -1;
             break;
@@ -616,10 +634,9 @@ int dispatch_run(nudge *n, int64_t now, nudge_tick_stats *st, nudge_err *err)
              * handed off: what is sent and unrecorded stays within the
              * sends in flight. */
             if (rc == 0 && !handed[i])
-                rc = dispatch_flush(n, &b, err);
-            if (rc == 0)
-                rc = dispatch_handoff(n, ids, got, i, handed, fl, err);
-            if (rc == 0 && handed[i] > 0 && dispatch_begin(n, &b, ids[i], f, err) < 0)
+                rc = dispatch_flush(n, &b, ids + i, dispatch_handoff_count(n, got, i, fl),
+                                    handed + i, err);
+            if (rc == 0 && handed[i] > 0 && dispatch_begin(n, &b, &msgs[i], data[i], f, err) < 0)
                 rc = -1;
             if (rc == 0)
                 rc = dispatch_drive(n, &b, 0, err);
@@ -632,16 +649,19 @@ int dispatch_run(nudge *n, int64_t now, nudge_tick_stats *st, nudge_err *err)
         while (last && flights_busy(fl, n->max_in_flight))
             if (dispatch_drive(n, &b, 1, err) < 0)
                 rc = -1;
-        if (dispatch_flush(n, &b, err) < 0)
+        if (dispatch_flush(n, &b, NULL, 0, NULL, err) < 0)
             rc = -1;
         if (rc == 0 && i < got && queue_unclaim(n, ids + i, got - i, err) < 0)
             rc = -1;
+        dispatch_claimed_free(msgs, data, got); /* what was not begun: a lost lease, a stop */
         if (last)
             break;
     }
     free(b.clinics);
     free(b.done);
     free(ids);
+    free(msgs);
+    free(data);
     free(handed);
     free(fl);
     return rc;

@@ -857,9 +857,33 @@ static int queue_reap_pg(nudge *n, int64_t now, const char *owner, int *reaped, 
     return 0;
 }
 
+/* A claimed row as the claim's UPDATE returned it: the message whole and
+ * its transport data, so the dispatcher reads neither again per message. */
 struct claimed {
     int64_t id, priority, due_at, clinic_id;
+    nudge_notification m;
+    char *data;
 };
+
+#define QUEUE_CLAIM_RETURNING " RETURNING " NOTIF_COLS ", transport_data"
+
+/* The claimed row at the statement's cursor (QUEUE_CLAIM_RETURNING). */
+static void queue_claimed_row(store_stmt *st, struct claimed *c)
+{
+    notif_row(st, &c->m);
+    c->id = c->m.id;
+    c->priority = c->m.priority;
+    c->due_at = c->m.due_at;
+    c->clinic_id = c->m.clinic_id;
+    c->data = store_null(st, 24) ? NULL : strdup(store_text(st, 24));
+}
+
+static void queue_claimed_free(struct claimed *c)
+{
+    nudge_notification_free(&c->m);
+    free(c->data);
+    c->data = NULL;
+}
 
 static int claimed_cmp(const void *a, const void *b)
 {
@@ -946,18 +970,13 @@ static int queue_claim_sqlite_round(nudge *n, struct claimed *cl, int got, int m
                         "lease_owner = ?, handed_at = NULL, updated_at = ? WHERE clinic_id = ? AND id "
                         "IN (SELECT id FROM notification_queue WHERE status = 'pending' AND "
                         "due_at <= ? AND clinic_id = ? AND channel = ? ORDER BY priority DESC, "
-                        "due_at, id LIMIT ?) RETURNING id, priority, due_at, clinic_id",
+                        "due_at, id LIMIT ?)" QUEUE_CLAIM_RETURNING,
                         bind_int(now + n->lease_seconds), bind_text(n->worker_id), bind_int(now),
                         bind_int(groups[g].clinic_id), bind_int(now), bind_int(groups[g].clinic_id),
                         bind_text(groups[g].channel), bind_int(take)) < 0)
             goto fail;
-        while ((r = store_next(st, err)) == 1 && got < max) {
-            cl[got].id = store_int(st, 0);
-            cl[got].priority = store_int(st, 1);
-            cl[got].due_at = store_int(st, 2);
-            cl[got].clinic_id = store_int(st, 3);
-            got++;
-        }
+        while ((r = store_next(st, err)) == 1 && got < max)
+            queue_claimed_row(st, &cl[got++]);
         store_done(st);
         if (r < 0)
             goto fail;
@@ -980,12 +999,17 @@ static int queue_claim_sqlite(nudge *n, struct claimed *cl, int max, nudge_err *
         int r = queue_claim_sqlite_round(n, cl, got, max, skip, sizeof skip, &more, err);
         if (r < 0) {
             store_rollback(n->db);
+            while (got > 0)
+                queue_claimed_free(&cl[--got]);
             return -1;
         }
         got = r;
     }
-    if (store_commit(n->db, err) < 0)
+    if (store_commit(n->db, err) < 0) {
+        while (got > 0)
+            queue_claimed_free(&cl[--got]);
         return -1;
+    }
     return got;
 }
 
@@ -1081,16 +1105,28 @@ static int queue_claim_pg_round(nudge *n, struct claimed *cl, int want, char *sk
                 err_set(err, NUDGE_ENOMEM, "", "out of memory");
                 goto fail;
             }
-            cl[got++] = (struct claimed){pk[i].id, pk[i].priority, pk[i].due, pk[i].clinic};
+            got++;
         }
-    if (got && (sbuf_add(&ids, "", 1) < 0 ||
-                store_exec(n->db, err,
-                           "UPDATE notification_queue SET status = 'sending', lease_until = ?, "
-                           "lease_owner = ?, handed_at = NULL, updated_at = ? WHERE id = ANY "
-                           "(CAST(string_to_array(?, ',') AS BIGINT[]))",
-                           bind_int(now + n->lease_seconds), bind_text(n->worker_id),
-                           bind_int(now), bind_text(ids.data)) < 0))
-        goto fail;
+    int taken = 0;
+    if (got) {
+        if (sbuf_add(&ids, "", 1) < 0 ||
+            store_query(n->db, &st, err,
+                        "UPDATE notification_queue SET status = 'sending', lease_until = ?, "
+                        "lease_owner = ?, handed_at = NULL, updated_at = ? WHERE id = ANY "
+                        "(CAST(string_to_array(?, ',') AS BIGINT[]))" QUEUE_CLAIM_RETURNING,
+                        bind_int(now + n->lease_seconds), bind_text(n->worker_id),
+                        bind_int(now), bind_text(ids.data)) < 0)
+            goto fail;
+        while (taken < got && (r = store_next(st, err)) == 1)
+            queue_claimed_row(st, &cl[taken++]);
+        store_done(st);
+        if (r < 0) {
+            while (taken > 0)
+                queue_claimed_free(&cl[--taken]);
+            goto fail;
+        }
+    }
+    got = taken;
     sbuf_free(&ids);
     free(pk);
     if (np < want)
@@ -1140,7 +1176,7 @@ static int queue_key_cmp(const void *a, const void *b)
 
 static int queue_record_begin_pg(nudge *n, const queue_outcome *rs, int count, nudge_err *err)
 {
-    int64_t *keys = calloc((size_t)count * 4, sizeof *keys);
+    int64_t *keys = calloc((size_t)count * 4 + 1, sizeof *keys);
     if (!keys)
         return err_set(err, NUDGE_ENOMEM, "", "out of memory");
     int nk = 0;
@@ -1171,6 +1207,59 @@ static int queue_record_begin_pg(nudge *n, const queue_outcome *rs, int count, n
     return 0;
 }
 
+/* The hand-off's marks, inside the caller's transaction. SQLite: a
+ * statement per row, each a few microseconds in process. */
+static int queue_handoff_sqlite(nudge *n, const queue_ref *rows, int count, signed char *handed,
+                                nudge_err *err)
+{
+    int64_t now = clock_now(n);
+    for (int i = 0; i < count; i++) {
+        /* Only under our lease: a row reaped meanwhile is another's now. */
+        if (store_exec(n->db, err,
+                       "UPDATE notification_queue SET handed_at = ? WHERE clinic_id = ? AND "
+                       "id = ? AND status = 'sending' AND lease_owner = ?",
+                       bind_int(now), bind_int(rows[i].clinic_id), bind_int(rows[i].id),
+                       bind_text(n->worker_id)) < 0)
+            return -1;
+        handed[i] = store_changes(n->db) ? 1 : -1;
+    }
+    return 0;
+}
+
+/* PostgreSQL: one statement for the group, a round trip rather than one
+ * a row; the rows returned are those still under our lease. By id alone,
+ * as the claim's UPDATE: ids are unique across clinics. */
+static int queue_handoff_pg(nudge *n, const queue_ref *rows, int count, signed char *handed,
+                            nudge_err *err)
+{
+    struct sbuf ids = {0};
+    for (int i = 0; i < count; i++) {
+        char b[24];
+        int l = snprintf(b, sizeof b, i ? ",%lld" : "%lld", (long long)rows[i].id);
+        handed[i] = -1;
+        if (sbuf_add(&ids, b, (size_t)l) < 0) {
+            sbuf_free(&ids);
+            return err_set(err, NUDGE_ENOMEM, "", "out of memory");
+        }
+    }
+    store_stmt *st;
+    int r = -1;
+    if (sbuf_add(&ids, "", 1) == 0 &&
+        store_query(n->db, &st, err,
+                    "UPDATE notification_queue SET handed_at = ? WHERE id = ANY "
+                    "(CAST(string_to_array(?, ',') AS BIGINT[])) AND status = 'sending' AND "
+                    "lease_owner = ? RETURNING id",
+                    bind_int(clock_now(n)), bind_text(ids.data), bind_text(n->worker_id)) == 0) {
+        while ((r = store_next(st, err)) == 1)
+            for (int i = 0; i < count; i++)
+                if (rows[i].id == store_int(st, 0))
+                    handed[i] = 1;
+        store_done(st);
+    }
+    sbuf_free(&ids);
+    return r < 0 ? -1 : 0;
+}
+
 struct queue_backend {
     const char *engine; /* store_engine's name */
     /* Takes up to max due rows under a lease, within the rate limits. */
@@ -1178,11 +1267,15 @@ struct queue_backend {
     /* Gives back rows whose lease ran out or whose owner died. */
     int (*reap)(nudge *n, int64_t now, const char *owner, int *reaped, nudge_err *err);
     int (*record_begin)(nudge *n, const queue_outcome *rs, int count, nudge_err *err);
+    /* Marks rows handed to their provider, inside the record's transaction. */
+    int (*handoff)(nudge *n, const queue_ref *rows, int count, signed char *handed,
+                   nudge_err *err);
 };
 
 static const struct queue_backend queue_backends[] = {
-    {"sqlite", queue_claim_sqlite, queue_reap_sqlite, queue_record_begin_sqlite},
-    {"postgresql", queue_claim_pg, queue_reap_pg, queue_record_begin_pg},
+    {"sqlite", queue_claim_sqlite, queue_reap_sqlite, queue_record_begin_sqlite,
+     queue_handoff_sqlite},
+    {"postgresql", queue_claim_pg, queue_reap_pg, queue_record_begin_pg, queue_handoff_pg},
 };
 
 static const struct queue_backend *queue_backend_of(nudge *n)
@@ -1194,7 +1287,8 @@ static const struct queue_backend *queue_backend_of(nudge *n)
     return &queue_backends[0];
 }
 
-int queue_claim(nudge *n, queue_ref *rows, int max, nudge_err *err)
+int queue_claim_rows(nudge *n, queue_ref *rows, nudge_notification *msgs, char **data, int max,
+                     nudge_err *err)
 {
     struct claimed *cl = calloc((size_t)max + 1, sizeof *cl);
     if (!cl)
@@ -1204,10 +1298,22 @@ int queue_claim(nudge *n, queue_ref *rows, int max, nudge_err *err)
      * sort, so the batch is sent most urgent first. */
     if (got > 0)
         qsort(cl, (size_t)got, sizeof *cl, claimed_cmp);
-    for (int i = 0; i < got; i++)
+    for (int i = 0; i < got; i++) {
         rows[i] = (queue_ref){cl[i].clinic_id, cl[i].id};
+        if (msgs) {
+            msgs[i] = cl[i].m;
+            data[i] = cl[i].data;
+        } else {
+            queue_claimed_free(&cl[i]);
+        }
+    }
     free(cl);
     return got;
+}
+
+int queue_claim(nudge *n, queue_ref *rows, int max, nudge_err *err)
+{
+    return queue_claim_rows(n, rows, NULL, NULL, max, err);
 }
 
 int queue_reap(nudge *n, int *reaped, nudge_err *err)
@@ -1228,22 +1334,7 @@ int queue_reap(nudge *n, int *reaped, nudge_err *err)
 int queue_handoff(nudge *n, const queue_ref *rows, int count, signed char *handed,
                   nudge_err *err)
 {
-    int64_t now = clock_now(n);
-    if (store_begin_own(n->db, err) < 0)
-        return -1;
-    for (int i = 0; i < count; i++) {
-        /* Only under our lease: a row reaped meanwhile is another's now. */
-        if (store_exec(n->db, err,
-                       "UPDATE notification_queue SET handed_at = ? WHERE clinic_id = ? AND "
-                       "id = ? AND status = 'sending' AND lease_owner = ?",
-                       bind_int(now), bind_int(rows[i].clinic_id), bind_int(rows[i].id),
-                       bind_text(n->worker_id)) < 0) {
-            store_rollback(n->db);
-            return -1;
-        }
-        handed[i] = store_changes(n->db) ? 1 : -1;
-    }
-    return store_commit(n->db, err);
+    return queue_record_batch(n, NULL, 0, rows, count, handed, err);
 }
 
 int queue_unclaim(nudge *n, const queue_ref *rows, int count, nudge_err *err)
@@ -1415,7 +1506,6 @@ static int queue_record_one(nudge *n, queue_outcome *r, nudge_err *err)
         return -1;
     if (!strcmp(status, "sent") &&
         (audit_add(n, m->clinic_id, "send", "notification", m->id, m->template_name, err) < 0 ||
-         consent_usage_count(n, m, err) < 0 ||
          (o->provider_id[0] && delivery_adopt(n, m->id, o->provider_id, err) < 0)))
         return -1;
     if (o->result == CHANNEL_CONFIG && queue_config_alert(n, m, transport, o, err) < 0)
@@ -1430,32 +1520,52 @@ static int queue_record_one(nudge *n, queue_outcome *r, nudge_err *err)
     return 0;
 }
 
-int queue_record_batch(nudge *n, queue_outcome *rs, int count, nudge_err *err)
+int queue_record_batch(nudge *n, queue_outcome *rs, int count, const queue_ref *hand, int nhand,
+                       signed char *handed, nudge_err *err)
 {
-    if (count < 1)
+    if (count < 1 && nhand < 1)
         return 0;
     if (queue_backend_of(n)->record_begin(n, rs, count, err) < 0)
         return -1;
-    for (int i = 0; i < count; i++)
-        if (queue_record_one(n, &rs[i], err) < 0) {
-            store_rollback(n->db);
-            for (int k = 0; k < count; k++)
-                rs[k].recorded = 0;
-            return -1;
-        }
-    if (store_commit(n->db, err) < 0) {
-        for (int k = 0; k < count; k++)
-            rs[k].recorded = 0;
-        return -1;
+    const nudge_notification **sent = calloc((size_t)count + 1, sizeof *sent);
+    int nsent = 0;
+    if (!sent) {
+        err_set(err, NUDGE_ENOMEM, "", "out of memory");
+        goto fail;
     }
+    for (int i = 0; i < count; i++) {
+        if (queue_record_one(n, &rs[i], err) < 0) {
+            free(sent);
+            goto fail;
+        }
+        if (rs[i].recorded && rs[i].o.result == CHANNEL_SENT)
+            sent[nsent++] = rs[i].m;
+    }
+    /* The month's usage: per clinic and channel, not per message. */
+    int used = nsent ? consent_usage_count(n, sent, nsent, err) : 0;
+    free(sent);
+    if (used < 0)
+        goto fail;
+    if (nhand > 0 && queue_backend_of(n)->handoff(n, hand, nhand, handed, err) < 0)
+        goto fail;
+    if (store_commit(n->db, err) < 0)
+        goto failed;
     return 0;
+fail:
+    store_rollback(n->db);
+failed:
+    for (int k = 0; k < count; k++)
+        rs[k].recorded = 0;
+    for (int k = 0; k < nhand; k++)
+        handed[k] = 0;
+    return -1;
 }
 
 int queue_record(nudge *n, const nudge_notification *m, const char *transport,
                  const channel_outcome *o, int *retried, nudge_err *err)
 {
     queue_outcome r = {.m = m, .transport = transport, .o = *o};
-    int rc = queue_record_batch(n, &r, 1, err);
+    int rc = queue_record_batch(n, &r, 1, NULL, 0, NULL, err);
     *retried = r.retried;
     if (rc == 0 && !r.recorded)
         return err_set(err, NUDGE_ECONFLICT, "lease", "lost the lease on notification %lld",

@@ -5,11 +5,25 @@
  * on. Prepared statements are cached by SQL text (a hash table that never
  * evicts), because the domain layer runs the same few hundred statements
  * over and over in the dispatcher's and the API's hot loops.
+ *
+ * store_notify/store_wait reach the waiters of the same database file in
+ * this process (a worker beside the API in `nudge serve`, an embedder's
+ * dispatcher thread): each waiting connection has an eventfd, and a
+ * notify's commit writes to every one of its file's, so the worker wakes
+ * at once instead of at its next poll. Other processes still poll.
  */
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
 #include <sqlite3.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "store/store.h"
 #include "util.h"
@@ -46,6 +60,14 @@ typedef struct sqlite_store {
     int64_t wal_frames; /* after the last commit, when wal_manual installed the hook */
     int reading; /* a read scope's BEGIN is open (store_read_begin) */
     sqlite3_stmt *ctl[4]; /* lite_ctl_sql's statements, prepared on first use */
+    /* In-process wake-ups (lite_notify, lite_wait): the file as realpath
+     * names it, this connection's eventfd once it has waited (-1 before),
+     * and a notify waiting for its transaction's commit. */
+    char *file;
+    int wake_fd;
+    int wake_pending;
+    int writing;          /* a BEGIN IMMEDIATE of ours is open */
+    double busy_since_ms; /* when the busy handler's wait began */
 } sqlite_store;
 
 struct store_stmt {
@@ -235,6 +257,9 @@ static void lite_finalize(store_stmt *h)
     free(h);
 }
 
+static void lite_wake_after(sqlite_store *ls, int rc);
+static void lite_busy_install(sqlite_store *ls);
+
 static int lite_exec_script(store *s, const char *sql)
 {
     lite_read_stop(lite(s)); /* BEGIN IMMEDIATE, DDL: writes, never in a read scope */
@@ -242,6 +267,7 @@ static int lite_exec_script(store *s, const char *sql)
     if (rc == -2)
         rc = sqlite3_exec(lite(s)->db, sql, NULL, NULL, NULL);
     lite(s)->last_rc = rc;
+    lite_wake_after(lite(s), rc);
     return rc == SQLITE_OK ? 0 : -1;
 }
 
@@ -249,7 +275,9 @@ static int lite_exec_script(store *s, const char *sql)
  * read then deadlock upgrading to write. */
 static int lite_begin(store *s)
 {
-    return lite_exec_script(s, "BEGIN IMMEDIATE");
+    int rc = lite_exec_script(s, "BEGIN IMMEDIATE");
+    lite(s)->writing = rc == 0;
+    return rc;
 }
 
 static int64_t lite_changes(store *s)
@@ -312,9 +340,9 @@ static int lite_checkpoint(store *s, int mode)
     int log = 0, done = 0;
     /* Never waits for a reader (which may be a caller waiting on this
      * very group): BUSY, and the next group tries again. */
-    sqlite3_busy_timeout(ls->db, 0);
+    sqlite3_busy_handler(ls->db, NULL, NULL);
     int rc = sqlite3_wal_checkpoint_v2(ls->db, NULL, mode, &log, &done);
-    sqlite3_busy_timeout(ls->db, LITE_BUSY_MS);
+    lite_busy_install(ls);
     ls->last_rc = rc;
     if (rc == SQLITE_OK && mode == SQLITE_CHECKPOINT_TRUNCATE)
         ls->wal_frames = 0;
@@ -361,10 +389,13 @@ static int lite_backup(store *s, const char *path, int restore, char *msg, size_
     return rc == SQLITE_OK ? 0 : -1;
 }
 
+static void lite_wake_close(sqlite_store *ls);
+
 static void lite_close(store *s)
 {
     sqlite_store *ls = lite(s);
     lite_read_stop(ls);
+    lite_wake_close(ls);
     for (int b = 0; b < LITE_BUCKETS; b++)
         for (struct lite_text *t = ls->bucket[b], *nt; t; t = nt) {
             nt = t->next;
@@ -376,6 +407,146 @@ static void lite_close(store *s)
         sqlite3_finalize(ls->ctl[i]);
     sqlite3_close(ls->db);
     free(ls);
+}
+
+/* ---- wake-ups in this process ----
+ * The registry holds the connections that have waited, by file. A notify
+ * inside a transaction is kept until the transaction ends (a rollback
+ * wakes too: a waiter woken for nothing ticks once and waits again,
+ * while a waiter not woken would sleep through work). An eventfd keeps a
+ * wake-up that comes while its connection is busy ticking, so the next
+ * wait returns at once: nothing is lost between a tick and its wait. */
+struct lite_waker {
+    struct lite_waker *next;
+    sqlite_store *ls;
+};
+static pthread_mutex_t lite_wake_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct lite_waker *lite_wakers;
+
+static void lite_wake_file(const char *file)
+{
+    uint64_t one = 1;
+    pthread_mutex_lock(&lite_wake_mu);
+    for (struct lite_waker *w = lite_wakers; w; w = w->next)
+        if (w->ls->file && !strcmp(w->ls->file, file) && write(w->ls->wake_fd, &one, sizeof one) < 0) {
+            /* EAGAIN: its counter is full, so it is woken already */
+        }
+    pthread_mutex_unlock(&lite_wake_mu);
+}
+
+/* The write lock let go in this process: connections waiting for it (in
+ * lite_busy) try again at once rather than after SQLite's sleep of up to
+ * 100 ms, which a worker's commits beside the API's group commits made
+ * the common case (bench/steady.c). A lock another process holds is
+ * polled every millisecond, to the same LITE_BUSY_MS. */
+static pthread_cond_t lite_unlock_cv = PTHREAD_COND_INITIALIZER;
+static unsigned long lite_unlock_gen;
+
+static double lite_mono_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+static int lite_busy(void *ctx, int count)
+{
+    sqlite_store *ls = ctx;
+    double now = lite_mono_ms();
+    if (count == 0)
+        ls->busy_since_ms = now;
+    else if (now - ls->busy_since_ms >= LITE_BUSY_MS)
+        return 0;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += 1000000;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&lite_wake_mu);
+    unsigned long gen = lite_unlock_gen;
+    while (gen == lite_unlock_gen &&
+           pthread_cond_timedwait(&lite_unlock_cv, &lite_wake_mu, &until) == 0)
+        ;
+    pthread_mutex_unlock(&lite_wake_mu);
+    return 1;
+}
+
+static void lite_busy_install(sqlite_store *ls)
+{
+    sqlite3_busy_handler(ls->db, lite_busy, ls);
+}
+
+static void lite_wake_after(sqlite_store *ls, int rc)
+{
+    (void)rc;
+    if (ls->writing && sqlite3_get_autocommit(ls->db)) {
+        ls->writing = 0;
+        pthread_mutex_lock(&lite_wake_mu);
+        lite_unlock_gen++;
+        pthread_cond_broadcast(&lite_unlock_cv);
+        pthread_mutex_unlock(&lite_wake_mu);
+    }
+    if (ls->wake_pending && ls->file && sqlite3_get_autocommit(ls->db)) {
+        ls->wake_pending = 0;
+        lite_wake_file(ls->file);
+    }
+}
+
+static void lite_wake_close(sqlite_store *ls)
+{
+    pthread_mutex_lock(&lite_wake_mu);
+    for (struct lite_waker **p = &lite_wakers; *p; p = &(*p)->next)
+        if ((*p)->ls == ls) {
+            struct lite_waker *w = *p;
+            *p = w->next;
+            free(w);
+            break;
+        }
+    pthread_mutex_unlock(&lite_wake_mu);
+    if (ls->wake_fd >= 0)
+        close(ls->wake_fd);
+    free(ls->file);
+}
+
+static int lite_notify(store *s, const char *topic)
+{
+    sqlite_store *ls = lite(s);
+    (void)topic; /* one topic is all nudge has: every waiter is a worker */
+    ls->wake_pending = 1;
+    lite_wake_after(ls, SQLITE_OK); /* outside a transaction: now */
+    return 0;
+}
+
+/* 1 woken, 0 after timeout_ms or a signal, -1 no eventfd. A connection
+ * hears the notifies from its first wait on, as a PostgreSQL LISTEN. */
+static int lite_wait(store *s, const char *topic, int timeout_ms)
+{
+    sqlite_store *ls = lite(s);
+    (void)topic;
+    if (ls->wake_fd < 0) {
+        struct lite_waker *w = calloc(1, sizeof *w);
+        int fd = w ? eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC) : -1;
+        if (fd < 0) {
+            free(w);
+            return -1;
+        }
+        w->ls = ls;
+        pthread_mutex_lock(&lite_wake_mu);
+        ls->wake_fd = fd;
+        w->next = lite_wakers;
+        lite_wakers = w;
+        pthread_mutex_unlock(&lite_wake_mu);
+    }
+    struct pollfd p = {.fd = ls->wake_fd, .events = POLLIN};
+    int r = poll(&p, 1, timeout_ms);
+    if (r < 0)
+        return errno == EINTR ? 0 : -1;
+    uint64_t v;
+    if (r > 0 && read(ls->wake_fd, &v, sizeof v) < 0 && errno != EAGAIN)
+        return -1;
+    return r > 0;
 }
 
 static const struct store_ops sqlite_ops = {
@@ -406,6 +577,8 @@ static const struct store_ops sqlite_ops = {
     .checkpoint = lite_checkpoint,
     .file_name = lite_file_name,
     .read = lite_read,
+    .notify = lite_notify,
+    .wait = lite_wait,
 };
 _Static_assert(STORE_CKPT_PASSIVE == SQLITE_CHECKPOINT_PASSIVE &&
                    STORE_CKPT_TRUNCATE == SQLITE_CHECKPOINT_TRUNCATE,
@@ -447,6 +620,7 @@ int store_sqlite_open(const char *url, store **out, nudge_err *err)
     if (!ls)
         return err_set(err, NUDGE_ENOMEM, "", "out of memory");
     ls->base.ops = &sqlite_ops;
+    ls->wake_fd = -1;
     int rc = sqlite3_open_v2(path, &ls->db,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                              NULL);
@@ -457,7 +631,13 @@ int store_sqlite_open(const char *url, store **out, nudge_err *err)
         free(ls);
         return -1;
     }
-    sqlite3_busy_timeout(ls->db, LITE_BUSY_MS);
+    /* Named as every handle of the file names it, once it exists. */
+    char real[PATH_MAX];
+    if (!(ls->file = strdup(realpath(path, real) ? real : path))) {
+        lite_close(&ls->base);
+        return err_set(err, NUDGE_ENOMEM, "", "out of memory");
+    }
+    lite_busy_install(ls);
     if (lite_exec_script(&ls->base, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;") ||
         lite_exec_script(&ls->base, sync)) {
         err_set(err, NUDGE_ESTORE, "db", "cannot use database %s: %s", path,

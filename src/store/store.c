@@ -357,8 +357,8 @@ int store_wait(store *s, const char *topic, int timeout_ms, nudge_err *err)
         int r = s->ops->wait(s, topic, timeout_ms);
         return r < 0 ? store_fail(s, err) : r;
     }
-    /* Nobody can wake a SQLite reader: the poll is all there is. A signal
-     * cuts the sleep short, so a stopping daemon does not wait it out. */
+    /* An engine that cannot wake anyone: the poll is all there is. A
+     * signal cuts the sleep short, so a stopping daemon does not wait it out. */
     struct timespec ts = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
     return 0;

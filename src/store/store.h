@@ -260,7 +260,8 @@ void store_rollback(store *s);
  * transaction is alone anyway). Nested, it is a plain store_begin.
  * store_notify wakes the workers waiting in store_wait on the same topic
  * when the transaction commits; store_wait returns 1 when woken, 0 after
- * timeout_ms (SQLite: always, after sleeping), early on a signal. */
+ * timeout_ms, early on a signal. SQLite wakes only the waiters of the same
+ * file in this process (sqlite.c); a worker in another process polls. */
 int store_begin_own(store *s, nudge_err *err);
 int store_lock(store *s, int64_t key, nudge_err *err);
 /* The writers' lock every plain store_begin takes alone on PostgreSQL

@@ -1,0 +1,177 @@
+/*
+ * steady.c: issue 16's latency at a steady rate: "at a steady 2,000/s,
+ * enqueue to send start p99 <= 5 ms". One process, as `nudge serve` is:
+ * the main thread enqueues one job at a time at RATE a second through the
+ * library (its own handle, the group committer's path), and a dispatcher
+ * thread on a second handle of the same file ticks and waits (nudge_wait)
+ * between ticks, as a worker's loop does. The channel is a no-op C API
+ * channel (nudge_channel_register) that notes when each send starts.
+ * Per job: from just before its nudge_enqueue call to its send's start,
+ * both CLOCK_MONOTONIC. Not a test.
+ *
+ *   build/bench/steady [-n N] [-r RATE] [-d DB]
+ *
+ * Setup (timed apart): a scratch SQLite file in /tmp (or -d URL, an empty
+ * database), the benchmarks' clinic (bench/common.h), 100 patients.
+ * Checks: every job was sent once. Prints one JSON line like burn.c's.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common.h"
+
+struct stamp {
+    int64_t id;
+    double ms;
+};
+
+static const char *g_db;
+static struct stamp *g_sent;
+static atomic_int g_nsent, g_over;
+static int g_n;
+static volatile int g_stop;
+
+static void die(const char *what, const nudge_err *e)
+{
+    bench_die("steady", what, e);
+}
+
+static int noop_send(void *ctx, const nudge_outgoing *m, nudge_send_outcome *out)
+{
+    (void)ctx;
+    double t = bench_ms();
+    int k = atomic_fetch_add(&g_nsent, 1);
+    if (k < g_n)
+        g_sent[k] = (struct stamp){m->id, t};
+    else
+        atomic_fetch_add(&g_over, 1);
+    out->result = NUDGE_SENT;
+    return 0;
+}
+
+static const nudge_channel_ops noop_ops = {.send = noop_send};
+
+static nudge *open_handle(void)
+{
+    return bench_open("steady", (nudge_config){.db = g_db}, &noop_ops);
+}
+
+/* The worker's loop (cli/run.c's): a tick, then a wait that ends when
+ * work is enqueued, or after a second. */
+static void *dispatcher(void *arg)
+{
+    nudge *n = arg;
+    nudge_err e = {0};
+    while (!g_stop) {
+        nudge_tick_stats st;
+        if (nudge_tick(n, &st, &e) < 0)
+            die("tick", &e);
+        if (!g_stop && nudge_wait(n, 1000, &e) < 0)
+            die("wait", &e);
+    }
+    return NULL;
+}
+
+static int stamp_cmp(const void *a, const void *b)
+{
+    const struct stamp *x = a, *y = b;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+int main(int argc, char **argv)
+{
+    int rate = 2000, opt;
+    char path[128] = "";
+    g_n = 10000;
+    while ((opt = getopt(argc, argv, "n:r:d:")) != -1) {
+        switch (opt) {
+        case 'n': g_n = atoi(optarg); break;
+        case 'r': rate = atoi(optarg); break;
+        case 'd': g_db = optarg; break;
+        default:
+            fprintf(stderr, "usage: steady [-n N] [-r RATE] [-d DB]\n");
+            return 2;
+        }
+    }
+    if (g_n < 1 || rate < 1)
+        die("options", NULL);
+    g_db = bench_db(g_db, path, sizeof path, "steady");
+
+    double t_setup = bench_ms();
+    nudge *api = open_handle();
+    nudge_err e = {0};
+    enum { PATIENTS = 100 };
+    int64_t pid[PATIENTS];
+    int64_t clinic = bench_noop_clinic("steady", api, PATIENTS, pid);
+    nudge *worker = open_handle();
+    g_sent = calloc((size_t)g_n, sizeof *g_sent);
+    struct stamp *enq = calloc((size_t)g_n, sizeof *enq);
+    double *lat = calloc((size_t)g_n, sizeof *lat);
+    if (!g_sent || !enq || !lat)
+        die("memory", NULL);
+    pthread_t t;
+    pthread_create(&t, NULL, dispatcher, worker);
+    double setup_s = (bench_ms() - t_setup) / 1e3;
+
+    /* ---- measured: N jobs, the k-th enqueued at t0 + k / RATE ---- */
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double start = bench_ms(), late = 0;
+    for (int k = 0; k < g_n; k++) {
+        long long at = (long long)t0.tv_nsec + (long long)k * 1000000000LL / rate;
+        struct timespec due = {t0.tv_sec + (time_t)(at / 1000000000LL), (long)(at % 1000000000LL)};
+        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &due, NULL) != 0)
+            ;
+        nudge_send s = {.patient_id = pid[k % PATIENTS], .template_name = "prescription_ready",
+                        .channel = "sms", .priority = NUDGE_NORMAL};
+        double a = bench_ms();
+        double behind = a - start - (double)k * 1e3 / rate;
+        if (behind > late)
+            late = behind;
+        if (nudge_enqueue(api, clinic, &s, &enq[k].id, NULL, &e) < 0)
+            die("enqueue", &e);
+        enq[k].ms = a;
+    }
+    double enq_s = (bench_ms() - start) / 1e3;
+    /* The last sends: the dispatcher was woken for each; a minute at most. */
+    for (int w = 0; atomic_load(&g_nsent) < g_n && w < 60000; w++) {
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+    }
+    g_stop = 1;
+    pthread_join(t, NULL);
+
+    int sent = atomic_load(&g_nsent), matched = 0;
+    if (sent > g_n)
+        sent = g_n;
+    qsort(g_sent, (size_t)sent, sizeof *g_sent, stamp_cmp);
+    qsort(enq, (size_t)g_n, sizeof *enq, stamp_cmp);
+    for (int i = 0, j = 0; i < g_n && j < sent;) {
+        if (enq[i].id < g_sent[j].id)
+            i++;
+        else if (enq[i].id > g_sent[j].id)
+            j++;
+        else
+            lat[matched++] = g_sent[j++].ms - enq[i++].ms;
+    }
+    int ok = matched == g_n && atomic_load(&g_over) == 0;
+    printf("{\"peer\":\"nudge\",\"durability\":\"%s\",\"workload\":\"steady\",\"jobs\":%d,"
+           "\"rate\":%d,\"enqueue_per_s\":%.0f,\"behind_ms\":%.1f,\"p50_ms\":%.2f,"
+           "\"p99_ms\":%.2f,\"max_ms\":%.2f,\"setup_s\":%.2f,\"exactly_once\":%s}\n",
+           bench_durability(g_db), g_n, rate, g_n / enq_s, late,
+           matched ? bench_pct(lat, matched, 50) : 0, matched ? bench_pct(lat, matched, 99) : 0,
+           matched ? bench_pct(lat, matched, 100) : 0, setup_s, ok ? "true" : "false");
+    nudge_close(worker);
+    nudge_close(api);
+    if (g_db == path)
+        bench_scratch_remove(path);
+    free(g_sent);
+    free(enq);
+    free(lat);
+    return ok ? 0 : 1;
+}
