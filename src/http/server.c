@@ -460,7 +460,86 @@ int http_ok(http_req *r, int status, json_t *body)
     r->status = status;
     json_decref(r->out);
     r->out = body;
+    free(r->text);
+    r->text = NULL;
     return 0;
+}
+
+int http_ok_text(http_req *r, int status, codec_buf *b)
+{
+    http_ok(r, status, NULL);
+    r->text = b->p ? b->p : codec_strdup("null");
+    *b = (codec_buf){0};
+    return 0;
+}
+
+/* The bytes of the top-level member `name`'s value in the JSON object
+ * text t (an answer codec_text wrote): its start in *at, its length
+ * returned; 0 when there is no such member. */
+static size_t member_find(const char *t, const char *name, size_t *at)
+{
+    size_t nl = strlen(name), key = 0, val = 0;
+    int depth = 0, in_str = 0, is_key = 0, match = 0;
+    for (size_t i = 0; t[i]; i++) {
+        char c = t[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"') {
+                in_str = 0;
+                if (is_key)
+                    match = i - key == nl && !memcmp(t + key, name, nl);
+            }
+            continue;
+        }
+        if (c == '"') {
+            in_str = 1;
+            key = i + 1;
+        } else if (c == '{' || c == '[') {
+            is_key = ++depth == 1;
+        } else if (c == ':' && depth == 1) {
+            is_key = 0;
+            val = i + 1;
+        } else if ((c == ',' || c == '}' || c == ']') && depth == 1 && match) {
+            *at = val;
+            return i - val;
+        } else if (c == ',' && depth == 1) {
+            is_key = 1;
+        } else if (c == '}' || c == ']') {
+            is_key = 0;
+            depth--;
+        }
+        if (depth == 1 && (c == ',' || c == '{'))
+            match = 0;
+    }
+    return 0;
+}
+
+void http_add_member(http_req *r, const char *name, const char *json, size_t len)
+{
+    if (json_is_object(r->out)) {
+        json_object_set_new(r->out, name, json_loadb(json, len, JSON_DECODE_ANY, NULL));
+        return;
+    }
+    size_t n = r->text ? strlen(r->text) : 0, at = 0, old;
+    if (n < 2 || r->text[n - 1] != '}')
+        return;
+    codec_buf b = {0};
+    if ((old = member_find(r->text, name, &at))) { /* replaced where it stands, as a tree's is */
+        codec_put(&b, r->text, at);
+        codec_put(&b, json, len);
+        codec_put(&b, r->text + at + old, n - at - old);
+    } else { /* "{...}" becomes "{...,"name":json}" */
+        codec_put(&b, r->text, n - 1);
+        if (n > 2)
+            codec_put(&b, ",", 1);
+        codec_put_str(&b, name);
+        codec_put(&b, ":", 1);
+        codec_put(&b, json, len);
+        codec_put(&b, "}", 1);
+    }
+    free(r->text);
+    r->text = b.p;
 }
 
 int http_problem(http_req *r, int status, const char *title, const char *detail,
@@ -713,7 +792,8 @@ static int run_once(void *ctx, int *code, char **answer)
     o->rt->fn(r);
     if (r->status < 200 || r->status >= 300)
         return -1;
-    json_t *saved = json_pack("{s:O?, s:s, s:s}", "body", r->out, "etag", r->etag, "location",
+    json_t *body = r->text ? json_loads(r->text, 0, NULL) : json_incref(r->out);
+    json_t *saved = json_pack("{s:o?, s:s, s:s}", "body", body, "etag", r->etag, "location",
                               r->location);
     *answer = json_dumps(saved, JSON_COMPACT);
     json_decref(saved);
@@ -856,6 +936,10 @@ static enum MHD_Result send_response(struct MHD_Connection *c, http_req *r)
 {
     char *text = r->raw;
     r->raw = NULL;
+    if (!text) {
+        text = r->text;
+        r->text = NULL;
+    }
     if (!text)
         text = r->out ? json_dumps(r->out, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
     if (!text && !(text = calloc(1, 1)))
@@ -933,6 +1017,7 @@ static enum MHD_Result finish(http_server *s, struct MHD_Connection *c, conn_ctx
             log_line(s, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
     }
     json_decref(r->out);
+    free(r->text);
     return ret;
 }
 
