@@ -92,30 +92,45 @@ int codec_utf8_ok(const char *s, size_t len)
  * them equal), and codec_out parses it back for the few callers that edit
  * a tree. */
 
-void codec_put(codec_buf *b, const char *s, size_t n)
+static void codec_grow(codec_buf *b, size_t n)
 {
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        b->p = codec_oom(realloc(b->p, cap));
-        b->cap = cap;
-    }
+    size_t cap = b->cap ? b->cap : 1024;
+    while (cap < b->len + n + 1)
+        cap *= 2;
+    b->p = codec_oom(realloc(b->p, cap));
+    b->cap = cap;
+}
+
+/* Called for every few bytes of an answer: the growth kept out of line. */
+static inline void put(codec_buf *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap)
+        codec_grow(b, n);
     memcpy(b->p + b->len, s, n);
     b->len += n;
     b->p[b->len] = 0;
 }
 
+void codec_put(codec_buf *b, const char *s, size_t n)
+{
+    put(b, s, n);
+}
+
 static void put_s(codec_buf *b, const char *s)
 {
-    codec_put(b, s, strlen(s));
+    put(b, s, strlen(s));
 }
 
 void codec_put_int(codec_buf *b, int64_t v)
 {
-    char buf[24];
-    int n = snprintf(buf, sizeof buf, "%" PRId64, v);
-    codec_put(b, buf, (size_t)n);
+    char buf[24], *w = buf + sizeof buf;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do
+        *--w = (char)('0' + u % 10);
+    while (u /= 10);
+    if (v < 0)
+        *--w = '-';
+    put(b, w, (size_t)(buf + sizeof buf - w));
 }
 
 static void put_u(codec_buf *b, unsigned cp)
@@ -123,7 +138,7 @@ static void put_u(codec_buf *b, unsigned cp)
     static const char hex[] = "0123456789ABCDEF";
     char e[6] = {'\\', 'u', hex[cp >> 12 & 15], hex[cp >> 8 & 15], hex[cp >> 4 & 15],
                  hex[cp & 15]};
-    codec_put(b, e, sizeof e);
+    put(b, e, sizeof e);
 }
 
 /* A JSON string for any n bytes, ASCII only (\uXXXX, a surrogate pair past
@@ -132,12 +147,12 @@ static void put_u(codec_buf *b, unsigned cp)
 void codec_put_strn(codec_buf *b, const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s, *end = p + n;
-    codec_put(b, "\"", 1);
+    put(b, "\"", 1);
     while (p < end) {
         const unsigned char *run = p;
         while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
             p++;
-        codec_put(b, (const char *)run, (size_t)(p - run));
+        put(b, (const char *)run, (size_t)(p - run));
         if (p == end)
             break;
         unsigned c = *p;
@@ -150,7 +165,7 @@ void codec_put_strn(codec_buf *b, const char *s, size_t n)
                           : c == '\t' ? "\\t"
                                       : NULL;
         if (esc) {
-            codec_put(b, esc, 2);
+            put(b, esc, 2);
             p++;
             continue;
         }
@@ -177,7 +192,7 @@ void codec_put_strn(codec_buf *b, const char *s, size_t n)
         }
         p += k;
     }
-    codec_put(b, "\"", 1);
+    put(b, "\"", 1);
 }
 
 void codec_put_str(codec_buf *b, const char *s)
@@ -340,9 +355,11 @@ void codec_text(codec_buf *b, const nudge_field *fs, const void *rec, const char
     for (const nudge_field *f = fs; f->name; f++) {
         if (f->flags & NUDGE_F_HIDDEN)
             continue;
-        put_s(b, sep);
-        codec_put_str(b, f->name);
-        codec_put(b, ":", 1);
+        /* The tables' names are plain identifiers: nothing to escape. */
+        put(b, sep, 1);
+        put(b, "\"", 1);
+        put_s(b, f->name);
+        put(b, "\":", 2);
         field_put(b, f, (const char *)rec + f->offset, tz);
         sep = ",";
     }
