@@ -49,6 +49,11 @@
 #define HTTP_LINE_MS 2000
 /* Longer URLs are answered 414: every route is far shorter. */
 #define HTTP_MAX_URL 8192
+/* libmicrohttpd's memory per connection (the request's head; bodies are
+ * read by on_request): room for a URL past HTTP_MAX_URL and its headers.
+ * It zeroes the whole of it after every request, so more costs every
+ * request (128 KiB was 5% of a GET's CPU). */
+#define HTTP_CONN_MEMORY (32 * 1024)
 /* The kernel's TCP_CLOSE_WAIT (netinet/tcp.h has it, but clashes with
  * linux/tcp.h, whose tcp_info has the received-bytes count). */
 #define HTTP_TCP_CLOSE_WAIT 8
@@ -108,7 +113,10 @@ struct http_server {
     pthread_mutex_t log_mu, out_mu;
     char *log_buf, *log_spare;
     size_t log_len;
-    atomic_int handling; /* requests inside handle(): none, the log is written at once */
+    /* requests from handle() to their log line: the last one out writes
+     * the log, so a quiet server's is up to date and a busy one's is
+     * written once for many requests */
+    atomic_int handling;
 };
 
 typedef struct conn_ctx {
@@ -990,7 +998,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
  * of it can break or forge a line. Never bodies, names or secrets: the
  * path holds ids only, the key its public prefix. */
 static enum MHD_Result finish(http_server *s, struct MHD_Connection *c, conn_ctx *cx,
-                              http_req *r)
+                              http_req *r, int counted)
 {
     conn_phase_set(s, c, PH_BUSY);
     metrics_count(r->route, r->status);
@@ -1018,6 +1026,8 @@ static enum MHD_Result finish(http_server *s, struct MHD_Connection *c, conn_ctx
     }
     json_decref(r->out);
     free(r->text);
+    if (counted && atomic_fetch_sub(&s->handling, 1) == 1 && s->cfg.access_log)
+        log_flush(s); /* the last request out writes the lines the others left */
     return ret;
 }
 
@@ -1042,7 +1052,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             char d[96];
             snprintf(d, sizeof d, "the URL is longer than %d bytes", HTTP_MAX_URL);
             http_problem(&r, 414, "URI too long", d, "url");
-            return finish(s, c, cx, &r);
+            return finish(s, c, cx, &r, 0);
         }
         conn_phase_set(s, c, PH_BODY);
         return MHD_YES;
@@ -1064,6 +1074,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     r.body = cx->body ? cx->body : "";
     r.body_len = cx->body_len;
+    int counted = 0; /* in s->handling until its log line is written */
     if (cx->too_big) {
         char d[96];
         snprintf(d, sizeof d, "the body is larger than %zu bytes", s->cfg.max_body);
@@ -1076,9 +1087,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         conn_phase_set(s, c, PH_BUSY);
         atomic_fetch_add(&s->handling, 1);
         handle(s, &r);
-        atomic_fetch_sub(&s->handling, 1);
+        counted = 1;
     }
-    return finish(s, c, cx, &r);
+    return finish(s, c, cx, &r, counted);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -1189,7 +1200,7 @@ int http_start(const http_config *cfg, http_server **out, nudge_err *err)
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->cfg.threads, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)s->cfg.nudge.http_idle_timeout, MHD_OPTION_CONNECTION_LIMIT, hard,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)s->cfg.nudge.http_max_per_client,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)128 * 1024, MHD_OPTION_URI_LOG_CALLBACK,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY, MHD_OPTION_URI_LOG_CALLBACK,
         on_uri, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_NOTIFY_COMPLETED,
         on_completed, s, MHD_OPTION_UNESCAPE_CALLBACK, http_unescape, NULL, MHD_OPTION_END);
     if (s->d && pthread_create(&s->guard, NULL, guard_run, s) == 0)

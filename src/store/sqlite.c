@@ -58,6 +58,21 @@ static sqlite_store *lite(store *s)
     return (sqlite_store *)s;
 }
 
+static int lite_prepare(store *s, const char *sql, store_stmt **out);
+static void lite_finalize(store_stmt *h);
+
+/* A read scope's BEGIN and COMMIT run on every API request: compiled once
+ * and kept in the statement cache, not parsed again by sqlite3_exec. */
+static int lite_run(sqlite_store *ls, const char *sql)
+{
+    store_stmt *h;
+    if (lite_prepare(&ls->base, sql, &h) < 0)
+        return SQLITE_ERROR;
+    int rc = sqlite3_step(h->st);
+    lite_finalize(h);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
 /* Ends a read scope: its snapshot is let go before anything writes. */
 static void lite_read_stop(sqlite_store *ls)
 {
@@ -65,8 +80,7 @@ static void lite_read_stop(sqlite_store *ls)
         ls->reading = 0;
         /* COMMIT runs even with SELECTs pending; should it fail, nothing
          * was written to keep: what follows must not run inside it. */
-        if (sqlite3_exec(ls->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK &&
-            !sqlite3_get_autocommit(ls->db))
+        if (lite_run(ls, "COMMIT") != SQLITE_OK && !sqlite3_get_autocommit(ls->db))
             sqlite3_exec(ls->db, "ROLLBACK", NULL, NULL, NULL);
     }
 }
@@ -81,7 +95,7 @@ static int lite_read(store *s, int begin)
     }
     if (ls->reading || !sqlite3_get_autocommit(ls->db))
         return 0;
-    int rc = sqlite3_exec(ls->db, "BEGIN", NULL, NULL, NULL);
+    int rc = lite_run(ls, "BEGIN");
     ls->reading = rc == SQLITE_OK;
     return rc == SQLITE_OK ? 0 : -1;
 }
