@@ -200,13 +200,16 @@ static void conn_phase_set(http_server *s, struct MHD_Connection *c, conn_phase 
     http_conn *hc = conn_of(c);
     if (!hc)
         return;
+    /* The socket's count is read before the lock every thread takes:
+     * a system call under it held up the other threads' requests. */
+    uint64_t rx = ph == PH_READY ? conn_rx(hc->fd, NULL) : 0;
     pthread_mutex_lock(&s->mu);
     int64_t now = mono_ms();
     /* A head's time counts from the request's first byte, when the guard
      * saw it come. */
     conn_enter(s, hc, ph, ph == PH_HEAD && hc->phase == PH_LINE ? hc->since : now);
     if (ph == PH_READY)
-        hc->rx_mark = conn_rx(hc->fd, NULL);
+        hc->rx_mark = rx;
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -1000,7 +1003,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 static enum MHD_Result finish(http_server *s, struct MHD_Connection *c, conn_ctx *cx,
                               http_req *r, int counted)
 {
-    conn_phase_set(s, c, PH_BUSY);
+    if (!counted) /* a counted request is being answered since on_request */
+        conn_phase_set(s, c, PH_BUSY);
     metrics_count(r->route, r->status);
     enum MHD_Result ret = send_response(c, r);
     if (s->cfg.access_log) {
