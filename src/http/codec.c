@@ -141,19 +141,24 @@ static void put_u(codec_buf *b, unsigned cp)
     put(b, e, sizeof e);
 }
 
-/* A JSON string for any n bytes, ASCII only (\uXXXX, a surrogate pair past
- * the BMP): bytes that are not valid UTF-8 become U+FFFD, as a NULL from
- * jansson would otherwise silently drop the key. */
-void codec_put_strn(codec_buf *b, const char *s, size_t n)
+/* A JSON string, ASCII only (\uXXXX, a surrogate pair past the BMP):
+ * bytes that are not valid UTF-8 become U+FFFD, as a NULL from jansson
+ * would otherwise silently drop the key. end NULL: up to the NUL, found
+ * by the same scan (no strlen first: every value of every answer). */
+static void put_string(codec_buf *b, const char *s, const char *end)
 {
-    const unsigned char *p = (const unsigned char *)s, *end = p + n;
+    const unsigned char *p = (const unsigned char *)s, *e = (const unsigned char *)end;
     put(b, "\"", 1);
-    while (p < end) {
+    for (;;) {
         const unsigned char *run = p;
-        while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
-            p++;
+        if (e)
+            while (p < e && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+                p++;
+        else
+            while (*p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+                p++;
         put(b, (const char *)run, (size_t)(p - run));
-        if (p == end)
+        if (e ? p == e : !*p)
             break;
         unsigned c = *p;
         const char *esc = c == '"'    ? "\\\""
@@ -174,8 +179,9 @@ void codec_put_strn(codec_buf *b, const char *s, size_t n)
             p++;
             continue;
         }
+        /* A NUL ends a sequence early here: it is no continuation byte. */
         size_t k = utf8_len(p);
-        if (!k || k > (size_t)(end - p)) {
+        if (!k || (e && k > (size_t)(e - p))) {
             put_u(b, 0xFFFD);
             p++;
             continue;
@@ -195,9 +201,14 @@ void codec_put_strn(codec_buf *b, const char *s, size_t n)
     put(b, "\"", 1);
 }
 
+void codec_put_strn(codec_buf *b, const char *s, size_t n)
+{
+    put_string(b, s, s + n);
+}
+
 void codec_put_str(codec_buf *b, const char *s)
 {
-    codec_put_strn(b, s, strlen(s));
+    put_string(b, s, NULL);
 }
 
 static int put_json_cb(const char *s, size_t n, void *b)
