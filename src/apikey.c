@@ -34,8 +34,10 @@ int nudge_role_parse(const char *name)
 
 static void hex(const unsigned char *in, size_t n, char *out)
 {
+    static const char digit[] = "0123456789abcdef"; /* not sprintf: once per API request */
     for (size_t i = 0; i < n; i++)
-        sprintf(out + 2 * i, "%02x", in[i]);
+        out[2 * i] = digit[in[i] >> 4], out[2 * i + 1] = digit[in[i] & 15];
+    out[2 * n] = 0;
 }
 
 /* SHA-256 of the secret, as 64 hex digits. */

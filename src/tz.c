@@ -634,6 +634,14 @@ int tz_parse(const char *s, const char *tzid, int64_t *out, const char *field, n
     return 0;
 }
 
+/* v (0 <= v < 10^width) in width digits, zero-padded; the end returned. */
+static char *tz_put_digits(char *w, int v, int width)
+{
+    for (int i = width - 1; i >= 0; i--, v /= 10)
+        w[i] = (char)('0' + v % 10);
+    return w + width;
+}
+
 static void tz_local_or_utc(int64_t t, const char *tzid, tz_local *l)
 {
     if (!tzid || tz_to_local(t, tzid, l) < 0)
@@ -646,15 +654,45 @@ void tz_format_rfc3339(int64_t t, const char *tzid, char *buf, size_t n)
         return;
     tz_local l;
     tz_local_or_utc(t, tzid, &l);
-    char off[8] = "Z";
     /* A zone that merely sits at +00:00 (London in winter) is not UTC. */
-    if (tzid && !tz_is_utc(tzid) && tz_valid(tzid)) {
+    int zoned = tzid && !tz_is_utc(tzid) && tz_valid(tzid);
+    if (l.year < 0 || l.year > 9999) { /* not on the API's hot path: printf's widths */
+        char off[8] = "Z";
         int a = l.offset < 0 ? -l.offset : l.offset;
-        snprintf(off, sizeof off, "%c%02d:%02d", l.offset < 0 ? '-' : '+', a / 3600 % 100,
-                 a / 60 % 60);
+        if (zoned)
+            snprintf(off, sizeof off, "%c%02d:%02d", l.offset < 0 ? '-' : '+', a / 3600 % 100,
+                     a / 60 % 60);
+        snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d%s", l.year, l.month, l.day, l.hour,
+                 l.minute, l.second, off);
+        return;
     }
-    snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d%s", l.year, l.month, l.day, l.hour, l.minute,
-             l.second, off);
+    /* Every time of an API answer comes through here (a page of 50 has
+     * 100 or more): written digit by digit, as printf's "%04d-%02d..."
+     * would, without its format parsing. */
+    char s[32], *w = s;
+    w = tz_put_digits(w, l.year, 4);
+    *w++ = '-';
+    w = tz_put_digits(w, l.month, 2);
+    *w++ = '-';
+    w = tz_put_digits(w, l.day, 2);
+    *w++ = 'T';
+    w = tz_put_digits(w, l.hour, 2);
+    *w++ = ':';
+    w = tz_put_digits(w, l.minute, 2);
+    *w++ = ':';
+    w = tz_put_digits(w, l.second, 2);
+    if (zoned) {
+        int a = l.offset < 0 ? -l.offset : l.offset;
+        *w++ = l.offset < 0 ? '-' : '+';
+        w = tz_put_digits(w, a / 3600 % 100, 2);
+        *w++ = ':';
+        w = tz_put_digits(w, a / 60 % 60, 2);
+    } else {
+        *w++ = 'Z';
+    }
+    size_t len = (size_t)(w - s) < n - 1 ? (size_t)(w - s) : n - 1;
+    memcpy(buf, s, len);
+    buf[len] = 0;
 }
 
 int tz_parse_hhmm(const char *s, int *minutes)

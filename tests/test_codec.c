@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "http/codec.h"
+#include "http/http.h"
 #include "util.h"
 
 /* ---- helpers ---- */
@@ -1175,6 +1176,86 @@ static void test_tables_drive_the_shapes(void **state)
     json_decref(o);
 }
 
+/* The answers are written as text (codec_text), not dumped from trees:
+ * the text must be exactly what jansson writes for the same values, so
+ * every client sees the bytes it saw before. */
+static char *canonical(const char *text)
+{
+    json_t *j = json_loads(text, JSON_DECODE_ANY, NULL);
+    assert_non_null(j);
+    char *s = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_ENCODE_ANY);
+    json_decref(j);
+    return s;
+}
+
+static void assert_text_is_jansson(const nudge_field *fs, const void *rec, const char *tz)
+{
+    codec_buf b = {0};
+    codec_text(&b, fs, rec, tz);
+    char *want = canonical(b.p);
+    assert_string_equal(b.p, want);
+    free(want);
+    free(b.p);
+}
+
+static void test_text_is_jansson(void **state)
+{
+    (void)state;
+    const char *valid[] = {"", "plain", "q\"uote\\back/slash", "\b\f\n\r\t\x01\x1f\x7f",
+                           "\xc3\xa9t\xc3\xa9", "\xe0\xa4\x85\xe0\xa4\xbe", "\xf0\x9f\x98\x80!",
+                           "\xf4\x8f\xbf\xbf", NULL};
+    for (int i = 0; valid[i]; i++) {
+        codec_buf b = {0};
+        codec_put_str(&b, valid[i]);
+        json_t *v = json_string(valid[i]);
+        char *want = json_dumps(v, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_ENCODE_ANY);
+        assert_string_equal(b.p, want);
+        free(want);
+        json_decref(v);
+        free(b.p);
+    }
+    /* Bytes that are not UTF-8 (overlong, surrogate, cut short) each
+     * become U+FFFD, as codec_out always did. */
+    codec_buf b = {0};
+    codec_put_str(&b, "a\xc0\xaf" "b\xed\xa0\x80" "c\xe0\xa4");
+    assert_string_equal(b.p, "\"a\\uFFFD\\uFFFDb\\uFFFD\\uFFFD\\uFFFDc\\uFFFD\\uFFFD\"");
+    free(b.p);
+
+    nudge_patient p = sample_patient();
+    strcpy(p.name, "R\xc4\x81m \"Q\"\t\xf0\x9f\x98\x80 \xff");
+    strcpy(p.tags, " a , ,b\\c,\xe0\xa4\x85 ");
+    assert_text_is_jansson(nudge_patient_fields, &p, "Asia/Kolkata");
+    nudge_patient_init(&p); /* empty: nulls, [] */
+    assert_text_is_jansson(nudge_patient_fields, &p, NULL);
+    nudge_clinic c = sample_clinic();
+    assert_text_is_jansson(nudge_clinic_fields, &c, c.timezone);
+    c.quiet_start = c.quiet_end;
+    assert_text_is_jansson(nudge_clinic_fields, &c, c.timezone);
+    nudge_notification m = {.id = 9, .patient_id = 3, .due_at = TU_T(2026, 3, 8, 7, 30),
+                            .attempts = 2};
+    m.body = "line one\nline two \xe2\x82\xb9" "5";
+    assert_text_is_jansson(nudge_notification_fields, &m, "America/New_York");
+    nudge_key k = {.id = INT64_MAX, .role = NUDGE_ROLE_STAFF, .created_at = 1};
+    assert_text_is_jansson(nudge_key_fields, &k, "UTC");
+
+    /* A member added to a written answer replaces one of the same name
+     * where it stands (a notification's "attempts" count by its list), as
+     * json_object_set did, else goes last. */
+    http_req r;
+    memset(&r, 0, sizeof r);
+    r.text = strdup("{\"a\":\"x,\\\"attempts\\\":1\",\"attempts\":{\"k\":[1,\"}\"]},\"b\":[]}");
+    http_add_member(&r, "attempts", "[2]", 3);
+    assert_string_equal(r.text, "{\"a\":\"x,\\\"attempts\\\":1\",\"attempts\":[2],\"b\":[]}");
+    http_add_member(&r, "b", "null", 4);
+    http_add_member(&r, "c", "{}", 2);
+    assert_string_equal(r.text, "{\"a\":\"x,\\\"attempts\\\":1\",\"attempts\":[2],\"b\":null,\"c\":{}}");
+    free(r.text);
+    r.text = strdup("{}");
+    http_add_member(&r, "d", "1", 1);
+    assert_string_equal(r.text, "{\"d\":1}");
+    free(r.text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1202,6 +1283,7 @@ int main(void)
         cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_json_field_names),
         cmocka_unit_test(test_tables_drive_the_shapes),
+        cmocka_unit_test(test_text_is_jansson),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

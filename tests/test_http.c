@@ -865,6 +865,9 @@ static void test_metrics(void **state)
     assert_int_equal(nudge_enqueue(a->env.n, a->clinic_a, &s, NULL, NULL, &e), 0);
     api_resp r = api_call(a, "GET", "/v1/nothing", a->staff_a, NULL);
     api_free(&r);
+    r = api_call(a, "GET", "/v1/tiers", a->staff_a, NULL); /* a route past the 64th */
+    assert_int_equal(r.status, 200);
+    api_free(&r);
     r = api_call(a, "GET", "/metrics", NULL, NULL);
     assert_int_equal(r.status, 200);
     assert_non_null(strstr(r.content_type, "text/plain"));
@@ -872,6 +875,7 @@ static void test_metrics(void **state)
     assert_non_null(strstr(r.body, "nudge_http_requests_total{method=\"POST\",route=\"/v1/patients\","
                                    "status=\"201\"} "));
     assert_non_null(strstr(r.body, "route=\"unmatched\",status=\"404\"}"));
+    assert_non_null(strstr(r.body, "{method=\"GET\",route=\"/v1/tiers\",status=\"200\"} "));
     assert_non_null(
         strstr(r.body, "nudge_queue_notifications{status=\"pending\",channel=\"sms\"} 1\n"));
     assert_non_null(strstr(r.body, "nudge_dispatch_lag_seconds 0\n"));

@@ -93,6 +93,20 @@ int api_key_create(http_req *r)
     return http_ok(r, 201, out);
 }
 
+/* The revoked key as the list shows it (null if it is gone). */
+struct revoked {
+    int64_t id;
+    nudge_key key;
+};
+
+static int find_key(void *ctx, const nudge_key *k)
+{
+    struct revoked *f = ctx;
+    if (k->id == f->id)
+        f->key = *k;
+    return 0;
+}
+
 int api_key_revoke(http_req *r)
 {
     int64_t id;
@@ -101,18 +115,12 @@ int api_key_revoke(http_req *r)
     nudge_err e = {0};
     if (nudge_key_revoke(r->n, r->key.clinic_id, id, &e) < 0)
         return http_fail(r, &e);
-    http_list x = HTTP_LIST(r, nudge_key_fields);
-    nudge_key_list(r->n, r->key.clinic_id, add_key, &x, &e);
-    json_t *found = json_null();
-    size_t i;
-    json_t *it;
-    json_array_foreach(x.items, i, it)
-    {
-        if (json_integer_value(json_object_get(it, "id")) == id)
-            found = json_incref(it);
-    }
-    json_decref(x.items);
-    return http_ok(r, 200, found);
+    struct revoked k = {id, {0}};
+    nudge_key_list(r->n, r->key.clinic_id, find_key, &k, &e);
+    codec_buf b = {0};
+    if (k.key.id)
+        codec_text(&b, nudge_key_fields, &k.key, r->clinic.timezone);
+    return http_ok_text(r, 200, &b);
 }
 
 static int add_audit(void *ctx, const nudge_audit *a)

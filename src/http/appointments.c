@@ -94,8 +94,14 @@ int api_appointment_create(http_req *r)
 {
     appt_booked.n = 0;
     http_create(r, &appt_res);
-    if (r->status == 201 && json_is_object(r->out))
-        json_object_set_new(r->out, "plan", appt_plan_json(&appt_booked, r->clinic.timezone));
+    if (r->status == 201) {
+        json_t *plan = appt_plan_json(&appt_booked, r->clinic.timezone);
+        codec_buf b = {0};
+        codec_put_json(&b, plan);
+        json_decref(plan);
+        http_add_member(r, "plan", b.p, b.len);
+        free(b.p);
+    }
     return 0;
 }
 

@@ -11,6 +11,7 @@
 #include <ctype.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,46 +83,160 @@ int codec_utf8_ok(const char *s, size_t len)
     return 1;
 }
 
-/* A JSON string for any C string: jansson refuses invalid UTF-8 (and a
- * NULL value would silently drop the key), so bad bytes become U+FFFD. */
-static json_t *jstr(const char *s)
+/* ---- output: JSON text written straight from the record ----
+ *
+ * A page of 50 records built as jansson trees and then dumped spent most
+ * of its time allocating, hashing and freeing the trees; the text is
+ * written here instead, byte for byte what json_dumps(JSON_COMPACT |
+ * JSON_ENSURE_ASCII) wrote for the same tree (tests/test_codec.c holds
+ * them equal), and codec_out parses it back for the few callers that edit
+ * a tree. */
+
+static void codec_grow(codec_buf *b, size_t n)
 {
-    json_t *v = json_string(s);
-    if (v)
-        return v;
-    /* Each bad byte becomes three: the most the text can grow. */
-    char *out = codec_oom(malloc(3 * strlen(s) + 1)), *w = out;
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        size_t n = utf8_len(p);
-        if (n) {
-            memcpy(w, p, n);
-            p += n;
-            w += n;
-        } else {
-            memcpy(w, "\xEF\xBF\xBD", 3);
-            w += 3;
-            p++;
-        }
-    }
-    *w = 0;
-    v = json_string(out);
-    free(out);
-    return v;
+    size_t cap = b->cap ? b->cap : 1024;
+    while (cap < b->len + n + 1)
+        cap *= 2;
+    b->p = codec_oom(realloc(b->p, cap));
+    b->cap = cap;
 }
 
-static json_t *hhmm_json(int minutes)
+/* Called for every few bytes of an answer: the growth kept out of line. */
+static inline void put(codec_buf *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap)
+        codec_grow(b, n);
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = 0;
+}
+
+void codec_put(codec_buf *b, const char *s, size_t n)
+{
+    put(b, s, n);
+}
+
+static void put_s(codec_buf *b, const char *s)
+{
+    put(b, s, strlen(s));
+}
+
+void codec_put_int(codec_buf *b, int64_t v)
+{
+    char buf[24], *w = buf + sizeof buf;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do
+        *--w = (char)('0' + u % 10);
+    while (u /= 10);
+    if (v < 0)
+        *--w = '-';
+    put(b, w, (size_t)(buf + sizeof buf - w));
+}
+
+static void put_u(codec_buf *b, unsigned cp)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    char e[6] = {'\\', 'u', hex[cp >> 12 & 15], hex[cp >> 8 & 15], hex[cp >> 4 & 15],
+                 hex[cp & 15]};
+    put(b, e, sizeof e);
+}
+
+/* A JSON string, ASCII only (\uXXXX, a surrogate pair past the BMP):
+ * bytes that are not valid UTF-8 become U+FFFD, as a NULL from jansson
+ * would otherwise silently drop the key. end NULL: up to the NUL, found
+ * by the same scan (no strlen first: every value of every answer). */
+static void put_string(codec_buf *b, const char *s, const char *end)
+{
+    const unsigned char *p = (const unsigned char *)s, *e = (const unsigned char *)end;
+    put(b, "\"", 1);
+    for (;;) {
+        const unsigned char *run = p;
+        if (e)
+            while (p < e && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+                p++;
+        else
+            while (*p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+                p++;
+        put(b, (const char *)run, (size_t)(p - run));
+        if (e ? p == e : !*p)
+            break;
+        unsigned c = *p;
+        const char *esc = c == '"'    ? "\\\""
+                          : c == '\\' ? "\\\\"
+                          : c == '\b' ? "\\b"
+                          : c == '\f' ? "\\f"
+                          : c == '\n' ? "\\n"
+                          : c == '\r' ? "\\r"
+                          : c == '\t' ? "\\t"
+                                      : NULL;
+        if (esc) {
+            put(b, esc, 2);
+            p++;
+            continue;
+        }
+        if (c < 0x80) {
+            put_u(b, c);
+            p++;
+            continue;
+        }
+        /* A NUL ends a sequence early here: it is no continuation byte. */
+        size_t k = utf8_len(p);
+        if (!k || (e && k > (size_t)(e - p))) {
+            put_u(b, 0xFFFD);
+            p++;
+            continue;
+        }
+        unsigned cp = k == 2 ? c & 0x1F : k == 3 ? c & 0x0F : c & 0x07;
+        for (size_t i = 1; i < k; i++)
+            cp = cp << 6 | (p[i] & 0x3F);
+        if (cp >= 0x10000) {
+            cp -= 0x10000;
+            put_u(b, 0xD800 | (cp >> 10));
+            put_u(b, 0xDC00 | (cp & 0x3FF));
+        } else {
+            put_u(b, cp);
+        }
+        p += k;
+    }
+    put(b, "\"", 1);
+}
+
+void codec_put_strn(codec_buf *b, const char *s, size_t n)
+{
+    put_string(b, s, s + n);
+}
+
+void codec_put_str(codec_buf *b, const char *s)
+{
+    put_string(b, s, NULL);
+}
+
+static int put_json_cb(const char *s, size_t n, void *b)
+{
+    codec_put(b, s, n);
+    return 0;
+}
+
+void codec_put_json(codec_buf *b, const json_t *j)
+{
+    if (!j || json_dump_callback(j, put_json_cb, b, JSON_COMPACT | JSON_ENSURE_ASCII |
+                                                        JSON_ENCODE_ANY) < 0)
+        codec_put(b, "null", 4);
+}
+
+static void put_hhmm(codec_buf *b, int minutes)
 {
     char buf[16];
-    snprintf(buf, sizeof buf, "%02d:%02d", minutes / 60 % 100, minutes % 60);
-    return json_string(buf);
+    int n = snprintf(buf, sizeof buf, "\"%02d:%02d\"", minutes / 60 % 100, minutes % 60);
+    codec_put(b, buf, (size_t)n);
 }
 
 /* The record keeps tags as typed at the CLI ("diabetes, bp"): split,
  * trimmed, empty pieces dropped, so the API always sees clean items. */
-static json_t *tags_json(const char *s)
+static void put_tags(codec_buf *b, const char *s)
 {
-    json_t *tags = json_array();
+    int first = 1;
+    codec_put(b, "[", 1);
     while (*s) {
         const char *e = strchr(s, ',');
         size_t n = e ? (size_t)(e - s) : strlen(s);
@@ -131,21 +246,18 @@ static json_t *tags_json(const char *s)
         while (z > a && (z[-1] == ' ' || z[-1] == '\t'))
             z--;
         if (z > a) {
-            char *item = malloc((size_t)(z - a) + 1);
-            if (item) {
-                memcpy(item, a, (size_t)(z - a));
-                item[z - a] = 0;
-                json_array_append_new(tags, jstr(item));
-                free(item);
-            }
+            if (!first)
+                codec_put(b, ",", 1);
+            first = 0;
+            codec_put_strn(b, a, (size_t)(z - a));
         }
         s += n + (e ? 1 : 0);
     }
-    return tags;
+    codec_put(b, "]", 1);
 }
 
-/* One field's value at p, as JSON. */
-static json_t *field_out(const nudge_field *f, const char *p, const char *tz)
+/* One field's value at p, as JSON text. */
+static void field_put(codec_buf *b, const nudge_field *f, const char *p, const char *tz)
 {
     int64_t i64;
     int i;
@@ -157,67 +269,120 @@ static json_t *field_out(const nudge_field *f, const char *p, const char *tz)
     case NUDGE_T_INT64:
     case NUDGE_T_ID:
         memcpy(&i64, p, sizeof i64);
-        return !i64 && nullable ? json_null() : json_integer((json_int_t)i64);
-    case NUDGE_T_INT: memcpy(&i, p, sizeof i); return json_integer(i);
-    case NUDGE_T_BOOL: memcpy(&i, p, sizeof i); return json_boolean(i);
-    case NUDGE_T_TEXT: return !*p && nullable ? json_null() : jstr(p);
-    case NUDGE_T_STR: memcpy(&s, p, sizeof s); return s && *s ? jstr(s) : json_null();
+        if (!i64 && nullable)
+            break;
+        codec_put_int(b, i64);
+        return;
+    case NUDGE_T_INT: memcpy(&i, p, sizeof i); codec_put_int(b, i); return;
+    case NUDGE_T_BOOL:
+        memcpy(&i, p, sizeof i);
+        put_s(b, i ? "true" : "false");
+        return;
+    case NUDGE_T_TEXT:
+        if (!*p && nullable)
+            break;
+        codec_put_str(b, p);
+        return;
+    case NUDGE_T_STR:
+        memcpy(&s, p, sizeof s);
+        if (!s || !*s)
+            break;
+        codec_put_str(b, s);
+        return;
     case NUDGE_T_TIME:
         memcpy(&i64, p, sizeof i64);
         if (!i64)
-            return json_null();
+            break;
         nudge_time_format(i64, tz, buf, sizeof buf);
-        return json_string(buf);
+        codec_put_str(b, buf);
+        return;
     case NUDGE_T_HHMM:
         memcpy(&i, p, sizeof i);
-        return i >= 0 && i < 1440 ? hhmm_json(i) : json_null();
+        if (i < 0 || i >= 1440)
+            break;
+        put_hhmm(b, i);
+        return;
     case NUDGE_T_ENUM: {
         memcpy(&i, p, sizeof i);
         int n = 0;
         while (f->names[n])
             n++;
-        return i - f->base >= 0 && i - f->base < n ? json_string(f->names[i - f->base])
-                                                   : json_null();
+        if (i - f->base < 0 || i - f->base >= n)
+            break;
+        codec_put_str(b, f->names[i - f->base]);
+        return;
     }
-    case NUDGE_T_TAGS: return tags_json(p);
+    case NUDGE_T_TAGS: put_tags(b, p); return;
     case NUDGE_T_OPTOUTS: {
-        json_t *a = json_array();
         memcpy(&u, p, sizeof u);
+        const char *sep = "[";
         for (int k = 0; nudge_optout_names[k]; k++)
-            if (u & (1u << k))
-                json_array_append_new(a, json_string(nudge_optout_names[k]));
-        return a;
+            if (u & (1u << k)) {
+                put_s(b, sep);
+                codec_put_str(b, nudge_optout_names[k]);
+                sep = ",";
+            }
+        put_s(b, *sep == '[' ? "[]" : "]");
+        return;
     }
     case NUDGE_T_QUIET: {
         int q[2];
         memcpy(q, p, sizeof q);
-        return q[0] == q[1] ? json_null()
-                            : json_pack("{s:o, s:o}", "start", hhmm_json(q[0]), "end",
-                                        hhmm_json(q[1]));
+        if (q[0] == q[1])
+            break;
+        put_s(b, "{\"start\":");
+        put_hhmm(b, q[0]);
+        put_s(b, ",\"end\":");
+        put_hhmm(b, q[1]);
+        put_s(b, "}");
+        return;
     }
     case NUDGE_T_OFFSETS: {
         int offs[NUDGE_MAX_OFFSETS], n;
         memcpy(offs, p, sizeof offs);
         memcpy(&n, p + sizeof offs, sizeof n);
         n = n < 0 ? 0 : n > NUDGE_MAX_OFFSETS ? NUDGE_MAX_OFFSETS : n;
-        json_t *a = json_array();
-        for (int k = 0; k < n; k++)
-            json_array_append_new(a, json_integer(offs[k]));
-        return a;
+        codec_put(b, "[", 1);
+        for (int k = 0; k < n; k++) {
+            if (k)
+                codec_put(b, ",", 1);
+            codec_put_int(b, offs[k]);
+        }
+        codec_put(b, "]", 1);
+        return;
     }
     case NUDGE_T_SOURCE:
         memcpy(&i64, p, sizeof i64);
-        return json_string(i64 ? "clinic" : "built-in");
-    default: return json_null();
+        put_s(b, i64 ? "\"clinic\"" : "\"built-in\"");
+        return;
+    default: break;
     }
+    put_s(b, "null");
+}
+
+void codec_text(codec_buf *b, const nudge_field *fs, const void *rec, const char *tz)
+{
+    const char *sep = "{";
+    for (const nudge_field *f = fs; f->name; f++) {
+        if (f->flags & NUDGE_F_HIDDEN)
+            continue;
+        /* The tables' names are plain identifiers: nothing to escape. */
+        put(b, sep, 1);
+        put(b, "\"", 1);
+        put_s(b, f->name);
+        put(b, "\":", 2);
+        field_put(b, f, (const char *)rec + f->offset, tz);
+        sep = ",";
+    }
+    put_s(b, *sep == '{' ? "{}" : "}");
 }
 
 json_t *codec_out(const nudge_field *fs, const void *rec, const char *tz)
 {
-    json_t *o = json_object();
-    for (const nudge_field *f = fs; f->name; f++)
-        if (!(f->flags & NUDGE_F_HIDDEN))
-            json_object_set_new(o, f->name, field_out(f, (const char *)rec + f->offset, tz));
+    codec_buf b = {0};
+    codec_text(&b, fs, rec, tz);
+    json_t *o = codec_oom(json_loadb(b.p, b.len, 0, NULL));
+    free(b.p);
     return o;
 }
 

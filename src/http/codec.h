@@ -20,6 +20,7 @@
 #define NUDGE_HTTP_CODEC_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -32,6 +33,25 @@
  * null. Text that is not valid UTF-8 (it can come in through the CLI) is
  * emitted with U+FFFD in place of the bad bytes rather than dropped. */
 json_t *codec_out(const nudge_field *fields, const void *rec, const char *tz);
+
+/* JSON text being written (the API's answers): grown as needed, always
+ * NUL-terminated once anything is in it; p is the owner's to free. Out of
+ * memory aborts, as for the codec's other bookkeeping. */
+typedef struct codec_buf {
+    char *p;
+    size_t len, cap;
+} codec_buf;
+/* The same record as codec_out, as text appended to b: exactly what
+ * json_dumps(codec_out(...), JSON_COMPACT | JSON_ENSURE_ASCII) gives,
+ * without building the tree (the read path's cost: a page of 50). */
+void codec_text(codec_buf *b, const nudge_field *fields, const void *rec, const char *tz);
+void codec_put(codec_buf *b, const char *s, size_t n); /* raw bytes */
+/* A JSON string, escaped as jansson's ASCII output escapes it; bytes that
+ * are not UTF-8 become U+FFFD. */
+void codec_put_strn(codec_buf *b, const char *s, size_t n);
+void codec_put_str(codec_buf *b, const char *s);
+void codec_put_int(codec_buf *b, int64_t v);
+void codec_put_json(codec_buf *b, const json_t *j); /* any value; NULL: null */
 
 /* JSON to a record by its table. `partial` != 0 (PATCH): absent fields
  * leave the record as it is, and required-ness is not checked; otherwise

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "http/codec.h"
 #include "nudge.h"
 
 typedef struct http_req {
@@ -27,6 +28,7 @@ typedef struct http_req {
     /* response */
     int status;
     json_t *out;         /* stolen by the server */
+    char *text;          /* or a JSON answer already written (owned; codec_text) */
     char *raw;           /* a non-JSON body instead (owned), with its type: */
     const char *raw_type;
     int route;           /* index in http_routes, -1 when none matched */
@@ -63,6 +65,12 @@ void metrics_count(int route, int status);
 
 /* Responses. Each returns 0 so handlers can `return http_ok(r, 200, j);`. */
 int http_ok(http_req *r, int status, json_t *body);
+/* The same with the body as JSON text (b->p is taken; *b is emptied):
+ * records written by codec_text rather than built as trees. */
+int http_ok_text(http_req *r, int status, codec_buf *b);
+/* Adds a member to the answer's object, whether a tree or text (json:
+ * len bytes of JSON text): a record's answer with what goes with it. */
+void http_add_member(http_req *r, const char *name, const char *json, size_t len);
 /* RFC 9457 problem from a library error: EINVAL 422 (400 for malformed),
  * ENOTFOUND 404, ECONFLICT 409, anything else 500 (no internals shown). */
 int http_fail(http_req *r, const nudge_err *e);
@@ -86,7 +94,7 @@ int http_paging(http_req *r, int64_t *after, int *limit);
  * encoded by their table, times in the clinic's zone. Every list handler
  * fills one and ends with http_list_done. */
 typedef struct http_list {
-    json_t *items;
+    codec_buf items; /* the items' JSON text, comma-separated */
     const char *tz;
     const nudge_field *fields;
     int64_t last; /* id of the last item */
@@ -94,9 +102,14 @@ typedef struct http_list {
     int max;  /* a page: items past max are not kept, only noted in more */
     int more;
 } http_list;
-#define HTTP_LIST(r, f) {json_array(), (r)->clinic.timezone, (f), 0, 0, 0, 0}
+#define HTTP_LIST(r, f) {{0}, (r)->clinic.timezone, (f), 0, 0, 0, 0}
 /* Appends rec; returns 0 (go on), for use as a list callback's body. */
 int http_list_put(http_list *l, const void *rec, int64_t id);
+/* Appends an item built as a tree (stolen), for records with more than
+ * their table (a prescription's medications). */
+void http_list_put_json(http_list *l, json_t *item);
+/* The items as a JSON array's text in b (l->items is emptied). */
+void http_list_array(http_list *l, codec_buf *b);
 /* The end of a list handler: rc < 0 answers e; else {"data": items} and,
  * with page_key ("next_after", "next_before"), the cursor of the next
  * page when there is one (the fetch found an item past the page), else

@@ -7,7 +7,7 @@
  * due plan and due message are (scheduler and dispatcher lag). No label
  * ever carries a clinic, a patient or a message.
  */
-#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,20 +15,21 @@
 #include "nudge.h"
 #include "http/http.h"
 
-#define MAX_ROUTES   64
+/* Room for every route of routes.c (107 now; 64 left the later ones,
+ * /v1/tickets on, uncounted). Untouched rows cost no memory. */
+#define MAX_ROUTES   256
 #define STATUS_SLOTS 600
 
-static pthread_mutex_t metrics_lock = PTHREAD_MUTEX_INITIALIZER;
-/* [route + 1][status]: route -1 (no route matched) is row 0. */
-static unsigned long long metrics_requests[MAX_ROUTES + 1][STATUS_SLOTS];
+/* [route + 1][status]: route -1 (no route matched) is row 0. Counted
+ * without a lock: one lock for every request of every thread was a
+ * queue of its own. */
+static _Atomic unsigned long long metrics_requests[MAX_ROUTES + 1][STATUS_SLOTS];
 
 void metrics_count(int route, int status)
 {
     if (route < -1 || route >= MAX_ROUTES || status < 0 || status >= STATUS_SLOTS)
         return;
-    pthread_mutex_lock(&metrics_lock);
-    metrics_requests[route + 1][status]++;
-    pthread_mutex_unlock(&metrics_lock);
+    atomic_fetch_add_explicit(&metrics_requests[route + 1][status], 1, memory_order_relaxed);
 }
 
 static void metrics_requests_text(FILE *b)
@@ -36,18 +37,18 @@ static void metrics_requests_text(FILE *b)
     fputs("# HELP nudge_http_requests_total HTTP requests answered, by route and status.\n"
           "# TYPE nudge_http_requests_total counter\n",
           b);
-    pthread_mutex_lock(&metrics_lock);
-    for (int r = 0; r <= MAX_ROUTES; r++) {
+    for (int r = 0; r <= MAX_ROUTES && (!r || http_routes[r - 1].method); r++) {
         const http_route *rt = r ? &http_routes[r - 1] : NULL;
-        for (int s = 0; s < STATUS_SLOTS; s++)
-            if (metrics_requests[r][s])
+        for (int s = 0; s < STATUS_SLOTS; s++) {
+            unsigned long long n = atomic_load_explicit(&metrics_requests[r][s],
+                                                        memory_order_relaxed);
+            if (n)
                 fprintf(b,
                         "nudge_http_requests_total{method=\"%s\",route=\"%s\",status=\"%d\"} "
                         "%llu\n",
-                        rt ? rt->method : "", rt ? rt->pattern : "unmatched", s,
-                        metrics_requests[r][s]);
+                        rt ? rt->method : "", rt ? rt->pattern : "unmatched", s, n);
+        }
     }
-    pthread_mutex_unlock(&metrics_lock);
 }
 
 /* Counts under two labels, as one metric family. */

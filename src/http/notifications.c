@@ -77,12 +77,17 @@ int api_notification_get(http_req *r)
     http_list d = HTTP_LIST(r, nudge_delivery_event_fields);
     if (nudge_attempt_list(r->n, r->key.clinic_id, id, add_attempt, &x, &e) < 0 ||
         nudge_delivery_event_list(r->n, r->key.clinic_id, id, add_event, &d, &e) < 0) {
-        json_decref(x.items);
-        json_decref(d.items);
+        free(x.items.p);
+        free(d.items.p);
         return http_fail(r, &e);
     }
-    json_object_set_new(r->out, "attempts", x.items);
-    json_object_set_new(r->out, "delivery_events", d.items);
+    codec_buf b = {0};
+    http_list_array(&x, &b);
+    http_add_member(r, "attempts", b.p, b.len);
+    b.len = 0;
+    http_list_array(&d, &b);
+    http_add_member(r, "delivery_events", b.p, b.len);
+    free(b.p);
     return 0;
 }
 

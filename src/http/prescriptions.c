@@ -127,8 +127,7 @@ int api_prescription_get(http_req *r)
 static int rx_put(void *ctx, const nudge_prescription *p)
 {
     http_list *l = ctx;
-    json_array_append_new(l->items, rx_json(p, l->tz));
-    l->count++;
+    http_list_put_json(l, rx_json(p, l->tz));
     return 0;
 }
 

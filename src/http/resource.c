@@ -12,16 +12,42 @@
 #include "http/codec.h"
 #include "http/http.h"
 
-int http_list_put(http_list *l, const void *rec, int64_t id)
+/* Items are written as text as they come (codec_text), one buffer per
+ * list: no tree per record, no dump of the page at the end. */
+static int list_room(http_list *l)
 {
     if (l->max && l->count >= l->max) {
         l->more = 1;
         return 0;
     }
-    json_array_append_new(l->items, codec_out(l->fields, rec, l->tz));
-    l->last = id;
-    l->count++;
+    if (l->count++)
+        codec_put(&l->items, ",", 1);
+    return 1;
+}
+
+int http_list_put(http_list *l, const void *rec, int64_t id)
+{
+    if (list_room(l)) {
+        codec_text(&l->items, l->fields, rec, l->tz);
+        l->last = id;
+    }
     return 0;
+}
+
+void http_list_put_json(http_list *l, json_t *item)
+{
+    if (list_room(l))
+        codec_put_json(&l->items, item);
+    json_decref(item);
+}
+
+void http_list_array(http_list *l, codec_buf *b)
+{
+    codec_put(b, "[", 1);
+    codec_put(b, l->items.p ? l->items.p : "", l->items.len);
+    codec_put(b, "]", 1);
+    free(l->items.p);
+    l->items = (codec_buf){0};
 }
 
 int http_list_done(http_req *r, http_list *l, int rc, const nudge_err *e, const char *page_key,
@@ -29,14 +55,23 @@ int http_list_done(http_req *r, http_list *l, int rc, const nudge_err *e, const 
 {
     (void)limit; /* the page was fetched one longer: l->more says if it goes on */
     if (rc < 0) {
-        json_decref(l->items);
+        free(l->items.p);
         return http_fail(r, e);
     }
-    json_t *o = json_pack("{s:o}", "data", l->items);
-    if (page_key)
-        json_object_set_new(o, page_key,
-                            l->more && l->last ? json_integer(l->last) : json_null());
-    return http_ok(r, 200, o);
+    codec_buf b = {0};
+    codec_put(&b, "{\"data\":", 8);
+    http_list_array(l, &b);
+    if (page_key) {
+        codec_put(&b, ",", 1);
+        codec_put_str(&b, page_key);
+        codec_put(&b, ":", 1);
+        if (l->more && l->last)
+            codec_put_int(&b, l->last);
+        else
+            codec_put(&b, "null", 4);
+    }
+    codec_put(&b, "}", 1);
+    return http_ok_text(r, 200, &b);
 }
 
 int http_list_page(http_req *r, const nudge_field *fields, http_fetch fetch,
@@ -52,7 +87,7 @@ int http_list_page(http_req *r, const nudge_field *fields, http_fetch fetch,
     /* One past the page: a cursor only when something follows. */
     int rc = fetch(r, after, limit + 1, &l, &e);
     if (rc == -2) {
-        json_decref(l.items);
+        free(l.items.p);
         return 0;
     }
     return http_list_done(r, &l, rc, &e, page_key, limit);
@@ -99,7 +134,9 @@ int http_answer(http_req *r, int rc, const nudge_err *e, int status, const nudge
         memcpy(&version, (const char *)rec + v->offset, sizeof version);
         http_set_etag(r, version);
     }
-    return http_ok(r, status, codec_out(fields, rec, r->clinic.timezone));
+    codec_buf b = {0};
+    codec_text(&b, fields, rec, r->clinic.timezone);
+    return http_ok_text(r, status, &b);
 }
 
 int64_t http_if_match_required(http_req *r, const char *what)

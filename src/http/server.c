@@ -49,6 +49,11 @@
 #define HTTP_LINE_MS 2000
 /* Longer URLs are answered 414: every route is far shorter. */
 #define HTTP_MAX_URL 8192
+/* libmicrohttpd's memory per connection (the request's head; bodies are
+ * read by on_request): room for a URL past HTTP_MAX_URL and its headers.
+ * It zeroes the whole of it after every request, so more costs every
+ * request (128 KiB was 5% of a GET's CPU). */
+#define HTTP_CONN_MEMORY (32 * 1024)
 /* The kernel's TCP_CLOSE_WAIT (netinet/tcp.h has it, but clashes with
  * linux/tcp.h, whose tcp_info has the received-bytes count). */
 #define HTTP_TCP_CLOSE_WAIT 8
@@ -108,7 +113,10 @@ struct http_server {
     pthread_mutex_t log_mu, out_mu;
     char *log_buf, *log_spare;
     size_t log_len;
-    atomic_int handling; /* requests inside handle(): none, the log is written at once */
+    /* requests from handle() to their log line: the last one out writes
+     * the log, so a quiet server's is up to date and a busy one's is
+     * written once for many requests */
+    atomic_int handling;
 };
 
 typedef struct conn_ctx {
@@ -192,13 +200,16 @@ static void conn_phase_set(http_server *s, struct MHD_Connection *c, conn_phase 
     http_conn *hc = conn_of(c);
     if (!hc)
         return;
+    /* The socket's count is read before the lock every thread takes:
+     * a system call under it held up the other threads' requests. */
+    uint64_t rx = ph == PH_READY ? conn_rx(hc->fd, NULL) : 0;
     pthread_mutex_lock(&s->mu);
     int64_t now = mono_ms();
     /* A head's time counts from the request's first byte, when the guard
      * saw it come. */
     conn_enter(s, hc, ph, ph == PH_HEAD && hc->phase == PH_LINE ? hc->since : now);
     if (ph == PH_READY)
-        hc->rx_mark = conn_rx(hc->fd, NULL);
+        hc->rx_mark = rx;
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -460,7 +471,86 @@ int http_ok(http_req *r, int status, json_t *body)
     r->status = status;
     json_decref(r->out);
     r->out = body;
+    free(r->text);
+    r->text = NULL;
     return 0;
+}
+
+int http_ok_text(http_req *r, int status, codec_buf *b)
+{
+    http_ok(r, status, NULL);
+    r->text = b->p ? b->p : codec_strdup("null");
+    *b = (codec_buf){0};
+    return 0;
+}
+
+/* The bytes of the top-level member `name`'s value in the JSON object
+ * text t (an answer codec_text wrote): its start in *at, its length
+ * returned; 0 when there is no such member. */
+static size_t member_find(const char *t, const char *name, size_t *at)
+{
+    size_t nl = strlen(name), key = 0, val = 0;
+    int depth = 0, in_str = 0, is_key = 0, match = 0;
+    for (size_t i = 0; t[i]; i++) {
+        char c = t[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"') {
+                in_str = 0;
+                if (is_key)
+                    match = i - key == nl && !memcmp(t + key, name, nl);
+            }
+            continue;
+        }
+        if (c == '"') {
+            in_str = 1;
+            key = i + 1;
+        } else if (c == '{' || c == '[') {
+            is_key = ++depth == 1;
+        } else if (c == ':' && depth == 1) {
+            is_key = 0;
+            val = i + 1;
+        } else if ((c == ',' || c == '}' || c == ']') && depth == 1 && match) {
+            *at = val;
+            return i - val;
+        } else if (c == ',' && depth == 1) {
+            is_key = 1;
+        } else if (c == '}' || c == ']') {
+            is_key = 0;
+            depth--;
+        }
+        if (depth == 1 && (c == ',' || c == '{'))
+            match = 0;
+    }
+    return 0;
+}
+
+void http_add_member(http_req *r, const char *name, const char *json, size_t len)
+{
+    if (json_is_object(r->out)) {
+        json_object_set_new(r->out, name, json_loadb(json, len, JSON_DECODE_ANY, NULL));
+        return;
+    }
+    size_t n = r->text ? strlen(r->text) : 0, at = 0, old;
+    if (n < 2 || r->text[n - 1] != '}')
+        return;
+    codec_buf b = {0};
+    if ((old = member_find(r->text, name, &at))) { /* replaced where it stands, as a tree's is */
+        codec_put(&b, r->text, at);
+        codec_put(&b, json, len);
+        codec_put(&b, r->text + at + old, n - at - old);
+    } else { /* "{...}" becomes "{...,"name":json}" */
+        codec_put(&b, r->text, n - 1);
+        if (n > 2)
+            codec_put(&b, ",", 1);
+        codec_put_str(&b, name);
+        codec_put(&b, ":", 1);
+        codec_put(&b, json, len);
+        codec_put(&b, "}", 1);
+    }
+    free(r->text);
+    r->text = b.p;
 }
 
 int http_problem(http_req *r, int status, const char *title, const char *detail,
@@ -713,7 +803,8 @@ static int run_once(void *ctx, int *code, char **answer)
     o->rt->fn(r);
     if (r->status < 200 || r->status >= 300)
         return -1;
-    json_t *saved = json_pack("{s:O?, s:s, s:s}", "body", r->out, "etag", r->etag, "location",
+    json_t *body = r->text ? json_loads(r->text, 0, NULL) : json_incref(r->out);
+    json_t *saved = json_pack("{s:o?, s:s, s:s}", "body", body, "etag", r->etag, "location",
                               r->location);
     *answer = json_dumps(saved, JSON_COMPACT);
     json_decref(saved);
@@ -856,6 +947,10 @@ static enum MHD_Result send_response(struct MHD_Connection *c, http_req *r)
 {
     char *text = r->raw;
     r->raw = NULL;
+    if (!text) {
+        text = r->text;
+        r->text = NULL;
+    }
     if (!text)
         text = r->out ? json_dumps(r->out, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
     if (!text && !(text = calloc(1, 1)))
@@ -906,9 +1001,10 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
  * of it can break or forge a line. Never bodies, names or secrets: the
  * path holds ids only, the key its public prefix. */
 static enum MHD_Result finish(http_server *s, struct MHD_Connection *c, conn_ctx *cx,
-                              http_req *r)
+                              http_req *r, int counted)
 {
-    conn_phase_set(s, c, PH_BUSY);
+    if (!counted) /* a counted request is being answered since on_request */
+        conn_phase_set(s, c, PH_BUSY);
     metrics_count(r->route, r->status);
     enum MHD_Result ret = send_response(c, r);
     if (s->cfg.access_log) {
@@ -933,6 +1029,9 @@ static enum MHD_Result finish(http_server *s, struct MHD_Connection *c, conn_ctx
             log_line(s, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
     }
     json_decref(r->out);
+    free(r->text);
+    if (counted && atomic_fetch_sub(&s->handling, 1) == 1 && s->cfg.access_log)
+        log_flush(s); /* the last request out writes the lines the others left */
     return ret;
 }
 
@@ -957,7 +1056,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             char d[96];
             snprintf(d, sizeof d, "the URL is longer than %d bytes", HTTP_MAX_URL);
             http_problem(&r, 414, "URI too long", d, "url");
-            return finish(s, c, cx, &r);
+            return finish(s, c, cx, &r, 0);
         }
         conn_phase_set(s, c, PH_BODY);
         return MHD_YES;
@@ -979,6 +1078,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     r.body = cx->body ? cx->body : "";
     r.body_len = cx->body_len;
+    int counted = 0; /* in s->handling until its log line is written */
     if (cx->too_big) {
         char d[96];
         snprintf(d, sizeof d, "the body is larger than %zu bytes", s->cfg.max_body);
@@ -991,9 +1091,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         conn_phase_set(s, c, PH_BUSY);
         atomic_fetch_add(&s->handling, 1);
         handle(s, &r);
-        atomic_fetch_sub(&s->handling, 1);
+        counted = 1;
     }
-    return finish(s, c, cx, &r);
+    return finish(s, c, cx, &r, counted);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -1104,7 +1204,7 @@ int http_start(const http_config *cfg, http_server **out, nudge_err *err)
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->cfg.threads, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)s->cfg.nudge.http_idle_timeout, MHD_OPTION_CONNECTION_LIMIT, hard,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)s->cfg.nudge.http_max_per_client,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)128 * 1024, MHD_OPTION_URI_LOG_CALLBACK,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY, MHD_OPTION_URI_LOG_CALLBACK,
         on_uri, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_NOTIFY_COMPLETED,
         on_completed, s, MHD_OPTION_UNESCAPE_CALLBACK, http_unescape, NULL, MHD_OPTION_END);
     if (s->d && pthread_create(&s->guard, NULL, guard_run, s) == 0)
