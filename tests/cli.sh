@@ -14,6 +14,7 @@
 # Exit codes under test: 0 ok, 1 failure, 2 bad usage or input, 3 not found,
 # 4 not allowed in the current state.
 # Each test runs in a subshell that sets D (its folder) and FAILS (its count).
+# run.sh: shards 2
 # shellcheck disable=SC2030,SC2031
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -47,9 +48,15 @@ trap 'exit 130' INT TERM
 # fresh folder $D and prints its TAP line. A test fails when any check in it
 # failed (the checks keep going, so one run shows every broken expectation).
 # CLI_ONLY=REGEX runs only the tests whose function name matches.
+# CLI_SHARD=K/N runs every Nth test from the Kth (0-based): tests/run.sh
+# runs the shards at once (every test has its own folder and database).
+TALL=0
 t() {
     local desc=$1
     shift
+    TALL=$((TALL + 1))
+    if [ -n "${CLI_SHARD:-}" ] &&
+        [ $(((TALL - 1) % ${CLI_SHARD#*/})) != "${CLI_SHARD%/*}" ]; then return 0; fi
     if [ -n "${CLI_ONLY:-}" ] && ! [[ $1 =~ $CLI_ONLY ]]; then return 0; fi
     T=$((T + 1))
     CUR=$(mktemp -d "${TMPDIR:-/tmp}/nudge-cli.XXXXXX")

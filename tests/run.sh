@@ -98,7 +98,23 @@ for tree in "$@"; do
       if grep -q dbutil.sh "$s"; then label="$label [$engine]"
       elif [ "$engine" = postgresql ]; then continue; fi
       [ "$engine" = postgresql ] && [ "$san_pg_all" = 0 ] && continue
-      t0=$(date +%s); out=$(NUDGE="$tree/nudge" bash "$s" 2>&1); rc=$?
+      t0=$(date +%s)
+      shards=$(sed -n 's/^# run.sh: shards \([0-9]*\)$/\1/p' "$s")
+      if [ -n "$shards" ]; then
+          # A suite of many independent tests (tests/cli.sh: ~300, each a
+          # few processes, 2 to 6 minutes a pass) runs as that many shards
+          # at once, one per core: their outputs are joined, the worst exit
+          # status kept.
+          sdir=$(mktemp -d)
+          for ((k = 0; k < shards; k++)); do
+              CLI_SHARD=$k/$shards NUDGE="$tree/nudge" bash "$s" >"$sdir/$k" 2>&1 &
+          done
+          rc=0
+          for ((k = 0; k < shards; k++)); do wait -n || rc=$?; done
+          out=$(cat "$sdir"/*); rm -rf "$sdir"
+      else
+          out=$(NUDGE="$tree/nudge" bash "$s" 2>&1); rc=$?
+      fi
       p=$(grep -c '^ok ' <<<"$out")
       f=$(grep -c '^not ok ' <<<"$out")
       tally "$label" "$out" "$rc" "$p" "$f"

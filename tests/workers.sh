@@ -41,7 +41,9 @@ check "$N messages queued" test "$(sql "SELECT COUNT(*) FROM notification_queue 
 start=$(date +%s%N)
 for w in 1 2 3 4; do
     url=$DB
-    [ $w = 2 ] && url="$DB&application_name=nudge_w2"
+    # Named, for pg_terminate_backend below; the URL may have a query already.
+    sep='?'; case $DB in *\?*) sep='&' ;; esac
+    [ $w = 2 ] && url="$DB${sep}application_name=nudge_w2"
     NUDGE_LEASE_SECONDS=$LEASE NUDGE_BATCH_SIZE=$BATCH "$NUDGE" --db "$url" \
         --outbox "$D/out" worker --interval 1 >/dev/null 2>"$D/w$w.err" &
     PIDS+=($!)
