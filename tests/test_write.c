@@ -542,6 +542,21 @@ static void *gc_write_thread(void *arg)
     return NULL;
 }
 
+/* w[0] (hold = k - 1) leads a group of its own and waits there until the
+ * k - 1 others queue, so they form the next group together. */
+static void gc_run_group(struct gc_write *w, int k)
+{
+    pthread_t t[16];
+    assert_true(k <= 16);
+    pthread_create(&t[0], NULL, gc_write_thread, &w[0]);
+    while (!__atomic_load_n(&w[0].leading, __ATOMIC_SEQ_CST)) /* w[0] has taken its group */
+        sched_yield();
+    for (int i = 1; i < k; i++)
+        pthread_create(&t[i], NULL, gc_write_thread, &w[i]);
+    for (int i = 0; i < k; i++)
+        pthread_join(t[i], NULL);
+}
+
 static void test_group_fails_alone_and_dedupes(void **state)
 {
     (void)state;
@@ -563,14 +578,7 @@ static void test_group_fails_alone_and_dedupes(void **state)
         {.n = h[2], .clinic = c, .patient = p, .fail = 1},
         {.n = h[3], .clinic = c, .patient = p, .dedupe = "same"},
     };
-    pthread_t t[4];
-    pthread_create(&t[0], NULL, gc_write_thread, &w[0]);
-    while (!__atomic_load_n(&w[0].leading, __ATOMIC_SEQ_CST)) /* w[0] has taken its group */
-        sched_yield();
-    for (int i = 1; i < 4; i++)
-        pthread_create(&t[i], NULL, gc_write_thread, &w[i]);
-    for (int i = 0; i < 4; i++)
-        pthread_join(t[i], NULL);
+    gc_run_group(w, 4);
     assert_int_equal(w[0].rc, 0);
     assert_int_equal(w[1].rc, 0);
     assert_int_equal(w[3].rc, 0);
@@ -611,14 +619,7 @@ static void test_group_many_fail(void **state)
                                  .fail = i % 2 == 0}; /* 1, 3, 5, 7, 9 good */
     }
     w[0] = (struct gc_write){.n = h[0], .hold = K - 1};
-    pthread_t t[K];
-    pthread_create(&t[0], NULL, gc_write_thread, &w[0]);
-    while (!__atomic_load_n(&w[0].leading, __ATOMIC_SEQ_CST))
-        sched_yield();
-    for (int i = 1; i < K; i++)
-        pthread_create(&t[i], NULL, gc_write_thread, &w[i]);
-    for (int i = 0; i < K; i++)
-        pthread_join(t[i], NULL);
+    gc_run_group(w, K);
     for (int i = 1; i < K; i++) {
         assert_int_equal(w[i].rc, w[i].fail ? -1 : 0);
         if (!w[i].fail)
