@@ -1,35 +1,40 @@
 /*
- * commit.c: group commit on SQLite (issue 16). Every handle of one database
- * file in this process shares a committer: its own connection, and a queue
- * of writes waiting for it. A caller reads and renders on its own handle,
- * then hands its write (a function and its argument) to commit_run and
- * waits. The first waiter with no group running leads: it takes every write
- * queued (up to COMMIT_GROUP_MAX), runs them in one transaction on the
- * committer's connection, commits once (one fsync under synchronous=FULL)
- * and wakes the group. A write that fails fails alone (the group is run
- * again without it, commit_group); a failed commit fails the group. So
- * callers never wait in SQLite's busy handler for each other: only the
- * leader takes the write lock, and a group closes when its leader takes the
- * queue, its size being whatever arrived while the group before it
- * committed (no timer: an idle database commits a lone write at once).
+ * commit.c: group commit (issue 16). Every handle of one database in this
+ * process shares a committer: its own connection, and a queue of writes
+ * waiting for it. A caller reads and renders on its own handle, then hands
+ * its write (a function, its argument and its clinic) to commit_run and
+ * waits. The first waiter with no group running leads: it takes every
+ * write queued (up to COMMIT_GROUP_MAX), runs them on the committer's
+ * connection, commits and wakes the group. A write that fails fails alone
+ * (the group is run again without it, commit_tx); a failed commit fails
+ * the writes it carried. A group closes when its leader takes the queue,
+ * its size being whatever arrived while the group before it committed (no
+ * timer: an idle database commits a lone write at once).
  *
- * The committer's connection runs no auto-checkpoint: between groups its
- * leader checkpoints PASSIVE once the WAL passes COMMIT_CKPT_FRAMES, and
- * TRUNCATE once it passes COMMIT_WAL_MAX (readers held the PASSIVE ones
- * back), so the WAL stays bounded. A checkpoint never waits for a reader
- * (the reader may be a caller waiting on the next group): it is tried
- * again after the next group, so only a reader held open for good lets
- * the WAL grow. Commits of other connections (the dispatcher's) keep
- * SQLite's own auto-checkpoint.
+ * SQLite (one committer per database file and durability): the group is
+ * one transaction, one fsync under synchronous=FULL, and callers never
+ * wait in SQLite's busy handler for each other: only the leader takes the
+ * write lock. The committer's connection runs no auto-checkpoint: between
+ * groups its leader checkpoints PASSIVE once the WAL passes
+ * COMMIT_CKPT_FRAMES, and TRUNCATE once it passes COMMIT_WAL_MAX (readers
+ * held the PASSIVE ones back), so the WAL stays bounded. A checkpoint
+ * never waits for a reader (the reader may be a caller waiting on the next
+ * group): it is tried again after the next group, so only a reader held
+ * open for good lets the WAL grow. Commits of other connections (the
+ * dispatcher's) keep SQLite's own auto-checkpoint.
+ *
+ * PostgreSQL (one committer per URL): a direct write holds its clinic's
+ * advisory lock and the audit chain's to its commit, so 16 callers of one
+ * clinic ran one at a time, each paying a commit. The group runs each
+ * clinic's writes (in their order) in one transaction of that clinic
+ * (store_begin_clinic: the lock taken once), one clinic after the other,
+ * so the lock order of store.h holds (never two clinics' locks at once)
+ * and nothing here can wait in a cycle that a direct write could not.
  *
  * When the committer's connection cannot be opened the handle writes
- * directly, as on PostgreSQL; when a group's transaction fails (a full
- * disk), each write of the group fails with that error and the next
- * group begins afresh on the same connection.
- *
- * PostgreSQL commits each write on the caller's own connection (its
- * server groups commits itself): commit_attach leaves those handles
- * without a committer, and commit_run answers 1, "run it yourself".
+ * directly (commit_run answers 1); when a group's transaction fails (a
+ * full disk, a lost server), each write of it fails with that error and
+ * the next group begins afresh on the same connection.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -45,17 +50,20 @@
 
 typedef struct commit_req {
     nudge *n; /* the caller's handle: clock and actor */
+    int64_t clinic_id;
     commit_fn fn;
     void *arg;
     int rc, done;
     int alone; /* failed in a round of its group: not run again */
     nudge_err err;
-    struct commit_req *next;
+    struct commit_req *next; /* the queue, then the group */
+    struct commit_req *run;  /* the writes of one transaction */
 } commit_req;
 
 struct committer {
-    char *key; /* the file's absolute name and the URL's options */
+    char *key; /* SQLite: the file's absolute name and the URL's options; PostgreSQL: the URL */
     int refs;
+    int per_clinic; /* PostgreSQL: a transaction per clinic of the group */
     store *db;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -64,7 +72,7 @@ struct committer {
     struct committer *next;
 };
 
-/* Every committer of the process, one per database file and options. */
+/* Every committer of the process, one per database (file and options, or URL). */
 static pthread_mutex_t commit_all_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct committer *commit_all;
 
@@ -72,14 +80,20 @@ int commit_attach(nudge *n, const char *url, nudge_err *err)
 {
     (void)err;
     n->commit = NULL;
+    const struct store_ops *ops = n->db->ops;
+    int per_clinic = ops->begin_clinic != NULL;
     /* A database in memory is each connection's own: no second one. */
-    if (!n->db->ops->wal_manual || strstr(url, ":memory:") || strstr(url, "mode=memory"))
+    if ((!ops->wal_manual && !per_clinic) || strstr(url, ":memory:") ||
+        strstr(url, "mode=memory"))
         return 0;
     /* One committer per file and durability: "db", "./db" and the
      * absolute name are one file (two committers of one file would make
      * their groups wait for each other in the busy handler), while a
-     * `?synchronous=normal` handle must not commit a FULL one's writes. */
-    const char *file = n->db->ops->file_name(n->db), *opt = strrchr(url, '?');
+     * `?synchronous=normal` handle must not commit a FULL one's writes.
+     * On PostgreSQL the URL itself: two spellings of one server make two
+     * committers, which only take turns on the server's locks. */
+    const char *file = per_clinic ? NULL : ops->file_name(n->db);
+    const char *opt = per_clinic ? NULL : strrchr(url, '?');
     size_t klen = strlen(file && *file ? file : url) + (opt ? strlen(opt) : 0) + 1;
     char *key = malloc(klen);
     if (!key)
@@ -96,11 +110,13 @@ int commit_attach(nudge *n, const char *url, nudge_err *err)
             free(c);
             free(key);
             pthread_mutex_unlock(&commit_all_mu);
-            return 0; /* direct writes, as on PostgreSQL */
+            return 0; /* direct writes */
         }
         c->key = key;
         key = NULL;
-        c->db->ops->wal_manual(c->db);
+        c->per_clinic = per_clinic;
+        if (c->db->ops->wal_manual)
+            c->db->ops->wal_manual(c->db);
         pthread_mutex_init(&c->mu, NULL);
         pthread_cond_init(&c->cv, NULL);
         c->tail = &c->head;
@@ -161,7 +177,7 @@ static int commit_call(struct committer *c, commit_req *r)
 
 static void commit_fail(commit_req *g, const nudge_err *e)
 {
-    for (commit_req *r = g; r; r = r->next)
+    for (commit_req *r = g; r; r = r->run)
         if (!r->alone)
             r->rc = -1, r->err = *e;
 }
@@ -170,24 +186,25 @@ static void commit_fail(commit_req *g, const nudge_err *e)
 static void commit_checkpoint(struct committer *c)
 {
     store *db = c->db;
-    if (db->ops->wal_frames(db) < COMMIT_CKPT_FRAMES)
+    if (!db->ops->wal_frames || db->ops->wal_frames(db) < COMMIT_CKPT_FRAMES)
         return;
     db->ops->checkpoint(db, STORE_CKPT_PASSIVE);
     if (db->ops->wal_frames(db) >= COMMIT_WAL_MAX)
         db->ops->checkpoint(db, STORE_CKPT_TRUNCATE);
 }
 
-/* Runs one group taken off the queue (c->mu not held). */
-static void commit_group(struct committer *c, commit_req *g)
+/* Runs the writes linked by `run` in one transaction (clinic_id: of
+ * that clinic, under its lock; 0 any clinic's), each failing alone. */
+static void commit_tx(struct committer *c, commit_req *g, int64_t clinic_id)
 {
     nudge_err e = {0};
     for (int round = 0; round < COMMIT_ROUNDS; round++) {
-        if (store_begin(c->db, &e) < 0) {
+        if (store_begin_clinic(c->db, clinic_id, &e) < 0) {
             commit_fail(g, &e);
             return;
         }
         commit_req *bad = NULL;
-        for (commit_req *r = g; r && !bad; r = r->next)
+        for (commit_req *r = g; r && !bad; r = r->run)
             if (!r->alone && commit_call(c, r) < 0)
                 bad = r;
         if (!bad) {
@@ -202,10 +219,10 @@ static void commit_group(struct committer *c, commit_req *g)
         }
         bad->alone = 1; /* its answer is its error */
     }
-    for (commit_req *r = g; r; r = r->next) {
+    for (commit_req *r = g; r; r = r->run) {
         if (r->alone)
             continue;
-        if (store_begin(c->db, &r->err) < 0) {
+        if (store_begin_clinic(c->db, clinic_id, &r->err) < 0) {
             r->rc = -1;
             continue;
         }
@@ -213,6 +230,34 @@ static void commit_group(struct committer *c, commit_req *g)
             store_rollback(c->db);
         else if (store_commit(c->db, &r->err) < 0)
             r->rc = -1;
+    }
+}
+
+/* Runs one group taken off the queue (c->mu not held): on SQLite one
+ * transaction; on PostgreSQL one per clinic, in the order each clinic
+ * first appears, its writes in theirs. */
+static void commit_group(struct committer *c, commit_req *g)
+{
+    if (!c->per_clinic) {
+        for (commit_req *r = g; r; r = r->next)
+            r->run = r->next;
+        commit_tx(c, g, 0);
+        return;
+    }
+    for (commit_req *r = g; r; r = r->next)
+        r->run = r; /* not yet in a transaction's list */
+    for (commit_req *first = g; first; first = first->next) {
+        if (first->run != first)
+            continue;
+        commit_req **tail = &first->run;
+        *tail = NULL;
+        for (commit_req *r = first->next; r; r = r->next)
+            if (r->run == r && r->clinic_id == first->clinic_id) {
+                *tail = r;
+                tail = &r->run;
+                *tail = NULL;
+            }
+        commit_tx(c, first, first->clinic_id);
     }
 }
 
@@ -229,14 +274,15 @@ int commit_waiting(nudge *n)
     return k;
 }
 
-int commit_run(nudge *n, commit_fn fn, void *arg, nudge_err *err)
+int commit_run(nudge *n, int64_t clinic_id, commit_fn fn, void *arg, nudge_err *err)
 {
     struct committer *c = n->commit;
     /* Inside the caller's own transaction the write is that transaction's
-     * (which holds the write lock the committer would wait for). */
+     * (which holds the write lock, or the clinic's, the committer would
+     * wait for). */
     if (!c || n->db->tx_depth > 0)
         return 1;
-    commit_req me = {.n = n, .fn = fn, .arg = arg};
+    commit_req me = {.n = n, .clinic_id = clinic_id, .fn = fn, .arg = arg};
     pthread_mutex_lock(&c->mu);
     *c->tail = &me;
     c->tail = &me.next;

@@ -538,8 +538,9 @@ int queue_count_range(nudge *n, int64_t clinic_id, int64_t from, int64_t to, que
 int queue_sent_times(nudge *n, int64_t clinic_id, int64_t from, int64_t to, store_stmt **st,
                      nudge_err *err);
 
-/* commit.c: group commit (SQLite). A write to run in the next group: 0,
- * or -1 with err set, its work rolled back alone. n is a shallow copy of
+/* commit.c: group commit (SQLite and PostgreSQL). A write to run in the
+ * next group: 0, or -1 with err set, its work rolled back alone. n is a
+ * shallow copy of
  * the caller's handle whose store is the committer's: fn may read the
  * handle's clock, actor and settings and write through n->db, but must
  * not change the handle (the change would be lost with the copy) nor keep
@@ -547,14 +548,16 @@ int queue_sent_times(nudge *n, int64_t clinic_id, int64_t from, int64_t to, stor
  * without a write that failed): it sets its outputs afresh each time. */
 typedef int (*commit_fn)(nudge *n, void *arg, nudge_err *err);
 /* At open: n's committer (shared by every handle of url in the process);
- * none on PostgreSQL or when its connection cannot be opened (then n
- * writes directly). */
+ * none for a database in memory or when its connection cannot be opened
+ * (then n writes directly). */
 int commit_attach(nudge *n, const char *url, nudge_err *err);
 void commit_detach(nudge *n);
-/* 0 fn ran and its group committed (durable), -1 fn or the commit failed
- * (err), 1 no committer here (PostgreSQL, or inside n's own transaction):
- * the caller runs fn in a transaction of its own. */
-int commit_run(nudge *n, commit_fn fn, void *arg, nudge_err *err);
+/* fn writes clinic_id's rows (<= 0: any clinic's), in a transaction of
+ * that clinic (store_begin_clinic) with the group's other writes of it.
+ * 0 fn ran and its group committed (durable), -1 fn or the commit failed
+ * (err), 1 no committer here (none attached, or inside n's own
+ * transaction): the caller runs fn in a transaction of its own. */
+int commit_run(nudge *n, int64_t clinic_id, commit_fn fn, void *arg, nudge_err *err);
 /* How many writes wait for the next group (tests, to know a group formed). */
 int commit_waiting(nudge *n);
 

@@ -444,7 +444,7 @@ out:
  * transaction of the caller's. */
 static int queue_write(nudge *n, int64_t clinic_id, struct queue_write *w, nudge_err *err)
 {
-    int r = commit_run(n, queue_write_fn, w, err);
+    int r = commit_run(n, clinic_id, queue_write_fn, w, err);
     if (r <= 0)
         return r;
     if (store_begin_clinic(n->db, clinic_id, err) < 0)

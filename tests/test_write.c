@@ -538,7 +538,7 @@ static int gc_fn(nudge *n, void *arg, nudge_err *err)
 static void *gc_write_thread(void *arg)
 {
     struct gc_write *w = arg;
-    w->rc = commit_run(w->n, gc_fn, w, &w->err);
+    w->rc = commit_run(w->n, w->clinic, gc_fn, w, &w->err);
     return NULL;
 }
 
@@ -560,8 +560,6 @@ static void gc_run_group(struct gc_write *w, int k)
 static void test_group_fails_alone_and_dedupes(void **state)
 {
     (void)state;
-    if (tu_pg_admin())
-        skip(); /* PostgreSQL commits each write on its own connection */
     tu_env env;
     tu_open(&env, T0);
     int64_t c = w_clinic(env.n, "Group Clinic"), p = w_patient(env.n, c, 1);
@@ -600,8 +598,6 @@ static void test_group_fails_alone_and_dedupes(void **state)
 static void test_group_many_fail(void **state)
 {
     (void)state;
-    if (tu_pg_admin())
-        skip(); /* PostgreSQL commits each write on its own connection */
     tu_env env;
     tu_open(&env, T0);
     int64_t c = w_clinic(env.n, "Group Clinic"), p = w_patient(env.n, c, 1);
@@ -635,14 +631,24 @@ static void test_group_many_fail(void **state)
 
 /* One committer per file, however its name is spelt; another per
  * durability, so a ?synchronous=normal handle never commits a FULL one's
- * writes (nor they wait for each other in the busy handler). */
+ * writes (nor they wait for each other in the busy handler). On
+ * PostgreSQL one per URL. */
 static void test_group_one_per_file(void **state)
 {
     (void)state;
-    if (tu_pg_admin())
-        skip(); /* no committer on PostgreSQL */
     tu_env env;
     tu_open(&env, T0);
+    if (tu_pg_admin()) {
+        nudge *a;
+        nudge_err e = {0};
+        nudge_config cfg = {.db = env.db, .outbox_dir = env.outbox, .clock = &env.clock};
+        assert_int_equal(nudge_open(&cfg, &a, &e), 0);
+        assert_non_null(env.n->commit);
+        assert_ptr_equal(env.n->commit, a->commit);
+        nudge_close(a);
+        tu_close(&env);
+        return;
+    }
     char other[256], normal[256];
     snprintf(other, sizeof other, "%s/./n.db", env.dir);
     snprintf(normal, sizeof normal, "%s?synchronous=normal", env.db);
