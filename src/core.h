@@ -539,14 +539,19 @@ int queue_sent_times(nudge *n, int64_t clinic_id, int64_t from, int64_t to, stor
                      nudge_err *err);
 
 /* commit.c: group commit (SQLite and PostgreSQL). A write to run in the
- * next group: 0, or -1 with err set, its work rolled back alone. n is a
- * shallow copy of
- * the caller's handle whose store is the committer's: fn may read the
- * handle's clock, actor and settings and write through n->db, but must
- * not change the handle (the change would be lost with the copy) nor keep
- * a pointer to it. fn may run more than once (its group is run again
- * without a write that failed): it sets its outputs afresh each time. */
-typedef int (*commit_fn)(nudge *n, void *arg, nudge_err *err);
+ * next group: 0, or -1 with err set, its work rolled back alone. fn gets
+ * the args of count writes queued with it (count >= 1) and writes them
+ * all, or fails them all: writes of one clinic next to each other in a
+ * group join one call when their handles agree on the actor and on the
+ * instant their clocks gave when the group began. n is a shallow copy of
+ * the first writer's handle whose store is the committer's and whose
+ * clock holds that instant: fn may read the handle's clock, actor and
+ * settings and write through n->db, but must not change the handle (the
+ * change would be lost with the copy) nor keep a pointer to it. fn may
+ * run more than once, with fewer args (its group is run again without a
+ * write that failed, and a joined call that failed is run again a write
+ * at a time): it sets its outputs afresh each time. */
+typedef int (*commit_fn)(nudge *n, void *const *args, size_t count, nudge_err *err);
 /* At open: n's committer (shared by every handle of url in the process);
  * none for a database in memory or when its connection cannot be opened
  * (then n writes directly). */

@@ -402,14 +402,17 @@ struct queue_write {
     nudge_batch_result *out;
 };
 
-/* The rows and their audit lines, inside the caller's transaction: the
+/* The rows and their audit lines of count writes of one clinic (joined
+ * by the group commit, or one), inside the caller's transaction: the
  * dedupe read, the rows and the audit chain each a few multi-row
- * statements for the whole batch. */
-static int queue_write_fn(nudge *n, void *arg, nudge_err *err)
+ * statements for them all, in the writes' order, as if written one after
+ * the other (a dedupe key of an earlier write answers a later one's). */
+static int queue_write_fn(nudge *n, void *const *args, size_t nw, nudge_err *err)
 {
-    struct queue_write *w = arg;
-    size_t count = w->count, made = 0;
-    const queue_item **its = malloc(count * sizeof *its);
+    size_t count = 0, made = 0;
+    for (size_t k = 0; k < nw; k++)
+        count += ((struct queue_write *)args[k])->count;
+    const queue_item **its = calloc(count, sizeof *its);
     const char **details = malloc(count * sizeof *details);
     int64_t *ids = malloc(count * sizeof *ids);
     int *created = malloc(count * sizeof *created);
@@ -418,20 +421,26 @@ static int queue_write_fn(nudge *n, void *arg, nudge_err *err)
         err_set(err, NUDGE_ENOMEM, "", "out of memory");
         goto out;
     }
-    for (size_t i = 0; i < count; i++)
-        its[i] = &w->msgs[i].it;
+    for (size_t k = 0, i = 0; k < nw; k++) {
+        const struct queue_write *w = args[k];
+        for (size_t j = 0; j < w->count; j++)
+            its[i++] = &w->msgs[j].it;
+    }
     if (queue_insert_many(n, its, count, ids, created, err) < 0)
         goto out;
-    for (size_t i = 0; i < count; i++) {
-        w->out[i].id = ids[i];
-        w->out[i].created = created[i];
-        if (created[i]) { /* the audit's entities, in the order of the rows */
-            ids[made] = ids[i];
-            details[made++] = its[i]->template_name;
+    for (size_t k = 0, i = 0; k < nw; k++) {
+        struct queue_write *w = args[k];
+        for (size_t j = 0; j < w->count; j++, i++) {
+            w->out[j].id = ids[i];
+            w->out[j].created = created[i];
+            if (created[i]) { /* the audit's entities, in the order of the rows */
+                ids[made] = ids[i];
+                details[made++] = its[i]->template_name;
+            }
         }
     }
-    rc = audit_add_rows(n, w->msgs[0].it.clinic_id, "enqueue", "notification", ids, details, made,
-                        err);
+    rc = audit_add_rows(n, ((struct queue_write *)args[0])->msgs[0].it.clinic_id, "enqueue",
+                        "notification", ids, details, made, err);
 out:
     free(its);
     free(details);
@@ -449,7 +458,8 @@ static int queue_write(nudge *n, int64_t clinic_id, struct queue_write *w, nudge
         return r;
     if (store_begin_clinic(n->db, clinic_id, err) < 0)
         return -1;
-    if (queue_write_fn(n, w, err) < 0) {
+    void *one = w;
+    if (queue_write_fn(n, &one, 1, err) < 0) {
         store_rollback(n->db);
         return -1;
     }

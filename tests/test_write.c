@@ -515,9 +515,8 @@ struct gc_write {
     nudge_err err;
 };
 
-static int gc_fn(nudge *n, void *arg, nudge_err *err)
+static int gc_fn_one(nudge *n, struct gc_write *w, nudge_err *err)
 {
-    struct gc_write *w = arg;
     if (w->hold)
         __atomic_store_n(&w->leading, 1, __ATOMIC_SEQ_CST);
     while (w->hold && commit_waiting(w->n) < w->hold)
@@ -532,6 +531,20 @@ static int gc_fn(nudge *n, void *arg, nudge_err *err)
         return -1;
     if (w->fail) /* after its row went in: the group's rollback must take it back */
         return nudge_err_set(err, NUDGE_EINVAL, "patient", "refused on purpose");
+    return 0;
+}
+
+/* Joined writes (commit_fn's contract) one after the other; gc_joined
+ * counts the joined calls, so a test sees writes join. */
+static int gc_joined;
+
+static int gc_fn(nudge *n, void *const *args, size_t count, nudge_err *err)
+{
+    if (count > 1)
+        __atomic_add_fetch(&gc_joined, 1, __ATOMIC_SEQ_CST);
+    for (size_t k = 0; k < count; k++)
+        if (gc_fn_one(n, args[k], err) < 0)
+            return -1;
     return 0;
 }
 
@@ -576,7 +589,11 @@ static void test_group_fails_alone_and_dedupes(void **state)
         {.n = h[2], .clinic = c, .patient = p, .fail = 1},
         {.n = h[3], .clinic = c, .patient = p, .dedupe = "same"},
     };
+    gc_joined = 0;
     gc_run_group(w, 4);
+    /* The three joined one call first (one clinic, actor and instant),
+     * which failed and was run again a write at a time. */
+    assert_int_equal(gc_joined, 1);
     assert_int_equal(w[0].rc, 0);
     assert_int_equal(w[1].rc, 0);
     assert_int_equal(w[3].rc, 0);
