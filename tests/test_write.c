@@ -570,6 +570,15 @@ static void gc_run_group(struct gc_write *w, int k)
         pthread_join(t[i], NULL);
 }
 
+/* k more handles on env's database, each as a caller of its own opens it. */
+static void gc_handles(tu_env *env, nudge **h, int k)
+{
+    nudge_config cfg = {.db = env->db, .outbox_dir = env->outbox, .clock = &env->clock};
+    nudge_err e = {0};
+    for (int i = 0; i < k; i++)
+        assert_int_equal(nudge_open(&cfg, &h[i], &e), 0);
+}
+
 static void test_group_fails_alone_and_dedupes(void **state)
 {
     (void)state;
@@ -577,10 +586,7 @@ static void test_group_fails_alone_and_dedupes(void **state)
     tu_open(&env, T0);
     int64_t c = w_clinic(env.n, "Group Clinic"), p = w_patient(env.n, c, 1);
     nudge *h[4];
-    nudge_config cfg = {.db = env.db, .outbox_dir = env.outbox, .clock = &env.clock};
-    nudge_err e = {0};
-    for (int i = 0; i < 4; i++)
-        assert_int_equal(nudge_open(&cfg, &h[i], &e), 0);
+    gc_handles(&env, h, 4);
     /* w[0] leads a group of its own and waits there until the three others
      * queue, so they form the next group together. */
     struct gc_write w[4] = {
@@ -620,10 +626,7 @@ static void test_group_many_fail(void **state)
     int64_t c = w_clinic(env.n, "Group Clinic"), p = w_patient(env.n, c, 1);
     enum { K = 11 };
     nudge *h[K];
-    nudge_config cfg = {.db = env.db, .outbox_dir = env.outbox, .clock = &env.clock};
-    nudge_err e = {0};
-    for (int i = 0; i < K; i++)
-        assert_int_equal(nudge_open(&cfg, &h[i], &e), 0);
+    gc_handles(&env, h, K);
     struct gc_write w[K];
     char keys[K][8];
     for (int i = 0; i < K; i++) {
@@ -657,9 +660,7 @@ static void test_group_one_per_file(void **state)
     tu_open(&env, T0);
     if (tu_pg_admin()) {
         nudge *a;
-        nudge_err e = {0};
-        nudge_config cfg = {.db = env.db, .outbox_dir = env.outbox, .clock = &env.clock};
-        assert_int_equal(nudge_open(&cfg, &a, &e), 0);
+        gc_handles(&env, &a, 1);
         assert_non_null(env.n->commit);
         assert_ptr_equal(env.n->commit, a->commit);
         nudge_close(a);
