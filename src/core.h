@@ -557,5 +557,11 @@ void commit_detach(nudge *n);
 int commit_run(nudge *n, commit_fn fn, void *arg, nudge_err *err);
 /* How many writes wait for the next group (tests, to know a group formed). */
 int commit_waiting(nudge *n);
+/* Reads for a write to come (an enqueue's patient, clinic and template),
+ * in one snapshot on a connection of the committer's whose page cache
+ * its commits leave stale once a group, not once a caller: 0 or -1 as fn
+ * answered, 1 no committer here (the caller reads on its own handle).
+ * fn's contract is commit_fn's, and it must not write. */
+int commit_read(nudge *n, commit_fn fn, void *arg, nudge_err *err);
 
 #endif

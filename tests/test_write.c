@@ -699,6 +699,51 @@ static void test_group_wal_bounded(void **state)
     tu_rmrf(dir);
 }
 
+/* The enqueue's reads run on the committer's readers (commit_read), whose
+ * snapshot must still be the newest: a patient changed by another
+ * connection (another process, say the CLI) between two enqueues is read
+ * anew, and a patient added inside the caller's own open transaction is
+ * read on the caller's connection, which alone sees it. */
+static void test_reads_fresh_and_own(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, T0);
+    int64_t c = w_clinic(env.n, "Read Clinic"), p = w_patient(env.n, c, 1);
+    nudge_err e = {0};
+    nudge_send s = {.patient_id = p, .template_name = "prescription_ready",
+                    .priority = NUDGE_NORMAL};
+    int64_t id1, id2, id3;
+    assert_int_equal(nudge_enqueue(env.n, c, &s, &id1, NULL, &e), 0);
+    store *other;
+    assert_int_equal(store_open(env.db, &other, &e), 0);
+    assert_int_equal(store_exec(other, &e,
+                                "UPDATE patients SET phone = '+919876500099', language = 'en' "
+                                "WHERE clinic_id = ? AND id = ?",
+                                bind_int(c), bind_int(p)),
+                     0);
+    store_close(other);
+    assert_int_equal(nudge_enqueue(env.n, c, &s, &id2, NULL, &e), 0);
+    nudge_notification m1, m2;
+    assert_int_equal(nudge_notification_get(env.n, c, id1, &m1, &e), 0);
+    assert_int_equal(nudge_notification_get(env.n, c, id2, &m2, &e), 0);
+    assert_string_equal(m1.language, "hi");
+    assert_string_equal(m2.recipient, "+919876500099");
+    assert_string_equal(m2.language, "en");
+    assert_string_not_equal(m1.recipient, m2.recipient);
+    nudge_notification_free(&m1);
+    nudge_notification_free(&m2);
+    /* Inside the caller's transaction: its uncommitted patient is found. */
+    assert_int_equal(store_begin(env.n->db, &e), 0);
+    int64_t q = w_patient(env.n, c, 2);
+    s.patient_id = q;
+    if (nudge_enqueue(env.n, c, &s, &id3, NULL, &e) < 0)
+        fail_msg("enqueue in a transaction: %s", e.msg);
+    assert_int_equal(store_commit(env.n->db, &e), 0);
+    assert_int_equal(w_pending(env.n, c), 3);
+    tu_close(&env);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -713,6 +758,7 @@ int main(void)
         cmocka_unit_test(test_group_wal_bounded),
         cmocka_unit_test(test_batch_chain_equals_single),
         cmocka_unit_test(test_lists_by_clinic),
+        cmocka_unit_test(test_reads_fresh_and_own),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
