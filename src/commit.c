@@ -54,6 +54,8 @@ enum { REQ_WAIT, REQ_DONE, REQ_LEAD };
 typedef struct commit_req {
     nudge *n; /* the caller's handle: clock and actor */
     commit_fn fn;
+    commit_many_fn many; /* NULL, or fn for several args at once */
+    int64_t key;         /* writes merge only with the same many and key */
     void *arg;
     int rc;
     _Atomic uint32_t state; /* REQ_*: set by the leader, then woken */
@@ -75,6 +77,7 @@ struct committer {
     int refs;
     store *db;
     struct commit_reader readers[COMMIT_READERS];
+    void *args[COMMIT_GROUP_MAX]; /* the leader's, for merged writes */
     _Atomic unsigned next_reader;
     pthread_mutex_t mu;
     commit_req *head, **tail; /* waiting; a REQ_LEAD one stays at the head */
@@ -207,30 +210,70 @@ static void commit_checkpoint(struct committer *c)
         db->ops->checkpoint(db, STORE_CKPT_TRUNCATE);
 }
 
-/* Runs one group taken off the queue (c->mu not held). */
+/* The writes from r on that merge with it (same many and key, in queue
+ * order, the ones failed alone skipped): run as one call. Answers the
+ * request after them, through *next; 0 merged and ran, -1 the merged
+ * call failed (err), 1 nothing to merge (r runs alone). */
+static int commit_merged(struct committer *c, commit_req *r, commit_req **next, nudge_err *e)
+{
+    int k = 0;
+    commit_req *q = r;
+    for (; q && (q->alone || (q->many == r->many && q->key == r->key)); q = q->next)
+        if (!q->alone)
+            c->args[k++] = q->arg;
+    if (k < 2)
+        return 1;
+    *next = q;
+    nudge cn = *r->n;
+    cn.db = c->db;
+    if (r->many(&cn, c->args, k, e) < 0)
+        return -1;
+    for (commit_req *w = r; w != q; w = w->next)
+        if (!w->alone)
+            w->rc = 0, w->err = (nudge_err){0};
+    return 0;
+}
+
+/* Runs one group taken off the queue (c->mu not held). Writes that can
+ * merge (commit_run_many) first run as one call each run of them: one
+ * multi-row statement for a group's rows instead of one per caller. If a
+ * merged call fails, the round is taken back and the group runs again
+ * write by write, so the failing write is found and fails alone. */
 static void commit_group(struct committer *c, commit_req *g)
 {
     nudge_err e = {0};
+    int merge = 1;
     for (int round = 0; round < COMMIT_ROUNDS; round++) {
         if (store_begin(c->db, &e) < 0) {
             commit_fail(g, &e);
             return;
         }
         commit_req *bad = NULL;
-        for (commit_req *r = g; r && !bad; r = r->next)
-            if (!r->alone && commit_call(c, r) < 0)
+        int merged_failed = 0;
+        for (commit_req *r = g, *next; r && !bad && !merged_failed; r = next) {
+            next = r->next;
+            if (r->alone)
+                continue;
+            int m = merge && r->many ? commit_merged(c, r, &next, &e) : 1;
+            if (m < 0)
+                merged_failed = 1;
+            else if (m == 1 && commit_call(c, r) < 0)
                 bad = r;
-        if (!bad) {
+        }
+        if (!bad && !merged_failed) {
             if (store_commit(c->db, &e) < 0)
                 commit_fail(g, &e);
             return;
         }
         store_rollback(c->db);
-        if (bad->err.code == NUDGE_ENOSPACE) {
-            commit_fail(g, &bad->err);
+        if ((bad ? bad->err.code : e.code) == NUDGE_ENOSPACE) {
+            commit_fail(g, bad ? &bad->err : &e);
             return;
         }
-        bad->alone = 1; /* its answer is its error */
+        if (bad)
+            bad->alone = 1; /* its answer is its error */
+        else
+            merge = 0;
     }
     for (commit_req *r = g; r; r = r->next) {
         if (r->alone)
@@ -295,12 +338,18 @@ static commit_req *commit_take(struct committer *c)
 
 int commit_run(nudge *n, commit_fn fn, void *arg, nudge_err *err)
 {
+    return commit_run_many(n, fn, NULL, 0, arg, err);
+}
+
+int commit_run_many(nudge *n, commit_fn fn, commit_many_fn many, int64_t key, void *arg,
+                    nudge_err *err)
+{
     struct committer *c = n->commit;
     /* Inside the caller's own transaction the write is that transaction's
      * (which holds the write lock the committer would wait for). */
     if (!c || n->db->tx_depth > 0)
         return 1;
-    commit_req me = {.n = n, .fn = fn, .arg = arg};
+    commit_req me = {.n = n, .fn = fn, .many = many, .key = key, .arg = arg};
     atomic_init(&me.state, REQ_WAIT);
     pthread_mutex_lock(&c->mu);
     *c->tail = &me;

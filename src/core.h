@@ -555,6 +555,14 @@ void commit_detach(nudge *n);
  * (err), 1 no committer here (PostgreSQL, or inside n's own transaction):
  * the caller runs fn in a transaction of its own. */
 int commit_run(nudge *n, commit_fn fn, void *arg, nudge_err *err);
+/* The same for a write that can run merged with others of its kind: the
+ * group runs the args of queued writes with the same many and key (in
+ * queue order) as one call many(n, args, count), which must do what fn
+ * would do for each, in that order, setting each one's outputs; if that
+ * call fails the group runs each write through fn instead. */
+typedef int (*commit_many_fn)(nudge *n, void *const *args, int count, nudge_err *err);
+int commit_run_many(nudge *n, commit_fn fn, commit_many_fn many, int64_t key, void *arg,
+                    nudge_err *err);
 /* How many writes wait for the next group (tests, to know a group formed). */
 int commit_waiting(nudge *n);
 /* Reads for a write to come (an enqueue's patient, clinic and template),

@@ -404,11 +404,16 @@ struct queue_write {
 
 /* The rows and their audit lines, inside the caller's transaction: the
  * dedupe read, the rows and the audit chain each a few multi-row
- * statements for the whole batch. */
-static int queue_write_fn(nudge *n, void *arg, nudge_err *err)
+ * statements for the whole of the writes (one clinic's; several when the
+ * group commit merges callers' writes, commit_run_many), in their order,
+ * as if each had run alone. */
+static int queue_write_all(nudge *n, void *const *ws, int nws, nudge_err *err)
 {
-    struct queue_write *w = arg;
-    size_t count = w->count, made = 0;
+    size_t count = 0, made = 0, at = 0;
+    for (int j = 0; j < nws; j++)
+        count += ((struct queue_write *)ws[j])->count;
+    if (count == 0)
+        return 0;
     const queue_item **its = malloc(count * sizeof *its);
     const char **details = malloc(count * sizeof *details);
     int64_t *ids = malloc(count * sizeof *ids);
@@ -418,20 +423,27 @@ static int queue_write_fn(nudge *n, void *arg, nudge_err *err)
         err_set(err, NUDGE_ENOMEM, "", "out of memory");
         goto out;
     }
-    for (size_t i = 0; i < count; i++)
-        its[i] = &w->msgs[i].it;
+    for (int j = 0; j < nws; j++) {
+        struct queue_write *w = ws[j];
+        for (size_t i = 0; i < w->count; i++)
+            its[at++] = &w->msgs[i].it;
+    }
     if (queue_insert_many(n, its, count, ids, created, err) < 0)
         goto out;
-    for (size_t i = 0; i < count; i++) {
-        w->out[i].id = ids[i];
-        w->out[i].created = created[i];
-        if (created[i]) { /* the audit's entities, in the order of the rows */
-            ids[made] = ids[i];
-            details[made++] = its[i]->template_name;
+    at = 0;
+    for (int j = 0; j < nws; j++) {
+        struct queue_write *w = ws[j];
+        for (size_t i = 0; i < w->count; i++, at++) {
+            w->out[i].id = ids[at];
+            w->out[i].created = created[at];
+            if (created[at]) { /* the audit's entities, in the order of the rows */
+                ids[made] = ids[at];
+                details[made++] = its[at]->template_name;
+            }
         }
     }
-    rc = audit_add_rows(n, w->msgs[0].it.clinic_id, "enqueue", "notification", ids, details, made,
-                        err);
+    rc = audit_add_rows(n, ((struct queue_write *)ws[0])->msgs[0].it.clinic_id, "enqueue",
+                        "notification", ids, details, made, err);
 out:
     free(its);
     free(details);
@@ -440,11 +452,16 @@ out:
     return rc;
 }
 
+static int queue_write_fn(nudge *n, void *arg, nudge_err *err)
+{
+    return queue_write_all(n, &arg, 1, err);
+}
+
 /* In the next group commit (commit.c) where there is one, else in a
  * transaction of the caller's. */
 static int queue_write(nudge *n, int64_t clinic_id, struct queue_write *w, nudge_err *err)
 {
-    int r = commit_run(n, queue_write_fn, w, err);
+    int r = commit_run_many(n, queue_write_fn, queue_write_all, clinic_id, w, err);
     if (r <= 0)
         return r;
     if (store_begin_clinic(n->db, clinic_id, err) < 0)

@@ -509,6 +509,7 @@ struct gc_write {
     int64_t clinic, patient;
     const char *dedupe;
     int fail, hold; /* hold: wait, leading, until `hold` writes queue behind */
+    int merge;      /* through commit_run_many, key 1 */
     int leading;    /* set once a held write runs: its group is taken */
     int rc, created;
     int64_t id;
@@ -535,10 +536,24 @@ static int gc_fn(nudge *n, void *arg, nudge_err *err)
     return 0;
 }
 
+/* The merged calls the group made, and the writes they held. */
+static int gc_merged_calls, gc_merged_args;
+
+static int gc_many(nudge *n, void *const *args, int count, nudge_err *err)
+{
+    __atomic_add_fetch(&gc_merged_calls, 1, __ATOMIC_SEQ_CST);
+    __atomic_add_fetch(&gc_merged_args, count, __ATOMIC_SEQ_CST);
+    for (int i = 0; i < count; i++)
+        if (gc_fn(n, args[i], err) < 0)
+            return -1;
+    return 0;
+}
+
 static void *gc_write_thread(void *arg)
 {
     struct gc_write *w = arg;
-    w->rc = commit_run(w->n, gc_fn, w, &w->err);
+    w->rc = w->merge ? commit_run_many(w->n, gc_fn, gc_many, 1, w, &w->err)
+                     : commit_run(w->n, gc_fn, w, &w->err);
     return NULL;
 }
 
@@ -744,6 +759,51 @@ static void test_reads_fresh_and_own(void **state)
     tu_close(&env);
 }
 
+/* Writes that merge (commit_run_many) run as one call; when that call
+ * fails, the group runs write by write: the failing one fails alone, and
+ * every other is written once. */
+static void test_group_merged(void **state)
+{
+    (void)state;
+    if (tu_pg_admin())
+        skip(); /* no committer on PostgreSQL */
+    tu_env env;
+    tu_open(&env, T0);
+    int64_t c = w_clinic(env.n, "Merge Clinic"), p = w_patient(env.n, c, 1);
+    enum { K = 6 };
+    nudge *h[K];
+    nudge_config cfg = {.db = env.db, .outbox_dir = env.outbox, .clock = &env.clock};
+    nudge_err e = {0};
+    for (int i = 0; i < K; i++)
+        assert_int_equal(nudge_open(&cfg, &h[i], &e), 0);
+    for (int bad = 0; bad < 2; bad++) {
+        struct gc_write w[K];
+        char keys[K][16];
+        for (int i = 0; i < K; i++) {
+            snprintf(keys[i], sizeof keys[i], "m%d-%d", bad, i);
+            w[i] = (struct gc_write){.n = h[i], .clinic = c, .patient = p, .dedupe = keys[i],
+                                     .merge = 1, .fail = bad && i == 3};
+        }
+        w[0] = (struct gc_write){.n = h[0], .hold = K - 1};
+        gc_merged_calls = gc_merged_args = 0;
+        gc_run_group(w, K);
+        /* The K - 1 behind the holder formed one group: one merged call. */
+        assert_int_equal(gc_merged_calls, 1);
+        assert_int_equal(gc_merged_args, K - 1);
+        for (int i = 1; i < K; i++) {
+            assert_int_equal(w[i].rc, w[i].fail ? -1 : 0);
+            if (w[i].fail)
+                assert_string_equal(w[i].err.msg, "refused on purpose");
+            else
+                assert_int_equal(w[i].created, 1);
+        }
+    }
+    assert_int_equal(w_pending(env.n, c), 2 * (K - 1) - 1);
+    for (int i = 0; i < K; i++)
+        nudge_close(h[i]);
+    tu_close(&env);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -759,6 +819,7 @@ int main(void)
         cmocka_unit_test(test_batch_chain_equals_single),
         cmocka_unit_test(test_lists_by_clinic),
         cmocka_unit_test(test_reads_fresh_and_own),
+        cmocka_unit_test(test_group_merged),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
