@@ -210,6 +210,16 @@ static void commit_checkpoint(struct committer *c)
         db->ops->checkpoint(db, STORE_CKPT_TRUNCATE);
 }
 
+/* Whether q's write may run in one call with r's: the same kind and key,
+ * and what the call reads of the handle the same for both, since it runs
+ * on r's (the actor its audit lines name, the clock its rows' times come
+ * from: two API keys' writes in one group stay two calls). */
+static int commit_mergeable(commit_req *q, commit_req *r)
+{
+    return q->many == r->many && q->key == r->key && !strcmp(q->n->actor, r->n->actor) &&
+           clock_now(q->n) == clock_now(r->n);
+}
+
 /* The writes from r on that merge with it (same many and key, in queue
  * order, the ones failed alone skipped): run as one call. Answers the
  * request after them, through *next; 0 merged and ran, -1 the merged
@@ -218,7 +228,7 @@ static int commit_merged(struct committer *c, commit_req *r, commit_req **next, 
 {
     int k = 0;
     commit_req *q = r;
-    for (; q && (q->alone || (q->many == r->many && q->key == r->key)); q = q->next)
+    for (; q && (q->alone || commit_mergeable(q, r)); q = q->next)
         if (!q->alone)
             c->args[k++] = q->arg;
     if (k < 2)

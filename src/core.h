@@ -559,7 +559,9 @@ int commit_run(nudge *n, commit_fn fn, void *arg, nudge_err *err);
  * group runs the args of queued writes with the same many and key (in
  * queue order) as one call many(n, args, count), which must do what fn
  * would do for each, in that order, setting each one's outputs; if that
- * call fails the group runs each write through fn instead. */
+ * call fails the group runs each write through fn instead. Writes merge
+ * only when their handles name the same actor and read the same time:
+ * the call runs on the first one's handle. */
 typedef int (*commit_many_fn)(nudge *n, void *const *args, int count, nudge_err *err);
 int commit_run_many(nudge *n, commit_fn fn, commit_many_fn many, int64_t key, void *arg,
                     nudge_err *err);

@@ -510,6 +510,7 @@ struct gc_write {
     const char *dedupe;
     int fail, hold; /* hold: wait, leading, until `hold` writes queue behind */
     int merge;      /* through commit_run_many, key 1 */
+    int enqueue;    /* through nudge_enqueue (prescription_ready, by SMS) */
     int leading;    /* set once a held write runs: its group is taken */
     int rc, created;
     int64_t id;
@@ -552,8 +553,11 @@ static int gc_many(nudge *n, void *const *args, int count, nudge_err *err)
 static void *gc_write_thread(void *arg)
 {
     struct gc_write *w = arg;
-    w->rc = w->merge ? commit_run_many(w->n, gc_fn, gc_many, 1, w, &w->err)
-                     : commit_run(w->n, gc_fn, w, &w->err);
+    nudge_send s = {.patient_id = w->patient, .template_name = "prescription_ready",
+                    .priority = NUDGE_NORMAL, .dedupe_key = w->dedupe};
+    w->rc = w->enqueue ? nudge_enqueue(w->n, w->clinic, &s, &w->id, &w->created, &w->err)
+            : w->merge ? commit_run_many(w->n, gc_fn, gc_many, 1, w, &w->err)
+                       : commit_run(w->n, gc_fn, w, &w->err);
     return NULL;
 }
 
@@ -804,6 +808,43 @@ static void test_group_merged(void **state)
     tu_close(&env);
 }
 
+/* Enqueues of two API keys in one group: each audit line names the actor
+ * whose enqueue made it (writes merge only within one actor's). */
+static void test_group_actors_kept(void **state)
+{
+    (void)state;
+    if (tu_pg_admin())
+        skip(); /* no committer on PostgreSQL */
+    tu_env env;
+    tu_open(&env, T0);
+    int64_t c = w_clinic(env.n, "Actor Clinic"), p = w_patient(env.n, c, 1);
+    enum { K = 9 };
+    nudge *h[K];
+    nudge_config cfg = {.db = env.db, .outbox_dir = env.outbox, .clock = &env.clock};
+    nudge_err e = {0};
+    struct gc_write w[K];
+    for (int i = 0; i < K; i++) {
+        assert_int_equal(nudge_open(&cfg, &h[i], &e), 0);
+        nudge_set_actor(h[i], i % 3 ? "key:1" : "key:2");
+        w[i] = (struct gc_write){.n = h[i], .clinic = c, .patient = p, .enqueue = 1};
+    }
+    w[0] = (struct gc_write){.n = h[0], .hold = K - 1};
+    gc_run_group(w, K);
+    for (int i = 1; i < K; i++) {
+        assert_int_equal(w[i].rc, 0);
+        int64_t k = 0;
+        assert_int_equal(store_scalar(env.n->db, &k, &e,
+                                      "SELECT COUNT(*) FROM audit_log WHERE clinic_id = ? AND "
+                                      "action = 'enqueue' AND entity_id = ? AND actor = ?",
+                                      bind_int(c), bind_int(w[i].id), bind_text(h[i]->actor)),
+                         1);
+        assert_int_equal(k, 1);
+    }
+    for (int i = 0; i < K; i++)
+        nudge_close(h[i]);
+    tu_close(&env);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -820,6 +861,7 @@ int main(void)
         cmocka_unit_test(test_lists_by_clinic),
         cmocka_unit_test(test_reads_fresh_and_own),
         cmocka_unit_test(test_group_merged),
+        cmocka_unit_test(test_group_actors_kept),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
