@@ -565,5 +565,13 @@ void commit_detach(nudge *n);
 int commit_run(nudge *n, int64_t clinic_id, commit_fn fn, void *arg, nudge_err *err);
 /* How many writes wait for the next group (tests, to know a group formed). */
 int commit_waiting(nudge *n);
+/* Reads for a write to come (an enqueue's patient, clinic and template),
+ * in one snapshot on a connection of the committer's whose page cache
+ * its commits leave stale once a group, not once a caller (SQLite): 0 or
+ * -1 as fn answered, 1 none here (PostgreSQL, no committer, or inside n's
+ * own transaction: the caller reads on its own handle). n is a shallow
+ * copy as for commit_fn, and fn must not write. */
+typedef int (*commit_read_fn)(nudge *n, void *arg, nudge_err *err);
+int commit_read(nudge *n, commit_read_fn fn, void *arg, nudge_err *err);
 
 #endif

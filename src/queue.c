@@ -466,41 +466,59 @@ static int queue_write(nudge *n, int64_t clinic_id, struct queue_write *w, nudge
     return store_commit(n->db, err);
 }
 
+/* An enqueue's reads and render: the patient, the clinic and the
+ * template, from one snapshot. */
+struct queue_prep {
+    int64_t clinic_id;
+    const nudge_send *s;
+    nudge_patient p;
+    nudge_clinic c;
+    queue_msg q;
+};
+
+static int queue_prep_fn(nudge *n, void *arg, nudge_err *err)
+{
+    struct queue_prep *w = arg;
+    int rc = nudge_patient_get(n, w->clinic_id, w->s->patient_id, &w->p, err);
+    if (rc < 0 && err->code == NUDGE_ENOTFOUND)
+        err_set(err, NUDGE_EINVAL, "patient", "no patient %lld", (long long)w->s->patient_id);
+    if (rc == 0)
+        rc = nudge_clinic_get(n, w->p.clinic_id, &w->c, err);
+    if (rc == 0 && (rc = queue_build(n, &w->c, &w->p, NULL, w->s->template_name, w->s->channel,
+                                     w->s->vars, &w->q, err)) < 0 &&
+        err->code == NUDGE_ENOTFOUND) /* the template: the caller's mistake */
+        err->code = NUDGE_EINVAL;
+    return rc;
+}
+
 int nudge_enqueue(nudge *n, int64_t clinic_id, const nudge_send *s, int64_t *id_out,
                   int *created_out, nudge_err *err)
 {
     err_clear(err);
-    nudge_patient p;
-    nudge_clinic c;
-    queue_msg q;
+    struct queue_prep w = {.clinic_id = clinic_id, .s = s};
     if (queue_send_check(s, err) < 0)
         return -1;
-    /* The patient, clinic and template from one snapshot: one read
-     * transaction, not one each (with 16 callers, each implicit one took
-     * the WAL's read locks and found its page cache stale again). Ended
-     * before the write waits for its group. */
-    store_read_begin(n->db);
-    int rc = nudge_patient_get(n, clinic_id, s->patient_id, &p, err);
-    if (rc < 0 && err->code == NUDGE_ENOTFOUND)
-        err_set(err, NUDGE_EINVAL, "patient", "no patient %lld", (long long)s->patient_id);
-    if (rc == 0)
-        rc = nudge_clinic_get(n, p.clinic_id, &c, err);
-    if (rc == 0 &&
-        (rc = queue_build(n, &c, &p, NULL, s->template_name, s->channel, s->vars, &q, err)) < 0 &&
-        err->code == NUDGE_ENOTFOUND) /* the template: the caller's mistake */
-        err->code = NUDGE_EINVAL;
-    store_read_end(n->db);
+    /* On the committer's readers where there is one (commit_read: a
+     * warm page cache); else one read scope of this handle's, not one
+     * implicit transaction per read, ended before the write waits for
+     * its group (and so ending a scope the caller had open). */
+    int rc = commit_read(n, queue_prep_fn, &w, err);
+    if (rc == 1) {
+        store_read_begin(n->db);
+        rc = queue_prep_fn(n, &w, err);
+        store_read_end(n->db);
+    }
     if (rc < 0)
         return -1;
-    queue_send_set(n, s, &q.it);
+    queue_send_set(n, s, &w.q.it);
     nudge_batch_result res = {0};
-    struct queue_write w = {&q, 1, &res};
-    rc = queue_write(n, p.clinic_id, &w, err);
+    struct queue_write qw = {&w.q, 1, &res};
+    rc = queue_write(n, w.p.clinic_id, &qw, err);
     if (rc == 0 && id_out)
         *id_out = res.id;
     if (rc == 0 && created_out)
         *created_out = res.created;
-    queue_msg_free(&q);
+    queue_msg_free(&w.q);
     return rc;
 }
 

@@ -120,8 +120,9 @@ const nudge_setting nudge_settings[] = {
      "Signs the one-click unsubscribe links of promotional emails (with public_url); without it "
      "promotional emails are not sent.", AT(unsubscribe_secret), 0, 0},
     {"http_threads", NULL, "NUDGE_HTTP_THREADS", NUDGE_SET_INT, "0", RESTART,
-     "Threads answering the API (each with its own database connection); 0: one per CPU, at "
-     "least 4, as handlers also wait on the disk.", AT(http_threads), 0, 256},
+     "Threads answering the API (each with its own database connection); 0: two per CPU, at "
+     "least 16, as a write's handler waits for its group's commit and a group holds one write "
+     "per waiting thread.", AT(http_threads), 0, 256},
 };
 /* clang-format on */
 const int nudge_n_settings = (int)(sizeof nudge_settings / sizeof *nudge_settings);

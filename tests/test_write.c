@@ -509,6 +509,7 @@ struct gc_write {
     int64_t clinic, patient;
     const char *dedupe;
     int fail, hold; /* hold: wait, leading, until `hold` writes queue behind */
+    int enqueue;    /* through nudge_enqueue (prescription_ready, by SMS) */
     int leading;    /* set once a held write runs: its group is taken */
     int rc, created;
     int64_t id;
@@ -551,7 +552,10 @@ static int gc_fn(nudge *n, void *const *args, size_t count, nudge_err *err)
 static void *gc_write_thread(void *arg)
 {
     struct gc_write *w = arg;
-    w->rc = commit_run(w->n, w->clinic, gc_fn, w, &w->err);
+    nudge_send s = {.patient_id = w->patient, .template_name = "prescription_ready",
+                    .priority = NUDGE_NORMAL, .dedupe_key = w->dedupe};
+    w->rc = w->enqueue ? nudge_enqueue(w->n, w->clinic, &s, &w->id, &w->created, &w->err)
+                       : commit_run(w->n, w->clinic, gc_fn, w, &w->err);
     return NULL;
 }
 
@@ -723,6 +727,88 @@ static void test_group_wal_bounded(void **state)
     tu_rmrf(dir);
 }
 
+/* The enqueue's reads run on the committer's readers (commit_read), whose
+ * snapshot must still be the newest: a patient changed by another
+ * connection (another process, say the CLI) between two enqueues is read
+ * anew, and a patient added inside the caller's own open transaction is
+ * read on the caller's connection, which alone sees it. */
+static void test_reads_fresh_and_own(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, T0);
+    int64_t c = w_clinic(env.n, "Read Clinic"), p = w_patient(env.n, c, 1);
+    nudge_err e = {0};
+    nudge_send s = {.patient_id = p, .template_name = "prescription_ready",
+                    .priority = NUDGE_NORMAL};
+    int64_t id1, id2, id3;
+    assert_int_equal(nudge_enqueue(env.n, c, &s, &id1, NULL, &e), 0);
+    store *other;
+    assert_int_equal(store_open(env.db, &other, &e), 0);
+    assert_int_equal(store_exec(other, &e,
+                                "UPDATE patients SET phone = '+919876500099', language = 'en' "
+                                "WHERE clinic_id = ? AND id = ?",
+                                bind_int(c), bind_int(p)),
+                     0);
+    store_close(other);
+    assert_int_equal(nudge_enqueue(env.n, c, &s, &id2, NULL, &e), 0);
+    nudge_notification m1, m2;
+    assert_int_equal(nudge_notification_get(env.n, c, id1, &m1, &e), 0);
+    assert_int_equal(nudge_notification_get(env.n, c, id2, &m2, &e), 0);
+    assert_string_equal(m1.language, "hi");
+    assert_string_equal(m2.recipient, "+919876500099");
+    assert_string_equal(m2.language, "en");
+    assert_string_not_equal(m1.recipient, m2.recipient);
+    nudge_notification_free(&m1);
+    nudge_notification_free(&m2);
+    /* Inside the caller's transaction: its uncommitted patient is found. */
+    assert_int_equal(store_begin(env.n->db, &e), 0);
+    int64_t q = w_patient(env.n, c, 2);
+    s.patient_id = q;
+    if (nudge_enqueue(env.n, c, &s, &id3, NULL, &e) < 0)
+        fail_msg("enqueue in a transaction: %s", e.msg);
+    assert_int_equal(store_commit(env.n->db, &e), 0);
+    assert_int_equal(w_pending(env.n, c), 3);
+    tu_close(&env);
+}
+
+/* Enqueues of two API keys in one group: each audit line names the actor
+ * whose enqueue made it (writes merge only within one actor's). */
+static void test_group_actors_kept(void **state)
+{
+    (void)state;
+    if (tu_pg_admin())
+        skip(); /* no committer on PostgreSQL */
+    tu_env env;
+    tu_open(&env, T0);
+    int64_t c = w_clinic(env.n, "Actor Clinic"), p = w_patient(env.n, c, 1);
+    enum { K = 9 };
+    nudge *h[K];
+    nudge_config cfg = {.db = env.db, .outbox_dir = env.outbox, .clock = &env.clock};
+    nudge_err e = {0};
+    struct gc_write w[K];
+    for (int i = 0; i < K; i++) {
+        assert_int_equal(nudge_open(&cfg, &h[i], &e), 0);
+        nudge_set_actor(h[i], i % 3 ? "key:1" : "key:2");
+        w[i] = (struct gc_write){.n = h[i], .clinic = c, .patient = p, .enqueue = 1};
+    }
+    w[0] = (struct gc_write){.n = h[0], .hold = K - 1};
+    gc_run_group(w, K);
+    for (int i = 1; i < K; i++) {
+        assert_int_equal(w[i].rc, 0);
+        int64_t k = 0;
+        assert_int_equal(store_scalar(env.n->db, &k, &e,
+                                      "SELECT COUNT(*) FROM audit_log WHERE clinic_id = ? AND "
+                                      "action = 'enqueue' AND entity_id = ? AND actor = ?",
+                                      bind_int(c), bind_int(w[i].id), bind_text(h[i]->actor)),
+                         1);
+        assert_int_equal(k, 1);
+    }
+    for (int i = 0; i < K; i++)
+        nudge_close(h[i]);
+    tu_close(&env);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -737,6 +823,8 @@ int main(void)
         cmocka_unit_test(test_group_wal_bounded),
         cmocka_unit_test(test_batch_chain_equals_single),
         cmocka_unit_test(test_lists_by_clinic),
+        cmocka_unit_test(test_reads_fresh_and_own),
+        cmocka_unit_test(test_group_actors_kept),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

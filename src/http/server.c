@@ -1153,9 +1153,13 @@ int http_start(const http_config *cfg, http_server **out, nudge_err *err)
     nudge_config_defaults(&s->cfg.nudge); /* the http_* limits an embedder left 0 */
     if (!s->cfg.threads)
         s->cfg.threads = s->cfg.nudge.http_threads;
-    if (s->cfg.threads <= 0) { /* 0: one per CPU, at least 4 (handlers also wait on disks) */
+    /* 0: two per CPU, at least 16. A POST's thread waits for its group's
+     * fsync (commit.c), and a group holds at most one write per waiting
+     * thread: with 4 threads, 16 connections' writes went to disk 4 to an
+     * fsync. */
+    if (s->cfg.threads <= 0) {
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        s->cfg.threads = cpus > 4 ? (int)(cpus < 256 ? cpus : 256) : 4;
+        s->cfg.threads = cpus > 8 ? (int)(cpus < 128 ? 2 * cpus : 256) : 16;
     }
     pthread_mutex_init(&s->log_mu, NULL);
     pthread_mutex_init(&s->out_mu, NULL);

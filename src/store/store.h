@@ -289,7 +289,11 @@ static inline int store_lock_writers(store *s, nudge_err *err)
  * record: three on SQLite, each with its locks). Only outside a
  * transaction; anything that writes ends the scope first (a store_begin,
  * a statement that is not read-only), so a write never upgrades a stale
- * snapshot. store_read_end ends it; both may be called when none is open. */
+ * snapshot. store_read_end ends it; both may be called when none is open.
+ * Scopes do not nest: a store_read_end ends the scope whoever opened it,
+ * so a function that opens one (nudge_enqueue, when it reads on its own
+ * handle) is not called inside a caller's scope; the API ends its scope
+ * before a write's handler runs. */
 void store_read_begin(store *s);
 void store_read_end(store *s);
 int store_notify(store *s, const char *topic, nudge_err *err);
