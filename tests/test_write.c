@@ -777,8 +777,6 @@ static void test_reads_fresh_and_own(void **state)
 static void test_group_actors_kept(void **state)
 {
     (void)state;
-    if (tu_pg_admin())
-        skip(); /* no committer on PostgreSQL */
     tu_env env;
     tu_open(&env, T0);
     int64_t c = w_clinic(env.n, "Actor Clinic"), p = w_patient(env.n, c, 1);
