@@ -1440,10 +1440,13 @@ static const char *outcome_name(enum channel_result r)
 }
 
 /* One outcome's writes, inside the caller's transaction: the row moved
- * on, its attempt, and what a send or a failure brings (audit, usage,
- * events, the SMS fallback). r->recorded 0: the lease was lost, and
- * nothing of it was written. */
-static int queue_record_one(nudge *n, queue_outcome *r, nudge_err *err)
+ * on, its attempt, and what a send or a failure brings (usage, events,
+ * the SMS fallback); its audit line goes into audit[*naudit], for the
+ * batch's one step of the chain (nothing else a record writes is
+ * audited, so the lines keep the order single steps would give them).
+ * r->recorded 0: the lease was lost, and nothing of it was written. */
+static int queue_record_one(nudge *n, queue_outcome *r, audit_line *audit, size_t *naudit,
+                            nudge_err *err)
 {
     const nudge_notification *m = r->m;
     const channel_outcome *o = &r->o;
@@ -1504,15 +1507,17 @@ static int queue_record_one(nudge *n, queue_outcome *r, nudge_err *err)
                    bind_text(transport), bind_int(now), bind_text(outcome_name(o->result)),
                    bind_text_or_null(o->provider_id), bind_text_or_null(o->detail)) < 0)
         return -1;
-    if (!strcmp(status, "sent") &&
-        (audit_add(n, m->clinic_id, "send", "notification", m->id, m->template_name, err) < 0 ||
-         (o->provider_id[0] && delivery_adopt(n, m->id, o->provider_id, err) < 0)))
+    if (!strcmp(status, "sent") || !strcmp(status, "failed"))
+        audit[(*naudit)++] = (audit_line){m->clinic_id, status[0] == 's' ? "send" : "fail",
+                                          "notification", m->id,
+                                          status[0] == 's' ? m->template_name : o->detail};
+    if (!strcmp(status, "sent") && o->provider_id[0] &&
+        delivery_adopt(n, m->id, o->provider_id, err) < 0)
         return -1;
     if (o->result == CHANNEL_CONFIG && queue_config_alert(n, m, transport, o, err) < 0)
         return -1;
     if (!strcmp(status, "failed") &&
-        (audit_add(n, m->clinic_id, "fail", "notification", m->id, o->detail, err) < 0 ||
-         event_emit(n, m->clinic_id, "message.failed", m->id, json_pack("{s:s, s:s, s:I, s:s}",
+        (event_emit(n, m->clinic_id, "message.failed", m->id, json_pack("{s:s, s:s, s:I, s:s}",
                     "channel", m->channel, "template", m->template_name, "patient_id",
                     (json_int_t)m->patient_id, "error", o->detail), err) < 0 ||
          queue_fallback(n, m->clinic_id, m->id, err) < 0))
@@ -1528,22 +1533,31 @@ int queue_record_batch(nudge *n, queue_outcome *rs, int count, const queue_ref *
     if (queue_backend_of(n)->record_begin(n, rs, count, err) < 0)
         return -1;
     const nudge_notification **sent = calloc((size_t)count + 1, sizeof *sent);
+    audit_line *audit = calloc((size_t)count + 1, sizeof *audit);
     int nsent = 0;
-    if (!sent) {
+    size_t naudit = 0;
+    if (!sent || !audit) {
+        free(sent);
+        free(audit);
         err_set(err, NUDGE_ENOMEM, "", "out of memory");
         goto fail;
     }
     for (int i = 0; i < count; i++) {
-        if (queue_record_one(n, &rs[i], err) < 0) {
+        if (queue_record_one(n, &rs[i], audit, &naudit, err) < 0) {
             free(sent);
+            free(audit);
             goto fail;
         }
         if (rs[i].recorded && rs[i].o.result == CHANNEL_SENT)
             sent[nsent++] = rs[i].m;
     }
-    /* The month's usage: per clinic and channel, not per message. */
-    int used = nsent ? consent_usage_count(n, sent, nsent, err) : 0;
+    /* The batch's audit lines, one step of each clinic's chain; the
+     * month's usage per clinic and channel: neither per message. */
+    int used = audit_add_lines(n, audit, naudit, err);
+    if (used == 0 && nsent)
+        used = consent_usage_count(n, sent, nsent, err);
     free(sent);
+    free(audit);
     if (used < 0)
         goto fail;
     if (nhand > 0 && queue_backend_of(n)->handoff(n, hand, nhand, handed, err) < 0)
