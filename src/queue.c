@@ -857,134 +857,142 @@ static int queue_reap_pg(nudge *n, int64_t now, const char *owner, int *reaped, 
     return 0;
 }
 
-/* A claimed row as the claim's UPDATE returned it: the message whole and
- * its transport data, so the dispatcher reads neither again per message. */
+/* The claimed rows as the claim returned them: each message whole and its
+ * transport data, so the dispatcher reads neither again per message.
+ * The caller's arrays, filled in place (a batch of messages is ~110 kB:
+ * a copy of it allocated and freed each claim made glibc give the heap
+ * back to the kernel and fault it in again every batch). */
 struct claimed {
-    int64_t id, priority, due_at, clinic_id;
-    nudge_notification m;
-    char *data;
+    nudge_notification *m;
+    char **data;
 };
 
-#define QUEUE_CLAIM_RETURNING " RETURNING " NOTIF_COLS ", transport_data"
+#define QUEUE_CLAIM_COLS NOTIF_COLS ", transport_data"
+#define QUEUE_CLAIM_RETURNING " RETURNING " QUEUE_CLAIM_COLS
 
-/* The claimed row at the statement's cursor (QUEUE_CLAIM_RETURNING). */
-static void queue_claimed_row(store_stmt *st, struct claimed *c)
+/* The claimed row at the statement's cursor (QUEUE_CLAIM_COLS) into row i. */
+static void queue_claimed_row(store_stmt *st, struct claimed *cl, int i)
 {
-    notif_row(st, &c->m);
-    c->id = c->m.id;
-    c->priority = c->m.priority;
-    c->due_at = c->m.due_at;
-    c->clinic_id = c->m.clinic_id;
-    c->data = store_null(st, 24) ? NULL : strdup(store_text(st, 24));
+    notif_row(st, &cl->m[i]);
+    cl->data[i] = store_null(st, 24) ? NULL : strdup(store_text(st, 24));
 }
 
-static void queue_claimed_free(struct claimed *c)
+static void queue_claimed_free(struct claimed *cl, int i)
 {
-    nudge_notification_free(&c->m);
-    free(c->data);
-    c->data = NULL;
+    nudge_notification_free(&cl->m[i]);
+    free(cl->data[i]);
+    cl->data[i] = NULL;
 }
 
-static int claimed_cmp(const void *a, const void *b)
+/* What a (clinic, channel) group may still send this minute: its clinic's
+ * rate less the attempts of the last minute and the rows in flight (the
+ * budget is counted from what every claim and record writes anyway, so
+ * there is no second copy to drift). */
+static int queue_group_budget(nudge *n, int64_t clinic_id, const char *channel, int64_t now,
+                              int64_t *budget, nudge_err *err)
 {
-    const struct claimed *x = a, *y = b;
-    if (x->priority != y->priority)
-        return x->priority > y->priority ? -1 : 1;
-    if (x->due_at != y->due_at)
-        return x->due_at < y->due_at ? -1 : 1;
-    return x->id < y->id ? -1 : x->id > y->id;
+    nudge_clinic c;
+    int64_t used = 0;
+    if (nudge_clinic_get(n, clinic_id, &c, err) < 0 ||
+        store_scalar(n->db, &used, err,
+                     "SELECT (SELECT COUNT(*) FROM delivery_attempts WHERE clinic_id = ? AND "
+                     "channel = ? AND started_at > ? AND outcome <> 'lease_expired') + "
+                     "(SELECT COUNT(*) FROM notification_queue WHERE clinic_id = ? AND "
+                     "channel = ? AND status = 'sending')",
+                     bind_int(clinic_id), bind_text(channel), bind_int(now - 60),
+                     bind_int(clinic_id), bind_text(channel)) < 0)
+        return -1;
+    *budget = c.rate_per_minute - used;
+    return 0;
 }
 
-/* One round of the SQLite claim, inside its transaction: the groups
- * (clinic, channel) of the most urgent due rows, read through the claim
- * index no further than what is left of the batch (so a claim touches
- * about the rows it takes, however long the queue), each with what is left
- * of its minute; then each group's rows up to its budget. A group out of
- * budget goes into skip (",clinic:channel,") and *more is set, so the next
- * round looks past it and one busy clinic does not starve the others. */
+/* A group out of budget: into skip (",clinic:channel,"), so the next round
+ * looks past it and one busy clinic does not starve the others. */
+static void queue_skip_group(char *skip, size_t skipsz, int64_t clinic_id, const char *channel,
+                             int *more)
+{
+    char grp[48];
+    snprintf(grp, sizeof grp, "%lld:%s,", (long long)clinic_id, channel);
+    if (!strstr(skip, grp) && strlen(skip) + strlen(grp) < skipsz)
+        strcat(skip, grp);
+    *more = 1;
+}
+
+/* One round of the SQLite claim, inside its transaction: the most urgent
+ * due rows, whole, read through the claim index no further than what is
+ * left of the batch (so a claim touches about the rows it takes, however
+ * long the queue); each (clinic, channel) among them takes rows up to what
+ * is left of its minute, each leased by its own UPDATE of one row (a
+ * prepared statement, a few microseconds: the multi-row UPDATE ...
+ * RETURNING it replaces built four temporary b-trees per round). A group
+ * out of budget goes into skip and *more is set. */
 static int queue_claim_sqlite_round(nudge *n, struct claimed *cl, int got, int max, char *skip,
                                     size_t skipsz, int *more, nudge_err *err)
 {
     int64_t now = clock_now(n);
     store_stmt *st;
+    int np = got, r;
     *more = 0;
     if (store_query(n->db, &st, err,
-                    "SELECT t.clinic_id, t.channel, "
-                    "(SELECT COUNT(*) FROM delivery_attempts a WHERE a.clinic_id = t.clinic_id "
-                    "AND a.channel = t.channel AND a.started_at > ? AND a.outcome <> "
-                    "'lease_expired') + "
-                    "(SELECT COUNT(*) FROM notification_queue s WHERE s.clinic_id = t.clinic_id "
-                    "AND s.channel = t.channel AND s.status = 'sending'), COUNT(*) "
-                    "FROM (SELECT clinic_id, channel, priority, due_at FROM notification_queue "
-                    "WHERE status = 'pending' AND due_at <= ? AND "
-                    "instr(?, ',' || clinic_id || ':' || channel || ',') = 0 "
-                    "ORDER BY priority DESC, due_at LIMIT ?) t "
-                    "GROUP BY t.clinic_id, t.channel "
-                    "ORDER BY MAX(t.priority) DESC, MIN(t.due_at)",
-                    bind_int(now - 60), bind_int(now), bind_text(skip), bind_int(max - got)) < 0)
+                    "SELECT " QUEUE_CLAIM_COLS " FROM notification_queue WHERE status = "
+                    "'pending' AND due_at <= ? AND instr(?, ',' || clinic_id || ':' || channel "
+                    "|| ',') = 0 ORDER BY priority DESC, due_at, id LIMIT ?",
+                    bind_int(now), bind_text(skip), bind_int(max - got)) < 0)
         return -1;
-    struct group {
-        int64_t clinic_id;
-        char channel[16];
-        int64_t budget, seen;
-    } *groups = NULL;
-    size_t ng = 0, cap = 0;
-    int r;
-    while ((r = store_next(st, err)) == 1) {
-        if (ng == cap) {
-            cap = cap ? cap * 2 : 16;
-            struct group *g = realloc(groups, cap * sizeof *g);
-            if (!g)
-                abort();
-            groups = g;
-        }
-        groups[ng].clinic_id = store_int(st, 0);
-        store_copy(st, 1, groups[ng].channel, sizeof groups[ng].channel);
-        groups[ng].budget = -store_int(st, 2); /* the clinic's rate is added below */
-        groups[ng].seen = store_int(st, 3);
-        ng++;
-    }
+    while (np < max && (r = store_next(st, err)) == 1)
+        queue_claimed_row(st, cl, np++);
     store_done(st);
     if (r < 0)
         goto fail;
-    for (size_t g = 0; g < ng; g++) {
-        nudge_clinic c;
-        if (nudge_clinic_get(n, groups[g].clinic_id, &c, err) < 0)
-            goto fail;
-        groups[g].budget += c.rate_per_minute;
-    }
-    for (size_t g = 0; g < ng && got < max; g++) {
-        int64_t take = groups[g].budget < max - got ? groups[g].budget : max - got;
-        if (groups[g].budget < groups[g].seen) {
-            char grp[48];
-            snprintf(grp, sizeof grp, "%lld:%s,", (long long)groups[g].clinic_id,
-                     groups[g].channel);
-            if (!strstr(skip, grp) && strlen(skip) + strlen(grp) < skipsz)
-                strcat(skip, grp);
-            *more = 1;
+    struct group {
+        int64_t clinic_id, budget;
+        char channel[16];
+    } groups[16];
+    int ng = 0;
+    for (int i = got; i < np; i++) {
+        nudge_notification *m = &cl->m[i];
+        int g = 0;
+        while (g < ng && (groups[g].clinic_id != m->clinic_id || strcmp(groups[g].channel,
+                                                                         m->channel)))
+            g++;
+        if (g == ng && ng < (int)(sizeof groups / sizeof *groups)) {
+            groups[g] = (struct group){.clinic_id = m->clinic_id};
+            str_copy(groups[g].channel, sizeof groups[g].channel, m->channel);
+            if (queue_group_budget(n, m->clinic_id, m->channel, now, &groups[g].budget, err) < 0)
+                goto fail;
+            ng++;
         }
-        if (take <= 0)
+        /* Past the groups a round keeps, a row waits for the next round. */
+        int take = g < ng && groups[g].budget-- > 0;
+        if (take &&
+            store_exec(n->db, err,
+                       "UPDATE notification_queue SET status = 'sending', lease_until = ?, "
+                       "lease_owner = ?, handed_at = NULL, updated_at = ? WHERE clinic_id = ? "
+                       "AND id = ? AND status = 'pending'",
+                       bind_int(now + n->lease_seconds), bind_text(n->worker_id), bind_int(now),
+                       bind_int(m->clinic_id), bind_int(m->id)) < 0)
+            goto fail;
+        if (!take) {
+            if (g < ng)
+                queue_skip_group(skip, skipsz, m->clinic_id, m->channel, more);
+            else
+                *more = 1;
+            queue_claimed_free(cl, i);
             continue;
-        if (store_query(n->db, &st, err,
-                        "UPDATE notification_queue SET status = 'sending', lease_until = ?, "
-                        "lease_owner = ?, handed_at = NULL, updated_at = ? WHERE clinic_id = ? AND id "
-                        "IN (SELECT id FROM notification_queue WHERE status = 'pending' AND "
-                        "due_at <= ? AND clinic_id = ? AND channel = ? ORDER BY priority DESC, "
-                        "due_at, id LIMIT ?)" QUEUE_CLAIM_RETURNING,
-                        bind_int(now + n->lease_seconds), bind_text(n->worker_id), bind_int(now),
-                        bind_int(groups[g].clinic_id), bind_int(now), bind_int(groups[g].clinic_id),
-                        bind_text(groups[g].channel), bind_int(take)) < 0)
-            goto fail;
-        while ((r = store_next(st, err)) == 1 && got < max)
-            queue_claimed_row(st, &cl[got++]);
-        store_done(st);
-        if (r < 0)
-            goto fail;
+        }
+        str_copy(m->status, sizeof m->status, "sending");
+        if (i != got) { /* moved down over the rows not taken */
+            cl->m[got] = *m;
+            memset(m, 0, sizeof *m);
+            cl->data[got] = cl->data[i];
+            cl->data[i] = NULL;
+        }
+        got++;
     }
-    free(groups);
     return got;
 fail:
-    free(groups);
+    while (np > got)
+        queue_claimed_free(cl, --np);
     return -1;
 }
 
@@ -1000,14 +1008,14 @@ static int queue_claim_sqlite(nudge *n, struct claimed *cl, int max, nudge_err *
         if (r < 0) {
             store_rollback(n->db);
             while (got > 0)
-                queue_claimed_free(&cl[--got]);
+                queue_claimed_free(cl, --got);
             return -1;
         }
         got = r;
     }
     if (store_commit(n->db, err) < 0) {
         while (got > 0)
-            queue_claimed_free(&cl[--got]);
+            queue_claimed_free(cl, --got);
         return -1;
     }
     return got;
@@ -1070,31 +1078,17 @@ static int queue_claim_pg_round(nudge *n, struct claimed *cl, int want, char *sk
                 g = i;
         if (g < 0)
             break;
-        int64_t used = 0;
-        nudge_clinic c;
+        int64_t budget;
         if (store_lock(n->db, pk[g].key, err) < 0 ||
-            nudge_clinic_get(n, pk[g].clinic, &c, err) < 0 ||
-            store_scalar(n->db, &used, err,
-                         "SELECT (SELECT COUNT(*) FROM delivery_attempts WHERE clinic_id = ? AND "
-                         "channel = ? AND started_at > ? AND outcome <> 'lease_expired') + "
-                         "(SELECT COUNT(*) FROM notification_queue WHERE clinic_id = ? AND "
-                         "channel = ? AND status = 'sending')",
-                         bind_int(pk[g].clinic), bind_text(pk[g].channel), bind_int(now - 60),
-                         bind_int(pk[g].clinic), bind_text(pk[g].channel)) < 0)
+            queue_group_budget(n, pk[g].clinic, pk[g].channel, now, &budget, err) < 0)
             goto fail;
-        int64_t budget = c.rate_per_minute - used;
         for (int i = 0; i < np; i++) {
             if (pk[i].take || pk[i].key != pk[g].key || pk[i].clinic != pk[g].clinic ||
                 strcmp(pk[i].channel, pk[g].channel))
                 continue;
             pk[i].take = budget-- > 0 ? 1 : -1; /* rows past the budget stay pending */
-            if (pk[i].take < 0) {
-                char grp[48];
-                snprintf(grp, sizeof grp, "%lld:%s,", (long long)pk[i].clinic, pk[i].channel);
-                if (!strstr(skip, grp) && strlen(skip) + strlen(grp) < skipsz)
-                    strcat(skip, grp);
-                *more = 1;
-            }
+            if (pk[i].take < 0)
+                queue_skip_group(skip, skipsz, pk[i].clinic, pk[i].channel, more);
         }
     }
     for (int i = 0; i < np; i++)
@@ -1118,11 +1112,11 @@ static int queue_claim_pg_round(nudge *n, struct claimed *cl, int want, char *sk
                         bind_int(now), bind_text(ids.data)) < 0)
             goto fail;
         while (taken < got && (r = store_next(st, err)) == 1)
-            queue_claimed_row(st, &cl[taken++]);
+            queue_claimed_row(st, cl, taken++);
         store_done(st);
         if (r < 0) {
             while (taken > 0)
-                queue_claimed_free(&cl[--taken]);
+                queue_claimed_free(cl, --taken);
             goto fail;
         }
     }
@@ -1146,7 +1140,8 @@ static int queue_claim_pg(nudge *n, struct claimed *cl, int max, nudge_err *err)
     /* A few rounds at most: each passes over the groups the last found
      * out of budget, so one busy clinic does not starve the others. */
     for (int round = 0; round < 4 && more && got < max; round++) {
-        int r = queue_claim_pg_round(n, cl + got, max - got, skip, sizeof skip, &more, err);
+        struct claimed rest = {cl->m + got, cl->data + got};
+        int r = queue_claim_pg_round(n, &rest, max - got, skip, sizeof skip, &more, err);
         if (r < 0)
             return got ? got : -1; /* what was taken is leased: send it */
         got += r;
@@ -1287,27 +1282,85 @@ static const struct queue_backend *queue_backend_of(nudge *n)
     return &queue_backends[0];
 }
 
+/* A claimed row's place in the batch: most urgent first. */
+struct claim_key {
+    int64_t priority, due_at, id;
+    int at;
+};
+
+static int claim_key_cmp(const void *a, const void *b)
+{
+    const struct claim_key *x = a, *y = b;
+    if (x->priority != y->priority)
+        return x->priority > y->priority ? -1 : 1;
+    if (x->due_at != y->due_at)
+        return x->due_at < y->due_at ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* RETURNING gives rows in the engine's order, not the subquery's: the
+ * batch is sorted so it is sent most urgent first. The keys are sorted,
+ * then the messages moved along the permutation's cycles, one aside at a
+ * time (no second copy of the batch). Unsorted if out of memory. */
+static void queue_claim_order(struct claimed *cl, int got)
+{
+    struct claim_key *k = malloc((size_t)got * sizeof *k);
+    char *placed = calloc((size_t)got, 1);
+    if (k && placed) {
+        for (int i = 0; i < got; i++)
+            k[i] = (struct claim_key){cl->m[i].priority, cl->m[i].due_at, cl->m[i].id, i};
+        qsort(k, (size_t)got, sizeof *k, claim_key_cmp);
+        for (int i = 0; i < got; i++) {
+            if (placed[i])
+                continue;
+            nudge_notification tm = cl->m[i];
+            char *td = cl->data[i];
+            for (int j = i;;) { /* row j's new message is row k[j].at's */
+                int from = k[j].at;
+                placed[j] = 1;
+                if (from == i) {
+                    cl->m[j] = tm;
+                    cl->data[j] = td;
+                    break;
+                }
+                cl->m[j] = cl->m[from];
+                cl->data[j] = cl->data[from];
+                j = from;
+            }
+        }
+    }
+    free(k);
+    free(placed);
+}
+
 int queue_claim_rows(nudge *n, queue_ref *rows, nudge_notification *msgs, char **data, int max,
                      nudge_err *err)
 {
-    struct claimed *cl = calloc((size_t)max + 1, sizeof *cl);
-    if (!cl)
-        return err_set(err, NUDGE_ENOMEM, "", "out of memory");
-    int got = queue_backend_of(n)->claim(n, cl, max, err);
-    /* RETURNING gives rows in the engine's order, not the subquery's:
-     * sort, so the batch is sent most urgent first. */
-    if (got > 0)
-        qsort(cl, (size_t)got, sizeof *cl, claimed_cmp);
-    for (int i = 0; i < got; i++) {
-        rows[i] = (queue_ref){cl[i].clinic_id, cl[i].id};
-        if (msgs) {
-            msgs[i] = cl[i].m;
-            data[i] = cl[i].data;
-        } else {
-            queue_claimed_free(&cl[i]);
+    nudge_notification *tm = NULL;
+    char **td = NULL;
+    if (!msgs) { /* the leases alone (tests, tools) */
+        tm = calloc((size_t)max + 1, sizeof *tm);
+        td = calloc((size_t)max + 1, sizeof *td);
+        if (!tm || !td) {
+            free(tm);
+            free(td);
+            return err_set(err, NUDGE_ENOMEM, "", "out of memory");
         }
+        msgs = tm;
+        data = td;
     }
-    free(cl);
+    struct claimed cl = {msgs, data};
+    int got = queue_backend_of(n)->claim(n, &cl, max, err);
+    if (got > 1)
+        queue_claim_order(&cl, got);
+    for (int i = 0; i < got; i++)
+        rows[i] = (queue_ref){msgs[i].clinic_id, msgs[i].id};
+    if (tm) {
+        for (int i = 0; i < got; i++)
+            queue_claimed_free(&cl, i);
+        free(tm);
+        free(td);
+    }
     return got;
 }
 
