@@ -1163,6 +1163,15 @@ static int queue_record_begin_sqlite(nudge *n, const queue_outcome *rs, int coun
     return store_begin(n->db, err);
 }
 
+/* v appended to a comma-separated list of integers (PostgreSQL's
+ * string_to_array reads it). */
+static int queue_csv_add(struct sbuf *b, int64_t v)
+{
+    char t[24];
+    int l = snprintf(t, sizeof t, b->len ? ",%lld" : "%lld", (long long)v);
+    return sbuf_add(b, t, (size_t)l);
+}
+
 static int queue_key_cmp(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -1188,18 +1197,31 @@ static int queue_record_begin_pg(nudge *n, const queue_outcome *rs, int count, n
         keys[nk++] = store_key("usage", rs[i].m->clinic_id);
     }
     qsort(keys, (size_t)nk, sizeof *keys, queue_key_cmp);
+    struct sbuf list = {0};
+    int rc = 0;
+    for (int i = 0; i < nk && rc == 0; i++)
+        if (i == 0 || keys[i] != keys[i - 1])
+            rc = queue_csv_add(&list, keys[i]);
+    free(keys);
+    if (rc < 0 || sbuf_add(&list, "", 1) < 0) {
+        sbuf_free(&list);
+        return err_set(err, NUDGE_ENOMEM, "", "out of memory");
+    }
     if (store_begin_own(n->db, err) < 0) {
-        free(keys);
+        sbuf_free(&list);
         return -1;
     }
-    for (int i = 0; i < nk; i++)
-        if ((i == 0 || keys[i] != keys[i - 1]) && store_lock(n->db, keys[i], err) < 0) {
-            free(keys);
-            store_rollback(n->db);
-            return -1;
-        }
-    free(keys);
-    return 0;
+    /* Every lock of the batch in one round trip (store_lock's, a
+     * statement each, cost one per provider id), taken in the list's
+     * ascending order. */
+    rc = store_exec(n->db, err,
+                    "SELECT pg_advisory_xact_lock(k) FROM (SELECT CAST(unnest(string_to_array(?, "
+                    "',')) AS BIGINT) AS k ORDER BY k) s",
+                    bind_text(list.data));
+    sbuf_free(&list);
+    if (rc < 0)
+        store_rollback(n->db);
+    return rc;
 }
 
 /* The hand-off's marks, inside the caller's transaction. SQLite: a
@@ -1229,10 +1251,8 @@ static int queue_handoff_pg(nudge *n, const queue_ref *rows, int count, signed c
 {
     struct sbuf ids = {0};
     for (int i = 0; i < count; i++) {
-        char b[24];
-        int l = snprintf(b, sizeof b, i ? ",%lld" : "%lld", (long long)rows[i].id);
         handed[i] = -1;
-        if (sbuf_add(&ids, b, (size_t)l) < 0) {
+        if (queue_csv_add(&ids, rows[i].id) < 0) {
             sbuf_free(&ids);
             return err_set(err, NUDGE_ENOMEM, "", "out of memory");
         }
@@ -1492,13 +1512,88 @@ static const char *outcome_name(enum channel_result r)
     return "transient";
 }
 
+/* What a batch of records writes together, after its rows are moved on:
+ * the attempts in multi-row INSERTs, the audit lines in one step of each
+ * clinic's chain (nothing else a record writes is audited, so the lines
+ * keep the order single steps would give them). adopt[i]: reports came
+ * for outcome i's provider id before its record (delivery_orphans, read
+ * for the whole batch at once). */
+enum { QUEUE_ATTEMPT_NVALS = 8 };
+#define QUEUE_ATTEMPT_ROW "(?,?,?,?,?,?,?,?)"
+struct record_batch {
+    audit_line *audit;
+    size_t naudit;
+    store_val *att; /* QUEUE_ATTEMPT_NVALS per attempt */
+    size_t natt;
+    char *adopt;
+};
+
+/* The outcomes whose provider id has reports waiting, in a statement per
+ * chunk of ids rather than a read per send. On PostgreSQL the batch holds
+ * each id's lock (queue_record_begin_pg), which a report takes too, so
+ * none arrives between this read and the record. */
+static int queue_orphans_of(nudge *n, const queue_outcome *rs, int count, char *adopt,
+                            nudge_err *err)
+{
+    store_val *v = malloc(((size_t)count + 1) * sizeof *v);
+    size_t np = 0;
+    int rc = v ? 0 : err_set(err, NUDGE_ENOMEM, "", "out of memory");
+    for (int i = 0; rc == 0 && i < count; i++)
+        if (rs[i].o.result == CHANNEL_SENT && rs[i].o.provider_id[0])
+            v[np++] = bind_text(rs[i].o.provider_id);
+    for (size_t at = 0, k; rc == 0 && at < np; at += k) {
+        k = store_rows_chunk(np - at);
+        char *sql = store_rows_sql("SELECT DISTINCT provider_id FROM delivery_orphans WHERE "
+                                   "provider_id IN (",
+                                   "?", k, ")");
+        store_stmt *st;
+        if (!sql) {
+            rc = err_set(err, NUDGE_ENOMEM, "", "out of memory");
+            break;
+        }
+        rc = store_query_v(n->db, &st, err, sql, v + at, (int)k);
+        free(sql);
+        if (rc < 0)
+            break;
+        int r;
+        while ((r = store_next(st, err)) == 1)
+            for (int i = 0; i < count; i++)
+                if (rs[i].o.result == CHANNEL_SENT &&
+                    !strcmp(rs[i].o.provider_id, store_text(st, 0)))
+                    adopt[i] = 1;
+        store_done(st);
+        if (r < 0)
+            rc = -1;
+    }
+    free(v);
+    return rc;
+}
+
+/* The batch's attempts, a chunk a statement. */
+static int queue_attempts_write(nudge *n, const store_val *att, size_t count, nudge_err *err)
+{
+    for (size_t at = 0, k; at < count; at += k) {
+        k = store_rows_chunk(count - at);
+        char *sql = store_rows_sql("INSERT INTO delivery_attempts (clinic_id, notification_id, "
+                                   "channel, transport, started_at, outcome, provider_id, "
+                                   "detail) VALUES ",
+                                   QUEUE_ATTEMPT_ROW, k, "");
+        if (!sql)
+            return err_set(err, NUDGE_ENOMEM, "", "out of memory");
+        int r = store_exec_v(n->db, err, sql, att + at * QUEUE_ATTEMPT_NVALS,
+                             (int)(k * QUEUE_ATTEMPT_NVALS));
+        free(sql);
+        if (r < 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* One outcome's writes, inside the caller's transaction: the row moved
- * on, its attempt, and what a send or a failure brings (usage, events,
- * the SMS fallback); its audit line goes into audit[*naudit], for the
- * batch's one step of the chain (nothing else a record writes is
- * audited, so the lines keep the order single steps would give them).
+ * on, and what a send or a failure brings (reports that came first,
+ * events, the SMS fallback); its attempt and audit line into rb.
  * r->recorded 0: the lease was lost, and nothing of it was written. */
-static int queue_record_one(nudge *n, queue_outcome *r, audit_line *audit, size_t *naudit,
+static int queue_record_one(nudge *n, queue_outcome *r, int adopt, struct record_batch *rb,
                             nudge_err *err)
 {
     const nudge_notification *m = r->m;
@@ -1553,19 +1648,20 @@ static int queue_record_one(nudge *n, queue_outcome *r, audit_line *audit, size_
     if (store_changes(n->db) == 0)
         return 0;
     r->recorded = 1;
-    if (store_exec(n->db, err,
-                   "INSERT INTO delivery_attempts (clinic_id, notification_id, channel, "
-                   "transport, started_at, outcome, provider_id, detail) VALUES (?,?,?,?,?,?,?,?)",
-                   bind_int(m->clinic_id), bind_int(m->id), bind_text(m->channel),
-                   bind_text(transport), bind_int(now), bind_text(outcome_name(o->result)),
-                   bind_text_or_null(o->provider_id), bind_text_or_null(o->detail)) < 0)
-        return -1;
+    store_val *a = rb->att + rb->natt++ * QUEUE_ATTEMPT_NVALS;
+    a[0] = bind_int(m->clinic_id);
+    a[1] = bind_int(m->id);
+    a[2] = bind_text(m->channel);
+    a[3] = bind_text(transport);
+    a[4] = bind_int(now);
+    a[5] = bind_text(outcome_name(o->result));
+    a[6] = bind_text_or_null(o->provider_id);
+    a[7] = bind_text_or_null(o->detail);
     if (!strcmp(status, "sent") || !strcmp(status, "failed"))
-        audit[(*naudit)++] = (audit_line){m->clinic_id, status[0] == 's' ? "send" : "fail",
-                                          "notification", m->id,
-                                          status[0] == 's' ? m->template_name : o->detail};
-    if (!strcmp(status, "sent") && o->provider_id[0] &&
-        delivery_adopt(n, m->id, o->provider_id, err) < 0)
+        rb->audit[rb->naudit++] =
+            (audit_line){m->clinic_id, status[0] == 's' ? "send" : "fail", "notification", m->id,
+                         status[0] == 's' ? m->template_name : o->detail};
+    if (!strcmp(status, "sent") && adopt && delivery_adopt(n, m->id, o->provider_id, err) < 0)
         return -1;
     if (o->result == CHANNEL_CONFIG && queue_config_alert(n, m, transport, o, err) < 0)
         return -1;
@@ -1586,31 +1682,34 @@ int queue_record_batch(nudge *n, queue_outcome *rs, int count, const queue_ref *
     if (queue_backend_of(n)->record_begin(n, rs, count, err) < 0)
         return -1;
     const nudge_notification **sent = calloc((size_t)count + 1, sizeof *sent);
-    audit_line *audit = calloc((size_t)count + 1, sizeof *audit);
-    int nsent = 0;
-    size_t naudit = 0;
-    if (!sent || !audit) {
-        free(sent);
-        free(audit);
-        err_set(err, NUDGE_ENOMEM, "", "out of memory");
-        goto fail;
-    }
-    for (int i = 0; i < count; i++) {
-        if (queue_record_one(n, &rs[i], audit, &naudit, err) < 0) {
-            free(sent);
-            free(audit);
-            goto fail;
-        }
+    struct record_batch rb = {
+        .audit = calloc((size_t)count + 1, sizeof *rb.audit),
+        .att = calloc(((size_t)count + 1) * QUEUE_ATTEMPT_NVALS, sizeof *rb.att),
+        .adopt = calloc((size_t)count + 1, 1),
+    };
+    int nsent = 0, used = 0;
+    if (!sent || !rb.audit || !rb.att || !rb.adopt)
+        used = err_set(err, NUDGE_ENOMEM, "", "out of memory");
+    if (used == 0)
+        used = queue_orphans_of(n, rs, count, rb.adopt, err);
+    for (int i = 0; used == 0 && i < count; i++) {
+        used = queue_record_one(n, &rs[i], rb.adopt[i], &rb, err);
         if (rs[i].recorded && rs[i].o.result == CHANNEL_SENT)
             sent[nsent++] = rs[i].m;
     }
-    /* The batch's audit lines, one step of each clinic's chain; the
-     * month's usage per clinic and channel: neither per message. */
-    int used = audit_add_lines(n, audit, naudit, err);
+    /* The batch's attempts in a few statements, its audit lines in one
+     * step of each clinic's chain, the month's usage per clinic and
+     * channel: none per message. */
+    if (used == 0)
+        used = queue_attempts_write(n, rb.att, rb.natt, err);
+    if (used == 0)
+        used = audit_add_lines(n, rb.audit, rb.naudit, err);
     if (used == 0 && nsent)
         used = consent_usage_count(n, sent, nsent, err);
     free(sent);
-    free(audit);
+    free(rb.audit);
+    free(rb.att);
+    free(rb.adopt);
     if (used < 0)
         goto fail;
     if (nhand > 0 && queue_backend_of(n)->handoff(n, hand, nhand, handed, err) < 0)
