@@ -1275,6 +1275,12 @@ static int queue_handoff_pg(nudge *n, const queue_ref *rows, int count, signed c
     return r < 0 ? -1 : 0;
 }
 
+struct record_move;
+static int queue_record_rows_sqlite(nudge *n, queue_outcome *rs, const struct record_move *mv,
+                                    int count, int64_t now, nudge_err *err);
+static int queue_record_rows_pg(nudge *n, queue_outcome *rs, const struct record_move *mv,
+                                int count, int64_t now, nudge_err *err);
+
 struct queue_backend {
     const char *engine; /* store_engine's name */
     /* Takes up to max due rows under a lease, within the rate limits. */
@@ -1285,12 +1291,16 @@ struct queue_backend {
     /* Marks rows handed to their provider, inside the record's transaction. */
     int (*handoff)(nudge *n, const queue_ref *rows, int count, signed char *handed,
                    nudge_err *err);
+    /* Moves a batch's rows on by their outcomes (queue_record_batch). */
+    int (*record_rows)(nudge *n, queue_outcome *rs, const struct record_move *mv, int count,
+                       int64_t now, nudge_err *err);
 };
 
 static const struct queue_backend queue_backends[] = {
     {"sqlite", queue_claim_sqlite, queue_reap_sqlite, queue_record_begin_sqlite,
-     queue_handoff_sqlite},
-    {"postgresql", queue_claim_pg, queue_reap_pg, queue_record_begin_pg, queue_handoff_pg},
+     queue_handoff_sqlite, queue_record_rows_sqlite},
+    {"postgresql", queue_claim_pg, queue_reap_pg, queue_record_begin_pg, queue_handoff_pg,
+     queue_record_rows_pg},
 };
 
 static const struct queue_backend *queue_backend_of(nudge *n)
@@ -1589,65 +1599,149 @@ static int queue_attempts_write(nudge *n, const store_val *att, size_t count, nu
     return 0;
 }
 
-/* One outcome's writes, inside the caller's transaction: the row moved
- * on, and what a send or a failure brings (reports that came first,
- * events, the SMS fallback); its attempt and audit line into rb.
- * r->recorded 0: the lease was lost, and nothing of it was written. */
-static int queue_record_one(nudge *n, queue_outcome *r, int adopt, struct record_batch *rb,
-                            nudge_err *err)
+/* Where an outcome moves its row: its status, attempts spent and next due
+ * time, with r->retried (it goes again later). */
+struct record_move {
+    const char *status;
+    int attempts;
+    int64_t due;
+};
+
+static void queue_record_plan(queue_outcome *r, int64_t now, struct record_move *mv)
+{
+    const nudge_notification *m = r->m;
+    const channel_outcome *o = &r->o;
+    *mv = (struct record_move){.due = m->due_at, .attempts = m->attempts + 1};
+    r->retried = 0;
+    r->recorded = 0;
+    switch (o->result) {
+    case CHANNEL_SENT: mv->status = "sent"; break;
+    case CHANNEL_PERMANENT: mv->status = "failed"; break;
+    case CHANNEL_CONFIG:
+        /* Our mistake, not the message's: keep it, do not spend a retry. */
+        mv->status = "pending";
+        mv->attempts = m->attempts;
+        mv->due = now + queue_backoff[0];
+        r->retried = 1;
+        break;
+    case CHANNEL_TRANSIENT:
+    default:
+        if (mv->attempts <= m->max_retries) {
+            int step = mv->attempts - 1;
+            int nsteps = (int)(sizeof queue_backoff / sizeof *queue_backoff);
+            int64_t delay = queue_backoff[step < nsteps ? step : nsteps - 1];
+            if (o->retry_after > delay)
+                delay = o->retry_after;
+            mv->status = "pending";
+            mv->due = now + delay;
+            r->retried = 1;
+        } else {
+            mv->status = "failed";
+        }
+        break;
+    }
+}
+
+/* The rows moved on, inside the record's transaction; rs[i].recorded 1
+ * for each still under our lease. Only the lease holder may record: if
+ * our lease expired and another worker took the row, its outcome stands
+ * and ours is dropped. SQLite: a one-row UPDATE each (in process, a few
+ * microseconds; a multi-row one would build temporary b-trees). */
+static int queue_record_rows_sqlite(nudge *n, queue_outcome *rs, const struct record_move *mv,
+                                    int count, int64_t now, nudge_err *err)
+{
+    for (int i = 0; i < count; i++) {
+        const nudge_notification *m = rs[i].m;
+        const channel_outcome *o = &rs[i].o;
+        if (store_exec(n->db, err,
+                       "UPDATE notification_queue SET status = ?, attempts = ?, due_at = ?, "
+                       "lease_until = NULL, lease_owner = NULL, handed_at = NULL, provider_id = "
+                       "COALESCE(?, provider_id), last_error = ?, sent_at = CASE WHEN ? = 'sent' "
+                       "THEN ? ELSE sent_at END, updated_at = ? WHERE clinic_id = ? AND id = ? AND "
+                       "status = 'sending' AND lease_owner = ?",
+                       bind_text(mv[i].status), bind_int(mv[i].attempts), bind_int(mv[i].due),
+                       bind_text_or_null(o->provider_id),
+                       bind_text_or_null(o->result == CHANNEL_SENT ? "" : o->detail),
+                       bind_text(mv[i].status), bind_int(now), bind_int(now),
+                       bind_int(m->clinic_id), bind_int(m->id), bind_text(n->worker_id)) < 0)
+            return -1;
+        rs[i].recorded = store_changes(n->db) > 0;
+    }
+    return 0;
+}
+
+/* PostgreSQL: one UPDATE ... FROM VALUES a chunk of rows, a round trip
+ * rather than one a row; the rows returned are those under our lease. */
+enum { QUEUE_MOVE_NVALS = 8 };
+#define QUEUE_MOVE_ROW                                                                             \
+    "(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT), "                 \
+    "CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT))"
+
+static int queue_record_rows_pg(nudge *n, queue_outcome *rs, const struct record_move *mv,
+                                int count, int64_t now, nudge_err *err)
+{
+    size_t most = store_rows_chunk((size_t)count);
+    store_val *v = malloc((most * QUEUE_MOVE_NVALS + 1) * sizeof *v);
+    if (!v)
+        return err_set(err, NUDGE_ENOMEM, "", "out of memory");
+    int rc = 0;
+    for (size_t at = 0, k; rc == 0 && at < (size_t)count; at += k) {
+        k = store_rows_chunk((size_t)count - at);
+        for (size_t j = 0; j < k; j++) {
+            const queue_outcome *r = &rs[at + j];
+            store_val *row = v + j * QUEUE_MOVE_NVALS;
+            row[0] = bind_int(r->m->clinic_id);
+            row[1] = bind_int(r->m->id);
+            row[2] = bind_text(mv[at + j].status);
+            row[3] = bind_int(mv[at + j].attempts);
+            row[4] = bind_int(mv[at + j].due);
+            row[5] = bind_text_or_null(r->o.provider_id);
+            row[6] = bind_text_or_null(r->o.result == CHANNEL_SENT ? "" : r->o.detail);
+            row[7] = bind_int(now);
+        }
+        v[k * QUEUE_MOVE_NVALS] = bind_text(n->worker_id);
+        char *sql = store_rows_sql(
+            "UPDATE notification_queue q SET status = v.status, attempts = v.attempts, "
+            "due_at = v.due_at, lease_until = NULL, lease_owner = NULL, handed_at = NULL, "
+            "provider_id = COALESCE(v.provider_id, q.provider_id), last_error = v.last_error, "
+            "sent_at = CASE WHEN v.status = 'sent' THEN v.now ELSE q.sent_at END, "
+            "updated_at = v.now FROM (VALUES ",
+            QUEUE_MOVE_ROW, k,
+            ") AS v (clinic_id, id, status, attempts, due_at, provider_id, last_error, now) "
+            "WHERE q.clinic_id = v.clinic_id AND q.id = v.id AND q.status = 'sending' AND "
+            "q.lease_owner = ? RETURNING q.id");
+        store_stmt *st;
+        if (!sql) {
+            rc = err_set(err, NUDGE_ENOMEM, "", "out of memory");
+            break;
+        }
+        rc = store_query_v(n->db, &st, err, sql, v, (int)(k * QUEUE_MOVE_NVALS + 1));
+        free(sql);
+        if (rc < 0)
+            break;
+        int r;
+        while ((r = store_next(st, err)) == 1)
+            for (size_t j = at; j < at + k; j++)
+                if (rs[j].m->id == store_int(st, 0))
+                    rs[j].recorded = 1;
+        store_done(st);
+        if (r < 0)
+            rc = -1;
+    }
+    free(v);
+    return rc;
+}
+
+/* One recorded outcome's writes, inside the caller's transaction, after
+ * its row moved on: what a send or a failure brings (reports that came
+ * first, events, the SMS fallback); its attempt and audit line into rb. */
+static int queue_record_one(nudge *n, queue_outcome *r, const char *status, int adopt,
+                            struct record_batch *rb, nudge_err *err)
 {
     const nudge_notification *m = r->m;
     const channel_outcome *o = &r->o;
     const char *transport = r->transport;
     int64_t now = clock_now(n);
-    const char *status;
-    int64_t due = m->due_at;
-    int attempts = m->attempts + 1;
-    r->retried = 0;
-    r->recorded = 0;
-    switch (o->result) {
-    case CHANNEL_SENT: status = "sent"; break;
-    case CHANNEL_PERMANENT: status = "failed"; break;
-    case CHANNEL_CONFIG:
-        /* Our mistake, not the message's: keep it, do not spend a retry. */
-        status = "pending";
-        attempts = m->attempts;
-        due = now + queue_backoff[0];
-        r->retried = 1;
-        break;
-    case CHANNEL_TRANSIENT:
-    default:
-        if (attempts <= m->max_retries) {
-            int step = attempts - 1;
-            int nsteps = (int)(sizeof queue_backoff / sizeof *queue_backoff);
-            int64_t delay = queue_backoff[step < nsteps ? step : nsteps - 1];
-            if (o->retry_after > delay)
-                delay = o->retry_after;
-            status = "pending";
-            due = now + delay;
-            r->retried = 1;
-        } else {
-            status = "failed";
-        }
-        break;
-    }
-    /* Only the lease holder may record: if our lease expired and another
-     * worker took the row, its outcome stands and ours is dropped. */
-    if (store_exec(n->db, err,
-                   "UPDATE notification_queue SET status = ?, attempts = ?, due_at = ?, "
-                   "lease_until = NULL, lease_owner = NULL, handed_at = NULL, provider_id = COALESCE(?, "
-                   "provider_id), last_error = ?, sent_at = CASE WHEN ? = 'sent' THEN ? ELSE "
-                   "sent_at END, updated_at = ? WHERE clinic_id = ? AND id = ? AND "
-                   "status = 'sending' AND lease_owner = ?",
-                   bind_text(status), bind_int(attempts), bind_int(due),
-                   bind_text_or_null(o->provider_id),
-                   bind_text_or_null(o->result == CHANNEL_SENT ? "" : o->detail), bind_text(status),
-                   bind_int(now), bind_int(now), bind_int(m->clinic_id), bind_int(m->id),
-                   bind_text(n->worker_id)) < 0)
-        return -1;
-    if (store_changes(n->db) == 0)
-        return 0;
-    r->recorded = 1;
     store_val *a = rb->att + rb->natt++ * QUEUE_ATTEMPT_NVALS;
     a[0] = bind_int(m->clinic_id);
     a[1] = bind_int(m->id);
@@ -1687,16 +1781,25 @@ int queue_record_batch(nudge *n, queue_outcome *rs, int count, const queue_ref *
         .att = calloc(((size_t)count + 1) * QUEUE_ATTEMPT_NVALS, sizeof *rb.att),
         .adopt = calloc((size_t)count + 1, 1),
     };
+    struct record_move *mv = calloc((size_t)count + 1, sizeof *mv);
+    int64_t now = clock_now(n);
     int nsent = 0, used = 0;
-    if (!sent || !rb.audit || !rb.att || !rb.adopt)
+    if (!sent || !rb.audit || !rb.att || !rb.adopt || !mv)
         used = err_set(err, NUDGE_ENOMEM, "", "out of memory");
+    for (int i = 0; used == 0 && i < count; i++)
+        queue_record_plan(&rs[i], now, &mv[i]);
+    if (used == 0 && count)
+        used = queue_backend_of(n)->record_rows(n, rs, mv, count, now, err);
     if (used == 0)
         used = queue_orphans_of(n, rs, count, rb.adopt, err);
     for (int i = 0; used == 0 && i < count; i++) {
-        used = queue_record_one(n, &rs[i], rb.adopt[i], &rb, err);
-        if (rs[i].recorded && rs[i].o.result == CHANNEL_SENT)
+        if (!rs[i].recorded)
+            continue;
+        used = queue_record_one(n, &rs[i], mv[i].status, rb.adopt[i], &rb, err);
+        if (rs[i].o.result == CHANNEL_SENT)
             sent[nsent++] = rs[i].m;
     }
+    free(mv);
     /* The batch's attempts in a few statements, its audit lines in one
      * step of each clinic's chain, the month's usage per clinic and
      * channel: none per message. */
