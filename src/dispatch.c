@@ -14,11 +14,13 @@
  *
  * A batch reads each of its clinics once, with the clinic's channel
  * mapping (clinic_channels: a medium carried by a channel an embedder
- * registered by name, nudge_channel_register). Outcomes are recorded in
- * batches (queue_record_batch): finished transfers together as soon as a
- * pass over the multi handle finds them, synchronous sends before the
- * next hand-off, so no more messages are sent and unrecorded at any
- * moment than the hand-off already allowed: the sends in flight.
+ * registered by name, nudge_channel_register); each hand-off reads its
+ * patients' consent and zones together (consent_check_many), just before
+ * they leave. Outcomes are recorded in batches (queue_record_batch):
+ * finished transfers together as soon as a pass over the multi handle
+ * finds them, synchronous sends before the next hand-off, so no more
+ * messages are sent and unrecorded at any moment than the hand-off
+ * already allowed: the sends in flight.
  */
 #include <stdio.h>
 #include <stdlib.h>
