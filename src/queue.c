@@ -1211,6 +1211,10 @@ static int queue_record_begin_pg(nudge *n, const queue_outcome *rs, int count, n
         sbuf_free(&list);
         return -1;
     }
+    if (!nk) { /* a hand-off alone */
+        sbuf_free(&list);
+        return 0;
+    }
     /* Every lock of the batch in one round trip (store_lock's, a
      * statement each, cost one per provider id), taken in the list's
      * ascending order. */
@@ -1551,29 +1555,25 @@ static int queue_orphans_of(nudge *n, const queue_outcome *rs, int count, char *
     for (int i = 0; rc == 0 && i < count; i++)
         if (rs[i].o.result == CHANNEL_SENT && rs[i].o.provider_id[0])
             v[np++] = bind_text(rs[i].o.provider_id);
-    for (size_t at = 0, k; rc == 0 && at < np; at += k) {
-        k = store_rows_chunk(np - at);
+    for (size_t at = 0; rc == 0 && at < np;) {
+        size_t k = store_rows_chunk(np - at);
         char *sql = store_rows_sql("SELECT DISTINCT provider_id FROM delivery_orphans WHERE "
                                    "provider_id IN (",
                                    "?", k, ")");
-        store_stmt *st;
-        if (!sql) {
-            rc = err_set(err, NUDGE_ENOMEM, "", "out of memory");
-            break;
-        }
-        rc = store_query_v(n->db, &st, err, sql, v + at, (int)k);
+        store_stmt *st = NULL;
+        rc = sql ? store_query_v(n->db, &st, err, sql, v + at, (int)k)
+                 : err_set(err, NUDGE_ENOMEM, "", "out of memory");
         free(sql);
-        if (rc < 0)
-            break;
-        int r;
-        while ((r = store_next(st, err)) == 1)
+        at += k;
+        int r = 0;
+        while (rc == 0 && (r = store_next(st, err)) == 1)
             for (int i = 0; i < count; i++)
-                if (rs[i].o.result == CHANNEL_SENT &&
-                    !strcmp(rs[i].o.provider_id, store_text(st, 0)))
-                    adopt[i] = 1;
-        store_done(st);
-        if (r < 0)
-            rc = -1;
+                adopt[i] |= rs[i].o.result == CHANNEL_SENT &&
+                            !strcmp(rs[i].o.provider_id, store_text(st, 0));
+        if (rc == 0) {
+            store_done(st);
+            rc = r < 0 ? -1 : 0;
+        }
     }
     free(v);
     return rc;
