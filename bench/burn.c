@@ -28,8 +28,7 @@
 #include "common.h"
 #include "core.h"
 
-static const char *g_db;
-static int g_batch, g_inflight;
+static bench_env g_env;
 static atomic_long g_sends;
 
 static double s_now(void)
@@ -63,13 +62,6 @@ static int noop_send(void *ctx, const nudge_outgoing *m, nudge_send_outcome *out
 
 static const nudge_channel_ops noop_ops = {.send = noop_send};
 
-static nudge *open_handle(void)
-{
-    return bench_open("burn",
-                      (nudge_config){.db = g_db, .batch_size = g_batch, .max_in_flight = g_inflight},
-                      &noop_ops);
-}
-
 static int64_t left(nudge *n)
 {
     int64_t c[NUDGE_N_STATUS];
@@ -86,7 +78,7 @@ static int64_t left(nudge *n)
 static void *worker(void *arg)
 {
     (void)arg;
-    nudge *n = open_handle();
+    nudge *n = bench_handle(&g_env);
     nudge_err e = {0};
     for (;;) {
         nudge_tick_stats st;
@@ -101,38 +93,35 @@ static void *worker(void *arg)
 
 int main(int argc, char **argv)
 {
-    int jobs = 20000, workers = 1, opt;
-    char path[128] = "";
-    g_batch = 100;
-    g_inflight = 32;
+    static const char usage[] = "[-n N] [-w WORKERS] [-b BATCH] [-j IN_FLIGHT] [-d DB]";
+    int jobs = 20000, workers = 1, batch = 100, inflight = 32, opt;
+    const char *db = NULL;
     while ((opt = getopt(argc, argv, "n:w:b:j:d:")) != -1) {
         switch (opt) {
         case 'n': jobs = atoi(optarg); break;
         case 'w': workers = atoi(optarg); break;
-        case 'b': g_batch = atoi(optarg); break;
-        case 'j': g_inflight = atoi(optarg); break;
-        case 'd': g_db = optarg; break;
-        default:
-            fprintf(stderr, "usage: burn [-n N] [-w WORKERS] [-b BATCH] [-j IN_FLIGHT] [-d DB]\n");
-            return 2;
+        case 'b': batch = atoi(optarg); break;
+        case 'j': inflight = atoi(optarg); break;
+        case 'd': db = optarg; break;
+        default: bench_usage("burn", usage);
         }
     }
-    if (jobs < 1 || workers < 1 || g_batch < 1 || g_inflight < 1)
-        die("options", NULL);
-    g_db = bench_db(g_db, path, sizeof path, "burn");
+    if (jobs < 1 || workers < 1 || batch < 1 || inflight < 1)
+        bench_usage("burn", usage);
 
     /* ---- setup: one clinic, its SMS mapped to the no-op channel ---- */
     double t_setup = s_now();
-    nudge *n = open_handle();
+    bench_setup(&g_env, "burn", db,
+                (nudge_config){.batch_size = batch, .max_in_flight = inflight}, &noop_ops);
+    nudge *n = g_env.n;
     nudge_err e = {0};
-    enum { PATIENTS = 100 };
-    int64_t pid[PATIENTS];
-    nudge_clinic c = {.id = bench_noop_clinic("burn", n, PATIENTS, pid)};
+    const int64_t *pid = g_env.patients;
+    nudge_clinic c = {.id = g_env.clinic};
     int64_t parked = (int64_t)time(NULL) + 86400;
     if (store_begin(n->db, &e) < 0)
         die("begin", &e);
     for (int i = 0; i < jobs; i++) {
-        nudge_send s = {.patient_id = pid[i % PATIENTS], .template_name = "prescription_ready",
+        nudge_send s = {.patient_id = pid[i % BENCH_PATIENTS], .template_name = "prescription_ready",
                         .channel = "sms", .priority = NUDGE_NORMAL, .due_at = parked};
         if (nudge_enqueue(n, c.id, &s, NULL, NULL, &e) < 0)
             die("enqueue", &e);
@@ -165,11 +154,9 @@ int main(int argc, char **argv)
     printf("{\"peer\":\"nudge\",\"durability\":\"%s\",\"workload\":\"burn\",\"jobs\":%d,"
            "\"workers\":%d,\"batch\":%d,\"in_flight\":%d,\"seconds\":%.3f,\"jobs_per_s\":%.0f,"
            "\"cpu_us_per_job\":%.1f,\"setup_s\":%.2f,\"exactly_once\":%s}\n",
-           bench_durability(g_db), jobs, workers, g_batch, g_inflight, sec, jobs / sec, cpu * 1e6 / jobs, setup_s,
-           sent == jobs && sends == jobs ? "true" : "false");
-    nudge_close(n);
-    if (g_db == path)
-        bench_scratch_remove(path);
+           bench_durability(g_env.db), jobs, workers, batch, inflight, sec, jobs / sec,
+           cpu * 1e6 / jobs, setup_s, sent == jobs && sends == jobs ? "true" : "false");
+    bench_teardown(&g_env);
     free(t);
     return sent == jobs && sends == jobs ? 0 : 1;
 }

@@ -3,6 +3,7 @@
  * set up and print alike: the one clinic they all work in (no quiet
  * hours, a rate no run reaches, patients of equal length), the
  * durability their JSON line names, and the scratch file they remove.
+ * The no-op channel benchmarks (burn.c, steady.c) start from bench_setup.
  * Beside timing.h (the clock and percentiles), which it includes; header
  * only, like it: each benchmark is one C file.
  */
@@ -109,6 +110,54 @@ static inline void bench_scratch_remove(const char *path)
         snprintf(f, sizeof f, "%s%s", path, ext[i]);
         unlink(f);
     }
+}
+
+/* Prints the usage line and exits 2: a bad option, or a count below 1. */
+static inline void bench_usage(const char *prog, const char *usage)
+{
+    fprintf(stderr, "usage: %s %s\n", prog, usage);
+    exit(2);
+}
+
+/* What the no-op channel benchmarks (burn.c, steady.c) start from: their
+ * database (-d, else a scratch file), a handle on cfg with ops registered
+ * as "noop", the benchmarks' clinic with its SMS carried by it, and
+ * BENCH_PATIENTS patients. bench_handle opens another handle alike (a
+ * worker's); bench_teardown closes the first and removes the scratch
+ * file. */
+enum { BENCH_PATIENTS = 100 };
+typedef struct bench_env {
+    const char *prog, *db;
+    char path[128]; /* the scratch file; "" when -d named the database */
+    nudge_config cfg;
+    const nudge_channel_ops *ops;
+    nudge *n;
+    int64_t clinic, patients[BENCH_PATIENTS];
+} bench_env;
+
+static inline nudge *bench_handle(const bench_env *b)
+{
+    return bench_open(b->prog, b->cfg, b->ops);
+}
+
+static inline void bench_setup(bench_env *b, const char *prog, const char *db, nudge_config cfg,
+                               const nudge_channel_ops *ops)
+{
+    b->prog = prog;
+    b->path[0] = 0;
+    b->db = bench_db(db, b->path, sizeof b->path, prog);
+    b->cfg = cfg;
+    b->cfg.db = b->db;
+    b->ops = ops;
+    b->n = bench_handle(b);
+    b->clinic = bench_noop_clinic(prog, b->n, BENCH_PATIENTS, b->patients);
+}
+
+static inline void bench_teardown(bench_env *b)
+{
+    nudge_close(b->n);
+    if (b->path[0])
+        bench_scratch_remove(b->path);
 }
 
 #endif

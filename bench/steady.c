@@ -30,7 +30,6 @@ struct stamp {
     double ms;
 };
 
-static const char *g_db;
 static struct stamp *g_sent;
 static atomic_int g_nsent, g_over;
 static int g_n;
@@ -56,11 +55,6 @@ static int noop_send(void *ctx, const nudge_outgoing *m, nudge_send_outcome *out
 
 static const nudge_channel_ops noop_ops = {.send = noop_send};
 
-static nudge *open_handle(void)
-{
-    return bench_open("steady", (nudge_config){.db = g_db}, &noop_ops);
-}
-
 /* The worker's loop (cli/run.c's): a tick, then a wait that ends when
  * work is enqueued, or after a second. */
 static void *dispatcher(void *arg)
@@ -85,30 +79,29 @@ static int stamp_cmp(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
+    static const char usage[] = "[-n N] [-r RATE] [-d DB]";
     int rate = 2000, opt;
-    char path[128] = "";
+    const char *db = NULL;
     g_n = 10000;
     while ((opt = getopt(argc, argv, "n:r:d:")) != -1) {
         switch (opt) {
         case 'n': g_n = atoi(optarg); break;
         case 'r': rate = atoi(optarg); break;
-        case 'd': g_db = optarg; break;
-        default:
-            fprintf(stderr, "usage: steady [-n N] [-r RATE] [-d DB]\n");
-            return 2;
+        case 'd': db = optarg; break;
+        default: bench_usage("steady", usage);
         }
     }
     if (g_n < 1 || rate < 1)
-        die("options", NULL);
-    g_db = bench_db(g_db, path, sizeof path, "steady");
+        bench_usage("steady", usage);
 
     double t_setup = bench_ms();
-    nudge *api = open_handle();
+    bench_env env;
+    bench_setup(&env, "steady", db, (nudge_config){0}, &noop_ops);
+    nudge *api = env.n;
     nudge_err e = {0};
-    enum { PATIENTS = 100 };
-    int64_t pid[PATIENTS];
-    int64_t clinic = bench_noop_clinic("steady", api, PATIENTS, pid);
-    nudge *worker = open_handle();
+    const int64_t *pid = env.patients;
+    int64_t clinic = env.clinic;
+    nudge *worker = bench_handle(&env);
     g_sent = calloc((size_t)g_n, sizeof *g_sent);
     struct stamp *enq = calloc((size_t)g_n, sizeof *enq);
     double *lat = calloc((size_t)g_n, sizeof *lat);
@@ -127,7 +120,7 @@ int main(int argc, char **argv)
         struct timespec due = {t0.tv_sec + (time_t)(at / 1000000000LL), (long)(at % 1000000000LL)};
         while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &due, NULL) != 0)
             ;
-        nudge_send s = {.patient_id = pid[k % PATIENTS], .template_name = "prescription_ready",
+        nudge_send s = {.patient_id = pid[k % BENCH_PATIENTS], .template_name = "prescription_ready",
                         .channel = "sms", .priority = NUDGE_NORMAL};
         double a = bench_ms();
         double behind = a - start - (double)k * 1e3 / rate;
@@ -163,13 +156,11 @@ int main(int argc, char **argv)
     printf("{\"peer\":\"nudge\",\"durability\":\"%s\",\"workload\":\"steady\",\"jobs\":%d,"
            "\"rate\":%d,\"enqueue_per_s\":%.0f,\"behind_ms\":%.1f,\"p50_ms\":%.2f,"
            "\"p99_ms\":%.2f,\"max_ms\":%.2f,\"setup_s\":%.2f,\"exactly_once\":%s}\n",
-           bench_durability(g_db), g_n, rate, g_n / enq_s, late,
+           bench_durability(env.db), g_n, rate, g_n / enq_s, late,
            matched ? bench_pct(lat, matched, 50) : 0, matched ? bench_pct(lat, matched, 99) : 0,
            matched ? bench_pct(lat, matched, 100) : 0, setup_s, ok ? "true" : "false");
     nudge_close(worker);
-    nudge_close(api);
-    if (g_db == path)
-        bench_scratch_remove(path);
+    bench_teardown(&env);
     free(g_sent);
     free(enq);
     free(lat);

@@ -128,12 +128,10 @@ static int audit_sealed(nudge *n, int64_t chain, char h[65], int64_t *count, int
 enum { AUDIT_NVALS = AUDIT_NFIELDS + 2 };
 #define AUDIT_ROW "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
-int audit_add_rows(nudge *n, int64_t clinic_id, const char *action, const char *entity,
-                   const int64_t *entity_ids, const char *const *details, size_t count,
-                   nudge_err *err)
+/* One clinic's lines (ls[0..count), in order) appended to its chain. */
+static int audit_append(nudge *n, int64_t clinic_id, const audit_line *const *ls, size_t count,
+                        nudge_err *err)
 {
-    if (count == 0)
-        return 0;
     /* The head is read and the rows appended under a lock on the chain (on
      * PostgreSQL; SQLite has one writer anyway), held to the commit: the
      * record of a send takes no writers' lock, so two workers could
@@ -176,14 +174,14 @@ int audit_add_rows(nudge *n, int64_t clinic_id, const char *action, const char *
         k = store_rows_chunk(count - done);
         for (size_t i = 0; i < k; i++) {
             store_val *row = v + i * AUDIT_NVALS;
-            const char *detail = details ? details[done + i] : NULL;
+            const audit_line *l = ls[done + i];
             row[0] = bind_int_or_null(clinic_id);
             row[1] = bind_int(seq + (int64_t)i);
             row[2] = bind_text(n->actor);
-            row[3] = bind_text(action);
-            row[4] = bind_text(entity);
-            row[5] = bind_int_or_null(entity_ids[done + i]);
-            row[6] = bind_text_or_null(detail);
+            row[3] = bind_text(l->action);
+            row[4] = bind_text(l->entity);
+            row[5] = bind_int_or_null(l->entity_id);
+            row[6] = bind_text_or_null(l->detail);
             row[7] = bind_int(now);
             if (audit_digest(h[i], row, AUDIT_NFIELDS, h[i + 1]) < 0) {
                 err_set(err, NUDGE_ENOMEM, NULL, "SHA-256 failed");
@@ -216,10 +214,56 @@ out:
     return -1;
 }
 
+int audit_add_lines(nudge *n, const audit_line *lines, size_t count, nudge_err *err)
+{
+    if (count == 0)
+        return 0;
+    /* Each clinic's lines in their order, a chain at a time; the chains
+     * are apart, so which clinic goes first changes no hash. */
+    const audit_line **ls = malloc(count * sizeof *ls);
+    char *done = calloc(count, 1);
+    int rc = 0;
+    if (!ls || !done)
+        rc = err_set(err, NUDGE_ENOMEM, "", "out of memory");
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        if (done[i])
+            continue;
+        size_t k = 0;
+        for (size_t j = i; j < count; j++)
+            if (!done[j] && lines[j].clinic_id == lines[i].clinic_id) {
+                done[j] = 1;
+                ls[k++] = &lines[j];
+            }
+        rc = audit_append(n, lines[i].clinic_id, ls, k, err);
+    }
+    free(ls);
+    free(done);
+    return rc;
+}
+
+int audit_add_rows(nudge *n, int64_t clinic_id, const char *action, const char *entity,
+                   const int64_t *entity_ids, const char *const *details, size_t count,
+                   nudge_err *err)
+{
+    if (count == 0)
+        return 0;
+    audit_line *lines = malloc(count * sizeof *lines);
+    if (!lines)
+        return err_set(err, NUDGE_ENOMEM, "", "out of memory");
+    for (size_t i = 0; i < count; i++)
+        lines[i] = (audit_line){clinic_id, action, entity, entity_ids[i],
+                                details ? details[i] : NULL};
+    int rc = audit_add_lines(n, lines, count, err);
+    free(lines);
+    return rc;
+}
+
 int audit_add(nudge *n, int64_t clinic_id, const char *action, const char *entity,
               int64_t entity_id, const char *detail, nudge_err *err)
 {
-    return audit_add_rows(n, clinic_id, action, entity, &entity_id, &detail, 1, err);
+    const audit_line l = {clinic_id, action, entity, entity_id, detail};
+    const audit_line *ls = &l;
+    return audit_append(n, clinic_id, &ls, 1, err);
 }
 
 int nudge_audit_list(nudge *n, int64_t clinic_id, int64_t before_id, int limit, nudge_audit_fn fn,

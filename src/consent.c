@@ -234,53 +234,139 @@ int consent_sql_any(consent_sql *q, const char *category)
     return consent_sql_add(q, ")");
 }
 
-/* The rule for one patient; when it refuses, the reason: a withdrawal
- * (the channel stopped, or the category's newest row) is opted_out, any
- * other refusal no_consent. every row counts, whatever its time, since a
- * replay's clock (--now) may lie before the instant a consent was
- * recorded; now is the send instant the caller checks at, kept beside the
- * window's and the quota's. */
-int consent_check(nudge *n, int64_t clinic_id, int64_t patient_id, const char *category,
-                  const char *channel, int64_t now, const char **reason, nudge_err *err)
+/* The rule for many messages, a query per group of one clinic, category
+ * and channel, its patients read at once (a batch's, from dispatch.c, at
+ * the hand-off just before they leave). When it refuses, the reason: a
+ * withdrawal (the channel stopped, or the category's newest row) is
+ * opted_out, any other refusal no_consent. Every row counts, whatever its
+ * time, since a replay's clock (--now) may lie before the instant a
+ * consent was recorded. */
+enum { CONSENT_IDS = 64 }; /* patients a statement, under CONSENT_SQL_BINDS */
+
+static int consent_id_cmp(const void *a, const void *b)
 {
-    *reason = NULL;
-    (void)now;
-    if (category && !strcmp(category, "consent"))
-        return 1; /* the answer to STOP itself */
-    const char *cat = consent_static(nudge_consent_categories, category);
-    if (!consent_static(consent_channels, channel))
-        return 1; /* no channel a patient can withdraw */
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* One statement: the verdicts of ids[0..k) for (clinic, category,
+ * channel), into each message of the group whose patient it is. */
+static int consent_check_ids(nudge *n, const nudge_notification *const *ms, const int *grp,
+                             int ng, const int64_t *ids, size_t k, consent_verdict *out,
+                             nudge_err *err)
+{
+    const nudge_notification *m = ms[grp[0]];
+    const char *cat = consent_static(nudge_consent_categories, m->category);
+    const char *ch = consent_static(consent_channels, m->channel);
+    /* The answer to STOP itself, and a channel no patient can withdraw,
+     * need only the patient. */
+    int rule = strcmp(m->category, "consent") && ch;
     consent_sql q = {.len = 0};
-    consent_sql_add(&q, "SELECT CASE WHEN ");
-    if (consent_sql_allowed(&q, category, channel) < 0 ||
-        consent_sql_add(&q, " THEN 1 ELSE 0 END, CASE WHEN ") < 0 ||
-        consent_sql_stopped(&q, cat, channel) < 0 ||
-        (cat && (consent_sql_add(&q, " OR " CONSENT_CATEGORY " = 'withdrawn'") < 0 ||
-                 consent_sql_bind(&q, 2, cat, consent_static(consent_channels, channel)) < 0)) ||
-        consent_sql_add(&q, " THEN 1 ELSE 0 END FROM patients p WHERE p.clinic_id = ? AND p.id "
-                            "= ?") < 0 ||
-        q.nv + 2 > CONSENT_SQL_BINDS)
+    consent_sql_add(&q, "SELECT p.id, p.timezone, ");
+    if (!rule)
+        consent_sql_add(&q, "1, 0");
+    else if (consent_sql_add(&q, "CASE WHEN ") < 0 ||
+             consent_sql_allowed(&q, m->category, m->channel) < 0 ||
+             consent_sql_add(&q, " THEN 1 ELSE 0 END, CASE WHEN ") < 0 ||
+             consent_sql_stopped(&q, cat, ch) < 0 ||
+             (cat && (consent_sql_add(&q, " OR " CONSENT_CATEGORY " = 'withdrawn'") < 0 ||
+                      consent_sql_bind(&q, 2, cat, ch) < 0)) ||
+             consent_sql_add(&q, " THEN 1 ELSE 0 END") < 0)
         return err_set(err, NUDGE_ESTORE, "", "consent rule too long");
-    q.v[q.nv++] = bind_int(clinic_id);
-    q.v[q.nv++] = bind_int(patient_id);
+    if (consent_sql_add(&q, " FROM patients p WHERE p.clinic_id = ? AND p.id IN (") < 0 ||
+        q.nv + 1 + (int)k > CONSENT_SQL_BINDS)
+        return err_set(err, NUDGE_ESTORE, "", "consent rule too long");
+    q.v[q.nv++] = bind_int(m->clinic_id);
+    for (size_t i = 0; i < k; i++) {
+        if (consent_sql_add(&q, i ? ", ?" : "?") < 0)
+            return err_set(err, NUDGE_ESTORE, "", "consent rule too long");
+        q.v[q.nv++] = bind_int(ids[i]);
+    }
+    consent_sql_add(&q, ")");
     store_stmt *st;
     if (store_query_v(n->db, &st, err, q.sql, q.v, q.nv) < 0)
         return -1;
-    int r = store_next(st, err), ok = 0, withdrawn = 0;
-    if (r == 1) {
-        ok = (int)store_int(st, 0);
-        withdrawn = (int)store_int(st, 1);
+    int r;
+    while ((r = store_next(st, err)) == 1) {
+        int64_t id = store_int(st, 0);
+        int ok = (int)store_int(st, 2), withdrawn = (int)store_int(st, 3);
+        for (int j = 0; j < ng; j++) {
+            consent_verdict *v = &out[grp[j]];
+            if (ms[grp[j]]->patient_id != id)
+                continue;
+            v->found = 1;
+            v->ok = ok;
+            v->reason = ok ? NULL : withdrawn ? "opted_out" : "no_consent";
+            store_copy(st, 1, v->timezone, sizeof v->timezone);
+        }
     }
     store_done(st);
-    if (r < 0)
+    return r < 0 ? -1 : 0;
+}
+
+int consent_check_many(nudge *n, const nudge_notification *const *ms, int count,
+                       consent_verdict *out, nudge_err *err)
+{
+    int *grp = malloc(((size_t)count + 1) * sizeof *grp);
+    int64_t *ids = malloc(((size_t)count + 1) * sizeof *ids);
+    char *done = calloc((size_t)count + 1, 1);
+    int rc = 0;
+    if (!grp || !ids || !done)
+        rc = err_set(err, NUDGE_ENOMEM, "", "out of memory");
+    for (int i = 0; i < count; i++)
+        out[i] = (consent_verdict){.ok = 1};
+    for (int i = 0; rc == 0 && i < count; i++) {
+        if (done[i] || !ms[i]->patient_id)
+            continue;
+        int ng = 0;
+        size_t nids = 0;
+        for (int j = i; j < count; j++) {
+            const nudge_notification *a = ms[i], *b = ms[j];
+            if (done[j] || !b->patient_id || a->clinic_id != b->clinic_id ||
+                strcmp(a->category, b->category) || strcmp(a->channel, b->channel))
+                continue;
+            done[j] = 1;
+            grp[ng++] = j;
+            ids[nids++] = b->patient_id;
+        }
+        qsort(ids, nids, sizeof *ids, consent_id_cmp);
+        size_t d = 0;
+        for (size_t j = 0; j < nids; j++)
+            if (!d || ids[d - 1] != ids[j])
+                ids[d++] = ids[j];
+        /* In chunks of a power of two, so a statement's text takes one of
+         * a few shapes the statement cache keeps. */
+        for (size_t at = 0, k; rc == 0 && at < d; at += k) {
+            for (k = CONSENT_IDS; k > d - at;)
+                k >>= 1;
+            rc = consent_check_ids(n, ms, grp, ng, ids + at, k, out, err);
+        }
+    }
+    free(grp);
+    free(ids);
+    free(done);
+    return rc;
+}
+
+int consent_check(nudge *n, int64_t clinic_id, int64_t patient_id, const char *category,
+                  const char *channel, int64_t now, const char **reason, nudge_err *err)
+{
+    (void)now; /* the send instant the caller checks at, beside the window's */
+    *reason = NULL;
+    if ((category && !strcmp(category, "consent")) || !consent_static(consent_channels, channel))
+        return 1; /* the answer to STOP itself; no channel a patient can withdraw */
+    nudge_notification m = {.clinic_id = clinic_id, .patient_id = patient_id};
+    str_copy(m.category, sizeof m.category, category ? category : "");
+    str_copy(m.channel, sizeof m.channel, channel ? channel : "");
+    const nudge_notification *mp = &m;
+    consent_verdict v;
+    if (consent_check_many(n, &mp, 1, &v, err) < 0)
         return -1;
-    if (r == 0)
+    if (!v.found)
         return err_set(err, NUDGE_ENOTFOUND, "patient_id", "no patient %lld in clinic %lld",
                        (long long)patient_id, (long long)clinic_id);
-    if (ok)
-        return 1;
-    *reason = withdrawn ? "opted_out" : "no_consent";
-    return 0;
+    *reason = v.reason;
+    return v.ok;
 }
 
 int nudge_consent_allowed(nudge *n, int64_t clinic_id, int64_t patient_id, const char *category,

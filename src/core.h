@@ -89,6 +89,16 @@ int audit_add(nudge *n, int64_t clinic_id, const char *action, const char *entit
 int audit_add_rows(nudge *n, int64_t clinic_id, const char *action, const char *entity,
                    const int64_t *entity_ids, const char *const *details, size_t count,
                    nudge_err *err);
+/* Lines of any clinics and actions (a batch of send records'), each
+ * clinic's chained exactly as audit_add calls in their order would chain
+ * them, one head read and a few multi-row statements per clinic. */
+typedef struct audit_line {
+    int64_t clinic_id;
+    const char *action, *entity;
+    int64_t entity_id;
+    const char *detail;
+} audit_line;
+int audit_add_lines(nudge *n, const audit_line *lines, size_t count, nudge_err *err);
 
 /* clinic.c */
 int clinic_parse_offsets(const char *s, int *offs, int *n, nudge_err *err);
@@ -381,6 +391,17 @@ int64_t quiet_end_after(int64_t now, const char *tz, int minute);
  * -1 error; the ledger as it stands (now: the send instant). */
 int consent_check(nudge *n, int64_t clinic_id, int64_t patient_id, const char *category,
                   const char *channel, int64_t now, const char **reason, nudge_err *err);
+/* consent_check for a batch of messages (ms[i]'s patient, category and
+ * channel) in a statement or a few per clinic, category and channel, with
+ * each patient's zone: the verdict of a message without a patient, or
+ * whose patient is gone, is found 0, ok 1. */
+typedef struct consent_verdict {
+    int found, ok;
+    const char *reason; /* a refusal's, static */
+    char timezone[64];  /* the patient's, "" for none */
+} consent_verdict;
+int consent_check_many(nudge *n, const nudge_notification *const *ms, int count,
+                       consent_verdict *out, nudge_err *err);
 /* Whether a category needs an opt-in and keeps to the send window. */
 int consent_promotional(const char *category);
 /* The consent rule as a condition on a patients row aliased p (consent.c

@@ -14,11 +14,13 @@
  *
  * A batch reads each of its clinics once, with the clinic's channel
  * mapping (clinic_channels: a medium carried by a channel an embedder
- * registered by name, nudge_channel_register). Outcomes are recorded in
- * batches (queue_record_batch): finished transfers together as soon as a
- * pass over the multi handle finds them, synchronous sends before the
- * next hand-off, so no more messages are sent and unrecorded at any
- * moment than the hand-off already allowed: the sends in flight.
+ * registered by name, nudge_channel_register); each hand-off reads its
+ * patients' consent and zones together (consent_check_many), just before
+ * they leave. Outcomes are recorded in batches (queue_record_batch):
+ * finished transfers together as soon as a pass over the multi handle
+ * finds them, synchronous sends before the next hand-off, so no more
+ * messages are sent and unrecorded at any moment than the hand-off
+ * already allowed: the sends in flight.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -354,16 +356,15 @@ static int dispatch_extras(nudge *n, flight *f, const char *data, nudge_err *err
 }
 
 /* Takes one claimed notification (claimed, as the claim returned it,
- * moved into f) as far as it can go now: policy, then a synchronous send,
- * or the start of a transfer in f (answer 1). 0: done, -1: the store
- * failed. */
+ * moved into f) as far as it can go now: policy (v: its patient's consent
+ * and zone, as read at its hand-off), then a synchronous send, or the
+ * start of a transfer in f (answer 1). 0: done, -1: the store failed. */
 static int dispatch_begin(nudge *n, dispatch_ctx *b, nudge_notification *claimed,
-                          const char *data, flight *f, nudge_err *err)
+                          const char *data, const consent_verdict *v, flight *f, nudge_err *err)
 {
     nudge_notification *m = &f->m;
     nudge_tick_stats *st = b->st;
     int64_t now = b->now;
-    nudge_patient p;
     int rc = -1;
     *m = *claimed; /* taken: the flight frees it */
     memset(claimed, 0, sizeof *claimed);
@@ -371,19 +372,12 @@ static int dispatch_begin(nudge *n, dispatch_ctx *b, nudge_notification *claimed
     if (!d)
         goto done;
     const nudge_clinic *c = &d->c;
-    int have_patient =
-        m->patient_id && nudge_patient_get(n, m->clinic_id, m->patient_id, &p, err) == 0;
-
-    if (have_patient) {
-        /* The consent ledger as it stands now (consent.c): a category the
-         * patient withdrew, a channel they stopped, a promotional message
-         * without a recorded opt-in. */
-        const char *why = NULL;
-        int ok = consent_check(n, m->clinic_id, m->patient_id, m->category, m->channel, now,
-                               &why, err);
-        if (ok < 0)
-            goto done;
-        if (!ok) {
+    if (v->found) {
+        /* The consent ledger as it stood at the hand-off (consent.c): a
+         * category the patient withdrew, a channel they stopped, a
+         * promotional message without a recorded opt-in. */
+        const char *why = v->reason;
+        if (!v->ok) {
             char note[96];
             snprintf(note, sizeof note, "%s: %s", why,
                      !strcmp(why, "no_consent") ? "no recorded consent to this kind of message"
@@ -394,7 +388,7 @@ static int dispatch_begin(nudge *n, dispatch_ctx *b, nudge_notification *claimed
             goto done;
         }
     }
-    const char *tz = have_patient && p.timezone[0] ? p.timezone : c->timezone;
+    const char *tz = v->found && v->timezone[0] ? v->timezone : c->timezone;
     tz_local l;
     tz_to_local(now, tz, &l);
     if (m->priority < NUDGE_URGENT &&
@@ -576,6 +570,31 @@ static int dispatch_handoff_count(nudge *n, int got, int i, const flight *fl)
     return k;
 }
 
+/* The consent and zone of the rows just handed off (handed[k] > 0), read
+ * together just before they leave: a statement per clinic, category and
+ * channel among them rather than a patient read and a ledger read each. */
+static int dispatch_verdicts(nudge *n, const nudge_notification *msgs, const signed char *handed,
+                             int count, consent_verdict *out, nudge_err *err)
+{
+    const nudge_notification **ms = calloc((size_t)count + 1, sizeof *ms);
+    consent_verdict *got = calloc((size_t)count + 1, sizeof *got);
+    int *at = calloc((size_t)count + 1, sizeof *at), nm = 0, rc = 0;
+    if (!ms || !got || !at)
+        rc = err_set(err, NUDGE_ENOMEM, "", "out of memory");
+    for (int k = 0; rc == 0 && k < count; k++)
+        if (handed[k] > 0) {
+            at[nm] = k;
+            ms[nm++] = &msgs[k];
+        }
+    if (rc == 0 && (rc = consent_check_many(n, ms, nm, got, err)) == 0)
+        for (int k = 0; k < nm; k++)
+            out[at[k]] = got[k];
+    free(ms);
+    free(got);
+    free(at);
+    return rc;
+}
+
 /* The claimed messages no send took (dispatch_begin empties those). */
 static void dispatch_claimed_free(nudge_notification *msgs, char **data, int count)
 {
@@ -592,13 +611,15 @@ int dispatch_run(nudge *n, int64_t now, nudge_tick_stats *st, nudge_err *err)
     nudge_notification *msgs = calloc((size_t)n->batch_size, sizeof *msgs);
     char **data = calloc((size_t)n->batch_size, sizeof *data);
     signed char *handed = calloc((size_t)n->batch_size, 1);
+    consent_verdict *vd = calloc((size_t)n->batch_size, sizeof *vd);
     flight *fl = calloc((size_t)n->max_in_flight, sizeof *fl);
     dispatch_ctx b = {.now = now, .st = st};
-    if (!ids || !msgs || !data || !fl || !handed) {
+    if (!ids || !msgs || !data || !fl || !handed || !vd) {
         free(ids);
         free(msgs);
         free(data);
         free(handed);
+        free(vd);
         free(fl);
         return err_set(err, NUDGE_ENOMEM, "", "out of memory");
     }
@@ -633,10 +654,14 @@ int dispatch_run(nudge *n, int64_t now, nudge_tick_stats *st, nudge_err *err)
             /* The outcomes so far are recorded before more rows are
              * handed off: what is sent and unrecorded stays within the
              * sends in flight. */
-            if (rc == 0 && !handed[i])
-                rc = dispatch_flush(n, &b, ids + i, dispatch_handoff_count(n, got, i, fl),
-                                    handed + i, err);
-            if (rc == 0 && handed[i] > 0 && dispatch_begin(n, &b, &msgs[i], data[i], f, err) < 0)
+            if (rc == 0 && !handed[i]) {
+                int k = dispatch_handoff_count(n, got, i, fl);
+                rc = dispatch_flush(n, &b, ids + i, k, handed + i, err);
+                if (rc == 0)
+                    rc = dispatch_verdicts(n, msgs + i, handed + i, k, vd + i, err);
+            }
+            if (rc == 0 && handed[i] > 0 &&
+                dispatch_begin(n, &b, &msgs[i], data[i], &vd[i], f, err) < 0)
                 rc = -1;
             if (rc == 0)
                 rc = dispatch_drive(n, &b, 0, err);
@@ -663,6 +688,7 @@ int dispatch_run(nudge *n, int64_t now, nudge_tick_stats *st, nudge_err *err)
     free(msgs);
     free(data);
     free(handed);
+    free(vd);
     free(fl);
     return rc;
 }

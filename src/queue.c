@@ -885,134 +885,142 @@ static int queue_reap_pg(nudge *n, int64_t now, const char *owner, int *reaped, 
     return 0;
 }
 
-/* A claimed row as the claim's UPDATE returned it: the message whole and
- * its transport data, so the dispatcher reads neither again per message. */
+/* The claimed rows as the claim returned them: each message whole and its
+ * transport data, so the dispatcher reads neither again per message.
+ * The caller's arrays, filled in place (a batch of messages is ~110 kB:
+ * a copy of it allocated and freed each claim made glibc give the heap
+ * back to the kernel and fault it in again every batch). */
 struct claimed {
-    int64_t id, priority, due_at, clinic_id;
-    nudge_notification m;
-    char *data;
+    nudge_notification *m;
+    char **data;
 };
 
-#define QUEUE_CLAIM_RETURNING " RETURNING " NOTIF_COLS ", transport_data"
+#define QUEUE_CLAIM_COLS NOTIF_COLS ", transport_data"
+#define QUEUE_CLAIM_RETURNING " RETURNING " QUEUE_CLAIM_COLS
 
-/* The claimed row at the statement's cursor (QUEUE_CLAIM_RETURNING). */
-static void queue_claimed_row(store_stmt *st, struct claimed *c)
+/* The claimed row at the statement's cursor (QUEUE_CLAIM_COLS) into row i. */
+static void queue_claimed_row(store_stmt *st, struct claimed *cl, int i)
 {
-    notif_row(st, &c->m);
-    c->id = c->m.id;
-    c->priority = c->m.priority;
-    c->due_at = c->m.due_at;
-    c->clinic_id = c->m.clinic_id;
-    c->data = store_null(st, 24) ? NULL : strdup(store_text(st, 24));
+    notif_row(st, &cl->m[i]);
+    cl->data[i] = store_null(st, 24) ? NULL : strdup(store_text(st, 24));
 }
 
-static void queue_claimed_free(struct claimed *c)
+static void queue_claimed_free(struct claimed *cl, int i)
 {
-    nudge_notification_free(&c->m);
-    free(c->data);
-    c->data = NULL;
+    nudge_notification_free(&cl->m[i]);
+    free(cl->data[i]);
+    cl->data[i] = NULL;
 }
 
-static int claimed_cmp(const void *a, const void *b)
+/* What a (clinic, channel) group may still send this minute: its clinic's
+ * rate less the attempts of the last minute and the rows in flight (the
+ * budget is counted from what every claim and record writes anyway, so
+ * there is no second copy to drift). */
+static int queue_group_budget(nudge *n, int64_t clinic_id, const char *channel, int64_t now,
+                              int64_t *budget, nudge_err *err)
 {
-    const struct claimed *x = a, *y = b;
-    if (x->priority != y->priority)
-        return x->priority > y->priority ? -1 : 1;
-    if (x->due_at != y->due_at)
-        return x->due_at < y->due_at ? -1 : 1;
-    return x->id < y->id ? -1 : x->id > y->id;
+    nudge_clinic c;
+    int64_t used = 0;
+    if (nudge_clinic_get(n, clinic_id, &c, err) < 0 ||
+        store_scalar(n->db, &used, err,
+                     "SELECT (SELECT COUNT(*) FROM delivery_attempts WHERE clinic_id = ? AND "
+                     "channel = ? AND started_at > ? AND outcome <> 'lease_expired') + "
+                     "(SELECT COUNT(*) FROM notification_queue WHERE clinic_id = ? AND "
+                     "channel = ? AND status = 'sending')",
+                     bind_int(clinic_id), bind_text(channel), bind_int(now - 60),
+                     bind_int(clinic_id), bind_text(channel)) < 0)
+        return -1;
+    *budget = c.rate_per_minute - used;
+    return 0;
 }
 
-/* One round of the SQLite claim, inside its transaction: the groups
- * (clinic, channel) of the most urgent due rows, read through the claim
- * index no further than what is left of the batch (so a claim touches
- * about the rows it takes, however long the queue), each with what is left
- * of its minute; then each group's rows up to its budget. A group out of
- * budget goes into skip (",clinic:channel,") and *more is set, so the next
- * round looks past it and one busy clinic does not starve the others. */
+/* A group out of budget: into skip (",clinic:channel,"), so the next round
+ * looks past it and one busy clinic does not starve the others. */
+static void queue_skip_group(char *skip, size_t skipsz, int64_t clinic_id, const char *channel,
+                             int *more)
+{
+    char grp[48];
+    snprintf(grp, sizeof grp, "%lld:%s,", (long long)clinic_id, channel);
+    if (!strstr(skip, grp) && strlen(skip) + strlen(grp) < skipsz)
+        strcat(skip, grp);
+    *more = 1;
+}
+
+/* One round of the SQLite claim, inside its transaction: the most urgent
+ * due rows, whole, read through the claim index no further than what is
+ * left of the batch (so a claim touches about the rows it takes, however
+ * long the queue); each (clinic, channel) among them takes rows up to what
+ * is left of its minute, each leased by its own UPDATE of one row (a
+ * prepared statement, a few microseconds: the multi-row UPDATE ...
+ * RETURNING it replaces built four temporary b-trees per round). A group
+ * out of budget goes into skip and *more is set. */
 static int queue_claim_sqlite_round(nudge *n, struct claimed *cl, int got, int max, char *skip,
                                     size_t skipsz, int *more, nudge_err *err)
 {
     int64_t now = clock_now(n);
     store_stmt *st;
+    int np = got, r;
     *more = 0;
     if (store_query(n->db, &st, err,
-                    "SELECT t.clinic_id, t.channel, "
-                    "(SELECT COUNT(*) FROM delivery_attempts a WHERE a.clinic_id = t.clinic_id "
-                    "AND a.channel = t.channel AND a.started_at > ? AND a.outcome <> "
-                    "'lease_expired') + "
-                    "(SELECT COUNT(*) FROM notification_queue s WHERE s.clinic_id = t.clinic_id "
-                    "AND s.channel = t.channel AND s.status = 'sending'), COUNT(*) "
-                    "FROM (SELECT clinic_id, channel, priority, due_at FROM notification_queue "
-                    "WHERE status = 'pending' AND due_at <= ? AND "
-                    "instr(?, ',' || clinic_id || ':' || channel || ',') = 0 "
-                    "ORDER BY priority DESC, due_at LIMIT ?) t "
-                    "GROUP BY t.clinic_id, t.channel "
-                    "ORDER BY MAX(t.priority) DESC, MIN(t.due_at)",
-                    bind_int(now - 60), bind_int(now), bind_text(skip), bind_int(max - got)) < 0)
+                    "SELECT " QUEUE_CLAIM_COLS " FROM notification_queue WHERE status = "
+                    "'pending' AND due_at <= ? AND instr(?, ',' || clinic_id || ':' || channel "
+                    "|| ',') = 0 ORDER BY priority DESC, due_at, id LIMIT ?",
+                    bind_int(now), bind_text(skip), bind_int(max - got)) < 0)
         return -1;
-    struct group {
-        int64_t clinic_id;
-        char channel[16];
-        int64_t budget, seen;
-    } *groups = NULL;
-    size_t ng = 0, cap = 0;
-    int r;
-    while ((r = store_next(st, err)) == 1) {
-        if (ng == cap) {
-            cap = cap ? cap * 2 : 16;
-            struct group *g = realloc(groups, cap * sizeof *g);
-            if (!g)
-                abort();
-            groups = g;
-        }
-        groups[ng].clinic_id = store_int(st, 0);
-        store_copy(st, 1, groups[ng].channel, sizeof groups[ng].channel);
-        groups[ng].budget = -store_int(st, 2); /* the clinic's rate is added below */
-        groups[ng].seen = store_int(st, 3);
-        ng++;
-    }
+    while (np < max && (r = store_next(st, err)) == 1)
+        queue_claimed_row(st, cl, np++);
     store_done(st);
     if (r < 0)
         goto fail;
-    for (size_t g = 0; g < ng; g++) {
-        nudge_clinic c;
-        if (nudge_clinic_get(n, groups[g].clinic_id, &c, err) < 0)
-            goto fail;
-        groups[g].budget += c.rate_per_minute;
-    }
-    for (size_t g = 0; g < ng && got < max; g++) {
-        int64_t take = groups[g].budget < max - got ? groups[g].budget : max - got;
-        if (groups[g].budget < groups[g].seen) {
-            char grp[48];
-            snprintf(grp, sizeof grp, "%lld:%s,", (long long)groups[g].clinic_id,
-                     groups[g].channel);
-            if (!strstr(skip, grp) && strlen(skip) + strlen(grp) < skipsz)
-                strcat(skip, grp);
-            *more = 1;
+    struct group {
+        int64_t clinic_id, budget;
+        char channel[16];
+    } groups[16];
+    int ng = 0;
+    for (int i = got; i < np; i++) {
+        nudge_notification *m = &cl->m[i];
+        int g = 0;
+        while (g < ng && (groups[g].clinic_id != m->clinic_id || strcmp(groups[g].channel,
+                                                                         m->channel)))
+            g++;
+        if (g == ng && ng < (int)(sizeof groups / sizeof *groups)) {
+            groups[g] = (struct group){.clinic_id = m->clinic_id};
+            str_copy(groups[g].channel, sizeof groups[g].channel, m->channel);
+            if (queue_group_budget(n, m->clinic_id, m->channel, now, &groups[g].budget, err) < 0)
+                goto fail;
+            ng++;
         }
-        if (take <= 0)
+        /* Past the groups a round keeps, a row waits for the next round. */
+        int take = g < ng && groups[g].budget-- > 0;
+        if (take &&
+            store_exec(n->db, err,
+                       "UPDATE notification_queue SET status = 'sending', lease_until = ?, "
+                       "lease_owner = ?, handed_at = NULL, updated_at = ? WHERE clinic_id = ? "
+                       "AND id = ? AND status = 'pending'",
+                       bind_int(now + n->lease_seconds), bind_text(n->worker_id), bind_int(now),
+                       bind_int(m->clinic_id), bind_int(m->id)) < 0)
+            goto fail;
+        if (!take) {
+            if (g < ng)
+                queue_skip_group(skip, skipsz, m->clinic_id, m->channel, more);
+            else
+                *more = 1;
+            queue_claimed_free(cl, i);
             continue;
-        if (store_query(n->db, &st, err,
-                        "UPDATE notification_queue SET status = 'sending', lease_until = ?, "
-                        "lease_owner = ?, handed_at = NULL, updated_at = ? WHERE clinic_id = ? AND id "
-                        "IN (SELECT id FROM notification_queue WHERE status = 'pending' AND "
-                        "due_at <= ? AND clinic_id = ? AND channel = ? ORDER BY priority DESC, "
-                        "due_at, id LIMIT ?)" QUEUE_CLAIM_RETURNING,
-                        bind_int(now + n->lease_seconds), bind_text(n->worker_id), bind_int(now),
-                        bind_int(groups[g].clinic_id), bind_int(now), bind_int(groups[g].clinic_id),
-                        bind_text(groups[g].channel), bind_int(take)) < 0)
-            goto fail;
-        while ((r = store_next(st, err)) == 1 && got < max)
-            queue_claimed_row(st, &cl[got++]);
-        store_done(st);
-        if (r < 0)
-            goto fail;
+        }
+        str_copy(m->status, sizeof m->status, "sending");
+        if (i != got) { /* moved down over the rows not taken */
+            cl->m[got] = *m;
+            memset(m, 0, sizeof *m);
+            cl->data[got] = cl->data[i];
+            cl->data[i] = NULL;
+        }
+        got++;
     }
-    free(groups);
     return got;
 fail:
-    free(groups);
+    while (np > got)
+        queue_claimed_free(cl, --np);
     return -1;
 }
 
@@ -1028,14 +1036,14 @@ static int queue_claim_sqlite(nudge *n, struct claimed *cl, int max, nudge_err *
         if (r < 0) {
             store_rollback(n->db);
             while (got > 0)
-                queue_claimed_free(&cl[--got]);
+                queue_claimed_free(cl, --got);
             return -1;
         }
         got = r;
     }
     if (store_commit(n->db, err) < 0) {
         while (got > 0)
-            queue_claimed_free(&cl[--got]);
+            queue_claimed_free(cl, --got);
         return -1;
     }
     return got;
@@ -1098,31 +1106,17 @@ static int queue_claim_pg_round(nudge *n, struct claimed *cl, int want, char *sk
                 g = i;
         if (g < 0)
             break;
-        int64_t used = 0;
-        nudge_clinic c;
+        int64_t budget;
         if (store_lock(n->db, pk[g].key, err) < 0 ||
-            nudge_clinic_get(n, pk[g].clinic, &c, err) < 0 ||
-            store_scalar(n->db, &used, err,
-                         "SELECT (SELECT COUNT(*) FROM delivery_attempts WHERE clinic_id = ? AND "
-                         "channel = ? AND started_at > ? AND outcome <> 'lease_expired') + "
-                         "(SELECT COUNT(*) FROM notification_queue WHERE clinic_id = ? AND "
-                         "channel = ? AND status = 'sending')",
-                         bind_int(pk[g].clinic), bind_text(pk[g].channel), bind_int(now - 60),
-                         bind_int(pk[g].clinic), bind_text(pk[g].channel)) < 0)
+            queue_group_budget(n, pk[g].clinic, pk[g].channel, now, &budget, err) < 0)
             goto fail;
-        int64_t budget = c.rate_per_minute - used;
         for (int i = 0; i < np; i++) {
             if (pk[i].take || pk[i].key != pk[g].key || pk[i].clinic != pk[g].clinic ||
                 strcmp(pk[i].channel, pk[g].channel))
                 continue;
             pk[i].take = budget-- > 0 ? 1 : -1; /* rows past the budget stay pending */
-            if (pk[i].take < 0) {
-                char grp[48];
-                snprintf(grp, sizeof grp, "%lld:%s,", (long long)pk[i].clinic, pk[i].channel);
-                if (!strstr(skip, grp) && strlen(skip) + strlen(grp) < skipsz)
-                    strcat(skip, grp);
-                *more = 1;
-            }
+            if (pk[i].take < 0)
+                queue_skip_group(skip, skipsz, pk[i].clinic, pk[i].channel, more);
         }
     }
     for (int i = 0; i < np; i++)
@@ -1146,11 +1140,11 @@ static int queue_claim_pg_round(nudge *n, struct claimed *cl, int want, char *sk
                         bind_int(now), bind_text(ids.data)) < 0)
             goto fail;
         while (taken < got && (r = store_next(st, err)) == 1)
-            queue_claimed_row(st, &cl[taken++]);
+            queue_claimed_row(st, cl, taken++);
         store_done(st);
         if (r < 0) {
             while (taken > 0)
-                queue_claimed_free(&cl[--taken]);
+                queue_claimed_free(cl, --taken);
             goto fail;
         }
     }
@@ -1174,7 +1168,8 @@ static int queue_claim_pg(nudge *n, struct claimed *cl, int max, nudge_err *err)
     /* A few rounds at most: each passes over the groups the last found
      * out of budget, so one busy clinic does not starve the others. */
     for (int round = 0; round < 4 && more && got < max; round++) {
-        int r = queue_claim_pg_round(n, cl + got, max - got, skip, sizeof skip, &more, err);
+        struct claimed rest = {cl->m + got, cl->data + got};
+        int r = queue_claim_pg_round(n, &rest, max - got, skip, sizeof skip, &more, err);
         if (r < 0)
             return got ? got : -1; /* what was taken is leased: send it */
         got += r;
@@ -1194,6 +1189,15 @@ static int queue_record_begin_sqlite(nudge *n, const queue_outcome *rs, int coun
     (void)rs;
     (void)count;
     return store_begin(n->db, err);
+}
+
+/* v appended to a comma-separated list of integers (PostgreSQL's
+ * string_to_array reads it). */
+static int queue_csv_add(struct sbuf *b, int64_t v)
+{
+    char t[24];
+    int l = snprintf(t, sizeof t, b->len ? ",%lld" : "%lld", (long long)v);
+    return sbuf_add(b, t, (size_t)l);
 }
 
 static int queue_key_cmp(const void *a, const void *b)
@@ -1221,18 +1225,35 @@ static int queue_record_begin_pg(nudge *n, const queue_outcome *rs, int count, n
         keys[nk++] = store_key("usage", rs[i].m->clinic_id);
     }
     qsort(keys, (size_t)nk, sizeof *keys, queue_key_cmp);
+    struct sbuf list = {0};
+    int rc = 0;
+    for (int i = 0; i < nk && rc == 0; i++)
+        if (i == 0 || keys[i] != keys[i - 1])
+            rc = queue_csv_add(&list, keys[i]);
+    free(keys);
+    if (rc < 0 || sbuf_add(&list, "", 1) < 0) {
+        sbuf_free(&list);
+        return err_set(err, NUDGE_ENOMEM, "", "out of memory");
+    }
     if (store_begin_own(n->db, err) < 0) {
-        free(keys);
+        sbuf_free(&list);
         return -1;
     }
-    for (int i = 0; i < nk; i++)
-        if ((i == 0 || keys[i] != keys[i - 1]) && store_lock(n->db, keys[i], err) < 0) {
-            free(keys);
-            store_rollback(n->db);
-            return -1;
-        }
-    free(keys);
-    return 0;
+    if (!nk) { /* a hand-off alone */
+        sbuf_free(&list);
+        return 0;
+    }
+    /* Every lock of the batch in one round trip (store_lock's, a
+     * statement each, cost one per provider id), taken in the list's
+     * ascending order. */
+    rc = store_exec(n->db, err,
+                    "SELECT pg_advisory_xact_lock(k) FROM (SELECT CAST(unnest(string_to_array(?, "
+                    "',')) AS BIGINT) AS k ORDER BY k) s",
+                    bind_text(list.data));
+    sbuf_free(&list);
+    if (rc < 0)
+        store_rollback(n->db);
+    return rc;
 }
 
 /* The hand-off's marks, inside the caller's transaction. SQLite: a
@@ -1262,10 +1283,8 @@ static int queue_handoff_pg(nudge *n, const queue_ref *rows, int count, signed c
 {
     struct sbuf ids = {0};
     for (int i = 0; i < count; i++) {
-        char b[24];
-        int l = snprintf(b, sizeof b, i ? ",%lld" : "%lld", (long long)rows[i].id);
         handed[i] = -1;
-        if (sbuf_add(&ids, b, (size_t)l) < 0) {
+        if (queue_csv_add(&ids, rows[i].id) < 0) {
             sbuf_free(&ids);
             return err_set(err, NUDGE_ENOMEM, "", "out of memory");
         }
@@ -1288,6 +1307,12 @@ static int queue_handoff_pg(nudge *n, const queue_ref *rows, int count, signed c
     return r < 0 ? -1 : 0;
 }
 
+struct record_move;
+static int queue_record_rows_sqlite(nudge *n, queue_outcome *rs, const struct record_move *mv,
+                                    int count, int64_t now, nudge_err *err);
+static int queue_record_rows_pg(nudge *n, queue_outcome *rs, const struct record_move *mv,
+                                int count, int64_t now, nudge_err *err);
+
 struct queue_backend {
     const char *engine; /* store_engine's name */
     /* Takes up to max due rows under a lease, within the rate limits. */
@@ -1298,12 +1323,16 @@ struct queue_backend {
     /* Marks rows handed to their provider, inside the record's transaction. */
     int (*handoff)(nudge *n, const queue_ref *rows, int count, signed char *handed,
                    nudge_err *err);
+    /* Moves a batch's rows on by their outcomes (queue_record_batch). */
+    int (*record_rows)(nudge *n, queue_outcome *rs, const struct record_move *mv, int count,
+                       int64_t now, nudge_err *err);
 };
 
 static const struct queue_backend queue_backends[] = {
     {"sqlite", queue_claim_sqlite, queue_reap_sqlite, queue_record_begin_sqlite,
-     queue_handoff_sqlite},
-    {"postgresql", queue_claim_pg, queue_reap_pg, queue_record_begin_pg, queue_handoff_pg},
+     queue_handoff_sqlite, queue_record_rows_sqlite},
+    {"postgresql", queue_claim_pg, queue_reap_pg, queue_record_begin_pg, queue_handoff_pg,
+     queue_record_rows_pg},
 };
 
 static const struct queue_backend *queue_backend_of(nudge *n)
@@ -1315,27 +1344,85 @@ static const struct queue_backend *queue_backend_of(nudge *n)
     return &queue_backends[0];
 }
 
+/* A claimed row's place in the batch: most urgent first. */
+struct claim_key {
+    int64_t priority, due_at, id;
+    int at;
+};
+
+static int claim_key_cmp(const void *a, const void *b)
+{
+    const struct claim_key *x = a, *y = b;
+    if (x->priority != y->priority)
+        return x->priority > y->priority ? -1 : 1;
+    if (x->due_at != y->due_at)
+        return x->due_at < y->due_at ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* RETURNING gives rows in the engine's order, not the subquery's: the
+ * batch is sorted so it is sent most urgent first. The keys are sorted,
+ * then the messages moved along the permutation's cycles, one aside at a
+ * time (no second copy of the batch). Unsorted if out of memory. */
+static void queue_claim_order(struct claimed *cl, int got)
+{
+    struct claim_key *k = malloc((size_t)got * sizeof *k);
+    char *placed = calloc((size_t)got, 1);
+    if (k && placed) {
+        for (int i = 0; i < got; i++)
+            k[i] = (struct claim_key){cl->m[i].priority, cl->m[i].due_at, cl->m[i].id, i};
+        qsort(k, (size_t)got, sizeof *k, claim_key_cmp);
+        for (int i = 0; i < got; i++) {
+            if (placed[i])
+                continue;
+            nudge_notification tm = cl->m[i];
+            char *td = cl->data[i];
+            for (int j = i;;) { /* row j's new message is row k[j].at's */
+                int from = k[j].at;
+                placed[j] = 1;
+                if (from == i) {
+                    cl->m[j] = tm;
+                    cl->data[j] = td;
+                    break;
+                }
+                cl->m[j] = cl->m[from];
+                cl->data[j] = cl->data[from];
+                j = from;
+            }
+        }
+    }
+    free(k);
+    free(placed);
+}
+
 int queue_claim_rows(nudge *n, queue_ref *rows, nudge_notification *msgs, char **data, int max,
                      nudge_err *err)
 {
-    struct claimed *cl = calloc((size_t)max + 1, sizeof *cl);
-    if (!cl)
-        return err_set(err, NUDGE_ENOMEM, "", "out of memory");
-    int got = queue_backend_of(n)->claim(n, cl, max, err);
-    /* RETURNING gives rows in the engine's order, not the subquery's:
-     * sort, so the batch is sent most urgent first. */
-    if (got > 0)
-        qsort(cl, (size_t)got, sizeof *cl, claimed_cmp);
-    for (int i = 0; i < got; i++) {
-        rows[i] = (queue_ref){cl[i].clinic_id, cl[i].id};
-        if (msgs) {
-            msgs[i] = cl[i].m;
-            data[i] = cl[i].data;
-        } else {
-            queue_claimed_free(&cl[i]);
+    nudge_notification *tm = NULL;
+    char **td = NULL;
+    if (!msgs) { /* the leases alone (tests, tools) */
+        tm = calloc((size_t)max + 1, sizeof *tm);
+        td = calloc((size_t)max + 1, sizeof *td);
+        if (!tm || !td) {
+            free(tm);
+            free(td);
+            return err_set(err, NUDGE_ENOMEM, "", "out of memory");
         }
+        msgs = tm;
+        data = td;
     }
-    free(cl);
+    struct claimed cl = {msgs, data};
+    int got = queue_backend_of(n)->claim(n, &cl, max, err);
+    if (got > 1)
+        queue_claim_order(&cl, got);
+    for (int i = 0; i < got; i++)
+        rows[i] = (queue_ref){msgs[i].clinic_id, msgs[i].id};
+    if (tm) {
+        for (int i = 0; i < got; i++)
+            queue_claimed_free(&cl, i);
+        free(tm);
+        free(td);
+    }
     return got;
 }
 
@@ -1467,80 +1554,241 @@ static const char *outcome_name(enum channel_result r)
     return "transient";
 }
 
-/* One outcome's writes, inside the caller's transaction: the row moved
- * on, its attempt, and what a send or a failure brings (audit, usage,
- * events, the SMS fallback). r->recorded 0: the lease was lost, and
- * nothing of it was written. */
-static int queue_record_one(nudge *n, queue_outcome *r, nudge_err *err)
+/* What a batch of records writes together, after its rows are moved on:
+ * the attempts in multi-row INSERTs, the audit lines in one step of each
+ * clinic's chain (nothing else a record writes is audited, so the lines
+ * keep the order single steps would give them). adopt[i]: reports came
+ * for outcome i's provider id before its record (delivery_orphans, read
+ * for the whole batch at once). */
+enum { QUEUE_ATTEMPT_NVALS = 8 };
+#define QUEUE_ATTEMPT_ROW "(?,?,?,?,?,?,?,?)"
+struct record_batch {
+    audit_line *audit;
+    size_t naudit;
+    store_val *att; /* QUEUE_ATTEMPT_NVALS per attempt */
+    size_t natt;
+    char *adopt;
+};
+
+/* The outcomes whose provider id has reports waiting, in a statement per
+ * chunk of ids rather than a read per send. On PostgreSQL the batch holds
+ * each id's lock (queue_record_begin_pg), which a report takes too, so
+ * none arrives between this read and the record. */
+static int queue_orphans_of(nudge *n, const queue_outcome *rs, int count, char *adopt,
+                            nudge_err *err)
+{
+    store_val *v = malloc(((size_t)count + 1) * sizeof *v);
+    size_t np = 0;
+    int rc = v ? 0 : err_set(err, NUDGE_ENOMEM, "", "out of memory");
+    for (int i = 0; rc == 0 && i < count; i++)
+        if (rs[i].o.result == CHANNEL_SENT && rs[i].o.provider_id[0])
+            v[np++] = bind_text(rs[i].o.provider_id);
+    for (size_t at = 0; rc == 0 && at < np;) {
+        size_t k = store_rows_chunk(np - at);
+        char *sql = store_rows_sql("SELECT DISTINCT provider_id FROM delivery_orphans WHERE "
+                                   "provider_id IN (",
+                                   "?", k, ")");
+        store_stmt *st = NULL;
+        rc = sql ? store_query_v(n->db, &st, err, sql, v + at, (int)k)
+                 : err_set(err, NUDGE_ENOMEM, "", "out of memory");
+        free(sql);
+        at += k;
+        int r = 0;
+        while (rc == 0 && (r = store_next(st, err)) == 1)
+            for (int i = 0; i < count; i++)
+                adopt[i] |= rs[i].o.result == CHANNEL_SENT &&
+                            !strcmp(rs[i].o.provider_id, store_text(st, 0));
+        if (rc == 0) {
+            store_done(st);
+            rc = r < 0 ? -1 : 0;
+        }
+    }
+    free(v);
+    return rc;
+}
+
+/* The batch's attempts, a chunk a statement. */
+static int queue_attempts_write(nudge *n, const store_val *att, size_t count, nudge_err *err)
+{
+    for (size_t at = 0, k; at < count; at += k) {
+        k = store_rows_chunk(count - at);
+        char *sql = store_rows_sql("INSERT INTO delivery_attempts (clinic_id, notification_id, "
+                                   "channel, transport, started_at, outcome, provider_id, "
+                                   "detail) VALUES ",
+                                   QUEUE_ATTEMPT_ROW, k, "");
+        if (!sql)
+            return err_set(err, NUDGE_ENOMEM, "", "out of memory");
+        int r = store_exec_v(n->db, err, sql, att + at * QUEUE_ATTEMPT_NVALS,
+                             (int)(k * QUEUE_ATTEMPT_NVALS));
+        free(sql);
+        if (r < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Where an outcome moves its row: its status, attempts spent and next due
+ * time, with r->retried (it goes again later). */
+struct record_move {
+    const char *status;
+    int attempts;
+    int64_t due;
+};
+
+static void queue_record_plan(queue_outcome *r, int64_t now, struct record_move *mv)
+{
+    const nudge_notification *m = r->m;
+    const channel_outcome *o = &r->o;
+    *mv = (struct record_move){.due = m->due_at, .attempts = m->attempts + 1};
+    r->retried = 0;
+    r->recorded = 0;
+    switch (o->result) {
+    case CHANNEL_SENT: mv->status = "sent"; break;
+    case CHANNEL_PERMANENT: mv->status = "failed"; break;
+    case CHANNEL_CONFIG:
+        /* Our mistake, not the message's: keep it, do not spend a retry. */
+        mv->status = "pending";
+        mv->attempts = m->attempts;
+        mv->due = now + queue_backoff[0];
+        r->retried = 1;
+        break;
+    case CHANNEL_TRANSIENT:
+    default:
+        if (mv->attempts <= m->max_retries) {
+            int step = mv->attempts - 1;
+            int nsteps = (int)(sizeof queue_backoff / sizeof *queue_backoff);
+            int64_t delay = queue_backoff[step < nsteps ? step : nsteps - 1];
+            if (o->retry_after > delay)
+                delay = o->retry_after;
+            mv->status = "pending";
+            mv->due = now + delay;
+            r->retried = 1;
+        } else {
+            mv->status = "failed";
+        }
+        break;
+    }
+}
+
+/* The rows moved on, inside the record's transaction; rs[i].recorded 1
+ * for each still under our lease. Only the lease holder may record: if
+ * our lease expired and another worker took the row, its outcome stands
+ * and ours is dropped. SQLite: a one-row UPDATE each (in process, a few
+ * microseconds; a multi-row one would build temporary b-trees). */
+static int queue_record_rows_sqlite(nudge *n, queue_outcome *rs, const struct record_move *mv,
+                                    int count, int64_t now, nudge_err *err)
+{
+    for (int i = 0; i < count; i++) {
+        const nudge_notification *m = rs[i].m;
+        const channel_outcome *o = &rs[i].o;
+        if (store_exec(n->db, err,
+                       "UPDATE notification_queue SET status = ?, attempts = ?, due_at = ?, "
+                       "lease_until = NULL, lease_owner = NULL, handed_at = NULL, provider_id = "
+                       "COALESCE(?, provider_id), last_error = ?, sent_at = CASE WHEN ? = 'sent' "
+                       "THEN ? ELSE sent_at END, updated_at = ? WHERE clinic_id = ? AND id = ? AND "
+                       "status = 'sending' AND lease_owner = ?",
+                       bind_text(mv[i].status), bind_int(mv[i].attempts), bind_int(mv[i].due),
+                       bind_text_or_null(o->provider_id),
+                       bind_text_or_null(o->result == CHANNEL_SENT ? "" : o->detail),
+                       bind_text(mv[i].status), bind_int(now), bind_int(now),
+                       bind_int(m->clinic_id), bind_int(m->id), bind_text(n->worker_id)) < 0)
+            return -1;
+        rs[i].recorded = store_changes(n->db) > 0;
+    }
+    return 0;
+}
+
+/* PostgreSQL: one UPDATE ... FROM VALUES a chunk of rows, a round trip
+ * rather than one a row; the rows returned are those under our lease. */
+enum { QUEUE_MOVE_NVALS = 8 };
+#define QUEUE_MOVE_ROW                                                                             \
+    "(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT), "                 \
+    "CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT))"
+
+static int queue_record_rows_pg(nudge *n, queue_outcome *rs, const struct record_move *mv,
+                                int count, int64_t now, nudge_err *err)
+{
+    size_t most = store_rows_chunk((size_t)count);
+    store_val *v = malloc((most * QUEUE_MOVE_NVALS + 1) * sizeof *v);
+    if (!v)
+        return err_set(err, NUDGE_ENOMEM, "", "out of memory");
+    int rc = 0;
+    for (size_t at = 0, k; rc == 0 && at < (size_t)count; at += k) {
+        k = store_rows_chunk((size_t)count - at);
+        for (size_t j = 0; j < k; j++) {
+            const queue_outcome *r = &rs[at + j];
+            store_val *row = v + j * QUEUE_MOVE_NVALS;
+            row[0] = bind_int(r->m->clinic_id);
+            row[1] = bind_int(r->m->id);
+            row[2] = bind_text(mv[at + j].status);
+            row[3] = bind_int(mv[at + j].attempts);
+            row[4] = bind_int(mv[at + j].due);
+            row[5] = bind_text_or_null(r->o.provider_id);
+            row[6] = bind_text_or_null(r->o.result == CHANNEL_SENT ? "" : r->o.detail);
+            row[7] = bind_int(now);
+        }
+        v[k * QUEUE_MOVE_NVALS] = bind_text(n->worker_id);
+        char *sql = store_rows_sql(
+            "UPDATE notification_queue q SET status = v.status, attempts = v.attempts, "
+            "due_at = v.due_at, lease_until = NULL, lease_owner = NULL, handed_at = NULL, "
+            "provider_id = COALESCE(v.provider_id, q.provider_id), last_error = v.last_error, "
+            "sent_at = CASE WHEN v.status = 'sent' THEN v.now ELSE q.sent_at END, "
+            "updated_at = v.now FROM (VALUES ",
+            QUEUE_MOVE_ROW, k,
+            ") AS v (clinic_id, id, status, attempts, due_at, provider_id, last_error, now) "
+            "WHERE q.clinic_id = v.clinic_id AND q.id = v.id AND q.status = 'sending' AND "
+            "q.lease_owner = ? RETURNING q.id");
+        store_stmt *st;
+        if (!sql) {
+            rc = err_set(err, NUDGE_ENOMEM, "", "out of memory");
+            break;
+        }
+        rc = store_query_v(n->db, &st, err, sql, v, (int)(k * QUEUE_MOVE_NVALS + 1));
+        free(sql);
+        if (rc < 0)
+            break;
+        int r;
+        while ((r = store_next(st, err)) == 1)
+            for (size_t j = at; j < at + k; j++)
+                if (rs[j].m->id == store_int(st, 0))
+                    rs[j].recorded = 1;
+        store_done(st);
+        if (r < 0)
+            rc = -1;
+    }
+    free(v);
+    return rc;
+}
+
+/* One recorded outcome's writes, inside the caller's transaction, after
+ * its row moved on: what a send or a failure brings (reports that came
+ * first, events, the SMS fallback); its attempt and audit line into rb. */
+static int queue_record_one(nudge *n, queue_outcome *r, const char *status, int adopt,
+                            struct record_batch *rb, nudge_err *err)
 {
     const nudge_notification *m = r->m;
     const channel_outcome *o = &r->o;
     const char *transport = r->transport;
     int64_t now = clock_now(n);
-    const char *status;
-    int64_t due = m->due_at;
-    int attempts = m->attempts + 1;
-    r->retried = 0;
-    r->recorded = 0;
-    switch (o->result) {
-    case CHANNEL_SENT: status = "sent"; break;
-    case CHANNEL_PERMANENT: status = "failed"; break;
-    case CHANNEL_CONFIG:
-        /* Our mistake, not the message's: keep it, do not spend a retry. */
-        status = "pending";
-        attempts = m->attempts;
-        due = now + queue_backoff[0];
-        r->retried = 1;
-        break;
-    case CHANNEL_TRANSIENT:
-    default:
-        if (attempts <= m->max_retries) {
-            int step = attempts - 1;
-            int nsteps = (int)(sizeof queue_backoff / sizeof *queue_backoff);
-            int64_t delay = queue_backoff[step < nsteps ? step : nsteps - 1];
-            if (o->retry_after > delay)
-                delay = o->retry_after;
-            status = "pending";
-            due = now + delay;
-            r->retried = 1;
-        } else {
-            status = "failed";
-        }
-        break;
-    }
-    /* Only the lease holder may record: if our lease expired and another
-     * worker took the row, its outcome stands and ours is dropped. */
-    if (store_exec(n->db, err,
-                   "UPDATE notification_queue SET status = ?, attempts = ?, due_at = ?, "
-                   "lease_until = NULL, lease_owner = NULL, handed_at = NULL, provider_id = COALESCE(?, "
-                   "provider_id), last_error = ?, sent_at = CASE WHEN ? = 'sent' THEN ? ELSE "
-                   "sent_at END, updated_at = ? WHERE clinic_id = ? AND id = ? AND "
-                   "status = 'sending' AND lease_owner = ?",
-                   bind_text(status), bind_int(attempts), bind_int(due),
-                   bind_text_or_null(o->provider_id),
-                   bind_text_or_null(o->result == CHANNEL_SENT ? "" : o->detail), bind_text(status),
-                   bind_int(now), bind_int(now), bind_int(m->clinic_id), bind_int(m->id),
-                   bind_text(n->worker_id)) < 0)
-        return -1;
-    if (store_changes(n->db) == 0)
-        return 0;
-    r->recorded = 1;
-    if (store_exec(n->db, err,
-                   "INSERT INTO delivery_attempts (clinic_id, notification_id, channel, "
-                   "transport, started_at, outcome, provider_id, detail) VALUES (?,?,?,?,?,?,?,?)",
-                   bind_int(m->clinic_id), bind_int(m->id), bind_text(m->channel),
-                   bind_text(transport), bind_int(now), bind_text(outcome_name(o->result)),
-                   bind_text_or_null(o->provider_id), bind_text_or_null(o->detail)) < 0)
-        return -1;
-    if (!strcmp(status, "sent") &&
-        (audit_add(n, m->clinic_id, "send", "notification", m->id, m->template_name, err) < 0 ||
-         (o->provider_id[0] && delivery_adopt(n, m->id, o->provider_id, err) < 0)))
+    store_val *a = rb->att + rb->natt++ * QUEUE_ATTEMPT_NVALS;
+    a[0] = bind_int(m->clinic_id);
+    a[1] = bind_int(m->id);
+    a[2] = bind_text(m->channel);
+    a[3] = bind_text(transport);
+    a[4] = bind_int(now);
+    a[5] = bind_text(outcome_name(o->result));
+    a[6] = bind_text_or_null(o->provider_id);
+    a[7] = bind_text_or_null(o->detail);
+    if (!strcmp(status, "sent") || !strcmp(status, "failed"))
+        rb->audit[rb->naudit++] =
+            (audit_line){m->clinic_id, status[0] == 's' ? "send" : "fail", "notification", m->id,
+                         status[0] == 's' ? m->template_name : o->detail};
+    if (!strcmp(status, "sent") && adopt && delivery_adopt(n, m->id, o->provider_id, err) < 0)
         return -1;
     if (o->result == CHANNEL_CONFIG && queue_config_alert(n, m, transport, o, err) < 0)
         return -1;
     if (!strcmp(status, "failed") &&
-        (audit_add(n, m->clinic_id, "fail", "notification", m->id, o->detail, err) < 0 ||
-         event_emit(n, m->clinic_id, "message.failed", m->id, json_pack("{s:s, s:s, s:I, s:s}",
+        (event_emit(n, m->clinic_id, "message.failed", m->id, json_pack("{s:s, s:s, s:I, s:s}",
                     "channel", m->channel, "template", m->template_name, "patient_id",
                     (json_int_t)m->patient_id, "error", o->detail), err) < 0 ||
          queue_fallback(n, m->clinic_id, m->id, err) < 0))
@@ -1556,22 +1804,43 @@ int queue_record_batch(nudge *n, queue_outcome *rs, int count, const queue_ref *
     if (queue_backend_of(n)->record_begin(n, rs, count, err) < 0)
         return -1;
     const nudge_notification **sent = calloc((size_t)count + 1, sizeof *sent);
-    int nsent = 0;
-    if (!sent) {
-        err_set(err, NUDGE_ENOMEM, "", "out of memory");
-        goto fail;
-    }
-    for (int i = 0; i < count; i++) {
-        if (queue_record_one(n, &rs[i], err) < 0) {
-            free(sent);
-            goto fail;
-        }
-        if (rs[i].recorded && rs[i].o.result == CHANNEL_SENT)
+    struct record_batch rb = {
+        .audit = calloc((size_t)count + 1, sizeof *rb.audit),
+        .att = calloc(((size_t)count + 1) * QUEUE_ATTEMPT_NVALS, sizeof *rb.att),
+        .adopt = calloc((size_t)count + 1, 1),
+    };
+    struct record_move *mv = calloc((size_t)count + 1, sizeof *mv);
+    int64_t now = clock_now(n);
+    int nsent = 0, used = 0;
+    if (!sent || !rb.audit || !rb.att || !rb.adopt || !mv)
+        used = err_set(err, NUDGE_ENOMEM, "", "out of memory");
+    for (int i = 0; used == 0 && i < count; i++)
+        queue_record_plan(&rs[i], now, &mv[i]);
+    if (used == 0 && count)
+        used = queue_backend_of(n)->record_rows(n, rs, mv, count, now, err);
+    if (used == 0)
+        used = queue_orphans_of(n, rs, count, rb.adopt, err);
+    for (int i = 0; used == 0 && i < count; i++) {
+        if (!rs[i].recorded)
+            continue;
+        used = queue_record_one(n, &rs[i], mv[i].status, rb.adopt[i], &rb, err);
+        if (rs[i].o.result == CHANNEL_SENT)
             sent[nsent++] = rs[i].m;
     }
-    /* The month's usage: per clinic and channel, not per message. */
-    int used = nsent ? consent_usage_count(n, sent, nsent, err) : 0;
+    free(mv);
+    /* The batch's attempts in a few statements, its audit lines in one
+     * step of each clinic's chain, the month's usage per clinic and
+     * channel: none per message. */
+    if (used == 0)
+        used = queue_attempts_write(n, rb.att, rb.natt, err);
+    if (used == 0)
+        used = audit_add_lines(n, rb.audit, rb.naudit, err);
+    if (used == 0 && nsent)
+        used = consent_usage_count(n, sent, nsent, err);
     free(sent);
+    free(rb.audit);
+    free(rb.att);
+    free(rb.adopt);
     if (used < 0)
         goto fail;
     if (nhand > 0 && queue_backend_of(n)->handoff(n, hand, nhand, handed, err) < 0)

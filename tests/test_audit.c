@@ -5,7 +5,10 @@
  * undoing it makes the chain whole again), and on PostgreSQL two writers
  * of one clinic's chain, one of them in a transaction without the
  * writers' lock (as a send's record is), take turns on the chain's head
- * instead of forking it. tests/audit.sh tampers through the CLI.
+ * instead of forking it. A batch of send records (queue_record_batch:
+ * one step of each clinic's chain for all its lines) chains exactly as
+ * the same records made one at a time. tests/audit.sh tampers through
+ * the CLI.
  */
 #include <pthread.h>
 #include <unistd.h>
@@ -169,11 +172,138 @@ static void test_two_writers_take_turns_on_the_head(void **state)
     tu_close(&env);
 }
 
+
+/* Two clinics' messages, claimed, their outcomes (sent, failed for good,
+ * to be retried) recorded in one queue_record_batch on one database and
+ * one queue_record at a time in the same order on another: each clinic's
+ * chain the same hash for hash, and whole. */
+#define RB_N 30
+
+static void rb_setup(tu_env *env, int64_t c[2], queue_ref *ids, nudge_notification *msgs,
+                     char **data)
+{
+    tu_open(env, T0);
+    nudge_err e = {0};
+    for (int k = 0; k < 2; k++) {
+        c[k] = audit_clinic(env->n);
+        nudge_clinic cl;
+        assert_int_equal(nudge_clinic_get(env->n, c[k], &cl, &e), 0);
+        cl.rate_per_minute = 1000;
+        cl.quiet_start = cl.quiet_end = 0;
+        assert_int_equal(nudge_clinic_update(env->n, &cl, &e), 0);
+    }
+    int64_t pid[2];
+    for (int k = 0; k < 2; k++) {
+        nudge_patient p;
+        nudge_patient_init(&p);
+        p.clinic_id = c[k];
+        snprintf(p.name, sizeof p.name, "Patient %d", k);
+        snprintf(p.phone, sizeof p.phone, "987654321%d", k);
+        assert_int_equal(nudge_patient_add(env->n, &p, &e), 0);
+        pid[k] = p.id;
+    }
+    for (int i = 0; i < RB_N; i++) {
+        nudge_send s = {.patient_id = pid[i % 3 == 0], .template_name = "prescription_ready",
+                        .channel = "sms", .priority = NUDGE_NORMAL};
+        if (nudge_enqueue(env->n, c[i % 3 == 0], &s, NULL, NULL, &e) < 0)
+            fail_msg("enqueue %d: %s", i, e.msg);
+    }
+    assert_int_equal(queue_claim_rows(env->n, ids, msgs, data, RB_N, &e), RB_N);
+}
+
+/* Outcome i of the batch: mostly sent, some refused for good, some to
+ * be tried again. */
+static channel_outcome rb_outcome(int i)
+{
+    channel_outcome o = {.result = CHANNEL_SENT};
+    if (i % 5 == 3) {
+        o.result = CHANNEL_PERMANENT;
+        snprintf(o.detail, sizeof o.detail, "refused %d", i);
+    } else if (i % 7 == 4) {
+        o.result = CHANNEL_TRANSIENT;
+        snprintf(o.detail, sizeof o.detail, "busy %d", i);
+    } else {
+        snprintf(o.provider_id, sizeof o.provider_id, "p-%d", i);
+    }
+    return o;
+}
+
+/* A clinic's chain as its hashes in order (each covers its row's fields
+ * and the hash before it), then the actions of the batch's rows. */
+static char *rb_chain(nudge *n, int64_t c)
+{
+    store_stmt *st;
+    nudge_err e = {0};
+    struct sbuf out = {0};
+    if (store_query(n->db, &st, &e,
+                    "SELECT hash, action FROM audit_log WHERE clinic_id = ? ORDER BY chain_seq",
+                    bind_int(c)) < 0)
+        fail_msg("audit: %s", e.msg);
+    while (store_next(st, &e) == 1) {
+        sbuf_add(&out, store_text(st, 0), 64);
+        sbuf_add(&out, ":", 1);
+        sbuf_add(&out, store_text(st, 1), strlen(store_text(st, 1)));
+        sbuf_add(&out, ";", 1);
+    }
+    store_done(st);
+    sbuf_add(&out, "", 1);
+    return out.data;
+}
+
+static void test_record_batch_chains_as_single_records(void **state)
+{
+    (void)state;
+    tu_env a, b;
+    int64_t ca[2], cb[2];
+    queue_ref ids[2][RB_N];
+    nudge_notification msgs[2][RB_N];
+    char *data[2][RB_N];
+    rb_setup(&a, ca, ids[0], msgs[0], data[0]);
+    rb_setup(&b, cb, ids[1], msgs[1], data[1]);
+    assert_memory_equal(ca, cb, sizeof ca);
+    queue_outcome rs[RB_N];
+    for (int i = 0; i < RB_N; i++) {
+        assert_int_equal(ids[0][i].id, ids[1][i].id);
+        rs[i] = (queue_outcome){.m = &msgs[0][i], .transport = "noop", .o = rb_outcome(i)};
+    }
+    nudge_err e = {0};
+    assert_int_equal(queue_record_batch(a.n, rs, RB_N, NULL, 0, NULL, &e), 0);
+    int sends = 0, fails = 0;
+    for (int i = 0; i < RB_N; i++) {
+        channel_outcome o = rb_outcome(i);
+        int retried;
+        assert_true(rs[i].recorded);
+        if (queue_record(b.n, &msgs[1][i], "noop", &o, &retried, &e) < 0)
+            fail_msg("record %d: %s", i, e.msg);
+        assert_int_equal(retried, rs[i].retried);
+        sends += o.result == CHANNEL_SENT;
+        fails += o.result == CHANNEL_PERMANENT;
+    }
+    assert_true(sends > 0 && fails > 0 && sends + fails < RB_N);
+    for (int k = 0; k < 2; k++) {
+        char *ha = rb_chain(a.n, ca[k]), *hb = rb_chain(b.n, cb[k]);
+        assert_true(strstr(ha, ":send;") && strstr(ha, ":fail;"));
+        assert_string_equal(ha, hb);
+        free(ha);
+        free(hb);
+        nudge_audit_chain ch;
+        assert_int_equal(verify(a.n, ca[k], &ch), 0);
+    }
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < RB_N; i++) {
+            nudge_notification_free(&msgs[k][i]);
+            free(data[k][i]);
+        }
+    tu_close(&a);
+    tu_close(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_field_is_covered),
         cmocka_unit_test(test_two_writers_take_turns_on_the_head),
+        cmocka_unit_test(test_record_batch_chains_as_single_records),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
