@@ -106,8 +106,8 @@ run() {
     CMD="nudge $(printf '%q ' "$@")"
     (cd "$D" && exec "$NUDGE" --db "$DB" --outbox "$D/out" "$@") >"$D/.stdout" 2>"$D/.stderr"
     RC=$?
-    OUT=$(cat "$D/.stdout")
-    ERR=$(cat "$D/.stderr")
+    OUT=$(<"$D/.stdout")
+    ERR=$(<"$D/.stderr")
     check_no_crash
 }
 
@@ -116,8 +116,8 @@ run_bare() {
     CMD="nudge $(printf '%q ' "$@")"
     (cd "$D" && exec "$NUDGE" "$@") >"$D/.stdout" 2>"$D/.stderr"
     RC=$?
-    OUT=$(cat "$D/.stdout")
-    ERR=$(cat "$D/.stderr")
+    OUT=$(<"$D/.stdout")
+    ERR=$(<"$D/.stderr")
     check_no_crash
 }
 
@@ -185,8 +185,9 @@ rows() { nudge_out "$@" | tail -n +2 | grep -c .; }     # data rows of a list
 field() { nudge_out "$@" | sed -n "s/^$FIELD: //p" | head -n 1; }
 
 count_files() {             # messages in the outbox (not the hidden temporaries)
-    [ -d "$D/out" ] || { echo 0; return; }
-    find "$D/out" -maxdepth 1 -type f ! -name '.*' | wc -l | tr -d ' '
+    local f k=0                 # a glob, not find | wc: no process per call
+    for f in "$D"/out/*; do [ -f "$f" ] && [ ! -L "$f" ] && k=$((k + 1)); done
+    echo "$k"
 }
 
 outbox_list() { [ -d "$D/out" ] && (cd "$D/out" && ls -1 | sort); }
@@ -291,13 +292,13 @@ issue_session() {
 
 session_ids() {
     issue_session
-    CMD="nudge clinic add ..." RC=$RC_C OUT=$C ERR=$(cat "$D/.e1")
+    CMD="nudge clinic add ..." RC=$RC_C OUT=$C ERR=$(<"$D/.e1")
     expect_exit 0
     expect_id
-    CMD="nudge patient add ..." RC=$RC_P OUT=$P ERR=$(cat "$D/.e2")
+    CMD="nudge patient add ..." RC=$RC_P OUT=$P ERR=$(<"$D/.e2")
     expect_exit 0
     expect_id
-    CMD="nudge appointment add ..." RC=$RC_A OUT=$A ERR=$(cat "$D/.e3")
+    CMD="nudge appointment add ..." RC=$RC_A OUT=$A ERR=$(<"$D/.e3")
     expect_exit 0
     expect_id
 }
@@ -305,7 +306,7 @@ t "issue session: clinic, patient and appointment add each print a bare integer 
 
 session_outbox() {
     issue_session
-    CMD="nudge tick --now 2026-11-30T10:00:00+05:30 --outbox \$D/out" RC=$RC_T OUT=$TICK ERR=$(cat "$D/.e4")
+    CMD="nudge tick --now 2026-11-30T10:00:00+05:30 --outbox \$D/out" RC=$RC_T OUT=$TICK ERR=$(<"$D/.e4")
     expect_exit 0
     [[ $TICK =~ sent\ 2 ]] || fail "tick should report \"sent 2\" (confirmation and 24 h reminder)"
     local files
@@ -327,7 +328,7 @@ t "issue session: tick writes the Hindi 24 h reminder for Teeth Cleaning to +919
 
 session_status() {
     issue_session
-    CMD="nudge queue status" RC=$RC_S OUT=$STATUS ERR=$(cat "$D/.e5")
+    CMD="nudge queue status" RC=$RC_S OUT=$STATUS ERR=$(<"$D/.e5")
     expect_exit 0
     printf '%s\n' "$STATUS" >"$D/.stdout"
     local s
@@ -345,6 +346,7 @@ t "issue session: queue status prints a count per status with sent >= 1" session
 # =================================================================
 
 h_migrate() {
+    db_is_pg "$DB" || DB=$D/fresh.db   # not the migrated copy test_db made
     run migrate
     expect_exit 0
     expect_stdout_contains "schema up to date"
@@ -893,7 +895,7 @@ h_serve() {
     kill -KILL "$pid" 2>/dev/null && fail "serve should stop within 10 s of SIGTERM"
     wait "$pid"
     local rc=$?
-    CMD="nudge serve --interval 1" RC=$rc OUT="" ERR=$(cat "$D/serve.err")
+    CMD="nudge serve --interval 1" RC=$rc OUT="" ERR=$(<"$D/serve.err")
     expect_exit 0
     grep -q "stopped" "$D/serve.err" || fail "serve should say it stopped"
 }
@@ -1676,6 +1678,7 @@ SETTINGS_ROOT=$PWD
 config_row() { awk -F '\t' -v s="$1" '$1 == s { print $2 "\t" $3 }' "$D/.stdout"; }
 
 config_show_sources() {
+    db_is_pg "$DB" || DB=$D/fresh.db   # a path with no file yet
     printf 'hunter2-file\n' >"$D/pw"
     export NUDGE_SMTP_PASSWORD_FILE="$D/pw" NUDGE_TWILIO_AUTH_TOKEN=tok-env-secret
     export NUDGE_LEASE_SECONDS=60 NUDGE_SMTP_URL=smtp://mail.example:587
@@ -1692,7 +1695,7 @@ config_show_sources() {
     expect_eq "$(config_row whatsapp_token)" "$(printf -- '-\tdefault')" "whatsapp_token"
     expect_stdout_lacks hunter2-file tok-env-secret
     grep -qF -e hunter2 -e tok-env "$D/.stderr" && fail "a secret reached stderr"
-    [ -e "$D/n.db" ] && fail "config show should not open the database"
+    [ -e "$D/fresh.db" ] && fail "config show should not open the database"
     [ "$(grep -c . "$D/.stdout")" -gt 25 ] || fail "config show should list every setting"
 }
 t "config show: each setting's value and source (default, environment, file, flag), secrets masked" config_show_sources
@@ -1722,12 +1725,12 @@ config_docs_generated() {
     local gen doc
     run config doc --man
     expect_exit 0
-    gen=$(cat "$D/.stdout")
+    gen=$(<"$D/.stdout")
     doc=$(sed -n '/^\.\\" BEGIN settings/,/^\.\\" END settings/p' "$SETTINGS_ROOT/docs/nudge.1" | sed '1d;$d')
     [ "$gen" = "$doc" ] || fail "docs/nudge.1 settings differ from \`nudge config doc --man\` (regenerate them)"
     run config doc --markdown
     expect_exit 0
-    gen=$(cat "$D/.stdout")
+    gen=$(<"$D/.stdout")
     doc=$(sed -n '/^<!-- BEGIN settings/,/^<!-- END settings/p' "$SETTINGS_ROOT/README.md" | sed '1d;$d')
     [ "$gen" = "$doc" ] || fail "README.md settings differ from \`nudge config doc --markdown\` (regenerate them)"
     local n
