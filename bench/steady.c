@@ -1,15 +1,17 @@
 /*
  * steady.c: issue 16's latency at a steady rate: "at a steady 2,000/s,
  * enqueue to send start p99 <= 5 ms". One process, as `nudge serve` is:
- * the main thread enqueues one job at a time at RATE a second through the
- * library (its own handle, the group committer's path), and a dispatcher
+ * PRODUCERS threads (default 8, as an API's clients would be; one
+ * thread could enqueue no faster than one fsync after another) enqueue
+ * job k at t0 + k / RATE through the library (each its own handle, the
+ * group committer's path), and a dispatcher
  * thread on a second handle of the same file ticks and waits (nudge_wait)
  * between ticks, as a worker's loop does. The channel is a no-op C API
  * channel (nudge_channel_register) that notes when each send starts.
  * Per job: from just before its nudge_enqueue call to its send's start,
  * both CLOCK_MONOTONIC. Not a test.
  *
- *   build/bench/steady [-n N] [-r RATE] [-d DB]
+ *   build/bench/steady [-n N] [-r RATE] [-p PRODUCERS] [-d DB]
  *
  * Setup (timed apart): a scratch SQLite file in /tmp (or -d URL, an empty
  * database), the benchmarks' clinic (bench/common.h), 100 patients.
@@ -71,6 +73,41 @@ static void *dispatcher(void *arg)
     return NULL;
 }
 
+/* Producer j enqueues jobs j, j + P, j + 2P, ... each at its time. */
+struct producer {
+    nudge *n;
+    int j, p, rate;
+    int64_t clinic;
+    const int64_t *pid;
+    struct timespec t0;
+    double start, late;
+    struct stamp *enq;
+};
+
+static void *produce(void *arg)
+{
+    struct producer *w = arg;
+    nudge_err e = {0};
+    for (int k = w->j; k < g_n; k += w->p) {
+        long long at = (long long)w->t0.tv_nsec + (long long)k * 1000000000LL / w->rate;
+        struct timespec due = {w->t0.tv_sec + (time_t)(at / 1000000000LL),
+                               (long)(at % 1000000000LL)};
+        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &due, NULL) != 0)
+            ;
+        nudge_send s = {.patient_id = w->pid[k % BENCH_PATIENTS],
+                        .template_name = "prescription_ready", .channel = "sms",
+                        .priority = NUDGE_NORMAL};
+        double a = bench_ms();
+        double behind = a - w->start - (double)k * 1e3 / w->rate;
+        if (behind > w->late)
+            w->late = behind;
+        if (nudge_enqueue(w->n, w->clinic, &s, &w->enq[k].id, NULL, &e) < 0)
+            die("enqueue", &e);
+        w->enq[k].ms = a;
+    }
+    return NULL;
+}
+
 static int stamp_cmp(const void *a, const void *b)
 {
     const struct stamp *x = a, *y = b;
@@ -79,35 +116,39 @@ static int stamp_cmp(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-    static const char usage[] = "[-n N] [-r RATE] [-d DB]";
-    int rate = 2000, opt;
+    static const char usage[] = "[-n N] [-r RATE] [-p PRODUCERS] [-d DB]";
+    int rate = 2000, np = 8, opt;
     const char *db = NULL;
     g_n = 10000;
-    while ((opt = getopt(argc, argv, "n:r:d:")) != -1) {
+    while ((opt = getopt(argc, argv, "n:r:p:d:")) != -1) {
         switch (opt) {
         case 'n': g_n = atoi(optarg); break;
         case 'r': rate = atoi(optarg); break;
+        case 'p': np = atoi(optarg); break;
         case 'd': db = optarg; break;
         default: bench_usage("steady", usage);
         }
     }
-    if (g_n < 1 || rate < 1)
+    if (g_n < 1 || rate < 1 || np < 1 || np > 64)
         bench_usage("steady", usage);
 
     double t_setup = bench_ms();
     bench_env env;
     bench_setup(&env, "steady", db, (nudge_config){0}, &noop_ops);
-    nudge *api = env.n;
-    nudge_err e = {0};
-    const int64_t *pid = env.patients;
-    int64_t clinic = env.clinic;
     nudge *worker = bench_handle(&env);
     g_sent = calloc((size_t)g_n, sizeof *g_sent);
     struct stamp *enq = calloc((size_t)g_n, sizeof *enq);
     double *lat = calloc((size_t)g_n, sizeof *lat);
     if (!g_sent || !enq || !lat)
         die("memory", NULL);
-    pthread_t t;
+    struct producer *pr = calloc((size_t)np, sizeof *pr);
+    pthread_t t, *pt = calloc((size_t)np, sizeof *pt);
+    if (!pr || !pt)
+        die("memory", NULL);
+    for (int j = 0; j < np; j++)
+        pr[j] = (struct producer){.n = j ? bench_handle(&env) : env.n, .j = j, .p = np,
+                                  .rate = rate, .clinic = env.clinic, .pid = env.patients,
+                                  .enq = enq};
     pthread_create(&t, NULL, dispatcher, worker);
     double setup_s = (bench_ms() - t_setup) / 1e3;
 
@@ -115,20 +156,14 @@ int main(int argc, char **argv)
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     double start = bench_ms(), late = 0;
-    for (int k = 0; k < g_n; k++) {
-        long long at = (long long)t0.tv_nsec + (long long)k * 1000000000LL / rate;
-        struct timespec due = {t0.tv_sec + (time_t)(at / 1000000000LL), (long)(at % 1000000000LL)};
-        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &due, NULL) != 0)
-            ;
-        nudge_send s = {.patient_id = pid[k % BENCH_PATIENTS], .template_name = "prescription_ready",
-                        .channel = "sms", .priority = NUDGE_NORMAL};
-        double a = bench_ms();
-        double behind = a - start - (double)k * 1e3 / rate;
-        if (behind > late)
-            late = behind;
-        if (nudge_enqueue(api, clinic, &s, &enq[k].id, NULL, &e) < 0)
-            die("enqueue", &e);
-        enq[k].ms = a;
+    for (int j = 0; j < np; j++) {
+        pr[j].t0 = t0, pr[j].start = start;
+        pthread_create(&pt[j], NULL, produce, &pr[j]);
+    }
+    for (int j = 0; j < np; j++) {
+        pthread_join(pt[j], NULL);
+        if (pr[j].late > late)
+            late = pr[j].late;
     }
     double enq_s = (bench_ms() - start) / 1e3;
     /* The last sends: the dispatcher was woken for each; a minute at most. */
@@ -154,12 +189,16 @@ int main(int argc, char **argv)
     }
     int ok = matched == g_n && atomic_load(&g_over) == 0;
     printf("{\"peer\":\"nudge\",\"durability\":\"%s\",\"workload\":\"steady\",\"jobs\":%d,"
-           "\"rate\":%d,\"enqueue_per_s\":%.0f,\"behind_ms\":%.1f,\"p50_ms\":%.2f,"
+           "\"rate\":%d,\"producers\":%d,\"enqueue_per_s\":%.0f,\"behind_ms\":%.1f,\"p50_ms\":%.2f,"
            "\"p99_ms\":%.2f,\"max_ms\":%.2f,\"setup_s\":%.2f,\"exactly_once\":%s}\n",
-           bench_durability(env.db), g_n, rate, g_n / enq_s, late,
+           bench_durability(env.db), g_n, rate, np, g_n / enq_s, late,
            matched ? bench_pct(lat, matched, 50) : 0, matched ? bench_pct(lat, matched, 99) : 0,
            matched ? bench_pct(lat, matched, 100) : 0, setup_s, ok ? "true" : "false");
     nudge_close(worker);
+    for (int j = 1; j < np; j++)
+        nudge_close(pr[j].n);
+    free(pr);
+    free(pt);
     bench_teardown(&env);
     free(g_sent);
     free(enq);
