@@ -113,9 +113,12 @@ int nudge_template_get(nudge *n, int64_t clinic_id, const char *name, const char
      * binds only valid UTF-8). */
     if (!tmpl_name_ok(name))
         return err_set(err, NUDGE_ENOTFOUND, "template", "no template named %s", name ? name : "");
-    if (clinic_id && nudge_clinic_get(n, clinic_id, &c, err) == 0)
-        tries[1] = c.language;
     for (int i = 0; i < 3; i++) {
+        /* The clinic's language only when the asked one has no template:
+         * most sends find theirs at once, and an enqueue has read the
+         * clinic already (one round trip saved on PostgreSQL). */
+        if (i == 1 && clinic_id && nudge_clinic_get(n, clinic_id, &c, err) == 0)
+            tries[1] = c.language;
         if (!tries[i] || !lang_code_ok(tries[i]))
             continue;
         int r = tmpl_find(n, clinic_id, name, tries[i], out, err);
