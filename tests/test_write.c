@@ -807,6 +807,42 @@ static void test_group_actors_kept(void **state)
     tu_close(&env);
 }
 
+/* A template in the patient's language, else in the clinic's, else in
+ * English (nudge_template_get, which reads the clinic only for the second
+ * try). */
+static void test_template_language_fallback(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, T0);
+    nudge_clinic c;
+    nudge_clinic_defaults(&c);
+    snprintf(c.name, sizeof c.name, "Lucknow Clinic");
+    strcpy(c.timezone, "Asia/Kolkata");
+    strcpy(c.country, "IN");
+    strcpy(c.language, "hi");
+    nudge_err e = {0};
+    assert_int_equal(nudge_clinic_add(env.n, &c, &e), 0);
+    const char *want[][2] = {{"en", "en"}, {"hi", "hi"}, {"ta", "hi"}};
+    for (int i = 0; i < 3; i++) {
+        int64_t p = w_patient(env.n, c.id, 10 + i), id;
+        nudge_patient pt;
+        assert_int_equal(nudge_patient_get(env.n, c.id, p, &pt, &e), 0);
+        strcpy(pt.language, want[i][0]);
+        if (nudge_patient_update(env.n, c.id, &pt, 0, &e) < 0)
+            fail_msg("patient update: %s", e.msg);
+        nudge_send s = {.patient_id = p, .template_name = "prescription_ready",
+                        .priority = NUDGE_NORMAL};
+        if (nudge_enqueue(env.n, c.id, &s, &id, NULL, &e) < 0)
+            fail_msg("enqueue: %s", e.msg);
+        nudge_notification m;
+        assert_int_equal(nudge_notification_get(env.n, c.id, id, &m, &e), 0);
+        assert_string_equal(m.language, want[i][1]);
+        nudge_notification_free(&m);
+    }
+    tu_close(&env);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -823,6 +859,7 @@ int main(void)
         cmocka_unit_test(test_lists_by_clinic),
         cmocka_unit_test(test_reads_fresh_and_own),
         cmocka_unit_test(test_group_actors_kept),
+        cmocka_unit_test(test_template_language_fallback),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
