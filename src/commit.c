@@ -87,6 +87,7 @@ struct committer {
     pthread_mutex_t mu;
     commit_req *head, **tail; /* waiting; a REQ_LEAD one stays at the head */
     int leading;
+    int open_failed; /* PostgreSQL: the first write's connect failed */
     struct commit_reader readers[COMMIT_READERS]; /* SQLite's */
     _Atomic unsigned next_reader;
     void *args[COMMIT_GROUP_MAX]; /* the leader's: one call's writes */
@@ -127,7 +128,10 @@ int commit_attach(nudge *n, const char *url, nudge_err *err)
     if (!c) {
         nudge_err lost = {0}; /* the handle's own writes will say it, if it matters */
         c = calloc(1, sizeof *c);
-        if (!c || store_open(url, &c->db, &lost) < 0) {
+        /* A PostgreSQL committer connects when its first write comes
+         * (commit_run): a process that never enqueues (a worker, most CLI
+         * commands) holds one session, not two. */
+        if (!c || (!per_clinic && store_open(url, &c->db, &lost) < 0)) {
             free(c);
             free(key);
             pthread_mutex_unlock(&commit_all_mu);
@@ -145,7 +149,7 @@ int commit_attach(nudge *n, const char *url, nudge_err *err)
         for (int i = 0; i < COMMIT_READERS; i++)
             pthread_mutex_init(&c->readers[i].mu, NULL);
         c->per_clinic = per_clinic;
-        if (c->db->ops->wal_manual)
+        if (c->db && c->db->ops->wal_manual)
             c->db->ops->wal_manual(c->db);
         pthread_mutex_init(&c->mu, NULL);
         c->tail = &c->head;
@@ -406,6 +410,15 @@ int commit_run(nudge *n, int64_t clinic_id, commit_fn fn, void *arg, nudge_err *
     commit_req me = {.n = n, .clinic_id = clinic_id, .fn = fn, .arg = arg};
     atomic_init(&me.state, REQ_WAIT);
     pthread_mutex_lock(&c->mu);
+    if (!c->db && !c->open_failed) { /* PostgreSQL's, at its first write */
+        nudge_err lost = {0};        /* the caller's direct write will say it */
+        if (store_open(c->url, &c->db, &lost) < 0)
+            c->db = NULL, c->open_failed = 1;
+    }
+    if (!c->db) {
+        pthread_mutex_unlock(&c->mu);
+        return 1;
+    }
     *c->tail = &me;
     c->tail = &me.next;
     int lead = !c->leading;

@@ -782,11 +782,10 @@ static void test_group_actors_kept(void **state)
     int64_t c = w_clinic(env.n, "Actor Clinic"), p = w_patient(env.n, c, 1);
     enum { K = 9 };
     nudge *h[K];
-    nudge_config cfg = {.db = env.db, .outbox_dir = env.outbox, .clock = &env.clock};
     nudge_err e = {0};
     struct gc_write w[K];
+    gc_handles(&env, h, K);
     for (int i = 0; i < K; i++) {
-        assert_int_equal(nudge_open(&cfg, &h[i], &e), 0);
         nudge_set_actor(h[i], i % 3 ? "key:1" : "key:2");
         w[i] = (struct gc_write){.n = h[i], .clinic = c, .patient = p, .enqueue = 1};
     }
