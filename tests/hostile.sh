@@ -6,6 +6,7 @@
 # checks each answer; then the server must still be up, exit 0 on SIGTERM,
 # and have printed no sanitizer report. The clock is held (--now) after one
 # tick has done all that was due, so only a request could change the store.
+# run.sh: alone
 set -u
 . "$(dirname "$0")/tap.sh"
 . "$(dirname "$0")/dbutil.sh"

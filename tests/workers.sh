@@ -11,6 +11,7 @@
 # deployment nudge offers (one writer at a time, one machine).
 # WORKERS_N messages (default 10,000, the issue's figure: ~42 s on two idle
 # cores; `make soak` runs 100,000). TAP-style output.
+# run.sh: alone
 set -u
 . "$(dirname "$0")/tap.sh"
 
