@@ -1,15 +1,18 @@
 /*
  * commit.c: group commit (issue 16). Every handle of one database in this
  * process shares a committer: its own connection, and a queue of writes
- * waiting for it. A caller reads and renders on its own handle, then hands
- * its write (a function, its argument and its clinic) to commit_run and
- * waits. The first waiter with no group running leads: it takes every
- * write queued (up to COMMIT_GROUP_MAX), runs them on the committer's
- * connection, commits and wakes the group. A write that fails fails alone
- * (the group is run again without it, commit_tx); a failed commit fails
- * the writes it carried. A group closes when its leader takes the queue,
- * its size being whatever arrived while the group before it committed (no
- * timer: an idle database commits a lone write at once).
+ * waiting for it. A caller reads and renders (on SQLite on one of the
+ * committer's readers, commit_read; on its own handle otherwise), then
+ * hands its write (a function, its argument and its clinic) to commit_run
+ * and waits, asleep on its own futex word until the leader wakes it alone:
+ * its group done, or its turn to lead. The first waiter with no group
+ * running leads: it takes every write queued (up to COMMIT_GROUP_MAX),
+ * runs them on the committer's connection, commits and wakes the group. A
+ * write that fails fails alone (the group is run again without it,
+ * commit_tx); a failed commit fails the writes it carried. A group closes
+ * when its leader takes the queue, its size being whatever arrived while
+ * the group before it committed (no timer: an idle database commits a lone
+ * write at once).
  *
  * SQLite (one committer per database file and durability): the group is
  * one transaction, one fsync under synchronous=FULL, and callers never
@@ -23,13 +26,15 @@
  * open for good lets the WAL grow. Commits of other connections (the
  * dispatcher's) keep SQLite's own auto-checkpoint.
  *
- * PostgreSQL (one committer per URL): a direct write holds its clinic's
- * advisory lock and the audit chain's to its commit, so 16 callers of one
- * clinic ran one at a time, each paying a commit. The group runs each
- * clinic's writes (in their order) in one transaction of that clinic
- * (store_begin_clinic: the lock taken once), one clinic after the other,
- * so the lock order of store.h holds (never two clinics' locks at once)
- * and nothing here can wait in a cycle that a direct write could not.
+ * PostgreSQL (one committer per URL, connecting at its first write, so a
+ * process that never enqueues holds one session): a direct write holds its
+ * clinic's advisory lock and the audit chain's to its commit, so 16
+ * callers of one clinic ran one at a time, each paying a commit. The group
+ * runs each clinic's writes (in their order) in one transaction of that
+ * clinic (store_begin_clinic: the lock taken once), one clinic after the
+ * other, so the lock order of store.h holds (never two clinics' locks at
+ * once) and nothing here can wait in a cycle that a direct write could
+ * not.
  *
  * When the committer's connection cannot be opened the handle writes
  * directly (commit_run answers 1); when a group's transaction fails (a
