@@ -243,12 +243,6 @@ int consent_sql_any(consent_sql *q, const char *category)
  * consent was recorded. */
 enum { CONSENT_IDS = 64 }; /* patients a statement, under CONSENT_SQL_BINDS */
 
-static int consent_id_cmp(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
 /* One statement: the verdicts of ids[0..k) for (clinic, category,
  * channel), into each message of the group whose patient it is. */
 static int consent_check_ids(nudge *n, const nudge_notification *const *ms, const int *grp,
@@ -329,11 +323,7 @@ int consent_check_many(nudge *n, const nudge_notification *const *ms, int count,
             grp[ng++] = j;
             ids[nids++] = b->patient_id;
         }
-        qsort(ids, nids, sizeof *ids, consent_id_cmp);
-        size_t d = 0;
-        for (size_t j = 0; j < nids; j++)
-            if (!d || ids[d - 1] != ids[j])
-                ids[d++] = ids[j];
+        size_t d = ids_sort_unique(ids, nids);
         /* In chunks of a power of two, so a statement's text takes one of
          * a few shapes the statement cache keeps. */
         for (size_t at = 0, k; rc == 0 && at < d; at += k) {

@@ -531,12 +531,6 @@ struct batch_tpl {
     nudge_template t;
 };
 
-static int batch_id_cmp(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
 /* Reads each distinct patient of the batch once, into pats[] in the order
  * of ids[] (sorted, distinct); a patient not found keeps clinic_id 0. */
 static int batch_patients(nudge *n, int64_t clinic_id, const nudge_send *items, size_t count,
@@ -544,11 +538,7 @@ static int batch_patients(nudge *n, int64_t clinic_id, const nudge_send *items, 
 {
     for (size_t i = 0; i < count; i++)
         ids[i] = items[i].patient_id;
-    qsort(ids, count, sizeof *ids, batch_id_cmp);
-    *nids = 0;
-    for (size_t i = 0; i < count; i++)
-        if (*nids == 0 || ids[*nids - 1] != ids[i])
-            ids[(*nids)++] = ids[i];
+    *nids = ids_sort_unique(ids, count);
     for (size_t k = 0; k < *nids; k++)
         if (nudge_patient_get(n, clinic_id, ids[k], &pats[k], err) < 0) {
             if (err->code != NUDGE_ENOTFOUND)
@@ -562,7 +552,7 @@ static int batch_patients(nudge *n, int64_t clinic_id, const nudge_send *items, 
 static const nudge_patient *batch_patient(const int64_t *ids, size_t nids,
                                           const nudge_patient *pats, int64_t id)
 {
-    const int64_t *k = bsearch(&id, ids, nids, sizeof *ids, batch_id_cmp);
+    const int64_t *k = bsearch(&id, ids, nids, sizeof *ids, ids_cmp);
     return k && pats[k - ids].clinic_id ? &pats[k - ids] : NULL;
 }
 

@@ -332,3 +332,19 @@ int range_check(int64_t from, int64_t *to, nudge_err *err)
         return err_set(err, NUDGE_EINVAL, "from", "the range must start before it ends");
     return 0;
 }
+
+int ids_cmp(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+size_t ids_sort_unique(int64_t *ids, size_t n)
+{
+    size_t d = 0;
+    qsort(ids, n, sizeof *ids, ids_cmp);
+    for (size_t i = 0; i < n; i++)
+        if (!d || ids[d - 1] != ids[i])
+            ids[d++] = ids[i];
+    return d;
+}

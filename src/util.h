@@ -49,6 +49,10 @@ int json_text_is(const char *json, const char *path, const char *value);
  * to, else EINVAL naming "from". One check, so the reports agree on what
  * a range is. */
 int range_check(int64_t from, int64_t *to, nudge_err *err);
+/* Row ids: the qsort/bsearch order, and a list sorted with its repeats
+ * dropped in place (the new count): a batch's patients, read once each. */
+int ids_cmp(const void *a, const void *b);
+size_t ids_sort_unique(int64_t *ids, size_t n);
 
 /* Growable NUL-terminated buffer, capped as curl's dynbuf is: it never
  * grows past max bytes (0: SBUF_MAX). An append that would pass the cap

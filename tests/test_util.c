@@ -173,6 +173,19 @@ static void test_sbuf_cap(void **state)
     sbuf_free(&d);
 }
 
+/* ids_sort_unique: sorted, each id once, the count answered. */
+static void test_ids_sort_unique(void **state)
+{
+    (void)state;
+    int64_t ids[] = {7, 3, 7, -1, 3, 9000000000LL, 3};
+    size_t n = ids_sort_unique(ids, 7);
+    assert_int_equal(n, 4);
+    const int64_t want[] = {-1, 3, 7, 9000000000LL};
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(ids[i], want[i]);
+    assert_int_equal(ids_sort_unique(ids, 0), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -183,6 +196,7 @@ int main(void)
         cmocka_unit_test(test_sbuf),
         cmocka_unit_test(test_sbuf_cap),
         cmocka_unit_test(test_utf8_clip),
+        cmocka_unit_test(test_ids_sort_unique),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

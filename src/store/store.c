@@ -164,12 +164,6 @@ char *store_rows_sql(const char *head, const char *row, size_t rows, const char 
     return q;
 }
 
-static int store_id_cmp(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
 int store_insert_rows_v(store *s, int64_t *ids, size_t rows, nudge_err *err, const char *sql,
                         const store_val *v, int n)
 {
@@ -218,7 +212,7 @@ int store_insert_rows_v(store *s, int64_t *ids, size_t rows, nudge_err *err, con
     if (got != rows)
         return err_set(err, NUDGE_ESTORE, "", "store: %zu of %zu rows inserted: %.80s", got, rows,
                        sql);
-    qsort(ids, rows, sizeof *ids, store_id_cmp);
+    qsort(ids, rows, sizeof *ids, ids_cmp);
     return 0;
 }
 
