@@ -71,7 +71,9 @@ for _ in $(seq 1 6000); do
             kill -CONT "${W[1]}"
         fi
     fi
-    if [ $cut = 0 ] && [ "$s" -ge $((N / 2)) ]; then
+    # Cut early: with three quarters still queued, worker 2 has work left
+    # when it is back, however fast the other three drain the queue.
+    if [ $cut = 0 ] && [ "$s" -ge $((N / 4)) ]; then
         cut=$(sql "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity
                    WHERE application_name = 'nudge_w2'")
     fi
@@ -81,7 +83,7 @@ done
 elapsed=$((($(date +%s%N) - start) / 1000000))
 for w in 2 3 4; do kill -TERM "${W[$w]}" 2>/dev/null; done
 for w in 2 3 4; do wait "${W[$w]}"; done
-echo "# $N messages, 4 workers (one killed at $killed sent, one cut at $((N / 2))): ${elapsed} ms"
+echo "# $N messages, 4 workers (one killed at $killed sent, one cut at $((N / 4))): ${elapsed} ms"
 
 check "worker 1 was killed midway and worker 2's session ended" test "$killed" -gt 0 -a "$cut" = 1
 check "every message sent" test "$(sent)" = "$N"
@@ -117,8 +119,10 @@ check "repeats: at most the killed worker's in-flight sends, and those of stalle
     test "$dups" -le $((32 + stalled))
 check "the cut worker said so once and reconnected" \
     bash -c "[ \$(grep -c 'connection lost' '$D/w2.err') = 1 ] && grep -q 'connection back' '$D/w2.err'"
-check "the cut worker went on sending after reconnecting" \
-    bash -c "sed -n '/connection back/,\$p' '$D/w2.err' | grep -q ' sent\$'"
+after=$(sed -n '/connection back/,$p' "$D/w2.err" | grep -c ' sent$')
+echo "# worker 2 sent $after after reconnecting"
+check "the cut worker went on sending after reconnecting" test "$after" -gt 0
+[ "$after" -gt 0 ] || sed -n '/connection lost/,$p' "$D/w2.err" | head -n 8 | sed 's/^/# w2: /'
 check "workers stop on SIGTERM" bash -c "! kill -0 ${W[2]} ${W[3]} ${W[4]} 2>/dev/null"
 echo "1..$n"
 [ $failed = 0 ]
