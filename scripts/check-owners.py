@@ -34,6 +34,7 @@ OWNERS = {
     'lab_orders': 'src/lab.c',
     'notification_queue': 'src/queue.c',
     'delivery_attempts': 'src/queue.c',
+    'rate_window': 'src/queue.c',
     'delivery_events': 'src/queue.c',
     'delivery_orphans': 'src/queue.c',
     'templates': 'src/tmpl_store.c',

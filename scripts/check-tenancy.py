@@ -46,6 +46,8 @@ TENANT = {
 TENANT |= {'faq_entries', 'faq_settings', 'loyalty_ledger', 'loyalty_rules'}
 # custom channels mapped per clinic (issue 16)
 TENANT |= {'clinic_channels'}
+# the rate budget's count of attempts per second (migration 030)
+TENANT |= {'rate_window'}
 
 CROSS = 'a scan over every clinic, by design'
 WEBHOOK = 'arrives without a clinic: the provider names only its own message id or the number'

@@ -903,9 +903,9 @@ static void queue_claimed_free(struct claimed *cl, int i)
 }
 
 /* What a (clinic, channel) group may still send this minute: its clinic's
- * rate less the attempts of the last minute and the rows in flight (the
- * budget is counted from what every claim and record writes anyway, so
- * there is no second copy to drift). */
+ * rate less the attempts of the last minute (rate_window, written in the
+ * same transaction as the attempts themselves: queue_rate_add) and the
+ * rows in flight (counted from the queue, which every claim writes). */
 static int queue_group_budget(nudge *n, int64_t clinic_id, const char *channel, int64_t now,
                               int64_t *budget, nudge_err *err)
 {
@@ -913,8 +913,8 @@ static int queue_group_budget(nudge *n, int64_t clinic_id, const char *channel, 
     int64_t used = 0;
     if (nudge_clinic_get(n, clinic_id, &c, err) < 0 ||
         store_scalar(n->db, &used, err,
-                     "SELECT (SELECT COUNT(*) FROM delivery_attempts WHERE clinic_id = ? AND "
-                     "channel = ? AND started_at > ? AND outcome <> 'lease_expired') + "
+                     "SELECT (SELECT COALESCE(SUM(attempts), 0) FROM rate_window WHERE "
+                     "clinic_id = ? AND channel = ? AND started_at > ?) + "
                      "(SELECT COUNT(*) FROM notification_queue WHERE clinic_id = ? AND "
                      "channel = ? AND status = 'sending')",
                      bind_int(clinic_id), bind_text(channel), bind_int(now - 60),
@@ -1043,10 +1043,11 @@ static int queue_claim_sqlite(nudge *n, struct claimed *cl, int max, nudge_err *
  * urgent due rows nobody else holds (reading only those: the claim index,
  * bounded by what is left of the batch), then each (clinic, channel)
  * among them takes its budget under that group's advisory lock. The lock
- * is taken where the budget is read, not a counter row: the budget is
- * counted from delivery_attempts and the rows in `sending`, which every
- * claim and record already writes, so there is no second copy to drift,
- * and the lock serialises exactly the readers of one group's budget.
+ * is taken where the budget is read, not on a counter row: the budget is
+ * the rows in `sending` and the minute's rate_window, and a record moves a
+ * row out of `sending` and adds its attempt to the window in one
+ * transaction, so the sum a claim reads is never between the two; the
+ * lock serialises exactly the readers of one group's budget.
  * Locks are taken in ascending key order and held to the commit, so two
  * claims never wait for each other in a cycle; rows are never waited for
  * (SKIP LOCKED). Groups out of budget go into skip (",clinic:channel,")
@@ -1597,7 +1598,65 @@ static int queue_orphans_of(nudge *n, const queue_outcome *rs, int count, char *
     return rc;
 }
 
-/* The batch's attempts, a chunk a statement. */
+/* The batch's attempts counted into rate_window (migration 030), which
+ * the claim's budget sums: one row per clinic, channel and second, so a
+ * budget reads at most the minute's 60 rows however fast the queue goes.
+ * Every attempt recorded here counts (a lost lease is written by the reap,
+ * never here). Seconds the budget no longer reads go in the same step,
+ * with a minute's margin for a worker whose clock is behind. The rows are
+ * written in key order: two PostgreSQL records of one clinic are already
+ * one after the other (its audit lock), and of two clinics touch no row
+ * in common. */
+static int queue_rate_add(nudge *n, const store_val *att, size_t count, nudge_err *err)
+{
+    struct rate_key {
+        int64_t clinic, at, attempts;
+        const char *channel;
+    } *k = calloc(count + 1, sizeof *k);
+    if (!k)
+        return err_set(err, NUDGE_ENOMEM, "", "out of memory");
+    size_t nk = 0;
+    for (size_t i = 0; i < count; i++) {
+        const store_val *a = att + i * QUEUE_ATTEMPT_NVALS;
+        size_t j = 0;
+        while (j < nk && !(k[j].clinic == a[0].i && k[j].at == a[4].i &&
+                           !strcmp(k[j].channel, a[2].s)))
+            j++;
+        if (j == nk)
+            k[nk++] = (struct rate_key){a[0].i, a[4].i, 0, a[2].s};
+        k[j].attempts++;
+    }
+    int rc = 0;
+    for (size_t done = 0; rc == 0 && done < nk; done++) {
+        size_t g = done; /* the least key left, moved to the front */
+        for (size_t j = done + 1; j < nk; j++) {
+            int c = k[j].clinic != k[g].clinic ? (k[j].clinic < k[g].clinic ? -1 : 1)
+                                               : strcmp(k[j].channel, k[g].channel);
+            if (c < 0 || (c == 0 && k[j].at < k[g].at))
+                g = j;
+        }
+        struct rate_key t = k[g];
+        k[g] = k[done];
+        k[done] = t;
+        rc = store_exec(n->db, err,
+                        "INSERT INTO rate_window (clinic_id, channel, started_at, attempts) "
+                        "VALUES (?, ?, ?, ?) ON CONFLICT (clinic_id, channel, started_at) DO "
+                        "UPDATE SET attempts = rate_window.attempts + excluded.attempts",
+                        bind_int(t.clinic), bind_text(t.channel), bind_int(t.at),
+                        bind_int(t.attempts));
+        if (rc == 0 && (done == 0 || t.clinic != k[done - 1].clinic ||
+                        strcmp(t.channel, k[done - 1].channel)))
+            rc = store_exec(n->db, err,
+                            "DELETE FROM rate_window WHERE clinic_id = ? AND channel = ? AND "
+                            "started_at <= ?",
+                            bind_int(t.clinic), bind_text(t.channel), bind_int(t.at - 120));
+    }
+    free(k);
+    return rc < 0 ? -1 : 0;
+}
+
+/* The batch's attempts, a chunk a statement, and their count in the rate
+ * window. */
 static int queue_attempts_write(nudge *n, const store_val *att, size_t count, nudge_err *err)
 {
     for (size_t at = 0, k; at < count; at += k) {
@@ -1614,7 +1673,7 @@ static int queue_attempts_write(nudge *n, const store_val *att, size_t count, nu
         if (r < 0)
             return -1;
     }
-    return 0;
+    return count ? queue_rate_add(n, att, count, err) : 0;
 }
 
 /* Where an outcome moves its row: its status, attempts spent and next due

@@ -477,9 +477,34 @@ static void test_rate_limit_holds_over_a_minute(void **state)
     assert_int_equal(tick_at(&env, t + 30).sent, 0);
     assert_int_equal(tick_at(&env, t + 59).sent, 0);
     assert_int_equal(tick_at(&env, t + 60).sent, 20);
+    /* An upgrade now, from before migration 030: its rate_window starts
+     * from the attempts already made, or t + 60's would not count. */
+    const struct migration *m = env.n->db->ops->migrations;
+    while (m->sql && m->version != 30)
+        m++;
+    assert_non_null(m->sql);
+    assert_int_equal(store_exec(env.n->db, &e, "DROP TABLE rate_window"), 0);
+    assert_int_equal(store_exec(env.n->db, &e,
+                                "CREATE INDEX da_rate_outcome ON delivery_attempts (clinic_id, "
+                                "channel, started_at, outcome)"),
+                     0);
+    assert_int_equal(env.n->db->ops->exec_script(env.n->db, m->sql), 0);
     assert_int_equal(tick_at(&env, t + 90).sent, 0);
     assert_int_equal(tick_at(&env, t + 120).sent, 5);
     assert_int_equal(count_status(env.n, "sent"), 45);
+    /* The window keeps what a budget may read, and a minute more: t's
+     * second went with the record at t + 120. */
+    int64_t rows = 0, sum = 0;
+    assert_int_equal(store_scalar(env.n->db, &rows, &e,
+                                  "SELECT COUNT(*) FROM rate_window WHERE clinic_id = ?",
+                                  bind_int(c)),
+                     1);
+    assert_int_equal(store_scalar(env.n->db, &sum, &e,
+                                  "SELECT SUM(attempts) FROM rate_window WHERE clinic_id = ?",
+                                  bind_int(c)),
+                     1);
+    assert_int_equal(rows, 2);
+    assert_int_equal(sum, 25);
     tu_close(&env);
 }
 
