@@ -306,9 +306,14 @@ typedef struct queue_ref {
 int queue_claim(nudge *n, queue_ref *rows, int max, nudge_err *err);
 /* The same, with each row's message (msgs[i], nudge_notification_free)
  * and transport data (data[i], free; NULL none) as the claim returned
- * them: the dispatcher's, which then reads neither again. */
+ * them: the dispatcher's, which then reads neither again. The first
+ * `hand` rows may also be handed off in the claim's commit (handed, `max`
+ * long: handed[i] as queue_handoff sets it; 0 for a row the claim did not
+ * hand off, which
+ * the caller hands off itself): SQLite does, PostgreSQL's claim, in
+ * rounds of their own transactions, does not. */
 int queue_claim_rows(nudge *n, queue_ref *rows, nudge_notification *msgs, char **data, int max,
-                     nudge_err *err);
+                     int hand, signed char *handed, nudge_err *err);
 /* Gives back rows whose lease ran out and cancels what expired unsent;
  * a periodic job (nudge.c), run once per instant across all workers. */
 int queue_reap(nudge *n, int *reaped, nudge_err *err);

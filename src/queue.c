@@ -883,6 +883,12 @@ static int queue_reap_pg(nudge *n, int64_t now, const char *owner, int *reaped, 
 struct claimed {
     nudge_notification *m;
     char **data;
+    /* The first `hand` rows, in the order they will be sent, handed off
+     * (handed[i] 1) in the claim's own commit where the engine's claim is
+     * one transaction (SQLite): one commit and its fsync a batch fewer.
+     * Elsewhere handed stays 0 and the dispatcher hands them off itself. */
+    int hand;
+    signed char *handed;
 };
 
 #define QUEUE_CLAIM_COLS NOTIF_COLS ", transport_data"
@@ -1014,6 +1020,28 @@ fail:
     return -1;
 }
 
+static void queue_claim_order(struct claimed *cl, int got);
+static int queue_handoff_sqlite(nudge *n, const queue_ref *rows, int count, signed char *handed,
+                                nudge_err *err);
+
+/* The claim's first cl->hand rows, most urgent first, handed off inside
+ * its transaction. */
+static int queue_claim_hand(nudge *n, struct claimed *cl, int got, nudge_err *err)
+{
+    int k = cl->hand < got ? cl->hand : got;
+    if (k < 1)
+        return 0;
+    queue_ref *refs = calloc((size_t)k, sizeof *refs);
+    if (!refs)
+        return err_set(err, NUDGE_ENOMEM, "", "out of memory");
+    queue_claim_order(cl, got);
+    for (int i = 0; i < k; i++)
+        refs[i] = (queue_ref){cl->m[i].clinic_id, cl->m[i].id};
+    int rc = queue_handoff_sqlite(n, refs, k, cl->handed, err);
+    free(refs);
+    return rc;
+}
+
 /* One writer at a time: the budgets read at the start hold to the commit. */
 static int queue_claim_sqlite(nudge *n, struct claimed *cl, int max, nudge_err *err)
 {
@@ -1030,6 +1058,12 @@ static int queue_claim_sqlite(nudge *n, struct claimed *cl, int max, nudge_err *
             return -1;
         }
         got = r;
+    }
+    if (queue_claim_hand(n, cl, got, err) < 0) {
+        store_rollback(n->db);
+        while (got > 0)
+            queue_claimed_free(cl, --got);
+        return -1;
     }
     if (store_commit(n->db, err) < 0) {
         while (got > 0)
@@ -1159,7 +1193,7 @@ static int queue_claim_pg(nudge *n, struct claimed *cl, int max, nudge_err *err)
     /* A few rounds at most: each passes over the groups the last found
      * out of budget, so one busy clinic does not starve the others. */
     for (int round = 0; round < 4 && more && got < max; round++) {
-        struct claimed rest = {cl->m + got, cl->data + got};
+        struct claimed rest = {cl->m + got, cl->data + got, 0, NULL};
         int r = queue_claim_pg_round(n, &rest, max - got, skip, sizeof skip, &more, err);
         if (r < 0)
             return got ? got : -1; /* what was taken is leased: send it */
@@ -1387,7 +1421,7 @@ static void queue_claim_order(struct claimed *cl, int got)
 }
 
 int queue_claim_rows(nudge *n, queue_ref *rows, nudge_notification *msgs, char **data, int max,
-                     nudge_err *err)
+                     int hand, signed char *handed, nudge_err *err)
 {
     nudge_notification *tm = NULL;
     char **td = NULL;
@@ -1402,7 +1436,11 @@ int queue_claim_rows(nudge *n, queue_ref *rows, nudge_notification *msgs, char *
         msgs = tm;
         data = td;
     }
-    struct claimed cl = {msgs, data};
+    if (!handed)
+        hand = 0;
+    for (int i = 0; handed && i < max; i++)
+        handed[i] = 0;
+    struct claimed cl = {msgs, data, hand, handed};
     int got = queue_backend_of(n)->claim(n, &cl, max, err);
     if (got > 1)
         queue_claim_order(&cl, got);
@@ -1419,7 +1457,7 @@ int queue_claim_rows(nudge *n, queue_ref *rows, nudge_notification *msgs, char *
 
 int queue_claim(nudge *n, queue_ref *rows, int max, nudge_err *err)
 {
-    return queue_claim_rows(n, rows, NULL, NULL, max, err);
+    return queue_claim_rows(n, rows, NULL, NULL, max, 0, NULL, err);
 }
 
 int queue_reap(nudge *n, int *reaped, nudge_err *err)

@@ -208,7 +208,7 @@ static void rb_setup(tu_env *env, int64_t c[2], queue_ref *ids, nudge_notificati
         if (nudge_enqueue(env->n, c[i % 3 == 0], &s, NULL, NULL, &e) < 0)
             fail_msg("enqueue %d: %s", i, e.msg);
     }
-    assert_int_equal(queue_claim_rows(env->n, ids, msgs, data, RB_N, &e), RB_N);
+    assert_int_equal(queue_claim_rows(env->n, ids, msgs, data, RB_N, 0, NULL, &e), RB_N);
 }
 
 /* Outcome i of the batch: mostly sent, some refused for good, some to

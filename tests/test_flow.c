@@ -508,6 +508,60 @@ static void test_rate_limit_holds_over_a_minute(void **state)
     tu_close(&env);
 }
 
+/* The first hand-off rides in the claim's commit on SQLite: the most
+ * urgent rows, as many as asked, marked before the claim returns; the
+ * others and PostgreSQL's (a claim in rounds of their own transactions)
+ * are left to the dispatcher's hand-off. */
+static void test_claim_hands_off_its_first_rows(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, BOOKED);
+    int64_t c = add_clinic(env.n, "Asia/Kolkata");
+    int64_t p = add_patient(env.n, c, "en", "9876543210", "");
+    nudge_err e = {0};
+    int prios[3] = {NUDGE_LOW, NUDGE_URGENT, NUDGE_HIGH};
+    int64_t ids[3];
+    for (int i = 0; i < 3; i++) {
+        nudge_send s = {.patient_id = p, .template_name = "prescription_ready",
+                        .priority = prios[i]};
+        assert_int_equal(nudge_enqueue(env.n, c, &s, &ids[i], NULL, &e), 0);
+    }
+    queue_ref rows[4];
+    nudge_notification msgs[4] = {0};
+    char *data[4] = {0};
+    signed char handed[4] = {9, 9, 9, 9};
+    assert_int_equal(queue_claim_rows(env.n, rows, msgs, data, 4, 2, handed, &e), 3);
+    assert_int_equal(msgs[0].id, ids[1]); /* urgent, then high, then low */
+    assert_int_equal(msgs[1].id, ids[2]);
+    assert_int_equal(msgs[2].id, ids[0]);
+    int sqlite = !strcmp(store_engine(env.n->db), "sqlite");
+    assert_int_equal(handed[0], sqlite);
+    assert_int_equal(handed[1], sqlite);
+    assert_int_equal(handed[2], 0);
+    int64_t marked = -1;
+    assert_int_equal(store_scalar(env.n->db, &marked, &e,
+                                  "SELECT COUNT(*) FROM notification_queue WHERE handed_at IS NOT "
+                                  "NULL AND id IN (?, ?)",
+                                  bind_int(ids[1]), bind_int(ids[2])),
+                     1);
+    assert_int_equal(marked, sqlite ? 2 : 0);
+    assert_int_equal(store_scalar(env.n->db, &marked, &e,
+                                  "SELECT COUNT(*) FROM notification_queue WHERE handed_at IS NOT "
+                                  "NULL AND id = ?",
+                                  bind_int(ids[0])),
+                     1);
+    assert_int_equal(marked, 0);
+    for (int i = 0; i < 3; i++) {
+        nudge_notification_free(&msgs[i]);
+        free(data[i]);
+    }
+    /* A worker stopping gives back only what it never handed off. */
+    assert_int_equal(queue_unclaim(env.n, rows, 3, &e), 0);
+    assert_int_equal(count_status(env.n, "pending"), sqlite ? 1 : 3);
+    tu_close(&env);
+}
+
 struct order {
     int n;
     int64_t ids[8];
@@ -931,6 +985,7 @@ int main(void)
         cmocka_unit_test(test_complete_plans_follow_up_and_no_show_message),
         cmocka_unit_test(test_transient_failure_backs_off_then_fails),
         cmocka_unit_test(test_rate_limit_holds_over_a_minute),
+        cmocka_unit_test(test_claim_hands_off_its_first_rows),
         cmocka_unit_test(test_urgent_first_and_ignores_quiet_hours),
         cmocka_unit_test(test_dedupe_key_enqueues_once),
         cmocka_unit_test(test_enqueue_rejects_missing_variable),
