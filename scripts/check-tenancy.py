@@ -60,6 +60,7 @@ KNOWN = {
     ('src/patient.c', 'SELECT id, clinic_id FROM patients WHERE phone'): WEBHOOK,
     ('src/queue.c', 'SELECT status, channel, COUNT(*) FROM notification_queue'): CROSS + ' (/metrics)',
     ('src/queue.c', 'SELECT channel, outcome, COUNT(*) FROM delivery_attempts'): CROSS + ' (/metrics)',
+    ('src/queue.c', 'DELETE FROM rate_window WHERE started_at'): CROSS + ' (the window\'s old seconds, once a minute)',
     ('src/queue.c', 'SELECT COALESCE(? - MIN(due_at), 0) FROM notification_queue'): CROSS + ' (queue lag)',
     ('src/reminder.c', 'SELECT COALESCE(? - MIN(due_at), 0) FROM reminders'): CROSS + ' (planner lag)',
     # (a macro's column list is not a literal, so the statement reads "SELECT FROM")
@@ -67,7 +68,7 @@ KNOWN = {
     ('src/patient.c', 'SELECT id, clinic_id FROM patients WHERE substr(date_of_birth'): CROSS + ' (birthdays)',
     ('src/queue.c', 'UPDATE notification_queue SET attempts = attempts + CASE WHEN handed_at'): CROSS + ' (expired leases)',
     ('src/queue.c', "UPDATE notification_queue SET status = 'cancelled', last_error = 'expired"): CROSS + ' (expired messages)',
-    ('src/queue.c', "UPDATE notification_queue SET status = 'sending', lease_until = ?, lease_owner = ?, handed_at = NULL, updated_at = ? WHERE id = ANY"): CROSS + " (the PostgreSQL claim's batch spans clinics: rows it locked)",
+    ('src/queue.c', "UPDATE notification_queue SET status = 'sending', lease_until = ?, lease_owner = ?, handed_at = CASE"): CROSS + " (the PostgreSQL claim's batch spans clinics: rows it locked)",
     ('src/queue.c', "SELECT DISTINCT lease_owner FROM notification_queue WHERE status = 'sending'"): CROSS + ' (dead workers on this host)',
     ('src/task.c', "SELECT clinic_id, id FROM tasks WHERE status = 'running'"): CROSS + ' (lost runs)',
     ('src/task.c', "SELECT clinic_id, id, next_run, fn FROM tasks WHERE status = 'scheduled'"): CROSS + ' (due tasks)',

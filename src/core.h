@@ -306,17 +306,17 @@ typedef struct queue_ref {
 int queue_claim(nudge *n, queue_ref *rows, int max, nudge_err *err);
 /* The same, with each row's message (msgs[i], nudge_notification_free)
  * and transport data (data[i], free; NULL none) as the claim returned
- * them: the dispatcher's, which then reads neither again. The first
- * `hand` rows may also be handed off in the claim's commit (handed, `max`
- * long: handed[i] as queue_handoff sets it; 0 for a row the claim did not
- * hand off, which
- * the caller hands off itself): SQLite does, PostgreSQL's claim, in
- * rounds of their own transactions, does not. */
+ * them: the dispatcher's, which then reads neither again. Up to `hand`
+ * of the first rows are also handed off in the claim's commit (handed,
+ * `max` long: 1 for those, 0 for a row the caller hands off itself). */
 int queue_claim_rows(nudge *n, queue_ref *rows, nudge_notification *msgs, char **data, int max,
                      int hand, signed char *handed, nudge_err *err);
 /* Gives back rows whose lease ran out and cancels what expired unsent;
  * a periodic job (nudge.c), run once per instant across all workers. */
 int queue_reap(nudge *n, int *reaped, nudge_err *err);
+/* Deletes the rate window's seconds no budget reads any more (migration
+ * 030); a periodic job (nudge.c), once a minute across all workers. */
+int queue_rate_prune(nudge *n, int64_t now, nudge_err *err);
 /* The hand-off: marks claimed rows as handed to their provider (handed_at)
  * in one commit, before any of them is sent; handed[i] 1, or -1 when the
  * lease was lost meanwhile (then it must not be sent). */

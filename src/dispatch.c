@@ -21,8 +21,8 @@
  * finds them, synchronous sends before the next hand-off, so no more
  * messages are sent and unrecorded at any moment than the hand-off
  * already allowed: the sends in flight. A batch's first hand-off (as many
- * rows as flights are free) rides in the claim's commit where the engine
- * allows (SQLite): one commit and one fsync a batch fewer.
+ * rows as flights are free) rides in the claim's commit: one commit and
+ * one fsync a batch fewer.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -250,6 +250,12 @@ static int tick_reap(nudge *n, void *ctx, nudge_err *err)
     return queue_reap(n, &reaped, err);
 }
 
+static int tick_rate_prune(nudge *n, void *ctx, nudge_err *err)
+{
+    (void)ctx;
+    return queue_rate_prune(n, clock_now(n), err);
+}
+
 static int tick_fallbacks(nudge *n, void *ctx, nudge_err *err)
 {
     (void)ctx;
@@ -296,6 +302,7 @@ static const struct {
     int (*run)(nudge *n, void *ctx, nudge_err *err);
 } tick_jobs[] = {
     {"reap_leases", 1, tick_reap},
+    {"rate_window_prune", 60, tick_rate_prune},
     {"whatsapp_fallback", 1, tick_fallbacks},
     /* staff.c, hook.c: the daily digests (each clinic's local time, looked
      * at each minute) and the scan of events into webhook deliveries. */

@@ -883,12 +883,11 @@ static int queue_reap_pg(nudge *n, int64_t now, const char *owner, int *reaped, 
 struct claimed {
     nudge_notification *m;
     char **data;
-    /* The first `hand` rows, in the order they will be sent, handed off
-     * (handed[i] 1) in the claim's own commit where the engine's claim is
-     * one transaction (SQLite): one commit and its fsync a batch fewer.
-     * Elsewhere handed stays 0 and the dispatcher hands them off itself. */
-    int hand;
-    signed char *handed;
+    /* Up to `hand` of the most urgent rows handed off in the claim's own
+     * commit (one commit and its fsync a batch fewer), their ids into
+     * hand_ids (nhand of them); queue_claim_rows tells the caller which. */
+    int hand, nhand;
+    int64_t *hand_ids;
 };
 
 #define QUEUE_CLAIM_COLS NOTIF_COLS ", transport_data"
@@ -1024,21 +1023,29 @@ static void queue_claim_order(struct claimed *cl, int got);
 static int queue_handoff_sqlite(nudge *n, const queue_ref *rows, int count, signed char *handed,
                                 nudge_err *err);
 
-/* The claim's first cl->hand rows, most urgent first, handed off inside
- * its transaction. */
+/* SQLite: the claim's first cl->hand rows, most urgent first, handed off
+ * inside its transaction. */
 static int queue_claim_hand(nudge *n, struct claimed *cl, int got, nudge_err *err)
 {
     int k = cl->hand < got ? cl->hand : got;
     if (k < 1)
         return 0;
     queue_ref *refs = calloc((size_t)k, sizeof *refs);
-    if (!refs)
+    signed char *handed = calloc((size_t)k, 1);
+    if (!refs || !handed) {
+        free(refs);
+        free(handed);
         return err_set(err, NUDGE_ENOMEM, "", "out of memory");
+    }
     queue_claim_order(cl, got);
     for (int i = 0; i < k; i++)
         refs[i] = (queue_ref){cl->m[i].clinic_id, cl->m[i].id};
-    int rc = queue_handoff_sqlite(n, refs, k, cl->handed, err);
+    int rc = queue_handoff_sqlite(n, refs, k, handed, err);
+    for (int i = 0; rc == 0 && i < k; i++)
+        if (handed[i] > 0)
+            cl->hand_ids[cl->nhand++] = refs[i].id;
     free(refs);
+    free(handed);
     return rc;
 }
 
@@ -1073,6 +1080,15 @@ static int queue_claim_sqlite(nudge *n, struct claimed *cl, int max, nudge_err *
     return got;
 }
 
+/* v appended to a comma-separated list of integers (PostgreSQL's
+ * string_to_array reads it). */
+static int queue_csv_add(struct sbuf *b, int64_t v)
+{
+    char t[24];
+    int l = snprintf(t, sizeof t, b->len ? ",%lld" : "%lld", (long long)v);
+    return sbuf_add(b, t, (size_t)l);
+}
+
 /* One round of the PostgreSQL claim, in its own transaction: the most
  * urgent due rows nobody else holds (reading only those: the claim index,
  * bounded by what is left of the batch), then each (clinic, channel)
@@ -1098,10 +1114,16 @@ static int queue_claim_pg_round(nudge *n, struct claimed *cl, int want, char *sk
         return err_set(err, NUDGE_ENOMEM, "", "out of memory");
     int64_t now = clock_now(n);
     int np = 0, got = 0, r;
-    struct sbuf ids = {0};
+    struct sbuf ids = {0}, hids = {0};
+    int64_t *hk = calloc((size_t)cl->hand + 1, sizeof *hk);
     store_stmt *st;
     *more = 0;
+    if (!hk) {
+        free(pk);
+        return err_set(err, NUDGE_ENOMEM, "", "out of memory");
+    }
     if (store_begin_own(n->db, err) < 0) {
+        free(hk);
         free(pk);
         return -1;
     }
@@ -1144,25 +1166,31 @@ static int queue_claim_pg_round(nudge *n, struct claimed *cl, int want, char *sk
                 queue_skip_group(skip, skipsz, pk[i].clinic, pk[i].channel, more);
         }
     }
+    /* The most urgent taken (pk is in the claim's order) are also handed
+     * off, up to cl->hand, in this same UPDATE. */
+    int nh = 0;
     for (int i = 0; i < np; i++)
         if (pk[i].take > 0) {
-            char b[24];
-            int l = snprintf(b, sizeof b, got ? ",%lld" : "%lld", (long long)pk[i].id);
-            if (sbuf_add(&ids, b, (size_t)l) < 0) {
+            if (queue_csv_add(&ids, pk[i].id) < 0 ||
+                (nh < cl->hand && queue_csv_add(&hids, pk[i].id) < 0)) {
                 err_set(err, NUDGE_ENOMEM, "", "out of memory");
                 goto fail;
             }
+            if (nh < cl->hand)
+                hk[nh++] = pk[i].id;
             got++;
         }
     int taken = 0;
     if (got) {
-        if (sbuf_add(&ids, "", 1) < 0 ||
+        if (sbuf_add(&ids, "", 1) < 0 || sbuf_add(&hids, "", 1) < 0 ||
             store_query(n->db, &st, err,
                         "UPDATE notification_queue SET status = 'sending', lease_until = ?, "
-                        "lease_owner = ?, handed_at = NULL, updated_at = ? WHERE id = ANY "
+                        "lease_owner = ?, handed_at = CASE WHEN id = ANY (CAST(string_to_array(?, "
+                        "',') AS BIGINT[])) THEN ? ELSE NULL END, updated_at = ? WHERE id = ANY "
                         "(CAST(string_to_array(?, ',') AS BIGINT[]))" QUEUE_CLAIM_RETURNING,
                         bind_int(now + n->lease_seconds), bind_text(n->worker_id),
-                        bind_int(now), bind_text(ids.data)) < 0)
+                        bind_text(hids.data), bind_int(now), bind_int(now),
+                        bind_text(ids.data)) < 0)
             goto fail;
         while (taken < got && (r = store_next(st, err)) == 1)
             queue_claimed_row(st, cl, taken++);
@@ -1175,13 +1203,23 @@ static int queue_claim_pg_round(nudge *n, struct claimed *cl, int want, char *sk
     }
     got = taken;
     sbuf_free(&ids);
-    free(pk);
+    sbuf_free(&hids);
     if (np < want)
         *more = 0; /* nothing else is due */
-    return store_commit(n->db, err) < 0 ? -1 : got;
+    free(pk);
+    if (store_commit(n->db, err) < 0) {
+        free(hk);
+        return -1;
+    }
+    for (int i = 0; i < nh; i++)
+        cl->hand_ids[cl->nhand++] = hk[i];
+    free(hk);
+    return got;
 fail:
     sbuf_free(&ids);
+    sbuf_free(&hids);
     free(pk);
+    free(hk);
     store_rollback(n->db);
     return -1;
 }
@@ -1193,10 +1231,14 @@ static int queue_claim_pg(nudge *n, struct claimed *cl, int max, nudge_err *err)
     /* A few rounds at most: each passes over the groups the last found
      * out of budget, so one busy clinic does not starve the others. */
     for (int round = 0; round < 4 && more && got < max; round++) {
-        struct claimed rest = {cl->m + got, cl->data + got, 0, NULL};
+        /* The hand-off in the first round only: a later round's rows
+         * may sort among the first round's. */
+        struct claimed rest = {cl->m + got, cl->data + got, round ? 0 : cl->hand, cl->nhand,
+                               cl->hand_ids};
         int r = queue_claim_pg_round(n, &rest, max - got, skip, sizeof skip, &more, err);
         if (r < 0)
             return got ? got : -1; /* what was taken is leased: send it */
+        cl->nhand = rest.nhand;
         got += r;
     }
     return got;
@@ -1214,15 +1256,6 @@ static int queue_record_begin_sqlite(nudge *n, const queue_outcome *rs, int coun
     (void)rs;
     (void)count;
     return store_begin(n->db, err);
-}
-
-/* v appended to a comma-separated list of integers (PostgreSQL's
- * string_to_array reads it). */
-static int queue_csv_add(struct sbuf *b, int64_t v)
-{
-    char t[24];
-    int l = snprintf(t, sizeof t, b->len ? ",%lld" : "%lld", (long long)v);
-    return sbuf_add(b, t, (size_t)l);
 }
 
 static int queue_key_cmp(const void *a, const void *b)
@@ -1438,12 +1471,30 @@ int queue_claim_rows(nudge *n, queue_ref *rows, nudge_notification *msgs, char *
     }
     if (!handed)
         hand = 0;
+    if (hand > max)
+        hand = max;
     for (int i = 0; handed && i < max; i++)
         handed[i] = 0;
-    struct claimed cl = {msgs, data, hand, handed};
+    int64_t *hand_ids = hand > 0 ? calloc((size_t)hand, sizeof *hand_ids) : NULL;
+    if (hand > 0 && !hand_ids)
+        hand = 0; /* the dispatcher hands them off itself */
+    struct claimed cl = {msgs, data, hand, 0, hand_ids};
     int got = queue_backend_of(n)->claim(n, &cl, max, err);
     if (got > 1)
         queue_claim_order(&cl, got);
+    /* Handed off: the rows at the front whose ids the claim marked. Only
+     * a run from the first row counts, so the dispatcher's later hand-offs
+     * still keep what is unrecorded within the flights; a marked row past
+     * it is marked again, with the same effect, when its turn comes. */
+    for (int i = 0; i < got && i < cl.nhand; i++) {
+        int k = 0;
+        while (k < cl.nhand && hand_ids[k] != msgs[i].id)
+            k++;
+        if (k == cl.nhand)
+            break;
+        handed[i] = 1;
+    }
+    free(hand_ids);
     for (int i = 0; i < got; i++)
         rows[i] = (queue_ref){msgs[i].clinic_id, msgs[i].id};
     if (tm) {
@@ -1473,6 +1524,14 @@ int queue_reap(nudge *n, int *reaped, nudge_err *err)
                       "'expired before it could be sent', updated_at = ? WHERE status = 'pending' "
                       "AND expires_at IS NOT NULL AND expires_at <= ?",
                       bind_int(now), bind_int(now));
+}
+
+int queue_rate_prune(nudge *n, int64_t now, nudge_err *err)
+{
+    /* Two minutes: the budget reads one, the other is margin for a
+     * worker whose clock is behind this one's. */
+    return store_exec(n->db, err, "DELETE FROM rate_window WHERE started_at <= ?",
+                      bind_int(now - 120));
 }
 
 int queue_handoff(nudge *n, const queue_ref *rows, int count, signed char *handed,
@@ -1640,8 +1699,8 @@ static int queue_orphans_of(nudge *n, const queue_outcome *rs, int count, char *
  * the claim's budget sums: one row per clinic, channel and second, so a
  * budget reads at most the minute's 60 rows however fast the queue goes.
  * Every attempt recorded here counts (a lost lease is written by the reap,
- * never here). Seconds the budget no longer reads go in the same step,
- * with a minute's margin for a worker whose clock is behind. The rows are
+ * never here). Seconds the budget no longer reads go once a minute
+ * (queue_rate_prune), off the records' path. The rows are
  * written in key order: two PostgreSQL records of one clinic are already
  * one after the other (its audit lock), and of two clinics touch no row
  * in common. */
@@ -1682,12 +1741,6 @@ static int queue_rate_add(nudge *n, const store_val *att, size_t count, nudge_er
                         "UPDATE SET attempts = rate_window.attempts + excluded.attempts",
                         bind_int(t.clinic), bind_text(t.channel), bind_int(t.at),
                         bind_int(t.attempts));
-        if (rc == 0 && (done == 0 || t.clinic != k[done - 1].clinic ||
-                        strcmp(t.channel, k[done - 1].channel)))
-            rc = store_exec(n->db, err,
-                            "DELETE FROM rate_window WHERE clinic_id = ? AND channel = ? AND "
-                            "started_at <= ?",
-                            bind_int(t.clinic), bind_text(t.channel), bind_int(t.at - 120));
     }
     free(k);
     return rc < 0 ? -1 : 0;

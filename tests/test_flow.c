@@ -508,10 +508,9 @@ static void test_rate_limit_holds_over_a_minute(void **state)
     tu_close(&env);
 }
 
-/* The first hand-off rides in the claim's commit on SQLite: the most
- * urgent rows, as many as asked, marked before the claim returns; the
- * others and PostgreSQL's (a claim in rounds of their own transactions)
- * are left to the dispatcher's hand-off. */
+/* The first hand-off rides in the claim's commit: the most urgent rows,
+ * as many as asked, marked before the claim returns; the others are left
+ * to the dispatcher's hand-off. */
 static void test_claim_hands_off_its_first_rows(void **state)
 {
     (void)state;
@@ -535,9 +534,8 @@ static void test_claim_hands_off_its_first_rows(void **state)
     assert_int_equal(msgs[0].id, ids[1]); /* urgent, then high, then low */
     assert_int_equal(msgs[1].id, ids[2]);
     assert_int_equal(msgs[2].id, ids[0]);
-    int sqlite = !strcmp(store_engine(env.n->db), "sqlite");
-    assert_int_equal(handed[0], sqlite);
-    assert_int_equal(handed[1], sqlite);
+    assert_int_equal(handed[0], 1);
+    assert_int_equal(handed[1], 1);
     assert_int_equal(handed[2], 0);
     int64_t marked = -1;
     assert_int_equal(store_scalar(env.n->db, &marked, &e,
@@ -545,7 +543,7 @@ static void test_claim_hands_off_its_first_rows(void **state)
                                   "NULL AND id IN (?, ?)",
                                   bind_int(ids[1]), bind_int(ids[2])),
                      1);
-    assert_int_equal(marked, sqlite ? 2 : 0);
+    assert_int_equal(marked, 2);
     assert_int_equal(store_scalar(env.n->db, &marked, &e,
                                   "SELECT COUNT(*) FROM notification_queue WHERE handed_at IS NOT "
                                   "NULL AND id = ?",
@@ -558,7 +556,7 @@ static void test_claim_hands_off_its_first_rows(void **state)
     }
     /* A worker stopping gives back only what it never handed off. */
     assert_int_equal(queue_unclaim(env.n, rows, 3, &e), 0);
-    assert_int_equal(count_status(env.n, "pending"), sqlite ? 1 : 3);
+    assert_int_equal(count_status(env.n, "pending"), 1);
     tu_close(&env);
 }
 

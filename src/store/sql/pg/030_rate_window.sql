@@ -6,7 +6,7 @@
 -- clinic, channel and second with the attempts started in it that count
 -- against the rate (all but lost leases), written by the batch that
 -- records them; the claim sums at most 60 rows. Seconds older than two
--- minutes are deleted by the records that follow them.
+-- minutes are deleted once a minute (the periodic job rate_window_prune).
 CREATE TABLE rate_window (
   clinic_id  BIGINT NOT NULL REFERENCES clinics(id),
   channel    TEXT NOT NULL,
