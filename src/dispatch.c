@@ -21,8 +21,9 @@
  * finds them, synchronous sends before the next hand-off, so no more
  * messages are sent and unrecorded at any moment than the hand-off
  * already allowed: the sends in flight. A batch's first hand-off (as many
- * rows as flights are free) rides in the claim's commit: one commit and
- * one fsync a batch fewer.
+ * rows as flights are free) rides in the claim's commit, and a full
+ * batch's last outcomes in the next batch's first record: two commits
+ * and their fsyncs a batch fewer.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -633,10 +634,13 @@ int dispatch_run(nudge *n, int64_t now, nudge_tick_stats *st, nudge_err *err)
             rc = -1;
             break;
         }
-        /* The first hand-off rides in the claim's commit where it can:
-         * as many as there are flights free now, as dispatch_flush would
-         * have handed off at row 0. */
-        int hand = n->max_in_flight - flights_busy(fl, n->max_in_flight);
+        /* The first hand-off rides in the claim's commit: as many as
+         * there are flights free now, less the sends the last batch left
+         * unrecorded (b.ndone, recorded with the next hand-off), so what
+         * is sent and unrecorded stays within the flights. */
+        int hand = n->max_in_flight - flights_busy(fl, n->max_in_flight) - b.ndone;
+        if (hand < 0)
+            hand = 0;
         int got = queue_claim_rows(n, ids, msgs, data, n->batch_size, hand, handed, err);
         if (got < 0) {
             rc = -1;
@@ -691,13 +695,22 @@ int dispatch_run(nudge *n, int64_t now, nudge_tick_stats *st, nudge_err *err)
         while (last && flights_busy(fl, n->max_in_flight))
             if (dispatch_drive(n, &b, 1, err) < 0)
                 rc = -1;
-        if (dispatch_flush(n, &b, NULL, 0, NULL, err) < 0)
+        /* A full batch leaves its last outcomes to the next batch's
+         * first record, which is also its second hand-off: a commit and
+         * its fsync a batch fewer. The last batch records them now. */
+        if (last && dispatch_flush(n, &b, NULL, 0, NULL, err) < 0)
             rc = -1;
         if (rc == 0 && i < got && queue_unclaim(n, ids + i, got - i, err) < 0)
             rc = -1;
         dispatch_claimed_free(msgs, data, got); /* what was not begun: a lost lease, a stop */
         if (last)
             break;
+    }
+    /* A failure between batches still records what was sent. */
+    if (b.ndone) {
+        nudge_err later = {0};
+        if (dispatch_flush(n, &b, NULL, 0, NULL, rc < 0 ? &later : err) < 0)
+            rc = -1;
     }
     free(b.clinics);
     free(b.done);
