@@ -191,6 +191,11 @@ int appointment_next(nudge *n, int64_t clinic_id, int64_t patient_id, int64_t no
 
 /* patient.c */
 int patient_visited(nudge *n, int64_t clinic_id, int64_t patient_id, int64_t at, nudge_err *err);
+/* The patient as an enqueue routes and renders for it: nudge_patient_get
+ * without the opt-outs (all 0), which the send checks itself when the
+ * message leaves (dispatch.c, consent.c). */
+int patient_get_to_send(nudge *n, int64_t clinic_id, int64_t id, nudge_patient *out,
+                        nudge_err *err);
 /* Ids of the patients with this E.164 number, newest first: count or -1. */
 int patient_by_phone(nudge *n, const char *phone, int64_t *ids, int64_t *clinics, int max,
                      nudge_err *err);

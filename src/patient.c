@@ -160,20 +160,45 @@ static void patient_row(store_stmt *st, nudge_patient *p)
     record_read(st, nudge_patient_fields, p);
 }
 
-int nudge_patient_get(nudge *n, int64_t clinic_id, int64_t id, nudge_patient *out, nudge_err *err)
+/* The one row of a patient's query (queried: store_query's answer, the
+ * statement in *st). */
+static int patient_one(int queried, store_stmt **st, int64_t id, nudge_patient *out,
+                       nudge_err *err)
 {
-    store_stmt *st;
-    if (store_query(n->db, &st, err,
-                    "SELECT " PATIENT_COLS "WHERE p.id = ? AND (? = 0 OR p.clinic_id = ?)",
-                    bind_int(id), bind_int(clinic_id), bind_int(clinic_id)) < 0)
+    if (queried < 0)
         return -1;
-    int r = store_next(st, err);
+    int r = store_next(*st, err);
     if (r == 1)
-        patient_row(st, out);
-    store_done(st);
+        patient_row(*st, out);
+    store_done(*st);
     if (r == 0)
         return err_set(err, NUDGE_ENOTFOUND, "patient", "no patient %lld", (long long)id);
     return r < 0 ? -1 : 0;
+}
+
+int nudge_patient_get(nudge *n, int64_t clinic_id, int64_t id, nudge_patient *out, nudge_err *err)
+{
+    store_stmt *st;
+    return patient_one(store_query(n->db, &st, err,
+                                   "SELECT " PATIENT_COLS "WHERE p.id = ? AND (? = 0 OR "
+                                   "p.clinic_id = ?)",
+                                   bind_int(id), bind_int(clinic_id), bind_int(clinic_id)),
+                       &st, id, out, err);
+}
+
+int patient_get_to_send(nudge *n, int64_t clinic_id, int64_t id, nudge_patient *out,
+                        nudge_err *err)
+{
+    /* Not the view: its opt-outs are seven lookups in the consent ledger
+     * a read, a seventh of a single enqueue's time (perf, 16 callers). */
+    store_stmt *st;
+    return patient_one(store_query(n->db, &st, err,
+                                   "SELECT " RECORD_PATIENT_COLS_OPTS("0, 0, 0, 0, 0, 0, 0") " FROM "
+                                   "patients p LEFT JOIN patient_communication_preferences c ON "
+                                   "c.clinic_id = p.clinic_id AND c.patient_id = p.id WHERE "
+                                   "p.id = ? AND (? = 0 OR p.clinic_id = ?)",
+                                   bind_int(id), bind_int(clinic_id), bind_int(clinic_id)),
+                       &st, id, out, err);
 }
 
 int nudge_patient_list(nudge *n, int64_t clinic_id, int64_t after_id, int limit,

@@ -479,7 +479,7 @@ struct queue_prep {
 static int queue_prep_fn(nudge *n, void *arg, nudge_err *err)
 {
     struct queue_prep *w = arg;
-    int rc = nudge_patient_get(n, w->clinic_id, w->s->patient_id, &w->p, err);
+    int rc = patient_get_to_send(n, w->clinic_id, w->s->patient_id, &w->p, err);
     if (rc < 0 && err->code == NUDGE_ENOTFOUND)
         err_set(err, NUDGE_EINVAL, "patient", "no patient %lld", (long long)w->s->patient_id);
     if (rc == 0)

@@ -32,12 +32,17 @@ void record_columns(const nudge_field *fs, char *buf, size_t n);
     "reminder_offsets, followup_after, max_retries, rate_per_minute, default_channel, "            \
     "sms_sender, whatsapp_fallback, whatsapp_fallback_after, created_at, review_max_days, "      \
     "reminder_channels"
-#define RECORD_PATIENT_COLS                                                                        \
+/* The patient's columns, its seven opt-outs given by `opts` (patient.c
+ * reads them from the consent ledger, or as 0 where a reader does not
+ * use them). */
+#define RECORD_PATIENT_COLS_OPTS(opts)                                                             \
     "p.id, p.clinic_id, p.name, p.email, p.phone, p.language, p.timezone, p.date_of_birth, "       \
-    "p.gender, p.tags, c.preferred_channel, c.preferred_time, c.opt_out_reminders, "               \
-    "c.opt_out_broadcasts, c.opt_out_health_tips, c.opt_out_marketing, c.opt_out_sms, "            \
-    "c.opt_out_whatsapp, c.opt_out_email, p.loyalty_points, p.last_visit, p.created_at, "          \
-    "p.version, c.reminder_channels"
+    "p.gender, p.tags, c.preferred_channel, c.preferred_time, " opts ", p.loyalty_points, "       \
+    "p.last_visit, p.created_at, p.version, c.reminder_channels"
+#define RECORD_PATIENT_COLS                                                                        \
+    RECORD_PATIENT_COLS_OPTS("c.opt_out_reminders, c.opt_out_broadcasts, c.opt_out_health_tips, " \
+                             "c.opt_out_marketing, c.opt_out_sms, c.opt_out_whatsapp, "            \
+                             "c.opt_out_email")
 #define RECORD_APPOINTMENT_COLS                                                                    \
     "id, clinic_id, patient_id, service, provider, notes, start_at, duration_min, status, "        \
     "created_at, updated_at, version"

@@ -194,6 +194,29 @@ static void test_ledger_derivation(void **state)
     tu_close(&env);
 }
 
+/* An enqueue reads its patient without the ledger's opt-outs (the send
+ * checks consent itself): the same record otherwise. */
+static void test_patient_to_send_is_the_record_without_opt_outs(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, NOW);
+    nudge *n = env.n;
+    int64_t c = add_clinic(n, "Asia/Kolkata", "IN");
+    int64_t id = add_patient(n, c, "Asia/Kolkata", NUDGE_OPTOUT_MARKETING | NUDGE_OPTOUT_SMS);
+    nudge_patient a, b;
+    nudge_err e = {0};
+    assert_int_equal(nudge_patient_get(n, c, id, &a, &e), 0);
+    assert_int_equal(patient_get_to_send(n, c, id, &b, &e), 0);
+    assert_int_equal(a.opt_outs, NUDGE_OPTOUT_MARKETING | NUDGE_OPTOUT_SMS);
+    assert_int_equal(b.opt_outs, 0);
+    b.opt_outs = a.opt_outs;
+    assert_memory_equal(&a, &b, sizeof a);
+    assert_int_equal(patient_get_to_send(n, c + 1, id, &b, &e), -1); /* another clinic's */
+    assert_int_equal(e.code, NUDGE_ENOTFOUND);
+    tu_close(&env);
+}
+
 static void test_stop_start_through_the_ledger(void **state)
 {
     (void)state;
@@ -602,6 +625,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ledger_derivation),
+        cmocka_unit_test(test_patient_to_send_is_the_record_without_opt_outs),
         cmocka_unit_test(test_stop_start_through_the_ledger),
         cmocka_unit_test(test_promotional_needs_an_opt_in),
         cmocka_unit_test(test_window_across_dst_and_in_india),
