@@ -1258,12 +1258,6 @@ static int queue_record_begin_sqlite(nudge *n, const queue_outcome *rs, int coun
     return store_begin(n->db, err);
 }
 
-static int queue_key_cmp(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 static int queue_record_begin_pg(nudge *n, const queue_outcome *rs, int count, nudge_err *err)
 {
     int64_t *keys = calloc((size_t)count * 4 + 1, sizeof *keys);
@@ -1282,12 +1276,11 @@ static int queue_record_begin_pg(nudge *n, const queue_outcome *rs, int count, n
         keys[nk++] = store_key("audit", rs[i].m->clinic_id);
         keys[nk++] = store_key("usage", rs[i].m->clinic_id);
     }
-    qsort(keys, (size_t)nk, sizeof *keys, queue_key_cmp);
+    nk = (int)ids_sort_unique(keys, (size_t)nk);
     struct sbuf list = {0};
     int rc = 0;
     for (int i = 0; i < nk && rc == 0; i++)
-        if (i == 0 || keys[i] != keys[i - 1])
-            rc = queue_csv_add(&list, keys[i]);
+        rc = queue_csv_add(&list, keys[i]);
     free(keys);
     if (rc < 0 || sbuf_add(&list, "", 1) < 0) {
         sbuf_free(&list);
