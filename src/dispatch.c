@@ -706,12 +706,18 @@ int dispatch_run(nudge *n, int64_t now, nudge_tick_stats *st, nudge_err *err)
         if (last)
             break;
     }
-    /* A failure between batches still records what was sent. */
-    if (b.ndone) {
-        nudge_err later = {0};
-        if (dispatch_flush(n, &b, NULL, 0, NULL, rc < 0 ? &later : err) < 0)
+    /* Whatever ended the batches (a claim that failed while the last
+     * batch's transfers were still in flight), no transfer outlives its
+     * flight: the multi handle is the handle's and outlives this call,
+     * and a finished transfer names its flight (CURLINFO_PRIVATE), which
+     * is freed below. A failure between batches still records what was
+     * sent. */
+    nudge_err later = {0};
+    while (flights_busy(fl, n->max_in_flight))
+        if (dispatch_drive(n, &b, 1, rc < 0 ? &later : err) < 0)
             rc = -1;
-    }
+    if (b.ndone && dispatch_flush(n, &b, NULL, 0, NULL, rc < 0 ? &later : err) < 0)
+        rc = -1;
     free(b.clinics);
     free(b.done);
     free(ids);
