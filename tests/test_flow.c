@@ -508,6 +508,18 @@ static void test_rate_limit_holds_over_a_minute(void **state)
     tu_close(&env);
 }
 
+/* Three sends for p, enqueued low, urgent, high: ids[] in that order. */
+static void enqueue_low_urgent_high(nudge *n, int64_t c, int64_t p, int64_t ids[3])
+{
+    static const int prios[3] = {NUDGE_LOW, NUDGE_URGENT, NUDGE_HIGH};
+    nudge_err e = {0};
+    for (int i = 0; i < 3; i++) {
+        nudge_send s = {.patient_id = p, .template_name = "prescription_ready",
+                        .priority = prios[i]};
+        assert_int_equal(nudge_enqueue(n, c, &s, &ids[i], NULL, &e), 0);
+    }
+}
+
 /* The first hand-off rides in the claim's commit: the most urgent rows,
  * as many as asked, marked before the claim returns; the others are left
  * to the dispatcher's hand-off. */
@@ -519,13 +531,8 @@ static void test_claim_hands_off_its_first_rows(void **state)
     int64_t c = add_clinic(env.n, "Asia/Kolkata");
     int64_t p = add_patient(env.n, c, "en", "9876543210", "");
     nudge_err e = {0};
-    int prios[3] = {NUDGE_LOW, NUDGE_URGENT, NUDGE_HIGH};
     int64_t ids[3];
-    for (int i = 0; i < 3; i++) {
-        nudge_send s = {.patient_id = p, .template_name = "prescription_ready",
-                        .priority = prios[i]};
-        assert_int_equal(nudge_enqueue(env.n, c, &s, &ids[i], NULL, &e), 0);
-    }
+    enqueue_low_urgent_high(env.n, c, p, ids);
     queue_ref rows[4];
     nudge_notification msgs[4] = {0};
     char *data[4] = {0};
@@ -578,14 +585,8 @@ static void test_urgent_first_and_ignores_quiet_hours(void **state)
     tu_open(&env, TU_T(2026, 11, 24, 18, 0)); /* 23:30 local: quiet */
     int64_t c = add_clinic(env.n, "Asia/Kolkata");
     int64_t p = add_patient(env.n, c, "en", "9876543210", "");
-    nudge_err e = {0};
-    int prios[3] = {NUDGE_LOW, NUDGE_URGENT, NUDGE_HIGH};
     int64_t ids[3];
-    for (int i = 0; i < 3; i++) {
-        nudge_send s = {.patient_id = p, .template_name = "prescription_ready",
-                        .priority = prios[i]};
-        assert_int_equal(nudge_enqueue(env.n, c, &s, &ids[i], NULL, &e), 0);
-    }
+    enqueue_low_urgent_high(env.n, c, p, ids);
     struct order o = {0};
     nudge_on_sent(env.n, record_order, &o);
     nudge_tick_stats st = tick_at(&env, env.clock.t);
