@@ -69,6 +69,7 @@ KNOWN = {
     ('src/queue.c', 'UPDATE notification_queue SET attempts = attempts + CASE WHEN handed_at'): CROSS + ' (expired leases)',
     ('src/queue.c', "UPDATE notification_queue SET status = 'cancelled', last_error = 'expired"): CROSS + ' (expired messages)',
     ('src/queue.c', "UPDATE notification_queue SET status = 'sending', lease_until = ?, lease_owner = ?, handed_at = CASE"): CROSS + " (the PostgreSQL claim's batch spans clinics: rows it locked)",
+    ('src/queue.c', "SELECT CAST(ctid AS TEXT), id, clinic_id, channel, priority, due_at FROM notification_queue WHERE status"): CROSS + " (the PostgreSQL claim's read of the most urgent due rows, of every clinic)",
     ('src/queue.c', "SELECT DISTINCT lease_owner FROM notification_queue WHERE status = 'sending'"): CROSS + ' (dead workers on this host)',
     ('src/task.c', "SELECT clinic_id, id FROM tasks WHERE status = 'running'"): CROSS + ' (lost runs)',
     ('src/task.c', "SELECT clinic_id, id, next_run, fn FROM tasks WHERE status = 'scheduled'"): CROSS + ' (due tasks)',

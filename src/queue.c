@@ -954,19 +954,25 @@ static int queue_claim_sqlite_round(nudge *n, struct claimed *cl, int got, int m
 {
     int64_t now = clock_now(n);
     store_stmt *st;
-    int np = got, r;
+    int np = got, r = 0;
     *more = 0;
-    if (store_query(n->db, &st, err,
-                    "SELECT " QUEUE_CLAIM_COLS " FROM notification_queue WHERE status = "
-                    "'pending' AND due_at <= ? AND instr(?, ',' || clinic_id || ':' || channel "
-                    "|| ',') = 0 ORDER BY priority DESC, due_at, id LIMIT ?",
-                    bind_int(now), bind_text(skip), bind_int(max - got)) < 0)
-        return -1;
-    while (np < max && (r = store_next(st, err)) == 1)
-        queue_claimed_row(st, cl, np++);
-    store_done(st);
-    if (r < 0)
-        goto fail;
+    /* A read per priority, most urgent first (see queue_claim_pg_round):
+     * with the priority fixed, due_at is a range of nq_claim, so rows not
+     * yet due (a night's deferrals, tomorrow's reminders) are never read,
+     * where one ordered read walked them in every more urgent priority. */
+    for (int prio = NUDGE_URGENT; prio >= NUDGE_LOW && np < max; prio--) {
+        if (store_query(n->db, &st, err,
+                        "SELECT " QUEUE_CLAIM_COLS " FROM notification_queue WHERE status = "
+                        "'pending' AND priority = ? AND due_at <= ? AND instr(?, ',' || "
+                        "clinic_id || ':' || channel || ',') = 0 ORDER BY due_at, id LIMIT ?",
+                        bind_int(prio), bind_int(now), bind_text(skip), bind_int(max - np)) < 0)
+            goto fail;
+        while (np < max && (r = store_next(st, err)) == 1)
+            queue_claimed_row(st, cl, np++);
+        store_done(st);
+        if (r < 0)
+            goto fail;
+    }
     struct group {
         int64_t clinic_id, budget;
         char channel[16];
@@ -1090,8 +1096,9 @@ static int queue_csv_add(struct sbuf *b, int64_t v)
 }
 
 /* One round of the PostgreSQL claim, in its own transaction: the most
- * urgent due rows nobody else holds (reading only those: the claim index,
- * bounded by what is left of the batch), then each (clinic, channel)
+ * urgent due rows nobody else holds (reading only those: a read per
+ * priority, most urgent first, each an ordered range of nq_claim bounded
+ * by what is left of the batch), then each (clinic, channel)
  * among them takes its budget under that group's advisory lock. The lock
  * is taken where the budget is read, not on a counter row: the budget is
  * the rows in `sending` and the minute's rate_window, and a record moves a
@@ -1101,20 +1108,32 @@ static int queue_csv_add(struct sbuf *b, int64_t v)
  * Locks are taken in ascending key order and held to the commit, so two
  * claims never wait for each other in a cycle; rows are never waited for
  * (SKIP LOCKED). Groups out of budget go into skip (",clinic:channel,")
- * for the next round. Returns rows taken, or -1. */
+ * for the next round. Returns rows taken, or -1.
+ *
+ * Why a read per priority, and the rows leased by their ctid: both keep
+ * the plan from hanging on statistics, which a queue's are not (a burst
+ * of 20,000 due rows is minutes older than autovacuum's next ANALYZE).
+ * One read ordered by priority DESC, due_at, id was planned (bench/burn,
+ * auto_explain) as every due row fetched and sorted, 12-34 ms a claim,
+ * and its id list's UPDATE as a scan of the table. With the priority
+ * fixed, nq_claim (status, priority DESC, due_at, id: migration 031) is
+ * the read's exact order and due_at its range, so the scan stops at the
+ * batch's size and never reads a row not yet due; the rows are locked by
+ * this transaction, so their ctids hold to its UPDATE, a TID scan. */
 static int queue_claim_pg_round(nudge *n, struct claimed *cl, int want, char *skip, size_t skipsz,
                                 int *more, nudge_err *err)
 {
     struct pick {
         int64_t id, clinic, priority, due, key;
         char channel[16];
+        char tid[24];
         int take;
     } *pk = calloc((size_t)want, sizeof *pk);
     if (!pk)
         return err_set(err, NUDGE_ENOMEM, "", "out of memory");
     int64_t now = clock_now(n);
-    int np = 0, got = 0, r;
-    struct sbuf ids = {0}, hids = {0};
+    int np = 0, got = 0, r = 0;
+    struct sbuf ids = {0}, hids = {0}, tids = {0};
     int64_t *hk = calloc((size_t)cl->hand + 1, sizeof *hk);
     store_stmt *st;
     *more = 0;
@@ -1127,25 +1146,37 @@ static int queue_claim_pg_round(nudge *n, struct claimed *cl, int want, char *sk
         free(pk);
         return -1;
     }
-    if (store_query(n->db, &st, err,
-                    "SELECT id, clinic_id, channel, priority, due_at FROM notification_queue "
-                    "WHERE status = 'pending' AND due_at <= ? AND "
-                    "position(',' || clinic_id || ':' || channel || ',' IN ?) = 0 "
-                    "ORDER BY priority DESC, due_at, id LIMIT ? FOR UPDATE SKIP LOCKED",
-                    bind_int(now), bind_text(skip), bind_int(want)) < 0)
-        goto fail;
-    while (np < want && (r = store_next(st, err)) == 1) {
-        pk[np].id = store_int(st, 0);
-        pk[np].clinic = store_int(st, 1);
-        store_copy(st, 2, pk[np].channel, sizeof pk[np].channel);
-        pk[np].priority = store_int(st, 3);
-        pk[np].due = store_int(st, 4);
-        pk[np].key = store_key(pk[np].channel, pk[np].clinic);
-        np++;
+    for (int prio = NUDGE_URGENT; prio >= NUDGE_LOW && np < want; prio--) {
+        int q = skip[1] ? store_query(n->db, &st, err,
+                                      "SELECT CAST(ctid AS TEXT), id, clinic_id, channel, "
+                                      "priority, due_at FROM notification_queue WHERE status = "
+                                      "'pending' AND priority = ? AND due_at <= ? AND "
+                                      "position(',' || clinic_id || ':' || channel || ',' IN ?) "
+                                      "= 0 ORDER BY due_at, id LIMIT ? FOR UPDATE SKIP LOCKED",
+                                      bind_int(prio), bind_int(now), bind_text(skip),
+                                      bind_int(want - np))
+                        : store_query(n->db, &st, err,
+                                      "SELECT CAST(ctid AS TEXT), id, clinic_id, channel, "
+                                      "priority, due_at FROM notification_queue WHERE status = "
+                                      "'pending' AND priority = ? AND due_at <= ? ORDER BY "
+                                      "due_at, id LIMIT ? FOR UPDATE SKIP LOCKED",
+                                      bind_int(prio), bind_int(now), bind_int(want - np));
+        if (q < 0)
+            goto fail;
+        while (np < want && (r = store_next(st, err)) == 1) {
+            store_copy(st, 0, pk[np].tid, sizeof pk[np].tid);
+            pk[np].id = store_int(st, 1);
+            pk[np].clinic = store_int(st, 2);
+            store_copy(st, 3, pk[np].channel, sizeof pk[np].channel);
+            pk[np].priority = store_int(st, 4);
+            pk[np].due = store_int(st, 5);
+            pk[np].key = store_key(pk[np].channel, pk[np].clinic);
+            np++;
+        }
+        store_done(st);
+        if (r < 0)
+            goto fail;
     }
-    store_done(st);
-    if (r < 0)
-        goto fail;
     for (;;) { /* the groups, lowest lock key first */
         int g = -1;
         for (int i = 0; i < np; i++)
@@ -1171,11 +1202,12 @@ static int queue_claim_pg_round(nudge *n, struct claimed *cl, int want, char *sk
     int nh = 0;
     for (int i = 0; i < np; i++)
         if (pk[i].take > 0) {
-            if (queue_csv_add(&ids, pk[i].id) < 0 ||
-                (nh < cl->hand && queue_csv_add(&hids, pk[i].id) < 0)) {
-                err_set(err, NUDGE_ENOMEM, "", "out of memory");
-                goto fail;
-            }
+            /* tids: a tid[] literal, {"(0,1)","(0,2)"} */
+            if (sbuf_add(&tids, got ? ",\"" : "{\"", 2) < 0 ||
+                sbuf_add(&tids, pk[i].tid, strlen(pk[i].tid)) < 0 ||
+                sbuf_add(&tids, "\"", 1) < 0 || queue_csv_add(&ids, pk[i].id) < 0 ||
+                (nh < cl->hand && queue_csv_add(&hids, pk[i].id) < 0))
+                goto oom;
             if (nh < cl->hand)
                 hk[nh++] = pk[i].id;
             got++;
@@ -1183,13 +1215,16 @@ static int queue_claim_pg_round(nudge *n, struct claimed *cl, int want, char *sk
     int taken = 0;
     if (got) {
         if (sbuf_add(&ids, "", 1) < 0 || sbuf_add(&hids, "", 1) < 0 ||
-            store_query(n->db, &st, err,
+            sbuf_add(&tids, "}", 2) < 0)
+            goto oom;
+        if (store_query(n->db, &st, err,
                         "UPDATE notification_queue SET status = 'sending', lease_until = ?, "
                         "lease_owner = ?, handed_at = CASE WHEN id = ANY (CAST(string_to_array(?, "
-                        "',') AS BIGINT[])) THEN ? ELSE NULL END, updated_at = ? WHERE id = ANY "
-                        "(CAST(string_to_array(?, ',') AS BIGINT[]))" QUEUE_CLAIM_RETURNING,
+                        "',') AS BIGINT[])) THEN ? ELSE NULL END, updated_at = ? WHERE ctid = ANY "
+                        "(CAST(? AS TID[])) AND id = ANY (CAST(string_to_array(?, ',') AS "
+                        "BIGINT[]))" QUEUE_CLAIM_RETURNING,
                         bind_int(now + n->lease_seconds), bind_text(n->worker_id),
-                        bind_text(hids.data), bind_int(now), bind_int(now),
+                        bind_text(hids.data), bind_int(now), bind_int(now), bind_text(tids.data),
                         bind_text(ids.data)) < 0)
             goto fail;
         while (taken < got && (r = store_next(st, err)) == 1)
@@ -1204,6 +1239,7 @@ static int queue_claim_pg_round(nudge *n, struct claimed *cl, int want, char *sk
     got = taken;
     sbuf_free(&ids);
     sbuf_free(&hids);
+    sbuf_free(&tids);
     if (np < want)
         *more = 0; /* nothing else is due */
     free(pk);
@@ -1215,9 +1251,12 @@ static int queue_claim_pg_round(nudge *n, struct claimed *cl, int want, char *sk
         cl->hand_ids[cl->nhand++] = hk[i];
     free(hk);
     return got;
+oom:
+    err_set(err, NUDGE_ENOMEM, "", "out of memory");
 fail:
     sbuf_free(&ids);
     sbuf_free(&hids);
+    sbuf_free(&tids);
     free(pk);
     free(hk);
     store_rollback(n->db);

@@ -567,6 +567,99 @@ static void test_claim_hands_off_its_first_rows(void **state)
     tu_close(&env);
 }
 
+/* The plan of one read statement, its lines joined (EXPLAIN on
+ * PostgreSQL, EXPLAIN QUERY PLAN's detail column on SQLite). */
+static void plan_of(nudge *n, const char *sql, const store_val *v, int nv, char *plan,
+                    size_t size)
+{
+    int pg = !strcmp(n->db->ops->engine, "postgresql");
+    char q[1024];
+    snprintf(q, sizeof q, "%s%s", pg ? "EXPLAIN (COSTS OFF) " : "EXPLAIN QUERY PLAN ", sql);
+    store_stmt *st;
+    nudge_err e = {0};
+    if (store_query_v(n->db, &st, &e, q, v, nv) < 0)
+        fail_msg("explain: %s", e.msg);
+    size_t len = 0;
+    int rc;
+    plan[0] = 0;
+    while ((rc = store_next(st, &e)) == 1 && len < size)
+        len += (size_t)snprintf(plan + len, size - len, "%s\n", store_text(st, pg ? 0 : 3));
+    store_done(st);
+    if (rc < 0)
+        fail_msg("explain: %s", e.msg);
+}
+
+/* The claim reads the due rows it takes and no others, in (priority,
+ * due_at, id) order, however many rows wait behind them: a burst all due
+ * at one instant comes out by id, rows not yet due in a more urgent
+ * priority are never read, and on PostgreSQL the plan holds on a table
+ * no ANALYZE has seen (a queue's statistics are always behind). The read
+ * below is queue.c's (queue_claim_pg_round, queue_claim_sqlite_round). */
+static void test_claim_reads_only_the_due_rows_it_takes(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, BOOKED);
+    int64_t c = add_clinic(env.n, "Asia/Kolkata");
+    int64_t p = add_patient(env.n, c, "en", "9876543210", "");
+    int pg = !strcmp(env.n->db->ops->engine, "postgresql");
+    enum { LATER = 300, BURST = 1000 };
+    nudge_send *s = calloc(BURST, sizeof *s);
+    nudge_batch_result *out = calloc(BURST, sizeof *out);
+    assert_non_null(s);
+    assert_non_null(out);
+    nudge_err e = {0};
+    for (int i = 0; i < LATER; i++) /* tomorrow's, urgent */
+        s[i] = (nudge_send){.patient_id = p, .template_name = "prescription_ready",
+                            .priority = NUDGE_URGENT, .due_at = BOOKED + 86400};
+    assert_int_equal(nudge_enqueue_batch(env.n, c, s, LATER, out, &e), 0);
+    for (int i = 0; i < BURST; i++) /* all due now, at one instant */
+        s[i] = (nudge_send){.patient_id = p, .template_name = "prescription_ready",
+                            .priority = NUDGE_NORMAL, .due_at = BOOKED};
+    assert_int_equal(nudge_enqueue_batch(env.n, c, s, BURST, out, &e), 0);
+    queue_ref rows[5];
+    nudge_notification msgs[5] = {0};
+    char *data[5] = {0};
+    signed char handed[5];
+    assert_int_equal(queue_claim_rows(env.n, rows, msgs, data, 5, 0, handed, &e), 5);
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(msgs[i].id, out[i].id); /* the burst's first five, by id */
+        nudge_notification_free(&msgs[i]);
+        free(data[i]);
+    }
+    char plan[4096];
+    store_val v[3] = {bind_int(NUDGE_NORMAL), bind_int(BOOKED), bind_int(5)};
+    if (pg) {
+        plan_of(env.n,
+                "SELECT CAST(ctid AS TEXT), id, clinic_id, channel, priority, due_at FROM "
+                "notification_queue WHERE status = 'pending' AND priority = ? AND due_at <= ? "
+                "ORDER BY due_at, id LIMIT ? FOR UPDATE SKIP LOCKED",
+                v, 3, plan, sizeof plan);
+        if (!strstr(plan, "Index Scan using nq_claim on") || strstr(plan, "Sort"))
+            fail_msg("the claim's read is not nq_claim's ordered range:\n%s", plan);
+        store_val u[1] = {bind_text("{\"(0,1)\",\"(0,2)\"}")};
+        plan_of(env.n,
+                "SELECT id FROM notification_queue WHERE ctid = ANY (CAST(? AS TID[]))", u, 1,
+                plan, sizeof plan);
+        if (!strstr(plan, "Tid Scan"))
+            fail_msg("the claim's update does not find its rows by ctid:\n%s", plan);
+    } else {
+        store_val w[4] = {bind_int(NUDGE_NORMAL), bind_int(BOOKED), bind_text(","),
+                          bind_int(5)};
+        plan_of(env.n,
+                "SELECT id FROM notification_queue WHERE status = 'pending' AND priority = ? "
+                "AND due_at <= ? AND instr(?, ',' || clinic_id || ':' || channel || ',') = 0 "
+                "ORDER BY due_at, id LIMIT ?",
+                w, 4, plan, sizeof plan);
+        if (!strstr(plan, "nq_claim (status=? AND priority=? AND due_at<?)") ||
+            strstr(plan, "TEMP B-TREE"))
+            fail_msg("the claim's read is not nq_claim's ordered range:\n%s", plan);
+    }
+    free(s);
+    free(out);
+    tu_close(&env);
+}
+
 struct order {
     int n;
     int64_t ids[8];
@@ -985,6 +1078,7 @@ int main(void)
         cmocka_unit_test(test_transient_failure_backs_off_then_fails),
         cmocka_unit_test(test_rate_limit_holds_over_a_minute),
         cmocka_unit_test(test_claim_hands_off_its_first_rows),
+        cmocka_unit_test(test_claim_reads_only_the_due_rows_it_takes),
         cmocka_unit_test(test_urgent_first_and_ignores_quiet_hours),
         cmocka_unit_test(test_dedupe_key_enqueues_once),
         cmocka_unit_test(test_enqueue_rejects_missing_variable),

@@ -1,0 +1,7 @@
+-- 031: nothing to change on SQLite; the version is kept in step with
+-- PostgreSQL's (a store moves between engines only at the same version).
+-- PostgreSQL's 031 adds id to nq_claim, so that one priority's due rows
+-- are read in the claim's order (due_at, id); SQLite's index entries
+-- already end with the rowid, which is id. It also drops PostgreSQL's
+-- nq_clinic, a copy of its (clinic_id, id) primary key; SQLite's key is
+-- id alone, so nq_clinic serves here. (docs/INDEXES.md, migration 031.)
