@@ -223,9 +223,21 @@ int reply_last_inbound(nudge *n, const char *channel, const char *number, int64_
                        nudge_err *err);
 
 /* tmpl_store.c: what the providers' mappings add to a message's transport
- * data on a medium (WhatsApp's approved template, MSG91's DLT flow). */
+ * data on a medium (WhatsApp's approved template, MSG91's DLT flow).
+ * maps: each provider's mapping of t, read at its first use and kept for
+ * the next message of t (a batch's; tmpl_map_free), or NULL. */
+typedef struct tmpl_map {
+    int state;      /* TMPL_MAP_* */
+    char *id;       /* WhatsApp's approved name; MSG91's template id */
+    char *language; /* WhatsApp's language code */
+    char *params;   /* the mapping's parameter list */
+} tmpl_map;
+enum { TMPL_MAP_UNREAD, TMPL_MAP_NONE, TMPL_MAP_FOUND };
+#define TMPL_MAPS 2 /* WhatsApp's, MSG91's */
 int tmpl_transport_data(nudge *n, int64_t clinic_id, const nudge_template *t, const char *medium,
-                        const nudge_vars *v, json_t *data, nudge_err *err);
+                        const nudge_vars *v, json_t *data, tmpl_map maps[TMPL_MAPS],
+                        nudge_err *err);
+void tmpl_map_free(tmpl_map *m);
 
 /* tmpl_store.c: variables every message about a patient may use. */
 /* tmpl_store.c: the action (confirm, cancel, reschedule) the clinic

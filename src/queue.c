@@ -300,8 +300,8 @@ static int queue_msg_data(queue_msg *q, nudge_err *err)
  * language. */
 static int queue_build_with(nudge *n, const nudge_clinic *c, const nudge_patient *p,
                             const nudge_appointment *a, const nudge_template *tpl,
-                            const char *template_name, const char *want, const nudge_vars *vars,
-                            queue_msg *q, nudge_err *err)
+                            tmpl_map *maps, const char *template_name, const char *want,
+                            const nudge_vars *vars, queue_msg *q, nudge_err *err)
 {
     nudge_vars v = {0};
     const char *channel, *recipient;
@@ -321,7 +321,7 @@ static int queue_build_with(nudge *n, const nudge_clinic *c, const nudge_patient
     if (!tpl)
         tpl = &q->t;
     if (nudge_template_render(tpl, channel, &v, &q->r, err) < 0 ||
-        tmpl_transport_data(n, c->id, tpl, channel, &v, q->data, err) < 0)
+        tmpl_transport_data(n, c->id, tpl, channel, &v, q->data, maps, err) < 0)
         goto out;
     q->it = (queue_item){
         .clinic_id = c->id,
@@ -350,7 +350,7 @@ int queue_build(nudge *n, const nudge_clinic *c, const nudge_patient *p,
                 const nudge_appointment *a, const char *template_name, const char *want,
                 const nudge_vars *vars, queue_msg *q, nudge_err *err)
 {
-    return queue_build_with(n, c, p, a, NULL, template_name, want, vars, q, err);
+    return queue_build_with(n, c, p, a, NULL, NULL, template_name, want, vars, q, err);
 }
 
 int queue_build_invite(queue_msg *q, const nudge_clinic *c, const nudge_appointment *a,
@@ -529,6 +529,7 @@ struct batch_tpl {
     int rc;
     nudge_err err;
     nudge_template t;
+    tmpl_map maps[TMPL_MAPS]; /* its providers' mappings, read once */
 };
 
 /* Reads each distinct patient of the batch once, into pats[] in the order
@@ -579,6 +580,15 @@ static const nudge_template *batch_template(nudge *n, int64_t clinic_id, struct 
     return &b->t;
 }
 
+/* The mappings kept with t, a template of tpls. */
+static tmpl_map *tpl_maps(struct batch_tpl *tpls, size_t ntpls, const nudge_template *t)
+{
+    for (size_t i = 0; i < ntpls; i++)
+        if (&tpls[i].t == t)
+            return tpls[i].maps;
+    return NULL;
+}
+
 /* Builds item i, or says what is wrong with it in out[i].err. -1 only for
  * what fails the batch as a whole (the store, memory). */
 static int batch_build(nudge *n, const nudge_clinic *c, const nudge_send *s,
@@ -594,7 +604,8 @@ static int batch_build(nudge *n, const nudge_clinic *c, const nudge_send *s,
                0;
     const nudge_template *t = batch_template(n, c->id, tpls, ntpls, s->template_name,
                                              p->language, ie);
-    if (!t || queue_build_with(n, c, p, NULL, t, NULL, s->channel, s->vars, q, ie) < 0)
+    if (!t || queue_build_with(n, c, p, NULL, t, tpl_maps(tpls, *ntpls, t), NULL, s->channel,
+                               s->vars, q, ie) < 0)
         return ie->code == NUDGE_EINVAL || ie->code == NUDGE_ENOTFOUND
                    ? (ie->code = NUDGE_EINVAL, 0)
                    : (*err = *ie, -1);
@@ -651,8 +662,11 @@ out:
             out[i].id = 0, out[i].created = 0;
     for (size_t i = 0; qs && i < count; i++)
         queue_msg_free(&qs[i]);
-    for (size_t i = 0; i < ntpls; i++)
+    for (size_t i = 0; i < ntpls; i++) {
         nudge_template_free(&tpls[i].t);
+        for (int k = 0; k < TMPL_MAPS; k++)
+            tmpl_map_free(&tpls[i].maps[k]);
+    }
     free(tpls);
     free(qs);
     free(ids);

@@ -443,39 +443,30 @@ static int tmpl_wa_document(const nudge_vars *v, json_t **out, nudge_err *err)
     return 0;
 }
 
-static int tmpl_wa_template(nudge *n, int64_t clinic_id, const char *template_name,
-                            const char *language, const nudge_vars *v, char **json, nudge_err *err)
+/* WhatsApp's approved template for the message, its parameters taken
+ * from the message's variables in the mapping's order; with a document
+ * to send, the document too (alone when the clinic mapped no template:
+ * it can still go inside the 24-hour window). */
+static int tmpl_wa_fill(const tmpl_map *m, const char *template_name, const nudge_vars *v,
+                        char **json, nudge_err *err)
 {
     *json = NULL;
     json_t *doc;
     if (tmpl_wa_document(v, &doc, err) < 0)
         return -1;
-    store_stmt *st;
-    if (store_query(n->db, &st, err,
-                    "SELECT wa_name, wa_language, params FROM whatsapp_templates WHERE "
-                    "clinic_id = ? AND template = ? AND language = ?",
-                    bind_int(clinic_id), bind_text(template_name), bind_text(language)) < 0) {
-        json_decref(doc);
-        return -1;
-    }
-    int r = store_next(st, err);
-    if (r != 1) {
-        store_done(st);
-        if (r == 0 && doc) { /* no template: the document alone, for inside the window */
+    if (m->state != TMPL_MAP_FOUND) {
+        if (doc) {
             json_t *o = json_pack("{s:o}", "document", doc);
             *json = json_dumps(o, JSON_COMPACT);
             json_decref(o);
-            return 0;
         }
-        json_decref(doc);
-        return r;
+        return 0;
     }
     json_t *params = json_array();
     char list[512];
-    store_copy(st, 2, list, sizeof list);
-    json_t *o = json_pack("{s:s, s:s, s:o}", "name", store_text(st, 0), "language",
-                          store_text(st, 1), "params", params);
-    store_done(st);
+    str_copy(list, sizeof list, m->params);
+    json_t *o = json_pack("{s:s, s:s, s:o}", "name", m->id, "language", m->language, "params",
+                          params);
     for (char *save, *k = strtok_r(list, ",", &save); k; k = strtok_r(NULL, ",", &save)) {
         const char *val = nudge_vars_get(v, k);
         if (!val) {
@@ -531,26 +522,18 @@ int nudge_msg91_template_put(nudge *n, int64_t clinic_id, const char *template_n
     return store_commit(n->db, err);
 }
 
-static int tmpl_msg91_flow(nudge *n, int64_t clinic_id, const char *template_name,
-                           const char *language, const nudge_vars *v, char **json, nudge_err *err)
+/* MSG91's DLT flow for the message: its template id and each of its
+ * VAR:variable pairs filled from the message's variables. */
+static int tmpl_msg91_fill(const tmpl_map *m, const char *template_name, const nudge_vars *v,
+                           char **json, nudge_err *err)
 {
     *json = NULL;
-    store_stmt *st;
-    if (store_query(n->db, &st, err,
-                    "SELECT template_id, params FROM msg91_templates WHERE clinic_id = ? AND "
-                    "template = ? AND language = ?",
-                    bind_int(clinic_id), bind_text(template_name), bind_text(language)) < 0)
-        return -1;
-    int r = store_next(st, err);
-    if (r != 1) {
-        store_done(st);
-        return r;
-    }
+    if (m->state != TMPL_MAP_FOUND)
+        return 0;
     char list[512];
-    store_copy(st, 1, list, sizeof list);
+    str_copy(list, sizeof list, m->params);
     json_t *vars = json_object();
-    json_t *o = json_pack("{s:s, s:o}", "template_id", store_text(st, 0), "vars", vars);
-    store_done(st);
+    json_t *o = json_pack("{s:s, s:o}", "template_id", m->id, "vars", vars);
     for (char *save, *pair = strtok_r(list, ",", &save); pair; pair = strtok_r(NULL, ",", &save)) {
         char *colon = strchr(pair, ':');
         const char *val = colon ? nudge_vars_get(v, colon + 1) : NULL;
@@ -568,30 +551,82 @@ static int tmpl_msg91_flow(nudge *n, int64_t clinic_id, const char *template_nam
     return 0;
 }
 
+/* The providers' mappings, one table each: the medium they serve, the
+ * member of the transport data they fill, and their row (a mapping's
+ * name or id, its language, its parameter list). */
+static const struct {
+    const char *medium, *member, *sql;
+    int (*fill)(const tmpl_map *, const char *, const nudge_vars *, char **, nudge_err *);
+} tmpl_mappings[TMPL_MAPS] = {
+    {"whatsapp", "whatsapp",
+     "SELECT wa_name, wa_language, params FROM whatsapp_templates WHERE clinic_id = ? AND "
+     "template = ? AND language = ?",
+     tmpl_wa_fill},
+    {"sms", "msg91",
+     "SELECT template_id, '', params FROM msg91_templates WHERE clinic_id = ? AND template = ? "
+     "AND language = ?",
+     tmpl_msg91_fill},
+};
+
+static int tmpl_map_read(nudge *n, int64_t clinic_id, const nudge_template *t, const char *sql,
+                         tmpl_map *m, nudge_err *err)
+{
+    store_stmt *st;
+    /* sql is a row of tmpl_mappings, each with these three placeholders. */
+    store_val v[3] = {bind_int(clinic_id), bind_text(t->name), bind_text(t->language)};
+    if (store_query_v(n->db, &st, err, sql, v, 3) < 0)
+        return -1;
+    int r = store_next(st, err);
+    if (r == 1 && (!(m->id = strdup(store_text(st, 0))) ||
+                   !(m->language = strdup(store_text(st, 1))) ||
+                   !(m->params = strdup(store_text(st, 2))))) {
+        tmpl_map_free(m);
+        r = err_set(err, NUDGE_ENOMEM, "", "out of memory");
+    }
+    store_done(st);
+    if (r < 0)
+        return -1;
+    m->state = r == 1 ? TMPL_MAP_FOUND : TMPL_MAP_NONE;
+    return 0;
+}
+
+void tmpl_map_free(tmpl_map *m)
+{
+    free(m->id);
+    free(m->language);
+    free(m->params);
+    *m = (tmpl_map){0};
+}
+
 /* The providers' mappings for a message on a medium, as members of its
  * transport data: WhatsApp's approved template, MSG91's DLT flow (either
- * absent when the clinic mapped none). */
+ * absent when the clinic mapped none). Each mapping's row is read into
+ * maps[] the first time it is needed and reused after (a batch passes
+ * the same maps for every item of one template); maps NULL: read here
+ * and let go. */
 int tmpl_transport_data(nudge *n, int64_t clinic_id, const nudge_template *t, const char *medium,
-                        const nudge_vars *v, json_t *data, nudge_err *err)
+                        const nudge_vars *v, json_t *data, tmpl_map maps[TMPL_MAPS],
+                        nudge_err *err)
 {
-    static const struct {
-        const char *medium, *member;
-        int (*fill)(nudge *, int64_t, const char *, const char *, const nudge_vars *, char **,
-                    nudge_err *);
-    } maps[] = {
-        {"whatsapp", "whatsapp", tmpl_wa_template},
-        {"sms", "msg91", tmpl_msg91_flow},
-    };
-    for (size_t i = 0; i < sizeof maps / sizeof *maps; i++) {
+    tmpl_map own[TMPL_MAPS] = {0};
+    tmpl_map *m = maps ? maps : own;
+    int rc = 0;
+    for (size_t i = 0; i < TMPL_MAPS && rc == 0; i++) {
         char *text = NULL;
-        if (strcmp(medium, maps[i].medium))
+        if (strcmp(medium, tmpl_mappings[i].medium))
             continue;
-        if (maps[i].fill(n, clinic_id, t->name, t->language, v, &text, err) < 0)
-            return -1;
+        if ((m[i].state == TMPL_MAP_UNREAD &&
+             tmpl_map_read(n, clinic_id, t, tmpl_mappings[i].sql, &m[i], err) < 0) ||
+            tmpl_mappings[i].fill(&m[i], t->name, v, &text, err) < 0) {
+            rc = -1;
+            break;
+        }
         json_t *value = text ? json_loads(text, 0, NULL) : NULL;
         free(text);
-        if (value && json_object_set_new(data, maps[i].member, value) < 0)
-            return err_set(err, NUDGE_ENOMEM, "", "out of memory");
+        if (value && json_object_set_new(data, tmpl_mappings[i].member, value) < 0)
+            rc = err_set(err, NUDGE_ENOMEM, "", "out of memory");
     }
-    return 0;
+    for (size_t i = 0; !maps && i < TMPL_MAPS; i++)
+        tmpl_map_free(&own[i]);
+    return rc;
 }

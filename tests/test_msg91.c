@@ -236,6 +236,50 @@ static void test_reports(void **state)
     assert_string_equal(get(f, c).status, "sent");
 }
 
+/* A batch reads a template's MSG91 mapping once (tmpl_transport_data's
+ * maps, kept with the batch's templates) and fills it for each item with
+ * that item's own variables; a template the clinic did not map stays
+ * unmapped beside it. */
+static void test_batch_fills_each_item_from_one_mapping(void **state)
+{
+    NEED_FAKE;
+    fx *f = *state;
+    nudge_err e = {0};
+    nudge_patient p;
+    nudge_patient_init(&p);
+    p.clinic_id = f->clinic;
+    strcpy(p.name, "Sita Devi");
+    strcpy(p.phone, "9812345678");
+    assert_int_equal(nudge_patient_add(f->env.n, &p, &e), 0);
+    nudge_vars v = {0};
+    nudge_vars_set(&v, "test_name", "HbA1c");
+    nudge_send s[3] = {
+        {.patient_id = f->patient, .template_name = "prescription_ready"},
+        {.patient_id = p.id, .template_name = "prescription_ready"},
+        {.patient_id = p.id, .template_name = "test_results_ready", .vars = &v},
+    };
+    nudge_batch_result out[3];
+    assert_int_equal(nudge_enqueue_batch(f->env.n, f->clinic, s, 3, out, &e), 0);
+    nudge_vars_free(&v);
+    nudge_tick_stats st;
+    assert_int_equal(nudge_tick(f->env.n, &st, &e), 0);
+    json_t *reqs = fake_requests(&f->mf);
+    assert_int_equal(json_array_size(reqs), 2);
+    const char *names[2];
+    for (size_t i = 0; i < 2; i++) {
+        json_t *r0 = json_array_get(fake_at(json_array_get(reqs, i), "json.recipients"), 0);
+        names[i] = json_string_value(json_object_get(r0, "VAR1"));
+        assert_string_equal(fake_str(json_array_get(reqs, i), "json.template_id"),
+                            "64a1b2c3d4e5f6a7b8c9d0e1");
+    }
+    assert_true((!strcmp(names[0], "Ram Lal") && !strcmp(names[1], "Sita Devi")) ||
+                (!strcmp(names[0], "Sita Devi") && !strcmp(names[1], "Ram Lal")));
+    json_decref(reqs);
+    assert_string_equal(get(f, out[0].id).status, "sent");
+    assert_string_equal(get(f, out[1].id).status, "sent");
+    assert_non_null(strstr(get(f, out[2].id).last_error, "no DLT template"));
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -244,6 +288,7 @@ int main(void)
 #define T(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_flow_request_as_documented),
+        T(test_batch_fills_each_item_from_one_mapping),
         T(test_refused_before_any_request),
         T(test_error_bodies),
         T(test_hindi_error_cut),
