@@ -643,6 +643,25 @@ static void test_claim_reads_only_the_due_rows_it_takes(void **state)
                 plan, sizeof plan);
         if (!strstr(plan, "Tid Scan"))
             fail_msg("the claim's update does not find its rows by ctid:\n%s", plan);
+        /* The record's UPDATE (queue_record_rows_pg, two rows): each row by
+         * its key, not by a walk of every row in `sending`. */
+        store_val r[17] = {bind_int(c), bind_int(out[0].id), bind_text("sent"), bind_int(1),
+                           bind_int(BOOKED), bind_text("SM1"), bind_text(""), bind_int(BOOKED),
+                           bind_int(c), bind_int(out[1].id), bind_text("sent"), bind_int(1),
+                           bind_int(BOOKED), bind_text("SM2"), bind_text(""), bind_int(BOOKED),
+                           bind_text("worker")};
+        plan_of(env.n,
+                "UPDATE notification_queue q SET status = v.status FROM (VALUES (CAST(? AS "
+                "BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS "
+                "BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT)), (CAST(? AS "
+                "BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS "
+                "BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT))) AS v (clinic_id, "
+                "id, status, attempts, due_at, provider_id, last_error, now) WHERE q.clinic_id = "
+                "v.clinic_id AND q.id = v.id AND COALESCE(q.status, '') = 'sending' AND "
+                "q.lease_owner = ? RETURNING q.id",
+                r, 17, plan, sizeof plan);
+        if (!strstr(plan, "notification_queue_pkey"))
+            fail_msg("the record's update does not find its rows by their key:\n%s", plan);
     } else {
         store_val w[4] = {bind_int(NUDGE_NORMAL), bind_int(BOOKED), bind_text(","),
                           bind_int(5)};
