@@ -973,7 +973,9 @@ static int queue_claim_sqlite_round(nudge *n, struct claimed *cl, int got, int m
     /* A read per priority, most urgent first (see queue_claim_pg_round):
      * with the priority fixed, due_at is a range of nq_claim, so rows not
      * yet due (a night's deferrals, tomorrow's reminders) are never read,
-     * where one ordered read walked them in every more urgent priority. */
+     * where one ordered read walked them in every more urgent priority.
+     * NUDGE_LOW..NUDGE_URGENT is every priority a row can hold: the
+     * table's CHECK (priority BETWEEN 0 AND 3) on both engines. */
     for (int prio = NUDGE_URGENT; prio >= NUDGE_LOW && np < max; prio--) {
         if (store_query(n->db, &st, err,
                         "SELECT " QUEUE_CLAIM_COLS " FROM notification_queue WHERE status = "
