@@ -863,19 +863,25 @@ static int queue_reap_sqlite(nudge *n, int64_t now, const char *owner, int *reap
 
 /* Side by side with records: one statement, so the rows given back are
  * exactly those whose lost attempt is written, and a row whose late
- * holder is recording it right now (locked) is left to that record. */
+ * holder is recording it right now (locked) is left to that record.
+ * The UPDATE finds x's rows by their ctid (locked by this statement, so
+ * it holds): joined by id it was planned as a hash join over a scan of
+ * the whole table, every second on every worker, however few leases had
+ * run out. A row changed between the snapshot and its lock is not found
+ * at its old ctid and waits for the next reap. */
 static int queue_reap_pg(nudge *n, int64_t now, const char *owner, int *reaped, nudge_err *err)
 {
     if (store_exec(
             n->db, err,
-            "WITH x AS (SELECT id, lease_owner, handed_at FROM notification_queue WHERE status = "
-            "'sending' AND (lease_until <= ? OR lease_owner = ?) FOR UPDATE SKIP LOCKED), "
+            "WITH x AS (SELECT ctid AS t, id, lease_owner, handed_at FROM notification_queue "
+            "WHERE status = 'sending' AND (lease_until <= ? OR lease_owner = ?) FOR UPDATE SKIP "
+            "LOCKED), "
             "u AS (UPDATE notification_queue q SET attempts = q.attempts + CASE WHEN "
             "x.handed_at IS NULL THEN 0 ELSE 1 END, status = CASE WHEN x.handed_at IS NOT NULL "
             "AND q.attempts + 1 > q.max_retries THEN 'failed' ELSE 'pending' END, "
             "last_error = CASE WHEN x.handed_at IS NULL THEN q.last_error ELSE 'lease expired' "
             "END, lease_until = NULL, lease_owner = NULL, handed_at = NULL, "
-            "updated_at = ? FROM x WHERE q.id = x.id "
+            "updated_at = ? FROM x WHERE q.ctid = x.t "
             "RETURNING q.id, q.clinic_id, q.channel, x.lease_owner, x.handed_at) "
             "INSERT INTO delivery_attempts (clinic_id, notification_id, channel, transport, "
             "started_at, outcome, detail) SELECT clinic_id, id, channel, '-', ?, "

@@ -679,6 +679,35 @@ static void test_claim_reads_only_the_due_rows_it_takes(void **state)
     tu_close(&env);
 }
 
+/* PostgreSQL's lease reaper runs every second on every worker: its
+ * UPDATE finds the expired rows by the ctids its own read locked, not by
+ * a join that scans the table (queue_reap_pg; the read is queue.c's). */
+static void test_reap_finds_its_rows_by_ctid(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, BOOKED);
+    if (strcmp(env.n->db->ops->engine, "postgresql")) {
+        tu_close(&env);
+        skip(); /* SQLite's reaper is two statements on one writer */
+    }
+    int64_t c = add_clinic(env.n, "Asia/Kolkata");
+    int64_t p = add_patient(env.n, c, "en", "9876543210", "");
+    int64_t ids[3];
+    enqueue_low_urgent_high(env.n, c, p, ids);
+    char plan[4096];
+    store_val v[3] = {bind_int(BOOKED), bind_text("worker"), bind_int(BOOKED)};
+    plan_of(env.n,
+            "WITH x AS (SELECT ctid AS t, id, lease_owner, handed_at FROM notification_queue "
+            "WHERE status = 'sending' AND (lease_until <= ? OR lease_owner = ?) FOR UPDATE SKIP "
+            "LOCKED), u AS (UPDATE notification_queue q SET lease_owner = NULL, updated_at = ? "
+            "FROM x WHERE q.ctid = x.t RETURNING q.id) SELECT id FROM u",
+            v, 3, plan, sizeof plan);
+    if (!strstr(plan, "Tid Scan on notification_queue q") || strstr(plan, "Seq Scan"))
+        fail_msg("the reaper's update is not a Tid Scan of the rows it locked:\n%s", plan);
+    tu_close(&env);
+}
+
 struct order {
     int n;
     int64_t ids[8];
@@ -1098,6 +1127,7 @@ int main(void)
         cmocka_unit_test(test_rate_limit_holds_over_a_minute),
         cmocka_unit_test(test_claim_hands_off_its_first_rows),
         cmocka_unit_test(test_claim_reads_only_the_due_rows_it_takes),
+        cmocka_unit_test(test_reap_finds_its_rows_by_ctid),
         cmocka_unit_test(test_urgent_first_and_ignores_quiet_hours),
         cmocka_unit_test(test_dedupe_key_enqueues_once),
         cmocka_unit_test(test_enqueue_rejects_missing_variable),
