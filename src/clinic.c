@@ -190,19 +190,46 @@ static void clinic_row(store_stmt *st, nudge_clinic *c)
     record_read(st, nudge_clinic_fields, c);
 }
 
-int nudge_clinic_get(nudge *n, int64_t id, nudge_clinic *out, nudge_err *err)
+static int clinic_one(int queried, store_stmt **stp, int64_t id, nudge_clinic *out,
+                      int64_t *tmpl_version, nudge_err *err)
 {
-    store_stmt *st;
-    if (store_query(n->db, &st, err, "SELECT " CLINIC_COLS " FROM clinics WHERE id = ?",
-                    bind_int(id)) < 0)
+    if (queried < 0)
         return -1;
+    store_stmt *st = *stp; /* set by the query, evaluated first */
     int r = store_next(st, err);
     if (r == 1)
         clinic_row(st, out);
+    if (r == 1 && tmpl_version) /* the column after the record's */
+        *tmpl_version = store_int(st, record_width(nudge_clinic_fields));
     store_done(st);
     if (r == 0)
         return err_set(err, NUDGE_ENOTFOUND, "clinic", "no clinic %lld", (long long)id);
     return r < 0 ? -1 : 0;
+}
+
+int nudge_clinic_get(nudge *n, int64_t id, nudge_clinic *out, nudge_err *err)
+{
+    store_stmt *st;
+    return clinic_one(store_query(n->db, &st, err,
+                                  "SELECT " CLINIC_COLS " FROM clinics WHERE id = ?", bind_int(id)),
+                      &st, id, out, NULL, err);
+}
+
+int clinic_get_to_send(nudge *n, int64_t id, nudge_clinic *out, int64_t *tmpl_version,
+                       nudge_err *err)
+{
+    store_stmt *st;
+    return clinic_one(store_query(n->db, &st, err,
+                                  "SELECT " CLINIC_COLS ", tmpl_version FROM clinics WHERE id = ?",
+                                  bind_int(id)),
+                      &st, id, out, tmpl_version, err);
+}
+
+int clinic_tmpl_touch(nudge *n, int64_t clinic_id, nudge_err *err)
+{
+    return store_exec(n->db, err,
+                      "UPDATE clinics SET tmpl_version = tmpl_version + 1 WHERE id = ?",
+                      bind_int(clinic_id));
 }
 
 int nudge_clinic_list(nudge *n, int64_t after_id, int limit, nudge_clinic_fn fn, void *ctx,

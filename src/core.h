@@ -43,6 +43,7 @@ struct nudge {
     struct wf_custom *wf_custom; /* workflow.c: custom steps registered here */
     char *public_url, *unsubscribe_secret; /* consent.c: one-click unsubscribe links */
     struct committer *commit; /* commit.c: this database's group committer (SQLite) */
+    struct tmpl_cache *tmpl_cache; /* tmpl_store.c: the single enqueue's templates */
 };
 
 
@@ -102,6 +103,14 @@ int audit_add_lines(nudge *n, const audit_line *lines, size_t count, nudge_err *
 
 /* clinic.c */
 int clinic_parse_offsets(const char *s, int *offs, int *n, nudge_err *err);
+/* The clinic as an enqueue reads it, and the version of its templates and
+ * provider mappings (what tmpl_cache_get holds a cached template to). */
+int clinic_get_to_send(nudge *n, int64_t id, nudge_clinic *out, int64_t *tmpl_version,
+                       nudge_err *err);
+/* Moves that version: every write of a template or a mapping of the
+ * clinic calls it inside its transaction, so every handle, in this
+ * process or another, reads them again. */
+int clinic_tmpl_touch(nudge *n, int64_t clinic_id, nudge_err *err);
 
 /* reminder.c: plans for an appointment; all inside the caller's transaction.
  * plan (may be NULL) gets what was planned and what was skipped. */
@@ -238,6 +247,20 @@ int tmpl_transport_data(nudge *n, int64_t clinic_id, const nudge_template *t, co
                         const nudge_vars *v, json_t *data, tmpl_map maps[TMPL_MAPS],
                         nudge_err *err);
 void tmpl_map_free(tmpl_map *m);
+/* tmpl_store.c: the templates a handle's single enqueues resolved, each
+ * with its mappings, kept while the clinic's tmpl_version stands. */
+typedef struct tmpl_cached {
+    nudge_template t;
+    tmpl_map maps[TMPL_MAPS];
+} tmpl_cached;
+typedef struct tmpl_cache tmpl_cache;
+int tmpl_cache_new(tmpl_cache **out);
+void tmpl_cache_free(tmpl_cache *tc);
+/* The template `name` for a patient speaking `language` at clinic c, whose
+ * tmpl_version the caller read as `version` (clinic_get_to_send): from tc,
+ * or read into it. *out is tc's, valid until tc's next call. */
+int tmpl_cache_get(nudge *n, tmpl_cache *tc, const nudge_clinic *c, int64_t version,
+                   const char *name, const char *language, tmpl_cached **out, nudge_err *err);
 
 /* tmpl_store.c: variables every message about a patient may use. */
 /* tmpl_store.c: the action (confirm, cancel, reschedule) the clinic

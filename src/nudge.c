@@ -113,6 +113,10 @@ int nudge_open(const nudge_config *given, nudge **out, nudge_err *err)
         free(n);
         return err_set(err, NUDGE_ENOMEM, "", "cannot start libcurl");
     }
+    if (tmpl_cache_new(&n->tmpl_cache) < 0) {
+        err_set(err, NUDGE_ENOMEM, "", "out of memory");
+        goto fail;
+    }
 
     if (store_open(cfg->db, &n->db, err) < 0)
         goto fail;
@@ -159,6 +163,7 @@ void nudge_close(nudge *n)
     store_close(n->db);
     task_fns_free(n);
     workflow_free(n);
+    tmpl_cache_free(n->tmpl_cache);
     free(n->backup_dir);
     str_free_secret(n->backup_key);
     free(n->public_url);

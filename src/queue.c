@@ -295,9 +295,9 @@ static int queue_msg_data(queue_msg *q, nudge_err *err)
     return 0;
 }
 
-/* tpl: the template already read (a batch reads each once; borrowed: q
- * points into it), or NULL to read template_name in the patient's
- * language. */
+/* tpl: the template already read (a batch's, read once for all its
+ * items; the handle's cache's: borrowed, q keeps copies of its names),
+ * or NULL to read template_name in the patient's language. */
 static int queue_build_with(nudge *n, const nudge_clinic *c, const nudge_patient *p,
                             const nudge_appointment *a, const nudge_template *tpl,
                             tmpl_map *maps, const char *template_name, const char *want,
@@ -318,8 +318,13 @@ static int queue_build_with(nudge *n, const nudge_clinic *c, const nudge_patient
     /* What the providers will need travels with it, opaque to the queue. */
     if (!tpl && nudge_template_get(n, c->id, template_name, p->language, &q->t, err) < 0)
         goto out;
-    if (!tpl)
+    if (!tpl) {
         tpl = &q->t;
+    } else { /* the item names the template by q's copy: the caller's may go first */
+        memcpy(q->t.name, tpl->name, sizeof q->t.name);
+        memcpy(q->t.language, tpl->language, sizeof q->t.language);
+        memcpy(q->t.category, tpl->category, sizeof q->t.category);
+    }
     if (nudge_template_render(tpl, channel, &v, &q->r, err) < 0 ||
         tmpl_transport_data(n, c->id, tpl, channel, &v, q->data, maps, err) < 0)
         goto out;
@@ -329,9 +334,9 @@ static int queue_build_with(nudge *n, const nudge_clinic *c, const nudge_patient
         .appointment_id = a ? a->id : 0,
         .channel = channel,
         .recipient = recipient,
-        .template_name = tpl->name,
-        .language = tpl->language,
-        .category = tpl->category,
+        .template_name = q->t.name,
+        .language = q->t.language,
+        .category = q->t.category,
         .subject = q->r.subject,
         .body = q->r.body,
         .html = q->r.html,
@@ -479,14 +484,20 @@ struct queue_prep {
 static int queue_prep_fn(nudge *n, void *arg, nudge_err *err)
 {
     struct queue_prep *w = arg;
+    int64_t version = 0;
+    tmpl_cached *tc = NULL;
     int rc = patient_get_to_send(n, w->clinic_id, w->s->patient_id, &w->p, err);
     if (rc < 0 && err->code == NUDGE_ENOTFOUND)
         err_set(err, NUDGE_EINVAL, "patient", "no patient %lld", (long long)w->s->patient_id);
     if (rc == 0)
-        rc = nudge_clinic_get(n, w->p.clinic_id, &w->c, err);
-    if (rc == 0 && (rc = queue_build(n, &w->c, &w->p, NULL, w->s->template_name, w->s->channel,
-                                     w->s->vars, &w->q, err)) < 0 &&
-        err->code == NUDGE_ENOTFOUND) /* the template: the caller's mistake */
+        rc = clinic_get_to_send(n, w->p.clinic_id, &w->c, &version, err);
+    if (rc == 0)
+        rc = tmpl_cache_get(n, n->tmpl_cache, &w->c, version, w->s->template_name,
+                            w->p.language, &tc, err);
+    if (rc == 0)
+        rc = queue_build_with(n, &w->c, &w->p, NULL, &tc->t, tc->maps, w->s->template_name,
+                              w->s->channel, w->s->vars, &w->q, err);
+    if (rc < 0 && err->code == NUDGE_ENOTFOUND) /* the template: the caller's mistake */
         err->code = NUDGE_EINVAL;
     return rc;
 }

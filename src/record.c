@@ -474,6 +474,15 @@ static int record_ncols(const nudge_field *f)
     return f->type == NUDGE_T_OPTOUTS ? NUDGE_N_OPTOUTS : f->type == NUDGE_T_QUIET ? 2 : 1;
 }
 
+int record_width(const nudge_field *fs)
+{
+    int col = 0;
+    for (const nudge_field *f = fs; f->name; f++)
+        if (f->column)
+            col += record_ncols(f);
+    return col;
+}
+
 void record_read(store_stmt *st, const nudge_field *fs, void *rec)
 {
     int col = 0;

@@ -18,6 +18,9 @@
 /* Fills rec's stored fields from the row, column by column in table order
  * (fields without a column are left alone). STR fields are allocated. */
 void record_read(store_stmt *st, const nudge_field *fs, void *rec);
+/* How many columns record_read reads: a query's columns after the
+ * record's start there. */
+int record_width(const nudge_field *fs);
 /* Every text a client may set (TEXT, STR, TAGS fields that are not
  * read-only) is text_ok: 0, or -1 with err naming the first field that is
  * not. Called by each domain module's validation, so the API and the CLI

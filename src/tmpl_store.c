@@ -6,6 +6,7 @@
  * offered to a template are the minimum about the patient and visit; the
  * template decides which it shows.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -213,7 +214,8 @@ int nudge_template_put(nudge *n, int64_t clinic_id, const nudge_template *t, nud
                    bind_text(t->category), bind_text(t->sms), bind_text_or_null(t->whatsapp),
                    bind_text(t->subject), bind_text(t->text), bind_text(t->html), bind_int(now),
                    bind_int(now)) < 0 ||
-        audit_add(n, clinic_id, "put", "template", 0, t->name, err) < 0) {
+        audit_add(n, clinic_id, "put", "template", 0, t->name, err) < 0 ||
+        clinic_tmpl_touch(n, clinic_id, err) < 0) {
         store_rollback(n->db);
         return -1;
     }
@@ -418,7 +420,8 @@ int nudge_whatsapp_template_put(nudge *n, int64_t clinic_id, const char *templat
                    bind_int(clinic_id), bind_text(template_name), bind_text(language),
                    bind_text(wa_name), bind_text(wa_language), bind_text(pl),
                    bind_text_or_null(bj)) < 0 ||
-        audit_add(n, clinic_id, "put", "whatsapp_template", 0, template_name, err) < 0) {
+        audit_add(n, clinic_id, "put", "whatsapp_template", 0, template_name, err) < 0 ||
+        clinic_tmpl_touch(n, clinic_id, err) < 0) {
         store_rollback(n->db);
         free(bj);
         return -1;
@@ -515,7 +518,8 @@ int nudge_msg91_template_put(nudge *n, int64_t clinic_id, const char *template_n
                    "DO UPDATE SET template_id = excluded.template_id, params = excluded.params",
                    bind_int(clinic_id), bind_text(template_name), bind_text(language),
                    bind_text(template_id), bind_text(pl)) < 0 ||
-        audit_add(n, clinic_id, "put", "msg91_template", 0, template_name, err) < 0) {
+        audit_add(n, clinic_id, "put", "msg91_template", 0, template_name, err) < 0 ||
+        clinic_tmpl_touch(n, clinic_id, err) < 0) {
         store_rollback(n->db);
         return -1;
     }
@@ -629,4 +633,90 @@ int tmpl_transport_data(nudge *n, int64_t clinic_id, const nudge_template *t, co
     for (size_t i = 0; !maps && i < TMPL_MAPS; i++)
         tmpl_map_free(&own[i]);
     return rc;
+}
+
+/* ---- the enqueue's cache ----
+ * A single enqueue read its patient, its clinic, its template and the
+ * template's provider mapping: four statements (round trips on
+ * PostgreSQL) where the last two are the same for every message of a
+ * template. Each handle keeps the templates its enqueues resolved, with
+ * their mappings as read so far, under the clinic's tmpl_version they
+ * were read at. clinic_tmpl_touch moves that version in the transaction
+ * of every template or mapping written, by any process, and the enqueue
+ * reads it with the clinic row it reads anyway: an entry read under
+ * another version is read again. A version read before the template
+ * only ever pairs an older version with newer rows, which costs one more
+ * read, never a stale send. The key holds the clinic's language because
+ * the template's language falls back to it. Few entries: a clinic sends
+ * from a handful of templates, and a miss costs what every enqueue cost
+ * before. */
+#define TMPL_CACHE_SIZE 16
+
+struct tmpl_cache {
+    struct tmpl_cache_ent {
+        int64_t clinic_id, version; /* clinic_id 0: empty, never found */
+        char name[64], language[16], clinic_language[16];
+        unsigned used; /* the cache's tick at its last use */
+        tmpl_cached v;
+    } e[TMPL_CACHE_SIZE];
+    unsigned tick;
+};
+
+int tmpl_cache_new(tmpl_cache **out)
+{
+    *out = calloc(1, sizeof **out);
+    return *out ? 0 : -1;
+}
+
+static void tmpl_cache_drop(struct tmpl_cache_ent *e)
+{
+    nudge_template_free(&e->v.t);
+    for (size_t i = 0; i < TMPL_MAPS; i++)
+        tmpl_map_free(&e->v.maps[i]);
+    memset(e, 0, sizeof *e);
+}
+
+void tmpl_cache_free(tmpl_cache *tc)
+{
+    if (!tc)
+        return;
+    for (size_t i = 0; i < TMPL_CACHE_SIZE; i++)
+        tmpl_cache_drop(&tc->e[i]);
+    free(tc);
+}
+
+int tmpl_cache_get(nudge *n, tmpl_cache *tc, const nudge_clinic *c, int64_t version,
+                   const char *name, const char *language, tmpl_cached **out, nudge_err *err)
+{
+    const char *lang = language ? language : "";
+    struct tmpl_cache_ent *e = &tc->e[0];
+    for (size_t i = 0; i < TMPL_CACHE_SIZE; i++) {
+        struct tmpl_cache_ent *x = &tc->e[i];
+        if (x->clinic_id == c->id && !strcmp(x->name, name) && !strcmp(x->language, lang) &&
+            !strcmp(x->clinic_language, c->language)) {
+            e = x;
+            if (x->version == version)
+                goto found;
+            break; /* the same key, read under another version */
+        }
+        if (x->used < e->used)
+            e = x; /* the least recently used, if nothing matches */
+    }
+    tmpl_cache_drop(e);
+    if (nudge_template_get(n, c->id, name, language, &e->v.t, err) < 0) {
+        nudge_template_free(&e->v.t);
+        return -1;
+    }
+    /* A key too long for the entry is not kept: it is read each time. */
+    if (strlen(name) < sizeof e->name && strlen(lang) < sizeof e->language) {
+        e->clinic_id = c->id;
+        e->version = version;
+        strcpy(e->name, name);
+        strcpy(e->language, lang);
+        snprintf(e->clinic_language, sizeof e->clinic_language, "%s", c->language);
+    }
+found:
+    e->used = ++tc->tick;
+    *out = &e->v;
+    return 0;
 }

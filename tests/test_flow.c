@@ -567,6 +567,91 @@ static void test_claim_hands_off_its_first_rows(void **state)
     tu_close(&env);
 }
 
+/* One single enqueue of prescription_ready by SMS on handle n: its
+ * notification (the caller frees it) and its transport data. */
+static nudge_notification enqueue_read(nudge *n, int64_t clinic, int64_t patient, char **data)
+{
+    nudge_send s = {.patient_id = patient, .template_name = "prescription_ready", .channel = "sms"};
+    int64_t id = 0;
+    nudge_notification m = {0};
+    nudge_err e = {0};
+    if (nudge_enqueue(n, clinic, &s, &id, NULL, &e) < 0 ||
+        nudge_notification_get(n, clinic, id, &m, &e) < 0 ||
+        queue_transport_data(n, clinic, id, data, &e) < 0)
+        fail_msg("enqueue: %s", e.msg);
+    return m;
+}
+
+/* A handle keeps the templates its single enqueues resolved
+ * (tmpl_cache_get), and reads them again once another handle (another
+ * process alike: the version is in the clinic's row) writes the clinic's
+ * template, its provider mapping, or the clinic's language a template
+ * falls back to. */
+static void test_single_enqueue_reads_a_changed_template_again(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, BOOKED);
+    int64_t c = add_clinic(env.n, "Asia/Kolkata");
+    /* Tamil: no template has it, so the clinic's language is used. */
+    int64_t p = add_patient(env.n, c, "ta", "9876543210", "");
+    nudge *other;
+    nudge_config cfg = {.db = env.db, .outbox_dir = env.outbox, .clock = &env.clock};
+    nudge_err e = {0};
+    assert_int_equal(nudge_open(&cfg, &other, &e), 0);
+    char *data;
+
+    nudge_notification m = enqueue_read(env.n, c, p, &data);
+    assert_string_equal(m.language, "en");
+    assert_null(strstr(m.body, "Changed"));
+    assert_false(data && strstr(data, "msg91"));
+    char *first = strdup(m.body);
+    nudge_notification_free(&m);
+    free(data);
+    m = enqueue_read(env.n, c, p, &data); /* from the cache: the same */
+    assert_string_equal(m.body, first);
+    nudge_notification_free(&m);
+    free(data);
+    free(first);
+
+    nudge_template t = {.clinic_id = c};
+    strcpy(t.name, "prescription_ready");
+    strcpy(t.language, "en");
+    strcpy(t.category, "transactional");
+    t.sms = "Changed: {patient_name}, your prescription is ready.";
+    t.subject = "Your prescription";
+    t.text = "Changed: your prescription is ready.";
+    t.html = "<p>Changed: your prescription is ready.</p>";
+    if (nudge_template_put(other, c, &t, &e) < 0)
+        fail_msg("template: %s (%s)", e.msg, e.field);
+    m = enqueue_read(env.n, c, p, &data);
+    assert_string_equal(m.body, "Changed: Ram Lal, your prescription is ready.");
+    assert_false(data && strstr(data, "msg91"));
+    nudge_notification_free(&m);
+    free(data);
+
+    assert_int_equal(nudge_msg91_template_put(other, c, "prescription_ready", "en",
+                                              "64a1b2c3d4e5f6a7b8c9d0e1", "VAR1:patient_name", &e),
+                     0);
+    m = enqueue_read(env.n, c, p, &data);
+    assert_true(data && strstr(data, "64a1b2c3d4e5f6a7b8c9d0e1"));
+    nudge_notification_free(&m);
+    free(data);
+
+    nudge_clinic cl;
+    assert_int_equal(nudge_clinic_get(other, c, &cl, &e), 0);
+    strcpy(cl.language, "hi");
+    assert_int_equal(nudge_clinic_update(other, &cl, &e), 0);
+    m = enqueue_read(env.n, c, p, &data);
+    assert_string_equal(m.language, "hi");
+    assert_null(strstr(m.body, "Changed"));
+    nudge_notification_free(&m);
+    free(data);
+
+    nudge_close(other);
+    tu_close(&env);
+}
+
 /* The plan of one read statement, its lines joined (EXPLAIN on
  * PostgreSQL, EXPLAIN QUERY PLAN's detail column on SQLite). */
 static void plan_of(nudge *n, const char *sql, const store_val *v, int nv, char *plan,
@@ -1127,6 +1212,7 @@ int main(void)
         cmocka_unit_test(test_rate_limit_holds_over_a_minute),
         cmocka_unit_test(test_claim_hands_off_its_first_rows),
         cmocka_unit_test(test_claim_reads_only_the_due_rows_it_takes),
+        cmocka_unit_test(test_single_enqueue_reads_a_changed_template_again),
         cmocka_unit_test(test_reap_finds_its_rows_by_ctid),
         cmocka_unit_test(test_urgent_first_and_ignores_quiet_hours),
         cmocka_unit_test(test_dedupe_key_enqueues_once),
