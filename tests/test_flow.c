@@ -652,28 +652,6 @@ static void test_single_enqueue_reads_a_changed_template_again(void **state)
     tu_close(&env);
 }
 
-/* The plan of one read statement, its lines joined (EXPLAIN on
- * PostgreSQL, EXPLAIN QUERY PLAN's detail column on SQLite). */
-static void plan_of(nudge *n, const char *sql, const store_val *v, int nv, char *plan,
-                    size_t size)
-{
-    int pg = !strcmp(n->db->ops->engine, "postgresql");
-    char q[1024];
-    snprintf(q, sizeof q, "%s%s", pg ? "EXPLAIN (COSTS OFF) " : "EXPLAIN QUERY PLAN ", sql);
-    store_stmt *st;
-    nudge_err e = {0};
-    if (store_query_v(n->db, &st, &e, q, v, nv) < 0)
-        fail_msg("explain: %s", e.msg);
-    size_t len = 0;
-    int rc;
-    plan[0] = 0;
-    while ((rc = store_next(st, &e)) == 1 && len < size)
-        len += (size_t)snprintf(plan + len, size - len, "%s\n", store_text(st, pg ? 0 : 3));
-    store_done(st);
-    if (rc < 0)
-        fail_msg("explain: %s", e.msg);
-}
-
 /* The claim reads the due rows it takes and no others, in (priority,
  * due_at, id) order, however many rows wait behind them: a burst all due
  * at one instant comes out by id, rows not yet due in a more urgent
@@ -715,7 +693,7 @@ static void test_claim_reads_only_the_due_rows_it_takes(void **state)
     char plan[4096];
     store_val v[3] = {bind_int(NUDGE_NORMAL), bind_int(BOOKED), bind_int(5)};
     if (pg) {
-        plan_of(env.n,
+        tu_plan(env.n->db,
                 "SELECT CAST(ctid AS TEXT), id, clinic_id, channel, priority, due_at FROM "
                 "notification_queue WHERE status = 'pending' AND priority = ? AND due_at <= ? "
                 "ORDER BY due_at, id LIMIT ? FOR UPDATE SKIP LOCKED",
@@ -723,7 +701,7 @@ static void test_claim_reads_only_the_due_rows_it_takes(void **state)
         if (!strstr(plan, "Index Scan using nq_claim on") || strstr(plan, "Sort"))
             fail_msg("the claim's read is not nq_claim's ordered range:\n%s", plan);
         store_val u[1] = {bind_text("{\"(0,1)\",\"(0,2)\"}")};
-        plan_of(env.n,
+        tu_plan(env.n->db,
                 "SELECT id FROM notification_queue WHERE ctid = ANY (CAST(? AS TID[]))", u, 1,
                 plan, sizeof plan);
         if (!strstr(plan, "Tid Scan"))
@@ -735,7 +713,7 @@ static void test_claim_reads_only_the_due_rows_it_takes(void **state)
                            bind_int(c), bind_int(out[1].id), bind_text("sent"), bind_int(1),
                            bind_int(BOOKED), bind_text("SM2"), bind_text(""), bind_int(BOOKED),
                            bind_text("worker")};
-        plan_of(env.n,
+        tu_plan(env.n->db,
                 "UPDATE notification_queue q SET status = v.status FROM (VALUES (CAST(? AS "
                 "BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS "
                 "BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT)), (CAST(? AS "
@@ -750,7 +728,7 @@ static void test_claim_reads_only_the_due_rows_it_takes(void **state)
     } else {
         store_val w[4] = {bind_int(NUDGE_NORMAL), bind_int(BOOKED), bind_text(","),
                           bind_int(5)};
-        plan_of(env.n,
+        tu_plan(env.n->db,
                 "SELECT id FROM notification_queue WHERE status = 'pending' AND priority = ? "
                 "AND due_at <= ? AND instr(?, ',' || clinic_id || ':' || channel || ',') = 0 "
                 "ORDER BY due_at, id LIMIT ?",
@@ -782,7 +760,7 @@ static void test_reap_finds_its_rows_by_ctid(void **state)
     enqueue_low_urgent_high(env.n, c, p, ids);
     char plan[4096];
     store_val v[3] = {bind_int(BOOKED), bind_text("worker"), bind_int(BOOKED)};
-    plan_of(env.n,
+    tu_plan(env.n->db,
             "WITH x AS (SELECT ctid AS t, id, lease_owner, handed_at FROM notification_queue "
             "WHERE status = 'sending' AND (lease_until <= ? OR lease_owner = ?) FOR UPDATE SKIP "
             "LOCKED), u AS (UPDATE notification_queue q SET lease_owner = NULL, updated_at = ? "

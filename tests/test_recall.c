@@ -565,19 +565,12 @@ static void test_birthday_scan_uses_its_index(void **state)
     const char *sql = "SELECT id, clinic_id FROM patients WHERE substr(date_of_birth, 6) = ? "
                       "AND id > ? ORDER BY id LIMIT ?";
     int pg = !strcmp(env.n->db->ops->engine, "postgresql");
-    char q[512], plan[2048] = "";
-    snprintf(q, sizeof q, "%s%s", pg ? "EXPLAIN " : "EXPLAIN QUERY PLAN ", sql);
+    char plan[2048];
     assert_int_equal(store_begin(env.n->db, &e), 0);
     if (pg)
         assert_int_equal(store_exec(env.n->db, &e, "SET LOCAL enable_seqscan = off"), 0);
-    store_stmt *st;
-    if (store_query(env.n->db, &st, &e, q, bind_text("12-01"), bind_int(0), bind_int(128)) < 0)
-        fail_msg("explain: %s", e.msg);
-    size_t len = 0;
-    while (store_next(st, &e) == 1)
-        len += (size_t)snprintf(plan + len, sizeof plan - len, "%s\n",
-                                store_text(st, pg ? 0 : 3));
-    store_done(st);
+    store_val v[3] = {bind_text("12-01"), bind_int(0), bind_int(128)};
+    tu_plan(env.n->db, sql, v, 3, plan, sizeof plan);
     store_rollback(env.n->db);
     if (!strstr(plan, "patients_birthday"))
         fail_msg("the plan does not use patients_birthday:\n%s", plan);

@@ -732,19 +732,8 @@ static void test_partial_indexes_planned(void **state)
     if (pg) /* an empty table: the planner would rather scan it */
         assert_int_equal(store_exec(db, &e, "SET LOCAL enable_seqscan = off"), 0);
     for (size_t i = 0; i < sizeof uses / sizeof uses[0]; i++) {
-        char q[512], plan[2048] = "";
-        snprintf(q, sizeof q, "%s%s", pg ? "EXPLAIN " : "EXPLAIN QUERY PLAN ", uses[i].sql);
-        store_stmt *st;
-        int rc = store_query_v(db, &st, &e, q, uses[i].v, uses[i].nv);
-        if (rc < 0)
-            fail_msg("explain: %s", e.msg);
-        size_t len = 0;
-        while ((rc = store_next(st, &e)) == 1 && len < sizeof plan)
-            len += (size_t)snprintf(plan + len, sizeof plan - len, "%s\n",
-                                    store_text(st, pg ? 0 : 3));
-        store_done(st);
-        if (rc < 0)
-            fail_msg("explain: %s", e.msg);
+        char plan[2048];
+        tu_plan(db, uses[i].sql, uses[i].v, uses[i].nv, plan, sizeof plan);
         if (!strstr(plan, uses[i].index))
             fail_msg("%s\ndoes not use %s:\n%s", uses[i].sql, uses[i].index, plan);
     }

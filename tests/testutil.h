@@ -2,8 +2,8 @@
  * testutil.h: what every cmocka test shares: a scratch directory, a fresh
  * database per test (a SQLite file, or a new PostgreSQL database when
  * NUDGE_TEST_PG names a server: tests/run.sh runs each store-touching
- * binary once per engine), a nudge handle on it driven by a fake clock, and
- * time literals.
+ * binary once per engine), a nudge handle on it driven by a fake clock,
+ * time literals, and the plan of a statement.
  */
 #ifndef NUDGE_TESTUTIL_H
 #define NUDGE_TESTUTIL_H
@@ -22,6 +22,7 @@
 #include <libpq-fe.h>
 
 #include "nudge.h"
+#include "store/store.h"
 
 /* A peer that hangs up (a fake, or a server answering early) is an error
  * the test reports (EPIPE), not a silent death by SIGPIPE. */
@@ -176,6 +177,34 @@ static inline char *tu_read_file(const char *path)
     b[r] = 0;
     fclose(f);
     return b;
+}
+
+/* The plan of one statement, its lines joined into plan[size]: EXPLAIN
+ * (COSTS OFF) on PostgreSQL, EXPLAIN QUERY PLAN's detail column on SQLite.
+ * The plan tests look for an index or a node by name; costs would only
+ * make the text vary from run to run. */
+static inline void tu_plan(store *db, const char *sql, const store_val *v, int nv, char *plan,
+                           size_t size)
+{
+    int pg = !strcmp(store_engine(db), "postgresql");
+    const char *pre = pg ? "EXPLAIN (COSTS OFF) " : "EXPLAIN QUERY PLAN ";
+    size_t ql = strlen(pre) + strlen(sql) + 1;
+    char *q = malloc(ql);
+    assert_non_null(q);
+    snprintf(q, ql, "%s%s", pre, sql);
+    store_stmt *st;
+    nudge_err e = {0};
+    if (store_query_v(db, &st, &e, q, v, nv) < 0)
+        fail_msg("explain: %s", e.msg);
+    free(q);
+    size_t len = 0;
+    int rc;
+    plan[0] = 0;
+    while ((rc = store_next(st, &e)) == 1 && len < size)
+        len += (size_t)snprintf(plan + len, size - len, "%s\n", store_text(st, pg ? 0 : 3));
+    store_done(st);
+    if (rc < 0)
+        fail_msg("explain: %s", e.msg);
 }
 
 /* 2026-12-01T10:00:00+05:30 and friends, for readable tests. */
