@@ -397,6 +397,16 @@ int queue_fallback(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err);
  * by SMS too (once per tick). */
 int queue_fallback_overdue(nudge *n, int64_t now, nudge_err *err);
 
+/* queue.c's statements whose plans the tests check (tests/test_flow.c):
+ * exported for the plan tests, so they EXPLAIN the very text the queue
+ * runs, not a copy. Nothing else uses them. */
+extern const char queue_sql_claim_pg[];     /* queue_claim_pg_round: one priority's read */
+extern const char queue_sql_lease_pg[];     /* queue_claim_pg_round: the rows taken, by ctid */
+extern const char queue_sql_claim_sqlite[]; /* queue_claim_sqlite_round: one priority's read */
+extern const char queue_sql_reap_pg[];      /* queue_reap_pg */
+/* queue_record_rows_pg's UPDATE of rows rows; the caller frees. */
+char *queue_sql_record_pg(size_t rows);
+
 /* nudge.c: runs fn once for (job, slot) across every worker sharing the
  * store: the first to insert the periodic_runs row runs it, in the same
  * transaction (a failed run leaves the slot to another worker). *ran says

@@ -872,6 +872,24 @@ static int queue_reap_sqlite(nudge *n, int64_t now, const char *owner, int *reap
     return 0;
 }
 
+/* queue_reap_pg's statement (named for the plan tests: core.h). */
+const char queue_sql_reap_pg[] =
+    "WITH x AS (SELECT ctid AS t, id, lease_owner, handed_at FROM notification_queue "
+    "WHERE status = 'sending' AND (lease_until <= ? OR lease_owner = ?) FOR UPDATE SKIP "
+    "LOCKED), "
+    "u AS (UPDATE notification_queue q SET attempts = q.attempts + CASE WHEN "
+    "x.handed_at IS NULL THEN 0 ELSE 1 END, status = CASE WHEN x.handed_at IS NOT NULL "
+    "AND q.attempts + 1 > q.max_retries THEN 'failed' ELSE 'pending' END, "
+    "last_error = CASE WHEN x.handed_at IS NULL THEN q.last_error ELSE 'lease expired' "
+    "END, lease_until = NULL, lease_owner = NULL, handed_at = NULL, "
+    "updated_at = ? FROM x WHERE q.ctid = x.t "
+    "RETURNING q.id, q.clinic_id, q.channel, x.lease_owner, x.handed_at) "
+    "INSERT INTO delivery_attempts (clinic_id, notification_id, channel, transport, "
+    "started_at, outcome, detail) SELECT clinic_id, id, channel, '-', ?, "
+    "'lease_expired', 'worker ' || COALESCE(lease_owner, 'unknown') || CASE WHEN "
+    "lease_owner = ? THEN ' died during the send' ELSE ' lost its lease' END "
+    "FROM u WHERE handed_at IS NOT NULL";
+
 /* Side by side with records: one statement, so the rows given back are
  * exactly those whose lost attempt is written, and a row whose late
  * holder is recording it right now (locked) is left to that record.
@@ -882,24 +900,8 @@ static int queue_reap_sqlite(nudge *n, int64_t now, const char *owner, int *reap
  * at its old ctid and waits for the next reap. */
 static int queue_reap_pg(nudge *n, int64_t now, const char *owner, int *reaped, nudge_err *err)
 {
-    if (store_exec(
-            n->db, err,
-            "WITH x AS (SELECT ctid AS t, id, lease_owner, handed_at FROM notification_queue "
-            "WHERE status = 'sending' AND (lease_until <= ? OR lease_owner = ?) FOR UPDATE SKIP "
-            "LOCKED), "
-            "u AS (UPDATE notification_queue q SET attempts = q.attempts + CASE WHEN "
-            "x.handed_at IS NULL THEN 0 ELSE 1 END, status = CASE WHEN x.handed_at IS NOT NULL "
-            "AND q.attempts + 1 > q.max_retries THEN 'failed' ELSE 'pending' END, "
-            "last_error = CASE WHEN x.handed_at IS NULL THEN q.last_error ELSE 'lease expired' "
-            "END, lease_until = NULL, lease_owner = NULL, handed_at = NULL, "
-            "updated_at = ? FROM x WHERE q.ctid = x.t "
-            "RETURNING q.id, q.clinic_id, q.channel, x.lease_owner, x.handed_at) "
-            "INSERT INTO delivery_attempts (clinic_id, notification_id, channel, transport, "
-            "started_at, outcome, detail) SELECT clinic_id, id, channel, '-', ?, "
-            "'lease_expired', 'worker ' || COALESCE(lease_owner, 'unknown') || CASE WHEN "
-            "lease_owner = ? THEN ' died during the send' ELSE ' lost its lease' END "
-            "FROM u WHERE handed_at IS NOT NULL",
-            bind_int(now), bind_text(owner), bind_int(now), bind_int(now), bind_text(owner)) < 0)
+    if (store_exec(n->db, err, queue_sql_reap_pg, bind_int(now), bind_text(owner), bind_int(now),
+                   bind_int(now), bind_text(owner)) < 0)
         return -1;
     /* The rows given back, handed off or not. */
     *reaped = (int)store_changes(n->db);
@@ -972,6 +974,13 @@ static void queue_skip_group(char *skip, size_t skipsz, int64_t clinic_id, const
     *more = 1;
 }
 
+/* queue_claim_sqlite_round's read of one priority (named for the plan
+ * tests: core.h). */
+const char queue_sql_claim_sqlite[] =
+    "SELECT " QUEUE_CLAIM_COLS " FROM notification_queue WHERE status = 'pending' AND "
+    "priority = ? AND due_at <= ? AND instr(?, ',' || clinic_id || ':' || channel || ',') = 0 "
+    "ORDER BY due_at, id LIMIT ?";
+
 /* One round of the SQLite claim, inside its transaction: the most urgent
  * due rows, whole, read through the claim index no further than what is
  * left of the batch (so a claim touches about the rows it takes, however
@@ -994,11 +1003,8 @@ static int queue_claim_sqlite_round(nudge *n, struct claimed *cl, int got, int m
      * NUDGE_LOW..NUDGE_URGENT is every priority a row can hold: the
      * table's CHECK (priority BETWEEN 0 AND 3) on both engines. */
     for (int prio = NUDGE_URGENT; prio >= NUDGE_LOW && np < max; prio--) {
-        if (store_query(n->db, &st, err,
-                        "SELECT " QUEUE_CLAIM_COLS " FROM notification_queue WHERE status = "
-                        "'pending' AND priority = ? AND due_at <= ? AND instr(?, ',' || "
-                        "clinic_id || ':' || channel || ',') = 0 ORDER BY due_at, id LIMIT ?",
-                        bind_int(prio), bind_int(now), bind_text(skip), bind_int(max - np)) < 0)
+        if (store_query(n->db, &st, err, queue_sql_claim_sqlite, bind_int(prio), bind_int(now),
+                        bind_text(skip), bind_int(max - np)) < 0)
             goto fail;
         while (np < max && (r = store_next(st, err)) == 1)
             queue_claimed_row(st, cl, np++);
@@ -1128,6 +1134,24 @@ static int queue_csv_add(struct sbuf *b, int64_t v)
     return sbuf_add(b, t, (size_t)l);
 }
 
+/* queue_claim_pg_round's statements: its read of one priority, the same
+ * read past the groups out of budget, and the lease of the rows taken
+ * (named for the plan tests: core.h). */
+const char queue_sql_claim_pg[] =
+    "SELECT CAST(ctid AS TEXT), id, clinic_id, channel, priority, due_at FROM "
+    "notification_queue WHERE status = 'pending' AND priority = ? AND due_at <= ? ORDER BY "
+    "due_at, id LIMIT ? FOR UPDATE SKIP LOCKED";
+static const char queue_sql_claim_pg_skip[] =
+    "SELECT CAST(ctid AS TEXT), id, clinic_id, channel, priority, due_at FROM "
+    "notification_queue WHERE status = 'pending' AND priority = ? AND due_at <= ? AND "
+    "position(',' || clinic_id || ':' || channel || ',' IN ?) = 0 ORDER BY due_at, id LIMIT ? "
+    "FOR UPDATE SKIP LOCKED";
+const char queue_sql_lease_pg[] =
+    "UPDATE notification_queue SET status = 'sending', lease_until = ?, lease_owner = ?, "
+    "handed_at = CASE WHEN id = ANY (CAST(string_to_array(?, ',') AS BIGINT[])) THEN ? ELSE "
+    "NULL END, updated_at = ? WHERE ctid = ANY (CAST(? AS TID[])) AND id = ANY "
+    "(CAST(string_to_array(?, ',') AS BIGINT[]))" QUEUE_CLAIM_RETURNING;
+
 /* One round of the PostgreSQL claim, in its own transaction: the most
  * urgent due rows nobody else holds (reading only those: a read per
  * priority, most urgent first, each an ordered range of nq_claim bounded
@@ -1180,20 +1204,10 @@ static int queue_claim_pg_round(nudge *n, struct claimed *cl, int want, char *sk
         return -1;
     }
     for (int prio = NUDGE_URGENT; prio >= NUDGE_LOW && np < want; prio--) {
-        int q = skip[1] ? store_query(n->db, &st, err,
-                                      "SELECT CAST(ctid AS TEXT), id, clinic_id, channel, "
-                                      "priority, due_at FROM notification_queue WHERE status = "
-                                      "'pending' AND priority = ? AND due_at <= ? AND "
-                                      "position(',' || clinic_id || ':' || channel || ',' IN ?) "
-                                      "= 0 ORDER BY due_at, id LIMIT ? FOR UPDATE SKIP LOCKED",
-                                      bind_int(prio), bind_int(now), bind_text(skip),
-                                      bind_int(want - np))
-                        : store_query(n->db, &st, err,
-                                      "SELECT CAST(ctid AS TEXT), id, clinic_id, channel, "
-                                      "priority, due_at FROM notification_queue WHERE status = "
-                                      "'pending' AND priority = ? AND due_at <= ? ORDER BY "
-                                      "due_at, id LIMIT ? FOR UPDATE SKIP LOCKED",
-                                      bind_int(prio), bind_int(now), bind_int(want - np));
+        int q = skip[1] ? store_query(n->db, &st, err, queue_sql_claim_pg_skip, bind_int(prio),
+                                      bind_int(now), bind_text(skip), bind_int(want - np))
+                        : store_query(n->db, &st, err, queue_sql_claim_pg, bind_int(prio),
+                                      bind_int(now), bind_int(want - np));
         if (q < 0)
             goto fail;
         while (np < want && (r = store_next(st, err)) == 1) {
@@ -1250,15 +1264,9 @@ static int queue_claim_pg_round(nudge *n, struct claimed *cl, int want, char *sk
         if (sbuf_add(&ids, "", 1) < 0 || sbuf_add(&hids, "", 1) < 0 ||
             sbuf_add(&tids, "}", 2) < 0)
             goto oom;
-        if (store_query(n->db, &st, err,
-                        "UPDATE notification_queue SET status = 'sending', lease_until = ?, "
-                        "lease_owner = ?, handed_at = CASE WHEN id = ANY (CAST(string_to_array(?, "
-                        "',') AS BIGINT[])) THEN ? ELSE NULL END, updated_at = ? WHERE ctid = ANY "
-                        "(CAST(? AS TID[])) AND id = ANY (CAST(string_to_array(?, ',') AS "
-                        "BIGINT[]))" QUEUE_CLAIM_RETURNING,
-                        bind_int(now + n->lease_seconds), bind_text(n->worker_id),
-                        bind_text(hids.data), bind_int(now), bind_int(now), bind_text(tids.data),
-                        bind_text(ids.data)) < 0)
+        if (store_query(n->db, &st, err, queue_sql_lease_pg, bind_int(now + n->lease_seconds),
+                        bind_text(n->worker_id), bind_text(hids.data), bind_int(now),
+                        bind_int(now), bind_text(tids.data), bind_text(ids.data)) < 0)
             goto fail;
         while (taken < got && (r = store_next(st, err)) == 1)
             queue_claimed_row(st, cl, taken++);
@@ -1917,6 +1925,22 @@ enum { QUEUE_MOVE_NVALS = 8 };
     "(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT), "                 \
     "CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT))"
 
+/* queue_record_rows_pg's UPDATE of rows rows, allocated (NULL when out of
+ * memory); a function for the plan tests (core.h). */
+char *queue_sql_record_pg(size_t rows)
+{
+    return store_rows_sql(
+        "UPDATE notification_queue q SET status = v.status, attempts = v.attempts, "
+        "due_at = v.due_at, lease_until = NULL, lease_owner = NULL, handed_at = NULL, "
+        "provider_id = COALESCE(v.provider_id, q.provider_id), last_error = v.last_error, "
+        "sent_at = CASE WHEN v.status = 'sent' THEN v.now ELSE q.sent_at END, "
+        "updated_at = v.now FROM (VALUES ",
+        QUEUE_MOVE_ROW, rows,
+        ") AS v (clinic_id, id, status, attempts, due_at, provider_id, last_error, now) "
+        "WHERE q.clinic_id = v.clinic_id AND q.id = v.id AND COALESCE(q.status, '') = "
+        "'sending' AND q.lease_owner = ? RETURNING q.id");
+}
+
 static int queue_record_rows_pg(nudge *n, queue_outcome *rs, const struct record_move *mv,
                                 int count, int64_t now, nudge_err *err)
 {
@@ -1940,16 +1964,7 @@ static int queue_record_rows_pg(nudge *n, queue_outcome *rs, const struct record
             row[7] = bind_int(now);
         }
         v[k * QUEUE_MOVE_NVALS] = bind_text(n->worker_id);
-        char *sql = store_rows_sql(
-            "UPDATE notification_queue q SET status = v.status, attempts = v.attempts, "
-            "due_at = v.due_at, lease_until = NULL, lease_owner = NULL, handed_at = NULL, "
-            "provider_id = COALESCE(v.provider_id, q.provider_id), last_error = v.last_error, "
-            "sent_at = CASE WHEN v.status = 'sent' THEN v.now ELSE q.sent_at END, "
-            "updated_at = v.now FROM (VALUES ",
-            QUEUE_MOVE_ROW, k,
-            ") AS v (clinic_id, id, status, attempts, due_at, provider_id, last_error, now) "
-            "WHERE q.clinic_id = v.clinic_id AND q.id = v.id AND COALESCE(q.status, '') = "
-            "'sending' AND q.lease_owner = ? RETURNING q.id");
+        char *sql = queue_sql_record_pg(k);
         store_stmt *st;
         if (!sql) {
             rc = err_set(err, NUDGE_ENOMEM, "", "out of memory");

@@ -656,8 +656,8 @@ static void test_single_enqueue_reads_a_changed_template_again(void **state)
  * due_at, id) order, however many rows wait behind them: a burst all due
  * at one instant comes out by id, rows not yet due in a more urgent
  * priority are never read, and on PostgreSQL the plan holds on a table
- * no ANALYZE has seen (a queue's statistics are always behind). The read
- * below is queue.c's (queue_claim_pg_round, queue_claim_sqlite_round). */
+ * no ANALYZE has seen (a queue's statistics are always behind). The
+ * statements are queue.c's own (core.h: queue_sql_claim_pg and the rest). */
 static void test_claim_reads_only_the_due_rows_it_takes(void **state)
 {
     (void)state;
@@ -693,17 +693,19 @@ static void test_claim_reads_only_the_due_rows_it_takes(void **state)
     char plan[4096];
     store_val v[3] = {bind_int(NUDGE_NORMAL), bind_int(BOOKED), bind_int(5)};
     if (pg) {
-        tu_plan(env.n->db,
-                "SELECT CAST(ctid AS TEXT), id, clinic_id, channel, priority, due_at FROM "
-                "notification_queue WHERE status = 'pending' AND priority = ? AND due_at <= ? "
-                "ORDER BY due_at, id LIMIT ? FOR UPDATE SKIP LOCKED",
-                v, 3, plan, sizeof plan);
+        tu_plan(env.n->db, queue_sql_claim_pg, v, 3, plan, sizeof plan);
         if (!strstr(plan, "Index Scan using nq_claim on") || strstr(plan, "Sort"))
             fail_msg("the claim's read is not nq_claim's ordered range:\n%s", plan);
-        store_val u[1] = {bind_text("{\"(0,1)\",\"(0,2)\"}")};
-        tu_plan(env.n->db,
-                "SELECT id FROM notification_queue WHERE ctid = ANY (CAST(? AS TID[]))", u, 1,
-                plan, sizeof plan);
+        /* The lease of five rows, as the claim above took. (Of one or two
+         * rows the planner finds them by nq_id instead: as few reads.) */
+        const char *tids = "{\"(0,1)\",\"(0,2)\",\"(0,3)\",\"(0,4)\",\"(0,5)\"}";
+        char ids[128];
+        snprintf(ids, sizeof ids, "%lld,%lld,%lld,%lld,%lld", (long long)out[0].id,
+                 (long long)out[1].id, (long long)out[2].id, (long long)out[3].id,
+                 (long long)out[4].id);
+        store_val u[7] = {bind_int(BOOKED + 300), bind_text("worker"), bind_text(""),
+                          bind_int(BOOKED), bind_int(BOOKED), bind_text(tids), bind_text(ids)};
+        tu_plan(env.n->db, queue_sql_lease_pg, u, 7, plan, sizeof plan);
         if (!strstr(plan, "Tid Scan"))
             fail_msg("the claim's update does not find its rows by ctid:\n%s", plan);
         /* The record's UPDATE (queue_record_rows_pg, two rows): each row by
@@ -713,26 +715,16 @@ static void test_claim_reads_only_the_due_rows_it_takes(void **state)
                            bind_int(c), bind_int(out[1].id), bind_text("sent"), bind_int(1),
                            bind_int(BOOKED), bind_text("SM2"), bind_text(""), bind_int(BOOKED),
                            bind_text("worker")};
-        tu_plan(env.n->db,
-                "UPDATE notification_queue q SET status = v.status FROM (VALUES (CAST(? AS "
-                "BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS "
-                "BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT)), (CAST(? AS "
-                "BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS "
-                "BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT))) AS v (clinic_id, "
-                "id, status, attempts, due_at, provider_id, last_error, now) WHERE q.clinic_id = "
-                "v.clinic_id AND q.id = v.id AND COALESCE(q.status, '') = 'sending' AND "
-                "q.lease_owner = ? RETURNING q.id",
-                r, 17, plan, sizeof plan);
+        char *record = queue_sql_record_pg(2);
+        assert_non_null(record);
+        tu_plan(env.n->db, record, r, 17, plan, sizeof plan);
+        free(record);
         if (!strstr(plan, "notification_queue_pkey"))
             fail_msg("the record's update does not find its rows by their key:\n%s", plan);
     } else {
         store_val w[4] = {bind_int(NUDGE_NORMAL), bind_int(BOOKED), bind_text(","),
                           bind_int(5)};
-        tu_plan(env.n->db,
-                "SELECT id FROM notification_queue WHERE status = 'pending' AND priority = ? "
-                "AND due_at <= ? AND instr(?, ',' || clinic_id || ':' || channel || ',') = 0 "
-                "ORDER BY due_at, id LIMIT ?",
-                w, 4, plan, sizeof plan);
+        tu_plan(env.n->db, queue_sql_claim_sqlite, w, 4, plan, sizeof plan);
         if (!strstr(plan, "nq_claim (status=? AND priority=? AND due_at<?)") ||
             strstr(plan, "TEMP B-TREE"))
             fail_msg("the claim's read is not nq_claim's ordered range:\n%s", plan);
@@ -744,7 +736,7 @@ static void test_claim_reads_only_the_due_rows_it_takes(void **state)
 
 /* PostgreSQL's lease reaper runs every second on every worker: its
  * UPDATE finds the expired rows by the ctids its own read locked, not by
- * a join that scans the table (queue_reap_pg; the read is queue.c's). */
+ * a join that scans the table (queue_reap_pg's statement, core.h). */
 static void test_reap_finds_its_rows_by_ctid(void **state)
 {
     (void)state;
@@ -759,13 +751,9 @@ static void test_reap_finds_its_rows_by_ctid(void **state)
     int64_t ids[3];
     enqueue_low_urgent_high(env.n, c, p, ids);
     char plan[4096];
-    store_val v[3] = {bind_int(BOOKED), bind_text("worker"), bind_int(BOOKED)};
-    tu_plan(env.n->db,
-            "WITH x AS (SELECT ctid AS t, id, lease_owner, handed_at FROM notification_queue "
-            "WHERE status = 'sending' AND (lease_until <= ? OR lease_owner = ?) FOR UPDATE SKIP "
-            "LOCKED), u AS (UPDATE notification_queue q SET lease_owner = NULL, updated_at = ? "
-            "FROM x WHERE q.ctid = x.t RETURNING q.id) SELECT id FROM u",
-            v, 3, plan, sizeof plan);
+    store_val v[5] = {bind_int(BOOKED), bind_text("worker"), bind_int(BOOKED), bind_int(BOOKED),
+                      bind_text("worker")};
+    tu_plan(env.n->db, queue_sql_reap_pg, v, 5, plan, sizeof plan);
     if (!strstr(plan, "Tid Scan on notification_queue q") || strstr(plan, "Seq Scan"))
         fail_msg("the reaper's update is not a Tid Scan of the rows it locked:\n%s", plan);
     tu_close(&env);

@@ -708,7 +708,13 @@ static void test_concurrent_migrations_apply_once(void **state)
 
 /* Migration 029: the indexes on appointment_id, provider_id and
  * fallback_of hold only rows with a value, and the queries on those
- * columns still find their rows through them. */
+ * columns still find their rows through them. The statements below are
+ * the predicates, not copies of queue.c's statements: the provider id as
+ * nudge_delivery_report and queue_by_provider_id read it, the appointment
+ * as queue_cancel_appointment's UPDATE finds it, fallback_of as the
+ * NOT EXISTS of nudge_queue_status and the overdue scan. The index serves
+ * the predicate whatever statement it sits in; test_flow's plan tests
+ * EXPLAIN queue.c's own texts (core.h). */
 static void test_partial_indexes_planned(void **state)
 {
     (void)state;
