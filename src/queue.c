@@ -1204,6 +1204,10 @@ static int queue_claim_pg_round(nudge *n, struct claimed *cl, int want, char *sk
         return -1;
     }
     for (int prio = NUDGE_URGENT; prio >= NUDGE_LOW && np < want; prio--) {
+        /* Two texts so the first round, most claims, plans with no skip
+         * filter and no guess at how few rows pass it. One text switched
+         * off by (? = ',' OR position(...) = 0) would keep that guess in the
+         * prepared statement's generic plan, and the bad estimate with it. */
         int q = skip[1] ? store_query(n->db, &st, err, queue_sql_claim_pg_skip, bind_int(prio),
                                       bind_int(now), bind_text(skip), bind_int(want - np))
                         : store_query(n->db, &st, err, queue_sql_claim_pg, bind_int(prio),
