@@ -10,7 +10,7 @@ server") a statement that names the clinic is routed to one shard; one
 that does not fans out to all of them.
 
 SQL is each store_exec/store_query/store_scalar call's string literals
-joined (as scripts/check-binds.py reads them); INSERTs are exempt (the
+joined (scripts/sqlcalls.py); INSERTs are exempt (the
 row's clinic_id is one of its columns). KNOWN lists the statements allowed
 without a clinic, keyed by file and the statement's first words, each
 with its reason: CROSS are deliberate scans over every clinic; DEBT are
