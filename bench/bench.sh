@@ -47,6 +47,7 @@ phase() { # phase NAME CMD...: CMD under the time limit, its JSON lines kept
     local name=$1 rc
     shift
     say "$name"
+    sync # nothing an earlier phase wrote is still going to disk beside this one's fsyncs
     timeout -k 10 "$PHASE_TIMEOUT" "$@" >"$W/$name.out" 2>"$W/$name.err"
     rc=$?
     grep '^{' "$W/$name.out" >>"$OUT"
@@ -188,6 +189,7 @@ pgc_stop 2>/dev/null
 # ---- the API: nudge serve beside FastAPI + uvicorn, wrk at 16 connections ----
 wrk_json() { # wrk_json SERVER ROUTE URL: one wrk run as a JSON line
     local s=$1 r=$2 url=$3
+    sync # as phase() does
     BENCH_ROUTE=$r timeout -k 5 $((API_SECONDS + 60)) wrk -t2 -c"$CALLERS" -d"${API_SECONDS}s" \
         --timeout 10s --latency -s bench/api/wrk.lua "$url" >"$W/wrk-$s-$r.out" 2>&1
     $PY bench/table.py --wrk "$W/wrk-$s-$r.out" "$s" "$r" >>"$OUT" ||

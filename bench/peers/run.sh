@@ -59,6 +59,7 @@ redis() {   # redis APPENDFSYNC: starts a server, sets URL
 for fsync in everysec always; do
     redis $fsync
     echo "# bullmq, AOF $fsync" >&2
+    sync # as bench.sh's phase() does
     node bullmq.mjs --url="$URL" --n="$N" --callers="$CALLERS" --workloads="$WL" --label="AOF $fsync"
     kill "${REDIS_PIDS[-1]}"
     wait "${REDIS_PIDS[-1]}" 2>/dev/null || true   # its status is the signal's
@@ -72,6 +73,7 @@ for peer in pgboss graphile; do
     db="bench_$peer"
     psql -X -q "$admin" -c "CREATE DATABASE $db" >&2
     echo "# $peer, PostgreSQL fsync on" >&2
+    sync
     node $peer.mjs --url="${admin%/*}/$db" --n="$N" --callers="$CALLERS" --workloads="$WL" \
         --label="PostgreSQL, synchronous_commit on"
 done
