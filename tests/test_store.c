@@ -105,6 +105,37 @@ static void test_migrations_apply_once(void **state)
     close_store(s, dir);
 }
 
+/* How a batch's rows are cut into multi-row statements: a group's usual
+ * count in one statement of exactly that many, larger counts in powers
+ * of two, largest first (the statement shapes the caches hold). */
+static void test_rows_chunks(void **state)
+{
+    (void)state;
+    static const struct {
+        size_t rows, chunks[8];
+    } cases[] = {
+        {1, {1}},
+        {12, {12}},
+        {16, {16}},
+        {17, {16, 1}},
+        {20, {16, 4}},
+        {100, {64, 32, 4}},
+        {1000, {512, 256, 128, 64, 32, 8}},
+        {1100, {512, 512, 64, 12}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        size_t left = cases[i].rows, j = 0;
+        while (left) {
+            size_t k = store_rows_chunk(left);
+            assert_true(j < 8);
+            assert_int_equal(k, cases[i].chunks[j]);
+            assert_true(k <= store_rows_chunk(cases[i].rows)); /* the first is the largest */
+            left -= k, j++;
+        }
+        assert_true(j == 8 || cases[i].chunks[j] == 0);
+    }
+}
+
 static void test_binds_round_trip(void **state)
 {
     (void)state;
@@ -762,6 +793,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_migrations_apply_once),
         cmocka_unit_test(test_binds_round_trip),
+        cmocka_unit_test(test_rows_chunks),
         cmocka_unit_test(test_nested_transactions),
         cmocka_unit_test(test_invalid_utf8_is_bad_input),
         cmocka_unit_test(test_clinic_writers),

@@ -185,14 +185,20 @@ static inline store_val bind_int_or_null(int64_t v)
 int store_insert_v(store *s, int64_t *id, nudge_err *err, const char *sql, const store_val *v,
                    int n);
 /* Multi-row statements: a batch's rows in a few statements rather than
- * one each. A batch goes in chunks of a power of two rows, at most
- * STORE_ROWS_MAX, largest first (1,000 rows: 512, 256, 128, 64, 32, 8), so
- * a statement's text takes one of ten shapes, each prepared once per
- * connection by the engine's cache, and a chunk of rows of up to 32 values
- * stays under SQLite's 32,766 variables. */
+ * one each. Up to STORE_ROWS_EXACT rows go in one statement of exactly
+ * that many (a group commit's usual size: its 12 rows were two
+ * statements, 8 and 4, each a round trip on PostgreSQL); more go in
+ * chunks of a power of two rows, at most STORE_ROWS_MAX, largest first
+ * (1,000 rows: 512, 256, 128, 64, 32, 8). A statement's text so takes one
+ * of 21 shapes, each prepared once per connection by the engine's cache,
+ * and a chunk of rows of up to 32 values stays under SQLite's 32,766
+ * variables. */
 #define STORE_ROWS_MAX 512
+#define STORE_ROWS_EXACT 16
 static inline size_t store_rows_chunk(size_t left)
 {
+    if (left <= STORE_ROWS_EXACT)
+        return left;
     size_t k = STORE_ROWS_MAX;
     while (k > left)
         k >>= 1;
