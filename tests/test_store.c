@@ -169,6 +169,41 @@ static void test_binds_round_trip(void **state)
     close_store(s, dir);
 }
 
+/* A notification made inside a transaction wakes a listener once the
+ * transaction commits (on PostgreSQL it rides in the COMMIT's round
+ * trip), never one that rolled back, and one outside a transaction at
+ * once. On SQLite the wake is this process's, and a rollback may wake a
+ * listener for nothing, which costs a look at the queue: only the
+ * commit's wake is held to there. */
+static void test_notify_at_commit(void **state)
+{
+    (void)state;
+    char dir[64];
+    store *s = open_store(dir, sizeof dir), *l;
+    nudge_err e = {0};
+    assert_int_equal(store_open(g_url, &l, &e), 0);
+    assert_int_equal(store_wait(l, "nudge_test", 0, &e), 0); /* listening from here */
+    if (tu_pg_admin()) {
+        assert_int_equal(store_begin(s, &e), 0);
+        assert_int_equal(store_notify(s, "nudge_test", &e), 0);
+        assert_int_equal(store_exec(s, &e, "INSERT INTO t (a) VALUES ('1')"), 0);
+        store_rollback(s);
+        assert_int_equal(store_wait(l, "nudge_test", 100, &e), 0);
+    }
+    assert_int_equal(store_begin(s, &e), 0);
+    assert_int_equal(store_notify(s, "nudge_test", &e), 0);
+    assert_int_equal(store_exec(s, &e, "INSERT INTO t (a) VALUES ('2')"), 0);
+    if (tu_pg_admin()) /* not before the commit */
+        assert_int_equal(store_wait(l, "nudge_test", 100, &e), 0);
+    assert_int_equal(store_commit(s, &e), 0);
+    assert_int_equal(store_wait(l, "nudge_test", 10000, &e), 1);
+    assert_int_equal(count_t(s), 1);
+    assert_int_equal(store_notify(s, "nudge_test", &e), 0); /* no transaction: at once */
+    assert_int_equal(store_wait(l, "nudge_test", 10000, &e), 1);
+    store_close(l);
+    close_store(s, dir);
+}
+
 static void test_nested_transactions(void **state)
 {
     (void)state;
@@ -795,6 +830,7 @@ int main(void)
         cmocka_unit_test(test_binds_round_trip),
         cmocka_unit_test(test_rows_chunks),
         cmocka_unit_test(test_nested_transactions),
+        cmocka_unit_test(test_notify_at_commit),
         cmocka_unit_test(test_invalid_utf8_is_bad_input),
         cmocka_unit_test(test_clinic_writers),
         cmocka_unit_test(test_unique_violation_is_conflict),

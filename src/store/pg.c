@@ -56,6 +56,7 @@ typedef struct pg_store {
     int lost_tx; /* the transaction died with the old session */
     int64_t retry_at, backoff_ms;
     char listening[64]; /* the topic LISTENed on this connection, "" none */
+    char notify[64];    /* a topic notified in the open transaction, sent with its COMMIT */
 } pg_store;
 
 struct store_stmt {
@@ -397,11 +398,30 @@ static void pg_finalize(store_stmt *h)
 static int pg_exec_script(store *s, const char *sql)
 {
     pg_store *ps = pgs(s);
+    char *lit = NULL, *both = NULL;
+    int rollback = !strcmp(sql, "ROLLBACK");
+    if (ps->notify[0] && !strcmp(sql, "COMMIT") && ps->conn) {
+        /* The transaction's notification rides in its COMMIT's round trip
+         * (PostgreSQL delivers it at the commit either way). */
+        lit = PQescapeLiteral(ps->conn, ps->notify, strlen(ps->notify));
+        size_t len = lit ? strlen(lit) + 40 : 0;
+        if (lit && (both = malloc(len)))
+            snprintf(both, len, "SELECT pg_notify(%s, ''); COMMIT", lit);
+        PQfreemem(lit);
+        if (!both)
+            return pg_fail(ps, "out of memory"), -1;
+        sql = both;
+    }
+    if (both || rollback || !strncmp(sql, "BEGIN", 5))
+        ps->notify[0] = 0; /* sent with this COMMIT, or gone with its transaction */
     /* A ROLLBACK after a lost connection has nothing to undo: the server
      * ended that transaction with the session. */
-    if (pg_revive(ps) < 0)
-        return strcmp(sql, "ROLLBACK") ? -1 : 0;
+    if (pg_revive(ps) < 0) {
+        free(both);
+        return rollback ? 0 : -1;
+    }
     PGresult *r = PQexec(ps->conn, sql);
+    free(both);
     ExecStatusType st = PQresultStatus(r);
     int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
     if (!ok)
@@ -498,10 +518,18 @@ static int pg_lock(store *s, int64_t key)
     return pg_exec_params(pgs(s), "SELECT pg_advisory_xact_lock($1::bigint)", 1, v);
 }
 
+/* Inside a transaction the notification waits for its COMMIT (one round
+ * trip fewer a group commit); outside one it goes at once. */
 static int pg_notify(store *s, const char *topic)
 {
+    pg_store *ps = pgs(s);
+    if (s->tx_depth > 0 && strlen(topic) < sizeof ps->notify &&
+        (!ps->notify[0] || !strcmp(ps->notify, topic))) {
+        memcpy(ps->notify, topic, strlen(topic) + 1);
+        return 0;
+    }
     const char *v[] = {topic};
-    return pg_exec_params(pgs(s), "SELECT pg_notify($1, '')", 1, v);
+    return pg_exec_params(ps, "SELECT pg_notify($1, '')", 1, v);
 }
 
 /* LISTENs on first use (and again after a reset), then waits on the
