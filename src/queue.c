@@ -1365,29 +1365,41 @@ static int queue_record_begin_pg(nudge *n, const queue_outcome *rs, int count, n
     int rc = 0;
     for (int i = 0; i < nk && rc == 0; i++)
         rc = queue_csv_add(&list, keys[i]);
-    free(keys);
     if (rc < 0 || sbuf_add(&list, "", 1) < 0) {
         sbuf_free(&list);
+        free(keys);
         return err_set(err, NUDGE_ENOMEM, "", "out of memory");
     }
     if (store_begin_own(n->db, err) < 0) {
         sbuf_free(&list);
+        free(keys);
         return -1;
     }
     if (!nk) { /* a hand-off alone */
         sbuf_free(&list);
+        free(keys);
         return 0;
     }
     /* Every lock of the batch in one round trip (store_lock's, a
      * statement each, cost one per provider id), taken in the list's
-     * ascending order. */
+     * ascending order; noted as held, so the audit's and the usage
+     * count's store_lock on the way cost nothing. */
     rc = store_exec(n->db, err,
                     "SELECT pg_advisory_xact_lock(k) FROM (SELECT CAST(unnest(string_to_array(?, "
                     "',')) AS BIGINT) AS k ORDER BY k) s",
                     bind_text(list.data));
     sbuf_free(&list);
-    if (rc < 0)
+    if (rc < 0) {
         store_rollback(n->db);
+    } else { /* the ones taken again on the way first, should the list be long */
+        int nw = 0;
+        for (int i = 0; i < count; i++) {
+            keys[nw++] = store_key("audit", rs[i].m->clinic_id);
+            keys[nw++] = store_key("usage", rs[i].m->clinic_id);
+        }
+        store_held(n->db, keys, (int)ids_sort_unique(keys, (size_t)nw));
+    }
+    free(keys);
     return rc;
 }
 

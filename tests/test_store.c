@@ -204,6 +204,60 @@ static void test_notify_at_commit(void **state)
     close_store(s, dir);
 }
 
+/* A transaction takes a finer key once: store_lock of a key it holds,
+ * or that store_held noted, sends nothing (nheld does not grow), and the
+ * key stays held to the transaction's end (on PostgreSQL another session
+ * cannot take it meanwhile). The next transaction starts holding none. */
+static void test_lock_taken_once(void **state)
+{
+    (void)state;
+    char dir[64];
+    store *s = open_store(dir, sizeof dir), *o;
+    nudge_err e = {0};
+    int pg = tu_pg_admin() != NULL;
+    assert_int_equal(store_open(g_url, &o, &e), 0);
+    int64_t taken = -1, pid = 0;
+    assert_int_equal(store_begin_own(s, &e), 0);
+    if (pg)
+        assert_int_equal(store_scalar(s, &pid, &e, "SELECT pg_backend_pid()"), 1);
+    assert_int_equal(store_lock(s, 4242, &e), 0);
+    assert_int_equal(s->nheld, pg ? 1 : 0);
+    assert_int_equal(store_scalar(s, &taken, &e, "SELECT 4242 AS after_the_lock"), 1);
+    assert_int_equal(store_lock(s, 4242, &e), 0);
+    assert_int_equal(s->nheld, pg ? 1 : 0);
+    if (pg) { /* the session's last statement is still the one before */
+        store_stmt *st;
+        assert_int_equal(store_query(o, &st, &e,
+                                     "SELECT query FROM pg_stat_activity WHERE pid = ?",
+                                     bind_int(pid)),
+                         0);
+        assert_int_equal(store_next(st, &e), 1);
+        assert_non_null(strstr(store_text(st, 0), "after_the_lock"));
+        store_done(st);
+    }
+    int64_t keys[3] = {4243, 4242, 4243};
+    store_held(s, keys, 3);
+    assert_int_equal(s->nheld, 2);
+    if (pg) {
+        assert_int_equal(store_scalar(o, &taken, &e, "SELECT CAST(pg_try_advisory_lock(4242) AS INT)"),
+                         1);
+        assert_int_equal(taken, 0);
+    }
+    assert_int_equal(store_commit(s, &e), 0);
+    if (pg) {
+        assert_int_equal(store_scalar(o, &taken, &e, "SELECT CAST(pg_try_advisory_lock(4242) AS INT)"),
+                         1);
+        assert_int_equal(taken, 1);
+        assert_int_equal(store_scalar(o, &taken, &e, "SELECT CAST(pg_advisory_unlock(4242) AS INT)"),
+                         1);
+    }
+    assert_int_equal(store_begin_own(s, &e), 0);
+    assert_int_equal(s->nheld, 0);
+    store_rollback(s);
+    store_close(o);
+    close_store(s, dir);
+}
+
 static void test_nested_transactions(void **state)
 {
     (void)state;
@@ -831,6 +885,7 @@ int main(void)
         cmocka_unit_test(test_rows_chunks),
         cmocka_unit_test(test_nested_transactions),
         cmocka_unit_test(test_notify_at_commit),
+        cmocka_unit_test(test_lock_taken_once),
         cmocka_unit_test(test_invalid_utf8_is_bad_input),
         cmocka_unit_test(test_clinic_writers),
         cmocka_unit_test(test_unique_violation_is_conflict),

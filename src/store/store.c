@@ -297,6 +297,7 @@ static int store_begin_with(store *s, int (*begin)(store *), int (*begin_key)(st
                             int64_t key, int64_t scope, nudge_err *err)
 {
     if (s->tx_depth == 0) {
+        s->nheld = 0;
         if (begin_key ? begin_key(s, key) : begin(s))
             return store_fail(s, err);
         s->tx_failed = 0;
@@ -337,7 +338,27 @@ int store_begin_clinic(store *s, int64_t clinic_id, nudge_err *err)
 
 int store_lock(store *s, int64_t key, nudge_err *err)
 {
-    return s->ops->lock && s->ops->lock(s, key) ? store_fail(s, err) : 0;
+    if (!s->ops->lock)
+        return 0;
+    for (int i = 0; s->tx_depth > 0 && i < s->nheld; i++)
+        if (s->held[i] == key)
+            return 0;
+    if (s->ops->lock(s, key))
+        return store_fail(s, err);
+    store_held(s, &key, 1);
+    return 0;
+}
+
+void store_held(store *s, const int64_t *keys, int n)
+{
+    /* Outside a transaction a lock ends with its statement: nothing held. */
+    for (int i = 0; s->tx_depth > 0 && i < n && s->nheld < STORE_HELD; i++) {
+        int j = 0;
+        while (j < s->nheld && s->held[j] != keys[i])
+            j++;
+        if (j == s->nheld)
+            s->held[s->nheld++] = keys[i];
+    }
 }
 
 int store_notify(store *s, const char *topic, nudge_err *err)

@@ -102,6 +102,7 @@ struct store_ops {
 #define STORE_CKPT_PASSIVE 0
 #define STORE_CKPT_TRUNCATE 3
 
+#define STORE_HELD 32
 struct store {
     const struct store_ops *ops;
     int tx_depth;  /* nesting of store_begin */
@@ -110,6 +111,10 @@ struct store {
      * STORE_SCOPE_OWN (store_begin_own: only what it locks itself) or a
      * clinic id (store_begin_clinic). */
     int64_t tx_scope;
+    /* The finer keys the open transaction holds (store_lock, store_held):
+     * locking one again is free. Emptied by the outermost begin. */
+    int64_t held[STORE_HELD];
+    int nheld;
     void (*log)(void *ctx, const char *msg); /* connection lost/back: said once */
     int full_said; /* the disk is full: said once, until a commit goes through */
     void *log_ctx;
@@ -267,9 +272,15 @@ void store_rollback(store *s);
  * store_notify wakes the workers waiting in store_wait on the same topic
  * when the transaction commits; store_wait returns 1 when woken, 0 after
  * timeout_ms, early on a signal. SQLite wakes only the waiters of the same
- * file in this process (sqlite.c); a worker in another process polls. */
+ * file in this process (sqlite.c); a worker in another process polls.
+ * A key the transaction already holds is not locked again: each
+ * audit_add of a transaction of many writes (a planner pass, a worker's
+ * record after its batch of locks) was a round trip on PostgreSQL to
+ * take a lock it had. store_held notes keys the caller locked in a
+ * statement of its own (queue.c's record: every key in one round trip). */
 int store_begin_own(store *s, nudge_err *err);
 int store_lock(store *s, int64_t key, nudge_err *err);
+void store_held(store *s, const int64_t *keys, int n);
 /* The writers' lock every plain store_begin takes alone on PostgreSQL
  * (pg_begin; store_begin_clinic shares it). Work that runs inside a
  * store_begin_own transaction but reads domain state of every clinic and
