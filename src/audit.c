@@ -29,6 +29,11 @@
 #define AUDIT_GENESIS "0000000000000000000000000000000000000000000000000000000000000000"
 #define AUDIT_PAGE 500
 
+int64_t audit_chain_key(int64_t clinic_id)
+{
+    return store_key("audit", clinic_id);
+}
+
 /* The fields a row's hash covers, in this order (the id is left out: it is
  * known only once inserted, and the place in the chain stands for it). */
 #define AUDIT_CHAIN_COLS                                                                           \
@@ -147,7 +152,7 @@ static int audit_append(nudge *n, int64_t clinic_id, const audit_line *const *ls
     }
     if (store_begin_own(n->db, err) < 0)
         goto out;
-    if (store_lock(n->db, store_key("audit", clinic_id), err) < 0)
+    if (store_lock(n->db, audit_chain_key(clinic_id), err) < 0)
         goto fail;
     store_stmt *st;
     if (store_query(n->db, &st, err,

@@ -31,7 +31,8 @@
  * clinic's advisory lock and the audit chain's to its commit, so 16
  * callers of one clinic ran one at a time, each paying a commit. The group
  * runs each clinic's writes (in their order) in one transaction of that
- * clinic (store_begin_clinic: the lock taken once), one clinic after the
+ * clinic (store_begin_clinic_key: its lock and its audit chain's taken
+ * once, in the BEGIN's round trip, before any row), one clinic after the
  * other, so the lock order of store.h holds (never two clinics' locks at
  * once) and nothing here can wait in a cycle that a direct write could
  * not.
@@ -280,7 +281,10 @@ static void commit_tx(struct committer *c, commit_req *g, int64_t clinic_id)
 {
     nudge_err e = {0};
     for (int round = 0; round < COMMIT_ROUNDS;) {
-        if (store_begin_clinic(c->db, clinic_id, &e) < 0) {
+        /* The clinic's audit chain with the BEGIN: every write here is an
+         * enqueue that appends to it (one round trip fewer a group). */
+        if (store_begin_clinic_key(c->db, clinic_id, clinic_id > 0 ? audit_chain_key(clinic_id) : 0,
+                                   &e) < 0) {
             commit_fail(g, &e);
             return;
         }
@@ -315,7 +319,8 @@ static void commit_tx(struct committer *c, commit_req *g, int64_t clinic_id)
     for (commit_req *r = g; r; r = r->run) {
         if (r->alone)
             continue;
-        if (store_begin_clinic(c->db, clinic_id, &r->err) < 0) {
+        if (store_begin_clinic_key(c->db, clinic_id,
+                                   clinic_id > 0 ? audit_chain_key(clinic_id) : 0, &r->err) < 0) {
             r->rc = -1;
             continue;
         }

@@ -81,7 +81,10 @@ int event_count_range(nudge *n, int64_t clinic_id, const char *type, int64_t fro
 int event_count_since(nudge *n, int64_t clinic_id, const char *type, int64_t since,
                       const char *key, const char *value, int64_t *count, nudge_err *err);
 
-/* audit.c: append-only log of every change and every message sent. */
+/* audit.c: append-only log of every change and every message sent.
+ * audit_chain_key: the lock key of a clinic's chain (0: the rows of no
+ * clinic), held from the read of the chain's head to the commit. */
+int64_t audit_chain_key(int64_t clinic_id);
 int audit_add(nudge *n, int64_t clinic_id, const char *action, const char *entity,
               int64_t entity_id, const char *detail, nudge_err *err);
 /* count rows of one clinic's chain at once (entity_ids[i], details[i];

@@ -1357,7 +1357,7 @@ static int queue_record_begin_pg(nudge *n, const queue_outcome *rs, int count, n
          * consent.c's usage counters), taken here in the same order:
          * two batches spanning the same clinics in another order would
          * otherwise wait for each other. */
-        keys[nk++] = store_key("audit", rs[i].m->clinic_id);
+        keys[nk++] = audit_chain_key(rs[i].m->clinic_id);
         keys[nk++] = store_key("usage", rs[i].m->clinic_id);
     }
     nk = (int)ids_sort_unique(keys, (size_t)nk);
@@ -1394,7 +1394,7 @@ static int queue_record_begin_pg(nudge *n, const queue_outcome *rs, int count, n
     } else { /* the ones taken again on the way first, should the list be long */
         int nw = 0;
         for (int i = 0; i < count; i++) {
-            keys[nw++] = store_key("audit", rs[i].m->clinic_id);
+            keys[nw++] = audit_chain_key(rs[i].m->clinic_id);
             keys[nw++] = store_key("usage", rs[i].m->clinic_id);
         }
         store_held(n->db, keys, (int)ids_sort_unique(keys, (size_t)nw));

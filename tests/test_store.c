@@ -258,6 +258,54 @@ static void test_lock_taken_once(void **state)
     close_store(s, dir);
 }
 
+/* store_begin_clinic_key: the clinic's turn and a finer key at once, on
+ * PostgreSQL in the BEGIN's own round trip: the key is held (another
+ * session cannot take it) and noted, so the store_lock that follows sends
+ * nothing; nested, under the same clinic, the key is simply held. */
+static void test_begin_clinic_key(void **state)
+{
+    (void)state;
+    char dir[64];
+    store *s = open_store(dir, sizeof dir), *o;
+    nudge_err e = {0};
+    int pg = tu_pg_admin() != NULL;
+    assert_int_equal(store_open(g_url, &o, &e), 0);
+    int64_t pid = 0, taken = -1;
+    if (pg)
+        assert_int_equal(store_scalar(s, &pid, &e, "SELECT pg_backend_pid()"), 1);
+    assert_int_equal(store_begin_clinic_key(s, 7, 5151, &e), 0);
+    assert_int_equal(store_lock(s, 5151, &e), 0);
+    assert_int_equal(store_begin_clinic_key(s, 7, 5151, &e), 0); /* nested */
+    assert_int_equal(s->tx_depth, 2);
+    if (pg) {
+        assert_int_equal(s->nheld, 1);
+        store_stmt *st; /* the session's last statement: the BEGIN's */
+        assert_int_equal(store_query(o, &st, &e,
+                                     "SELECT query FROM pg_stat_activity WHERE pid = ?",
+                                     bind_int(pid)),
+                         0);
+        assert_int_equal(store_next(st, &e), 1);
+        assert_non_null(strstr(store_text(st, 0), "BEGIN"));
+        assert_non_null(strstr(store_text(st, 0), "5151"));
+        store_done(st);
+        assert_int_equal(store_scalar(o, &taken, &e, "SELECT CAST(pg_try_advisory_lock(5151) AS INT)"),
+                         1);
+        assert_int_equal(taken, 0);
+    }
+    assert_int_equal(store_begin_clinic_key(s, 8, 5151, &e), -1); /* another clinic's */
+    assert_int_equal(store_commit(s, &e), 0);
+    assert_int_equal(store_commit(s, &e), 0);
+    if (pg) {
+        assert_int_equal(store_scalar(o, &taken, &e, "SELECT CAST(pg_try_advisory_lock(5151) AS INT)"),
+                         1);
+        assert_int_equal(taken, 1);
+        assert_int_equal(store_scalar(o, &taken, &e, "SELECT CAST(pg_advisory_unlock(5151) AS INT)"),
+                         1);
+    }
+    store_close(o);
+    close_store(s, dir);
+}
+
 static void test_nested_transactions(void **state)
 {
     (void)state;
@@ -886,6 +934,7 @@ int main(void)
         cmocka_unit_test(test_nested_transactions),
         cmocka_unit_test(test_notify_at_commit),
         cmocka_unit_test(test_lock_taken_once),
+        cmocka_unit_test(test_begin_clinic_key),
         cmocka_unit_test(test_invalid_utf8_is_bad_input),
         cmocka_unit_test(test_clinic_writers),
         cmocka_unit_test(test_unique_violation_is_conflict),

@@ -494,13 +494,15 @@ static int pg_begin(store *s)
  * never for another clinic's writers. Shared first, then the clinic's:
  * the lock order of store.h. PostgreSQL queues a later shared request
  * behind a waiting exclusive one, so pg_begin is not starved. */
-static int pg_begin_clinic(store *s, int64_t key)
+static int pg_begin_clinic(store *s, int64_t key, int64_t also)
 {
-    char sql[160];
+    char sql[224], then[64] = "";
+    if (also) /* a finer key, after the clinic's */
+        snprintf(then, sizeof then, "; SELECT pg_advisory_xact_lock(%lld)", (long long)also);
     snprintf(sql, sizeof sql,
              "BEGIN; SELECT pg_advisory_xact_lock_shared(" STORE_STR(STORE_WRITERS_KEY)
-             "); SELECT pg_advisory_xact_lock(%lld)",
-             (long long)key);
+             "); SELECT pg_advisory_xact_lock(%lld)%s",
+             (long long)key, then);
     return pg_begin_script(s, sql);
 }
 

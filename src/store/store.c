@@ -292,16 +292,22 @@ int store_is_constraint(store *s)
 }
 
 /* begin opens the outermost level (key: the clinic's lock key, for
- * begin_clinic); scope is what its lock covers (struct store, tx_scope). */
-static int store_begin_with(store *s, int (*begin)(store *), int (*begin_key)(store *, int64_t),
-                            int64_t key, int64_t scope, nudge_err *err)
+ * begin_clinic, and also a finer key it takes after it); scope is what
+ * its lock covers (struct store, tx_scope). */
+static int store_begin_with(store *s, int (*begin)(store *),
+                            int (*begin_key)(store *, int64_t, int64_t), int64_t key,
+                            int64_t also, int64_t scope, nudge_err *err)
 {
     if (s->tx_depth == 0) {
         s->nheld = 0;
-        if (begin_key ? begin_key(s, key) : begin(s))
+        if (begin_key ? begin_key(s, key, also) : begin(s))
             return store_fail(s, err);
         s->tx_failed = 0;
         s->tx_scope = scope;
+        s->tx_depth++;
+        if (begin_key && also)
+            store_held(s, &also, 1);
+        return 0;
     }
     s->tx_depth++;
     return 0;
@@ -309,31 +315,44 @@ static int store_begin_with(store *s, int (*begin)(store *), int (*begin_key)(st
 
 int store_begin(store *s, nudge_err *err)
 {
-    return store_begin_with(s, s->ops->begin, NULL, 0, STORE_SCOPE_ALL, err);
+    return store_begin_with(s, s->ops->begin, NULL, 0, 0, STORE_SCOPE_ALL, err);
 }
 
 int store_begin_own(store *s, nudge_err *err)
 {
-    return store_begin_with(s, s->ops->begin_own ? s->ops->begin_own : s->ops->begin, NULL, 0,
+    return store_begin_with(s, s->ops->begin_own ? s->ops->begin_own : s->ops->begin, NULL, 0, 0,
                             STORE_SCOPE_OWN, err);
 }
 
 int store_begin_clinic(store *s, int64_t clinic_id, nudge_err *err)
 {
-    if (clinic_id <= 0) /* any clinic (the local CLI's scope): every writer's turn */
-        return store_begin(s, err);
+    return store_begin_clinic_key(s, clinic_id, 0, err);
+}
+
+int store_begin_clinic_key(store *s, int64_t clinic_id, int64_t key, nudge_err *err)
+{
     /* Nested, the outer level's lock covers the work, except another
      * clinic's: taking its lock here could wait in a cycle with a
      * transaction holding that clinic's and wanting this one's (the lock
      * order holds at most one clinic's lock), and not taking it would
      * leave the write unguarded. Refused on both engines alike, so a
      * SQLite run finds the mistake too. */
-    if (s->tx_depth > 0 && s->tx_scope > 0 && s->tx_scope != clinic_id)
+    if (clinic_id > 0 && s->tx_depth > 0 && s->tx_scope > 0 && s->tx_scope != clinic_id)
         return err_set(err, NUDGE_ESTORE, "",
                        "a transaction of clinic %lld cannot write clinic %lld",
                        (long long)s->tx_scope, (long long)clinic_id);
-    return store_begin_with(s, s->ops->begin, s->ops->begin_clinic,
-                            store_key("writers", clinic_id), clinic_id, err);
+    /* clinic_id 0: any clinic (the local CLI's scope), every writer's turn */
+    if ((clinic_id <= 0 ? store_begin(s, err)
+                        : store_begin_with(s, s->ops->begin, s->ops->begin_clinic,
+                                           store_key("writers", clinic_id), key, clinic_id, err)) <
+        0)
+        return -1;
+    /* Taken by the begin where it could (then held: nothing is sent). */
+    if (key && store_lock(s, key, err) < 0) {
+        store_rollback(s);
+        return -1;
+    }
+    return 0;
 }
 
 int store_lock(store *s, int64_t key, nudge_err *err)

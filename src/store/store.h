@@ -49,9 +49,10 @@ struct store_ops {
     int (*exec_script)(store *s, const char *sql);
     int (*begin)(store *s); /* the outermost store_begin */
     /* The outermost store_begin_clinic: shares the writers' lock with the
-     * other clinics' writers and holds key (the clinic's) alone. NULL:
-     * begin (SQLite, where a write transaction is alone anyway). */
-    int (*begin_clinic)(store *s, int64_t key);
+     * other clinics' writers and holds key (the clinic's) alone, then the
+     * finer key also (0: none), in one round trip. NULL: begin (SQLite,
+     * where a write transaction is alone anyway). */
+    int (*begin_clinic)(store *s, int64_t key, int64_t also);
     /* Serialises store_migrate across processes (1 take, 0 release); NULL
      * where the engine's own write lock already does. */
     int (*migrate_lock)(store *s, int lock);
@@ -261,6 +262,9 @@ int store_is_constraint(store *s);
  * or a clinic's lock after it. */
 int store_begin(store *s, nudge_err *err);
 int store_begin_clinic(store *s, int64_t clinic_id, nudge_err *err);
+/* store_begin_clinic, then store_lock(key) (a finer key: the lock order
+ * above), on PostgreSQL in the begin's own round trip. */
+int store_begin_clinic_key(store *s, int64_t clinic_id, int64_t key, nudge_err *err);
 int store_commit(store *s, nudge_err *err);
 void store_rollback(store *s);
 
