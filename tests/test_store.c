@@ -204,6 +204,37 @@ static void test_notify_at_commit(void **state)
     close_store(s, dir);
 }
 
+/* PostgreSQL, seen from another session o: the last statement the
+ * session pid sent (into buf), and whether o can take key (taken, then
+ * let go at once). */
+static void pg_last_query(store *o, int64_t pid, char *buf, size_t size)
+{
+    store_stmt *st;
+    nudge_err e = {0};
+    assert_int_equal(
+        store_query(o, &st, &e, "SELECT query FROM pg_stat_activity WHERE pid = ?", bind_int(pid)),
+        0);
+    assert_int_equal(store_next(st, &e), 1);
+    snprintf(buf, size, "%s", store_text(st, 0));
+    store_done(st);
+}
+
+static int pg_can_lock(store *o, int64_t key)
+{
+    int64_t taken = -1, freed = -1;
+    nudge_err e = {0};
+    assert_int_equal(store_scalar(o, &taken, &e,
+                                  "SELECT CAST(pg_try_advisory_lock(CAST(? AS BIGINT)) AS INT)",
+                                  bind_int(key)),
+                     1);
+    if (taken)
+        assert_int_equal(store_scalar(o, &freed, &e,
+                                      "SELECT CAST(pg_advisory_unlock(CAST(? AS BIGINT)) AS INT)",
+                                      bind_int(key)),
+                         1);
+    return (int)taken;
+}
+
 /* A transaction takes a finer key once: store_lock of a key it holds,
  * or that store_held noted, sends nothing (nheld does not grow), and the
  * key stays held to the transaction's end (on PostgreSQL another session
@@ -225,32 +256,19 @@ static void test_lock_taken_once(void **state)
     assert_int_equal(store_scalar(s, &taken, &e, "SELECT 4242 AS after_the_lock"), 1);
     assert_int_equal(store_lock(s, 4242, &e), 0);
     assert_int_equal(s->nheld, pg ? 1 : 0);
+    char q[512];
     if (pg) { /* the session's last statement is still the one before */
-        store_stmt *st;
-        assert_int_equal(store_query(o, &st, &e,
-                                     "SELECT query FROM pg_stat_activity WHERE pid = ?",
-                                     bind_int(pid)),
-                         0);
-        assert_int_equal(store_next(st, &e), 1);
-        assert_non_null(strstr(store_text(st, 0), "after_the_lock"));
-        store_done(st);
+        pg_last_query(o, pid, q, sizeof q);
+        assert_non_null(strstr(q, "after_the_lock"));
     }
     int64_t keys[3] = {4243, 4242, 4243};
     store_held(s, keys, 3);
     assert_int_equal(s->nheld, 2);
-    if (pg) {
-        assert_int_equal(store_scalar(o, &taken, &e, "SELECT CAST(pg_try_advisory_lock(4242) AS INT)"),
-                         1);
-        assert_int_equal(taken, 0);
-    }
+    if (pg)
+        assert_int_equal(pg_can_lock(o, 4242), 0);
     assert_int_equal(store_commit(s, &e), 0);
-    if (pg) {
-        assert_int_equal(store_scalar(o, &taken, &e, "SELECT CAST(pg_try_advisory_lock(4242) AS INT)"),
-                         1);
-        assert_int_equal(taken, 1);
-        assert_int_equal(store_scalar(o, &taken, &e, "SELECT CAST(pg_advisory_unlock(4242) AS INT)"),
-                         1);
-    }
+    if (pg)
+        assert_int_equal(pg_can_lock(o, 4242), 1);
     assert_int_equal(store_begin_own(s, &e), 0);
     assert_int_equal(s->nheld, 0);
     store_rollback(s);
@@ -270,7 +288,7 @@ static void test_begin_clinic_key(void **state)
     nudge_err e = {0};
     int pg = tu_pg_admin() != NULL;
     assert_int_equal(store_open(g_url, &o, &e), 0);
-    int64_t pid = 0, taken = -1;
+    int64_t pid = 0;
     if (pg)
         assert_int_equal(store_scalar(s, &pid, &e, "SELECT pg_backend_pid()"), 1);
     assert_int_equal(store_begin_clinic_key(s, 7, 5151, &e), 0);
@@ -279,29 +297,17 @@ static void test_begin_clinic_key(void **state)
     assert_int_equal(s->tx_depth, 2);
     if (pg) {
         assert_int_equal(s->nheld, 1);
-        store_stmt *st; /* the session's last statement: the BEGIN's */
-        assert_int_equal(store_query(o, &st, &e,
-                                     "SELECT query FROM pg_stat_activity WHERE pid = ?",
-                                     bind_int(pid)),
-                         0);
-        assert_int_equal(store_next(st, &e), 1);
-        assert_non_null(strstr(store_text(st, 0), "BEGIN"));
-        assert_non_null(strstr(store_text(st, 0), "5151"));
-        store_done(st);
-        assert_int_equal(store_scalar(o, &taken, &e, "SELECT CAST(pg_try_advisory_lock(5151) AS INT)"),
-                         1);
-        assert_int_equal(taken, 0);
+        char q[512]; /* the session's last statement: the BEGIN's */
+        pg_last_query(o, pid, q, sizeof q);
+        assert_non_null(strstr(q, "BEGIN"));
+        assert_non_null(strstr(q, "5151"));
+        assert_int_equal(pg_can_lock(o, 5151), 0);
     }
     assert_int_equal(store_begin_clinic_key(s, 8, 5151, &e), -1); /* another clinic's */
     assert_int_equal(store_commit(s, &e), 0);
     assert_int_equal(store_commit(s, &e), 0);
-    if (pg) {
-        assert_int_equal(store_scalar(o, &taken, &e, "SELECT CAST(pg_try_advisory_lock(5151) AS INT)"),
-                         1);
-        assert_int_equal(taken, 1);
-        assert_int_equal(store_scalar(o, &taken, &e, "SELECT CAST(pg_advisory_unlock(5151) AS INT)"),
-                         1);
-    }
+    if (pg)
+        assert_int_equal(pg_can_lock(o, 5151), 1);
     store_close(o);
     close_store(s, dir);
 }
