@@ -654,7 +654,7 @@ int store_sqlite_open(const char *url, store **out, nudge_err *err)
     ls->wake_fd = -1;
     int rc = sqlite3_open_v2(path, &ls->db,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                             NULL);
+                             sqlite_wal_vfs());
     if (rc != SQLITE_OK) {
         err_set(err, NUDGE_ESTORE, "db", "cannot open database %s: %s", path,
                 ls->db ? sqlite3_errmsg(ls->db) : sqlite3_errstr(rc));

@@ -325,6 +325,11 @@ int64_t store_key(const char *what, int64_t id);
 
 /* Backend constructors. */
 int store_sqlite_open(const char *path, store **out, nudge_err *err);
+/* sqlite_wal.c: the VFS sqlite.c opens files through (a WAL file's frames
+ * written with one call a transaction), registered at the first call;
+ * NULL when it could not be, and SQLite's default serves. */
+const char *sqlite_wal_vfs(void);
+long sqlite_wal_calls(void); /* WAL writes handed to the default VFS: for tests */
 int store_pg_open(const char *url, store **out, nudge_err *err);
 
 #endif
