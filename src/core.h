@@ -43,6 +43,7 @@ struct nudge {
     struct wf_custom *wf_custom; /* workflow.c: custom steps registered here */
     char *public_url, *unsubscribe_secret; /* consent.c: one-click unsubscribe links */
     struct committer *commit; /* commit.c: this database's group committer (SQLite) */
+    int commit_coming;        /* commit.c: counted among the writes on their way */
     struct tmpl_cache *tmpl_cache; /* tmpl_store.c: the single enqueue's templates */
 };
 
@@ -644,12 +645,18 @@ void commit_detach(nudge *n);
 int commit_run(nudge *n, int64_t clinic_id, commit_fn fn, void *arg, nudge_err *err);
 /* How many writes wait for the next group (tests, to know a group formed). */
 int commit_waiting(nudge *n);
+/* Tests: the writes on their way (commit_gather), and the longest a
+ * leader waits for them (<= 0: the default), answering the old value. */
+int commit_on_way(nudge *n);
+long commit_gather_set(long ns);
 /* Reads for a write to come (an enqueue's patient, clinic and template),
- * in one snapshot on a connection of the committer's whose page cache
- * its commits leave stale once a group, not once a caller (SQLite): 0 or
- * -1 as fn answered, 1 none here (PostgreSQL, no committer, or inside n's
- * own transaction: the caller reads on its own handle). n is a shallow
- * copy as for commit_fn, and fn must not write. */
+ * in one snapshot: on SQLite on a connection of the committer's whose
+ * page cache its commits leave stale once a group, not once a caller; on
+ * PostgreSQL on n's own. The write is then on its way (the group's leader
+ * waits for it) until the caller's commit_run, or fn's failure. 0 or -1
+ * as fn answered, 1 no committer here (none, or inside n's own
+ * transaction: the caller reads on its own handle). n is a shallow copy
+ * as for commit_fn, and fn must not write. */
 typedef int (*commit_read_fn)(nudge *n, void *arg, nudge_err *err);
 int commit_read(nudge *n, commit_read_fn fn, void *arg, nudge_err *err);
 

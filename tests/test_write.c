@@ -619,6 +619,107 @@ static void test_group_fails_alone_and_dedupes(void **state)
     tu_close(&env);
 }
 
+/* Gathering (commit_gather): a write whose caller is still reading for it
+ * is on its way, and the leader of the next group waits for it. A caller
+ * that reads (commit_read) and holds there until told: */
+struct gc_reader {
+    nudge *n;
+    struct gc_write w; /* then written, through the committer */
+    int inside, release, rc;
+};
+
+static int gc_read_fn(nudge *n, void *arg, nudge_err *err)
+{
+    (void)n, (void)err;
+    struct gc_reader *r = arg;
+    __atomic_store_n(&r->inside, 1, __ATOMIC_SEQ_CST);
+    while (!__atomic_load_n(&r->release, __ATOMIC_SEQ_CST))
+        sched_yield();
+    return 0;
+}
+
+static void *gc_reader_thread(void *arg)
+{
+    struct gc_reader *r = arg;
+    nudge_err e = {0};
+    r->rc = commit_read(r->n, gc_read_fn, r, &e);
+    if (r->rc == 1) /* PostgreSQL's: the caller reads on its own handle */
+        r->rc = gc_read_fn(r->n, r, &e);
+    if (r->rc == 0)
+        r->w.rc = commit_run(r->n, r->w.clinic, gc_fn, &r->w, &r->w.err);
+    return NULL;
+}
+
+static void test_group_gathers_writes_on_their_way(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, T0);
+    int64_t c = w_clinic(env.n, "Group Clinic"), p = w_patient(env.n, c, 1);
+    nudge *h[2];
+    gc_handles(&env, h, 2);
+    assert_int_equal(commit_on_way(h[0]), 0);
+    /* A leader waits for the reader however long it reads (the wait's
+     * bound moved out of the way): the two writes make one group, one
+     * joined call. */
+    long was = commit_gather_set(60L * 1000000000L);
+    struct gc_reader r = {.n = h[0], .w = {.n = h[0], .clinic = c, .patient = p, .dedupe = "r"}};
+    struct gc_write b = {.n = h[1], .clinic = c, .patient = p, .dedupe = "b"};
+    pthread_t tr, tb;
+    pthread_create(&tr, NULL, gc_reader_thread, &r);
+    while (!__atomic_load_n(&r.inside, __ATOMIC_SEQ_CST))
+        sched_yield();
+    assert_int_equal(commit_on_way(h[0]), 1);
+    gc_joined = 0;
+    pthread_create(&tb, NULL, gc_write_thread, &b);
+    while (commit_waiting(h[1]) < 1) /* b leads, and waits */
+        sched_yield();
+    __atomic_store_n(&r.release, 1, __ATOMIC_SEQ_CST);
+    pthread_join(tb, NULL);
+    pthread_join(tr, NULL);
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(r.w.rc, 0);
+    assert_int_equal(b.rc, 0);
+    assert_int_equal(gc_joined, 1);
+    assert_int_equal(w_pending(env.n, c), 2);
+    /* With the bound back where it was, a reader that holds longer does
+     * not hold the group: b's write commits while r still reads. */
+    commit_gather_set(1000000L); /* 1 ms */
+    r = (struct gc_reader){.n = h[0], .w = {.n = h[0], .clinic = c, .patient = p, .dedupe = "r2"}};
+    b = (struct gc_write){.n = h[1], .clinic = c, .patient = p, .dedupe = "b2"};
+    pthread_create(&tr, NULL, gc_reader_thread, &r);
+    while (!__atomic_load_n(&r.inside, __ATOMIC_SEQ_CST))
+        sched_yield();
+    pthread_create(&tb, NULL, gc_write_thread, &b);
+    pthread_join(tb, NULL);
+    assert_int_equal(b.rc, 0);
+    assert_int_equal(w_pending(env.n, c), 3);
+    assert_int_equal(__atomic_load_n(&r.inside, __ATOMIC_SEQ_CST), 1);
+    __atomic_store_n(&r.release, 1, __ATOMIC_SEQ_CST);
+    pthread_join(tr, NULL);
+    assert_int_equal(r.w.rc, 0);
+    assert_int_equal(w_pending(env.n, c), 4);
+    commit_gather_set(was);
+    /* Nothing stays counted on its way: not a write that went, nor a read
+     * that failed (an unknown patient), nor a write that failed. */
+    assert_int_equal(commit_on_way(h[0]), 0);
+    nudge_send s = {.patient_id = p + 1000, .template_name = "prescription_ready",
+                    .priority = NUDGE_NORMAL};
+    nudge_err e = {0};
+    assert_int_equal(nudge_enqueue(h[0], c, &s, NULL, NULL, &e), -1);
+    assert_int_equal(commit_on_way(h[0]), 0);
+    s.patient_id = p;
+    assert_int_equal(nudge_enqueue(h[0], c, &s, NULL, NULL, &e), 0);
+    assert_int_equal(commit_on_way(h[0]), 0);
+    struct gc_write f = {.n = h[1], .clinic = c, .patient = p, .fail = 1};
+    gc_write_thread(&f);
+    assert_int_equal(f.rc, -1);
+    assert_int_equal(commit_on_way(h[1]), 0);
+    for (int i = 0; i < 2; i++)
+        nudge_close(h[i]);
+    tu_close(&env);
+}
+
 /* More failing writes in one group than it is run again for
  * (COMMIT_ROUNDS): the rest go one transaction each, and every good write
  * is still written once, every bad one fails alone. */
@@ -852,6 +953,7 @@ int main(void)
         cmocka_unit_test(test_group_many_threads),
         cmocka_unit_test(test_group_fails_alone_and_dedupes),
         cmocka_unit_test(test_group_many_fail),
+        cmocka_unit_test(test_group_gathers_writes_on_their_way),
         cmocka_unit_test(test_group_one_per_file),
         cmocka_unit_test(test_group_wal_bounded),
         cmocka_unit_test(test_batch_chain_equals_single),
