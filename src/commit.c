@@ -9,10 +9,10 @@
  * write queued (up to COMMIT_GROUP_MAX), runs them on the committer's
  * connection, commits and wakes the group. A write that fails fails alone
  * (the group is run again without it, commit_tx); a failed commit fails
- * the writes it carried. A group closes when its leader takes the queue,
- * once no write is on its way (commit_gather: a caller reading for its
- * write, or a member of the last group not yet gone), or after
- * COMMIT_GATHER_NS: an idle database commits a lone write at once.
+ * the writes it carried. A group closes when its leader takes the queue:
+ * on SQLite once no write is on its way (commit_gather: a caller reading
+ * for its write, or a member of the last group not yet gone), or after
+ * COMMIT_GATHER_NS; an idle database commits a lone write at once.
  *
  * SQLite (one committer per database file and durability): the group is
  * one transaction, one fsync under synchronous=FULL, and callers never
@@ -432,7 +432,8 @@ static void commit_wake_all(struct committer *c)
  * library caller's loop, an API thread's next request). A leader waits
  * until none is, or COMMIT_GATHER_NS has passed (a caller that reads
  * long, or never writes after its read, costs a group that much once).
- * Measured with 16 callers: groups of 12 writes became groups of 16. */
+ * Measured with 16 callers on SQLite: groups of 12 writes became groups
+ * of 16. */
 static void commit_came(struct committer *c)
 {
     if (atomic_fetch_sub(&c->coming, 1) == 1 && atomic_load(&c->gathering)) {
@@ -452,7 +453,11 @@ static void commit_arrived(nudge *n)
 
 static void commit_gather(struct committer *c)
 {
-    if (atomic_load(&c->coming) <= 0)
+    /* Not on PostgreSQL: its groups are a clinic's each, and its callers
+     * read for their writes in round trips, so a leader waiting for them
+     * held the group without making it larger; measured (16 callers, A/B
+     * pairs): the same rate, p99 7-8 -> 8-11 ms. */
+    if (c->per_clinic || atomic_load(&c->coming) <= 0)
         return;
     struct timespec t0, t;
     clock_gettime(CLOCK_MONOTONIC, &t0);

@@ -652,8 +652,8 @@ long commit_gather_set(long ns);
 /* Reads for a write to come (an enqueue's patient, clinic and template),
  * in one snapshot: on SQLite on a connection of the committer's whose
  * page cache its commits leave stale once a group, not once a caller; on
- * PostgreSQL on n's own. The write is then on its way (the group's leader
- * waits for it) until the caller's commit_run, or fn's failure. 0 or -1
+ * PostgreSQL on n's own. The write is then on its way (SQLite's group
+ * leader waits for it) until the caller's commit_run, or fn's failure. 0 or -1
  * as fn answered, 1 no committer here (none, or inside n's own
  * transaction: the caller reads on its own handle). n is a shallow copy
  * as for commit_fn, and fn must not write. */

@@ -659,9 +659,10 @@ static void test_group_gathers_writes_on_their_way(void **state)
     nudge *h[2];
     gc_handles(&env, h, 2);
     assert_int_equal(commit_on_way(h[0]), 0);
-    /* A leader waits for the reader however long it reads (the wait's
-     * bound moved out of the way): the two writes make one group, one
-     * joined call. */
+    /* On SQLite a leader waits for the reader however long it reads (the
+     * wait's bound moved out of the way): the two writes make one group,
+     * one joined call. PostgreSQL's leader does not wait (commit.c says
+     * why): b commits alone, then r. */
     long was = commit_gather_set(60L * 1000000000L);
     struct gc_reader r = {.n = h[0], .w = {.n = h[0], .clinic = c, .patient = p, .dedupe = "r"}};
     struct gc_write b = {.n = h[1], .clinic = c, .patient = p, .dedupe = "b"};
@@ -672,15 +673,19 @@ static void test_group_gathers_writes_on_their_way(void **state)
     assert_int_equal(commit_on_way(h[0]), 1);
     gc_joined = 0;
     pthread_create(&tb, NULL, gc_write_thread, &b);
-    while (commit_waiting(h[1]) < 1) /* b leads, and waits */
-        sched_yield();
+    if (tu_pg_admin())
+        pthread_join(tb, NULL); /* b does not wait for r */
+    else
+        while (commit_waiting(h[1]) < 1) /* b leads, and waits */
+            sched_yield();
     __atomic_store_n(&r.release, 1, __ATOMIC_SEQ_CST);
-    pthread_join(tb, NULL);
+    if (!tu_pg_admin())
+        pthread_join(tb, NULL);
     pthread_join(tr, NULL);
     assert_int_equal(r.rc, 0);
     assert_int_equal(r.w.rc, 0);
     assert_int_equal(b.rc, 0);
-    assert_int_equal(gc_joined, 1);
+    assert_int_equal(gc_joined, tu_pg_admin() ? 0 : 1);
     assert_int_equal(w_pending(env.n, c), 2);
     /* With the bound back where it was, a reader that holds longer does
      * not hold the group: b's write commits while r still reads. */
