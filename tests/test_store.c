@@ -735,6 +735,27 @@ static void wal_gathered(const char *sync)
         assert_int_equal(len, bytes);
         assert_in_range(calls, tx[i].min_calls, tx[i].max_calls);
     }
+    /* Transactions of every size up to a few writes' worth, a page a row
+     * (w has no index), so their frame counts take every value: in one, a
+     * commit frame's header is the last thing to fit before the gathered
+     * bytes go out, and its page, which starts the next write, must go out
+     * at once all the same. */
+    assert_int_equal(store_exec(a, &e, "CREATE TABLE w (id INTEGER PRIMARY KEY, v TEXT)"), 0);
+    int64_t wrows = 0;
+    for (int k = 1; k <= 64; k++) {
+        assert_int_equal(store_begin(a, &e), 0);
+        for (int r = 0; r < k; r++)
+            assert_int_equal(store_exec(a, &e, "INSERT INTO w (v) VALUES (?)",
+                                        bind_text(wide + (sizeof wide - 1 - 3900))),
+                             0);
+        assert_int_equal(store_commit(a, &e), 0);
+        wrows += k;
+        int64_t n = -1, len = -1;
+        assert_int_equal(store_scalar(b, &n, &e, "SELECT COUNT(*) FROM w"), 1);
+        assert_int_equal(n, wrows);
+        assert_int_equal(store_scalar(b, &len, &e, "SELECT SUM(length(v)) FROM w"), 1);
+        assert_int_equal(len, wrows * 3900);
+    }
     int64_t bad = -1, busy = -1;
     assert_int_equal(store_scalar(b, &bad, &e,
                                   "SELECT COUNT(*) FROM pragma_integrity_check "

@@ -60,9 +60,24 @@ static int wal_flush(wal_file *w)
         return SQLITE_OK;
     int rc = w->real->pMethods->xWrite(w->real, w->buf, (int)w->len, w->at);
     w->len = 0;
-    w->commit = 0;
     atomic_fetch_add_explicit(&wal_calls, 1, memory_order_relaxed);
     return rc;
+}
+
+/* Room in buf for n more bytes: 0, or -1 (no memory: write directly). */
+static int wal_room(wal_file *w, size_t n)
+{
+    if (w->len + n <= w->cap)
+        return 0;
+    size_t cap = w->cap ? w->cap : 16 * 1024;
+    while (cap < w->len + n)
+        cap *= 2;
+    unsigned char *b = realloc(w->buf, cap);
+    if (!b)
+        return -1;
+    w->buf = b;
+    w->cap = cap;
+    return 0;
 }
 
 static int wal_close(sqlite3_file *f)
@@ -85,38 +100,30 @@ static int wal_read(sqlite3_file *f, void *p, int n, sqlite3_int64 off)
 static int wal_write(sqlite3_file *f, const void *p, int n, sqlite3_int64 off)
 {
     wal_file *w = (wal_file *)f;
+    /* After a commit frame's header, its page: the transaction's last
+     * write, which must be in the file however the bytes before it went. */
+    int last = n != WAL_FRAME_HEADER && w->commit;
+    if (n == WAL_FRAME_HEADER) {
+        const unsigned char *h = p; /* bytes 4-7: the database's size after a commit, else 0 */
+        w->commit = (h[4] | h[5] | h[6] | h[7]) != 0;
+    } else {
+        w->commit = 0;
+    }
     int rc;
     if (w->len && (off != w->at + (sqlite3_int64)w->len || w->len + (size_t)n > WAL_GATHER_MAX) &&
         (rc = wal_flush(w)) != SQLITE_OK)
         return rc;
-    if ((size_t)n > WAL_GATHER_MAX) {
+    if ((size_t)n > WAL_GATHER_MAX || wal_room(w, (size_t)n) < 0) {
+        if ((rc = wal_flush(w)) != SQLITE_OK) /* as SQLite would have written it */
+            return rc;
         atomic_fetch_add_explicit(&wal_calls, 1, memory_order_relaxed);
         return w->real->pMethods->xWrite(w->real, p, n, off);
-    }
-    if (w->len + (size_t)n > w->cap) {
-        size_t cap = w->cap ? w->cap : 16 * 1024;
-        while (cap < w->len + (size_t)n)
-            cap *= 2;
-        unsigned char *b = realloc(w->buf, cap);
-        if (!b) { /* no room to gather: write as SQLite would have */
-            if ((rc = wal_flush(w)) != SQLITE_OK)
-                return rc;
-            atomic_fetch_add_explicit(&wal_calls, 1, memory_order_relaxed);
-            return w->real->pMethods->xWrite(w->real, p, n, off);
-        }
-        w->buf = b;
-        w->cap = cap;
     }
     if (w->len == 0)
         w->at = off;
     memcpy(w->buf + w->len, p, (size_t)n);
     w->len += (size_t)n;
-    if (n == WAL_FRAME_HEADER) {
-        const unsigned char *h = p; /* bytes 4-7: the database's size after a commit, else 0 */
-        w->commit = (h[4] | h[5] | h[6] | h[7]) != 0;
-        return SQLITE_OK;
-    }
-    return w->commit ? wal_flush(w) : SQLITE_OK;
+    return last ? wal_flush(w) : SQLITE_OK;
 }
 
 static int wal_truncate(sqlite3_file *f, sqlite3_int64 size)
