@@ -20,8 +20,12 @@
  * file before anyone can look for them. Everything else that needs the
  * file as written writes the gathered bytes out first: a read (this
  * connection's checkpoint, its own spilled pages), a sync, the file's
- * size, a truncation, closing it, a write that does not follow on (SQLite
- * rewriting a frame of the same transaction in place), and a full buffer.
+ * size, a truncation, closing it, a write that does not follow on, and a
+ * full buffer. A rewrite (below where the log's writes have reached:
+ * SQLite writing a frame of the same transaction again in place, or
+ * redoing frame headers' checksums after its commit frame) goes out at
+ * once, so a commit is all in the kernel when SQLite returns from it,
+ * and a process that dies then loses nothing under synchronous=normal.
  * A write that fails is reported by the call that made it go out: the
  * commit frame's write or the sync, as SQLite would have reported the
  * frame's own (SQLITE_FULL on a full disk).
@@ -47,6 +51,7 @@ typedef struct wal_file {
     unsigned char *buf;
     size_t len, cap;
     sqlite3_int64 at; /* the file offset of buf[0] */
+    sqlite3_int64 hi; /* where this log's writes have reached: below it, a write is a rewrite */
     int commit;       /* the last write was a commit frame's header */
 } wal_file;
 
@@ -100,6 +105,22 @@ static int wal_read(sqlite3_file *f, void *p, int n, sqlite3_int64 off)
 static int wal_write(sqlite3_file *f, const void *p, int n, sqlite3_int64 off)
 {
     wal_file *w = (wal_file *)f;
+    int rc;
+    if (off == 0) /* the log's header: SQLite starts the log again */
+        w->hi = 0;
+    /* A rewrite (a frame of this transaction written again in place, the
+     * frame headers whose checksums SQLite then redoes) goes out at once,
+     * in order after the bytes gathered before it: the last of those
+     * headers is the commit frame's, and nothing may follow it before the
+     * next transaction. */
+    if (off < w->hi) {
+        if ((rc = wal_flush(w)) != SQLITE_OK)
+            return rc;
+        atomic_fetch_add_explicit(&wal_calls, 1, memory_order_relaxed);
+        return w->real->pMethods->xWrite(w->real, p, n, off);
+    }
+    if (off + n > w->hi)
+        w->hi = off + n;
     /* After a commit frame's header, its page: the transaction's last
      * write, which must be in the file however the bytes before it went. */
     int last = n != WAL_FRAME_HEADER && w->commit;
@@ -109,7 +130,6 @@ static int wal_write(sqlite3_file *f, const void *p, int n, sqlite3_int64 off)
     } else {
         w->commit = 0;
     }
-    int rc;
     if (w->len && (off != w->at + (sqlite3_int64)w->len || w->len + (size_t)n > WAL_GATHER_MAX) &&
         (rc = wal_flush(w)) != SQLITE_OK)
         return rc;
@@ -130,6 +150,8 @@ static int wal_truncate(sqlite3_file *f, sqlite3_int64 size)
 {
     wal_file *w = (wal_file *)f;
     int rc = wal_flush(w);
+    if (w->hi > size)
+        w->hi = size;
     return rc != SQLITE_OK ? rc : w->real->pMethods->xTruncate(w->real, size);
 }
 
