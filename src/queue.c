@@ -1342,23 +1342,33 @@ static int queue_record_begin_sqlite(nudge *n, const queue_outcome *rs, int coun
     return store_begin(n->db, err);
 }
 
+/* The keys the records take on their way (audit.c's chain head,
+ * consent.c's usage counters) for rs's clinics, sorted and unique, into
+ * keys (2 * count room): their number. */
+static int queue_record_way_keys(const queue_outcome *rs, int count, int64_t *keys)
+{
+    int nk = 0;
+    for (int i = 0; i < count; i++) {
+        keys[nk++] = audit_chain_key(rs[i].m->clinic_id);
+        keys[nk++] = store_key("usage", rs[i].m->clinic_id);
+    }
+    return (int)ids_sort_unique(keys, (size_t)nk);
+}
+
 static int queue_record_begin_pg(nudge *n, const queue_outcome *rs, int count, nudge_err *err)
 {
     int64_t *keys = calloc((size_t)count * 4 + 1, sizeof *keys);
     if (!keys)
         return err_set(err, NUDGE_ENOMEM, "", "out of memory");
-    int nk = 0;
+    /* The keys taken on the way are taken here, in the same order as the
+     * rest: two batches spanning the same clinics in another order would
+     * otherwise wait for each other. */
+    int nk = queue_record_way_keys(rs, count, keys);
     for (int i = 0; i < count; i++) {
         if (rs[i].o.provider_id[0])
             keys[nk++] = store_key(rs[i].o.provider_id, 0);
         if (rs[i].o.result == CHANNEL_CONFIG)
             keys[nk++] = store_key("config-alert", rs[i].m->clinic_id);
-        /* What the records take on their way (audit.c's chain head,
-         * consent.c's usage counters), taken here in the same order:
-         * two batches spanning the same clinics in another order would
-         * otherwise wait for each other. */
-        keys[nk++] = audit_chain_key(rs[i].m->clinic_id);
-        keys[nk++] = store_key("usage", rs[i].m->clinic_id);
     }
     nk = (int)ids_sort_unique(keys, (size_t)nk);
     struct sbuf list = {0};
@@ -1391,13 +1401,8 @@ static int queue_record_begin_pg(nudge *n, const queue_outcome *rs, int count, n
     sbuf_free(&list);
     if (rc < 0) {
         store_rollback(n->db);
-    } else { /* the ones taken again on the way first, should the list be long */
-        int nw = 0;
-        for (int i = 0; i < count; i++) {
-            keys[nw++] = audit_chain_key(rs[i].m->clinic_id);
-            keys[nw++] = store_key("usage", rs[i].m->clinic_id);
-        }
-        store_held(n->db, keys, (int)ids_sort_unique(keys, (size_t)nw));
+    } else { /* noted first the ones taken again on the way, should the list be long */
+        store_held(n->db, keys, queue_record_way_keys(rs, count, keys));
     }
     free(keys);
     return rc;

@@ -355,13 +355,20 @@ int store_begin_clinic_key(store *s, int64_t clinic_id, int64_t key, nudge_err *
     return 0;
 }
 
-int store_lock(store *s, int64_t key, nudge_err *err)
+/* Whether the open transaction holds key (outside a transaction a lock
+ * ends with its statement: nothing is held). */
+static int store_holds(const store *s, int64_t key)
 {
-    if (!s->ops->lock)
-        return 0;
     for (int i = 0; s->tx_depth > 0 && i < s->nheld; i++)
         if (s->held[i] == key)
-            return 0;
+            return 1;
+    return 0;
+}
+
+int store_lock(store *s, int64_t key, nudge_err *err)
+{
+    if (!s->ops->lock || store_holds(s, key))
+        return 0;
     if (s->ops->lock(s, key))
         return store_fail(s, err);
     store_held(s, &key, 1);
@@ -370,14 +377,9 @@ int store_lock(store *s, int64_t key, nudge_err *err)
 
 void store_held(store *s, const int64_t *keys, int n)
 {
-    /* Outside a transaction a lock ends with its statement: nothing held. */
-    for (int i = 0; s->tx_depth > 0 && i < n && s->nheld < STORE_HELD; i++) {
-        int j = 0;
-        while (j < s->nheld && s->held[j] != keys[i])
-            j++;
-        if (j == s->nheld)
+    for (int i = 0; s->tx_depth > 0 && i < n && s->nheld < STORE_HELD; i++)
+        if (!store_holds(s, keys[i]))
             s->held[s->nheld++] = keys[i];
-    }
 }
 
 int store_notify(store *s, const char *topic, nudge_err *err)
