@@ -17,6 +17,7 @@
  * among them is detected but not named to the row.
  */
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,31 +41,105 @@ int64_t audit_chain_key(int64_t clinic_id)
     "clinic_id, chain_seq, actor, action, entity, entity_id, detail, created_at"
 enum { AUDIT_NFIELDS = 8 };
 
+/* SHA-256, looked up once: OpenSSL 3 resolves an implicit EVP_sha256()
+ * again, under a lock, on every EVP_DigestInit_ex; with a context made
+ * and freed per row that was most of a row's hash (2.4 us a row in the
+ * single add, issue 16's profile). */
+static EVP_MD *audit_md;
+static pthread_once_t audit_md_once = PTHREAD_ONCE_INIT;
+
+static void audit_md_fetch(void)
+{
+    audit_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+/* One chain walk's digest state, reused row after row: its context and
+ * the framing not yet handed to OpenSSL, so that a row is a few updates,
+ * not two per field. */
+typedef struct {
+    EVP_MD_CTX *c;
+    size_t len;
+    int ok;
+    char buf[240];
+} audit_hash;
+
+static int audit_hash_open(audit_hash *h)
+{
+    pthread_once(&audit_md_once, audit_md_fetch);
+    h->c = audit_md ? EVP_MD_CTX_new() : NULL;
+    return h->c ? 0 : -1;
+}
+
+static void audit_hash_close(audit_hash *h)
+{
+    EVP_MD_CTX_free(h->c);
+    h->c = NULL;
+}
+
+static void audit_hash_flush(audit_hash *h)
+{
+    h->ok = h->ok && (h->len == 0 || EVP_DigestUpdate(h->c, h->buf, h->len));
+    h->len = 0;
+}
+
+static void audit_hash_add(audit_hash *h, const char *p, size_t n)
+{
+    if (h->len + n > sizeof h->buf) {
+        audit_hash_flush(h);
+        if (n > sizeof h->buf) {
+            h->ok = h->ok && EVP_DigestUpdate(h->c, p, n);
+            return;
+        }
+    }
+    memcpy(h->buf + h->len, p, n);
+    h->len += n;
+}
+
+/* tag, then v in decimal, as "%lld" writes it. */
+static void audit_hash_num(audit_hash *h, char tag, long long v)
+{
+    char t[24], *e = t + sizeof t, *p = e;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do
+        *--p = (char)('0' + u % 10);
+    while (u /= 10);
+    if (v < 0)
+        *--p = '-';
+    *--p = tag;
+    audit_hash_add(h, p, (size_t)(e - p));
+}
+
 /* SHA-256 over prev and the values, each framed so that no two different
  * rows serialise alike: NULL "n;", an integer "i<decimal>;", a text
- * "s<length>:<bytes>;". The hash is hex, as stored. */
-static int audit_digest(const char *prev, const store_val *v, int nv, char out[65])
+ * "s<length>:<bytes>;". The hash is hex, as stored. out may be prev. */
+static int audit_digest(audit_hash *h, const char *prev, const store_val *v, int nv,
+                        char out[65])
 {
-    EVP_MD_CTX *c = EVP_MD_CTX_new();
-    int ok = c && EVP_DigestInit_ex(c, EVP_sha256(), NULL);
-    char num[48];
-    int len = snprintf(num, sizeof num, "nudge-audit-1;s%zu:", strlen(prev));
-    ok = ok && EVP_DigestUpdate(c, num, (size_t)len) && EVP_DigestUpdate(c, prev, strlen(prev));
-    for (int i = 0; ok && i < nv; i++) {
-        if (v[i].type == STORE_NULL)
-            len = snprintf(num, sizeof num, ";n");
-        else if (v[i].type == STORE_INT)
-            len = snprintf(num, sizeof num, ";i%lld", (long long)v[i].i);
-        else
-            len = snprintf(num, sizeof num, ";s%zu:", strlen(v[i].s));
-        ok = EVP_DigestUpdate(c, num, (size_t)len) &&
-             (v[i].type != STORE_TEXT || EVP_DigestUpdate(c, v[i].s, strlen(v[i].s)));
+    h->len = 0;
+    h->ok = EVP_DigestInit_ex2(h->c, audit_md, NULL);
+    size_t plen = strlen(prev);
+    audit_hash_add(h, "nudge-audit-1;", 14);
+    audit_hash_num(h, 's', (long long)plen);
+    audit_hash_add(h, ":", 1);
+    audit_hash_add(h, prev, plen);
+    for (int i = 0; i < nv; i++) {
+        if (v[i].type == STORE_NULL) {
+            audit_hash_add(h, ";n", 2);
+        } else if (v[i].type == STORE_INT) {
+            audit_hash_add(h, ";", 1);
+            audit_hash_num(h, 'i', (long long)v[i].i);
+        } else {
+            size_t l = strlen(v[i].s);
+            audit_hash_add(h, ";", 1);
+            audit_hash_num(h, 's', (long long)l);
+            audit_hash_add(h, ":", 1);
+            audit_hash_add(h, v[i].s, l);
+        }
     }
+    audit_hash_flush(h);
     unsigned char md[32];
     unsigned int mdlen = 0;
-    ok = ok && EVP_DigestFinal_ex(c, md, &mdlen) && mdlen == 32;
-    EVP_MD_CTX_free(c);
-    if (!ok)
+    if (!h->ok || !EVP_DigestFinal_ex(h->c, md, &mdlen) || mdlen != 32)
         return -1;
     static const char hex[] = "0123456789abcdef"; /* "%02x" each, without 32 snprintf calls */
     for (int i = 0; i < 32; i++) {
@@ -98,30 +173,36 @@ static int audit_sealed(nudge *n, int64_t chain, char h[65], int64_t *count, int
                         int64_t *last, nudge_err *err)
 {
     memcpy(h, AUDIT_GENESIS, 65);
-    int64_t after = 0, got, total = 0;
+    int64_t after = 0, got = 0, total = 0;
+    int r = 0;
+    audit_hash hs;
+    if (audit_hash_open(&hs) < 0)
+        return err_set(err, NUDGE_ENOMEM, NULL, "SHA-256 failed");
     do {
         store_stmt *st;
         if (store_query(n->db, &st, err,
                         "SELECT id, " AUDIT_CHAIN_COLS " FROM audit_log WHERE COALESCE(clinic_id, "
                         "0) = ? AND chain_seq IS NULL AND id > ? ORDER BY id LIMIT ?",
-                        bind_int(chain), bind_int(after), bind_int(AUDIT_PAGE)) < 0)
-            return -1;
-        int r;
+                        bind_int(chain), bind_int(after), bind_int(AUDIT_PAGE)) < 0) {
+            r = -1;
+            break;
+        }
         for (got = 0; (r = store_next(st, err)) == 1; got++) {
             store_val v[AUDIT_NFIELDS];
             after = store_int(st, 0);
             audit_row_vals(st, 1, v);
-            if (audit_digest(h, v, AUDIT_NFIELDS, h) < 0) {
-                store_done(st);
-                return err_set(err, NUDGE_ENOMEM, NULL, "SHA-256 failed");
+            if (audit_digest(&hs, h, v, AUDIT_NFIELDS, h) < 0) {
+                r = err_set(err, NUDGE_ENOMEM, NULL, "SHA-256 failed");
+                break;
             }
             if (!total++ && first)
                 *first = after;
         }
         store_done(st);
-        if (r < 0)
-            return -1;
-    } while (got == AUDIT_PAGE);
+    } while (r == 0 && got == AUDIT_PAGE);
+    audit_hash_close(&hs);
+    if (r < 0)
+        return -1;
     if (count)
         *count = total;
     if (last)
@@ -145,9 +226,11 @@ static int audit_append(nudge *n, int64_t clinic_id, const audit_line *const *ls
     size_t most = store_rows_chunk(count);
     store_val *v = malloc(most * AUDIT_NVALS * sizeof *v);
     char(*h)[65] = malloc((most + 1) * sizeof *h); /* h[0] the head, h[i + 1] row i's hash */
-    if (!v || !h) {
+    audit_hash hs = {0};
+    if (!v || !h || audit_hash_open(&hs) < 0) {
         free(v);
         free(h);
+        audit_hash_close(&hs);
         return err_set(err, NUDGE_ENOMEM, "", "out of memory");
     }
     if (store_begin_own(n->db, err) < 0)
@@ -188,7 +271,7 @@ static int audit_append(nudge *n, int64_t clinic_id, const audit_line *const *ls
             row[5] = bind_int_or_null(l->entity_id);
             row[6] = bind_text_or_null(l->detail);
             row[7] = bind_int(now);
-            if (audit_digest(h[i], row, AUDIT_NFIELDS, h[i + 1]) < 0) {
+            if (audit_digest(&hs, h[i], row, AUDIT_NFIELDS, h[i + 1]) < 0) {
                 err_set(err, NUDGE_ENOMEM, NULL, "SHA-256 failed");
                 goto fail;
             }
@@ -210,12 +293,14 @@ static int audit_append(nudge *n, int64_t clinic_id, const audit_line *const *ls
     }
     free(v);
     free(h);
+    audit_hash_close(&hs);
     return store_commit(n->db, err);
 fail:
     store_rollback(n->db);
 out:
     free(v);
     free(h);
+    audit_hash_close(&hs);
     return -1;
 }
 
@@ -309,6 +394,7 @@ int nudge_audit_list(nudge *n, int64_t clinic_id, int64_t before_id, int limit, 
 /* Where the walk of one chain is. */
 typedef struct audit_walk {
     nudge_audit_chain *c;
+    audit_hash hash;
     int64_t seq, prev_id;  /* the last row that checked out (0: none yet) */
     char link[65];         /* its hash: what the next row must link to */
     int64_t sealed_first, sealed_last;
@@ -326,7 +412,7 @@ static int audit_check(audit_walk *w, store_stmt *st, nudge_err *err)
     audit_row_vals(st, 1, v);
     const char *prev = store_text(st, 1 + AUDIT_NFIELDS), *hash = store_text(st, 2 + AUDIT_NFIELDS);
     char want[65];
-    if (audit_digest(prev, v, AUDIT_NFIELDS, want) < 0)
+    if (audit_digest(&w->hash, prev, v, AUDIT_NFIELDS, want) < 0)
         return err_set(err, NUDGE_ENOMEM, NULL, "SHA-256 failed");
     if (strcmp(want, hash))
         return audit_bad(w, id, "row %lld was edited: its hash does not match its fields",
@@ -366,15 +452,13 @@ static int audit_check(audit_walk *w, store_stmt *st, nudge_err *err)
 }
 
 /* One chain: 0 intact, 1 broken, -1 error. */
-static int audit_verify_chain(nudge *n, int64_t chain, nudge_audit_chain *c, nudge_err *err)
+static int audit_verify_walk(nudge *n, int64_t chain, nudge_audit_chain *c, audit_walk *w,
+                             nudge_err *err)
 {
-    memset(c, 0, sizeof *c);
-    c->clinic_id = chain;
-    audit_walk w = {.c = c};
-    if (audit_sealed(n, chain, w.link, &c->sealed, &w.sealed_first, &w.sealed_last, err) < 0)
+    if (audit_sealed(n, chain, w->link, &c->sealed, &w->sealed_first, &w->sealed_last, err) < 0)
         return -1;
     c->rows = c->sealed;
-    w.prev_id = w.sealed_last;
+    w->prev_id = w->sealed_last;
     int broken = 0;
     int64_t got;
     do {
@@ -382,11 +466,11 @@ static int audit_verify_chain(nudge *n, int64_t chain, nudge_audit_chain *c, nud
         if (store_query(n->db, &st, err,
                         "SELECT id, " AUDIT_CHAIN_COLS ", prev_hash, hash FROM audit_log WHERE "
                         "COALESCE(clinic_id, 0) = ? AND chain_seq > ? ORDER BY chain_seq LIMIT ?",
-                        bind_int(chain), bind_int(w.seq), bind_int(AUDIT_PAGE)) < 0)
+                        bind_int(chain), bind_int(w->seq), bind_int(AUDIT_PAGE)) < 0)
             return -1;
         int r;
         for (got = 0; !broken && (r = store_next(st, err)) == 1; got++) {
-            if (w.seq == 0 && c->sealed) {
+            if (w->seq == 0 && c->sealed) {
                 /* A row without a hash after the chain began was added by
                  * hand (or by a binary older than 012, which should not
                  * run on this schema). */
@@ -400,12 +484,12 @@ static int audit_verify_chain(nudge *n, int64_t chain, nudge_audit_chain *c, nud
                     break;
                 }
                 if (late) {
-                    broken = audit_bad(&w, late, "row %lld has no hash but was written after the chain began: added by hand",
+                    broken = audit_bad(w, late, "row %lld has no hash but was written after the chain began: added by hand",
                                        (long long)late);
                     break;
                 }
             }
-            broken = audit_check(&w, st, err);
+            broken = audit_check(w, st, err);
             if (broken < 0)
                 r = -1;
         }
@@ -413,8 +497,20 @@ static int audit_verify_chain(nudge *n, int64_t chain, nudge_audit_chain *c, nud
         if (r < 0)
             return -1;
     } while (!broken && got == AUDIT_PAGE);
-    memcpy(c->head, w.link, 65);
+    memcpy(c->head, w->link, 65);
     return broken;
+}
+
+static int audit_verify_chain(nudge *n, int64_t chain, nudge_audit_chain *c, nudge_err *err)
+{
+    memset(c, 0, sizeof *c);
+    c->clinic_id = chain;
+    audit_walk w = {.c = c};
+    if (audit_hash_open(&w.hash) < 0)
+        return err_set(err, NUDGE_ENOMEM, NULL, "SHA-256 failed");
+    int r = audit_verify_walk(n, chain, c, &w, err);
+    audit_hash_close(&w.hash);
+    return r;
 }
 
 int nudge_audit_verify(nudge *n, int64_t clinic_id, nudge_audit_chain_fn fn, void *ctx,
