@@ -28,6 +28,7 @@
 
 #include "core.h"
 #include "segment.h"
+#include "tmpl.h"
 #include "tz.h"
 #include "util.h"
 
@@ -820,6 +821,7 @@ static int bc_build(nudge *n, const nudge_clinic *c, const nudge_patient *p, jso
         .body = q->r.body,
         .html = q->r.html,
         .max_retries = c->max_retries,
+        .segments = strcmp(channel, "email") ? tmpl_sms_segments(q->r.body, NULL) : 0,
     };
     return 0;
 }

@@ -290,6 +290,10 @@ typedef struct queue_item {
     const char *transport_data;
     int64_t fallback_of;
     int64_t broadcast_id; /* broadcast.c's fan-out: the broadcast it belongs to */
+    /* The SMS's parts (tmpl_sms_segments of body) where the builder
+     * counted them, before the write (queue_build does); 0: the insert
+     * counts them, inside the write transaction. */
+    int segments;
 } queue_item;
 /* Inserts; a duplicate dedupe key is not an error: *id gets the existing row
  * and *created 0. */

@@ -110,7 +110,9 @@ enum { QUEUE_NVALS = 23 };
 
 static void queue_row(const queue_item *it, int64_t now, store_val v[QUEUE_NVALS])
 {
-    int segments = strcmp(it->channel, "email") ? tmpl_sms_segments(it->body, NULL) : 0;
+    int segments = !strcmp(it->channel, "email") ? 0
+                   : it->segments                ? it->segments
+                                                 : tmpl_sms_segments(it->body, NULL);
     const store_val row[QUEUE_NVALS] = {
         bind_int(it->clinic_id), bind_int_or_null(it->patient_id),
         bind_int_or_null(it->appointment_id), bind_int_or_null(it->reminder_id),
@@ -342,6 +344,7 @@ static int queue_build_with(nudge *n, const nudge_clinic *c, const nudge_patient
         .html = q->r.html,
         .priority = NUDGE_NORMAL,
         .max_retries = c->max_retries,
+        .segments = strcmp(channel, "email") ? tmpl_sms_segments(q->r.body, NULL) : 0,
     };
     rc = queue_msg_data(q, err);
 out:

@@ -91,15 +91,25 @@ int text_ok(const char *s)
     return 1;
 }
 
-int utf8_ok(const char *s)
+long utf8_len(const char *s)
 {
-    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+    const unsigned char *p = (const unsigned char *)s;
+    for (;;) {
+        /* ASCII, nearly every byte nudge binds, without the decoder. */
+        while (*p - 1u < 0x7fu)
+            p++;
+        if (!*p)
+            return (long)(p - (const unsigned char *)s);
         int n = utf8_char(p);
         if (!n)
-            return 0;
+            return -1;
         p += n;
     }
-    return 1;
+}
+
+int utf8_ok(const char *s)
+{
+    return utf8_len(s) >= 0;
 }
 
 char *utf8_clip(char *dst, size_t size, const char *s)

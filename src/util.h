@@ -33,6 +33,9 @@ int text_ok(const char *s);
 /* Any valid UTF-8 (the same forms), control characters allowed: what the
  * store binds as text (store_bind), on both engines alike. */
 int utf8_ok(const char *s);
+/* The same check, answering s's length in bytes, or -1 when it is not
+ * valid UTF-8: one pass where a bind needs both. */
+long utf8_len(const char *s);
 /* Foreign text (a provider's error, a server's answer, a patient's SMS)
  * as nudge keeps it: s's characters into dst while they fit in size - 1
  * bytes, never part of one, and '?' for each byte that begins no valid

@@ -114,6 +114,15 @@ static void test_utf8_clip(void **state)
         assert_false(utf8_ok(bad[i]) || text_ok(bad[i]));
     assert_true(utf8_ok("\xe0\xa4\xa6 \xf0\x9f\x98\x80 \x01") && !text_ok("a\x01"));
     assert_true(text_ok("\xe0\xa4\xa6\t\xf0\x9f\x98\x80\r\n") && !text_ok("a\x7f"));
+    /* utf8_len: the bytes of what utf8_ok takes (ASCII runs skip the
+     * decoder, so the runs' ends are where it must pick up), -1 else. */
+    assert_int_equal(utf8_len(""), 0);
+    assert_int_equal(utf8_len("a\x01\x7f"), 3);
+    assert_int_equal(utf8_len("ab \xe0\xa4\xa6x\xf0\x9f\x98\x80"), 11);
+    assert_int_equal(utf8_len("\xc3\xa9"), 2);
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        assert_int_equal(utf8_len(bad[i]), -1);
+    assert_int_equal(utf8_len("abc\x80"), -1);
 }
 
 static void test_sbuf(void **state)

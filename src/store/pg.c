@@ -202,8 +202,9 @@ static int pg_bind_int(store_stmt *h, int i, int64_t v)
     return pg_bind(h, i, 'i', b);
 }
 
-static int pg_bind_text(store_stmt *h, int i, const char *v)
+static int pg_bind_text(store_stmt *h, int i, const char *v, size_t len, int keep)
 {
+    (void)len, (void)keep; /* libpq sends parameters as C strings, copied for PQexecPrepared */
     return pg_bind(h, i, 't', v);
 }
 

@@ -61,8 +61,10 @@ static int store_fail(store *s, nudge_err *err)
                    "database: %s", s->ops->errmsg(s));
 }
 
+/* keep: the values stay as they are until the statement is done (the
+ * call binds and steps it to the end), so texts need no copy. */
 static int store_bind(store *s, store_stmt *st, const char *sql, const store_val *v, int n,
-                      nudge_err *err)
+                      int keep, nudge_err *err)
 {
     int want = s->ops->param_count(st);
     if (want != n)
@@ -74,11 +76,12 @@ static int store_bind(store *s, store_stmt *st, const char *sql, const store_val
          * would keep bytes no JSON answer can carry: the same refusal on
          * both, as bad input, not a store failure. Fields a person sets
          * are checked earlier, by name; this catches the rest (a filter). */
-        if (v[i].type == STORE_TEXT && v[i].s && !utf8_ok(v[i].s))
+        long len = v[i].type == STORE_TEXT && v[i].s ? utf8_len(v[i].s) : 0;
+        if (len < 0)
             return err_set(err, NUDGE_EINVAL, "", "text is not valid UTF-8");
         switch (v[i].type) {
         case STORE_INT: rc = s->ops->bind_int(st, i + 1, v[i].i); break;
-        case STORE_TEXT: rc = s->ops->bind_text(st, i + 1, v[i].s); break;
+        case STORE_TEXT: rc = s->ops->bind_text(st, i + 1, v[i].s, (size_t)len, keep); break;
         default: rc = s->ops->bind_null(st, i + 1, v[i].null_int); break;
         }
         if (rc)
@@ -93,12 +96,12 @@ struct stmt_head {
 };
 
 static int store_prepare(store *s, store_stmt **out, nudge_err *err, const char *sql,
-                         const store_val *v, int n)
+                         const store_val *v, int n, int keep)
 {
     store_stmt *st;
     if (s->ops->prepare(s, sql, &st))
         return store_fail(s, err);
-    if (store_bind(s, st, sql, v, n, err)) {
+    if (store_bind(s, st, sql, v, n, keep, err)) {
         s->ops->finalize(st);
         return -1;
     }
@@ -115,7 +118,7 @@ static store *stmt_store(store_stmt *st)
 int store_exec_v(store *s, nudge_err *err, const char *sql, const store_val *v, int n)
 {
     store_stmt *st;
-    if (store_prepare(s, &st, err, sql, v, n))
+    if (store_prepare(s, &st, err, sql, v, n, 1))
         return -1;
     int r;
     while ((r = s->ops->step(st)) == 1)
@@ -219,7 +222,7 @@ int store_insert_rows_v(store *s, int64_t *ids, size_t rows, nudge_err *err, con
 int store_query_v(store *s, store_stmt **out, nudge_err *err, const char *sql, const store_val *v,
                   int n)
 {
-    return store_prepare(s, out, err, sql, v, n);
+    return store_prepare(s, out, err, sql, v, n, 0); /* stepped after we return */
 }
 
 int store_next(store_stmt *st, nudge_err *err)
@@ -272,7 +275,7 @@ int store_scalar_v(store *s, int64_t *out, nudge_err *err, const char *sql, cons
                    int n)
 {
     store_stmt *st;
-    if (store_prepare(s, &st, err, sql, v, n))
+    if (store_prepare(s, &st, err, sql, v, n, 1))
         return -1;
     int r = store_next(st, err);
     if (r == 1)

@@ -36,7 +36,9 @@ struct store_ops {
     const struct migration *migrations; /* this engine's set */
     int (*prepare)(store *s, const char *sql, store_stmt **out);
     int (*bind_int)(store_stmt *st, int i, int64_t v); /* i from 1 */
-    int (*bind_text)(store_stmt *st, int i, const char *v);
+    /* v is len bytes; keep: v stays as it is until the statement is done
+     * (store_done), so the engine may read it in place, not copy it. */
+    int (*bind_text)(store_stmt *st, int i, const char *v, size_t len, int keep);
     /* as_int: the NULL stands for an integer (else a text); an engine that
      * types parameters at prepare needs to know. */
     int (*bind_null)(store_stmt *st, int i, int as_int);
