@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "core.h"
@@ -32,23 +31,10 @@ int nudge_role_parse(const char *name)
     return 0;
 }
 
-static void hex(const unsigned char *in, size_t n, char *out)
-{
-    static const char digit[] = "0123456789abcdef"; /* not sprintf: once per API request */
-    for (size_t i = 0; i < n; i++)
-        out[2 * i] = digit[in[i] >> 4], out[2 * i + 1] = digit[in[i] & 15];
-    out[2 * n] = 0;
-}
-
 /* SHA-256 of the secret, as 64 hex digits. */
 static int key_hash(const char *secret, char out[65])
 {
-    unsigned char md[32];
-    unsigned int len = 0;
-    if (!EVP_Digest(secret, strlen(secret), md, &len, EVP_sha256(), NULL) || len != 32)
-        return -1;
-    hex(md, 32, out);
-    return 0;
+    return sha256_hex(secret, strlen(secret), out);
 }
 
 int nudge_key_create(nudge *n, int64_t clinic_id, int role, const char *label, nudge_key *out,
@@ -66,9 +52,9 @@ int nudge_key_create(nudge *n, int64_t clinic_id, int role, const char *label, n
     unsigned char pre[6], rnd[32];
     if (RAND_bytes(pre, sizeof pre) != 1 || RAND_bytes(rnd, sizeof rnd) != 1)
         return err_set(err, NUDGE_EIO, "", "no random bytes for a key");
-    hex(pre, sizeof pre, out->prefix);
+    hex_lower(pre, sizeof pre, out->prefix);
     char body[65];
-    hex(rnd, sizeof rnd, body);
+    hex_lower(rnd, sizeof rnd, body);
     snprintf(secret, NUDGE_KEY_SECRET_LEN, "nudge_%s_%s", out->prefix, body);
     OPENSSL_cleanse(rnd, sizeof rnd);
     OPENSSL_cleanse(body, sizeof body);

@@ -17,7 +17,6 @@
  * among them is detected but not named to the row.
  */
 #include <openssl/evp.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,18 +40,6 @@ int64_t audit_chain_key(int64_t clinic_id)
     "clinic_id, chain_seq, actor, action, entity, entity_id, detail, created_at"
 enum { AUDIT_NFIELDS = 8 };
 
-/* SHA-256, looked up once: OpenSSL 3 resolves an implicit EVP_sha256()
- * again, under a lock, on every EVP_DigestInit_ex; with a context made
- * and freed per row that was most of a row's hash (2.4 us a row in the
- * single add, issue 16's profile). */
-static EVP_MD *audit_md;
-static pthread_once_t audit_md_once = PTHREAD_ONCE_INIT;
-
-static void audit_md_fetch(void)
-{
-    audit_md = EVP_MD_fetch(NULL, "SHA256", NULL);
-}
-
 /* One chain walk's digest state, reused row after row: its context and
  * the framing not yet handed to OpenSSL, so that a row is a few updates,
  * not two per field. */
@@ -65,8 +52,10 @@ typedef struct {
 
 static int audit_hash_open(audit_hash *h)
 {
-    pthread_once(&audit_md_once, audit_md_fetch);
-    h->c = audit_md ? EVP_MD_CTX_new() : NULL;
+    /* sha256_md: looked up once. With a context made and freed per row
+     * and SHA-256 looked up at each, a row's hash cost 2.4 us in the
+     * single add (issue 16's profile). */
+    h->c = sha256_md() ? EVP_MD_CTX_new() : NULL;
     return h->c ? 0 : -1;
 }
 
@@ -116,7 +105,7 @@ static int audit_digest(audit_hash *h, const char *prev, const store_val *v, int
                         char out[65])
 {
     h->len = 0;
-    h->ok = EVP_DigestInit_ex2(h->c, audit_md, NULL);
+    h->ok = EVP_DigestInit_ex2(h->c, sha256_md(), NULL);
     size_t plen = strlen(prev);
     audit_hash_add(h, "nudge-audit-1;", 14);
     audit_hash_num(h, 's', (long long)plen);

@@ -10,25 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
 
 #include "core.h"
 #include "util.h"
 
 /* ---- once-only ---- */
 
-static void guard_hash(const void *data, size_t len, char out[65])
-{
-    unsigned char md[32];
-    unsigned mdlen = 0;
-    EVP_MD_CTX *c = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(c, EVP_sha256(), NULL);
-    EVP_DigestUpdate(c, data, len);
-    EVP_DigestFinal_ex(c, md, &mdlen);
-    EVP_MD_CTX_free(c);
-    for (int i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
 
 int nudge_once(nudge *n, int64_t clinic_id, const char *key, const void *request,
                size_t request_len, nudge_once_fn fn, void *ctx, nudge_once_result *out,
@@ -41,7 +28,8 @@ int nudge_once(nudge *n, int64_t clinic_id, const char *key, const void *request
         return err_set(err, NUDGE_EINVAL, "idempotency_key",
                        "an idempotency key must be 1 to %d bytes", NUDGE_ONCE_KEY_MAX);
     char hash[65];
-    guard_hash(request, request_len, hash);
+    if (sha256_hex(request, request_len, hash) < 0)
+        return err_set(err, NUDGE_ENOMEM, "", "SHA-256 failed");
     if (store_begin_clinic(n->db, clinic_id, err) < 0)
         return -1;
     store_stmt *st;

@@ -14,6 +14,8 @@
 
 #include <jansson.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <pthread.h>
 
 int nudge_err_set(nudge_err *err, int code, const char *field, const char *fmt, ...)
 {
@@ -110,6 +112,39 @@ long utf8_len(const char *s)
 int utf8_ok(const char *s)
 {
     return utf8_len(s) >= 0;
+}
+
+static EVP_MD *sha256_fetched;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+    sha256_fetched = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+const EVP_MD *sha256_md(void)
+{
+    pthread_once(&sha256_once, sha256_fetch);
+    return sha256_fetched;
+}
+
+void hex_lower(const unsigned char *in, size_t n, char *out)
+{
+    static const char digit[] = "0123456789abcdef"; /* not "%02x" a byte */
+    for (size_t i = 0; i < n; i++)
+        out[2 * i] = digit[in[i] >> 4], out[2 * i + 1] = digit[in[i] & 15];
+    out[2 * n] = 0;
+}
+
+int sha256_hex(const void *data, size_t len, char out[65])
+{
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    const EVP_MD *m = sha256_md();
+    if (!m || !EVP_Digest(data, len, md, &mdlen, m, NULL) || mdlen != 32)
+        return -1;
+    hex_lower(md, 32, out);
+    return 0;
 }
 
 char *utf8_clip(char *dst, size_t size, const char *s)

@@ -36,6 +36,15 @@ int utf8_ok(const char *s);
 /* The same check, answering s's length in bytes, or -1 when it is not
  * valid UTF-8: one pass where a bind needs both. */
 long utf8_len(const char *s);
+/* SHA-256 as OpenSSL names it, looked up once: OpenSSL 3 resolves an
+ * implicit EVP_sha256() again, under a lock, on every digest begun with
+ * it. NULL if OpenSSL has none. */
+const struct evp_md_st *sha256_md(void);
+/* SHA-256 of len bytes as 64 lowercase hex digits and a NUL; -1 if
+ * OpenSSL fails. */
+int sha256_hex(const void *data, size_t len, char out[65]);
+/* n bytes as 2n lowercase hex digits and a NUL. */
+void hex_lower(const unsigned char *in, size_t n, char *out);
 /* Foreign text (a provider's error, a server's answer, a patient's SMS)
  * as nudge keeps it: s's characters into dst while they fit in size - 1
  * bytes, never part of one, and '?' for each byte that begins no valid

@@ -125,6 +125,18 @@ static void test_utf8_clip(void **state)
     assert_int_equal(utf8_len("abc\x80"), -1);
 }
 
+/* SHA-256 as hex (API keys, idempotency keys): FIPS 180-2's "abc"
+ * example and the empty input. */
+static void test_sha256_hex(void **state)
+{
+    (void)state;
+    char h[65];
+    assert_int_equal(sha256_hex("abc", 3, h), 0);
+    assert_string_equal(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    assert_int_equal(sha256_hex("", 0, h), 0);
+    assert_string_equal(h, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
 static void test_sbuf(void **state)
 {
     (void)state;
@@ -205,6 +217,7 @@ int main(void)
         cmocka_unit_test(test_sbuf),
         cmocka_unit_test(test_sbuf_cap),
         cmocka_unit_test(test_utf8_clip),
+        cmocka_unit_test(test_sha256_hex),
         cmocka_unit_test(test_ids_sort_unique),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
