@@ -708,6 +708,13 @@ static void test_claim_reads_only_the_due_rows_it_takes(void **state)
         tu_plan(env.n->db, queue_sql_lease_pg, u, 7, plan, sizeof plan);
         if (!strstr(plan, "Tid Scan"))
             fail_msg("the claim's update does not find its rows by ctid:\n%s", plan);
+        /* The hand-off of the same five (queue_handoff_pg): by their ids,
+         * not with a walk of nq_claim's rows in `sending`, dead entries
+         * and all. */
+        store_val h[3] = {bind_int(BOOKED), bind_text(ids), bind_text("worker")};
+        tu_plan(env.n->db, queue_sql_handoff_pg, h, 3, plan, sizeof plan);
+        if (strstr(plan, "nq_claim") || !strstr(plan, "nq_id"))
+            fail_msg("the hand-off does not find its rows by id alone:\n%s", plan);
         /* The record's UPDATE (queue_record_rows_pg, two rows): each row by
          * its key, not by a walk of every row in `sending`. */
         store_val r[17] = {bind_int(c), bind_int(out[0].id), bind_text("sent"), bind_int(1),
