@@ -382,6 +382,42 @@ static void test_invalid_utf8_is_bad_input(void **state)
     close_store(s, dir);
 }
 
+/* A text bound for store_exec is read in place (store_bind's keep): the
+ * statement is done before the call returns, and its next use binds every
+ * parameter again, so the buffer may then be changed or freed (ASan sees
+ * a read of the freed one). A query's texts are copied: its caller steps
+ * it later, and may change the buffer first. */
+static void test_texts_bound_in_place_or_copied(void **state)
+{
+    (void)state;
+    char dir[64];
+    store *s = open_store(dir, sizeof dir);
+    nudge_err e = {0};
+    for (int i = 0; i < 3; i++) {
+        char *a = strdup(i == 0 ? "first" : i == 1 ? "second" : "third");
+        assert_non_null(a);
+        assert_int_equal(store_exec(s, &e, "INSERT INTO t (a, b) VALUES (?, ?)", bind_text(a),
+                                    bind_int(i)),
+                         0);
+        memset(a, 'x', strlen(a));
+        free(a);
+    }
+    char want[16] = "second";
+    store_stmt *st;
+    assert_int_equal(store_query(s, &st, &e, "SELECT b FROM t WHERE a = ?", bind_text(want)), 0);
+    strcpy(want, "third"); /* after the bind, before the step */
+    assert_int_equal(store_next(st, &e), 1);
+    assert_int_equal(store_int(st, 0), 1);
+    assert_int_equal(store_next(st, &e), 0);
+    store_done(st);
+    int64_t n = -1;
+    assert_int_equal(store_scalar(s, &n, &e, "SELECT COUNT(*) FROM t WHERE a IN (?, ?, ?)",
+                                  bind_text("first"), bind_text("second"), bind_text("third")),
+                     1);
+    assert_int_equal(n, 3);
+    close_store(s, dir);
+}
+
 static void test_statement_cache_nesting(void **state)
 {
     (void)state;
@@ -1085,6 +1121,7 @@ int main(void)
         cmocka_unit_test(test_lock_taken_once),
         cmocka_unit_test(test_begin_clinic_key),
         cmocka_unit_test(test_invalid_utf8_is_bad_input),
+        cmocka_unit_test(test_texts_bound_in_place_or_copied),
         cmocka_unit_test(test_clinic_writers),
         cmocka_unit_test(test_unique_violation_is_conflict),
         cmocka_unit_test(test_statement_cache_nesting),
