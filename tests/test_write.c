@@ -830,11 +830,11 @@ static void test_group_wal_bounded(void **state)
     assert_true(most < (off_t)9000 * (4096 + 24));
     assert_int_equal(w_pending(n, c), 4000);
     /* The checkpoints past 1,000 frames ran on the checkpointer's thread,
-     * beside the groups (commit_checkpoint), and the WAL they emptied was
-     * begun again from its start: it never reached the 8,000 frames at
-     * which the leader checkpoints itself. */
+     * beside the groups (commit_checkpoint). How far the WAL grew before
+     * each was done depends on how the threads were scheduled; the bound
+     * above holds either way, since past 8,000 frames the leader
+     * checkpoints itself. */
     assert_true(commit_checkpoints(n) >= 1);
-    assert_true(most < (off_t)8000 * (4096 + 24));
     nudge_close(n);
     tu_rmrf(dir);
 }
