@@ -17,18 +17,14 @@
  * SQLite (one committer per database file and durability): the group is
  * one transaction, one fsync under synchronous=FULL, and callers never
  * wait in SQLite's busy handler for each other: only the leader takes the
- * write lock. The committer's connection runs no auto-checkpoint. Once
- * the WAL passes COMMIT_CKPT_FRAMES, a thread of the committer's with a
- * connection of its own checkpoints PASSIVE beside the next groups (the
- * copy into the database and its fsync), and the leader, between groups,
- * then checkpoints the few frames added meanwhile, so the next write can
- * begin the WAL again (commit_checkpoint). Past COMMIT_WAL_MAX (readers
- * held the checkpoints back) the leader checkpoints itself, PASSIVE then
- * TRUNCATE, so the WAL stays bounded. A checkpoint never waits for a
- * reader (the reader may be a caller waiting on the next group): it is
- * tried again after the next group, so only a reader held open for good
- * lets the WAL grow. Commits of other connections (the dispatcher's) keep
- * SQLite's own auto-checkpoint.
+ * write lock. The committer's connection runs no auto-checkpoint: between
+ * groups its leader checkpoints PASSIVE once the WAL passes
+ * COMMIT_CKPT_FRAMES, and TRUNCATE once it passes COMMIT_WAL_MAX (readers
+ * held the PASSIVE ones back), so the WAL stays bounded. A checkpoint
+ * never waits for a reader (the reader may be a caller waiting on the next
+ * group): it is tried again after the next group, so only a reader held
+ * open for good lets the WAL grow. Commits of other connections (the
+ * dispatcher's) keep SQLite's own auto-checkpoint.
  *
  * PostgreSQL (one committer per URL, connecting at its first write, so a
  * process that never enqueues holds one session): a direct write holds its
@@ -112,24 +108,10 @@ struct committer {
     struct commit_reader readers[COMMIT_READERS]; /* SQLite's */
     _Atomic unsigned next_reader;
     void *args[COMMIT_GROUP_MAX]; /* the leader's: one call's writes */
-    /* SQLite's checkpointer (commit_checkpoint): a thread with a
-     * connection of its own, started at the first checkpoint. */
-    pthread_mutex_t ckpt_mu;
-    pthread_cond_t ckpt_cv;
-    pthread_t ckpt_thread;
-    pid_t ckpt_pid;  /* the process that started it (0: none): a fork has no thread */
-    int ckpt_want;   /* a checkpoint asked for and not yet begun */
-    int ckpt_busy;   /* one running */
-    int ckpt_stop;   /* the committer is going */
-    int ckpt_failed; /* its connection could not be opened: the leader checkpoints */
-    long ckpt_done;  /* checkpoints it ran */
-    long ckpt_seen;  /* the leader's: ckpt_done when it last asked (commit_checkpoint) */
-    store *ckpt_db;
     struct committer *next;
 };
 
 static void commit_arrived(nudge *n);
-static void commit_ckpt_stop(struct committer *c);
 
 /* Every committer of the process, one per database (file and options, or URL). */
 static pthread_mutex_t commit_all_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -188,8 +170,6 @@ int commit_attach(nudge *n, const char *url, nudge_err *err)
         if (c->db && c->db->ops->wal_manual)
             c->db->ops->wal_manual(c->db);
         pthread_mutex_init(&c->mu, NULL);
-        pthread_mutex_init(&c->ckpt_mu, NULL);
-        pthread_cond_init(&c->ckpt_cv, NULL);
         c->tail = &c->head;
         c->next = commit_all;
         commit_all = c;
@@ -214,15 +194,12 @@ void commit_detach(nudge *n)
         while (*p != c)
             p = &(*p)->next;
         *p = c->next;
-        commit_ckpt_stop(c);
         store_close(c->db);
         for (int i = 0; i < COMMIT_READERS; i++) {
             store_close(c->readers[i].db);
             pthread_mutex_destroy(&c->readers[i].mu);
         }
         pthread_mutex_destroy(&c->mu);
-        pthread_mutex_destroy(&c->ckpt_mu);
-        pthread_cond_destroy(&c->ckpt_cv);
         free(c->url);
         free(c->key);
         free(c);
@@ -300,125 +277,12 @@ static void commit_fail(commit_req *g, const nudge_err *e)
             r->rc = -1, r->err = *e;
 }
 
-/* The checkpointer's thread: a PASSIVE checkpoint each time the leader
- * asks, on its own connection, so no group waits for one. SQLite lets a
- * checkpoint copy committed frames into the database while a writer
- * appends more; the next writer after a complete one restarts the WAL
- * from its start. */
-static void *commit_ckpt_main(void *arg)
-{
-    struct committer *c = arg;
-    pthread_mutex_lock(&c->ckpt_mu);
-    for (;;) {
-        while (!c->ckpt_want && !c->ckpt_stop)
-            pthread_cond_wait(&c->ckpt_cv, &c->ckpt_mu);
-        if (c->ckpt_stop)
-            break;
-        c->ckpt_want = 0;
-        c->ckpt_busy = 1;
-        pthread_mutex_unlock(&c->ckpt_mu);
-        nudge_err lost = {0}; /* the leader checkpoints instead */
-        int ok = c->ckpt_db || store_open(c->url, &c->ckpt_db, &lost) == 0;
-        if (ok)
-            c->ckpt_db->ops->checkpoint(c->ckpt_db, STORE_CKPT_PASSIVE);
-        pthread_mutex_lock(&c->ckpt_mu);
-        c->ckpt_failed = !ok;
-        c->ckpt_busy = 0;
-        c->ckpt_done += ok;
-        pthread_cond_broadcast(&c->ckpt_cv); /* commit_ckpt_idle */
-    }
-    pthread_mutex_unlock(&c->ckpt_mu);
-    return NULL;
-}
-
-/* Asks the checkpointer for a checkpoint, starting it at the first; 0
- * asked, -1 the leader must checkpoint itself (no thread, no connection). */
-static int commit_ckpt_ask(struct committer *c)
-{
-    pthread_mutex_lock(&c->ckpt_mu);
-    int rc = 0;
-    if (c->ckpt_failed) {
-        rc = -1;
-    } else if (c->ckpt_pid != getpid()) { /* none yet, or this is a fork's child */
-        if (pthread_create(&c->ckpt_thread, NULL, commit_ckpt_main, c) == 0)
-            c->ckpt_pid = getpid();
-        else
-            rc = -1;
-    }
-    if (rc == 0) {
-        c->ckpt_want = 1;
-        pthread_cond_signal(&c->ckpt_cv);
-    }
-    pthread_mutex_unlock(&c->ckpt_mu);
-    return rc;
-}
-
-long commit_checkpoints(nudge *n)
-{
-    struct committer *c = n->commit;
-    if (!c)
-        return 0;
-    pthread_mutex_lock(&c->ckpt_mu);
-    while ((c->ckpt_want || c->ckpt_busy) && c->ckpt_pid == getpid() && !c->ckpt_stop)
-        pthread_cond_wait(&c->ckpt_cv, &c->ckpt_mu);
-    long done = c->ckpt_done;
-    pthread_mutex_unlock(&c->ckpt_mu);
-    return done;
-}
-
-static void commit_ckpt_stop(struct committer *c)
-{
-    pthread_mutex_lock(&c->ckpt_mu);
-    int mine = c->ckpt_pid == getpid();
-    c->ckpt_stop = 1;
-    pthread_cond_broadcast(&c->ckpt_cv);
-    pthread_mutex_unlock(&c->ckpt_mu);
-    if (mine)
-        pthread_join(c->ckpt_thread, NULL);
-    store_close(c->ckpt_db);
-    c->ckpt_db = NULL;
-}
-
-/* Whether the checkpointer has run every checkpoint asked of it since
- * the leader's last ask (ckpt_seen), noting that it has. */
-static int commit_ckpt_caught_up(struct committer *c)
-{
-    pthread_mutex_lock(&c->ckpt_mu);
-    int up = !c->ckpt_want && !c->ckpt_busy && c->ckpt_done > c->ckpt_seen;
-    if (up)
-        c->ckpt_seen = c->ckpt_done;
-    pthread_mutex_unlock(&c->ckpt_mu);
-    return up;
-}
-
-/* The WAL's bound, between groups (the leader, the lock not held). Past
- * COMMIT_CKPT_FRAMES the checkpointer's thread copies the WAL's frames
- * into the database and syncs it, beside the next groups; the leader,
- * once that pass is done, checkpoints what the groups added meanwhile,
- * which is what lets the next write begin the WAL again from its start
- * (SQLite restarts a WAL only when every frame is in the database, so a
- * checkpoint that runs beside the writes never finishes alone). Done by
- * the leader whole, the copy and the database's fsync held every caller
- * (single add, 16 callers: p99 3.0 ms, 1.9 ms with no checkpoint at
- * all). Past COMMIT_WAL_MAX (readers, or a checkpointer that has not kept
- * up, held the WAL) the leader checkpoints itself, PASSIVE then
- * TRUNCATE, so the WAL stays bounded whatever the thread does. */
+/* The WAL's bound, between groups (the leader, the lock not held). */
 static void commit_checkpoint(struct committer *c)
 {
     store *db = c->db;
     if (!db->ops->wal_frames || db->ops->wal_frames(db) < COMMIT_CKPT_FRAMES)
         return;
-    if (db->ops->wal_frames(db) < COMMIT_WAL_MAX) {
-        if (!commit_ckpt_caught_up(c)) {
-            pthread_mutex_lock(&c->ckpt_mu);
-            int asked = c->ckpt_want || c->ckpt_busy;
-            pthread_mutex_unlock(&c->ckpt_mu);
-            if (asked || commit_ckpt_ask(c) == 0)
-                return;
-        }
-        db->ops->checkpoint(db, STORE_CKPT_PASSIVE); /* the rest, a few groups' frames */
-        return;
-    }
     db->ops->checkpoint(db, STORE_CKPT_PASSIVE);
     if (db->ops->wal_frames(db) >= COMMIT_WAL_MAX)
         db->ops->checkpoint(db, STORE_CKPT_TRUNCATE);

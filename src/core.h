@@ -654,9 +654,6 @@ int commit_waiting(nudge *n);
  * leader waits for them (<= 0: the default), answering the old value. */
 int commit_on_way(nudge *n);
 long commit_gather_set(long ns);
-/* Tests: the checkpoints the checkpointer's thread has run, once it has
- * run every one asked for (it waits for them, not for a time). */
-long commit_checkpoints(nudge *n);
 /* Reads for a write to come (an enqueue's patient, clinic and template),
  * in one snapshot: on SQLite on a connection of the committer's whose
  * page cache its commits leave stale once a group, not once a caller; on
