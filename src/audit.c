@@ -130,12 +130,7 @@ static int audit_digest(audit_hash *h, const char *prev, const store_val *v, int
     unsigned int mdlen = 0;
     if (!h->ok || !EVP_DigestFinal_ex(h->c, md, &mdlen) || mdlen != 32)
         return -1;
-    static const char hex[] = "0123456789abcdef"; /* "%02x" each, without 32 snprintf calls */
-    for (int i = 0; i < 32; i++) {
-        out[2 * i] = hex[md[i] >> 4];
-        out[2 * i + 1] = hex[md[i] & 15];
-    }
-    out[64] = 0;
+    hex_lower(md, 32, out);
     return 0;
 }
 

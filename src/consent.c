@@ -908,8 +908,7 @@ static int consent_sign(nudge *n, int64_t clinic_id, int64_t patient_id, const c
     unsigned maclen = 0;
     HMAC(EVP_sha256(), n->unsubscribe_secret, (int)strlen(n->unsubscribe_secret),
          (const unsigned char *)msg, (size_t)len, mac, &maclen);
-    for (unsigned i = 0; i < maclen && i < 32; i++)
-        snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+    hex_lower(mac, maclen < 32 ? maclen : 32, hex);
     return 0;
 }
 

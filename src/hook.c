@@ -133,15 +133,6 @@ static void hook_events_show(const char *stored, char *out, size_t n)
         snprintf(out, n, "%s", stored);
 }
 
-static void hook_hex(const unsigned char *in, size_t len, char *out)
-{
-    static const char d[] = "0123456789abcdef";
-    for (size_t i = 0; i < len; i++) {
-        out[2 * i] = d[in[i] >> 4];
-        out[2 * i + 1] = d[in[i] & 15];
-    }
-    out[2 * len] = 0;
-}
 
 /* The signature of one attempt: "v1=" + hex HMAC-SHA256 under the
  * subscription's secret (its text as shown, bytes as they are) over
@@ -162,7 +153,7 @@ int hook_sign(const char *secret, int64_t ts, const char *body, size_t len, char
     if (!ok)
         return -1;
     memcpy(out, "v1=", 3);
-    hook_hex(mac, ml, out + 3);
+    hex_lower(mac, ml, out + 3);
     return 0;
 }
 
@@ -193,7 +184,7 @@ int nudge_hook_add(nudge *n, nudge_hook *h, nudge_err *err)
     if (RAND_bytes(rnd, sizeof rnd) != 1)
         return err_set(err, NUDGE_EIO, "", "no random bytes for a secret");
     memcpy(h->secret, "whsec_", 6);
-    hook_hex(rnd, sizeof rnd, h->secret + 6);
+    hex_lower(rnd, sizeof rnd, h->secret + 6);
     OPENSSL_cleanse(rnd, sizeof rnd);
     h->created_at = clock_now(n);
     h->active = 1;

@@ -6,6 +6,7 @@
  * exactly the bytes and values they signed, before any of it is trusted.
  */
 #include "signature.h"
+#include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,7 +172,6 @@ int sig_hub256(const char *secret, const char *body, size_t len, char *out, size
                             len, md, &mdlen))
         return -1;
     memcpy(out, "sha256=", 7);
-    for (unsigned i = 0; i < mdlen; i++)
-        snprintf(out + 7 + 2 * i, 3, "%02x", md[i]);
+    hex_lower(md, mdlen, out + 7);
     return 0;
 }

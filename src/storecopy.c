@@ -216,8 +216,7 @@ static void copy_sum_hex(const struct copy_sum *cs, char out[65])
     EVP_DigestUpdate(c, cs->acc, sizeof cs->acc);
     EVP_DigestFinal_ex(c, md, &len);
     EVP_MD_CTX_free(c);
-    for (int i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    hex_lower(md, 32, out);
 }
 
 /* Counts and checksums one table as `s` sees it now. */

@@ -128,8 +128,7 @@ int mail_message_id(int64_t id, const char *from_addr, char *buf, size_t n)
     if (RAND_bytes(rnd, sizeof rnd) != 1)
         return -1;
     char hex[2 * sizeof rnd + 1];
-    for (size_t i = 0; i < sizeof rnd; i++)
-        snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
+    hex_lower(rnd, sizeof rnd, hex);
     int l = snprintf(buf, n, "<nudge.%lld.%s@%s>", (long long)id, hex, mail_domain(from_addr));
     return l < 0 || (size_t)l >= n ? -1 : 0;
 }
