@@ -38,7 +38,7 @@ MANDIR  ?= $(PREFIX)/share/man
 DOCDIR  ?= $(PREFIX)/share/doc/nudge
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 
-.PHONY: all setup run check test san clean install lint-docs
+.PHONY: all setup run check test san clean install lint-docs FORCE
 all: $(BUILD)/nudge $(BUILD)/libnudge.a
 
 $(SETUP): scripts/setup.sh
@@ -53,7 +53,16 @@ $(BUILD)/%.o: %.c $(SETUP) $(wildcard src/*.h src/store/*.h src/channel/*.h src/
 	$(CC) $(CFLAGS) $(STRICT) $(PKG_CFLAGS) -c $< -o $@
 
 # Migrations are plain SQL files, embedded so the binary carries its schema.
-$(BUILD)/src/store/migrations.c: $(MIGRATIONS) scripts/embed-sql.sh
+# The list of files is a prerequisite of its own: a file's mtime cannot tell
+# make that a migration was removed or renamed, so the list is written to a
+# stamp on every run and the stamp changes only when the list does.
+MIGRATION_LIST := $(BUILD)/.migrations.list
+FORCE:
+$(MIGRATION_LIST): FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(MIGRATIONS)' | cmp -s - $@ || echo '$(MIGRATIONS)' > $@
+
+$(BUILD)/src/store/migrations.c: $(MIGRATIONS) $(MIGRATION_LIST) scripts/embed-sql.sh
 	@mkdir -p $(dir $@)
 	bash scripts/embed-sql.sh $(MIGRATIONS) > $@
 
