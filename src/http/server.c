@@ -428,6 +428,8 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
         hc->since = mono_ms();
         conn_append(s, hc);
         s->n_conns++;
+        if (s->stopping)
+            conn_shut(s, hc); /* accepted after the stop began: closed unanswered */
         guard_evict(s, hc);
         pthread_mutex_unlock(&s->mu);
         *socket_context = hc;
@@ -1241,9 +1243,12 @@ void http_stop(http_server *s)
     if (!s)
         return;
     if (s->d) {
-        MHD_quiesce_daemon(s->d);
-        /* Requests in flight finish; new connections are refused, and the
-         * guard closes idle ones at once. */
+        /* Requests in flight finish; a connection accepted from now on is
+         * shut at once (on_connection), and the guard closes idle ones.
+         * Not MHD_quiesce_daemon(): in libmicrohttpd 0.9.75 it races its
+         * own epoll workers over removing the listen socket and aborts the
+         * process ("Failed to remove listen FD from epoll set"), and the
+         * socket it hands back would be ours to close. */
         pthread_mutex_lock(&s->mu);
         s->stopping = 1;
         pthread_cond_signal(&s->wake);
