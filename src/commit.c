@@ -9,10 +9,12 @@
  * write queued (up to COMMIT_GROUP_MAX), runs them on the committer's
  * connection, commits and wakes the group. A write that fails fails alone
  * (the group is run again without it, commit_tx); a failed commit fails
- * the writes it carried. A group closes when its leader takes the queue:
- * on SQLite once no write is on its way (commit_gather: a caller reading
- * for its write, or a member of the last group not yet gone), or after
- * COMMIT_GATHER_NS; an idle database commits a lone write at once.
+ * the writes it carried. On SQLite the leader runs the writes queued when
+ * it begins, then each that arrives while any is on its way (commit_stream:
+ * a caller reading for its write, or a member of the last group not yet
+ * gone), and commits once none is, or after COMMIT_GATHER_NS; on
+ * PostgreSQL a group is the queue its leader takes. An idle database
+ * commits a lone write at once.
  *
  * SQLite (one committer per database file and durability): the group is
  * one transaction, one fsync under synchronous=FULL, and callers never
@@ -105,6 +107,7 @@ struct committer {
     atomic_int coming, gathering;
     _Atomic uint32_t gathered;
     int open_failed;                              /* PostgreSQL: the first write's connect failed */
+    _Atomic long groups;                          /* commit_groups */
     struct commit_reader readers[COMMIT_READERS]; /* SQLite's */
     _Atomic unsigned next_reader;
     void *args[COMMIT_GROUP_MAX]; /* the leader's: one call's writes */
@@ -293,6 +296,7 @@ static void commit_checkpoint(struct committer *c)
 static void commit_tx(struct committer *c, commit_req *g, int64_t clinic_id)
 {
     nudge_err e = {0};
+    atomic_fetch_add(&c->groups, 1);
     for (int round = 0; round < COMMIT_ROUNDS;) {
         /* The clinic's audit chain with the BEGIN: every write here is an
          * enqueue that appends to it (one round trip fewer a group). */
@@ -380,6 +384,11 @@ long commit_gather_set(long ns)
     return atomic_exchange(&commit_gather_ns, ns > 0 ? ns : COMMIT_GATHER_NS);
 }
 
+long commit_groups(nudge *n)
+{
+    return n->commit ? atomic_load(&n->commit->groups) : 0;
+}
+
 int commit_on_way(nudge *n)
 {
     return n->commit ? atomic_load(&n->commit->coming) : 0;
@@ -436,7 +445,11 @@ static void commit_wake_all(struct committer *c)
  * of 16. */
 static void commit_came(struct committer *c)
 {
-    if (atomic_fetch_sub(&c->coming, 1) == 1 && atomic_load(&c->gathering)) {
+    /* A streaming leader (commit_gather_one) runs each write as it comes;
+     * commit_gather waits for the last. */
+    int last = atomic_fetch_sub(&c->coming, 1) == 1;
+    int g = atomic_load(&c->gathering);
+    if (g == 2 || (last && g)) {
         atomic_fetch_add(&c->gathered, 1);
         syscall(SYS_futex, (uint32_t *)&c->gathered, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
     }
@@ -477,16 +490,120 @@ static void commit_gather(struct committer *c)
     atomic_store(&c->gathering, 0);
 }
 
-/* Takes the next group off the queue (c->mu held). */
-static commit_req *commit_take(struct committer *c)
+/* Whether a write is queued for the streaming leader to take (1), or no
+ * more is on its way or COMMIT_GATHER_NS has passed since *t0 (0). */
+static int commit_gather_one(struct committer *c, const struct timespec *t0)
+{
+    int more = 0;
+    for (;;) {
+        uint32_t w = atomic_load(&c->gathered);
+        atomic_store(&c->gathering, 2); /* before the checks: commit_came sees one or the other */
+        pthread_mutex_lock(&c->mu);
+        more = c->head != NULL;
+        pthread_mutex_unlock(&c->mu);
+        if (more || atomic_load(&c->coming) <= 0)
+            break;
+        struct timespec t;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        long left = atomic_load(&commit_gather_ns) - (t.tv_sec - t0->tv_sec) * 1000000000L -
+                    (t.tv_nsec - t0->tv_nsec);
+        if (left <= 0)
+            break;
+        struct timespec rel = {left / 1000000000L, left % 1000000000L};
+        syscall(SYS_futex, (uint32_t *)&c->gathered, FUTEX_WAIT_PRIVATE, w, &rel, NULL, 0);
+    }
+    atomic_store(&c->gathering, 0);
+    return more;
+}
+
+/* Takes the next group off the queue, at most max writes (c->mu held). */
+static commit_req *commit_take_max(struct committer *c, int max)
 {
     commit_req *g = c->head, *last = g;
-    for (int k = 1; k < COMMIT_GROUP_MAX && last->next; k++)
+    for (int k = 1; k < max && last->next; k++)
         last = last->next;
     c->head = last->next;
     if (!c->head)
         c->tail = &c->head;
     last->next = NULL;
+    return g;
+}
+
+static commit_req *commit_take(struct committer *c)
+{
+    return commit_take_max(c, COMMIT_GROUP_MAX);
+}
+
+/* SQLite's leader, gathering while it writes: the writes queued now are
+ * run at once in the group's transaction, and while writes are still on
+ * their way (commit_gather's rule: for at most COMMIT_GATHER_NS) each
+ * that arrives is run in it too, then the group commits. Measured (single
+ * add, 16 callers, a cycle of ~800 us for 15.5 writes): the leader waited
+ * 160-200 us for the last members of the group before to come back, then
+ * wrote for 180-220 us; each write now runs as it comes, on a core the
+ * callers' reads leave free. A write that fails sends the whole group,
+ * rolled back, through commit_tx's rounds. The group is returned linked by
+ * `next`, every write answered. */
+/* Writes just taken, readied to run in the group's transaction: each
+ * with its caller's instant (its caller waits: the handle is still), in
+ * their order; counted; the last of them. */
+static commit_req *commit_stream_link(commit_req *r, int *count)
+{
+    commit_req *last = r;
+    for (; r; r = r->next, ++*count) {
+        r->now = clock_now(r->n);
+        r->run = r->next;
+        last = r;
+    }
+    return last;
+}
+
+static commit_req *commit_stream(struct committer *c)
+{
+    nudge_err e = {0};
+    pthread_mutex_lock(&c->mu);
+    commit_req *g = commit_take(c), *from = g;
+    pthread_mutex_unlock(&c->mu);
+    int count = 0;
+    commit_req *last = commit_stream_link(g, &count);
+    atomic_fetch_add(&c->groups, 1);
+    if (store_begin_clinic_key(c->db, 0, 0, &e) < 0) {
+        commit_fail(g, &e);
+        return g;
+    }
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        for (commit_req *r = from, *next; r; r = next) {
+            size_t k = commit_unit(c, r, &next);
+            if (commit_call(c, r, k) < 0) {
+                /* As commit_tx's rounds do: a joined call's writes each
+                 * by itself, a write that failed alone with its answer, a
+                 * full disk the whole group; then the group again. */
+                store_rollback(c->db);
+                if (r->err.code == NUDGE_ENOSPACE) {
+                    commit_fail(g, &r->err);
+                    return g;
+                }
+                commit_req *q = r;
+                for (size_t i = 0; i < k; i++, q = q->run)
+                    q->single = k > 1;
+                r->alone = k == 1;
+                commit_tx(c, g, 0);
+                return g;
+            }
+        }
+        if (count >= COMMIT_GROUP_MAX || !commit_gather_one(c, &t0))
+            break;
+        pthread_mutex_lock(&c->mu);
+        commit_req *more = commit_take_max(c, COMMIT_GROUP_MAX - count);
+        pthread_mutex_unlock(&c->mu);
+        last->next = last->run = more;
+        from = more;
+        last = commit_stream_link(more, &count);
+    }
+    if (store_commit(c->db, &e) < 0)
+        commit_fail(g, &e);
     return g;
 }
 
@@ -528,11 +645,16 @@ int commit_run(nudge *n, int64_t clinic_id, commit_fn fn, void *arg, nudge_err *
         }
     }
     /* Leading: me is at the head of the queue, and no group runs. */
-    commit_gather(c);
-    pthread_mutex_lock(&c->mu);
-    commit_req *g = commit_take(c);
-    pthread_mutex_unlock(&c->mu);
-    commit_group(c, g);
+    commit_req *g;
+    if (c->per_clinic) {
+        commit_gather(c);
+        pthread_mutex_lock(&c->mu);
+        g = commit_take(c);
+        pthread_mutex_unlock(&c->mu);
+        commit_group(c, g);
+    } else {
+        g = commit_stream(c);
+    }
     for (commit_req *r = g, *next; r; r = next) {
         next = r->next;                  /* once DONE, r may return and be gone */
         atomic_fetch_add(&c->coming, 1); /* on its way out (and maybe back) */
