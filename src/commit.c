@@ -349,19 +349,13 @@ static void commit_tx(struct committer *c, commit_req *g, int64_t clinic_id)
     }
 }
 
-/* Runs one group taken off the queue (c->mu not held): on SQLite one
- * transaction; on PostgreSQL one per clinic, in the order each clinic
- * first appears, its writes in theirs. */
+/* Runs one group taken off the queue (c->mu not held), on PostgreSQL:
+ * a transaction per clinic, in the order each clinic first appears, its
+ * writes in theirs. (SQLite's leader streams its group: commit_stream.) */
 static void commit_group(struct committer *c, commit_req *g)
 {
     for (commit_req *r = g; r; r = r->next)
         r->now = clock_now(r->n); /* its caller waits: the handle is still */
-    if (!c->per_clinic) {
-        for (commit_req *r = g; r; r = r->next)
-            r->run = r->next;
-        commit_tx(c, g, 0);
-        return;
-    }
     for (commit_req *r = g; r; r = r->next)
         r->run = r; /* not yet in a transaction's list */
     for (commit_req *first = g; first; first = first->next) {
@@ -534,16 +528,6 @@ static commit_req *commit_take(struct committer *c)
     return commit_take_max(c, COMMIT_GROUP_MAX);
 }
 
-/* SQLite's leader, gathering while it writes: the writes queued now are
- * run at once in the group's transaction, and while writes are still on
- * their way (commit_gather's rule: for at most COMMIT_GATHER_NS) each
- * that arrives is run in it too, then the group commits. Measured (single
- * add, 16 callers, a cycle of ~800 us for 15.5 writes): the leader waited
- * 160-200 us for the last members of the group before to come back, then
- * wrote for 180-220 us; each write now runs as it comes, on a core the
- * callers' reads leave free. A write that fails sends the whole group,
- * rolled back, through commit_tx's rounds. The group is returned linked by
- * `next`, every write answered. */
 /* Writes just taken, readied to run in the group's transaction: each
  * with its caller's instant (its caller waits: the handle is still), in
  * their order; counted; the last of them. */
@@ -558,6 +542,16 @@ static commit_req *commit_stream_link(commit_req *r, int *count)
     return last;
 }
 
+/* SQLite's leader, gathering while it writes: the writes queued now are
+ * run at once in the group's transaction, and while writes are still on
+ * their way (commit_gather's rule: for at most COMMIT_GATHER_NS) each
+ * that arrives is run in it too, then the group commits. Measured (single
+ * add, 16 callers, a cycle of ~800 us for 15.5 writes): the leader waited
+ * 160-200 us for the last members of the group before to come back, then
+ * wrote for 180-220 us; each write now runs as it comes, on a core the
+ * callers' reads leave free. A write that fails sends the whole group,
+ * rolled back, through commit_tx's rounds. The group is returned linked by
+ * `next`, every write answered. */
 static commit_req *commit_stream(struct committer *c)
 {
     nudge_err e = {0};

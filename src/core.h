@@ -654,7 +654,8 @@ int commit_waiting(nudge *n);
  * leader waits for them (<= 0: the default), answering the old value. */
 int commit_on_way(nudge *n);
 long commit_gather_set(long ns);
-/* Tests: the transactions the committer has committed (or tried). */
+/* Tests: the groups the committer has run (a group run again after a
+ * failed write counts again). */
 long commit_groups(nudge *n);
 /* Reads for a write to come (an enqueue's patient, clinic and template),
  * in one snapshot: on SQLite on a connection of the committer's whose
