@@ -63,6 +63,23 @@ static inline void api_key(nudge *n, int64_t clinic, int role, char *secret)
         fail_msg("key: %s", e.msg);
 }
 
+/* An API server on a's database and fake clock, on a free port, with
+ * `threads` threads. */
+static inline http_server *api_server(api_env *a, int threads)
+{
+    http_config hc = {
+        .listen = "127.0.0.1:0",
+        .nudge = {.db = a->env.db, .outbox_dir = a->env.outbox, .clock = &a->env.clock},
+        .max_body = 64 * 1024,
+        .threads = threads,
+    };
+    nudge_err e = {0};
+    http_server *srv = NULL;
+    if (http_start(&hc, &srv, &e) < 0)
+        fail_msg("http_start: %s", e.msg);
+    return srv;
+}
+
 static inline void api_open(api_env *a, int64_t t)
 {
     memset(a, 0, sizeof *a);
@@ -73,15 +90,7 @@ static inline void api_open(api_env *a, int64_t t)
     api_key(a->env.n, a->clinic_a, NUDGE_ROLE_STAFF, a->staff_a);
     api_key(a->env.n, a->clinic_a, NUDGE_ROLE_INTEGRATION, a->integ_a);
     api_key(a->env.n, a->clinic_b, NUDGE_ROLE_ADMIN, a->admin_b);
-    http_config hc = {
-        .listen = "127.0.0.1:0",
-        .nudge = {.db = a->env.db, .outbox_dir = a->env.outbox, .clock = &a->env.clock},
-        .max_body = 64 * 1024,
-        .threads = 2,
-    };
-    nudge_err e = {0};
-    if (http_start(&hc, &a->srv, &e) < 0)
-        fail_msg("http_start: %s", e.msg);
+    a->srv = api_server(a, 2);
     a->port = http_port(a->srv);
 }
 

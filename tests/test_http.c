@@ -1157,16 +1157,7 @@ static void test_stop_while_clients_connect(void **state)
 {
     api_env *a = *state;
     for (int round = 0; round < 60; round++) {
-        http_config hc = {
-            .listen = "127.0.0.1:0",
-            .nudge = {.db = a->env.db, .outbox_dir = a->env.outbox, .clock = &a->env.clock},
-            .max_body = 64 * 1024,
-            .threads = 4,
-        };
-        nudge_err e = {0};
-        http_server *srv;
-        if (http_start(&hc, &srv, &e) < 0)
-            fail_msg("http_start: %s", e.msg);
+        http_server *srv = api_server(a, 4);
         stop_client c = {.port = http_port(srv)};
         pthread_t t[3];
         for (int i = 0; i < 3; i++)
