@@ -291,6 +291,26 @@ static void commit_checkpoint(struct committer *c)
         db->ops->checkpoint(db, STORE_CKPT_TRUNCATE);
 }
 
+/* After the k writes of a call from bad failed (the transaction rolled
+ * back): a full disk fails the group (-1: every write would meet it); a
+ * joined call's writes are each run by itself from now on (0: which of
+ * them failed is not known); a write alone keeps its error as its answer
+ * and is not run again (1: a round spent). */
+static int commit_blame(commit_req *g, commit_req *bad, size_t k)
+{
+    if (bad->err.code == NUDGE_ENOSPACE) {
+        commit_fail(g, &bad->err);
+        return -1;
+    }
+    if (k > 1) {
+        for (commit_req *q = bad; k > 0; q = q->run, k--)
+            q->single = 1;
+        return 0;
+    }
+    bad->alone = 1;
+    return 1;
+}
+
 /* Runs the writes linked by `run` in one transaction (clinic_id: of
  * that clinic, under its lock; 0 any clinic's), each failing alone. */
 static void commit_tx(struct committer *c, commit_req *g, int64_t clinic_id)
@@ -321,17 +341,10 @@ static void commit_tx(struct committer *c, commit_req *g, int64_t clinic_id)
             return;
         }
         store_rollback(c->db);
-        if (bad->err.code == NUDGE_ENOSPACE) {
-            commit_fail(g, &bad->err);
+        int blame = commit_blame(g, bad, badk);
+        if (blame < 0)
             return;
-        }
-        if (badk > 1) { /* which of them failed is not known */
-            for (commit_req *q = bad; badk > 0; q = q->run, badk--)
-                q->single = 1;
-            continue;
-        }
-        bad->alone = 1; /* its answer is its error */
-        round++;
+        round += blame;
     }
     for (commit_req *r = g; r; r = r->run) {
         if (r->alone)
@@ -426,24 +439,24 @@ static void commit_wake_all(struct committer *c)
     syscall(SYS_futex, (uint32_t *)&c->woken, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 }
 
-/* Gathering. A group's commit costs one fsync however many writes it
- * carries, so a leader that takes the queue while writes are on their
+/* Gathering (SQLite). A group's commit costs one fsync however many
+ * writes it carries, so a leader that commits while writes are on their
  * way commits them in the next group, after another fsync. A write is on
  * its way from its caller's commit_read (the reads before it) to its
  * place in the queue, and a member of the group just committed from its
  * wake-up until it leaves commit_run (it may well enqueue again: a
- * library caller's loop, an API thread's next request). A leader waits
- * until none is, or COMMIT_GATHER_NS has passed (a caller that reads
- * long, or never writes after its read, costs a group that much once).
- * Measured with 16 callers on SQLite: groups of 12 writes became groups
- * of 16. */
+ * library caller's loop, an API thread's next request). The leader
+ * gathers (commit_gather) until none is, or COMMIT_GATHER_NS has passed
+ * (a caller that reads long, or never writes after its read, costs a
+ * group that much once). Measured with 16 callers on SQLite: groups of
+ * 12 writes became groups of 16. Not on PostgreSQL: its groups are a
+ * clinic's each, and its callers read for their writes in round trips,
+ * so a leader waiting for them held the group without making it larger;
+ * measured (16 callers, A/B pairs): the same rate, p99 7-8 -> 8-11 ms. */
 static void commit_came(struct committer *c)
 {
-    /* A streaming leader (commit_gather_one) runs each write as it comes;
-     * commit_gather waits for the last. */
-    int last = atomic_fetch_sub(&c->coming, 1) == 1;
-    int g = atomic_load(&c->gathering);
-    if (g == 2 || (last && g)) {
+    atomic_fetch_sub(&c->coming, 1);
+    if (atomic_load(&c->gathering)) { /* it runs each write as it comes */
         atomic_fetch_add(&c->gathered, 1);
         syscall(SYS_futex, (uint32_t *)&c->gathered, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
     }
@@ -458,40 +471,14 @@ static void commit_arrived(nudge *n)
     }
 }
 
-static void commit_gather(struct committer *c)
-{
-    /* Not on PostgreSQL: its groups are a clinic's each, and its callers
-     * read for their writes in round trips, so a leader waiting for them
-     * held the group without making it larger; measured (16 callers, A/B
-     * pairs): the same rate, p99 7-8 -> 8-11 ms. */
-    if (c->per_clinic || atomic_load(&c->coming) <= 0)
-        return;
-    struct timespec t0, t;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (;;) {
-        uint32_t w = atomic_load(&c->gathered);
-        atomic_store(&c->gathering, 1); /* before the check: commit_came sees one or the other */
-        if (atomic_load(&c->coming) <= 0)
-            break;
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        long left = atomic_load(&commit_gather_ns) - (t.tv_sec - t0.tv_sec) * 1000000000L -
-                    (t.tv_nsec - t0.tv_nsec);
-        if (left <= 0)
-            break;
-        struct timespec rel = {left / 1000000000L, left % 1000000000L};
-        syscall(SYS_futex, (uint32_t *)&c->gathered, FUTEX_WAIT_PRIVATE, w, &rel, NULL, 0);
-    }
-    atomic_store(&c->gathering, 0);
-}
-
 /* Whether a write is queued for the streaming leader to take (1), or no
  * more is on its way or COMMIT_GATHER_NS has passed since *t0 (0). */
-static int commit_gather_one(struct committer *c, const struct timespec *t0)
+static int commit_gather(struct committer *c, const struct timespec *t0)
 {
     int more = 0;
     for (;;) {
         uint32_t w = atomic_load(&c->gathered);
-        atomic_store(&c->gathering, 2); /* before the checks: commit_came sees one or the other */
+        atomic_store(&c->gathering, 1); /* before the checks: commit_came sees one or the other */
         pthread_mutex_lock(&c->mu);
         more = c->head != NULL;
         pthread_mutex_unlock(&c->mu);
@@ -544,7 +531,7 @@ static commit_req *commit_stream_link(commit_req *r, int *count)
 
 /* SQLite's leader, gathering while it writes: the writes queued now are
  * run at once in the group's transaction, and while writes are still on
- * their way (commit_gather's rule: for at most COMMIT_GATHER_NS) each
+ * their way (commit_gather: for at most COMMIT_GATHER_NS) each
  * that arrives is run in it too, then the group commits. Measured (single
  * add, 16 callers, a cycle of ~800 us for 15.5 writes): the leader waited
  * 160-200 us for the last members of the group before to come back, then
@@ -571,23 +558,14 @@ static commit_req *commit_stream(struct committer *c)
         for (commit_req *r = from, *next; r; r = next) {
             size_t k = commit_unit(c, r, &next);
             if (commit_call(c, r, k) < 0) {
-                /* As commit_tx's rounds do: a joined call's writes each
-                 * by itself, a write that failed alone with its answer, a
-                 * full disk the whole group; then the group again. */
+                /* The group again, through commit_tx's rounds. */
                 store_rollback(c->db);
-                if (r->err.code == NUDGE_ENOSPACE) {
-                    commit_fail(g, &r->err);
-                    return g;
-                }
-                commit_req *q = r;
-                for (size_t i = 0; i < k; i++, q = q->run)
-                    q->single = k > 1;
-                r->alone = k == 1;
-                commit_tx(c, g, 0);
+                if (commit_blame(g, r, k) >= 0)
+                    commit_tx(c, g, 0);
                 return g;
             }
         }
-        if (count >= COMMIT_GROUP_MAX || !commit_gather_one(c, &t0))
+        if (count >= COMMIT_GROUP_MAX || !commit_gather(c, &t0))
             break;
         pthread_mutex_lock(&c->mu);
         commit_req *more = commit_take_max(c, COMMIT_GROUP_MAX - count);
@@ -640,8 +618,7 @@ int commit_run(nudge *n, int64_t clinic_id, commit_fn fn, void *arg, nudge_err *
     }
     /* Leading: me is at the head of the queue, and no group runs. */
     commit_req *g;
-    if (c->per_clinic) {
-        commit_gather(c);
+    if (c->per_clinic) { /* no gathering (above, commit_came) */
         pthread_mutex_lock(&c->mu);
         g = commit_take(c);
         pthread_mutex_unlock(&c->mu);

@@ -628,7 +628,7 @@ static void test_group_fails_alone_and_dedupes(void **state)
 }
 
 /* Gathering (commit_gather): a write whose caller is still reading for it
- * is on its way, and the leader of the next group waits for it. A caller
+ * is on its way, and the leader waits for it in its group. A caller
  * that reads (commit_read) and holds there until told: */
 struct gc_reader {
     nudge *n;
