@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "nudge.h"
+#include "store/store.h"
 #include "timing.h"
 
 /* Prints "prog: what: message / field" and exits 2. */
@@ -60,6 +61,20 @@ static inline const char *bench_durability(const char *db)
     return strstr(db, "postgres")              ? "PostgreSQL, synchronous_commit on"
            : strstr(db, "synchronous=normal") ? "SQLite synchronous=NORMAL"
                                               : "SQLite synchronous=FULL";
+}
+
+/* The WAL's fsyncs a job between two counts of sqlite_wal_syncs (a
+ * commit's under synchronous=FULL, a checkpoint's), as JSON: what a
+ * durable job waited on, the disk's share of its time (null on
+ * PostgreSQL, whose syncs are the server's). */
+static inline const char *bench_syncs(char *out, size_t size, const char *db, long syncs,
+                                      long jobs)
+{
+    if (strstr(db, "postgres") || jobs < 1)
+        snprintf(out, size, "null");
+    else
+        snprintf(out, size, "%.4f", (double)syncs / (double)jobs);
+    return out;
 }
 
 /* The database a benchmark runs on: db (-d), else a scratch SQLite file

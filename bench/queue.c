@@ -21,7 +21,8 @@
  * concurrent single adds join one commit.
  *
  * Setup (timed apart): a scratch SQLite file in /tmp (or -d URL), one
- * clinic, CALLERS patients. Prints one JSON line like bench/peers/.
+ * clinic, CALLERS patients. Prints one JSON line like bench/peers/, with
+ * the WAL fsyncs a job (common.h's bench_syncs: one over a group's size).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -123,16 +124,20 @@ int main(int argc, char **argv)
     g_lat = calloc((size_t)g_n, sizeof *g_lat);
     pthread_t *t = calloc((size_t)g_callers, sizeof *t);
     double t0 = bench_ms();
+    long syncs0 = sqlite_wal_syncs();
     for (int i = 0; i < g_callers; i++)
         pthread_create(&t[i], NULL, caller, &g_patients[i]);
     for (int i = 0; i < g_callers; i++)
         pthread_join(t[i], NULL);
     double sec = (bench_ms() - t0) / 1e3;
+    char spj[32];
+    bench_syncs(spj, sizeof spj, g_db, sqlite_wal_syncs() - syncs0, g_n);
     int calls = g_is_batch ? (g_n + g_batch - 1) / g_batch : g_n;
     printf("{\"peer\":\"nudge\",\"durability\":\"%s\",\"workload\":\"%s\",\"jobs\":%d,"
-           "\"seconds\":%.3f,\"jobs_per_s\":%.0f,\"p50_ms\":%.2f,\"p99_ms\":%.2f}\n",
+           "\"seconds\":%.3f,\"jobs_per_s\":%.0f,\"p50_ms\":%.2f,\"p99_ms\":%.2f,"
+           "\"syncs_per_job\":%s}\n",
            bench_durability(g_db), work, g_n, sec, g_n / sec, bench_pct(g_lat, calls, 50),
-           bench_pct(g_lat, calls, 99));
+           bench_pct(g_lat, calls, 99), spj);
     if (g_db == path)
         bench_scratch_remove(path);
     free(t);

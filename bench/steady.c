@@ -9,7 +9,10 @@
  * between ticks, as a worker's loop does. The channel is a no-op C API
  * channel (nudge_channel_register) that notes when each send starts.
  * Per job: from just before its nudge_enqueue call to its send's start,
- * both CLOCK_MONOTONIC. Not a test.
+ * both CLOCK_MONOTONIC; beside it, the enqueue's own answer (ack_p50_ms,
+ * ack_p99_ms: the durable write the send cannot start before) and the
+ * WAL fsyncs a job (syncs_per_job, the enqueuers' and the dispatcher's).
+ * Not a test.
  *
  *   build/bench/steady [-n N] [-r RATE] [-p PRODUCERS] [-d DB]
  *
@@ -29,7 +32,7 @@
 
 struct stamp {
     int64_t id;
-    double ms;
+    double ms, ack; /* a job: its enqueue's call and answer; a send: its start (twice) */
 };
 
 static struct stamp *g_sent;
@@ -48,7 +51,7 @@ static int noop_send(void *ctx, const nudge_outgoing *m, nudge_send_outcome *out
     double t = bench_ms();
     int k = atomic_fetch_add(&g_nsent, 1);
     if (k < g_n)
-        g_sent[k] = (struct stamp){m->id, t};
+        g_sent[k] = (struct stamp){m->id, t, t};
     else
         atomic_fetch_add(&g_over, 1);
     out->result = NUDGE_SENT;
@@ -104,6 +107,7 @@ static void *produce(void *arg)
         if (nudge_enqueue(w->n, w->clinic, &s, &w->enq[k].id, NULL, &e) < 0)
             die("enqueue", &e);
         w->enq[k].ms = a;
+        w->enq[k].ack = bench_ms();
     }
     return NULL;
 }
@@ -138,8 +142,8 @@ int main(int argc, char **argv)
     nudge *worker = bench_handle(&env);
     g_sent = calloc((size_t)g_n, sizeof *g_sent);
     struct stamp *enq = calloc((size_t)g_n, sizeof *enq);
-    double *lat = calloc((size_t)g_n, sizeof *lat);
-    if (!g_sent || !enq || !lat)
+    double *lat = calloc((size_t)g_n, sizeof *lat), *ack = calloc((size_t)g_n, sizeof *ack);
+    if (!g_sent || !enq || !lat || !ack)
         die("memory", NULL);
     struct producer *pr = calloc((size_t)np, sizeof *pr);
     pthread_t t, *pt = calloc((size_t)np, sizeof *pt);
@@ -156,6 +160,7 @@ int main(int argc, char **argv)
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     double start = bench_ms(), late = 0;
+    long syncs0 = sqlite_wal_syncs();
     for (int j = 0; j < np; j++) {
         pr[j].t0 = t0, pr[j].start = start;
         pthread_create(&pt[j], NULL, produce, &pr[j]);
@@ -171,6 +176,7 @@ int main(int argc, char **argv)
         struct timespec ms = {0, 1000000};
         nanosleep(&ms, NULL);
     }
+    long syncs = sqlite_wal_syncs() - syncs0;
     g_stop = 1;
     pthread_join(t, NULL);
 
@@ -184,16 +190,22 @@ int main(int argc, char **argv)
             i++;
         else if (enq[i].id > g_sent[j].id)
             j++;
-        else
+        else {
+            ack[matched] = enq[i].ack - enq[i].ms;
             lat[matched++] = g_sent[j++].ms - enq[i++].ms;
+        }
     }
+    char spj[32];
     int ok = matched == g_n && atomic_load(&g_over) == 0;
     printf("{\"peer\":\"nudge\",\"durability\":\"%s\",\"workload\":\"steady\",\"jobs\":%d,"
            "\"rate\":%d,\"producers\":%d,\"enqueue_per_s\":%.0f,\"behind_ms\":%.1f,\"p50_ms\":%.2f,"
-           "\"p99_ms\":%.2f,\"max_ms\":%.2f,\"setup_s\":%.2f,\"exactly_once\":%s}\n",
+           "\"p99_ms\":%.2f,\"max_ms\":%.2f,\"ack_p50_ms\":%.2f,\"ack_p99_ms\":%.2f,"
+           "\"syncs_per_job\":%s,\"setup_s\":%.2f,\"exactly_once\":%s}\n",
            bench_durability(env.db), g_n, rate, np, g_n / enq_s, late,
            matched ? bench_pct(lat, matched, 50) : 0, matched ? bench_pct(lat, matched, 99) : 0,
-           matched ? bench_pct(lat, matched, 100) : 0, setup_s, ok ? "true" : "false");
+           matched ? bench_pct(lat, matched, 100) : 0, matched ? bench_pct(ack, matched, 50) : 0,
+           matched ? bench_pct(ack, matched, 99) : 0,
+           bench_syncs(spj, sizeof spj, env.db, syncs, g_n), setup_s, ok ? "true" : "false");
     nudge_close(worker);
     for (int j = 1; j < np; j++)
         nudge_close(pr[j].n);
@@ -203,5 +215,6 @@ int main(int argc, char **argv)
     free(g_sent);
     free(enq);
     free(lat);
+    free(ack);
     return ok ? 0 : 1;
 }

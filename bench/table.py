@@ -98,6 +98,12 @@ class Table:
         s = f"{num(r[key])}/s"
         if p99 and r.get("p99_ms") is not None:
             s += f" (p99 {r['p99_ms']} ms)"
+        # What a job cost beside its rate (bench/burn.c, queue.c, steady.c):
+        # the CPU, and how many jobs shared a WAL fsync (the disk's share).
+        if r.get("cpu_us_per_job") is not None:
+            s += f", CPU {r['cpu_us_per_job']} µs a job"
+        if r.get("syncs_per_job"):
+            s += f", a WAL fsync every {1 / r['syncs_per_job']:.1f} jobs"
         if r.get("exactly_once") is False:
             s += " (CHECK FAILED: not every job sent exactly once)"
         if r.get("non2xx"):
@@ -168,7 +174,7 @@ class Table:
                              "SQLite FULL: durable when answered",
                              self.cell(r, "jobs_per_s", p99=False))
                     continue
-                dur = "SQLite FULL: durable when answered" if route == "post" else "read"
+                dur = "read" if route in ("get", "list") else "SQLite FULL: durable when answered"
                 self.add(f"{'nudge' if server == 'nudge' else 'FastAPI'}: {what}", dur,
                          self.cell(r, "req_per_s"))
 
@@ -235,7 +241,9 @@ class Table:
         sp = v(st, "p99_ms")
         self.goal("steady 2,000/s: enqueue to send start", DUR[full], "p99 ≤ 5 ms",
                   st and (st.get("error") or f"p99 {st['p99_ms']} ms (p50 {st['p50_ms']} ms), "
-                          f"{num(st['enqueue_per_s'])}/s enqueued of {num(st['rate'])}/s"),
+                          f"{num(st['enqueue_per_s'])}/s enqueued of {num(st['rate'])}/s"
+                          + (f"; the enqueue's own durable answer p99 {st['ack_p99_ms']} ms "
+                             f"(p50 {st['ack_p50_ms']} ms)" if "ack_p99_ms" in st else "")),
                   None if sp is None else sp <= 5 and st["enqueue_per_s"] >= 0.95 * st["rate"])
         self.goal("API POST p99 at 16 connections", DUR[full], "≤ 10 ms",
                   hp is not None and f"{hp} ms", None if hp is None else hp <= 10)

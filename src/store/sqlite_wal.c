@@ -58,6 +58,7 @@ typedef struct wal_file {
 static sqlite3_vfs *wal_base; /* the VFS this one wraps */
 static sqlite3_vfs wal_vfs;
 static _Atomic long wal_calls; /* writes that reached the base VFS */
+static _Atomic long wal_syncs; /* syncs of a WAL file asked of the base VFS */
 
 static int wal_flush(wal_file *w)
 {
@@ -159,6 +160,7 @@ static int wal_sync(sqlite3_file *f, int flags)
 {
     wal_file *w = (wal_file *)f;
     int rc = wal_flush(w);
+    atomic_fetch_add_explicit(&wal_syncs, 1, memory_order_relaxed);
     return rc != SQLITE_OK ? rc : w->real->pMethods->xSync(w->real, flags);
 }
 
@@ -349,4 +351,9 @@ const char *sqlite_wal_vfs(void)
 long sqlite_wal_calls(void)
 {
     return atomic_load_explicit(&wal_calls, memory_order_relaxed);
+}
+
+long sqlite_wal_syncs(void)
+{
+    return atomic_load_explicit(&wal_syncs, memory_order_relaxed);
 }

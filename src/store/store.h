@@ -332,6 +332,10 @@ int store_sqlite_open(const char *path, store **out, nudge_err *err);
  * NULL when it could not be, and SQLite's default serves. */
 const char *sqlite_wal_vfs(void);
 long sqlite_wal_calls(void); /* WAL writes handed to the default VFS: for tests */
+/* WAL syncs asked of the default VFS, by every connection of the
+ * process (a commit under synchronous=FULL, a checkpoint): for tests and
+ * bench/, which reports them a job. */
+long sqlite_wal_syncs(void);
 int store_pg_open(const char *url, store **out, nudge_err *err);
 
 #endif
