@@ -190,7 +190,6 @@ $(BUILD)/bench/fanout: bench/timing.h
 .PHONY: bench
 bench: $(BUILD)/bench/throughput $(BUILD)/bench/queue
 bench: $(BUILD)/bench/fanout
-bench: $(BUILD)/bench/burn
 
 $(BUILD)/bench/queue: bench/queue.c $(BUILD)/libnudge.a
 	@mkdir -p $(dir $@)
@@ -205,16 +204,14 @@ $(BUILD)/bench/fanout: bench/fanout.c $(BUILD)/libnudge.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(STRICT) $(PKG_CFLAGS) -Isrc -o $@ $< $(BUILD)/libnudge.a $(PKG_LIBS)
 
-# The burn-down through a no-op custom channel (bench/burn.c, issue 16).
-$(BUILD)/bench/burn: bench/burn.c $(BUILD)/libnudge.a
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(STRICT) $(PKG_CFLAGS) -Isrc -o $@ $< $(BUILD)/libnudge.a $(PKG_LIBS) -lpthread
-
-# What the library benchmarks share (bench/common.h, with timing.h), and
-# the steady-rate latency (bench/steady.c, issue 16).
-$(BUILD)/bench/queue $(BUILD)/bench/burn: bench/common.h bench/timing.h
-bench: $(BUILD)/bench/steady
-$(BUILD)/bench/steady: bench/steady.c bench/common.h bench/timing.h $(BUILD)/libnudge.a
+# The library benchmarks that share bench/common.h (with timing.h): the
+# burn-down through a no-op custom channel (bench/burn.c), the steady-rate
+# latency (bench/steady.c), reminders due at once made messages
+# (bench/plan.c); issue 16.
+LIB_BENCHES := $(addprefix $(BUILD)/bench/,burn steady plan)
+bench: $(LIB_BENCHES)
+$(BUILD)/bench/queue: bench/common.h bench/timing.h
+$(LIB_BENCHES): $(BUILD)/bench/%: bench/%.c bench/common.h bench/timing.h $(BUILD)/libnudge.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(STRICT) $(PKG_CFLAGS) -Isrc -o $@ $< $(BUILD)/libnudge.a $(PKG_LIBS) -lpthread
 

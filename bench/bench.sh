@@ -10,11 +10,12 @@
 #   bench/bench.sh [N]          N jobs per workload (default 20000; env N too)
 #
 # Environment: PHASES (comma list, default
-# ceiling,queue,peers,api,fanout,twilio,steady), OUT (bench/bench.out), BUILD
+# ceiling,queue,peers,api,fanout,plan,twilio,steady), OUT (bench/bench.out), BUILD
 # (build), CALLERS (16), API_SECONDS (10, per route and server),
 # WRK_SECONDS (10, the Twilio fake's ceiling), PHASE_TIMEOUT (600 s each),
 # BENCH_BATCH (1000 items per HTTP batch), TWILIO_N (SMS due at once for
-# the Twilio row: 50000 when N >= 20000, else N), STEADY_RATE (2000 jobs/s
+# the Twilio row, and reminders due at once for the plan row: 50000 when
+# N >= 20000, else N), STEADY_RATE (2000 jobs/s
 # for the steady phase, which sends N of them, 20000 at most).
 # A phase that fails, or a nudge binary or workload not built yet (the
 # public batch call, bench/burn.c), leaves its reason in its cells and the
@@ -22,7 +23,7 @@
 set -u
 cd "$(dirname "$0")/.."
 N=${1:-${N:-20000}}
-PHASES=${PHASES:-ceiling,queue,peers,api,fanout,twilio,steady}
+PHASES=${PHASES:-ceiling,queue,peers,api,fanout,plan,twilio,steady}
 OUT=${OUT:-bench/bench.out}
 BUILD=${BUILD:-build}
 CALLERS=${CALLERS:-16}
@@ -84,7 +85,7 @@ command -v timeout >/dev/null || { say "timeout (coreutils) is missing"; exit 2;
 say "building"
 BUILT=()
 for t in nudge bench/queue bench/throughput bench/fanout bench/ceiling bench/burn \
-    bench/steady; do
+    bench/steady bench/plan; do
     make --no-print-directory "$BUILD/$t" >"$BUILD.make.log" 2>&1 && BUILT+=("$t")
 done
 rm -f "$BUILD.make.log"
@@ -268,6 +269,15 @@ if has fanout; then
         phase fanout "$BUILD/bench/fanout" -n "$N" -d "$W/fanout.db"
     else
         note fanout fanout "" fanout "not built"
+    fi
+fi
+# The burst's first half: TWILIO_N reminders due at once made messages
+# by the planner (bench/plan.c), before the Twilio row sends as many.
+if has plan; then
+    if built bench/plan; then
+        phase plan "$BUILD/bench/plan" -n "$TWILIO_N" -d "$W/plan.db"
+    else
+        note plan plan "" plan "not built"
     fi
 fi
 if has twilio; then

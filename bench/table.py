@@ -61,7 +61,7 @@ class Table:
         self.queue = {}     # (peer, durability, workload) -> record
         self.api = {}       # (server, route) -> record
         self.ceiling = {}   # workload -> record
-        self.fanout = self.twilio = None
+        self.fanout = self.twilio = self.plan = None
         for r in lines:
             if "machine" in r or "versions" in r or "seconds" in r and "missing" in r:
                 self.meta.update(r)
@@ -71,6 +71,8 @@ class Table:
                 self.api[(r.get("server") or r.get("peer"), r.get("route") or r.get("workload"))] = r
             elif r.get("bench") == "fanout" or r.get("phase") == "fanout":
                 self.fanout = r
+            elif r.get("bench") == "plan" or r.get("phase") == "plan":
+                self.plan = r
             elif r.get("bench") == "twilio" or r.get("phase") == "twilio":
                 self.twilio = r
             elif "workload" in r:
@@ -178,7 +180,7 @@ class Table:
                 self.add(f"{'nudge' if server == 'nudge' else 'FastAPI'}: {what}", dur,
                          self.cell(r, "req_per_s"))
 
-        self.section("fan-out and the Twilio fake")
+        self.section("fan-out, the planner and the Twilio fake")
         f = self.fanout
         if f and "error" not in f:
             self.add(f"campaign fan-out to {num(f['patients'])} patients", "SQLite FULL",
@@ -188,6 +190,14 @@ class Table:
                      + (f" ({num(f['skipped'])} SKIPPED)" if f.get("skipped") else ""))
         else:
             self.add("campaign fan-out", "SQLite FULL", (f or {}).get("error", "–"))
+        pl = self.plan
+        if pl and "error" not in pl:
+            self.add(f"{num(pl['plans'])} reminders due at once made messages (planner)", "SQLite FULL",
+                     f"{num(pl['plans_per_s'])} plans/s, all in {pl['plan_ms'] / 1000:.2f} s"
+                     + ("" if pl.get("exactly_once") else " (CHECK FAILED)"))
+        else:
+            self.add("reminders due at once made messages (planner)", "SQLite FULL",
+                     (pl or {}).get("error", "–"))
         t = self.twilio
         if t and "error" not in t:
             self.add(f"SMS to the Twilio fake, {num(t['n'])} due at once", "SQLite FULL",
@@ -233,9 +243,15 @@ class Table:
         self.goal("to the Twilio fake", DUR[full], "≥ 80 % of the fake's wrk ceiling",
                   t and f"{100 * t['rate'] / t['wrk_rate']:.0f} %",
                   None if not t else t["rate"] >= 0.8 * t["wrk_rate"])
-        self.goal("a burst due at once: the last sent", DUR[full], "within 10 s at N = 50,000",
-                  t and f"{t['send_s']} s at N = {num(t['n'])}",
-                  None if not t or t["n"] < 50000 else t["send_s"] <= 10)
+        # The burst is reminders: planned into messages (the plan row), then
+        # sent (the Twilio row); judged on both where both ran at 50,000.
+        pl = self.plan if self.plan and self.plan.get("exactly_once") else None
+        whole = t and pl and pl["plans"] == t["n"] and pl["plan_ms"] / 1000 + t["send_s"]
+        self.goal("50,000 reminders due at once: the last sent", DUR[full], "within 10 s",
+                  t and (f"{whole:.2f} s at N = {num(t['n'])} (planned in {pl['plan_ms'] / 1000:.2f} s, "
+                         f"then sent in {t['send_s']} s)" if whole
+                         else f"sent in {t['send_s']} s at N = {num(t['n'])}, planning not measured"),
+                  None if not t or t["n"] < 50000 or not whole else whole <= 10)
         # steady (bench/steady.c): judged only where the rate was kept
         st = self.q("nudge", full, "steady")
         sp = v(st, "p99_ms")

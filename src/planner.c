@@ -91,8 +91,9 @@ static int planner_channels(const nudge_reminder *rm, const nudge_patient *p,
     return own || k > 1 ? k : 0;
 }
 
-/* One plan, in its own transaction. Returns 1 enqueued, 2 expired,
- * 3 failed (recorded on the plan), -1 store error. */
+/* One plan, inside the transaction of its clinic planner_run holds.
+ * Returns 1 enqueued, 2 expired, 3 failed (recorded on the plan), -1 store
+ * error (the caller rolls the transaction back). */
 static int planner_one(nudge *n, const nudge_reminder *rm, int64_t now, nudge_err *err)
 {
     nudge_appointment a;
@@ -109,8 +110,6 @@ static int planner_one(nudge *n, const nudge_reminder *rm, int64_t now, nudge_er
      * dose...) carry what they are about in subject and detail. */
     const nudge_appointment *ap = rm->appointment_id ? &a : NULL;
 
-    if (store_begin_clinic(n->db, rm->clinic_id, err) < 0)
-        return -1;
     if ((ap && nudge_appointment_get(n, rm->clinic_id, rm->appointment_id, &a, err) < 0) ||
         nudge_patient_get(n, rm->clinic_id, rm->patient_id, &p, err) < 0 ||
         nudge_clinic_get(n, rm->clinic_id, &c, err) < 0)
@@ -176,34 +175,56 @@ static int planner_one(nudge *n, const nudge_reminder *rm, int64_t now, nudge_er
         goto out;
     rc = 1;
 out:
-    if (rc < 0)
-        store_rollback(n->db);
-    else if (store_commit(n->db, err) < 0)
-        rc = -1;
     for (int i = 0; i < built; i++)
         queue_msg_free(&q[i]);
     nudge_vars_free(&vars);
     return rc;
 }
 
+/* Read a batch of due plans, then run each clinic's plans of it in one
+ * transaction of that clinic (its lock, as a single plan's took), the
+ * clinics in the order their first plan came due. One commit a clinic
+ * and batch, not one a plan: 50,000 reminders due at 09:00 were 50,000
+ * commits, each waiting for its fsync, before the first could be sent
+ * (bench/plan.c: 20,000 due at once took 8.5-11.4 s, now 0.73 s). A
+ * store error rolls back the clinic's plans of the batch, which stay
+ * planned for the next tick, as one plan's failure did before; a plan
+ * that cannot become a message is marked failed and the others go on. */
+#define PLANNER_BATCH 64
+
 int planner_run(nudge *n, int64_t now, nudge_tick_stats *st, nudge_err *err)
 {
     for (;;) {
-        /* Read a batch, then handle each plan in its own transaction. */
-        nudge_reminder batch[64];
-        int nb = reminder_due(n, now, batch, 64, err);
+        nudge_reminder batch[PLANNER_BATCH];
+        char done[PLANNER_BATCH] = {0};
+        int nb = reminder_due(n, now, batch, PLANNER_BATCH, err);
         if (nb < 0)
             return -1;
         for (int i = 0; i < nb; i++) {
-            int rc = planner_one(n, &batch[i], now, err);
-            if (rc < 0)
+            if (done[i])
+                continue;
+            int64_t clinic_id = batch[i].clinic_id;
+            int rc = 0, enqueued = 0, expired = 0;
+            if (store_begin_clinic(n->db, clinic_id, err) < 0)
                 return -1;
-            if (rc == 1)
-                st->planned_enqueued++;
-            else if (rc == 2)
-                st->expired++;
+            for (int j = i; j < nb && rc >= 0; j++) {
+                if (done[j] || batch[j].clinic_id != clinic_id)
+                    continue;
+                done[j] = 1;
+                rc = planner_one(n, &batch[j], now, err);
+                enqueued += rc == 1;
+                expired += rc == 2;
+            }
+            if (rc < 0) {
+                store_rollback(n->db);
+                return -1;
+            }
+            if (store_commit(n->db, err) < 0)
+                return -1;
+            st->planned_enqueued += enqueued;
+            st->expired += expired;
         }
-        if (nb < 64)
+        if (nb < PLANNER_BATCH)
             return 0;
     }
 }

@@ -296,6 +296,77 @@ static void test_plan_due_after_visit_began_expires(void **state)
     tu_close(&env);
 }
 
+/* planner.c runs a batch's due plans of one clinic in one transaction of
+ * that clinic, the clinics one after the other: on SQLite (FULL) that is
+ * one WAL sync a clinic, not one a plan. A store error in one plan rolls
+ * back its clinic's plans of the batch, which stay planned and become
+ * their messages once each at the next run; the other clinic's, committed
+ * first, stay as they were. */
+static void test_planner_commits_a_clinics_plans_together(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, BOOKED);
+    int64_t clinic[2] = {add_clinic(env.n, "Asia/Kolkata"), add_clinic(env.n, "Asia/Kolkata")};
+    int64_t pat[6];
+    for (int i = 0; i < 6; i++) {
+        char phone[16];
+        snprintf(phone, sizeof phone, "98765432%02d", i);
+        pat[i] = add_patient(env.n, clinic[i % 2], "en", phone, "");
+        add_appt(env.n, clinic[i % 2], pat[i], VISIT);
+    }
+    nudge_err e = {0};
+    nudge_tick_stats st = {0};
+    store *db = env.n->db;
+    int pg = tu_pg_admin() != NULL;
+    /* The second clinic's last patient's message is refused by the store. */
+    char sql[512];
+    if (pg)
+        snprintf(sql, sizeof sql,
+                 "CREATE FUNCTION t_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                 "RAISE EXCEPTION 'refused'; END $$; CREATE TRIGGER t_refuse BEFORE INSERT ON "
+                 "notification_queue FOR EACH ROW WHEN (NEW.patient_id = %lld) EXECUTE "
+                 "FUNCTION t_refuse()",
+                 (long long)pat[5]);
+    else
+        snprintf(sql, sizeof sql,
+                 "CREATE TRIGGER t_refuse BEFORE INSERT ON notification_queue WHEN "
+                 "NEW.patient_id = %lld BEGIN SELECT RAISE(ABORT, 'refused'); END",
+                 (long long)pat[5]);
+    assert_int_equal(db->ops->exec_script(db, sql), 0);
+    env.clock.t = BOOKED + 60; /* the six confirmations are due */
+    assert_int_equal(planner_run(env.n, clock_now(env.n), &st, &e), -1);
+    assert_int_equal(count_status(env.n, "pending"), 3); /* the first clinic's */
+    int64_t planned = -1;
+    assert_int_equal(store_scalar(db, &planned, &e,
+                                  "SELECT COUNT(*) FROM reminders WHERE kind = 'confirmation' "
+                                  "AND status = 'planned' AND clinic_id = ?",
+                                  bind_int(clinic[1])),
+                     1);
+    assert_int_equal(planned, 3);
+    assert_int_equal(db->ops->exec_script(db, pg ? "DROP TRIGGER t_refuse ON notification_queue"
+                                                 : "DROP TRIGGER t_refuse"),
+                     0);
+    long syncs = sqlite_wal_syncs();
+    memset(&st, 0, sizeof st);
+    assert_int_equal(planner_run(env.n, clock_now(env.n), &st, &e), 0);
+    assert_int_equal(st.planned_enqueued, 3);
+    if (!pg)
+        assert_int_equal(sqlite_wal_syncs() - syncs, 1); /* one commit for three plans */
+    assert_int_equal(count_status(env.n, "pending"), 6);
+    assert_int_equal(store_scalar(db, &planned, &e,
+                                  "SELECT COUNT(*) FROM reminders WHERE kind = 'confirmation' "
+                                  "AND status = 'enqueued'"),
+                     1);
+    assert_int_equal(planned, 6);
+    /* Nothing more is due: a run changes nothing. */
+    memset(&st, 0, sizeof st);
+    assert_int_equal(planner_run(env.n, clock_now(env.n), &st, &e), 0);
+    assert_int_equal(st.planned_enqueued, 0);
+    assert_int_equal(count_status(env.n, "pending"), 6);
+    tu_close(&env);
+}
+
 static void test_quiet_hours_defer_to_morning(void **state)
 {
     (void)state;
@@ -1177,6 +1248,7 @@ int main(void)
         cmocka_unit_test(test_cancel_after_enqueue_cancels_the_queued_message),
         cmocka_unit_test(test_reschedule_moves_reminders),
         cmocka_unit_test(test_plan_due_after_visit_began_expires),
+        cmocka_unit_test(test_planner_commits_a_clinics_plans_together),
         cmocka_unit_test(test_quiet_hours_defer_to_morning),
         cmocka_unit_test(test_quiet_hours_until_visit_cancels),
         cmocka_unit_test(test_opt_out_is_honoured_at_send_time),
