@@ -181,21 +181,48 @@ out:
     return rc;
 }
 
+/* The plans at[0..k) of batch, all of one clinic, in one transaction of
+ * that clinic (its lock, as a single plan's took). 0, or -1 with the
+ * transaction rolled back. */
+static int planner_tx(nudge *n, const nudge_reminder *batch, const int *at, int k, int64_t now,
+                      nudge_tick_stats *st, nudge_err *err)
+{
+    int rc = 0, enqueued = 0, expired = 0;
+    if (store_begin_clinic(n->db, batch[at[0]].clinic_id, err) < 0)
+        return -1;
+    for (int j = 0; j < k && rc >= 0; j++) {
+        rc = planner_one(n, &batch[at[j]], now, err);
+        enqueued += rc == 1;
+        expired += rc == 2;
+    }
+    if (rc < 0) {
+        store_rollback(n->db);
+        return -1;
+    }
+    if (store_commit(n->db, err) < 0)
+        return -1;
+    st->planned_enqueued += enqueued;
+    st->expired += expired;
+    return 0;
+}
+
 /* Read a batch of due plans, then run each clinic's plans of it in one
- * transaction of that clinic (its lock, as a single plan's took), the
- * clinics in the order their first plan came due. One commit a clinic
- * and batch, not one a plan: 50,000 reminders due at 09:00 were 50,000
- * commits, each waiting for its fsync, before the first could be sent
- * (bench/plan.c: 20,000 due at once took 8.5-11.4 s, now 0.73 s). A
- * store error rolls back the clinic's plans of the batch, which stay
- * planned for the next tick, as one plan's failure did before; a plan
- * that cannot become a message is marked failed and the others go on. */
+ * transaction of that clinic, the clinics in the order their first plan
+ * came due. One commit a clinic and batch, not one a plan: 50,000
+ * reminders due at 09:00 were 50,000 commits, each waiting for its fsync,
+ * before the first could be sent (bench/plan.c: 20,000 due at once took
+ * 8.5-11.4 s, now 0.73 s). A plan that cannot become a message is marked
+ * failed and the others go on. When the store refuses the transaction,
+ * its plans are run again one a transaction, as before batching: those
+ * before the refused one go, it and the rest stay planned for the next
+ * tick, and the tick fails with its error. */
 #define PLANNER_BATCH 64
 
 int planner_run(nudge *n, int64_t now, nudge_tick_stats *st, nudge_err *err)
 {
     for (;;) {
         nudge_reminder batch[PLANNER_BATCH];
+        int at[PLANNER_BATCH];
         char done[PLANNER_BATCH] = {0};
         int nb = reminder_due(n, now, batch, PLANNER_BATCH, err);
         if (nb < 0)
@@ -203,26 +230,18 @@ int planner_run(nudge *n, int64_t now, nudge_tick_stats *st, nudge_err *err)
         for (int i = 0; i < nb; i++) {
             if (done[i])
                 continue;
-            int64_t clinic_id = batch[i].clinic_id;
-            int rc = 0, enqueued = 0, expired = 0;
-            if (store_begin_clinic(n->db, clinic_id, err) < 0)
-                return -1;
-            for (int j = i; j < nb && rc >= 0; j++) {
-                if (done[j] || batch[j].clinic_id != clinic_id)
-                    continue;
-                done[j] = 1;
-                rc = planner_one(n, &batch[j], now, err);
-                enqueued += rc == 1;
-                expired += rc == 2;
-            }
-            if (rc < 0) {
-                store_rollback(n->db);
-                return -1;
-            }
-            if (store_commit(n->db, err) < 0)
-                return -1;
-            st->planned_enqueued += enqueued;
-            st->expired += expired;
+            int k = 0;
+            for (int j = i; j < nb; j++)
+                if (!done[j] && batch[j].clinic_id == batch[i].clinic_id) {
+                    done[j] = 1;
+                    at[k++] = j;
+                }
+            if (planner_tx(n, batch, at, k, now, st, err) == 0)
+                continue;
+            for (int j = 0; j < k; j++)
+                if (planner_tx(n, batch, at + j, 1, now, st, err) < 0)
+                    return -1;
+            err_clear(err); /* each went alone: what refused them all has passed */
         }
         if (nb < PLANNER_BATCH)
             return 0;
