@@ -295,22 +295,22 @@ int audit_add_lines(nudge *n, const audit_line *lines, size_t count, nudge_err *
     /* Each clinic's lines in their order, a chain at a time; the chains
      * are apart, so which clinic goes first changes no hash. */
     const audit_line **ls = malloc(count * sizeof *ls);
+    size_t *at = malloc(count * sizeof *at);
     char *done = calloc(count, 1);
     int rc = 0;
-    if (!ls || !done)
+    if (!ls || !at || !done)
         rc = err_set(err, NUDGE_ENOMEM, "", "out of memory");
     for (size_t i = 0; rc == 0 && i < count; i++) {
         if (done[i])
             continue;
-        size_t k = 0;
-        for (size_t j = i; j < count; j++)
-            if (!done[j] && lines[j].clinic_id == lines[i].clinic_id) {
-                done[j] = 1;
-                ls[k++] = &lines[j];
-            }
+        size_t k = ids_group(lines, count, sizeof *lines, offsetof(audit_line, clinic_id), done,
+                             i, at);
+        for (size_t j = 0; j < k; j++)
+            ls[j] = &lines[at[j]];
         rc = audit_append(n, lines[i].clinic_id, ls, k, err);
     }
     free(ls);
+    free(at);
     free(done);
     return rc;
 }

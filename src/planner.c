@@ -184,13 +184,13 @@ out:
 /* The plans at[0..k) of batch, all of one clinic, in one transaction of
  * that clinic (its lock, as a single plan's took). 0, or -1 with the
  * transaction rolled back. */
-static int planner_tx(nudge *n, const nudge_reminder *batch, const int *at, int k, int64_t now,
-                      nudge_tick_stats *st, nudge_err *err)
+static int planner_tx(nudge *n, const nudge_reminder *batch, const size_t *at, size_t k,
+                      int64_t now, nudge_tick_stats *st, nudge_err *err)
 {
     int rc = 0, enqueued = 0, expired = 0;
     if (store_begin_clinic(n->db, batch[at[0]].clinic_id, err) < 0)
         return -1;
-    for (int j = 0; j < k && rc >= 0; j++) {
+    for (size_t j = 0; j < k && rc >= 0; j++) {
         rc = planner_one(n, &batch[at[j]], now, err);
         enqueued += rc == 1;
         expired += rc == 2;
@@ -222,7 +222,7 @@ int planner_run(nudge *n, int64_t now, nudge_tick_stats *st, nudge_err *err)
 {
     for (;;) {
         nudge_reminder batch[PLANNER_BATCH];
-        int at[PLANNER_BATCH];
+        size_t at[PLANNER_BATCH];
         char done[PLANNER_BATCH] = {0};
         int nb = reminder_due(n, now, batch, PLANNER_BATCH, err);
         if (nb < 0)
@@ -230,15 +230,11 @@ int planner_run(nudge *n, int64_t now, nudge_tick_stats *st, nudge_err *err)
         for (int i = 0; i < nb; i++) {
             if (done[i])
                 continue;
-            int k = 0;
-            for (int j = i; j < nb; j++)
-                if (!done[j] && batch[j].clinic_id == batch[i].clinic_id) {
-                    done[j] = 1;
-                    at[k++] = j;
-                }
+            size_t k = ids_group(batch, (size_t)nb, sizeof *batch,
+                                 offsetof(nudge_reminder, clinic_id), done, (size_t)i, at);
             if (planner_tx(n, batch, at, k, now, st, err) == 0)
                 continue;
-            for (int j = 0; j < k; j++)
+            for (size_t j = 0; j < k; j++)
                 if (planner_tx(n, batch, at + j, 1, now, st, err) < 0)
                     return -1;
             err_clear(err); /* each went alone: what refused them all has passed */

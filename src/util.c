@@ -393,3 +393,20 @@ size_t ids_sort_unique(int64_t *ids, size_t n)
             ids[d++] = ids[i];
     return d;
 }
+
+size_t ids_group(const void *items, size_t count, size_t size, size_t key_off, char *done,
+                 size_t i, size_t *at)
+{
+    const unsigned char *b = items;
+    int64_t key, k;
+    size_t n = 0;
+    memcpy(&key, b + i * size + key_off, sizeof key);
+    for (size_t j = i; j < count; j++) {
+        memcpy(&k, b + j * size + key_off, sizeof k);
+        if (!done[j] && k == key) {
+            done[j] = 1;
+            at[n++] = j;
+        }
+    }
+    return n;
+}

@@ -65,6 +65,13 @@ int range_check(int64_t from, int64_t *to, nudge_err *err);
  * dropped in place (the new count): a batch's patients, read once each. */
 int ids_cmp(const void *a, const void *b);
 size_t ids_sort_unique(int64_t *ids, size_t n);
+/* A batch of one clinic after another: the items from i on not yet done
+ * whose id at key_off (an int64_t in each item of size bytes; a clinic's)
+ * is item i's, in their order, marked done, their indexes into at[];
+ * their count. Called for each i not done, it walks the clinics in the
+ * order each first appears. */
+size_t ids_group(const void *items, size_t count, size_t size, size_t key_off, char *done,
+                 size_t i, size_t *at);
 
 /* Growable NUL-terminated buffer, capped as curl's dynbuf is: it never
  * grows past max bytes (0: SBUF_MAX). An append that would pass the cap

@@ -207,6 +207,35 @@ static void test_ids_sort_unique(void **state)
     assert_int_equal(ids_sort_unique(ids, 0), 0);
 }
 
+/* ids_group: a batch walked one clinic after another, each clinic's
+ * items in their order, the clinics in the order each first appears. */
+static void test_ids_group(void **state)
+{
+    (void)state;
+    struct item {
+        char pad[3];
+        int64_t clinic;
+    } items[] = {{"a", 5}, {"b", 2}, {"c", 5}, {"d", 9000000000LL}, {"e", 2}, {"f", 5}};
+    char done[6] = {0};
+    size_t at[6], order[6], n = 0;
+    const size_t want[] = {0, 2, 5, 1, 4, 3}, runs[] = {3, 2, 1};
+    size_t r = 0;
+    for (size_t i = 0; i < 6; i++) {
+        if (done[i])
+            continue;
+        size_t k = ids_group(items, 6, sizeof *items, offsetof(struct item, clinic), done, i, at);
+        assert_int_equal(k, runs[r++]);
+        for (size_t j = 0; j < k; j++) {
+            assert_int_equal(items[at[j]].clinic, items[i].clinic);
+            order[n++] = at[j];
+        }
+    }
+    assert_int_equal(r, 3);
+    assert_int_equal(n, 6);
+    for (size_t i = 0; i < 6; i++)
+        assert_int_equal(order[i], want[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -219,6 +248,7 @@ int main(void)
         cmocka_unit_test(test_utf8_clip),
         cmocka_unit_test(test_sha256_hex),
         cmocka_unit_test(test_ids_sort_unique),
+        cmocka_unit_test(test_ids_group),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
