@@ -9,6 +9,12 @@
 # lease (what a dead worker never handed to the provider comes back at
 # once, not after its lease); and on SQLite `PRAGMA integrity_check` ok.
 # Runs on both engines (tests/run.sh: SQLite, then PostgreSQL). TAP-style.
+# Alone in run.sh's pool: a send the fake does not answer within its
+# timeout (30 s) is a transient failure, retried after 5 minutes, past the
+# drain's 2. Beside the sanitizer build's cli.sh, 9 of 2,000 were left
+# pending once, and the kill loop took 40 s where it takes 3 (the process
+# or the fake stalled): on a loaded machine, not a crash, is what failed.
+# run.sh: alone
 set -u
 . "$(dirname "$0")/dbutil.sh"
 . "$(dirname "$0")/tap.sh"
@@ -94,7 +100,20 @@ echo "# $N messages, $kills kills of nudge serve: drained in ${elapsed} s; the f
 # kill until then counts, and at least half of those asked for.
 check "nudge serve was killed $kills times (asked for $KILLS; fewer only if the queue drained first)" \
     test "$kills" = "$KILLS" -o \( "$kills" -ge $((KILLS / 2)) -a "$(sent)" -ge "$N" \)
-check "every notification sent" test "$(sent)" = "$N"
+if [ "$(sent)" = "$N" ]; then
+    ok "every notification sent"
+else
+    # What held the rest back: their state, attempts, last error and when
+    # they are due, against the clock (seen once, 9 of 2,000 under the
+    # sanitizers in a loaded run).
+    not_ok "every notification sent" "$(sent) of $N sent; the rest:" \
+        "$(sql "SELECT status || ' attempts ' || attempts || ' due in ' || (due_at - $(date +%s)) ||
+                ' s: ' || COALESCE(last_error, '') FROM notification_queue WHERE status <> 'sent'
+                ORDER BY id LIMIT 10")" \
+        "their attempts: $(sql "SELECT a.outcome || ' ' || COALESCE(a.detail, '') FROM delivery_attempts a
+                JOIN notification_queue q ON q.id = a.notification_id WHERE q.status <> 'sent'
+                ORDER BY a.id LIMIT 20" | tr '\n' ';')"
+fi
 check "drained well inside one lease (${elapsed} s < $LEASE s): nothing waited for a dead worker's lease" \
     test "$elapsed" -lt "$LEASE"
 check "the last serve stopped cleanly on SIGTERM" test "$rc" = 0
