@@ -12,8 +12,9 @@
 # Alone in run.sh's pool: a send the fake does not answer within its
 # timeout (30 s) is a transient failure, retried after 5 minutes, past the
 # drain's 2. Beside the sanitizer build's cli.sh, 9 of 2,000 were left
-# pending once, and the kill loop took 40 s where it takes 3 (the process
-# or the fake stalled): on a loaded machine, not a crash, is what failed.
+# unsent once, and the kill loop took 40 s where it takes 3: most likely
+# the process or the fake stalled and those sends timed out (the check
+# below now prints the unsent rows, to tell if it happens again).
 # run.sh: alone
 set -u
 . "$(dirname "$0")/dbutil.sh"
