@@ -110,7 +110,7 @@ else
     not_ok "every notification sent" "$(sent) of $N sent; the rest:" \
         "$(sql "SELECT status || ' attempts ' || attempts || ' due in ' || (due_at - $(date +%s)) ||
                 ' s: ' || COALESCE(last_error, '') FROM notification_queue WHERE status <> 'sent'
-                ORDER BY id LIMIT 10")" \
+                ORDER BY id LIMIT 10" | tr '\n' ';')" \
         "their attempts: $(sql "SELECT a.outcome || ' ' || COALESCE(a.detail, '') FROM delivery_attempts a
                 JOIN notification_queue q ON q.id = a.notification_id WHERE q.status <> 'sent'
                 ORDER BY a.id LIMIT 20" | tr '\n' ';')"
