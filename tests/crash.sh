@@ -9,8 +9,8 @@
 # lease (what a dead worker never handed to the provider comes back at
 # once, not after its lease); and on SQLite `PRAGMA integrity_check` ok.
 # Runs on both engines (tests/run.sh: SQLite, then PostgreSQL). TAP-style.
-# Alone in run.sh's pool: a send the fake does not answer within its
-# timeout (30 s) is a transient failure, retried after 5 minutes, past the
+# Alone in run.sh's pool: a send the fake does not answer within nudge's
+# client timeout (30 s) is a transient failure, retried after 5 minutes, past the
 # drain's 2. Beside the sanitizer build's cli.sh, 9 of 2,000 were left
 # unsent once, and the kill loop took 40 s where it takes 3: most likely
 # the process or the fake stalled and those sends timed out (the check
