@@ -2380,7 +2380,10 @@ int queue_fallback(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err)
     if (!p.phone[0])
         return 0;
     /* Copied in SQL: the same text, category, priority and expiry; a new
-     * channel and recipient; the dedupe key makes it happen once. */
+     * channel and recipient; the dedupe key makes it happen once. The
+     * conflict target names the key's index with its predicate: on
+     * PostgreSQL that index is partial (migration 033), and a partial
+     * index is the arbiter only when the statement names its WHERE. */
     return store_exec(
         n->db, err,
         "INSERT INTO notification_queue (clinic_id, patient_id, appointment_id, reminder_id, "
@@ -2391,7 +2394,7 @@ int queue_fallback(nudge *n, int64_t clinic_id, int64_t id, nudge_err *err)
         "q.template, q.language, q.category, NULL, q.body, NULL, q.segments, q.priority, "
         "'pending', ?, q.expires_at, 'fallback:' || q.id, ?, ?, ?, q.id "
         "FROM notification_queue q WHERE q.id = ? "
-        "ON CONFLICT (clinic_id, dedupe_key) DO NOTHING",
+        "ON CONFLICT (clinic_id, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING",
         bind_text(p.phone), bind_int(now), bind_int(c.max_retries), bind_int(now), bind_int(now),
         bind_int(id));
 }

@@ -1092,8 +1092,25 @@ static void test_partial_indexes_planned(void **state)
          {bind_int(1)}, 1},
     };
     nudge_err e = {0};
+    if (pg) {
+        /* A queue with rows due and statistics of them: on an empty
+         * table every index costs the same, and the planner may as well
+         * walk nq_claim's (migration 033: pending rows only) for a
+         * predicate that names status = 'pending'. */
+        assert_int_equal(store_exec(db, &e,
+                                    "INSERT INTO clinics (id, name, timezone, country, "
+                                    "created_at) VALUES (1, 'a', 'UTC', 'IN', 1)"),
+                         0);
+        assert_int_equal(store_exec(db, &e,
+                                    "INSERT INTO notification_queue (clinic_id, channel, "
+                                    "recipient, template, language, category, body, due_at, "
+                                    "created_at, updated_at) SELECT 1, 'sms', '+1', 't', 'en', "
+                                    "'transactional', 'b', g, 1, 1 FROM generate_series(1, 500) g"),
+                         0);
+        assert_int_equal(store_exec(db, &e, "ANALYZE notification_queue"), 0);
+    }
     assert_int_equal(store_begin(db, &e), 0);
-    if (pg) /* an empty table: the planner would rather scan it */
+    if (pg) /* a small table: the planner would rather scan it */
         assert_int_equal(store_exec(db, &e, "SET LOCAL enable_seqscan = off"), 0);
     for (size_t i = 0; i < sizeof uses / sizeof uses[0]; i++) {
         char plan[2048];
@@ -1111,6 +1128,62 @@ static void test_partial_indexes_planned(void **state)
                                       "AND sql LIKE '% IS NOT NULL'"),
                          1);
         assert_int_equal(k, 3);
+    }
+    close_store(db, dir);
+}
+
+/* Migration 033: the dedupe key stays unique per clinic, on both engines,
+ * whatever its index holds (on PostgreSQL, only rows with a key), and the
+ * fallback's ON CONFLICT, which names the index's predicate, is answered
+ * by it; rows without a key never conflict. On PostgreSQL, nq_claim holds
+ * only pending rows, and the table leaves room for HOT updates. */
+static void test_dedupe_key_unique(void **state)
+{
+    (void)state;
+    char dir[128];
+    store *db = open_store(dir, sizeof dir);
+    int pg = !strcmp(db->ops->engine, "postgresql");
+    nudge_err e = {0};
+    assert_int_equal(store_exec(db, &e,
+                                "INSERT INTO clinics (id, name, timezone, country, created_at) "
+                                "VALUES (1, 'a', 'UTC', 'IN', 1), (2, 'b', 'UTC', 'IN', 1)"),
+                     0);
+#define NQ_ROW(clinic, key)                                                                        \
+    "INSERT INTO notification_queue (clinic_id, channel, recipient, template, language, "         \
+    "category, body, due_at, dedupe_key, created_at, updated_at) VALUES (" clinic ", 'sms', "     \
+    "'+1', 't', 'en', 'transactional', 'b', 1, " key ", 1, 1)"
+    assert_int_equal(store_exec(db, &e, NQ_ROW("1", "'k'")), 0);
+    assert_int_equal(store_exec(db, &e, NQ_ROW("2", "'k'")), 0); /* another clinic's */
+    assert_int_equal(store_exec(db, &e, NQ_ROW("1", "NULL")), 0);
+    assert_int_equal(store_exec(db, &e, NQ_ROW("1", "NULL")), 0);
+    assert_int_equal(store_exec(db, &e, NQ_ROW("1", "'k'")), -1);
+    assert_int_equal(e.code, NUDGE_ECONFLICT);
+    e = (nudge_err){0};
+    assert_int_equal(store_exec(db, &e,
+                                NQ_ROW("1", "'k'") " ON CONFLICT (clinic_id, dedupe_key) WHERE "
+                                                   "dedupe_key IS NOT NULL DO NOTHING"),
+                     0);
+    assert_int_equal(store_changes(db), 0);
+#undef NQ_ROW
+    int64_t rows = 0;
+    assert_int_equal(store_scalar(db, &rows, &e, "SELECT COUNT(*) FROM notification_queue"), 1);
+    assert_int_equal(rows, 4);
+    if (pg) {
+        int64_t k = 0;
+        assert_int_equal(store_scalar(db, &k, &e,
+                                      "SELECT COUNT(*) FROM pg_indexes WHERE tablename = "
+                                      "'notification_queue' AND ((indexname = 'nq_dedupe' AND "
+                                      "indexdef LIKE '%UNIQUE%WHERE (dedupe_key IS NOT NULL)') "
+                                      "OR (indexname = 'nq_claim' AND indexdef LIKE "
+                                      "'%WHERE (status = ''pending''::text)'))"),
+                         1);
+        assert_int_equal(k, 2);
+        assert_int_equal(store_scalar(db, &k, &e,
+                                      "SELECT COUNT(*) FROM pg_class WHERE relname = "
+                                      "'notification_queue' AND 'fillfactor=70' = ANY "
+                                      "(reloptions)"),
+                         1);
+        assert_int_equal(k, 1);
     }
     close_store(db, dir);
 }
@@ -1143,6 +1216,7 @@ int main(void)
         cmocka_unit_test(test_sqlite_synchronous),
         cmocka_unit_test(test_sqlite_wal_gathered),
         cmocka_unit_test(test_partial_indexes_planned),
+        cmocka_unit_test(test_dedupe_key_unique),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,9 @@
+-- 033: nothing to change on SQLite; the version is kept in step with
+-- PostgreSQL's (a store moves between engines only at the same version).
+-- PostgreSQL's 033 makes the dedupe key's unique index and nq_claim
+-- partial (rows with a key; rows in `pending`) and leaves room on each
+-- page for HOT updates: there every version of a row not written as a
+-- HOT update adds an entry to each index it qualifies for. SQLite updates
+-- a row in place and touches only the indexes whose columns changed, so
+-- the dedupe index costs an update nothing; and dropping its UNIQUE
+-- constraint would mean rebuilding the table. (docs/INDEXES.md.)
