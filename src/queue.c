@@ -1332,17 +1332,24 @@ static int queue_claim_pg(nudge *n, struct claimed *cl, int max, nudge_err *err)
 }
 
 /* The transaction a batch of outcomes is recorded in. SQLite: the one
- * writer's. PostgreSQL: no writers' lock; a delivery report for the same
- * provider id takes the same lock (nudge_delivery_report), so the report
- * and the send's record cannot both miss each other; the hourly
- * configuration alert of a clinic is decided by one record at a time.
- * The batch's locks are taken first, in ascending key order, so two
- * workers' batches never wait for each other in a cycle. */
-static int queue_record_begin_sqlite(nudge *n, const queue_outcome *rs, int count, nudge_err *err)
+ * writer's, and no locks of its own (queue_record_locks_sqlite).
+ * PostgreSQL: no writers' lock (store_begin_own); the batch's locks are
+ * taken in it later, by queue_record_locks_pg. */
+static int queue_record_begin_sqlite(nudge *n, nudge_err *err)
 {
-    (void)rs;
-    (void)count;
     return store_begin(n->db, err);
+}
+
+static int queue_record_begin_pg(nudge *n, nudge_err *err)
+{
+    return store_begin_own(n->db, err);
+}
+
+static int queue_record_locks_sqlite(nudge *n, const queue_outcome *rs, int count,
+                                     nudge_err *err)
+{
+    (void)n, (void)rs, (void)count, (void)err;
+    return 0;
 }
 
 /* The keys the records take on their way (audit.c's chain head,
@@ -1358,7 +1365,18 @@ static int queue_record_way_keys(const queue_outcome *rs, int count, int64_t *ke
     return (int)ids_sort_unique(keys, (size_t)nk);
 }
 
-static int queue_record_begin_pg(nudge *n, const queue_outcome *rs, int count, nudge_err *err)
+/* PostgreSQL's locks of a record, inside its transaction: a delivery
+ * report for the same provider id takes the same lock
+ * (nudge_delivery_report), so the report and the send's record cannot
+ * both miss each other; the hourly configuration alert of a clinic is
+ * decided by one record at a time; a clinic's audit chain and usage
+ * counters take one record at a time. They are taken in one statement,
+ * in ascending key order, so two workers' records never wait for each
+ * other in a cycle, and only after the writes to rows the batch alone
+ * holds (its rows' moves, their attempts, the hand-off: queue_record_batch),
+ * so a clinic's records wait for each other only through the writes
+ * that need the turn and the commit. */
+static int queue_record_locks_pg(nudge *n, const queue_outcome *rs, int count, nudge_err *err)
 {
     int64_t *keys = calloc((size_t)count * 4 + 1, sizeof *keys);
     if (!keys)
@@ -1383,11 +1401,6 @@ static int queue_record_begin_pg(nudge *n, const queue_outcome *rs, int count, n
         free(keys);
         return err_set(err, NUDGE_ENOMEM, "", "out of memory");
     }
-    if (store_begin_own(n->db, err) < 0) {
-        sbuf_free(&list);
-        free(keys);
-        return -1;
-    }
     if (!nk) { /* a hand-off alone */
         sbuf_free(&list);
         free(keys);
@@ -1402,11 +1415,8 @@ static int queue_record_begin_pg(nudge *n, const queue_outcome *rs, int count, n
                     "',')) AS BIGINT) AS k ORDER BY k) s",
                     bind_text(list.data));
     sbuf_free(&list);
-    if (rc < 0) {
-        store_rollback(n->db);
-    } else { /* noted first the ones taken again on the way, should the list be long */
+    if (rc == 0) /* noted first the ones taken again on the way, should the list be long */
         store_held(n->db, keys, queue_record_way_keys(rs, count, keys));
-    }
     free(keys);
     return rc;
 }
@@ -1480,7 +1490,9 @@ struct queue_backend {
     int (*claim)(nudge *n, struct claimed *cl, int max, nudge_err *err);
     /* Gives back rows whose lease ran out or whose owner died. */
     int (*reap)(nudge *n, int64_t now, const char *owner, int *reaped, nudge_err *err);
-    int (*record_begin)(nudge *n, const queue_outcome *rs, int count, nudge_err *err);
+    /* Opens a record's transaction, then takes its locks in it. */
+    int (*record_begin)(nudge *n, nudge_err *err);
+    int (*record_locks)(nudge *n, const queue_outcome *rs, int count, nudge_err *err);
     /* Marks rows handed to their provider, inside the record's transaction. */
     int (*handoff)(nudge *n, const queue_ref *rows, int count, signed char *handed,
                    nudge_err *err);
@@ -1491,9 +1503,9 @@ struct queue_backend {
 
 static const struct queue_backend queue_backends[] = {
     {"sqlite", queue_claim_sqlite, queue_reap_sqlite, queue_record_begin_sqlite,
-     queue_handoff_sqlite, queue_record_rows_sqlite},
-    {"postgresql", queue_claim_pg, queue_reap_pg, queue_record_begin_pg, queue_handoff_pg,
-     queue_record_rows_pg},
+     queue_record_locks_sqlite, queue_handoff_sqlite, queue_record_rows_sqlite},
+    {"postgresql", queue_claim_pg, queue_reap_pg, queue_record_begin_pg, queue_record_locks_pg,
+     queue_handoff_pg, queue_record_rows_pg},
 };
 
 static const struct queue_backend *queue_backend_of(nudge *n)
@@ -1763,7 +1775,7 @@ struct record_batch {
 
 /* The outcomes whose provider id has reports waiting, in a statement per
  * chunk of ids rather than a read per send. On PostgreSQL the batch holds
- * each id's lock (queue_record_begin_pg), which a report takes too, so
+ * each id's lock (queue_record_locks_pg), which a report takes too, so
  * none arrives between this read and the record. */
 static int queue_orphans_of(nudge *n, const queue_outcome *rs, int count, char *adopt,
                             nudge_err *err)
@@ -1849,8 +1861,8 @@ static int queue_rate_add(nudge *n, const store_val *att, size_t count, nudge_er
     return rc < 0 ? -1 : 0;
 }
 
-/* The batch's attempts, a chunk a statement, and their count in the rate
- * window. */
+/* The batch's attempts, a chunk a statement; their count in the rate
+ * window is queue_rate_add's, under the record's locks. */
 static int queue_attempts_write(nudge *n, const store_val *att, size_t count, nudge_err *err)
 {
     for (size_t at = 0, k; at < count; at += k) {
@@ -1867,7 +1879,7 @@ static int queue_attempts_write(nudge *n, const store_val *att, size_t count, nu
         if (r < 0)
             return -1;
     }
-    return count ? queue_rate_add(n, att, count, err) : 0;
+    return 0;
 }
 
 /* Where an outcome moves its row: its status, attempts spent and next due
@@ -2017,25 +2029,30 @@ static int queue_record_rows_pg(nudge *n, queue_outcome *rs, const struct record
     return rc;
 }
 
-/* One recorded outcome's writes, inside the caller's transaction, after
- * its row moved on: what a send or a failure brings (reports that came
- * first, events, the SMS fallback); its attempt and audit line into rb. */
+/* A recorded outcome's attempt, into rb. */
+static void queue_attempt_row(const queue_outcome *r, int64_t now, struct record_batch *rb)
+{
+    store_val *a = rb->att + rb->natt++ * QUEUE_ATTEMPT_NVALS;
+    a[0] = bind_int(r->m->clinic_id);
+    a[1] = bind_int(r->m->id);
+    a[2] = bind_text(r->m->channel);
+    a[3] = bind_text(r->transport);
+    a[4] = bind_int(now);
+    a[5] = bind_text(outcome_name(r->o.result));
+    a[6] = bind_text_or_null(r->o.provider_id);
+    a[7] = bind_text_or_null(r->o.detail);
+}
+
+/* One recorded outcome's writes, inside the caller's transaction and
+ * under its locks, after its row moved on: what a send or a failure
+ * brings (reports that came first, events, the SMS fallback); its audit
+ * line into rb. */
 static int queue_record_one(nudge *n, queue_outcome *r, const char *status, int adopt,
                             struct record_batch *rb, nudge_err *err)
 {
     const nudge_notification *m = r->m;
     const channel_outcome *o = &r->o;
     const char *transport = r->transport;
-    int64_t now = clock_now(n);
-    store_val *a = rb->att + rb->natt++ * QUEUE_ATTEMPT_NVALS;
-    a[0] = bind_int(m->clinic_id);
-    a[1] = bind_int(m->id);
-    a[2] = bind_text(m->channel);
-    a[3] = bind_text(transport);
-    a[4] = bind_int(now);
-    a[5] = bind_text(outcome_name(o->result));
-    a[6] = bind_text_or_null(o->provider_id);
-    a[7] = bind_text_or_null(o->detail);
     if (!strcmp(status, "sent") || !strcmp(status, "failed"))
         rb->audit[rb->naudit++] =
             (audit_line){m->clinic_id, status[0] == 's' ? "send" : "fail", "notification", m->id,
@@ -2058,7 +2075,8 @@ int queue_record_batch(nudge *n, queue_outcome *rs, int count, const queue_ref *
 {
     if (count < 1 && nhand < 1)
         return 0;
-    if (queue_backend_of(n)->record_begin(n, rs, count, err) < 0)
+    const struct queue_backend *be = queue_backend_of(n);
+    if (be->record_begin(n, err) < 0)
         return -1;
     const nudge_notification **sent = calloc((size_t)count + 1, sizeof *sent);
     struct record_batch rb = {
@@ -2073,8 +2091,24 @@ int queue_record_batch(nudge *n, queue_outcome *rs, int count, const queue_ref *
         used = err_set(err, NUDGE_ENOMEM, "", "out of memory");
     for (int i = 0; used == 0 && i < count; i++)
         queue_record_plan(&rs[i], now, &mv[i]);
+    /* First the writes to rows this batch alone holds: its rows moved on
+     * (under their lease), their attempts, the next rows' hand-off. Then
+     * the batch's locks, and the writes they guard: reports that came
+     * first, the rate window, the audit chain, the month's usage (a
+     * statement or a step each per clinic and channel, none per
+     * message). On PostgreSQL a clinic's records wait for each other only
+     * from the locks to the commit (queue_record_locks_pg). */
     if (used == 0 && count)
-        used = queue_backend_of(n)->record_rows(n, rs, mv, count, now, err);
+        used = be->record_rows(n, rs, mv, count, now, err);
+    for (int i = 0; used == 0 && i < count; i++)
+        if (rs[i].recorded)
+            queue_attempt_row(&rs[i], now, &rb);
+    if (used == 0)
+        used = queue_attempts_write(n, rb.att, rb.natt, err);
+    if (used == 0 && nhand > 0)
+        used = be->handoff(n, hand, nhand, handed, err);
+    if (used == 0)
+        used = be->record_locks(n, rs, count, err);
     if (used == 0)
         used = queue_orphans_of(n, rs, count, rb.adopt, err);
     for (int i = 0; used == 0 && i < count; i++) {
@@ -2085,11 +2119,8 @@ int queue_record_batch(nudge *n, queue_outcome *rs, int count, const queue_ref *
             sent[nsent++] = rs[i].m;
     }
     free(mv);
-    /* The batch's attempts in a few statements, its audit lines in one
-     * step of each clinic's chain, the month's usage per clinic and
-     * channel: none per message. */
-    if (used == 0)
-        used = queue_attempts_write(n, rb.att, rb.natt, err);
+    if (used == 0 && rb.natt)
+        used = queue_rate_add(n, rb.att, rb.natt, err);
     if (used == 0)
         used = audit_add_lines(n, rb.audit, rb.naudit, err);
     if (used == 0 && nsent)
@@ -2099,8 +2130,6 @@ int queue_record_batch(nudge *n, queue_outcome *rs, int count, const queue_ref *
     free(rb.att);
     free(rb.adopt);
     if (used < 0)
-        goto fail;
-    if (nhand > 0 && queue_backend_of(n)->handoff(n, hand, nhand, handed, err) < 0)
         goto fail;
     if (store_commit(n->db, err) < 0)
         goto failed;
@@ -2316,7 +2345,7 @@ int nudge_delivery_report(nudge *n, const char *provider, const char *provider_i
      * names one message, whose clinic never changes), so the report takes
      * that clinic's turn only; one that comes before its send is recorded
      * takes every clinic's. Then the lock the send's record takes too
-     * (queue_record_begin_pg). */
+     * (queue_record_locks_pg). */
     int64_t clinic = 0;
     if (store_scalar(n->db, &clinic, err,
                      "SELECT clinic_id FROM notification_queue WHERE provider_id = ?",

@@ -127,6 +127,24 @@ static void *writer_run(void *x)
     return NULL;
 }
 
+/* Until backend pid waits for a lock (pg_locks, asked on watcher's
+ * connection): a state another connection brings about, not a time. */
+static void wait_for_lock(nudge *watcher, int64_t pid, const char *locktype)
+{
+    nudge_err e = {0};
+    int64_t waiting = 0;
+    for (int i = 0; i < 100000 && !waiting; i++) {
+        assert_int_equal(store_scalar(watcher->db, &waiting, &e,
+                                      "SELECT COUNT(*) FROM pg_locks WHERE pid = ? AND NOT "
+                                      "granted AND locktype LIKE ?",
+                                      bind_int(pid), bind_text(locktype)),
+                         1);
+        if (!waiting)
+            usleep(1000);
+    }
+    assert_true(waiting);
+}
+
 /* PostgreSQL only (SQLite has one writer at a time): A appends to the
  * chain in a transaction without the writers' lock and holds it open; B
  * appends to the same chain meanwhile. B waits for A (seen in pg_locks),
@@ -151,16 +169,7 @@ static void test_two_writers_take_turns_on_the_head(void **state)
     assert_int_equal(audit_add(env.n, c, "send", "notification", 7, NULL, &e), 0);
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, writer_run, &w), 0);
-    int64_t waiting = 0;
-    for (int i = 0; i < 100000 && !waiting; i++) { /* until B waits on a lock A holds */
-        assert_int_equal(store_scalar(env.n->db, &waiting, &e,
-                                      "SELECT COUNT(*) FROM pg_locks WHERE pid = ? AND NOT granted",
-                                      bind_int(pid)),
-                         1);
-        if (!waiting)
-            usleep(1000);
-    }
-    assert_true(waiting);
+    wait_for_lock(env.n, pid, "%"); /* B waits on a lock A holds */
     assert_int_equal(store_commit(env.n->db, &e), 0);
     pthread_join(t, NULL);
     if (w.rc < 0)
@@ -298,12 +307,98 @@ static void test_record_batch_chains_as_single_records(void **state)
     tu_close(&b);
 }
 
+/* PostgreSQL only: a worker's record writes what only its batch holds
+ * (its rows moved on, their attempts) before it waits for the clinic's
+ * turn (the audit chain's lock, held here by another writer), so two
+ * workers of one clinic wait for each other only from the locks to the
+ * commit (queue_record_locks_pg). Seen in pg_locks: the waiting record
+ * already holds its row locks on both tables; once the other writer
+ * commits, the record goes through and the chain is whole. */
+struct recorder {
+    nudge *n;
+    queue_outcome *rs;
+    int count, rc;
+    nudge_err e;
+};
+
+static void *recorder_run(void *x)
+{
+    struct recorder *r = x;
+    r->rc = queue_record_batch(r->n, r->rs, r->count, NULL, 0, NULL, &r->e);
+    return NULL;
+}
+
+static void test_record_writes_its_rows_before_the_clinic_turn(void **state)
+{
+    (void)state;
+    if (!tu_pg_admin())
+        skip();
+    tu_env env;
+    int64_t c[2];
+    queue_ref ids[RB_N];
+    nudge_notification msgs[RB_N];
+    char *data[RB_N];
+    rb_setup(&env, c, ids, msgs, data);
+    queue_outcome rs[RB_N];
+    int mine = 0; /* clinic c[0]'s rows: one clinic's turn */
+    for (int i = 0; i < RB_N; i++)
+        if (msgs[i].clinic_id == c[0])
+            rs[mine++] = (queue_outcome){.m = &msgs[i], .transport = "noop",
+                                         .o = {.result = CHANNEL_SENT}};
+    assert_true(mine > 1);
+    nudge *other;
+    nudge_config cfg = {.db = env.db, .outbox_dir = env.outbox, .clock = &env.clock};
+    nudge_err e = {0};
+    if (nudge_open(&cfg, &other, &e) < 0)
+        fail_msg("nudge_open: %s", e.msg);
+    int64_t pid = 0;
+    assert_int_equal(store_scalar(env.n->db, &pid, &e, "SELECT pg_backend_pid()"), 1);
+    assert_int_equal(store_begin_own(other->db, &e), 0);
+    assert_int_equal(audit_add(other, c[0], "note", "clinic", c[0], NULL, &e), 0);
+    struct recorder r = {.n = env.n, .rs = rs, .count = mine};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, recorder_run, &r), 0);
+    wait_for_lock(other, pid, "advisory"); /* the record waits for its turn */
+    int64_t held = 0;
+    assert_int_equal(store_scalar(other->db, &held, &e,
+                                  "SELECT COUNT(*) FROM pg_locks WHERE pid = ? AND granted AND "
+                                  "mode = 'RowExclusiveLock' AND relation IN "
+                                  "('notification_queue'::regclass, "
+                                  "'delivery_attempts'::regclass)",
+                                  bind_int(pid)),
+                     1);
+    assert_int_equal(held, 2);
+    assert_int_equal(store_commit(other->db, &e), 0);
+    pthread_join(t, NULL);
+    if (r.rc < 0)
+        fail_msg("the record: %s", r.e.msg);
+    int64_t sent = 0;
+    assert_int_equal(store_scalar(env.n->db, &sent, &e,
+                                  "SELECT COUNT(*) FROM notification_queue q WHERE clinic_id = ? "
+                                  "AND status = 'sent' AND EXISTS (SELECT 1 FROM "
+                                  "delivery_attempts a WHERE a.notification_id = q.id)",
+                                  bind_int(c[0])),
+                     1);
+    assert_int_equal(sent, mine);
+    for (int i = 0; i < mine; i++)
+        assert_true(rs[i].recorded);
+    nudge_audit_chain ch;
+    assert_int_equal(verify(env.n, c[0], &ch), 0);
+    nudge_close(other);
+    for (int i = 0; i < RB_N; i++) {
+        nudge_notification_free(&msgs[i]);
+        free(data[i]);
+    }
+    tu_close(&env);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_field_is_covered),
         cmocka_unit_test(test_two_writers_take_turns_on_the_head),
         cmocka_unit_test(test_record_batch_chains_as_single_records),
+        cmocka_unit_test(test_record_writes_its_rows_before_the_clinic_turn),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
