@@ -440,9 +440,23 @@ int queue_purge_delivered(nudge *n, int64_t clinic_id, int64_t before, int64_t *
 /* backup.c: the backup task's function (args: dir, keep, encrypt). */
 int backup_task(nudge *n, const nudge_task *t, int64_t now, void *ctx, nudge_err *err);
 
-/* planner.c / dispatch.c: the two halves of a tick, at the tick's now. */
-int planner_run(nudge *n, int64_t now, nudge_tick_stats *st, nudge_err *err);
-int dispatch_run(nudge *n, int64_t now, nudge_tick_stats *st, nudge_err *err);
+/* planner.c / dispatch.c: the two halves of a tick, at the tick's now.
+ * planner_step makes one batch of due plans messages: 1 when the batch
+ * was full (more may be due), 0 when none is left, -1 on error;
+ * planner_run takes up to max_batches steps (0: until none is left), with
+ * planner_step's answer for the last. */
+int planner_step(nudge *n, int64_t now, nudge_tick_stats *st, nudge_err *err);
+int planner_run(nudge *n, int64_t now, int max_batches, nudge_tick_stats *st, nudge_err *err);
+/* Work a dispatch_run does while its sends are in flight, in place of
+ * waiting for them (nudge_tick: the rest of a burst of plans), a step at a
+ * time: run answers 1 when it may have more, 0 when it has none, -1 on
+ * error. NULL, or a run of NULL: none. */
+typedef struct dispatch_aside {
+    int (*run)(nudge *n, void *ctx, nudge_tick_stats *st, nudge_err *err);
+    void *ctx;
+} dispatch_aside;
+int dispatch_run(nudge *n, int64_t now, nudge_tick_stats *st, dispatch_aside *aside,
+                 nudge_err *err);
 
 /* Minute of the local day at t in tz, for quiet hours. */
 int quiet_contains(int start, int end, int minute);

@@ -617,8 +617,27 @@ static void dispatch_claimed_free(nudge_notification *msgs, char **data, int cou
     }
 }
 
-int dispatch_run(nudge *n, int64_t now, nudge_tick_stats *st, nudge_err *err)
+/* While every flight is busy: a step of the aside's work if it has any
+ * (meanwhile the providers answer into the sockets' buffers; the requests
+ * went out when they began), then the transfers looked at without
+ * waiting; with none, waiting for them. */
+static int dispatch_wait(nudge *n, dispatch_ctx *b, dispatch_aside *as, nudge_err *err)
 {
+    if (as->run && !(n->stop && *n->stop)) {
+        int r = as->run(n, as->ctx, b->st, err);
+        if (r < 0)
+            return -1;
+        if (r == 0)
+            as->run = NULL;
+        return dispatch_drive(n, b, 0, 0, err);
+    }
+    return dispatch_drive(n, b, 1, 0, err);
+}
+
+int dispatch_run(nudge *n, int64_t now, nudge_tick_stats *st, dispatch_aside *aside,
+                 nudge_err *err)
+{
+    dispatch_aside as = aside ? *aside : (dispatch_aside){0};
     queue_ref *ids = calloc((size_t)n->batch_size, sizeof *ids);
     nudge_notification *msgs = calloc((size_t)n->batch_size, sizeof *msgs);
     char **data = calloc((size_t)n->batch_size, sizeof *data);
@@ -679,7 +698,7 @@ int dispatch_run(nudge *n, int64_t now, nudge_tick_stats *st, nudge_err *err)
                     if (!fl[k].busy)
                         f = &fl[k];
                 if (!f)
-                    rc = dispatch_drive(n, &b, 1, 0, err);
+                    rc = dispatch_wait(n, &b, &as, err);
             }
             /* The outcomes so far are recorded before more rows are
              * handed off: what is sent and unrecorded stays within the
@@ -700,7 +719,19 @@ int dispatch_run(nudge *n, int64_t now, nudge_tick_stats *st, nudge_err *err)
          * this one's transfers are still in flight, so the multi handle
          * is not left empty while work is due. A short batch (nothing
          * more due), a stop or a failure drains what is in flight first. */
-        int last = rc < 0 || i < got || got < n->batch_size || (n->stop && *n->stop);
+        int stop = n->stop && *n->stop, more = 0;
+        /* Nothing more due now, but the aside may make some due: its step,
+         * then the next claim, as after a full batch (a step that found
+         * nothing left may still have made its last rows). */
+        if (rc == 0 && i == got && got < n->batch_size && as.run && !stop) {
+            int r = as.run(n, as.ctx, st, err);
+            if (r < 0)
+                rc = -1;
+            else if (r == 0)
+                as.run = NULL;
+            more = r >= 0;
+        }
+        int last = rc < 0 || i < got || (got < n->batch_size && !more) || stop;
         while (last && flights_busy(fl, n->max_in_flight))
             if (dispatch_drive(n, &b, 1, 1, err) < 0)
                 rc = -1;

@@ -318,6 +318,14 @@ static const struct {
     /* The recall, birthday and lab scans are built-in tasks (task.c). */
 };
 
+/* Batches of the planner (64 plans each) a tick runs before its first send. */
+#define TICK_PLAN_AHEAD 16
+
+static int tick_plan_step(nudge *n, void *ctx, nudge_tick_stats *st, nudge_err *err)
+{
+    return planner_step(n, *(const int64_t *)ctx, st, err);
+}
+
 int nudge_tick(nudge *n, nudge_tick_stats *st, nudge_err *err)
 {
     nudge_tick_stats local;
@@ -338,8 +346,16 @@ int nudge_tick(nudge *n, nudge_tick_stats *st, nudge_err *err)
     /* Before the planner: what a workflow plans for now goes this tick. */
     if (rc == 0)
         rc = workflow_run_due(n, now, err);
-    if (rc == 0)
-        rc = planner_run(n, now, st, err) < 0 || dispatch_run(n, now, st, err) < 0 ? -1 : 0;
+    /* A burst of plans (50,000 reminders due at 09:00) is not all made
+     * messages before the first is sent: the planner's first
+     * TICK_PLAN_AHEAD batches go first, the rest while those are in flight
+     * (dispatch_run's aside, in the time it waits for the providers). A
+     * tick with fewer due plans all made messages before any is sent. */
+    if (rc == 0) {
+        int more = planner_run(n, now, TICK_PLAN_AHEAD, st, err);
+        dispatch_aside as = {more == 1 ? tick_plan_step : NULL, &now};
+        rc = more < 0 || dispatch_run(n, now, st, &as, err) < 0 ? -1 : 0;
+    }
     /* Broadcasts fan out after the sends, a bounded number of batches of
      * one transaction each, so they never hold a reminder up. */
     if (rc == 0)

@@ -215,31 +215,38 @@ static int planner_tx(nudge *n, const nudge_reminder *batch, const size_t *at, s
  * failed and the others go on. When the store refuses the transaction,
  * its plans are run again one a transaction, as before batching: those
  * before the refused one go, it and the rest stay planned for the next
- * tick, and the tick fails with its error. */
+ * tick, and the tick fails with its error. A step is one batch, so a
+ * tick can send the first of a burst before the last is planned
+ * (nudge_tick). */
 #define PLANNER_BATCH 64
 
-int planner_run(nudge *n, int64_t now, nudge_tick_stats *st, nudge_err *err)
+int planner_step(nudge *n, int64_t now, nudge_tick_stats *st, nudge_err *err)
 {
-    for (;;) {
-        nudge_reminder batch[PLANNER_BATCH];
-        size_t at[PLANNER_BATCH];
-        char done[PLANNER_BATCH] = {0};
-        int nb = reminder_due(n, now, batch, PLANNER_BATCH, err);
-        if (nb < 0)
-            return -1;
-        for (int i = 0; i < nb; i++) {
-            if (done[i])
-                continue;
-            size_t k = ids_group(batch, (size_t)nb, sizeof *batch,
-                                 offsetof(nudge_reminder, clinic_id), done, (size_t)i, at);
-            if (planner_tx(n, batch, at, k, now, st, err) == 0)
-                continue;
-            for (size_t j = 0; j < k; j++)
-                if (planner_tx(n, batch, at + j, 1, now, st, err) < 0)
-                    return -1;
-            err_clear(err); /* each went alone: what refused them all has passed */
-        }
-        if (nb < PLANNER_BATCH)
-            return 0;
+    nudge_reminder batch[PLANNER_BATCH];
+    size_t at[PLANNER_BATCH];
+    char done[PLANNER_BATCH] = {0};
+    int nb = reminder_due(n, now, batch, PLANNER_BATCH, err);
+    if (nb < 0)
+        return -1;
+    for (int i = 0; i < nb; i++) {
+        if (done[i])
+            continue;
+        size_t k = ids_group(batch, (size_t)nb, sizeof *batch, offsetof(nudge_reminder, clinic_id),
+                             done, (size_t)i, at);
+        if (planner_tx(n, batch, at, k, now, st, err) == 0)
+            continue;
+        for (size_t j = 0; j < k; j++)
+            if (planner_tx(n, batch, at + j, 1, now, st, err) < 0)
+                return -1;
+        err_clear(err); /* each went alone: what refused them all has passed */
     }
+    return nb == PLANNER_BATCH;
+}
+
+int planner_run(nudge *n, int64_t now, int max_batches, nudge_tick_stats *st, nudge_err *err)
+{
+    int rc = 1;
+    for (int b = 0; rc == 1 && (max_batches <= 0 || b < max_batches); b++)
+        rc = planner_step(n, now, st, err);
+    return rc;
 }

@@ -336,7 +336,7 @@ static void test_planner_commits_a_clinics_plans_together(void **state)
                  (long long)pat[3]);
     assert_int_equal(db->ops->exec_script(db, sql), 0);
     env.clock.t = BOOKED + 60; /* the six confirmations are due */
-    assert_int_equal(planner_run(env.n, clock_now(env.n), &st, &e), -1);
+    assert_int_equal(planner_run(env.n, clock_now(env.n), 0, &st, &e), -1);
     assert_non_null(strstr(e.msg, "refused"));
     assert_int_equal(st.planned_enqueued, 4);
     assert_int_equal(count_status(env.n, "pending"), 4); /* the first clinic's three, and one */
@@ -352,7 +352,7 @@ static void test_planner_commits_a_clinics_plans_together(void **state)
                      0);
     long syncs = sqlite_wal_syncs();
     memset(&st, 0, sizeof st);
-    assert_int_equal(planner_run(env.n, clock_now(env.n), &st, &e), 0);
+    assert_int_equal(planner_run(env.n, clock_now(env.n), 0, &st, &e), 0);
     assert_int_equal(st.planned_enqueued, 2);
     if (!pg)
         assert_int_equal(sqlite_wal_syncs() - syncs, 1); /* one commit for two plans */
@@ -364,7 +364,7 @@ static void test_planner_commits_a_clinics_plans_together(void **state)
     assert_int_equal(planned, 6);
     /* Nothing more is due: a run changes nothing. */
     memset(&st, 0, sizeof st);
-    assert_int_equal(planner_run(env.n, clock_now(env.n), &st, &e), 0);
+    assert_int_equal(planner_run(env.n, clock_now(env.n), 0, &st, &e), 0);
     assert_int_equal(st.planned_enqueued, 0);
     assert_int_equal(count_status(env.n, "pending"), 6);
     tu_close(&env);
@@ -1241,6 +1241,69 @@ static void test_registered_transport_carries_its_medium(void **state)
     assert_int_equal(wa.freed, 1);
 }
 
+/* More plans due at once than a tick makes messages before its first send
+ * (nudge.c's TICK_PLAN_AHEAD batches of 64): the first goes out before the
+ * last is planned, the rest are planned when the queue runs short, and
+ * each is still made a message once and sent once, in that one tick. */
+#define BURST 1100
+struct burst {
+    const nudge_tick_stats *st;
+    int sent;
+    int64_t planned_at_first;
+};
+
+static int burst_send(void *ctx, const nudge_outgoing *m, nudge_send_outcome *out)
+{
+    (void)m;
+    struct burst *b = ctx;
+    if (b->sent++ == 0)
+        b->planned_at_first = b->st->planned_enqueued;
+    out->result = NUDGE_SENT;
+    snprintf(out->provider_id, sizeof out->provider_id, "B-%d", b->sent);
+    return 0;
+}
+
+static void test_burst_sent_while_planned(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, BOOKED);
+    nudge_err e = {0};
+    nudge_tick_stats st;
+    struct burst b = {.st = &st};
+    nudge_transport t = {.name = "burst", .medium = "sms", .send = burst_send};
+    assert_int_equal(nudge_transport_register(env.n, &t, &b, &e), 0);
+    nudge_clinic c;
+    nudge_clinic_defaults(&c);
+    strcpy(c.name, "Smile Dental");
+    strcpy(c.timezone, "Asia/Kolkata");
+    strcpy(c.country, "IN");
+    c.rate_per_minute = 100000;
+    assert_int_equal(nudge_clinic_add(env.n, &c, &e), 0);
+    /* Each visit books a confirmation, due now. */
+    assert_int_equal(store_begin(env.n->db, &e), 0);
+    for (int i = 0; i < BURST; i++) {
+        char phone[16];
+        snprintf(phone, sizeof phone, "98%08d", i);
+        add_appt(env.n, c.id, add_patient(env.n, c.id, "en", phone, ""), BOOKED + 2 * 86400);
+    }
+    assert_int_equal(store_commit(env.n->db, &e), 0);
+    env.clock.t = BOOKED + 60;
+    assert_int_equal(nudge_tick(env.n, &st, &e), 0);
+    assert_int_equal(st.planned_enqueued, BURST);
+    assert_int_equal(st.sent, BURST);
+    assert_int_equal(b.sent, BURST);
+    assert_int_equal(b.planned_at_first, 16 * 64);
+    assert_int_equal(count_status(env.n, "sent"), BURST);
+    int64_t left = -1;
+    assert_int_equal(store_scalar(env.n->db, &left, &e,
+                                  "SELECT COUNT(*) FROM reminders WHERE kind = 'confirmation' "
+                                  "AND status = 'planned'"),
+                     1);
+    assert_int_equal(left, 0);
+    tu_close(&env);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1271,6 +1334,7 @@ int main(void)
         cmocka_unit_test(test_bad_input_is_rejected_with_field),
         cmocka_unit_test(test_audit_log_is_append_only),
         cmocka_unit_test(test_registered_transport_carries_its_medium),
+        cmocka_unit_test(test_burst_sent_while_planned),
         cmocka_unit_test(test_refused_credentials_alert_once_and_rest_every_worker),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,6 +17,9 @@
 #include "signature.h"
 
 #define T0 TU_T(2026, 11, 24, 6, 0) /* 11:30 in Kolkata: no quiet hours */
+/* More plans due at once than a tick makes messages before its first send
+ * (nudge.c's TICK_PLAN_AHEAD batches of 64). */
+#define BURST 1100
 #define SID "AC0123456789abcdef0123456789abcdef"
 #define TOKEN "test-auth-token"
 #define FROM "+15005550006"
@@ -668,6 +671,71 @@ static void test_signature_with_or_without_the_port(void **state)
     assert_int_equal(count(f, "SELECT COUNT(*) FROM inbound_messages"), 2);
 }
 
+/* A burst of plans due at once (the issue's 50,000 reminders at 09:00)
+ * through a channel that waits for its provider: the tick plans the rest
+ * while the first sends are in flight (test_flow's burst test: after its
+ * first TICK_PLAN_AHEAD batches), not once the queue has run short; each
+ * is still made a message once and sent once, in that one tick. */
+struct burst {
+    const nudge_tick_stats *st;
+    int sent;
+    int64_t planned_at_half;
+};
+
+static void burst_sent(void *ctx, const nudge_notification *m, const char *outcome)
+{
+    (void)m;
+    struct burst *b = ctx;
+    if (strcmp(outcome, "sent"))
+        return;
+    if (++b->sent == BURST / 2)
+        b->planned_at_half = b->st->planned_enqueued;
+}
+
+static void test_burst_sent_while_planned(void **state)
+{
+    NEED_FAKE;
+    fx *f = *state;
+    nudge *n = f->env.n;
+    nudge_err e = {0};
+    nudge_clinic c;
+    assert_int_equal(nudge_clinic_get(n, f->clinic, &c, &e), 0);
+    c.rate_per_minute = 100000;
+    assert_int_equal(nudge_clinic_update(n, &c, &e), 0);
+    /* Each visit books a confirmation, due now: BURST of them. */
+    assert_int_equal(store_begin(n->db, &e), 0);
+    for (int i = 0; i < BURST; i++) {
+        nudge_patient p;
+        nudge_patient_init(&p);
+        p.clinic_id = f->clinic;
+        snprintf(p.name, sizeof p.name, "Patient %d", i);
+        snprintf(p.phone, sizeof p.phone, "98%08d", i);
+        assert_int_equal(nudge_patient_add(n, &p, &e), 0);
+        nudge_appointment a = {.patient_id = p.id, .start_at = T0 + 2 * 86400, .duration_min = 30};
+        strcpy(a.service, "Cleaning");
+        assert_int_equal(nudge_appointment_add(n, f->clinic, &a, &e), 0);
+    }
+    assert_int_equal(store_commit(n->db, &e), 0);
+    /* Answers take a while, so the flights fill and the tick waits. */
+    fake_control(&f->tw, "{\"default\":{\"delay_ms\":20}}");
+    nudge_tick_stats st;
+    struct burst b = {.st = &st};
+    nudge_on_sent(n, burst_sent, &b);
+    if (nudge_tick(n, &st, &e) < 0)
+        fail_msg("tick: %s", e.msg);
+    nudge_on_sent(n, NULL, NULL);
+    assert_int_equal(st.planned_enqueued, BURST);
+    assert_int_equal(st.sent, BURST);
+    assert_int_equal(b.sent, BURST);
+    assert_int_equal(b.planned_at_half, BURST);
+    assert_int_equal(requests(f), BURST);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM reminders WHERE kind = 'confirmation' AND "
+                              "status = 'planned'"),
+                     0);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM notification_queue WHERE status = 'sent'"),
+                     BURST);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -682,6 +750,7 @@ int main(void)
         T(test_answer_over_cap),              T(test_21610_records_the_opt_out),
         T(test_advanced_opt_out_is_not_answered_twice),
         T(test_signature_with_or_without_the_port),
+        T(test_burst_sent_while_planned),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
