@@ -271,8 +271,9 @@ if has fanout; then
         note fanout fanout "" fanout "not built"
     fi
 fi
-# The burst's first half: TWILIO_N reminders due at once made messages
-# by the planner (bench/plan.c), before the Twilio row sends as many.
+# The planner alone: TWILIO_N reminders due at once made messages
+# (bench/plan.c). The twilio phase then times the burst whole (BURST=1):
+# as many reminders due at once, planned and sent by one loop.
 if has plan; then
     if built bench/plan; then
         phase plan "$BUILD/bench/plan" -n "$TWILIO_N" -d "$W/plan.db"
@@ -282,7 +283,7 @@ if has plan; then
 fi
 if has twilio; then
     if built bench/throughput; then
-        RESULT_JSON=$W/twilio.json WRK_SECONDS=$WRK_SECONDS NUDGE_TIMEOUT=$PHASE_TIMEOUT BUILD=$BUILD \
+        RESULT_JSON=$W/twilio.json WRK_SECONDS=$WRK_SECONDS NUDGE_TIMEOUT=$PHASE_TIMEOUT BUILD=$BUILD BURST=1 \
             phase twilio bench/run.sh "$TWILIO_N"
         cat "$W/twilio.json" >>"$OUT" 2>/dev/null || note twilio twilio "" twilio "run.sh failed"
     else

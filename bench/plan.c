@@ -76,7 +76,7 @@ int main(int argc, char **argv)
         if (nudge_appointment_add(n, clinic, &a, &e) < 0)
             bench_die("plan", "book", &e);
     }
-    if (store_commit(n->db, &e) < 0 || planner_run(n, clock_now(n), &st, &e) < 0)
+    if (store_commit(n->db, &e) < 0 || planner_run(n, clock_now(n), 0, &st, &e) < 0)
         bench_die("plan", "confirmations", &e);
     double setup_s = (bench_ms() - t_setup) / 1e3;
     int64_t before = count(n, "SELECT COUNT(*) FROM notification_queue");
@@ -86,7 +86,7 @@ int main(int argc, char **argv)
     memset(&st, 0, sizeof st);
     long syncs0 = sqlite_wal_syncs();
     double t0 = bench_ms(), cpu0 = cpu_s();
-    if (planner_run(n, clock_now(n), &st, &e) < 0)
+    if (planner_run(n, clock_now(n), 0, &st, &e) < 0)
         bench_die("plan", "planner", &e);
     double ms = bench_ms() - t0, cpu = cpu_s() - cpu0;
     long syncs = sqlite_wal_syncs() - syncs0;

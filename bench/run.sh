@@ -7,7 +7,8 @@
 #
 # Environment: INFLIGHT (max_in_flight, and wrk's connections; 32), BATCH
 # (the dispatcher's batch size; 100), PATIENTS (5000), WRK_SECONDS (20),
-# NUDGE_TIMEOUT (seconds the nudge phase may take; 3600).
+# NUDGE_TIMEOUT (seconds the nudge phase may take; 3600), BURST (1: then N
+# reminders due at once, planned and sent by the same loop; bench.sh sets it).
 #
 # Steps: install wrk if missing (apt-get as root; otherwise it prints the
 # command and stops), build $BUILD/bench/throughput (BUILD: build),
@@ -113,15 +114,28 @@ WRK_ERRORS=$(awk '/Non-2xx|Socket errors/' "$TMP/wrk.out" | tr -s ' ' | paste -s
 [ -n "$WRK_RATE" ] || { cat "$TMP/wrk.out" >&2; die "could not read wrk's output"; }
 
 # ---- nudge ----
-say "nudge: $N notifications, in-flight $INFLIGHT, batch $BATCH, $PATIENTS patients"
-set +e
-timeout "$NUDGE_TIMEOUT" "$BIN" -n "$N" -j "$INFLIGHT" -b "$BATCH" -p "$PATIENTS" -u "$BASE" \
-    >"$TMP/nudge.out"
-NUDGE_RC=$?
-set -e
-[ "$NUDGE_RC" = 124 ] && die "nudge did not finish within ${NUDGE_TIMEOUT}s"
-grep -q '^ok=' "$TMP/nudge.out" || { cat "$TMP/fake.err" >&2; die "nudge's run failed (exit $NUDGE_RC)"; }
+# run_nudge NAME WHAT ARGS...: the binary on the fake, its key=value lines
+# into $TMP/NAME.out.
+run_nudge() {
+    local name=$1 what=$2 rc
+    shift 2
+    say "nudge: $what, in-flight $INFLIGHT, batch $BATCH"
+    set +e
+    timeout "$NUDGE_TIMEOUT" "$BIN" "$@" -j "$INFLIGHT" -b "$BATCH" -u "$BASE" >"$TMP/$name.out"
+    rc=$?
+    set -e
+    [ "$rc" = 124 ] && die "$what did not finish within ${NUDGE_TIMEOUT}s"
+    grep -q '^ok=' "$TMP/$name.out" || { cat "$TMP/fake.err" >&2; die "$what: the run failed (exit $rc)"; }
+}
+run_nudge nudge "$N notifications, $PATIENTS patients" -n "$N" -p "$PATIENTS"
 val() { awk -F= -v k="$1" '$1 == k {print $2}' "$TMP/nudge.out"; }
+
+# ---- the burst (BURST=1): N reminders due at once, planned and sent ----
+# Issue 16's "50,000 reminders all due at 09:00": the same loop from the
+# instant they come due, the planner making them messages as the first go
+# out (throughput -r).
+[ "${BURST:-0}" = 1 ] && run_nudge burst "$N reminders due at once, planned and sent" -r -n "$N"
+bval() { awk -F= -v k="$1" '$1 == k {print $2}' "$TMP/burst.out"; }
 
 kill "$FAKE_PID" 2>/dev/null || true
 wait "$FAKE_PID" 2>/dev/null || true
@@ -160,6 +174,11 @@ printf 'nudge reaches %s%% of the fake'"'"'s ceiling.\n' "$PCT"
 printf 'nudge p50/p99: from due to sent (all N due at the same second, so queueing included);\n'
 printf 'wrk p50/p99: one request'"'"'s round trip. RSS: nudge'"'"'s whole process (ru_maxrss).\n'
 printf 'check: %s\n' "$CHECK"
+if [ "${BURST:-0}" = 1 ]; then
+    printf 'burst: %s reminders due at once, planned and sent: the last after %s s (%s/s), first after %s ms; %s\n' \
+        "$(bval n)" "$(bval send_s)" "$(bval rate)" "$(bval first_ms)" \
+        "$([ "$(bval ok)" = 1 ] && echo "each planned once and sent once" || echo "CHECK FAILED (planned $(bval planned), sent once $(bval sent_once), twice $(bval sent_twice), never $(bval never_sent))")"
+fi
 printf 'wrk: %s requests answered 201 by the fake%s\n' "$WRK_ACCEPTED" \
     "${WRK_ERRORS:+ (wrk: $WRK_ERRORS)}"
 # RESULT_JSON: the figures as one JSON line, for bench/bench.sh's table.
@@ -167,5 +186,9 @@ if [ -n "${RESULT_JSON:-}" ]; then
     printf '{"bench":"twilio","n":%s,"rate":%s,"p50_ms":%s,"p99_ms":%s,"send_s":%s,"wrk_rate":%s,"wrk_p99_ms":%s,"ok":%s}\n' \
         "$(val n)" "$(val rate)" "$(val p50_ms)" "$(val p99_ms)" "$(val send_s)" "$WRK_RATE" \
         "$WRK_P99" "$(val ok)" >"$RESULT_JSON"
+    [ "${BURST:-0}" = 1 ] &&
+        printf '{"bench":"burst","n":%s,"rate":%s,"send_s":%s,"first_ms":%s,"p50_ms":%s,"p99_ms":%s,"setup_s":%s,"wrk_rate":%s,"ok":%s}\n' \
+            "$(bval n)" "$(bval rate)" "$(bval send_s)" "$(bval first_ms)" "$(bval p50_ms)" \
+            "$(bval p99_ms)" "$(bval setup_s)" "$WRK_RATE" "$(bval ok)" >>"$RESULT_JSON"
 fi
-[ "$(val ok)" = 1 ]
+[ "$(val ok)" = 1 ] && { [ "${BURST:-0}" != 1 ] || [ "$(bval ok)" = 1 ]; }

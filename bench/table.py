@@ -61,7 +61,7 @@ class Table:
         self.queue = {}     # (peer, durability, workload) -> record
         self.api = {}       # (server, route) -> record
         self.ceiling = {}   # workload -> record
-        self.fanout = self.twilio = self.plan = None
+        self.fanout = self.twilio = self.plan = self.burst = None
         for r in lines:
             if "machine" in r or "versions" in r or "seconds" in r and "missing" in r:
                 self.meta.update(r)
@@ -75,6 +75,8 @@ class Table:
                 self.plan = r
             elif r.get("bench") == "twilio" or r.get("phase") == "twilio":
                 self.twilio = r
+            elif r.get("bench") == "burst":
+                self.burst = r
             elif "workload" in r:
                 key = (r["peer"], r.get("durability", ""), r["workload"])
                 if r["workload"] == "burn" and r.get("workers"):
@@ -207,6 +209,12 @@ class Table:
                      f"{num(t['wrk_rate'])} req/s (p99 {t['wrk_p99_ms']} ms)")
         else:
             self.add("SMS to the Twilio fake", "SQLite FULL", (t or {}).get("error", "–"))
+        bu = self.burst
+        if bu:
+            self.add(f"{num(bu['n'])} reminders due at once, planned and sent", "SQLite FULL",
+                     f"last sent after {bu['send_s']} s ({num(bu['rate'])} msg/s), "
+                     f"first after {bu['first_ms']} ms"
+                     + ("" if bu.get("ok") == 1 else " (CHECK FAILED)"))
 
         self.goals(full, pg)
 
@@ -243,15 +251,25 @@ class Table:
         self.goal("to the Twilio fake", DUR[full], "≥ 80 % of the fake's wrk ceiling",
                   t and f"{100 * t['rate'] / t['wrk_rate']:.0f} %",
                   None if not t else t["rate"] >= 0.8 * t["wrk_rate"])
-        # The burst is reminders: planned into messages (the plan row), then
-        # sent (the Twilio row); judged on both where both ran at 50,000.
+        # The burst is reminders, planned into messages and sent: judged on
+        # the burst row (one loop doing both, as `nudge serve` does) where
+        # it ran at 50,000; else on the plan row's time plus the Twilio
+        # row's (what a run from before the burst row could say).
+        bu = self.burst if self.burst and self.burst.get("ok") == 1 else None
         pl = self.plan if self.plan and self.plan.get("exactly_once") else None
         whole = t and pl and pl["plans"] == t["n"] and pl["plan_ms"] / 1000 + t["send_s"]
-        self.goal("50,000 reminders due at once: the last sent", DUR[full], "within 10 s",
-                  t and (f"{whole:.2f} s at N = {num(t['n'])} (planned in {pl['plan_ms'] / 1000:.2f} s, "
-                         f"then sent in {t['send_s']} s)" if whole
-                         else f"sent in {t['send_s']} s at N = {num(t['n'])}, planning not measured"),
-                  None if not t or t["n"] < 50000 or not whole else whole <= 10)
+        if bu:
+            self.goal("50,000 reminders due at once: the last sent", DUR[full], "within 10 s",
+                      f"{bu['send_s']} s at N = {num(bu['n'])}, planned as they went "
+                      f"(the fake's ceiling {num(bu['wrk_rate'])} req/s: "
+                      f"{bu['n'] / bu['wrk_rate']:.2f} s for N)",
+                      None if bu["n"] < 50000 else bu["send_s"] <= 10)
+        else:
+            self.goal("50,000 reminders due at once: the last sent", DUR[full], "within 10 s",
+                      t and (f"{whole:.2f} s at N = {num(t['n'])} (planned in {pl['plan_ms'] / 1000:.2f} s, "
+                             f"then sent in {t['send_s']} s)" if whole
+                             else f"sent in {t['send_s']} s at N = {num(t['n'])}, planning not measured"),
+                      None if not t or t["n"] < 50000 or not whole else whole <= 10)
         # steady (bench/steady.c): judged only where the rate was kept
         st = self.q("nudge", full, "steady")
         sp = v(st, "p99_ms")

@@ -3,7 +3,7 @@
  * sending SMS through the Twilio channel to tests/twilio_fake.py on
  * loopback. Not a test: bench/run.sh drives it (see bench/README.md).
  *
- *   build/bench/throughput [-n N] [-j IN_FLIGHT] [-b BATCH] [-p PATIENTS]
+ *   build/bench/throughput [-n N] [-j IN_FLIGHT] [-b BATCH] [-p PATIENTS] [-r]
  *                          [-u http://127.0.0.1:PORT] [-f tests/twilio_fake.py]
  *   build/bench/throughput -F        prints the form body nudge POSTs for
  *                                    one message (what wrk sends), and exits
@@ -23,6 +23,14 @@
  * setup included). Checks: every notification ended `sent`, each reported
  * sent exactly once and nothing else reported, and the fake accepted
  * exactly N more messages (GET /_stats before and after).
+ *
+ * -r (reminders, issue 16's burst "50,000 reminders all due at 09:00"):
+ * the N messages are not enqueued but planned: setup books N visits (one a
+ * patient, so PATIENTS is N) three days ahead, cancels their confirmations
+ * and releases their 24-hour reminders to D with one UPDATE. From D the
+ * same tick loop makes them messages (planner.c) and sends them, as
+ * `nudge serve` would, so the last "sent" times both; ids are those the
+ * planner gives, from the queue's next id on.
  *
  * Without -u it starts the fake itself (as tests/fake.h does). Results go
  * to stdout as key=value lines (for run.sh) and to stderr as prose.
@@ -312,6 +320,16 @@ static int64_t enqueue(nudge *n, int64_t clinic, int64_t patient, int64_t due)
     return id;
 }
 
+/* -r: a visit at `visit` for the patient, booked (its plans made). */
+static void book(nudge *n, int64_t clinic, int64_t patient, int64_t visit)
+{
+    nudge_appointment a = {.patient_id = patient, .start_at = visit, .duration_min = 30};
+    snprintf(a.service, sizeof a.service, "Cleaning");
+    nudge_err e = {0};
+    if (nudge_appointment_add(n, clinic, &a, &e) < 0)
+        die("book", &e);
+}
+
 static void rm_rf(const char *dir)
 {
     char cmd[512];
@@ -353,13 +371,15 @@ static int print_form(void)
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: throughput [-n N] [-j IN_FLIGHT] [-b BATCH] [-p PATIENTS]\n"
+            "usage: throughput [-n N] [-j IN_FLIGHT] [-b BATCH] [-p PATIENTS] [-r]\n"
             "                  [-u http://127.0.0.1:PORT] [-f path/to/twilio_fake.py] [-k]\n"
             "       throughput -F\n"
             "  -n  notifications to send (100000)\n"
             "  -j  transfers in flight on the multi handle, max_in_flight (32)\n"
             "  -b  dispatcher batch size, batch_size (100)\n"
             "  -p  patients the messages go round (5000)\n"
+            "  -r  the messages are N visits' reminders, all due at once, planned\n"
+            "      in the measured phase (one patient a visit)\n"
             "  -u  a running twilio_fake.py (account " SID ", token " TOKEN ");\n"
             "      without it the fake at -f (tests/twilio_fake.py) is started\n"
             "  -k  keep the scratch directory\n"
@@ -371,8 +391,8 @@ int main(int argc, char **argv)
 {
     long n_msgs = 100000, in_flight = 32, batch = 100, patients = 5000;
     const char *url = NULL, *script = "tests/twilio_fake.py";
-    int keep = 0, opt;
-    while ((opt = getopt(argc, argv, "n:j:b:p:u:f:kFh")) != -1) {
+    int keep = 0, reminders = 0, opt;
+    while ((opt = getopt(argc, argv, "n:j:b:p:u:f:krFh")) != -1) {
         switch (opt) {
         case 'n': n_msgs = strtol(optarg, NULL, 10); break;
         case 'j': in_flight = strtol(optarg, NULL, 10); break;
@@ -381,10 +401,13 @@ int main(int argc, char **argv)
         case 'u': url = optarg; break;
         case 'f': script = optarg; break;
         case 'k': keep = 1; break;
+        case 'r': reminders = 1; break;
         case 'F': curl_global_init(CURL_GLOBAL_DEFAULT); return print_form();
         default: usage();
         }
     }
+    if (reminders)
+        patients = n_msgs;
     if (n_msgs < 1 || in_flight < 1 || batch < 1 || patients < 1 || patients > 99999999)
         usage();
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -416,7 +439,10 @@ int main(int argc, char **argv)
     for (long i = 0; i < patients; i++)
         pid[i] = add_patient(n, clinic, (int)i + 1);
     int64_t parked = ns_of(CLOCK_REALTIME) / 1000000000 + 86400; /* not due yet */
-    for (long i = 0; i < n_msgs; i++) {
+    int64_t visit = parked + 2 * 86400; /* -r: its 24-hour reminder is due at parked */
+    for (long i = 0; reminders && i < n_msgs; i++)
+        book(n, clinic, pid[i], visit);
+    for (long i = 0; !reminders && i < n_msgs; i++) {
         int64_t id = enqueue(n, clinic, pid[i % patients], parked);
         if (i == 0)
             b.first_id = id;
@@ -427,13 +453,28 @@ int main(int argc, char **argv)
     }
     if (store_commit(n->db, &e) < 0)
         die("commit", &e);
-    /* Release them all at a whole second D just ahead. */
+    /* Release them all at a whole second D just ahead: the messages, or
+     * (-r) the 24-hour reminders, the visits' other plans cancelled. */
     int64_t due = ns_of(CLOCK_REALTIME) / 1000000000 + 2;
-    if (store_exec(n->db, &e,
-                   "UPDATE notification_queue SET due_at = ? WHERE status = 'pending' AND "
-                   "due_at = ?",
-                   bind_int(due), bind_int(parked)) < 0)
+    if (reminders) {
+        int64_t next = 0;
+        if (store_exec(n->db, &e,
+                       "UPDATE reminders SET status = 'cancelled' WHERE status = 'planned' AND "
+                       "due_at <> ?",
+                       bind_int(visit - 86400)) < 0 ||
+            store_exec(n->db, &e,
+                       "UPDATE reminders SET due_at = ? WHERE status = 'planned' AND due_at = ?",
+                       bind_int(due), bind_int(visit - 86400)) < 0 ||
+            store_scalar(n->db, &next, &e,
+                         "SELECT COALESCE(MAX(id), 0) + 1 FROM notification_queue") != 1)
+            die("release", &e);
+        b.first_id = next;
+    } else if (store_exec(n->db, &e,
+                          "UPDATE notification_queue SET due_at = ? WHERE status = 'pending' AND "
+                          "due_at = ?",
+                          bind_int(due), bind_int(parked)) < 0) {
         die("release", &e);
+    }
     for (long i = 0; i < n_msgs; i++)
         b.due_s[i] = due;
     double setup_s = (double)(ns_of(CLOCK_MONOTONIC) - t_setup) / 1e9;
@@ -481,8 +522,14 @@ int main(int argc, char **argv)
         twice += b.sent[i] > 1;
         never += b.sent[i] == 0;
     }
+    int64_t planned = 0; /* -r: each reminder made a message once */
+    if (reminders &&
+        store_scalar(n->db, &planned, &e,
+                     "SELECT COUNT(*) FROM reminders WHERE status = 'enqueued' AND due_at = ?",
+                     bind_int(due)) != 1)
+        die("reminders", &e);
     int ok = counts[2] == n_msgs && once == n_msgs && !twice && !never && !b.other && !b.stray &&
-             acc1 - acc0 == n_msgs && req1 - req0 == n_msgs;
+             acc1 - acc0 == n_msgs && req1 - req0 == n_msgs && (!reminders || planned == n_msgs);
 
     int64_t *lat = malloc((size_t)b.n_sent * sizeof *lat);
     int64_t k = 0;
@@ -500,6 +547,7 @@ int main(int argc, char **argv)
 
     printf("n=%ld\nin_flight=%ld\nbatch=%ld\npatients=%ld\n", n_msgs, in_flight, batch,
            patients);
+    printf("mode=%s\nplanned=%lld\n", reminders ? "reminders" : "queued", (long long)planned);
     printf("setup_s=%.2f\nsend_s=%.3f\nloop_s=%.3f\nticks=%d\n", setup_s, send_s, loop_s, ticks);
     printf("rate=%.0f\n", rate);
     printf("p50_ms=%.1f\np99_ms=%.1f\nmax_ms=%.1f\n", pct_ms(lat, k, 50), pct_ms(lat, k, 99),
@@ -515,9 +563,9 @@ int main(int argc, char **argv)
     printf("ok=%d\n", ok);
 
     fprintf(stderr,
-            "throughput: %ld messages (%ld patients), setup %.1f s; sent in %.2f s: %.0f/s, "
+            "throughput: %ld %s (%ld patients), setup %.1f s; sent in %.2f s: %.0f/s, "
             "due->sent p50 %.1f ms p99 %.1f ms, peak RSS %ld KiB, CPU %.0f us/message; %s\n",
-            n_msgs, patients, setup_s, send_s, rate, pct_ms(lat, k, 50), pct_ms(lat, k, 99),
+            n_msgs, reminders ? "reminders" : "messages", patients, setup_s, send_s, rate, pct_ms(lat, k, 50), pct_ms(lat, k, 99),
             ru1.ru_maxrss, cpu_s * 1e6 / (double)n_msgs,
             ok ? "every message sent exactly once" : "CHECK FAILED");
     free(lat);
