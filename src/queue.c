@@ -537,7 +537,10 @@ int nudge_enqueue(nudge *n, int64_t clinic_id, const nudge_send *s, int64_t *id_
 }
 
 /* A batch's reads, each made once: the patients (sorted by id, looked up
- * by bsearch) and each (template, language) pair met. */
+ * by bsearch) and each (template, language) pair met. Sized by what the
+ * batch holds, not by its items: a batch of 1,000 sends to a few patients
+ * with one template allocated (and zeroed, and faulted in) 1.7 MB for
+ * them each time, 440 page faults a batch. */
 struct batch_tpl {
     char name[64], language[16];
     int rc;
@@ -546,19 +549,45 @@ struct batch_tpl {
     tmpl_map maps[TMPL_MAPS]; /* its providers' mappings, read once */
 };
 
-/* Reads each distinct patient of the batch once, into pats[] in the order
- * of ids[] (sorted, distinct); a patient not found keeps clinic_id 0. */
+/* The pairs met, in chunks that never move (the messages built point into
+ * their templates). */
+#define BATCH_TPL_CHUNK 8
+struct batch_tpls {
+    struct batch_tpls *next;
+    size_t used;
+    struct batch_tpl v[BATCH_TPL_CHUNK];
+};
+
+static void batch_tpls_free(struct batch_tpls *c)
+{
+    while (c) {
+        struct batch_tpls *next = c->next;
+        for (size_t i = 0; i < c->used; i++) {
+            nudge_template_free(&c->v[i].t);
+            for (int k = 0; k < TMPL_MAPS; k++)
+                tmpl_map_free(&c->v[i].maps[k]);
+        }
+        free(c);
+        c = next;
+    }
+}
+
+/* Reads each distinct patient of the batch once, into *pats (allocated, in
+ * the order of ids[], sorted and distinct); a patient not found keeps
+ * clinic_id 0. */
 static int batch_patients(nudge *n, int64_t clinic_id, const nudge_send *items, size_t count,
-                          int64_t *ids, size_t *nids, nudge_patient *pats, nudge_err *err)
+                          int64_t *ids, size_t *nids, nudge_patient **pats, nudge_err *err)
 {
     for (size_t i = 0; i < count; i++)
         ids[i] = items[i].patient_id;
     *nids = ids_sort_unique(ids, count);
+    if (!(*pats = calloc(*nids, sizeof **pats)))
+        return err_set(err, NUDGE_ENOMEM, "", "out of memory");
     for (size_t k = 0; k < *nids; k++)
-        if (nudge_patient_get(n, clinic_id, ids[k], &pats[k], err) < 0) {
+        if (nudge_patient_get(n, clinic_id, ids[k], &(*pats)[k], err) < 0) {
             if (err->code != NUDGE_ENOTFOUND)
                 return -1;
-            memset(&pats[k], 0, sizeof pats[k]);
+            memset(&(*pats)[k], 0, sizeof (*pats)[k]);
             err_clear(err);
         }
     return 0;
@@ -571,18 +600,25 @@ static const nudge_patient *batch_patient(const int64_t *ids, size_t nids,
     return k && pats[k - ids].clinic_id ? &pats[k - ids] : NULL;
 }
 
-/* tpls has room for one per item, and never moves: the messages built
- * point into its templates. */
-static const nudge_template *batch_template(nudge *n, int64_t clinic_id, struct batch_tpl *tpls,
-                                            size_t *ntpls, const char *name,
-                                            const char *language, nudge_err *err)
+/* The pair (name, language), read at its first use. */
+static struct batch_tpl *batch_template(nudge *n, int64_t clinic_id,
+                                              struct batch_tpls **tpls, const char *name,
+                                              const char *language, nudge_err *err)
 {
     struct batch_tpl *b = NULL;
-    for (size_t i = 0; i < *ntpls && !b; i++)
-        if (!strcmp(tpls[i].name, name) && !strcmp(tpls[i].language, language))
-            b = &tpls[i];
+    for (struct batch_tpls *c = *tpls; c && !b; c = c->next)
+        for (size_t i = 0; i < c->used && !b; i++)
+            if (!strcmp(c->v[i].name, name) && !strcmp(c->v[i].language, language))
+                b = &c->v[i];
     if (!b) {
-        b = &tpls[(*ntpls)++];
+        if (!*tpls || (*tpls)->used == BATCH_TPL_CHUNK) {
+            struct batch_tpls *c = calloc(1, sizeof *c);
+            if (!c)
+                return err_set(err, NUDGE_ENOMEM, "", "out of memory"), NULL;
+            c->next = *tpls;
+            *tpls = c;
+        }
+        b = &(*tpls)->v[(*tpls)->used++];
         snprintf(b->name, sizeof b->name, "%s", name);
         snprintf(b->language, sizeof b->language, "%s", language);
         b->rc = nudge_template_get(n, clinic_id, name, language, &b->t, &b->err);
@@ -591,23 +627,14 @@ static const nudge_template *batch_template(nudge *n, int64_t clinic_id, struct 
     }
     if (b->rc < 0)
         return *err = b->err, NULL;
-    return &b->t;
-}
-
-/* The mappings kept with t, a template of tpls. */
-static tmpl_map *tpl_maps(struct batch_tpl *tpls, size_t ntpls, const nudge_template *t)
-{
-    for (size_t i = 0; i < ntpls; i++)
-        if (&tpls[i].t == t)
-            return tpls[i].maps;
-    return NULL;
+    return b;
 }
 
 /* Builds item i, or says what is wrong with it in out[i].err. -1 only for
  * what fails the batch as a whole (the store, memory). */
 static int batch_build(nudge *n, const nudge_clinic *c, const nudge_send *s,
-                       const nudge_patient *p, struct batch_tpl *tpls, size_t *ntpls,
-                       queue_msg *q, nudge_batch_result *out, nudge_err *err)
+                       const nudge_patient *p, struct batch_tpls **tpls, queue_msg *q,
+                       nudge_batch_result *out, nudge_err *err)
 {
     nudge_err *ie = &out->err;
     if (queue_send_check(s, ie) < 0)
@@ -616,10 +643,8 @@ static int batch_build(nudge *n, const nudge_clinic *c, const nudge_send *s,
     if (!p || p->clinic_id != c->id)
         return err_set(ie, NUDGE_EINVAL, "patient", "no patient %lld", (long long)s->patient_id),
                0;
-    const nudge_template *t = batch_template(n, c->id, tpls, ntpls, s->template_name,
-                                             p->language, ie);
-    if (!t || queue_build_with(n, c, p, NULL, t, tpl_maps(tpls, *ntpls, t), NULL, s->channel,
-                               s->vars, q, ie) < 0)
+    struct batch_tpl *t = batch_template(n, c->id, tpls, s->template_name, p->language, ie);
+    if (!t || queue_build_with(n, c, p, NULL, &t->t, t->maps, NULL, s->channel, s->vars, q, ie) < 0)
         return ie->code == NUDGE_EINVAL || ie->code == NUDGE_ENOTFOUND
                    ? (ie->code = NUDGE_EINVAL, 0)
                    : (*err = *ie, -1);
@@ -638,17 +663,17 @@ int nudge_enqueue_batch(nudge *n, int64_t clinic_id, const nudge_send *items, si
         return err_set(err, NUDGE_EINVAL, "items", "a batch holds at most %d items",
                        NUDGE_BATCH_MAX);
     nudge_clinic c = {0};
-    nudge_patient *pats = calloc(count, sizeof *pats);
+    nudge_patient *pats = NULL;
     int64_t *ids = calloc(count, sizeof *ids);
     queue_msg *qs = calloc(count, sizeof *qs);
-    struct batch_tpl *tpls = calloc(count, sizeof *tpls);
-    size_t nids = 0, ntpls = 0, bad = 0;
+    struct batch_tpls *tpls = NULL;
+    size_t nids = 0, bad = 0;
     int rc = -1;
-    if (!pats || !ids || !qs || !tpls) {
+    if (!ids || !qs) {
         err_set(err, NUDGE_ENOMEM, "", "out of memory");
         goto out;
     }
-    if (batch_patients(n, clinic_id, items, count, ids, &nids, pats, err) < 0)
+    if (batch_patients(n, clinic_id, items, count, ids, &nids, &pats, err) < 0)
         goto out;
     /* NUDGE_ANY_CLINIC: a patient found names the clinic; a batch is one
      * clinic's transaction. */
@@ -658,7 +683,7 @@ int nudge_enqueue_batch(nudge *n, int64_t clinic_id, const nudge_send *items, si
         goto out;
     for (size_t i = 0; i < count; i++) {
         const nudge_patient *p = batch_patient(ids, nids, pats, items[i].patient_id);
-        if (batch_build(n, &c, &items[i], p, tpls, &ntpls, &qs[i], &out[i], err) < 0)
+        if (batch_build(n, &c, &items[i], p, &tpls, &qs[i], &out[i], err) < 0)
             goto out;
         /* The first bad item names the field; out[] has every one. */
         if (out[i].err.code && bad++ == 0) {
@@ -676,12 +701,7 @@ out:
             out[i].id = 0, out[i].created = 0;
     for (size_t i = 0; qs && i < count; i++)
         queue_msg_free(&qs[i]);
-    for (size_t i = 0; i < ntpls; i++) {
-        nudge_template_free(&tpls[i].t);
-        for (int k = 0; k < TMPL_MAPS; k++)
-            tmpl_map_free(&tpls[i].maps[k]);
-    }
-    free(tpls);
+    batch_tpls_free(tpls);
     free(qs);
     free(ids);
     free(pats);

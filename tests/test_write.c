@@ -100,6 +100,52 @@ static void test_batch_good(void **state)
     tu_close(&env);
 }
 
+/* A batch meeting more (template, language) pairs than one chunk of its
+ * template reads holds (queue.c's BATCH_TPL_CHUNK, 8): each message is
+ * rendered from its own template, read once however often it is met. */
+static void test_batch_many_templates(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, T0);
+    nudge *n = env.n;
+    int64_t c = w_clinic(n, "Batch Clinic");
+    int64_t p = w_patient(n, c, 0); /* en */
+    nudge_err e = {0};
+    enum { NT = 19, NS = 2 * NT };
+    char names[NT][16], sms[NT][64];
+    for (int i = 0; i < NT; i++) {
+        nudge_template t = {.clinic_id = c};
+        snprintf(names[i], sizeof names[i], "note_%02d", i);
+        snprintf(sms[i], sizeof sms[i], "Note %02d for {patient_name}.", i);
+        strcpy(t.name, names[i]);
+        strcpy(t.language, "en");
+        strcpy(t.category, "transactional");
+        t.sms = t.text = sms[i];
+        t.subject = "A note";
+        t.html = "<p>A note.</p>";
+        if (nudge_template_put(n, c, &t, &e) < 0)
+            fail_msg("template: %s (%s)", e.msg, e.field);
+    }
+    nudge_send s[NS];
+    for (int i = 0; i < NS; i++)
+        s[i] = (nudge_send){.patient_id = p, .template_name = names[i % NT], .channel = "sms",
+                            .priority = NUDGE_NORMAL};
+    nudge_batch_result out[NS];
+    assert_int_equal(nudge_enqueue_batch(n, c, s, NS, out, &e), 0);
+    for (int i = 0; i < NS; i++) {
+        nudge_notification m;
+        char want[64];
+        snprintf(want, sizeof want, "Note %02d for ", i % NT);
+        assert_int_equal(nudge_notification_get(n, c, out[i].id, &m, &e), 0);
+        assert_string_equal(m.template_name, names[i % NT]);
+        assert_non_null(strstr(m.body, want));
+        nudge_notification_free(&m);
+    }
+    assert_int_equal(w_pending(n, c), NS);
+    tu_close(&env);
+}
+
 static void test_batch_bad_item_fails_all(void **state)
 {
     (void)state;
@@ -960,6 +1006,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_batch_good),
+        cmocka_unit_test(test_batch_many_templates),
         cmocka_unit_test(test_batch_bad_item_fails_all),
         cmocka_unit_test(test_batch_dedupe),
         cmocka_unit_test(test_batch_http),
