@@ -26,7 +26,7 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from sqlcalls import store_calls  # noqa: E402
+from sqlcalls import sql_tables, store_calls  # noqa: E402
 
 TENANT = {
     'patients', 'patient_communication_preferences', 'appointments', 'reminders',
@@ -68,6 +68,7 @@ KNOWN = {
     ('src/patient.c', 'SELECT id, clinic_id FROM patients WHERE substr(date_of_birth'): CROSS + ' (birthdays)',
     ('src/queue.c', 'UPDATE notification_queue SET attempts = attempts + CASE WHEN handed_at'): CROSS + ' (expired leases)',
     ('src/queue.c', "UPDATE notification_queue SET status = 'cancelled', last_error = 'expired"): CROSS + ' (expired messages)',
+    ('src/queue.c', "UPDATE notification_queue INDEXED BY nq_expiry SET status = 'cancelled', last_error = 'expired"): CROSS + ' (expired messages; SQLite\'s names its index)',
     ('src/queue.c', "UPDATE notification_queue SET status = 'sending', lease_until = ?, lease_owner = ?, handed_at = CASE"): CROSS + " (the PostgreSQL claim's batch spans clinics: rows it locked)",
     ('src/queue.c', "SELECT CAST(ctid AS TEXT), id, clinic_id, channel, priority, due_at FROM notification_queue WHERE status"): CROSS + " (the PostgreSQL claim's read of the most urgent due rows, of every clinic)",
     ('src/queue.c', "SELECT DISTINCT lease_owner FROM notification_queue WHERE status = 'sending'"): CROSS + ' (dead workers on this host)',
@@ -90,7 +91,11 @@ KNOWN = {
 
 
 def statements(path):
+    """The statements at its calls, and those in its tables (a backend's
+    row: queue.c's queue_backends), which a call runs by reference."""
     for line, _, sql in store_calls(path):
+        yield line, ' '.join(sql.split())
+    for line, _, _, sql in sql_tables(path):
         yield line, ' '.join(sql.split())
 
 

@@ -412,6 +412,7 @@ extern const char queue_sql_claim_pg[];     /* queue_claim_pg_round: one priorit
 extern const char queue_sql_lease_pg[];     /* queue_claim_pg_round: the rows taken, by ctid */
 extern const char queue_sql_claim_sqlite[]; /* queue_claim_sqlite_round: one priority's read */
 extern const char queue_sql_reap_pg[];      /* queue_reap_pg */
+const char *queue_sql_expire(const char *engine); /* queue_reap's sweep, per engine */
 extern const char queue_sql_handoff_pg[];   /* queue_handoff_pg */
 /* queue_record_rows_pg's UPDATE of rows rows; the caller frees. */
 char *queue_sql_record_pg(size_t rows);

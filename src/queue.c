@@ -1519,14 +1519,35 @@ struct queue_backend {
     /* Moves a batch's rows on by their outcomes (queue_record_batch). */
     int (*record_rows)(nudge *n, queue_outcome *rs, const struct record_move *mv, int count,
                        int64_t now, nudge_err *err);
+    /* queue_reap's sweep of the expired pending rows (now, now), read
+     * alone through nq_expiry (migration 034). Its predicate is written
+     * out, as both planners match a partial index's predicate only to the
+     * statement's own text; SQLite, with no statistics, would still rather
+     * take nq_claim's equality on status than a range and read every
+     * pending row, so its statement names the index. */
+    const char *expire;
 };
 
 static const struct queue_backend queue_backends[] = {
     {"sqlite", queue_claim_sqlite, queue_reap_sqlite, queue_record_begin_sqlite,
-     queue_record_locks_sqlite, queue_handoff_sqlite, queue_record_rows_sqlite},
+     queue_record_locks_sqlite, queue_handoff_sqlite, queue_record_rows_sqlite,
+     "UPDATE notification_queue INDEXED BY nq_expiry SET status = 'cancelled', last_error = "
+     "'expired before it could be sent', updated_at = ? WHERE status = 'pending' AND "
+     "expires_at IS NOT NULL AND expires_at <= ?"},
     {"postgresql", queue_claim_pg, queue_reap_pg, queue_record_begin_pg, queue_record_locks_pg,
-     queue_handoff_pg, queue_record_rows_pg},
+     queue_handoff_pg, queue_record_rows_pg,
+     "UPDATE notification_queue SET status = 'cancelled', last_error = 'expired before it "
+     "could be sent', updated_at = ? WHERE status = 'pending' AND expires_at IS NOT NULL AND "
+     "expires_at <= ?"},
 };
+
+const char *queue_sql_expire(const char *engine)
+{
+    for (size_t i = 0; i < sizeof queue_backends / sizeof *queue_backends; i++)
+        if (!strcmp(queue_backends[i].engine, engine))
+            return queue_backends[i].expire;
+    return NULL;
+}
 
 static const struct queue_backend *queue_backend_of(nudge *n)
 {
@@ -1654,11 +1675,8 @@ int queue_reap(nudge *n, int *reaped, nudge_err *err)
         return -1;
     /* Expired before anyone could send them (a reminder for a visit that
      * has begun): never send late. */
-    return store_exec(n->db, err,
-                      "UPDATE notification_queue SET status = 'cancelled', last_error = "
-                      "'expired before it could be sent', updated_at = ? WHERE status = 'pending' "
-                      "AND expires_at IS NOT NULL AND expires_at <= ?",
-                      bind_int(now), bind_int(now));
+    store_val v[] = {bind_int(now), bind_int(now)};
+    return store_exec_v(n->db, err, queue_backend_of(n)->expire, v, 2);
 }
 
 int queue_rate_prune(nudge *n, int64_t now, nudge_err *err)

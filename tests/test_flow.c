@@ -1241,6 +1241,45 @@ static void test_registered_transport_carries_its_medium(void **state)
     assert_int_equal(wa.freed, 1);
 }
 
+/* A pending message past its expiry is cancelled by the tick's sweep
+ * (queue_reap, through nq_expiry: migration 034), whether or not it is
+ * due, and never sent; one not yet expired is left to go when due. */
+static void test_expired_pending_is_cancelled_not_sent(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, BOOKED);
+    nudge_err e = {0};
+    int64_t c = add_clinic(env.n, "Asia/Kolkata");
+    int64_t p = add_patient(env.n, c, "en", "9876543210", "");
+    nudge_send s = {.patient_id = p, .template_name = "prescription_ready", .channel = "sms",
+                    .priority = NUDGE_NORMAL, .due_at = BOOKED + 3600};
+    int64_t early, late;
+    assert_int_equal(nudge_enqueue(env.n, c, &s, &early, NULL, &e), 0);
+    assert_int_equal(nudge_enqueue(env.n, c, &s, &late, NULL, &e), 0);
+    assert_int_equal(store_exec(env.n->db, &e,
+                                "UPDATE notification_queue SET expires_at = CASE id WHEN ? THEN ? "
+                                "ELSE ? END WHERE id IN (?, ?)",
+                                bind_int(early), bind_int(BOOKED + 600), bind_int(BOOKED + 7200),
+                                bind_int(early), bind_int(late)),
+                     0);
+    tick_at(&env, BOOKED + 599);
+    assert_int_equal(count_status(env.n, "pending"), 2);
+    tick_at(&env, BOOKED + 600);
+    nudge_notification m;
+    assert_int_equal(nudge_notification_get(env.n, c, early, &m, &e), 0);
+    assert_string_equal(m.status, "cancelled");
+    assert_string_equal(m.last_error, "expired before it could be sent");
+    nudge_notification_free(&m);
+    assert_int_equal(count_status(env.n, "pending"), 1);
+    nudge_tick_stats st = tick_at(&env, BOOKED + 3600);
+    assert_int_equal(st.sent, 1);
+    assert_int_equal(nudge_notification_get(env.n, c, late, &m, &e), 0);
+    assert_string_equal(m.status, "sent");
+    nudge_notification_free(&m);
+    tu_close(&env);
+}
+
 /* More plans due at once than a tick makes messages before its first send
  * (nudge.c's TICK_PLAN_AHEAD batches of 64): the first goes out before the
  * last is planned, the rest are planned when the queue runs short, and
@@ -1335,6 +1374,7 @@ int main(void)
         cmocka_unit_test(test_audit_log_is_append_only),
         cmocka_unit_test(test_registered_transport_carries_its_medium),
         cmocka_unit_test(test_burst_sent_while_planned),
+        cmocka_unit_test(test_expired_pending_is_cancelled_not_sent),
         cmocka_unit_test(test_refused_credentials_alert_once_and_rest_every_worker),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
