@@ -5,8 +5,9 @@
  *
  *   build/bench/throughput [-n N] [-j IN_FLIGHT] [-b BATCH] [-p PATIENTS] [-r]
  *                          [-u http://127.0.0.1:PORT] [-f tests/twilio_fake.py]
- *   build/bench/throughput -F        prints the form body nudge POSTs for
- *                                    one message (what wrk sends), and exits
+ *   build/bench/throughput -F [-r]   prints the form body nudge POSTs for
+ *                                    one message (what wrk sends; -r: one
+ *                                    reminder), and exits
  *
  * Setup (timed apart): a scratch SQLite file in /tmp, one clinic with the
  * rate limit lifted (1,000,000 a minute) and no quiet hours, PATIENTS
@@ -330,6 +331,26 @@ static void book(nudge *n, int64_t clinic, int64_t patient, int64_t visit)
         die("book", &e);
 }
 
+/* -r: the booked visits' 24-hour reminders (due at visit - 24 h) released
+ * to `due`, their other plans cancelled. The id the first message the
+ * planner makes will get. */
+static int64_t release_reminders(nudge *n, int64_t visit, int64_t due)
+{
+    int64_t next = 0;
+    nudge_err e = {0};
+    if (store_exec(n->db, &e,
+                   "UPDATE reminders SET status = 'cancelled' WHERE status = 'planned' AND "
+                   "due_at <> ?",
+                   bind_int(visit - 86400)) < 0 ||
+        store_exec(n->db, &e,
+                   "UPDATE reminders SET due_at = ? WHERE status = 'planned' AND due_at = ?",
+                   bind_int(due), bind_int(visit - 86400)) < 0 ||
+        store_scalar(n->db, &next, &e, "SELECT COALESCE(MAX(id), 0) + 1 FROM notification_queue") !=
+            1)
+        die("release", &e);
+    return next;
+}
+
 static void rm_rf(const char *dir)
 {
     char cmd[512];
@@ -340,17 +361,27 @@ static void rm_rf(const char *dir)
 
 /* -F: the form body src/channel/twilio.c builds for patient 1's message
  * (To, From, Body, each percent-encoded by curl; no StatusCallback, as no
- * public URL is configured in the run either). */
-static int print_form(void)
+ * public URL is configured in the run either); with -r, for a visit's
+ * 24-hour reminder, as the planner makes it. */
+static int print_form(int reminders)
 {
     char dir[] = "/tmp/nudge-bench-XXXXXX";
     if (!mkdtemp(dir))
         die("mkdtemp", NULL);
     nudge *n = open_store(dir, "http://127.0.0.1:9", 1, 1);
-    int64_t clinic = add_clinic(n);
-    int64_t id = enqueue(n, clinic, add_patient(n, clinic, 1), 0);
+    int64_t clinic = add_clinic(n), patient = add_patient(n, clinic, 1), id;
     nudge_notification m;
     nudge_err e = {0};
+    if (reminders) {
+        int64_t now = ns_of(CLOCK_REALTIME) / 1000000000, visit = now + 2 * 86400;
+        nudge_tick_stats st = {0};
+        book(n, clinic, patient, visit);
+        id = release_reminders(n, visit, now);
+        if (planner_run(n, now, 0, &st, &e) < 0 || st.planned_enqueued != 1)
+            die("planner", &e);
+    } else {
+        id = enqueue(n, clinic, patient, 0);
+    }
     if (nudge_notification_get(n, clinic, id, &m, &e) < 0)
         die("notification", &e);
     CURL *c = curl_easy_init();
@@ -373,7 +404,7 @@ static void usage(void)
     fprintf(stderr,
             "usage: throughput [-n N] [-j IN_FLIGHT] [-b BATCH] [-p PATIENTS] [-r]\n"
             "                  [-u http://127.0.0.1:PORT] [-f path/to/twilio_fake.py] [-k]\n"
-            "       throughput -F\n"
+            "       throughput -F [-r]\n"
             "  -n  notifications to send (100000)\n"
             "  -j  transfers in flight on the multi handle, max_in_flight (32)\n"
             "  -b  dispatcher batch size, batch_size (100)\n"
@@ -383,7 +414,8 @@ static void usage(void)
             "  -u  a running twilio_fake.py (account " SID ", token " TOKEN ");\n"
             "      without it the fake at -f (tests/twilio_fake.py) is started\n"
             "  -k  keep the scratch directory\n"
-            "  -F  print the form body of one message (for wrk) and exit\n");
+            "  -F  print the form body of one message (for wrk) and exit; with -r,\n"
+            "      of one reminder\n");
     exit(2);
 }
 
@@ -391,7 +423,7 @@ int main(int argc, char **argv)
 {
     long n_msgs = 100000, in_flight = 32, batch = 100, patients = 5000;
     const char *url = NULL, *script = "tests/twilio_fake.py";
-    int keep = 0, reminders = 0, opt;
+    int keep = 0, reminders = 0, form = 0, opt;
     while ((opt = getopt(argc, argv, "n:j:b:p:u:f:krFh")) != -1) {
         switch (opt) {
         case 'n': n_msgs = strtol(optarg, NULL, 10); break;
@@ -402,9 +434,13 @@ int main(int argc, char **argv)
         case 'f': script = optarg; break;
         case 'k': keep = 1; break;
         case 'r': reminders = 1; break;
-        case 'F': curl_global_init(CURL_GLOBAL_DEFAULT); return print_form();
+        case 'F': form = 1; break;
         default: usage();
         }
+    }
+    if (form) {
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        return print_form(reminders);
     }
     if (reminders)
         patients = n_msgs;
@@ -457,18 +493,7 @@ int main(int argc, char **argv)
      * (-r) the 24-hour reminders, the visits' other plans cancelled. */
     int64_t due = ns_of(CLOCK_REALTIME) / 1000000000 + 2;
     if (reminders) {
-        int64_t next = 0;
-        if (store_exec(n->db, &e,
-                       "UPDATE reminders SET status = 'cancelled' WHERE status = 'planned' AND "
-                       "due_at <> ?",
-                       bind_int(visit - 86400)) < 0 ||
-            store_exec(n->db, &e,
-                       "UPDATE reminders SET due_at = ? WHERE status = 'planned' AND due_at = ?",
-                       bind_int(due), bind_int(visit - 86400)) < 0 ||
-            store_scalar(n->db, &next, &e,
-                         "SELECT COALESCE(MAX(id), 0) + 1 FROM notification_queue") != 1)
-            die("release", &e);
-        b.first_id = next;
+        b.first_id = release_reminders(n, visit, due);
     } else if (store_exec(n->db, &e,
                           "UPDATE notification_queue SET due_at = ? WHERE status = 'pending' AND "
                           "due_at = ?",
