@@ -590,8 +590,8 @@ int main(int argc, char **argv)
     fprintf(stderr,
             "throughput: %ld %s (%ld patients), setup %.1f s; sent in %.2f s: %.0f/s, "
             "due->sent p50 %.1f ms p99 %.1f ms, peak RSS %ld KiB, CPU %.0f us/message; %s\n",
-            n_msgs, reminders ? "reminders" : "messages", patients, setup_s, send_s, rate, pct_ms(lat, k, 50), pct_ms(lat, k, 99),
-            ru1.ru_maxrss, cpu_s * 1e6 / (double)n_msgs,
+            n_msgs, reminders ? "reminders" : "messages", patients, setup_s, send_s, rate,
+            pct_ms(lat, k, 50), pct_ms(lat, k, 99), ru1.ru_maxrss, cpu_s * 1e6 / (double)n_msgs,
             ok ? "every message sent exactly once" : "CHECK FAILED");
     free(lat);
     free(b.due_s);

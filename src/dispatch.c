@@ -634,8 +634,7 @@ static int dispatch_wait(nudge *n, dispatch_ctx *b, dispatch_aside *as, nudge_er
     return dispatch_drive(n, b, 1, 0, err);
 }
 
-int dispatch_run(nudge *n, int64_t now, nudge_tick_stats *st, dispatch_aside *aside,
-                 nudge_err *err)
+int dispatch_run(nudge *n, int64_t now, nudge_tick_stats *st, dispatch_aside *aside, nudge_err *err)
 {
     dispatch_aside as = aside ? *aside : (dispatch_aside){0};
     queue_ref *ids = calloc((size_t)n->batch_size, sizeof *ids);

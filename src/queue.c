@@ -587,7 +587,7 @@ static int batch_patients(nudge *n, int64_t clinic_id, const nudge_send *items, 
         if (nudge_patient_get(n, clinic_id, ids[k], &(*pats)[k], err) < 0) {
             if (err->code != NUDGE_ENOTFOUND)
                 return -1;
-            memset(&(*pats)[k], 0, sizeof (*pats)[k]);
+            memset(&(*pats)[k], 0, sizeof(*pats)[k]);
             err_clear(err);
         }
     return 0;
@@ -601,9 +601,8 @@ static const nudge_patient *batch_patient(const int64_t *ids, size_t nids,
 }
 
 /* The pair (name, language), read at its first use. */
-static struct batch_tpl *batch_template(nudge *n, int64_t clinic_id,
-                                              struct batch_tpls **tpls, const char *name,
-                                              const char *language, nudge_err *err)
+static struct batch_tpl *batch_template(nudge *n, int64_t clinic_id, struct batch_tpls **tpls,
+                                        const char *name, const char *language, nudge_err *err)
 {
     struct batch_tpl *b = NULL;
     for (struct batch_tpls *c = *tpls; c && !b; c = c->next)
@@ -632,9 +631,9 @@ static struct batch_tpl *batch_template(nudge *n, int64_t clinic_id,
 
 /* Builds item i, or says what is wrong with it in out[i].err. -1 only for
  * what fails the batch as a whole (the store, memory). */
-static int batch_build(nudge *n, const nudge_clinic *c, const nudge_send *s,
-                       const nudge_patient *p, struct batch_tpls **tpls, queue_msg *q,
-                       nudge_batch_result *out, nudge_err *err)
+static int batch_build(nudge *n, const nudge_clinic *c, const nudge_send *s, const nudge_patient *p,
+                       struct batch_tpls **tpls, queue_msg *q, nudge_batch_result *out,
+                       nudge_err *err)
 {
     nudge_err *ie = &out->err;
     if (queue_send_check(s, ie) < 0)

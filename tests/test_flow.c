@@ -1252,8 +1252,11 @@ static void test_expired_pending_is_cancelled_not_sent(void **state)
     nudge_err e = {0};
     int64_t c = add_clinic(env.n, "Asia/Kolkata");
     int64_t p = add_patient(env.n, c, "en", "9876543210", "");
-    nudge_send s = {.patient_id = p, .template_name = "prescription_ready", .channel = "sms",
-                    .priority = NUDGE_NORMAL, .due_at = BOOKED + 3600};
+    nudge_send s = {.patient_id = p,
+                    .template_name = "prescription_ready",
+                    .channel = "sms",
+                    .priority = NUDGE_NORMAL,
+                    .due_at = BOOKED + 3600};
     int64_t early, late;
     assert_int_equal(nudge_enqueue(env.n, c, &s, &early, NULL, &e), 0);
     assert_int_equal(nudge_enqueue(env.n, c, &s, &late, NULL, &e), 0);

@@ -129,7 +129,9 @@ static void test_batch_many_templates(void **state)
     }
     nudge_send s[NS];
     for (int i = 0; i < NS; i++)
-        s[i] = (nudge_send){.patient_id = p, .template_name = names[i % NT], .channel = "sms",
+        s[i] = (nudge_send){.patient_id = p,
+                            .template_name = names[i % NT],
+                            .channel = "sms",
                             .priority = NUDGE_NORMAL};
     nudge_batch_result out[NS];
     assert_int_equal(nudge_enqueue_batch(n, c, s, NS, out, &e), 0);
