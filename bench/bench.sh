@@ -122,7 +122,7 @@ PG=
 if has ceiling || has queue || has peers; then
     if PGC_DURABLE=1 pgc_start; then
         PG=${NUDGE_TEST_PG%/*}
-        for db in bench_ceiling bench_nudge bench_batch; do
+        for db in bench_ceiling bench_nudge bench_async bench_batch; do
             psql -X -q "$NUDGE_TEST_PG" -c "CREATE DATABASE $db" >&2
         done
     else
@@ -163,12 +163,13 @@ nudge_queue() { # nudge_queue WORKLOAD DURABILITY DB-ARGS...
     fi
 }
 if has queue; then
-    for w in single batch burn; do
+    for w in single async batch burn; do
         nudge_queue "$w" "SQLite synchronous=FULL" -d "$W/q-$w.db"
     done
     nudge_queue single "SQLite synchronous=NORMAL" -d "$W/q-normal.db?synchronous=normal"
     if [ -n "$PG" ]; then
         nudge_queue single "$PGDUR" -d "$PG/bench_nudge"
+        nudge_queue async "$PGDUR" -d "$PG/bench_async"
         nudge_queue batch "$PGDUR" -d "$PG/bench_batch"
         for workers in 1 4; do
             psql -X -q "$NUDGE_TEST_PG" -c "CREATE DATABASE bench_burn$workers" >&2

@@ -522,6 +522,31 @@ typedef struct nudge_send {
  * notification, whose id is returned and which is left as it is. */
 int nudge_enqueue(nudge *n, int64_t clinic_id, const nudge_send *s, int64_t *id_out, int *created,
                   nudge_err *err);
+/* The same without waiting: the send is checked, read and rendered now
+ * (a bad send answers -1 here, naming its field, and nothing is
+ * submitted), and its write joins the next group commit, led by a thread
+ * of the library's, while the caller goes on (an event loop, or one
+ * thread keeping many enqueues outstanding, as a Node client keeps
+ * promises). Its answer comes from nudge_enqueue_reap once its row is
+ * durable, or its write failed, under the caller's tag. The handle stays
+ * the calling thread's: submit and reap on the thread that uses it.
+ * nudge_close waits for what is still pending (and drops the answers). */
+typedef struct nudge_enqueued {
+    uint64_t tag;    /* the caller's, from nudge_enqueue_submit */
+    int rc;          /* 0 written (or found by its dedupe key), -1 err says why */
+    int created;     /* as nudge_enqueue's */
+    int64_t id;
+    nudge_err err;
+} nudge_enqueued;
+int nudge_enqueue_submit(nudge *n, int64_t clinic_id, const nudge_send *s, uint64_t tag,
+                         nudge_err *err);
+/* Up to max answers, in the order the sends were submitted, first waiting
+ * until at least min are ready (at most as many as are pending; 0: do not
+ * wait). Answers how many it stored in out. */
+size_t nudge_enqueue_reap(nudge *n, nudge_enqueued *out, size_t max, size_t min);
+/* Submitted and not yet reaped. */
+size_t nudge_enqueue_pending(nudge *n);
+
 /* Many sends in one transaction, all or nothing: out[i] gets item i's id
  * and created flag. The clinic, each patient and each template are read
  * once per batch. When any item is bad nothing is written: out[i].err says

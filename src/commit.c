@@ -39,6 +39,11 @@
  * once) and nothing here can wait in a cycle that a direct write could
  * not.
  *
+ * A write may also be submitted (commit_submit) by a caller that goes on
+ * instead of waiting: it is queued like the others, a group it begins is
+ * led by the committer's own thread, and its answer is posted to its
+ * handle's list for commit_reap, once its group is durable.
+ *
  * When the committer's connection cannot be opened the handle writes
  * directly (commit_run answers 1); when a group's transaction fails (a
  * full disk, a lost server), each write of it fails with that error and
@@ -83,7 +88,28 @@ typedef struct commit_req {
     nudge_err err;
     struct commit_req *next; /* the queue, then the group */
     struct commit_req *run;  /* the writes of one transaction */
+    struct commit_async *async; /* submitted (commit_submit): whose answer list; NULL: a waiter's */
 } commit_req;
+
+/* A submitted write (commit_submit): no caller waits on it, so it carries
+ * a copy of its handle as it was when submitted (the caller goes on using
+ * the handle on its own thread) and is answered into that handle's list. */
+struct commit_sub {
+    commit_req r; /* first: a commit_req * is a commit_sub * when r.async is set */
+    nudge snap;
+    struct commit_sub *done_next;
+};
+
+/* One handle's submitted writes: their answers in the order the groups
+ * gave them, until commit_reap takes them. Written by whichever thread
+ * leads; read by the handle's own. */
+struct commit_async {
+    pthread_mutex_t mu;
+    struct commit_sub *done, **done_tail;
+    size_t pending;          /* submitted, not yet reaped: the handle's thread's alone */
+    _Atomic uint32_t posted; /* bumped with each answer posted; the reaper's futex word */
+    atomic_int sleeping;
+};
 
 /* A connection the enqueuers read on (commit_read), one at a time. */
 struct commit_reader {
@@ -110,6 +136,11 @@ struct committer {
     _Atomic long groups;                          /* commit_groups */
     struct commit_reader readers[COMMIT_READERS]; /* SQLite's */
     _Atomic unsigned next_reader;
+    /* The committer's thread, started by the first commit_submit: it leads
+     * a group whose first write no caller waits on. */
+    pthread_t thread;
+    int thread_started, thread_lead, thread_stop; /* c->mu */
+    pthread_cond_t thread_cv;
     void *args[COMMIT_GROUP_MAX]; /* the leader's: one call's writes */
     struct committer *next;
 };
@@ -173,6 +204,7 @@ int commit_attach(nudge *n, const char *url, nudge_err *err)
         if (c->db && c->db->ops->wal_manual)
             c->db->ops->wal_manual(c->db);
         pthread_mutex_init(&c->mu, NULL);
+        pthread_cond_init(&c->thread_cv, NULL);
         c->tail = &c->head;
         c->next = commit_all;
         commit_all = c;
@@ -197,6 +229,14 @@ void commit_detach(nudge *n)
         while (*p != c)
             p = &(*p)->next;
         *p = c->next;
+        if (c->thread_started) { /* idle: every handle drained its writes at close */
+            pthread_mutex_lock(&c->mu);
+            c->thread_stop = 1;
+            pthread_cond_signal(&c->thread_cv);
+            pthread_mutex_unlock(&c->mu);
+            pthread_join(c->thread, NULL);
+        }
+        pthread_cond_destroy(&c->thread_cv);
         store_close(c->db);
         for (int i = 0; i < COMMIT_READERS; i++) {
             store_close(c->readers[i].db);
@@ -368,7 +408,8 @@ static void commit_tx(struct committer *c, commit_req *g, int64_t clinic_id)
 static void commit_group(struct committer *c, commit_req *g)
 {
     for (commit_req *r = g; r; r = r->next)
-        r->now = clock_now(r->n); /* its caller waits: the handle is still */
+        if (!r->async) /* a submitted write's instant is its submission's */
+            r->now = clock_now(r->n); /* its caller waits: the handle is still */
     for (commit_req *r = g; r; r = r->next)
         r->run = r; /* not yet in a transaction's list */
     for (commit_req *first = g; first; first = first->next) {
@@ -497,6 +538,16 @@ static int commit_gather(struct committer *c, const struct timespec *t0)
     return more;
 }
 
+/* Whether a write is queued (the committer's thread streams what is
+ * queued and commits once nothing is: commit_lead says why). */
+static int commit_queued(struct committer *c)
+{
+    pthread_mutex_lock(&c->mu);
+    int more = c->head != NULL;
+    pthread_mutex_unlock(&c->mu);
+    return more;
+}
+
 /* Takes the next group off the queue, at most max writes (c->mu held). */
 static commit_req *commit_take_max(struct committer *c, int max)
 {
@@ -522,7 +573,8 @@ static commit_req *commit_stream_link(commit_req *r, int *count)
 {
     commit_req *last = r;
     for (; r; r = r->next, ++*count) {
-        r->now = clock_now(r->n);
+        if (!r->async)
+            r->now = clock_now(r->n);
         r->run = r->next;
         last = r;
     }
@@ -539,7 +591,7 @@ static commit_req *commit_stream_link(commit_req *r, int *count)
  * callers' reads leave free. A write that fails sends the whole group,
  * rolled back, through commit_tx's rounds. The group is returned linked by
  * `next`, every write answered. */
-static commit_req *commit_stream(struct committer *c)
+static commit_req *commit_stream(struct committer *c, int gather)
 {
     nudge_err e = {0};
     pthread_mutex_lock(&c->mu);
@@ -565,7 +617,7 @@ static commit_req *commit_stream(struct committer *c)
                 return g;
             }
         }
-        if (count >= COMMIT_GROUP_MAX || !commit_gather(c, &t0))
+        if (count >= COMMIT_GROUP_MAX || !(gather ? commit_gather(c, &t0) : commit_queued(c)))
             break;
         pthread_mutex_lock(&c->mu);
         commit_req *more = commit_take_max(c, COMMIT_GROUP_MAX - count);
@@ -577,6 +629,86 @@ static commit_req *commit_stream(struct committer *c)
     if (store_commit(c->db, &e) < 0)
         commit_fail(g, &e);
     return g;
+}
+
+/* A submitted write's answer, into its handle's list; the handle's
+ * thread woken if it sleeps in commit_reap. All of it under the list's
+ * lock: once the lock is let go the answer may be reaped, its handle
+ * closed and the list freed. */
+static void commit_post(commit_req *r)
+{
+    struct commit_async *a = r->async;
+    struct commit_sub *sub = (struct commit_sub *)r;
+    pthread_mutex_lock(&a->mu);
+    sub->done_next = NULL;
+    *a->done_tail = sub;
+    a->done_tail = &sub->done_next;
+    atomic_fetch_add(&a->posted, 1);
+    if (atomic_load(&a->sleeping))
+        syscall(SYS_futex, (uint32_t *)&a->posted, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    pthread_mutex_unlock(&a->mu);
+}
+
+/* Leads one group: the writes at the head of the queue (me, a waiter
+ * leading, is the first; NULL: the committer's thread leads), answered;
+ * then passes the lead to the next write queued, or gives it up. A waiter
+ * heir leads its own group, woken with REQ_LEAD; a submitted one is led
+ * by the committer's thread. Answers 1 when the thread (me NULL) is to
+ * lead the next group itself.
+ *
+ * The thread does not gather (commit_gather): its writes come from
+ * callers that do not wait for them, so a caller keeps its next write
+ * coming while a group syncs, and the thread commits what is queued once
+ * nothing is, the next group taking what came during the sync. Measured
+ * (bench/queue -w async: one thread keeping 16 enqueues outstanding,
+ * against -w single's 16 threads waiting, same disk, alternating): 24-34k
+ * against 19-27k jobs/s, groups of 15 both; a 16-thread round paid about
+ * two context switches a job, this one a wake of the submitter a group
+ * (37 us). */
+static int commit_lead(struct committer *c, commit_req *me)
+{
+    commit_req *g;
+    if (c->per_clinic) { /* no gathering (above, commit_came) */
+        pthread_mutex_lock(&c->mu);
+        g = commit_take(c);
+        pthread_mutex_unlock(&c->mu);
+        commit_group(c, g);
+    } else {
+        g = commit_stream(c, me != NULL);
+    }
+    int woke = 0;
+    for (commit_req *r = g, *next; r; r = next) {
+        next = r->next; /* once answered, r may return and be gone */
+        if (r->async) {
+            commit_post(r);
+            continue;
+        }
+        atomic_fetch_add(&c->coming, 1); /* on its way out (and maybe back) */
+        if (r != me) {
+            atomic_store_explicit(&r->state, REQ_DONE, memory_order_release);
+            woke = 1;
+        }
+    }
+    if (woke)
+        commit_wake_all(c);
+    commit_checkpoint(c); /* while the members return */
+    int again = 0;
+    pthread_mutex_lock(&c->mu);
+    commit_req *heir = c->head;
+    if (!heir) {
+        c->leading = 0;
+    } else if (!heir->async) { /* still queued: it takes its group from the head */
+        atomic_store_explicit(&heir->state, REQ_LEAD, memory_order_release);
+    } else if (me) {
+        c->thread_lead = 1;
+        pthread_cond_signal(&c->thread_cv);
+    } else {
+        again = 1;
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (heir && !heir->async)
+        commit_wake_all(c);
+    return again;
 }
 
 int commit_run(nudge *n, int64_t clinic_id, commit_fn fn, void *arg, nudge_err *err)
@@ -617,37 +749,157 @@ int commit_run(nudge *n, int64_t clinic_id, commit_fn fn, void *arg, nudge_err *
         }
     }
     /* Leading: me is at the head of the queue, and no group runs. */
-    commit_req *g;
-    if (c->per_clinic) { /* no gathering (above, commit_came) */
-        pthread_mutex_lock(&c->mu);
-        g = commit_take(c);
-        pthread_mutex_unlock(&c->mu);
-        commit_group(c, g);
-    } else {
-        g = commit_stream(c);
-    }
-    for (commit_req *r = g, *next; r; r = next) {
-        next = r->next;                  /* once DONE, r may return and be gone */
-        atomic_fetch_add(&c->coming, 1); /* on its way out (and maybe back) */
-        if (r != &me)
-            atomic_store_explicit(&r->state, REQ_DONE, memory_order_release);
-    }
-    commit_wake_all(c);
-    commit_checkpoint(c); /* while the members return */
-    pthread_mutex_lock(&c->mu);
-    commit_req *heir = c->head;
-    if (!heir)
-        c->leading = 0;
-    else /* still queued: it takes its group from the head */
-        atomic_store_explicit(&heir->state, REQ_LEAD, memory_order_release);
-    pthread_mutex_unlock(&c->mu);
-    if (heir)
-        commit_wake_all(c);
+    commit_lead(c, &me);
     commit_came(c);
 answer:
     if (me.rc < 0 && err)
         *err = me.err;
     return me.rc < 0 ? -1 : 0;
+}
+
+/* The committer's thread: leads the groups whose first write was
+ * submitted, while there are any, then sleeps until told to lead again. */
+static void *commit_thread(void *arg)
+{
+    struct committer *c = arg;
+    pthread_mutex_lock(&c->mu);
+    for (;;) {
+        while (!c->thread_lead && !c->thread_stop)
+            pthread_cond_wait(&c->thread_cv, &c->mu);
+        if (!c->thread_lead)
+            break;
+        c->thread_lead = 0;
+        pthread_mutex_unlock(&c->mu);
+        while (commit_lead(c, NULL))
+            ;
+        pthread_mutex_lock(&c->mu);
+    }
+    pthread_mutex_unlock(&c->mu);
+    return NULL;
+}
+
+/* n's list of answers, made at its first submission. */
+static struct commit_async *commit_async_of(nudge *n)
+{
+    if (!n->async && (n->async = calloc(1, sizeof *n->async))) {
+        pthread_mutex_init(&n->async->mu, NULL);
+        n->async->done_tail = &n->async->done;
+    }
+    return n->async;
+}
+
+int commit_submit(nudge *n, int64_t clinic_id, commit_fn fn, void *arg, nudge_err *err)
+{
+    struct commit_async *a = commit_async_of(n);
+    struct commit_sub *sub = a ? calloc(1, sizeof *sub) : NULL;
+    if (!sub) {
+        commit_arrived(n);
+        return err_set(err, NUDGE_ENOMEM, "", "out of memory");
+    }
+    commit_req *r = &sub->r;
+    *r = (commit_req){.n = &sub->snap, .clinic_id = clinic_id, .fn = fn, .arg = arg, .async = a};
+    sub->snap = *n;
+    r->now = clock_now(n);
+    a->pending++;
+    struct committer *c = n->commit;
+    int queued = 0;
+    if (c && n->db->tx_depth == 0) {
+        pthread_mutex_lock(&c->mu);
+        if (!c->db && !c->open_failed) { /* PostgreSQL's, at its first write */
+            nudge_err lost = {0};        /* the direct write below will say it */
+            if (store_open(c->url, &c->db, &lost) < 0)
+                c->db = NULL, c->open_failed = 1;
+        }
+        if (c->db && !c->thread_started &&
+            pthread_create(&c->thread, NULL, commit_thread, c) == 0)
+            c->thread_started = 1;
+        if (c->db && c->thread_started) {
+            *c->tail = r;
+            c->tail = &r->next;
+            if (!c->leading) {
+                c->leading = 1;
+                c->thread_lead = 1;
+                pthread_cond_signal(&c->thread_cv);
+            }
+            queued = 1;
+        }
+        commit_arrived(n); /* under c->mu, as commit_run's */
+        pthread_mutex_unlock(&c->mu);
+    }
+    if (!queued) { /* written now, in a transaction of its own, and answered */
+        r->rc = commit_direct(n, clinic_id, fn, arg, &r->err);
+        commit_post(r);
+    }
+    return 0;
+}
+
+size_t commit_reap(nudge *n, size_t max, size_t min, commit_answer_fn each, void *ctx)
+{
+    struct commit_async *a = n->async;
+    size_t got = 0;
+    if (!a)
+        return 0;
+    if (min > a->pending)
+        min = a->pending;
+    if (min > max)
+        min = max;
+    for (;;) {
+        pthread_mutex_lock(&a->mu);
+        struct commit_sub *list = a->done, *last = NULL;
+        size_t k = 0;
+        for (struct commit_sub *s = list; s && got + k < max; s = s->done_next)
+            last = s, k++;
+        if (last) {
+            a->done = last->done_next;
+            if (!a->done)
+                a->done_tail = &a->done;
+            last->done_next = NULL;
+        }
+        pthread_mutex_unlock(&a->mu);
+        for (struct commit_sub *s = list, *next; k > 0 && s; s = next) {
+            next = s->done_next;
+            each(ctx, s->r.arg, s->r.rc < 0 ? -1 : 0, &s->r.err);
+            free(s);
+            got++;
+            a->pending--;
+        }
+        if (got >= min)
+            return got;
+        uint32_t w = atomic_load(&a->posted);
+        atomic_store(&a->sleeping, 1);
+        pthread_mutex_lock(&a->mu);
+        int empty = a->done == NULL;
+        pthread_mutex_unlock(&a->mu);
+        if (empty)
+            syscall(SYS_futex, (uint32_t *)&a->posted, FUTEX_WAIT_PRIVATE, w, NULL, NULL, 0);
+        atomic_store(&a->sleeping, 0);
+    }
+}
+
+size_t commit_pending(nudge *n)
+{
+    return n->async ? n->async->pending : 0;
+}
+
+void commit_async_free(nudge *n)
+{
+    if (!n->async)
+        return;
+    pthread_mutex_destroy(&n->async->mu);
+    free(n->async);
+    n->async = NULL;
+}
+
+int commit_direct(nudge *n, int64_t clinic_id, commit_fn fn, void *arg, nudge_err *err)
+{
+    if (store_begin_clinic(n->db, clinic_id, err) < 0)
+        return -1;
+    void *one = arg;
+    if (fn(n, &one, 1, err) < 0) {
+        store_rollback(n->db);
+        return -1;
+    }
+    return store_commit(n->db, err);
 }
 
 /* The enqueuers' reads (patient, clinic, template) on a few connections

@@ -44,6 +44,7 @@ struct nudge {
     char *public_url, *unsubscribe_secret; /* consent.c: one-click unsubscribe links */
     struct committer *commit; /* commit.c: this database's group committer (SQLite) */
     int commit_coming;        /* commit.c: counted among the writes on their way */
+    struct commit_async *async; /* commit.c: answers of this handle's submitted writes */
     struct tmpl_cache *tmpl_cache; /* tmpl_store.c: the single enqueue's templates */
 };
 
@@ -663,6 +664,27 @@ void commit_detach(nudge *n);
  * (err), 1 no committer here (none attached, or inside n's own
  * transaction): the caller runs fn in a transaction of its own. */
 int commit_run(nudge *n, int64_t clinic_id, commit_fn fn, void *arg, nudge_err *err);
+/* fn's write submitted, not waited for: queued for the next group (led
+ * by the committer's thread when no waiter leads), or, with no committer
+ * here, written now in a transaction of its own. Its answer comes from
+ * commit_reap once its group committed (durable) or it failed. fn and arg
+ * must live until then; fn runs on another thread, with a copy of n as it
+ * was now (commit_fn's contract). 0, or -1 (out of memory: nothing
+ * submitted). */
+int commit_submit(nudge *n, int64_t clinic_id, commit_fn fn, void *arg, nudge_err *err);
+/* Takes up to max answers of n's submitted writes, in the order they were
+ * submitted, first waiting until at least min are ready (at most as many
+ * as are pending); each is passed to `each` (rc 0 or -1, err when -1) and
+ * its arg is the caller's again. Answers how many. */
+typedef void (*commit_answer_fn)(void *ctx, void *arg, int rc, const nudge_err *err);
+size_t commit_reap(nudge *n, size_t max, size_t min, commit_answer_fn each, void *ctx);
+/* Submitted and not yet reaped. */
+size_t commit_pending(nudge *n);
+/* At close, once nothing is pending. */
+void commit_async_free(nudge *n);
+/* fn's write in a transaction of n's own (no committer, or inside n's
+ * transaction): 0 or -1. */
+int commit_direct(nudge *n, int64_t clinic_id, commit_fn fn, void *arg, nudge_err *err);
 /* How many writes wait for the next group (tests, to know a group formed). */
 int commit_waiting(nudge *n);
 /* Tests: the writes on their way (commit_gather), and the longest a

@@ -462,16 +462,7 @@ out:
 static int queue_write(nudge *n, int64_t clinic_id, struct queue_write *w, nudge_err *err)
 {
     int r = commit_run(n, clinic_id, queue_write_fn, w, err);
-    if (r <= 0)
-        return r;
-    if (store_begin_clinic(n->db, clinic_id, err) < 0)
-        return -1;
-    void *one = w;
-    if (queue_write_fn(n, &one, 1, err) < 0) {
-        store_rollback(n->db);
-        return -1;
-    }
-    return store_commit(n->db, err);
+    return r <= 0 ? r : commit_direct(n, clinic_id, queue_write_fn, w, err);
 }
 
 /* An enqueue's reads and render: the patient, the clinic and the
@@ -505,35 +496,116 @@ static int queue_prep_fn(nudge *n, void *arg, nudge_err *err)
     return rc;
 }
 
+/* A send checked, read and rendered into w (w->clinic_id and w->s set):
+ * on the committer's readers where there is one (commit_read: a warm
+ * page cache); else one read scope of this handle's, not one implicit
+ * transaction per read, ended before the write waits for its group (and
+ * so ending a scope the caller had open). */
+static int queue_prep(nudge *n, struct queue_prep *w, nudge_err *err)
+{
+    if (queue_send_check(w->s, err) < 0)
+        return -1;
+    int rc = commit_read(n, queue_prep_fn, w, err);
+    if (rc == 1) {
+        store_read_begin(n->db);
+        rc = queue_prep_fn(n, w, err);
+        store_read_end(n->db);
+    }
+    if (rc < 0)
+        return -1;
+    queue_send_set(n, w->s, &w->q.it);
+    return 0;
+}
+
 int nudge_enqueue(nudge *n, int64_t clinic_id, const nudge_send *s, int64_t *id_out,
                   int *created_out, nudge_err *err)
 {
     err_clear(err);
     struct queue_prep w = {.clinic_id = clinic_id, .s = s};
-    if (queue_send_check(s, err) < 0)
+    if (queue_prep(n, &w, err) < 0)
         return -1;
-    /* On the committer's readers where there is one (commit_read: a
-     * warm page cache); else one read scope of this handle's, not one
-     * implicit transaction per read, ended before the write waits for
-     * its group (and so ending a scope the caller had open). */
-    int rc = commit_read(n, queue_prep_fn, &w, err);
-    if (rc == 1) {
-        store_read_begin(n->db);
-        rc = queue_prep_fn(n, &w, err);
-        store_read_end(n->db);
-    }
-    if (rc < 0)
-        return -1;
-    queue_send_set(n, s, &w.q.it);
     nudge_batch_result res = {0};
     struct queue_write qw = {&w.q, 1, &res};
-    rc = queue_write(n, w.p.clinic_id, &qw, err);
+    int rc = queue_write(n, w.p.clinic_id, &qw, err);
     if (rc == 0 && id_out)
         *id_out = res.id;
     if (rc == 0 && created_out)
         *created_out = res.created;
     queue_msg_free(&w.q);
     return rc;
+}
+
+/* A submitted enqueue (nudge_enqueue_submit), until it is reaped: the
+ * message and what the send lent (its dedupe key) are its own. */
+struct queue_sub {
+    struct queue_write qw; /* first: commit_submit's arg */
+    struct queue_prep w;
+    char *dedupe;
+    nudge_batch_result res;
+    uint64_t tag;
+};
+
+int nudge_enqueue_submit(nudge *n, int64_t clinic_id, const nudge_send *s, uint64_t tag,
+                         nudge_err *err)
+{
+    err_clear(err);
+    struct queue_sub *q = calloc(1, sizeof *q);
+    if (!q)
+        return err_set(err, NUDGE_ENOMEM, "", "out of memory");
+    q->w = (struct queue_prep){.clinic_id = clinic_id, .s = s};
+    q->tag = tag;
+    /* Before the reads: once they began the write is on its way
+     * (commit_read), and only commit_submit may end that. */
+    if (s->dedupe_key && !(q->dedupe = strdup(s->dedupe_key))) {
+        free(q);
+        return err_set(err, NUDGE_ENOMEM, "", "out of memory");
+    }
+    if (queue_prep(n, &q->w, err) < 0)
+        goto fail;
+    q->w.s = NULL; /* the caller's: gone once this returns */
+    q->w.q.it.dedupe_key = q->dedupe;
+    q->qw = (struct queue_write){&q->w.q, 1, &q->res};
+    if (commit_submit(n, q->w.p.clinic_id, queue_write_fn, &q->qw, err) < 0)
+        goto fail;
+    return 0;
+fail:
+    queue_msg_free(&q->w.q);
+    free(q->dedupe);
+    free(q);
+    return -1;
+}
+
+struct queue_reaped {
+    nudge_enqueued *out;
+    size_t k;
+};
+
+static void queue_reap_one(void *ctx, void *arg, int rc, const nudge_err *err)
+{
+    struct queue_reaped *r = ctx;
+    struct queue_sub *q = arg;
+    nudge_enqueued *o = &r->out[r->k++];
+    *o = (nudge_enqueued){.tag = q->tag, .rc = rc};
+    if (rc == 0) {
+        o->id = q->res.id;
+        o->created = q->res.created;
+    } else {
+        o->err = *err;
+    }
+    queue_msg_free(&q->w.q);
+    free(q->dedupe);
+    free(q);
+}
+
+size_t nudge_enqueue_reap(nudge *n, nudge_enqueued *out, size_t max, size_t min)
+{
+    struct queue_reaped r = {out, 0};
+    return commit_reap(n, max, min, queue_reap_one, &r);
+}
+
+size_t nudge_enqueue_pending(nudge *n)
+{
+    return commit_pending(n);
 }
 
 /* A batch's reads, each made once: the patients (sorted by id, looked up

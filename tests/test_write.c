@@ -968,6 +968,228 @@ static void test_group_actors_kept(void **state)
     tu_close(&env);
 }
 
+/* nudge_enqueue_submit: one handle keeps many enqueues outstanding and
+ * reaps their answers, each given once its row is durable: in the order
+ * submitted, under the caller's tags, a dedupe key answered by its first
+ * row; a bad send refused at once, naming its field, with nothing
+ * pending; every row, and its audit line, on disk for a handle opened
+ * when the answers came. */
+static void test_submit_reap(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, T0);
+    int64_t c = w_clinic(env.n, "Async Clinic"), p[3];
+    for (int i = 0; i < 3; i++)
+        p[i] = w_patient(env.n, c, i);
+    nudge *h;
+    gc_handles(&env, &h, 1);
+    nudge_err e = {0};
+    enum { K = 40 };
+    for (int i = 0; i < K; i++) {
+        nudge_send s = {.patient_id = p[i % 3], .template_name = "prescription_ready",
+                        .priority = NUDGE_NORMAL,
+                        .dedupe_key = i == 5 || i == 25 ? "twice" : NULL};
+        char key[16]; /* the caller's buffer: gone (overwritten) once submitted */
+        if (i == 7) {
+            snprintf(key, sizeof key, "seven");
+            s.dedupe_key = key;
+        }
+        if (nudge_enqueue_submit(h, c, &s, 100 + (uint64_t)i, &e) < 0)
+            fail_msg("submit %d: %s", i, e.msg);
+        if (i == 7)
+            memset(key, 'x', sizeof key - 1);
+    }
+    assert_int_equal(nudge_enqueue_pending(h), K);
+    nudge_send bad = {.patient_id = p[0] + 1000, .template_name = "prescription_ready",
+                      .priority = NUDGE_NORMAL};
+    assert_int_equal(nudge_enqueue_submit(h, c, &bad, 1, &e), -1);
+    assert_string_equal(e.field, "patient");
+    bad = (nudge_send){.patient_id = p[0], .template_name = "no_such", .priority = NUDGE_NORMAL};
+    assert_int_equal(nudge_enqueue_submit(h, c, &bad, 2, &e), -1);
+    assert_string_equal(e.field, "template");
+    assert_int_equal(nudge_enqueue_pending(h), K);
+    nudge_enqueued out[K + 8];
+    size_t got = 0;
+    while (got < K) {
+        size_t k = nudge_enqueue_reap(h, out + got, K + 8 - got, 1);
+        assert_true(k >= 1);
+        /* Answered means durable: another connection sees each row. */
+        for (size_t i = got; i < got + k; i++) {
+            int64_t seen = 0;
+            assert_int_equal(store_scalar(env.n->db, &seen, &e,
+                                          "SELECT COUNT(*) FROM notification_queue WHERE "
+                                          "clinic_id = ? AND id = ?",
+                                          bind_int(c), bind_int(out[i].id)),
+                             1);
+            assert_int_equal(seen, 1);
+        }
+        got += k;
+    }
+    assert_int_equal(nudge_enqueue_pending(h), 0);
+    assert_int_equal(nudge_enqueue_reap(h, out, K, 0), 0); /* nothing left, no wait */
+    for (int i = 0; i < K; i++) {
+        assert_int_equal(out[i].tag, 100 + i);
+        assert_int_equal(out[i].rc, 0);
+        assert_int_equal(out[i].created, i != 25);
+        for (int j = 0; j < i; j++)
+            if (!(i == 25 && j == 5))
+                assert_true(out[i].id != out[j].id);
+    }
+    assert_int_equal(out[25].id, out[5].id);
+    nudge_notification m;
+    assert_int_equal(nudge_notification_get(env.n, c, out[7].id, &m, &e), 0);
+    assert_string_equal(m.dedupe_key, "seven");
+    nudge_notification_free(&m);
+    assert_int_equal(w_pending(env.n, c), K - 1);
+    assert_int_equal(w_audit_rows(env.n), K - 1);
+    assert_int_equal(nudge_audit_verify(env.n, c, gc_chain, NULL, &e), 0);
+    nudge_close(h);
+    tu_close(&env);
+}
+
+/* A handle closed with enqueues still pending waits for them: their rows
+ * are written, only the answers are dropped. */
+static void test_submit_close_waits(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, T0);
+    int64_t c = w_clinic(env.n, "Async Clinic"), p = w_patient(env.n, c, 1);
+    nudge *h;
+    gc_handles(&env, &h, 1);
+    nudge_err e = {0};
+    for (int i = 0; i < 30; i++) {
+        nudge_send s = {.patient_id = p, .template_name = "prescription_ready",
+                        .priority = NUDGE_NORMAL};
+        if (nudge_enqueue_submit(h, c, &s, (uint64_t)i, &e) < 0)
+            fail_msg("submit: %s", e.msg);
+    }
+    nudge_close(h);
+    assert_int_equal(w_pending(env.n, c), 30);
+    tu_close(&env);
+}
+
+/* Submitted writes in a group with one that fails: it fails alone, in
+ * its answer, and the others are written once. */
+struct sr_answers {
+    void *arg[8];
+    int rc[8];
+    nudge_err err[8];
+    size_t k;
+};
+
+static void sr_answer(void *ctx, void *arg, int rc, const nudge_err *err)
+{
+    struct sr_answers *a = ctx;
+    a->arg[a->k] = arg;
+    a->rc[a->k] = rc;
+    if (rc < 0)
+        a->err[a->k] = *err;
+    a->k++;
+}
+
+static void test_submit_fails_alone(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, T0);
+    int64_t c = w_clinic(env.n, "Async Clinic"), p = w_patient(env.n, c, 1);
+    nudge *h;
+    gc_handles(&env, &h, 1);
+    nudge_err e = {0};
+    struct gc_write w[4] = {
+        {.n = h, .clinic = c, .patient = p, .dedupe = "a"},
+        {.n = h, .clinic = c, .patient = p, .dedupe = "b", .fail = 1},
+        {.n = h, .clinic = c, .patient = p, .dedupe = "c"},
+        {.n = h, .clinic = c, .patient = p, .dedupe = "a"},
+    };
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(commit_submit(h, c, gc_fn, &w[i], &e), 0);
+    struct sr_answers a = {0};
+    assert_int_equal(commit_reap(h, 8, 4, sr_answer, &a), 4);
+    for (int i = 0; i < 4; i++) {
+        assert_ptr_equal(a.arg[i], &w[i]);
+        assert_int_equal(a.rc[i], i == 1 ? -1 : 0);
+    }
+    assert_string_equal(a.err[1].msg, "refused on purpose");
+    assert_int_equal(w[0].id, w[3].id);
+    assert_int_equal(w[0].created + w[3].created, 1);
+    assert_int_equal(w_pending(env.n, c), 2);
+    nudge_close(h);
+    tu_close(&env);
+}
+
+/* Waiting callers (nudge_enqueue on threads of their own) and one that
+ * submits, on one database at once: the lead passes between the
+ * waiters and the committer's thread, and every write is answered and
+ * written once. */
+struct sm_waiter {
+    nudge *n;
+    int64_t clinic, patient;
+    int rc;
+};
+
+static void *sm_wait_thread(void *arg)
+{
+    struct sm_waiter *w = arg;
+    nudge_send s = {.patient_id = w->patient, .template_name = "prescription_ready",
+                    .priority = NUDGE_NORMAL};
+    nudge_err e = {0};
+    for (int i = 0; i < 50 && w->rc == 0; i++)
+        w->rc = nudge_enqueue(w->n, w->clinic, &s, NULL, NULL, &e);
+    return NULL;
+}
+
+static void test_submit_beside_waiters(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, T0);
+    int64_t c = w_clinic(env.n, "Async Clinic"), p = w_patient(env.n, c, 1);
+    enum { W = 4, K = 300 };
+    nudge *h[W + 1];
+    gc_handles(&env, h, W + 1);
+    struct sm_waiter wt[W];
+    pthread_t t[W];
+    for (int i = 0; i < W; i++) {
+        wt[i] = (struct sm_waiter){.n = h[i], .clinic = c, .patient = p};
+        pthread_create(&t[i], NULL, sm_wait_thread, &wt[i]);
+    }
+    nudge_err e = {0};
+    nudge_enqueued out[16];
+    size_t answered = 0;
+    for (int i = 0; i < K; i++) {
+        nudge_send s = {.patient_id = p, .template_name = "prescription_ready",
+                        .priority = NUDGE_NORMAL};
+        if (nudge_enqueue_submit(h[W], c, &s, (uint64_t)i, &e) < 0)
+            fail_msg("submit: %s", e.msg);
+        if (nudge_enqueue_pending(h[W]) >= 16) {
+            size_t k = nudge_enqueue_reap(h[W], out, 16, 1);
+            for (size_t j = 0; j < k; j++) {
+                assert_int_equal(out[j].rc, 0);
+                assert_int_equal(out[j].tag, answered + j); /* in order */
+            }
+            answered += k;
+        }
+    }
+    while (nudge_enqueue_pending(h[W]) > 0) {
+        size_t k = nudge_enqueue_reap(h[W], out, 16, 1);
+        for (size_t j = 0; j < k; j++)
+            assert_int_equal(out[j].tag, answered + j);
+        answered += k;
+    }
+    assert_int_equal(answered, K);
+    for (int i = 0; i < W; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(wt[i].rc, 0);
+    }
+    assert_int_equal(w_pending(env.n, c), K + W * 50);
+    for (int i = 0; i <= W; i++)
+        nudge_close(h[i]);
+    tu_close(&env);
+}
+
 /* A template in the patient's language, else in the clinic's, else in
  * English (nudge_template_get, which reads the clinic only for the second
  * try). */
@@ -1023,6 +1245,10 @@ int main(void)
         cmocka_unit_test(test_reads_fresh_and_own),
         cmocka_unit_test(test_group_actors_kept),
         cmocka_unit_test(test_template_language_fallback),
+        cmocka_unit_test(test_submit_reap),
+        cmocka_unit_test(test_submit_close_waits),
+        cmocka_unit_test(test_submit_fails_alone),
+        cmocka_unit_test(test_submit_beside_waiters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
