@@ -546,6 +546,13 @@ int nudge_enqueue_submit(nudge *n, int64_t clinic_id, const nudge_send *s, uint6
 size_t nudge_enqueue_reap(nudge *n, nudge_enqueued *out, size_t max, size_t min);
 /* Submitted and not yet reaped. */
 size_t nudge_enqueue_pending(nudge *n);
+/* For an event loop: fn(ctx) is called whenever answers become ready to
+ * reap on n, from the library's thread (or from within
+ * nudge_enqueue_submit, when the write was made at once), so the loop can
+ * wake itself (a write to its own pipe or eventfd, uv_async_send) and
+ * reap without waiting (min 0). fn must not call into the library. NULL:
+ * none. -1 (NUDGE_ENOMEM) or 0. */
+int nudge_enqueue_on_ready(nudge *n, void (*fn)(void *ctx), void *ctx, nudge_err *err);
 
 /* Many sends in one transaction, all or nothing: out[i] gets item i's id
  * and created flag. The clinic, each patient and each template are read

@@ -109,6 +109,8 @@ struct commit_async {
     size_t pending;          /* submitted, not yet reaped: the handle's thread's alone */
     _Atomic uint32_t posted; /* bumped with each answer posted; the reaper's futex word */
     atomic_int sleeping;
+    void (*ready)(void *ctx); /* commit_ready's hook (mu) */
+    void *ready_ctx;
 };
 
 /* A connection the enqueuers read on (commit_read), one at a time. */
@@ -631,22 +633,28 @@ static commit_req *commit_stream(struct committer *c, int gather)
     return g;
 }
 
-/* A submitted write's answer, into its handle's list; the handle's
- * thread woken if it sleeps in commit_reap. All of it under the list's
- * lock: once the lock is let go the answer may be reaped, its handle
- * closed and the list freed. */
-static void commit_post(commit_req *r)
+/* Submitted writes' answers, r and those after it in the group of the
+ * same handle, into that handle's list; its thread woken if it sleeps in
+ * commit_reap, and its ready hook called. All of it under the list's
+ * lock: once the lock is let go the answers may be reaped, the handle
+ * closed and the list freed. Answers the write after them. */
+static commit_req *commit_post(commit_req *r)
 {
     struct commit_async *a = r->async;
-    struct commit_sub *sub = (struct commit_sub *)r;
     pthread_mutex_lock(&a->mu);
-    sub->done_next = NULL;
-    *a->done_tail = sub;
-    a->done_tail = &sub->done_next;
+    for (; r && r->async == a; r = r->next) {
+        struct commit_sub *sub = (struct commit_sub *)r;
+        sub->done_next = NULL;
+        *a->done_tail = sub;
+        a->done_tail = &sub->done_next;
+    }
     atomic_fetch_add(&a->posted, 1);
     if (atomic_load(&a->sleeping))
         syscall(SYS_futex, (uint32_t *)&a->posted, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    if (a->ready)
+        a->ready(a->ready_ctx);
     pthread_mutex_unlock(&a->mu);
+    return r;
 }
 
 /* Leads one group: the writes at the head of the queue (me, a waiter
@@ -678,11 +686,11 @@ static int commit_lead(struct committer *c, commit_req *me)
     }
     int woke = 0;
     for (commit_req *r = g, *next; r; r = next) {
-        next = r->next; /* once answered, r may return and be gone */
         if (r->async) {
-            commit_post(r);
+            next = commit_post(r);
             continue;
         }
+        next = r->next; /* once answered, r may return and be gone */
         atomic_fetch_add(&c->coming, 1); /* on its way out (and maybe back) */
         if (r != me) {
             atomic_store_explicit(&r->state, REQ_DONE, memory_order_release);
@@ -874,6 +882,18 @@ size_t commit_reap(nudge *n, size_t max, size_t min, commit_answer_fn each, void
             syscall(SYS_futex, (uint32_t *)&a->posted, FUTEX_WAIT_PRIVATE, w, NULL, NULL, 0);
         atomic_store(&a->sleeping, 0);
     }
+}
+
+int commit_ready(nudge *n, void (*fn)(void *ctx), void *ctx)
+{
+    struct commit_async *a = commit_async_of(n);
+    if (!a)
+        return -1;
+    pthread_mutex_lock(&a->mu);
+    a->ready = fn;
+    a->ready_ctx = ctx;
+    pthread_mutex_unlock(&a->mu);
+    return 0;
 }
 
 size_t commit_pending(nudge *n)

@@ -680,6 +680,10 @@ typedef void (*commit_answer_fn)(void *ctx, void *arg, int rc, const nudge_err *
 size_t commit_reap(nudge *n, size_t max, size_t min, commit_answer_fn each, void *ctx);
 /* Submitted and not yet reaped. */
 size_t commit_pending(nudge *n);
+/* fn(ctx) after answers are posted for n (nudge_enqueue_on_ready), under
+ * the lock of n's list: fn must not call into the library. -1: out of
+ * memory. */
+int commit_ready(nudge *n, void (*fn)(void *ctx), void *ctx);
 /* At close, once nothing is pending. */
 void commit_async_free(nudge *n);
 /* fn's write in a transaction of n's own (no committer, or inside n's

@@ -608,6 +608,12 @@ size_t nudge_enqueue_pending(nudge *n)
     return commit_pending(n);
 }
 
+int nudge_enqueue_on_ready(nudge *n, void (*fn)(void *ctx), void *ctx, nudge_err *err)
+{
+    err_clear(err);
+    return commit_ready(n, fn, ctx) < 0 ? err_set(err, NUDGE_ENOMEM, "", "out of memory") : 0;
+}
+
 /* A batch's reads, each made once: the patients (sorted by id, looked up
  * by bsearch) and each (template, language) pair met. Sized by what the
  * batch holds, not by its items: a batch of 1,000 sends to a few patients

@@ -10,6 +10,7 @@
  * SQLite, and on PostgreSQL under tests/pgcluster.sh (where the group
  * tests that need a committer are skipped: PostgreSQL commits directly).
  */
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <sys/stat.h>
@@ -1190,6 +1191,55 @@ static void test_submit_beside_waiters(void **state)
     tu_close(&env);
 }
 
+/* An event loop's way in: the ready hook wakes the loop (here a pipe it
+ * polls), which reaps without waiting, until every answer came. */
+static void sr_ready(void *ctx)
+{
+    int fd = *(int *)ctx;
+    char b = 1;
+    (void)!write(fd, &b, 1);
+}
+
+static void test_submit_ready_hook(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, T0);
+    int64_t c = w_clinic(env.n, "Async Clinic"), p = w_patient(env.n, c, 1);
+    nudge *h;
+    gc_handles(&env, &h, 1);
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    nudge_err e = {0};
+    assert_int_equal(nudge_enqueue_on_ready(h, sr_ready, &fds[1], &e), 0);
+    enum { K = 20 };
+    for (int i = 0; i < K; i++) {
+        nudge_send s = {.patient_id = p, .template_name = "prescription_ready",
+                        .priority = NUDGE_NORMAL};
+        if (nudge_enqueue_submit(h, c, &s, (uint64_t)i, &e) < 0)
+            fail_msg("submit: %s", e.msg);
+    }
+    size_t got = 0;
+    nudge_enqueued out[K];
+    while (got < K) {
+        struct pollfd pf = {.fd = fds[0], .events = POLLIN};
+        assert_int_equal(poll(&pf, 1, 30000), 1); /* woken, never by the clock */
+        char buf[64];
+        assert_true(read(fds[0], buf, sizeof buf) > 0);
+        size_t k = nudge_enqueue_reap(h, out + got, K - got, 0);
+        for (size_t i = 0; i < k; i++)
+            assert_int_equal(out[got + i].tag, got + i);
+        got += k;
+    }
+    assert_int_equal(nudge_enqueue_pending(h), 0);
+    assert_int_equal(nudge_enqueue_on_ready(h, NULL, NULL, &e), 0);
+    nudge_close(h);
+    close(fds[0]);
+    close(fds[1]);
+    assert_int_equal(w_pending(env.n, c), K);
+    tu_close(&env);
+}
+
 /* A template in the patient's language, else in the clinic's, else in
  * English (nudge_template_get, which reads the clinic only for the second
  * try). */
@@ -1249,6 +1299,7 @@ int main(void)
         cmocka_unit_test(test_submit_close_waits),
         cmocka_unit_test(test_submit_fails_alone),
         cmocka_unit_test(test_submit_beside_waiters),
+        cmocka_unit_test(test_submit_ready_hook),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
