@@ -153,17 +153,18 @@ void nudge_close(nudge *n)
 {
     if (!n)
         return;
+    /* Submitted writes finish first, while the handle they were copied
+     * from is whole (their rows are the caller's promise to keep); their
+     * answers have no one left to read them. */
+    nudge_enqueued drop[32];
+    while (nudge_enqueue_pending(n) > 0)
+        nudge_enqueue_reap(n, drop, 32, 1);
     while (n->nchans > 0) {
         channel *ch = n->chans[--n->nchans];
         ch->t->free(ch);
     }
     if (n->multi)
         curl_multi_cleanup(n->multi);
-    /* Submitted writes finish (their rows are the caller's promise to
-     * keep); their answers have no one left to read them. */
-    nudge_enqueued drop[32];
-    while (nudge_enqueue_pending(n) > 0)
-        nudge_enqueue_reap(n, drop, 32, 1);
     commit_async_free(n);
     commit_detach(n);
     store_close(n->db);
