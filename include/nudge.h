@@ -530,7 +530,10 @@ int nudge_enqueue(nudge *n, int64_t clinic_id, const nudge_send *s, int64_t *id_
  * promises). Its answer comes from nudge_enqueue_reap once its row is
  * durable, or its write failed, under the caller's tag. The handle stays
  * the calling thread's: submit and reap on the thread that uses it.
- * nudge_close waits for what is still pending (and drops the answers). */
+ * Inside nudge_once's function the write joins that transaction, as
+ * nudge_enqueue's does, and its answer is ready at once (it stands if
+ * the transaction commits). nudge_close waits for what is still pending
+ * (and drops the answers). */
 typedef struct nudge_enqueued {
     uint64_t tag;    /* the caller's, from nudge_enqueue_submit */
     int rc;          /* 0 written (or found by its dedupe key), -1 err says why */

@@ -1240,6 +1240,56 @@ static void test_submit_ready_hook(void **state)
     tu_close(&env);
 }
 
+/* Inside nudge_once's function a submitted enqueue joins that
+ * transaction, as nudge_enqueue does: its answer is ready at once, and
+ * its row is there once the transaction commits. */
+struct so_ctx {
+    nudge *n;
+    int64_t clinic, patient;
+    int rc;
+    size_t ready; /* answers ready inside the function */
+};
+
+static int so_fn(void *ctx, int *code, char **answer)
+{
+    struct so_ctx *x = ctx;
+    nudge_send s = {.patient_id = x->patient, .template_name = "prescription_ready",
+                    .priority = NUDGE_NORMAL};
+    nudge_err e = {0};
+    x->rc = nudge_enqueue_submit(x->n, x->clinic, &s, 7, &e);
+    nudge_enqueued out[2];
+    x->ready = nudge_enqueue_reap(x->n, out, 2, 0);
+    if (x->ready != 1 || out[0].rc != 0 || out[0].tag != 7)
+        return -1;
+    *code = 201;
+    *answer = strdup("{}");
+    return 0;
+}
+
+static void test_submit_inside_once(void **state)
+{
+    (void)state;
+    tu_env env;
+    tu_open(&env, T0);
+    int64_t c = w_clinic(env.n, "Async Clinic"), p = w_patient(env.n, c, 1);
+    nudge *h;
+    gc_handles(&env, &h, 1);
+    struct so_ctx x = {.n = h, .clinic = c, .patient = p};
+    nudge_once_result res = {0};
+    nudge_err e = {0};
+    const char *req = "submit once";
+    assert_int_equal(nudge_once(h, c, "once-1", req, strlen(req), so_fn, &x, &res, &e), 0);
+    assert_int_equal(x.rc, 0);
+    assert_int_equal(x.ready, 1);
+    assert_int_equal(res.replayed, 0);
+    assert_int_equal(res.code, 201);
+    free(res.answer);
+    assert_int_equal(nudge_enqueue_pending(h), 0);
+    assert_int_equal(w_pending(env.n, c), 1);
+    nudge_close(h);
+    tu_close(&env);
+}
+
 /* A template in the patient's language, else in the clinic's, else in
  * English (nudge_template_get, which reads the clinic only for the second
  * try). */
@@ -1300,6 +1350,7 @@ int main(void)
         cmocka_unit_test(test_submit_fails_alone),
         cmocka_unit_test(test_submit_beside_waiters),
         cmocka_unit_test(test_submit_ready_hook),
+        cmocka_unit_test(test_submit_inside_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
